@@ -1,0 +1,3 @@
+"""An event-sourced payment ledger: the system of record behind payment portals, CSR dashboards and audits."""
+
+__version__ = "0.1.0"

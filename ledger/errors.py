@@ -1,0 +1,76 @@
+"""Typed errors of the ledger.
+
+Every refusal names a machine-readable ``code`` and, where it concerns one input, the ``field``: the CLI turns
+them into exit code 2 (bad input) or 1 (other failures), the NATS service into ``{"error": {...}}`` replies.
+Nothing is written when one is raised.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger raises on purpose."""
+
+    code = "ledger_error"
+    #: Exit status of the CLI for this kind of error.
+    exit_code = 1
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The wire form: ``{"code", "field", "message"}``."""
+        return {"code": self.code, "field": self.field, "message": self.message}
+
+
+class ValidationError(LedgerError):
+    """The input is malformed: wrong type, bad amount, unknown currency, missing field."""
+
+    code = "invalid"
+    exit_code = 2
+
+
+class NotFound(LedgerError):
+    """The input names an account, invoice, payment ... that does not exist."""
+
+    code = "not_found"
+    exit_code = 2
+
+
+class Conflict(LedgerError):
+    """The command contradicts recorded history: a duplicate id with another body, a wrong state."""
+
+    code = "conflict"
+    exit_code = 2
+
+
+class PolicyViolation(LedgerError):
+    """A business rule refuses the command (exact amount due, autopay needs a method, ...)."""
+
+    code = "policy_violation"
+    exit_code = 2
+
+
+class Expired(LedgerError):
+    """The thing acted on has expired (an invitation after 72 h, an authorization after 29 days)."""
+
+    code = "expired"
+    exit_code = 2
+
+
+class GatewayUnavailable(LedgerError):
+    """The payment gateway could not be reached; nothing was charged or recorded."""
+
+    code = "gateway_unavailable"
+    exit_code = 1
+
+
+class ConcurrencyExhausted(LedgerError):
+    """Optimistic-concurrency retries ran out; nothing from this command was written."""
+
+    code = "concurrency_exhausted"
+    exit_code = 1
