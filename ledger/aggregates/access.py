@@ -1,0 +1,60 @@
+"""Decisions about portal access (seeds 002, 003): one login per customer, on the primary email; an
+invitation is valid for 72 hours and must be resent once expired; only the token's hash is ever kept."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+
+from ledger.aggregates import events as ev
+from ledger.aggregates.root import AccountRoot
+from ledger.aggregates.state import Invitation
+from ledger.errors import Conflict, Expired, NotFound, PolicyViolation
+
+#: Seed 002: "Customer Portal invitations are valid for 72 hours only."
+INVITATION_TTL = timedelta(hours=72)
+
+
+class AccessDecisions(AccountRoot):
+    def send_invitation(self, ctx: ev.Context, *, invitation_id: str, token_hash: str) -> ev.InvitationSent:
+        """Invite the customer's primary email to the portal (refused while one is pending or accepted)."""
+        current = self.state.invitation
+        if current is not None and current.status == "accepted":
+            raise Conflict("the customer already has a portal login", field="account", code="already_registered")
+        if current is not None and current.status == "pending" and ctx.at < current.expires_at:
+            raise Conflict("an invitation is pending; resend it instead", field="account", code="invitation_pending")
+        return self.trigger(ctx, ev.InvitationSent, invitation_id=invitation_id, email=self.state.email,
+                            token_hash=token_hash, expires_at=ctx.at + INVITATION_TTL)
+
+    def resend_invitation(self, ctx: ev.Context, *, token_hash: str) -> ev.InvitationResent:
+        """Send a fresh link, valid 72 hours from now; the old link stops working."""
+        current = self._invitation()
+        if current.status == "accepted":
+            raise Conflict("the invitation was already accepted", field="account", code="already_registered")
+        return self.trigger(ctx, ev.InvitationResent, invitation_id=current.id, token_hash=token_hash,
+                            expires_at=ctx.at + INVITATION_TTL)
+
+    def accept_invitation(self, ctx: ev.Context, *, token_hash: str) -> ev.InvitationAccepted:
+        """Register the portal login; an expired or superseded link is refused and nothing is written."""
+        current = self._invitation()
+        if not hmac.compare_digest(current.token_hash, token_hash):
+            raise PolicyViolation("this invitation link is not valid", field="token", code="invalid_token")
+        if current.status == "accepted":
+            raise Conflict("the invitation was already accepted", field="token", code="already_registered")
+        if current.status == "expired" or ctx.at >= current.expires_at:
+            raise Expired("the invitation has expired; ask for it to be resent", field="token",
+                          code="invitation_expired")
+        return self.trigger(ctx, ev.InvitationAccepted, invitation_id=current.id)
+
+    def expire_invitation(self, ctx: ev.Context) -> ev.InvitationExpired:
+        """Record that a pending invitation passed its 72 hours (the expiry worker calls this)."""
+        current = self._invitation()
+        if current.status != "pending" or ctx.at < current.expires_at:
+            raise PolicyViolation("the invitation has not expired", field="account", code="not_expired")
+        return self.trigger(ctx, ev.InvitationExpired, invitation_id=current.id)
+
+    def _invitation(self) -> Invitation:
+        if self.state.invitation is None:
+            raise NotFound("the account has no portal invitation", field="account", code="no_invitation")
+        return self.state.invitation
+

@@ -1,0 +1,41 @@
+"""Events of account life and portal access (seeds 002 and 003: 72-hour invitations, one login per customer)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ledger.aggregates.events.base import Event
+
+
+class AccessEvent(Event, frozen=True, kw_only=True):
+    area = "access"
+
+
+class AccountOpened(AccessEvent, frozen=True, kw_only=True):
+    account_id: str
+    currency: str
+    email: str
+    name: str = ""
+
+
+class InvitationSent(AccessEvent, frozen=True, kw_only=True):
+    """A portal invitation to the primary email; only the SHA-256 hash of the token is kept."""
+
+    invitation_id: str
+    email: str
+    token_hash: str
+    expires_at: datetime
+
+
+class InvitationResent(AccessEvent, frozen=True, kw_only=True):
+    invitation_id: str
+    token_hash: str
+    expires_at: datetime
+
+
+class InvitationAccepted(AccessEvent, frozen=True, kw_only=True):
+    invitation_id: str
+
+
+class InvitationExpired(AccessEvent, frozen=True, kw_only=True):
+    invitation_id: str

@@ -1,0 +1,56 @@
+"""Events of customer credits: memos, overpayments and deposits (seeds 001, 002)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ledger.aggregates.events.base import Event
+from ledger.aggregates.events.payments import TargetKind
+
+CreditKind = Literal["memo", "overpayment", "deposit"]
+
+
+class CreditEvent(Event, frozen=True, kw_only=True):
+    area = "credits"
+
+
+class CreditIssued(CreditEvent, frozen=True, kw_only=True):
+    credit_id: str
+    amount: int
+    kind: CreditKind = "memo"
+    reference: str = ""
+    payment_id: str | None = None
+
+
+class CreditApplied(CreditEvent, frozen=True, kw_only=True):
+    """Open credit applied automatically along with payment ``with_payment`` (seed 001)."""
+
+    credit_id: str
+    target_kind: TargetKind
+    target_id: str
+    amount: int
+    with_payment: str | None = None
+
+
+class CreditUnapplied(CreditEvent, frozen=True, kw_only=True):
+    credit_id: str
+    target_kind: TargetKind
+    target_id: str
+    amount: int
+    reason: str
+    with_payment: str | None = None
+
+
+class CreditReversed(CreditEvent, frozen=True, kw_only=True):
+    """Credit taken back because the payment that funded it was returned or refunded."""
+
+    credit_id: str
+    amount: int
+    reason: str
+
+
+class CreditRefunded(CreditEvent, frozen=True, kw_only=True):
+    credit_id: str
+    amount: int
+    refund_transaction_id: str
+    idempotency_key: str

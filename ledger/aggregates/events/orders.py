@@ -1,0 +1,63 @@
+"""Events of orders and invoices (seeds 000, 001, 004)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ledger.aggregates.events.base import Event
+
+
+class OrderEvent(Event, frozen=True, kw_only=True):
+    area = "orders"
+
+
+class OrderPlaced(OrderEvent, frozen=True, kw_only=True):
+    """An order from any channel (web, POS, phone); its balance due can be paid like an invoice's."""
+
+    order_id: str
+    amount: int
+    channel: str = "web"
+    description: str = ""
+
+
+class OrderPriceChanged(OrderEvent, frozen=True, kw_only=True):
+    order_id: str
+    old_amount: int
+    new_amount: int
+
+
+class OrderCancelled(OrderEvent, frozen=True, kw_only=True):
+    order_id: str
+    reason: str = ""
+
+
+class OrderReplaced(OrderEvent, frozen=True, kw_only=True):
+    """A price rise checked out: the old order is cancelled, the new one created and linked (seed 004)."""
+
+    old_order_id: str
+    new_order_id: str
+    amount: int
+
+
+class InvoiceEvent(Event, frozen=True, kw_only=True):
+    area = "invoices"
+
+
+class InvoiceIssued(InvoiceEvent, frozen=True, kw_only=True):
+    invoice_id: str
+    total: int
+    issued_on: date
+    due_on: date
+    order_id: str | None = None
+
+
+class InvoiceAdjusted(InvoiceEvent, frozen=True, kw_only=True):
+    invoice_id: str
+    old_total: int
+    new_total: int
+    reason: str = ""
+
+
+class InvoiceVoided(InvoiceEvent, frozen=True, kw_only=True):
+    invoice_id: str
+    reason: str = ""

@@ -1,0 +1,101 @@
+"""Events of payments and how their money is applied (seeds 000, 001, 003).
+
+Conservation: for every settled payment, applied + credited (overpayment or deposit) + refunded = amount.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from ledger.aggregates.events.base import Event
+
+Method = Literal["card", "paypal", "ach"]
+TargetKind = Literal["invoice", "order"]
+Mode = Literal["explicit", "distribute", "deposit"]
+
+
+class Line(msgspec.Struct, frozen=True):
+    """An amount meant for (or applied to) one invoice or order."""
+
+    target_kind: TargetKind
+    target_id: str
+    amount: int
+
+
+class Instruction(msgspec.Struct, frozen=True):
+    """What the payer asked: explicit amounts per invoice/order, oldest-first distribution, or a deposit."""
+
+    mode: Mode
+    lines: tuple[Line, ...] = ()
+    exact: bool = False
+
+
+class PaymentEvent(Event, frozen=True, kw_only=True):
+    area = "payments"
+
+
+class PaymentSubmitted(PaymentEvent, frozen=True, kw_only=True):
+    """A payment reached the gateway; ``token`` is the gateway's token, never a card number."""
+
+    payment_id: str
+    amount: int
+    method: Method
+    token: str
+    transaction_id: str
+    idempotency_key: str
+    request_hash: str
+    instruction: Instruction
+    source: str | None = None
+
+
+class PaymentSettled(PaymentEvent, frozen=True, kw_only=True):
+    payment_id: str
+
+
+class PaymentDeclined(PaymentEvent, frozen=True, kw_only=True):
+    payment_id: str
+    decline_code: str
+
+
+class PaymentReturned(PaymentEvent, frozen=True, kw_only=True):
+    """An ACH payment came back (R01 ...): its applications were undone just before this event."""
+
+    payment_id: str
+    return_code: str = "R01"
+
+
+class PaymentRefunded(PaymentEvent, frozen=True, kw_only=True):
+    payment_id: str
+    amount: int
+    refund_transaction_id: str
+    idempotency_key: str
+
+
+class ApplicationEvent(Event, frozen=True, kw_only=True):
+    area = "application"
+
+
+class PaymentApplied(ApplicationEvent, frozen=True, kw_only=True):
+    payment_id: str
+    target_kind: TargetKind
+    target_id: str
+    amount: int
+    distributed: bool = False
+
+
+class PaymentUnapplied(ApplicationEvent, frozen=True, kw_only=True):
+    payment_id: str
+    target_kind: TargetKind
+    target_id: str
+    amount: int
+    reason: str
+
+
+class PaymentDeposited(ApplicationEvent, frozen=True, kw_only=True):
+    """The payment is held on the account (seed 000, service issues); it becomes a deposit credit."""
+
+    payment_id: str
+    credit_id: str
+    amount: int

@@ -1,0 +1,121 @@
+"""Decisions about card authorizations (seed 004).
+
+An authorization is good for 29 days. When repair or fulfilment takes longer it expires and the CSR reaches
+out; when the price rises the customer gets a cart link ("Approve Order Payment") and the card is authorized
+for the new amount at checkout; if that fails, the order needs manual processing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ledger.aggregates import events as ev
+from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.payments import PaymentDecisions
+from ledger.aggregates.state import Authorization
+from ledger.errors import Conflict, Expired, NotFound, PolicyViolation
+
+#: Seed 004: "That authorization is good for 29 days."
+AUTHORIZATION_TTL = timedelta(days=29)
+
+
+class HoldDecisions(PaymentDecisions):
+    def check_authorization(self, *, authorization_id: str, order_id: str) -> None:
+        """Refuse before the gateway is asked: a new id, on an open order."""
+        if authorization_id in self.state.authorizations:
+            raise Conflict(f"authorization {authorization_id} already exists", field="authorization_id",
+                           code="duplicate_id")
+        self.open_order(order_id, field="order")
+
+    def authorize_card(self, ctx: ev.Context, *, authorization_id: str, order_id: str, amount: int, token: str,
+                       transaction_id: str, expires_at: datetime | None = None) -> ev.CardAuthorized:
+        """Record an approved hold for an order (declined holds are refused by the handler, nothing written)."""
+        self.check_authorization(authorization_id=authorization_id, order_id=order_id)
+        return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization_id, order_id=order_id,
+                            amount=amount, token=token, transaction_id=transaction_id,
+                            expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
+
+    def expire_authorization(self, ctx: ev.Context, *, authorization_id: str) -> ev.AuthorizationExpired:
+        """Record that a hold passed its 29 days (the expiry worker calls this)."""
+        auth = self.authorization(authorization_id)
+        if auth.status not in ("active", "reauth_requested") or ctx.at < auth.expires_at:
+            raise PolicyViolation("the authorization has not expired", field="authorization_id",
+                                  code="not_expired")
+        return self.trigger(ctx, ev.AuthorizationExpired, authorization_id=authorization_id)
+
+    def request_reauthorization(self, ctx: ev.Context, *, authorization_id: str, cart_id: str,
+                                cart_token_hash: str, new_amount: int | None = None) -> ev.ReauthorizationRequested:
+        """Send (or re-trigger) the cart link for the order's current price."""
+        auth = self.authorization(authorization_id)
+        if auth.status not in ("active", "expired", "reauth_requested", "failed"):
+            raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization_id",
+                           code="not_reauthorizable")
+        order = self.open_order(auth.order_id, field="authorization_id")
+        return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization_id,
+                            order_id=order.id, new_amount=new_amount or order.amount, cart_id=cart_id,
+                            cart_token_hash=cart_token_hash)
+
+    def record_reauthorization(self, ctx: ev.Context, *, authorization_id: str, new_authorization_id: str,
+                               amount: int, status: str, transaction_id: str, decline_code: str | None,
+                               expires_at: datetime | None = None) -> ev.Event:
+        """Checkout of the cart link: approved (a new hold) or failed (manual processing)."""
+        auth = self.authorization(authorization_id)
+        if auth.status not in ("active", "expired", "reauth_requested", "failed"):
+            raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization_id",
+                           code="not_reauthorizable")
+        if new_authorization_id in self.state.authorizations:
+            raise Conflict(f"authorization {new_authorization_id} already exists", field="new_authorization_id",
+                           code="duplicate_id")
+        order = self.open_order(auth.order_id, field="authorization_id")
+        if status != "approved":
+            return self.trigger(ctx, ev.ReauthorizationFailed, authorization_id=authorization_id, order_id=order.id,
+                                decline_code=decline_code or "declined")
+        return self.trigger(ctx, ev.Reauthorized, authorization_id=authorization_id,
+                            new_authorization_id=new_authorization_id, order_id=order.id, amount=amount,
+                            transaction_id=transaction_id, expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
+
+    def check_capture(self, ctx: ev.Context, *, authorization_id: str, amount: int) -> Authorization:
+        """Refuse a capture of an expired, used or too small hold."""
+        auth = self.authorization(authorization_id)
+        if auth.status == "expired" or (auth.status == "active" and ctx.at >= auth.expires_at):
+            raise Expired("the authorization has expired; reauthorize first", field="authorization_id",
+                          code="authorization_expired")
+        if auth.status != "active":
+            raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization_id",
+                           code="not_capturable")
+        if amount > auth.amount:
+            raise PolicyViolation("more than was authorized", field="amount", code="exceeds_authorization")
+        return auth
+
+    def capture_authorization(self, ctx: ev.Context, *, authorization_id: str, payment_id: str, amount: int,
+                              transaction_id: str, idempotency_key: str, request_hash: str) -> ev.Event:
+        """Turn the hold into a settled card payment applied to its order."""
+        auth = self.check_capture(ctx, authorization_id=authorization_id, amount=amount)
+        event = self.trigger(ctx, ev.AuthorizationCaptured, authorization_id=authorization_id,
+                             payment_id=payment_id, amount=amount, transaction_id=transaction_id)
+        instruction = Instruction("explicit", (Line("order", auth.order_id, amount),))
+        self.record_payment(ctx, payment_id=payment_id, amount=amount, method="card", token=auth.token,
+                            transaction_id=transaction_id, status="approved", decline_code=None,
+                            idempotency_key=idempotency_key, request_hash=request_hash, instruction=instruction,
+                            source=f"authorization:{authorization_id}")
+        return event
+
+    def void_authorization(self, ctx: ev.Context, *, authorization_id: str, reason: str = "") -> ev.Event:
+        """Release a hold that will not be captured."""
+        auth = self.authorization(authorization_id)
+        if auth.status not in ("active", "reauth_requested", "failed"):
+            raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization_id",
+                           code="not_voidable")
+        return self.trigger(ctx, ev.AuthorizationVoided, authorization_id=authorization_id, reason=reason)
+
+    def authorization(self, authorization_id: str) -> Authorization:
+        """The authorization, or NotFound."""
+        auth = self.state.authorizations.get(authorization_id)
+        if auth is None:
+            raise NotFound(f"no authorization {authorization_id}", field="authorization_id")
+        return auth
+
+    def expiring_authorizations(self, now: datetime, within: timedelta) -> list[Authorization]:
+        """Holds that expire within ``within`` of ``now`` (the CSR dashboard's top panel)."""
+        return [a for a in self.state.authorizations.values()
+                if a.status in ("active", "reauth_requested") and a.expires_at <= now + within]

@@ -1,0 +1,185 @@
+"""Decisions about payments and their application (seeds 000, 001, 003).
+
+Card and PayPal settle or decline at once; ACH stays pending until it settles or is returned. Money is applied
+when it settles: explicit amounts per invoice or order, or distributed oldest invoice first; excess becomes
+overpayment credit; open credits are applied automatically with the payment. A returned ACH payment is
+unwound so balances are exactly as if it had never been made.
+"""
+
+from __future__ import annotations
+
+from ledger.aggregates import allocation
+from ledger.aggregates import events as ev
+from ledger.aggregates.billing import BillingDecisions
+from ledger.aggregates.events.payments import Instruction, Line, Method
+from ledger.aggregates.state import Application, Credit, Payment
+from ledger.errors import Conflict, NotFound, PolicyViolation, ValidationError
+
+
+class PaymentDecisions(BillingDecisions):
+    def check_payment(self, *, payment_id: str, amount: int, instruction: Instruction) -> None:
+        """Refuse a payment before the gateway is called: ids, targets, amounts and the exact-amount policy."""
+        if payment_id in self.state.payments:
+            raise Conflict(f"payment {payment_id} already exists", field="payment_id", code="duplicate_id")
+        if instruction.mode == "explicit":
+            if not instruction.lines:
+                raise ValidationError("name at least one invoice or order", field="allocations")
+            seen: set[tuple[str, str]] = set()
+            for line in instruction.lines:
+                field = f"allocations.{line.target_id}"
+                key = (line.target_kind, line.target_id)
+                if key in seen:
+                    raise ValidationError(f"{line.target_id} is named twice", field=field, code="duplicate_target")
+                seen.add(key)
+                self._check_target(line, field)
+                if instruction.exact and line.amount != self.state.open_amount(line.target_kind, line.target_id):
+                    raise PolicyViolation(f"pay exactly the amount due on {line.target_id}", field=field,
+                                          code="exact_amount_required")
+            if sum(line.amount for line in instruction.lines) != amount:
+                raise ValidationError("the allocations do not add up to the amount", field="allocations",
+                                      code="allocation_mismatch")
+        elif instruction.mode == "distribute":
+            if instruction.exact and amount != self.state.balance:
+                raise PolicyViolation("pay exactly the balance due", field="amount", code="exact_amount_required")
+        elif instruction.lines:
+            raise ValidationError("a deposit names no invoice", field="allocations")
+
+    def record_payment(self, ctx: ev.Context, *, payment_id: str, amount: int, method: Method, token: str,
+                       transaction_id: str, status: str, decline_code: str | None, idempotency_key: str,
+                       request_hash: str, instruction: Instruction, source: str | None = None) -> Payment:
+        """Record what the gateway answered: settled and applied, declined, or pending (ACH)."""
+        self.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
+        self.trigger(ctx, ev.PaymentSubmitted, payment_id=payment_id, amount=amount, method=method, token=token,
+                     transaction_id=transaction_id, idempotency_key=idempotency_key, request_hash=request_hash,
+                     instruction=instruction, source=source)
+        if status == "approved":
+            self.trigger(ctx, ev.PaymentSettled, payment_id=payment_id)
+            self.apply_settled(ctx, payment_id)
+        elif status == "declined":
+            self.trigger(ctx, ev.PaymentDeclined, payment_id=payment_id, decline_code=decline_code or "declined")
+        return self.state.payments[payment_id]
+
+    def settle_payment(self, ctx: ev.Context, *, payment_id: str) -> Payment:
+        """An ACH payment cleared: apply it now, as the payer instructed."""
+        payment = self.payment(payment_id)
+        if payment.status != "pending":
+            raise Conflict(f"payment {payment_id} is {payment.status}", field="payment_id", code="not_pending")
+        self.trigger(ctx, ev.PaymentSettled, payment_id=payment_id)
+        self.apply_settled(ctx, payment_id)
+        return payment
+
+    def return_payment(self, ctx: ev.Context, *, payment_id: str, return_code: str = "R01") -> Payment:
+        """An ACH payment came back: undo everything it paid so balances are as if it never happened."""
+        payment = self.payment(payment_id)
+        if payment.method != "ach":
+            raise PolicyViolation("only ACH payments are returned", field="payment_id", code="not_ach")
+        if payment.status not in ("pending", "settled"):
+            raise Conflict(f"payment {payment_id} is {payment.status}", field="payment_id", code="not_returnable")
+        if payment.status == "settled":
+            self._unwind(ctx, payment_id, reason=f"ACH return {return_code}")
+        self.trigger(ctx, ev.PaymentReturned, payment_id=payment_id, return_code=return_code)
+        return payment
+
+    def check_refund(self, *, payment_id: str, amount: int) -> Payment:
+        """Refuse a refund before the gateway is asked: card or PayPal, settled, not beyond what is left."""
+        payment = self.payment(payment_id)
+        if payment.method == "ach":
+            raise PolicyViolation("ACH payments are not refunded; their credit stays on the account",
+                                  field="payment_id", code="ach_refund_not_supported")
+        if payment.status != "settled":
+            raise Conflict(f"payment {payment_id} is {payment.status}", field="payment_id", code="not_settled")
+        if amount > payment.amount - payment.refunded:
+            raise PolicyViolation("the refund exceeds what is left of the payment", field="amount",
+                                  code="refund_exceeds_payment")
+        return payment
+
+    def refund_payment(self, ctx: ev.Context, *, payment_id: str, amount: int, refund_transaction_id: str,
+                       idempotency_key: str) -> Payment:
+        """Give money back: first from the payment's own credit, then from its newest applications."""
+        payment = self.check_refund(payment_id=payment_id, amount=amount)
+        left = amount
+        for credit in self._credits_of(payment_id):
+            take = min(left, credit.remaining)
+            if take:
+                self.trigger(ctx, ev.CreditReversed, credit_id=credit.id, amount=take, reason="payment refunded")
+                left -= take
+        for app in reversed(self._applications_of("payment", payment_id)):
+            if left == 0:
+                break
+            take = min(left, app.amount)
+            self.unapply(ctx, Application(app.source_kind, app.source_id, app.target_kind, app.target_id, take),
+                         "payment refunded")
+            left -= take
+        self.trigger(ctx, ev.PaymentRefunded, payment_id=payment_id, amount=amount,
+                     refund_transaction_id=refund_transaction_id, idempotency_key=idempotency_key)
+        return payment
+
+    def payment(self, payment_id: str) -> Payment:
+        """The payment, or NotFound."""
+        payment = self.state.payments.get(payment_id)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}", field="payment_id")
+        return payment
+
+    # -- application -----------------------------------------------------------------------------------
+
+    def apply_settled(self, ctx: ev.Context, payment_id: str) -> None:
+        """Apply a settled payment per its instruction, then spend open credits on what is still open."""
+        payment = self.state.payments[payment_id]
+        instruction = payment.instruction
+        if instruction.mode == "deposit":
+            self.trigger(ctx, ev.PaymentDeposited, payment_id=payment_id, credit_id=f"{payment_id}-DEP",
+                         amount=payment.amount)
+            return
+        if instruction.mode == "explicit":
+            keys = [(line.target_kind, line.target_id) for line in instruction.lines]
+            result = allocation.allocate_explicit(instruction.lines, {k: self.state.open_amount(*k) for k in keys})
+        else:
+            result = allocation.distribute(payment.amount, self._open_invoice_items())
+        for line in result.lines:
+            self.trigger(ctx, ev.PaymentApplied, payment_id=payment_id, target_kind=line.target_kind,
+                         target_id=line.target_id, amount=line.amount, distributed=instruction.mode == "distribute")
+        if instruction.mode == "explicit":
+            targets = [(k, i, self.state.open_amount(k, i)) for k, i in keys]
+        else:
+            targets = self._open_invoice_items()
+        self.spend_credits(ctx, targets, with_payment=payment_id)
+        if result.excess:
+            self.trigger(ctx, ev.CreditIssued, credit_id=self.next_credit_id(payment_id), amount=result.excess,
+                         kind="overpayment", reference=f"overpayment of payment {payment_id}",
+                         payment_id=payment_id)
+
+    def spend_credits(self, ctx: ev.Context, targets: list[allocation.OpenItem], with_payment: str | None) -> None:
+        """Seed 001: "Credits ... will be automatically applied when any payment is made"."""
+        credits = [(c.id, c.remaining) for c in self.state.open_credits()]
+        for credit_id, line in allocation.apply_credits(credits, targets):
+            self.trigger(ctx, ev.CreditApplied, credit_id=credit_id, target_kind=line.target_kind,
+                         target_id=line.target_id, amount=line.amount, with_payment=with_payment)
+
+    def _open_invoice_items(self) -> list[allocation.OpenItem]:
+        return [("invoice", inv.id, inv.open) for inv in self.state.open_invoices()]
+
+    def _check_target(self, line: Line, field: str) -> None:
+        if line.target_kind == "invoice":
+            invoice = self.live_invoice(line.target_id, field=field)
+            if invoice.open == 0:
+                raise Conflict(f"invoice {line.target_id} is already paid", field=field, code="invoice_paid")
+        else:
+            self.open_order(line.target_id, field=field)
+
+    def _applications_of(self, source_kind: str, source_id: str) -> list[Application]:
+        return self.applications_where(lambda a: (a.source_kind, a.source_id) == (source_kind, source_id))
+
+    def _credits_of(self, payment_id: str) -> list[Credit]:
+        return [c for c in self.state.credits.values() if c.payment_id == payment_id]
+
+    def _unwind(self, ctx: ev.Context, payment_id: str, reason: str) -> None:
+        for app in self.applications_where(lambda a: a.with_payment == payment_id and a.source_kind == "credit"):
+            self.unapply(ctx, app, reason)
+        for credit in self._credits_of(payment_id):
+            for app in self._applications_of("credit", credit.id):
+                self.unapply(ctx, app, reason)
+            if credit.amount:
+                self.trigger(ctx, ev.CreditReversed, credit_id=credit.id, amount=credit.amount, reason=reason)
+        for app in self._applications_of("payment", payment_id):
+            self.unapply(ctx, app, reason)

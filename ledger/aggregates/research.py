@@ -1,0 +1,92 @@
+"""Guest payments that match no order or customer yet (seed 000).
+
+Staff apply a portal payment to the open order, deposit it on the account, or, when they cannot find the
+order or guest, send it to Accounting for research. It waits here, never lost, until it is matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from ledger.aggregates import events as ev
+from ledger.errors import Conflict, NotFound
+
+
+class UnidentifiedPayment:
+    """One received payment awaiting research: received, maybe referred to Accounting, then matched."""
+
+    def __init__(self, received: ev.PaymentReceivedUnidentified) -> None:
+        self.id: UUID = received.originator_id
+        self.version = received.originator_version
+        self.modified_on = received.timestamp
+        self.received = received
+        self.status = "awaiting_research"  # awaiting_research, referred, matched
+        self.matched_account: str | None = None
+        self.note = ""
+        self._pending: list[ev.Event] = []
+
+    @classmethod
+    def receive(cls, ctx: ev.Context, *, aggregate_id: UUID, payment_id: str, amount: int, currency: str,
+                method: ev.payments.Method, token: str, transaction_id: str, reference: str,
+                idempotency_key: str) -> UnidentifiedPayment:
+        """Record a payment whose order or customer number matched nothing."""
+        event = ev.PaymentReceivedUnidentified(
+            originator_id=aggregate_id, originator_version=1, timestamp=ctx.at, by=ctx.by, payment_id=payment_id,
+            amount=amount, currency=currency, method=method, token=token, transaction_id=transaction_id,
+            reference=reference, idempotency_key=idempotency_key)
+        found = cls(event)
+        found._pending.append(event)
+        return found
+
+    def refer_to_accounting(self, ctx: ev.Context, *, note: str = "") -> ev.PaymentReferredToAccounting:
+        """Staff could not find the order or guest: Accounting researches it."""
+        self._check_open()
+        return self._trigger(ctx, ev.PaymentReferredToAccounting, payment_id=self.received.payment_id, note=note)
+
+    def match(self, ctx: ev.Context, *, account_id: str, order_id: str | None = None) -> ev.PaymentMatched:
+        """Research found the account (and maybe the order); the handler records the payment there."""
+        self._check_open()
+        return self._trigger(ctx, ev.PaymentMatched, payment_id=self.received.payment_id, account_id=account_id,
+                             order_id=order_id)
+
+    def _check_open(self) -> None:
+        if self.status == "matched":
+            raise Conflict(f"payment {self.received.payment_id} was already matched to {self.matched_account}",
+                           field="payment_id", code="already_matched")
+
+    def _trigger(self, ctx: ev.Context, cls: type[Any], **fields: Any) -> Any:
+        event = cls(originator_id=self.id, originator_version=self.version + 1, timestamp=ctx.at, by=ctx.by,
+                    **fields)
+        self.mutate(event)
+        self._pending.append(event)
+        return event
+
+    def mutate(self, event: ev.Event) -> None:
+        """Apply one event."""
+        if isinstance(event, ev.PaymentReferredToAccounting):
+            self.status = "referred"
+            self.note = event.note
+        elif isinstance(event, ev.PaymentMatched):
+            self.status = "matched"
+            self.matched_account = event.account_id
+        self.version = event.originator_version
+        self.modified_on = event.timestamp
+
+    def collect_events(self) -> list[ev.Event]:
+        """Hand pending events to the store."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    @classmethod
+    def projector(cls, aggregate: Any, events: Iterable[Any]) -> Any:
+        """Rebuild from stored events."""
+        for event in events:
+            if isinstance(event, ev.PaymentReceivedUnidentified):
+                aggregate = cls(event)
+            elif aggregate is None:
+                raise NotFound("unknown unidentified payment", field="payment_id")
+            else:
+                aggregate.mutate(event)
+        return aggregate

@@ -1,0 +1,83 @@
+"""The aggregate root machinery shared by the Account's decision modules: record an event, collect, replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+from uuid import UUID
+
+import msgspec
+
+from ledger.aggregates import events as ev
+from ledger.aggregates.evolve import evolve, opened
+from ledger.aggregates.state import AccountState
+from ledger.errors import NotFound
+
+E = TypeVar("E", bound=ev.Event)
+
+
+class AccountSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The whole Account state at one version, so long histories load fast."""
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: Any
+    state: AccountState
+
+    @classmethod
+    def take(cls, aggregate: AccountRoot) -> AccountSnapshot:
+        """Snapshot of ``aggregate`` as it is now (timestamp of its last event, for determinism)."""
+        return cls(originator_id=aggregate.id, originator_version=aggregate.version,
+                   timestamp=aggregate.modified_on, state=aggregate.state)
+
+
+class AccountRoot:
+    """Identity, version, state and pending events of one customer Account."""
+
+    Snapshot = AccountSnapshot
+
+    def __init__(self, aggregate_id: UUID, version: int, state: AccountState, modified_on: Any) -> None:
+        self.id = aggregate_id
+        self.version = version
+        self.state = state
+        self.modified_on = modified_on
+        self._pending: list[ev.Event] = []
+
+    def trigger(self, ctx: ev.Context, event_class: type[E], **fields: Any) -> E:
+        """Record a new event: stamp it with id, next version, the command's time and actor; apply it."""
+        event = event_class(originator_id=self.id, originator_version=self.version + 1, timestamp=ctx.at,
+                            by=ctx.by, **fields)
+        self.mutate(event)
+        self._pending.append(event)
+        return event
+
+    def mutate(self, event: ev.Event) -> None:
+        """Apply one stored or new event to the state."""
+        evolve(event, self.state)
+        self.version = event.originator_version
+        self.modified_on = event.timestamp
+
+    def collect_events(self) -> list[ev.Event]:
+        """Hand the pending events to the store (eventsourcing's CollectEventsProtocol)."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    @property
+    def pending_events(self) -> tuple[ev.Event, ...]:
+        """Events recorded by this command and not yet saved."""
+        return tuple(self._pending)
+
+    @classmethod
+    def projector(cls, aggregate: Any, events: Iterable[Any]) -> Any:
+        """Rebuild an Account from an optional snapshot followed by events (eventsourcing's projector_func)."""
+        for event in events:
+            if isinstance(event, AccountSnapshot):
+                aggregate = cls(event.originator_id, event.originator_version,
+                                event.state, event.timestamp)
+            elif isinstance(event, ev.AccountOpened):
+                aggregate = cls(event.originator_id, event.originator_version, opened(event), event.timestamp)
+            elif aggregate is None:
+                raise NotFound("account history does not start with AccountOpened", field="account")
+            else:
+                aggregate.mutate(event)
+        return aggregate

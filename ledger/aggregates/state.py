@@ -1,0 +1,181 @@
+"""The state of one customer Account, rebuilt from its events (and snapshotted as one msgspec Struct)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import msgspec
+
+from ledger.aggregates.events.payments import Instruction, TargetKind
+
+
+class Invoice(msgspec.Struct):
+    id: str
+    total: int
+    issued_on: date
+    due_on: date
+    sequence: int
+    order_id: str | None = None
+    paid: int = 0
+    voided: bool = False
+
+    @property
+    def open(self) -> int:
+        """What is still owed on the invoice."""
+        return 0 if self.voided else self.total - self.paid
+
+    @property
+    def status(self) -> str:
+        """open / partially_paid / paid / void, as the portals show it."""
+        if self.voided:
+            return "void"
+        if self.paid >= self.total:
+            return "paid"
+        return "partially_paid" if self.paid else "open"
+
+
+class Order(msgspec.Struct):
+    id: str
+    amount: int
+    placed_at: datetime
+    channel: str
+    description: str = ""
+    paid: int = 0
+    status: str = "open"  # open, cancelled, replaced
+    replaced_by: str | None = None
+    replaces: str | None = None
+    manual_processing: bool = False
+
+    @property
+    def open(self) -> int:
+        """Balance due on the order (seed 000: guests pay the balance due on an open order)."""
+        return max(self.amount - self.paid, 0) if self.status == "open" else 0
+
+
+class Payment(msgspec.Struct):
+    id: str
+    amount: int
+    method: str
+    token: str
+    transaction_id: str
+    submitted_at: datetime
+    idempotency_key: str
+    request_hash: str
+    instruction: Instruction
+    status: str = "pending"  # pending, settled, declined, returned
+    source: str | None = None
+    decline_code: str | None = None
+    applied: int = 0
+    credited: int = 0
+    refunded: int = 0
+    settled_at: datetime | None = None
+
+
+class Credit(msgspec.Struct):
+    id: str
+    amount: int
+    remaining: int
+    kind: str
+    reference: str
+    issued_at: datetime
+    sequence: int
+    payment_id: str | None = None
+
+
+class Application(msgspec.Struct):
+    """One live application of money: from a payment or a credit, to an invoice or an order."""
+
+    source_kind: str  # payment, credit
+    source_id: str
+    target_kind: TargetKind
+    target_id: str
+    amount: int
+    with_payment: str | None = None
+
+
+class Authorization(msgspec.Struct):
+    id: str
+    order_id: str
+    amount: int
+    token: str
+    transaction_id: str
+    authorized_at: datetime
+    expires_at: datetime
+    status: str = "active"  # active, expired, reauth_requested, reauthorized, failed, captured, voided
+    replaced_by: str | None = None
+    requested_amount: int | None = None
+    cart_id: str | None = None
+
+
+class Invitation(msgspec.Struct):
+    id: str
+    email: str
+    token_hash: str
+    sent_at: datetime
+    expires_at: datetime
+    status: str = "pending"  # pending, accepted, expired
+    resent: int = 0
+
+
+class SavedMethod(msgspec.Struct):
+    id: str
+    kind: str
+    token: str
+    brand: str
+    last4: str
+    exp_month: int | None = None
+    exp_year: int | None = None
+
+
+class IdempotencyRecord(msgspec.Struct):
+    request_hash: str
+    result_id: str
+
+
+class AccountState(msgspec.Struct):
+    account_id: str
+    currency: str
+    email: str
+    name: str
+    opened_at: datetime
+    invoices: dict[str, Invoice] = {}
+    orders: dict[str, Order] = {}
+    payments: dict[str, Payment] = {}
+    credits: dict[str, Credit] = {}
+    applications: list[Application] = []
+    authorizations: dict[str, Authorization] = {}
+    invitation: Invitation | None = None
+    methods: dict[str, SavedMethod] = {}
+    default_method: str | None = None
+    autopay_method: str | None = None
+    idempotency: dict[str, IdempotencyRecord] = {}
+    invoice_sequence: int = 0
+    credit_sequence: int = 0
+
+    def open_invoices(self) -> list[Invoice]:
+        """Open invoices, oldest first: by invoice date, then by the order they were issued in."""
+        found = [inv for inv in self.invoices.values() if inv.open > 0]
+        found.sort(key=lambda inv: (inv.issued_on, inv.sequence))
+        return found
+
+    def open_credits(self) -> list[Credit]:
+        """Credits with money left, oldest first."""
+        return sorted((c for c in self.credits.values() if c.remaining > 0), key=lambda c: c.sequence)
+
+    def open_amount(self, kind: TargetKind, target_id: str) -> int:
+        """Open amount of an invoice or an order (0 when it is unknown, void, paid or cancelled)."""
+        if kind == "invoice":
+            inv = self.invoices.get(target_id)
+            return inv.open if inv else 0
+        order = self.orders.get(target_id)
+        return order.open if order else 0
+
+    @property
+    def balance(self) -> int:
+        """What the customer owes on open invoices."""
+        return sum(inv.open for inv in self.invoices.values())
+
+    @property
+    def credit_balance(self) -> int:
+        """Open credit the customer holds (overpayments, memos, deposits)."""
+        return sum(c.remaining for c in self.credits.values())

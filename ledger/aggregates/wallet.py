@@ -1,0 +1,67 @@
+"""Decisions about saved payment methods and autopay (seed 002).
+
+Only a gateway token, brand, last four digits and expiry are ever stored; autopay needs a saved method.
+"""
+
+from __future__ import annotations
+
+from ledger.aggregates import events as ev
+from ledger.aggregates.root import AccountRoot
+from ledger.aggregates.state import SavedMethod
+from ledger.errors import Conflict, NotFound, PolicyViolation, ValidationError
+
+
+class WalletDecisions(AccountRoot):
+    def add_method(self, ctx: ev.Context, *, method_id: str, kind: str, token: str, brand: str, last4: str,
+                   exp_month: int | None = None, exp_year: int | None = None) -> ev.PaymentMethodAdded:
+        """Save a method; the first one saved becomes the default."""
+        if method_id in self.state.methods:
+            raise Conflict(f"payment method {method_id} already exists", field="method_id", code="duplicate_id")
+        if kind not in ("card", "ach", "paypal"):
+            raise ValidationError("kind must be card, ach or paypal", field="kind")
+        if len(last4) != 4 or not last4.isdigit():
+            raise ValidationError("last4 must be four digits", field="last4")
+        if kind == "card" and (exp_month is None or exp_year is None or not 1 <= exp_month <= 12):
+            raise ValidationError("a card needs an expiry month (1-12) and year", field="exp_month")
+        event = self.trigger(ctx, ev.PaymentMethodAdded, method_id=method_id, kind=kind, token=token, brand=brand,
+                             last4=last4, exp_month=exp_month, exp_year=exp_year)
+        if self.state.default_method is None:
+            self.trigger(ctx, ev.DefaultPaymentMethodSet, method_id=method_id)
+        return event
+
+    def remove_method(self, ctx: ev.Context, *, method_id: str) -> ev.PaymentMethodRemoved:
+        """Delete a saved method; the one autopay charges cannot be removed while autopay is on."""
+        self.method(method_id)
+        if self.state.autopay_method == method_id:
+            raise PolicyViolation("autopay uses this method; disable autopay or pick another first",
+                                  field="method_id", code="method_in_use")
+        return self.trigger(ctx, ev.PaymentMethodRemoved, method_id=method_id)
+
+    def set_default_method(self, ctx: ev.Context, *, method_id: str) -> ev.DefaultPaymentMethodSet:
+        """Make a saved method the default."""
+        self.method(method_id)
+        if self.state.default_method == method_id:
+            raise Conflict("already the default", field="method_id", code="no_change")
+        return self.trigger(ctx, ev.DefaultPaymentMethodSet, method_id=method_id)
+
+    def enable_autopay(self, ctx: ev.Context, *, method_id: str | None = None) -> ev.AutopayEnabled:
+        """Pay future invoices automatically; needs a saved method (the default unless one is named)."""
+        chosen = method_id or self.state.default_method
+        if chosen is None:
+            raise PolicyViolation("autopay needs a saved payment method", field="method_id",
+                                  code="autopay_needs_method")
+        self.method(chosen)
+        return self.trigger(ctx, ev.AutopayEnabled, method_id=chosen)
+
+    def disable_autopay(self, ctx: ev.Context, *, reason: str = "") -> ev.AutopayDisabled:
+        """Stop paying future invoices automatically."""
+        if self.state.autopay_method is None:
+            raise Conflict("autopay is not on", field="account", code="no_change")
+        return self.trigger(ctx, ev.AutopayDisabled, reason=reason)
+
+    def method(self, method_id: str) -> SavedMethod:
+        """The saved method, or NotFound."""
+        found = self.state.methods.get(method_id)
+        if found is None:
+            raise NotFound(f"no payment method {method_id}", field="method_id")
+        return found
