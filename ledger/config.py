@@ -1,0 +1,92 @@
+"""Configuration from environment variables, with embedded defaults that need no set-up.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| LEDGER_HOME | var | folder for the default SQLite files, mail, secret and nats store |
+| LEDGER_DB | $LEDGER_HOME/ledger.db | SQLite event store file |
+| LEDGER_STORE | sqlite | sqlite or postgres |
+| LEDGER_POSTGRES_DSN | (none) | PostgreSQL DSN when LEDGER_STORE=postgres |
+| LEDGER_TIMEZONE | America/New_York | business time zone for dates and "last 30 days" |
+| LEDGER_SNAPSHOT_INTERVAL | 100 | snapshot an Account every N events |
+| LEDGER_SECRET | (file $LEDGER_HOME/secret) | HMAC secret for invitation and cart links |
+| LEDGER_GATEWAY_DB | $LEDGER_HOME/gateway.db | the gateway simulator's state |
+| LEDGER_LOG_FORMAT | console on a TTY, else json | structlog renderer |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import msgspec
+
+from ledger.errors import ValidationError
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the composition root needs to wire the service."""
+
+    home: Path = Path("var")
+    db_path: Path = Path("var/ledger.db")
+    store: str = "sqlite"
+    postgres_dsn: str = ""
+    timezone: str = "America/New_York"
+    snapshot_interval: int = 100
+    gateway_db: Path = Path("var/gateway.db")
+    log_format: str = "auto"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Read settings from ``environ`` (default ``os.environ``); keyword overrides win (CLI flags)."""
+        env = dict(os.environ if environ is None else environ)
+        home = Path(env.get("LEDGER_HOME", "var"))
+        values: dict[str, object] = {
+            "home": home,
+            "db_path": Path(env.get("LEDGER_DB", str(home / "ledger.db"))),
+            "store": env.get("LEDGER_STORE", "sqlite"),
+            "postgres_dsn": env.get("LEDGER_POSTGRES_DSN", ""),
+            "timezone": env.get("LEDGER_TIMEZONE", "America/New_York"),
+            "snapshot_interval": _int(env.get("LEDGER_SNAPSHOT_INTERVAL", "100"), "LEDGER_SNAPSHOT_INTERVAL"),
+            "gateway_db": Path(env.get("LEDGER_GATEWAY_DB", str(home / "gateway.db"))),
+            "log_format": env.get("LEDGER_LOG_FORMAT", "auto"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.store not in ("sqlite", "postgres"):
+            raise ValidationError("LEDGER_STORE must be sqlite or postgres", field="LEDGER_STORE")
+        if settings.store == "postgres" and not settings.postgres_dsn:
+            raise ValidationError("LEDGER_POSTGRES_DSN is required with LEDGER_STORE=postgres",
+                                  field="LEDGER_POSTGRES_DSN")
+        return settings
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The eventsourcing library's environment for this store."""
+        if self.store == "postgres":
+            url = urlparse(self.postgres_dsn)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+                "POSTGRES_HOST": url.hostname or "127.0.0.1",
+                "POSTGRES_PORT": str(url.port or 5432),
+                "POSTGRES_USER": url.username or "postgres",
+                "POSTGRES_PASSWORD": url.password or "",
+                "CREATE_TABLE": "y",
+            }
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "ledger.store.sqlite_durable",
+            "SQLITE_DBNAME": str(self.db_path),
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "CREATE_TABLE": "y",
+        }
+
+
+def _int(text: str, field: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValidationError(f"{field} must be an integer", field=field) from None
+    if value < 1:
+        raise ValidationError(f"{field} must be positive", field=field)
+    return value

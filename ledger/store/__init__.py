@@ -1,0 +1,1 @@
+"""The durable event store: eventsourcing's SQLite (default) or PostgreSQL module with a msgspec mapper."""

@@ -1,0 +1,60 @@
+"""A msgspec mapper for eventsourcing: events are encoded as JSON by msgspec, typed on the way back.
+
+Measured by the research notes: ~0.2 us to encode and ~0.4 us to decode an event, against 7 us / 4 us for the
+library's default JSON transcoder. JSON keeps stored rows readable by auditors with plain SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from ledger.store import registry
+
+_encoder = msgspec.json.Encoder()
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+
+
+def encode_event(event: Any) -> bytes:
+    """The JSON bytes of an event or snapshot (the same bytes the store keeps, before compression/cipher)."""
+    return _encoder.encode(event)
+
+
+def decode_event(topic: str, data: bytes) -> Any:
+    """Decode stored JSON into its typed event, upcasting older versions."""
+    cls, version = registry.resolve(topic)
+    current = registry.SNAPSHOT_VERSION if cls is registry.AccountSnapshot else cls.class_version
+    if version == current:
+        decoder = _decoders.get(cls)
+        if decoder is None:
+            decoder = _decoders[cls] = msgspec.json.Decoder(cls)
+        return decoder.decode(data)
+    state = registry.upcast(cls.__name__, version, current, msgspec.json.decode(data))
+    return msgspec.convert(state, cls)
+
+
+class MsgspecMapper(Mapper[Any]):
+    """Converts between msgspec event Structs and eventsourcing's StoredEvent."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        state = encode_event(domain_event)
+        if self.compressor:
+            state = self.compressor.compress(state)
+        if self.cipher:
+            state = self.cipher.encrypt(state)
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=registry.topic_of(type(domain_event)),
+            state=state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        state = stored_event.state
+        if self.cipher:
+            state = self.cipher.decrypt(state)
+        if self.compressor:
+            state = self.compressor.decompress(state)
+        return decode_event(stored_event.topic, state)

@@ -1,0 +1,68 @@
+"""Stored topics of events and snapshots, and the upcasters that bring old event shapes up to date.
+
+A stored event's topic is ``<EventName>:<class_version>`` (e.g. ``PaymentApplied:1``), independent of module
+paths, so code can move freely. To change an event's fields:
+
+1. raise its ``class_version`` (``class_version = 2``) and change the fields;
+2. register an upcaster for the old version that rewrites the stored JSON object::
+
+       @upcaster("PaymentApplied", 1)
+       def _(state: dict[str, Any]) -> dict[str, Any]:
+           return {**state, "distributed": False}
+
+Upcasters chain (1 -> 2 -> 3). History is never rewritten; old rows are upcast when read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ledger.aggregates import events as ev
+from ledger.aggregates.root import AccountSnapshot
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: Bump when the shape of AccountState changes; older snapshots are discarded (rebuilt from events).
+SNAPSHOT_VERSION = 1
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcaster(name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+    """Register a function that turns version ``from_version`` of event ``name`` into the next version."""
+
+    def register(func: Upcaster) -> Upcaster:
+        UPCASTERS[(name, from_version)] = func
+        return func
+
+    return register
+
+
+def topic_of(cls: type[Any]) -> str:
+    """The stored topic of an event or snapshot class."""
+    if cls is AccountSnapshot:
+        return f"AccountSnapshot:{SNAPSHOT_VERSION}"
+    return f"{cls.__name__}:{cls.class_version}"
+
+
+def resolve(topic: str) -> tuple[type[Any], int]:
+    """The class and stored version named by ``topic``."""
+    name, _, version = topic.partition(":")
+    if name == "AccountSnapshot":
+        return AccountSnapshot, int(version)
+    cls = ev.EVENT_TYPES.get(name)
+    if cls is None:
+        raise LookupError(f"unknown event topic {topic!r}")
+    return cls, int(version or 1)
+
+
+def upcast(name: str, version: int, current: int, state: dict[str, Any]) -> dict[str, Any]:
+    """Apply the registered upcasters from ``version`` up to ``current``."""
+    while version < current:
+        step = UPCASTERS.get((name, version))
+        if step is None:
+            raise LookupError(f"no upcaster for {name} version {version}")
+        state = step(state)
+        version += 1
+    return state
