@@ -74,6 +74,11 @@ class UnidentifiedPayment:
         self.version = event.originator_version
         self.modified_on = event.timestamp
 
+    @property
+    def pending_events(self) -> tuple[ev.Event, ...]:
+        """Events recorded by this command and not yet saved."""
+        return tuple(self._pending)
+
     def collect_events(self) -> list[ev.Event]:
         """Hand pending events to the store."""
         pending, self._pending = self._pending, []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, ClassVar
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import msgspec
 
@@ -60,6 +60,11 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
         super().__init_subclass__(**kwargs)
         if cls.area and not cls.__name__.endswith("Event"):
             EVENT_TYPES[cls.__name__] = cls
+
+    @property
+    def event_id(self) -> str:
+        """Stable id of this event: the same on every replay, used as the NATS message id."""
+        return str(uuid5(self.originator_id, str(self.originator_version)))
 
     @property
     def name(self) -> str:

@@ -1,0 +1,89 @@
+"""``ledger [--db PATH] [--at TIME] [--json] <command>``: the CLI over the ledger's Python API."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ledger.bootstrap import Ledger, build
+from ledger.cli.output import emit_outcome, fail
+from ledger.commands.messages import ActorIn
+from ledger.config import Settings
+from ledger.errors import LedgerError, ValidationError
+from ledger.logs import configure_logging
+from ledger.ports.clock import parse_instant
+
+
+@dataclass
+class CliState:
+    """Options of the root command, and the ledger wired lazily from them."""
+
+    db: Path | None
+    at: str | None
+    as_json: bool
+    actor: ActorIn
+    _ledger: Ledger | None = field(default=None, repr=False)
+
+    def ledger(self) -> Ledger:
+        """The wired ledger (opened on first use)."""
+        if self._ledger is None:
+            settings = Settings.from_env(db_path=self.db)
+            instant: datetime | None = parse_instant(self.at, settings.timezone, "at") if self.at else None
+            self._ledger = build(settings, at=instant)
+        return self._ledger
+
+    def run(self, make: Callable[[ActorIn], Any]) -> None:
+        """Build a command with this CLI's actor, run it, print the outcome or the error."""
+        try:
+            outcome = self.ledger().service.handle(make(self.actor))
+        except LedgerError as error:
+            fail(error, self.as_json)
+        emit_outcome(outcome, self.as_json)
+
+
+def parse_actor(text: str) -> ActorIn:
+    """``--actor csr:jdoe`` -> ActorIn(kind="csr", name="jdoe", channel="cli")."""
+    kind, _, name = text.partition(":")
+    return ActorIn(kind=kind, name=name or kind, channel="cli")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", type=click.Path(path_type=Path), envvar="LEDGER_DB", help="SQLite event store file.")
+@click.option("--at", "at", metavar="ISO-8601-TIME", help="Run as if now were this instant (business zone).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+@click.option("--actor", default="system:cli", show_default=True, help="Who acts: KIND:NAME (csr:jdoe).")
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None, at: str | None, as_json: bool, actor: str) -> None:
+    """The payment ledger: accounts, invoices, payments, credits and card authorizations."""
+    configure_logging(quiet=True)
+    ctx.obj = CliState(db=db, at=at, as_json=as_json, actor=parse_actor(actor))
+    ctx.call_on_close(lambda: ctx.obj._ledger.close() if ctx.obj._ledger else None)
+
+
+def main() -> None:
+    """Console entry point: bad usage exits 2, refusals 2, other failures 1, each with one line on stderr."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        as_json = "--json" in sys.argv
+        param = getattr(getattr(error, "param", None), "name", None)
+        fail(ValidationError(error.format_message(), field=param,
+                             code="usage"), as_json)
+    except click.exceptions.Abort:
+        sys.exit(1)
+    except LedgerError as error:
+        fail(error, "--json" in sys.argv)
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        click.echo(f"error: internal: {type(error).__name__}: {error}", err=True)
+        sys.exit(1)
+
+
+from ledger.cli import accounts, holds, money  # noqa: E402,F401  (registers the sub-commands)

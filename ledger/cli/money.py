@@ -1,0 +1,164 @@
+"""CLI commands for invoices, payments and credits."""
+
+from __future__ import annotations
+
+import click
+
+from ledger.cli.main import CliState, cli
+from ledger.commands import messages as m
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+def parse_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    """``INV-1=10.00`` pairs into a dict; malformed pairs are a usage error naming the option."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        target, sep, amount = value.partition("=")
+        if not sep or not target or not amount:
+            raise click.BadParameter(f"{value!r} is not ID=AMOUNT", param_hint=option)
+        if target in pairs:
+            raise click.BadParameter(f"{target} is named twice", param_hint=option)
+        pairs[target] = amount
+    return pairs
+
+
+@cli.group()
+def invoice() -> None:
+    """Issue, adjust and void invoices."""
+
+
+@invoice.command("issue")
+@click.argument("account")
+@click.argument("invoice_id", metavar="INVOICE")
+@click.option("--amount", required=True, help="Total, a decimal string: 120.00")
+@click.option("--date", "issued", required=True, help="Invoice date, YYYY-MM-DD.")
+@click.option("--due", required=True, help="Due date, YYYY-MM-DD.")
+@click.option("--order", default=None, help="The order this invoice bills.")
+@pass_state
+def invoice_issue(state: CliState, account: str, invoice_id: str, amount: str, issued: str, due: str,
+                  order: str | None) -> None:
+    """Issue INVOICE on ACCOUNT."""
+    state.run(lambda a: m.IssueInvoice(account=account, invoice=invoice_id, amount=amount, date=issued, due=due,
+                                       order=order, actor=a))
+
+
+@invoice.command("adjust")
+@click.argument("account")
+@click.argument("invoice_id", metavar="INVOICE")
+@click.option("--amount", required=True, help="The new total.")
+@click.option("--reason", default="")
+@pass_state
+def invoice_adjust(state: CliState, account: str, invoice_id: str, amount: str, reason: str) -> None:
+    """Change the total of INVOICE."""
+    state.run(lambda a: m.AdjustInvoice(account=account, invoice=invoice_id, amount=amount, reason=reason, actor=a))
+
+
+@invoice.command("void")
+@click.argument("account")
+@click.argument("invoice_id", metavar="INVOICE")
+@click.option("--reason", default="")
+@pass_state
+def invoice_void(state: CliState, account: str, invoice_id: str, reason: str) -> None:
+    """Void INVOICE; money applied to it becomes credit."""
+    state.run(lambda a: m.VoidInvoice(account=account, invoice=invoice_id, reason=reason, actor=a))
+
+
+@cli.group()
+def payment() -> None:
+    """Submit, settle, return and refund payments."""
+
+
+@payment.command("submit")
+@click.argument("account")
+@click.argument("payment_id", metavar="PAYMENT")
+@click.option("--amount", required=True, help="Amount, a decimal string: 100.00")
+@click.option("--method", type=click.Choice(["card", "ach", "paypal"]), required=True)
+@click.option("--token", required=True, help="Gateway token (tok_visa, tok_ach ...); never a card number.")
+@click.option("--invoice", "invoices", multiple=True, metavar="INVOICE=AMOUNT", help="Pay this much of an invoice.")
+@click.option("--order", "orders", multiple=True, metavar="ORDER=AMOUNT", help="Pay this much of an order.")
+@click.option("--distribute", is_flag=True, help="Apply oldest invoice first; the excess becomes credit.")
+@click.option("--deposit", is_flag=True, help="Hold the payment on the account as a deposit credit.")
+@click.option("--exact", is_flag=True, help="Refuse anything but the exact amount due.")
+@click.option("--key", default=None, help="Idempotency key (default: derived from PAYMENT).")
+@pass_state
+def payment_submit(state: CliState, account: str, payment_id: str, amount: str, method: str, token: str,
+                   invoices: tuple[str, ...], orders: tuple[str, ...], distribute: bool, deposit: bool, exact: bool,
+                   key: str | None) -> None:
+    """Charge a card, PayPal or ACH and apply the money."""
+    inv, ords = parse_pairs(invoices, "--invoice"), parse_pairs(orders, "--order")
+    state.run(lambda a: m.SubmitPayment(account=account, payment=payment_id, amount=amount, method=method,  # type: ignore[arg-type]
+                                        token=token, invoices=inv, orders=ords, distribute=distribute,
+                                        deposit=deposit, exact=exact, key=key, actor=a))
+
+
+@payment.command("settle")
+@click.argument("account")
+@click.argument("payment_id", metavar="PAYMENT")
+@pass_state
+def payment_settle(state: CliState, account: str, payment_id: str) -> None:
+    """The ACH payment cleared: apply it."""
+    state.run(lambda a: m.SettlePayment(account=account, payment=payment_id, actor=a))
+
+
+@payment.command("return")
+@click.argument("account")
+@click.argument("payment_id", metavar="PAYMENT")
+@click.option("--code", default="R01", show_default=True, help="ACH return reason code.")
+@pass_state
+def payment_return(state: CliState, account: str, payment_id: str, code: str) -> None:
+    """The ACH payment came back: undo it."""
+    state.run(lambda a: m.ReturnPayment(account=account, payment=payment_id, code=code, actor=a))
+
+
+@payment.command("refund")
+@click.argument("account")
+@click.argument("payment_id", metavar="PAYMENT")
+@click.option("--amount", required=True)
+@click.option("--key", default=None, help="Idempotency key (default: derived from PAYMENT and amount).")
+@pass_state
+def payment_refund(state: CliState, account: str, payment_id: str, amount: str, key: str | None) -> None:
+    """Refund (part of) a card or PayPal payment."""
+    state.run(lambda a: m.RefundPayment(account=account, payment=payment_id, amount=amount, key=key, actor=a))
+
+
+@cli.group()
+def credit() -> None:
+    """Issue, apply and refund customer credit."""
+
+
+@credit.command("issue")
+@click.argument("account")
+@click.argument("credit_id", metavar="CREDIT")
+@click.option("--amount", required=True)
+@click.option("--reference", default="", help="Why: a memo number, a ticket.")
+@pass_state
+def credit_issue(state: CliState, account: str, credit_id: str, amount: str, reference: str) -> None:
+    """Issue a credit memo."""
+    state.run(lambda a: m.IssueCredit(account=account, credit=credit_id, amount=amount, reference=reference,
+                                      actor=a))
+
+
+@credit.command("apply")
+@click.argument("account")
+@click.argument("credit_id", metavar="CREDIT")
+@click.option("--amount", required=True)
+@click.option("--invoice", default=None)
+@click.option("--order", default=None)
+@pass_state
+def credit_apply(state: CliState, account: str, credit_id: str, amount: str, invoice: str | None,
+                 order: str | None) -> None:
+    """Apply open credit to one invoice or order."""
+    state.run(lambda a: m.ApplyCredit(account=account, credit=credit_id, amount=amount, invoice=invoice,
+                                      order=order, actor=a))
+
+
+@credit.command("refund")
+@click.argument("account")
+@click.argument("credit_id", metavar="CREDIT")
+@click.option("--amount", required=True)
+@click.option("--key", default=None)
+@pass_state
+def credit_refund(state: CliState, account: str, credit_id: str, amount: str, key: str | None) -> None:
+    """Pay open credit back to the customer."""
+    state.run(lambda a: m.RefundCredit(account=account, credit=credit_id, amount=amount, key=key, actor=a))

@@ -1,0 +1,39 @@
+"""How the CLI prints results and errors: one line for people, JSON with ``--json``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import msgspec
+
+from ledger.commands.messages import Outcome
+from ledger.errors import LedgerError
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as one JSON document on stdout."""
+    click.echo(msgspec.json.encode(obj).decode())
+
+
+def emit_outcome(outcome: Outcome, as_json: bool) -> None:
+    """Print what a command did."""
+    if as_json:
+        emit_json(outcome)
+        return
+    if outcome.replayed:
+        line = f"{outcome.reference}: already done (idempotent repeat, nothing written)"
+    else:
+        line = f"{outcome.reference}: {', '.join(outcome.events) or 'no change'}"
+    extras = [x for x in (outcome.status, outcome.transaction_id, outcome.detail) if x]
+    click.echo(line + (f" [{' '.join(extras)}]" if extras else ""))
+
+
+def fail(error: LedgerError, as_json: bool) -> None:
+    """Report a refusal: one line on stderr, the error object on stdout with ``--json``; exit 2 or 1."""
+    field = f" ({error.field})" if error.field else ""
+    click.echo(f"error: {error.code}{field}: {error.message}", err=True)
+    if as_json:
+        emit_json({"error": error.to_dict()})
+    sys.exit(error.exit_code)

@@ -1,0 +1,39 @@
+"""Readable rich tables for people (``--json`` prints the same data as JSON)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ledger.views import AccountView
+
+
+def print_account(view: AccountView) -> None:
+    """Print one account's header and its invoice, payment and credit tabs."""
+    console = Console()
+    console.print(f"[bold]{view.account}[/bold] {view.email}  {view.currency}  balance [bold]{view.balance}"
+                  f"[/bold]  credit [green]{view.credit_balance}[/green]  portal {view.portal}"
+                  f"{'  autopay on' if view.autopay else ''}")
+    tabs: list[tuple[str, list[str], list[list[str]]]] = [
+        ("Invoices", ["id", "date", "due", "total", "paid", "open", "status"],
+         [[i.id, i.date, i.due, i.total, i.paid, i.open, i.status] for i in view.invoices]),
+        ("Payments", ["id", "date", "method", "amount", "status", "transaction"],
+         [[p.id, p.date[:16], p.method, p.amount, p.status, p.transaction_id] for p in view.payments]),
+        ("Credits", ["id", "date", "amount", "remaining", "kind", "reference"],
+         [[c.id, c.date[:10], c.amount, c.remaining, c.kind, c.reference] for c in view.credits]),
+        ("Orders", ["id", "amount", "paid", "status", "channel", "link", "manual"],
+         [[o.id, o.amount, o.paid, o.status, o.channel, f"{o.replaces or ''}->{o.replaced_by or ''}".strip("->"),
+           "yes" if o.manual_processing else ""] for o in view.orders]),
+        ("Authorizations", ["id", "order", "amount", "status", "expires"],
+         [[a.id, a.order, a.amount, a.status, a.expires_at[:16]] for a in view.authorizations]),
+    ]
+    for title, columns, rows in tabs:
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column, justify="right" if column in ("total", "paid", "open", "amount",
+                                                                     "remaining") else "left")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)

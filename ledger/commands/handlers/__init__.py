@@ -1,0 +1,13 @@
+"""One handler per command: load through the unit, call one aggregate method, return an Outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ledger.commands.handlers import access, billing, holds, payments, research
+
+#: Command type -> handler, gathered from the handler modules.
+HANDLERS: dict[type[Any], Callable[..., Any]] = {
+    **access.HANDLERS, **billing.HANDLERS, **payments.HANDLERS, **holds.HANDLERS, **research.HANDLERS,
+}

@@ -1,0 +1,95 @@
+"""Handlers for opening accounts, portal invitations and saved payment methods."""
+
+from __future__ import annotations
+
+from ledger.aggregates import Account
+from ledger.commands import messages as m
+from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
+from ledger.commands.unit import Unit, check_email, check_id, check_text, gateway_token, token_hash
+from ledger.errors import Conflict
+from ledger.money import check_currency
+from ledger.ports.ids import account_uuid
+
+HANDLERS = HandlerRegistry()
+
+
+@HANDLERS.on(m.OpenAccount)
+def open_account(unit: Unit, cmd: m.OpenAccount) -> m.Outcome:
+    account_id = check_id(cmd.account, "account")
+    currency = check_currency(cmd.currency)
+    email = check_email(cmd.email)
+    name = check_text(cmd.name, "name", 200)
+    existing = unit.account_exists(account_id)
+    if existing is not None:
+        same = (existing.state.email, existing.state.currency, existing.state.name) == (email, currency, name)
+        if same:
+            return replayed(account_id, account_id)
+        raise Conflict(f"account {account_id} already exists", field="account", code="duplicate_id")
+    unit.new_account(Account.open(unit.ctx, aggregate_id=account_uuid(account_id), account_id=account_id,
+                                  currency=currency, email=email, name=name))
+    return recorded(unit, account_id, account_id)
+
+
+@HANDLERS.on(m.SendInvitation)
+def send_invitation(unit: Unit, cmd: m.SendInvitation) -> m.Outcome:
+    account = unit.account(cmd.account)
+    invitation_id = unit.ports.ids.new_id("INVITE")
+    raw = unit.ports.tokens.issue("invitation", cmd.account, invitation_id, "0")
+    account.send_invitation(unit.ctx, invitation_id=invitation_id, token_hash=token_hash(raw))
+    return recorded(unit, cmd.account, invitation_id)
+
+
+@HANDLERS.on(m.ResendInvitation)
+def resend_invitation(unit: Unit, cmd: m.ResendInvitation) -> m.Outcome:
+    account = unit.account(cmd.account)
+    invitation = account._invitation()
+    raw = unit.ports.tokens.issue("invitation", cmd.account, invitation.id, str(invitation.resent + 1))
+    account.resend_invitation(unit.ctx, token_hash=token_hash(raw))
+    return recorded(unit, cmd.account, invitation.id)
+
+
+@HANDLERS.on(m.AcceptInvitation)
+def accept_invitation(unit: Unit, cmd: m.AcceptInvitation) -> m.Outcome:
+    account = unit.account(cmd.account)
+    event = account.accept_invitation(unit.ctx, token_hash=token_hash(check_text(cmd.token, "token", 200)))
+    return recorded(unit, cmd.account, event.invitation_id)
+
+
+@HANDLERS.on(m.ExpireInvitation)
+def expire_invitation(unit: Unit, cmd: m.ExpireInvitation) -> m.Outcome:
+    account = unit.account(cmd.account)
+    event = account.expire_invitation(unit.ctx)
+    return recorded(unit, cmd.account, event.invitation_id)
+
+
+@HANDLERS.on(m.AddPaymentMethod)
+def add_method(unit: Unit, cmd: m.AddPaymentMethod) -> m.Outcome:
+    account = unit.account(cmd.account)
+    account.add_method(unit.ctx, method_id=check_id(cmd.method, "method"), kind=cmd.kind,
+                       token=gateway_token(cmd.token), brand=check_text(cmd.brand, "brand", 40),
+                       last4=cmd.last4, exp_month=cmd.exp_month, exp_year=cmd.exp_year)
+    return recorded(unit, cmd.account, cmd.method)
+
+
+@HANDLERS.on(m.RemovePaymentMethod)
+def remove_method(unit: Unit, cmd: m.RemovePaymentMethod) -> m.Outcome:
+    unit.account(cmd.account).remove_method(unit.ctx, method_id=cmd.method)
+    return recorded(unit, cmd.account, cmd.method)
+
+
+@HANDLERS.on(m.SetDefaultPaymentMethod)
+def set_default_method(unit: Unit, cmd: m.SetDefaultPaymentMethod) -> m.Outcome:
+    unit.account(cmd.account).set_default_method(unit.ctx, method_id=cmd.method)
+    return recorded(unit, cmd.account, cmd.method)
+
+
+@HANDLERS.on(m.EnableAutopay)
+def enable_autopay(unit: Unit, cmd: m.EnableAutopay) -> m.Outcome:
+    event = unit.account(cmd.account).enable_autopay(unit.ctx, method_id=cmd.method)
+    return recorded(unit, cmd.account, event.method_id)
+
+
+@HANDLERS.on(m.DisableAutopay)
+def disable_autopay(unit: Unit, cmd: m.DisableAutopay) -> m.Outcome:
+    unit.account(cmd.account).disable_autopay(unit.ctx, reason=check_text(cmd.reason, "reason"))
+    return recorded(unit, cmd.account, cmd.account)

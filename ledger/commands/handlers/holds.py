@@ -1,0 +1,121 @@
+"""Handlers for card authorizations and reauthorization on a price rise (seed 004)."""
+
+from __future__ import annotations
+
+from ledger.aggregates.events.payments import Instruction, Line
+from ledger.commands import messages as m
+from ledger.commands.handlers.payments import idempotency_key
+from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
+from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, request_hash, token_hash
+from ledger.errors import PolicyViolation
+
+HANDLERS = HandlerRegistry()
+
+
+@HANDLERS.on(m.AuthorizeCard)
+def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
+    account = unit.account(cmd.account)
+    auth_id = check_id(cmd.authorization, "authorization")
+    amount = amount_of(account, cmd.amount)
+    token = gateway_token(cmd.token)
+    existing = account.state.authorizations.get(auth_id)
+    if existing is not None and (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token):
+        return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
+    account.check_authorization(authorization_id=auth_id, order_id=cmd.order)
+    key = idempotency_key(cmd.key, f"authorize:{auth_id}")
+    result = unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
+                                          idempotency_key=f"{cmd.account}:{key}")
+    if result.status != "approved":
+        raise PolicyViolation(f"the card was declined: {result.decline_code}", field="token",
+                              code=result.decline_code or "authorization_declined")
+    account.authorize_card(unit.ctx, authorization_id=auth_id, order_id=cmd.order, amount=amount, token=token,
+                           transaction_id=result.transaction_id, expires_at=result.expires_at)
+    return recorded(unit, cmd.account, auth_id, status="active", transaction_id=result.transaction_id)
+
+
+@HANDLERS.on(m.ExpireAuthorization)
+def expire_authorization(unit: Unit, cmd: m.ExpireAuthorization) -> m.Outcome:
+    account = unit.account(cmd.account)
+    if account.authorization(cmd.authorization).status == "expired":
+        return replayed(cmd.account, cmd.authorization, status="expired")
+    account.expire_authorization(unit.ctx, authorization_id=cmd.authorization)
+    return recorded(unit, cmd.account, cmd.authorization, status="expired")
+
+
+@HANDLERS.on(m.RequestReauthorization)
+def request_reauthorization(unit: Unit, cmd: m.RequestReauthorization) -> m.Outcome:
+    """Send, or re-trigger from the order screen, the "Approve Order Payment" cart link."""
+    account = unit.account(cmd.account)
+    amount = amount_of(account, cmd.amount) if cmd.amount is not None else None
+    cart_id = unit.ports.ids.new_id("CART")
+    raw = unit.ports.tokens.issue("cart", cmd.account, cart_id)
+    account.request_reauthorization(unit.ctx, authorization_id=cmd.authorization, cart_id=cart_id,
+                                    cart_token_hash=token_hash(raw), new_amount=amount)
+    return recorded(unit, cmd.account, cart_id, status="reauth_requested")
+
+
+@HANDLERS.on(m.Reauthorize)
+def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
+    """Checkout of the cart: authorize the card for the new amount; a refusal flags manual processing."""
+    account = unit.account(cmd.account)
+    old = account.authorization(cmd.authorization)
+    new_id = check_id(cmd.new_authorization, "new_authorization")
+    done = account.state.authorizations.get(new_id)
+    if old.replaced_by == new_id and done is not None:
+        return replayed(cmd.account, new_id, status=done.status, transaction_id=done.transaction_id)
+    order = account.open_order(old.order_id, field="authorization")
+    amount = amount_of(account, cmd.amount) if cmd.amount is not None else (old.requested_amount or order.amount)
+    token = gateway_token(cmd.token) if cmd.token is not None else old.token
+    key = idempotency_key(cmd.key, f"reauthorize:{new_id}")
+    result = unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
+                                          idempotency_key=f"{cmd.account}:{key}")
+    if result.status == "approved":
+        unit.ports.gateway.void(transaction_id=old.transaction_id)
+    event = account.record_reauthorization(unit.ctx, authorization_id=old.id, new_authorization_id=new_id,
+                                           amount=amount, status=result.status,
+                                           transaction_id=result.transaction_id,
+                                           decline_code=result.decline_code, expires_at=result.expires_at)
+    status = "active" if result.status == "approved" else "manual_processing"
+    return recorded(unit, cmd.account, new_id, status=status, transaction_id=result.transaction_id,
+                    detail=type(event).__name__)
+
+
+@HANDLERS.on(m.CaptureAuthorization)
+def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
+    account = unit.account(cmd.account)
+    payment_id = check_id(cmd.payment, "payment")
+    key = idempotency_key(cmd.key, f"capture:{cmd.authorization}")
+    seen = account.state.idempotency.get(key)
+    if seen is not None:
+        done = account.state.payments[seen.result_id]
+        return replayed(cmd.account, seen.result_id, status=done.status, transaction_id=done.transaction_id)
+    auth = account.authorization(cmd.authorization)
+    amount = amount_of(account, cmd.amount) if cmd.amount is not None else auth.amount
+    account.check_capture(unit.ctx, authorization_id=auth.id, amount=amount)
+    account.check_payment(payment_id=payment_id, amount=amount,
+                          instruction=account_capture_instruction(auth.order_id, amount))
+    result = unit.ports.gateway.capture(transaction_id=auth.transaction_id, amount=amount,
+                                        idempotency_key=f"{cmd.account}:{key}")
+    if result.status != "approved":
+        raise PolicyViolation(f"the gateway refused the capture: {result.decline_code}", field="authorization",
+                              code=result.decline_code or "capture_declined")
+    account.capture_authorization(unit.ctx, authorization_id=auth.id, payment_id=payment_id, amount=amount,
+                                  transaction_id=result.transaction_id, idempotency_key=key,
+                                  request_hash=request_hash(cmd))
+    return recorded(unit, cmd.account, payment_id, status="settled", transaction_id=result.transaction_id)
+
+
+@HANDLERS.on(m.VoidAuthorization)
+def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
+    account = unit.account(cmd.account)
+    auth = account.authorization(cmd.authorization)
+    if auth.status == "voided":
+        return replayed(cmd.account, auth.id, status="voided")
+    unit.ports.gateway.void(transaction_id=auth.transaction_id)
+    account.void_authorization(unit.ctx, authorization_id=auth.id, reason=check_text(cmd.reason, "reason"))
+    return recorded(unit, cmd.account, auth.id, status="voided")
+
+
+def account_capture_instruction(order_id: str, amount: int) -> Instruction:
+    """A capture pays its own order."""
+    return Instruction("explicit", (Line("order", order_id, amount),))

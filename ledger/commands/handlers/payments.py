@@ -1,0 +1,161 @@
+"""Handlers for payments, refunds and credits: validate at the edge, ask the gateway, record the answer."""
+
+from __future__ import annotations
+
+from ledger.aggregates import Account
+from ledger.aggregates.events.payments import Instruction, Line
+from ledger.commands import messages as m
+from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
+from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, request_hash
+from ledger.errors import Conflict, PolicyViolation, ValidationError
+
+HANDLERS = HandlerRegistry()
+
+
+def instruction_of(account: Account, cmd: m.SubmitPayment) -> Instruction:
+    """The payer's instruction: explicit amounts, oldest-first distribution, or a deposit (exactly one)."""
+    explicit = bool(cmd.invoices or cmd.orders)
+    if explicit + cmd.distribute + cmd.deposit != 1:
+        raise ValidationError("choose explicit invoice/order amounts, distribute, or deposit", field="allocations",
+                              code="instruction_required")
+    if cmd.deposit:
+        if cmd.exact:
+            raise ValidationError("a deposit has no amount due", field="exact")
+        return Instruction("deposit")
+    if cmd.distribute:
+        return Instruction("distribute", exact=cmd.exact)
+    lines = [Line("invoice", check_id(i, "allocations"), amount_of(account, a, f"allocations.{i}"))
+             for i, a in cmd.invoices.items()]
+    lines += [Line("order", check_id(o, "allocations"), amount_of(account, a, f"allocations.{o}"))
+              for o, a in cmd.orders.items()]
+    return Instruction("explicit", tuple(lines), exact=cmd.exact)
+
+
+def idempotency_key(key: str | None, default: str) -> str:
+    """The command's key, or one derived from its business id; bounded and printable."""
+    chosen = key if key is not None else default
+    if not chosen or len(chosen) > 128 or any(not c.isprintable() for c in chosen):
+        raise ValidationError("the idempotency key must be 1-128 printable characters", field="key")
+    return chosen
+
+
+def check_repeat(account: Account, key: str, digest: str) -> str | None:
+    """The id first recorded under ``key``, or None; the same key with another body is refused."""
+    seen = account.state.idempotency.get(key)
+    if seen is None:
+        return None
+    if seen.request_hash and seen.request_hash != digest:
+        raise Conflict("this idempotency key was used for a different request", field="key",
+                       code="idempotency_key_reused")
+    return seen.result_id
+
+
+@HANDLERS.on(m.SubmitPayment)
+def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
+    account = unit.account(cmd.account)
+    payment_id = check_id(cmd.payment, "payment")
+    key = idempotency_key(cmd.key, f"payment:{payment_id}")
+    digest = request_hash(cmd)
+    first = check_repeat(account, key, digest)
+    if first is not None:
+        done = account.state.payments[first]
+        return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
+    amount = amount_of(account, cmd.amount)
+    token = gateway_token(cmd.token)
+    instruction = instruction_of(account, cmd)
+    account.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
+    result = unit.ports.gateway.charge(token=token, amount=amount, currency=account.state.currency,
+                                       method=cmd.method, idempotency_key=f"{cmd.account}:{key}")
+    payment = account.record_payment(unit.ctx, payment_id=payment_id, amount=amount, method=cmd.method,
+                                     token=token, transaction_id=result.transaction_id, status=result.status,
+                                     decline_code=result.decline_code, idempotency_key=key, request_hash=digest,
+                                     instruction=instruction)
+    return recorded(unit, cmd.account, payment_id, status=payment.status, transaction_id=result.transaction_id,
+                    detail=result.decline_code or "")
+
+
+@HANDLERS.on(m.SettlePayment)
+def settle_payment(unit: Unit, cmd: m.SettlePayment) -> m.Outcome:
+    account = unit.account(cmd.account)
+    payment = account.payment(cmd.payment)
+    if payment.status == "settled" and payment.method == "ach":
+        return replayed(cmd.account, cmd.payment, status="settled", transaction_id=payment.transaction_id)
+    account.settle_payment(unit.ctx, payment_id=cmd.payment)
+    return recorded(unit, cmd.account, cmd.payment, status="settled", transaction_id=payment.transaction_id)
+
+
+@HANDLERS.on(m.ReturnPayment)
+def return_payment(unit: Unit, cmd: m.ReturnPayment) -> m.Outcome:
+    account = unit.account(cmd.account)
+    payment = account.payment(cmd.payment)
+    if payment.status == "returned":
+        return replayed(cmd.account, cmd.payment, status="returned", transaction_id=payment.transaction_id)
+    account.return_payment(unit.ctx, payment_id=cmd.payment, return_code=check_id(cmd.code, "code"))
+    return recorded(unit, cmd.account, cmd.payment, status="returned", transaction_id=payment.transaction_id)
+
+
+@HANDLERS.on(m.RefundPayment)
+def refund_payment(unit: Unit, cmd: m.RefundPayment) -> m.Outcome:
+    account = unit.account(cmd.account)
+    amount = amount_of(account, cmd.amount)
+    key = idempotency_key(cmd.key, f"refund:{cmd.payment}:{amount}")
+    if key in account.state.idempotency:
+        return replayed(cmd.account, cmd.payment, transaction_id=account.state.idempotency[key].result_id)
+    payment = account.check_refund(payment_id=cmd.payment, amount=amount)
+    result = unit.ports.gateway.refund(transaction_id=payment.transaction_id, amount=amount,
+                                       idempotency_key=f"{cmd.account}:{key}")
+    if result.status == "declined":
+        raise PolicyViolation(f"the gateway refused the refund: {result.decline_code}", field="payment",
+                              code=result.decline_code or "refund_declined")
+    account.refund_payment(unit.ctx, payment_id=cmd.payment, amount=amount,
+                           refund_transaction_id=result.transaction_id, idempotency_key=key)
+    return recorded(unit, cmd.account, cmd.payment, status="refunded", transaction_id=result.transaction_id)
+
+
+@HANDLERS.on(m.IssueCredit)
+def issue_credit(unit: Unit, cmd: m.IssueCredit) -> m.Outcome:
+    account = unit.account(cmd.account)
+    credit_id = check_id(cmd.credit, "credit")
+    amount = amount_of(account, cmd.amount)
+    reference = check_text(cmd.reference, "reference", 200)
+    existing = account.state.credits.get(credit_id)
+    if existing is not None:
+        if (existing.kind, existing.amount, existing.reference) == ("memo", amount, reference):
+            return replayed(cmd.account, credit_id)
+        raise Conflict(f"credit {credit_id} already exists", field="credit", code="duplicate_id")
+    account.issue_credit(unit.ctx, credit_id=credit_id, amount=amount, reference=reference)
+    return recorded(unit, cmd.account, credit_id)
+
+
+@HANDLERS.on(m.ApplyCredit)
+def apply_credit(unit: Unit, cmd: m.ApplyCredit) -> m.Outcome:
+    account = unit.account(cmd.account)
+    if (cmd.invoice is None) == (cmd.order is None):
+        raise ValidationError("name one invoice or one order", field="invoice")
+    amount = amount_of(account, cmd.amount)
+    line = Line("invoice", cmd.invoice, amount) if cmd.invoice is not None else Line("order", cmd.order or "", amount)
+    account.apply_credit(unit.ctx, credit_id=cmd.credit, line=line)
+    return recorded(unit, cmd.account, cmd.credit)
+
+
+@HANDLERS.on(m.RefundCredit)
+def refund_credit(unit: Unit, cmd: m.RefundCredit) -> m.Outcome:
+    account = unit.account(cmd.account)
+    amount = amount_of(account, cmd.amount)
+    key = idempotency_key(cmd.key, f"credit-refund:{cmd.credit}:{amount}")
+    if key in account.state.idempotency:
+        return replayed(cmd.account, cmd.credit, transaction_id=account.state.idempotency[key].result_id)
+    credit = account.check_credit_refund(credit_id=cmd.credit, amount=amount)
+    if credit.payment_id is not None:
+        funding = account.state.payments[credit.payment_id]
+        result = unit.ports.gateway.refund(transaction_id=funding.transaction_id, amount=amount,
+                                           idempotency_key=f"{cmd.account}:{key}")
+        if result.status == "declined":
+            raise PolicyViolation(f"the gateway refused the refund: {result.decline_code}", field="credit",
+                                  code=result.decline_code or "refund_declined")
+        transaction_id = result.transaction_id
+    else:
+        transaction_id = unit.ports.ids.new_id("MANUAL-REFUND")
+    account.refund_credit(unit.ctx, credit_id=cmd.credit, amount=amount, refund_transaction_id=transaction_id,
+                          idempotency_key=key)
+    return recorded(unit, cmd.account, cmd.credit, transaction_id=transaction_id)

@@ -1,0 +1,82 @@
+"""Handlers for guest payments awaiting research (seed 000): receive, refer to Accounting, match."""
+
+from __future__ import annotations
+
+from ledger.aggregates import UnidentifiedPayment
+from ledger.aggregates.events.payments import Instruction, Line
+from ledger.commands import messages as m
+from ledger.commands.handlers.payments import idempotency_key
+from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
+from ledger.commands.unit import Unit, check_id, check_text, gateway_token
+from ledger.errors import Conflict, NotFound, PolicyViolation
+from ledger.money import check_currency, parse_amount
+from ledger.ports.ids import unidentified_uuid
+
+HANDLERS = HandlerRegistry()
+
+
+@HANDLERS.on(m.ReceiveUnidentifiedPayment)
+def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Outcome:
+    payment_id = check_id(cmd.payment, "payment")
+    currency = check_currency(cmd.currency)
+    amount = parse_amount(cmd.amount, currency)
+    token = gateway_token(cmd.token)
+    key = idempotency_key(cmd.key, f"unidentified:{payment_id}")
+    try:
+        existing = unit.store.unidentified(unidentified_uuid(payment_id))
+    except NotFound:
+        existing = None
+    if existing is not None:
+        if existing.received.idempotency_key == key and existing.received.amount == amount:
+            return replayed(None, payment_id, status=existing.status,
+                            transaction_id=existing.received.transaction_id)
+        raise Conflict(f"payment {payment_id} already exists", field="payment", code="duplicate_id")
+    result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=cmd.method,
+                                       idempotency_key=f"unidentified:{key}")
+    if result.status != "approved":
+        raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
+                              field="token", code=result.decline_code or "not_approved")
+    found = UnidentifiedPayment.receive(unit.ctx, aggregate_id=unidentified_uuid(payment_id), payment_id=payment_id,
+                                        amount=amount, currency=currency, method=cmd.method, token=token,
+                                        transaction_id=result.transaction_id,
+                                        reference=check_text(cmd.reference, "reference", 200), idempotency_key=key)
+    unit.track(found)
+    return m.Outcome(account=None, reference=payment_id, events=("PaymentReceivedUnidentified",),
+                     status="awaiting_research", transaction_id=result.transaction_id)
+
+
+@HANDLERS.on(m.ReferToAccounting)
+def refer_to_accounting(unit: Unit, cmd: m.ReferToAccounting) -> m.Outcome:
+    found = unit.unidentified(cmd.payment)
+    if found.status == "referred":
+        return replayed(None, cmd.payment, status="referred")
+    found.refer_to_accounting(unit.ctx, note=check_text(cmd.note, "note"))
+    return m.Outcome(account=None, reference=cmd.payment, events=("PaymentReferredToAccounting",),
+                     status="referred")
+
+
+@HANDLERS.on(m.MatchPayment)
+def match_payment(unit: Unit, cmd: m.MatchPayment) -> m.Outcome:
+    """Record the researched payment on the account: applied to the open order, or deposited."""
+    found = unit.unidentified(cmd.payment)
+    if found.status == "matched":
+        if found.matched_account == cmd.account:
+            return replayed(cmd.account, cmd.payment, status="settled")
+        raise Conflict(f"payment {cmd.payment} was matched to another account", field="account",
+                       code="already_matched")
+    account = unit.account(cmd.account)
+    received = found.received
+    if received.currency != account.state.currency:
+        raise PolicyViolation(f"the payment is in {received.currency}, the account in {account.state.currency}",
+                              field="account", code="currency_mismatch")
+    if cmd.order is not None:
+        instruction = Instruction("explicit", (Line("order", cmd.order, received.amount),))
+    else:
+        instruction = Instruction("deposit")
+    found.match(unit.ctx, account_id=cmd.account, order_id=cmd.order)
+    account.record_payment(unit.ctx, payment_id=received.payment_id, amount=received.amount,
+                           method=received.method, token=received.token, transaction_id=received.transaction_id,
+                           status="approved", decline_code=None, idempotency_key=received.idempotency_key,
+                           request_hash="", instruction=instruction, source=f"research:{received.payment_id}")
+    return recorded(unit, cmd.account, received.payment_id, status="settled",
+                    transaction_id=received.transaction_id)

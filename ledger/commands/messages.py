@@ -1,0 +1,246 @@
+"""Command messages: what portals, CSRs, the CLI and the NATS service ask the ledger to do.
+
+Amounts are decimal strings ("120.50"); the edge validates them into minor units. Every money command has an
+idempotency ``key`` (defaulting to one derived from its business id): the same key twice has the effect of
+once and answers the first result; the same key with a different body is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+
+class ActorIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Who sends the command; the edge (CLI, NATS) fills it in."""
+
+    kind: str = "system"
+    name: str = "system"
+    channel: str = "api"
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of every command: it addresses one account by its business id."""
+
+    account: str
+    actor: ActorIn | None = None
+
+
+class OpenAccount(Command, frozen=True, kw_only=True):
+    email: str
+    currency: str = "USD"
+    name: str = ""
+
+
+class SendInvitation(Command, frozen=True, kw_only=True):
+    pass
+
+
+class ResendInvitation(Command, frozen=True, kw_only=True):
+    pass
+
+
+class AcceptInvitation(Command, frozen=True, kw_only=True):
+    token: str
+
+
+class ExpireInvitation(Command, frozen=True, kw_only=True):
+    pass
+
+
+class PlaceOrder(Command, frozen=True, kw_only=True):
+    order: str
+    amount: str
+    channel: str = "web"
+    description: str = ""
+
+
+class ChangeOrderPrice(Command, frozen=True, kw_only=True):
+    order: str
+    amount: str
+
+
+class CancelOrder(Command, frozen=True, kw_only=True):
+    order: str
+    reason: str = ""
+
+
+class ReplaceOrder(Command, frozen=True, kw_only=True):
+    order: str
+    new_order: str
+    amount: str
+
+
+class IssueInvoice(Command, frozen=True, kw_only=True):
+    invoice: str
+    amount: str
+    date: str
+    due: str
+    order: str | None = None
+
+
+class AdjustInvoice(Command, frozen=True, kw_only=True):
+    invoice: str
+    amount: str
+    reason: str = ""
+
+
+class VoidInvoice(Command, frozen=True, kw_only=True):
+    invoice: str
+    reason: str = ""
+
+
+class SubmitPayment(Command, frozen=True, kw_only=True):
+    """Pay by card, PayPal or ACH: explicit amounts per invoice/order, ``distribute`` oldest first, or
+    ``deposit`` on the account. ``exact`` demands the exact amount due (seed 003)."""
+
+    payment: str
+    amount: str
+    method: Literal["card", "paypal", "ach"]
+    token: str
+    invoices: dict[str, str] = {}
+    orders: dict[str, str] = {}
+    distribute: bool = False
+    deposit: bool = False
+    exact: bool = False
+    key: str | None = None
+
+
+class SettlePayment(Command, frozen=True, kw_only=True):
+    payment: str
+
+
+class ReturnPayment(Command, frozen=True, kw_only=True):
+    payment: str
+    code: str = "R01"
+
+
+class RefundPayment(Command, frozen=True, kw_only=True):
+    payment: str
+    amount: str
+    key: str | None = None
+
+
+class IssueCredit(Command, frozen=True, kw_only=True):
+    credit: str
+    amount: str
+    reference: str = ""
+
+
+class ApplyCredit(Command, frozen=True, kw_only=True):
+    credit: str
+    amount: str
+    invoice: str | None = None
+    order: str | None = None
+
+
+class RefundCredit(Command, frozen=True, kw_only=True):
+    credit: str
+    amount: str
+    key: str | None = None
+
+
+class AuthorizeCard(Command, frozen=True, kw_only=True):
+    authorization: str
+    order: str
+    amount: str
+    token: str
+    key: str | None = None
+
+
+class ExpireAuthorization(Command, frozen=True, kw_only=True):
+    authorization: str
+
+
+class RequestReauthorization(Command, frozen=True, kw_only=True):
+    authorization: str
+    amount: str | None = None
+
+
+class Reauthorize(Command, frozen=True, kw_only=True):
+    """Checkout of the cart link: the card is authorized for the new amount (seed 004)."""
+
+    authorization: str
+    new_authorization: str
+    amount: str | None = None
+    token: str | None = None
+    key: str | None = None
+
+
+class CaptureAuthorization(Command, frozen=True, kw_only=True):
+    authorization: str
+    payment: str
+    amount: str | None = None
+    key: str | None = None
+
+
+class VoidAuthorization(Command, frozen=True, kw_only=True):
+    authorization: str
+    reason: str = ""
+
+
+class AddPaymentMethod(Command, frozen=True, kw_only=True):
+    method: str
+    kind: Literal["card", "ach", "paypal"]
+    token: str
+    brand: str
+    last4: str
+    exp_month: int | None = None
+    exp_year: int | None = None
+
+
+class RemovePaymentMethod(Command, frozen=True, kw_only=True):
+    method: str
+
+
+class SetDefaultPaymentMethod(Command, frozen=True, kw_only=True):
+    method: str
+
+
+class EnableAutopay(Command, frozen=True, kw_only=True):
+    method: str | None = None
+
+
+class DisableAutopay(Command, frozen=True, kw_only=True):
+    reason: str = ""
+
+
+class ReceiveUnidentifiedPayment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A guest portal payment (seed 000) whose order or customer number matched nothing."""
+
+    payment: str
+    amount: str
+    currency: str
+    method: Literal["card", "paypal", "ach"]
+    token: str
+    reference: str
+    key: str | None = None
+    actor: ActorIn | None = None
+
+
+class ReferToAccounting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    payment: str
+    note: str = ""
+    actor: ActorIn | None = None
+
+
+class MatchPayment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Research found the account: apply the payment to the open order, or deposit it on the account."""
+
+    payment: str
+    account: str
+    order: str | None = None
+    actor: ActorIn | None = None
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """What a command did: the events it recorded, or ``replayed`` when an idempotent repeat did nothing."""
+
+    account: str | None
+    reference: str
+    events: tuple[str, ...] = ()
+    status: str | None = None
+    transaction_id: str | None = None
+    replayed: bool = False
+    detail: str = ""

@@ -1,0 +1,59 @@
+"""The application service: the Python API that the CLI and the NATS service call.
+
+``LedgerService.handle(command)`` validates at the edge, runs the command's handler and saves everything it
+recorded in one transaction. A concurrency conflict (another writer saved the same account first) retries the
+whole command on fresh state, so no update is ever lost; a refusal writes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import RecordConflictError
+
+from ledger.commands.handlers import HANDLERS
+from ledger.commands.messages import Outcome
+from ledger.commands.unit import Ports, Unit
+from ledger.errors import ConcurrencyExhausted, LedgerError, ValidationError
+from ledger.store.application import LedgerStore
+
+log = structlog.get_logger("ledger.commands")
+
+
+class LedgerService:
+    """Runs commands against the event store with the given ports."""
+
+    def __init__(self, store: LedgerStore, ports: Ports, *, max_attempts: int = 20) -> None:
+        self.store = store
+        self.ports = ports
+        self.max_attempts = max_attempts
+
+    def handle(self, command: Any) -> Outcome:
+        """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
+        handler = HANDLERS.get(type(command))
+        if handler is None:
+            raise ValidationError(f"unknown command {type(command).__name__}", field="command",
+                                  code="unknown_command")
+        account = getattr(command, "account", None)
+        for attempt in range(1, self.max_attempts + 1):
+            unit = Unit(self.store, self.ports, getattr(command, "actor", None))
+            try:
+                outcome = handler(unit, command)
+                written = unit.commit()
+            except RecordConflictError:
+                log.info("concurrency_conflict_retry", account=account, command=type(command).__name__,
+                         attempt=attempt)
+                time.sleep(random.uniform(0, 0.002 * attempt))
+                continue
+            except LedgerError as error:
+                log.info("command_refused", account=account, command=type(command).__name__, code=error.code,
+                         field=error.field)
+                raise
+            for event, position in written:
+                log.info("event_recorded", account=account, event=type(event).__name__, event_id=event.event_id,
+                         version=event.originator_version, log_position=position)
+            return outcome
+        raise ConcurrencyExhausted(f"gave up after {self.max_attempts} concurrent conflicts", field="account")

@@ -1,0 +1,142 @@
+"""One attempt at one command: the aggregates it loaded, the ports it may use, and the edge validation.
+
+Handlers load through the unit, call one aggregate method and return an :class:`Outcome`; the service saves
+every aggregate the unit touched in one transaction, or retries the whole attempt on a concurrency conflict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from ledger.aggregates import Account, UnidentifiedPayment
+from ledger.aggregates import events as ev
+from ledger.commands.messages import ActorIn
+from ledger.errors import NotFound, ValidationError
+from ledger.money import parse_amount
+from ledger.ports.clock import Clock
+from ledger.ports.gateway import Gateway, check_token
+from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
+from ledger.ports.tokens import TokenIssuer, hash_token
+from ledger.store.application import LedgerStore
+
+_ID_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The side effects the domain may reach, each behind a port with a real and a test adapter."""
+
+    clock: Clock
+    gateway: Gateway
+    ids: IdGenerator
+    tokens: TokenIssuer
+
+
+class Unit:
+    """The aggregates and context of one command attempt."""
+
+    def __init__(self, store: LedgerStore, ports: Ports, actor: ActorIn | None) -> None:
+        self.store = store
+        self.ports = ports
+        by = actor or ActorIn()
+        if by.kind not in ev.base.ACTOR_KINDS:
+            raise ValidationError(f"unknown actor kind {by.kind!r}", field="actor.kind")
+        if by.channel not in ev.base.CHANNELS:
+            raise ValidationError(f"unknown channel {by.channel!r}", field="actor.channel")
+        self.ctx = ev.Context(at=ports.clock.now(), by=ev.Actor(by.kind, check_text(by.name, "actor.name"),
+                                                                   by.channel))
+        self.touched: list[Any] = []
+
+    def account(self, account_id: str) -> Account:
+        """Load the account named by its business id (NotFound names the ``account`` field)."""
+        account = self.store.account(account_uuid(check_id(account_id, "account")))
+        self.touched.append(account)
+        return account
+
+    def new_account(self, account: Account) -> Account:
+        """Track a newly opened account."""
+        self.touched.append(account)
+        return account
+
+    def account_exists(self, account_id: str) -> Account | None:
+        """The account, or None when no such account was opened."""
+        try:
+            return self.store.account(account_uuid(account_id))
+        except NotFound:
+            return None
+
+    def unidentified(self, payment_id: str) -> UnidentifiedPayment:
+        """Load an unidentified payment awaiting research."""
+        found = self.store.unidentified(unidentified_uuid(check_id(payment_id, "payment")))
+        self.touched.append(found)
+        return found
+
+    def track(self, aggregate: Any) -> None:
+        """Save ``aggregate`` with the others when the command succeeds."""
+        self.touched.append(aggregate)
+
+    def commit(self) -> list[tuple[ev.Event, int | None]]:
+        """Save every touched aggregate in one transaction; returns each event with its log position."""
+        recordings = self.store.save(*self.touched)
+        return [(r.domain_event, r.notification.id if r.notification else None) for r in recordings]
+
+
+def check_id(value: str, field: str) -> str:
+    """A business id: 1-64 printable characters without spaces or control characters."""
+    if not isinstance(value, str) or not value or len(value) > _ID_LIMIT:
+        raise ValidationError(f"{field} must be 1-{_ID_LIMIT} characters", field=field, code="invalid_id")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValidationError(f"{field} must not contain spaces or control characters", field=field,
+                              code="invalid_id")
+    return value
+
+
+def check_text(value: str, field: str, limit: int = 500) -> str:
+    """Free text (reasons, references, names): bounded, printable."""
+    if len(value) > limit or any(not c.isprintable() for c in value):
+        raise ValidationError(f"{field} must be at most {limit} printable characters", field=field)
+    return value
+
+
+def check_email(value: str, field: str = "email") -> str:
+    """A plausible email address (one @, a dot in the domain, no spaces)."""
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or any(c.isspace() for c in value) or len(value) > 254:
+        raise ValidationError(f"{value!r} is not an email address", field=field, code="invalid_email")
+    return value
+
+
+def check_date(value: str, field: str) -> date:
+    """An ISO date (2026-09-01)."""
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)", field=field, code="invalid_date") from None
+
+
+def amount_of(account: Account, text: str, field: str = "amount") -> int:
+    """Minor units of ``text`` in the account's currency."""
+    return parse_amount(text, account.state.currency, field)
+
+
+def gateway_token(token: str, field: str = "token") -> str:
+    """A gateway token; a raw card number is refused and never reaches an event."""
+    return check_token(token, field)
+
+
+def request_hash(command: msgspec.Struct) -> str:
+    """Fingerprint of a command's body (without key and actor) for idempotency checks."""
+    body = msgspec.to_builtins(command)
+    body.pop("key", None)
+    body.pop("actor", None)
+    return hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+
+
+def token_hash(raw: str) -> str:
+    """SHA-256 of a raw token: the only form stored."""
+    return hash_token(raw)

@@ -1,0 +1,34 @@
+"""structlog set-up: JSON lines in production, readable lines on a terminal.
+
+Every line about an event carries the account, the event id and the log position.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import structlog
+
+
+def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
+    """Configure structlog; ``quiet`` (the CLI) logs only warnings, to stderr."""
+    chosen = fmt or os.environ.get("LEDGER_LOG_FORMAT", "auto")
+    if chosen == "auto":
+        chosen = "console" if sys.stderr.isatty() else "json"
+    renderer: structlog.typing.Processor = (
+        structlog.dev.ConsoleRenderer() if chosen == "console" else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.dict_tracebacks,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING if quiet else logging.INFO),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

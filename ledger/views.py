@@ -1,0 +1,103 @@
+"""Views of one account straight from its aggregate state: what ``ledger account show`` prints.
+
+Amounts are decimal strings in the account's currency ("110.00"); ``balance`` is what the customer owes on
+open invoices, ``credit_balance`` the open credit they hold.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from ledger.aggregates.state import AccountState
+from ledger.money import format_amount
+
+
+class InvoiceView(msgspec.Struct, frozen=True):
+    id: str
+    date: str
+    due: str
+    total: str
+    paid: str
+    open: str
+    status: str
+
+
+class PaymentView(msgspec.Struct, frozen=True):
+    id: str
+    date: str
+    amount: str
+    method: str
+    status: str
+    transaction_id: str
+
+
+class CreditView(msgspec.Struct, frozen=True):
+    id: str
+    date: str
+    amount: str
+    remaining: str
+    kind: str
+    reference: str
+
+
+class OrderView(msgspec.Struct, frozen=True):
+    id: str
+    amount: str
+    paid: str
+    status: str
+    channel: str
+    replaced_by: str | None
+    replaces: str | None
+    manual_processing: bool
+
+
+class AuthorizationView(msgspec.Struct, frozen=True):
+    id: str
+    order: str
+    amount: str
+    status: str
+    expires_at: str
+
+
+class AccountView(msgspec.Struct, frozen=True):
+    account: str
+    currency: str
+    email: str
+    balance: str
+    credit_balance: str
+    invoices: list[InvoiceView]
+    payments: list[PaymentView]
+    credits: list[CreditView]
+    orders: list[OrderView]
+    authorizations: list[AuthorizationView]
+    autopay: bool
+    portal: str
+
+
+def account_view(state: AccountState) -> AccountView:
+    """The portal/CSR view of one account."""
+    cur = state.currency
+
+    def fmt(minor: int) -> str:
+        return format_amount(minor, cur)
+
+    invoices = sorted(state.invoices.values(), key=lambda i: (i.issued_on, i.sequence))
+    return AccountView(
+        account=state.account_id,
+        currency=cur,
+        email=state.email,
+        balance=fmt(state.balance),
+        credit_balance=fmt(state.credit_balance),
+        invoices=[InvoiceView(i.id, i.issued_on.isoformat(), i.due_on.isoformat(), fmt(i.total),
+                              fmt(i.paid if not i.voided else 0), fmt(i.open), i.status) for i in invoices],
+        payments=[PaymentView(p.id, p.submitted_at.isoformat(), fmt(p.amount), p.method, p.status,
+                              p.transaction_id) for p in state.payments.values()],
+        credits=[CreditView(c.id, c.issued_at.isoformat(), fmt(c.amount), fmt(c.remaining), c.kind, c.reference)
+                 for c in sorted(state.credits.values(), key=lambda c: c.sequence)],
+        orders=[OrderView(o.id, fmt(o.amount), fmt(o.paid), o.status, o.channel, o.replaced_by, o.replaces,
+                          o.manual_processing) for o in state.orders.values()],
+        authorizations=[AuthorizationView(a.id, a.order_id, fmt(a.amount), a.status, a.expires_at.isoformat())
+                        for a in state.authorizations.values()],
+        autopay=state.autopay_method is not None,
+        portal=state.invitation.status if state.invitation else "not_invited",
+    )
