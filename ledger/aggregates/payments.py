@@ -99,6 +99,12 @@ class PaymentDecisions(BillingDecisions):
         payment = self.check_refund(payment_id=payment_id, amount=amount)
         left = amount
         for credit in self._credits_of(payment_id):
+            for app in reversed(self._applications_of("credit", credit.id)):
+                if credit.remaining >= left:
+                    break
+                take = min(left - credit.remaining, app.amount)
+                self.unapply(ctx, Application(app.source_kind, app.source_id, app.target_kind, app.target_id, take,
+                                              app.with_payment), "payment refunded")
             take = min(left, credit.remaining)
             if take:
                 self.trigger(ctx, ev.CreditReversed, credit_id=credit.id, amount=take, reason="payment refunded")

@@ -1,0 +1,128 @@
+"""The ledger's invariants (DESIGN.md), checked over any history of events.
+
+Used by the property tests on random histories and by ``ledger audit verify`` on the real log. Each check
+recomputes from the events themselves, never trusting the aggregate's own counters.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from ledger.aggregates import events as ev
+from ledger.aggregates.account import Account
+from ledger.journal import Journal
+
+
+class InvariantChecker:
+    """Folds events (all accounts, log order) and collects every violation it sees."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[UUID, Account] = {}
+        self.journal = Journal()
+        self.violations: list[str] = []
+        # payment key -> [amount, status, applied, credited, refunded]
+        self.payments: dict[tuple[UUID, str], list[Any]] = {}
+        self.credit_funding: dict[tuple[UUID, str], str | None] = {}
+
+    def feed(self, events: Iterable[Any]) -> None:
+        """Check and fold ``events``."""
+        for event in events:
+            self._check_before(event)
+            self._fold(event)
+
+    def _fold(self, event: Any) -> None:
+        key = event.originator_id
+        if isinstance(event, ev.AccountOpened):
+            self.accounts[key] = Account.projector(None, [event])
+        elif key in self.accounts:
+            self.accounts[key].mutate(event)
+        entry = self.journal.post(event)
+        if not entry.balanced:
+            self.violations.append(f"unbalanced journal entry for {entry.event} {entry.event_id}")
+        self._track_payment(event)
+        if isinstance(event, ev.Event) and key in self.accounts:
+            for inv in self.accounts[key].state.invoices.values():
+                if inv.paid > inv.total or inv.paid < 0:
+                    self.violations.append(f"invoice {inv.id} paid {inv.paid} of {inv.total}")
+
+    def _check_before(self, event: Any) -> None:
+        """Oldest first: a distributed application may not skip an older open invoice."""
+        if isinstance(event, ev.PaymentApplied) and event.distributed and event.target_kind == "invoice":
+            state = self.accounts[event.originator_id].state
+            target = state.invoices[event.target_id]
+            for inv in state.invoices.values():
+                if inv.open > 0 and (inv.issued_on, inv.sequence) < (target.issued_on, target.sequence):
+                    self.violations.append(f"{event.payment_id} paid {target.id} while older {inv.id} was open")
+
+    def _track_payment(self, e: Any) -> None:
+        acc = e.originator_id
+        if isinstance(e, ev.PaymentSubmitted):
+            self.payments[(acc, e.payment_id)] = [e.amount, "pending", 0, 0, 0]
+        elif isinstance(e, ev.PaymentSettled | ev.PaymentDeclined | ev.PaymentReturned):
+            status = {"PaymentSettled": "settled", "PaymentDeclined": "declined", "PaymentReturned": "returned"}
+            self.payments[(acc, e.payment_id)][1] = status[type(e).__name__]
+        elif isinstance(e, ev.PaymentApplied):
+            self.payments[(acc, e.payment_id)][2] += e.amount
+        elif isinstance(e, ev.PaymentUnapplied):
+            self.payments[(acc, e.payment_id)][2] -= e.amount
+        elif isinstance(e, ev.PaymentDeposited):
+            self.payments[(acc, e.payment_id)][3] += e.amount
+            self.credit_funding[(acc, e.credit_id)] = e.payment_id
+        elif isinstance(e, ev.CreditIssued):
+            self.credit_funding[(acc, e.credit_id)] = e.payment_id
+            if e.payment_id is not None:
+                self.payments[(acc, e.payment_id)][3] += e.amount
+        elif isinstance(e, ev.CreditReversed):
+            funder = self.credit_funding.get((acc, e.credit_id))
+            if funder is not None:
+                self.payments[(acc, funder)][3] -= e.amount
+        elif isinstance(e, ev.PaymentRefunded):
+            self.payments[(acc, e.payment_id)][4] += e.amount
+
+    def check(self) -> list[str]:
+        """Every violation so far plus the end-of-history checks (conservation, double entry)."""
+        found = list(self.violations)
+        for (acc, pid), (amount, status, applied, credited, refunded) in self.payments.items():
+            if status == "settled" and applied + credited + refunded != amount:
+                found.append(f"payment {pid}: applied {applied} + credited {credited} + refunded {refunded}"
+                             f" != amount {amount}")
+            if status in ("pending", "declined", "returned") and (applied, credited, refunded) != (0, 0, 0):
+                found.append(f"payment {pid} is {status} but moved money")
+            if min(applied, credited) < 0:
+                found.append(f"payment {pid} has negative applied/credited amounts")
+        found += self._check_balances()
+        return found
+
+    def _check_balances(self) -> list[str]:
+        found: list[str] = []
+        tb = self.journal.trial_balance()
+        if sum(tb.values()) != 0:
+            found.append(f"trial balance does not sum to zero: {tb}")
+        totals: dict[str, int] = defaultdict(int)
+        for account in self.accounts.values():
+            s = account.state
+            totals["receivables"] += s.balance
+            totals["customer_credits"] += s.credit_balance
+            totals["order_deposits"] += sum(o.paid for o in s.orders.values())
+            for c in s.credits.values():
+                if c.remaining < 0 or c.remaining > c.amount:
+                    found.append(f"credit {c.id} remaining {c.remaining} of {c.amount}")
+        if tb["receivables"] != totals["receivables"]:
+            found.append(f"receivables {tb['receivables']} != open invoices {totals['receivables']}")
+        if -tb["customer_credits"] != totals["customer_credits"]:
+            found.append(f"customer credits {-tb['customer_credits']} != open credits {totals['customer_credits']}")
+        if -tb["order_deposits"] != totals["order_deposits"]:
+            found.append(f"order deposits {-tb['order_deposits']} != paid on orders {totals['order_deposits']}")
+        if tb["unapplied_cash"] != 0:
+            found.append(f"unapplied cash left over: {-tb['unapplied_cash']}")
+        return found
+
+
+def violations(events: Iterable[Any]) -> list[str]:
+    """All invariant violations of a history (empty when it is sound)."""
+    checker = InvariantChecker()
+    checker.feed(events)
+    return checker.check()
