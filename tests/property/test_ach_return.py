@@ -1,0 +1,51 @@
+"""Invariant 5: a returned ACH payment leaves balances exactly as if it had never been made.
+
+Random history H1, then an ACH payment P (explicit, distributed or deposit) that is returned either while
+pending or right after it settled, then a random history H2. Balances, open amount per invoice and remaining
+per credit must equal those of H1 + H2 without P. Only the audit trail differs.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.invariants import violations
+from tests.property.histories import History
+
+step = st.one_of(
+    st.tuples(st.just("invoice"), st.integers(1, 50_000), st.integers(0, 60)),
+    st.tuples(st.just("card"), st.integers(1, 50_000), st.sampled_from(["explicit", "distribute", "deposit"])),
+    st.tuples(st.just("credit"), st.integers(1, 20_000), st.just(0)),
+)
+
+
+def run(h: History, steps: list[tuple[str, int, object]]) -> None:
+    for kind, amount, extra in steps:
+        if kind == "invoice":
+            h.issue_invoice(amount, int(extra))  # type: ignore[call-overload]
+        elif kind == "card":
+            h.pay(amount, "card", str(extra), pick=amount)
+        else:
+            h.attempt("issue_credit", credit_id=h.next_id("CM"), amount=amount, reference="memo")
+
+
+@given(before=st.lists(step, max_size=12), after=st.lists(step, max_size=12), amount=st.integers(1, 80_000),
+       mode=st.sampled_from(["explicit", "distribute", "deposit"]), settle_first=st.booleans(),
+       pick=st.integers(0, 20))
+def test_returned_ach_is_as_if_never_made(before: list[tuple[str, int, object]],
+                                          after: list[tuple[str, int, object]], amount: int, mode: str,
+                                          settle_first: bool, pick: int) -> None:
+    with_return, without = History(), History()
+    run(with_return, before)
+    run(without, before)
+    payment = with_return.pay(amount, "ach", mode, pick)
+    if payment is not None:
+        if settle_first:
+            assert with_return.attempt("settle_payment", payment_id=payment)
+        assert with_return.attempt("return_payment", payment_id=payment)
+    without.counter = with_return.counter  # the same ids for what follows
+    run(with_return, after)
+    run(without, after)
+    assert with_return.balances() == without.balances()
+    assert not violations(with_return.events)
