@@ -11,7 +11,7 @@ from eventsourcing.persistence import Mapper
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.config import Settings
 from ledger.errors import NotFound
-from ledger.store.mapper import MsgspecMapper
+from ledger.store.mapper import MsgspecMapper, StaleSnapshot
 
 
 class LedgerStore(Application[UUID]):
@@ -33,9 +33,15 @@ class LedgerStore(Application[UUID]):
     def account(self, aggregate_id: UUID, version: int | None = None) -> Account:
         """Load an Account (from its latest snapshot plus later events), or raise NotFound."""
         try:
-            found: Account = self.repository.get(aggregate_id, version=version, projector_func=Account.projector)
+            found: Account | None = self.repository.get(aggregate_id, version=version,
+                                                         projector_func=Account.projector)
         except AggregateNotFoundError:
             raise NotFound("no such account", field="account") from None
+        except StaleSnapshot:
+            found = Account.projector(None, self.events.get(aggregate_id, lte=version))
+            if found is None:
+                raise NotFound("no such account", field="account") from None
+        assert found is not None
         return found
 
     def unidentified(self, aggregate_id: UUID) -> UnidentifiedPayment:

@@ -22,9 +22,15 @@ def encode_event(event: Any) -> bytes:
     return _encoder.encode(event)
 
 
+class StaleSnapshot(LookupError):
+    """A snapshot taken with an older shape of the Account state: ignore it and replay the events."""
+
+
 def decode_event(topic: str, data: bytes) -> Any:
     """Decode stored JSON into its typed event, upcasting older versions."""
     cls, version = registry.resolve(topic)
+    if cls is registry.AccountSnapshot and version != registry.SNAPSHOT_VERSION:
+        raise StaleSnapshot(topic)
     current = registry.SNAPSHOT_VERSION if cls is registry.AccountSnapshot else cls.class_version
     if version == current:
         decoder = _decoders.get(cls)
