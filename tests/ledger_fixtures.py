@@ -1,0 +1,24 @@
+"""Builders of real ledgers for tests: a real SQLite file, the gateway simulator and a manual clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ledger.adapters.clock import ManualClock
+from ledger.adapters.gateway_simulator import GatewaySimulator
+from ledger.bootstrap import Ledger, build
+from ledger.config import Settings
+from ledger.ports.ids import SequentialIds
+
+START = datetime(2026, 9, 1, 14, 0, tzinfo=timezone.utc)
+
+
+def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_interval: int = 100,
+                gateway: GatewaySimulator | None = None) -> Ledger:
+    """A ledger on ``folder/ledger.db`` with deterministic time and ids."""
+    settings = Settings.from_env({}, home=folder, db_path=folder / "ledger.db", gateway_db=folder / "gateway.db",
+                                 snapshot_interval=snapshot_interval)
+    clock = clock or ManualClock(START, zone=settings.timezone)
+    return build(settings, clock=clock, gateway=gateway or GatewaySimulator(clock, str(folder / "gateway.db")),
+                 ids=SequentialIds())
