@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +118,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ledger-demo-") as folder:
         home = Path(folder)
         settings = Settings.from_env({}, home=home, db_path=home / "ledger.db", gateway_db=home / "gateway.db")
-        clock = ManualClock(datetime(2026, 9, 3, 14, 0, tzinfo=timezone.utc), zone=settings.timezone)
+        clock = ManualClock(datetime(2026, 9, 3, 14, 0, tzinfo=UTC), zone=settings.timezone)
         ledger = build(settings, clock=clock)
         try:
             guest_payment(ledger)

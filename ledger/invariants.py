@@ -85,7 +85,7 @@ class InvariantChecker:
     def check(self) -> list[str]:
         """Every violation so far plus the end-of-history checks (conservation, double entry)."""
         found = list(self.violations)
-        for (acc, pid), (amount, status, applied, credited, refunded) in self.payments.items():
+        for (_account, pid), (amount, status, applied, credited, refunded) in self.payments.items():
             if status == "settled" and applied + credited + refunded != amount:
                 found.append(f"payment {pid}: applied {applied} + credited {credited} + refunded {refunded}"
                              f" != amount {amount}")

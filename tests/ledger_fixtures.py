@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
-from ledger.bootstrap import Ledger, build
-from ledger.config import Settings
 from ledger.ports.ids import SequentialIds
 
-START = datetime(2026, 9, 1, 14, 0, tzinfo=timezone.utc)
+from ledger.bootstrap import Ledger, build
+from ledger.config import Settings
+
+START = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
 
 
 def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_interval: int = 100,

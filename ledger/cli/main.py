@@ -81,7 +81,7 @@ def main() -> None:
         sys.exit(1)
     except LedgerError as error:
         fail(error, "--json" in sys.argv)
-    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, exit 1
+    except Exception as error:
         click.echo(f"error: internal: {type(error).__name__}: {error}", err=True)
         sys.exit(1)
 

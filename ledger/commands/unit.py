@@ -12,16 +12,16 @@ from datetime import date
 from typing import Any
 
 import msgspec
+from ledger.ports.clock import Clock
+from ledger.ports.gateway import Gateway, check_token
+from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
+from ledger.ports.tokens import TokenIssuer, hash_token
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
 from ledger.commands.messages import ActorIn
 from ledger.errors import NotFound, ValidationError
 from ledger.money import parse_amount
-from ledger.ports.clock import Clock
-from ledger.ports.gateway import Gateway, check_token
-from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
-from ledger.ports.tokens import TokenIssuer, hash_token
 from ledger.store.application import LedgerStore
 
 _ID_LIMIT = 64

@@ -7,11 +7,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from ledger.ports.ids import account_uuid
 
 from ledger.commands import messages as m
 from ledger.errors import Conflict, LedgerError
 from ledger.invariants import violations
-from ledger.ports.ids import account_uuid
 from ledger.views import account_view
 from tests.ledger_fixtures import make_ledger
 
@@ -75,7 +75,7 @@ def test_two_writers_racing_on_one_account_lose_nothing(tmp_path: Path) -> None:
             for n in range(40):
                 ledger.service.handle(m.IssueInvoice(account="ACC1", invoice=f"{prefix}-{n}", amount="1.00",
                                                      date="2026-09-01", due="2026-09-30"))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
         finally:
             ledger.close()

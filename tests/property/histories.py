@@ -3,7 +3,7 @@ public decisions, refusals are swallowed (nothing is written on refusal), and ev
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from ledger.aggregates import Account
@@ -11,7 +11,7 @@ from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.errors import LedgerError
 
-START = datetime(2026, 9, 1, 14, 0, tzinfo=timezone.utc)
+START = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
 ACCOUNT_ID = UUID("00000000-0000-0000-0000-0000000000a1")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import msgspec
@@ -13,7 +13,7 @@ from ledger.aggregates import Account
 from ledger.aggregates import events as ev
 from ledger.errors import Conflict, Expired, PolicyViolation, ValidationError
 
-T0 = datetime(2026, 9, 1, 14, tzinfo=timezone.utc)
+T0 = datetime(2026, 9, 1, 14, tzinfo=UTC)
 
 
 def at(**delta: float) -> ev.Context:

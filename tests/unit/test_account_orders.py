@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -12,7 +12,7 @@ from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.errors import Conflict, Expired, PolicyViolation
 
-T0 = datetime(2026, 9, 1, 14, tzinfo=timezone.utc)
+T0 = datetime(2026, 9, 1, 14, tzinfo=UTC)
 
 
 def at(**delta: float) -> ev.Context:

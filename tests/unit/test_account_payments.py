@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from uuid import uuid4
 
 import pytest
@@ -12,7 +12,7 @@ from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.errors import Conflict, NotFound, PolicyViolation, ValidationError
 
-CTX = ev.Context(at=datetime(2026, 9, 1, 14, tzinfo=timezone.utc), by=ev.Actor("customer", "web", "portal"))
+CTX = ev.Context(at=datetime(2026, 9, 1, 14, tzinfo=UTC), by=ev.Actor("customer", "web", "portal"))
 
 
 def account_with_invoices(*totals: int) -> Account:

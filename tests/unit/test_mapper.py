@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import uuid4
 
 import msgspec
 import pytest
+from eventsourcing.persistence import JSONTranscoder
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.store import registry
 from ledger.store.mapper import MsgspecMapper, decode_event
-from eventsourcing.persistence import JSONTranscoder
 
 SAMPLES: dict[type[Any], Any] = {
-    int: 1234, str: "x", bool: True, datetime: datetime(2026, 9, 1, tzinfo=timezone.utc), date: date(2026, 9, 1),
+    int: 1234, str: "x", bool: True, datetime: datetime(2026, 9, 1, tzinfo=UTC), date: date(2026, 9, 1),
 }
 
 
@@ -27,7 +27,7 @@ def sample(cls: type[ev.Event]) -> ev.Event:
         if field.name in ("originator_id", "originator_version", "timestamp", "by"):
             continue
         values[field.name] = _value(field.type)
-    return cls(originator_id=uuid4(), originator_version=3, timestamp=datetime(2026, 9, 1, tzinfo=timezone.utc),
+    return cls(originator_id=uuid4(), originator_version=3, timestamp=datetime(2026, 9, 1, tzinfo=UTC),
                by=ev.Actor("csr", "jdoe", "csr"), **values)
 
 
