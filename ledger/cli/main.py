@@ -86,4 +86,4 @@ def main() -> None:
         sys.exit(1)
 
 
-from ledger.cli import accounts, holds, money  # noqa: E402,F401  (registers the sub-commands)
+from ledger.cli import accounts, holds, money, ops, read, scale  # noqa: E402,F401  (registers the sub-commands)
