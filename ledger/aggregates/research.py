@@ -7,11 +7,13 @@ order or guest, send it to Accounting for research. It waits here, never lost, u
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ledger.aggregates import events as ev
 from ledger.errors import Conflict, NotFound
+
+E = TypeVar("E", bound=ev.Event)
 
 
 class UnidentifiedPayment:
@@ -56,7 +58,7 @@ class UnidentifiedPayment:
             raise Conflict(f"payment {self.received.payment_id} was already matched to {self.matched_account}",
                            field="payment_id", code="already_matched")
 
-    def _trigger(self, ctx: ev.Context, cls: type[Any], **fields: Any) -> Any:
+    def _trigger(self, ctx: ev.Context, cls: type[E], **fields: Any) -> E:
         event = cls(originator_id=self.id, originator_version=self.version + 1, timestamp=ctx.at, by=ctx.by,
                     **fields)
         self.mutate(event)

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from ledger.aggregates.root import AccountSnapshot
 from ledger.store import registry
 
 _encoder = msgspec.json.Encoder()
@@ -29,9 +30,9 @@ class StaleSnapshot(LookupError):
 def decode_event(topic: str, data: bytes) -> Any:
     """Decode stored JSON into its typed event, upcasting older versions."""
     cls, version = registry.resolve(topic)
-    if cls is registry.AccountSnapshot and version != registry.SNAPSHOT_VERSION:
+    if cls is AccountSnapshot and version != registry.SNAPSHOT_VERSION:
         raise StaleSnapshot(topic)
-    current = registry.SNAPSHOT_VERSION if cls is registry.AccountSnapshot else cls.class_version
+    current = registry.SNAPSHOT_VERSION if cls is AccountSnapshot else cls.class_version
     if version == current:
         decoder = _decoders.get(cls)
         if decoder is None:
