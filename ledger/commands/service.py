@@ -53,7 +53,7 @@ class LedgerService:
                          field=error.field)
                 raise
             for event, position in written:
-                log.info("event_recorded", account=account, event=type(event).__name__, event_id=event.event_id,
+                log.info("event_recorded", account=account, event_type=type(event).__name__, event_id=event.event_id,
                          version=event.originator_version, log_position=position)
             return outcome
         raise ConcurrencyExhausted(f"gave up after {self.max_attempts} concurrent conflicts", field="account")

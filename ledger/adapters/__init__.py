@@ -1,0 +1,1 @@
+"""Adapters: real and test implementations of the ports."""
