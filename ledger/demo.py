@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from ledger.adapters.clock import ManualClock
 from ledger.bootstrap import Ledger, build
 from ledger.cli.tables import print_account
 from ledger.commands import messages as m
 from ledger.config import Settings
+from ledger.logs import configure_logging
 from ledger.ports.ids import account_uuid
 from ledger.views import account_view
 
@@ -34,13 +36,13 @@ CSR = m.ActorIn(kind="csr", name="jdoe", channel="csr")
 def step(ledger: Ledger, text: str, command: Any) -> None:
     """Run one command and say what it recorded."""
     outcome = ledger.service.handle(command)
-    console.print(f"  [cyan]{text}[/cyan] -> {', '.join(outcome.events)}"
-                  f"{' [' + outcome.status + ']' if outcome.status else ''}")
+    status = escape(f" [{outcome.status}]") if outcome.status else ""
+    console.print(f"  [cyan]{text}[/cyan] -> {', '.join(outcome.events)}{status}")
 
 
 def show(ledger: Ledger, account: str) -> None:
     """Print the account as the portal shows it."""
-    print_account(account_view(ledger.store.account(account_uuid(account)).state))
+    print_account(account_view(ledger.store.account(account_uuid(account)).state, ledger.ports.clock.zone))
     console.print()
 
 
@@ -115,6 +117,7 @@ def reauthorization(ledger: Ledger, clock: ManualClock) -> None:
 
 def main() -> None:
     """Run every scenario on a fresh store in a temporary folder."""
+    configure_logging(quiet=True)
     with tempfile.TemporaryDirectory(prefix="ledger-demo-") as folder:
         home = Path(folder)
         settings = Settings.from_env({}, home=home, db_path=home / "ledger.db", gateway_db=home / "gateway.db")

@@ -6,6 +6,9 @@ open invoices, ``credit_balance`` the open credit they hold.
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import msgspec
 
 from ledger.aggregates.state import AccountState
@@ -74,9 +77,13 @@ class AccountView(msgspec.Struct, frozen=True):
     portal: str
 
 
-def account_view(state: AccountState) -> AccountView:
-    """The portal/CSR view of one account."""
+def account_view(state: AccountState, zone: ZoneInfo | None = None) -> AccountView:
+    """The portal/CSR view of one account; instants are shown in the business time zone (seed 002)."""
     cur = state.currency
+    tz = zone or ZoneInfo("America/New_York")
+
+    def when(instant: datetime) -> str:
+        return instant.astimezone(tz).isoformat(timespec="seconds")
 
     def fmt(minor: int) -> str:
         return format_amount(minor, cur)
@@ -90,13 +97,13 @@ def account_view(state: AccountState) -> AccountView:
         credit_balance=fmt(state.credit_balance),
         invoices=[InvoiceView(i.id, i.issued_on.isoformat(), i.due_on.isoformat(), fmt(i.total),
                               fmt(i.paid if not i.voided else 0), fmt(i.open), i.status) for i in invoices],
-        payments=[PaymentView(p.id, p.submitted_at.isoformat(), fmt(p.amount), p.method, p.status,
+        payments=[PaymentView(p.id, when(p.submitted_at), fmt(p.amount), p.method, p.status,
                               p.transaction_id) for p in state.payments.values()],
-        credits=[CreditView(c.id, c.issued_at.isoformat(), fmt(c.amount), fmt(c.remaining), c.kind, c.reference)
+        credits=[CreditView(c.id, when(c.issued_at), fmt(c.amount), fmt(c.remaining), c.kind, c.reference)
                  for c in sorted(state.credits.values(), key=lambda c: c.sequence)],
         orders=[OrderView(o.id, fmt(o.amount), fmt(o.paid), o.status, o.channel, o.replaced_by, o.replaces,
                           o.manual_processing) for o in state.orders.values()],
-        authorizations=[AuthorizationView(a.id, a.order_id, fmt(a.amount), a.status, a.expires_at.isoformat())
+        authorizations=[AuthorizationView(a.id, a.order_id, fmt(a.amount), a.status, when(a.expires_at))
                         for a in state.authorizations.values()],
         autopay=state.autopay_method is not None,
         portal=state.invitation.status if state.invitation else "not_invited",

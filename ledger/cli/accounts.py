@@ -37,7 +37,8 @@ def account_open(state: CliState, account_id: str, email: str, currency: str, na
 def account_show(state: CliState, account_id: str) -> None:
     """Balances, invoices, payments, credits, orders and authorizations of ACCOUNT."""
     try:
-        view = account_view(state.ledger().store.account(account_uuid(account_id)).state)
+        ledger = state.ledger()
+        view = account_view(ledger.store.account(account_uuid(account_id)).state, ledger.ports.clock.zone)
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:

@@ -87,3 +87,4 @@ def main() -> None:
 
 
 from ledger.cli import accounts, holds, money, ops, read, scale  # noqa: E402,F401  (registers the sub-commands)
+

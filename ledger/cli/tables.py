@@ -22,7 +22,7 @@ def print_account(view: AccountView) -> None:
         ("Credits", ["id", "date", "amount", "remaining", "kind", "reference"],
          [[c.id, c.date[:10], c.amount, c.remaining, c.kind, c.reference] for c in view.credits]),
         ("Orders", ["id", "amount", "paid", "status", "channel", "link", "manual"],
-         [[o.id, o.amount, o.paid, o.status, o.channel, f"{o.replaces or ''}->{o.replaced_by or ''}".strip("->"),
+         [[o.id, o.amount, o.paid, o.status, o.channel, " ".join(x for x in (f"<-{o.replaces}" if o.replaces else "", f"->{o.replaced_by}" if o.replaced_by else "") if x),
            "yes" if o.manual_processing else ""] for o in view.orders]),
         ("Authorizations", ["id", "order", "amount", "status", "expires"],
          [[a.id, a.order, a.amount, a.status, a.expires_at[:16]] for a in view.authorizations]),
