@@ -1,0 +1,71 @@
+"""Invariant 6: the same command with the same idempotency key twice has the effect of once.
+
+Random command sequences run through the real service on a real SQLite file; a second ledger receives every
+command twice in a row (a redelivery), and every command that succeeded once more at the very end (a late
+duplicate). Both ledgers must show the same account and hold the same number of events.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.commands import messages as m
+from ledger.errors import LedgerError
+from ledger.ports.ids import account_uuid
+from ledger.views import account_view
+from tests.ledger_fixtures import make_ledger
+
+money = st.integers(1, 40_000).map(lambda c: f"{c // 100}.{c % 100:02d}")
+ids = st.sampled_from(["X1", "X2", "X3", "X4"])
+
+
+def commands() -> st.SearchStrategy[Any]:
+    invoice = st.builds(lambda i, a, d: m.IssueInvoice(account="ACC1", invoice=f"I{i}", amount=a,
+                                                       date=f"2026-09-{d:02d}", due="2026-10-30"),
+                        st.integers(1, 5), money, st.integers(1, 28))
+    pay = st.builds(lambda p, a, meth, mode, key: m.SubmitPayment(
+        account="ACC1", payment=p, amount=a, method=meth, token="tok_ach" if meth == "ach" else "tok_visa",
+        distribute=mode == "distribute", deposit=mode == "deposit", key=key),
+        ids, money, st.sampled_from(["card", "ach", "paypal"]), st.sampled_from(["distribute", "deposit"]),
+        st.none() | st.sampled_from(["k1", "k2"]))
+    settle = st.builds(lambda p: m.SettlePayment(account="ACC1", payment=p), ids)
+    ret = st.builds(lambda p: m.ReturnPayment(account="ACC1", payment=p), ids)
+    refund = st.builds(lambda p, a: m.RefundPayment(account="ACC1", payment=p, amount=a), ids, money)
+    credit = st.builds(lambda c, a: m.IssueCredit(account="ACC1", credit=c, amount=a, reference="r"), ids, money)
+    void = st.builds(lambda i: m.VoidInvoice(account="ACC1", invoice=f"I{i}"), st.integers(1, 5))
+    return st.one_of(invoice, invoice, pay, pay, settle, ret, refund, credit, void)
+
+
+def run(commands_: list[Any], folder: Path, repeat: bool) -> tuple[Any, int]:
+    ledger = make_ledger(folder)
+    try:
+        ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+        succeeded = []
+        for command in commands_:
+            for attempt in range(2 if repeat else 1):
+                try:
+                    ledger.service.handle(command)
+                except LedgerError:
+                    continue
+                if attempt == 0:
+                    succeeded.append(command)
+        if repeat:
+            for command in succeeded:
+                outcome = ledger.service.handle(command)
+                assert outcome.replayed, (command, outcome)
+        view = account_view(ledger.store.account(account_uuid("ACC1")).state)
+        return view, ledger.store.recorder.max_notification_id() or 0
+    finally:
+        ledger.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(commands(), max_size=14))
+def test_repeated_commands_have_the_effect_of_once(sequence: list[Any]) -> None:
+    with tempfile.TemporaryDirectory() as once, tempfile.TemporaryDirectory() as twice:
+        assert run(sequence, Path(once), repeat=False) == run(sequence, Path(twice), repeat=True)
