@@ -7,10 +7,9 @@ from pathlib import Path
 
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
-from ledger.ports.ids import SequentialIds
-
 from ledger.bootstrap import Ledger, build
 from ledger.config import Settings
+from ledger.ports.ids import SequentialIds
 
 START = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
 

@@ -209,7 +209,7 @@ class GatewaySimulator:
                    "created_at": self.clock.now().isoformat(), **values}
         names = ", ".join(columns)
         marks = ", ".join("?" for _ in columns)
-        self._db.execute(f"insert into gateway_transactions ({names}) values ({marks})",  # noqa: S608
+        self._db.execute(f"insert into gateway_transactions ({names}) values ({marks})",
                          tuple(columns.values()))
         row = self._get(txn)
         assert row is not None
@@ -232,5 +232,10 @@ class GatewaySimulator:
 
     @staticmethod
     def _charge_result(row: sqlite3.Row) -> ChargeResult:
-        status = row["status"] if row["status"] in ("approved", "declined", "pending") else "approved"
+        stored: str = row["status"]
+        status: Literal["approved", "declined", "pending"] = "approved"
+        if stored == "declined":
+            status = "declined"
+        elif stored == "pending":
+            status = "pending"
         return ChargeResult(row["id"], status, row["decline_code"])

@@ -22,7 +22,7 @@ def print_account(view: AccountView) -> None:
         ("Credits", ["id", "date", "amount", "remaining", "kind", "reference"],
          [[c.id, c.date[:10], c.amount, c.remaining, c.kind, c.reference] for c in view.credits]),
         ("Orders", ["id", "amount", "paid", "status", "channel", "link", "manual"],
-         [[o.id, o.amount, o.paid, o.status, o.channel, " ".join(x for x in (f"<-{o.replaces}" if o.replaces else "", f"->{o.replaced_by}" if o.replaced_by else "") if x),
+         [[o.id, o.amount, o.paid, o.status, o.channel, _link(o.replaces, o.replaced_by),
            "yes" if o.manual_processing else ""] for o in view.orders]),
         ("Authorizations", ["id", "order", "amount", "status", "expires"],
          [[a.id, a.order, a.amount, a.status, a.expires_at[:16]] for a in view.authorizations]),
@@ -37,3 +37,8 @@ def print_account(view: AccountView) -> None:
         for row in rows:
             table.add_row(*row)
         console.print(table)
+
+
+def _link(replaces: str | None, replaced_by: str | None) -> str:
+    """"<-OLD ->NEW": the orders linked to this one by a replacement (seed 004)."""
+    return " ".join(x for x in (f"<-{replaces}" if replaces else "", f"->{replaced_by}" if replaced_by else "") if x)

@@ -41,7 +41,7 @@ class LedgerService:
         for attempt in range(1, self.max_attempts + 1):
             unit = Unit(self.store, self.ports, getattr(command, "actor", None))
             try:
-                outcome = handler(unit, command)
+                outcome: Outcome = handler(unit, command)
                 written = unit.commit()
             except RecordConflictError:
                 log.info("concurrency_conflict_retry", account=account, command=type(command).__name__,

@@ -9,19 +9,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from ledger.ports.clock import Clock
-from ledger.ports.gateway import Gateway, check_token
-from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
-from ledger.ports.tokens import TokenIssuer, hash_token
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
 from ledger.commands.messages import ActorIn
 from ledger.errors import NotFound, ValidationError
 from ledger.money import parse_amount
+from ledger.ports.clock import Clock
+from ledger.ports.gateway import Gateway, check_token
+from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
+from ledger.ports.tokens import TokenIssuer, hash_token
 from ledger.store.application import LedgerStore
 
 _ID_LIMIT = 64
@@ -83,7 +83,7 @@ class Unit:
     def commit(self) -> list[tuple[ev.Event, int | None]]:
         """Save every touched aggregate in one transaction; returns each event with its log position."""
         recordings = self.store.save(*self.touched)
-        return [(r.domain_event, r.notification.id if r.notification else None) for r in recordings]
+        return [(cast(ev.Event, r.domain_event), r.notification.id if r.notification else None) for r in recordings]
 
 
 def check_id(value: str, field: str) -> str:

@@ -7,11 +7,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from ledger.ports.ids import account_uuid
 
 from ledger.commands import messages as m
 from ledger.errors import Conflict, LedgerError
 from ledger.invariants import violations
+from ledger.ports.ids import account_uuid
 from ledger.views import account_view
 from tests.ledger_fixtures import make_ledger
 

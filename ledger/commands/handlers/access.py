@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from ledger.ports.ids import account_uuid
-
 from ledger.aggregates import Account
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, check_email, check_id, check_text, gateway_token, token_hash
 from ledger.errors import Conflict
 from ledger.money import check_currency
+from ledger.ports.ids import account_uuid
 
 HANDLERS = HandlerRegistry()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from ledger.ports.ids import unidentified_uuid
-
 from ledger.aggregates import UnidentifiedPayment
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.commands import messages as m
@@ -12,6 +10,7 @@ from ledger.commands.handlers.registry import HandlerRegistry, recorded, replaye
 from ledger.commands.unit import Unit, check_id, check_text, gateway_token
 from ledger.errors import Conflict, NotFound, PolicyViolation
 from ledger.money import check_currency, parse_amount
+from ledger.ports.ids import unidentified_uuid
 
 HANDLERS = HandlerRegistry()
 
