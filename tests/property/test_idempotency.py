@@ -64,7 +64,7 @@ def run(commands_: list[Any], folder: Path, repeat: bool) -> tuple[Any, int]:
         ledger.close()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(st.lists(commands(), max_size=14))
 def test_repeated_commands_have_the_effect_of_once(sequence: list[Any]) -> None:
     with tempfile.TemporaryDirectory() as once, tempfile.TemporaryDirectory() as twice:

