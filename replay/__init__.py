@@ -1,0 +1,1 @@
+"""Finance replays: as-of balances, statements, audit verification and exports."""
