@@ -9,6 +9,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from ledger.aggregates.events.payments import Instruction, Line
 from ledger.invariants import violations
 from tests.property.histories import History
 
@@ -73,8 +74,6 @@ class AccountHistory(RuleBasedStateMachine):
     def order_flow(self, amount: int, pay: int, cancel: bool) -> None:
         order_id = self.h.next_id("O")
         if self.h.attempt("place_order", order_id=order_id, amount=amount):
-            from ledger.aggregates.events.payments import Instruction, Line
-
             self.h.attempt("record_payment", payment_id=self.h.next_id("P"), amount=pay, method="card",
                            token="tok_visa", transaction_id="t", status="approved", decline_code=None,
                            idempotency_key=self.h.next_id("k"), request_hash="h",
@@ -84,6 +83,37 @@ class AccountHistory(RuleBasedStateMachine):
             else:
                 self.h.attempt("replace_order", old_order_id=order_id, new_order_id=self.h.next_id("O"),
                                amount=amount + 1000)
+
+    @rule(amount=amounts, capture=amounts, rise=st.integers(0, 5000), replace=st.booleans())
+    def authorization_flow(self, amount: int, capture: int, rise: int, replace: bool) -> None:
+        order_id, auth_id = self.h.next_id("O"), self.h.next_id("A")
+        if not self.h.attempt("place_order", order_id=order_id, amount=amount):
+            return
+        self.h.attempt("authorize_card", authorization_id=auth_id, order_id=order_id, amount=amount,
+                       token="tok_visa", transaction_id="t")
+        if replace:
+            new_auth = self.h.next_id("A")
+            self.h.attempt("record_reauthorization", authorization_id=auth_id, new_authorization_id=new_auth,
+                           amount=amount + rise, status="approved", transaction_id="t2", decline_code=None)
+            self.h.attempt("replace_order", old_order_id=order_id, new_order_id=self.h.next_id("O"),
+                           amount=amount + rise)
+            auth_id = new_auth
+        self.h.attempt("capture_authorization", authorization_id=auth_id, payment_id=self.h.next_id("P"),
+                       amount=capture, transaction_id="tc", idempotency_key=self.h.next_id("ck"), request_hash="h")
+
+    @rule(pick=st.integers(0, 50), amount=amounts, refund=st.booleans())
+    def use_credit(self, pick: int, amount: int, refund: bool) -> None:
+        credits = sorted(self.h.account.state.credits)
+        invoices = sorted(self.h.account.state.invoices)
+        if not credits:
+            return
+        credit_id = credits[pick % len(credits)]
+        if refund:
+            self.h.attempt("refund_credit", credit_id=credit_id, amount=amount, refund_transaction_id="rf",
+                           idempotency_key=self.h.next_id("rk"))
+        elif invoices:
+            self.h.attempt("apply_credit", credit_id=credit_id,
+                           line=Line("invoice", invoices[pick % len(invoices)], amount))
 
     @invariant()
     def sound(self) -> None:
