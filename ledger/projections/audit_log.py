@@ -1,0 +1,57 @@
+"""The ``audit`` read model: every event with time, actor, channel, account, what changed and a comment."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ledger.aggregates import events as ev
+from ledger.projections.base import Projection, account_key
+from ledger.projections.describe import comment, details
+
+TABLES = (
+    """create table if not exists audit_log (position integer primary key, event_id text not null unique,
+        at text not null, actor_kind text not null, actor_name text not null, channel text not null,
+        account text not null, account_id text, event text not null, comment text not null,
+        details text not null)""",
+    "create index if not exists audit_by_account on audit_log (account_id, at)",
+    "create index if not exists audit_by_actor on audit_log (actor_name, at)",
+    "create index if not exists audit_by_time on audit_log (at)",
+    """create table if not exists audit_accounts (account text primary key, account_id text not null,
+        currency text not null)""",
+)
+
+
+class AuditLogProjection(Projection):
+    """One row per event, for CSRs ("who applied this payment?") and auditors."""
+
+    name = "audit"
+    version = 1
+    tables = TABLES
+
+    def __init__(self) -> None:
+        self._accounts: dict[str, tuple[str, str]] = {}
+
+    def apply(self, event: Any, db: sqlite3.Connection, position: int) -> None:
+        """Record ``event``; accounts are learned from AccountOpened, unidentified payments have none."""
+        key = account_key(event)
+        if isinstance(event, ev.AccountOpened):
+            db.execute("insert or replace into audit_accounts values (?, ?, ?)",
+                       (key, event.account_id, event.currency))
+            self._accounts[key] = (event.account_id, event.currency)
+        account_id, currency = self._account(db, key, event)
+        db.execute("insert into audit_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (position, event.event_id, event.timestamp.isoformat(), event.by.kind, event.by.name,
+                    event.by.channel, key, account_id, type(event).__name__, comment(event),
+                    details(event, currency)))
+
+    def _account(self, db: sqlite3.Connection, key: str, event: Any) -> tuple[str | None, str | None]:
+        if key in self._accounts:
+            return self._accounts[key]
+        row = db.execute("select account_id, currency from audit_accounts where account = ?", (key,)).fetchone()
+        if row is not None:
+            self._accounts[key] = (row[0], row[1])
+            return self._accounts[key]
+        if isinstance(event, ev.PaymentReceivedUnidentified):
+            return None, event.currency
+        return None, None

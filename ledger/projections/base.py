@@ -1,0 +1,45 @@
+"""What a projection is: a named read model in its own SQLite file, built by one handler per event type.
+
+A projection never calls another and never writes events; it can be dropped and rebuilt from the log at any
+time. Its position in the log is written in the same transaction as the rows a batch changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, ClassVar
+
+from ledger.aggregates import events as ev
+
+
+class Projection:
+    """Base of every read model: ``schema`` creates its tables, ``apply`` handles one event."""
+
+    #: File and table-set name, e.g. ``balances`` -> ``var/projections/balances.db``.
+    name: ClassVar[str] = ""
+    #: Raise when the schema or the meaning of rows changes; a stored projection of another version is stale.
+    version: ClassVar[int] = 1
+    #: SQL statements creating the projection's tables and indexes.
+    tables: ClassVar[tuple[str, ...]] = ()
+
+    def schema(self, db: sqlite3.Connection) -> None:
+        """Create the projection's tables (idempotent)."""
+        for statement in self.tables:
+            db.execute(statement)
+
+    def apply(self, event: Any, db: sqlite3.Connection, position: int) -> None:
+        """Apply one event (subclasses dispatch on its type; events they don't show are ignored)."""
+        raise NotImplementedError
+
+    def finish_batch(self, db: sqlite3.Connection) -> None:
+        """Called once per batch before commit (for projections that buffer)."""
+
+    def reset(self) -> None:
+        """Forget in-memory caches (after a rolled-back batch, they would be ahead of the file)."""
+        fresh = type(self)()
+        self.__dict__.update(fresh.__dict__)
+
+
+def account_key(event: ev.Event) -> str:
+    """The aggregate id of the event's account, as stored in read models."""
+    return str(event.originator_id)

@@ -1,0 +1,121 @@
+"""A hash chain over the stored events, kept in its own file, so an edited event row is detected and named.
+
+``hash(n) = sha256(hash(n-1) | position | originator_id | originator_version | topic | state)`` over the bytes
+the store holds. The chain is appended as the log grows; ``verify`` recomputes it from the events table and
+reports the first position whose row no longer matches, and any missing or extra rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ledger.projections.runner import connect
+
+GENESIS = "0" * 64
+TABLE = "create table if not exists chain (position integer primary key, originator text not null, " \
+        "version integer not null, hash text not null)"
+
+
+class Mismatch(msgspec.Struct, frozen=True):
+    """One place where the events table and the chain disagree."""
+
+    position: int
+    originator: str
+    version: int
+    problem: str
+
+
+def link(previous: str, note: Any) -> str:
+    """The chain hash of one stored notification, given the previous hash."""
+    digest = hashlib.sha256()
+    digest.update(previous.encode())
+    digest.update(f"|{note.id}|{note.originator_id}|{note.originator_version}|{note.topic}|".encode())
+    digest.update(bytes(note.state))
+    return digest.hexdigest()
+
+
+def raw_notes(store: Any, after: int = 0, batch: int = 10_000) -> Iterator[Any]:
+    """Every stored notification after ``after``, as the store holds it (no decoding)."""
+    while True:
+        notes = store.recorder.select_notifications(start=after, limit=batch, inclusive_of_start=False)
+        if not notes:
+            return
+        yield from notes
+        after = notes[-1].id
+
+
+class HashChain:
+    """The chain file: append new links, verify the events table against it."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.db: sqlite3.Connection = connect(path)
+        self.db.execute(TABLE)
+
+    def head(self) -> tuple[int, str]:
+        """(position, hash) of the last link, or (0, GENESIS)."""
+        row = self.db.execute("select position, hash from chain order by position desc limit 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def extend(self, notes: Iterable[Any]) -> int:
+        """Append links for ``notes`` (which must follow the head); returns how many were added."""
+        position, previous = self.head()
+        rows = []
+        for note in notes:
+            if note.id <= position:
+                continue
+            previous = link(previous, note)
+            rows.append((note.id, str(note.originator_id), note.originator_version, previous))
+        self.db.execute("begin immediate")
+        self.db.executemany("insert into chain values (?, ?, ?, ?)", rows)
+        self.db.execute("commit")
+        return len(rows)
+
+    def catch_up(self, store: Any) -> int:
+        """Append links for every stored event past the head."""
+        added = 0
+        position, _ = self.head()
+        batch: list[Any] = []
+        for note in raw_notes(store, position):
+            batch.append(note)
+            if len(batch) >= 10_000:
+                added += self.extend(batch)
+                batch = []
+        return added + self.extend(batch)
+
+    def verify(self, store: Any) -> list[Mismatch]:
+        """Recompute the chain from the events table; every disagreement, first the earliest."""
+        problems: list[Mismatch] = []
+        links = self.db.execute("select position, originator, version, hash from chain order by position")
+        expected = iter(links)
+        previous = GENESIS
+        for note in raw_notes(store):
+            row = next(expected, None)
+            while row is not None and row[0] < note.id:
+                problems.append(Mismatch(row[0], row[1], row[2], "event row deleted"))
+                row = next(expected, None)
+            if row is None:
+                problems.append(Mismatch(note.id, str(note.originator_id), note.originator_version,
+                                         "event not in the chain yet (run the chain keeper)"))
+                continue
+            if row[0] > note.id:
+                problems.append(Mismatch(note.id, str(note.originator_id), note.originator_version,
+                                         "event row inserted"))
+                continue
+            actual = link(previous, note)
+            if actual != row[3]:
+                problems.append(Mismatch(note.id, str(note.originator_id), note.originator_version,
+                                         "event row edited"))
+            previous = row[3]
+        for row in expected:
+            problems.append(Mismatch(row[0], row[1], row[2], "event row deleted"))
+        return problems
+
+    def close(self) -> None:
+        """Close the file."""
+        self.db.close()

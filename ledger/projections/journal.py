@@ -1,0 +1,76 @@
+"""The ``journal`` read model: double-entry postings of every money event and the trial balance."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ledger.journal import Journal
+from ledger.projections.base import Projection, account_key
+
+TABLES = (
+    """create table if not exists postings (position integer not null, event_id text not null, at text not null,
+        account text not null, event text not null, ledger_account text not null, debit integer not null,
+        credit integer not null)""",
+    "create index if not exists postings_by_position on postings (position)",
+    "create index if not exists postings_by_account on postings (account, position)",
+    """create table if not exists journal_invoices (account text not null, id text not null,
+        total integer not null, primary key (account, id))""",
+    """create table if not exists journal_payments (account text not null, id text not null,
+        amount integer not null, source text not null, status text not null, primary key (account, id))""",
+    """create view if not exists trial_balance as select ledger_account, sum(debit) as debit, sum(credit) as credit,
+        sum(debit) - sum(credit) as balance from postings group by ledger_account""",
+)
+
+
+class JournalProjection(Projection):
+    """Postings per event from :class:`ledger.journal.Journal`, whose small state is kept in the same file."""
+
+    name = "journal"
+    version = 1
+    tables = TABLES
+
+    def __init__(self) -> None:
+        self._journal: Journal | None = None
+        self._dirty_invoices: set[tuple[str, str]] = set()
+        self._dirty_payments: set[tuple[str, str]] = set()
+
+    def apply(self, event: Any, db: sqlite3.Connection, position: int) -> None:
+        """Post ``event``."""
+        journal = self._loaded(db)
+        entry = journal.post(event)
+        key = account_key(event)
+        for attr, dirty in (("invoice_id", self._dirty_invoices), ("payment_id", self._dirty_payments)):
+            if hasattr(event, attr):
+                dirty.add((key, getattr(event, attr)))
+        if entry.postings:
+            at = event.timestamp.isoformat()
+            name = type(event).__name__
+            db.executemany("insert into postings values (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(position, entry.event_id, at, key, name, p.account, p.debit, p.credit)
+                            for p in entry.postings])
+
+    def finish_batch(self, db: sqlite3.Connection) -> None:
+        """Persist the journal's state that this batch changed."""
+        journal = self._loaded(db)
+        rows = [(acc, inv, journal.invoice_totals[(acc, inv)]) for acc, inv in self._dirty_invoices
+                if (acc, inv) in journal.invoice_totals]
+        db.executemany("insert or replace into journal_invoices values (?, ?, ?)", rows)
+        rows2 = [(acc, pid, *journal.payments[(acc, pid)]) for acc, pid in self._dirty_payments
+                 if (acc, pid) in journal.payments]
+        db.executemany("insert or replace into journal_payments values (?, ?, ?, ?, ?)", rows2)
+        self._dirty_invoices.clear()
+        self._dirty_payments.clear()
+
+    def _loaded(self, db: sqlite3.Connection) -> Journal:
+        if self._journal is None:
+            journal = Journal()
+            for acc, inv, total in db.execute("select account, id, total from journal_invoices"):
+                journal.invoice_totals[(acc, inv)] = total
+            for acc, pid, amount, source, status in db.execute(
+                    "select account, id, amount, source, status from journal_payments"):
+                journal.payments[(acc, pid)] = (amount, source, status)
+            for ledger_account, balance in db.execute("select ledger_account, balance from trial_balance"):
+                journal.balances[ledger_account] = balance
+            self._journal = journal
+        return self._journal
