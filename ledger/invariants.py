@@ -30,8 +30,12 @@ class InvariantChecker:
     def feed(self, events: Iterable[Any]) -> None:
         """Check and fold ``events``."""
         for event in events:
-            self._check_before(event)
-            self._fold(event)
+            try:
+                self._check_before(event)
+                self._fold(event)
+            except (KeyError, AttributeError, AssertionError, TypeError) as error:
+                self.violations.append(f"{type(event).__name__} {getattr(event, 'event_id', '?')} cannot follow "
+                                       f"the history before it ({type(error).__name__}: {error})")
 
     def _fold(self, event: Any) -> None:
         key = event.originator_id
@@ -98,9 +102,10 @@ class InvariantChecker:
 
     def _check_balances(self) -> list[str]:
         found: list[str] = []
+        for currency, lines in self.journal.trial_balances().items():
+            if sum(lines.values()) != 0:
+                found.append(f"{currency} trial balance does not sum to zero: {lines}")
         tb = self.journal.trial_balance()
-        if sum(tb.values()) != 0:
-            found.append(f"trial balance does not sum to zero: {tb}")
         totals: dict[str, int] = defaultdict(int)
         for account in self.accounts.values():
             s = account.state

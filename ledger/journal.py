@@ -36,11 +36,12 @@ class Posting(msgspec.Struct, frozen=True):
 
 
 class Entry(msgspec.Struct, frozen=True):
-    """The postings of one event."""
+    """The postings of one event, in the currency of its account."""
 
     event_id: str
     event: str
     postings: tuple[Posting, ...]
+    currency: str = ""
 
     @property
     def balanced(self) -> bool:
@@ -66,14 +67,19 @@ class Journal:
     def __init__(self) -> None:
         self.invoice_totals: dict[tuple[str, str], int] = {}
         self.payments: dict[tuple[str, str], tuple[int, str, str]] = {}  # amount, debit account, status
-        self.balances: dict[str, int] = dict.fromkeys(ACCOUNTS, 0)  # debit-positive
+        self.currencies: dict[str, str] = {}
+        self.balances: dict[tuple[str, str], int] = {}  # (currency, account) -> debit-positive balance
 
     def post(self, event: ev.Event) -> Entry:
         """The entry for ``event`` (possibly with no postings), also added to the running balances."""
+        key = str(event.originator_id)
+        if isinstance(event, ev.AccountOpened | ev.PaymentReceivedUnidentified):
+            self.currencies[key] = event.currency
+        currency = self.currencies.get(key, "")
         postings = self._postings(event)
         for p in postings:
-            self.balances[p.account] += p.debit - p.credit
-        return Entry(event.event_id, type(event).__name__, postings)
+            self.balances[(currency, p.account)] = self.balances.get((currency, p.account), 0) + p.debit - p.credit
+        return Entry(event.event_id, type(event).__name__, postings, currency)
 
     def post_all(self, events: Iterable[ev.Event]) -> list[Entry]:
         """Entries of many events, in order."""
@@ -124,6 +130,14 @@ class Journal:
             return _move("cash", "suspense", e.amount)
         return ()
 
-    def trial_balance(self) -> dict[str, int]:
-        """Debit-positive balance of every account; they sum to zero."""
-        return dict(self.balances)
+    def trial_balance(self, currency: str | None = None) -> dict[str, int]:
+        """Debit-positive balance of every account (of one currency, or summed); they sum to zero."""
+        out = dict.fromkeys(ACCOUNTS, 0)
+        for (cur, account), balance in self.balances.items():
+            if currency is None or cur == currency:
+                out[account] += balance
+        return out
+
+    def trial_balances(self) -> dict[str, dict[str, int]]:
+        """The trial balance of each currency."""
+        return {cur: self.trial_balance(cur) for cur in sorted({c for c, _ in self.balances})}

@@ -10,16 +10,18 @@ from ledger.projections.base import Projection, account_key
 
 TABLES = (
     """create table if not exists postings (position integer not null, event_id text not null, at text not null,
-        account text not null, event text not null, ledger_account text not null, debit integer not null,
-        credit integer not null)""",
+        account text not null, event text not null, currency text not null, ledger_account text not null,
+        debit integer not null, credit integer not null)""",
     "create index if not exists postings_by_position on postings (position)",
     "create index if not exists postings_by_account on postings (account, position)",
     """create table if not exists journal_invoices (account text not null, id text not null,
         total integer not null, primary key (account, id))""",
     """create table if not exists journal_payments (account text not null, id text not null,
         amount integer not null, source text not null, status text not null, primary key (account, id))""",
-    """create view if not exists trial_balance as select ledger_account, sum(debit) as debit, sum(credit) as credit,
-        sum(debit) - sum(credit) as balance from postings group by ledger_account""",
+    """create table if not exists journal_currencies (account text primary key, currency text not null)""",
+    """create view if not exists trial_balance as select currency, ledger_account, sum(debit) as debit,
+        sum(credit) as credit, sum(debit) - sum(credit) as balance from postings
+        group by currency, ledger_account""",
 )
 
 
@@ -46,9 +48,11 @@ class JournalProjection(Projection):
         if entry.postings:
             at = event.timestamp.isoformat()
             name = type(event).__name__
-            db.executemany("insert into postings values (?, ?, ?, ?, ?, ?, ?, ?)",
-                           [(position, entry.event_id, at, key, name, p.account, p.debit, p.credit)
+            db.executemany("insert into postings values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(position, entry.event_id, at, key, name, entry.currency, p.account, p.debit, p.credit)
                             for p in entry.postings])
+        if hasattr(event, "currency") and key in journal.currencies:
+            db.execute("insert or replace into journal_currencies values (?, ?)", (key, journal.currencies[key]))
 
     def finish_batch(self, db: sqlite3.Connection) -> None:
         """Persist the journal's state that this batch changed."""
@@ -70,7 +74,10 @@ class JournalProjection(Projection):
             for acc, pid, amount, source, status in db.execute(
                     "select account, id, amount, source, status from journal_payments"):
                 journal.payments[(acc, pid)] = (amount, source, status)
-            for ledger_account, balance in db.execute("select ledger_account, balance from trial_balance"):
-                journal.balances[ledger_account] = balance
+            for currency, ledger_account, balance in db.execute(
+                    "select currency, ledger_account, balance from trial_balance"):
+                journal.balances[(currency, ledger_account)] = balance
+            for account, currency in db.execute("select account, currency from journal_currencies"):
+                journal.currencies[account] = currency
             self._journal = journal
         return self._journal

@@ -1,0 +1,113 @@
+"""Keeps the projections and the hash chain of one ledger up to date, reports their lag, rebuilds them."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import structlog
+
+from ledger.projections import fresh
+from ledger.projections.base import Projection
+from ledger.projections.chain import HashChain
+from ledger.projections.runner import ProjectionFiles, StoreLog, catch_up, position_of, stored_version
+
+log = structlog.get_logger("ledger.projections")
+
+
+class ProjectionStatus(msgspec.Struct, frozen=True):
+    """Where one projection stands."""
+
+    name: str
+    position: int
+    head: int
+    lag: int
+    version: int
+    stale: bool
+    file: str
+
+
+def projections_dir(home: Path) -> Path:
+    """The folder of the projection files: $LEDGER_PROJECTIONS_DIR or $LEDGER_HOME/projections."""
+    return Path(os.environ.get("LEDGER_PROJECTIONS_DIR", str(home / "projections")))
+
+
+class ProjectionKeeper:
+    """The serving projections of a store: catch up, status, rebuild, follow the log."""
+
+    def __init__(self, store: Any, home: Path) -> None:
+        self.store = store
+        self.events = StoreLog(store)
+        self.files = ProjectionFiles(projections_dir(home))
+        self.chain_path = self.files.folder / "chain.db"
+        self._open: dict[str, tuple[Projection, sqlite3.Connection, int]] = {}
+
+    def connection(self, name: str) -> sqlite3.Connection:
+        """A connection to the serving file of ``name`` (reopened after a rebuild swapped the file)."""
+        return self._current(name)[1]
+
+    def _current(self, name: str) -> tuple[Projection, sqlite3.Connection]:
+        path = self.files.path(fresh([name])[0])
+        inode = path.stat().st_ino if path.exists() else -1
+        held = self._open.get(name)
+        if held is not None and held[2] == inode:
+            return held[0], held[1]
+        if held is not None:
+            held[1].close()
+        projection = fresh([name])[0]
+        db = self.files.open(projection)
+        self._open[name] = (projection, db, path.stat().st_ino)
+        return projection, db
+
+    def catch_up(self, names: list[str] | None = None) -> int:
+        """Apply every new event to the serving projections and extend the hash chain."""
+        chosen = [p.name for p in fresh(names)]
+        pairs = [self._current(n) for n in chosen]
+        applied = catch_up(pairs, self.events)
+        chain = HashChain(self.chain_path)
+        try:
+            chain.catch_up(self.store)
+        finally:
+            chain.close()
+        return applied
+
+    def status(self) -> list[ProjectionStatus]:
+        """Position, lag and staleness of every projection."""
+        head = self.events.head()
+        out = []
+        for projection in fresh():
+            _, db = self._current(projection.name)
+            position = position_of(db, projection)
+            version = stored_version(db, projection) or projection.version
+            out.append(ProjectionStatus(projection.name, position, head, head - position, version,
+                                        version != projection.version, str(self.files.path(projection))))
+        return out
+
+    def rebuild(self, names: list[str] | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild into new files from position 0 and swap them in; the old ones serve until the swap."""
+        return self.files.rebuild(fresh(names), self.events, progress=progress)
+
+    def follow(self, stop: threading.Event, interval: float = 0.2) -> None:
+        """Keep the projections caught up until ``stop`` is set (the service's projection runner)."""
+        while not stop.is_set():
+            try:
+                applied = self.catch_up()
+            except Exception:
+                log.exception("projection_catch_up_failed")
+                applied = 0
+            if applied == 0:
+                stop.wait(interval)
+            else:
+                log.info("projections_caught_up", events=applied, log_position=self.events.head())
+
+    def close(self) -> None:
+        """Close every open file."""
+        for _, db, _ in self._open.values():
+            db.close()
+        self._open.clear()
+

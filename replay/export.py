@@ -1,0 +1,58 @@
+"""``ledger audit export``: the journal and the audit log of a period, as CSV or JSON lines, for auditors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from ledger.aggregates import events as ev
+from ledger.journal import Journal
+from ledger.projections.describe import comment, details
+from replay.history import events
+
+COLUMNS = ("record", "position", "event_id", "at", "account", "event", "actor", "channel", "comment",
+           "ledger_account", "debit", "credit", "details")
+
+
+def records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    """One ``audit`` record per event and one ``posting`` record per journal line, in log order, [start, end)."""
+    journal = Journal()
+    currencies: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for position, event in events(store):
+        entry = journal.post(event)
+        key = str(event.originator_id)
+        if isinstance(event, ev.AccountOpened):
+            currencies[key], names[key] = event.currency, event.account_id
+        if not start <= event.timestamp < end:
+            continue
+        base = {"position": position, "event_id": event.event_id, "at": event.timestamp.isoformat(),
+                "account": names.get(key, key), "event": type(event).__name__, "actor": event.by.describe(),
+                "channel": event.by.channel}
+        yield {"record": "audit", **base, "comment": comment(event),
+               "details": details(event, currencies.get(key) or getattr(event, "currency", None))}
+        for posting in entry.postings:
+            yield {"record": "posting", **base, "ledger_account": posting.account, "debit": posting.debit,
+                   "credit": posting.credit}
+
+
+def render(rows: Iterator[dict[str, Any]], fmt: str) -> Iterator[str]:
+    """CSV (with a header) or JSON lines."""
+    if fmt == "jsonl":
+        for row in rows:
+            yield msgspec.json.encode(row).decode() + "\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,77 @@
+"""An account statement for a period: opening balance, every movement, closing balance (from the log)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from ledger.aggregates import events as ev
+from ledger.errors import NotFound
+from ledger.journal import Journal
+from ledger.money import format_amount
+from ledger.ports.clock import business_date
+from ledger.ports.ids import account_uuid
+from ledger.projections.describe import title
+from replay.history import events
+
+
+class StatementLine(msgspec.Struct, frozen=True):
+    date: str
+    event: str
+    reference: str
+    charge: str
+    payment: str
+    balance: str
+
+
+class Statement(msgspec.Struct, frozen=True):
+    account: str
+    currency: str
+    period_from: str
+    period_to: str
+    opening_balance: str
+    lines: list[StatementLine]
+    closing_balance: str
+
+
+def _reference(event: Any) -> str:
+    for field in ("invoice_id", "payment_id", "credit_id", "order_id"):
+        value = getattr(event, field, None)
+        if value:
+            return str(value)
+    return ""
+
+
+def statement(store: Any, account_id: str, start: date, end: date, zone: ZoneInfo) -> Statement:
+    """Movements of what the customer owes (receivables) between two business dates, inclusive."""
+    key = account_uuid(account_id)
+    journal = Journal()
+    currency = ""
+    opening = running = 0
+    lines: list[StatementLine] = []
+    for _, event in events(store):
+        entry = journal.post(event)
+        if event.originator_id != key:
+            continue
+        if isinstance(event, ev.AccountOpened):
+            currency = event.currency
+        day = business_date(event.timestamp, zone)
+        if day > end:
+            break
+        delta = sum(p.debit - p.credit for p in entry.postings if p.account == "receivables")
+        if day < start:
+            opening += delta
+            running = opening
+            continue
+        if delta:
+            running += delta
+            lines.append(StatementLine(day.isoformat(), title(event), _reference(event),
+                                       format_amount(max(delta, 0), currency), format_amount(max(-delta, 0), currency),
+                                       format_amount(running, currency)))
+    if not currency:
+        raise NotFound(f"no account {account_id}", field="account")
+    return Statement(account_id, currency, start.isoformat(), end.isoformat(), format_amount(opening, currency),
+                     lines, format_amount(running, currency))

@@ -1,0 +1,103 @@
+"""Finance: as-of balances from the log, statements, exports, and ``audit verify`` catching tampering."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+from pathlib import Path
+
+import msgspec
+
+from ledger.adapters.clock import ManualClock
+from ledger.commands import messages as m
+from ledger.projections.keeper import ProjectionKeeper
+from replay.asof import balances_as_of
+from replay.export import records, render
+from replay.statement import statement
+from replay.verify import verify
+from tests.ledger_fixtures import START, make_ledger
+
+
+def history(tmp_path: Path) -> tuple[object, ManualClock]:
+    clock = ManualClock(START)
+    ledger = make_ledger(tmp_path, clock=clock)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+    ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="100.00", date="2026-09-01",
+                                         due="2026-09-30"))
+    clock.advance(days=1)
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="40.00", method="card",
+                                          token="tok_visa", distribute=True))
+    clock.advance(days=1)
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P2", amount="100.00", method="ach",
+                                          token="tok_ach", distribute=True))
+    ledger.service.handle(m.SettlePayment(account="ACC1", payment="P2"))
+    return ledger, clock
+
+
+def test_as_of_balances_equal_the_history_cut_at_that_time(tmp_path: Path) -> None:
+    ledger, _ = history(tmp_path)
+    store = ledger.store  # type: ignore[attr-defined]
+    day0 = balances_as_of(store, START + timedelta(hours=1))
+    day1 = balances_as_of(store, START + timedelta(days=1, hours=1))
+    day2 = balances_as_of(store, START + timedelta(days=3))
+    assert [(a.balance, a.credit_balance) for a in day0.accounts] == [("100.00", "0.00")]
+    assert [(a.balance, a.credit_balance) for a in day1.accounts] == [("60.00", "0.00")]
+    assert [(a.balance, a.credit_balance) for a in day2.accounts] == [("0.00", "40.00")]
+    assert day0.balanced and day1.balanced and day2.balanced
+    assert balances_as_of(store, START - timedelta(days=1)).accounts == []
+    ledger.close()  # type: ignore[attr-defined]
+
+
+def test_statement_has_opening_movements_closing(tmp_path: Path) -> None:
+    ledger, clock = history(tmp_path)
+    result = statement(ledger.store, "ACC1", date(2026, 9, 2), date(2026, 9, 30), clock.zone)  # type: ignore[attr-defined]
+    assert result.opening_balance == "100.00"
+    assert [(line.reference, line.payment) for line in result.lines] == [("P1", "40.00"), ("P2", "60.00")]
+    assert result.closing_balance == "0.00"
+    ledger.close()  # type: ignore[attr-defined]
+
+
+def test_export_has_every_event_and_balanced_postings(tmp_path: Path) -> None:
+    ledger, _ = history(tmp_path)
+    rows = list(records(ledger.store, START - timedelta(days=1), START + timedelta(days=9)))  # type: ignore[attr-defined]
+    audits = [r for r in rows if r["record"] == "audit"]
+    assert len(audits) == ledger.store.recorder.max_notification_id()  # type: ignore[attr-defined]
+    postings = [r for r in rows if r["record"] == "posting"]
+    assert sum(r["debit"] for r in postings) == sum(r["credit"] for r in postings) > 0
+    lines = "".join(render(iter(rows), "jsonl")).splitlines()
+    assert msgspec.json.decode(lines[0])["event"] == "AccountOpened"
+    csv_text = "".join(render(iter(rows), "csv"))
+    assert csv_text.startswith("record,position,event_id") and csv_text.count("\n") == len(rows) + 1
+    ledger.close()  # type: ignore[attr-defined]
+
+
+def test_verify_passes_then_names_an_edited_event_row(tmp_path: Path) -> None:
+    ledger, _ = history(tmp_path)
+    store = ledger.store  # type: ignore[attr-defined]
+    keeper = ProjectionKeeper(store, tmp_path)
+    keeper.catch_up()
+    clean = verify(store, keeper)
+    assert clean.ok, clean.findings
+    db = sqlite3.connect(tmp_path / "ledger.db")
+    db.execute("update stored_events set state = cast(replace(state, '4000', '4100') as blob) where rowid = 3")
+    db.commit()
+    tampered = verify(store, keeper)
+    assert not tampered.ok
+    chain = [f for f in tampered.findings if f.check == "hash_chain"]
+    assert len(chain) == 1 and chain[0].detail.startswith("position 3 ") and "edited" in chain[0].detail
+    db.execute("delete from stored_events where rowid = 2")
+    db.commit()
+    assert any("deleted" in f.detail for f in verify(store, keeper).findings)
+    keeper.close()
+    ledger.close()  # type: ignore[attr-defined]
+
+
+def test_verify_finds_a_projection_that_drifted(tmp_path: Path) -> None:
+    ledger, _ = history(tmp_path)
+    keeper = ProjectionKeeper(ledger.store, tmp_path)  # type: ignore[attr-defined]
+    keeper.catch_up()
+    keeper.connection("accounts").execute("update invoices set paid = paid + 1")
+    result = verify(ledger.store, keeper)  # type: ignore[attr-defined]
+    assert [f.detail for f in result.findings] == ["accounts.invoices differs from a rebuild"]
+    keeper.close()
+    ledger.close()  # type: ignore[attr-defined]
