@@ -70,7 +70,7 @@ class Journal:
         self.currencies: dict[str, str] = {}
         self.balances: dict[tuple[str, str], int] = {}  # (currency, account) -> debit-positive balance
 
-    def post(self, event: ev.Event) -> Entry:
+    def post(self, event: ev.Event, event_id: str | None = None) -> Entry:
         """The entry for ``event`` (possibly with no postings), also added to the running balances."""
         key = str(event.originator_id)
         if isinstance(event, ev.AccountOpened | ev.PaymentReceivedUnidentified):
@@ -79,7 +79,7 @@ class Journal:
         postings = self._postings(event)
         for p in postings:
             self.balances[(currency, p.account)] = self.balances.get((currency, p.account), 0) + p.debit - p.credit
-        return Entry(event.event_id, type(event).__name__, postings, currency)
+        return Entry(event_id or event.event_id, type(event).__name__, postings, currency)
 
     def post_all(self, events: Iterable[ev.Event]) -> list[Entry]:
         """Entries of many events, in order."""

@@ -12,7 +12,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from ledger.aggregates import events as ev
-from ledger.projections.base import Projection, account_key
+from ledger.projections.base import Meta, Projection
 
 TABLES = (
     """create table if not exists accounts (account text primary key, account_id text not null unique,
@@ -65,163 +65,163 @@ class AccountsProjection(Projection):
     tables = TABLES
 
     @singledispatchmethod
-    def apply(self, event: Any, db: sqlite3.Connection, position: int) -> None:
+    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
         """Events this read model does not show are ignored."""
 
     @apply.register
-    def _(self, e: ev.AccountOpened, db: sqlite3.Connection, position: int) -> None:
+    def _(self, e: ev.AccountOpened, db: sqlite3.Connection, meta: Meta) -> None:
         db.execute("insert into accounts (account, account_id, currency, email, name, opened_at) values "
-                   "(?, ?, ?, ?, ?, ?)", (account_key(e), e.account_id, e.currency, e.email, e.name,
-                                          e.timestamp.isoformat()))
+                   "(?, ?, ?, ?, ?, ?)", (meta.account, e.account_id, e.currency, e.email, e.name,
+                                          meta.at))
 
     @apply.register
-    def _(self, e: ev.InvitationSent | ev.InvitationResent, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "accounts", account_key(e), None, portal="invited")
+    def _(self, e: ev.InvitationSent | ev.InvitationResent, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "accounts", meta.account, None, portal="invited")
 
     @apply.register
-    def _(self, e: ev.InvitationAccepted, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "accounts", account_key(e), None, portal="registered")
+    def _(self, e: ev.InvitationAccepted, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "accounts", meta.account, None, portal="registered")
 
     @apply.register
-    def _(self, e: ev.InvitationExpired, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "accounts", account_key(e), None, portal="invitation_expired")
+    def _(self, e: ev.InvitationExpired, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "accounts", meta.account, None, portal="invitation_expired")
 
     @apply.register
-    def _(self, e: ev.AutopayEnabled | ev.AutopayDisabled, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "accounts", account_key(e), None, autopay=int(isinstance(e, ev.AutopayEnabled)))
+    def _(self, e: ev.AutopayEnabled | ev.AutopayDisabled, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "accounts", meta.account, None, autopay=int(isinstance(e, ev.AutopayEnabled)))
 
     @apply.register
-    def _(self, e: ev.InvoiceIssued, db: sqlite3.Connection, position: int) -> None:
+    def _(self, e: ev.InvoiceIssued, db: sqlite3.Connection, meta: Meta) -> None:
         db.execute("insert into invoices (account, id, issued_on, due_on, total, order_id) values (?, ?, ?, ?, ?, ?)",
-                   (account_key(e), e.invoice_id, e.issued_on.isoformat(), e.due_on.isoformat(), e.total,
+                   (meta.account, e.invoice_id, e.issued_on.isoformat(), e.due_on.isoformat(), e.total,
                     e.order_id))
 
     @apply.register
-    def _(self, e: ev.InvoiceAdjusted, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "invoices", account_key(e), e.invoice_id, total=e.new_total)
+    def _(self, e: ev.InvoiceAdjusted, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "invoices", meta.account, e.invoice_id, total=e.new_total)
 
     @apply.register
-    def _(self, e: ev.InvoiceVoided, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "invoices", account_key(e), e.invoice_id, voided=1)
+    def _(self, e: ev.InvoiceVoided, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "invoices", meta.account, e.invoice_id, voided=1)
 
     @apply.register
-    def _(self, e: ev.OrderPlaced, db: sqlite3.Connection, position: int) -> None:
+    def _(self, e: ev.OrderPlaced, db: sqlite3.Connection, meta: Meta) -> None:
         db.execute("insert into orders (account, id, placed_at, channel, description, amount) values "
-                   "(?, ?, ?, ?, ?, ?)", (account_key(e), e.order_id, e.timestamp.isoformat(), e.channel,
+                   "(?, ?, ?, ?, ?, ?)", (meta.account, e.order_id, meta.at, e.channel,
                                           e.description, e.amount))
 
     @apply.register
-    def _(self, e: ev.OrderPriceChanged, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "orders", account_key(e), e.order_id, amount=e.new_amount)
+    def _(self, e: ev.OrderPriceChanged, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "orders", meta.account, e.order_id, amount=e.new_amount)
 
     @apply.register
-    def _(self, e: ev.OrderCancelled, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "orders", account_key(e), e.order_id, status="cancelled")
+    def _(self, e: ev.OrderCancelled, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "orders", meta.account, e.order_id, status="cancelled")
 
     @apply.register
-    def _(self, e: ev.OrderReplaced, db: sqlite3.Connection, position: int) -> None:
-        acc = account_key(e)
+    def _(self, e: ev.OrderReplaced, db: sqlite3.Connection, meta: Meta) -> None:
+        acc = meta.account
         _set(db, "orders", acc, e.old_order_id, status="replaced", replaced_by=e.new_order_id)
         db.execute("insert into orders (account, id, placed_at, channel, description, amount, replaces) "
                    "select account, ?, ?, channel, description, ?, id from orders where account = ? and id = ?",
-                   (e.new_order_id, e.timestamp.isoformat(), e.amount, acc, e.old_order_id))
+                   (e.new_order_id, meta.at, e.amount, acc, e.old_order_id))
         db.execute("update authorizations set order_id = ? where account = ? and order_id = ? and status = 'active'",
                    (e.new_order_id, acc, e.old_order_id))
 
     @apply.register
-    def _(self, e: ev.PaymentSubmitted, db: sqlite3.Connection, position: int) -> None:
+    def _(self, e: ev.PaymentSubmitted, db: sqlite3.Connection, meta: Meta) -> None:
         db.execute("insert into payments (account, id, submitted_at, method, amount, status, transaction_id) "
-                   "values (?, ?, ?, ?, ?, 'pending', ?)", (account_key(e), e.payment_id, e.timestamp.isoformat(),
+                   "values (?, ?, ?, ?, ?, 'pending', ?)", (meta.account, e.payment_id, meta.at,
                                                            e.method, e.amount, e.transaction_id))
 
     @apply.register
-    def _(self, e: ev.PaymentSettled, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "payments", account_key(e), e.payment_id, status="settled", settled_at=e.timestamp.isoformat())
+    def _(self, e: ev.PaymentSettled, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "payments", meta.account, e.payment_id, status="settled", settled_at=meta.at)
 
     @apply.register
-    def _(self, e: ev.PaymentDeclined, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "payments", account_key(e), e.payment_id, status="declined", decline_code=e.decline_code)
+    def _(self, e: ev.PaymentDeclined, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "payments", meta.account, e.payment_id, status="declined", decline_code=e.decline_code)
 
     @apply.register
-    def _(self, e: ev.PaymentReturned, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "payments", account_key(e), e.payment_id, status="returned", settled_at=None)
+    def _(self, e: ev.PaymentReturned, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "payments", meta.account, e.payment_id, status="returned", settled_at=None)
 
     @apply.register
-    def _(self, e: ev.PaymentRefunded, db: sqlite3.Connection, position: int) -> None:
+    def _(self, e: ev.PaymentRefunded, db: sqlite3.Connection, meta: Meta) -> None:
         db.execute("update payments set refunded = refunded + ? where account = ? and id = ?",
-                   (e.amount, account_key(e), e.payment_id))
+                   (e.amount, meta.account, e.payment_id))
 
     @apply.register
-    def _(self, e: ev.PaymentApplied | ev.CreditApplied, db: sqlite3.Connection, position: int) -> None:
-        _paid(db, account_key(e), e.target_kind, e.target_id, e.amount)
+    def _(self, e: ev.PaymentApplied | ev.CreditApplied, db: sqlite3.Connection, meta: Meta) -> None:
+        _paid(db, meta.account, e.target_kind, e.target_id, e.amount)
         if isinstance(e, ev.CreditApplied):
-            _credit(db, account_key(e), e.credit_id, remaining=-e.amount)
+            _credit(db, meta.account, e.credit_id, remaining=-e.amount)
 
     @apply.register
-    def _(self, e: ev.PaymentUnapplied | ev.CreditUnapplied, db: sqlite3.Connection, position: int) -> None:
-        _paid(db, account_key(e), e.target_kind, e.target_id, -e.amount)
+    def _(self, e: ev.PaymentUnapplied | ev.CreditUnapplied, db: sqlite3.Connection, meta: Meta) -> None:
+        _paid(db, meta.account, e.target_kind, e.target_id, -e.amount)
         if isinstance(e, ev.CreditUnapplied):
-            _credit(db, account_key(e), e.credit_id, remaining=e.amount)
+            _credit(db, meta.account, e.credit_id, remaining=e.amount)
 
     @apply.register
-    def _(self, e: ev.CreditIssued | ev.PaymentDeposited, db: sqlite3.Connection, position: int) -> None:
+    def _(self, e: ev.CreditIssued | ev.PaymentDeposited, db: sqlite3.Connection, meta: Meta) -> None:
         kind, reference = ("deposit", f"deposit of payment {e.payment_id}") if isinstance(
             e, ev.PaymentDeposited) else (e.kind, e.reference)
         db.execute("insert into credits (account, id, issued_at, amount, remaining, kind, reference) values "
-                   "(?, ?, ?, ?, ?, ?, ?)", (account_key(e), e.credit_id, e.timestamp.isoformat(), e.amount, e.amount,
+                   "(?, ?, ?, ?, ?, ?, ?)", (meta.account, e.credit_id, meta.at, e.amount, e.amount,
                                              kind, reference))
 
     @apply.register
-    def _(self, e: ev.CreditReversed, db: sqlite3.Connection, position: int) -> None:
-        _credit(db, account_key(e), e.credit_id, remaining=-e.amount, amount=-e.amount)
+    def _(self, e: ev.CreditReversed, db: sqlite3.Connection, meta: Meta) -> None:
+        _credit(db, meta.account, e.credit_id, remaining=-e.amount, amount=-e.amount)
 
     @apply.register
-    def _(self, e: ev.CreditRefunded, db: sqlite3.Connection, position: int) -> None:
-        _credit(db, account_key(e), e.credit_id, remaining=-e.amount)
+    def _(self, e: ev.CreditRefunded, db: sqlite3.Connection, meta: Meta) -> None:
+        _credit(db, meta.account, e.credit_id, remaining=-e.amount)
 
     @apply.register
-    def _(self, e: ev.CardAuthorized, db: sqlite3.Connection, position: int) -> None:
-        _authorization(db, account_key(e), e.authorization_id, e.order_id, e.amount, e.timestamp.isoformat(),
+    def _(self, e: ev.CardAuthorized, db: sqlite3.Connection, meta: Meta) -> None:
+        _authorization(db, meta.account, e.authorization_id, e.order_id, e.amount, meta.at,
                        e.expires_at.isoformat())
 
     @apply.register
-    def _(self, e: ev.Reauthorized, db: sqlite3.Connection, position: int) -> None:
-        acc = account_key(e)
+    def _(self, e: ev.Reauthorized, db: sqlite3.Connection, meta: Meta) -> None:
+        acc = meta.account
         _set(db, "authorizations", acc, e.authorization_id, status="reauthorized")
-        _authorization(db, acc, e.new_authorization_id, e.order_id, e.amount, e.timestamp.isoformat(),
+        _authorization(db, acc, e.new_authorization_id, e.order_id, e.amount, meta.at,
                        e.expires_at.isoformat())
 
     @apply.register
-    def _(self, e: ev.ReauthorizationRequested, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "authorizations", account_key(e), e.authorization_id, status="reauth_requested",
+    def _(self, e: ev.ReauthorizationRequested, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "authorizations", meta.account, e.authorization_id, status="reauth_requested",
              requested_amount=e.new_amount)
 
     @apply.register
-    def _(self, e: ev.ReauthorizationFailed, db: sqlite3.Connection, position: int) -> None:
-        _set(db, "authorizations", account_key(e), e.authorization_id, status="failed")
-        _set(db, "orders", account_key(e), e.order_id, manual_processing=1)
+    def _(self, e: ev.ReauthorizationFailed, db: sqlite3.Connection, meta: Meta) -> None:
+        _set(db, "authorizations", meta.account, e.authorization_id, status="failed")
+        _set(db, "orders", meta.account, e.order_id, manual_processing=1)
 
     @apply.register
     def _(self, e: ev.AuthorizationExpired | ev.AuthorizationCaptured | ev.AuthorizationVoided,
-          db: sqlite3.Connection, position: int) -> None:
+          db: sqlite3.Connection, meta: Meta) -> None:
         status = {"AuthorizationExpired": "expired", "AuthorizationCaptured": "captured",
                   "AuthorizationVoided": "voided"}[type(e).__name__]
-        _set(db, "authorizations", account_key(e), e.authorization_id, status=status)
+        _set(db, "authorizations", meta.account, e.authorization_id, status=status)
 
     @apply.register
-    def _(self, e: ev.PaymentReceivedUnidentified, db: sqlite3.Connection, position: int) -> None:
+    def _(self, e: ev.PaymentReceivedUnidentified, db: sqlite3.Connection, meta: Meta) -> None:
         db.execute("insert into unidentified (payment_id, received_at, amount, currency, method, transaction_id, "
                    "reference, status) values (?, ?, ?, ?, ?, ?, ?, 'awaiting_research')",
-                   (e.payment_id, e.timestamp.isoformat(), e.amount, e.currency, e.method, e.transaction_id,
+                   (e.payment_id, meta.at, e.amount, e.currency, e.method, e.transaction_id,
                     e.reference))
 
     @apply.register
-    def _(self, e: ev.PaymentReferredToAccounting, db: sqlite3.Connection, position: int) -> None:
+    def _(self, e: ev.PaymentReferredToAccounting, db: sqlite3.Connection, meta: Meta) -> None:
         db.execute("update unidentified set status = 'referred', note = ? where payment_id = ?",
                    (e.note, e.payment_id))
 
     @apply.register
-    def _(self, e: ev.PaymentMatched, db: sqlite3.Connection, position: int) -> None:
+    def _(self, e: ev.PaymentMatched, db: sqlite3.Connection, meta: Meta) -> None:
         db.execute("update unidentified set status = 'matched', matched_account = ? where payment_id = ?",
                    (e.account_id, e.payment_id))
 

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from ledger.aggregates import events as ev
-from ledger.projections.base import Projection, account_key
+from ledger.projections.base import Meta, Projection
 from ledger.projections.describe import comment, details
 
 TABLES = (
@@ -31,19 +31,24 @@ class AuditLogProjection(Projection):
 
     def __init__(self) -> None:
         self._accounts: dict[str, tuple[str, str]] = {}
+        self._rows: list[tuple[Any, ...]] = []
 
-    def apply(self, event: Any, db: sqlite3.Connection, position: int) -> None:
+    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
         """Record ``event``; accounts are learned from AccountOpened, unidentified payments have none."""
-        key = account_key(event)
+        key = meta.account
         if isinstance(event, ev.AccountOpened):
             db.execute("insert or replace into audit_accounts values (?, ?, ?)",
                        (key, event.account_id, event.currency))
             self._accounts[key] = (event.account_id, event.currency)
         account_id, currency = self._account(db, key, event)
-        db.execute("insert into audit_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (position, event.event_id, event.timestamp.isoformat(), event.by.kind, event.by.name,
-                    event.by.channel, key, account_id, type(event).__name__, comment(event),
-                    details(event, currency)))
+        by = event.by
+        self._rows.append((meta.position, meta.event_id, meta.at, by.kind, by.name, by.channel, key, account_id,
+                           type(event).__name__, comment(event), details(event, currency)))
+
+    def finish_batch(self, db: sqlite3.Connection) -> None:
+        """Insert the batch's rows at once."""
+        db.executemany("insert into audit_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._rows)
+        self._rows.clear()
 
     def _account(self, db: sqlite3.Connection, key: str, event: Any) -> tuple[str | None, str | None]:
         if key in self._accounts:

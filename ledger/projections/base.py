@@ -7,9 +7,23 @@ time. Its position in the log is written in the same transaction as the rows a b
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ledger.aggregates import events as ev
+
+
+class Meta(NamedTuple):
+    """Facts about one event computed once per batch and shared by every projection."""
+
+    position: int
+    account: str
+    event_id: str
+    at: str
+
+
+def meta_of(position: int, event: ev.Event) -> Meta:
+    """The shared facts of ``event`` at ``position``."""
+    return Meta(position, str(event.originator_id), event.event_id, event.timestamp.isoformat())
 
 
 class Projection:
@@ -22,12 +36,13 @@ class Projection:
     #: SQL statements creating the projection's tables and indexes.
     tables: ClassVar[tuple[str, ...]] = ()
 
-    def schema(self, db: sqlite3.Connection) -> None:
-        """Create the projection's tables (idempotent)."""
+    def schema(self, db: sqlite3.Connection, *, indexes: bool = True) -> None:
+        """Create the projection's tables (idempotent); a rebuild creates secondary indexes only at the end."""
         for statement in self.tables:
-            db.execute(statement)
+            if indexes or not statement.lstrip().startswith("create index"):
+                db.execute(statement)
 
-    def apply(self, event: Any, db: sqlite3.Connection, position: int) -> None:
+    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
         """Apply one event (subclasses dispatch on its type; events they don't show are ignored)."""
         raise NotImplementedError
 
@@ -39,7 +54,3 @@ class Projection:
         fresh = type(self)()
         self.__dict__.update(fresh.__dict__)
 
-
-def account_key(event: ev.Event) -> str:
-    """The aggregate id of the event's account, as stored in read models."""
-    return str(event.originator_id)

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from ledger.journal import Journal
-from ledger.projections.base import Projection, account_key
+from ledger.projections.base import Meta, Projection
 
 TABLES = (
     """create table if not exists postings (position integer not null, event_id text not null, at text not null,
@@ -36,26 +36,27 @@ class JournalProjection(Projection):
         self._journal: Journal | None = None
         self._dirty_invoices: set[tuple[str, str]] = set()
         self._dirty_payments: set[tuple[str, str]] = set()
+        self._rows: list[tuple[Any, ...]] = []
 
-    def apply(self, event: Any, db: sqlite3.Connection, position: int) -> None:
+    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
         """Post ``event``."""
         journal = self._loaded(db)
-        entry = journal.post(event)
-        key = account_key(event)
+        entry = journal.post(event, meta.event_id)
+        key = meta.account
         for attr, dirty in (("invoice_id", self._dirty_invoices), ("payment_id", self._dirty_payments)):
             if hasattr(event, attr):
                 dirty.add((key, getattr(event, attr)))
         if entry.postings:
-            at = event.timestamp.isoformat()
             name = type(event).__name__
-            db.executemany("insert into postings values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           [(position, entry.event_id, at, key, name, entry.currency, p.account, p.debit, p.credit)
-                            for p in entry.postings])
+            self._rows.extend((meta.position, meta.event_id, meta.at, key, name, entry.currency, p.account, p.debit,
+                               p.credit) for p in entry.postings)
         if hasattr(event, "currency") and key in journal.currencies:
             db.execute("insert or replace into journal_currencies values (?, ?)", (key, journal.currencies[key]))
 
     def finish_batch(self, db: sqlite3.Connection) -> None:
-        """Persist the journal's state that this batch changed."""
+        """Insert the batch's postings and persist the journal's state that it changed."""
+        db.executemany("insert into postings values (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._rows)
+        self._rows.clear()
         journal = self._loaded(db)
         rows = [(acc, inv, journal.invoice_totals[(acc, inv)]) for acc, inv in self._dirty_invoices
                 if (acc, inv) in journal.invoice_totals]

@@ -1,0 +1,119 @@
+"""A seeded generator of realistic ledger histories for benchmarks.
+
+Thousands of accounts; invoices; card, PayPal and ACH payments (explicit and distributed, some declined, some
+ACH returned); credit memos; orders with 29-day card authorizations, some reauthorized and replaced. Events go
+through the real aggregate decisions and are saved in batches with the real store.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ledger.aggregates import Account
+from ledger.aggregates import events as ev
+from ledger.aggregates.events.payments import Instruction, Line
+from ledger.errors import LedgerError
+from ledger.ports.ids import account_uuid
+
+START = datetime(2026, 1, 1, 14, tzinfo=UTC)
+ACTORS = (ev.Actor("customer", "portal", "portal"), ev.Actor("csr", "jdoe", "csr"), ev.Actor("system", "system",
+                                                                                              "system"))
+
+
+class HistoryGenerator:
+    """Writes about ``target`` events into ``store``; deterministic for a given seed."""
+
+    def __init__(self, store: Any, seed: int = 7, accounts: int = 2000) -> None:
+        self.store = store
+        self.rng = random.Random(seed)
+        self.accounts = accounts
+        self.now = START
+        self.counter = 0
+
+    def ctx(self) -> ev.Context:
+        self.now += timedelta(seconds=self.rng.randint(1, 90))
+        return ev.Context(at=self.now, by=self.rng.choice(ACTORS))
+
+    def run(self, target: int, progress: Any = None) -> int:
+        """Generate until at least ``target`` events are stored; returns the number written."""
+        written = 0
+        live: dict[int, Account] = {}
+        while written < target:
+            index = self.rng.randrange(self.accounts)
+            account = live.get(index)
+            if account is None:
+                account_id = f"GEN{index:06d}"
+                account = Account.open(self.ctx(), aggregate_id=account_uuid(account_id), account_id=account_id,
+                                       currency="USD", email=f"{account_id.lower()}@example.com")
+                live[index] = account
+            for _ in range(self.rng.randint(5, 20)):
+                self.step(account)
+            pending = account.collect_events()
+            self.store.save(*pending)
+            written += len(pending)
+            if progress is not None:
+                progress(len(pending))
+        return written
+
+    def step(self, account: Account) -> None:
+        """One random business action; refusals are part of life and write nothing."""
+        self.counter += 1
+        n, rng, s = self.counter, self.rng, account.state
+        roll = rng.random()
+        try:
+            if roll < 0.35 or not s.invoices:
+                day = date(2026, 1, 1) + timedelta(days=rng.randint(0, 300))
+                account.issue_invoice(self.ctx(), invoice_id=f"I{n}", total=rng.randint(1_000, 90_000),
+                                      issued_on=day, due_on=day + timedelta(days=30))
+            elif roll < 0.70:
+                self.pay(account, n)
+            elif roll < 0.78:
+                pending = [p.id for p in s.payments.values() if p.status == "pending"]
+                if pending:
+                    pid = rng.choice(pending)
+                    if rng.random() < 0.85:
+                        account.settle_payment(self.ctx(), payment_id=pid)
+                    else:
+                        account.return_payment(self.ctx(), payment_id=pid)
+            elif roll < 0.84:
+                account.issue_credit(self.ctx(), credit_id=f"C{n}", amount=rng.randint(500, 5_000),
+                                     reference="goodwill")
+            else:
+                self.order(account, n)
+        except LedgerError:
+            pass
+
+    def pay(self, account: Account, n: int) -> None:
+        rng = self.rng
+        method = rng.choice(("card", "card", "card", "paypal", "ach"))
+        open_invoices = account.state.open_invoices()
+        amount = rng.randint(1_000, 60_000)
+        if open_invoices and rng.random() < 0.5:
+            target = rng.choice(open_invoices)
+            amount = min(amount, target.open) if rng.random() < 0.8 else amount
+            instruction = Instruction("explicit", (Line("invoice", target.id, amount),))
+        else:
+            instruction = Instruction("distribute")
+        status = "pending" if method == "ach" else ("declined" if rng.random() < 0.05 else "approved")
+        account.record_payment(self.ctx(), payment_id=f"P{n}", amount=amount, method=method,  # type: ignore[arg-type]
+                               token=f"tok_{method}", transaction_id=f"txn_{n:024d}", status=status,
+                               decline_code="card_declined" if status == "declined" else None,
+                               idempotency_key=f"k{n}", request_hash="h", instruction=instruction)
+
+    def order(self, account: Account, n: int) -> None:
+        rng = self.rng
+        amount = rng.randint(5_000, 200_000)
+        account.place_order(self.ctx(), order_id=f"O{n}", amount=amount, channel=rng.choice(("web", "pos", "phone")))
+        account.authorize_card(self.ctx(), authorization_id=f"A{n}", order_id=f"O{n}", amount=amount,
+                               token="tok_visa", transaction_id=f"txa_{n}")
+        if rng.random() < 0.3:
+            account.record_reauthorization(self.ctx(), authorization_id=f"A{n}", new_authorization_id=f"A{n}b",
+                                           amount=amount + 1_000, status="approved", transaction_id=f"txb_{n}",
+                                           decline_code=None)
+            account.replace_order(self.ctx(), old_order_id=f"O{n}", new_order_id=f"O{n}b", amount=amount + 1_000)
+        elif rng.random() < 0.5:
+            account.capture_authorization(self.ctx(), authorization_id=f"A{n}", payment_id=f"CAP{n}", amount=amount,
+                                          transaction_id=f"txc_{n}", idempotency_key=f"cap{n}", request_hash="h")
+

@@ -1,0 +1,94 @@
+"""Benchmark: rebuild every projection over a generated log, against a raw read + msgspec decode of the same log.
+
+    python -m bench.projections [--events 1000000] [--keep DIR]
+
+Prints events/s of the rebuild, the raw baseline measured in the same run, their ratio (goal >= 0.5) and the
+peak RSS of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import msgspec
+
+from bench.generator import HistoryGenerator
+from ledger.config import Settings
+from ledger.projections import fresh
+from ledger.projections.runner import ProjectionFiles, StoreLog
+from ledger.store.application import LedgerStore
+from ledger.store.mapper import decode_event
+
+
+class Row(msgspec.Struct, frozen=True):
+    """One line of the benchmark table."""
+
+    measure: str
+    ours: float
+    baseline: float
+    unit: str
+    goal: str
+
+    @property
+    def ratio(self) -> float:
+        """ours / baseline."""
+        return self.ours / self.baseline if self.baseline else 0.0
+
+
+def raw_read_decode(db_path: Path) -> float:
+    """Events/s of reading the events table with sqlite3 and decoding each with msgspec (the floor)."""
+    db = sqlite3.connect(db_path)
+    started = time.perf_counter()
+    count = 0
+    cursor = db.execute("select topic, state from stored_events order by rowid")
+    while True:
+        rows = cursor.fetchmany(10_000)
+        if not rows:
+            break
+        for topic, state in rows:
+            decode_event(topic, state)
+        count += len(rows)
+    return count / (time.perf_counter() - started)
+
+
+def run(events: int = 1_000_000, folder: Path | None = None) -> list[Row]:
+    """Generate the log (unless already there), then time a rebuild and the raw baseline."""
+    with tempfile.TemporaryDirectory(prefix="bench-projections-") as scratch:
+        home = folder or Path(scratch)
+        settings = Settings.from_env({}, home=home, db_path=home / "ledger.db")
+        store = LedgerStore(settings)
+        have = store.recorder.max_notification_id() or 0
+        if have < events:
+            HistoryGenerator(store).run(events - have)
+        total = store.recorder.max_notification_id() or 0
+        baseline = raw_read_decode(settings.db_path)
+        files = ProjectionFiles(home / "projections")
+        started = time.perf_counter()
+        applied = files.rebuild(fresh(), StoreLog(store), batch=20_000)
+        ours = applied / (time.perf_counter() - started)
+        store.close()
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return [Row(f"rebuild all projections ({total:,} events, events/s)", ours, baseline, "events/s", ">= 0.5"),
+                Row("peak RSS of the run (MB)", peak_mb, 500, "MB", "< 500 MB (ratio <= 1)")]
+
+
+def main() -> None:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="Folder to keep (and reuse) the generated log in.")
+    args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    for row in run(args.events, args.keep):
+        print(f"{row.measure:60} ours {row.ours:12,.0f}  baseline {row.baseline:12,.0f}  ratio {row.ratio:5.2f}"
+              f"  goal {row.goal}")
+
+
+if __name__ == "__main__":
+    main()
