@@ -1,0 +1,117 @@
+"""The relay: follows the notification log and publishes every event to JetStream, exactly once, in order.
+
+* One message per event on ``ledger.events.<EventType>.<account aggregate id>``; the body is the event's
+  public JSON (the msgspec Struct, schema in ``docs/schema/``); headers ``Nats-Msg-Id`` (the event id),
+  ``Ledger-Position`` (log position), ``Ledger-Event-Type`` and ``Ledger-Event-Version``.
+* Crash-safe without its own state: it resumes after the position found in the stream's last message.
+* Pipelined: a batch is published with ``publish_async`` and every ack awaited with a timeout.
+* Never reorders or loses: each message carries ``Nats-Expected-Last-Msg-Id`` (the previous event id), so the
+  server refuses a message whose predecessor is missing; the relay then re-reads its position from the
+  stream and publishes again from there. Duplicates (an ack lost after the store) are absorbed by dedup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from ledger.aggregates.events.base import event_uuid
+from ledger.service.subjects import EVENTS_PREFIX, EVENTS_STREAM, event_subject
+from ledger.store.mapper import encode_event
+
+log = structlog.get_logger("ledger.relay")
+POSITION = "Ledger-Position"
+
+
+class RelayError(RuntimeError):
+    """A batch was not fully stored; the relay re-reads its position and tries again."""
+
+
+async def ensure_events_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
+    """Create (or keep) the LEDGER_EVENTS stream: file storage, 2-minute dedup window, no discard."""
+    config = StreamConfig(name=EVENTS_STREAM, subjects=[f"{EVENTS_PREFIX}>"], storage=StorageType.FILE,
+                          duplicate_window=120, num_replicas=replicas)
+    try:
+        await js.stream_info(EVENTS_STREAM)
+    except NotFoundError:
+        await js.add_stream(config)
+
+
+class Relay:
+    """Publishes the store's log to JetStream."""
+
+    def __init__(self, store: Any, js: JetStreamContext, *, batch: int = 1000, ack_timeout: float = 10.0) -> None:
+        self.store = store
+        self.js = js
+        self.batch = batch
+        self.ack_timeout = ack_timeout
+        self._position: int | None = None
+        self._last_id: str | None = None
+
+    async def stream_position(self) -> tuple[int, str | None]:
+        """(log position, event id) of the last message stored in the stream; (0, None) when empty."""
+        info = await self.js.stream_info(EVENTS_STREAM)
+        if info.state.last_seq == 0 or info.state.messages == 0:
+            return 0, None
+        last = await self.js.get_msg(EVENTS_STREAM, info.state.last_seq)
+        headers = last.headers or {}
+        return int(headers[POSITION]), headers.get("Nats-Msg-Id")
+
+    async def publish_batch(self) -> int:
+        """Publish the next batch of events; returns how many were stored (0 when caught up)."""
+        if self._position is None:
+            self._position, self._last_id = await self.stream_position()
+        notes = await asyncio.to_thread(self.store.recorder.select_notifications, start=self._position,
+                                        limit=self.batch, inclusive_of_start=False)
+        if not notes:
+            return 0
+        futures = []
+        previous = self._last_id
+        mapper = self.store.mapper
+        for note in notes:
+            event_id = event_uuid(note.originator_id, note.originator_version)
+            name, _, version = note.topic.partition(":")
+            body = bytes(note.state) if not (mapper.cipher or mapper.compressor) else encode_event(
+                mapper.to_domain_event(note))
+            headers = {"Nats-Msg-Id": event_id, POSITION: str(note.id), "Ledger-Event-Type": name,
+                       "Ledger-Event-Version": version or "1"}
+            if previous is not None:
+                headers["Nats-Expected-Last-Msg-Id"] = previous
+            futures.append(await self.js.publish_async(event_subject(name, str(note.originator_id)), body,
+                                                       headers=headers, wait_stall=self.ack_timeout))
+            previous = event_id
+        try:
+            acks = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self.ack_timeout)
+        except TimeoutError:
+            self._position = None
+            raise RelayError("acks timed out") from None
+        failed = [a for a in acks if isinstance(a, BaseException)]
+        if failed:
+            self._position = None  # re-read the truth from the stream
+            raise RelayError(f"{len(failed)} of {len(acks)} messages not stored: {failed[0]!r}")
+        self._position, self._last_id = notes[-1].id, previous
+        log.info("relayed", events=len(notes), log_position=self._position, event_id=previous)
+        return len(notes)
+
+    async def run(self, stop: asyncio.Event, idle: float = 0.2) -> None:
+        """Relay until ``stop`` is set; failures back off and resume from the stream's position."""
+        delay = idle
+        while not stop.is_set():
+            try:
+                published = await self.publish_batch()
+                delay = idle
+            except Exception as error:  # noqa: BLE001 - logged, then resumed from the stream's truth
+                log.warning("relay_retry", error=repr(error))
+                self._position = None
+                published = 0
+                delay = min(delay * 2, 5.0)
+            if published == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                except TimeoutError:
+                    pass
