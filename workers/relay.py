@@ -105,7 +105,7 @@ class Relay:
             try:
                 published = await self.publish_batch()
                 delay = idle
-            except Exception as error:  # noqa: BLE001 - logged, then resumed from the stream's truth
+            except Exception as error:
                 log.warning("relay_retry", error=repr(error))
                 self._position = None
                 published = 0

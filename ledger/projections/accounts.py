@@ -17,7 +17,8 @@ from ledger.projections.base import Meta, Projection
 TABLES = (
     """create table if not exists accounts (account text primary key, account_id text not null unique,
         currency text not null, email text not null, name text not null, opened_at text not null,
-        portal text not null default 'not_invited', autopay integer not null default 0)""",
+        portal text not null default 'not_invited', autopay integer not null default 0,
+        invitation_expires_at text)""",
     """create table if not exists invoices (account text not null, id text not null, issued_on text not null,
         due_on text not null, total integer not null, paid integer not null default 0,
         voided integer not null default 0, order_id text, primary key (account, id))""",
@@ -76,7 +77,7 @@ class AccountsProjection(Projection):
 
     @apply.register
     def _(self, e: ev.InvitationSent | ev.InvitationResent, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "accounts", meta.account, None, portal="invited")
+        _set(db, "accounts", meta.account, None, portal="invited", invitation_expires_at=e.expires_at.isoformat())
 
     @apply.register
     def _(self, e: ev.InvitationAccepted, db: sqlite3.Connection, meta: Meta) -> None:

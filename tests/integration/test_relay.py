@@ -43,7 +43,7 @@ async def test_every_event_once_in_order_across_restarts(tmp_path: Path, nats_se
     js = nc.jetstream()
     try:
         await js.delete_stream(EVENTS_STREAM)
-    except Exception:  # noqa: BLE001, S110 - absent on a fresh server
+    except Exception:
         pass
     await ensure_events_stream(js)
     first = Relay(ledger.store, js, batch=7)

@@ -1,0 +1,44 @@
+"""The autopay worker (seed 002): when an invoice is issued on an account with autopay on, charge the saved
+method and apply the payment to that invoice. The idempotency key is the invoice, so it is charged once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ledger.aggregates import events as ev
+from ledger.commands import messages as m
+from ledger.errors import LedgerError
+from ledger.money import format_amount
+
+WORKER = m.ActorIn(kind="worker", name="autopay", channel="system")
+
+
+class AutopayWorker:
+    """Pays new invoices with the saved method."""
+
+    name = "autopay"
+    wants = frozenset({"InvoiceIssued"})
+
+    def __init__(self, store: Any, service: Any) -> None:
+        self.store = store
+        self.service = service
+
+    async def handle(self, event: Any, event_id: str) -> None:
+        """Charge the autopay method for the invoice's open amount."""
+        if not isinstance(event, ev.InvoiceIssued):
+            return
+        state = (await asyncio.to_thread(self.store.account, event.originator_id)).state
+        method = state.methods.get(state.autopay_method or "")
+        invoice = state.invoices.get(event.invoice_id)
+        if method is None or invoice is None or invoice.open <= 0:
+            return
+        amount = format_amount(invoice.open, state.currency)
+        command = m.SubmitPayment(account=state.account_id, payment=f"AUTO-{invoice.id}", amount=amount,
+                                  method=method.kind, token=method.token, invoices={invoice.id: amount},
+                                  key=f"autopay:{invoice.id}", actor=WORKER)
+        try:
+            await asyncio.to_thread(self.service.handle, command)
+        except LedgerError as error:
+            if error.code not in ("duplicate_id", "invoice_paid"):
+                raise

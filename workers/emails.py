@@ -1,0 +1,82 @@
+"""The email worker: invitations, receipts, ACH pending / cleared / returned, payments applied to an order,
+and the "Approve Order Payment" cart link (seeds 000-004). Templates are files in ``workers/templates``.
+
+Links carry raw tokens that are never stored: the worker regenerates them from the event's ids and the
+ledger's secret (``TokenIssuer``), exactly as the command handler did when it stored the token's hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from ledger.aggregates import events as ev
+from ledger.aggregates.state import AccountState
+from ledger.money import format_amount
+from ledger.ports.mailer import Email, Mailer
+from ledger.ports.tokens import TokenIssuer
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def render(template: str, **values: Any) -> tuple[str, str, str]:
+    """(subject, text, html) of ``template`` filled with ``values``."""
+    parts = [(TEMPLATES / f"{template}.{kind}").read_text().strip() for kind in ("subject", "txt", "html")]
+    return parts[0].format(**values), parts[1].format(**values), parts[2].format(**values)
+
+
+class EmailWorker:
+    """Turns events into customer emails."""
+
+    name = "emails"
+    wants = frozenset({"InvitationSent", "InvitationResent", "PaymentSubmitted", "PaymentSettled",
+                       "PaymentReturned", "PaymentApplied", "ReauthorizationRequested"})
+
+    def __init__(self, store: Any, mailer: Mailer, tokens: TokenIssuer, portal_url: str = "http://localhost:8080",
+                 sender: str = "ledger@localhost") -> None:
+        self.store = store
+        self.mailer = mailer
+        self.tokens = tokens
+        self.portal_url = portal_url.rstrip("/")
+        self.sender = sender
+
+    async def handle(self, event: Any, event_id: str) -> None:
+        """Send the email ``event`` calls for, if any."""
+        state: AccountState = (await asyncio.to_thread(self.store.account, event.originator_id,
+                                                       event.originator_version)).state
+        found = self.compose(event, state)
+        if found is not None:
+            to, (subject, text, html) = found
+            await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, message_id=event_id,
+                                         sender=self.sender))
+
+    def compose(self, event: Any, state: AccountState) -> tuple[str, tuple[str, str, str]] | None:
+        """(recipient, rendered template) for ``event`` given the account as of that event."""
+
+        def money(minor: int) -> str:
+            return format_amount(minor, state.currency)
+
+        if isinstance(event, ev.InvitationSent | ev.InvitationResent) and state.invitation is not None:
+            raw = self.tokens.issue("invitation", state.account_id, event.invitation_id, str(state.invitation.resent))
+            template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
+            return state.invitation.email, render(
+                template, name=state.name or state.account_id, link=f"{self.portal_url}/invite/{state.account_id}/{raw}",
+                expires=event.expires_at.strftime("%Y-%m-%d %H:%M UTC"))
+        if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled | ev.PaymentReturned):
+            payment = state.payments[event.payment_id]
+            values = {"payment": payment.id, "amount": money(payment.amount), "method": payment.method,
+                      "transaction_id": payment.transaction_id}
+            if isinstance(event, ev.PaymentSubmitted):
+                return (state.email, render("ach_pending", **values)) if payment.method == "ach" else None
+            if isinstance(event, ev.PaymentSettled):
+                return state.email, render("ach_settled" if payment.method == "ach" else "receipt", **values)
+            return state.email, render("ach_returned", code=event.return_code, **values)
+        if isinstance(event, ev.PaymentApplied) and event.target_kind == "order":
+            return state.email, render("applied_to_order", payment=event.payment_id, amount=money(event.amount),
+                                       order=event.target_id)
+        if isinstance(event, ev.ReauthorizationRequested):
+            raw = self.tokens.issue("cart", state.account_id, event.cart_id)
+            return state.email, render("cart", order=event.order_id, amount=money(event.new_amount),
+                                       link=f"{self.portal_url}/cart/{state.account_id}/{event.cart_id}/{raw}")
+        return None

@@ -1,0 +1,56 @@
+"""The expiry scheduler: records AuthorizationExpired (29 days) and InvitationExpired (72 hours) when their
+time passes. Time comes from the clock port, so tests move it; due items come from the accounts projection."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+
+from ledger.commands import messages as m
+from ledger.errors import LedgerError
+
+log = structlog.get_logger("ledger.expiry")
+WORKER = m.ActorIn(kind="worker", name="expiry", channel="system")
+
+
+def due(db: Any, now_iso: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """(account id, authorization id) of holds past their expiry, and account ids of stale invitations."""
+    holds = [(r[0], r[1]) for r in db.execute(
+        "select a.account_id, z.id from authorizations z join accounts a using (account) "
+        "where z.status in ('active', 'reauth_requested') and z.expires_at <= ?", (now_iso,))]
+    invitations = [r[0] for r in db.execute(
+        "select account_id from accounts where portal = 'invited' and invitation_expires_at <= ?", (now_iso,))]
+    return holds, invitations
+
+
+def expire_due(ledger: Any, keeper: Any) -> int:
+    """Record every expiry that is due now; returns how many were recorded."""
+    keeper.catch_up(["accounts"])
+    holds, invitations = due(keeper.connection("accounts"), ledger.ports.clock.now().isoformat())
+    commands: list[Any] = [m.ExpireAuthorization(account=a, authorization=z, actor=WORKER) for a, z in holds]
+    commands += [m.ExpireInvitation(account=a, actor=WORKER) for a in invitations]
+    done = 0
+    for command in commands:
+        try:
+            outcome = ledger.service.handle(command)
+            done += 0 if outcome.replayed else 1
+        except LedgerError as error:
+            log.warning("expiry_refused", account=command.account, code=error.code)
+    return done
+
+
+async def run(ledger: Any, keeper: Any, stop: asyncio.Event, every: float = 30.0) -> None:
+    """Check for due expiries every ``every`` seconds until ``stop``."""
+    while not stop.is_set():
+        try:
+            count = await asyncio.to_thread(expire_due, ledger, keeper)
+            if count:
+                log.info("expired", count=count)
+        except Exception as error:
+            log.warning("expiry_failed", error=repr(error))
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            pass

@@ -1,0 +1,119 @@
+"""Everything ``make run`` starts, in one process: the bundled nats-server (unless NATS_URL is set), the
+command/read API, the relay, the workers, the expiry scheduler and the projection runner.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| NATS_URL | (bundled nats-server on 127.0.0.1:4222, store var/nats) | NATS server with JetStream |
+| SMTP_HOST / SMTP_PORT | (none: Maildir var/mail) / 25 | SMTP relay for customer emails |
+| SMTP_USER / SMTP_PASSWORD / SMTP_STARTTLS | | SMTP credentials; STARTTLS when "1" |
+| LEDGER_MAIL_FROM | ledger@localhost | sender address |
+| LEDGER_PORTAL_URL | http://localhost:8080 | base of invitation and cart links |
+| LEDGER_WORKERS | emails,orders,autopay | which workers run in this process |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import nats
+import structlog
+
+from ledger.adapters.mailers import MaildirMailer, SmtpMailer
+from ledger.bootstrap import Ledger
+from ledger.natsserver import NatsServerProcess
+from ledger.ports.mailer import Mailer
+from ledger.projections.keeper import ProjectionKeeper
+from ledger.service.api import build_broker
+from workers import expiry
+from workers.autopay import AutopayWorker
+from workers.consumer import Worker, consume, ensure_dlq_stream
+from workers.emails import EmailWorker
+from workers.inbox import Inbox
+from workers.orders import OrdersWorker
+from workers.relay import Relay, ensure_events_stream
+
+log = structlog.get_logger("ledger.serve")
+
+
+def mailer_from_env(home: Path) -> Mailer:
+    """SMTP when SMTP_HOST is set, else a Maildir under ``home/mail``."""
+    host = os.environ.get("SMTP_HOST")
+    if not host:
+        return MaildirMailer(home / "mail")
+    return SmtpMailer(host, int(os.environ.get("SMTP_PORT", "25")), username=os.environ.get("SMTP_USER") or None,
+                      password=os.environ.get("SMTP_PASSWORD") or None,
+                      start_tls=os.environ.get("SMTP_STARTTLS") == "1")
+
+
+def workers_for(ledger: Ledger, mailer: Mailer, names: list[str]) -> list[Worker]:
+    """The workers named in LEDGER_WORKERS."""
+    available: dict[str, Worker] = {
+        "emails": EmailWorker(ledger.store, mailer, ledger.ports.tokens,
+                              os.environ.get("LEDGER_PORTAL_URL", "http://localhost:8080"),
+                              os.environ.get("LEDGER_MAIL_FROM", "ledger@localhost")),
+        "orders": OrdersWorker(ledger.store, ledger.service),
+        "autopay": AutopayWorker(ledger.store, ledger.service),
+    }
+    return [available[n] for n in names if n in available]
+
+
+async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Event | None = None,
+                mailer: Mailer | None = None, expiry_every: float = 30.0) -> None:
+    """Run everything until ``stop`` is set (or SIGINT / SIGTERM)."""
+    home = ledger.settings.home
+    stop = stop or asyncio.Event()
+    server = None
+    url = nats_url or os.environ.get("NATS_URL")
+    if not url:
+        server = NatsServerProcess(home / "nats", port=int(os.environ.get("LEDGER_NATS_PORT", "4222")))
+        url = await asyncio.to_thread(server.start)
+        log.info("nats_server_started", url=url)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+    follower_stop = threading.Event()
+    follower = ProjectionKeeper(ledger.store, home)
+    thread = threading.Thread(target=follower.follow, args=(follower_stop,), name="projections", daemon=True)
+    thread.start()
+    api_keeper, expiry_keeper = ProjectionKeeper(ledger.store, home), ProjectionKeeper(ledger.store, home)
+    nc = await nats.connect(url, max_reconnect_attempts=-1, name="ledger")
+    js = nc.jetstream()
+    await ensure_events_stream(js)
+    await ensure_dlq_stream(js)
+    broker = build_broker(ledger, api_keeper, url)
+    await broker.start()
+    inbox = Inbox(home / "workers.db")
+    names = os.environ.get("LEDGER_WORKERS", "emails,orders,autopay").split(",")
+    tasks = [asyncio.create_task(Relay(ledger.store, js).run(stop), name="relay"),
+             asyncio.create_task(expiry.run(ledger, expiry_keeper, stop, expiry_every), name="expiry")]
+    tasks += [asyncio.create_task(consume(js, w, inbox, stop), name=w.name)
+              for w in workers_for(ledger, mailer or mailer_from_env(home), names)]
+    log.info("ledger_serving", nats=url, workers=names, db=str(ledger.settings.db_path))
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await broker.stop()
+        await nc.close()
+        follower_stop.set()
+        thread.join(timeout=10)
+        for kept in (follower, api_keeper, expiry_keeper):
+            kept.close()
+        if server is not None:
+            server.stop()
+        log.info("ledger_stopped")
+
+
+def run_forever(ledger: Ledger) -> Any:
+    """Blocking entry point of ``ledger serve``."""
+    return asyncio.run(serve(ledger))
