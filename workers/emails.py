@@ -60,9 +60,9 @@ class EmailWorker:
         if isinstance(event, ev.InvitationSent | ev.InvitationResent) and state.invitation is not None:
             raw = self.tokens.issue("invitation", state.account_id, event.invitation_id, str(state.invitation.resent))
             template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
-            return state.invitation.email, render(
-                template, name=state.name or state.account_id, link=f"{self.portal_url}/invite/{state.account_id}/{raw}",
-                expires=event.expires_at.strftime("%Y-%m-%d %H:%M UTC"))
+            link = f"{self.portal_url}/invite/{state.account_id}/{raw}"
+            return state.invitation.email, render(template, name=state.name or state.account_id, link=link,
+                                                  expires=event.expires_at.strftime("%Y-%m-%d %H:%M UTC"))
         if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled | ev.PaymentReturned):
             payment = state.payments[event.payment_id]
             values = {"payment": payment.id, "amount": money(payment.amount), "method": payment.method,

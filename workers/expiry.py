@@ -4,6 +4,7 @@ time passes. Time comes from the clock port, so tests move it; due items come fr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import structlog
@@ -50,7 +51,5 @@ async def run(ledger: Any, keeper: Any, stop: asyncio.Event, every: float = 30.0
                 log.info("expired", count=count)
         except Exception as error:
             log.warning("expiry_failed", error=repr(error))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
-        except TimeoutError:
-            pass

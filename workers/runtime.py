@@ -14,6 +14,7 @@ command/read API, the relay, the workers, the expiry scheduler and the projectio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import threading
@@ -75,10 +76,8 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         log.info("nats_server_started", url=url)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass
     follower_stop = threading.Event()
     follower = ProjectionKeeper(ledger.store, home)
     thread = threading.Thread(target=follower.follow, args=(follower_stop,), name="projections", daemon=True)

@@ -4,6 +4,7 @@ received by an SMTP server (aiosmtpd on loopback); bad input never stops the ser
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,10 +67,8 @@ async def test_command_to_email(tmp_path: Path, nats_server: str, smtp: tuple[Co
     stop = asyncio.Event()
     nc0 = await nats.connect(nats_server)
     for name in (EVENTS_STREAM, "LEDGER_DLQ"):
-        try:
+        with contextlib.suppress(Exception):
             await nc0.jetstream().delete_stream(name)
-        except Exception:
-            pass
     await nc0.close()
     service = asyncio.create_task(serve(ledger, nats_url=nats_server, stop=stop, expiry_every=0.5,
                                         mailer=SmtpMailer("127.0.0.1", port)))

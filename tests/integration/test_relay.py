@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import msgspec
@@ -41,10 +42,8 @@ async def test_every_event_once_in_order_across_restarts(tmp_path: Path, nats_se
     head = ledger.store.recorder.max_notification_id()
     nc = await nats.connect(nats_server)
     js = nc.jetstream()
-    try:
+    with contextlib.suppress(Exception):
         await js.delete_stream(EVENTS_STREAM)
-    except Exception:
-        pass
     await ensure_events_stream(js)
     first = Relay(ledger.store, js, batch=7)
     await first.publish_batch()
