@@ -114,3 +114,20 @@ class Relay:
             if published == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
+
+
+async def run_standalone(store: Any, url: str, batch: int = 1000) -> None:
+    """Connect, make sure the stream exists, relay until the process is stopped."""
+    import signal
+
+    import nats
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    nc = await nats.connect(url, max_reconnect_attempts=-1)
+    js = nc.jetstream()
+    await ensure_events_stream(js)
+    await Relay(store, js, batch=batch).run(stop)
+    await nc.close()

@@ -22,6 +22,20 @@ def serve(state: CliState) -> None:
     run_forever(state.ledger())
 
 
+@cli.command("relay")
+@click.option("--nats-url", envvar="NATS_URL", required=True, help="NATS server with JetStream.")
+@click.option("--batch", default=1000, show_default=True)
+@pass_state
+def relay(state: CliState, nats_url: str, batch: int) -> None:
+    """Run only the relay (log -> JetStream), e.g. as its own process next to the service."""
+    import asyncio
+
+    from workers.relay import run_standalone
+
+    configure_logging()
+    asyncio.run(run_standalone(state.ledger().store, nats_url, batch))
+
+
 @cli.group()
 def schema() -> None:
     """The public event schema."""

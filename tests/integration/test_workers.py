@@ -1,0 +1,168 @@
+"""Workers on real JetStream: emails for every customer-facing event, cancel-and-relink, autopay, expiry,
+redelivery with backoff, and no email twice after a crash mid-batch or a replay from the start."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from ledger.adapters.clock import ManualClock
+from ledger.adapters.mailers import MemoryMailer
+from ledger.commands import messages as m
+from ledger.ports.ids import account_uuid
+from ledger.ports.mailer import Email
+from ledger.projections.keeper import ProjectionKeeper
+from ledger.service.subjects import EVENTS_STREAM
+from tests.ledger_fixtures import START, make_ledger
+from workers import expiry
+from workers.autopay import AutopayWorker
+from workers.consumer import consume, ensure_dlq_stream
+from workers.emails import EmailWorker
+from workers.inbox import Inbox
+from workers.orders import OrdersWorker
+from workers.relay import Relay, ensure_events_stream
+
+pytestmark = pytest.mark.nats
+
+
+async def fresh_stream(url: str) -> Any:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    for name in (EVENTS_STREAM, "LEDGER_DLQ"):
+        try:
+            await js.delete_stream(name)
+        except Exception:
+            pass
+    await ensure_events_stream(js)
+    await ensure_dlq_stream(js)
+    return nc, js
+
+
+async def relay_all(ledger: Any, js: Any) -> None:
+    relay = Relay(ledger.store, js)
+    while await relay.publish_batch():
+        pass
+
+
+async def run_worker(js: Any, worker: Any, inbox: Inbox, until: Any, timeout: float = 15.0) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(consume(js, worker, inbox, stop, backoff=(0.2,)))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not until() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert until(), "worker did not finish in time"
+
+
+async def test_emails_for_every_customer_facing_event(tmp_path: Path, nats_server: str) -> None:
+    ledger = make_ledger(tmp_path)
+    s = ledger.service
+    s.handle(m.OpenAccount(account="ACC1", email="ada@example.com", name="Ada"))
+    invite = s.handle(m.SendInvitation(account="ACC1"))
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="50.00", date="2026-09-01", due="2026-09-30"))
+    s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="20.00", method="card", token="tok_visa",
+                             distribute=True))
+    s.handle(m.SubmitPayment(account="ACC1", payment="P2", amount="30.00", method="ach", token="tok_ach",
+                             distribute=True))
+    s.handle(m.SettlePayment(account="ACC1", payment="P2"))
+    s.handle(m.SubmitPayment(account="ACC1", payment="P3", amount="5.00", method="ach", token="tok_ach",
+                             deposit=True))
+    s.handle(m.ReturnPayment(account="ACC1", payment="P3"))
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="100.00"))
+    s.handle(m.SubmitPayment(account="ACC1", payment="P4", amount="40.00", method="card", token="tok_visa",
+                             orders={"O1": "40.00"}))
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="60.00", token="tok_visa"))
+    s.handle(m.ChangeOrderPrice(account="ACC1", order="O1", amount="120.00"))
+    cart = s.handle(m.RequestReauthorization(account="ACC1", authorization="A1"))
+    nc, js = await fresh_stream(nats_server)
+    await relay_all(ledger, js)
+    mailer, inbox = MemoryMailer(), Inbox(tmp_path / "inbox.db")
+    worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens, "https://portal.example")
+    await run_worker(js, worker, inbox, lambda: len(mailer.sent) >= 8)
+    subjects = [e.subject for e in mailer.sent]
+    assert subjects == ["Your customer portal invitation", "Payment received: 20.00", "Bank payment pending: 30.00",
+                        "Bank payment cleared: 30.00", "Bank payment pending: 5.00", "Bank payment failed: 5.00",
+                        "Payment received: 40.00", "Payment applied to your order O1",
+                        "Approve Order Payment for order O1"]
+    raw = ledger.ports.tokens.issue("invitation", "ACC1", invite.reference, "0")
+    assert f"https://portal.example/invite/ACC1/{raw}" in mailer.sent[0].text
+    assert f"/cart/ACC1/{cart.reference}/" in mailer.sent[-1].html
+    assert all(e.to == "ada@example.com" for e in mailer.sent)
+    # A replay of the whole stream (a new durable, same inbox) sends nothing again.
+    before = len(mailer.sent)
+    await js.delete_consumer(EVENTS_STREAM, "ledger-emails")
+    await run_worker(js, worker, inbox, lambda: inbox.count("emails") >= before, timeout=5)
+    await asyncio.sleep(0.5)
+    assert len(mailer.sent) == before
+    await nc.close()
+    ledger.close()
+
+
+class FlakyMailer(MemoryMailer):
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def send(self, email: Email) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("SMTP relay down")
+        await super().send(email)
+
+
+async def test_failures_are_redelivered_with_backoff_and_sent_once(tmp_path: Path, nats_server: str) -> None:
+    ledger = make_ledger(tmp_path)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="20.00", method="card",
+                                          token="tok_visa", deposit=True))
+    nc, js = await fresh_stream(nats_server)
+    await relay_all(ledger, js)
+    mailer = FlakyMailer(failures=2)
+    await run_worker(js, EmailWorker(ledger.store, mailer, ledger.ports.tokens), Inbox(":memory:"),
+                     lambda: len(mailer.sent) == 1)
+    assert [e.subject for e in mailer.sent] == ["Payment received: 20.00"]
+    await nc.close()
+    ledger.close()
+
+
+async def test_orders_autopay_and_expiry(tmp_path: Path, nats_server: str) -> None:
+    clock = ManualClock(START)
+    ledger = make_ledger(tmp_path, clock=clock)
+    s = ledger.service
+    s.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
+    s.handle(m.AddPaymentMethod(account="ACC1", method="M1", kind="card", token="tok_visa", brand="visa",
+                                last4="4242", exp_month=1, exp_year=2031))
+    s.handle(m.EnableAutopay(account="ACC1"))
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="75.00", date="2026-09-01", due="2026-09-30"))
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="100.00"))
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="100.00", token="tok_visa"))
+    s.handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2", amount="130.00"))
+    s.handle(m.PlaceOrder(account="ACC1", order="O9", amount="10.00"))
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A9", order="O9", amount="10.00", token="tok_visa"))
+    s.handle(m.SendInvitation(account="ACC1"))
+    nc, js = await fresh_stream(nats_server)
+    await relay_all(ledger, js)
+    inbox = Inbox(":memory:")
+
+    def state() -> Any:
+        return ledger.store.account(account_uuid("ACC1")).state
+
+    await run_worker(js, AutopayWorker(ledger.store, s), inbox, lambda: "AUTO-I1" in state().payments)
+    assert state().invoices["I1"].status == "paid"
+    await run_worker(js, OrdersWorker(ledger.store, s), inbox, lambda: state().orders["O1"].status == "replaced")
+    new_order = state().orders["O1"].replaced_by
+    assert state().orders[new_order].amount == 13000 and state().orders[new_order].replaces == "O1"
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    assert expiry.expire_due(ledger, keeper) == 0
+    clock.advance(days=29, minutes=1)
+    assert expiry.expire_due(ledger, keeper) == 3  # A2 (on the new order), A9, and the 72-hour invitation
+    assert state().authorizations["A9"].status == "expired" and state().invitation.status == "expired"
+    assert expiry.expire_due(ledger, keeper) == 0
+    keeper.close()
+    await nc.close()
+    ledger.close()
