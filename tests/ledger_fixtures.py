@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
@@ -22,3 +24,10 @@ def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_inte
     clock = clock or ManualClock(START, zone=settings.timezone)
     return build(settings, clock=clock, gateway=gateway or GatewaySimulator(clock, str(folder / "gateway.db")),
                  ids=SequentialIds())
+
+
+async def reset_streams(js: Any, *names: str) -> None:
+    """Delete the named JetStream streams if they exist (the session's nats-server is shared by tests)."""
+    for name in names or ("LEDGER_EVENTS", "LEDGER_DLQ"):
+        with contextlib.suppress(Exception):
+            await js.delete_stream(name)

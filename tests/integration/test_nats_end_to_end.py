@@ -4,7 +4,6 @@ received by an SMTP server (aiosmtpd on loopback); bad input never stops the ser
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from ledger.adapters.mailers import SmtpMailer
 from ledger.service.subjects import EVENTS_STREAM
-from tests.ledger_fixtures import make_ledger
+from tests.ledger_fixtures import make_ledger, reset_streams
 from workers.runtime import serve
 
 pytestmark = pytest.mark.nats
@@ -66,9 +65,7 @@ async def test_command_to_email(tmp_path: Path, nats_server: str, smtp: tuple[Co
     ledger = make_ledger(tmp_path)
     stop = asyncio.Event()
     nc0 = await nats.connect(nats_server)
-    for name in (EVENTS_STREAM, "LEDGER_DLQ"):
-        with contextlib.suppress(Exception):
-            await nc0.jetstream().delete_stream(name)
+    await reset_streams(nc0.jetstream())
     await nc0.close()
     service = asyncio.create_task(serve(ledger, nats_url=nats_server, stop=stop, expiry_every=0.5,
                                         mailer=SmtpMailer("127.0.0.1", port)))

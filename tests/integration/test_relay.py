@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import msgspec
@@ -11,7 +10,7 @@ import pytest
 
 from ledger.commands import messages as m
 from ledger.service.subjects import EVENTS_STREAM
-from tests.ledger_fixtures import make_ledger
+from tests.ledger_fixtures import make_ledger, reset_streams
 from workers.relay import Relay, ensure_events_stream
 
 pytestmark = pytest.mark.nats
@@ -42,8 +41,7 @@ async def test_every_event_once_in_order_across_restarts(tmp_path: Path, nats_se
     head = ledger.store.recorder.max_notification_id()
     nc = await nats.connect(nats_server)
     js = nc.jetstream()
-    with contextlib.suppress(Exception):
-        await js.delete_stream(EVENTS_STREAM)
+    await reset_streams(js)
     await ensure_events_stream(js)
     first = Relay(ledger.store, js, batch=7)
     await first.publish_batch()

@@ -21,7 +21,7 @@ from ledger.config import Settings
 from ledger.ports.ids import account_uuid
 from ledger.service.subjects import EVENTS_STREAM
 from ledger.store.application import LedgerStore
-from tests.ledger_fixtures import START
+from tests.ledger_fixtures import START, reset_streams
 
 pytestmark = pytest.mark.nats
 
@@ -55,10 +55,7 @@ async def check_stream(url: str, head: int) -> None:
 async def kill_and_restart(tmp_path: Path, url: str, kills: int, accounts: int) -> None:
     head = write_events(tmp_path, accounts, 19)
     nc = await nats.connect(url)
-    try:
-        await nc.jetstream().delete_stream(EVENTS_STREAM)
-    except Exception:
-        pass
+    await reset_streams(nc.jetstream())
     await nc.close()
     env = {**os.environ, "LEDGER_HOME": str(tmp_path), "NATS_URL": url, "LEDGER_LOG_FORMAT": "json"}
     rng = random.Random(kills)

@@ -17,7 +17,7 @@ from ledger.ports.ids import account_uuid
 from ledger.ports.mailer import Email
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.service.subjects import EVENTS_STREAM
-from tests.ledger_fixtures import START, make_ledger
+from tests.ledger_fixtures import START, make_ledger, reset_streams
 from workers import expiry
 from workers.autopay import AutopayWorker
 from workers.consumer import consume, ensure_dlq_stream
@@ -32,11 +32,7 @@ pytestmark = pytest.mark.nats
 async def fresh_stream(url: str) -> Any:
     nc = await nats.connect(url)
     js = nc.jetstream()
-    for name in (EVENTS_STREAM, "LEDGER_DLQ"):
-        try:
-            await js.delete_stream(name)
-        except Exception:
-            pass
+    await reset_streams(js)
     await ensure_events_stream(js)
     await ensure_dlq_stream(js)
     return nc, js
