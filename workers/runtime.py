@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,16 @@ from workers.orders import OrdersWorker
 from workers.relay import Relay, ensure_events_stream
 
 log = structlog.get_logger("ledger.serve")
+
+
+def port_is_free(port: int) -> bool:
+    """Whether 127.0.0.1:``port`` can be bound (else the bundled nats-server takes an ephemeral port)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def mailer_from_env(home: Path) -> Mailer:
@@ -71,7 +82,8 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     server = None
     url = nats_url or os.environ.get("NATS_URL")
     if not url:
-        server = NatsServerProcess(home / "nats", port=int(os.environ.get("LEDGER_NATS_PORT", "4222")))
+        wanted = int(os.environ.get("LEDGER_NATS_PORT", "4222"))
+        server = NatsServerProcess(home / "nats", port=wanted if port_is_free(wanted) else -1)
         url = await asyncio.to_thread(server.start)
         log.info("nats_server_started", url=url)
     loop = asyncio.get_running_loop()

@@ -42,8 +42,10 @@ class MaildirMailer:
     """Writes each email into a Maildir (``var/mail``) when no SMTP host is configured."""
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
         self.box = mailbox.Maildir(str(folder), create=True)
+        for sub in ("tmp", "new", "cur"):  # an existing but empty folder gets its Maildir structure too
+            (folder / sub).mkdir(parents=True, exist_ok=True)
 
     async def send(self, email: Email) -> None:
         """Add the message to the Maildir."""
