@@ -48,11 +48,13 @@ async def ensure_dlq_stream(js: JetStreamContext) -> None:
 
 
 async def consume(js: JetStreamContext, worker: Worker, inbox: Inbox, stop: asyncio.Event, *,
-                  max_deliver: int = 5, batch: int = 20, backoff: tuple[float, ...] = BACKOFF) -> None:
-    """Run ``worker`` on its durable consumer until ``stop`` is set."""
+                  max_deliver: int = 5, batch: int = 20, backoff: tuple[float, ...] = BACKOFF,
+                  ack_wait: float = 60.0) -> None:
+    """Run ``worker`` on its durable consumer until ``stop`` is set; a message not acked within ``ack_wait``
+    seconds (its worker died) is delivered again."""
     durable = f"ledger-{worker.name}"
     config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, max_deliver=max_deliver,
-                            ack_wait=60, deliver_policy=DeliverPolicy.ALL, filter_subject=f"{EVENTS_PREFIX}>")
+                            ack_wait=ack_wait, deliver_policy=DeliverPolicy.ALL, filter_subject=f"{EVENTS_PREFIX}>")
     subscription = await js.pull_subscribe(f"{EVENTS_PREFIX}>", durable=durable, stream=EVENTS_STREAM,
                                            config=config)
     while not stop.is_set():
