@@ -22,6 +22,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from ledger.aggregates.events.base import event_uuid
+from ledger.projections.runner import StoreLog
 from ledger.service.subjects import EVENTS_PREFIX, EVENTS_STREAM, event_subject
 from ledger.store.mapper import encode_event
 
@@ -53,6 +54,7 @@ class Relay:
         self.ack_timeout = ack_timeout
         self._position: int | None = None
         self._last_id: str | None = None
+        self.log = StoreLog(store)
 
     async def stream_position(self) -> tuple[int, str | None]:
         """(log position, event id) of the last message stored in the stream; (0, None) when empty."""
@@ -67,8 +69,7 @@ class Relay:
         """Publish the next batch of events; returns how many were stored (0 when caught up)."""
         if self._position is None:
             self._position, self._last_id = await self.stream_position()
-        notes = await asyncio.to_thread(self.store.recorder.select_notifications, start=self._position,
-                                        limit=self.batch, inclusive_of_start=False)
+        notes = await asyncio.to_thread(self.log.read_raw, self._position, self.batch)
         if not notes:
             return 0
         futures = []
@@ -77,14 +78,14 @@ class Relay:
         for note in notes:
             event_id = event_uuid(note.originator_id, note.originator_version)
             name, _, version = note.topic.partition(":")
-            body = bytes(note.state) if not (mapper.cipher or mapper.compressor) else encode_event(
+            body = note.state if not (mapper.cipher or mapper.compressor) else encode_event(
                 mapper.to_domain_event(note))
             headers = {"Nats-Msg-Id": event_id, POSITION: str(note.id), "Ledger-Event-Type": name,
                        "Ledger-Event-Version": version or "1"}
             if previous is not None:
                 headers["Nats-Expected-Last-Msg-Id"] = previous
             futures.append(await self.js.publish_async(event_subject(name, str(note.originator_id)), body,
-                                                       headers=headers, wait_stall=self.ack_timeout))
+                                                       headers=headers))
             previous = event_id
         try:
             acks = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self.ack_timeout)

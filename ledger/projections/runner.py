@@ -13,7 +13,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
+from uuid import UUID
 
 import msgspec
 import structlog
@@ -37,6 +38,16 @@ class EventLog(Protocol):
     def head(self) -> int:
         """The position of the newest event (0 when empty)."""
         ...
+
+
+class RawNote(NamedTuple):
+    """One stored event as the store holds it."""
+
+    id: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
 
 
 class StoreLog:
@@ -64,6 +75,16 @@ class StoreLog:
         notes = self.store.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
         to_event = self.store.mapper.to_domain_event
         return [(n.id, to_event(n)) for n in notes]
+
+    def read_raw(self, after: int, limit: int) -> list[RawNote]:
+        """The next stored rows as they are (no decoding): for the relay and the hash chain."""
+        if self._direct is not None:
+            rows = self._direct.execute("select rowid, originator_id, originator_version, topic, state from "
+                                        "stored_events where rowid > ? order by rowid limit ?",
+                                        (after, limit)).fetchall()
+            return [RawNote(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in rows]
+        notes = self.store.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
+        return [RawNote(n.id, n.originator_id, n.originator_version, n.topic, bytes(n.state)) for n in notes]
 
     def head(self) -> int:
         """The newest notification id."""
