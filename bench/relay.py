@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -45,10 +46,8 @@ async def raw_publish(js: Any, notes: list[Any]) -> float:
 
 
 async def fresh_stream(js: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):
         await js.delete_stream(EVENTS_STREAM)
-    except Exception:
-        pass
     await ensure_events_stream(js)
 
 

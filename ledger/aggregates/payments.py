@@ -88,10 +88,18 @@ class PaymentDecisions(BillingDecisions):
                                   field="payment_id", code="ach_refund_not_supported")
         if payment.status != "settled":
             raise Conflict(f"payment {payment_id} is {payment.status}", field="payment_id", code="not_settled")
-        if amount > payment.amount - payment.refunded:
+        if amount > self.refundable(payment):
             raise PolicyViolation("the refund exceeds what is left of the payment", field="amount",
                                   code="refund_exceeds_payment")
         return payment
+
+    def refundable(self, payment: Payment) -> int:
+        """What can still be taken back from a payment: its applications plus its own credits (unspent or
+        applied), never credit that was already paid out in cash."""
+        recoverable = payment.applied
+        for credit in self._credits_of(payment.id):
+            recoverable += credit.remaining + sum(a.amount for a in self._applications_of("credit", credit.id))
+        return min(recoverable, payment.amount - payment.refunded)
 
     def refund_payment(self, ctx: ev.Context, *, payment_id: str, amount: int, refund_transaction_id: str,
                        idempotency_key: str) -> Payment:
