@@ -6,6 +6,7 @@
 | LEDGER_DB | $LEDGER_HOME/ledger.db | SQLite event store file |
 | LEDGER_STORE | sqlite | sqlite or postgres |
 | LEDGER_POSTGRES_DSN | (none) | PostgreSQL DSN when LEDGER_STORE=postgres |
+| LEDGER_POSTGRES_SCHEMA | (the user's default) | PostgreSQL schema holding the event tables |
 | LEDGER_TIMEZONE | America/New_York | business time zone for dates and "last 30 days" |
 | LEDGER_SNAPSHOT_INTERVAL | 100 | snapshot an Account every N events |
 | LEDGER_SECRET | (file $LEDGER_HOME/secret) | HMAC secret for invitation and cart links |
@@ -31,6 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_path: Path = Path("var/ledger.db")
     store: str = "sqlite"
     postgres_dsn: str = ""
+    postgres_schema: str = ""
     timezone: str = "America/New_York"
     snapshot_interval: int = 100
     gateway_db: Path = Path("var/gateway.db")
@@ -46,6 +48,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "db_path": Path(env.get("LEDGER_DB", str(home / "ledger.db"))),
             "store": env.get("LEDGER_STORE", "sqlite"),
             "postgres_dsn": env.get("LEDGER_POSTGRES_DSN", ""),
+            "postgres_schema": env.get("LEDGER_POSTGRES_SCHEMA", ""),
             "timezone": env.get("LEDGER_TIMEZONE", "America/New_York"),
             "snapshot_interval": _int(env.get("LEDGER_SNAPSHOT_INTERVAL", "100"), "LEDGER_SNAPSHOT_INTERVAL"),
             "gateway_db": Path(env.get("LEDGER_GATEWAY_DB", str(home / "gateway.db"))),
@@ -64,7 +67,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """The eventsourcing library's environment for this store."""
         if self.store == "postgres":
             url = urlparse(self.postgres_dsn)
+            schema = {"POSTGRES_SCHEMA": self.postgres_schema} if self.postgres_schema else {}
             return {
+                **schema,
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
                 "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
                 "POSTGRES_HOST": url.hostname or "127.0.0.1",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,31 @@ from ledger.ports.ids import SequentialIds
 START = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
 
 
+def backend() -> str:
+    """The event store the store-dependent tests run on: ``sqlite`` or ``postgres`` (set by the
+    ``store_backend`` fixture)."""
+    return os.environ.get("LEDGER_TEST_STORE", "sqlite")
+
+
+def postgres_schema_for(folder: Path) -> str:
+    """A schema of its own for the ledger of one test folder (created empty)."""
+    import psycopg
+
+    schema = "t_" + hashlib.sha1(str(folder).encode()).hexdigest()[:16]
+    with psycopg.connect(os.environ["LEDGER_TEST_POSTGRES_DSN"], autocommit=True) as conn:
+        conn.execute(f"create schema if not exists {schema}")
+    return schema
+
+
 def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_interval: int = 100,
                 gateway: GatewaySimulator | None = None) -> Ledger:
-    """A ledger on ``folder/ledger.db`` with deterministic time and ids."""
+    """A ledger on ``folder/ledger.db`` (or a PostgreSQL schema of its own) with deterministic time and ids."""
+    store: dict[str, Any] = {}
+    if backend() == "postgres":
+        store = {"store": "postgres", "postgres_dsn": os.environ["LEDGER_TEST_POSTGRES_DSN"],
+                 "postgres_schema": postgres_schema_for(folder)}
     settings = Settings.from_env({}, home=folder, db_path=folder / "ledger.db", gateway_db=folder / "gateway.db",
-                                 snapshot_interval=snapshot_interval)
+                                 snapshot_interval=snapshot_interval, **store)
     clock = clock or ManualClock(START, zone=settings.timezone)
     return build(settings, clock=clock, gateway=gateway or GatewaySimulator(clock, str(folder / "gateway.db")),
                  ids=SequentialIds())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import InternalError, Mapper
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.config import Settings
@@ -25,7 +26,14 @@ class LedgerStore(Application[UUID]):
         self.settings = settings
         merged = {**settings.eventsourcing_env(), **(env or {})}
         type(self).snapshotting_intervals = {Account: settings.snapshot_interval}
-        super().__init__(env=merged)
+        for attempt in range(8):
+            try:
+                super().__init__(env=merged)
+                return
+            except InternalError as error:  # two instances creating the PostgreSQL tables at the same moment
+                if "concurrently" not in str(error) or attempt == 7:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.factory.transcoder(), mapper_class=MsgspecMapper)

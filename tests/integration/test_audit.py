@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from ledger.adapters.clock import ManualClock
 from ledger.commands import messages as m
@@ -16,6 +17,8 @@ from replay.export import records, render
 from replay.statement import statement
 from replay.verify import verify
 from tests.ledger_fixtures import START, make_ledger
+
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 def history(tmp_path: Path) -> tuple[object, ManualClock]:
@@ -71,7 +74,9 @@ def test_export_has_every_event_and_balanced_postings(tmp_path: Path) -> None:
     ledger.close()  # type: ignore[attr-defined]
 
 
-def test_verify_passes_then_names_an_edited_event_row(tmp_path: Path) -> None:
+def test_verify_passes_then_names_an_edited_event_row(tmp_path: Path, store_backend: str) -> None:
+    if store_backend != "sqlite":
+        pytest.skip("edits the SQLite file directly")
     ledger, _ = history(tmp_path)
     store = ledger.store  # type: ignore[attr-defined]
     keeper = ProjectionKeeper(store, tmp_path)

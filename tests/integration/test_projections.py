@@ -16,6 +16,8 @@ from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.runner import RebuildInterrupted, dump
 from tests.ledger_fixtures import START, make_ledger
 
+pytestmark = pytest.mark.usefixtures("store_backend")
+
 
 def populate(ledger: Ledger, accounts: int = 3) -> None:
     for n in range(accounts):

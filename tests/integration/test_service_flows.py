@@ -15,6 +15,8 @@ from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import START, make_ledger
 
+pytestmark = pytest.mark.usefixtures("store_backend")
+
 CSR = m.ActorIn(kind="csr", name="jdoe", channel="csr")
 
 
