@@ -40,6 +40,18 @@ def link(previous: str, note: Any) -> str:
     return digest.hexdigest()
 
 
+def content_chain(notes: Iterable[Any]) -> tuple[int, str]:
+    """(count, head) of a chain over the events' content in log order, independent of positions: equal for a
+    store and its copy in another database, whatever notification ids the copy assigned."""
+    head, count = GENESIS, 0
+    for note in notes:
+        digest = hashlib.sha256(head.encode())
+        digest.update(f"|{note.originator_id}|{note.originator_version}|{note.topic}|".encode())
+        digest.update(bytes(note.state))
+        head, count = digest.hexdigest(), count + 1
+    return count, head
+
+
 def raw_notes(store: Any, after: int = 0, batch: int = 10_000) -> Iterator[Any]:
     """Every stored notification after ``after``, as the store holds it (no decoding)."""
     while True:
