@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from ledger.commands import messages as m
-from ledger.errors import LedgerError
 from ledger.projections.keeper import ProjectionKeeper
 from tests.ledger_fixtures import make_ledger
 
@@ -32,17 +31,12 @@ def test_projections_follow_concurrent_writers_with_gaps(tmp_path: Path, store_b
             for i in range(60):
                 ledger.service.handle(m.IssueInvoice(account=f"W{n % 4}", invoice=f"I{n}-{i}", amount="1.00",
                                                      date="2026-09-01", due="2026-09-30"))
-                if i % 10 == 0:  # a refused command rolls back nothing; a conflict rolls back a sequence value
-                    try:
-                        ledger.service.handle(m.IssueInvoice(account="NOBODY", invoice="X", amount="1.00",
-                                                             date="2026-09-01", due="2026-09-30"))
-                    except LedgerError:
-                        pass
         except BaseException as error:
             errors.append(error)
         finally:
             ledger.close()
 
+    # Six writers on four accounts conflict often; each conflict rolls back and leaves a gap in the ids.
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
     for t in threads:
         t.start()
