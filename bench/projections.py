@@ -56,8 +56,9 @@ def raw_read_decode(db_path: Path) -> float:
     return count / (time.perf_counter() - started)
 
 
-def run(events: int = 1_000_000, folder: Path | None = None) -> list[Row]:
+def run(quick: bool = False, events: int | None = None, folder: Path | None = None) -> list[Row]:
     """Generate the log (unless already there), then time a rebuild and the raw baseline."""
+    events = events or (100_000 if quick else 1_000_000)
     with tempfile.TemporaryDirectory(prefix="bench-projections-") as scratch:
         home = folder or Path(scratch)
         settings = Settings.from_env({}, home=home, db_path=home / "ledger.db")
@@ -85,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-    for row in run(args.events, args.keep):
+    for row in run(events=args.events, folder=args.keep):
         print(f"{row.measure:60} ours {row.ours:12,.0f}  baseline {row.baseline:12,.0f}  ratio {row.ratio:5.2f}"
               f"  goal {row.goal}")
 
