@@ -7,6 +7,7 @@ from datetime import datetime
 
 from ledger.adapters.clock import ManualClock, SystemClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
+from ledger.commands.batching import BatchingService
 from ledger.commands.service import LedgerService
 from ledger.commands.unit import Ports
 from ledger.config import Settings
@@ -24,10 +25,12 @@ class Ledger:
     settings: Settings
     store: LedgerStore
     ports: Ports
-    service: LedgerService
+    service: LedgerService | BatchingService
 
     def close(self) -> None:
-        """Release database connections."""
+        """Stop the group committer (if any) and release database connections."""
+        if isinstance(self.service, BatchingService):
+            self.service.close()
         self.store.close()
 
 
@@ -42,4 +45,6 @@ def build(settings: Settings, *, at: datetime | None = None, clock: Clock | None
     secret = load_or_create_secret(settings.home / "secret")
     ports = Ports(clock=clock, gateway=gateway, ids=ids or RandomIds(), tokens=TokenIssuer(secret))
     store = LedgerStore(settings)
-    return Ledger(settings, store, ports, LedgerService(store, ports))
+    service: LedgerService | BatchingService = (BatchingService(store, ports) if settings.group_commit
+                                                else LedgerService(store, ports))
+    return Ledger(settings, store, ports, service)

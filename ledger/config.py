@@ -12,6 +12,7 @@
 | LEDGER_SECRET | (file $LEDGER_HOME/secret) | HMAC secret for invitation and cart links |
 | LEDGER_GATEWAY_DB | $LEDGER_HOME/gateway.db | the gateway simulator's state |
 | LEDGER_LOG_FORMAT | console on a TTY, else json | structlog renderer |
+| LEDGER_GROUP_COMMIT | 0 | 1: write concurrent commands in one transaction (group commit) |
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_interval: int = 100
     gateway_db: Path = Path("var/gateway.db")
     log_format: str = "auto"
+    group_commit: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -53,6 +55,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "snapshot_interval": _int(env.get("LEDGER_SNAPSHOT_INTERVAL", "100"), "LEDGER_SNAPSHOT_INTERVAL"),
             "gateway_db": Path(env.get("LEDGER_GATEWAY_DB", str(home / "gateway.db"))),
             "log_format": env.get("LEDGER_LOG_FORMAT", "auto"),
+            "group_commit": env.get("LEDGER_GROUP_COMMIT", "0") == "1",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]

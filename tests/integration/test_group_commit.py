@@ -69,3 +69,14 @@ def test_a_refused_command_does_not_fail_the_others(tmp_path: Path) -> None:
     assert len(ledger.store.account(account_uuid("G1")).state.credits) == 10
     service.close()
     ledger.close()
+
+
+def test_group_commit_is_switched_on_by_configuration(tmp_path: Path) -> None:
+    from ledger.bootstrap import build
+    from ledger.config import Settings
+
+    settings = Settings.from_env({"LEDGER_GROUP_COMMIT": "1"}, home=tmp_path, db_path=tmp_path / "ledger.db")
+    ledger = build(settings)
+    assert isinstance(ledger.service, BatchingService)
+    assert ledger.service.handle(m.OpenAccount(account="G9", email="g9@example.com")).events == ("AccountOpened",)
+    ledger.close()
