@@ -106,7 +106,7 @@ class BatchingService:
         group = together
         try:
             self.store.save(*[e for ticket in group for e in ticket.events])
-        except Exception:  # noqa: BLE001 - isolate: save each command alone
+        except Exception:
             for ticket in group:
                 self._commit_one(ticket)
         else:
@@ -122,7 +122,7 @@ class BatchingService:
         except LedgerError as error:
             ticket.error = error
             self._finish(ticket, "error")
-        except Exception as error:  # noqa: BLE001 - handed back to the caller's thread
+        except Exception as error:
             ticket.error = error
             self._finish(ticket, "error")
         else:
@@ -141,5 +141,5 @@ class BatchingService:
                 try:
                     self.store.take_snapshot(event.originator_id, version=event.originator_version,
                                              projector_func=Account.projector)
-                except Exception as error:  # noqa: BLE001 - a snapshot is an optimisation; log and go on
+                except Exception as error:
                     log.warning("snapshot_failed", event_id=event.event_id, error=repr(error))

@@ -26,7 +26,7 @@ def test_concurrent_commands_on_many_and_on_the_same_accounts(tmp_path: Path) ->
                                               date="2026-09-01", due="2026-09-30"))
                 service.handle(m.SubmitPayment(account=f"G{n % 4}", payment=f"P{n}-{i}", amount="1.00",
                                                method="card", token="tok_visa", distribute=True))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(12)]
@@ -58,7 +58,7 @@ def test_a_refused_command_does_not_fail_the_others(tmp_path: Path) -> None:
     def bad() -> None:
         try:
             service.handle(m.IssueCredit(account="G1", credit="X", amount="-1.00", reference="r"))
-        except Exception as error:  # noqa: BLE001 - expected refusal
+        except Exception as error:
             outcomes.append(error)
 
     threads = [threading.Thread(target=good, args=(i,)) for i in range(10)] + [threading.Thread(target=bad)]
