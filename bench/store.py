@@ -33,7 +33,7 @@ def raw_single_row(path: Path, count: int) -> float:
     db.execute("pragma synchronous=full")
     db.execute("create table t (id integer primary key, body blob)")
     started = time.perf_counter()
-    for n in range(count):
+    for _ in range(count):
         db.execute("begin")
         db.execute("insert into t (body) values (?)", (b"x" * 300,))
         db.execute("commit")
