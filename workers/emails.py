@@ -8,6 +8,7 @@ ledger's secret (``TokenIssuer``), exactly as the command handler did when it st
 from __future__ import annotations
 
 import asyncio
+import html
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def render(template: str, **values: Any) -> tuple[str, str, str]:
-    """(subject, text, html) of ``template`` filled with ``values``."""
+    """(subject, text, html) of ``template`` filled with ``values`` (HTML-escaped in the HTML part)."""
     parts = [(TEMPLATES / f"{template}.{kind}").read_text().strip() for kind in ("subject", "txt", "html")]
-    return parts[0].format(**values), parts[1].format(**values), parts[2].format(**values)
+    escaped = {name: html.escape(str(value)) for name, value in values.items()}
+    return parts[0].format(**values), parts[1].format(**values), parts[2].format(**escaped)
 
 
 class EmailWorker:
@@ -31,7 +33,7 @@ class EmailWorker:
 
     name = "emails"
     wants = frozenset({"InvitationSent", "InvitationResent", "PaymentSubmitted", "PaymentSettled",
-                       "PaymentReturned", "PaymentApplied", "ReauthorizationRequested"})
+                       "PaymentReturned", "PaymentApplied", "ReauthorizationRequested", "StatementSent"})
 
     def __init__(self, store: Any, mailer: Mailer, tokens: TokenIssuer, portal_url: str = "http://localhost:8080",
                  sender: str = "ledger@localhost") -> None:
@@ -75,6 +77,14 @@ class EmailWorker:
         if isinstance(event, ev.PaymentApplied) and event.target_kind == "order":
             return state.email, render("applied_to_order", payment=event.payment_id, amount=money(event.amount),
                                        order=event.target_id)
+        if isinstance(event, ev.StatementSent):
+            raw = self.tokens.issue("pay", state.account_id, event.event_id)
+            lines = "\n".join(f"  {i.id}  {i.issued_on}  due {i.due_on}  open {money(i.open)}"
+                              for i in state.open_invoices())
+            return state.email, render("statement", period_from=event.period_from, period_to=event.period_to,
+                                       balance=money(event.balance), count=event.open_invoices,
+                                       invoices=lines or "  (none)",
+                                       link=f"{self.portal_url}/pay/{state.account_id}/{raw}")
         if isinstance(event, ev.ReauthorizationRequested):
             raw = self.tokens.issue("cart", state.account_id, event.cart_id)
             return state.email, render("cart", order=event.order_id, amount=money(event.new_amount),

@@ -4,12 +4,12 @@ invitation is valid for 72 hours and must be resent once expired; only the token
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+from datetime import date, timedelta
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.root import AccountRoot
 from ledger.aggregates.state import Invitation
-from ledger.errors import Conflict, Expired, NotFound, PolicyViolation
+from ledger.errors import Conflict, Expired, NotFound, PolicyViolation, ValidationError
 
 #: Seed 002: "Customer Portal invitations are valid for 72 hours only."
 INVITATION_TTL = timedelta(hours=72)
@@ -52,6 +52,13 @@ class AccessDecisions(AccountRoot):
         if current.status != "pending" or ctx.at < current.expires_at:
             raise PolicyViolation("the invitation has not expired", field="account", code="not_expired")
         return self.trigger(ctx, ev.InvitationExpired, invitation_id=current.id)
+
+    def send_statement(self, ctx: ev.Context, *, period_from: date, period_to: date) -> ev.StatementSent:
+        """Record that a statement with a pay link goes to the primary email (the email worker sends it)."""
+        if period_to < period_from:
+            raise ValidationError("the period ends before it starts", field="to", code="invalid_period")
+        return self.trigger(ctx, ev.StatementSent, period_from=period_from, period_to=period_to,
+                            balance=self.state.balance, open_invoices=len(self.state.open_invoices()))
 
     def _invitation(self) -> Invitation:
         if self.state.invitation is None:

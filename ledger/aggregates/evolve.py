@@ -306,3 +306,8 @@ def _(event: ev.AutopayEnabled, state: AccountState) -> None:
 @evolve.register
 def _(event: ev.AutopayDisabled, state: AccountState) -> None:
     state.autopay_method = None
+
+
+@evolve.register
+def _(event: ev.StatementSent, state: AccountState) -> None:
+    """Statements change no balance; they are kept for the audit trail and the email worker."""

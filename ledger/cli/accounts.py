@@ -72,6 +72,16 @@ def account_accept(state: CliState, account_id: str, token: str) -> None:
     state.run(lambda a: m.AcceptInvitation(account=account_id, token=token, actor=a))
 
 
+@account.command("send-statement")
+@click.argument("account_id", metavar="ACCOUNT")
+@click.option("--from", "start", required=True, metavar="DATE")
+@click.option("--to", "end", required=True, metavar="DATE")
+@pass_state
+def account_send_statement(state: CliState, account_id: str, start: str, end: str) -> None:
+    """Email the statement of a period with a pay link."""
+    state.run(lambda a: m.SendStatement(account=account_id, period_from=start, period_to=end, actor=a))
+
+
 @cli.group()
 def order() -> None:
     """Orders from any channel: place, reprice, cancel, replace."""

@@ -49,6 +49,13 @@ class ExpireInvitation(Command, frozen=True, kw_only=True):
     pass
 
 
+class SendStatement(Command, frozen=True, kw_only=True):
+    """Email the statement of a period with a pay link."""
+
+    period_from: str
+    period_to: str
+
+
 class PlaceOrder(Command, frozen=True, kw_only=True):
     order: str
     amount: str

@@ -26,6 +26,7 @@ COMMANDS: dict[str, type[Any]] = {
     "account.resend_invite": m.ResendInvitation,
     "account.accept_invite": m.AcceptInvitation,
     "account.expire_invite": m.ExpireInvitation,
+    "account.send_statement": m.SendStatement,
     "order.place": m.PlaceOrder,
     "order.reprice": m.ChangeOrderPrice,
     "order.cancel": m.CancelOrder,

@@ -75,19 +75,25 @@ async def test_emails_for_every_customer_facing_event(tmp_path: Path, nats_serve
     s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="60.00", token="tok_visa"))
     s.handle(m.ChangeOrderPrice(account="ACC1", order="O1", amount="120.00"))
     cart = s.handle(m.RequestReauthorization(account="ACC1", authorization="A1"))
+    s.handle(m.PlaceOrder(account="ACC1", order="<b>O2</b>", amount="1.00"))
+    s.handle(m.IssueInvoice(account="ACC1", invoice="<i>I2</i>", amount="7.00", date="2026-09-02", due="2026-10-02"))
+    s.handle(m.SendStatement(account="ACC1", period_from="2026-09-01", period_to="2026-09-30"))
     nc, js = await fresh_stream(nats_server)
     await relay_all(ledger, js)
     mailer, inbox = MemoryMailer(), Inbox(tmp_path / "inbox.db")
     worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens, "https://portal.example")
-    await run_worker(js, worker, inbox, lambda: len(mailer.sent) >= 8)
+    await run_worker(js, worker, inbox, lambda: len(mailer.sent) >= 10)
     subjects = [e.subject for e in mailer.sent]
     assert subjects == ["Your customer portal invitation", "Payment received: 20.00", "Bank payment pending: 30.00",
                         "Bank payment cleared: 30.00", "Bank payment pending: 5.00", "Bank payment failed: 5.00",
                         "Payment received: 40.00", "Payment applied to your order O1",
-                        "Approve Order Payment for order O1"]
+                        "Approve Order Payment for order O1", "Your statement 2026-09-01 to 2026-09-30: 7.00 due"]
     raw = ledger.ports.tokens.issue("invitation", "ACC1", invite.reference, "0")
     assert f"https://portal.example/invite/ACC1/{raw}" in mailer.sent[0].text
-    assert f"/cart/ACC1/{cart.reference}/" in mailer.sent[-1].html
+    assert f"/cart/ACC1/{cart.reference}/" in mailer.sent[-2].html
+    statement = mailer.sent[-1]
+    assert "/pay/ACC1/" in statement.text and "<i>I2</i>" in statement.text
+    assert "&lt;i&gt;I2&lt;/i&gt;" in statement.html and "<i>I2</i>" not in statement.html
     assert all(e.to == "ada@example.com" for e in mailer.sent)
     # A replay of the whole stream (a new durable, same inbox) sends nothing again.
     before = len(mailer.sent)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from ledger.aggregates.events.base import Event
 
@@ -39,3 +39,12 @@ class InvitationAccepted(AccessEvent, frozen=True, kw_only=True):
 
 class InvitationExpired(AccessEvent, frozen=True, kw_only=True):
     invitation_id: str
+
+
+class StatementSent(AccessEvent, frozen=True, kw_only=True):
+    """A statement of the period went to the customer with a pay link (seed 001's Auto Send)."""
+
+    period_from: date
+    period_to: date
+    balance: int
+    open_invoices: int

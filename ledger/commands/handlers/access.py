@@ -5,7 +5,7 @@ from __future__ import annotations
 from ledger.aggregates import Account
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
-from ledger.commands.unit import Unit, check_email, check_id, check_text, gateway_token, token_hash
+from ledger.commands.unit import Unit, check_date, check_email, check_id, check_text, gateway_token, token_hash
 from ledger.errors import Conflict
 from ledger.money import check_currency
 from ledger.ports.ids import account_uuid
@@ -60,6 +60,14 @@ def expire_invitation(unit: Unit, cmd: m.ExpireInvitation) -> m.Outcome:
     account = unit.account(cmd.account)
     event = account.expire_invitation(unit.ctx)
     return recorded(unit, cmd.account, event.invitation_id)
+
+
+@HANDLERS.on(m.SendStatement)
+def send_statement(unit: Unit, cmd: m.SendStatement) -> m.Outcome:
+    account = unit.account(cmd.account)
+    account.send_statement(unit.ctx, period_from=check_date(cmd.period_from, "from"),
+                           period_to=check_date(cmd.period_to, "to"))
+    return recorded(unit, cmd.account, cmd.account)
 
 
 @HANDLERS.on(m.AddPaymentMethod)
