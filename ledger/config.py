@@ -13,6 +13,7 @@
 | LEDGER_GATEWAY_DB | $LEDGER_HOME/gateway.db | the gateway simulator's state |
 | LEDGER_LOG_FORMAT | console on a TTY, else json | structlog renderer |
 | LEDGER_GROUP_COMMIT | 0 | 1: write concurrent commands in one transaction (group commit) |
+| LEDGER_AGGREGATE_CACHE | 1000 | accounts kept in memory between commands (0 disables) |
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     gateway_db: Path = Path("var/gateway.db")
     log_format: str = "auto"
     group_commit: bool = False
+    aggregate_cache: int = 1000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -56,6 +58,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "gateway_db": Path(env.get("LEDGER_GATEWAY_DB", str(home / "gateway.db"))),
             "log_format": env.get("LEDGER_LOG_FORMAT", "auto"),
             "group_commit": env.get("LEDGER_GROUP_COMMIT", "0") == "1",
+            "aggregate_cache": int(env.get("LEDGER_AGGREGATE_CACHE", "1000") or 0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
@@ -68,6 +71,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing library's environment for this store."""
+        cache = {"AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache)} if self.aggregate_cache > 0 else {}
+        return {**cache, **self._store_env()}
+
+    def _store_env(self) -> dict[str, str]:
         if self.store == "postgres":
             url = urlparse(self.postgres_dsn)
             schema = {"POSTGRES_SCHEMA": self.postgres_schema} if self.postgres_schema else {}

@@ -16,6 +16,14 @@ from ledger.errors import NotFound
 E = TypeVar("E", bound=ev.Event)
 
 
+_STATE_ENCODER = msgspec.msgpack.Encoder()
+_STATE_DECODER = msgspec.msgpack.Decoder(AccountState)
+
+
+def _clone(state: AccountState) -> AccountState:
+    return _STATE_DECODER.decode(_STATE_ENCODER.encode(state))
+
+
 class AccountSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """The whole Account state at one version, so long histories load fast."""
 
@@ -42,6 +50,12 @@ class AccountRoot:
         self.state = state
         self.modified_on = modified_on
         self._pending: list[ev.Event] = []
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AccountRoot:
+        """A fast deep copy (msgpack round trip of the state), used by the store's aggregate cache."""
+        copy = type(self)(self.id, self.version, _clone(self.state), self.modified_on)
+        copy._pending = list(self._pending)
+        return copy
 
     def trigger(self, ctx: ev.Context, event_class: type[E], **fields: Any) -> E:
         """Record a new event: stamp it with id, next version, the command's time and actor; apply it."""

@@ -146,3 +146,17 @@ def test_whole_log_satisfies_the_invariants(tmp_path: Path) -> None:
     assert not violations(events)
     assert len(events) == ledger.store.recorder.max_notification_id()
     ledger.close()
+
+
+def test_cached_accounts_are_independent_copies_and_catch_up(tmp_path: Path) -> None:
+    seed(tmp_path, invoices=1)
+    ledger = make_ledger(tmp_path)
+    first = ledger.store.account(account_uuid("ACC1"))
+    first.state.invoices["INV-0"].paid = 999_999  # a command that went wrong half-way must not leak
+    second = ledger.store.account(account_uuid("ACC1"))
+    assert second.state.invoices["INV-0"].paid != 999_999
+    other = make_ledger(tmp_path)  # another process writes; the cache fast-forwards
+    other.service.handle(m.IssueCredit(account="ACC1", credit="C9", amount="1.00", reference="r"))
+    other.close()
+    assert "C9" in ledger.store.account(account_uuid("ACC1")).state.credits
+    ledger.close()
