@@ -2,7 +2,7 @@
 
 | variable | default | meaning |
 | --- | --- | --- |
-| LEDGER_HOME | var | folder for the default SQLite files, mail, secret and nats store |
+| LEDGER_HOME | var (or the folder of LEDGER_DB / --db) | folder for the default SQLite files, mail, secret, nats |
 | LEDGER_DB | $LEDGER_HOME/ledger.db | SQLite event store file |
 | LEDGER_STORE | sqlite | sqlite or postgres |
 | LEDGER_POSTGRES_DSN | (none) | PostgreSQL DSN when LEDGER_STORE=postgres |
@@ -46,7 +46,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
         """Read settings from ``environ`` (default ``os.environ``); keyword overrides win (CLI flags)."""
         env = dict(os.environ if environ is None else environ)
-        home = Path(env.get("LEDGER_HOME", "var"))
+        chosen_db = overrides.get("db_path") or env.get("LEDGER_DB")
+        if "LEDGER_HOME" in env or overrides.get("home") is not None or not chosen_db:
+            home = Path(str(overrides.get("home") or env.get("LEDGER_HOME", "var")))
+        else:  # --db elsewhere: keep its projections, secret and gateway state beside it, never mixed with var/
+            home = Path(str(chosen_db)).parent
         values: dict[str, object] = {
             "home": home,
             "db_path": Path(env.get("LEDGER_DB", str(home / "ledger.db"))),

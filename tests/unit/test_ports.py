@@ -75,3 +75,12 @@ def test_tokens_are_derived_and_only_hashes_compare(tmp_path: Path, monkeypatch:
     assert verify(raw, hash_token(raw)) and not verify(raw + "x", hash_token(raw))
     monkeypatch.setenv("LEDGER_SECRET", "from-the-environment-0123456789")
     assert load_or_create_secret(tmp_path / "other") == b"from-the-environment-0123456789"
+
+
+def test_a_database_elsewhere_keeps_its_derived_files_beside_it(tmp_path: Path) -> None:
+    from ledger.config import Settings
+
+    settings = Settings.from_env({}, db_path=tmp_path / "books" / "ledger.db")
+    assert settings.home == tmp_path / "books" and settings.gateway_db == tmp_path / "books" / "gateway.db"
+    assert Settings.from_env({}).home == Path("var")
+    assert Settings.from_env({"LEDGER_HOME": str(tmp_path)}, db_path=tmp_path / "x.db").home == tmp_path
