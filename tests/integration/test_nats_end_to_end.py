@@ -126,3 +126,23 @@ async def test_bad_input_gets_a_typed_error_and_writes_nothing(tmp_path: Path, n
     await nc.close()
     await broker.stop()
     ledger.close()
+
+
+async def test_several_service_instances_share_the_queue_group(tmp_path: Path, nats_server: str) -> None:
+    from ledger.projections.keeper import ProjectionKeeper
+    from ledger.service.api import build_broker
+
+    ledger = make_ledger(tmp_path)
+    brokers = [build_broker(ledger, ProjectionKeeper(ledger.store, tmp_path), nats_server) for _ in range(2)]
+    for broker in brokers:
+        await broker.start()
+    nc = await nats.connect(nats_server)
+    replies = [await request(nc, "ledger.cmd.account.open", f'{{"account": "Q{n}", "email": "q@example.com"}}'
+                             .encode()) for n in range(20)]
+    assert all("ok" in r for r in replies)
+    assert ledger.store.recorder.max_notification_id() == 20  # each request answered once, by one instance
+    await brokers[0].stop()
+    assert "ok" in await request(nc, "ledger.cmd.account.open", b'{"account": "Q99", "email": "q@example.com"}')
+    await nc.close()
+    await brokers[1].stop()
+    ledger.close()

@@ -98,3 +98,44 @@ async def test_nats_server_restart_under_load_loses_nothing(tmp_path: Path) -> N
         assert len(set(ids)) == 60 and len(ids) == 60
         await nc.close()
     ledger.close()
+
+
+class BrokenWorker:
+    name = "broken"
+    wants = frozenset({"AccountOpened"})
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def handle(self, event: Any, event_id: str) -> None:
+        self.attempts += 1
+        raise RuntimeError("this worker always fails")
+
+
+async def test_an_event_that_keeps_failing_ends_in_the_dead_letter_stream(tmp_path: Path, nats_server: str) -> None:
+    ledger = make_ledger(tmp_path)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
+    nc = await nats.connect(nats_server)
+    js = nc.jetstream()
+    await reset_streams(js)
+    await ensure_events_stream(js)
+    await ensure_dlq_stream(js)
+    relay = Relay(ledger.store, js)
+    while await relay.publish_batch():
+        pass
+    worker, stop = BrokenWorker(), asyncio.Event()
+    task = asyncio.create_task(consume(js, worker, Inbox(":memory:"), stop, max_deliver=3, backoff=(0.1,)))
+    for _ in range(100):
+        try:
+            if (await js.stream_info("LEDGER_DLQ")).state.messages >= 1:
+                break
+        except Exception:
+            pass
+        await asyncio.sleep(0.1)
+    stop.set()
+    await task
+    assert worker.attempts == 3
+    advisory = await js.get_msg("LEDGER_DLQ", 1)
+    assert b'"stream_seq":1' in advisory.data and b"ledger-broken" in advisory.data
+    await nc.close()
+    ledger.close()
