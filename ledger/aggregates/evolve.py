@@ -122,6 +122,8 @@ def _(event: ev.InvoiceIssued, state: AccountState) -> None:
     state.invoice_sequence += 1
     state.invoices[event.invoice_id] = Invoice(event.invoice_id, event.total, event.issued_on, event.due_on,
                                                state.invoice_sequence, event.order_id)
+    if event.order_id is not None and event.order_id in state.orders:
+        state.orders[event.order_id].status = "invoiced"
 
 
 @evolve.register

@@ -41,7 +41,7 @@ class Order(msgspec.Struct):
     channel: str
     description: str = ""
     paid: int = 0
-    status: str = "open"  # open, cancelled, replaced
+    status: str = "open"  # open, invoiced, cancelled, replaced
     replaced_by: str | None = None
     replaces: str | None = None
     manual_processing: bool = False

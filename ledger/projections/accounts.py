@@ -96,6 +96,8 @@ class AccountsProjection(Projection):
         db.execute("insert into invoices (account, id, issued_on, due_on, total, order_id) values (?, ?, ?, ?, ?, ?)",
                    (meta.account, e.invoice_id, e.issued_on.isoformat(), e.due_on.isoformat(), e.total,
                     e.order_id))
+        if e.order_id is not None:
+            _set(db, "orders", meta.account, e.order_id, status="invoiced")
 
     @apply.register
     def _(self, e: ev.InvoiceAdjusted, db: sqlite3.Connection, meta: Meta) -> None:

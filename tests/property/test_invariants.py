@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -80,6 +82,10 @@ class AccountHistory(RuleBasedStateMachine):
                            instruction=Instruction("explicit", (Line("order", order_id, pay),)))
             if cancel:
                 self.h.attempt("cancel_order", order_id=order_id)
+            elif amount % 3 == 0:
+                total = max(1, amount + pay % 500 - 250)  # invoiced for a little less or more than paid
+                self.h.attempt("issue_invoice", invoice_id=self.h.next_id("INV-"), total=total,
+                               issued_on=date(2026, 9, 1), due_on=date(2026, 9, 30), order_id=order_id)
             else:
                 self.h.attempt("replace_order", old_order_id=order_id, new_order_id=self.h.next_id("O"),
                                amount=amount + 1000)

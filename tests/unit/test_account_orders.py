@@ -121,3 +121,27 @@ def test_invoice_void_and_adjust_rules() -> None:
     assert account.state.invoices["I1"].open == 8000
     account.void_invoice(at(), invoice_id="I1")
     assert account.state.balance == 0 and account.state.credit_balance == 4000
+
+
+def test_invoicing_an_order_moves_its_payments_onto_the_invoice() -> None:
+    account = account_with_order(50000)
+    account.record_payment(at(), payment_id="P1", amount=20000, method="card", token="tok_visa",
+                           transaction_id="t1", status="approved", decline_code=None, idempotency_key="k1",
+                           request_hash="h", instruction=Instruction("explicit", (Line("order", "O1", 20000),)))
+    account.issue_invoice(at(), invoice_id="I1", total=50000, issued_on=date(2026, 9, 1), due_on=date(2026, 9, 30),
+                          order_id="O1")
+    assert account.state.orders["O1"].status == "invoiced" and account.state.orders["O1"].open == 0
+    assert account.state.invoices["I1"].paid == 20000 and account.state.balance == 30000
+    with pytest.raises(Conflict):
+        account.cancel_order(at(), order_id="O1")
+
+
+def test_paid_beyond_the_invoice_total_becomes_credit() -> None:
+    account = account_with_order(50000)
+    account.record_payment(at(), payment_id="P1", amount=50000, method="card", token="tok_visa",
+                           transaction_id="t1", status="approved", decline_code=None, idempotency_key="k1",
+                           request_hash="h", instruction=Instruction("explicit", (Line("order", "O1", 50000),)))
+    account.issue_invoice(at(), invoice_id="I1", total=45000, issued_on=date(2026, 9, 1), due_on=date(2026, 9, 30),
+                          order_id="O1")
+    assert account.state.invoices["I1"].status == "paid"
+    assert account.state.credit_balance == 5000 and account.state.payments["P1"].credited == 5000

@@ -78,8 +78,8 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
 def settle_payment(unit: Unit, cmd: m.SettlePayment) -> m.Outcome:
     account = unit.account(cmd.account)
     payment = account.payment(cmd.payment)
-    if payment.status == "settled" and payment.method == "ach":
-        return replayed(cmd.account, cmd.payment, status="settled", transaction_id=payment.transaction_id)
+    if payment.method == "ach" and payment.settled_at is not None:  # settled once already (maybe returned since)
+        return replayed(cmd.account, cmd.payment, status=payment.status, transaction_id=payment.transaction_id)
     account.settle_payment(unit.ctx, payment_id=cmd.payment)
     return recorded(unit, cmd.account, cmd.payment, status="settled", transaction_id=payment.transaction_id)
 
