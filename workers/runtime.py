@@ -52,6 +52,19 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+async def wait_until_answering(nc: Any, timeout: float = 10.0) -> None:
+    """Return once the API answers requests (its subscriptions have reached the server)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            await nc.request("ledger.read.ping", b"{}", timeout=1)
+            return
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
 def mailer_from_env(home: Path) -> Mailer:
     """SMTP when SMTP_HOST is set, else a Maildir under ``home/mail``."""
     host = os.environ.get("SMTP_HOST")
@@ -101,6 +114,7 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     await ensure_dlq_stream(js)
     broker = build_broker(ledger, api_keeper, url)
     await broker.start()
+    await wait_until_answering(nc)
     inbox = Inbox(home / "workers.db")
     names = os.environ.get("LEDGER_WORKERS", "emails,orders,autopay").split(",")
     tasks = [asyncio.create_task(Relay(ledger.store, js).run(stop), name="relay"),

@@ -1,17 +1,21 @@
-"""Clock adapters: the system clock, and a manual clock that tests and ``--at`` move by hand."""
+"""Clock adapters: the system clock, and a manual clock that tests, replays and ``ledger --at`` move by hand.
+
+Both carry the business time zone (seed 002: "All related calculations and dates ... are based on US Eastern
+Time Zone"), America/New_York unless configured otherwise.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ledger.ports.clock import zone_of
+from ledger.ports.clock import DEFAULT_ZONE, zone_of
 
 
 class SystemClock:
-    """The real clock."""
+    """The real clock: the machine's time in UTC, with the configured business time zone."""
 
-    def __init__(self, zone: str | ZoneInfo = "America/New_York") -> None:
+    def __init__(self, zone: str | ZoneInfo = DEFAULT_ZONE) -> None:
         self._zone = zone_of(zone)
 
     @property
@@ -25,12 +29,14 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that stands still until told to move (tests, replays, ``ledger --at``)."""
+    """A clock that stands still until told to move (tests, replays, ``ledger --at``).
 
-    def __init__(self, start: datetime, zone: str | ZoneInfo = "America/New_York") -> None:
-        if start.tzinfo is None:
-            raise ValueError("ManualClock needs a timezone-aware start")
-        self._now = start.astimezone(UTC)
+    Moving it by hand is how tests cross the 72-hour invitation window (seed 002) and the 29-day authorization
+    window (seed 004) without waiting.
+    """
+
+    def __init__(self, start: datetime, zone: str | ZoneInfo = DEFAULT_ZONE) -> None:
+        self._now = _aware(start, "start")
         self._zone = zone_of(zone)
 
     @property
@@ -39,19 +45,26 @@ class ManualClock:
         return self._zone
 
     def now(self) -> datetime:
-        """The clock's current instant."""
+        """The clock's current instant, in UTC."""
         return self._now
 
     def advance(self, **delta: float) -> datetime:
-        """Move forward by a timedelta given as keywords (``days=29``); returns the new now."""
+        """Move forward by a timedelta given as keywords (``days=29``, ``hours=72``); returns the new now.
+
+        A clock never runs backwards, so a negative step raises ValueError; use :meth:`set` to jump.
+        """
         step = timedelta(**delta)
         if step < timedelta(0):
-            raise ValueError("a clock does not go backwards")
+            raise ValueError("a clock does not go backwards; use set() to jump")
         self._now += step
         return self._now
 
     def set(self, instant: datetime) -> None:
-        """Jump to ``instant`` (timezone-aware)."""
-        if instant.tzinfo is None:
-            raise ValueError("instant must be timezone-aware")
-        self._now = instant.astimezone(UTC)
+        """Jump to ``instant`` (timezone-aware; any direction)."""
+        self._now = _aware(instant, "instant")
+
+
+def _aware(instant: datetime, name: str) -> datetime:
+    if not isinstance(instant, datetime) or instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime")
+    return instant.astimezone(UTC)

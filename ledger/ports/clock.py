@@ -2,7 +2,7 @@
 
 Seed 002: "All related calculations and dates listed are based on US Eastern Time Zone." Instants are stored
 in UTC; dates and "last 30 days" boundaries are computed in the business time zone (America/New_York by
-default, LEDGER_TIMEZONE to change).
+default, LEDGER_TIMEZONE to change). The adapters (SystemClock, ManualClock) live in ``ledger.adapters.clock``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ledger.errors import ValidationError
 
+DEFAULT_ZONE = "America/New_York"
+_MAX_INSTANT_TEXT = 64
+
 
 class Clock(Protocol):
-    """Where the domain's "now" comes from, so replays and tests are deterministic."""
+    """Where the domain's "now" comes from, so replays and tests are deterministic (aggregates never read time)."""
 
     @property
     def zone(self) -> ZoneInfo:
-        """The business time zone."""
+        """The business time zone, in which dates and day boundaries are computed (seed 002)."""
         ...
 
     def now(self) -> datetime:
@@ -27,40 +30,74 @@ class Clock(Protocol):
         ...
 
 
-def zone_of(name: str | ZoneInfo) -> ZoneInfo:
-    """A ZoneInfo from its IANA name; an unknown zone is a ValidationError naming LEDGER_TIMEZONE."""
+def zone_of(name: str | ZoneInfo, field: str = "LEDGER_TIMEZONE") -> ZoneInfo:
+    """A ZoneInfo from its IANA name ("America/New_York"); an unknown name is a ValidationError naming ``field``."""
     if isinstance(name, ZoneInfo):
         return name
+    if not isinstance(name, str) or not name:
+        raise ValidationError("a time zone name is required", field=field, code="unknown_time_zone")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"unknown time zone {name!r}", field="LEDGER_TIMEZONE") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValidationError(f"unknown time zone {name!r}", field=field, code="unknown_time_zone") from None
+
+
+def _require_aware(instant: datetime) -> None:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("a naive datetime is ambiguous; pass a timezone-aware instant")
 
 
 def business_date(instant: datetime, zone: ZoneInfo) -> date:
-    """The calendar date of ``instant`` in the business time zone."""
+    """The calendar date of ``instant`` in the business time zone (seed 002: dates are US Eastern).
+
+    22:30 on 1 September in New York is 02:30 UTC on the 2nd, and its business date is the 1st.
+    A naive datetime is refused with ValueError rather than read in the server's local zone.
+    """
+    _require_aware(instant)
     return instant.astimezone(zone).date()
 
 
 def start_of_business_day(day: date, zone: ZoneInfo) -> datetime:
-    """Midnight of ``day`` in the business time zone, as a UTC instant."""
+    """The first instant of ``day`` in the business time zone, as a UTC datetime (seed 002).
+
+    Where midnight is skipped by a DST change the day starts at the first local time that exists.
+    """
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
-def parse_instant(text: str, zone: str | ZoneInfo, field: str = "at") -> datetime:
-    """Parse "2026-09-01" (start of that business day), "2026-09-01T10:42" (business local time) or an
-    ISO-8601 instant with an offset or Z; returns a UTC instant."""
+def _invalid(text: object, field: str) -> ValidationError:
+    shown = text if isinstance(text, str) and len(text) <= _MAX_INSTANT_TEXT else type(text).__name__
+    return ValidationError(f"{shown!r} is not an ISO-8601 date or time such as 2026-09-01 or 2026-09-01T10:42",
+                           field=field, code="invalid_time")
+
+
+def parse_instant(text: object, zone: str | ZoneInfo, field: str = "at") -> datetime:
+    """Parse a date or time given by a person or a caller into a UTC instant (seed 002: business time is US Eastern).
+
+    "2026-09-01" is the start of that business day, "2026-09-01T10:42" a business-local time, and
+    "2026-09-01T10:42:00Z" or "...+02:00" an exact instant. Floats, numbers, bare times ("12:00"), local times
+    that a DST change skips, and anything else are refused with a ValidationError naming ``field``; a local
+    time that occurs twice (autumn) is read as the first of the two.
+    """
     tz = zone_of(zone)
-    if not isinstance(text, str) or not text.strip():
-        raise ValidationError("expected an ISO-8601 date or time", field=field, code="invalid_time")
+    if not isinstance(text, str):
+        raise _invalid(text, field)
     cleaned = text.strip()
+    if not cleaned or len(cleaned) > _MAX_INSTANT_TEXT:
+        raise _invalid(text, field)
+    if cleaned[-1] in "zZ":
+        cleaned = cleaned[:-1] + "+00:00"
     try:
         if len(cleaned) == 10:
             return start_of_business_day(date.fromisoformat(cleaned), tz)
-        parsed = datetime.fromisoformat(cleaned.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"{text!r} is not an ISO-8601 date or time", field=field,
-                              code="invalid_time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
+        parsed = datetime.fromisoformat(cleaned)
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(UTC)
+        local = parsed.replace(tzinfo=tz)
+        instant = local.astimezone(UTC)
+        if instant.astimezone(tz).replace(tzinfo=None) != parsed:
+            raise ValidationError(f"{text!r} does not exist in {tz.key}: the clocks skip it; give an offset",
+                                  field=field, code="nonexistent_local_time")
+        return instant
+    except (ValueError, OverflowError):
+        raise _invalid(text, field) from None

@@ -1,7 +1,11 @@
 """The payment Gateway port (card, PayPal, ACH) and the edge check that keeps card numbers out.
 
-Only gateway tokens ever reach the ledger: anything that looks like a raw card number (13-19 digits passing
-the Luhn check, with or without spaces and dashes) is refused before it can be stored or logged.
+Seed 003: customers pay "using either a credit card or ACH bank transfer"; "ACH payments will initially show as
+Pending" until they succeed or fail, and the confirmation carries the gateway's transaction ID. Seed 004: a card
+(or PayPal) authorization "is good for 29 days". Seed 002: saved methods keep only what the gateway hands back.
+
+Only gateway tokens ever reach the ledger: anything that looks like a raw card number (13-19 digits passing the
+Luhn check, with or without spaces and dashes) is refused before it can be stored or logged.
 """
 
 from __future__ import annotations
@@ -15,10 +19,23 @@ import msgspec
 from ledger.errors import ValidationError
 
 PaymentMethod = Literal["card", "paypal", "ach"]
+AchStatus = Literal["pending", "settled", "returned"]
+
+#: Longest token the ledger accepts (real gateway tokens are well under 64 characters).
+MAX_TOKEN_LENGTH = 128
+#: Longer input is refused without being scanned, so a huge string cannot tie up the check.
+_MAX_SCANNED = 4096
+_CARD_DIGITS = (13, 19)
+_SEPARATORS = re.compile(r"[\s\-]+")
+_DIGIT_RUN = re.compile(r"\d{13,}")
 
 
 class ChargeResult(msgspec.Struct, frozen=True):
-    """The gateway's answer to a charge, capture, void or refund."""
+    """The gateway's answer to a charge, capture, void or refund.
+
+    ``approved`` means the money moved (card, PayPal, capture, refund) or the hold was released (void);
+    ``pending`` is an ACH debit still clearing; ``declined`` carries a machine-readable ``decline_code``.
+    """
 
     transaction_id: str
     status: Literal["approved", "declined", "pending"]
@@ -27,7 +44,7 @@ class ChargeResult(msgspec.Struct, frozen=True):
 
 
 class AuthorizationResult(msgspec.Struct, frozen=True):
-    """The gateway's answer to a card authorization (a hold good for 29 days)."""
+    """The gateway's answer to a card authorization: a hold that expires at ``expires_at`` (29 days, seed 004)."""
 
     transaction_id: str
     status: Literal["approved", "declined"]
@@ -36,66 +53,88 @@ class AuthorizationResult(msgspec.Struct, frozen=True):
 
 
 class Gateway(Protocol):
-    """A card / PayPal / ACH gateway; every money call is idempotent by ``idempotency_key``."""
+    """A card / PayPal / ACH gateway.
+
+    Every call that moves money takes an ``idempotency_key``: the same key again answers the first result and
+    moves no money twice; the same key with another request raises ``Conflict(code="idempotency_key_reused")``.
+    When the gateway cannot be reached a call raises ``GatewayUnavailable``; retry it with the same key.
+    """
 
     def charge(self, *, token: str, amount: int, currency: str, method: PaymentMethod,
                idempotency_key: str) -> ChargeResult:
-        """Card and PayPal approve or decline at once; ACH answers "pending"."""
+        """Take ``amount`` minor units: card and PayPal approve or decline at once, ACH answers "pending"
+        until the bank settles or returns the debit (seed 003)."""
         ...
 
     def authorize(self, *, token: str, amount: int, currency: str, idempotency_key: str) -> AuthorizationResult:
-        """Hold ``amount`` on a card."""
+        """Hold ``amount`` on a card or PayPal account for 29 days (seed 004)."""
         ...
 
     def capture(self, *, transaction_id: str, amount: int, idempotency_key: str) -> ChargeResult:
-        """Capture (part of) a hold."""
+        """Capture (part of) a live hold; declined "authorization_expired" after 29 days and
+        "amount_exceeds_authorization" above what is left of the hold (seed 004)."""
         ...
 
     def void(self, *, transaction_id: str) -> ChargeResult:
-        """Release a hold."""
+        """Release a hold (an order cancelled, or replaced by a reauthorization, seed 004); repeating is harmless."""
         ...
 
     def refund(self, *, transaction_id: str, amount: int, idempotency_key: str) -> ChargeResult:
-        """Refund (part of) a charge or capture."""
+        """Refund (part of) a charge or capture; declined "refund_exceeds_charge" beyond what is left of it."""
         ...
 
-    def ach_status(self, transaction_id: str) -> Literal["pending", "settled", "returned"]:
-        """Where an ACH debit stands."""
+    def ach_status(self, transaction_id: str) -> AchStatus:
+        """Where an ACH debit stands: pending, settled, or returned by the bank (seed 003)."""
         ...
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-def looks_like_card_number(text: str) -> bool:
-    """True when ``text`` (spaces and dashes removed) holds 13-19 consecutive digits passing Luhn."""
-    compact = re.sub(r"[\s\-]", "", text)
-    for match in re.finditer(r"\d{13,}", compact):
-        run = match.group()
-        for length in range(13, min(19, len(run)) + 1):
-            for start in range(len(run) - length + 1):
-                if _luhn_ok(run[start:start + length]):
-                    return True
+def _has_luhn_window(run: str) -> bool:
+    """True when some 13-19 digit stretch of the digit string ``run`` passes the Luhn check."""
+    low, high = _CARD_DIGITS
+    values = [int(char) for char in run]
+    for end in range(low, len(values) + 1):
+        total = 0
+        for offset in range(min(high, end)):
+            value = values[end - 1 - offset]
+            if offset % 2 == 1:
+                value = value * 2 - 9 if value > 4 else value * 2
+            total += value
+            if offset + 1 >= low and total % 10 == 0:
+                return True
     return False
 
 
+def looks_like_card_number(text: str) -> bool:
+    """True when ``text``, with spaces and dashes removed, holds 13-19 consecutive digits that pass Luhn.
+
+    Seed 002 / DESIGN "methods": only a gateway token, brand, last four and expiry are ever stored, so a card
+    number must be recognised however it is written ("4242 4242 4242 4242", "4242-4242-...", glued to other
+    digits). A stretch inside a longer run of digits counts too: a false refusal is better than a stored PAN.
+    """
+    if not isinstance(text, str):
+        return False
+    compact = _SEPARATORS.sub("", text)
+    return any(_has_luhn_window(match.group()) for match in _DIGIT_RUN.finditer(compact))
+
+
 def check_token(token: str, field: str = "token") -> str:
-    """A gateway token, or a ValidationError naming ``field`` (raw card numbers are refused outright)."""
-    if not isinstance(token, str) or not token or len(token) > 128:
-        raise ValidationError("a gateway token of 1-128 characters is required", field=field, code="invalid_token")
+    """Return ``token`` if it can be a gateway token, else raise a ValidationError naming ``field``.
+
+    Raw card numbers are refused with code "raw_card_number" (seed 002: only gateway tokens are stored); an
+    empty, over-long (> 128), non-ASCII, blank-containing or non-printable token with code "invalid_token".
+    """
+    if not isinstance(token, str) or not token:
+        raise ValidationError("a gateway token is required", field=field, code="invalid_token")
+    if len(token) > _MAX_SCANNED:
+        raise ValidationError(f"a gateway token has at most {MAX_TOKEN_LENGTH} characters", field=field,
+                              code="invalid_token")
     if looks_like_card_number(token):
         raise ValidationError("card numbers are never accepted; send the gateway's token", field=field,
                               code="raw_card_number")
-    if any(not c.isprintable() or c.isspace() for c in token):
-        raise ValidationError("a gateway token has no spaces or control characters", field=field,
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise ValidationError(f"a gateway token has at most {MAX_TOKEN_LENGTH} characters", field=field,
+                              code="invalid_token")
+    if not all("!" <= char <= "~" for char in token):
+        raise ValidationError("a gateway token is printable ASCII without spaces", field=field,
                               code="invalid_token")
     return token

@@ -1,0 +1,61 @@
+"""``ledger serve`` (what ``make run`` runs) from the outside: bundled nats-server, a command over NATS, the
+receipt in the Maildir, a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mailbox
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+import nats
+import pytest
+
+pytestmark = pytest.mark.nats
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) -> None:
+    env = {**os.environ, "LEDGER_HOME": str(tmp_path), "LEDGER_NATS_PORT": str(free_port()),
+           "LEDGER_LOG_FORMAT": "json"}
+    env.pop("NATS_URL", None)
+    env.pop("SMTP_HOST", None)
+    server = subprocess.Popen([sys.executable, "-m", "ledger", "serve"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        url = ""
+        assert server.stderr is not None
+        for _ in range(200):
+            line = server.stderr.readline()
+            if '"ledger_serving"' in line:
+                url = json.loads(line)["nats"]
+                break
+        assert url.startswith("nats://127.0.0.1:")
+        nc = await nats.connect(url)
+        for subject, body in (("ledger.cmd.account.open", {"account": "ACC1", "email": "ada@example.com"}),
+                              ("ledger.cmd.payment.submit", {"account": "ACC1", "payment": "P1", "amount": "9.00",
+                                                             "method": "card", "token": "tok_visa",
+                                                             "deposit": True})):
+            reply = msgspec.json.decode((await nc.request(subject, msgspec.json.encode(body), timeout=10)).data)
+            assert "ok" in reply, reply
+        await nc.close()
+        box = tmp_path / "mail"
+        for _ in range(200):
+            if box.exists() and len(mailbox.Maildir(str(box), create=False)) >= 1:
+                break
+            await asyncio.sleep(0.05)
+        [message] = list(mailbox.Maildir(str(box), create=False))
+        assert message["To"] == "ada@example.com" and "9.00" in message["Subject"]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
