@@ -8,6 +8,8 @@ floats for amounts are refused); every reply is ``{"ok": ...}`` or ``{"error": {
 from __future__ import annotations
 
 import asyncio
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import msgspec
@@ -16,6 +18,7 @@ from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
 
 from ledger.bootstrap import Ledger
+from ledger.commands.batching import BatchingService
 from ledger.errors import LedgerError, ValidationError
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
@@ -30,6 +33,15 @@ _encode = msgspec.json.Encoder().encode
 def error_reply(error: LedgerError) -> bytes:
     """``{"error": {"code", "field", "message"}}``."""
     return _encode({"error": error.to_dict()})
+
+
+def internal_reply(subject: str, error: BaseException) -> bytes:
+    """The reply to a failure that is not a refusal (a bug, the store unavailable): logged with its traceback,
+    answered with code ``internal`` so the requester is told at once instead of waiting for its timeout."""
+    reference = uuid.uuid4().hex[:12]
+    log.error("request_failed", subject=subject, reference=reference, error=repr(error), exc_info=error)
+    return error_reply(LedgerError(f"internal error (reference {reference}), see the service log",
+                                   code="internal"))
 
 
 def decode(body: bytes, kind: type[Any]) -> Any:
@@ -55,6 +67,8 @@ def handle_command(ledger: Ledger, name: str, body: bytes) -> bytes:
         outcome = ledger.service.handle(decode(body, kind))
     except LedgerError as error:
         return error_reply(error)
+    except Exception as error:
+        return internal_reply(f"{COMMAND_PREFIX}{name}", error)
     return _encode({"ok": outcome})
 
 
@@ -96,6 +110,8 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         return _encode({"ok": rows})
     except LedgerError as error:
         return error_reply(error)
+    except Exception as error:
+        return internal_reply(f"{READ_PREFIX}{view}", error)
 
 
 async def _raw(msg: Any) -> Any:
@@ -103,24 +119,36 @@ async def _raw(msg: Any) -> Any:
     return msg.body
 
 
-def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str) -> NatsBroker:
-    """A faststream NatsBroker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group."""
-    broker = NatsBroker(url, logger=None)
-    lock = asyncio.Lock()  # one command at a time per instance; run several instances to scale out
+def command_concurrency(ledger: Ledger) -> int:
+    """Commands in flight per instance: one with the plain service (writers to one store serialize anyway, and
+    one at a time keeps each reply's latency predictable), many with group commit, whose point is to gather
+    concurrent commands into one transaction."""
+    return int(ledger.service.max_batch) if isinstance(ledger.service, BatchingService) else 1
 
-    @broker.subscriber(f"{COMMAND_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw)
+
+def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None) -> NatsBroker:
+    """A faststream NatsBroker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group.
+
+    Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`); reads run
+    one at a time beside them (one subscription handles its messages in order; the keeper is one connection).
+    Run several instances to scale out: the queue group gives each request to one of them.
+    """
+    broker = NatsBroker(url, logger=None)
+    workers = concurrency or command_concurrency(ledger)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-command")
+
+    @broker.subscriber(f"{COMMAND_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw, max_workers=workers)
     async def commands(body: bytes, msg: NatsMessage) -> bytes:
-        name = msg.raw_message.subject[len(COMMAND_PREFIX):]
-        async with lock:
-            reply = await asyncio.to_thread(handle_command, ledger, name, body)
-        log.info("command_handled", subject=msg.raw_message.subject, ok=reply.startswith(b'{"ok"'))
+        subject = msg.raw_message.subject
+        loop = asyncio.get_running_loop()
+        reply = await loop.run_in_executor(pool, handle_command, ledger, subject[len(COMMAND_PREFIX):], body)
+        log.info("command_handled", subject=subject, ok=reply.startswith(b'{"ok"'))
         return reply
 
     @broker.subscriber(f"{READ_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw)
     async def reads(body: bytes, msg: NatsMessage) -> bytes:
         view = msg.raw_message.subject[len(READ_PREFIX):]
-        async with lock:
-            return await asyncio.to_thread(handle_read, ledger, keeper, view, body)
+        return await asyncio.to_thread(handle_read, ledger, keeper, view, body)
 
     _ = (commands, reads)
     return broker
