@@ -1,12 +1,14 @@
 """Id generation, and the deterministic mapping of business ids to aggregate ids.
 
 Business ids ("ACC1", "INV-SEP") map to aggregate UUIDs with uuid5 in fixed namespaces, so every command can
-address an account without a lookup table.
+address an account without a lookup table (seed 000: a guest pays against "their order number ... and customer
+number", and a payment that matches nothing still needs an address of its own while it waits for research).
+The two small id adapters live here beside their protocol: ``RandomIds`` (real) and ``SequentialIds`` (tests).
 """
 
 from __future__ import annotations
 
-import itertools
+import base64
 import uuid
 from typing import Protocol
 
@@ -23,34 +25,44 @@ class IdGenerator(Protocol):
         ...
 
 
+def _check_prefix(prefix: str) -> str:
+    if not isinstance(prefix, str) or not prefix or not all(c.isascii() and (c.isalnum() or c in "-_")
+                                                            for c in prefix):
+        raise ValueError(f"an id prefix is ASCII letters, digits, '-' or '_', not {prefix!r}")
+    return prefix
+
+
 class RandomIds:
-    """Random ids: prefix plus 26 characters of a uuid4 in Crockford-free lower base32."""
+    """Random ids: ``prefix`` + "_" + 26 lower-case base32 characters of a uuid4 (128 random-ish bits)."""
 
     def new_id(self, prefix: str) -> str:
-        """A new unique id such as ``CART_3f9k...``."""
-        import base64
-
+        """A new unique id such as ``CART_3f9k...`` (26 characters after the underscore)."""
         raw = base64.b32encode(uuid.uuid4().bytes).decode().rstrip("=").lower()
-        return f"{prefix}_{raw}"
+        return f"{_check_prefix(prefix)}_{raw}"
 
 
 class SequentialIds:
-    """Predictable ids for tests: ``PREFIX-0001``, ``PREFIX-0002`` ... per prefix."""
+    """Predictable ids for tests: ``PAY-0001``, ``PAY-0002`` ... counted per prefix."""
 
     def __init__(self) -> None:
-        self._counters: dict[str, itertools.count[int]] = {}
+        self._counters: dict[str, int] = {}
 
     def new_id(self, prefix: str) -> str:
         """The next id of ``prefix``."""
-        counter = self._counters.setdefault(prefix, itertools.count(1))
-        return f"{prefix}-{next(counter):04d}"
+        count = self._counters.get(_check_prefix(prefix), 0) + 1
+        self._counters[prefix] = count
+        return f"{prefix}-{count:04d}"
 
 
 def account_uuid(account_id: str) -> uuid.UUID:
-    """The aggregate id of the account with business id ``account_id``."""
+    """The aggregate id of the account with business id ``account_id`` (the same id always gives the same UUID)."""
+    if not isinstance(account_id, str):
+        raise TypeError("an account id is a string")
     return uuid.uuid5(ACCOUNT_NAMESPACE, account_id)
 
 
 def unidentified_uuid(payment_id: str) -> uuid.UUID:
-    """The aggregate id of an unidentified payment awaiting research."""
+    """The aggregate id of a guest payment that matched nothing and waits for research (seed 000, step 6c)."""
+    if not isinstance(payment_id, str):
+        raise TypeError("a payment id is a string")
     return uuid.uuid5(UNIDENTIFIED_NAMESPACE, payment_id)
