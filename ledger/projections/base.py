@@ -35,6 +35,9 @@ class Projection:
     version: ClassVar[int] = 1
     #: SQL statements creating the projection's tables and indexes.
     tables: ClassVar[tuple[str, ...]] = ()
+    #: The file position this instance's in-memory caches reflect (-1: none yet); the runner resets the
+    #: caches when the file is found elsewhere (another process or runner applied events meanwhile).
+    synced_at: int = -1
 
     def schema(self, db: sqlite3.Connection, *, indexes: bool = True) -> None:
         """Create the projection's tables (idempotent); a rebuild creates secondary indexes only at the end."""
@@ -50,7 +53,9 @@ class Projection:
         """Called once per batch before commit (for projections that buffer)."""
 
     def reset(self) -> None:
-        """Forget in-memory caches (after a rolled-back batch, they would be ahead of the file)."""
+        """Forget in-memory caches (after a rolled-back batch they would be ahead of the file; after another
+        runner wrote to the file, behind it)."""
         fresh = type(self)()
+        self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
 

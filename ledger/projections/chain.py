@@ -75,17 +75,24 @@ class HashChain:
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
     def extend(self, notes: Iterable[Any]) -> int:
-        """Append links for ``notes`` (which must follow the head); returns how many were added."""
-        position, previous = self.head()
-        rows = []
-        for note in notes:
-            if note.id <= position:
-                continue
-            previous = link(previous, note)
-            rows.append((note.id, str(note.originator_id), note.originator_version, previous))
+        """Append links for ``notes`` past the head (earlier ones are skipped); returns how many were added.
+
+        The head is read under the write lock, so keepers in several processes can extend the chain at once.
+        """
         self.db.execute("begin immediate")
-        self.db.executemany("insert into chain values (?, ?, ?, ?)", rows)
-        self.db.execute("commit")
+        try:
+            position, previous = self.head()
+            rows = []
+            for note in notes:
+                if note.id <= position:
+                    continue
+                previous = link(previous, note)
+                rows.append((note.id, str(note.originator_id), note.originator_version, previous))
+            self.db.executemany("insert into chain values (?, ?, ?, ?)", rows)
+            self.db.execute("commit")
+        except BaseException:
+            self.db.execute("rollback")
+            raise
         return len(rows)
 
     def catch_up(self, store: Any) -> int:
@@ -98,7 +105,7 @@ class HashChain:
             if len(batch) >= 10_000:
                 added += self.extend(batch)
                 batch = []
-        return added + self.extend(batch)
+        return added + (self.extend(batch) if batch else 0)
 
     def verify(self, store: Any) -> list[Mismatch]:
         """Recompute the chain from the events table; every disagreement, first the earliest."""

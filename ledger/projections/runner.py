@@ -168,17 +168,32 @@ def catch_up(projections: Sequence[tuple[Projection, sqlite3.Connection]], event
 
 
 def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence[tuple[Meta, Any]]) -> None:
+    """Apply ``items`` and record the new position in one transaction.
+
+    The position is read again under the write lock: another runner (the service's follower, a CLI read, the
+    API) may have applied part of the batch since it was read, and those events must not be applied twice.
+    When the file moved on without this instance, its in-memory caches are behind the file and are dropped.
+    """
     db.execute("begin immediate")
     try:
+        at = position_of(db, projection)
+        if at != projection.synced_at:
+            projection.reset()
+        todo = [item for item in items if item[0].position > at]
+        if not todo:
+            db.execute("rollback")
+            projection.synced_at = at
+            return
         apply = projection.apply
-        for meta, event in items:
+        for meta, event in todo:
             apply(event, db, meta)
         projection.finish_batch(db)
         db.execute("insert into _position (name, position, version, updated_at) values (?, ?, ?, ?) "
                    "on conflict(name) do update set position = excluded.position, version = excluded.version, "
                    "updated_at = excluded.updated_at",
-                   (projection.name, items[-1][0].position, projection.version, time.time()))
+                   (projection.name, todo[-1][0].position, projection.version, time.time()))
         db.execute("commit")
+        projection.synced_at = todo[-1][0].position
     except BaseException:
         db.execute("rollback")
         projection.reset()

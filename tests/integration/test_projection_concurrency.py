@@ -1,0 +1,123 @@
+"""Several runners on the same projection files (the service's follower, the read API, CLI reads in other
+processes): no event is applied twice and no runner posts from caches the file has moved past."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.adapters.clock import ManualClock
+from ledger.bootstrap import Ledger
+from ledger.commands import messages as m
+from ledger.projections import fresh
+from ledger.projections.chain import HashChain
+from ledger.projections.keeper import ProjectionKeeper
+from ledger.projections.runner import EventLog, catch_up, connect, dump
+from tests.ledger_fixtures import START, make_ledger
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    built = make_ledger(tmp_path, clock=ManualClock(START))
+    built.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+    yield built
+    built.close()
+
+
+def invoice(ledger: Ledger, name: str) -> None:
+    ledger.service.handle(m.IssueInvoice(account="ACC1", invoice=name, amount="10.00", date="2026-09-01",
+                                         due="2026-09-30"))
+
+
+def rebuilt(ledger: Ledger, tmp_path: Path) -> dict[str, Any]:
+    reference = ProjectionKeeper(ledger.store, tmp_path / "reference")
+    out = {}
+    for projection in fresh():
+        db = connect(":memory:")
+        catch_up([(projection, db)], reference.events)
+        out[projection.name] = dump(db, projection)
+    reference.close()
+    return out
+
+
+def test_a_runner_behind_the_file_reloads_its_caches(ledger: Ledger, tmp_path: Path) -> None:
+    follower, reader = ProjectionKeeper(ledger.store, tmp_path), ProjectionKeeper(ledger.store, tmp_path)
+    follower.catch_up()
+    invoice(ledger, "I1")
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="4.00", method="ach",
+                                          token="tok_ach", distribute=True))
+    reader.catch_up()  # the follower's in-memory journal has not seen I1 nor P1
+    ledger.service.handle(m.VoidInvoice(account="ACC1", invoice="I1"))
+    ledger.service.handle(m.SettlePayment(account="ACC1", payment="P1"))
+    follower.catch_up()
+    assert {p.name: dump(follower.connection(p.name), p) for p in fresh()} == rebuilt(ledger, tmp_path)
+    follower.close()
+    reader.close()
+
+
+class RacingLog:
+    """A log whose first read lets another runner apply the same events before returning them."""
+
+    def __init__(self, inner: EventLog, rival: Any) -> None:
+        self.inner, self.rival, self.raced = inner, rival, False
+
+    def read(self, after: int, limit: int) -> Any:
+        items = self.inner.read(after, limit)
+        if not self.raced:
+            self.raced = True
+            self.rival()
+        return items
+
+    def head(self) -> int:
+        return self.inner.head()
+
+
+def test_events_applied_by_a_rival_meanwhile_are_not_applied_twice(ledger: Ledger, tmp_path: Path) -> None:
+    for n in range(5):
+        invoice(ledger, f"I{n}")
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    files = keeper.files
+    mine = [(p, connect(files.path(p))) for p in fresh()]
+    theirs = [(p, connect(files.path(p))) for p in fresh()]
+    catch_up(mine, RacingLog(keeper.events, lambda: catch_up(theirs, keeper.events)))
+    assert {p.name: dump(db, p) for p, db in mine} == rebuilt(ledger, tmp_path)
+    for _, db in (*mine, *theirs):
+        db.close()
+    keeper.close()
+
+
+def test_keepers_in_threads_follow_a_writer(ledger: Ledger, tmp_path: Path) -> None:
+    keepers = [ProjectionKeeper(ledger.store, tmp_path) for _ in range(3)]
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def follow(keeper: ProjectionKeeper) -> None:
+        try:
+            while not done.is_set():
+                keeper.catch_up()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=follow, args=(k,)) for k in keepers]
+    for thread in threads:
+        thread.start()
+    for n in range(40):
+        invoice(ledger, f"I{n}")
+        if n % 3 == 0:
+            ledger.service.handle(m.SubmitPayment(account="ACC1", payment=f"P{n}", amount="15.00", method="card",
+                                                  token="tok_visa", distribute=True))
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    keepers[0].catch_up()
+    assert {p.name: dump(keepers[0].connection(p.name), p) for p in fresh()} == rebuilt(ledger, tmp_path)
+    chain = HashChain(keepers[0].chain_path)
+    assert chain.verify(ledger.store) == []
+    chain.close()
+    for keeper in keepers:
+        keeper.close()
