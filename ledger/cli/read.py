@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,16 @@ from replay.statement import statement
 from replay.verify import verify
 
 pass_state = click.make_pass_decorator(CliState)
+
+
+def _json_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(CliState).as_json = True
+
+
+#: ``--json`` after the command as well as before it (``ledger replay balances --as-of T --json``).
+json_option = click.option("--json", "as_json", is_flag=True, expose_value=False, callback=_json_flag,
+                           help="Print JSON on stdout (same as the global --json).")
 
 
 @contextmanager
@@ -75,6 +86,7 @@ def projections() -> None:
 
 
 @projections.command("status")
+@json_option
 @pass_state
 def projections_status(state: CliState) -> None:
     """Each projection's position in the log and its lag."""
@@ -86,6 +98,7 @@ def projections_status(state: CliState) -> None:
 
 @projections.command("rebuild")
 @click.argument("names", nargs=-1)
+@json_option
 @pass_state
 def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
     """Rebuild into new files from position 0, then swap atomically (the old files serve meanwhile)."""
@@ -103,6 +116,7 @@ def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
 
 @cli.command("dashboard")
 @click.option("--within-days", default=3, show_default=True, type=click.IntRange(0, 365))
+@json_option
 @pass_state
 def dashboard(state: CliState, within_days: int) -> None:
     """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research."""
@@ -113,6 +127,7 @@ def dashboard(state: CliState, within_days: int) -> None:
 
 @account.command("balance")
 @click.argument("account_id", metavar="ACCOUNT")
+@json_option
 @pass_state
 def account_balance(state: CliState, account_id: str) -> None:
     """Balance owed, credit, last payment and overdue amount."""
@@ -125,6 +140,7 @@ def account_balance(state: CliState, account_id: str) -> None:
 @account.command("invoices")
 @click.argument("account_id", metavar="ACCOUNT")
 @click.option("--status", type=click.Choice(["open", "partially_paid", "paid", "void", "unpaid"]))
+@json_option
 @pass_state
 def account_invoices(state: CliState, account_id: str, status: str | None) -> None:
     """The invoices tab, filterable by status."""
@@ -135,6 +151,7 @@ def account_invoices(state: CliState, account_id: str, status: str | None) -> No
 
 @account.command("payments")
 @click.argument("account_id", metavar="ACCOUNT")
+@json_option
 @pass_state
 def account_payments(state: CliState, account_id: str) -> None:
     """The payments tab."""
@@ -145,6 +162,7 @@ def account_payments(state: CliState, account_id: str) -> None:
 
 @account.command("credits")
 @click.argument("account_id", metavar="ACCOUNT")
+@json_option
 @pass_state
 def account_credits(state: CliState, account_id: str) -> None:
     """The credits tab."""
@@ -157,6 +175,7 @@ def account_credits(state: CliState, account_id: str) -> None:
 @click.argument("account_id", metavar="ACCOUNT")
 @click.option("--period", type=click.Choice(list(queries.PERIODS)), help="Last 30 days, 3 or 6 months, a year.")
 @click.option("--year", type=int, help="With --period year: which year (default this one).")
+@json_option
 @pass_state
 def account_history(state: CliState, account_id: str, period: str | None, year: int | None) -> None:
     """Order history from every channel."""
@@ -173,6 +192,7 @@ def replay() -> None:
 
 @replay.command("balances")
 @click.option("--as-of", "as_of", required=True, metavar="TIME")
+@json_option
 @pass_state
 def replay_balances(state: CliState, as_of: str) -> None:
     """Every account's balances and the trial balance as of TIME."""
@@ -194,6 +214,7 @@ def replay_balances(state: CliState, as_of: str) -> None:
 @click.option("--from", "start", required=True, metavar="DATE")
 @click.option("--to", "end", required=True, metavar="DATE")
 @click.option("--csv", "as_csv", is_flag=True)
+@json_option
 @pass_state
 def replay_statement(state: CliState, account_id: str, start: str, end: str, as_csv: bool) -> None:
     """Opening balance, every movement and closing balance of ACCOUNT between two dates."""
@@ -209,11 +230,12 @@ def replay_statement(state: CliState, account_id: str, start: str, end: str, as_
     if state.as_json:
         emit_json(result)
     elif as_csv:
-        click.echo("date,event,reference,charge,payment,balance")
-        click.echo(f"{result.period_from},Opening balance,,,,{result.opening_balance}")
-        for line in result.lines:
-            click.echo(f"{line.date},{line.event},{line.reference},{line.charge},{line.payment},{line.balance}")
-        click.echo(f"{result.period_to},Closing balance,,,,{result.closing_balance}")
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(("date", "event", "reference", "charge", "payment", "balance"))
+        writer.writerow((result.period_from, "Opening balance", "", "", "", result.opening_balance))
+        writer.writerows((line.date, line.event, line.reference, line.charge, line.payment, line.balance)
+                         for line in result.lines)
+        writer.writerow((result.period_to, "Closing balance", "", "", "", result.closing_balance))
     else:
         click.echo(f"{result.account} {result.currency} {result.period_from}..{result.period_to} "
                    f"opening {result.opening_balance}")
@@ -232,6 +254,7 @@ def audit() -> None:
 @click.option("--from", "start", metavar="TIME")
 @click.option("--to", "end", metavar="TIME")
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000))
+@json_option
 @pass_state
 def audit_log(state: CliState, account_id: str | None, actor: str | None, start: str | None, end: str | None,
               limit: int) -> None:
@@ -245,6 +268,7 @@ def audit_log(state: CliState, account_id: str | None, actor: str | None, start:
 
 
 @audit.command("verify")
+@json_option
 @pass_state
 def audit_verify(state: CliState) -> None:
     """Hash chain, projections rebuilt and diffed, invariants; exits 1 on any discrepancy."""
@@ -253,6 +277,8 @@ def audit_verify(state: CliState) -> None:
     if state.as_json:
         emit_json(result)
     else:
+        for checked in result.projections:
+            click.echo(f"projection {checked.projection}: compared with a rebuild at position {checked.position}")
         for finding in result.findings:
             click.echo(f"{finding.check}: {finding.detail}")
         click.echo(f"{'OK' if result.ok else 'DISCREPANCIES FOUND'}: {result.events} events checked")
@@ -265,6 +291,7 @@ def audit_verify(state: CliState) -> None:
 @click.option("--to", "end", required=True, metavar="TIME")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
 @click.option("--output", type=click.File("w"), default="-", help="File to write (default stdout).")
+@json_option
 @pass_state
 def audit_export(state: CliState, start: str, end: str, fmt: str, output: Any) -> None:
     """The journal and the audit log of [FROM, TO) for an auditor."""

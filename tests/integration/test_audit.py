@@ -10,12 +10,14 @@ import msgspec
 import pytest
 
 from ledger.adapters.clock import ManualClock
+from ledger.aggregates import events as ev
 from ledger.commands import messages as m
 from ledger.projections.keeper import ProjectionKeeper
 from replay.asof import balances_as_of
 from replay.export import records, render
+from replay.history import events
 from replay.statement import statement
-from replay.verify import verify
+from replay.verify import invariant_findings, verify
 from tests.ledger_fixtures import START, make_ledger
 
 pytestmark = pytest.mark.usefixtures("store_backend")
@@ -103,6 +105,36 @@ def test_verify_finds_a_projection_that_drifted(tmp_path: Path) -> None:
     keeper.catch_up()
     keeper.connection("accounts").execute("update invoices set paid = paid + 1")
     result = verify(ledger.store, keeper)  # type: ignore[attr-defined]
-    assert [f.detail for f in result.findings] == ["accounts.invoices differs from a rebuild"]
+    assert [f.check for f in result.findings] == ["projection_diff"]
+    detail = result.findings[0].detail
+    assert detail.startswith("accounts.invoices differs from a rebuild: ") and "'I1'" in detail
+    assert "10000, 10000" in detail and "10000, 10001" in detail  # the row, as rebuilt and as stored
     keeper.close()
+    ledger.close()  # type: ignore[attr-defined]
+
+
+def test_verify_checks_the_position_served_while_the_log_grows(tmp_path: Path) -> None:
+    ledger, _ = history(tmp_path)
+    keeper = ProjectionKeeper(ledger.store, tmp_path)  # type: ignore[attr-defined]
+    keeper.catch_up()
+    served = keeper.status()[0].position
+    ledger.service.handle(m.IssueCredit(account="ACC1", credit="C9", amount="1.00", reference="r"))  # type: ignore[attr-defined]
+    result = verify(ledger.store, keeper)  # type: ignore[attr-defined]
+    assert result.ok, result.findings
+    assert {c.position for c in result.projections} == {served}
+    assert result.events == served + 1
+    keeper.close()
+    ledger.close()  # type: ignore[attr-defined]
+
+
+def test_an_idempotency_key_recorded_twice_is_a_finding(tmp_path: Path) -> None:
+    ledger, _ = history(tmp_path)
+    logged = list(events(ledger.store))  # type: ignore[attr-defined]
+    position, submitted = next((p, e) for p, e in logged if isinstance(e, ev.PaymentSubmitted))
+    twin = msgspec.structs.replace(submitted, payment_id="P-TWIN", originator_version=99)
+    count, found = invariant_findings([*logged, (position + 100, twin)])
+    assert count == len(logged) + 1
+    assert [f.detail for f in found if "idempotency" in f.detail] == [
+        f"idempotency key {submitted.idempotency_key!r} of PaymentSubmitted recorded twice "
+        f"(positions {position} and {position + 100})"]
     ledger.close()  # type: ignore[attr-defined]

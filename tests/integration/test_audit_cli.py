@@ -1,0 +1,107 @@
+"""The read-side CLI on a real ledger folder: tabs, dashboard, projections, replays, the audit and its exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from ledger.cli.main import cli
+
+
+class Ledger:
+    def __init__(self, home: Path) -> None:
+        self.runner = CliRunner()
+        self.env = {"LEDGER_HOME": str(home), "LEDGER_DB": str(home / "ledger.db"), "LEDGER_LOG_FORMAT": "json",
+                    "LEDGER_PROJECTIONS_DIR": str(home / "projections")}
+
+    def __call__(self, *args: str) -> Result:
+        return self.runner.invoke(cli, ["--at", "2026-09-10T12:00", *args], env=self.env, catch_exceptions=False)
+
+    def ok(self, *args: str) -> str:
+        result = self(*args)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json"))
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    run = Ledger(tmp_path)
+    run.ok("account", "open", "ACC1", "--email", "a@example.com")
+    run.ok("invoice", "issue", "ACC1", "I1", "--amount", "100.00", "--date", "2026-09-01", "--due", "2026-09-05")
+    run.ok("invoice", "issue", "ACC1", "I,2", "--amount", "50.00", "--date", "2026-09-02", "--due", "2026-10-02")
+    run.ok("payment", "submit", "ACC1", "P1", "--amount", "120.00", "--method", "card", "--token", "tok_visa",
+           "--distribute")
+    run.ok("order", "place", "ACC1", "O1", "--amount", "30.00", "--channel", "phone")
+    run.ok("auth", "create", "ACC1", "A1", "--order", "O1", "--amount", "30.00", "--token", "tok_visa")
+    return run
+
+
+def test_portal_tabs_history_and_dashboard(ledger: Ledger) -> None:
+    invoices = ledger.json("account", "invoices", "ACC1")
+    assert [(i["id"], i["open"], i["status"]) for i in invoices] == [("I1", "0.00", "paid"),
+                                                                      ("I,2", "30.00", "partially_paid")]
+    assert [i["id"] for i in ledger.json("account", "invoices", "ACC1", "--status", "unpaid")] == ["I,2"]
+    assert [p["amount"] for p in ledger.json("account", "payments", "ACC1")] == ["120.00"]
+    assert ledger.json("account", "credits", "ACC1") == []
+    assert [o["id"] for o in ledger.json("account", "history", "ACC1", "--period", "30d")] == ["O1"]
+    assert ledger.json("account", "balance", "ACC1")[0]["balance"] == "30.00"
+    board = ledger.json("dashboard", "--within-days", "30")
+    assert [a["authorization"] for a in board["expiring_authorizations"]] == ["A1"]
+    assert [o["order"] for o in board["unpaid_orders"]] == ["O1"]
+    assert "Invoices" in ledger.ok("account", "invoices", "ACC1")  # a readable table without --json
+
+
+def test_projection_status_and_rebuild(ledger: Ledger) -> None:
+    ledger.ok("dashboard")
+    status = ledger.json("projections", "status")
+    assert {s["name"]: s["lag"] for s in status} == {"accounts": 0, "audit": 0, "journal": 0}
+    rebuilt = ledger.json("projections", "rebuild", "audit")
+    assert rebuilt["rebuilt"] == ["audit"] and rebuilt["events"] == status[0]["head"]
+    assert ledger(("projections"), "rebuild", "nonsense").exit_code == 2
+
+
+def test_replays_exports_and_the_audit_log(ledger: Ledger, tmp_path: Path) -> None:
+    balances = ledger.json("replay", "balances", "--as-of", "2026-09-11")
+    assert [(a["account"], a["balance"]) for a in balances["accounts"]] == [("ACC1", "30.00")]
+    assert balances["balanced"] is True
+    text = ledger.ok("replay", "statement", "ACC1", "--from", "2026-09-01", "--to", "2026-09-30", "--csv")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["date", "event", "reference", "charge", "payment", "balance"]
+    assert ["2026-09-10", "Invoice Issued", "I,2", "50.00", "0.00", "150.00"] in rows
+    assert rows[-1] == ["2026-09-30", "Closing balance", "", "", "", "30.00"]
+    log = ledger.json("audit", "log", "--account", "ACC1", "--actor", "cli")
+    assert log[0]["comment"] == "Portal - Account Opened"
+    assert any(r["comment"] == "Other - Payment Applied" for r in log)
+    ledger.ok("audit", "export", "--from", "2026-09-01", "--to", "2026-10-01", "--format", "jsonl",
+              "--output", str(tmp_path / "out.jsonl"))
+    kinds = [json.loads(line)["record"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert kinds.count("audit") == len(ledger.json("audit", "log", "--limit", "1000"))
+    assert "posting" in kinds
+
+
+def test_audit_verify_exits_1_and_names_an_edited_event_row(ledger: Ledger, tmp_path: Path) -> None:
+    clean = ledger.json("audit", "verify")
+    assert clean["ok"] is True and clean["findings"] == []
+    assert "OK" in ledger.ok("audit", "verify")
+    db = sqlite3.connect(tmp_path / "ledger.db")
+    db.execute("update stored_events set state = cast(replace(state, '12000', '12500') as blob) "
+               "where topic like 'PaymentSubmitted%'")
+    db.commit()
+    db.close()
+    result = ledger("audit", "verify", "--json")
+    assert result.exit_code == 1
+    found = json.loads(result.stdout)["findings"]
+    chain = [f["detail"] for f in found if f["check"] == "hash_chain"]
+    assert len(chain) == 1 and chain[0].startswith("position 4 ") and chain[0].endswith("event row edited")
+    # the edited amount no longer agrees with what was derived from it, nor with conservation
+    assert {f["check"] for f in found} == {"hash_chain", "projection_diff", "invariant"}
