@@ -3,27 +3,35 @@
 Each worker has its own durable pull consumer on LEDGER_EVENTS (explicit acks, ``max_deliver`` attempts).
 A failing event is NAKed with a growing delay (1 s, 5 s, 30 s, 2 min ...); after ``max_deliver`` attempts the
 server stops redelivering it and publishes a MAX_DELIVERIES advisory, which the ``LEDGER_DLQ`` stream keeps
-for operators. Messages are handled one at a time, in stream order. Every event id is recorded in the inbox
-after it is handled, so a restart, a redelivery or a replay from any stream position never acts twice.
+for operators. Messages are handled one at a time, in stream order.
+
+Every event id is claimed in the inbox before the worker acts and marked done after, so a restart, a
+redelivery or a replay from any stream position never acts twice; an attempt that died between the two leaves
+the event claimed, and a worker whose action must not be repeated (an email over SMTP) then records it in
+``LEDGER_DLQ`` as uncertain instead of sending it again: at most once, and every doubt visible.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, Protocol
 
+import msgspec
 import structlog
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from ledger.service.subjects import DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM
+from ledger.ports.mailer import DeliveryUncertain
+from ledger.service.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM
 from ledger.store.mapper import decode_event
-from workers.inbox import Inbox
+from workers.inbox import CLAIMED, DONE, FAILED, UNCERTAIN, Inbox
 
 log = structlog.get_logger("ledger.workers")
 BACKOFF = (1.0, 5.0, 30.0, 120.0, 600.0)
+DLQ_SUBJECTS = (f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{EVENTS_STREAM}.*", f"{DLQ_PREFIX}>")
 
 
 class Worker(Protocol):
@@ -32,31 +40,90 @@ class Worker(Protocol):
     name: str
     #: Event type names it handles (others are acknowledged and skipped).
     wants: frozenset[str]
+    #: Whether acting on an event again after a crash mid-way is harmless (commands with idempotency keys,
+    #: a Maildir keyed by message id) or could repeat an outside effect (an email over SMTP).
+    repeatable: bool
 
     async def handle(self, event: Any, event_id: str) -> None:
-        """React to one event; raise to have it redelivered later."""
+        """React to one event; raise to have it redelivered later, DeliveryUncertain when the effect may have
+        happened."""
         ...
 
 
 async def ensure_dlq_stream(js: JetStreamContext) -> None:
-    """LEDGER_DLQ keeps the advisories of events that exhausted their deliveries (stream sequence inside)."""
-    subject = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{EVENTS_STREAM}.*"
+    """LEDGER_DLQ keeps the MAX_DELIVERIES advisories of events that exhausted their deliveries (the stream
+    sequence inside) and the records of events a worker left ``uncertain`` (``ledger.dlq.<worker>``)."""
+    config = StreamConfig(name=DLQ_STREAM, subjects=list(DLQ_SUBJECTS), storage=StorageType.FILE)
     try:
-        await js.stream_info(DLQ_STREAM)
+        info = await js.stream_info(DLQ_STREAM)
     except NotFoundError:
-        await js.add_stream(StreamConfig(name=DLQ_STREAM, subjects=[subject], storage=StorageType.FILE))
+        await js.add_stream(config)
+        return
+    if sorted(info.config.subjects or []) != sorted(DLQ_SUBJECTS):
+        await js.update_stream(config)
+
+
+class UncertainRecord(msgspec.Struct, frozen=True):
+    """A dead-letter record: ``worker`` may or may not have acted on the event (it died, or the mail server
+    stopped answering, mid-way) and will not act again by itself."""
+
+    worker: str
+    event_id: str
+    event_type: str
+    stream_seq: int
+    log_position: int | None
+    reason: str
+
+
+async def record_uncertain(js: JetStreamContext | None, record: UncertainRecord) -> None:
+    """Publish ``record`` to ``ledger.dlq.<worker>`` (deduplicated by worker and event id); the inbox already
+    holds the status, so a failure here is only logged."""
+    log.error("worker_outcome_uncertain", worker=record.worker, event_id=record.event_id,
+              event_type=record.event_type, stream_seq=record.stream_seq, log_position=record.log_position,
+              reason=record.reason)
+    if js is None:
+        return
+    try:
+        await js.publish(f"{DLQ_PREFIX}{record.worker}", msgspec.json.encode(record), timeout=5,
+                         headers={"Nats-Msg-Id": f"uncertain:{record.worker}:{record.event_id}"})
+    except Exception as error:
+        log.warning("dead_letter_publish_failed", worker=record.worker, event_id=record.event_id, error=repr(error))
+
+
+def durable_name(worker: str) -> str:
+    """The durable consumer of ``worker`` on LEDGER_EVENTS."""
+    return f"ledger-{worker}"
+
+
+def consumer_config(durable: str, max_deliver: int = 5, ack_wait: float = 30.0,
+                    start_seq: int | None = None) -> ConsumerConfig:
+    """A worker's durable pull consumer: every event (or from stream sequence ``start_seq``), explicit acks."""
+    policy = DeliverPolicy.ALL if start_seq is None else DeliverPolicy.BY_START_SEQUENCE
+    return ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, max_deliver=max_deliver,
+                          ack_wait=ack_wait, deliver_policy=policy, opt_start_seq=start_seq,
+                          filter_subject=f"{EVENTS_PREFIX}>")
+
+
+async def rewind(js: JetStreamContext, worker: str, start_seq: int, *, max_deliver: int = 5,
+                 ack_wait: float = 30.0) -> None:
+    """Make ``worker`` replay the stream from sequence ``start_seq`` (its durable consumer is recreated there);
+    the inbox keeps it from acting twice on what it already did."""
+    durable = durable_name(worker)
+    with contextlib.suppress(NotFoundError):
+        await js.delete_consumer(EVENTS_STREAM, durable)
+    await js.add_consumer(EVENTS_STREAM, config=consumer_config(durable, max_deliver, ack_wait, start_seq))
+    log.info("worker_rewound", worker=worker, stream_seq=start_seq)
 
 
 async def consume(js: JetStreamContext, worker: Worker, inbox: Inbox, stop: asyncio.Event, *,
-                  max_deliver: int = 5, batch: int = 20, backoff: tuple[float, ...] = BACKOFF,
-                  ack_wait: float = 60.0) -> None:
-    """Run ``worker`` on its durable consumer until ``stop`` is set; a message not acked within ``ack_wait``
-    seconds (its worker died) is delivered again."""
-    durable = f"ledger-{worker.name}"
-    config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, max_deliver=max_deliver,
-                            ack_wait=ack_wait, deliver_policy=DeliverPolicy.ALL, filter_subject=f"{EVENTS_PREFIX}>")
+                  max_deliver: int = 5, batch: int = 10, backoff: tuple[float, ...] = BACKOFF,
+                  ack_wait: float = 30.0) -> None:
+    """Run ``worker`` on its durable consumer until ``stop`` is set. The message in hand is finished before
+    stopping; fetched messages not yet handled are delivered again later (after ``ack_wait`` seconds, also
+    when the worker died), to this consumer or another instance of it."""
+    durable = durable_name(worker.name)
     subscription = await js.pull_subscribe(f"{EVENTS_PREFIX}>", durable=durable, stream=EVENTS_STREAM,
-                                           config=config)
+                                           config=consumer_config(durable, max_deliver, ack_wait))
     while not stop.is_set():
         try:
             messages = await subscription.fetch(batch, timeout=1)
@@ -67,29 +134,55 @@ async def consume(js: JetStreamContext, worker: Worker, inbox: Inbox, stop: asyn
             await asyncio.sleep(1)
             continue
         for message in messages:
-            await handle_message(worker, inbox, message, backoff)
+            if stop.is_set():
+                break
+            await handle_message(worker, inbox, message, backoff, js)
 
 
-async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tuple[float, ...]) -> None:
-    """Handle one delivered message: skip if done, act, record, ack; NAK with delay on failure."""
+async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tuple[float, ...],
+                         js: JetStreamContext | None = None) -> None:
+    """Handle one delivered message: claim it in the inbox, act, record, ack; NAK with a delay on failure.
+
+    A message already done (a redelivery, a replay) is only acknowledged. One found claimed by an attempt that
+    died mid-way is done again if the worker is ``repeatable``, else recorded as uncertain and acknowledged.
+    """
     headers = message.headers or {}
     event_id = headers.get("Nats-Msg-Id", "")
     event_type = headers.get("Ledger-Event-Type", "")
     position = headers.get("Ledger-Position")
-    if event_type not in worker.wants or inbox.status(worker.name, event_id) == "done":
+    if event_type not in worker.wants:
+        await message.ack()
+        return
+
+    def uncertain(reason: str) -> UncertainRecord:
+        inbox.mark(worker.name, event_id, UNCERTAIN)
+        return UncertainRecord(worker.name, event_id, event_type, message.metadata.sequence.stream,
+                               int(position) if position else None, reason)
+
+    previous = inbox.claim(worker.name, event_id)
+    if previous in (DONE, UNCERTAIN):
+        await message.ack()
+        return
+    if previous == CLAIMED and not worker.repeatable:
+        await record_uncertain(js, uncertain("a previous attempt stopped mid-way"))
         await message.ack()
         return
     try:
         event = decode_event(f"{event_type}:{headers.get('Ledger-Event-Version', '1')}", message.data)
         await worker.handle(event, event_id)
+    except DeliveryUncertain as error:
+        await record_uncertain(js, uncertain(str(error)))
+        await message.ack()
+        return
     except Exception as error:
+        inbox.mark(worker.name, event_id, FAILED)
         attempt = message.metadata.num_delivered
         delay = backoff[min(attempt - 1, len(backoff) - 1)]
         log.warning("worker_failed", worker=worker.name, event_id=event_id, log_position=position,
                     attempt=attempt, retry_in=delay, error=repr(error))
         await message.nak(delay=delay)
         return
-    inbox.mark(worker.name, event_id, "done")
+    inbox.mark(worker.name, event_id, DONE)
     await message.ack()
     log.info("worker_handled", worker=worker.name, event_type=event_type, event_id=event_id, log_position=position,
              account=str(getattr(event, "originator_id", "")))

@@ -42,6 +42,8 @@ class EmailWorker:
         self.tokens = tokens
         self.portal_url = portal_url.rstrip("/")
         self.sender = sender
+        #: Sending again after a crash mid-send is safe only where the mailer delivers a message id once.
+        self.repeatable = mailer.idempotent
 
     async def handle(self, event: Any, event_id: str) -> None:
         """Send the email ``event`` calls for, if any."""

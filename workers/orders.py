@@ -19,6 +19,8 @@ class OrdersWorker:
 
     name = "orders"
     wants = frozenset({"Reauthorized"})
+    #: Its commands carry idempotency keys / deterministic ids: doing one again is answered as a repeat.
+    repeatable = True
 
     def __init__(self, store: Any, service: Any) -> None:
         self.store = store

@@ -9,16 +9,20 @@ command/read API, the relay, the workers, the expiry scheduler and the projectio
 | LEDGER_MAIL_FROM | ledger@localhost | sender address |
 | LEDGER_PORTAL_URL | http://localhost:8080 | base of invitation and cart links |
 | LEDGER_WORKERS | emails,orders,autopay | which workers run in this process |
+| LEDGER_WORKER_ACK_WAIT | 30 | seconds before an unacknowledged event (its worker died) is delivered again |
+| LEDGER_WORKER_MAX_DELIVER | 5 | deliveries of a failing event before it goes to the dead letters |
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import socket
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +37,7 @@ from ledger.projections.keeper import ProjectionKeeper
 from ledger.service.api import build_broker
 from workers import expiry
 from workers.autopay import AutopayWorker
-from workers.consumer import Worker, consume, ensure_dlq_stream
+from workers.consumer import Worker, consume, ensure_dlq_stream, rewind
 from workers.emails import EmailWorker
 from workers.inbox import Inbox
 from workers.orders import OrdersWorker
@@ -63,6 +67,46 @@ async def wait_until_answering(nc: Any, timeout: float = 10.0) -> None:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.05)
+
+
+def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event,
+              delays: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)) -> asyncio.Task[None]:
+    """A task running ``run()`` until ``stop``, started again (after a growing delay) if it fails, e.g. when
+    its consumer cannot be created while the nats-server is down."""
+
+    async def loop() -> None:
+        failures = 0
+        while not stop.is_set():
+            try:
+                await run()
+                failures = 0
+            except Exception as error:
+                delay = delays[min(failures, len(delays) - 1)]
+                failures += 1
+                log.error("task_failed", task=name, error=repr(error), restart_in=delay, exc_info=error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+
+    return asyncio.create_task(loop(), name=name)
+
+
+async def finish(tasks: list[asyncio.Task[None]], grace: float = 15.0) -> None:
+    """After ``stop`` is set: let each task finish what it holds (an email being sent), cancel it after
+    ``grace`` seconds."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=grace)
+    for task in pending:
+        log.warning("task_cancelled", task=task.get_name())
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def consumer_options() -> dict[str, Any]:
+    """The workers' consumer settings from LEDGER_WORKER_ACK_WAIT and LEDGER_WORKER_MAX_DELIVER (they apply
+    when a worker's durable consumer is created)."""
+    return {"ack_wait": float(os.environ.get("LEDGER_WORKER_ACK_WAIT", "30")),
+            "max_deliver": int(os.environ.get("LEDGER_WORKER_MAX_DELIVER", "5"))}
 
 
 def mailer_from_env(home: Path) -> Mailer:
@@ -99,10 +143,7 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         server = NatsServerProcess(home / "nats", port=wanted if port_is_free(wanted) else -1)
         url = await asyncio.to_thread(server.start)
         log.info("nats_server_started", url=url)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     follower_stop = threading.Event()
     follower = ProjectionKeeper(ledger.store, home)
     thread = threading.Thread(target=follower.follow, args=(follower_stop,), name="projections", daemon=True)
@@ -117,26 +158,72 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     await wait_until_answering(nc)
     inbox = Inbox(home / "workers.db")
     names = os.environ.get("LEDGER_WORKERS", "emails,orders,autopay").split(",")
-    tasks = [asyncio.create_task(Relay(ledger.store, js).run(stop), name="relay"),
-             asyncio.create_task(expiry.run(ledger, expiry_keeper, stop, expiry_every), name="expiry")]
-    tasks += [asyncio.create_task(consume(js, w, inbox, stop), name=w.name)
+    relay = Relay(ledger.store, js)
+    tasks = [supervise("relay", lambda: relay.run(stop), stop),
+             supervise("expiry", lambda: expiry.run(ledger, expiry_keeper, stop, expiry_every), stop)]
+    tasks += [supervise(w.name, functools.partial(consume, js, w, inbox, stop, **consumer_options()), stop)
               for w in workers_for(ledger, mailer or mailer_from_env(home), names)]
     log.info("ledger_serving", nats=url, workers=names, db=str(ledger.settings.db_path))
     try:
         await stop.wait()
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await finish(tasks)
         await broker.stop()
         await nc.close()
         follower_stop.set()
         thread.join(timeout=10)
         for kept in (follower, api_keeper, expiry_keeper):
             kept.close()
+        inbox.close()
         if server is not None:
             server.stop()
         log.info("ledger_stopped")
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set ``stop`` (where the loop supports signal handlers)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+WORKER_NAMES = ("emails", "orders", "autopay", "expiry")
+
+
+async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.Event | None = None,
+                     mailer: Mailer | None = None, replay_from: int | None = None, expiry_every: float = 30.0) -> None:
+    """Run one worker as its own process (``ledger worker NAME``) until ``stop`` or SIGINT / SIGTERM;
+    ``replay_from`` first rewinds its durable consumer to that stream sequence."""
+    if name not in WORKER_NAMES:
+        raise ValueError(f"unknown worker {name!r}: choose from {', '.join(WORKER_NAMES)}")
+    stop = stop or asyncio.Event()
+    stop_on_signals(stop)
+    home = ledger.settings.home
+    if name == "expiry":
+        keeper = ProjectionKeeper(ledger.store, home)
+        try:
+            await expiry.run(ledger, keeper, stop, expiry_every)
+        finally:
+            keeper.close()
+        return
+    [worker] = workers_for(ledger, mailer or mailer_from_env(home), [name])
+    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, name=f"ledger-{name}")
+    inbox = Inbox(home / "workers.db")
+    try:
+        js = nc.jetstream()
+        await ensure_events_stream(js)
+        await ensure_dlq_stream(js)
+        if replay_from is not None:
+            await rewind(js, worker.name, replay_from, **consumer_options())
+        log.info("worker_started", worker=name, nats=nats_url, replay_from=replay_from)
+        task = supervise(name, functools.partial(consume, js, worker, inbox, stop, **consumer_options()), stop)
+        await stop.wait()
+        await finish([task])
+    finally:
+        inbox.close()
+        await nc.close()
+        log.info("worker_stopped", worker=name)
 
 
 def run_forever(ledger: Ledger) -> Any:

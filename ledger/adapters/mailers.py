@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import mailbox
+import asyncio
+import contextlib
+import glob
+import os
+import re
 from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 
 import aiosmtplib
 
-from ledger.ports.mailer import Email
+from ledger.ports.mailer import DeliveryUncertain, Email
 
 
 def to_message(email: Email) -> EmailMessage:
@@ -24,7 +29,15 @@ def to_message(email: Email) -> EmailMessage:
 
 
 class SmtpMailer:
-    """Sends through an SMTP relay (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD, SMTP_STARTTLS)."""
+    """Sends through an SMTP relay (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD, SMTP_STARTTLS).
+
+    Every failure before the message content is handed over (connection, login, a refused sender or
+    recipient, a refusal code after DATA) means it was not sent: the exception propagates and the worker
+    retries. A connection lost or timed out while waiting for the server's answer to the content is
+    :class:`DeliveryUncertain`: the server may have queued it.
+    """
+
+    idempotent = False
 
     def __init__(self, host: str, port: int = 25, *, username: str | None = None, password: str | None = None,
                  start_tls: bool = False, timeout: float = 30.0) -> None:
@@ -33,27 +46,70 @@ class SmtpMailer:
         self.start_tls, self.timeout = start_tls, timeout
 
     async def send(self, email: Email) -> None:
-        """Deliver over SMTP; raises on any refusal so the worker retries later."""
-        await aiosmtplib.send(to_message(email), hostname=self.host, port=self.port, username=self.username,
-                              password=self.password, start_tls=self.start_tls, timeout=self.timeout)
+        """Deliver over SMTP; see the class docstring for what each failure means."""
+        smtp = aiosmtplib.SMTP(hostname=self.host, port=self.port, username=self.username, password=self.password,
+                               start_tls=self.start_tls, timeout=self.timeout)
+        await smtp.connect()
+        try:
+            await smtp.mail(email.sender)
+            await smtp.rcpt(email.to)
+            try:
+                await smtp.data(to_message(email).as_bytes(policy=SMTP))
+            except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as error:
+                raise DeliveryUncertain(f"no answer to the message content: {error!r}") from error
+        finally:
+            with contextlib.suppress(Exception):
+                await smtp.quit()
+            smtp.close()
+
+
+def maildir_key(message_id: str) -> str:
+    """A Maildir file name for ``message_id`` (letters, digits, ``-``, ``_``, ``.`` only)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", message_id) or "_"
 
 
 class MaildirMailer:
-    """Writes each email into a Maildir (``var/mail``) when no SMTP host is configured."""
+    """Writes each email into a Maildir (``var/mail``) when no SMTP host is configured.
+
+    The file is named by the email's message id (written to ``tmp/``, then renamed into ``new/``, the Maildir
+    protocol), so sending the same email again is a no-op even after a crash between the two steps, and any
+    Maildir reader (mutt, ``mailbox.Maildir``) sees it once.
+    """
+
+    idempotent = True
 
     def __init__(self, folder: Path) -> None:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        self.box = mailbox.Maildir(str(folder), create=True)
+        self.folder = folder
         for sub in ("tmp", "new", "cur"):  # an existing but empty folder gets its Maildir structure too
             (folder / sub).mkdir(parents=True, exist_ok=True)
 
+    def delivered(self, message_id: str) -> bool:
+        """Whether the email with ``message_id`` is in the Maildir (unread in new/, or read in cur/)."""
+        key = maildir_key(message_id)
+        if (self.folder / "new" / key).exists() or (self.folder / "cur" / key).exists():
+            return True
+        return bool(glob.glob(str(self.folder / "cur" / f"{glob.escape(key)}:*")))  # read: "<key>:2,<flags>"
+
+    def _deliver(self, email: Email) -> None:
+        if self.delivered(email.message_id):
+            return
+        key = maildir_key(email.message_id)
+        temporary = self.folder / "tmp" / f"{key}.{os.getpid()}"
+        with temporary.open("wb") as out:
+            out.write(to_message(email).as_bytes())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, self.folder / "new" / key)
+
     async def send(self, email: Email) -> None:
-        """Add the message to the Maildir."""
-        self.box.add(to_message(email))
+        """Add the message to the Maildir (once per message id)."""
+        await asyncio.to_thread(self._deliver, email)
 
 
 class MemoryMailer:
-    """Keeps emails in a list (tests)."""
+    """Keeps emails in a list (tests); not idempotent, so a duplicate shows up as two entries."""
+
+    idempotent = False
 
     def __init__(self) -> None:
         self.sent: list[Email] = []

@@ -1,4 +1,5 @@
-"""Operations CLI commands: ``serve`` (what ``make run`` runs) and ``schema export``."""
+"""Operations CLI commands: ``serve`` (what ``make run`` runs), ``relay``, ``worker NAME``, ``workers`` and
+``schema export``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import click
 
 from ledger.cli.main import CliState, cli
+from ledger.cli.output import emit_json
 from ledger.logs import configure_logging
 
 pass_state = click.make_pass_decorator(CliState)
@@ -34,6 +36,51 @@ def relay(state: CliState, nats_url: str, batch: int) -> None:
 
     configure_logging()
     asyncio.run(run_standalone(state.ledger().store, nats_url, batch))
+
+
+@cli.command("worker")
+@click.argument("name", type=click.Choice(["emails", "orders", "autopay", "expiry"]))
+@click.option("--nats-url", envvar="NATS_URL", help="NATS server with JetStream (not needed by expiry).")
+@click.option("--replay-from", type=click.IntRange(min=1), metavar="SEQ",
+              help="First rewind the worker's durable consumer to this LEDGER_EVENTS sequence.")
+@pass_state
+def worker(state: CliState, name: str, nats_url: str | None, replay_from: int | None) -> None:
+    """Run one worker as its own process (emails, orders, autopay: durable consumers; expiry: the scheduler)."""
+    import asyncio
+
+    from workers.runtime import run_worker
+
+    if name != "expiry" and not nats_url:
+        raise click.UsageError("--nats-url (or NATS_URL) is required for this worker")
+    configure_logging()
+    asyncio.run(run_worker(state.ledger(), name, nats_url or "", replay_from=replay_from))
+
+
+@cli.command("workers")
+@click.option("--uncertain", "show_uncertain", is_flag=True, help="List the events left uncertain.")
+@pass_state
+def workers_status(state: CliState, show_uncertain: bool) -> None:
+    """What each worker has done, from its inbox (done, failed, uncertain, claimed by a running attempt)."""
+    from ledger.config import Settings
+    from workers.inbox import UNCERTAIN, Inbox
+
+    path = Settings.from_env(db_path=state.db).home / "workers.db"
+    if not path.exists():
+        click.echo("no worker has run here yet" if not state.as_json else "{}")
+        return
+    inbox = Inbox(path)
+    try:
+        summary = inbox.summary()
+        listed = inbox.listed(UNCERTAIN) if show_uncertain else []
+    finally:
+        inbox.close()
+    if state.as_json:
+        emit_json({"workers": summary, "uncertain": [{"worker": w, "event_id": e, "at": a} for w, e, a in listed]})
+        return
+    for name, counts in summary.items():
+        click.echo(f"{name:10} " + "  ".join(f"{status} {count}" for status, count in counts.items()))
+    for name, event_id, _ in listed:
+        click.echo(f"uncertain  {name:10} {event_id}")
 
 
 @cli.group()

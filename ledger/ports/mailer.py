@@ -18,8 +18,21 @@ class Email(msgspec.Struct, frozen=True):
     sender: str = "ledger@localhost"
 
 
+class DeliveryUncertain(Exception):
+    """The email may or may not have been delivered (the connection broke after its content was handed over):
+    sending it again could send it twice, so the email worker records it for an operator instead."""
+
+
 class Mailer(Protocol):
-    """Delivers emails."""
+    """Delivers emails.
+
+    ``send`` raises :class:`DeliveryUncertain` when it cannot tell whether the email went out, any other
+    exception when it surely did not (the worker then retries later). ``idempotent`` says whether sending the
+    same ``message_id`` twice delivers it once (a Maildir keyed by message id), so a worker that crashed
+    mid-send may simply send again.
+    """
+
+    idempotent: bool
 
     async def send(self, email: Email) -> None:
         """Deliver ``email`` or raise."""

@@ -17,6 +17,8 @@ READ_PREFIX = "ledger.read."
 EVENTS_STREAM = "LEDGER_EVENTS"
 EVENTS_PREFIX = "ledger.events."
 DLQ_STREAM = "LEDGER_DLQ"
+#: Records of events a worker left uncertain: ``ledger.dlq.<worker>`` (in the LEDGER_DLQ stream).
+DLQ_PREFIX = "ledger.dlq."
 #: Largest request body the service accepts.
 MAX_PAYLOAD = 64 * 1024
 

@@ -1,25 +1,40 @@
-"""Faults around the workers: a worker killed mid-batch, and the nats-server restarted under load."""
+"""Faults around the workers: a worker process killed while it sends (over SMTP and into the Maildir), the
+nats-server restarted under load, an event that keeps failing."""
 
 from __future__ import annotations
 
 import asyncio
+import mailbox
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import nats
 import pytest
+from aiosmtpd.controller import Controller
 
 from ledger.adapters.mailers import MemoryMailer
 from ledger.commands import messages as m
 from ledger.natsserver import NatsServerProcess
-from ledger.ports.mailer import Email
 from tests.ledger_fixtures import make_ledger, reset_streams
 from workers.consumer import consume, ensure_dlq_stream
 from workers.emails import EmailWorker
-from workers.inbox import Inbox
+from workers.inbox import UNCERTAIN, Inbox
 from workers.relay import Relay, ensure_events_stream
 
 pytestmark = pytest.mark.nats
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def payments(ledger: Any, count: int, start: int = 0) -> None:
@@ -28,45 +43,104 @@ def payments(ledger: Any, count: int, start: int = 0) -> None:
                                               token="tok_visa", deposit=True))
 
 
-class SlowMailer(MemoryMailer):
-    async def send(self, email: Email) -> None:
-        await asyncio.sleep(0.01)
-        await super().send(email)
+class Collector:
+    """An SMTP server's message handler that answers each message after a short pause (so a worker killed at
+    a random instant is often killed while waiting for that answer: the uncertain case)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        await asyncio.sleep(0.02)
+        self.ids.append(message_from_bytes(envelope.content)["Message-ID"].strip("<>").removesuffix("@ledger"))
+        return "250 OK"
 
 
-async def test_worker_killed_mid_batch_sends_no_email_twice(tmp_path: Path, nats_server: str) -> None:
+def worker_process(home: Path, url: str, smtp_port: int | None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LEDGER_HOME": str(home), "NATS_URL": url, "LEDGER_LOG_FORMAT": "json",
+           "LEDGER_WORKER_ACK_WAIT": "2"}  # what a killed worker had fetched comes back after 2 s
+    env.pop("SMTP_HOST", None)
+    if smtp_port is not None:
+        env |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)}
+    return subprocess.Popen([sys.executable, "-m", "ledger", "worker", "emails"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def maildir_ids(folder: Path) -> list[str]:
+    if not folder.exists():
+        return []
+    return [m["Message-ID"].strip("<>").removesuffix("@ledger") for m in mailbox.Maildir(str(folder), create=False)]
+
+
+async def kill_worker_repeatedly(tmp_path: Path, url: str, transport: str, emails: int, kills: int) -> None:
+    """Run the email worker as a process, SIGKILL it ``kills`` times while it sends, restart it, then check:
+    no email twice; every email sent or, over SMTP only, reported uncertain (at most one per kill)."""
     ledger = make_ledger(tmp_path)
     ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
-    payments(ledger, 60)
-    nc = await nats.connect(nats_server)
+    payments(ledger, emails)
+    nc = await nats.connect(url)
     js = nc.jetstream()
     await reset_streams(js)
     await ensure_events_stream(js)
+    await ensure_dlq_stream(js)
     relay = Relay(ledger.store, js)
     while await relay.publish_batch():
         pass
-    mailer, inbox = SlowMailer(), Inbox(tmp_path / "inbox.db")
-    worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens)
-    for kill_after in (7, 23, 41):  # kill the worker task in the middle of a fetched batch, then restart
-        stop = asyncio.Event()
-        task = asyncio.create_task(consume(js, worker, inbox, stop, batch=20, ack_wait=2))
-        while len(mailer.sent) < kill_after:
-            await asyncio.sleep(0.005)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    stop = asyncio.Event()
-    task = asyncio.create_task(consume(js, worker, inbox, stop, batch=20, backoff=(0.1,), ack_wait=2))
-    for _ in range(400):
-        if len(mailer.sent) >= 60:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(1.0)  # a late redelivery would show up as a duplicate here
-    stop.set()
-    await task
-    ids = [e.message_id for e in mailer.sent]
-    assert len(ids) == 60 and len(set(ids)) == 60
-    await nc.close()
-    ledger.close()
+    collector = Collector()
+    controller = None
+    if transport == "smtp":
+        controller = Controller(collector, hostname="127.0.0.1", port=free_port())
+        controller.start()
+
+    def received() -> list[str]:
+        return collector.ids if transport == "smtp" else maildir_ids(tmp_path / "mail")
+
+    inbox = Inbox(tmp_path / "workers.db")
+    try:
+        rng = random.Random(kills)
+        for target in sorted(rng.sample(range(1, emails), kills)):
+            worker = worker_process(tmp_path, url, controller.port if controller else None)
+            while len(received()) < target and worker.poll() is None:
+                await asyncio.sleep(0.002)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+        worker = worker_process(tmp_path, url, controller.port if controller else None)
+        try:
+            for _ in range(600):
+                if len(set(received()) | {e for _, e, _ in inbox.listed(UNCERTAIN)}) >= emails:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # a late redelivery would show up as a duplicate here
+        finally:
+            worker.terminate()
+            assert worker.wait(timeout=30) == 0  # SIGTERM: finishes the email in hand, stops cleanly
+        ids = received()
+        uncertain = {e for _, e, _ in inbox.listed(UNCERTAIN, "emails")}
+        assert len(ids) == len(set(ids)), "an email was sent twice"
+        assert len(set(ids) | uncertain) == emails
+        if transport == "maildir":
+            assert not uncertain  # the Maildir is keyed by message id: a resend after a crash is harmless
+        assert len(uncertain) <= kills
+        dead = (await js.stream_info("LEDGER_DLQ")).state.messages
+        assert dead == len(uncertain)  # each one reported to operators in LEDGER_DLQ
+    finally:
+        inbox.close()
+        if controller is not None:
+            controller.stop()
+        await nc.close()
+        ledger.close()
+
+
+@pytest.mark.parametrize("transport", ["smtp", "maildir"])
+async def test_worker_process_killed_mid_send_never_sends_an_email_twice(tmp_path: Path, nats_server: str,
+                                                                         transport: str) -> None:
+    await kill_worker_repeatedly(tmp_path, nats_server, transport, emails=40, kills=3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transport", ["smtp", "maildir"])
+async def test_worker_process_killed_many_times(tmp_path: Path, nats_server: str, transport: str) -> None:
+    await kill_worker_repeatedly(tmp_path, nats_server, transport, emails=300, kills=25)
 
 
 async def test_nats_server_restart_under_load_loses_nothing(tmp_path: Path) -> None:
@@ -103,6 +177,7 @@ async def test_nats_server_restart_under_load_loses_nothing(tmp_path: Path) -> N
 class BrokenWorker:
     name = "broken"
     wants = frozenset({"AccountOpened"})
+    repeatable = True
 
     def __init__(self) -> None:
         self.attempts = 0

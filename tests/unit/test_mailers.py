@@ -17,3 +17,23 @@ async def test_maildir_receives_multipart_messages(tmp_path: Path) -> None:
     [message] = list(box)
     assert message["To"] == "a@example.com" and message["Message-ID"] == "<e1@ledger>"
     assert message.is_multipart()
+
+
+async def test_maildir_delivers_each_message_id_once_even_after_it_was_read(tmp_path: Path) -> None:
+    mailer = MaildirMailer(tmp_path / "mail")
+    first = Email(to="a@example.com", subject="Receipt", text="t", html="<p>t</p>", message_id="event-1")
+    await mailer.send(first)
+    await mailer.send(first)  # a worker that crashed after the send and before recording it
+    box = mailbox.Maildir(str(tmp_path / "mail"), create=False)
+    assert len(box) == 1
+    [key] = box.keys()
+    message = box.get_message(key)
+    message.set_subdir("cur")
+    message.add_flag("S")
+    box[key] = message  # a reader moved it to cur/ with flags
+    assert not list((tmp_path / "mail" / "new").iterdir())
+    await mailer.send(first)
+    await mailer.send(Email(to="a@example.com", subject="Other", text="t", html="t", message_id="event-10"))
+    assert sorted(m["Subject"] for m in mailbox.Maildir(str(tmp_path / "mail"), create=False)) == ["Other",
+                                                                                                    "Receipt"]
+    assert mailer.idempotent and mailer.delivered("event-1") and not mailer.delivered("event-2")
