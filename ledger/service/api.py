@@ -28,6 +28,8 @@ from ledger.views import account_view
 
 log = structlog.get_logger("ledger.service")
 _encode = msgspec.json.Encoder().encode
+#: Threads deciding commands at once in one instance with group commit (they mostly wait for the committer).
+MAX_COMMAND_THREADS = 64
 
 
 def error_reply(error: LedgerError) -> bytes:
@@ -123,7 +125,9 @@ def command_concurrency(ledger: Ledger) -> int:
     """Commands in flight per instance: one with the plain service (writers to one store serialize anyway, and
     one at a time keeps each reply's latency predictable), many with group commit, whose point is to gather
     concurrent commands into one transaction."""
-    return int(ledger.service.max_batch) if isinstance(ledger.service, BatchingService) else 1
+    if isinstance(ledger.service, BatchingService):
+        return max(1, min(int(ledger.service.max_batch), MAX_COMMAND_THREADS))
+    return 1
 
 
 def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None) -> NatsBroker:
