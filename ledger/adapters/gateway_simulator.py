@@ -1,12 +1,13 @@
 """A gateway simulator that behaves like a card / ACH gateway (the one stand-in for a real counterpart).
 
-Test tokens: ``tok_visa``, ``tok_mastercard``, ``tok_amex``, ``tok_paypal`` approve; ``tok_decline``
-("card_declined"), ``tok_insufficient_funds`` and ``tok_expired_card`` decline; ``tok_ach`` is pending until
-settled (``settle_ach`` or ``advance_ach``), ``tok_ach_return`` is pending and comes back R01 on ``advance_ach``;
-any ACH can be returned with ``return_ach``, also after it settled, as real returns arrive days later.
-Authorizations hold for 29 days by the clock. Every money call is idempotent by key: the same key answers the
-same result without charging twice; the same key with another request is refused. State lives in SQLite (a
-file shared by several processes, or memory).
+Test tokens: ``tok_visa``, ``tok_mastercard``, ``tok_amex``, ``tok_discover``, ``tok_paypal`` approve;
+``tok_decline`` ("card_declined"), ``tok_insufficient_funds`` and ``tok_expired_card`` decline, any other token
+declines "invalid_token". ``tok_ach`` is pending until settled (``settle_ach`` or ``advance_ach``);
+``tok_ach_return`` is pending and comes back R01 on ``advance_ach``; any ACH debit can be returned with
+``return_ach``, also after it settled, as real returns arrive days later (seed 003). Authorizations hold for
+29 days by the clock (seed 004). Every money call is idempotent by key: the same key answers the first answer
+again without moving money twice; the same key with another request is refused. State lives in SQLite: a file
+shared by several processes (the CLI in one, the service in another), or memory.
 """
 
 from __future__ import annotations
@@ -14,186 +15,268 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from ledger.errors import Conflict, GatewayUnavailable
+from ledger.errors import Conflict, GatewayUnavailable, NotFound, ValidationError
+from ledger.money import check_currency
 from ledger.ports.clock import Clock
-from ledger.ports.gateway import AuthorizationResult, ChargeResult, PaymentMethod, check_token
+from ledger.ports.gateway import (
+    AchStatus,
+    AuthorizationResult,
+    ChargeResult,
+    PaymentMethod,
+    check_amount,
+    check_idempotency_key,
+    check_token,
+    check_transaction_id,
+)
 
-APPROVING = {"tok_visa", "tok_mastercard", "tok_amex", "tok_paypal", "tok_discover"}
+APPROVING = frozenset({"tok_visa", "tok_mastercard", "tok_amex", "tok_discover", "tok_paypal"})
 DECLINING = {"tok_decline": "card_declined", "tok_insufficient_funds": "insufficient_funds",
              "tok_expired_card": "expired_card"}
-ACH_TOKENS = {"tok_ach", "tok_ach_return"}
+ACH_TOKENS = frozenset({"tok_ach", "tok_ach_return"})
+#: Seed 004: "That authorization is good for 29 days."
 HOLD = timedelta(days=29)
-
+MESSAGES = {
+    "card_declined": "The card was declined.", "insufficient_funds": "The card has insufficient funds.",
+    "expired_card": "The card has expired.", "invalid_token": "The payment token is not valid.",
+    "invalid_bank_account": "That token is not a bank account.", "unknown_transaction": "No such charge.",
+    "authorization_not_supported": "Bank accounts cannot be authorized.", "unknown_authorization": "No such hold.",
+    "authorization_voided": "The hold was released.", "authorization_expired": "The authorization has expired.",
+    "amount_exceeds_authorization": "More than is left of the hold.", "refund_exceeds_charge": "More than is left.",
+    "transaction_pending": "The debit has not settled yet.", "transaction_returned": "The bank returned the debit.",
+}
+_T = TypeVar("_T")
 _SCHEMA = """
 create table if not exists gateway_transactions (
     id text primary key, idem_key text unique, kind text not null, request text not null, token text,
     amount integer not null, currency text, method text, status text not null, decline_code text,
-    created_at text not null, expires_at text, parent text, used integer not null default 0
+    created_at text not null, expires_at text, parent text, used integer not null default 0,
+    response text, return_code text
 )
 """
+# Files written before ``response`` (the first answer) and ``return_code`` existed: fill them from what is known.
+_MIGRATION = (
+    "alter table gateway_transactions add column response text",
+    "alter table gateway_transactions add column return_code text",
+    "update gateway_transactions set return_code = decline_code, decline_code = null"
+    " where method = 'ach' and kind = 'charge' and status = 'returned'",
+    "update gateway_transactions set response = case when method = 'ach' and kind = 'charge'"
+    " and status != 'declined' then 'pending' when status = 'voided' then 'approved' else status end",
+)
 
 
 class GatewaySimulator:
-    """Implements :class:`ledger.ports.gateway.Gateway` with realistic behaviour and persistent state."""
+    """Implements :class:`ledger.ports.gateway.Gateway` with a real gateway's rules and persistent state."""
 
     def __init__(self, clock: Clock, path: str | None = None) -> None:
         self.clock = clock
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._failures = 0
+        self._lose_response = False
         if path:
             self._db.execute("pragma journal_mode=wal")
-        self._db.execute(_SCHEMA)
-        self._lock = threading.Lock()
-        self._failures = 0
+        with self._transaction():
+            self._db.execute(_SCHEMA)
+            columns = {row["name"] for row in self._db.execute("pragma table_info(gateway_transactions)")}
+            if "response" not in columns:
+                for statement in _MIGRATION:
+                    self._db.execute(statement)
 
     # -- the port -------------------------------------------------------------------------------------
 
     def charge(self, *, token: str, amount: int, currency: str, method: PaymentMethod,
                idempotency_key: str) -> ChargeResult:
-        """Charge a card / PayPal (approved or declined at once) or debit a bank account (pending)."""
+        """Charge a card or PayPal (approved or declined at once) or debit a bank account ("pending", seed 003)."""
         check_token(token)
-        request = f"charge|{token}|{amount}|{currency}|{method}"
-        with self._lock:
-            self._maybe_fail()
-            done = self._replay(idempotency_key, request)
-            if done is not None:
-                return self._charge_result(done)
-            status, code = self._judge(token, method)
-            row = self._insert(idempotency_key, "charge", request, token=token, amount=amount, currency=currency,
-                               method=method, status=status, decline_code=code)
-        return self._charge_result(row)
+        if method not in ("card", "paypal", "ach"):
+            raise ValidationError("method must be card, paypal or ach", field="method", code="invalid_method")
+        request = f"charge|{token}|{check_amount(amount)}|{check_currency(currency)}|{method}"
+        key = check_idempotency_key(idempotency_key)
+        lost = self._outage()
+        with self._transaction():
+            row = self._replay(key, request)
+            if row is None:
+                status, code = _judge_charge(token, method)
+                row = self._insert(key, "charge", request, token=token, amount=amount, currency=currency,
+                                   method=method, status=status, decline_code=code)
+        return self._answer(lost, _charge_result(row))
 
     def authorize(self, *, token: str, amount: int, currency: str, idempotency_key: str) -> AuthorizationResult:
-        """Hold ``amount`` on a card for 29 days."""
+        """Hold ``amount`` on a card or PayPal account; the hold expires 29 days later by the clock (seed 004)."""
         check_token(token)
-        request = f"authorize|{token}|{amount}|{currency}"
-        with self._lock:
-            self._maybe_fail()
-            row = self._replay(idempotency_key, request)
+        request = f"authorize|{token}|{check_amount(amount)}|{check_currency(currency)}"
+        key = check_idempotency_key(idempotency_key)
+        lost = self._outage()
+        with self._transaction():
+            row = self._replay(key, request)
             if row is None:
-                status, code = self._judge(token, "card")
-                expires = (self.clock.now() + HOLD).isoformat() if status == "approved" else None
-                row = self._insert(idempotency_key, "authorization", request, token=token, amount=amount,
-                                   currency=currency, method="card", status=status, decline_code=code,
+                verdict, code = _judge_hold(token)
+                expires = (self.clock.now() + HOLD).isoformat() if verdict == "approved" else None
+                row = self._insert(key, "authorization", request, token=token, amount=amount,
+                                   currency=currency, method="card", status=verdict, decline_code=code,
                                    expires_at=expires)
         expires_at = datetime.fromisoformat(row["expires_at"]) if row["expires_at"] else None
-        return AuthorizationResult(row["id"], row["status"], row["decline_code"], expires_at)
+        status: Literal["approved", "declined"] = "approved" if row["response"] == "approved" else "declined"
+        return self._answer(lost, AuthorizationResult(row["id"], status, row["decline_code"], expires_at))
 
     def capture(self, *, transaction_id: str, amount: int, idempotency_key: str) -> ChargeResult:
-        """Capture part or all of a live hold."""
-        request = f"capture|{transaction_id}|{amount}"
-        with self._lock:
-            self._maybe_fail()
-            done = self._replay(idempotency_key, request)
-            if done is not None:
-                return self._charge_result(done)
-            auth = self._get(transaction_id)
-            code = None
-            if auth is None or auth["kind"] != "authorization" or auth["status"] == "declined":
-                code = "unknown_authorization"
-            elif auth["status"] == "voided":
-                code = "authorization_voided"
-            elif self.clock.now() >= datetime.fromisoformat(auth["expires_at"]):
-                code = "authorization_expired"
-            elif amount > auth["amount"] - auth["used"]:
-                code = "amount_exceeds_authorization"
-            row = self._insert(idempotency_key, "capture", request, amount=amount, parent=transaction_id,
-                               status="declined" if code else "approved", decline_code=code,
-                               currency=auth["currency"] if auth else None)
-            if code is None:
-                self._db.execute("update gateway_transactions set used = used + ? where id = ?",
-                                 (amount, transaction_id))
-        return self._charge_result(row)
+        """Capture part or all of what is left of a live hold (seed 004: not after 29 days, not above the hold)."""
+        request = f"capture|{check_transaction_id(transaction_id)}|{check_amount(amount)}"
+        key = check_idempotency_key(idempotency_key)
+        lost = self._outage()
+        with self._transaction():
+            row = self._replay(key, request)
+            if row is None:
+                auth = self._get(transaction_id)
+                code = None
+                if auth is None or auth["kind"] != "authorization" or auth["response"] != "approved":
+                    code = "unknown_authorization"
+                elif auth["status"] == "voided":
+                    code = "authorization_voided"
+                elif self.clock.now() >= datetime.fromisoformat(auth["expires_at"]):
+                    code = "authorization_expired"
+                elif amount > auth["amount"] - auth["used"]:
+                    code = "amount_exceeds_authorization"
+                row = self._insert(key, "capture", request, amount=amount, parent=transaction_id,
+                                   status="declined" if code else "approved", decline_code=code,
+                                   currency=auth["currency"] if auth else None)
+                if code is None:
+                    self._db.execute("update gateway_transactions set used = used + ? where id = ?",
+                                     (amount, transaction_id))
+        return self._answer(lost, _charge_result(row))
 
     def void(self, *, transaction_id: str) -> ChargeResult:
-        """Release a hold (voiding twice is harmless)."""
-        with self._lock:
-            self._maybe_fail()
+        """Release what is left of a hold; voiding twice is harmless, an unknown or declined hold is refused."""
+        check_transaction_id(transaction_id)
+        lost = self._outage()
+        with self._transaction():
             auth = self._get(transaction_id)
-            if auth is None or auth["kind"] != "authorization":
-                return ChargeResult(transaction_id, "declined", "unknown_authorization")
-            if auth["status"] == "approved":
-                self._db.execute("update gateway_transactions set status = 'voided' where id = ?",
-                                 (transaction_id,))
-        return ChargeResult(transaction_id, "approved")
+            if auth is None or auth["kind"] != "authorization" or auth["response"] != "approved":
+                result = ChargeResult(transaction_id, "declined", "unknown_authorization",
+                                      MESSAGES["unknown_authorization"])
+            else:
+                self._db.execute("update gateway_transactions set status = 'voided' where id = ?", (transaction_id,))
+                result = ChargeResult(transaction_id, "approved", None, "The hold was released.")
+        return self._answer(lost, result)
 
     def refund(self, *, transaction_id: str, amount: int, idempotency_key: str) -> ChargeResult:
-        """Refund part of an approved charge or capture, never more than is left of it."""
-        request = f"refund|{transaction_id}|{amount}"
+        """Refund part of an approved charge or capture, never more than is left after earlier refunds."""
+        request = f"refund|{check_transaction_id(transaction_id)}|{check_amount(amount)}"
+        key = check_idempotency_key(idempotency_key)
+        lost = self._outage()
+        with self._transaction():
+            row = self._replay(key, request)
+            if row is None:
+                original = self._get(transaction_id)
+                code = None
+                if original is None or original["kind"] not in ("charge", "capture") or original["response"] == (
+                        "declined"):
+                    code = "unknown_transaction"
+                elif original["status"] in ("pending", "returned"):
+                    code = f"transaction_{original['status']}"
+                elif amount > original["amount"] - original["used"]:
+                    code = "refund_exceeds_charge"
+                row = self._insert(key, "refund", request, amount=amount, parent=transaction_id,
+                                   status="declined" if code else "approved", decline_code=code,
+                                   currency=original["currency"] if original else None)
+                if code is None:
+                    self._db.execute("update gateway_transactions set used = used + ? where id = ?",
+                                     (amount, transaction_id))
+        return self._answer(lost, _charge_result(row))
+
+    def ach_status(self, transaction_id: str) -> AchStatus:
+        """Where an ACH debit stands now: pending, settled or returned (seed 003); NotFound for anything else."""
+        check_transaction_id(transaction_id)
+        lost = self._outage()
         with self._lock:
-            self._maybe_fail()
-            done = self._replay(idempotency_key, request)
-            if done is not None:
-                return self._charge_result(done)
-            original = self._get(transaction_id)
-            code = None
-            if original is None or original["kind"] not in ("charge", "capture") or original["status"] not in (
-                    "approved", "settled"):
-                code = "unknown_transaction"
-            elif amount > original["amount"] - original["used"]:
-                code = "refund_exceeds_charge"
-            row = self._insert(idempotency_key, "refund", request, amount=amount, parent=transaction_id,
-                               status="declined" if code else "approved", decline_code=code)
-            if code is None:
-                self._db.execute("update gateway_transactions set used = used + ? where id = ?",
-                                 (amount, transaction_id))
-        return self._charge_result(row)
+            row = self._ach(transaction_id)
+        status: AchStatus = row["status"]
+        return self._answer(lost, status)
 
-    def ach_status(self, transaction_id: str) -> Literal["pending", "settled", "returned"]:
-        """Where an ACH debit stands."""
-        row = self._get(transaction_id)
-        if row is None or row["method"] != "ach":
-            raise KeyError(transaction_id)
-        status: Literal["pending", "settled", "returned"] = row["status"]
-        return status
-
-    # -- the simulator's own controls (the bank's side of ACH, outages) ---------------------------------
+    # -- the bank's side of ACH, and outages (controls of the simulator, not of the port) -------------------
 
     def settle_ach(self, transaction_id: str) -> None:
-        """The bank cleared the debit."""
-        self._set_ach(transaction_id, "settled", None, from_states=("pending",))
+        """The bank cleared the debit; settling again is harmless, settling a returned debit is a Conflict."""
+        with self._transaction():
+            row = self._ach(transaction_id)
+            if row["status"] == "returned":
+                raise Conflict(f"ACH debit {transaction_id} was returned", field="transaction_id",
+                               code="ach_returned")
+            self._db.execute("update gateway_transactions set status = 'settled' where id = ?", (transaction_id,))
 
     def return_ach(self, transaction_id: str, code: str = "R01") -> None:
-        """The bank returned the debit (R01 insufficient funds ...), pending or already settled."""
-        self._set_ach(transaction_id, "returned", code, from_states=("pending", "settled"))
+        """The bank returned the debit (R01 insufficient funds, R02 account closed ...), pending or settled."""
+        if not isinstance(code, str) or not code.strip():
+            raise ValidationError("an ACH return code is required", field="code", code="invalid_return_code")
+        with self._transaction():
+            row = self._ach(transaction_id)
+            if row["status"] != "returned":
+                self._db.execute("update gateway_transactions set status = 'returned', return_code = ? where id = ?",
+                                 (code, transaction_id))
 
     def advance_ach(self) -> list[tuple[str, str]]:
-        """Process every pending ACH: ``tok_ach_return`` returns R01, others settle. Returns (id, status)."""
-        rows = self._db.execute("select id, token from gateway_transactions where method = 'ach' and "
-                                "kind = 'charge' and status = 'pending' order by rowid").fetchall()
-        outcome = []
-        for row in rows:
-            if row["token"] == "tok_ach_return":
-                self.return_ach(row["id"])
-                outcome.append((row["id"], "returned"))
-            else:
-                self.settle_ach(row["id"])
-                outcome.append((row["id"], "settled"))
+        """Process every pending ACH debit: ``tok_ach_return`` returns R01, others settle. Returns (id, status)."""
+        outcome: list[tuple[str, str]] = []
+        with self._transaction():
+            rows = self._db.execute("select id, token from gateway_transactions where method = 'ach' and "
+                                    "kind = 'charge' and status = 'pending' order by rowid").fetchall()
+            for row in rows:
+                returned = row["token"] == "tok_ach_return"
+                self._db.execute("update gateway_transactions set status = ?, return_code = ? where id = ?",
+                                 ("returned" if returned else "settled", "R01" if returned else None, row["id"]))
+                outcome.append((row["id"], "returned" if returned else "settled"))
         return outcome
 
-    def fail_next(self, count: int) -> None:
-        """Make the next ``count`` calls raise GatewayUnavailable (an outage)."""
-        self._failures = count
+    def fail_next(self, count: int, *, lose_response: bool = False) -> None:
+        """Make the next ``count`` port calls raise GatewayUnavailable (an outage, in this process only).
+
+        With ``lose_response`` the calls take effect and only the answer is lost (a timeout after the gateway
+        acted): the case a retry with the same idempotency key exists for.
+        """
+        if not isinstance(count, int) or count < 0:
+            raise ValueError("count must be a non-negative integer")
+        with self._lock:
+            self._failures, self._lose_response = count, lose_response
+
+    def close(self) -> None:
+        """Release the database connection."""
+        self._db.close()
 
     # -- internals ----------------------------------------------------------------------------------------
 
-    def _maybe_fail(self) -> None:
-        if self._failures > 0:
+    def _outage(self) -> bool:
+        """Raise now for an outage; True when this call must go through and then lose its answer."""
+        with self._lock:
+            if self._failures <= 0:
+                return False
             self._failures -= 1
-            raise GatewayUnavailable("the payment gateway did not answer", field="token")
+            if not self._lose_response:
+                raise GatewayUnavailable("the payment gateway did not answer; nothing was done")
+            return True
 
     @staticmethod
-    def _judge(token: str, method: str) -> tuple[str, str | None]:
-        if method == "ach":
-            return ("pending", None) if token in ACH_TOKENS else ("declined", "invalid_bank_account")
-        if token in APPROVING:
-            return "approved", None
-        if token in DECLINING:
-            return "declined", DECLINING[token]
-        return "declined", "invalid_token"
+    def _answer(lost: bool, result: _T) -> _T:
+        if lost:
+            raise GatewayUnavailable("the payment gateway timed out; retry with the same idempotency key")
+        return result
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, serialised with other threads (the lock) and other processes (IMMEDIATE)."""
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+            self._db.execute("commit")
 
     def _replay(self, key: str, request: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._db.execute("select * from gateway_transactions where idem_key = ?",
@@ -205,12 +288,11 @@ class GatewaySimulator:
 
     def _insert(self, key: str, kind: str, request: str, **values: Any) -> sqlite3.Row:
         txn = "txn_" + hashlib.sha256(f"{kind}|{key}".encode()).hexdigest()[:24]
-        columns = {"id": txn, "idem_key": key, "kind": kind, "request": request,
+        columns = {"id": txn, "idem_key": key, "kind": kind, "request": request, "response": values["status"],
                    "created_at": self.clock.now().isoformat(), **values}
         names = ", ".join(columns)
         marks = ", ".join("?" for _ in columns)
-        self._db.execute(f"insert into gateway_transactions ({names}) values ({marks})",
-                         tuple(columns.values()))
+        self._db.execute(f"insert into gateway_transactions ({names}) values ({marks})", tuple(columns.values()))
         row = self._get(txn)
         assert row is not None
         return row
@@ -220,22 +302,33 @@ class GatewaySimulator:
                                                    (transaction_id,)).fetchone()
         return row
 
-    def _set_ach(self, transaction_id: str, status: str, code: str | None, from_states: tuple[str, ...]) -> None:
-        with self._lock:
-            row = self._get(transaction_id)
-            if row is None or row["method"] != "ach":
-                raise KeyError(transaction_id)
-            if row["status"] not in from_states:
-                raise Conflict(f"ACH {transaction_id} is {row['status']}", field="transaction_id")
-            self._db.execute("update gateway_transactions set status = ?, decline_code = ? where id = ?",
-                             (status, code, transaction_id))
+    def _ach(self, transaction_id: str) -> sqlite3.Row:
+        row = self._get(check_transaction_id(transaction_id))
+        if row is None or row["method"] != "ach" or row["kind"] != "charge" or row["response"] != "pending":
+            raise NotFound(f"no ACH debit {transaction_id}", field="transaction_id", code="unknown_transaction")
+        return row
 
-    @staticmethod
-    def _charge_result(row: sqlite3.Row) -> ChargeResult:
-        stored: str = row["status"]
-        status: Literal["approved", "declined", "pending"] = "approved"
-        if stored == "declined":
-            status = "declined"
-        elif stored == "pending":
-            status = "pending"
-        return ChargeResult(row["id"], status, row["decline_code"])
+
+def _judge_charge(token: str, method: str) -> tuple[str, str | None]:
+    if method == "ach":
+        return ("pending", None) if token in ACH_TOKENS else ("declined", "invalid_bank_account")
+    if token in APPROVING:
+        return "approved", None
+    return "declined", DECLINING.get(token, "invalid_token")
+
+
+def _judge_hold(token: str) -> tuple[str, str | None]:
+    if token in ACH_TOKENS:
+        return "declined", "authorization_not_supported"
+    return _judge_charge(token, "card")
+
+
+def _charge_result(row: sqlite3.Row) -> ChargeResult:
+    """The first answer given under the row's key (an ACH debit stays "pending" here; ask ``ach_status``)."""
+    answer: str = row["response"]
+    status: Literal["approved", "declined", "pending"] = (
+        "declined" if answer == "declined" else "pending" if answer == "pending" else "approved")
+    code: str | None = row["decline_code"]
+    message = MESSAGES.get(code, code) if code else ("Pending at the bank." if status == "pending" else "Approved.")
+    return ChargeResult(row["id"], status, code, message)
+

@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 import msgspec
 
 from ledger.errors import ValidationError
+from ledger.money import MAX_MINOR_UNITS
 
 PaymentMethod = Literal["card", "paypal", "ach"]
 AchStatus = Literal["pending", "settled", "returned"]
@@ -138,3 +139,26 @@ def check_token(token: str, field: str = "token") -> str:
         raise ValidationError("a gateway token is printable ASCII without spaces", field=field,
                               code="invalid_token")
     return token
+
+
+def check_amount(amount: int, field: str = "amount") -> int:
+    """A positive whole number of minor units (DESIGN: money is integer minor units), or a ValidationError."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_MINOR_UNITS:
+        raise ValidationError("amount must be a positive integer of minor units", field=field, code="invalid_amount")
+    return amount
+
+
+def check_idempotency_key(key: str, field: str = "key") -> str:
+    """An idempotency key of 1-255 printable characters (DESIGN invariant 6: same key twice = once)."""
+    if not isinstance(key, str) or not key or len(key) > 255 or not key.isprintable():
+        raise ValidationError("an idempotency key of 1-255 printable characters is required", field=field,
+                              code="invalid_key")
+    return key
+
+
+def check_transaction_id(transaction_id: str, field: str = "transaction_id") -> str:
+    """A gateway transaction id as the gateway returned it (1-128 printable characters), or a ValidationError."""
+    if not isinstance(transaction_id, str) or not transaction_id or len(transaction_id) > 128 or (
+            not transaction_id.isprintable()):
+        raise ValidationError("a gateway transaction id is required", field=field, code="invalid_transaction_id")
+    return transaction_id
