@@ -24,7 +24,7 @@ from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
 from ledger.projections.compare import differences
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.projections.runner import catch_up, connect, position_of
+from ledger.projections.runner import bulk_gc, catch_up, connect, position_of
 from replay.history import events
 
 #: Events that carry the idempotency key of the request that recorded them (DESIGN invariant 6).
@@ -74,7 +74,8 @@ def projection_findings(projection: Projection, keeper: ProjectionKeeper, scratc
         at = position_of(stored, projection)
         rebuilt = connect(scratch / f"{projection.name}.db", staging=True)
         try:
-            catch_up([(type(projection)(), rebuilt)], keeper.events, batch=20_000, stop=at)
+            with bulk_gc():
+                catch_up([(type(projection)(), rebuilt)], keeper.events, batch=20_000, stop=at)
             found = [Finding("projection_diff", d.describe()) for d in differences(rebuilt, stored, projection.name)]
         except Exception as error:  # a handler that cannot follow the log is itself a finding
             found = [Finding("projection_rebuild", f"{projection.name} cannot be rebuilt: {error!r}")]

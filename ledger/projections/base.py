@@ -7,9 +7,15 @@ time. Its position in the log is written in the same transaction as the rows a b
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from functools import singledispatchmethod
 from typing import Any, ClassVar, NamedTuple
+from uuid import UUID
 
 from ledger.aggregates import events as ev
+
+#: A resolved handler: ``handler(event, db, meta)``.
+Handler = Callable[[Any, sqlite3.Connection, "Meta"], None]
 
 
 class Meta(NamedTuple):
@@ -17,17 +23,38 @@ class Meta(NamedTuple):
 
     position: int
     account: str
-    event_id: str
     at: str
 
 
+class MetaMaker:
+    """Builds :class:`Meta`; remembers the text form of recent aggregate ids (``str(UUID)`` is slow)."""
+
+    def __init__(self, remember: int = 100_000) -> None:
+        self._names: dict[UUID, str] = {}
+        self._remember = remember
+
+    def __call__(self, position: int, event: ev.Event) -> Meta:
+        """The shared facts of ``event`` at ``position``."""
+        uid = event.originator_id
+        name = self._names.get(uid)
+        if name is None:
+            if len(self._names) >= self._remember:
+                self._names.clear()
+            name = self._names[uid] = str(uid)
+        return Meta(position, name, event.timestamp.isoformat())
+
+
 def meta_of(position: int, event: ev.Event) -> Meta:
-    """The shared facts of ``event`` at ``position``."""
-    return Meta(position, str(event.originator_id), event.event_id, event.timestamp.isoformat())
+    """The shared facts of ``event`` at ``position`` (one event; runners use a :class:`MetaMaker`)."""
+    return Meta(position, str(event.originator_id), event.timestamp.isoformat())
 
 
 class Projection:
-    """Base of every read model: ``schema`` creates its tables, ``apply`` handles one event."""
+    """Base of every read model: ``schema`` creates its tables, ``apply`` handles one event.
+
+    ``apply`` is either a plain method (every event) or a ``singledispatchmethod`` with one handler per event
+    type, whose default handler means "not shown here": the runner then skips those events without a call.
+    """
 
     #: File and table-set name, e.g. ``balances`` -> ``var/projections/balances.db``.
     name: ClassVar[str] = ""
@@ -49,6 +76,19 @@ class Projection:
         """Apply one event (subclasses dispatch on its type; events they don't show are ignored)."""
         raise NotImplementedError
 
+    def handler(self, event_type: type) -> Handler | None:
+        """The bound handler of ``event_type`` (None when this projection ignores it), resolved once per type."""
+        handlers: dict[type, Handler | None] = self.__dict__.setdefault("_handlers", {})
+        if event_type not in handlers:
+            declared = type(self).__dict__.get("apply")
+            if isinstance(declared, singledispatchmethod):
+                function = declared.dispatcher.dispatch(event_type)
+                ignored = function is declared.dispatcher.dispatch(object)
+                handlers[event_type] = None if ignored else function.__get__(self)
+            else:
+                handlers[event_type] = self.apply
+        return handlers[event_type]
+
     def finish_batch(self, db: sqlite3.Connection) -> None:
         """Called once per batch before commit (for projections that buffer)."""
 
@@ -58,4 +98,3 @@ class Projection:
         fresh = type(self)()
         self.__dict__.clear()
         self.__dict__.update(fresh.__dict__)
-

@@ -1,8 +1,13 @@
-"""Human words for events: the audit log's comment ("Other - Payment Applied") and what changed."""
+"""Human words for events: the audit log's comment ("Other - Payment Applied") and what changed.
+
+Both are worked out once per event type (which fields to show, which are amounts), since the audit log
+describes every event of the log on a rebuild.
+"""
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from ledger.aggregates import events as ev
@@ -11,33 +16,57 @@ from ledger.money import format_amount
 _AREA_TITLES = {"access": "Portal", "orders": "Orders", "invoices": "Invoices", "payments": "Payments",
                 "application": "Other", "credits": "Credits", "authorizations": "Authorizations",
                 "methods": "Payment Methods", "research": "Research"}
-_SKIP = {"originator_id", "originator_version", "timestamp", "by"}
+#: Fields every event has (shown in their own columns) and secrets' hashes (never shown).
+_SKIP = frozenset({"originator_id", "originator_version", "timestamp", "by", "token_hash", "cart_token_hash",
+                   "request_hash", "token"})
+_PLAIN, _AMOUNT, _INSTRUCTION = 0, 1, 2
+
+
+@cache
+def _title(event_type: type) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", event_type.__name__)
+
+
+@cache
+def _comment(event_type: type[ev.Event]) -> str:
+    return f"{_AREA_TITLES.get(event_type.area, event_type.area.title())} - {_title(event_type)}"
+
+
+@cache
+def _plan(event_type: type[ev.Event]) -> tuple[tuple[str, int], ...]:
+    """(field, how to show it) for the business fields of ``event_type``, in declaration order."""
+    plan = []
+    for name in event_type.__struct_fields__:
+        if name in _SKIP:
+            continue
+        how = _INSTRUCTION if name == "instruction" else _AMOUNT if (
+            name == "amount" or name.endswith(("_amount", "total"))) else _PLAIN
+        plan.append((name, how))
+    return tuple(plan)
 
 
 def title(event: Any) -> str:
     """``PaymentApplied`` -> ``Payment Applied``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", type(event).__name__)
+    kind: type = type(event)
+    return _title(kind)
 
 
 def comment(event: ev.Event) -> str:
     """The audit comment, e.g. "Other - Payment Applied" (seed 000's audit comment log)."""
-    return f"{_AREA_TITLES.get(event.area, event.area.title())} - {title(event)}"
+    return _comment(type(event))
 
 
 def details(event: ev.Event, currency: str | None) -> str:
     """What changed, in words: the event's business fields, amounts as decimals."""
     parts = []
-    for name in event.__struct_fields__:
-        if name in _SKIP:
-            continue
+    for name, how in _plan(type(event)):
         value = getattr(event, name)
-        if value is None or value == "" or name in ("token_hash", "cart_token_hash", "request_hash", "token"):
+        if value is None or value == "":
             continue
-        if isinstance(value, int) and not isinstance(value, bool) and currency and (
-                name == "amount" or name.endswith(("_amount", "total"))):
+        if how == _AMOUNT and currency and isinstance(value, int) and not isinstance(value, bool):
             value = format_amount(value, currency)
-        elif isinstance(value, ev.payments.Instruction):
-            value = value.mode + ("".join(f" {line.target_id}" for line in value.lines))
+        elif how == _INSTRUCTION and isinstance(value, ev.payments.Instruction):
+            value = value.mode + "".join(f" {line.target_id}" for line in value.lines)
         parts.append(f"{name}={value}")
     return " ".join(parts)
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
 from ledger.ports.clock import start_of_business_day
@@ -149,8 +151,8 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3) -> di
 def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: str | None = None,
               since: datetime | None = None, until: datetime | None = None, limit: int = 200) -> list[Row]:
     """Audit rows, newest last, filterable by account, actor name and period [since, until)."""
-    sql = "select position, at, actor_kind, actor_name, channel, account_id, event, comment, details from " \
-          "audit_log where 1 = 1"
+    sql = "select position, account, version, at, actor_kind, actor_name, channel, account_id, event, comment, " \
+          "details from audit_log where 1 = 1"
     params: tuple[Any, ...] = ()
     for clause, value in (("account_id = ?", account_id), ("actor_name = ?", actor),
                           ("at >= ?", since.isoformat() if since else None),
@@ -158,4 +160,7 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
         if value is not None:
             sql += f" and {clause}"
             params += (value,)
-    return _rows(db, f"select * from ({sql} order by position desc limit ?) order by position", (*params, limit))
+    rows = _rows(db, f"select * from ({sql} order by position desc limit ?) order by position", (*params, limit))
+    for row in rows:
+        row["event_id"] = event_uuid(UUID(row.pop("account")), row.pop("version"))
+    return rows
