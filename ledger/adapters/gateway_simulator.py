@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ledger.errors import Conflict, GatewayUnavailable, NotFound, ValidationError
@@ -74,6 +75,8 @@ class GatewaySimulator:
 
     def __init__(self, clock: Clock, path: str | None = None) -> None:
         self.clock = clock
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()

@@ -255,7 +255,7 @@ def test_a_lost_answer_is_recovered_by_retrying_with_the_same_key(tmp_path: Path
 
 
 def test_state_is_shared_through_the_file(tmp_path: Path, clock: ManualClock) -> None:
-    path = str(tmp_path / "gateway.db")
+    path = str(tmp_path / "var" / "gateway.db")
     first = GatewaySimulator(clock, path)
     ach = pay(first, "shared", token="tok_ach", method="ach")
     auth = first.authorize(token="tok_visa", amount=900, currency="USD", idempotency_key="hold")
