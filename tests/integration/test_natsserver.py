@@ -29,3 +29,10 @@ async def test_jetstream_message_survives_a_restart(tmp_path: Path) -> None:
         again = await js.publish("t.one", b"hello", headers={"Nats-Msg-Id": "m1"})
         assert again.duplicate
         await nc.close()
+
+
+def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
+    with NatsServerProcess(store_dir=tmp_path / "first") as first:
+        second = NatsServerProcess(store_dir=tmp_path / "second", port=first.port)
+        with pytest.raises(RuntimeError, match="address already in use"):
+            second.start()
