@@ -37,5 +37,5 @@ demo: venv  ## walk through the seeds' scenarios
 bench: venv  ## every benchmark, as a table against raw baselines
 	$(BIN)/python -m bench
 
-clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+clean:  ## the venv and caches; var/ holds the local event store and is kept (remove it yourself)
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
