@@ -168,3 +168,43 @@ async def test_orders_autopay_and_expiry(tmp_path: Path, nats_server: str) -> No
     keeper.close()
     await nc.close()
     ledger.close()
+
+
+async def test_a_worker_rewound_to_any_position_sends_only_what_it_never_sent(tmp_path: Path,
+                                                                            nats_server: str) -> None:
+    from click.testing import CliRunner
+
+    from ledger.cli.main import cli
+    from workers.consumer import rewind
+
+    ledger = make_ledger(tmp_path)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
+    for n in range(6):
+        ledger.service.handle(m.SubmitPayment(account="ACC1", payment=f"P{n}", amount="1.00", method="card",
+                                              token="tok_visa", deposit=True))
+    nc, js = await fresh_stream(nats_server)
+    await relay_all(ledger, js)
+    mailer, inbox = MemoryMailer(), Inbox(tmp_path / "workers.db")
+    worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens)
+    await run_worker(js, worker, inbox, lambda: len(mailer.sent) == 6)
+    for seq in (1, 7, 12):  # rewind to the start, the middle, near the end: nothing is sent again
+        await rewind(js, "emails", seq)
+        await run_worker(js, worker, inbox, lambda: True)
+        await asyncio.sleep(0.3)
+        info = await js.consumer_info(EVENTS_STREAM, "ledger-emails")
+        assert info.config.opt_start_seq == seq
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P9", amount="2.00", method="card",
+                                          token="tok_visa", deposit=True))
+    await relay_all(ledger, js)
+    await rewind(js, "emails", 1)
+    await run_worker(js, worker, inbox, lambda: len(mailer.sent) == 7)
+    await asyncio.sleep(0.3)
+    assert len(mailer.sent) == 7 and len({e.message_id for e in mailer.sent}) == 7
+    assert mailer.sent[-1].subject == "Payment received: 2.00"
+    inbox.close()
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "ledger.db"), "--json", "workers", "--uncertain"])
+    assert result.exit_code == 0, result.output
+    # PaymentSubmitted (no email for a card) and PaymentSettled (the receipt) of 7 payments
+    assert result.output.strip() == '{"workers":{"emails":{"done":14}},"uncertain":[]}'
+    await nc.close()
+    ledger.close()
