@@ -98,6 +98,9 @@ def test_card_authorization_expiry_reauthorization_failure_and_capture(ledger: L
         ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A9", order="R-2", amount="1.00",
                                               token="tok_decline"))
     assert "A9" not in state(ledger).authorizations
+    retried = ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A9", order="R-2", amount="1.00",
+                                                    token="tok_visa"))  # the same hold with another card
+    assert retried.status == "active"
 
 
 def test_cancelled_order_voids_its_hold_at_the_gateway(tmp_path: Path, clock: ManualClock) -> None:

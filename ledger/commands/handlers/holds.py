@@ -22,7 +22,7 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     if existing is not None and (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token):
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
     account.check_authorization(authorization_id=auth_id, order_id=cmd.order)
-    key = idempotency_key(cmd.key, f"authorize:{auth_id}")
+    key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
     result = unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
                                           idempotency_key=f"{cmd.account}:{key}")
     if result.status != "approved":
@@ -66,7 +66,7 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     order = account.open_order(old.order_id, field="authorization")
     amount = amount_of(account, cmd.amount) if cmd.amount is not None else (old.requested_amount or order.amount)
     token = gateway_token(cmd.token) if cmd.token is not None else old.token
-    key = idempotency_key(cmd.key, f"reauthorize:{new_id}")
+    key = idempotency_key(cmd.key, f"reauthorize:{new_id}:{token}:{amount}")
     result = unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
                                           idempotency_key=f"{cmd.account}:{key}")
     if result.status == "approved":
