@@ -13,6 +13,7 @@ from typing import Any
 
 from ledger.aggregates import events as ev
 from ledger.projections.base import Meta, Projection
+from ledger.projections.rows import Table
 
 TABLES = (
     """create table if not exists accounts (account text primary key, account_id text not null unique,
@@ -58,6 +59,25 @@ TABLES = (
 )
 
 
+def _columns() -> dict[str, tuple[str, ...]]:
+    """Each table's columns, as SQLite reads them from ``TABLES``."""
+    db = sqlite3.connect(":memory:")
+    for statement in TABLES:
+        db.execute(statement)
+    names = [r[0] for r in db.execute("select name from sqlite_master where type = 'table'")]
+    columns = {name: tuple(r[1] for r in db.execute(f"pragma table_info({name})")) for name in names}
+    db.close()
+    return columns
+
+
+COLUMNS = _columns()
+KEYS = {"accounts": ("account",), "unidentified": ("payment_id",)}
+
+
+def _tables() -> dict[str, Table]:
+    return {name: Table(name, columns, KEYS.get(name, ("account", "id"))) for name, columns in COLUMNS.items()}
+
+
 class AccountsProjection(Projection):
     """Per-account tabs, balances and the CSR dashboard."""
 
@@ -65,189 +85,184 @@ class AccountsProjection(Projection):
     version = 1
     tables = TABLES
 
+    def __init__(self) -> None:
+        t = _tables()
+        self.t = t
+        self.accounts, self.invoices, self.payments = t["accounts"], t["invoices"], t["payments"]
+        self.credits, self.orders, self.authorizations = t["credits"], t["orders"], t["authorizations"]
+        self.unidentified = t["unidentified"]
+
+    def finish_batch(self, db: sqlite3.Connection) -> None:
+        """Write the rows the batch changed."""
+        for table in self.t.values():
+            table.flush(db)
+
     @singledispatchmethod
     def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
         """Events this read model does not show are ignored."""
 
     @apply.register
     def _(self, e: ev.AccountOpened, db: sqlite3.Connection, meta: Meta) -> None:
-        db.execute("insert into accounts (account, account_id, currency, email, name, opened_at) values "
-                   "(?, ?, ?, ?, ?, ?)", (meta.account, e.account_id, e.currency, e.email, e.name,
-                                          meta.at))
+        self.accounts.insert((meta.account,), account=meta.account, account_id=e.account_id, currency=e.currency,
+                             email=e.email, name=e.name, opened_at=meta.at, portal="not_invited", autopay=0)
 
     @apply.register
     def _(self, e: ev.InvitationSent | ev.InvitationResent, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "accounts", meta.account, None, portal="invited", invitation_expires_at=e.expires_at.isoformat())
+        self.accounts.update(db, (meta.account,), portal="invited", invitation_expires_at=e.expires_at.isoformat())
 
     @apply.register
     def _(self, e: ev.InvitationAccepted, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "accounts", meta.account, None, portal="registered")
+        self.accounts.update(db, (meta.account,), portal="registered")
 
     @apply.register
     def _(self, e: ev.InvitationExpired, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "accounts", meta.account, None, portal="invitation_expired")
+        self.accounts.update(db, (meta.account,), portal="invitation_expired")
 
     @apply.register
     def _(self, e: ev.AutopayEnabled | ev.AutopayDisabled, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "accounts", meta.account, None, autopay=int(isinstance(e, ev.AutopayEnabled)))
+        self.accounts.update(db, (meta.account,), autopay=int(isinstance(e, ev.AutopayEnabled)))
 
     @apply.register
     def _(self, e: ev.InvoiceIssued, db: sqlite3.Connection, meta: Meta) -> None:
-        db.execute("insert into invoices (account, id, issued_on, due_on, total, order_id) values (?, ?, ?, ?, ?, ?)",
-                   (meta.account, e.invoice_id, e.issued_on.isoformat(), e.due_on.isoformat(), e.total,
-                    e.order_id))
+        self.invoices.insert((meta.account, e.invoice_id), account=meta.account, id=e.invoice_id,
+                             issued_on=e.issued_on.isoformat(), due_on=e.due_on.isoformat(), total=e.total, paid=0,
+                             voided=0, order_id=e.order_id)
         if e.order_id is not None:
-            _set(db, "orders", meta.account, e.order_id, status="invoiced")
+            self.orders.update(db, (meta.account, e.order_id), status="invoiced")
 
     @apply.register
     def _(self, e: ev.InvoiceAdjusted, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "invoices", meta.account, e.invoice_id, total=e.new_total)
+        self.invoices.update(db, (meta.account, e.invoice_id), total=e.new_total)
 
     @apply.register
     def _(self, e: ev.InvoiceVoided, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "invoices", meta.account, e.invoice_id, voided=1)
+        self.invoices.update(db, (meta.account, e.invoice_id), voided=1)
 
     @apply.register
     def _(self, e: ev.OrderPlaced, db: sqlite3.Connection, meta: Meta) -> None:
-        db.execute("insert into orders (account, id, placed_at, channel, description, amount) values "
-                   "(?, ?, ?, ?, ?, ?)", (meta.account, e.order_id, meta.at, e.channel,
-                                          e.description, e.amount))
+        self._order(meta.account, e.order_id, meta.at, e.channel, e.description, e.amount, None)
 
     @apply.register
     def _(self, e: ev.OrderPriceChanged, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "orders", meta.account, e.order_id, amount=e.new_amount)
+        self.orders.update(db, (meta.account, e.order_id), amount=e.new_amount)
 
     @apply.register
     def _(self, e: ev.OrderCancelled, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "orders", meta.account, e.order_id, status="cancelled")
+        self.orders.update(db, (meta.account, e.order_id), status="cancelled")
 
     @apply.register
     def _(self, e: ev.OrderReplaced, db: sqlite3.Connection, meta: Meta) -> None:
-        acc = meta.account
-        _set(db, "orders", acc, e.old_order_id, status="replaced", replaced_by=e.new_order_id)
-        db.execute("insert into orders (account, id, placed_at, channel, description, amount, replaces) "
-                   "select account, ?, ?, channel, description, ?, id from orders where account = ? and id = ?",
-                   (e.new_order_id, meta.at, e.amount, acc, e.old_order_id))
-        db.execute("update authorizations set order_id = ? where account = ? and order_id = ? and status = 'active'",
-                   (e.new_order_id, acc, e.old_order_id))
+        acc, orders = meta.account, self.orders
+        old = orders.get(db, (acc, e.old_order_id))
+        orders.update(db, (acc, e.old_order_id), status="replaced", replaced_by=e.new_order_id)
+        if old is not None:
+            at = orders.position
+            self._order(acc, e.new_order_id, meta.at, old[at["channel"]], old[at["description"]], e.amount,
+                        e.old_order_id)
+        holds = self.authorizations
+        holds.flush(db)  # the holds of the old order, wherever they are, move to the new one
+        for (hold_id,) in db.execute("select id from authorizations where account = ? and order_id = ? and "
+                                     "status = 'active'", (acc, e.old_order_id)).fetchall():
+            holds.update(db, (acc, hold_id), order_id=e.new_order_id)
 
     @apply.register
     def _(self, e: ev.PaymentSubmitted, db: sqlite3.Connection, meta: Meta) -> None:
-        db.execute("insert into payments (account, id, submitted_at, method, amount, status, transaction_id) "
-                   "values (?, ?, ?, ?, ?, 'pending', ?)", (meta.account, e.payment_id, meta.at,
-                                                           e.method, e.amount, e.transaction_id))
+        self.payments.insert((meta.account, e.payment_id), account=meta.account, id=e.payment_id,
+                             submitted_at=meta.at, method=e.method, amount=e.amount, status="pending",
+                             transaction_id=e.transaction_id, refunded=0)
 
     @apply.register
     def _(self, e: ev.PaymentSettled, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "payments", meta.account, e.payment_id, status="settled", settled_at=meta.at)
+        self.payments.update(db, (meta.account, e.payment_id), status="settled", settled_at=meta.at)
 
     @apply.register
     def _(self, e: ev.PaymentDeclined, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "payments", meta.account, e.payment_id, status="declined", decline_code=e.decline_code)
+        self.payments.update(db, (meta.account, e.payment_id), status="declined", decline_code=e.decline_code)
 
     @apply.register
     def _(self, e: ev.PaymentReturned, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "payments", meta.account, e.payment_id, status="returned", settled_at=None)
+        self.payments.update(db, (meta.account, e.payment_id), status="returned", settled_at=None)
 
     @apply.register
     def _(self, e: ev.PaymentRefunded, db: sqlite3.Connection, meta: Meta) -> None:
-        db.execute("update payments set refunded = refunded + ? where account = ? and id = ?",
-                   (e.amount, meta.account, e.payment_id))
+        self.payments.add(db, (meta.account, e.payment_id), refunded=e.amount)
 
     @apply.register
     def _(self, e: ev.PaymentApplied | ev.CreditApplied, db: sqlite3.Connection, meta: Meta) -> None:
-        _paid(db, meta.account, e.target_kind, e.target_id, e.amount)
+        self._paid(db, meta.account, e.target_kind, e.target_id, e.amount)
         if isinstance(e, ev.CreditApplied):
-            _credit(db, meta.account, e.credit_id, remaining=-e.amount)
+            self.credits.add(db, (meta.account, e.credit_id), remaining=-e.amount)
 
     @apply.register
     def _(self, e: ev.PaymentUnapplied | ev.CreditUnapplied, db: sqlite3.Connection, meta: Meta) -> None:
-        _paid(db, meta.account, e.target_kind, e.target_id, -e.amount)
+        self._paid(db, meta.account, e.target_kind, e.target_id, -e.amount)
         if isinstance(e, ev.CreditUnapplied):
-            _credit(db, meta.account, e.credit_id, remaining=e.amount)
+            self.credits.add(db, (meta.account, e.credit_id), remaining=e.amount)
 
     @apply.register
     def _(self, e: ev.CreditIssued | ev.PaymentDeposited, db: sqlite3.Connection, meta: Meta) -> None:
         kind, reference = ("deposit", f"deposit of payment {e.payment_id}") if isinstance(
             e, ev.PaymentDeposited) else (e.kind, e.reference)
-        db.execute("insert into credits (account, id, issued_at, amount, remaining, kind, reference) values "
-                   "(?, ?, ?, ?, ?, ?, ?)", (meta.account, e.credit_id, meta.at, e.amount, e.amount,
-                                             kind, reference))
+        self.credits.insert((meta.account, e.credit_id), account=meta.account, id=e.credit_id, issued_at=meta.at,
+                            amount=e.amount, remaining=e.amount, kind=kind, reference=reference)
 
     @apply.register
     def _(self, e: ev.CreditReversed, db: sqlite3.Connection, meta: Meta) -> None:
-        _credit(db, meta.account, e.credit_id, remaining=-e.amount, amount=-e.amount)
+        self.credits.add(db, (meta.account, e.credit_id), remaining=-e.amount, amount=-e.amount)
 
     @apply.register
     def _(self, e: ev.CreditRefunded, db: sqlite3.Connection, meta: Meta) -> None:
-        _credit(db, meta.account, e.credit_id, remaining=-e.amount)
+        self.credits.add(db, (meta.account, e.credit_id), remaining=-e.amount)
 
     @apply.register
     def _(self, e: ev.CardAuthorized, db: sqlite3.Connection, meta: Meta) -> None:
-        _authorization(db, meta.account, e.authorization_id, e.order_id, e.amount, meta.at,
-                       e.expires_at.isoformat())
+        self._hold(meta.account, e.authorization_id, e.order_id, e.amount, meta.at, e.expires_at.isoformat())
 
     @apply.register
     def _(self, e: ev.Reauthorized, db: sqlite3.Connection, meta: Meta) -> None:
-        acc = meta.account
-        _set(db, "authorizations", acc, e.authorization_id, status="reauthorized")
-        _authorization(db, acc, e.new_authorization_id, e.order_id, e.amount, meta.at,
-                       e.expires_at.isoformat())
+        self.authorizations.update(db, (meta.account, e.authorization_id), status="reauthorized")
+        self._hold(meta.account, e.new_authorization_id, e.order_id, e.amount, meta.at, e.expires_at.isoformat())
 
     @apply.register
     def _(self, e: ev.ReauthorizationRequested, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "authorizations", meta.account, e.authorization_id, status="reauth_requested",
-             requested_amount=e.new_amount)
+        self.authorizations.update(db, (meta.account, e.authorization_id), status="reauth_requested",
+                                   requested_amount=e.new_amount)
 
     @apply.register
     def _(self, e: ev.ReauthorizationFailed, db: sqlite3.Connection, meta: Meta) -> None:
-        _set(db, "authorizations", meta.account, e.authorization_id, status="failed")
-        _set(db, "orders", meta.account, e.order_id, manual_processing=1)
+        self.authorizations.update(db, (meta.account, e.authorization_id), status="failed")
+        self.orders.update(db, (meta.account, e.order_id), manual_processing=1)
 
     @apply.register
     def _(self, e: ev.AuthorizationExpired | ev.AuthorizationCaptured | ev.AuthorizationVoided,
           db: sqlite3.Connection, meta: Meta) -> None:
         status = {"AuthorizationExpired": "expired", "AuthorizationCaptured": "captured",
                   "AuthorizationVoided": "voided"}[type(e).__name__]
-        _set(db, "authorizations", meta.account, e.authorization_id, status=status)
+        self.authorizations.update(db, (meta.account, e.authorization_id), status=status)
 
     @apply.register
     def _(self, e: ev.PaymentReceivedUnidentified, db: sqlite3.Connection, meta: Meta) -> None:
-        db.execute("insert into unidentified (payment_id, received_at, amount, currency, method, transaction_id, "
-                   "reference, status) values (?, ?, ?, ?, ?, ?, ?, 'awaiting_research')",
-                   (e.payment_id, meta.at, e.amount, e.currency, e.method, e.transaction_id,
-                    e.reference))
+        self.unidentified.insert((e.payment_id,), payment_id=e.payment_id, received_at=meta.at, amount=e.amount,
+                                 currency=e.currency, method=e.method, transaction_id=e.transaction_id,
+                                 reference=e.reference, status="awaiting_research", note="")
 
     @apply.register
     def _(self, e: ev.PaymentReferredToAccounting, db: sqlite3.Connection, meta: Meta) -> None:
-        db.execute("update unidentified set status = 'referred', note = ? where payment_id = ?",
-                   (e.note, e.payment_id))
+        self.unidentified.update(db, (e.payment_id,), status="referred", note=e.note)
 
     @apply.register
     def _(self, e: ev.PaymentMatched, db: sqlite3.Connection, meta: Meta) -> None:
-        db.execute("update unidentified set status = 'matched', matched_account = ? where payment_id = ?",
-                   (e.account_id, e.payment_id))
+        self.unidentified.update(db, (e.payment_id,), status="matched", matched_account=e.account_id)
 
+    def _paid(self, db: sqlite3.Connection, account: str, kind: str, target: str, delta: int) -> None:
+        (self.invoices if kind == "invoice" else self.orders).add(db, (account, target), paid=delta)
 
-def _set(db: sqlite3.Connection, table: str, account: str, row_id: str | None, **values: Any) -> None:
-    assignments = ", ".join(f"{column} = ?" for column in values)
-    where = "account = ?" if row_id is None else "account = ? and id = ?"
-    params = (*values.values(), account) if row_id is None else (*values.values(), account, row_id)
-    db.execute(f"update {table} set {assignments} where {where}", params)
+    def _order(self, account: str, order_id: str, at: str, channel: str, description: str, amount: int,
+               replaces: str | None) -> None:
+        self.orders.insert((account, order_id), account=account, id=order_id, placed_at=at, channel=channel,
+                           description=description, amount=amount, paid=0, status="open", replaces=replaces,
+                           manual_processing=0)
 
-
-def _paid(db: sqlite3.Connection, account: str, kind: str, target: str, delta: int) -> None:
-    table = "invoices" if kind == "invoice" else "orders"
-    db.execute(f"update {table} set paid = paid + ? where account = ? and id = ?",
-               (delta, account, target))
-
-
-def _credit(db: sqlite3.Connection, account: str, credit_id: str, *, remaining: int, amount: int = 0) -> None:
-    db.execute("update credits set remaining = remaining + ?, amount = amount + ? where account = ? and id = ?",
-               (remaining, amount, account, credit_id))
-
-
-def _authorization(db: sqlite3.Connection, account: str, auth_id: str, order_id: str, amount: int, at: str,
-                   expires: str) -> None:
-    db.execute("insert into authorizations (account, id, order_id, amount, status, authorized_at, expires_at) "
-               "values (?, ?, ?, ?, 'active', ?, ?)", (account, auth_id, order_id, amount, at, expires))
+    def _hold(self, account: str, auth_id: str, order_id: str, amount: int, at: str, expires: str) -> None:
+        self.authorizations.insert((account, auth_id), account=account, id=auth_id, order_id=order_id,
+                                   amount=amount, status="active", authorized_at=at, expires_at=expires)
