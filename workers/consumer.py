@@ -25,6 +25,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 from nats.js.errors import NotFoundError
 
 from ledger.ports.mailer import DeliveryUncertain
+from ledger.service.dead_letters import UncertainRecord
 from ledger.service.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM
 from ledger.store.mapper import decode_event
 from workers.inbox import CLAIMED, DONE, FAILED, UNCERTAIN, Inbox
@@ -63,18 +64,6 @@ async def ensure_dlq_stream(js: JetStreamContext) -> None:
         await js.update_stream(config)
 
 
-class UncertainRecord(msgspec.Struct, frozen=True):
-    """A dead-letter record: ``worker`` may or may not have acted on the event (it died, or the mail server
-    stopped answering, mid-way) and will not act again by itself."""
-
-    worker: str
-    event_id: str
-    event_type: str
-    stream_seq: int
-    log_position: int | None
-    reason: str
-
-
 async def record_uncertain(js: JetStreamContext | None, record: UncertainRecord) -> None:
     """Publish ``record`` to ``ledger.dlq.<worker>`` (deduplicated by worker and event id); the inbox already
     holds the status, so a failure here is only logged."""
@@ -84,8 +73,8 @@ async def record_uncertain(js: JetStreamContext | None, record: UncertainRecord)
     if js is None:
         return
     try:
-        await js.publish(f"{DLQ_PREFIX}{record.worker}", msgspec.json.encode(record), timeout=5,
-                         headers={"Nats-Msg-Id": f"uncertain:{record.worker}:{record.event_id}"})
+        await js.publish(record.subject, msgspec.json.encode(record), timeout=5,
+                         headers={"Nats-Msg-Id": record.message_id})
     except Exception as error:
         log.warning("dead_letter_publish_failed", worker=record.worker, event_id=record.event_id, error=repr(error))
 

@@ -13,7 +13,18 @@ import msgspec
 
 from ledger.aggregates import events as ev
 from ledger.commands.messages import Outcome
-from ledger.service.subjects import COMMAND_PREFIX, COMMANDS, EVENTS_PREFIX, EVENTS_STREAM, READ_PREFIX, READS
+from ledger.service.api import ReadQuery
+from ledger.service.dead_letters import UncertainRecord
+from ledger.service.subjects import (
+    COMMAND_PREFIX,
+    COMMANDS,
+    DLQ_PREFIX,
+    DLQ_STREAM,
+    EVENTS_PREFIX,
+    EVENTS_STREAM,
+    READ_PREFIX,
+    READS,
+)
 
 
 def event_schemas() -> dict[str, Any]:
@@ -28,7 +39,8 @@ def event_schemas() -> dict[str, Any]:
 def asyncapi() -> dict[str, Any]:
     """An AsyncAPI 3.0 document of the command, read and event channels."""
     commands = sorted(COMMANDS.items())
-    kinds = [kind for _, kind in commands] + [Outcome] + sorted(ev.EVENT_TYPES.values(), key=lambda c: c.__name__)
+    kinds = [kind for _, kind in commands] + [Outcome, ReadQuery, UncertainRecord] + sorted(
+        ev.EVENT_TYPES.values(), key=lambda c: c.__name__)
     schemas, components = msgspec.json.schema_components(kinds, ref_template="#/components/schemas/{name}")
     by_kind = {kind.__name__: schema for kind, schema in zip(kinds, schemas, strict=True)}
     channels: dict[str, Any] = {}
@@ -42,8 +54,19 @@ def asyncapi() -> dict[str, Any]:
         operations[key] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"},
                            "reply": {"channel": {"$ref": f"#/channels/{key}"}}}
     for view in READS:
-        channels[f"read_{view}"] = {"address": f"{READ_PREFIX}{view}", "messages": {"request": {"payload": {
-            "type": "object"}}}}
+        key = f"read_{view}"
+        channels[key] = {"address": f"{READ_PREFIX}{view}", "messages": {
+            "request": {"payload": by_kind["ReadQuery"]},
+            "reply": {"payload": {"oneOf": [{"type": "object", "required": ["ok"]},
+                                            {"$ref": "#/components/schemas/ErrorReply"}]}}}}
+        operations[key] = {"action": "receive", "channel": {"$ref": f"#/channels/{key}"},
+                           "reply": {"channel": {"$ref": f"#/channels/{key}"}}}
+    channels["dead_letters"] = {"address": f"{DLQ_PREFIX}{{worker}}",
+                                "description": f"JetStream stream {DLQ_STREAM} (with the server's MAX_DELIVERIES "
+                                               "advisories): events a worker may or may not have acted on",
+                                "parameters": {"worker": {"description": "emails, orders, autopay"}},
+                                "messages": {"UncertainRecord": {"payload": by_kind["UncertainRecord"]}}}
+    operations["dead_letters"] = {"action": "send", "channel": {"$ref": "#/channels/dead_letters"}}
     for cls in sorted(ev.EVENT_TYPES.values(), key=lambda c: c.__name__):
         key = f"event_{cls.__name__}"
         channels[key] = {"address": f"{EVENTS_PREFIX}{cls.__name__}.{{aggregate_id}}",
