@@ -108,8 +108,8 @@ async def consume(js: JetStreamContext, worker: Worker, inbox: Inbox, stop: asyn
                   max_deliver: int = 5, batch: int = 10, backoff: tuple[float, ...] = BACKOFF,
                   ack_wait: float = 30.0) -> None:
     """Run ``worker`` on its durable consumer until ``stop`` is set. The message in hand is finished before
-    stopping; fetched messages not yet handled are delivered again later (after ``ack_wait`` seconds, also
-    when the worker died), to this consumer or another instance of it."""
+    stopping and the other fetched ones are handed back (NAK) for another instance or the next start; those
+    held by a worker that died come back after ``ack_wait`` seconds."""
     durable = durable_name(worker.name)
     subscription = await js.pull_subscribe(f"{EVENTS_PREFIX}>", durable=durable, stream=EVENTS_STREAM,
                                            config=consumer_config(durable, max_deliver, ack_wait))
@@ -123,8 +123,10 @@ async def consume(js: JetStreamContext, worker: Worker, inbox: Inbox, stop: asyn
             await asyncio.sleep(1)
             continue
         for message in messages:
-            if stop.is_set():
-                break
+            if stop.is_set():  # hand the rest back at once rather than after ack_wait
+                with contextlib.suppress(Exception):
+                    await message.nak()
+                continue
             await handle_message(worker, inbox, message, backoff, js)
 
 

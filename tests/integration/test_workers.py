@@ -208,3 +208,44 @@ async def test_a_worker_rewound_to_any_position_sends_only_what_it_never_sent(tm
     assert result.output.strip() == '{"workers":{"emails":{"done":14}},"uncertain":[]}'
     await nc.close()
     ledger.close()
+
+
+class SlowRecorder:
+    """A worker that takes a little time over every event, and remembers which it handled."""
+
+    name = "recorder"
+    wants = frozenset({"AccountOpened", "PaymentSubmitted", "PaymentSettled", "PaymentDeposited"})
+    repeatable = False
+
+    def __init__(self) -> None:
+        self.handled: list[str] = []
+
+    async def handle(self, event: Any, event_id: str) -> None:
+        await asyncio.sleep(0.01)
+        self.handled.append(event_id)
+
+
+async def test_a_clean_stop_finishes_the_event_in_hand_and_hands_the_rest_back(tmp_path: Path,
+                                                                             nats_server: str) -> None:
+    ledger = make_ledger(tmp_path)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
+    for n in range(10):
+        ledger.service.handle(m.SubmitPayment(account="ACC1", payment=f"P{n}", amount="1.00", method="card",
+                                              token="tok_visa", deposit=True))
+    total = ledger.store.recorder.max_notification_id()
+    nc, js = await fresh_stream(nats_server)
+    await relay_all(ledger, js)
+    worker, inbox = SlowRecorder(), Inbox(tmp_path / "workers.db")
+    stop = asyncio.Event()
+    task = asyncio.create_task(consume(js, worker, inbox, stop, batch=20, ack_wait=600))
+    while len(worker.handled) < 5:
+        await asyncio.sleep(0.002)
+    stop.set()  # mid-batch
+    await task
+    assert 5 <= len(worker.handled) < 20 and inbox.listed("claimed") == []  # nothing left half done
+    # ack_wait is 10 minutes: only the NAKs on stop let the next run get the rest of the batch at once
+    await run_worker(js, worker, inbox, lambda: len(worker.handled) == total, timeout=20)
+    assert len(set(worker.handled)) == total
+    inbox.close()
+    await nc.close()
+    ledger.close()
