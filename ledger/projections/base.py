@@ -10,7 +10,6 @@ import sqlite3
 from collections.abc import Callable
 from functools import singledispatchmethod
 from typing import Any, ClassVar, NamedTuple
-from uuid import UUID
 
 from ledger.aggregates import events as ev
 
@@ -30,17 +29,17 @@ class MetaMaker:
     """Builds :class:`Meta`; remembers the text form of recent aggregate ids (``str(UUID)`` is slow)."""
 
     def __init__(self, remember: int = 100_000) -> None:
-        self._names: dict[UUID, str] = {}
+        self._names: dict[int, str] = {}
         self._remember = remember
 
     def __call__(self, position: int, event: ev.Event) -> Meta:
         """The shared facts of ``event`` at ``position``."""
         uid = event.originator_id
-        name = self._names.get(uid)
+        name = self._names.get(uid.int)  # hashing the int skips UUID.__hash__, a Python-level call
         if name is None:
             if len(self._names) >= self._remember:
                 self._names.clear()
-            name = self._names[uid] = str(uid)
+            name = self._names[uid.int] = str(uid)
         return Meta(position, name, event.timestamp.isoformat())
 
 

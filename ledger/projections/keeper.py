@@ -15,7 +15,8 @@ import structlog
 from ledger.projections import fresh
 from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
-from ledger.projections.runner import ProjectionFiles, StoreLog, catch_up, position_of, stored_version
+from ledger.projections.rebuild import ProjectionFiles
+from ledger.projections.runner import StoreLog, catch_up, position_of, stored_version
 
 log = structlog.get_logger("ledger.projections")
 

@@ -17,7 +17,7 @@ Row = list[Any]
 class Table:
     """Rows of ``name`` by primary key, loaded on first use and written back on :meth:`flush`."""
 
-    def __init__(self, name: str, columns: tuple[str, ...], key: tuple[str, ...], *, keep: int = 200_000) -> None:
+    def __init__(self, name: str, columns: tuple[str, ...], key: tuple[str, ...], *, keep: int = 50_000) -> None:
         self.name = name
         self.columns = columns
         self.position = {column: i for i, column in enumerate(columns)}

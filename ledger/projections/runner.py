@@ -2,14 +2,13 @@
 
 eventsourcing's SQLite store has no subscriptions, so projections poll ``select_notifications``. Each batch
 (thousands of events) and the new position are written in ONE SQLite transaction: a crash loses nothing and
-repeats nothing. Each projection lives in its own file under the projections folder, so it can be rebuilt
-into a new file and swapped in atomically while the old one keeps serving.
+repeats nothing; the position is read again under the write lock, so several runners (the service's follower,
+read commands, other processes) can share a file. Rebuilds into new files: ``ledger.projections.rebuild``.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,7 +30,15 @@ POSITION_TABLE = """create table if not exists _position (
 
 
 class EventLog(Protocol):
-    """An ordered history: (position, event) pairs after a position."""
+    """An ordered history: (position, event) pairs after a position.
+
+    A projection records the position of the last event it applied, and the log promises that no event with
+    a smaller position can appear later. SQLite (one writer, ids in commit order) and eventsourcing's
+    PostgreSQL recorder (inserts serialised by a table lock) keep that promise with gaps at most; a log whose
+    writers could commit ids out of order must hold back events above a not-yet-committed id before
+    returning them (e.g. stop at the first gap younger than a few seconds), rather than the runner tracking
+    sets of seen ids.
+    """
 
     def read(self, after: int, limit: int) -> Sequence[tuple[int, Any]]:
         """Up to ``limit`` events with a position greater than ``after``, in order."""
@@ -52,28 +59,55 @@ class RawNote(NamedTuple):
     state: bytes
 
 
+class FileLog:
+    """The events table of an SQLite event store file, read directly (no cipher, no compression).
+
+    Several times faster than building the library's Notification objects, and openable from another process
+    by its path alone (parallel rebuilds). Opened read-only: a reader never blocks the writer under WAL.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+
+    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+        """Decode the next ``limit`` events after ``after``."""
+        rows = self.db.execute("select rowid, topic, state from stored_events where rowid > ? order by rowid "
+                               "limit ?", (after, limit)).fetchall()
+        return [(rowid, decode_event(topic, state)) for rowid, topic, state in rows]
+
+    def read_raw(self, after: int, limit: int) -> list[RawNote]:
+        """The next stored rows as they are (no decoding)."""
+        rows = self.db.execute("select rowid, originator_id, originator_version, topic, state from stored_events "
+                               "where rowid > ? order by rowid limit ?", (after, limit)).fetchall()
+        return [RawNote(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in rows]
+
+    def head(self) -> int:
+        """The newest event's position."""
+        return int(self.db.execute("select coalesce(max(rowid), 0) from stored_events").fetchone()[0])
+
+
 class StoreLog:
     """The notification log of a :class:`ledger.store.application.LedgerStore`.
 
-    On SQLite without cipher or compression it reads the events table directly (several times faster than
-    building the library's Notification objects); otherwise it goes through the recorder and mapper.
+    On SQLite without cipher or compression it reads the events table directly (:class:`FileLog`; ``path``
+    names the file); otherwise it goes through the recorder and mapper (``path`` is None).
     """
 
     def __init__(self, store: Any) -> None:
         self.store = store
-        self._direct: sqlite3.Connection | None = None
+        self._direct: FileLog | None = None
         mapper = store.mapper
         datastore = getattr(store.recorder, "datastore", None)
         db_name = getattr(getattr(datastore, "pool", None), "db_name", None)
         if db_name and ":memory:" not in db_name and not mapper.cipher and not mapper.compressor:
-            self._direct = sqlite3.connect(f"file:{db_name}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+            self._direct = FileLog(db_name)
+        self.path: str | None = self._direct.path if self._direct is not None else None
 
     def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
         """Decode the next ``limit`` notifications after ``after``."""
         if self._direct is not None:
-            rows = self._direct.execute("select rowid, topic, state from stored_events where rowid > ? "
-                                        "order by rowid limit ?", (after, limit)).fetchall()
-            return [(rowid, decode_event(topic, state)) for rowid, topic, state in rows]
+            return self._direct.read(after, limit)
         notes = self.store.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
         to_event = self.store.mapper.to_domain_event
         return [(n.id, to_event(n)) for n in notes]
@@ -81,10 +115,7 @@ class StoreLog:
     def read_raw(self, after: int, limit: int) -> list[RawNote]:
         """The next stored rows as they are (no decoding): for the relay and the hash chain."""
         if self._direct is not None:
-            rows = self._direct.execute("select rowid, originator_id, originator_version, topic, state from "
-                                        "stored_events where rowid > ? order by rowid limit ?",
-                                        (after, limit)).fetchall()
-            return [RawNote(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in rows]
+            return self._direct.read_raw(after, limit)
         notes = self.store.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
         return [RawNote(n.id, n.originator_id, n.originator_version, n.topic, bytes(n.state)) for n in notes]
 
@@ -221,60 +252,6 @@ def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence
         db.execute("rollback")
         projection.reset()
         raise
-
-
-class ProjectionFiles:
-    """Where each projection's SQLite file lives, and the atomic rebuild-then-swap."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-
-    def path(self, projection: Projection) -> Path:
-        """The serving file of ``projection``."""
-        return self.folder / f"{projection.name}.db"
-
-    def open(self, projection: Projection) -> sqlite3.Connection:
-        """A connection to the serving file (created empty if missing)."""
-        db = connect(self.path(projection))
-        projection.schema(db)
-        return db
-
-    def rebuild(self, projections: Sequence[Projection], events: EventLog, *, batch: int = 20000,
-                progress: Callable[[int], None] | None = None, interrupt_at: int | None = None) -> int:
-        """Build each projection from position 0 into a new file, then swap it in atomically.
-
-        The serving files stay untouched (and keep serving) until the swap; an interrupted rebuild leaves only
-        a ``.rebuild`` file behind, which the next rebuild replaces. ``interrupt_at`` stops early (tests).
-        """
-        staged: list[tuple[Projection, Path, sqlite3.Connection]] = []
-        for projection in projections:
-            temp = self.folder / f"{projection.name}.db.rebuild"
-            for leftover in (temp, Path(f"{temp}-wal"), Path(f"{temp}-shm")):
-                leftover.unlink(missing_ok=True)
-            staged.append((projection, temp, connect(temp, staging=True)))
-        try:
-            with bulk_gc():
-                applied = catch_up([(p, db) for p, _, db in staged], events, batch=batch, progress=progress,
-                                   stop=interrupt_at, indexes=False)
-            if interrupt_at is not None:
-                raise RebuildInterrupted(f"stopped at {interrupt_at}")
-            for projection, _, db in staged:
-                projection.schema(db)  # now the secondary indexes, built once over the loaded rows
-        finally:
-            for _, _, db in staged:
-                db.execute("pragma journal_mode=wal")
-                db.close()
-        for projection, temp, _ in staged:
-            os.replace(temp, self.path(projection))
-            for suffix in ("-wal", "-shm"):
-                Path(f"{self.path(projection)}{suffix}").unlink(missing_ok=True)
-            log.info("projection_rebuilt", projection=projection.name, events=applied)
-        return applied
-
-
-class RebuildInterrupted(RuntimeError):
-    """A rebuild stopped before its swap; the serving projection is untouched."""
 
 
 def dump(db: sqlite3.Connection, projection: Projection) -> dict[str, list[tuple[Any, ...]]]:

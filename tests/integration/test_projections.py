@@ -13,7 +13,8 @@ from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
 from ledger.projections import fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.projections.runner import RebuildInterrupted, dump
+from ledger.projections.rebuild import RebuildFailed, RebuildInterrupted
+from ledger.projections.runner import dump
 from tests.ledger_fixtures import START, make_ledger
 
 pytestmark = pytest.mark.usefixtures("store_backend")
@@ -106,4 +107,37 @@ def test_rebuild_swaps_while_an_old_reader_keeps_serving(ledger: Ledger, tmp_pat
                                          due="2026-09-30"))
     keeper.catch_up()
     assert len(queries.invoices(keeper.connection("accounts"), "ACC0")) == 3
+    keeper.close()
+
+
+def test_rebuild_in_processes_equals_one_in_this_process(ledger: Ledger, tmp_path: Path,
+                                                         store_backend: str) -> None:
+    if store_backend != "sqlite":
+        pytest.skip("processes read the SQLite file by path")
+    populate(ledger, 3)
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    keeper.files.rebuild(fresh(), keeper.events, processes=False)
+    alone = {p.name: dump(keeper.connection(p.name), p) for p in fresh()}
+    steps: list[int] = []
+    applied = keeper.files.rebuild(fresh(), keeper.events, batch=4, processes=True, progress=steps.append)
+    assert applied == sum(steps) == keeper.events.head()
+    assert {p.name: dump(keeper.connection(p.name), p) for p in fresh()} == alone
+    assert {s.name: s.lag for s in keeper.status()} == {"accounts": 0, "audit": 0, "journal": 0}
+    keeper.close()
+
+
+def test_a_failed_rebuild_process_swaps_nothing(ledger: Ledger, tmp_path: Path, store_backend: str) -> None:
+    if store_backend != "sqlite":
+        pytest.skip("edits the SQLite file directly")
+    populate(ledger, 2)
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    keeper.catch_up()
+    before = {p.name: dump(keeper.connection(p.name), p) for p in fresh()}
+    db = sqlite3.connect(tmp_path / "ledger.db")
+    db.execute("update stored_events set state = cast('not json' as blob) where rowid = 5")
+    db.commit()
+    db.close()
+    with pytest.raises(RebuildFailed, match="rebuild-accounts exited with 1"):
+        keeper.files.rebuild(fresh(), keeper.events, processes=True)
+    assert {p.name: dump(keeper.connection(p.name), p) for p in fresh()} == before
     keeper.close()

@@ -1,0 +1,157 @@
+"""Rebuilding projections: from position 0 into new files, then an atomic swap while the old files serve.
+
+A rebuild is CPU-bound Python, so with a log big enough (``PARALLEL_FROM`` events) and readable by path (an
+SQLite event store), each projection is built by a process of its own reading the log itself: SQLite's WAL
+lets any number of readers share the file with the writer. Otherwise the projections are built together in
+this process, reading and decoding each batch once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from multiprocessing.sharedctypes import Synchronized
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ledger.projections.base import Projection
+from ledger.projections.runner import EventLog, FileLog, bulk_gc, catch_up, connect
+
+log = structlog.get_logger("ledger.projections")
+
+#: Below this many events, starting processes costs more than it saves.
+PARALLEL_FROM = 50_000
+
+
+class RebuildInterrupted(RuntimeError):
+    """A rebuild stopped before its swap; the serving projection is untouched."""
+
+
+class RebuildFailed(RuntimeError):
+    """A projection could not be rebuilt (its process failed); nothing was swapped."""
+
+
+def build(projections: Sequence[Projection], paths: Sequence[Path], events: EventLog, *, batch: int,
+          stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Build each projection into its (new, empty) file in this process; returns the events read.
+
+    Secondary indexes are created once at the end, over the loaded rows, unless stopped early.
+    """
+    staged = [(projection, connect(path, staging=True)) for projection, path in zip(projections, paths,
+                                                                                      strict=True)]
+    try:
+        with bulk_gc():
+            applied = catch_up(staged, events, batch=batch, progress=progress, stop=stop, indexes=False)
+        if stop is None:
+            for projection, db in staged:
+                projection.schema(db)
+    finally:
+        for _, db in staged:
+            db.execute("pragma journal_mode=wal")
+            db.close()
+    return applied
+
+
+def _build_one(name: str, path: str, log_path: str, batch: int, stop: int | None, counter: Synchronized[int]) -> None:
+    """Body of one rebuild process (started with ``spawn``: it opens everything it uses itself)."""
+    from ledger.logs import configure_logging
+    from ledger.projections import fresh
+
+    configure_logging(quiet=True)
+
+    def advance(count: int) -> None:
+        counter.value += count
+
+    events = FileLog(log_path)
+    build(fresh([name]), [Path(path)], events, batch=batch, stop=stop, progress=advance)
+    events.db.close()
+
+
+def build_in_processes(projections: Sequence[Projection], paths: Sequence[Path], log_path: str, *, batch: int,
+                       stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Build each projection in a process of its own; progress is what the slowest one has done."""
+    context = multiprocessing.get_context("spawn")
+    counters: list[Synchronized[int]] = [context.Value("q", 0) for _ in projections]
+    workers = [context.Process(target=_build_one, name=f"rebuild-{p.name}", daemon=True,
+                               args=(p.name, str(path), log_path, batch, stop, counter))
+               for p, path, counter in zip(projections, paths, counters, strict=True)]
+    for worker in workers:
+        worker.start()
+    reported = 0
+    try:
+        while any(worker.is_alive() for worker in workers):
+            workers[0].join(0.2) if workers[0].is_alive() else time.sleep(0.2)
+            reported = _report(counters, reported, progress)
+    except BaseException:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join()
+        raise
+    _report(counters, reported, progress)
+    failed = [(w.name, w.exitcode) for w in workers if w.exitcode != 0]
+    if failed:
+        raise RebuildFailed(", ".join(f"{name} exited with {code}" for name, code in failed))
+    return max(counter.value for counter in counters)
+
+
+def _report(counters: Sequence[Synchronized[int]], reported: int, progress: Callable[[int], None] | None) -> int:
+    done = min(counter.value for counter in counters)
+    if progress is not None and done > reported:
+        progress(done - reported)
+    return max(done, reported)
+
+
+class ProjectionFiles:
+    """Where each projection's SQLite file lives, and the atomic rebuild-then-swap."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, projection: Projection) -> Path:
+        """The serving file of ``projection``."""
+        return self.folder / f"{projection.name}.db"
+
+    def open(self, projection: Projection) -> sqlite3.Connection:
+        """A connection to the serving file (created empty if missing)."""
+        db = connect(self.path(projection))
+        projection.schema(db)
+        return db
+
+    def rebuild(self, projections: Sequence[Projection], events: EventLog, *, batch: int = 20000,
+                progress: Callable[[int], None] | None = None, interrupt_at: int | None = None,
+                processes: bool | None = None) -> int:
+        """Build each projection from position 0 into a new file, then swap it in atomically.
+
+        The serving files stay untouched (and keep serving) until the swap; an interrupted or failed rebuild
+        leaves only ``.rebuild`` files behind, which the next rebuild replaces. ``interrupt_at`` stops early
+        (tests). ``processes`` forces (or forbids) one process per projection; by default they are used for
+        logs of ``PARALLEL_FROM`` events or more that can be read by path.
+        """
+        paths = [self.folder / f"{projection.name}.db.rebuild" for projection in projections]
+        for path in paths:
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+        log_path: Any = getattr(events, "path", None)
+        if processes is None:
+            processes = len(projections) > 1 and events.head() >= PARALLEL_FROM
+        if processes and log_path:
+            applied = build_in_processes(projections, paths, log_path, batch=batch, stop=interrupt_at,
+                                         progress=progress)
+        else:
+            applied = build(projections, paths, events, batch=batch, stop=interrupt_at, progress=progress)
+        if interrupt_at is not None:
+            raise RebuildInterrupted(f"stopped at {interrupt_at}")
+        for projection, path in zip(projections, paths, strict=True):
+            serving = self.path(projection)
+            os.replace(path, serving)
+            for suffix in ("-wal", "-shm"):  # the old file's, which readers of the new file must not adopt
+                Path(f"{serving}{suffix}").unlink(missing_ok=True)
+            log.info("projection_rebuilt", projection=projection.name, events=applied)
+        return applied
