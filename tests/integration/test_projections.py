@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,9 +37,9 @@ def populate(ledger: Ledger, accounts: int = 3) -> None:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
     built = make_ledger(tmp_path, clock=ManualClock(START))
-    yield built  # type: ignore[misc]
+    yield built
     built.close()
 
 
