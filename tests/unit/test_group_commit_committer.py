@@ -1,0 +1,142 @@
+"""The group committer alone, against a tiny fake store: grouping, isolation of a failing submission by halving,
+same-aggregate conflicts inside a group, hand-back to the cache, close."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError, RecordConflictError
+
+from ledger.store.group_commit import CommitterClosed, GroupCommitter
+
+
+@dataclass(frozen=True)
+class FakeEvent:
+    originator_id: str
+    originator_version: int
+
+
+@dataclass
+class FakeAggregate:
+    id: str
+    version: int = 0
+    pending: list[FakeEvent] = field(default_factory=list)
+
+    def change(self) -> FakeAggregate:
+        self.version += 1
+        self.pending.append(FakeEvent(self.id, self.version))
+        return self
+
+    def collect_events(self) -> list[FakeEvent]:
+        pending, self.pending = self.pending, []
+        return pending
+
+
+class FakeStore:
+    """Records each transaction's events; refuses any transaction holding a poisoned aggregate's event."""
+
+    def __init__(self, poisoned: set[str] | None = None, conflicting: set[str] | None = None) -> None:
+        self.transactions: list[list[str]] = []
+        self.poisoned = poisoned or set()
+        self.conflicting = conflicting or set()
+        self.remembered: list[str] = []
+        self.forgotten: list[str] = []
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def record(self, events: list[FakeEvent]) -> list[Any]:
+        self.entered.set()
+        self.gate.wait(5)
+        ids = {e.originator_id for e in events}
+        if ids & self.poisoned:
+            raise ValueError("cannot encode")
+        if ids & self.conflicting:
+            raise IntegrityError("version exists")
+        self.transactions.append(sorted(ids))
+        return [f"rec-{e.originator_id}" for e in events]
+
+    def remember(self, aggregate: FakeAggregate) -> None:
+        self.remembered.append(aggregate.id)
+
+    def forget(self, aggregates: list[FakeAggregate]) -> None:
+        self.forgotten += [a.id for a in aggregates]
+
+    def snapshots_due(self, aggregates: list[Any], events: list[Any]) -> list[Any]:
+        return []
+
+    def encode_snapshots(self, accounts: list[Any]) -> list[Any]:
+        return []
+
+    def write_snapshots(self, records: list[Any]) -> None:
+        raise AssertionError("no snapshot is due")
+
+
+def _commit_all(committer: GroupCommitter, store: FakeStore, names: list[str]) -> dict[str, Any]:
+    """Commit one aggregate per name from its own thread, all queued behind a held first transaction."""
+    results: dict[str, Any] = {}
+
+    def call(name: str) -> None:
+        try:
+            results[name] = committer.commit([FakeAggregate(name.split("#")[0]).change()])
+        except Exception as error:
+            results[name] = error
+
+    blocker = threading.Thread(target=call, args=("first",))
+    blocker.start()
+    assert store.entered.wait(5)
+    threads = [threading.Thread(target=call, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    while committer._queue.qsize() < len(names):
+        threading.Event().wait(0.001)
+    store.gate.set()
+    for t in [blocker, *threads]:
+        t.join(5)
+    return results
+
+
+def test_commands_arriving_together_share_one_transaction() -> None:
+    store = FakeStore()
+    committer = GroupCommitter(store, max_batch=64)  # type: ignore[arg-type]
+    results = _commit_all(committer, store, [f"A{n}" for n in range(10)])
+    assert store.transactions == [["first"], sorted(f"A{n}" for n in range(10))]
+    assert all(results[f"A{n}"] == [f"rec-A{n}"] for n in range(10))
+    assert sorted(store.remembered) == sorted(["first", *[f"A{n}" for n in range(10)]])
+    committer.close()
+
+
+def test_a_failing_submission_fails_alone_and_the_others_are_written() -> None:
+    store = FakeStore(poisoned={"BAD"}, conflicting={"OLD"})
+    committer = GroupCommitter(store)  # type: ignore[arg-type]
+    names = [f"A{n}" for n in range(7)] + ["BAD", "OLD"]
+    results = _commit_all(committer, store, names)
+    assert isinstance(results["BAD"], ValueError)
+    assert isinstance(results["OLD"], RecordConflictError)
+    written = sorted(i for t in store.transactions for i in t)
+    assert written == sorted(["first", *[f"A{n}" for n in range(7)]])
+    assert len(store.transactions) < 1 + 7  # halving, not one transaction per good submission
+    assert store.forgotten == ["OLD"]
+    committer.close()
+
+
+def test_two_submissions_for_one_aggregate_in_a_group_the_later_conflicts() -> None:
+    store = FakeStore()
+    committer = GroupCommitter(store)  # type: ignore[arg-type]
+    results = _commit_all(committer, store, ["S#1", "S#2", "T"])
+    outcomes = [results["S#1"], results["S#2"]]
+    assert sum(isinstance(o, RecordConflictError) for o in outcomes) == 1
+    assert results["T"] == ["rec-T"]
+    committer.close()
+
+
+def test_nothing_to_write_returns_at_once_and_closed_committer_refuses() -> None:
+    store = FakeStore()
+    store.gate.set()
+    committer = GroupCommitter(store)  # type: ignore[arg-type]
+    assert committer.commit([FakeAggregate("X")]) == []
+    committer.close()
+    with pytest.raises(CommitterClosed):
+        committer.commit([FakeAggregate("Y").change()])
