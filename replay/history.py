@@ -5,20 +5,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from ledger.projections.runner import StoreLog
+from ledger.projections.runner import EventLog, FileLog, ListLog, StoreLog
 
 
-def events(store: Any, *, until: datetime | None = None, batch: int = 10_000) -> Iterator[tuple[int, Any]]:
-    """(position, event) for every stored event, in log order; with ``until``, only events recorded at or
-    before that instant."""
-    log = StoreLog(store)
+def log_of(source: Any) -> EventLog:
+    """The notification log of a store, or ``source`` itself when it is already a log (tests, files)."""
+    return source if isinstance(source, ListLog | FileLog | StoreLog) else StoreLog(source)
+
+
+def events(source: Any, *, until: datetime | None = None, batch: int = 10_000) -> Iterator[tuple[int, Any]]:
+    """(position, event) for every stored event, in log order.
+
+    With ``until``, each aggregate's history is cut before its first event recorded after that instant: a
+    prefix of every history, so the state replayed is one the aggregate really had, even when a command was
+    run with a past ``--at`` after later ones.
+    """
+    log = log_of(source)
+    cut: set[UUID] = set()
     after = 0
     while True:
         items = log.read(after, batch)
         if not items:
             return
         for position, event in items:
-            if until is None or event.timestamp <= until:
-                yield position, event
+            if until is not None and (event.originator_id in cut or event.timestamp > until):
+                cut.add(event.originator_id)
+                continue
+            yield position, event
         after = items[-1][0]

@@ -17,11 +17,13 @@ Row = list[Any]
 class Table:
     """Rows of ``name`` by primary key, loaded on first use and written back on :meth:`flush`."""
 
-    def __init__(self, name: str, columns: tuple[str, ...], key: tuple[str, ...], *, keep: int = 50_000) -> None:
+    #: Clean rows kept between batches (per table); beyond that the cache starts afresh.
+    keep = 50_000
+
+    def __init__(self, name: str, columns: tuple[str, ...], key: tuple[str, ...]) -> None:
         self.name = name
         self.columns = columns
         self.position = {column: i for i, column in enumerate(columns)}
-        self.keep = keep
         self.rows: dict[tuple[Any, ...], Row | None] = {}
         self.dirty: dict[tuple[Any, ...], None] = {}  # insertion-ordered: new rows get rowids in log order
         where = " and ".join(f"{k} = ?" for k in key)
