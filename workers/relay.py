@@ -22,8 +22,8 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from ledger.aggregates.events.base import event_uuid
-from ledger.projections.runner import StoreLog
 from ledger.service.subjects import EVENTS_PREFIX, EVENTS_STREAM, event_subject
+from ledger.store.log_reader import CommittedLog
 from ledger.store.mapper import encode_event
 
 log = structlog.get_logger("ledger.relay")
@@ -54,7 +54,7 @@ class Relay:
         self.ack_timeout = ack_timeout
         self._position: int | None = None
         self._last_id: str | None = None
-        self.log = StoreLog(store)
+        self.log = CommittedLog(store)  # never passes a notification that may still commit (PostgreSQL)
 
     async def stream_position(self) -> tuple[int, str | None]:
         """(log position, event id) of the last message stored in the stream; (0, None) when empty."""
@@ -100,6 +100,10 @@ class Relay:
         log.info("relayed", events=len(notes), log_position=self._position, event_id=previous)
         return len(notes)
 
+    def close(self) -> None:
+        """Release the log reader's connections."""
+        self.log.close()
+
     async def run(self, stop: asyncio.Event, idle: float = 0.2) -> None:
         """Relay until ``stop`` is set; failures back off and resume from the stream's position."""
         delay = idle
@@ -130,5 +134,9 @@ async def run_standalone(store: Any, url: str, batch: int = 1000) -> None:
     nc = await nats.connect(url, max_reconnect_attempts=-1)
     js = nc.jetstream()
     await ensure_events_stream(js)
-    await Relay(store, js, batch=batch).run(stop)
-    await nc.close()
+    relay = Relay(store, js, batch=batch)
+    try:
+        await relay.run(stop)
+    finally:
+        relay.close()
+        await nc.close()

@@ -175,6 +175,7 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         for kept in (follower, api_keeper, expiry_keeper):
             kept.close()
         inbox.close()
+        relay.close()
         if server is not None:
             server.stop()
         log.info("ledger_stopped")

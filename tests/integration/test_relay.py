@@ -35,7 +35,7 @@ async def stream_positions(js: object) -> list[int]:
     return out
 
 
-async def test_every_event_once_in_order_across_restarts(tmp_path: Path, nats_server: str) -> None:
+async def test_every_event_once_in_order_across_restarts(tmp_path: Path, nats_server: str, store_backend: str) -> None:
     ledger = make_ledger(tmp_path)
     fill(ledger, 20)
     head = ledger.store.recorder.max_notification_id()
@@ -60,5 +60,44 @@ async def test_every_event_once_in_order_across_restarts(tmp_path: Path, nats_se
     again._position, again._last_id = 0, None  # forget everything: republish from the start
     await again.publish_batch()  # every message is a duplicate within the dedup window: nothing stored twice
     assert await stream_positions(js) == list(range(1, head + 1))
+    await nc.close()
+    ledger.close()
+
+
+async def test_relay_following_concurrent_writers_keeps_log_order(tmp_path: Path, nats_server: str,
+                                                                  store_backend: str) -> None:
+    import asyncio
+    import threading
+
+    ledger = make_ledger(tmp_path)
+    nc = await nats.connect(nats_server)
+    js = nc.jetstream()
+    await reset_streams(js)
+    await ensure_events_stream(js)
+    stop = asyncio.Event()
+    relay = Relay(ledger.store, js, batch=17)
+    relaying = asyncio.create_task(relay.run(stop, idle=0.01))
+
+    def writer(n: int) -> None:  # accounts of its own plus a shared one (concurrency conflicts, retried)
+        for i in range(15):
+            ledger.service.handle(m.OpenAccount(account=f"W{n}-{i}", email="w@example.com"))
+            ledger.service.handle(m.IssueCredit(account="SHARED", credit=f"C{n}-{i}", amount="1.00"))
+
+    ledger.service.handle(m.OpenAccount(account="SHARED", email="s@example.com"))
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        await asyncio.sleep(0.05)
+    logged = [n.id for n in ledger.store.recorder.select_notifications(start=1, limit=10**6)]
+    for _ in range(200):
+        if (await js.stream_info(EVENTS_STREAM)).state.messages >= len(logged):
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await relaying
+    relay.close()
+    assert len(logged) == 1 + 4 * 15 * 2
+    assert await stream_positions(js) == logged  # every event once, in log order, none skipped
     await nc.close()
     ledger.close()
