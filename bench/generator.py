@@ -1,13 +1,18 @@
 """A seeded generator of realistic ledger histories for benchmarks.
 
-Thousands of accounts; invoices; card, PayPal and ACH payments (explicit and distributed, some declined, some
-ACH returned); credit memos; orders with 29-day card authorizations, some reauthorized and replaced. Events go
-through the real aggregate decisions and are saved in batches with the real store.
+Thousands of accounts; invoices (some adjusted or voided); card, PayPal and ACH payments (explicit and
+distributed, some declined, some ACH returned, some refunded); credit memos; orders with 29-day card
+authorizations, some reauthorized and replaced, captured or voided. Events go through the real aggregate
+decisions and are saved in batches with the real store. Only ``resident`` accounts stay in memory (the least
+recently used are reloaded from the store when drawn again), so generating a million events stays small.
+
+    HistoryGenerator(store, seed=7, accounts=2000).run(1_000_000)
 """
 
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,12 +30,14 @@ ACTORS = (ev.Actor("customer", "portal", "portal"), ev.Actor("csr", "jdoe", "csr
 class HistoryGenerator:
     """Writes about ``target`` events into ``store``; deterministic for a given seed."""
 
-    def __init__(self, store: Any, seed: int = 7, accounts: int = 2000) -> None:
+    def __init__(self, store: Any, seed: int = 7, accounts: int = 2000, resident: int = 200) -> None:
         self.store = store
         self.rng = random.Random(seed)
         self.accounts = accounts
+        self.resident = resident
         self.now = START
         self.counter = 0
+        self.opened: set[int] = set()
 
     def ctx(self) -> ev.Context:
         self.now += timedelta(seconds=self.rng.randint(1, 90))
@@ -39,15 +46,14 @@ class HistoryGenerator:
     def run(self, target: int, progress: Any = None) -> int:
         """Generate until at least ``target`` events are stored; returns the number written."""
         written = 0
-        live: dict[int, Account] = {}
+        live: OrderedDict[int, Account] = OrderedDict()
         while written < target:
             index = self.rng.randrange(self.accounts)
-            account = live.get(index)
-            if account is None:
-                account_id = f"GEN{index:06d}"
-                account = Account.open(self.ctx(), aggregate_id=account_uuid(account_id), account_id=account_id,
-                                       currency="USD", email=f"{account_id.lower()}@example.com")
-                live[index] = account
+            account = live.get(index) or self.account(index)
+            live[index] = account
+            live.move_to_end(index)
+            if len(live) > self.resident:
+                live.popitem(last=False)
             for _ in range(self.rng.randint(5, 20)):
                 self.step(account)
             pending = account.collect_events()
@@ -56,6 +62,16 @@ class HistoryGenerator:
             if progress is not None:
                 progress(len(pending))
         return written
+
+    def account(self, index: int) -> Account:
+        """Account number ``index``: opened on first use, later reloaded from the store."""
+        account_id = f"GEN{index:06d}"
+        if index in self.opened:
+            found: Account = self.store.account(account_uuid(account_id))
+            return found
+        self.opened.add(index)
+        return Account.open(self.ctx(), aggregate_id=account_uuid(account_id), account_id=account_id,
+                            currency="USD", email=f"{account_id.lower()}@example.com")
 
     def step(self, account: Account) -> None:
         """One random business action; refusals are part of life and write nothing."""
@@ -77,9 +93,11 @@ class HistoryGenerator:
                         account.settle_payment(self.ctx(), payment_id=pid)
                     else:
                         account.return_payment(self.ctx(), payment_id=pid)
-            elif roll < 0.84:
+            elif roll < 0.82:
                 account.issue_credit(self.ctx(), credit_id=f"C{n}", amount=rng.randint(500, 5_000),
                                      reference="goodwill")
+            elif roll < 0.86:
+                self.correct(account, n)
             else:
                 self.order(account, n)
         except LedgerError:
@@ -102,6 +120,25 @@ class HistoryGenerator:
                                decline_code="card_declined" if status == "declined" else None,
                                idempotency_key=f"k{n}", request_hash="h", instruction=instruction)
 
+    def correct(self, account: Account, n: int) -> None:
+        """After-the-fact corrections: a refund, an invoice adjusted upwards, or an invoice voided."""
+        rng, s = self.rng, account.state
+        roll = rng.random()
+        settled = [p for p in s.payments.values() if p.status == "settled" and p.refunded < p.amount]
+        if roll < 0.4 and settled:
+            payment = rng.choice(settled)
+            amount = min(account.refundable(payment), rng.randint(100, 5_000))
+            if amount > 0:
+                account.refund_payment(self.ctx(), payment_id=payment.id, amount=amount,
+                                       refund_transaction_id=f"txr_{n}", idempotency_key=f"r{n}")
+        elif s.open_invoices():
+            invoice = rng.choice(s.open_invoices())
+            if roll < 0.8:
+                account.adjust_invoice(self.ctx(), invoice_id=invoice.id, new_total=invoice.total + 500,
+                                       reason="late fee")
+            else:
+                account.void_invoice(self.ctx(), invoice_id=invoice.id, reason="issued in error")
+
     def order(self, account: Account, n: int) -> None:
         rng = self.rng
         amount = rng.randint(5_000, 200_000)
@@ -113,6 +150,8 @@ class HistoryGenerator:
                                            amount=amount + 1_000, status="approved", transaction_id=f"txb_{n}",
                                            decline_code=None)
             account.replace_order(self.ctx(), old_order_id=f"O{n}", new_order_id=f"O{n}b", amount=amount + 1_000)
+        elif rng.random() < 0.1:
+            account.void_authorization(self.ctx(), authorization_id=f"A{n}", reason="customer cancelled")
         elif rng.random() < 0.5:
             account.capture_authorization(self.ctx(), authorization_id=f"A{n}", payment_id=f"CAP{n}", amount=amount,
                                           transaction_id=f"txc_{n}", idempotency_key=f"cap{n}", request_hash="h")
