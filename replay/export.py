@@ -1,10 +1,13 @@
-"""``ledger audit export``: the journal and the audit log of a period, as CSV or JSON lines, for auditors."""
+"""``ledger audit export``: the journal and the audit log of a period, as CSV or JSON lines, for auditors.
+
+The last record is the hash chain's head at export time (``record`` = ``chain``), an anchor the auditor keeps.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +44,12 @@ def records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, An
                    "credit": posting.credit}
 
 
-def render(rows: Iterator[dict[str, Any]], fmt: str) -> Iterator[str]:
+def anchor_record(position: int, digest: str) -> dict[str, Any]:
+    """The hash chain's head when the export was made: keep it, ``audit verify --anchor POSITION:HASH`` later."""
+    return {"record": "chain", "position": position, "details": f"{position}:{digest}"}
+
+
+def render(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
     """CSV (with a header) or JSON lines."""
     if fmt == "jsonl":
         for row in rows:

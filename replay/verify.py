@@ -1,6 +1,8 @@
 """``ledger audit verify``: is everything derived from the log still true to it?
 
-1. The hash chain over the stored events: an edited, inserted or deleted event row is detected and named.
+1. The hash chain over the stored events: an edited, inserted or deleted event row is detected and named; an
+   anchor kept elsewhere (a ``POSITION:HASH`` printed by an earlier verification or export) detects a
+   rewritten chain file.
 2. Every projection is rebuilt from the log into a scratch file, up to the position the serving one is at, and
    compared with it table by table (the first differing row is named). The serving file is read in one
    transaction, so the service may keep writing while it is checked.
@@ -11,20 +13,20 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from ledger.aggregates import events as ev
+from ledger.errors import ValidationError
 from ledger.invariants import InvariantChecker
 from ledger.projections import fresh
-from ledger.projections.base import Projection
-from ledger.projections.chain import HashChain
 from ledger.projections.compare import differences
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.projections.runner import bulk_gc, catch_up, connect, position_of
+from ledger.projections.rebuild import build_all
+from ledger.projections.runner import connect, position_of
 from replay.history import events
 
 #: Events that carry the idempotency key of the request that recorded them (DESIGN invariant 6).
@@ -52,39 +54,60 @@ class Verification(msgspec.Struct, frozen=True):
     events: int
     findings: list[Finding]
     projections: list[Checked] = []
+    #: ``POSITION:HASH`` of the chain's last link: keep it elsewhere, pass it back with ``--anchor``.
+    chain_head: str = ""
 
 
-def chain_findings(store: Any, keeper: ProjectionKeeper) -> list[Finding]:
-    """Rows of the events table that no longer match the hash chain (extended first to the newest event)."""
-    chain = HashChain(keeper.chain_path)
+def parse_anchor(text: str) -> tuple[int, str]:
+    """``1234:9f86d0...`` -> (1234, "9f86d0...")."""
+    position, _, digest = text.partition(":")
+    if not position.isdigit() or len(digest) != 64:
+        raise ValidationError("an anchor is POSITION:SHA256-HEX, as printed by audit verify", field="anchor")
+    return int(position), digest.lower()
+
+
+def chain_findings(keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] = ()) -> tuple[str, list[Finding]]:
+    """(head, findings): rows of the events table that no longer match the hash chain (extended first to the
+    newest event), and anchors kept elsewhere that the chain file no longer holds."""
+    chain = keeper.chain
+    chain.catch_up(keeper.events)
+    found = [Finding("hash_chain", f"position {p.position} (account aggregate {p.originator} version "
+                                   f"{p.version}): {p.problem}") for p in chain.verify(keeper.events)]
+    for position, digest in anchors:
+        held = chain.at(position)
+        if held != digest:
+            found.append(Finding("chain_anchor", f"position {position}: the chain holds {held or 'no link'}, the "
+                                                 f"anchor says {digest} (the chain file was rewritten)"))
+    position, digest = chain.head()
+    return f"{position}:{digest}", found
+
+
+def projection_findings(keeper: ProjectionKeeper, scratch: Path) -> tuple[list[Checked], list[Finding]]:
+    """Rebuild every projection into ``scratch`` up to the position its serving file is at, and compare.
+
+    The serving files are read in one transaction each (position and rows of one moment), so the service
+    may keep writing meanwhile; big logs are rebuilt one process per projection.
+    """
+    projections = fresh()
+    stored = [keeper.files.open(projection) for projection in projections]
     try:
-        chain.catch_up(store)
-        return [Finding("hash_chain", f"position {p.position} (account aggregate {p.originator} version "
-                                      f"{p.version}): {p.problem}") for p in chain.verify(store)]
-    finally:
-        chain.close()
-
-
-def projection_findings(projection: Projection, keeper: ProjectionKeeper, scratch: Path) -> tuple[Checked,
-                                                                                                 list[Finding]]:
-    """Rebuild ``projection`` into ``scratch`` up to the serving file's position and compare the two."""
-    stored = keeper.files.open(projection)
-    stored.execute("begin")  # position and rows of one moment, whatever the service writes meanwhile
-    try:
-        at = position_of(stored, projection)
-        rebuilt = connect(scratch / f"{projection.name}.db", staging=True)
+        for db in stored:
+            db.execute("begin")
+        ats = [position_of(db, projection) for projection, db in zip(projections, stored, strict=True)]
+        paths = [scratch / f"{projection.name}.db" for projection in projections]
         try:
-            with bulk_gc():
-                catch_up([(type(projection)(), rebuilt)], keeper.events, batch=20_000, stop=at)
-            found = [Finding("projection_diff", d.describe()) for d in differences(rebuilt, stored, projection.name)]
+            build_all(projections, paths, keeper.events, stops=ats)
         except Exception as error:  # a handler that cannot follow the log is itself a finding
-            found = [Finding("projection_rebuild", f"{projection.name} cannot be rebuilt: {error!r}")]
-        finally:
+            return [], [Finding("projection_rebuild", f"the projections cannot be rebuilt: {error!r}")]
+        found = []
+        for projection, db, path in zip(projections, stored, paths, strict=True):
+            rebuilt = connect(path)
+            found += [Finding("projection_diff", d.describe()) for d in differences(rebuilt, db, projection.name)]
             rebuilt.close()
+        return [Checked(p.name, at) for p, at in zip(projections, ats, strict=True)], found
     finally:
-        stored.execute("rollback")
-        stored.close()
-    return Checked(projection.name, at), found
+        for db in stored:
+            db.close()
 
 
 def invariant_findings(history: Iterable[tuple[int, Any]]) -> tuple[int, list[Finding]]:
@@ -105,15 +128,12 @@ def invariant_findings(history: Iterable[tuple[int, Any]]) -> tuple[int, list[Fi
     return count, found + [Finding("invariant", v) for v in checker.check()]
 
 
-def verify(store: Any, keeper: ProjectionKeeper) -> Verification:
+def verify(store: Any, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] = ()) -> Verification:
     """Run every check; ``ok`` only when none finds anything."""
-    findings = chain_findings(store, keeper)
-    checked: list[Checked] = []
+    head, findings = chain_findings(keeper, anchors)
     with tempfile.TemporaryDirectory(prefix=".verify-", dir=keeper.files.folder) as scratch:
-        for projection in fresh():
-            done, found = projection_findings(projection, keeper, Path(scratch))
-            checked.append(done)
-            findings += found
+        checked, found = projection_findings(keeper, Path(scratch))
+    findings += found
     count, found = invariant_findings(events(store))
     findings += found
-    return Verification(not findings, count, findings, checked)
+    return Verification(not findings, count, findings, checked, head)

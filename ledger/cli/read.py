@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,9 +23,9 @@ from ledger.ports.clock import business_date, parse_instant
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
 from replay.asof import balances_as_of
-from replay.export import records, render
+from replay.export import anchor_record, records, render
 from replay.statement import statement
-from replay.verify import verify
+from replay.verify import parse_anchor, verify
 
 pass_state = click.make_pass_decorator(CliState)
 
@@ -268,12 +269,14 @@ def audit_log(state: CliState, account_id: str | None, actor: str | None, start:
 
 
 @audit.command("verify")
+@click.option("--anchor", "anchors", multiple=True, metavar="POSITION:HASH",
+              help="A chain head kept elsewhere (printed by an earlier verify or export); repeatable.")
 @json_option
 @pass_state
-def audit_verify(state: CliState) -> None:
+def audit_verify(state: CliState, anchors: tuple[str, ...]) -> None:
     """Hash chain, projections rebuilt and diffed, invariants; exits 1 on any discrepancy."""
     with keeper(state) as kept:
-        result = verify(state.ledger().store, kept)
+        result = verify(state.ledger().store, kept, [parse_anchor(a) for a in anchors])
     if state.as_json:
         emit_json(result)
     else:
@@ -281,7 +284,8 @@ def audit_verify(state: CliState) -> None:
             click.echo(f"projection {checked.projection}: compared with a rebuild at position {checked.position}")
         for finding in result.findings:
             click.echo(f"{finding.check}: {finding.detail}")
-        click.echo(f"{'OK' if result.ok else 'DISCREPANCIES FOUND'}: {result.events} events checked")
+        click.echo(f"{'OK' if result.ok else 'DISCREPANCIES FOUND'}: {result.events} events checked; "
+                   f"chain head {result.chain_head}")
     if not result.ok:
         sys.exit(1)
 
@@ -291,17 +295,19 @@ def audit_verify(state: CliState) -> None:
 @click.option("--to", "end", required=True, metavar="TIME")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
 @click.option("--output", type=click.File("w"), default="-", help="File to write (default stdout).")
-@json_option
 @pass_state
 def audit_export(state: CliState, start: str, end: str, fmt: str, output: Any) -> None:
-    """The journal and the audit log of [FROM, TO) for an auditor."""
+    """The journal and the audit log of [FROM, TO) for an auditor, ending with the hash chain's head."""
     ledger = state.ledger()
     zone = ledger.ports.clock.zone
     try:
         first, last = parse_instant(start, zone, "from"), parse_instant(end, zone, "to")
     except LedgerError as error:
         fail(error, state.as_json)
-    for chunk in render(records(ledger.store, first, last), fmt):
+    with keeper(state, catch_up=False) as kept:
+        kept.chain.catch_up(kept.events)
+        head = kept.chain.head()
+    for chunk in render(itertools.chain(records(ledger.store, first, last), [anchor_record(*head)]), fmt):
         output.write(chunk)
 
 

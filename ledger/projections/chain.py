@@ -1,8 +1,12 @@
 """A hash chain over the stored events, kept in its own file, so an edited event row is detected and named.
 
 ``hash(n) = sha256(hash(n-1) | position | originator_id | originator_version | topic | state)`` over the bytes
-the store holds. The chain is appended as the log grows; ``verify`` recomputes it from the events table and
-reports the first position whose row no longer matches, and any missing or extra rows.
+the store holds. The chain is appended as the log grows (by every projection keeper); ``verify`` recomputes
+it from the events table and names every row that no longer matches, and any missing or extra rows.
+
+The chain lives in its own file beside the event store (``$LEDGER_HOME/chain.db``, not with the disposable
+read models), and its head is printed by ``audit verify`` and written into every ``audit export``: an
+anchor kept elsewhere (``audit verify --anchor POSITION:HASH``) also detects a rewrite of the chain file.
 """
 
 from __future__ import annotations
@@ -53,10 +57,17 @@ def content_chain(notes: Iterable[Any]) -> tuple[int, str]:
     return count, head
 
 
-def raw_notes(store: Any, after: int = 0, batch: int = 10_000) -> Iterator[Any]:
-    """Every stored notification after ``after``, as the store holds it (no decoding)."""
+def raw_notes(source: Any, after: int = 0, batch: int = 10_000) -> Iterator[Any]:
+    """Every stored notification after ``after``, as the store holds it (no decoding).
+
+    ``source`` is a log with ``read_raw`` (direct reads of an SQLite file) or a store (through its recorder).
+    """
+    read_raw = getattr(source, "read_raw", None)
     while True:
-        notes = store.recorder.select_notifications(start=after, limit=batch, inclusive_of_start=False)
+        if read_raw is not None:
+            notes = read_raw(after, batch)
+        else:
+            notes = source.recorder.select_notifications(start=after, limit=batch, inclusive_of_start=False)
         if not notes:
             return
         yield from notes
@@ -69,6 +80,11 @@ class HashChain:
     def __init__(self, path: Path | str) -> None:
         self.db: sqlite3.Connection = connect(path)
         self.db.execute(TABLE)
+
+    def at(self, position: int) -> str | None:
+        """The hash of the link at ``position`` (None when the chain has none there)."""
+        row = self.db.execute("select hash from chain where position = ?", (position,)).fetchone()
+        return str(row[0]) if row else None
 
     def head(self) -> tuple[int, str]:
         """(position, hash) of the last link, or (0, GENESIS)."""
@@ -96,19 +112,19 @@ class HashChain:
             raise
         return len(rows)
 
-    def catch_up(self, store: Any) -> int:
-        """Append links for every stored event past the head."""
+    def catch_up(self, source: Any) -> int:
+        """Append links for every stored event past the head (``source``: a store or a log, see ``raw_notes``)."""
         added = 0
         position, _ = self.head()
         batch: list[Any] = []
-        for note in raw_notes(store, position):
+        for note in raw_notes(source, position):
             batch.append(note)
             if len(batch) >= 10_000:
                 added += self.extend(batch)
                 batch = []
         return added + (self.extend(batch) if batch else 0)
 
-    def verify(self, store: Any) -> list[Mismatch]:
+    def verify(self, source: Any) -> list[Mismatch]:
         """Recompute the chain from the events table up to the chain's head; every disagreement, earliest first.
 
         Events recorded after the head are not judged: they are chained by the next catch-up.
@@ -118,7 +134,7 @@ class HashChain:
         links = self.db.execute("select position, originator, version, hash from chain order by position")
         expected: Iterator[Any] = iter(links)
         previous = GENESIS
-        for note in raw_notes(store):
+        for note in raw_notes(source):
             if note.id > head:
                 break
             row = next(expected, None)

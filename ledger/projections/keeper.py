@@ -38,6 +38,22 @@ def projections_dir(home: Path) -> Path:
     return Path(os.environ.get("LEDGER_PROJECTIONS_DIR", str(home / "projections")))
 
 
+def chain_file(home: Path) -> Path:
+    """The hash chain's file: $LEDGER_CHAIN_DB or $LEDGER_HOME/chain.db, beside the event store and apart
+    from the read models, which may be deleted and rebuilt at will (a chain cannot: it vouches for the past)."""
+    path = Path(os.environ.get("LEDGER_CHAIN_DB", str(home / "chain.db")))
+    earlier = projections_dir(home) / "chain.db"  # where the chain was kept before
+    if earlier.exists() and not path.exists():
+        db = sqlite3.connect(earlier)
+        db.execute("pragma wal_checkpoint(truncate)")  # everything into the main file before it moves
+        db.close()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(earlier, path)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{earlier}{suffix}").unlink(missing_ok=True)
+    return path
+
+
 class ProjectionKeeper:
     """The serving projections of a store: catch up, status, rebuild, follow the log."""
 
@@ -45,7 +61,8 @@ class ProjectionKeeper:
         self.store = store
         self.events = StoreLog(store)
         self.files = ProjectionFiles(projections_dir(home))
-        self.chain_path = self.files.folder / "chain.db"
+        self.chain_path = chain_file(home)
+        self._chain: HashChain | None = None
         self._open: dict[str, tuple[Projection, sqlite3.Connection, int]] = {}
 
     def connection(self, name: str) -> sqlite3.Connection:
@@ -70,12 +87,15 @@ class ProjectionKeeper:
         chosen = [p.name for p in fresh(names)]
         pairs = [self._current(n) for n in chosen]
         applied = catch_up(pairs, self.events)
-        chain = HashChain(self.chain_path)
-        try:
-            chain.catch_up(self.store)
-        finally:
-            chain.close()
+        self.chain.catch_up(self.events)
         return applied
+
+    @property
+    def chain(self) -> HashChain:
+        """The hash chain over the stored events (opened on first use)."""
+        if self._chain is None:
+            self._chain = HashChain(self.chain_path)
+        return self._chain
 
     def status(self) -> list[ProjectionStatus]:
         """Position, lag and staleness of every projection."""
@@ -111,4 +131,7 @@ class ProjectionKeeper:
         for _, db, _ in self._open.values():
             db.close()
         self._open.clear()
+        if self._chain is not None:
+            self._chain.close()
+            self._chain = None
 

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
-from typing import Any
 
 import structlog
 
@@ -73,13 +72,13 @@ def _build_one(name: str, path: str, log_path: str, batch: int, stop: int | None
 
 
 def build_in_processes(projections: Sequence[Projection], paths: Sequence[Path], log_path: str, *, batch: int,
-                       stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
-    """Build each projection in a process of its own; progress is what the slowest one has done."""
+                       stops: Sequence[int | None], progress: Callable[[int], None] | None = None) -> int:
+    """Build each projection (up to its stop) in a process of its own; progress is the slowest one's."""
     context = multiprocessing.get_context("spawn")
     counters: list[Synchronized[int]] = [context.Value("q", 0) for _ in projections]
     workers = [context.Process(target=_build_one, name=f"rebuild-{p.name}", daemon=True,
                                args=(p.name, str(path), log_path, batch, stop, counter))
-               for p, path, counter in zip(projections, paths, counters, strict=True)]
+               for p, path, stop, counter in zip(projections, paths, stops, counters, strict=True)]
     for worker in workers:
         worker.start()
     reported = 0
@@ -98,6 +97,28 @@ def build_in_processes(projections: Sequence[Projection], paths: Sequence[Path],
     if failed:
         raise RebuildFailed(", ".join(f"{name} exited with {code}" for name, code in failed))
     return max(counter.value for counter in counters)
+
+
+def build_all(projections: Sequence[Projection], paths: Sequence[Path], events: EventLog, *, batch: int = 20_000,
+              stops: Sequence[int | None] | None = None, processes: bool | None = None,
+              progress: Callable[[int], None] | None = None) -> int:
+    """Build each projection into its new file, up to its stop (None: the head), choosing how.
+
+    One process per projection when ``processes`` says so, or by default for a log of ``PARALLEL_FROM`` events
+    or more that can be read by path; otherwise here, projections with the same stop sharing each read.
+    """
+    stops = list(stops) if stops is not None else [None] * len(projections)
+    log_path: str | None = getattr(events, "path", None)
+    if processes is None:
+        processes = len(projections) > 1 and events.head() >= PARALLEL_FROM
+    if processes and log_path:
+        return build_in_processes(projections, paths, log_path, batch=batch, stops=stops, progress=progress)
+    applied = 0
+    for stop in dict.fromkeys(stops):
+        chosen = [i for i, s in enumerate(stops) if s == stop]
+        applied = max(applied, build([projections[i] for i in chosen], [paths[i] for i in chosen], events,
+                                     batch=batch, stop=stop, progress=progress))
+    return applied
 
 
 def _report(counters: Sequence[Synchronized[int]], reported: int, progress: Callable[[int], None] | None) -> int:
@@ -138,14 +159,8 @@ class ProjectionFiles:
         for path in paths:
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 leftover.unlink(missing_ok=True)
-        log_path: Any = getattr(events, "path", None)
-        if processes is None:
-            processes = len(projections) > 1 and events.head() >= PARALLEL_FROM
-        if processes and log_path:
-            applied = build_in_processes(projections, paths, log_path, batch=batch, stop=interrupt_at,
-                                         progress=progress)
-        else:
-            applied = build(projections, paths, events, batch=batch, stop=interrupt_at, progress=progress)
+        applied = build_all(projections, paths, events, batch=batch, stops=[interrupt_at] * len(projections),
+                            processes=processes, progress=progress)
         if interrupt_at is not None:
             raise RebuildInterrupted(f"stopped at {interrupt_at}")
         for projection, path in zip(projections, paths, strict=True):

@@ -84,15 +84,17 @@ def test_replays_exports_and_the_audit_log(ledger: Ledger, tmp_path: Path) -> No
     assert any(r["comment"] == "Other - Payment Applied" for r in log)
     ledger.ok("audit", "export", "--from", "2026-09-01", "--to", "2026-10-01", "--format", "jsonl",
               "--output", str(tmp_path / "out.jsonl"))
-    kinds = [json.loads(line)["record"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    exported = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    kinds = [r["record"] for r in exported]
     assert kinds.count("audit") == len(ledger.json("audit", "log", "--limit", "1000"))
-    assert "posting" in kinds
+    assert "posting" in kinds and kinds[-1] == "chain"
+    assert exported[-1]["details"] == ledger.json("audit", "verify")["chain_head"]
 
 
 def test_audit_verify_exits_1_and_names_an_edited_event_row(ledger: Ledger, tmp_path: Path) -> None:
     clean = ledger.json("audit", "verify")
     assert clean["ok"] is True and clean["findings"] == []
-    assert "OK" in ledger.ok("audit", "verify")
+    assert "OK" in ledger.ok("audit", "verify", "--anchor", clean["chain_head"])
     db = sqlite3.connect(tmp_path / "ledger.db")
     db.execute("update stored_events set state = cast(replace(state, '12000', '12500') as blob) "
                "where topic like 'PaymentSubmitted%'")
@@ -105,3 +107,18 @@ def test_audit_verify_exits_1_and_names_an_edited_event_row(ledger: Ledger, tmp_
     assert len(chain) == 1 and chain[0].startswith("position 4 ") and chain[0].endswith("event row edited")
     # the edited amount no longer agrees with what was derived from it, nor with conservation
     assert {f["check"] for f in found} == {"hash_chain", "projection_diff", "invariant"}
+
+
+def test_a_rewritten_chain_file_is_caught_by_an_anchor_kept_elsewhere(ledger: Ledger, tmp_path: Path) -> None:
+    anchor = ledger.json("audit", "verify")["chain_head"]
+    db = sqlite3.connect(tmp_path / "ledger.db")  # edit an event, then rewrite the chain to match the edit
+    db.execute("update stored_events set state = cast(replace(state, '12000', '12500') as blob) "
+               "where topic like 'PaymentSubmitted%'")
+    db.commit()
+    db.close()
+    (tmp_path / "chain.db").unlink()
+    result = ledger("audit", "verify", "--json", "--anchor", anchor)
+    assert result.exit_code == 1
+    checks = [f["check"] for f in json.loads(result.stdout)["findings"]]
+    assert "chain_anchor" in checks and "hash_chain" not in checks
+    assert ledger("audit", "verify", "--anchor", "12:nothex").exit_code == 2
