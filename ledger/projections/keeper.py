@@ -16,7 +16,7 @@ from ledger.projections import fresh
 from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
 from ledger.projections.rebuild import ProjectionFiles
-from ledger.projections.runner import StoreLog, catch_up, position_of, stored_version
+from ledger.projections.runner import StoreLog, catch_up, connect, position_of, stored_version
 
 log = structlog.get_logger("ledger.projections")
 
@@ -78,12 +78,18 @@ class ProjectionKeeper:
         if held is not None:
             held[1].close()
         projection = fresh([name])[0]
+        if self.files.rebuild_stale([projection], self.events):  # built by another version of the code
+            return self._current(name)
         db = self.files.open(projection)
         self._open[name] = (projection, db, path.stat().st_ino)
         return projection, db
 
     def catch_up(self, names: list[str] | None = None) -> int:
-        """Apply every new event to the serving projections and extend the hash chain."""
+        """Apply every new event to the serving projections and extend the hash chain.
+
+        A projection whose file was built by another version of its code is rebuilt when it is opened (its
+        rows would not mean what the code now reads from them).
+        """
         chosen = [p.name for p in fresh(names)]
         pairs = [self._current(n) for n in chosen]
         applied = catch_up(pairs, self.events)
@@ -102,9 +108,10 @@ class ProjectionKeeper:
         head = self.events.head()
         out = []
         for projection in fresh():
-            _, db = self._current(projection.name)
+            db = connect(self.files.path(projection))  # as it is: a stale file is reported, not rebuilt
             position = position_of(db, projection)
             version = stored_version(db, projection) or projection.version
+            db.close()
             out.append(ProjectionStatus(projection.name, position, head, head - position, version,
                                         version != projection.version, str(self.files.path(projection))))
         return out

@@ -8,18 +8,20 @@ this process, reading and decoding each batch once.
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 import structlog
 
 from ledger.projections.base import Projection
-from ledger.projections.runner import EventLog, FileLog, bulk_gc, catch_up, connect
+from ledger.projections.runner import EventLog, FileLog, bulk_gc, catch_up, connect, stored_version
 
 log = structlog.get_logger("ledger.projections")
 
@@ -145,6 +147,39 @@ class ProjectionFiles:
         projection.schema(db)
         return db
 
+    def is_stale(self, projection: Projection) -> bool:
+        """Was the serving file built by another version of the projection's code?"""
+        path = self.path(projection)
+        if not path.exists():
+            return False
+        db = connect(path)
+        try:
+            stored = stored_version(db, projection)
+        finally:
+            db.close()
+        return stored is not None and stored != projection.version
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """One rebuild at a time per folder, across processes (a second waits, then finds the work done)."""
+        with open(self.folder / ".rebuild.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def rebuild_stale(self, projections: Sequence[Projection], events: EventLog) -> list[str]:
+        """Rebuild the projections whose serving file another code version built; returns their names."""
+        if not any(self.is_stale(p) for p in projections):
+            return []
+        with self.locked():
+            stale = [p for p in projections if self.is_stale(p)]  # another process may have done it meanwhile
+            if stale:
+                log.warning("projections_stale_rebuilding", projections=[p.name for p in stale])
+                self._rebuild(stale, events, batch=20_000, progress=None, interrupt_at=None, processes=None)
+        return [p.name for p in stale]
+
     def rebuild(self, projections: Sequence[Projection], events: EventLog, *, batch: int = 20000,
                 progress: Callable[[int], None] | None = None, interrupt_at: int | None = None,
                 processes: bool | None = None) -> int:
@@ -155,6 +190,12 @@ class ProjectionFiles:
         (tests). ``processes`` forces (or forbids) one process per projection; by default they are used for
         logs of ``PARALLEL_FROM`` events or more that can be read by path.
         """
+        with self.locked():
+            return self._rebuild(projections, events, batch=batch, progress=progress, interrupt_at=interrupt_at,
+                                 processes=processes)
+
+    def _rebuild(self, projections: Sequence[Projection], events: EventLog, *, batch: int,
+                 progress: Callable[[int], None] | None, interrupt_at: int | None, processes: bool | None) -> int:
         paths = [self.folder / f"{projection.name}.db.rebuild" for projection in projections]
         for path in paths:
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):

@@ -142,3 +142,19 @@ def test_a_failed_rebuild_process_swaps_nothing(ledger: Ledger, tmp_path: Path, 
         keeper.files.rebuild(fresh(), keeper.events, processes=True)
     assert {p.name: dump(keeper.connection(p.name), p) for p in fresh()} == before
     keeper.close()
+
+
+def test_a_projection_built_by_other_code_is_reported_then_rebuilt(ledger: Ledger, tmp_path: Path) -> None:
+    populate(ledger, 1)
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    keeper.catch_up()
+    expected = dump(keeper.connection("journal"), fresh(["journal"])[0])
+    keeper.connection("journal").execute("update _position set version = version - 1")
+    keeper.connection("journal").execute("delete from postings")  # rows that meant something else
+    keeper.close()
+    later = ProjectionKeeper(ledger.store, tmp_path)
+    assert {s.name: s.stale for s in later.status()} == {"accounts": False, "audit": False, "journal": True}
+    later.catch_up()
+    assert not any(s.stale for s in later.status())
+    assert dump(later.connection("journal"), fresh(["journal"])[0]) == expected
+    later.close()
