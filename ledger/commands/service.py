@@ -46,7 +46,7 @@ class LedgerService:
             except RecordConflictError:
                 log.info("concurrency_conflict_retry", account=account, command=type(command).__name__,
                          attempt=attempt)
-                time.sleep(random.uniform(0, 0.002 * attempt))
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** attempt)))  # exponential, jittered
                 continue
             except LedgerError as error:
                 log.info("command_refused", account=account, command=type(command).__name__, code=error.code,
