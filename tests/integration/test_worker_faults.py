@@ -56,14 +56,25 @@ class Collector:
         return "250 OK"
 
 
-def worker_process(home: Path, url: str, smtp_port: int | None) -> subprocess.Popen[bytes]:
+def worker_process(home: Path, url: str, smtp_port: int | None, log: Path | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LEDGER_HOME": str(home), "NATS_URL": url, "LEDGER_LOG_FORMAT": "json",
            "LEDGER_WORKER_ACK_WAIT": "2"}  # what a killed worker had fetched comes back after 2 s
     env.pop("SMTP_HOST", None)
     if smtp_port is not None:
         env |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)}
-    return subprocess.Popen([sys.executable, "-m", "ledger", "worker", "emails"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(log or os.devnull, "ab") as err:
+        return subprocess.Popen([sys.executable, "-m", "ledger", "worker", "emails"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
+
+
+async def started(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the worker process says it is running (its signal handlers are in place)."""
+    for _ in range(600):
+        if log.exists() and b'"worker_started"' in log.read_bytes():
+            return
+        assert process.poll() is None, "the worker exited"
+        await asyncio.sleep(0.05)
+    raise AssertionError("the worker did not start")
 
 
 def maildir_ids(folder: Path) -> list[str]:
@@ -104,8 +115,10 @@ async def kill_worker_repeatedly(tmp_path: Path, url: str, transport: str, email
                 await asyncio.sleep(0.002)
             worker.send_signal(signal.SIGKILL)
             worker.wait()
-        worker = worker_process(tmp_path, url, controller.port if controller else None)
+        log = tmp_path / "last-worker.log"
+        worker = worker_process(tmp_path, url, controller.port if controller else None, log)
         try:
+            await started(worker, log)
             for _ in range(600):
                 if len(set(received()) | {e for _, e, _ in inbox.listed(UNCERTAIN)}) >= emails:
                     break
