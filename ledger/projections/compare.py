@@ -33,13 +33,21 @@ def tables(db: sqlite3.Connection) -> list[str]:
 
 
 def _sorted_rows(db: sqlite3.Connection, table: str) -> Iterator[Any]:
-    width = len(db.execute(f"select * from {table} limit 0").description)
-    order = ", ".join(str(n) for n in range(1, width + 1))
+    """Rows in primary-key order (an index walk), or sorted by every column when the table has no key."""
+    info = db.execute(f"pragma table_info({table})").fetchall()
+    key = [str(r[1]) for r in sorted(info, key=lambda r: r[5]) if r[5]]
+    order = ", ".join(key) if key else ", ".join(str(n) for n in range(1, len(info) + 1))
     yield from db.execute(f"select * from {table} order by {order}")
 
 
 def differences(expected: sqlite3.Connection, actual: sqlite3.Connection, prefix: str) -> Iterator[TableDiff]:
-    """Every table whose rows differ, with the first differing row of each (``None`` where one side ended)."""
+    """Every table whose rows differ, with the first differing row of each (``None`` where one side ended).
+
+    Sorts spill to temporary files rather than memory: a journal of millions of postings is compared in a
+    few megabytes.
+    """
+    for db in (expected, actual):
+        db.execute("pragma temp_store = file")
     names = sorted(set(tables(expected)) | set(tables(actual)))
     for name in names:
         if name not in tables(expected) or name not in tables(actual):
