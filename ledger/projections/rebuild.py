@@ -86,7 +86,7 @@ def build_in_processes(projections: Sequence[Projection], paths: Sequence[Path],
     reported = 0
     try:
         while any(worker.is_alive() for worker in workers):
-            workers[0].join(0.2) if workers[0].is_alive() else time.sleep(0.2)
+            time.sleep(0.2)
             reported = _report(counters, reported, progress)
     except BaseException:
         for worker in workers:
