@@ -61,6 +61,6 @@ def test_an_interrupted_rebuild_leaves_the_serving_projection_intact(steps: list
         reference = [(p, connect(":memory:")) for p in fresh()]
         catch_up(reference, ListLog(later))
         assert {p.name: dump(db, p) for p, db in swapped} == {p.name: dump(db, p) for p, db in reference}
-        assert not list(Path(folder).glob("*.rebuild*"))
+        assert not list(Path(folder).glob("*.db.rebuild*"))
         for _, db in (*serving, *swapped, *reference):
             db.close()
