@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import InternalError, Mapper, Recording, StoredEvent
 
 from ledger.aggregates import Account, UnidentifiedPayment
@@ -183,6 +183,12 @@ class LedgerStore(Application[UUID]):
                                              event.originator_version)
         return [a for a in aggregates if isinstance(a, Account) and a.id in first
                 and a.version // interval > (first[a.id] - 1) // interval]
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot saved Accounts from the objects in hand (the library reloads each one from the database)."""
+        due = self.snapshots_due(processing_event.aggregates.values(), processing_event.events)
+        if due:
+            self.write_snapshots(self.encode_snapshots(due))
 
     def encode_snapshots(self, accounts: Iterable[Account]) -> list[StoredEvent]:
         """Snapshots of ``accounts`` as they are now, encoded at once (before anyone changes them again)."""
