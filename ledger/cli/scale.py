@@ -18,15 +18,16 @@ pass_state = click.make_pass_decorator(CliState)
 @cli.command("migrate")
 @click.option("--from", "source", required=True, metavar="sqlite:PATH|postgres:DSN[#schema]")
 @click.option("--to", "target", required=True, metavar="sqlite:PATH|postgres:DSN[#schema]")
+@click.option("--resume", is_flag=True, help="Continue an interrupted copy (the target must be a prefix).")
 @pass_state
-def migrate(state: CliState, source: str, target: str) -> None:
+def migrate(state: CliState, source: str, target: str, resume: bool) -> None:
     """Copy a whole event store into an empty one, verified by a hash chain over both; exits 1 if they differ."""
     from ledger.store.migrate import run
 
     try:
         with Progress(console=Console(stderr=True), disable=state.as_json) as bar:
             task = bar.add_task("copying events", total=None)
-            result = run(source, target, progress=lambda n: bar.advance(task, n))
+            result = run(source, target, resume=resume, progress=lambda n: bar.advance(task, n))
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:

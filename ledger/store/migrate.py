@@ -1,8 +1,16 @@
 """Copy a whole event store to another database (SQLite -> PostgreSQL, or back), verified by a hash chain.
 
 The copy keeps every event's aggregate id, version, topic and stored bytes, in log order; notification ids may
-differ (PostgreSQL assigns its own). Verification computes a chain over the events' content on both sides.
-Snapshots are not copied: they are rebuilt from the events as accounts are loaded.
+differ (PostgreSQL assigns its own). Verification computes ``content_chain`` (``ledger.projections.chain``: a
+SHA-256 chain over each event's content in log order, independent of positions) over the copied range of the
+source and over the whole target; they must be equal. Snapshots are not copied: they are taken again as
+accounts are saved, and accounts load from their events meanwhile.
+
+The source is read through :class:`ledger.store.log_reader.CommittedLog`, so a PostgreSQL source with gaps is
+read completely and in order. Writers should be stopped during a migration; events written to the source after
+the copy started are simply not part of it (the result says how many were copied and verified). An
+interrupted copy is continued with ``resume=True`` (``--resume``): the target must then be an exact prefix of
+the source, which is checked with the same chain before anything more is written.
 """
 
 from __future__ import annotations
@@ -14,23 +22,28 @@ import msgspec
 from eventsourcing.persistence import StoredEvent
 
 from ledger.config import Settings
-from ledger.errors import Conflict, LedgerError, ValidationError
+from ledger.errors import Conflict, LedgerError, NotFound, ValidationError
 from ledger.projections.chain import content_chain
-from ledger.projections.runner import RawNote, StoreLog
 from ledger.store.application import LedgerStore
+from ledger.store.log_reader import CommittedLog, Note
 
 
 class Migration(msgspec.Struct, frozen=True):
+    """What ``migrate`` did: events in the target, the two chain heads, and whether they match."""
+
     events: int
     source_chain: str
     target_chain: str
     verified: bool
+    resumed_after: int = 0
 
 
 def settings_for(spec: str, field: str) -> Settings:
     """``sqlite:PATH`` or ``postgres:DSN[#schema]`` as settings."""
     kind, _, rest = spec.partition(":")
     if kind == "sqlite" and rest:
+        if field == "from" and not Path(rest).is_file():
+            raise NotFound(f"no SQLite event store at {rest}", field=field)
         return Settings.from_env({}, db_path=Path(rest))
     if kind == "postgres" and rest:
         dsn, _, schema = rest.partition("#")
@@ -38,41 +51,71 @@ def settings_for(spec: str, field: str) -> Settings:
     raise ValidationError(f"{spec!r} is not sqlite:PATH or postgres:DSN", field=field)
 
 
-def _notes(log: StoreLog, batch: int) -> Iterator[RawNote]:
-    after = 0
-    while True:
-        notes = log.read_raw(after, batch)
-        if not notes:
+def notes(log: CommittedLog, *, after: int = 0, upto: int | None = None, count: int | None = None,
+          batch: int = 5000) -> Iterator[Note]:
+    """The log's notifications after ``after``: up to position ``upto`` and/or the first ``count`` of them."""
+    given = 0
+    while count is None or given < count:
+        page = log.read_raw(after, batch if count is None else min(batch, count - given))
+        for note in page:
+            if upto is not None and note.id > upto:
+                return
+            yield note
+        if not page:
             return
-        yield from notes
-        after = notes[-1].id
+        given += len(page)
+        after = page[-1].id
 
 
-def migrate(source: LedgerStore, target: LedgerStore, *, batch: int = 5000,
+def migrate(source: LedgerStore, target: LedgerStore, *, batch: int = 5000, resume: bool = False,
             progress: Callable[[int], None] | None = None) -> Migration:
-    """Copy every event of ``source`` into the empty ``target`` and verify both chains match."""
-    if target.recorder.max_notification_id():
-        raise Conflict("the target store is not empty", field="to", code="target_not_empty")
-    log = StoreLog(source)
-    pending: list[StoredEvent] = []
-    for note in _notes(log, batch):
-        pending.append(StoredEvent(originator_id=note.originator_id, originator_version=note.originator_version,
-                                   topic=note.topic, state=note.state))
-        if len(pending) >= batch:
-            target.recorder.insert_events(pending)
-            if progress:
-                progress(len(pending))
-            pending = []
-    if pending:
-        target.recorder.insert_events(pending)
-        if progress:
-            progress(len(pending))
-    count, source_head = content_chain(_notes(log, batch))
-    copied, target_head = content_chain(_notes(StoreLog(target), batch))
-    return Migration(count, source_head, target_head, count == copied and source_head == target_head)
+    """Copy every event of ``source`` into ``target`` (empty, or a verified prefix with ``resume``) and verify."""
+    source_log, target_log = CommittedLog(source), CommittedLog(target)
+    try:
+        already, after = _start(source_log, target_log, resume, batch)
+        upto = source_log.head()
+        pending: list[StoredEvent] = []
+        for note in notes(source_log, after=after, upto=upto, batch=batch):
+            pending.append(StoredEvent(originator_id=note.originator_id, originator_version=note.originator_version,
+                                       topic=note.topic, state=note.state))
+            if len(pending) >= batch:
+                _write(target, pending, progress)
+                pending = []
+        _write(target, pending, progress)
+        copied, target_head = content_chain(notes(target_log, batch=batch))
+        count, source_head = content_chain(notes(source_log, upto=upto, batch=batch))
+        return Migration(copied, source_head, target_head, count == copied and source_head == target_head,
+                         resumed_after=already)
+    finally:
+        source_log.close()
+        target_log.close()
 
 
-def run(source_spec: str, target_spec: str, progress: Callable[[int], None] | None = None) -> Migration:
+def _start(source_log: CommittedLog, target_log: CommittedLog, resume: bool, batch: int) -> tuple[int, int]:
+    """(events already in the target, source position to copy after)."""
+    if not target_log.head():
+        return 0, 0
+    if not resume:
+        raise Conflict("the target store is not empty (use --resume to continue an interrupted copy)",
+                       field="to", code="target_not_empty")
+    have, target_head = content_chain(notes(target_log, batch=batch))
+    prefix = list(notes(source_log, count=have, batch=batch))
+    count, source_head = content_chain(prefix)
+    if count != have or source_head != target_head:
+        raise Conflict("the target is not a copy of the beginning of the source", field="to",
+                       code="target_not_a_prefix")
+    return have, prefix[-1].id if prefix else 0
+
+
+def _write(target: LedgerStore, events: list[StoredEvent], progress: Callable[[int], None] | None) -> None:
+    if events:
+        target.recorder.insert_events(events)
+        if progress is not None:
+            progress(len(events))
+
+
+def run(source_spec: str, target_spec: str, *, resume: bool = False,
+        progress: Callable[[int], None] | None = None) -> Migration:
     """Open both stores by spec, migrate, close."""
     source = LedgerStore(settings_for(source_spec, "from"))
     try:
@@ -81,8 +124,7 @@ def run(source_spec: str, target_spec: str, progress: Callable[[int], None] | No
         source.close()
         raise
     try:
-        return migrate(source, target, progress=progress)
+        return migrate(source, target, resume=resume, progress=progress)
     finally:
         source.close()
         target.close()
-
