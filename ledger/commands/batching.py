@@ -62,7 +62,7 @@ class BatchingService:
                         self.store.give_back(reads)
             except RecordConflictError:
                 log.info("concurrency_conflict_retry", account=account, command=name, attempt=attempt)
-                time.sleep(random.uniform(0, 0.001 * attempt))
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** attempt)))  # exponential, jittered
                 continue
             except LedgerError as error:
                 if reads.hits:

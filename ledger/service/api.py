@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import structlog
@@ -80,7 +80,7 @@ class ReadQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     account: str | None = None
     status: str | None = None
     period: str | None = None
-    within_days: int = 3
+    within_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 3
 
 
 def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes) -> bytes:
