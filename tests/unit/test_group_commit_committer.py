@@ -140,3 +140,38 @@ def test_nothing_to_write_returns_at_once_and_closed_committer_refuses() -> None
     committer.close()
     with pytest.raises(CommitterClosed):
         committer.commit([FakeAggregate("Y").change()])
+
+
+def test_a_checked_out_account_is_handed_to_the_next_command_at_its_new_version() -> None:
+    from datetime import UTC, datetime
+    from uuid import uuid4
+
+    from ledger.aggregates import Account
+    from ledger.aggregates import events as ev
+    from ledger.store.application import RecentAccounts
+
+    ctx = ev.Context(at=datetime(2026, 9, 1, tzinfo=UTC))
+    account = Account.open(ctx, aggregate_id=uuid4(), account_id="R1", currency="USD", email="r@example.com")
+    account.collect_events()
+    recent = RecentAccounts(10, wait=5)
+    recent.put(account)
+    first, second = object(), object()
+    taken = recent.checkout(account.id, first)
+    assert taken is account
+    got: list[object] = []
+    waiter = threading.Thread(target=lambda: got.append(recent.checkout(account.id, second)))
+    waiter.start()
+    account.issue_credit(ctx, credit_id="C1", amount=1, reference="")
+    account.collect_events()
+    recent.put(account)  # the committer brings it back at version 2
+    waiter.join(5)
+    assert got == [account] and account.version == 2
+    recent.release(account.id, first)  # no longer the owner: no effect on the second command's checkout
+    recent.wait = 0.01
+    assert recent.checkout(account.id, first) is None
+    short = RecentAccounts(10, wait=0.01)
+    short.put(account)
+    assert short.checkout(account.id, first) is account
+    assert short.checkout(account.id, second) is None  # still out after the wait: load from the database
+    short.release(account.id, first)
+    assert short.checkout(account.id, second) is None  # released, not cached: nothing to hand out
