@@ -21,6 +21,7 @@ import msgspec
 import structlog
 
 from ledger.projections.base import Meta, MetaMaker, Projection
+from ledger.store.log_reader import CommittedLog
 from ledger.store.mapper import decode_event
 
 log = structlog.get_logger("ledger.projections")
@@ -91,33 +92,36 @@ class StoreLog:
     """The notification log of a :class:`ledger.store.application.LedgerStore`.
 
     On SQLite without cipher or compression it reads the events table directly (:class:`FileLog`; ``path``
-    names the file); otherwise it goes through the recorder and mapper (``path`` is None).
+    names the file). Otherwise (PostgreSQL, a cipher) it reads through :class:`ledger.store.log_reader.
+    CommittedLog`, which never returns a notification while one with a lower id may still commit, so a
+    projection's position ("everything up to here is applied") stays true; ``path`` is then None.
     """
 
     def __init__(self, store: Any) -> None:
         self.store = store
         self._direct: FileLog | None = None
+        self._committed: CommittedLog | None = None
         mapper = store.mapper
         datastore = getattr(store.recorder, "datastore", None)
         db_name = getattr(getattr(datastore, "pool", None), "db_name", None)
         if db_name and ":memory:" not in db_name and not mapper.cipher and not mapper.compressor:
             self._direct = FileLog(db_name)
+        else:
+            self._committed = CommittedLog(store)
         self.path: str | None = self._direct.path if self._direct is not None else None
+
+    def _log(self) -> FileLog | CommittedLog:
+        log = self._direct or self._committed
+        assert log is not None
+        return log
 
     def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
         """Decode the next ``limit`` notifications after ``after``."""
-        if self._direct is not None:
-            return self._direct.read(after, limit)
-        notes = self.store.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
-        to_event = self.store.mapper.to_domain_event
-        return [(n.id, to_event(n)) for n in notes]
+        return self._log().read(after, limit)
 
-    def read_raw(self, after: int, limit: int) -> list[RawNote]:
-        """The next stored rows as they are (no decoding): for the relay and the hash chain."""
-        if self._direct is not None:
-            return self._direct.read_raw(after, limit)
-        notes = self.store.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
-        return [RawNote(n.id, n.originator_id, n.originator_version, n.topic, bytes(n.state)) for n in notes]
+    def read_raw(self, after: int, limit: int) -> list[Any]:
+        """The next stored rows as they are (no decoding): for the hash chain."""
+        return list(self._log().read_raw(after, limit))
 
     def head(self) -> int:
         """The newest notification id."""

@@ -15,7 +15,8 @@ from ledger.commands import messages as m
 from ledger.projections import fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.rebuild import RebuildFailed, RebuildInterrupted
-from ledger.projections.runner import dump
+from ledger.projections.runner import StoreLog, dump
+from ledger.store.log_reader import CommittedLog
 from tests.ledger_fixtures import START, make_ledger
 
 pytestmark = pytest.mark.usefixtures("store_backend")
@@ -158,3 +159,12 @@ def test_a_projection_built_by_other_code_is_reported_then_rebuilt(ledger: Ledge
     assert not any(s.stale for s in later.status())
     assert dump(later.connection("journal"), fresh(["journal"])[0]) == expected
     later.close()
+
+
+def test_reading_through_the_committed_log_gives_what_direct_reads_give(ledger: Ledger) -> None:
+    populate(ledger, 2)
+    direct, committed = StoreLog(ledger.store), StoreLog(ledger.store)
+    committed._direct, committed._committed = None, CommittedLog(ledger.store)  # as on PostgreSQL or a cipher
+    assert committed.read(3, 100) == direct.read(3, 100)
+    assert [tuple(n) for n in committed.read_raw(0, 100)] == [tuple(n) for n in direct.read_raw(0, 100)]
+    assert committed.head() == direct.head() == len(direct.read(0, 1000))
