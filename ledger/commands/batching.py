@@ -35,7 +35,7 @@ log = structlog.get_logger("ledger.commands")
 class BatchingService:
     """Runs commands against the event store with the given ports, writing concurrent ones together."""
 
-    def __init__(self, store: LedgerStore, ports: Ports, *, max_batch: int = 512, max_attempts: int = 50) -> None:
+    def __init__(self, store: LedgerStore, ports: Ports, *, max_batch: int = 256, max_attempts: int = 50) -> None:
         self.store = store
         self.ports = ports
         self.max_batch = max_batch
