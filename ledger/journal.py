@@ -19,7 +19,8 @@ Chart of accounts:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import msgspec
 
@@ -61,6 +62,20 @@ def _holder(kind: str) -> str:
     return "receivables" if kind == "invoice" else "order_deposits"
 
 
+#: The posting rule of each money event type: ``rule(journal, account key, event) -> postings``.
+Rule = Callable[["Journal", str, Any], tuple[Posting, ...]]
+RULES: dict[type, Rule] = {}
+
+
+def rule(*event_types: type) -> Callable[[Rule], Rule]:
+    """Register the posting rule of ``event_types``."""
+    def register(function: Rule) -> Rule:
+        for event_type in event_types:
+            RULES[event_type] = function
+        return function
+    return register
+
+
 class Journal:
     """Folds events into entries; keeps what it needs (invoice totals, payment sources and states)."""
 
@@ -70,65 +85,25 @@ class Journal:
         self.currencies: dict[str, str] = {}
         self.balances: dict[tuple[str, str], int] = {}  # (currency, account) -> debit-positive balance
 
-    def post(self, event: ev.Event, event_id: str | None = None) -> Entry:
-        """The entry for ``event`` (possibly with no postings), also added to the running balances."""
-        key = str(event.originator_id)
+    def post(self, event: ev.Event, event_id: str | None = None, account: str | None = None) -> Entry:
+        """The entry for ``event`` (possibly with no postings), also added to the running balances.
+
+        ``account`` is the text of the event's aggregate id when the caller has it already.
+        """
+        key = account or str(event.originator_id)
         if isinstance(event, ev.AccountOpened | ev.PaymentReceivedUnidentified):
             self.currencies[key] = event.currency
         currency = self.currencies.get(key, "")
-        postings = self._postings(event)
+        posting_rule = RULES.get(type(event))
+        postings = posting_rule(self, key, event) if posting_rule is not None else ()
+        balances = self.balances
         for p in postings:
-            self.balances[(currency, p.account)] = self.balances.get((currency, p.account), 0) + p.debit - p.credit
+            balances[(currency, p.account)] = balances.get((currency, p.account), 0) + p.debit - p.credit
         return Entry(event_id or event.event_id, type(event).__name__, postings, currency)
 
     def post_all(self, events: Iterable[ev.Event]) -> list[Entry]:
         """Entries of many events, in order."""
         return [self.post(e) for e in events]
-
-    def _postings(self, e: ev.Event) -> tuple[Posting, ...]:
-        acc = str(e.originator_id)
-        if isinstance(e, ev.InvoiceIssued):
-            self.invoice_totals[(acc, e.invoice_id)] = e.total
-            return _move("receivables", "revenue", e.total)
-        if isinstance(e, ev.InvoiceAdjusted):
-            self.invoice_totals[(acc, e.invoice_id)] = e.new_total
-            return _move("receivables", "revenue", e.new_total - e.old_total)
-        if isinstance(e, ev.InvoiceVoided):
-            return _move("revenue", "receivables", self.invoice_totals[(acc, e.invoice_id)])
-        if isinstance(e, ev.PaymentSubmitted):
-            source = "suspense" if (e.source or "").startswith("research:") else "cash"
-            self.payments[(acc, e.payment_id)] = (e.amount, source, "pending")
-            return ()
-        if isinstance(e, ev.PaymentSettled):
-            amount, source, _ = self.payments[(acc, e.payment_id)]
-            self.payments[(acc, e.payment_id)] = (amount, source, "settled")
-            return _move(source, "unapplied_cash", amount)
-        if isinstance(e, ev.PaymentReturned):
-            amount, source, status = self.payments[(acc, e.payment_id)]
-            self.payments[(acc, e.payment_id)] = (amount, source, "returned")
-            return _move("unapplied_cash", "cash", amount) if status == "settled" else ()
-        if isinstance(e, ev.PaymentRefunded):
-            return _move("unapplied_cash", "cash", e.amount)
-        if isinstance(e, ev.PaymentApplied):
-            return _move("unapplied_cash", _holder(e.target_kind), e.amount)
-        if isinstance(e, ev.PaymentUnapplied):
-            return _move(_holder(e.target_kind), "unapplied_cash", e.amount)
-        if isinstance(e, ev.PaymentDeposited):
-            return _move("unapplied_cash", "customer_credits", e.amount)
-        if isinstance(e, ev.CreditIssued):
-            funded_by = "sales_allowances" if e.payment_id is None else "unapplied_cash"
-            return _move(funded_by, "customer_credits", e.amount)
-        if isinstance(e, ev.CreditApplied):
-            return _move("customer_credits", _holder(e.target_kind), e.amount)
-        if isinstance(e, ev.CreditUnapplied):
-            return _move(_holder(e.target_kind), "customer_credits", e.amount)
-        if isinstance(e, ev.CreditReversed):
-            return _move("customer_credits", "unapplied_cash", e.amount)
-        if isinstance(e, ev.CreditRefunded):
-            return _move("customer_credits", "cash", e.amount)
-        if isinstance(e, ev.PaymentReceivedUnidentified):
-            return _move("cash", "suspense", e.amount)
-        return ()
 
     def trial_balance(self, currency: str | None = None) -> dict[str, int]:
         """Debit-positive balance of every account (of one currency, or summed); they sum to zero."""
@@ -141,3 +116,78 @@ class Journal:
     def trial_balances(self) -> dict[str, dict[str, int]]:
         """The trial balance of each currency."""
         return {cur: self.trial_balance(cur) for cur in sorted({c for c, _ in self.balances})}
+
+
+@rule(ev.InvoiceIssued)
+def _(journal: Journal, acc: str, e: ev.InvoiceIssued) -> tuple[Posting, ...]:
+    journal.invoice_totals[(acc, e.invoice_id)] = e.total
+    return _move("receivables", "revenue", e.total)
+
+
+@rule(ev.InvoiceAdjusted)
+def _(journal: Journal, acc: str, e: ev.InvoiceAdjusted) -> tuple[Posting, ...]:
+    journal.invoice_totals[(acc, e.invoice_id)] = e.new_total
+    return _move("receivables", "revenue", e.new_total - e.old_total)
+
+
+@rule(ev.InvoiceVoided)
+def _(journal: Journal, acc: str, e: ev.InvoiceVoided) -> tuple[Posting, ...]:
+    return _move("revenue", "receivables", journal.invoice_totals[(acc, e.invoice_id)])
+
+
+@rule(ev.PaymentSubmitted)
+def _(journal: Journal, acc: str, e: ev.PaymentSubmitted) -> tuple[Posting, ...]:
+    source = "suspense" if (e.source or "").startswith("research:") else "cash"
+    journal.payments[(acc, e.payment_id)] = (e.amount, source, "pending")
+    return ()
+
+
+@rule(ev.PaymentSettled)
+def _(journal: Journal, acc: str, e: ev.PaymentSettled) -> tuple[Posting, ...]:
+    amount, source, _ = journal.payments[(acc, e.payment_id)]
+    journal.payments[(acc, e.payment_id)] = (amount, source, "settled")
+    return _move(source, "unapplied_cash", amount)
+
+
+@rule(ev.PaymentReturned)
+def _(journal: Journal, acc: str, e: ev.PaymentReturned) -> tuple[Posting, ...]:
+    amount, source, status = journal.payments[(acc, e.payment_id)]
+    journal.payments[(acc, e.payment_id)] = (amount, source, "returned")
+    return _move("unapplied_cash", "cash", amount) if status == "settled" else ()
+
+
+@rule(ev.CreditIssued)
+def _(journal: Journal, acc: str, e: ev.CreditIssued) -> tuple[Posting, ...]:
+    funded_by = "sales_allowances" if e.payment_id is None else "unapplied_cash"
+    return _move(funded_by, "customer_credits", e.amount)
+
+
+#: Events that move their ``amount`` between two fixed ledger accounts: (debit, credit).
+FIXED_MOVES: dict[type, tuple[str, str]] = {
+    ev.PaymentRefunded: ("unapplied_cash", "cash"),
+    ev.PaymentDeposited: ("unapplied_cash", "customer_credits"),
+    ev.CreditReversed: ("customer_credits", "unapplied_cash"),
+    ev.CreditRefunded: ("customer_credits", "cash"),
+    ev.PaymentReceivedUnidentified: ("cash", "suspense"),
+}
+#: Applications move money from their source's ledger account to the target's holder; unapplications back.
+APPLIED_FROM: dict[type, str] = {ev.PaymentApplied: "unapplied_cash", ev.CreditApplied: "customer_credits"}
+UNAPPLIED_TO: dict[type, str] = {ev.PaymentUnapplied: "unapplied_cash", ev.CreditUnapplied: "customer_credits"}
+
+
+def _fixed(journal: Journal, acc: str, e: Any) -> tuple[Posting, ...]:
+    debit, credit = FIXED_MOVES[type(e)]
+    return _move(debit, credit, e.amount)
+
+
+def _applied(journal: Journal, acc: str, e: Any) -> tuple[Posting, ...]:
+    return _move(APPLIED_FROM[type(e)], _holder(e.target_kind), e.amount)
+
+
+def _unapplied(journal: Journal, acc: str, e: Any) -> tuple[Posting, ...]:
+    return _move(_holder(e.target_kind), UNAPPLIED_TO[type(e)], e.amount)
+
+
+rule(*FIXED_MOVES)(_fixed)
+rule(*APPLIED_FROM)(_applied)
+rule(*UNAPPLIED_TO)(_unapplied)

@@ -9,19 +9,12 @@ from uuid import UUID
 import msgspec
 
 from ledger.aggregates import events as ev
+from ledger.aggregates import snapshot
 from ledger.aggregates.evolve import evolve, opened
 from ledger.aggregates.state import AccountState
 from ledger.errors import NotFound
 
 E = TypeVar("E", bound=ev.Event)
-
-
-_STATE_ENCODER = msgspec.msgpack.Encoder()
-_STATE_DECODER = msgspec.msgpack.Decoder(AccountState)
-
-
-def _clone(state: AccountState) -> AccountState:
-    return _STATE_DECODER.decode(_STATE_ENCODER.encode(state))
 
 
 class AccountSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,10 +26,27 @@ class AccountSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     state: AccountState
 
     @classmethod
+    def decode(cls, data: bytes) -> AccountSnapshot:
+        """A stored snapshot (current version), its large maps decoded entry by entry on first read."""
+        wire = _SNAPSHOT_DECODER.decode(data)
+        return cls(originator_id=wire.originator_id, originator_version=wire.originator_version,
+                   timestamp=wire.timestamp, state=snapshot.from_wire(wire.state))
+
+    @classmethod
     def take(cls, aggregate: AccountRoot) -> AccountSnapshot:
         """Snapshot of ``aggregate`` as it is now (timestamp of its last event, for determinism)."""
         return cls(originator_id=aggregate.id, originator_version=aggregate.version,
                    timestamp=aggregate.modified_on, state=aggregate.state)
+
+
+class _SnapshotWire(msgspec.Struct, frozen=True, kw_only=True):
+    originator_id: UUID
+    originator_version: int
+    timestamp: Any
+    state: snapshot.StateWire
+
+
+_SNAPSHOT_DECODER = msgspec.json.Decoder(_SnapshotWire)
 
 
 class AccountRoot:
@@ -52,8 +62,8 @@ class AccountRoot:
         self._pending: list[ev.Event] = []
 
     def __deepcopy__(self, memo: dict[int, Any]) -> AccountRoot:
-        """A fast deep copy (msgpack round trip of the state), used by the store's aggregate cache."""
-        copy = type(self)(self.id, self.version, _clone(self.state), self.modified_on)
+        """A fast deep copy (the state encoded and read back lazily), used by the store's aggregate cache."""
+        copy = type(self)(self.id, self.version, snapshot.clone(self.state), self.modified_on)
         copy._pending = list(self._pending)
         return copy
 

@@ -1,4 +1,10 @@
-"""The state of one customer Account, rebuilt from its events (and snapshotted as one msgspec Struct)."""
+"""The state of one customer Account, rebuilt from its events (and snapshotted as one msgspec Struct).
+
+Every Struct here is ``gc=False`` (the state holds no reference cycles: nothing points back to its owner) and
+``array_like`` (a snapshot stores values without field names): a customer with 100k events has ~100k
+entities, and a cold load would otherwise spend most of its time in the cyclic collector and in field names.
+Snapshots are read lazily: ``ledger.aggregates.snapshot``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import msgspec
 from ledger.aggregates.events.payments import Instruction, TargetKind
 
 
-class Invoice(msgspec.Struct):
+class Invoice(msgspec.Struct, gc=False, array_like=True):
     id: str
     total: int
     issued_on: date
@@ -34,7 +40,7 @@ class Invoice(msgspec.Struct):
         return "partially_paid" if self.paid else "open"
 
 
-class Order(msgspec.Struct):
+class Order(msgspec.Struct, gc=False, array_like=True):
     id: str
     amount: int
     placed_at: datetime
@@ -52,7 +58,7 @@ class Order(msgspec.Struct):
         return max(self.amount - self.paid, 0) if self.status == "open" else 0
 
 
-class Payment(msgspec.Struct):
+class Payment(msgspec.Struct, gc=False, array_like=True):
     id: str
     amount: int
     method: str
@@ -71,7 +77,7 @@ class Payment(msgspec.Struct):
     settled_at: datetime | None = None
 
 
-class Credit(msgspec.Struct):
+class Credit(msgspec.Struct, gc=False, array_like=True):
     id: str
     amount: int
     remaining: int
@@ -82,7 +88,7 @@ class Credit(msgspec.Struct):
     payment_id: str | None = None
 
 
-class Application(msgspec.Struct):
+class Application(msgspec.Struct, gc=False, array_like=True):
     """One live application of money: from a payment or a credit, to an invoice or an order."""
 
     source_kind: str  # payment, credit
@@ -93,7 +99,7 @@ class Application(msgspec.Struct):
     with_payment: str | None = None
 
 
-class Authorization(msgspec.Struct):
+class Authorization(msgspec.Struct, gc=False, array_like=True):
     id: str
     order_id: str
     amount: int
@@ -107,7 +113,7 @@ class Authorization(msgspec.Struct):
     cart_id: str | None = None
 
 
-class Invitation(msgspec.Struct):
+class Invitation(msgspec.Struct, gc=False, array_like=True):
     id: str
     email: str
     token_hash: str
@@ -117,7 +123,7 @@ class Invitation(msgspec.Struct):
     resent: int = 0
 
 
-class SavedMethod(msgspec.Struct):
+class SavedMethod(msgspec.Struct, gc=False, array_like=True):
     id: str
     kind: str
     token: str
@@ -127,12 +133,12 @@ class SavedMethod(msgspec.Struct):
     exp_year: int | None = None
 
 
-class IdempotencyRecord(msgspec.Struct):
+class IdempotencyRecord(msgspec.Struct, gc=False, array_like=True):
     request_hash: str
     result_id: str
 
 
-class AccountState(msgspec.Struct):
+class AccountState(msgspec.Struct, gc=False, array_like=True):
     account_id: str
     currency: str
     email: str

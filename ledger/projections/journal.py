@@ -49,7 +49,7 @@ class JournalProjection(Projection):
         """Post ``event``."""
         journal = self._journal or self._loaded(db)
         key = meta.account
-        entry = journal.post(event, f"position {meta.position}")
+        entry = journal.post(event, f"position {meta.position}", key)
         invoice_id = getattr(event, "invoice_id", None)
         if invoice_id is not None:
             self._dirty_invoices.add((key, invoice_id))

@@ -26,6 +26,7 @@ from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.config import Settings
 from ledger.errors import NotFound
 from ledger.store.mapper import MsgspecMapper, StaleSnapshot
+from ledger.store.snapshots import prune_older
 
 
 @dataclass
@@ -241,6 +242,7 @@ class LedgerStore(Application[UUID]):
         return [self.snapshots.mapper.to_stored_event(Account.Snapshot.take(account)) for account in accounts]
 
     def write_snapshots(self, records: list[StoredEvent]) -> None:
-        """Write encoded snapshots in one transaction."""
+        """Write encoded snapshots in one transaction, then remove the ones they supersede."""
         if self.snapshots is not None and records:
             self.snapshots.recorder.insert_events(records)
+            prune_older(self.snapshots.recorder, records)

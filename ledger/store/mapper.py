@@ -32,7 +32,9 @@ def decode_event(topic: str, data: bytes) -> Any:
     cls, version = registry.resolve(topic)
     if cls is AccountSnapshot and version != registry.SNAPSHOT_VERSION:
         raise StaleSnapshot(topic)
-    current = registry.SNAPSHOT_VERSION if cls is AccountSnapshot else cls.class_version
+    if cls is AccountSnapshot:
+        return AccountSnapshot.decode(data)
+    current = cls.class_version
     if version == current:
         decoder = _decoders.get(cls)
         if decoder is None:

@@ -24,7 +24,8 @@ from ledger.aggregates.root import AccountSnapshot
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 #: Bump when the shape of AccountState changes; older snapshots are discarded (rebuilt from events).
-SNAPSHOT_VERSION = 1
+#: 2: array-like state Structs, read lazily (ledger.aggregates.snapshot).
+SNAPSHOT_VERSION = 2
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 

@@ -18,7 +18,7 @@ ACTOR_KINDS = frozenset({"guest", "customer", "csr", "finance", "system", "worke
 CHANNELS = frozenset({"web", "portal", "pos", "phone", "email", "csr", "api", "cli", "nats", "system", "gateway"})
 
 
-class Actor(msgspec.Struct, frozen=True):
+class Actor(msgspec.Struct, frozen=True, gc=False):
     """Who did something, and through which channel."""
 
     kind: str
@@ -54,8 +54,12 @@ def event_uuid(originator_id: UUID, version: int) -> str:
 EVENT_TYPES: dict[str, type[Event]] = {}
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True):
-    """Base of all ledger events; ``class_version`` rises when a field changes (see ``registry``)."""
+class Event(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Base of all ledger events; ``class_version`` rises when a field changes (see ``registry``).
+
+    ``gc=False``: an event holds values only (never a reference back to something holding it), so the cyclic
+    collector need not track the millions decoded by a rebuild or a replay.
+    """
 
     originator_id: UUID
     originator_version: int

@@ -16,7 +16,7 @@ TargetKind = Literal["invoice", "order"]
 Mode = Literal["explicit", "distribute", "deposit"]
 
 
-class Line(msgspec.Struct, frozen=True):
+class Line(msgspec.Struct, frozen=True, gc=False):
     """An amount meant for (or applied to) one invoice or order."""
 
     target_kind: TargetKind
@@ -24,7 +24,7 @@ class Line(msgspec.Struct, frozen=True):
     amount: int
 
 
-class Instruction(msgspec.Struct, frozen=True):
+class Instruction(msgspec.Struct, frozen=True, gc=False):
     """What the payer asked: explicit amounts per invoice/order, oldest-first distribution, or a deposit."""
 
     mode: Mode

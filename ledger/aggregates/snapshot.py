@@ -1,0 +1,66 @@
+"""How an Account's state is written into a snapshot and read back: compact, and lazily for long histories.
+
+The state's Structs are ``array_like`` (no field names in the JSON: a third smaller). On the way back the large
+per-id maps (invoices, orders, payments, credits, holds, idempotency records) are read as raw JSON per entry
+into :class:`ledger.aggregates.lazy.LazyDict`, so a load decodes only the entries a command touches.
+The wire type is derived from :class:`AccountState`'s own fields: one list of fields, never two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ledger.aggregates.lazy import LazyDict
+from ledger.aggregates.state import (
+    AccountState,
+    Authorization,
+    Credit,
+    IdempotencyRecord,
+    Invoice,
+    Order,
+    Payment,
+)
+
+#: The maps decoded entry by entry, with the type of their values.
+LAZY: dict[str, type[Any]] = {"invoices": Invoice, "orders": Order, "payments": Payment, "credits": Credit,
+                              "authorizations": Authorization, "idempotency": IdempotencyRecord}
+_DECODERS = {name: msgspec.json.Decoder(kind) for name, kind in LAZY.items()}
+_FIELDS = msgspec.structs.fields(AccountState)
+
+
+def _wire_field(field: msgspec.structs.FieldInfo) -> tuple[str, Any, Any]:
+    kind = dict[str, msgspec.Raw] if field.name in LAZY else field.type
+    default = msgspec.field(default_factory=field.default_factory) if field.default is msgspec.NODEFAULT \
+        and field.default_factory is not msgspec.NODEFAULT else field.default
+    return (field.name, kind, default) if default is not msgspec.NODEFAULT else (field.name, kind)  # type: ignore[return-value]
+
+
+#: AccountState as stored, its large maps left encoded.
+StateWire: Any = msgspec.defstruct("StateWire", [_wire_field(f) for f in _FIELDS], array_like=True, gc=False)
+_ENCODER = msgspec.json.Encoder()
+_STATE_DECODER = msgspec.json.Decoder(StateWire)
+
+
+def from_wire(wire: Any) -> AccountState:
+    """The AccountState of a decoded :data:`StateWire` (its large maps still encoded, decoded on first read)."""
+    values = {f.name: getattr(wire, f.name) for f in _FIELDS}
+    for name, decoder in _DECODERS.items():
+        values[name] = LazyDict(values[name], decoder)
+    return AccountState(**values)
+
+
+def encode_state(state: AccountState) -> bytes:
+    """The state as stored in a snapshot (entries never read since the last load are written back as they were)."""
+    return _ENCODER.encode(state)
+
+
+def decode_state(data: bytes) -> AccountState:
+    """A state written by :func:`encode_state`."""
+    return from_wire(_STATE_DECODER.decode(data))
+
+
+def clone(state: AccountState) -> AccountState:
+    """An independent copy of ``state`` (for the account cache): encoded and read back, lazily."""
+    return decode_state(encode_state(state))

@@ -1,0 +1,87 @@
+"""LazyDict answers every read exactly like a plain dict, decodes only what is read, and writes back verbatim."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.aggregates.lazy import LazyDict
+
+
+class Item(msgspec.Struct, array_like=True):
+    name: str
+    amount: int
+
+
+DECODER = msgspec.json.Decoder(Item)
+keys = st.sampled_from([f"K{n}" for n in range(8)])
+items = st.builds(Item, st.text(max_size=5), st.integers(-1000, 1000))
+operations = st.lists(st.one_of(
+    st.tuples(st.just("get"), keys), st.tuples(st.just("getitem"), keys), st.tuples(st.just("contains"), keys),
+    st.tuples(st.just("set"), keys, items), st.tuples(st.just("pop"), keys), st.tuples(st.just("del"), keys),
+    st.tuples(st.just("setdefault"), keys, items), st.tuples(st.just("values")), st.tuples(st.just("items")),
+    st.tuples(st.just("len")), st.tuples(st.just("keys")), st.tuples(st.just("popitem")),
+    st.tuples(st.just("copy")), st.tuples(st.just("eq"))), max_size=30)
+
+
+def lazy_copy(plain: dict[str, Item]) -> LazyDict[Item]:
+    """What a snapshot read gives: every value still encoded."""
+    return LazyDict({k: msgspec.Raw(msgspec.json.encode(v)) for k, v in plain.items()}, DECODER)
+
+
+def run(target: dict[str, Item], op: tuple[Any, ...]) -> Any:
+    name, *args = op
+    try:
+        if name == "get":
+            return target.get(args[0], "none")
+        if name == "getitem":
+            return target[args[0]]
+        if name == "contains":
+            return args[0] in target
+        if name == "set":
+            target[args[0]] = args[1]
+            return None
+        if name == "pop":
+            return target.pop(args[0], "none")
+        if name == "del":
+            del target[args[0]]
+            return None
+        if name == "setdefault":
+            return target.setdefault(args[0], args[1])
+        if name == "values":
+            return list(target.values())
+        if name == "items":
+            return list(target.items())
+        if name == "len":
+            return len(target)
+        if name == "keys":
+            return list(target)
+        if name == "popitem":
+            return target.popitem()
+        if name == "copy":
+            return dict(target.copy())
+        return target == dict(target.items())
+    except KeyError:
+        return "KeyError"
+
+
+@given(st.dictionaries(keys, items, max_size=8), operations)
+def test_lazy_dict_reads_like_a_dict(start: dict[str, Item], ops: list[tuple[Any, ...]]) -> None:
+    plain, lazy = dict(start), lazy_copy(start)
+    for op in ops:
+        assert run(lazy, op) == run(plain, op), op
+    assert lazy == plain and list(lazy.items()) == list(plain.items())
+
+
+@given(st.dictionaries(keys, items, min_size=1, max_size=8), keys)
+def test_only_what_is_read_is_decoded_and_untouched_values_are_written_back_verbatim(
+        start: dict[str, Item], read: str) -> None:
+    lazy = lazy_copy(start)
+    encoded = msgspec.json.encode(lazy)
+    lazy.get(read)
+    still_raw = {k for k in start if type(dict.__getitem__(lazy, k)) is msgspec.Raw}
+    assert still_raw == set(start) - {read}
+    assert msgspec.json.encode(lazy) == encoded == msgspec.json.encode(start)
