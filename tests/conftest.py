@@ -1,4 +1,8 @@
-"""Shared test set-up: hypothesis profiles, a nats-server from the wheel, the PostgreSQL DSN."""
+"""Shared test set-up: hypothesis profiles, a nats-server from the wheel, the PostgreSQL DSN.
+
+The ``store_backend`` fixture (each store-dependent test on SQLite and PostgreSQL) comes from the
+``tests.store_backends`` plugin, loaded by ``addopts`` in pyproject.toml.
+"""
 
 from __future__ import annotations
 
@@ -33,21 +37,3 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with NatsServerProcess(store_dir=tmp_path_factory.mktemp("nats")) as server:
         yield server.url
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Run the requesting test on SQLite and on PostgreSQL (each ledger in a schema of its own, dropped after)."""
-    if request.param == "postgres":
-        dsn = os.environ.get("LEDGER_TEST_POSTGRES_DSN")
-        if not dsn:
-            pytest.skip("LEDGER_TEST_POSTGRES_DSN is not set")
-    monkeypatch.setenv("LEDGER_TEST_STORE", request.param)
-    yield request.param
-    if request.param == "postgres":
-        import psycopg
-
-        with psycopg.connect(os.environ["LEDGER_TEST_POSTGRES_DSN"], autocommit=True) as conn:
-            schemas = [r[0] for r in conn.execute("select nspname from pg_namespace where nspname like 't\\_%'")]
-            for schema in schemas:
-                conn.execute(f"drop schema if exists {schema} cascade")

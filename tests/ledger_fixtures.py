@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.bootstrap import Ledger, build
 from ledger.config import Settings
 from ledger.ports.ids import SequentialIds
+from tests.store_backends import schema_name
 
 START = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
 
@@ -28,7 +28,7 @@ def postgres_schema_for(folder: Path) -> str:
     """A schema of its own for the ledger of one test folder (created empty)."""
     import psycopg
 
-    schema = "t_" + hashlib.sha1(str(folder).encode()).hexdigest()[:16]
+    schema = schema_name(folder)
     with psycopg.connect(os.environ["LEDGER_TEST_POSTGRES_DSN"], autocommit=True) as conn:
         conn.execute(f"create schema if not exists {schema}")
     return schema
