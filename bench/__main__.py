@@ -8,7 +8,7 @@ The interface a benchmark module implements (``bench/<name>.py``, listed in ``MO
     def run(quick: bool) -> list[Row]: ...
 
 where each row has ``measure: str``, ``ours: float``, ``baseline: float``, ``unit: str``, ``goal: str`` and a
-``ratio`` (``ours / baseline``); ``bench.projections.Row`` is that struct. ``quick`` asks for data sets that
+``ratio`` (``ours / baseline``); ``bench.Row`` is that struct. ``quick`` asks for data sets that
 take minutes, not tens of minutes. Baselines are raw operations on the same machine in the same run (raw
 sqlite3 or psycopg inserts, a raw read + msgspec decode, raw nats-py ``publish_async``), so the ratio stays
 meaningful on a noisy shared machine. A module that fails or cannot be imported prints one row saying so; the

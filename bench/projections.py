@@ -15,8 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import msgspec
-
+from bench import Row
 from bench.generator import HistoryGenerator
 from ledger.config import Settings
 from ledger.projections import fresh
@@ -24,21 +23,6 @@ from ledger.projections.rebuild import PARALLEL_FROM, ProjectionFiles
 from ledger.projections.runner import StoreLog
 from ledger.store.application import LedgerStore
 from ledger.store.mapper import decode_event
-
-
-class Row(msgspec.Struct, frozen=True):
-    """One line of the benchmark table."""
-
-    measure: str
-    ours: float
-    baseline: float
-    unit: str
-    goal: str
-
-    @property
-    def ratio(self) -> float:
-        """ours / baseline."""
-        return self.ours / self.baseline if self.baseline else 0.0
 
 
 def raw_read_decode(db_path: Path) -> float:

@@ -14,14 +14,15 @@ import asyncio
 import contextlib
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import nats
 
+from bench import Row
 from bench.generator import HistoryGenerator
-from bench.projections import Row
 from ledger.aggregates.events.base import event_uuid
 from ledger.bootstrap import build
 from ledger.config import Settings
@@ -34,7 +35,7 @@ from ledger.store.application import LedgerStore
 from workers.relay import Relay, ensure_events_stream
 
 
-async def raw_publish(js: Any, notes: list[Any]) -> float:
+async def raw_publish(js: Any, notes: Sequence[Any]) -> float:
     """msgs/s of publish_async of the same messages (subjects, bodies, headers), all acks awaited."""
     started = time.perf_counter()
     for start in range(0, len(notes), 1000):

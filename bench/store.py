@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import Row
 from bench.generator import HistoryGenerator
-from bench.projections import Row
 from ledger.aggregates import Account
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction
