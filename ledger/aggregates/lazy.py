@@ -1,4 +1,4 @@
-"""A dict whose values stay encoded until first read, so a customer with a long history loads fast.
+"""A dict and a list whose contents stay encoded until first read, so a customer with a long history loads fast.
 
 A snapshot of an Account with 100k events holds ~70k invoices, payments, orders, holds and idempotency
 records; decoding them all costs far more than a command ever reads (it touches a handful). The snapshot
@@ -6,8 +6,10 @@ decoder therefore leaves each value as the :class:`msgspec.Raw` JSON it was stor
 a value the first time it is read. Encoding a :class:`LazyDict` as JSON writes untouched values back verbatim.
 
 Every way of reading a value goes through a decoding method here (``d[k]``, ``get``, ``values``, ``items``,
-``pop``, ``setdefault``, ``popitem``, ``copy``, ``==``); keys, ``len`` and ``in`` need no decoding. Copying
-one with C-level tools (``dict(d)``, ``{**d}``) would see encoded values: the state code does not.
+``pop``, ``setdefault``, ``popitem``, ``copy``, ``==``, copies and pickles); keys, ``len`` and ``in`` need no
+decoding. Copying one with C-level tools (``dict(d)``, ``{**d}``) would see encoded values: the state code
+does not. :class:`LazyList` keeps its older items as one encoded array: appending needs no decoding, any
+read decodes them all.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ class LazyDict(dict[str, V], Generic[V]):
 
     def popitem(self) -> tuple[str, V]:
         """Remove and return the last (key, value), decoded."""
+        if not self:
+            raise KeyError("popitem(): dictionary is empty")
         key = next(reversed(self))
         return key, self.pop(key)
 
@@ -100,3 +104,60 @@ class LazyDict(dict[str, V], Generic[V]):
     def __repr__(self) -> str:
         self.decode_all()
         return dict.__repr__(self)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return dict, (dict(self.items()),)
+
+
+def _decoding(name: str) -> Any:
+    """A list method that decodes the encoded items first."""
+    method = getattr(list, name)
+
+    def decoded_first(self: LazyList[Any], *args: Any) -> Any:
+        self.decode_all()
+        for arg in args:  # list.__eq__ and list.__add__ read the other list's items directly
+            if isinstance(arg, LazyList):
+                arg.decode_all()
+        return method(self, *args)
+
+    decoded_first.__name__ = name
+    return decoded_first
+
+
+class LazyList(list[V], Generic[V]):
+    """``list[V]`` whose first items may still be one encoded JSON array (``msgspec.Raw``), decoded on the
+    first read; ``append`` and ``extend`` add after them without decoding."""
+
+    __slots__ = ("_decoder", "_encoded")
+
+    def __init__(self, encoded: msgspec.Raw, decoder: msgspec.json.Decoder[list[V]]) -> None:
+        super().__init__()
+        self._decoder = decoder
+        self._encoded: msgspec.Raw | None = encoded
+
+    def decode_all(self) -> None:
+        """Decode the encoded items, in front of any appended since."""
+        if self._encoded is not None:
+            items = self._decoder.decode(self._encoded)
+            self._encoded = None
+            list.__setitem__(self, slice(0, 0), items)
+
+    def encoded(self, encoder: msgspec.json.Encoder) -> msgspec.Raw:
+        """The whole list as JSON, the encoded items copied verbatim (nothing is decoded)."""
+        appended = [encoder.encode(item) for item in list.__iter__(self)]
+        if self._encoded is None:
+            return msgspec.Raw(b"[" + b",".join(appended) + b"]")
+        inner = bytes(self._encoded)[1:-1].strip()
+        return msgspec.Raw(b"[" + b",".join(([inner] if inner else []) + appended) + b"]")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        self.decode_all()
+        return list, (list(list.__iter__(self)),)
+
+
+#: Every list method that reads or reorders items decodes first; append, extend and += do not need to.
+for _name in ("__iter__", "__reversed__", "__len__", "__getitem__", "__setitem__", "__delitem__", "__contains__",
+              "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__repr__", "__add__", "__mul__",
+              "__rmul__", "__imul__", "index", "count", "copy", "pop", "remove", "insert", "sort", "reverse",
+              "clear"):
+    setattr(LazyList, _name, _decoding(_name))

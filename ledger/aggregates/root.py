@@ -25,6 +25,10 @@ class AccountSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     timestamp: Any
     state: AccountState
 
+    def for_encoding(self) -> AccountSnapshot:
+        """This snapshot ready for a JSON encoder (see :func:`ledger.aggregates.snapshot.for_encoding`)."""
+        return msgspec.structs.replace(self, state=snapshot.for_encoding(self.state))
+
     @classmethod
     def decode(cls, data: bytes) -> AccountSnapshot:
         """A stored snapshot (current version), its large maps decoded entry by entry on first read."""

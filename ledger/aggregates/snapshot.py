@@ -2,7 +2,8 @@
 
 The state's Structs are ``array_like`` (no field names in the JSON: a third smaller). On the way back the large
 per-id maps (invoices, orders, payments, credits, holds, idempotency records) are read as raw JSON per entry
-into :class:`ledger.aggregates.lazy.LazyDict`, so a load decodes only the entries a command touches.
+into :class:`ledger.aggregates.lazy.LazyDict`, and the live applications as one raw array into a
+:class:`ledger.aggregates.lazy.LazyList`, so a load decodes only what a command touches.
 The wire type is derived from :class:`AccountState`'s own fields: one list of fields, never two.
 """
 
@@ -12,9 +13,10 @@ from typing import Any
 
 import msgspec
 
-from ledger.aggregates.lazy import LazyDict
+from ledger.aggregates.lazy import LazyDict, LazyList
 from ledger.aggregates.state import (
     AccountState,
+    Application,
     Authorization,
     Credit,
     IdempotencyRecord,
@@ -31,7 +33,8 @@ _FIELDS = msgspec.structs.fields(AccountState)
 
 
 def _wire_field(field: msgspec.structs.FieldInfo) -> tuple[str, Any, Any]:
-    kind = dict[str, msgspec.Raw] if field.name in LAZY else field.type
+    kind = dict[str, msgspec.Raw] if field.name in LAZY else msgspec.Raw if field.name == "applications" \
+        else field.type
     default = msgspec.field(default_factory=field.default_factory) if field.default is msgspec.NODEFAULT \
         and field.default_factory is not msgspec.NODEFAULT else field.default
     return (field.name, kind, default) if default is not msgspec.NODEFAULT else (field.name, kind)  # type: ignore[return-value]
@@ -41,6 +44,7 @@ def _wire_field(field: msgspec.structs.FieldInfo) -> tuple[str, Any, Any]:
 StateWire: Any = msgspec.defstruct("StateWire", [_wire_field(f) for f in _FIELDS], array_like=True, gc=False)
 _ENCODER = msgspec.json.Encoder()
 _STATE_DECODER = msgspec.json.Decoder(StateWire)
+_APPLICATIONS = msgspec.json.Decoder(list[Application])
 
 
 def from_wire(wire: Any) -> AccountState:
@@ -48,12 +52,21 @@ def from_wire(wire: Any) -> AccountState:
     values = {f.name: getattr(wire, f.name) for f in _FIELDS}
     for name, decoder in _DECODERS.items():
         values[name] = LazyDict(values[name], decoder)
+    values["applications"] = LazyList(values["applications"], _APPLICATIONS)
     return AccountState(**values)
+
+
+def for_encoding(state: AccountState) -> AccountState:
+    """``state`` ready for a JSON encoder: lazily read applications become their JSON (nothing is decoded);
+    lazily read maps encode themselves."""
+    if isinstance(state.applications, LazyList):
+        return msgspec.structs.replace(state, applications=state.applications.encoded(_ENCODER))
+    return state
 
 
 def encode_state(state: AccountState) -> bytes:
     """The state as stored in a snapshot (entries never read since the last load are written back as they were)."""
-    return _ENCODER.encode(state)
+    return _ENCODER.encode(for_encoding(state))
 
 
 def decode_state(data: bytes) -> AccountState:

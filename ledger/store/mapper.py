@@ -20,6 +20,8 @@ _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 def encode_event(event: Any) -> bytes:
     """The JSON bytes of an event or snapshot (the same bytes the store keeps, before compression/cipher)."""
+    if isinstance(event, AccountSnapshot):
+        event = event.for_encoding()
     return _encoder.encode(event)
 
 
