@@ -131,3 +131,11 @@ def test_at_fixes_the_clock(cli: Cli) -> None:
     cli.ok("--at", "2026-09-01T10:42", "account", "open", "ACC1", "--email", "a@example.com")
     cli.ok("--at", "2026-09-01T10:43", "credit", "issue", "ACC1", "C1", "--amount", "1.00")
     assert cli.json("account", "show", "ACC1")["credits"][0]["date"] == "2026-09-01T10:43:00-04:00"  # type: ignore[index]
+
+
+def test_snapshots_refresh_reports_what_it_did(cli: Cli) -> None:
+    cli.ok("account", "open", "ACC1", "--email", "a@example.com")
+    assert cli.json("snapshots", "refresh") == {"accounts": 1, "snapshots_written": 0, "events_replayed": 0}
+    assert cli.json("snapshots", "refresh", "--lag", "1") == {"accounts": 1, "snapshots_written": 1,
+                                                              "events_replayed": 1}
+    assert "accounts: 1; snapshots written: 0" in cli.ok("snapshots", "refresh", "--lag", "1")

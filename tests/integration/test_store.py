@@ -12,6 +12,7 @@ from ledger.commands import messages as m
 from ledger.errors import Conflict, LedgerError
 from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
+from ledger.store.snapshots import Refreshed, refresh
 from ledger.views import account_view
 from tests.ledger_fixtures import make_ledger
 
@@ -68,6 +69,32 @@ def test_snapshots_are_taken_and_used(tmp_path: Path) -> None:
     assert loaded.version == 13 and len(loaded.state.invoices) == 12
     replayed = Account.projector(None, ledger.store.events.get(account_uuid("ACC1")))
     assert loaded.state == replayed.state
+    ledger.close()
+
+
+def test_snapshots_refresh_covers_long_histories_written_without_usable_snapshots(tmp_path: Path) -> None:
+    """As after an upgrade that changed the snapshot format: no usable snapshot; refresh takes one for the
+    accounts whose replay would be long, and none for the short ones."""
+    ledger = make_ledger(tmp_path, snapshot_interval=1000)
+    for account, invoices in (("ACC1", 12), ("ACC2", 2)):
+        ledger.service.handle(m.OpenAccount(account=account, email="a@example.com"))
+        for n in range(invoices):
+            ledger.service.handle(m.IssueInvoice(account=account, invoice=f"I{n}", amount="1.00",
+                                                 date="2026-09-01", due="2026-09-02"))
+    ledger.close()
+    ledger = make_ledger(tmp_path, snapshot_interval=5)
+    snapshots = ledger.store.snapshots
+    assert snapshots is not None
+    assert refresh(ledger.store) == Refreshed(accounts=2, snapshots_written=1, events_replayed=13)
+    assert [s.originator_version for s in snapshots.get(account_uuid("ACC1"))] == [13]
+    assert list(snapshots.get(account_uuid("ACC2"))) == []
+    assert refresh(ledger.store).snapshots_written == 0  # nothing left to do
+    ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="I99", amount="1.00", date="2026-09-01",
+                                         due="2026-09-02"))
+    assert refresh(ledger.store, lag=1) == Refreshed(accounts=2, snapshots_written=2, events_replayed=4)
+    assert [s.originator_version for s in snapshots.get(account_uuid("ACC1"))] == [14]
+    loaded = ledger.store.account(account_uuid("ACC1"))
+    assert loaded.state == Account.projector(None, ledger.store.events.get(account_uuid("ACC1"))).state
     ledger.close()
 
 
