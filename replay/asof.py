@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import tempfile
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import msgspec
 
-from ledger.aggregates import Account
-from ledger.aggregates import events as ev
 from ledger.journal import ACCOUNTS, Journal
 from ledger.money import format_amount
+from ledger.projections.accounts import AccountsProjection
+from ledger.projections.runner import bulk_gc, catch_up, connect
 from replay.history import events
 
 
@@ -40,23 +43,57 @@ class AsOf(msgspec.Struct, frozen=True):
     balanced: bool
 
 
+class CutLog:
+    """The events of :func:`replay.history.events` (each history cut at the instant) as an event log that the
+    projection runner reads from the start, once, in order; each event is also posted to ``journal``."""
+
+    def __init__(self, stream: Iterator[tuple[int, Any]], journal: Journal) -> None:
+        self._stream = stream
+        self._journal = journal
+        self.last = 0
+
+    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+        """The next ``limit`` events (the runner always asks for those after the last ones it applied)."""
+        items = [item for item in itertools.islice(self._stream, limit) if item[0] > after]
+        post = self._journal.post
+        for position, event in items:
+            post(event, str(position))
+        if items:
+            self.last = items[-1][0]
+        return items
+
+    def head(self) -> int:
+        """Unknown until read; the runner does not need it."""
+        return self.last
+
+
 def balances_as_of(store: Any, instant: datetime) -> AsOf:
-    """Replay every event recorded at or before ``instant``."""
-    accounts: dict[UUID, Account] = {}
+    """Replay every event recorded at or before ``instant`` (each history cut there, see ``events``).
+
+    Account balances come from the ``accounts`` read model folded into a scratch file (never the serving
+    projections), so memory stays bounded however long the log: the open invoices and credits, with the
+    definitions the portal shows. The trial balance comes from the journal, whose state is a few numbers per
+    invoice and payment.
+    """
     journal = Journal()
-    position = 0
-    for position, event in events(store, until=instant):  # noqa: B007 - the last one is reported
-        if isinstance(event, ev.AccountOpened):
-            accounts[event.originator_id] = Account.projector(None, [event])
-        elif event.originator_id in accounts:
-            accounts[event.originator_id].mutate(event)
-        journal.post(event)
-    rows = sorted((AccountBalance(a.state.account_id, a.state.currency, format_amount(a.state.balance,
-                                                                                      a.state.currency),
-                                  format_amount(a.state.credit_balance, a.state.currency),
-                                  len(a.state.open_invoices())) for a in accounts.values()),
-                  key=lambda r: r.account)
+    with tempfile.TemporaryDirectory(prefix="ledger-asof-") as scratch:
+        accounts_db = connect(Path(scratch) / "accounts.db", staging=True)
+        log = CutLog(events(store, until=instant), journal)
+        try:
+            with bulk_gc():
+                catch_up([(AccountsProjection(), accounts_db)], log, batch=10_000, indexes=False)
+            rows = [AccountBalance(account_id, currency, format_amount(balance, currency),
+                                   format_amount(credit, currency), open_invoices)
+                    for account_id, currency, balance, credit, open_invoices in accounts_db.execute(BALANCES)]
+        finally:
+            accounts_db.close()
+    sums = journal.trial_balances()
     lines = [TrialBalanceLine(cur, name, format_amount(max(tb[name], 0), cur), format_amount(max(-tb[name], 0), cur))
-             for cur, tb in journal.trial_balances().items() for name in ACCOUNTS]
-    balanced = all(sum(tb.values()) == 0 for tb in journal.trial_balances().values())
-    return AsOf(instant.isoformat(), position, rows, lines, balanced)
+             for cur, tb in sums.items() for name in ACCOUNTS]
+    balanced = all(sum(tb.values()) == 0 for tb in sums.values())
+    return AsOf(instant.isoformat(), log.last, rows, lines, balanced)
+
+
+BALANCES = """select b.account_id, b.currency, b.balance, b.credit_balance,
+    (select count(*) from invoices i where i.account = b.account and not i.voided and i.total - i.paid > 0)
+    from balances b order by b.account_id"""
