@@ -19,12 +19,14 @@ callers have been released, in one more transaction (a lost snapshot costs only 
 from __future__ import annotations
 
 import queue
+import sqlite3
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import structlog
+from eventsourcing import persistence as es_persistence
 from eventsourcing.persistence import RecordConflictError, Recording, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
@@ -33,36 +35,53 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("ledger.store")
 
-#: Rows per INSERT statement: 4 parameters a row, under SQLite's 32,766 host parameters; chunks are powers of
-#: two so that a handful of statement texts covers every group size (sqlite3 caches prepared statements).
-_MAX_ROWS = 4096
+#: Rows in one INSERT statement: 4 parameters a row, under SQLite's 32,766 host parameters.
+_MAX_ROWS = 8191
+
+_SQLITE_ERRORS: tuple[tuple[type[sqlite3.Error], type[Exception]], ...] = (
+    (sqlite3.IntegrityError, es_persistence.IntegrityError),
+    (sqlite3.OperationalError, es_persistence.OperationalError),
+    (sqlite3.Error, es_persistence.PersistenceError),
+)
 
 
 class SQLiteGroupRecorder(SQLiteApplicationRecorder):
-    """eventsourcing's SQLite application recorder, inserting a whole group with few multi-row statements.
+    """eventsourcing's SQLite application recorder, inserting a whole group with one statement.
 
-    The library executes one INSERT per event; CPython's sqlite3 releases and re-acquires the GIL around each
-    one, and with dozens of threads deciding commands, every re-acquisition makes the committer wait its turn.
-    One statement per power-of-two chunk keeps the committer's hand-offs to a few per group. Rowids of one
-    statement are consecutive (the database has one writer at a time and each new row takes the largest rowid
-    plus one), so the notification ids are the statement's ``lastrowid`` counted back.
+    The library executes ``BEGIN``, one INSERT per event and ``COMMIT``; CPython's sqlite3 releases and
+    re-acquires the GIL around each, and with dozens of threads deciding commands every re-acquisition makes
+    the committer wait its turn. A group of up to ``_MAX_ROWS`` events is therefore one multi-row INSERT run
+    in autocommit mode: SQLite makes a single statement atomic by itself (all rows or none, then the fsync),
+    so the committer hands the GIL over once per group. Rowids of one statement are consecutive (one writer
+    at a time, each new row takes the largest rowid plus one), so the notification ids are the statement's
+    ``lastrowid`` counted back. Larger groups use the library's transaction, one statement per chunk.
     """
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        if not 0 < len(stored_events) <= _MAX_ROWS:
+            return super().insert_events(stored_events, **kwargs)
+        with self.datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            try:
+                return self._insert_events(cursor, stored_events)
+            except sqlite3.Error as error:
+                raise next(ours for theirs, ours in _SQLITE_ERRORS if isinstance(error, theirs))(error) from error
+            finally:
+                cursor.sqlite_cursor.close()
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any) -> Sequence[int]:
         ids: list[int] = []
-        rest = list(stored_events)
-        while rest:
-            size = min(_MAX_ROWS, 1 << (len(rest).bit_length() - 1))
-            chunk, rest = rest[:size], rest[size:]
+        for start in range(0, len(stored_events), _MAX_ROWS):
+            chunk = stored_events[start:start + _MAX_ROWS]
             params: list[Any] = []
             for event in chunk:
                 originator = event.originator_id
                 params += (originator.hex if isinstance(originator, UUID) else originator,
                            event.originator_version, event.topic, event.state)
             c.execute(f"INSERT INTO {self.events_table_name} (originator_id, originator_version, topic, state) "
-                      f"VALUES {','.join(['(?,?,?,?)'] * size)}", params)
+                      f"VALUES {','.join(['(?,?,?,?)'] * len(chunk))}", params)
             last = int(c.lastrowid)
-            ids.extend(range(last - size + 1, last + 1))
+            ids.extend(range(last - len(chunk) + 1, last + 1))
         return ids
 
 

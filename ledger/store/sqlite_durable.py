@@ -5,27 +5,42 @@ Selected with ``PERSISTENCE_MODULE=ledger.store.sqlite_durable``; a committed ev
 
 from __future__ import annotations
 
+import sqlite3
+
 from eventsourcing import sqlite as es_sqlite
+from eventsourcing.persistence import InterfaceError
 from eventsourcing.utils import Environment, EnvType
 
 
 class DurableConnectionPool(es_sqlite.SQLiteConnectionPool):
-    """Connections with ``synchronous=FULL`` and a busy timeout (WAL is set by the base class).
+    """Connections in WAL mode with ``synchronous=FULL``, a busy timeout and a real statement cache.
 
     Reads go through a memory map (``mmap_size``): a long customer's snapshot spans thousands of overflow
     pages, read in one pass instead of one system call each (a 9 MB snapshot: ~20 ms down to ~10 ms).
-    Writes still go through the WAL, so durability is unchanged.
+    Writes still go through the WAL, so durability is unchanged. The library opens its connections with a
+    one-statement cache (``cached_statements=True``); every statement prepared again also releases and
+    re-acquires the GIL, which the group committer pays with a wait behind the deciding threads.
     """
 
     #: Bytes of the database file a connection may map for reading.
     mmap_bytes = 1 << 30
+    #: Prepared statements kept per connection (group inserts use one text per group size).
+    statement_cache = 512
 
     def _create_connection(self) -> es_sqlite.SQLiteConnection:
-        connection = super()._create_connection()
-        connection._sqlite_conn.execute("PRAGMA synchronous=FULL;")
-        if self.db_name != ":memory:" and "mode=memory" not in self.db_name:
-            connection._sqlite_conn.execute(f"PRAGMA mmap_size={self.mmap_bytes};")
-        return connection
+        try:
+            raw = sqlite3.connect(database=self.db_name, uri=True, check_same_thread=False, isolation_level=None,
+                                  cached_statements=self.statement_cache,
+                                  timeout=self.lock_timeout or es_sqlite.SQLITE3_DEFAULT_LOCK_TIMEOUT)
+        except (sqlite3.Error, TypeError) as error:
+            raise InterfaceError(error) from error
+        if not self.is_sqlite_memory_mode:
+            raw.execute("PRAGMA journal_mode=WAL;")
+            self.is_journal_mode_wal = True
+            raw.execute(f"PRAGMA mmap_size={self.mmap_bytes};")
+        raw.execute("PRAGMA synchronous=FULL;")
+        raw.row_factory = sqlite3.Row
+        return es_sqlite.SQLiteConnection(sqlite_conn=raw, max_age=self.max_age)
 
 
 class Factory(es_sqlite.SQLiteFactory):

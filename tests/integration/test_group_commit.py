@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from eventsourcing.persistence import RecordConflictError
 
 from ledger.aggregates import Account
 from ledger.aggregates import events as ev
@@ -71,6 +72,22 @@ def test_recorded_positions_are_the_log_positions(tmp_path: Path, store_backend:
     assert [r.notification.id for r in recordings] == [n.id for n in stored][-5:]
     assert [r.domain_event.originator_version for r in recordings] == [2, 3, 4, 5, 6]
     service.close()
+    ledger.close()
+
+
+def test_a_group_insert_is_all_or_nothing_and_a_taken_version_is_a_conflict(tmp_path: Path,
+                                                                            store_backend: str) -> None:
+    ledger = make_ledger(tmp_path)
+    ledger.service.handle(m.OpenAccount(account="P1", email="p@example.com"))
+    ledger.service.handle(m.OpenAccount(account="P2", email="q@example.com"))
+    stale = _credits(ledger, "P2", 1)  # decided on version 1, like its twin below
+    ledger.store.save(_credits(ledger, "P2", 1))  # the twin is written first: version 2 is taken
+    before = ledger.store.recorder.max_notification_id()
+    events = [*_credits(ledger, "P1", 3).collect_events(), *stale.collect_events()]
+    with pytest.raises(RecordConflictError):
+        ledger.store.record(events)
+    assert ledger.store.recorder.max_notification_id() == before  # P1's three events were not written either
+    assert ledger.store.account(account_uuid("P1")).version == 1
     ledger.close()
 
 
