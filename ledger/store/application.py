@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import InternalError, Mapper, Recording, StoredEvent
+from eventsourcing.persistence import InternalError, Mapper, Notification, Recording, StoredEvent
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.config import Settings
@@ -184,8 +184,25 @@ class LedgerStore(Application[UUID]):
 
     def record(self, events: Sequence[Any]) -> list[Recording[UUID]]:
         """Write ``events`` in one transaction; the same as ``save(*events)`` without the library's per-object
-        runtime protocol checks (~25 us an event) and snapshot hooks, for the group committer."""
+        runtime protocol checks (~25 us an event) and snapshot hooks."""
         return self.events.put(events)
+
+    def prepare(self, events: Sequence[Any]) -> list[StoredEvent]:
+        """``events`` encoded as the store keeps them (the group committer's callers do this themselves)."""
+        return [self.mapper.to_stored_event(event) for event in events]
+
+    def insert(self, stored: Sequence[StoredEvent]) -> Sequence[int]:
+        """Write encoded events in one transaction; their notification ids (log positions), in order."""
+        ids = self.recorder.insert_events(stored)
+        assert ids is not None and len(ids) == len(stored)
+        return ids
+
+    @staticmethod
+    def recordings(events: Sequence[Any], stored: Sequence[StoredEvent], ids: Sequence[int]) -> list[Recording[UUID]]:
+        """What :meth:`record` returns, for events written by :meth:`insert`."""
+        return [Recording(event, Notification(originator_id=s.originator_id, originator_version=s.originator_version,
+                                              topic=s.topic, state=s.state, id=n))
+                for event, s, n in zip(events, stored, ids, strict=True)]
 
     @contextmanager
     def recent_reads(self, *, enabled: bool = True) -> Iterator[RecentReads]:

@@ -47,15 +47,22 @@ class FakeStore:
         self.gate = threading.Event()
         self.entered = threading.Event()
 
-    def record(self, events: list[FakeEvent]) -> list[Any]:
+    def prepare(self, events: list[FakeEvent]) -> list[FakeEvent]:
+        return list(events)
+
+    def insert(self, events: list[FakeEvent]) -> list[int]:
         self.entered.set()
         self.gate.wait(5)
         ids = {e.originator_id for e in events}
         if ids & self.poisoned:
-            raise ValueError("cannot encode")
+            raise ValueError("cannot write")
         if ids & self.conflicting:
             raise IntegrityError("version exists")
         self.transactions.append(sorted(ids))
+        return list(range(len(events)))
+
+    @staticmethod
+    def recordings(events: list[FakeEvent], stored: list[FakeEvent], ids: list[int]) -> list[Any]:
         return [f"rec-{e.originator_id}" for e in events]
 
     def remember(self, aggregate: FakeAggregate) -> None:
