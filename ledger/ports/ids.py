@@ -9,6 +9,7 @@ The two small id adapters live here beside their protocol: ``RandomIds`` (real) 
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
 from typing import Protocol
 
@@ -58,6 +59,12 @@ def account_uuid(account_id: str) -> uuid.UUID:
     """The aggregate id of the account with business id ``account_id`` (the same id always gives the same UUID)."""
     if not isinstance(account_id, str):
         raise TypeError("an account id is a string")
+    return _account_uuid(account_id)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _account_uuid(account_id: str) -> uuid.UUID:
+    """Every command names its account: a SHA-1 per command saved for the busy ones."""
     return uuid.uuid5(ACCOUNT_NAMESPACE, account_id)
 
 
