@@ -58,7 +58,21 @@ def build(projections: Sequence[Projection], paths: Sequence[Path], events: Even
     return applied
 
 
-def _build_one(name: str, path: str, log_path: str, batch: int, stop: int | None, counter: Synchronized[int]) -> None:
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM) in MB.
+
+    Unlike ``getrusage``'s ``ru_maxrss``, which a spawned process inherits from its parent's size at the fork,
+    VmHWM counts only this process's own memory since it started its program.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _build_one(name: str, path: str, log_path: str, batch: int, stop: int | None, counter: Synchronized[int],
+               peak: Synchronized[float]) -> None:
     """Body of one rebuild process (started with ``spawn``: it opens everything it uses itself)."""
     from ledger.logs import configure_logging
     from ledger.projections import fresh
@@ -71,16 +85,22 @@ def _build_one(name: str, path: str, log_path: str, batch: int, stop: int | None
     events = FileLog(log_path)
     build(fresh([name]), [Path(path)], events, batch=batch, stop=stop, progress=advance)
     events.db.close()
+    peak.value = peak_rss_mb()
 
 
 def build_in_processes(projections: Sequence[Projection], paths: Sequence[Path], log_path: str, *, batch: int,
-                       stops: Sequence[int | None], progress: Callable[[int], None] | None = None) -> int:
-    """Build each projection (up to its stop) in a process of its own; progress is the slowest one's."""
+                       stops: Sequence[int | None], progress: Callable[[int], None] | None = None,
+                       peaks: dict[str, float] | None = None) -> int:
+    """Build each projection (up to its stop) in a process of its own; progress is the slowest one's.
+
+    ``peaks`` receives each process's peak resident memory in MB, by projection name.
+    """
     context = multiprocessing.get_context("spawn")
     counters: list[Synchronized[int]] = [context.Value("q", 0) for _ in projections]
+    highs: list[Synchronized[float]] = [context.Value("d", 0.0) for _ in projections]
     workers = [context.Process(target=_build_one, name=f"rebuild-{p.name}", daemon=True,
-                               args=(p.name, str(path), log_path, batch, stop, counter))
-               for p, path, stop, counter in zip(projections, paths, stops, counters, strict=True)]
+                               args=(p.name, str(path), log_path, batch, stop, counter, high))
+               for p, path, stop, counter, high in zip(projections, paths, stops, counters, highs, strict=True)]
     for worker in workers:
         worker.start()
     reported = 0
@@ -98,12 +118,16 @@ def build_in_processes(projections: Sequence[Projection], paths: Sequence[Path],
     failed = [(w.name, w.exitcode) for w in workers if w.exitcode != 0]
     if failed:
         raise RebuildFailed(", ".join(f"{name} exited with {code}" for name, code in failed))
+    for projection, high in zip(projections, highs, strict=True):
+        log.info("projection_rebuild_process", projection=projection.name, peak_rss_mb=round(high.value, 1))
+        if peaks is not None:
+            peaks[projection.name] = high.value
     return max(counter.value for counter in counters)
 
 
 def build_all(projections: Sequence[Projection], paths: Sequence[Path], events: EventLog, *, batch: int = 20_000,
               stops: Sequence[int | None] | None = None, processes: bool | None = None,
-              progress: Callable[[int], None] | None = None) -> int:
+              progress: Callable[[int], None] | None = None, peaks: dict[str, float] | None = None) -> int:
     """Build each projection into its new file, up to its stop (None: the head), choosing how.
 
     One process per projection when ``processes`` says so, or by default for a log of ``PARALLEL_FROM`` events
@@ -114,7 +138,8 @@ def build_all(projections: Sequence[Projection], paths: Sequence[Path], events: 
     if processes is None:
         processes = len(projections) > 1 and events.head() >= PARALLEL_FROM
     if processes and log_path:
-        return build_in_processes(projections, paths, log_path, batch=batch, stops=stops, progress=progress)
+        return build_in_processes(projections, paths, log_path, batch=batch, stops=stops, progress=progress,
+                                  peaks=peaks)
     applied = 0
     for stop in dict.fromkeys(stops):
         chosen = [i for i, s in enumerate(stops) if s == stop]
@@ -136,6 +161,8 @@ class ProjectionFiles:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        #: Peak resident memory (MB) of each rebuild process of the last rebuild here, by projection.
+        self.peaks: dict[str, float] = {}
 
     def path(self, projection: Projection) -> Path:
         """The serving file of ``projection``."""
@@ -200,8 +227,9 @@ class ProjectionFiles:
         for path in paths:
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 leftover.unlink(missing_ok=True)
+        self.peaks = {}
         applied = build_all(projections, paths, events, batch=batch, stops=[interrupt_at] * len(projections),
-                            processes=processes, progress=progress)
+                            processes=processes, progress=progress, peaks=self.peaks)
         if interrupt_at is not None:
             raise RebuildInterrupted(f"stopped at {interrupt_at}")
         for projection, path in zip(projections, paths, strict=True):
