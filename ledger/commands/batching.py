@@ -24,6 +24,7 @@ from eventsourcing.persistence import RecordConflictError
 
 from ledger.commands.handlers import HANDLERS
 from ledger.commands.messages import Outcome
+from ledger.commands.service import log_recorded
 from ledger.commands.unit import Ports, Unit
 from ledger.errors import ConcurrencyExhausted, LedgerError, ValidationError
 from ledger.store.application import LedgerStore
@@ -70,11 +71,7 @@ class BatchingService:
                     continue
                 log.info("command_refused", account=account, command=name, code=error.code, field=error.field)
                 raise
-            for recording in recordings:
-                event = recording.domain_event
-                log.info("event_recorded", account=account, event_type=type(event).__name__,
-                         event_id=getattr(event, "event_id", None), version=event.originator_version,
-                         log_position=recording.notification.id)
+            log_recorded(account, ((r.domain_event, r.notification.id) for r in recordings))
             return outcome
         raise ConcurrencyExhausted(f"gave up after {self.max_attempts} concurrent conflicts", field="account")
 

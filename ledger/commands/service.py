@@ -7,8 +7,10 @@ whole command on fresh state, so no update is ever lost; a refusal writes nothin
 
 from __future__ import annotations
 
+import logging
 import random
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import structlog
@@ -21,6 +23,15 @@ from ledger.errors import ConcurrencyExhausted, LedgerError, ValidationError
 from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.commands")
+
+
+def log_recorded(account: str | None, written: Iterable[tuple[Any, int | None]]) -> None:
+    """One ``event_recorded`` line per (event, log position) written by a command (its fields are only worked
+    out when INFO is logged: the event id is a SHA-1)."""
+    if log.is_enabled_for(logging.INFO):
+        for event, position in written:
+            log.info("event_recorded", account=account, event_type=type(event).__name__,
+                     event_id=event.event_id, version=event.originator_version, log_position=position)
 
 
 class LedgerService:
@@ -52,8 +63,6 @@ class LedgerService:
                 log.info("command_refused", account=account, command=type(command).__name__, code=error.code,
                          field=error.field)
                 raise
-            for event, position in written:
-                log.info("event_recorded", account=account, event_type=type(event).__name__, event_id=event.event_id,
-                         version=event.originator_version, log_position=position)
+            log_recorded(account, written)
             return outcome
         raise ConcurrencyExhausted(f"gave up after {self.max_attempts} concurrent conflicts", field="account")
