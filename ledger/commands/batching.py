@@ -15,8 +15,6 @@ committed Accounts, so a command on a busy account costs no database read. The r
 
 from __future__ import annotations
 
-import random
-import time
 from typing import Any
 
 import structlog
@@ -24,7 +22,7 @@ from eventsourcing.persistence import RecordConflictError
 
 from ledger.commands.handlers import HANDLERS
 from ledger.commands.messages import Outcome
-from ledger.commands.service import log_recorded
+from ledger.commands.service import log_recorded, retry_pause
 from ledger.commands.unit import Ports, Unit
 from ledger.errors import ConcurrencyExhausted, LedgerError, ValidationError
 from ledger.store.application import LedgerStore
@@ -63,7 +61,7 @@ class BatchingService:
                         self.store.give_back(reads)
             except RecordConflictError:
                 log.info("concurrency_conflict_retry", account=account, command=name, attempt=attempt)
-                time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** attempt)))  # exponential, jittered
+                retry_pause(attempt)
                 continue
             except LedgerError as error:
                 if reads.hits:
