@@ -58,6 +58,7 @@ class RecentAccounts:
         self._items: OrderedDict[UUID, Account] = OrderedDict()
         self._out: dict[UUID, object] = {}
         self._changed = threading.Condition()
+        self._waiting = 0  # threads inside checkout's wait: only then does a change need a notification
 
     def checkout(self, aggregate_id: UUID, owner: object) -> Account | None:
         """Take the cached Account out for ``owner``, or None (not cached, or still out after ``wait``)."""
@@ -67,7 +68,11 @@ class RecentAccounts:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
-                self._changed.wait(remaining)
+                self._waiting += 1
+                try:
+                    self._changed.wait(remaining)
+                finally:
+                    self._waiting -= 1
             found = self._items.pop(aggregate_id, None)
             if found is not None:
                 self._out[aggregate_id] = owner
@@ -83,14 +88,16 @@ class RecentAccounts:
                 self._items.move_to_end(account.id)
                 while len(self._items) > self.maxsize:
                     self._items.popitem(last=False)
-            self._changed.notify_all()
+            if self._waiting:
+                self._changed.notify_all()
 
     def release(self, aggregate_id: UUID, owner: object) -> None:
         """``owner`` will not bring the account back (it changed it and did not commit)."""
         with self._changed:
             if self._out.get(aggregate_id) is owner:
                 del self._out[aggregate_id]
-                self._changed.notify_all()
+                if self._waiting:
+                    self._changed.notify_all()
 
     def discard(self, aggregate_id: UUID) -> None:
         """Forget one account."""
@@ -240,9 +247,8 @@ class LedgerStore(Application[UUID]):
         """The Accounts among ``aggregates`` whose new ``events`` crossed a multiple of the snapshot interval."""
         interval = self.settings.snapshot_interval
         first: dict[UUID, int] = {}
-        for event in events:
-            first[event.originator_id] = min(first.get(event.originator_id, event.originator_version),
-                                             event.originator_version)
+        for event in events:  # an aggregate's new events are in version order: the first is the lowest
+            first.setdefault(event.originator_id, event.originator_version)
         return [a for a in aggregates if isinstance(a, Account) and a.id in first
                 and a.version // interval > (first[a.id] - 1) // interval]
 
