@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from ledger.projections.rebuild import ProjectionFiles
 from ledger.projections.runner import StoreLog, catch_up, connect, position_of, stored_version
 
 log = structlog.get_logger("ledger.projections")
+
+#: Catch-ups tried again when SQLite refuses one with "database is locked" instead of waiting.
+BUSY_RETRIES = 10
 
 
 class ProjectionStatus(msgspec.Struct, frozen=True):
@@ -91,10 +95,21 @@ class ProjectionKeeper:
         rows would not mean what the code now reads from them).
         """
         chosen = [p.name for p in fresh(names)]
-        pairs = [self._current(n) for n in chosen]
-        applied = catch_up(pairs, self.events)
-        self.chain.catch_up(self.events)
-        return applied
+        for attempt in range(1, BUSY_RETRIES + 1):
+            try:
+                pairs = [self._current(n) for n in chosen]
+                applied = catch_up(pairs, self.events)
+                self.chain.catch_up(self.events)
+                return applied
+            except sqlite3.OperationalError as error:
+                # SQLite answers "database is locked" without waiting when waiting could deadlock (a read
+                # snapshot that another writer made stale, a file switching to WAL while another opens it).
+                # Every batch rolled back whole, so catching up again is safe.
+                if "locked" not in str(error) or attempt == BUSY_RETRIES:
+                    raise
+                log.info("projections_busy_retry", attempt=attempt, error=str(error))
+                time.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
 
     @property
     def chain(self) -> HashChain:

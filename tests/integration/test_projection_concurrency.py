@@ -3,6 +3,7 @@ processes): no event is applied twice and no runner posts from caches the file h
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,3 +122,30 @@ def test_keepers_in_threads_follow_a_writer(ledger: Ledger, tmp_path: Path) -> N
     chain.close()
     for keeper in keepers:
         keeper.close()
+
+
+def test_a_catch_up_refused_with_database_is_locked_is_tried_again(ledger: Ledger, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite answers "database is locked" at once, without waiting, where waiting could deadlock; the keeper
+    (the service's projection follower) must take that as "try again", not die."""
+    import ledger.projections.keeper as keeper_module
+
+    for n in range(3):
+        invoice(ledger, f"I{n}")
+    refusals = iter([sqlite3.OperationalError("database is locked")] * 2)
+
+    def sometimes_locked(*args: Any, **kwargs: Any) -> int:
+        refusal = next(refusals, None)
+        if refusal is not None:
+            raise refusal
+        return catch_up(*args, **kwargs)
+
+    monkeypatch.setattr(keeper_module, "catch_up", sometimes_locked)
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    keeper.catch_up()
+    assert {p.name: dump(keeper.connection(p.name), p) for p in fresh()} == rebuilt(ledger, tmp_path)
+    monkeypatch.setattr(keeper_module, "catch_up", lambda *a, **k: (_ for _ in ()).throw(
+        sqlite3.OperationalError("no such table: x")))
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        keeper.catch_up()  # anything else is not retried
+    keeper.close()
