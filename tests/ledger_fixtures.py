@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,27 @@ async def reset_streams(js: Any, *names: str) -> None:
     for name in names or ("LEDGER_EVENTS", "LEDGER_DLQ"):
         with contextlib.suppress(Exception):
             await js.delete_stream(name)
+
+
+@contextlib.asynccontextmanager
+async def serving(ledger: Ledger, home: Path, url: str, **options: Any) -> AsyncIterator[Any]:
+    """The NATS API of ``ledger`` started, answering (its subscriptions reached the server: a request sent at
+    once could otherwise find no responders), and always stopped afterwards (a broker left running by a failed
+    test would take a share of every later test's requests in the queue group)."""
+    import nats
+
+    from ledger.projections.keeper import ProjectionKeeper
+    from ledger.service.api import build_broker
+    from workers.runtime import wait_until_answering
+
+    broker = build_broker(ledger, ProjectionKeeper(ledger.store, home), url, **options)
+    await broker.start()
+    try:
+        nc = await nats.connect(url)
+        try:
+            await wait_until_answering(nc)
+        finally:
+            await nc.close()
+        yield broker
+    finally:
+        await broker.stop()

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from ledger.adapters.mailers import SmtpMailer
 from ledger.service.subjects import EVENTS_STREAM
-from tests.ledger_fixtures import make_ledger, reset_streams
+from tests.ledger_fixtures import make_ledger, reset_streams, serving
 from workers.runtime import serve
 
 pytestmark = pytest.mark.nats
@@ -111,38 +111,28 @@ async def test_command_to_email(tmp_path: Path, nats_server: str, smtp: tuple[Co
 ])
 async def test_bad_input_gets_a_typed_error_and_writes_nothing(tmp_path: Path, nats_server: str, subject: str,
                                                                body: bytes, code: str) -> None:
-    from ledger.projections.keeper import ProjectionKeeper
-    from ledger.service.api import build_broker
-
     ledger = make_ledger(tmp_path)
-    broker = build_broker(ledger, ProjectionKeeper(ledger.store, tmp_path), nats_server)
-    await broker.start()
-    nc = await nats.connect(nats_server)
-    reply = await request(nc, subject, body)
-    assert reply["error"]["code"] == code  # type: ignore[index]
-    again = await request(nc, "ledger.cmd.account.open", b'{"account": "OK1", "email": "ok@example.com"}')
-    assert "ok" in again
-    assert ledger.store.recorder.max_notification_id() == 1
-    await nc.close()
-    await broker.stop()
+    async with serving(ledger, tmp_path, nats_server):
+        nc = await nats.connect(nats_server)
+        reply = await request(nc, subject, body)
+        assert reply["error"]["code"] == code  # type: ignore[index]
+        again = await request(nc, "ledger.cmd.account.open", b'{"account": "OK1", "email": "ok@example.com"}')
+        assert "ok" in again
+        assert ledger.store.recorder.max_notification_id() == 1
+        await nc.close()
     ledger.close()
 
 
 async def test_several_service_instances_share_the_queue_group(tmp_path: Path, nats_server: str) -> None:
-    from ledger.projections.keeper import ProjectionKeeper
-    from ledger.service.api import build_broker
-
     ledger = make_ledger(tmp_path)
-    brokers = [build_broker(ledger, ProjectionKeeper(ledger.store, tmp_path), nats_server) for _ in range(2)]
-    for broker in brokers:
-        await broker.start()
-    nc = await nats.connect(nats_server)
-    replies = [await request(nc, "ledger.cmd.account.open", f'{{"account": "Q{n}", "email": "q@example.com"}}'
-                             .encode()) for n in range(20)]
-    assert all("ok" in r for r in replies)
-    assert ledger.store.recorder.max_notification_id() == 20  # each request answered once, by one instance
-    await brokers[0].stop()
-    assert "ok" in await request(nc, "ledger.cmd.account.open", b'{"account": "Q99", "email": "q@example.com"}')
-    await nc.close()
-    await brokers[1].stop()
+    async with serving(ledger, tmp_path, nats_server):
+        async with serving(ledger, tmp_path, nats_server) as first:
+            nc = await nats.connect(nats_server)
+            replies = [await request(nc, "ledger.cmd.account.open",
+                                     f'{{"account": "Q{n}", "email": "q@example.com"}}'.encode()) for n in range(20)]
+            assert all("ok" in r for r in replies)
+            assert ledger.store.recorder.max_notification_id() == 20  # each request answered once, by one instance
+            assert first is not None
+        assert "ok" in await request(nc, "ledger.cmd.account.open", b'{"account": "Q99", "email": "q@example.com"}')
+        await nc.close()
     ledger.close()

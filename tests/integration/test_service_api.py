@@ -19,6 +19,7 @@ from ledger.config import Settings
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.service.api import build_broker, command_concurrency
 from tests.ledger_fixtures import make_ledger
+from workers.runtime import wait_until_answering
 
 pytestmark = pytest.mark.nats
 
@@ -42,6 +43,7 @@ async def test_an_unexpected_failure_gets_an_internal_error_and_the_service_keep
     await broker.start()
     nc = await nats.connect(nats_server)
     try:
+        await wait_until_answering(nc)  # its subscriptions have reached the server
         reply = await request(nc, "ledger.cmd.account.open", b'{"account": "BOOM", "email": "b@example.com"}')
         assert reply["error"]["code"] == "internal" and "reference" in reply["error"]["message"]
         assert "disk on fire" not in reply["error"]["message"]  # internals stay in the log
@@ -84,6 +86,7 @@ async def test_group_commit_receives_concurrent_commands(tmp_path: Path, nats_se
     await broker.start()
     nc = await nats.connect(nats_server)
     try:
+        await wait_until_answering(nc)  # its subscriptions have reached the server
         replies = await asyncio.gather(*(request(nc, "ledger.cmd.account.open",
                                                  f'{{"account": "G{n}", "email": "g@example.com"}}'.encode())
                                          for n in range(24)))
