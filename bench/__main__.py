@@ -24,30 +24,16 @@ import platform
 import sqlite3
 import time
 import traceback
-from typing import Any, Protocol
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from bench import Row
 from ledger.logs import configure_logging
 
 MODULES = ("store", "projections", "relay")
 COLUMNS = ("measure", "ours", "baseline", "ratio", "goal")
-
-
-class RowLike(Protocol):
-    """One line of the table (see the module docstring)."""
-
-    measure: str
-    ours: float
-    baseline: float
-    unit: str
-    goal: str
-
-    @property
-    def ratio(self) -> float:
-        """ours / baseline."""
-        ...
 
 
 def machine() -> str:
@@ -80,7 +66,7 @@ def collect(names: list[str], quick: bool) -> list[tuple[str, str, str, str, str
     for name in names:
         try:
             module: Any = importlib.import_module(f"bench.{name}")
-            rows: list[RowLike] = list(module.run(quick))
+            rows: list[Row] = list(module.run(quick))
         except Exception as error:
             traceback.print_exc()
             lines.append((f"bench.{name}: FAILED ({type(error).__name__}: {error})"[:110], "-", "-", "-", "-"))

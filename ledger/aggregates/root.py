@@ -43,13 +43,10 @@ class AccountSnapshot(msgspec.Struct, frozen=True, kw_only=True):
                    timestamp=aggregate.modified_on, state=aggregate.state)
 
 
-class _SnapshotWire(msgspec.Struct, frozen=True, kw_only=True):
-    originator_id: UUID
-    originator_version: int
-    timestamp: Any
-    state: snapshot.StateWire
-
-
+#: AccountSnapshot as stored: its own fields, the state's large maps left encoded (``snapshot.StateWire``).
+_SnapshotWire: Any = msgspec.defstruct(
+    "SnapshotWire", [(f.name, snapshot.StateWire if f.name == "state" else f.type)
+                     for f in msgspec.structs.fields(AccountSnapshot)], kw_only=True, frozen=True)
 _SNAPSHOT_DECODER = msgspec.json.Decoder(_SnapshotWire)
 
 

@@ -32,12 +32,19 @@ _DECODERS = {name: msgspec.json.Decoder(kind) for name, kind in LAZY.items()}
 _FIELDS = msgspec.structs.fields(AccountState)
 
 
-def _wire_field(field: msgspec.structs.FieldInfo) -> tuple[str, Any, Any]:
-    kind = dict[str, msgspec.Raw] if field.name in LAZY else msgspec.Raw if field.name == "applications" \
-        else field.type
-    default = msgspec.field(default_factory=field.default_factory) if field.default is msgspec.NODEFAULT \
-        and field.default_factory is not msgspec.NODEFAULT else field.default
-    return (field.name, kind, default) if default is not msgspec.NODEFAULT else (field.name, kind)  # type: ignore[return-value]
+def _wire_field(field: msgspec.structs.FieldInfo) -> tuple[Any, ...]:
+    """``field`` of AccountState as stored: a large map's entries and the applications left as raw JSON."""
+    if field.name in LAZY:
+        kind: Any = dict[str, msgspec.Raw]
+    elif field.name == "applications":
+        kind = msgspec.Raw
+    else:
+        kind = field.type
+    if field.default_factory is not msgspec.NODEFAULT:
+        return field.name, kind, msgspec.field(default_factory=field.default_factory)
+    if field.default is not msgspec.NODEFAULT:
+        return field.name, kind, field.default
+    return field.name, kind
 
 
 #: AccountState as stored, its large maps left encoded.

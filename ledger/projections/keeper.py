@@ -95,7 +95,9 @@ class ProjectionKeeper:
         rows would not mean what the code now reads from them).
         """
         chosen = [p.name for p in fresh(names)]
-        for attempt in range(1, BUSY_RETRIES + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 pairs = [self._current(n) for n in chosen]
                 applied = catch_up(pairs, self.events)
@@ -109,7 +111,6 @@ class ProjectionKeeper:
                     raise
                 log.info("projections_busy_retry", attempt=attempt, error=str(error))
                 time.sleep(0.01 * attempt)
-        raise AssertionError("unreachable")
 
     @property
     def chain(self) -> HashChain:

@@ -191,8 +191,10 @@ class LedgerStore(Application[UUID]):
 
     def record(self, events: Sequence[Any]) -> list[Recording[UUID]]:
         """Write ``events`` in one transaction; the same as ``save(*events)`` without the library's per-object
-        runtime protocol checks (~25 us an event) and snapshot hooks."""
-        return self.events.put(events)
+        runtime protocol checks (~25 us an event) and snapshot hooks: :meth:`prepare`, :meth:`insert` and
+        :meth:`recordings`, which the group committer runs on separate threads."""
+        stored = self.prepare(events)
+        return self.recordings(events, stored, self.insert(stored))
 
     def prepare(self, events: Sequence[Any]) -> list[StoredEvent]:
         """``events`` encoded as the store keeps them (the group committer's callers do this themselves)."""
