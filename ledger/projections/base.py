@@ -7,9 +7,12 @@ time. Its position in the log is written in the same transaction as the rows a b
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any, ClassVar, NamedTuple
+
+import msgspec
 
 from ledger.aggregates import events as ev
 
@@ -25,22 +28,54 @@ class Meta(NamedTuple):
     at: str
 
 
+_timestamp_json = msgspec.json.Encoder().encode
+
+
+def iso_text(moment: datetime) -> str:
+    """``moment.isoformat()`` of an aware datetime, at half the cost (msgspec writes RFC 3339 in C).
+
+    The two spell everything alike except UTC, which msgspec writes ``Z`` and ``isoformat`` ``+00:00``; stored
+    rows keep the ``isoformat`` spelling. Equality with ``isoformat`` is a property test.
+    """
+    text = _timestamp_json(moment)[1:-1].decode()
+    return text[:-1] + "+00:00" if text[-1] == "Z" else text
+
+
 class MetaMaker:
-    """Builds :class:`Meta`; remembers the text form of recent aggregate ids (``str(UUID)`` is slow)."""
+    """Builds :class:`Meta` for a batch of events, remembering what consecutive events share.
+
+    ``str(UUID)`` is slow, so the text of recent aggregate ids is kept; events of one command share a
+    timestamp, so the text of the last one is kept too.
+    """
 
     def __init__(self, remember: int = 100_000) -> None:
         self._names: dict[int, str] = {}
         self._remember = remember
+        self._last: tuple[datetime | None, str] = (None, "")
+
+    def batch(self, items: Sequence[tuple[int, Any]]) -> list[tuple[Meta, Any]]:
+        """(Meta, event) for each (position, event) of ``items``, in order."""
+        names = self._names
+        last, last_at = self._last
+        out: list[tuple[Meta, Any]] = []
+        append = out.append
+        for position, event in items:
+            number = event.originator_id.int  # hashing the int skips UUID.__hash__, a Python-level call
+            name = names.get(number)
+            if name is None:
+                if len(names) >= self._remember:
+                    names.clear()
+                name = names[number] = str(event.originator_id)
+            moment = event.timestamp
+            if moment != last:
+                last, last_at = moment, iso_text(moment)
+            append((Meta(position, name, last_at), event))
+        self._last = (last, last_at)
+        return out
 
     def __call__(self, position: int, event: ev.Event) -> Meta:
         """The shared facts of ``event`` at ``position``."""
-        uid = event.originator_id
-        name = self._names.get(uid.int)  # hashing the int skips UUID.__hash__, a Python-level call
-        if name is None:
-            if len(self._names) >= self._remember:
-                self._names.clear()
-            name = self._names[uid.int] = str(uid)
-        return Meta(position, name, event.timestamp.isoformat())
+        return self.batch([(position, event)])[0][0]
 
 
 def meta_of(position: int, event: ev.Event) -> Meta:

@@ -212,9 +212,9 @@ def catch_up(projections: Sequence[tuple[Projection, sqlite3.Connection]], event
         items = events.read(start, limit)
         if not items:
             return applied
-        metas = [(meta_of(pos, e), e) for pos, e in items]
+        metas = meta_of.batch(items)
         for (projection, db), at in zip(projections, positions, strict=True):
-            todo = [(m, e) for m, e in metas if m.position > at]
+            todo = metas if at < items[0][0] else [(m, e) for m, e in metas if m.position > at]
             if todo:
                 _apply_batch(projection, db, todo)
         applied += len(items)
@@ -234,7 +234,7 @@ def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence
         at = position_of(db, projection)
         if at != projection.synced_at:
             projection.reset()
-        todo = [item for item in items if item[0].position > at]
+        todo = items if at < items[0][0].position else [item for item in items if item[0].position > at]
         if not todo:
             db.execute("rollback")
             projection.synced_at = at

@@ -16,6 +16,8 @@ from ledger.store import registry
 
 _encoder = msgspec.json.Encoder()
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+#: The decoder of each topic naming an event type's current version (the common case, one lookup).
+_current: dict[str, msgspec.json.Decoder[Any]] = {}
 
 
 def encode_event(event: Any) -> bytes:
@@ -31,6 +33,9 @@ class StaleSnapshot(LookupError):
 
 def decode_event(topic: str, data: bytes) -> Any:
     """Decode stored JSON into its typed event, upcasting older versions."""
+    decoder = _current.get(topic)
+    if decoder is not None:
+        return decoder.decode(data)
     cls, version = registry.resolve(topic)
     if cls is AccountSnapshot and version != registry.SNAPSHOT_VERSION:
         raise StaleSnapshot(topic)
@@ -41,6 +46,7 @@ def decode_event(topic: str, data: bytes) -> Any:
         decoder = _decoders.get(cls)
         if decoder is None:
             decoder = _decoders[cls] = msgspec.json.Decoder(cls)
+        _current[topic] = decoder
         return decoder.decode(data)
     state = registry.upcast(cls.__name__, version, current, msgspec.json.decode(data))
     return msgspec.convert(state, cls)
