@@ -30,7 +30,7 @@ class AuditLogProjection(Projection):
     """
 
     name = "audit"
-    version = 2
+    version = 3
     tables = TABLES
 
     def __init__(self) -> None:

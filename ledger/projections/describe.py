@@ -10,7 +10,10 @@ import re
 from functools import cache
 from typing import Any
 
+import msgspec
+
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Minor
 from ledger.money import format_amount
 
 _AREA_TITLES = {"access": "Portal", "orders": "Orders", "invoices": "Invoices", "payments": "Payments",
@@ -36,12 +39,11 @@ def _comment(event_type: type[ev.Event]) -> str:
 def _plan(event_type: type[ev.Event]) -> tuple[tuple[str, int], ...]:
     """(field, how to show it) for the business fields of ``event_type``, in declaration order."""
     plan = []
-    for name in event_type.__struct_fields__:
-        if name in _SKIP:
+    for field in msgspec.structs.fields(event_type):
+        if field.name in _SKIP:
             continue
-        how = _INSTRUCTION if name == "instruction" else _AMOUNT if (
-            name == "amount" or name.endswith(("_amount", "total"))) else _PLAIN
-        plan.append((name, how))
+        how = _INSTRUCTION if field.name == "instruction" else _AMOUNT if field.type == Minor else _PLAIN
+        plan.append((field.name, how))
     return tuple(plan)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ledger.aggregates.events.base import Event
+from ledger.aggregates.events.base import Event, Minor
 
 
 class AccessEvent(Event, frozen=True, kw_only=True):
@@ -46,5 +46,5 @@ class StatementSent(AccessEvent, frozen=True, kw_only=True):
 
     period_from: date
     period_to: date
-    balance: int
+    balance: Minor
     open_invoices: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ledger.aggregates.events.base import Event
+from ledger.aggregates.events.base import Event, Minor
 
 
 class AuthorizationEvent(Event, frozen=True, kw_only=True):
@@ -14,7 +14,7 @@ class AuthorizationEvent(Event, frozen=True, kw_only=True):
 class CardAuthorized(AuthorizationEvent, frozen=True, kw_only=True):
     authorization_id: str
     order_id: str
-    amount: int
+    amount: Minor
     token: str
     transaction_id: str
     expires_at: datetime
@@ -29,7 +29,7 @@ class ReauthorizationRequested(AuthorizationEvent, frozen=True, kw_only=True):
 
     authorization_id: str
     order_id: str
-    new_amount: int
+    new_amount: Minor
     cart_id: str
     cart_token_hash: str
 
@@ -38,7 +38,7 @@ class Reauthorized(AuthorizationEvent, frozen=True, kw_only=True):
     authorization_id: str
     new_authorization_id: str
     order_id: str
-    amount: int
+    amount: Minor
     transaction_id: str
     expires_at: datetime
 
@@ -54,7 +54,7 @@ class ReauthorizationFailed(AuthorizationEvent, frozen=True, kw_only=True):
 class AuthorizationCaptured(AuthorizationEvent, frozen=True, kw_only=True):
     authorization_id: str
     payment_id: str
-    amount: int
+    amount: Minor
     transaction_id: str
 
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 import msgspec
+
+#: An amount of money in minor units of the account's currency (cents, yen, fils): the type of every money field,
+#: so that readers (the audit log, the schema) know which integers are money without guessing from names.
+Minor = Annotated[int, msgspec.Meta(description="An amount in minor units of the account's currency.")]
 
 ACTOR_KINDS = frozenset({"guest", "customer", "csr", "finance", "system", "worker"})
 CHANNELS = frozenset({"web", "portal", "pos", "phone", "email", "csr", "api", "cli", "nats", "system", "gateway"})

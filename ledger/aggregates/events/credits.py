@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ledger.aggregates.events.base import Event
+from ledger.aggregates.events.base import Event, Minor
 from ledger.aggregates.events.payments import TargetKind
 
 CreditKind = Literal["memo", "overpayment", "deposit"]
@@ -16,7 +16,7 @@ class CreditEvent(Event, frozen=True, kw_only=True):
 
 class CreditIssued(CreditEvent, frozen=True, kw_only=True):
     credit_id: str
-    amount: int
+    amount: Minor
     kind: CreditKind = "memo"
     reference: str = ""
     payment_id: str | None = None
@@ -28,7 +28,7 @@ class CreditApplied(CreditEvent, frozen=True, kw_only=True):
     credit_id: str
     target_kind: TargetKind
     target_id: str
-    amount: int
+    amount: Minor
     with_payment: str | None = None
 
 
@@ -36,7 +36,7 @@ class CreditUnapplied(CreditEvent, frozen=True, kw_only=True):
     credit_id: str
     target_kind: TargetKind
     target_id: str
-    amount: int
+    amount: Minor
     reason: str
     with_payment: str | None = None
 
@@ -45,12 +45,12 @@ class CreditReversed(CreditEvent, frozen=True, kw_only=True):
     """Credit taken back because the payment that funded it was returned or refunded."""
 
     credit_id: str
-    amount: int
+    amount: Minor
     reason: str
 
 
 class CreditRefunded(CreditEvent, frozen=True, kw_only=True):
     credit_id: str
-    amount: int
+    amount: Minor
     refund_transaction_id: str
     idempotency_key: str

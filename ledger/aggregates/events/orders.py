@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ledger.aggregates.events.base import Event
+from ledger.aggregates.events.base import Event, Minor
 
 
 class OrderEvent(Event, frozen=True, kw_only=True):
@@ -15,15 +15,15 @@ class OrderPlaced(OrderEvent, frozen=True, kw_only=True):
     """An order from any channel (web, POS, phone); its balance due can be paid like an invoice's."""
 
     order_id: str
-    amount: int
+    amount: Minor
     channel: str = "web"
     description: str = ""
 
 
 class OrderPriceChanged(OrderEvent, frozen=True, kw_only=True):
     order_id: str
-    old_amount: int
-    new_amount: int
+    old_amount: Minor
+    new_amount: Minor
 
 
 class OrderCancelled(OrderEvent, frozen=True, kw_only=True):
@@ -36,7 +36,7 @@ class OrderReplaced(OrderEvent, frozen=True, kw_only=True):
 
     old_order_id: str
     new_order_id: str
-    amount: int
+    amount: Minor
 
 
 class InvoiceEvent(Event, frozen=True, kw_only=True):
@@ -45,7 +45,7 @@ class InvoiceEvent(Event, frozen=True, kw_only=True):
 
 class InvoiceIssued(InvoiceEvent, frozen=True, kw_only=True):
     invoice_id: str
-    total: int
+    total: Minor
     issued_on: date
     due_on: date
     order_id: str | None = None
@@ -53,8 +53,8 @@ class InvoiceIssued(InvoiceEvent, frozen=True, kw_only=True):
 
 class InvoiceAdjusted(InvoiceEvent, frozen=True, kw_only=True):
     invoice_id: str
-    old_total: int
-    new_total: int
+    old_total: Minor
+    new_total: Minor
     reason: str = ""
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 import msgspec
 
-from ledger.aggregates.events.base import Event
+from ledger.aggregates.events.base import Event, Minor
 
 Method = Literal["card", "paypal", "ach"]
 TargetKind = Literal["invoice", "order"]
@@ -21,7 +21,7 @@ class Line(msgspec.Struct, frozen=True, gc=False):
 
     target_kind: TargetKind
     target_id: str
-    amount: int
+    amount: Minor
 
 
 class Instruction(msgspec.Struct, frozen=True, gc=False):
@@ -40,7 +40,7 @@ class PaymentSubmitted(PaymentEvent, frozen=True, kw_only=True):
     """A payment reached the gateway; ``token`` is the gateway's token, never a card number."""
 
     payment_id: str
-    amount: int
+    amount: Minor
     method: Method
     token: str
     transaction_id: str
@@ -68,7 +68,7 @@ class PaymentReturned(PaymentEvent, frozen=True, kw_only=True):
 
 class PaymentRefunded(PaymentEvent, frozen=True, kw_only=True):
     payment_id: str
-    amount: int
+    amount: Minor
     refund_transaction_id: str
     idempotency_key: str
 
@@ -81,7 +81,7 @@ class PaymentApplied(ApplicationEvent, frozen=True, kw_only=True):
     payment_id: str
     target_kind: TargetKind
     target_id: str
-    amount: int
+    amount: Minor
     distributed: bool = False
 
 
@@ -89,7 +89,7 @@ class PaymentUnapplied(ApplicationEvent, frozen=True, kw_only=True):
     payment_id: str
     target_kind: TargetKind
     target_id: str
-    amount: int
+    amount: Minor
     reason: str
 
 
@@ -98,4 +98,4 @@ class PaymentDeposited(ApplicationEvent, frozen=True, kw_only=True):
 
     payment_id: str
     credit_id: str
-    amount: int
+    amount: Minor

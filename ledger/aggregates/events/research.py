@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.aggregates.events.base import Event
+from ledger.aggregates.events.base import Event, Minor
 from ledger.aggregates.events.payments import Method
 
 
@@ -12,7 +12,7 @@ class ResearchEvent(Event, frozen=True, kw_only=True):
 
 class PaymentReceivedUnidentified(ResearchEvent, frozen=True, kw_only=True):
     payment_id: str
-    amount: int
+    amount: Minor
     currency: str
     method: Method
     token: str
