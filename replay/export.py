@@ -14,16 +14,27 @@ from typing import Any
 import msgspec
 
 from ledger.aggregates import events as ev
+from ledger.errors import ValidationError
 from ledger.journal import Journal
 from ledger.projections.describe import comment, details
 from replay.history import events
 
+#: ``debit`` and ``credit`` are integers in minor units of ``currency`` (exact; 10000 USD is 100.00).
 COLUMNS = ("record", "position", "event_id", "at", "account", "event", "actor", "channel", "comment",
-           "ledger_account", "debit", "credit", "details")
+           "ledger_account", "currency", "debit", "credit", "details")
 
 
 def records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    """One ``audit`` record per event and one ``posting`` record per journal line, in log order, [start, end)."""
+    """One ``audit`` record per event and one ``posting`` record per journal line, in log order, [start, end).
+
+    Raises :class:`ValidationError` (field ``to``) at once when the period is empty or reversed.
+    """
+    if end <= start:
+        raise ValidationError("--to must be after --from", field="to")
+    return _records(store, start, end)
+
+
+def _records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
     journal = Journal()
     currencies: dict[str, str] = {}
     names: dict[str, str] = {}
@@ -40,8 +51,8 @@ def records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, An
         yield {"record": "audit", **base, "comment": comment(event),
                "details": details(event, currencies.get(key) or getattr(event, "currency", None))}
         for posting in entry.postings:
-            yield {"record": "posting", **base, "ledger_account": posting.account, "debit": posting.debit,
-                   "credit": posting.credit}
+            yield {"record": "posting", **base, "ledger_account": posting.account, "currency": entry.currency,
+                   "debit": posting.debit, "credit": posting.credit}
 
 
 def anchor_record(position: int, digest: str) -> dict[str, Any]:

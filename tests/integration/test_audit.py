@@ -12,6 +12,7 @@ import pytest
 from ledger.adapters.clock import ManualClock
 from ledger.aggregates import events as ev
 from ledger.commands import messages as m
+from ledger.errors import ValidationError
 from ledger.projections.keeper import ProjectionKeeper
 from replay.asof import balances_as_of
 from replay.export import records, render
@@ -69,10 +70,20 @@ def test_export_has_every_event_and_balanced_postings(tmp_path: Path) -> None:
     assert len(audits) == ledger.store.recorder.max_notification_id()  # type: ignore[attr-defined]
     postings = [r for r in rows if r["record"] == "posting"]
     assert sum(r["debit"] for r in postings) == sum(r["credit"] for r in postings) > 0
+    assert {r["currency"] for r in postings} == {"USD"}  # an auditor needs the unit of every posting
     lines = "".join(render(iter(rows), "jsonl")).splitlines()
     assert msgspec.json.decode(lines[0])["event"] == "AccountOpened"
     csv_text = "".join(render(iter(rows), "csv"))
     assert csv_text.startswith("record,position,event_id") and csv_text.count("\n") == len(rows) + 1
+    ledger.close()  # type: ignore[attr-defined]
+
+
+def test_export_refuses_an_empty_or_reversed_period(tmp_path: Path) -> None:
+    ledger, _ = history(tmp_path)
+    for start, end in ((START, START), (START + timedelta(days=1), START)):
+        with pytest.raises(ValidationError) as refused:
+            records(ledger.store, start, end)  # type: ignore[attr-defined]
+        assert refused.value.field == "to"
     ledger.close()  # type: ignore[attr-defined]
 
 
