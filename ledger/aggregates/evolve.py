@@ -264,6 +264,7 @@ def _(event: ev.Reauthorized, state: AccountState) -> None:
     state.authorizations[event.new_authorization_id] = Authorization(
         event.new_authorization_id, event.order_id, event.amount, old.token, event.transaction_id,
         event.timestamp, event.expires_at)
+    state.orders[event.order_id].manual_processing = False  # a failed reauthorization was resolved
 
 
 @evolve.register

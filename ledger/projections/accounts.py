@@ -82,7 +82,7 @@ class AccountsProjection(Projection):
     """Per-account tabs, balances and the CSR dashboard."""
 
     name = "accounts"
-    version = 1
+    version = 2
     tables = TABLES
 
     def __init__(self) -> None:
@@ -222,6 +222,7 @@ class AccountsProjection(Projection):
     def _(self, e: ev.Reauthorized, db: sqlite3.Connection, meta: Meta) -> None:
         self.authorizations.update(db, (meta.account, e.authorization_id), status="reauthorized")
         self._hold(meta.account, e.new_authorization_id, e.order_id, e.amount, meta.at, e.expires_at.isoformat())
+        self.orders.update(db, (meta.account, e.order_id), manual_processing=0)  # the failure was resolved
 
     @apply.register
     def _(self, e: ev.ReauthorizationRequested, db: sqlite3.Connection, meta: Meta) -> None:

@@ -25,7 +25,8 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 #: Bump when the shape of AccountState changes; older snapshots are discarded (rebuilt from events).
 #: 2: array-like state Structs, read lazily (ledger.aggregates.snapshot).
-SNAPSHOT_VERSION = 2
+#: 3: an order's manual-processing flag is cleared by a later successful reauthorization.
+SNAPSHOT_VERSION = 3
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 

@@ -90,6 +90,7 @@ def test_card_authorization_expiry_reauthorization_failure_and_capture(ledger: L
     again = ledger.service.handle(m.RequestReauthorization(account="ACC1", authorization="A1", actor=CSR))
     assert again.events == ("ReauthorizationRequested",)
     ledger.service.handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A3"))
+    assert not state(ledger).orders["R-1"].manual_processing
     ledger.service.handle(m.ReplaceOrder(account="ACC1", order="R-1", new_order="R-2", amount="240.00"))
     captured = ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A3", payment="C1"))
     assert captured.status == "settled"

@@ -82,6 +82,11 @@ def test_failed_reauthorization_flags_manual_processing() -> None:
                                    status="declined", transaction_id="t2", decline_code="card_declined")
     assert account.state.orders["O1"].manual_processing
     assert account.state.authorizations["A1"].status == "failed"
+    account.request_reauthorization(at(days=3), authorization_id="A1", cart_id="C2", cart_token_hash="h",
+                                    new_amount=70000)
+    account.record_reauthorization(at(days=3), authorization_id="A1", new_authorization_id="A3", amount=70000,
+                                   status="approved", transaction_id="t3", decline_code=None)
+    assert not account.state.orders["O1"].manual_processing  # the retry with another card resolved it
 
 
 def test_capture_pays_the_order_and_replacing_moves_payments_along() -> None:

@@ -1,0 +1,52 @@
+"""The CSR dashboard's "needs manual processing" list: an order enters it when its reauthorization fails and
+leaves it once resolved (a new card approved); the live projection and a rebuild agree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.adapters.clock import ManualClock
+from ledger.bootstrap import Ledger
+from ledger.commands import messages as m
+from ledger.projections import fresh, queries
+from ledger.projections.keeper import ProjectionKeeper
+from ledger.projections.runner import dump
+from tests.ledger_fixtures import START, make_ledger
+
+CSR = m.ActorIn(kind="csr", name="jdoe", channel="csr")
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    built = make_ledger(tmp_path, clock=ManualClock(START))
+    yield built
+    built.close()
+
+
+def manual(keeper: ProjectionKeeper) -> list[str]:
+    keeper.catch_up()
+    board = queries.dashboard(keeper.connection("accounts"), START)
+    return [row["order"] for row in board["manual_processing"]]
+
+
+def test_an_order_leaves_manual_processing_once_a_new_card_is_approved(ledger: Ledger, tmp_path: Path) -> None:
+    handle = ledger.service.handle
+    handle(m.OpenAccount(account="ACC1", email="c@example.com"))
+    handle(m.PlaceOrder(account="ACC1", order="R-9", amount="99.00", channel="phone"))
+    handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="R-9", amount="99.00", token="tok_visa"))
+    handle(m.ChangeOrderPrice(account="ACC1", order="R-9", amount="120.00"))
+    handle(m.RequestReauthorization(account="ACC1", authorization="A1", actor=CSR))
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2", token="tok_decline"))
+    assert manual(keeper) == ["R-9"]
+    handle(m.RequestReauthorization(account="ACC1", authorization="A1", actor=CSR))
+    assert manual(keeper) == ["R-9"]  # a new link sent is not a resolution
+    handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A3", token="tok_visa"))
+    assert manual(keeper) == []
+    live = dump(keeper.connection("accounts"), fresh(["accounts"])[0])
+    keeper.rebuild()
+    assert dump(keeper.connection("accounts"), fresh(["accounts"])[0]) == live
+    keeper.close()
