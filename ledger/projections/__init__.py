@@ -15,8 +15,8 @@ PROJECTIONS: dict[str, type[Projection]] = {
 
 
 def fresh(names: list[str] | None = None) -> list[Projection]:
-    """New instances of the named projections (all of them by default)."""
-    chosen = names or list(PROJECTIONS)
+    """New instances of the named projections (all of them by default), each once, in the order named."""
+    chosen = list(dict.fromkeys(names or PROJECTIONS))
     unknown = [n for n in chosen if n not in PROJECTIONS]
     if unknown:
         from ledger.errors import ValidationError

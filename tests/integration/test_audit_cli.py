@@ -68,6 +68,8 @@ def test_projection_status_and_rebuild(ledger: Ledger) -> None:
     rebuilt = ledger.json("projections", "rebuild", "audit")
     assert rebuilt["rebuilt"] == ["audit"] and rebuilt["events"] == status[0]["head"]
     assert ledger(("projections"), "rebuild", "nonsense").exit_code == 2
+    twice = ledger.json("projections", "rebuild", "audit", "journal", "audit")  # a name repeated is built once
+    assert twice["rebuilt"] == ["audit", "journal"] and twice["events"] == status[0]["head"]
 
 
 def test_replays_exports_and_the_audit_log(ledger: Ledger, tmp_path: Path) -> None:
