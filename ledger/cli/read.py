@@ -108,7 +108,7 @@ def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
         with Progress(console=Console(stderr=True), disable=state.as_json) as bar:
             task = bar.add_task("rebuilding", total=head)
             applied = kept.rebuild(list(names) or None, progress=lambda n: bar.advance(task, n))
-        result = {"rebuilt": list(names) or [s.name for s in kept.status()], "events": applied}
+        result = {"rebuilt": list(dict.fromkeys(names)) or [s.name for s in kept.status()], "events": applied}
     if state.as_json:
         emit_json(result)
     else:
