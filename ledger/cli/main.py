@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import click
+import structlog
 
 from ledger.bootstrap import Ledger, build
-from ledger.cli.output import emit_outcome, fail
+from ledger.cli.output import emit_outcome, fail, internal_error
 from ledger.commands.messages import ActorIn
 from ledger.config import Settings
 from ledger.errors import LedgerError, ValidationError
@@ -67,23 +68,27 @@ def cli(ctx: click.Context, db: Path | None, at: str | None, as_json: bool, acto
 
 
 def main() -> None:
-    """Console entry point: bad usage exits 2, refusals 2, other failures 1, each with one line on stderr."""
+    """Console entry point: bad usage exits 2, refusals 2, other failures 1, each with one line on stderr.
+
+    With ``--json`` every failure, an internal one included, also prints ``{"error": {"code", "field",
+    "message"}}`` on stdout; an internal failure logs its traceback on stderr first (code ``internal``).
+    """
+    as_json = "--json" in sys.argv
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:
-        as_json = "--json" in sys.argv
         param = getattr(getattr(error, "param", None), "name", None)
-        fail(ValidationError(error.format_message(), field=param,
-                             code="usage"), as_json)
+        fail(ValidationError(error.format_message(), field=param, code="usage"), as_json)
     except click.exceptions.Abort:
         sys.exit(1)
     except LedgerError as error:
-        fail(error, "--json" in sys.argv)
+        fail(error, as_json)
     except Exception as error:
-        click.echo(f"error: internal: {type(error).__name__}: {error}", err=True)
-        sys.exit(1)
+        if not structlog.is_configured():  # failed before the root command configured logging
+            configure_logging(quiet=True)
+        fail(internal_error(error), as_json)
 
 
 from ledger.cli import accounts, holds, money, ops, read, scale  # noqa: E402,F401  (registers the sub-commands)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from typing import Any
 
 import click
 import msgspec
+import structlog
 
 from ledger.commands.messages import Outcome
 from ledger.errors import LedgerError
@@ -37,3 +39,14 @@ def fail(error: LedgerError, as_json: bool) -> None:
     if as_json:
         emit_json({"error": error.to_dict()})
     sys.exit(error.exit_code)
+
+
+def internal_error(error: Exception) -> LedgerError:
+    """What to report for a failure that is not a refusal (a bug, an unreadable store): its traceback is logged
+    on stderr with a reference for operators, and the returned ``internal`` error names the failure and that
+    reference, so ``--json`` callers still get ``{"error": {"code", "field", "message"}}`` on stdout."""
+    reference = uuid.uuid4().hex[:12]
+    structlog.get_logger("ledger.cli").error("command_failed", reference=reference, error=repr(error),
+                                             exc_info=error)
+    return LedgerError(f"{type(error).__name__}: {error} (reference {reference}, traceback in the log)",
+                       code="internal")

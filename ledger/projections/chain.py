@@ -36,12 +36,18 @@ class Mismatch(msgspec.Struct, frozen=True):
     problem: str
 
 
+def state_bytes(state: bytes | bytearray | memoryview | str) -> bytes:
+    """The bytes a stored state holds: a state that became TEXT (an edit through SQL that changed its storage
+    class) is the UTF-8 bytes of its text, so the chain still names the row as edited instead of failing."""
+    return state.encode() if isinstance(state, str) else bytes(state)
+
+
 def link(previous: str, note: Any) -> str:
     """The chain hash of one stored notification, given the previous hash."""
     digest = hashlib.sha256()
     digest.update(previous.encode())
     digest.update(f"|{note.id}|{note.originator_id}|{note.originator_version}|{note.topic}|".encode())
-    digest.update(bytes(note.state))
+    digest.update(state_bytes(note.state))
     return digest.hexdigest()
 
 
@@ -52,7 +58,7 @@ def content_chain(notes: Iterable[Any]) -> tuple[int, str]:
     for note in notes:
         digest = hashlib.sha256(head.encode())
         digest.update(f"|{note.originator_id}|{note.originator_version}|{note.topic}|".encode())
-        digest.update(bytes(note.state))
+        digest.update(state_bytes(note.state))
         head, count = digest.hexdigest(), count + 1
     return count, head
 

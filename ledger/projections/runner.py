@@ -78,9 +78,13 @@ class FileLog:
         return [(rowid, decode_event(topic, state)) for rowid, topic, state in rows]
 
     def read_raw(self, after: int, limit: int) -> list[RawNote]:
-        """The next stored rows as they are (no decoding)."""
-        rows = self.db.execute("select rowid, originator_id, originator_version, topic, state from stored_events "
-                               "where rowid > ? order by rowid limit ?", (after, limit)).fetchall()
+        """The next stored rows as they are (no decoding).
+
+        ``state`` is read as a BLOB: a row whose state was edited into TEXT (``replace()`` in SQL returns TEXT)
+        yields the bytes of its text, even when they are not valid UTF-8, so the hash chain names it as edited.
+        """
+        rows = self.db.execute("select rowid, originator_id, originator_version, topic, cast(state as blob) "
+                               "from stored_events where rowid > ? order by rowid limit ?", (after, limit)).fetchall()
         return [RawNote(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in rows]
 
     def head(self) -> int:
