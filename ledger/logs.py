@@ -5,10 +5,14 @@ Every line about an event carries the account, the event id and the log position
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
 import sys
-from typing import Any
+import threading
+import time
+from typing import Any, BinaryIO
 
 import msgspec
 import structlog
@@ -16,6 +20,9 @@ import structlog
 
 def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
     """Configure structlog; ``quiet`` (the CLI) logs only warnings, to stderr.
+
+    JSON lines are written by a :class:`LineLogger`: INFO lines are buffered and flushed within
+    ``FLUSH_EVERY`` seconds, warnings and errors at once.
 
     Loggers are cached on first use (a log call through an uncached module-level logger resolves the
     configuration every time: ~15% of a command's CPU under group commit), so a process configures logging
@@ -31,7 +38,7 @@ def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
     elif getattr(sys.stderr, "buffer", None) is not None:  # msgspec renders a line in a fraction of json.dumps
         sys.stderr.flush()
         renderer = structlog.processors.JSONRenderer(serializer=_json_line)
-        factory = structlog.BytesLoggerFactory(file=sys.stderr.buffer)
+        factory = _line_logger(sys.stderr.buffer)
     else:  # a stderr without a byte stream (some test runners)
         renderer = structlog.processors.JSONRenderer(serializer=lambda event, **_: _json_line(event).decode())
         factory = structlog.PrintLoggerFactory(file=sys.stderr)
@@ -55,3 +62,60 @@ _ENCODER = msgspec.json.Encoder(enc_hook=str)
 def _json_line(event: dict[str, Any], **_: Any) -> bytes:
     """One JSON log line, written as bytes (values msgspec cannot encode are written as their ``str``)."""
     return _ENCODER.encode(event)
+
+
+#: Longest time an INFO line waits in the buffer before it reaches stderr.
+FLUSH_EVERY = 0.2
+
+
+class LineLogger:
+    """structlog's logger for JSON lines on a byte stream, without a write per INFO line.
+
+    A write per line is a system call that hands the GIL to another thread: under group commit, 64 deciding
+    threads logging ``event_recorded`` ran at half the commands/s. INFO and DEBUG lines go into the stream's
+    buffer (written when it fills, or by a flusher thread within ``FLUSH_EVERY`` seconds, and at exit); a
+    warning or an error flushes at once, with every line before it, so nothing an operator needs waits.
+    """
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file  # a BufferedWriter: thread-safe, each line written whole
+        self._dirty = False
+        flusher = threading.Thread(target=self._flush_often, name="log-flusher", daemon=True)
+        flusher.start()
+        atexit.register(self.flush)
+
+    def buffered(self, message: bytes) -> None:
+        """Write one line; it reaches the stream within ``FLUSH_EVERY`` seconds."""
+        self._file.write(message + b"\n")
+        self._dirty = True
+
+    def urgent(self, message: bytes) -> None:
+        """Write one line and flush it (with everything buffered before it) now."""
+        self._file.write(message + b"\n")
+        self._file.flush()
+
+    def flush(self) -> None:
+        """Flush the buffered lines (the flusher thread, exit)."""
+        self._dirty = False
+        with contextlib.suppress(ValueError):  # the stream was closed first (interpreter exit)
+            self._file.flush()
+
+    def _flush_often(self) -> None:
+        while True:
+            time.sleep(FLUSH_EVERY)
+            if self._dirty:
+                self.flush()
+
+    debug = info = msg = log = buffered
+    warn = warning = err = error = exception = critical = fatal = failure = urgent
+
+
+_LINE_LOGGERS: dict[int, LineLogger] = {}
+
+
+def _line_logger(file: BinaryIO) -> Any:
+    """A logger factory handing out the one :class:`LineLogger` of ``file``."""
+    line_logger = _LINE_LOGGERS.get(id(file))
+    if line_logger is None:
+        line_logger = _LINE_LOGGERS[id(file)] = LineLogger(file)
+    return lambda *_: line_logger
