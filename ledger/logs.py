@@ -38,7 +38,8 @@ def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
     elif getattr(sys.stderr, "buffer", None) is not None:  # msgspec renders a line in a fraction of json.dumps
         sys.stderr.flush()
         renderer = structlog.processors.JSONRenderer(serializer=_json_line)
-        factory = _line_logger(sys.stderr.buffer)
+        line_logger = LineLogger.shared(sys.stderr.buffer)
+        factory = lambda *_: line_logger  # noqa: E731
     else:  # a stderr without a byte stream (some test runners)
         renderer = structlog.processors.JSONRenderer(serializer=lambda event, **_: _json_line(event).decode())
         factory = structlog.PrintLoggerFactory(file=sys.stderr)
@@ -69,13 +70,19 @@ FLUSH_EVERY = 0.2
 
 
 class LineLogger:
-    """structlog's logger for JSON lines on a byte stream, without a write per INFO line.
+    """structlog's logger for JSON lines on stderr's byte stream, without a write per INFO line.
 
     A write per line is a system call that hands the GIL to another thread: under group commit, 64 deciding
     threads logging ``event_recorded`` ran at half the commands/s. INFO and DEBUG lines go into the stream's
     buffer (written when it fills, or by a flusher thread within ``FLUSH_EVERY`` seconds, and at exit); a
     warning or an error flushes at once, with every line before it, so nothing an operator needs waits.
+
+    There is one per process (:meth:`shared`), so loggers cached before a new :func:`configure_logging` follow
+    the stream it names; a stream found closed (replaced and closed, e.g. by a test runner) is replaced by
+    stderr's current one.
     """
+
+    _shared: LineLogger | None = None
 
     def __init__(self, file: BinaryIO) -> None:
         self._file = file  # a BufferedWriter: thread-safe, each line written whole
@@ -84,20 +91,41 @@ class LineLogger:
         flusher.start()
         atexit.register(self.flush)
 
+    @classmethod
+    def shared(cls, file: BinaryIO) -> LineLogger:
+        """The process's line logger, writing to ``file`` from now on."""
+        if cls._shared is None:
+            cls._shared = cls(file)
+        elif cls._shared._file is not file:
+            cls._shared.flush()
+            cls._shared._file = file
+        return cls._shared
+
     def buffered(self, message: bytes) -> None:
         """Write one line; it reaches the stream within ``FLUSH_EVERY`` seconds."""
-        self._file.write(message + b"\n")
+        self._write(message + b"\n", flush=False)
         self._dirty = True
 
     def urgent(self, message: bytes) -> None:
         """Write one line and flush it (with everything buffered before it) now."""
-        self._file.write(message + b"\n")
-        self._file.flush()
+        self._write(message + b"\n", flush=True)
 
     def flush(self) -> None:
         """Flush the buffered lines (the flusher thread, exit)."""
         self._dirty = False
         with contextlib.suppress(ValueError):  # the stream was closed first (interpreter exit)
+            self._file.flush()
+
+    def _write(self, line: bytes, *, flush: bool) -> None:
+        try:
+            self._file.write(line)
+        except ValueError:  # closed: write to whatever stderr is now
+            current = getattr(sys.stderr, "buffer", None)
+            if current is None or current is self._file:
+                return
+            self._file = current
+            self._file.write(line)
+        if flush:
             self._file.flush()
 
     def _flush_often(self) -> None:
@@ -108,14 +136,3 @@ class LineLogger:
 
     debug = info = msg = log = buffered
     warn = warning = err = error = exception = critical = fatal = failure = urgent
-
-
-_LINE_LOGGERS: dict[int, LineLogger] = {}
-
-
-def _line_logger(file: BinaryIO) -> Any:
-    """A logger factory handing out the one :class:`LineLogger` of ``file``."""
-    line_logger = _LINE_LOGGERS.get(id(file))
-    if line_logger is None:
-        line_logger = _LINE_LOGGERS[id(file)] = LineLogger(file)
-    return lambda *_: line_logger

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from ledger.logs import FLUSH_EVERY, LineLogger
 
@@ -21,3 +25,14 @@ def test_info_lines_are_buffered_then_flushed_and_warnings_go_out_at_once(tmp_pa
         while not path.read_bytes().endswith(b'"three"}\n') and time.monotonic() < deadline:
             time.sleep(FLUSH_EVERY / 4)
         assert path.read_bytes().endswith(b'{"event":"three"}\n')  # the flusher thread wrote it
+
+
+def test_a_closed_stream_is_replaced_by_stderr_now(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test runner (or a daemon) may close the stderr a logger was configured with: lines go to the new one."""
+    old = (tmp_path / "old").open("wb")
+    logger = LineLogger(old)
+    old.close()
+    now = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr(sys, "stderr", now)
+    logger.warning(b'{"event":"still logged"}')
+    assert now.buffer.getvalue() == b'{"event":"still logged"}\n'
