@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import csv
+import functools
 import itertools
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,11 +15,11 @@ import click
 import msgspec
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from ledger.cli.accounts import account
 from ledger.cli.main import CliState, cli
 from ledger.cli.output import emit_json, fail
+from ledger.cli.tables import table
 from ledger.errors import LedgerError, ValidationError
 from ledger.ports.clock import business_date, parse_instant
 from ledger.projections import queries
@@ -28,6 +30,45 @@ from replay.statement import statement
 from replay.verify import parse_anchor, verify
 
 pass_state = click.make_pass_decorator(CliState)
+
+
+class TypedName(click.Parameter):
+    """A parameter whose usage errors name it as it is typed (``within-days``, ``from``, ``account``), not by
+    its Python name (``within_days``, ``start``, ``account_id``), like the errors the commands raise themselves.
+
+    ``ledger.cli.main`` reports a click error's field as ``error.param.name``: the error is re-raised with a
+    copy of the parameter bearing the typed name, so the message and the exit code stay click's.
+    """
+
+    def typed_name(self) -> str:
+        """The name a person types: the longest flag without its dashes, or the argument's metavar."""
+        if isinstance(self, click.Option):
+            return max(self.opts, key=len).lstrip("-")
+        return (self.metavar or self.name or "").lower()
+
+    def handle_parse_result(self, ctx: click.Context, opts: Mapping[str, Any],
+                            args: list[str]) -> tuple[Any, list[str]]:
+        """Click's parsing, with usage errors renamed (see the class)."""
+        try:
+            return super().handle_parse_result(ctx, opts, args)
+        except click.BadParameter as error:
+            if error.param is self:
+                renamed = copy.copy(self)
+                renamed.name = self.typed_name()
+                error.param = renamed
+            raise
+
+
+class TypedOption(TypedName, click.Option):
+    """A click.Option whose usage errors name it as typed."""
+
+
+class TypedArgument(TypedName, click.Argument):
+    """A click.Argument whose usage errors name it as typed."""
+
+
+option = functools.partial(click.option, cls=TypedOption)
+argument = functools.partial(click.argument, cls=TypedArgument)
 
 
 def _json_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -53,21 +94,6 @@ def keeper(state: CliState, catch_up: bool = True) -> Iterator[ProjectionKeeper]
         fail(error, state.as_json)
     finally:
         kept.close()
-
-
-def table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
-    """Print rows as a rich table (or a dash when empty)."""
-    console = Console()
-    if not rows:
-        console.print(f"[bold]{title}[/bold]: none")
-        return
-    shown = columns or list(rows[0])
-    out = Table(title=title, title_justify="left")
-    for column in shown:
-        out.add_column(column)
-    for row in rows:
-        out.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in shown))
-    console.print(out)
 
 
 def show(state: CliState, title: str, rows: Any) -> None:
@@ -98,7 +124,7 @@ def projections_status(state: CliState) -> None:
 
 
 @projections.command("rebuild")
-@click.argument("names", nargs=-1)
+@argument("names", nargs=-1)
 @json_option
 @pass_state
 def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
@@ -116,31 +142,33 @@ def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
 
 
 @cli.command("dashboard")
-@click.option("--within-days", default=3, show_default=True, type=click.IntRange(0, 365))
+@option("--within-days", default=3, show_default=True, type=click.IntRange(0, 365))
 @json_option
 @pass_state
 def dashboard(state: CliState, within_days: int) -> None:
     """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research."""
     with keeper(state) as kept:
-        rows = queries.dashboard(kept.connection("accounts"), state.ledger().ports.clock.now(), within_days)
+        clock = state.ledger().ports.clock
+        rows = queries.dashboard(kept.connection("accounts"), clock.now(), within_days, clock.zone)
     show(state, "Dashboard", rows)
 
 
 @account.command("balance")
-@click.argument("account_id", metavar="ACCOUNT")
+@argument("account_id", metavar="ACCOUNT")
 @json_option
 @pass_state
 def account_balance(state: CliState, account_id: str) -> None:
     """Balance owed, credit, last payment and overdue amount."""
     clock = state.ledger().ports.clock
     with keeper(state) as kept:
-        row = queries.balance(kept.connection("accounts"), account_id, business_date(clock.now(), clock.zone))
+        row = queries.balance(kept.connection("accounts"), account_id, business_date(clock.now(), clock.zone),
+                              clock.zone)
     show(state, "Balance", [row])
 
 
 @account.command("invoices")
-@click.argument("account_id", metavar="ACCOUNT")
-@click.option("--status", type=click.Choice(["open", "partially_paid", "paid", "void", "unpaid"]))
+@argument("account_id", metavar="ACCOUNT")
+@option("--status", type=click.Choice(["open", "partially_paid", "paid", "void", "unpaid"]))
 @json_option
 @pass_state
 def account_invoices(state: CliState, account_id: str, status: str | None) -> None:
@@ -151,35 +179,36 @@ def account_invoices(state: CliState, account_id: str, status: str | None) -> No
 
 
 @account.command("payments")
-@click.argument("account_id", metavar="ACCOUNT")
+@argument("account_id", metavar="ACCOUNT")
 @json_option
 @pass_state
 def account_payments(state: CliState, account_id: str) -> None:
     """The payments tab."""
     with keeper(state) as kept:
-        rows = queries.payments(kept.connection("accounts"), account_id)
+        rows = queries.payments(kept.connection("accounts"), account_id, state.ledger().ports.clock.zone)
     show(state, "Payments", rows)
 
 
 @account.command("credits")
-@click.argument("account_id", metavar="ACCOUNT")
+@argument("account_id", metavar="ACCOUNT")
 @json_option
 @pass_state
 def account_credits(state: CliState, account_id: str) -> None:
     """The credits tab."""
     with keeper(state) as kept:
-        rows = queries.credits(kept.connection("accounts"), account_id)
+        rows = queries.credits(kept.connection("accounts"), account_id, state.ledger().ports.clock.zone)
     show(state, "Credits", rows)
 
 
 @account.command("history")
-@click.argument("account_id", metavar="ACCOUNT")
-@click.option("--period", type=click.Choice(list(queries.PERIODS)), help="Last 30 days, 3 or 6 months, a year.")
-@click.option("--year", type=int, help="With --period year: which year (default this one).")
+@argument("account_id", metavar="ACCOUNT")
+@option("--period", type=click.Choice(list(queries.PERIODS)),
+        help="Last 30 days, 3 or 6 months (same day of the month, business time zone), a year; all end now.")
+@option("--year", type=int, help="Which year of --period year (default this one); alone, implies --period year.")
 @json_option
 @pass_state
 def account_history(state: CliState, account_id: str, period: str | None, year: int | None) -> None:
-    """Order history from every channel."""
+    """Order history from every channel, newest first; --year alone means --period year."""
     clock = state.ledger().ports.clock
     with keeper(state) as kept:
         rows = queries.order_history(kept.connection("accounts"), account_id, period, clock.now(), clock.zone, year)
@@ -192,14 +221,14 @@ def replay() -> None:
 
 
 @replay.command("balances")
-@click.option("--as-of", "as_of", required=True, metavar="TIME")
+@option("--as-of", "as_of", required=True, metavar="TIME")
 @json_option
 @pass_state
 def replay_balances(state: CliState, as_of: str) -> None:
     """Every account's balances and the trial balance as of TIME."""
     ledger = state.ledger()
     try:
-        result = balances_as_of(ledger.store, parse_instant(as_of, ledger.ports.clock.zone, "as_of"))
+        result = balances_as_of(ledger.store, parse_instant(as_of, ledger.ports.clock.zone, "as-of"))
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:
@@ -211,10 +240,10 @@ def replay_balances(state: CliState, as_of: str) -> None:
 
 
 @replay.command("statement")
-@click.argument("account_id", metavar="ACCOUNT")
-@click.option("--from", "start", required=True, metavar="DATE")
-@click.option("--to", "end", required=True, metavar="DATE")
-@click.option("--csv", "as_csv", is_flag=True)
+@argument("account_id", metavar="ACCOUNT")
+@option("--from", "start", required=True, metavar="DATE")
+@option("--to", "end", required=True, metavar="DATE")
+@option("--csv", "as_csv", is_flag=True)
 @json_option
 @pass_state
 def replay_statement(state: CliState, account_id: str, start: str, end: str, as_csv: bool) -> None:
@@ -250,11 +279,11 @@ def audit() -> None:
 
 
 @audit.command("log")
-@click.option("--account", "account_id")
-@click.option("--actor")
-@click.option("--from", "start", metavar="TIME")
-@click.option("--to", "end", metavar="TIME")
-@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000))
+@option("--account", "account_id")
+@option("--actor", metavar="KIND:NAME|NAME", help="csr:jdoe for that CSR, jdoe for any kind named jdoe.")
+@option("--from", "start", metavar="TIME")
+@option("--to", "end", metavar="TIME")
+@option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000))
 @json_option
 @pass_state
 def audit_log(state: CliState, account_id: str | None, actor: str | None, start: str | None, end: str | None,
@@ -264,13 +293,14 @@ def audit_log(state: CliState, account_id: str | None, actor: str | None, start:
     with keeper(state) as kept:
         rows = queries.audit_log(kept.connection("audit"), account_id=account_id, actor=actor,
                                  since=parse_instant(start, zone, "from") if start else None,
-                                 until=parse_instant(end, zone, "to") if end else None, limit=limit)
+                                 until=parse_instant(end, zone, "to") if end else None, limit=limit,
+                                 zone=zone)
     show(state, "Audit log", rows)
 
 
 @audit.command("verify")
-@click.option("--anchor", "anchors", multiple=True, metavar="POSITION:HASH",
-              help="A chain head kept elsewhere (printed by an earlier verify or export); repeatable.")
+@option("--anchor", "anchors", multiple=True, metavar="POSITION:HASH",
+        help="A chain head kept elsewhere (printed by an earlier verify or export); repeatable.")
 @json_option
 @pass_state
 def audit_verify(state: CliState, anchors: tuple[str, ...]) -> None:
@@ -291,10 +321,10 @@ def audit_verify(state: CliState, anchors: tuple[str, ...]) -> None:
 
 
 @audit.command("export")
-@click.option("--from", "start", required=True, metavar="TIME")
-@click.option("--to", "end", required=True, metavar="TIME")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
-@click.option("--output", type=click.File("w"), default="-", help="File to write (default stdout).")
+@option("--from", "start", required=True, metavar="TIME")
+@option("--to", "end", required=True, metavar="TIME")
+@option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@option("--output", type=click.File("w"), default="-", help="File to write (default stdout).")
 @pass_state
 def audit_export(state: CliState, start: str, end: str, fmt: str, output: Any) -> None:
     """The journal and the audit log of [FROM, TO) for an auditor, ending with the hash chain's head."""

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
 from ledger.views import AccountView
+
+
+def table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    """Print rows as a rich table, or "TITLE: none" when there are none (the read commands' tabs, the dashboard,
+    the audit log); values are shown as the queries return them, instants in the business time zone."""
+    console = Console()
+    if not rows:
+        console.print(f"[bold]{title}[/bold]: none")
+        return
+    shown = columns or list(rows[0])
+    out = Table(title=title, title_justify="left")
+    for column in shown:
+        out.add_column(column)
+    for row in rows:
+        out.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in shown))
+    console.print(out)
 
 
 def print_account(view: AccountView) -> None:

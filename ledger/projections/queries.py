@@ -1,10 +1,15 @@
 """Read queries over the projections: portal tabs, order history, the CSR dashboard, the audit log.
 
-Dates and "last 30 days / 3 months / 6 months / year" filters are computed in the business time zone.
+Dates and "last 30 days / 3 months / 6 months / year" filters are computed in the business time zone, and the
+instants a query returns are shown there too (seed 002), as ``account show`` shows them: ISO-8601 with the
+zone's offset, to the second (``2026-09-01T23:30:00-04:00``). The projections keep storing UTC text; only the
+rows handed out are converted, so filters and ordering still run on the stored text. A ``zone`` left out is
+DEFAULT_ZONE, as in ``ledger.views.account_view``; the CLI and the service pass the configured LEDGER_TIMEZONE.
 """
 
 from __future__ import annotations
 
+import calendar
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -14,10 +19,16 @@ from zoneinfo import ZoneInfo
 from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
-from ledger.ports.clock import start_of_business_day
+from ledger.ports.clock import DEFAULT_ZONE, business_date, start_of_business_day
 
 Row = dict[str, Any]
 PERIODS = ("30d", "3m", "6m", "year")
+#: Months back of the "3m" and "6m" history periods.
+MONTHS = {"3m": 3, "6m": 6}
+#: Years ``--year`` accepts: every one whose 1 January and the next both exist as instants in any zone.
+MIN_YEAR, MAX_YEAR = 2, 9998
+#: The resolution of stored instants: a period ending "at now" ends one tick after it, so now is inside.
+_TICK = timedelta(microseconds=1)
 
 
 def _rows(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
@@ -33,6 +44,26 @@ def _money(rows: list[Row], currency_of: dict[str, str] | str, *fields: str) -> 
     return rows
 
 
+def local_text(stored: str, zone: ZoneInfo) -> str:
+    """A stored UTC instant (``2026-09-02T03:30:00+00:00``) as the business zone shows it, to the second
+    (``2026-09-01T23:30:00-04:00``): an evening payment keeps its business date (seed 002)."""
+    return datetime.fromisoformat(stored).astimezone(zone).isoformat(timespec="seconds")
+
+
+def _local(rows: list[Row], zone: ZoneInfo | None, *fields: str) -> list[Row]:
+    tz = zone or ZoneInfo(DEFAULT_ZONE)
+    for row in rows:
+        for name in fields:
+            if row.get(name) is not None:
+                row[name] = local_text(row[name], tz)
+    return rows
+
+
+def _utc_text(moment: datetime) -> str:
+    """An aware instant spelt as the projections store it (UTC ``isoformat``), so text comparisons hold."""
+    return moment.astimezone(UTC).isoformat()
+
+
 def account_row(db: sqlite3.Connection, account_id: str) -> Row:
     """The account's row, or NotFound naming ``account``."""
     row = db.execute("select * from accounts where account_id = ?", (account_id,)).fetchone()
@@ -41,13 +72,14 @@ def account_row(db: sqlite3.Connection, account_id: str) -> Row:
     return dict(row)
 
 
-def balance(db: sqlite3.Connection, account_id: str, today: date) -> Row:
+def balance(db: sqlite3.Connection, account_id: str, today: date, zone: ZoneInfo | None = None) -> Row:
     """Balance owed, credit, last payment and overdue amount of one account (portal dashboard header)."""
     acc = account_row(db, account_id)
     row = dict(db.execute("select * from balances where account = ?", (acc["account"],)).fetchone())
     overdue = db.execute("select coalesce(sum(total - paid), 0) from invoices where account = ? and not voided "
                          "and due_on < ?", (acc["account"], today.isoformat())).fetchone()[0]
     row["overdue"] = overdue
+    _local([row], zone, "last_payment_at")
     return _money([row], acc["currency"], "balance", "credit_balance", "last_payment_amount", "overdue")[0]
 
 
@@ -65,60 +97,96 @@ def invoices(db: sqlite3.Connection, account_id: str, status: str | None = None)
     return _money(_rows(db, sql + " order by issued_on, rowid", params), acc["currency"], "total", "paid", "open")
 
 
-def payments(db: sqlite3.Connection, account_id: str) -> list[Row]:
-    """The payments tab, newest first."""
+def payments(db: sqlite3.Connection, account_id: str, zone: ZoneInfo | None = None) -> list[Row]:
+    """The payments tab, newest first; ``date`` in the business time zone."""
     acc = account_row(db, account_id)
     rows = _rows(db, "select id, submitted_at as date, method, amount, status, transaction_id, refunded "
                      "from payments where account = ? order by submitted_at desc, rowid desc", (acc["account"],))
-    return _money(rows, acc["currency"], "amount", "refunded")
+    return _money(_local(rows, zone, "date"), acc["currency"], "amount", "refunded")
 
 
-def credits(db: sqlite3.Connection, account_id: str) -> list[Row]:
-    """The credits tab: id, date, amount, remaining, currency, reference."""
+def credits(db: sqlite3.Connection, account_id: str, zone: ZoneInfo | None = None) -> list[Row]:
+    """The credits tab: id, date (business time zone), amount, remaining, kind, reference, currency."""
     acc = account_row(db, account_id)
     rows = _rows(db, "select id, issued_at as date, amount, remaining, kind, reference from credits "
                      "where account = ? order by rowid", (acc["account"],))
     for row in rows:
         row["currency"] = acc["currency"]
-    return _money(rows, acc["currency"], "amount", "remaining")
+    return _money(_local(rows, zone, "date"), acc["currency"], "amount", "remaining")
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day of the month ``months`` earlier, or the last day of that month when it is shorter
+    (31 May - 3 months = 28 or 29 February; 31 December - 3 months = 30 September). ValueError before year 1."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    if year < 1:
+        raise ValueError(f"{months} months before {day} is before year 1")
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def period_start(period: str, now: datetime, zone: ZoneInfo, year: int | None = None) -> tuple[datetime, datetime]:
-    """[start, end) of an order-history filter, at business-day boundaries (seed 001)."""
-    today = now.astimezone(zone).date()
-    if period == "year":
-        chosen = year or today.year
-        return (start_of_business_day(date(chosen, 1, 1), zone), start_of_business_day(date(chosen + 1, 1, 1), zone))
-    months = {"3m": 3, "6m": 6}.get(period)
-    if period == "30d":
-        first = today - timedelta(days=30)
-    elif months is not None:
-        month_index = today.year * 12 + today.month - 1 - months
-        first_day = min(today.day, 28)
-        first = date(month_index // 12, month_index % 12 + 1, first_day)
-    else:
+    """[start, end) of an order-history filter, as UTC instants (seed 001: the portal's order history filters).
+
+    The start is the first instant of a business day: 30 days before today ("30d"), the same day of the month
+    3 or 6 months back ("3m", "6m"; see :func:`months_before`), or 1 January of ``year`` ("year"; this year
+    when None). Every period ends at ``now`` inclusive (a year at the next 1 January if that comes first): run
+    ``--at`` a past instant, orders placed after it are not shown. Refused with a ValidationError: a period not
+    in PERIODS (``period``); a year outside MIN_YEAR..MAX_YEAR or given with another period (``year``); a now
+    so near the calendar's ends that the period does not fit in it (``at``, as the CLI's ``--at`` sets now).
+    """
+    if period not in PERIODS:
         raise ValidationError(f"period must be one of {', '.join(PERIODS)}", field="period")
-    return start_of_business_day(first, zone), datetime.max.replace(tzinfo=UTC)
+    if year is not None and period != "year":
+        raise ValidationError(f"a year goes with the period 'year', not {period!r}", field="year")
+    if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValidationError(f"year must be from {MIN_YEAR} to {MAX_YEAR}, not {year}", field="year")
+    try:
+        today = business_date(now, zone)
+        end = (now + _TICK).astimezone(UTC)
+        if period == "year":
+            chosen = today.year if year is None else year
+            first = date(chosen, 1, 1)
+            end = min(end, start_of_business_day(date(chosen + 1, 1, 1), zone))
+        elif period == "30d":
+            first = today - timedelta(days=30)
+        else:
+            first = months_before(today, MONTHS[period])
+        return start_of_business_day(first, zone), end
+    except (ValueError, OverflowError):
+        if now.utcoffset() is None:
+            raise  # a naive now is the caller's bug (business_date refuses it), not the user's input
+        raise ValidationError(f"the period {period!r} as of {now.isoformat(timespec='seconds')} does not fit in "
+                              f"the calendar (years 1 to 9999)", field="at") from None
 
 
 def order_history(db: sqlite3.Connection, account_id: str, period: str | None, now: datetime, zone: ZoneInfo,
                   year: int | None = None) -> list[Row]:
-    """Orders from every channel (web, POS, phone, CSR), newest first, optionally within a period."""
+    """Orders from every channel (web, POS, phone, CSR), newest first, optionally within a period.
+
+    A ``year`` without a period means the period "year" (``--year 2025`` alone is 2025's orders). ``date`` is
+    in the business time zone.
+    """
     acc = account_row(db, account_id)
     sql = ("select id, placed_at as date, channel, amount, paid, status, replaced_by, replaces, manual_processing "
            "from orders where account = ?")
     params: tuple[Any, ...] = (acc["account"],)
-    if period:
-        start, end = period_start(period, now, zone, year)
+    if period or year is not None:
+        start, end = period_start(period or "year", now, zone, year)
         sql += " and placed_at >= ? and placed_at < ?"
-        params += (start.isoformat(), end.isoformat())
-    return _money(_rows(db, sql + " order by placed_at desc, rowid desc", params), acc["currency"], "amount", "paid")
+        params += (_utc_text(start), _utc_text(end))
+    rows = _rows(db, sql + " order by placed_at desc, rowid desc", params)
+    return _money(_local(rows, zone, "date"), acc["currency"], "amount", "paid")
 
 
-def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3) -> dict[str, list[Row]]:
-    """The CSR dashboard: unpaid orders, holds expiring within N days, failed reauthorizations, research."""
+def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
+              zone: ZoneInfo | None = None) -> dict[str, list[Row]]:
+    """The CSR dashboard: unpaid orders, holds expiring within N days, failed reauthorizations, research.
+
+    Instants (``expires_at``, ``placed_at``, ``received_at``) are in the business time zone.
+    """
     currencies = {r["account"]: r["currency"] for r in db.execute("select account, currency from accounts")}
-    horizon = (now + timedelta(days=within_days)).isoformat()
+    horizon = _utc_text(now + timedelta(days=within_days))
     expiring = _rows(db, "select a.account_id as customer, z.account, z.id as authorization, z.order_id as 'order', "
                          "z.amount, z.status, z.expires_at from authorizations z join accounts a using (account) "
                          "where z.status in ('active', 'reauth_requested') and z.expires_at <= ? "
@@ -141,26 +209,48 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3) -> di
     for row in (*expiring, *unpaid, *manual):
         del row["account"]
     return {
-        "expiring_authorizations": expiring,
-        "unpaid_orders": unpaid,
+        "expiring_authorizations": _local(expiring, zone, "expires_at"),
+        "unpaid_orders": _local(unpaid, zone, "placed_at"),
         "manual_processing": manual,
-        "awaiting_research": research,
+        "awaiting_research": _local(research, zone, "received_at"),
     }
 
 
+def actor_filter(actor: str) -> tuple[str, tuple[str, ...]]:
+    """The audit-log clause for ``--actor``: ``KIND:NAME`` (``csr:jdoe``, as ``--actor`` is given everywhere)
+    matches kind and name, a bare ``NAME`` (``jdoe``) any kind; an empty part is a ValidationError naming
+    ``actor``."""
+    kind, colon, name = actor.partition(":")
+    if not kind or (colon and not name):
+        raise ValidationError(f"actor must be KIND:NAME (csr:jdoe) or NAME (jdoe), not {actor[:80]!r}",
+                              field="actor")
+    if colon:
+        return "actor_kind = ? and actor_name = ?", (kind, name)
+    return "actor_name = ?", (kind,)
+
+
 def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: str | None = None,
-              since: datetime | None = None, until: datetime | None = None, limit: int = 200) -> list[Row]:
-    """Audit rows, newest last, filterable by account, actor name and period [since, until)."""
+              since: datetime | None = None, until: datetime | None = None, limit: int = 200,
+              zone: ZoneInfo | None = None) -> list[Row]:
+    """Audit rows, newest last, filterable by account, actor (see :func:`actor_filter`) and period
+    [since, until); ``at`` in the business time zone. An unknown account is NotFound naming ``account``."""
     sql = "select position, account, version, at, actor_kind, actor_name, channel, account_id, event, comment, " \
           "details from audit_log where 1 = 1"
     params: tuple[Any, ...] = ()
-    for clause, value in (("account_id = ?", account_id), ("actor_name = ?", actor),
-                          ("at >= ?", since.isoformat() if since else None),
-                          ("at < ?", until.isoformat() if until else None)):
-        if value is not None:
+    if account_id is not None:
+        if db.execute("select 1 from audit_accounts where account_id = ?", (account_id,)).fetchone() is None:
+            raise NotFound(f"no account {account_id}", field="account")
+        sql += " and account_id = ?"
+        params += (account_id,)
+    if actor is not None:
+        clause, values = actor_filter(actor)
+        sql += f" and {clause}"
+        params += values
+    for clause, moment in (("at >= ?", since), ("at < ?", until)):
+        if moment is not None:
             sql += f" and {clause}"
-            params += (value,)
+            params += (_utc_text(moment),)
     rows = _rows(db, f"select * from ({sql} order by position desc limit ?) order by position", (*params, limit))
     for row in rows:
         row["event_id"] = event_uuid(UUID(row.pop("account")), row.pop("version"))
-    return rows
+    return _local(rows, zone, "at")

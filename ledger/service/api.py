@@ -92,7 +92,8 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         clock = ledger.ports.clock
         if view == "dashboard":
             keeper.catch_up(["accounts"])
-            return _encode({"ok": queries.dashboard(keeper.connection("accounts"), clock.now(), query.within_days)})
+            board = queries.dashboard(keeper.connection("accounts"), clock.now(), query.within_days, clock.zone)
+            return _encode({"ok": board})
         if not query.account:
             raise ValidationError("account is required", field="account")
         if view == "account":
@@ -104,9 +105,9 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         if view == "invoices":
             rows = queries.invoices(db, query.account, query.status)
         elif view == "payments":
-            rows = queries.payments(db, query.account)
+            rows = queries.payments(db, query.account, clock.zone)
         elif view == "credits":
-            rows = queries.credits(db, query.account)
+            rows = queries.credits(db, query.account, clock.zone)
         else:
             rows = queries.order_history(db, query.account, query.period, clock.now(), clock.zone)
         return _encode({"ok": rows})
