@@ -196,7 +196,7 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
                        "where o.status = 'open' and o.paid < o.amount order by o.placed_at", ())
     manual = _rows(db, "select a.account_id as customer, o.account, o.id as 'order', o.amount, o.paid "
                        "from orders o join accounts a using (account) where o.manual_processing = 1 "
-                       "and o.status = 'open' order by o.placed_at", ())
+                       "and o.status = 'open' and o.paid < o.amount order by o.placed_at", ())
     research = _rows(db, "select payment_id, received_at, amount, currency, method, transaction_id, reference, "
                          "status, note from unidentified where status != 'matched' order by received_at", ())
     for row in research:

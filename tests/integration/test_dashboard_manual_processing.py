@@ -50,3 +50,23 @@ def test_an_order_leaves_manual_processing_once_a_new_card_is_approved(ledger: L
     keeper.rebuild()
     assert dump(keeper.connection("accounts"), fresh(["accounts"])[0]) == live
     keeper.close()
+
+
+def test_an_order_paid_or_cancelled_otherwise_leaves_the_list(ledger: Ledger, tmp_path: Path) -> None:
+    handle = ledger.service.handle
+    handle(m.OpenAccount(account="ACC1", email="c@example.com"))
+    for order in ("R-1", "R-2", "R-3"):
+        handle(m.PlaceOrder(account="ACC1", order=order, amount="99.00", channel="phone"))
+        handle(m.AuthorizeCard(account="ACC1", authorization=f"A-{order}", order=order, amount="99.00",
+                               token="tok_visa"))
+        handle(m.ChangeOrderPrice(account="ACC1", order=order, amount="120.00"))
+        handle(m.RequestReauthorization(account="ACC1", authorization=f"A-{order}", actor=CSR))
+        handle(m.Reauthorize(account="ACC1", authorization=f"A-{order}", new_authorization=f"B-{order}",
+                             token="tok_decline"))
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    assert manual(keeper) == ["R-1", "R-2", "R-3"]
+    handle(m.SubmitPayment(account="ACC1", payment="P1", amount="120.00", method="card", token="tok_visa",
+                           orders={"R-1": "120.00"}))  # the CSR took another card by phone
+    handle(m.CancelOrder(account="ACC1", order="R-2", reason="customer cancelled"))
+    assert manual(keeper) == ["R-3"]
+    keeper.close()

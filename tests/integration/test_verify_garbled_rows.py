@@ -111,3 +111,16 @@ def test_a_text_state_is_chained_as_the_bytes_of_its_text(ledger: Ledger) -> Non
     log = FileLog(str(ledger.home / "ledger.db"))
     assert log.read_raw(position - 1, 1)[0].state == b'{\xff"'  # not UTF-8, read all the same
     log.db.close()
+
+
+def test_projections_behind_the_garbled_row_do_not_stop_verification(ledger: Ledger) -> None:
+    """The read models must catch up past the garbled row (here: deleted, rebuilt from 0); that fails, and
+    verify still reports the row instead of an internal error."""
+    position, _ = ledger.garble("InvoiceIssued", TAMPERS["garbage_blob"][0])
+    for built in (ledger.home / "projections").glob("*.db*"):
+        built.unlink()
+    result = ledger("audit", "verify", "--json")
+    assert result.exit_code == 1
+    found = json.loads(result.stdout)["findings"]
+    assert [f["check"] for f in found][:2] == ["hash_chain", "event_decode"]
+    assert found[1]["detail"].startswith(f"position {position} ")
