@@ -9,13 +9,23 @@ from rich.table import Table
 
 from ledger.views import AccountView
 
+#: Width of tables written to a pipe or a file (a terminal's own width is used on a terminal): wide enough that
+#: ids, timestamps and the audit log's details are never cut short when an operator pipes a table to a file.
+PIPE_WIDTH = 400
+
+
+def console() -> Console:
+    """A console for tables: the terminal's width, or ``PIPE_WIDTH`` when stdout is not a terminal."""
+    probe = Console()
+    return probe if probe.is_terminal else Console(width=PIPE_WIDTH)
+
 
 def table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
     """Print rows as a rich table, or "TITLE: none" when there are none (the read commands' tabs, the dashboard,
     the audit log); values are shown as the queries return them, instants in the business time zone."""
-    console = Console()
+    out_console = console()
     if not rows:
-        console.print(f"[bold]{title}[/bold]: none")
+        out_console.print(f"[bold]{title}[/bold]: none")
         return
     shown = columns or list(rows[0])
     out = Table(title=title, title_justify="left")
@@ -23,15 +33,15 @@ def table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = No
         out.add_column(column)
     for row in rows:
         out.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in shown))
-    console.print(out)
+    out_console.print(out)
 
 
 def print_account(view: AccountView) -> None:
     """Print one account's header and its invoice, payment and credit tabs."""
-    console = Console()
-    console.print(f"[bold]{view.account}[/bold] {view.email}  {view.currency}  balance [bold]{view.balance}"
-                  f"[/bold]  credit [green]{view.credit_balance}[/green]  portal {view.portal}"
-                  f"{'  autopay on' if view.autopay else ''}")
+    shown = console()
+    shown.print(f"[bold]{view.account}[/bold] {view.email}  {view.currency}  balance [bold]{view.balance}"
+                f"[/bold]  credit [green]{view.credit_balance}[/green]  portal {view.portal}"
+                f"{'  autopay on' if view.autopay else ''}")
     tabs: list[tuple[str, list[str], list[list[str]]]] = [
         ("Invoices", ["id", "date", "due", "total", "paid", "open", "status"],
          [[i.id, i.date, i.due, i.total, i.paid, i.open, i.status] for i in view.invoices]),
@@ -54,7 +64,7 @@ def print_account(view: AccountView) -> None:
                                                                      "remaining") else "left")
         for row in rows:
             table.add_row(*row)
-        console.print(table)
+        shown.print(table)
 
 
 def _link(replaces: str | None, replaced_by: str | None) -> str:

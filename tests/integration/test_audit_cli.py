@@ -124,3 +124,11 @@ def test_a_rewritten_chain_file_is_caught_by_an_anchor_kept_elsewhere(ledger: Le
     checks = [f["check"] for f in json.loads(result.stdout)["findings"]]
     assert "chain_anchor" in checks and "hash_chain" not in checks
     assert ledger("audit", "verify", "--anchor", "12:nothex").exit_code == 2
+
+
+def test_tables_written_to_a_pipe_are_not_cut_short(ledger: Ledger) -> None:
+    """An operator piping ``audit log`` to a file gets whole ids and details (rich cuts to 80 columns)."""
+    ids = [row["event_id"] for row in ledger.json("audit", "log")]
+    text = ledger.ok("audit", "log")
+    assert ids and all(event_id in text for event_id in ids)
+    assert "…" not in text
