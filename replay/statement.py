@@ -19,11 +19,14 @@ from replay.history import events
 
 
 class StatementLine(msgspec.Struct, frozen=True):
+    """One movement of the balance owed: ``charge`` raises it (an invoice, an upward adjustment, an ACH return),
+    ``credit`` lowers it (a payment or credit applied, a void, a downward adjustment)."""
+
     date: str
     event: str
     reference: str
     charge: str
-    payment: str
+    credit: str
     balance: str
 
 
@@ -38,6 +41,11 @@ class Statement(msgspec.Struct, frozen=True):
 
 
 def _reference(event: Any) -> str:
+    """What a line is about: the invoice, or the payment or credit and what it was applied to ("P1 -> I1")."""
+    target = getattr(event, "target_id", None)
+    source = getattr(event, "payment_id", None) or getattr(event, "credit_id", None)
+    if target and source:
+        return f"{source} -> {target}"
     for field in ("invoice_id", "payment_id", "credit_id", "order_id"):
         value = getattr(event, field, None)
         if value:

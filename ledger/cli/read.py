@@ -262,9 +262,9 @@ def replay_statement(state: CliState, account_id: str, start: str, end: str, as_
         emit_json(result)
     elif as_csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(("date", "event", "reference", "charge", "payment", "balance"))
+        writer.writerow(("date", "event", "reference", "charge", "credit", "balance"))
         writer.writerow((result.period_from, "Opening balance", "", "", "", result.opening_balance))
-        writer.writerows((line.date, line.event, line.reference, line.charge, line.payment, line.balance)
+        writer.writerows((line.date, line.event, line.reference, line.charge, line.credit, line.balance)
                          for line in result.lines)
         writer.writerow((result.period_to, "Closing balance", "", "", "", result.closing_balance))
     else:

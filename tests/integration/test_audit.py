@@ -58,7 +58,7 @@ def test_statement_has_opening_movements_closing(tmp_path: Path) -> None:
     ledger, clock = history(tmp_path)
     result = statement(ledger.store, "ACC1", date(2026, 9, 2), date(2026, 9, 30), clock.zone)  # type: ignore[attr-defined]
     assert result.opening_balance == "100.00"
-    assert [(line.reference, line.payment) for line in result.lines] == [("P1", "40.00"), ("P2", "60.00")]
+    assert [(line.reference, line.credit) for line in result.lines] == [("P1 -> I1", "40.00"), ("P2 -> I1", "60.00")]
     assert result.closing_balance == "0.00"
     ledger.close()  # type: ignore[attr-defined]
 

@@ -78,7 +78,7 @@ def test_replays_exports_and_the_audit_log(ledger: Ledger, tmp_path: Path) -> No
     assert balances["balanced"] is True
     text = ledger.ok("replay", "statement", "ACC1", "--from", "2026-09-01", "--to", "2026-09-30", "--csv")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["date", "event", "reference", "charge", "payment", "balance"]
+    assert rows[0] == ["date", "event", "reference", "charge", "credit", "balance"]
     assert ["2026-09-10", "Invoice Issued", "I,2", "50.00", "0.00", "150.00"] in rows
     assert rows[-1] == ["2026-09-30", "Closing balance", "", "", "", "30.00"]
     log = ledger.json("audit", "log", "--account", "ACC1", "--actor", "cli")
