@@ -79,8 +79,12 @@ def chain_findings(keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] 
                                    f"{p.version}): {p.problem}") for p in chain.verify(keeper.events)]
     for position, digest in anchors:
         held = chain.at(position)
-        if held != digest:
-            found.append(Finding("chain_anchor", f"position {position}: the chain holds {held or 'no link'}, the "
+        if held is None:  # the chain never shrinks: cut short, or an anchor of another ledger
+            found.append(Finding("chain_anchor", f"position {position}: the chain ends at {chain.head()[0]}, the "
+                                                 f"anchor says {digest} (the chain file was cut short, or the "
+                                                 f"anchor is from another ledger)"))
+        elif held != digest:
+            found.append(Finding("chain_anchor", f"position {position}: the chain holds {held}, the "
                                                  f"anchor says {digest} (the chain file was rewritten)"))
     position, digest = chain.head()
     return f"{position}:{digest}", found

@@ -76,6 +76,7 @@ def balance(db: sqlite3.Connection, account_id: str, today: date, zone: ZoneInfo
     """Balance owed, credit, last payment and overdue amount of one account (portal dashboard header)."""
     acc = account_row(db, account_id)
     row = dict(db.execute("select * from balances where account = ?", (acc["account"],)).fetchone())
+    del row["account"]  # the aggregate's UUID: the account is named by its account_id
     overdue = db.execute("select coalesce(sum(total - paid), 0) from invoices where account = ? and not voided "
                          "and due_on < ?", (acc["account"], today.isoformat())).fetchone()[0]
     row["overdue"] = overdue
@@ -176,6 +177,8 @@ def order_history(db: sqlite3.Connection, account_id: str, period: str | None, n
         sql += " and placed_at >= ? and placed_at < ?"
         params += (_utc_text(start), _utc_text(end))
     rows = _rows(db, sql + " order by placed_at desc, rowid desc", params)
+    for row in rows:
+        row["manual_processing"] = bool(row["manual_processing"])  # true/false, as in ``account show``
     return _money(_local(rows, zone, "date"), acc["currency"], "amount", "paid")
 
 

@@ -124,6 +124,9 @@ def test_a_rewritten_chain_file_is_caught_by_an_anchor_kept_elsewhere(ledger: Le
     checks = [f["check"] for f in json.loads(result.stdout)["findings"]]
     assert "chain_anchor" in checks and "hash_chain" not in checks
     assert ledger("audit", "verify", "--anchor", "12:nothex").exit_code == 2
+    beyond = ledger("audit", "verify", "--json", "--anchor", f"999:{'0' * 64}")  # not a position this chain has
+    detail = next(f["detail"] for f in json.loads(beyond.stdout)["findings"] if f["check"] == "chain_anchor")
+    assert detail.startswith("position 999: the chain ends at ") and "cut short" in detail
 
 
 def test_tables_written_to_a_pipe_are_not_cut_short(ledger: Ledger) -> None:

@@ -42,6 +42,9 @@ def test_an_order_leaves_manual_processing_once_a_new_card_is_approved(ledger: L
     keeper = ProjectionKeeper(ledger.store, tmp_path)
     handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2", token="tok_decline"))
     assert manual(keeper) == ["R-9"]
+    history = queries.order_history(keeper.connection("accounts"), "ACC1", None, START, ledger.ports.clock.zone)
+    assert [(o["id"], o["manual_processing"]) for o in history] == [("R-9", True)]  # a boolean, as account show
+    assert "account" not in queries.balance(keeper.connection("accounts"), "ACC1", START.date())  # no UUID
     handle(m.RequestReauthorization(account="ACC1", authorization="A1", actor=CSR))
     assert manual(keeper) == ["R-9"]  # a new link sent is not a resolution
     handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A3", token="tok_visa"))
