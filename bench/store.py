@@ -14,6 +14,7 @@ import argparse
 import os
 import sqlite3
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -198,6 +199,27 @@ def postgres_scratch(dsn: str) -> Iterator[Callable[[], str]]:
                 conn.execute(f"drop schema if exists {prefix if n == 0 else f'{prefix}_{n}'} cascade")
 
 
+@contextmanager
+def info_logs_to(path: Path) -> Iterator[None]:
+    """Log as in production meanwhile: INFO JSON lines on stderr, here redirected to ``path``."""
+    saved = sys.stderr
+    with path.open("w") as log_file:
+        sys.stderr = log_file
+        configure_logging(fmt="json")
+        try:
+            yield
+        finally:
+            sys.stderr = saved
+            configure_logging(quiet=True)
+
+
+def logged_commands_per_second(settings: Settings, count: int) -> float:
+    """Group-commit commands/s with every event logged at INFO (the production configuration)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with info_logs_to(settings.home / "ledger.log"):
+        return commands_per_second(settings, count, True)
+
+
 def sqlite_rows(base: Path, quick: bool) -> list[Row]:
     """Write path on SQLite with synchronous=FULL."""
     count, rounds = (3000, 2) if quick else (8000, 3)
@@ -209,12 +231,15 @@ def sqlite_rows(base: Path, quick: bool) -> list[Row]:
 
     single = lambda: raw_sqlite(base, count // 2, 1)  # noqa: E731
     grouped, raw1 = interleaved(lambda: commands_per_second(fresh(), count, True), single, rounds)
+    logged, raw1c = interleaved(lambda: logged_commands_per_second(fresh(), count), single, rounds)
     plain, raw1b = interleaved(lambda: commands_per_second(fresh(), count // 2, False), single, rounds)
     append, raw100 = interleaved(lambda: append_per_second(fresh(), count * 5),
                                  lambda: raw_sqlite(base, count * 5, 100), rounds)
     return [
         Row(f"SQLite FULL: durable commands/s, group commit, {CALLERS} callers (vs raw sqlite3 1-row commits)",
             grouped, raw1, "cmd/s", ">= 1.5"),
+        Row("  the same with INFO JSON logs written to a file, as in production (vs raw 1-row commits)",
+            logged, raw1c, "cmd/s", "printed"),
         Row(f"SQLite FULL: durable commands/s, one transaction each, {CALLERS} callers (vs raw 1-row commits)",
             plain, raw1b, "cmd/s", "printed"),
         Row("SQLite FULL: store.save of 100 events on 100 accounts (events/s, vs raw sqlite3 100-row txns)",
