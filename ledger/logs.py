@@ -16,6 +16,11 @@ from typing import Any, BinaryIO
 
 import msgspec
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
+
+#: Tracebacks as structured data, without the frames' local variables: those hold tokens, request bodies and
+#: connection strings, which must never reach a log line.
+_TRACEBACKS = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
 
 
 def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
@@ -48,7 +53,7 @@ def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks,
+            _TRACEBACKS,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING if quiet else logging.INFO),
@@ -67,15 +72,20 @@ def _json_line(event: dict[str, Any], **_: Any) -> bytes:
 
 #: Longest time an INFO line waits in the buffer before it reaches stderr.
 FLUSH_EVERY = 0.2
+#: Buffered bytes that are written at once without waiting for the flusher.
+BUFFER_BYTES = 64 * 1024
 
 
 class LineLogger:
     """structlog's logger for JSON lines on stderr's byte stream, without a write per INFO line.
 
     A write per line is a system call that hands the GIL to another thread: under group commit, 64 deciding
-    threads logging ``event_recorded`` ran at half the commands/s. INFO and DEBUG lines go into the stream's
-    buffer (written when it fills, or by a flusher thread within ``FLUSH_EVERY`` seconds, and at exit); a
-    warning or an error flushes at once, with every line before it, so nothing an operator needs waits.
+    threads logging ``event_recorded`` ran at half the commands/s. INFO and DEBUG lines are kept in a buffer of
+    its own (whatever the stream's buffering: ``PYTHONUNBUFFERED`` leaves stderr without one) and written whole
+    lines at a time, when ``BUFFER_BYTES`` are waiting, by a flusher thread within ``FLUSH_EVERY`` seconds, and
+    at exit; a warning or an error is written at once with every line before it, so nothing an operator needs
+    waits. A process killed outright (SIGKILL, out of memory) loses at most the last ``FLUSH_EVERY`` seconds of
+    INFO lines. A child forked from the process starts with an empty buffer and a flusher of its own.
 
     There is one per process (:meth:`shared`), so loggers cached before a new :func:`configure_logging` follow
     the stream it names; a stream found closed (replaced and closed, e.g. by a test runner) is replaced by
@@ -84,12 +94,14 @@ class LineLogger:
 
     _shared: LineLogger | None = None
 
-    def __init__(self, file: BinaryIO) -> None:
-        self._file = file  # a BufferedWriter: thread-safe, each line written whole
-        self._dirty = False
-        flusher = threading.Thread(target=self._flush_often, name="log-flusher", daemon=True)
-        flusher.start()
+    def __init__(self, file: BinaryIO, every: float = FLUSH_EVERY) -> None:
+        self._file = file
+        self._every = every
+        self._lock = threading.Lock()
+        self._pending = bytearray()
+        self._start_flusher()
         atexit.register(self.flush)
+        os.register_at_fork(after_in_child=self._forked)
 
     @classmethod
     def shared(cls, file: BinaryIO) -> LineLogger:
@@ -97,41 +109,67 @@ class LineLogger:
         if cls._shared is None:
             cls._shared = cls(file)
         elif cls._shared._file is not file:
-            cls._shared.flush()
-            cls._shared._file = file
+            with cls._shared._lock:
+                cls._shared._write_pending()
+                cls._shared._file = file
         return cls._shared
 
     def buffered(self, message: bytes) -> None:
         """Write one line; it reaches the stream within ``FLUSH_EVERY`` seconds."""
-        self._write(message + b"\n", flush=False)
-        self._dirty = True
+        with self._lock:
+            self._pending += message
+            self._pending += b"\n"
+            if len(self._pending) >= BUFFER_BYTES:
+                self._write_pending()
 
     def urgent(self, message: bytes) -> None:
-        """Write one line and flush it (with everything buffered before it) now."""
-        self._write(message + b"\n", flush=True)
+        """Write one line, with every line buffered before it, now."""
+        with self._lock:
+            self._pending += message
+            self._pending += b"\n"
+            self._write_pending()
 
     def flush(self) -> None:
-        """Flush the buffered lines (the flusher thread, exit)."""
-        self._dirty = False
-        with contextlib.suppress(ValueError):  # the stream was closed first (interpreter exit)
-            self._file.flush()
+        """Write the buffered lines now (the flusher thread, exit)."""
+        with self._lock:
+            self._write_pending()
 
-    def _write(self, line: bytes, *, flush: bool) -> None:
+    def _write_pending(self) -> None:
+        """Write the buffer whole (the caller holds the lock); a failing stream loses the lines, never raises."""
+        if not self._pending:
+            return
+        data, self._pending = bytes(self._pending), bytearray()
         try:
-            self._file.write(line)
+            self._write_all(data)
         except ValueError:  # closed: write to whatever stderr is now
             current = getattr(sys.stderr, "buffer", None)
             if current is None or current is self._file:
                 return
             self._file = current
-            self._file.write(line)
-        if flush:
-            self._file.flush()
+            with contextlib.suppress(OSError, ValueError):
+                self._write_all(data)
+        except OSError:  # a broken pipe, a full disk: logging must not take the ledger down
+            pass
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = self._file.write(view)
+            view = view[written if written else len(view):]
+        self._file.flush()
+
+    def _start_flusher(self) -> None:
+        threading.Thread(target=self._flush_often, name="log-flusher", daemon=True).start()
+
+    def _forked(self) -> None:
+        self._lock = threading.Lock()  # another thread may have held it at the fork
+        self._pending = bytearray()  # the parent's lines: it writes them itself
+        self._start_flusher()
 
     def _flush_often(self) -> None:
         while True:
-            time.sleep(FLUSH_EVERY)
-            if self._dirty:
+            time.sleep(self._every)
+            if self._pending:
                 self.flush()
 
     debug = info = msg = log = buffered

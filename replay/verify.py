@@ -176,11 +176,15 @@ def not_checked(check: str, what: str, unreadable: Sequence[Finding]) -> Finding
                           f"event_decode findings) and {what} need every event")
 
 
-def verify(store: Any, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] = ()) -> Verification:
+def verify(store: Any, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] = (),
+           catch_up_failure: str | None = None) -> Verification:
     """Run every check; ``ok`` only when none finds anything.
 
     The hash chain is checked first and always; an undecodable event is named, and the projections and
     invariants are then reported as not checked instead of failing the whole verification.
+    ``catch_up_failure`` is why the caller could not bring the projections up to the head first: unless an
+    undecodable event explains it, it is a finding of its own (``projection_catch_up``), since the projections
+    were then compared only as far as they had got.
     """
     head, chained = chain_findings(keeper, anchors)
     unreadable: list[Finding] = []
@@ -192,5 +196,9 @@ def verify(store: Any, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, st
     else:
         with tempfile.TemporaryDirectory(prefix=".verify-", dir=keeper.files.folder) as scratch:
             checked, projections = projection_findings(keeper, Path(scratch))
+    if catch_up_failure and not unreadable:
+        projections.insert(0, Finding("projection_catch_up", f"the projections could not be brought up to the head "
+                                                             f"of the log ({catch_up_failure}); they were compared "
+                                                             f"as far as they had got"))
     findings = chained + unreadable + projections + invariants
     return Verification(not findings, count, findings, checked, head)

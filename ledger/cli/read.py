@@ -306,12 +306,14 @@ def audit_log(state: CliState, account_id: str | None, actor: str | None, start:
 @pass_state
 def audit_verify(state: CliState, anchors: tuple[str, ...]) -> None:
     """Hash chain, projections rebuilt and diffed, invariants; exits 1 on any discrepancy."""
+    failure = None
     with keeper(state, catch_up=False) as kept:
         try:
             kept.catch_up()
-        except Exception as error:  # an unreadable row: verify names it, and checks what it can without it
+        except Exception as error:  # reported by verify: an undecodable row it names, or a finding of its own
             structlog.get_logger("ledger.cli").warning("audit_verify_projections_not_caught_up", error=repr(error))
-        result = verify(state.ledger().store, kept, [parse_anchor(a) for a in anchors])
+            failure = f"{type(error).__name__}: {error}"
+        result = verify(state.ledger().store, kept, [parse_anchor(a) for a in anchors], failure)
     if state.as_json:
         emit_json(result)
     else:

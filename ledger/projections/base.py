@@ -32,10 +32,12 @@ _timestamp_json = msgspec.json.Encoder().encode
 
 
 def iso_text(moment: datetime) -> str:
-    """``moment.isoformat()`` of an aware datetime, at half the cost (msgspec writes RFC 3339 in C).
+    """``moment.isoformat()`` of an aware datetime whose offset is whole minutes (events are stamped in UTC by
+    the clock port), at half the cost: msgspec writes RFC 3339 in C.
 
-    The two spell everything alike except UTC, which msgspec writes ``Z`` and ``isoformat`` ``+00:00``; stored
-    rows keep the ``isoformat`` spelling. Equality with ``isoformat`` is a property test.
+    The two spell such instants alike except UTC, which msgspec writes ``Z`` and ``isoformat`` ``+00:00``; stored
+    rows keep the ``isoformat`` spelling. Equality with ``isoformat`` is a property test. (RFC 3339 has no
+    seconds in offsets: msgspec drops them, ``isoformat`` keeps them.)
     """
     text = _timestamp_json(moment)[1:-1].decode()
     return text[:-1] + "+00:00" if text[-1] == "Z" else text

@@ -84,8 +84,10 @@ class SQLiteLog:
             notes = self.store.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
             return [Note(n.id, n.originator_id, n.originator_version, n.topic, bytes(n.state)) for n in notes]
         with self._lock:
-            rows = self._direct.execute(f"SELECT rowid, originator_id, originator_version, topic, state FROM "
-                                        f"{self._table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            # state as a BLOB: a row edited into TEXT (even invalid UTF-8) is read as its bytes, for the chain
+            rows = self._direct.execute(f"SELECT rowid, originator_id, originator_version, topic, "
+                                        f"CAST(state AS BLOB) FROM {self._table} WHERE rowid > ? ORDER BY rowid "
+                                        f"LIMIT ?",
                                         (after, limit)).fetchall()
         return [Note(r[0], UUID(r[1]), r[2], r[3], bytes(r[4])) for r in rows]
 

@@ -87,6 +87,19 @@ def test_export_refuses_an_empty_or_reversed_period(tmp_path: Path) -> None:
     ledger.close()  # type: ignore[attr-defined]
 
 
+def test_a_catch_up_that_failed_is_a_finding_unless_an_undecodable_row_explains_it(tmp_path: Path) -> None:
+    ledger, _ = history(tmp_path)
+    store = ledger.store  # type: ignore[attr-defined]
+    keeper = ProjectionKeeper(store, tmp_path)
+    keeper.catch_up()
+    result = verify(store, keeper, catch_up_failure="OperationalError: database is locked")
+    assert not result.ok
+    assert [f.check for f in result.findings] == ["projection_catch_up"]
+    assert "database is locked" in result.findings[0].detail
+    keeper.close()
+    ledger.close()  # type: ignore[attr-defined]
+
+
 def test_verify_passes_then_names_an_edited_event_row(tmp_path: Path, store_backend: str) -> None:
     if store_backend != "sqlite":
         pytest.skip("edits the SQLite file directly")

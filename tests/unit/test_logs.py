@@ -1,4 +1,5 @@
-"""JSON log lines: INFO is buffered and reaches the stream soon; a warning flushes at once, in order."""
+"""JSON log lines: INFO is buffered and reaches the stream soon, a warning is written at once with everything
+before it, whatever the stream's own buffering; tracebacks never carry local variables."""
 
 from __future__ import annotations
 
@@ -7,32 +8,76 @@ import sys
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
+import structlog
 
-from ledger.logs import FLUSH_EVERY, LineLogger
+from ledger.logs import FLUSH_EVERY, LineLogger, configure_logging
 
 
-def test_info_lines_are_buffered_then_flushed_and_warnings_go_out_at_once(tmp_path: Path) -> None:
+def test_info_lines_wait_for_the_flusher_and_a_warning_writes_everything_in_order(tmp_path: Path) -> None:
     path = tmp_path / "log.jsonl"
-    with path.open("wb") as stream:
-        logger = LineLogger(stream)
+    with path.open("wb", buffering=0) as stream:  # unbuffered, as stderr is under PYTHONUNBUFFERED
+        logger = LineLogger(stream, every=3600)  # no flusher tick during this test
         logger.info(b'{"event":"one"}')
-        assert path.read_bytes() == b""  # still in the buffer: no write system call per INFO line
+        assert path.read_bytes() == b""  # no write system call per INFO line
         logger.warning(b'{"event":"two"}')
-        assert path.read_bytes() == b'{"event":"one"}\n{"event":"two"}\n'  # everything before it, in order
+        assert path.read_bytes() == b'{"event":"one"}\n{"event":"two"}\n'
         logger.info(b'{"event":"three"}')
-        deadline = time.monotonic() + 20 * FLUSH_EVERY
-        while not path.read_bytes().endswith(b'"three"}\n') and time.monotonic() < deadline:
+        logger.flush()
+        assert path.read_bytes().endswith(b'{"event":"three"}\n')
+
+
+def test_the_flusher_writes_buffered_lines_soon(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    with path.open("wb", buffering=0) as stream:
+        logger = LineLogger(stream)
+        logger.info(b'{"event":"soon"}')
+        deadline = time.monotonic() + 50 * FLUSH_EVERY
+        while not path.read_bytes() and time.monotonic() < deadline:
             time.sleep(FLUSH_EVERY / 4)
-        assert path.read_bytes().endswith(b'{"event":"three"}\n')  # the flusher thread wrote it
+        assert path.read_bytes() == b'{"event":"soon"}\n'
 
 
 def test_a_closed_stream_is_replaced_by_stderr_now(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A test runner (or a daemon) may close the stderr a logger was configured with: lines go to the new one."""
     old = (tmp_path / "old").open("wb")
-    logger = LineLogger(old)
+    logger = LineLogger(old, every=3600)
     old.close()
     now = io.TextIOWrapper(io.BytesIO())
     monkeypatch.setattr(sys, "stderr", now)
     logger.warning(b'{"event":"still logged"}')
     assert now.buffer.getvalue() == b'{"event":"still logged"}\n'
+
+
+def test_a_failing_stream_never_raises_into_the_caller(tmp_path: Path) -> None:
+    class Broken(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: object) -> int:
+            raise BrokenPipeError("reader went away")
+
+    LineLogger(Broken(), every=3600).error(b'{"event":"lost"}')  # a broken pipe must not fail a payment
+
+
+def test_tracebacks_in_logs_carry_no_local_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr(sys, "stderr", out)
+    configure_logging(fmt="json")
+
+    def charge(token: str) -> None:
+        raise RuntimeError("gateway down")
+
+    try:
+        charge("tok_secret_4242")
+    except RuntimeError:
+        structlog.get_logger("test.logs.tracebacks").exception("charge_failed")
+    LineLogger.shared(out.buffer).flush()
+    text = out.buffer.getvalue()
+    assert b"tok_secret_4242" not in text
+    line = msgspec.json.decode(text.splitlines()[-1])
+    assert line["event"] == "charge_failed" and line["exception"][0]["exc_value"] == "gateway down"
+    assert all("locals" not in frame for frame in line["exception"][0]["frames"])
+    monkeypatch.undo()
+    configure_logging(quiet=True)  # back to the real stderr
