@@ -4,24 +4,33 @@
 
 Prints events/s of the rebuild, the raw baseline measured in the same run, their ratio (goal >= 0.5), the
 rebuild against the raw cost of writing the rows it wrote (the floor the read models set), the peak RSS of the
-largest rebuild process (one per projection on big logs), and the speed and peak RSS of an as-of replay of the
-whole log in a process of its own.
+largest rebuild process (one per projection on big logs), the speed and peak RSS of an as-of replay of the
+whole log in a process of its own, and whether the live projections keep up with the writer: group-commit
+commands/s with the projection follower running beside it as in ``ledger serve`` (vs without), how far behind
+it was when the writers stopped and how long it took to catch up.
 """
 
 from __future__ import annotations
 
 import argparse
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import msgspec
+
 from bench import Row
 from bench.generator import HistoryGenerator
+from ledger.bootstrap import build
+from ledger.commands import messages as m
 from ledger.config import Settings
 from ledger.projections import fresh
+from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.rebuild import ProjectionFiles
 from ledger.projections.runner import StoreLog
 from ledger.store.application import LedgerStore
@@ -103,6 +112,79 @@ def replay_in_subprocess(db_path: Path, events: int) -> tuple[float, float]:
     return peak, events / seconds
 
 
+CALLERS = 64
+
+
+def live_commands_per_second(home: Path, pairs: int, follow: bool) -> tuple[float, int, float]:
+    """Group commit from CALLERS callers, each issuing an invoice and paying it (4 events per pair), with the
+    projection follower running beside them in the same process as in ``ledger serve`` (``follow``) or not.
+
+    Returns (commands/s, events the projections were behind when the last command returned, seconds the
+    follower then took to catch up).
+    """
+    settings = Settings.from_env({}, home=home, db_path=home / "ledger.db", gateway_db=home / "gateway.db")
+    ledger = build(msgspec.structs.replace(settings, group_commit=True))
+    service = ledger.service
+    for n in range(CALLERS):
+        service.handle(m.OpenAccount(account=f"L{n}", email=f"l{n}@example.com"))
+    follower = ProjectionKeeper(ledger.store, home)
+    follower.catch_up()
+    stop = threading.Event()
+    thread = threading.Thread(target=follower.follow, args=(stop,), name="projections", daemon=True)
+    per_caller = max(pairs // CALLERS, 1)
+
+    def caller(n: int) -> None:
+        for i in range(per_caller):
+            service.handle(m.IssueInvoice(account=f"L{n}", invoice=f"I{i}", amount="10.00", date="2026-09-01",
+                                          due="2026-09-30"))
+            service.handle(m.SubmitPayment(account=f"L{n}", payment=f"P{i}", amount="10.00", method="card",
+                                           token="tok_visa", invoices={f"I{i}": "10.00"}))
+
+    callers = [threading.Thread(target=caller, args=(n,)) for n in range(CALLERS)]
+    if follow:
+        thread.start()
+    started = time.perf_counter()
+    for c in callers:
+        c.start()
+    for c in callers:
+        c.join()
+    rate = 2 * per_caller * CALLERS / (time.perf_counter() - started)
+    behind = max(s.lag for s in follower.status())
+    drained = time.perf_counter()
+    if follow:
+        while any(s.lag for s in follower.status()):
+            time.sleep(0.01)
+        stop.set()
+        thread.join()
+    drain = time.perf_counter() - drained
+    follower.close()
+    ledger.close()
+    return rate, behind, drain
+
+
+def live_rows(base: Path, quick: bool) -> list[Row]:
+    """Commands/s with the live projections following (vs without), and how far behind they were."""
+    pairs = 2_000 if quick else 8_000
+    runs = iter(range(100))
+
+    def once(follow: bool) -> tuple[float, int, float]:
+        home = base / f"live{next(runs)}"
+        home.mkdir(parents=True)
+        return live_commands_per_second(home, pairs, follow)
+
+    plain = [once(False)[0] for _ in range(2)]
+    followed = [once(True) for _ in range(2)]
+    rate = statistics.median(r for r, _, _ in followed)
+    behind = max(b for _, b, _ in followed)
+    drain = max(d for _, _, d in followed)
+    events = 4 * max(pairs // CALLERS, 1) * CALLERS
+    return [Row("group commit with the live projections following, as in serve (cmd/s, vs without)", rate,
+                statistics.median(plain), "cmd/s", "printed"),
+            Row(f"  events the projections were behind when the writers stopped (of {events:,} written)", behind,
+                events, "events", "printed"),
+            Row("  seconds the follower then took to catch up (baseline: 1 s)", drain, 1.0, "s", "printed")]
+
+
 def run(quick: bool = False, events: int | None = None, folder: Path | None = None) -> list[Row]:
     """Generate the log (unless already there), then time a rebuild and the raw baseline."""
     events = events or (100_000 if quick else 1_000_000)
@@ -123,6 +205,7 @@ def run(quick: bool = False, events: int | None = None, folder: Path | None = No
         floor = raw_write_floor(home / "projections", total)
         largest = max(files.peaks.items(), key=lambda item: item[1], default=("(in this process)", 0.0))
         replay_mb, replay_rate = replay_in_subprocess(settings.db_path, total)
+        live = live_rows(Path(scratch), quick)
         return [Row(f"rebuild all projections ({total:,} events, events/s)", ours, baseline, "events/s", ">= 0.5"),
                 Row("  the same rebuild vs raw sqlite3 executemany of the rows it wrote (events/s)", ours, floor,
                     "events/s", "printed"),
@@ -131,7 +214,7 @@ def run(quick: bool = False, events: int | None = None, folder: Path | None = No
                 Row("replay balances --as-of over the whole log (events/s, vs raw read + decode)", replay_rate,
                     baseline, "events/s", "printed"),
                 Row("peak RSS of that replay, in a process of its own (MB; baseline: the goal)", replay_mb, 500,
-                    "MB", "< 500 MB (ratio < 1)")]
+                    "MB", "< 500 MB (ratio < 1)"), *live]
 
 
 def main() -> None:
