@@ -1,5 +1,6 @@
 """Everything ``make run`` starts, in one process: the bundled nats-server (unless NATS_URL is set), the
-command/read API, the relay, the workers, the expiry scheduler and the projection runner.
+command/read API, the relay, the workers, the expiry scheduler and the projection runner (a process of its own:
+``ledger.projections.follower``).
 
 | variable | default | meaning |
 | --- | --- | --- |
@@ -21,7 +22,6 @@ import functools
 import os
 import signal
 import socket
-import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from ledger.adapters.mailers import MaildirMailer, SmtpMailer
 from ledger.bootstrap import Ledger
 from ledger.natsserver import NatsServerProcess
 from ledger.ports.mailer import Mailer
+from ledger.projections.follower import run_follower
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.service.api import build_broker
 from workers import expiry
@@ -144,10 +145,7 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         url = await asyncio.to_thread(server.start)
         log.info("nats_server_started", url=url)
     stop_on_signals(stop)
-    follower_stop = threading.Event()
-    follower = ProjectionKeeper(ledger.store, home)
-    thread = threading.Thread(target=follower.follow, args=(follower_stop,), name="projections", daemon=True)
-    thread.start()
+    follower = supervise("projections", lambda: run_follower(ledger, stop), stop)
     api_keeper, expiry_keeper = ProjectionKeeper(ledger.store, home), ProjectionKeeper(ledger.store, home)
     nc = await nats.connect(url, max_reconnect_attempts=-1, name="ledger")
     js = nc.jetstream()
@@ -167,12 +165,10 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     try:
         await stop.wait()
     finally:
-        await finish(tasks)
+        await finish([*tasks, follower])
         await broker.stop()
         await nc.close()
-        follower_stop.set()
-        thread.join(timeout=10)
-        for kept in (follower, api_keeper, expiry_keeper):
+        for kept in (api_keeper, expiry_keeper):
             kept.close()
         inbox.close()
         relay.close()

@@ -1,5 +1,5 @@
-"""Operations CLI commands: ``serve`` (what ``make run`` runs), ``relay``, ``worker NAME``, ``workers`` and
-``schema export``."""
+"""Operations CLI commands: ``serve`` (what ``make run`` runs), ``projections follow``, ``relay``, ``worker
+NAME``, ``workers`` and ``schema export``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 
 from ledger.cli.main import CliState, cli
 from ledger.cli.output import emit_json
+from ledger.cli.read import projections
 from ledger.logs import configure_logging
 
 pass_state = click.make_pass_decorator(CliState)
@@ -22,6 +23,23 @@ def serve(state: CliState) -> None:
 
     configure_logging()
     run_forever(state.ledger())
+
+
+@projections.command("follow")
+@pass_state
+def projections_follow(state: CliState) -> None:
+    """Keep the read models caught up with the log until SIGINT or SIGTERM (what ``serve`` runs beside it)."""
+    import signal
+    import threading
+
+    from ledger.projections.follower import follow
+
+    configure_logging()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    ledger = state.ledger()
+    follow(ledger.settings, stop, store=ledger.store)
 
 
 @cli.command("relay")

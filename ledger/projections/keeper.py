@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import structlog
@@ -56,6 +55,14 @@ def chain_file(home: Path) -> Path:
         for suffix in ("-wal", "-shm"):
             Path(f"{earlier}{suffix}").unlink(missing_ok=True)
     return path
+
+
+class StopFlag(Protocol):
+    """What :meth:`ProjectionKeeper.follow` waits on: a ``threading.Event`` or a ``multiprocessing.Event``."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 class ProjectionKeeper:
@@ -136,7 +143,7 @@ class ProjectionKeeper:
         """Rebuild into new files from position 0 and swap them in; the old ones serve until the swap."""
         return self.files.rebuild(fresh(names), self.events, progress=progress)
 
-    def follow(self, stop: threading.Event, interval: float = 0.2) -> None:
+    def follow(self, stop: StopFlag, interval: float = 0.2) -> None:
         """Keep the projections caught up until ``stop`` is set (the service's projection runner)."""
         while not stop.is_set():
             try:
