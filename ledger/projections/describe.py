@@ -1,4 +1,4 @@
-"""Human words for events: the audit log's comment ("Other - Payment Applied") and what changed.
+"""Human words for events: the audit log's comment ("Other – Payment Applied") and what changed.
 
 Both are worked out once per event type (which fields to show, which are amounts), since the audit log
 describes every event of the log on a rebuild.
@@ -32,7 +32,7 @@ def _title(event_type: type) -> str:
 
 @cache
 def _comment(event_type: type[ev.Event]) -> str:
-    return f"{_AREA_TITLES.get(event_type.area, event_type.area.title())} - {_title(event_type)}"
+    return f"{_AREA_TITLES.get(event_type.area, event_type.area.title())} – {_title(event_type)}"
 
 
 @cache
@@ -54,7 +54,7 @@ def title(event: Any) -> str:
 
 
 def comment(event: ev.Event) -> str:
-    """The audit comment, e.g. "Other - Payment Applied" (seed 000's audit comment log)."""
+    """The audit comment, e.g. "Other – Payment Applied" (seed 000's audit comment log)."""
     return _comment(type(event))
 
 
@@ -74,5 +74,5 @@ def details(event: ev.Event, currency: str | None) -> str:
 
 
 def sentence(event: ev.Event, comment_text: str) -> str:
-    """ "Other - Payment Applied by CSR jdoe at 10:42" (time of day in UTC here; readers format their zone)."""
+    """ "Other – Payment Applied by CSR jdoe at 10:42" (time of day in UTC here; readers format their zone)."""
     return f"{comment_text} by {event.by.describe()} at {event.timestamp:%H:%M}"

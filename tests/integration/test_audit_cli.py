@@ -82,8 +82,8 @@ def test_replays_exports_and_the_audit_log(ledger: Ledger, tmp_path: Path) -> No
     assert ["2026-09-10", "Invoice Issued", "I,2", "50.00", "0.00", "150.00"] in rows
     assert rows[-1] == ["2026-09-30", "Closing balance", "", "", "", "30.00"]
     log = ledger.json("audit", "log", "--account", "ACC1", "--actor", "cli")
-    assert log[0]["comment"] == "Portal - Account Opened"
-    assert any(r["comment"] == "Other - Payment Applied" for r in log)
+    assert log[0]["comment"] == "Portal – Account Opened"
+    assert any(r["comment"] == "Other – Payment Applied" for r in log)
     ledger.ok("audit", "export", "--from", "2026-09-01", "--to", "2026-10-01", "--format", "jsonl",
               "--output", str(tmp_path / "out.jsonl"))
     exported = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]

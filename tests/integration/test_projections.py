@@ -77,7 +77,7 @@ def test_reads_balances_tabs_history_and_dashboard(ledger: Ledger, tmp_path: Pat
     assert queries.dashboard(db, clock.now(), within_days=3)["expiring_authorizations"] == []
     assert len(board["unpaid_orders"]) == 2
     audit = queries.audit_log(keeper.connection("audit"), account_id="ACC1")
-    assert audit[0]["comment"] == "Portal - Account Opened" and len(audit) == 9
+    assert audit[0]["comment"] == "Portal – Account Opened" and len(audit) == 9
     keeper.close()
 
 

@@ -40,4 +40,4 @@ def test_a_statement_shows_its_balance_as_a_decimal_in_the_account_currency() ->
     assert details(event, "USD") == "period_from=2026-09-01 period_to=2026-09-30 balance=200.00 open_invoices=2"
     assert details(event, "BHD") .endswith("balance=20.000 open_invoices=2")
     assert details(event, "JPY").endswith("balance=20000 open_invoices=2")
-    assert comment(event) == "Portal - Statement Sent"
+    assert comment(event) == "Portal – Statement Sent"

@@ -1,7 +1,7 @@
 """The event base: every fact on an aggregate is an immutable, versioned msgspec Struct.
 
 Events carry who did it (:class:`Actor`: guest, customer, CSR, finance, system, worker) and through which
-channel, so the audit log can say "Other - Payment Applied by CSR jdoe at 10:42" (seed 000). They never carry a card
+channel, so the audit log can say "Other – Payment Applied by CSR jdoe at 10:42" (seed 000). They never carry a card
 number, a password or a raw token: gateway tokens and hashes only.
 """
 
