@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import threading
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any, Protocol
@@ -42,12 +43,30 @@ def follow(settings: Settings, stop: StopFlag, interval: float = INTERVAL, store
             events.close()
 
 
-def _run(settings: Settings, stop: ProcessEvent, interval: float) -> None:
+class UntilStoppedOrOrphaned:
+    """A stop flag that is also set once the process that started this one is gone (killed outright, so it
+    could not say stop): a follower never outlives its ``ledger serve``."""
+
+    def __init__(self, stop: ProcessEvent, parent: int) -> None:
+        self._stop = stop
+        self._parent = parent
+
+    def is_set(self) -> bool:
+        """Stop was asked for, or the parent died (this process was handed to another parent)."""
+        return self._stop.is_set() or os.getppid() != self._parent
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for stop; True when it is time to stop."""
+        self._stop.wait(timeout)
+        return self.is_set()
+
+
+def _run(settings: Settings, stop: ProcessEvent, interval: float, parent: int) -> None:
     """Body of the follower process (started with ``spawn``: it opens everything it uses itself)."""
     from ledger.logs import configure_logging
 
     configure_logging(fmt=settings.log_format)
-    follow(settings, stop, interval)
+    follow(settings, UntilStoppedOrOrphaned(stop, parent), interval)
 
 
 class FollowerProcess:
@@ -56,7 +75,7 @@ class FollowerProcess:
     def __init__(self, settings: Settings, interval: float = INTERVAL) -> None:
         context = multiprocessing.get_context("spawn")
         self._stop = context.Event()
-        self._process = context.Process(target=_run, args=(settings, self._stop, interval),
+        self._process = context.Process(target=_run, args=(settings, self._stop, interval, os.getpid()),
                                         name="ledger-projections", daemon=True)
 
     def start(self) -> None:

@@ -117,3 +117,42 @@ def test_ledger_projections_follow_runs_until_sigterm(ledger: Ledger, tmp_path: 
     assert process.returncode == 0, err
     events = [msgspec.json.decode(line)["event"] for line in err.splitlines() if line.startswith(b"{")]
     assert "projection_follower_started" in events and "projections_caught_up" in events
+
+
+ORPHAN = """
+import sys, time
+from pathlib import Path
+from ledger.config import Settings
+from ledger.projections.follower import FollowerProcess
+home = Path(sys.argv[1])
+follower = FollowerProcess(Settings.from_env({}, home=home, db_path=home / "ledger.db"), interval=0.05)
+follower.start()
+print(follower._process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status  # exited, waiting to be reaped by whoever adopted it
+
+
+def test_a_follower_never_outlives_the_process_that_started_it(ledger: Ledger, tmp_path: Path,
+                                                               store_backend: str) -> None:
+    if store_backend != "sqlite":
+        pytest.skip("the parent finds the store by its SQLite file here")
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        child = int(parent.stdout.readline()) if parent.stdout else 0
+        assert child and not _gone(child)
+    finally:
+        parent.kill()  # SIGKILL: no atexit, no chance to stop its children
+        parent.wait()
+    deadline = time.monotonic() + 30
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(child)
