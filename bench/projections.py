@@ -189,8 +189,8 @@ def live_rows(base: Path, quick: bool) -> list[Row]:
     rate, behind, drain = median_of("process")
     threaded, _, _ = median_of("thread")
     events = 4 * max(pairs // CALLERS, 1) * CALLERS
-    return [Row("group commit with the live projections following in their own process, as in serve (cmd/s, "
-                "vs without)", rate, plain, "cmd/s", "printed"),
+    return [Row("group commit with the live projections following in their own process, as in serve (quiet "
+                "logs; cmd/s, vs without)", rate, plain, "cmd/s", "printed"),
             Row(f"  events the projections were behind when the writers stopped (of {events:,} written)", behind,
                 events, "events", "printed"),
             Row("  seconds the follower then took to catch up (baseline: 1 s)", drain, 1.0, "s", "printed"),

@@ -220,7 +220,7 @@ def logged_commands_per_second(settings: Settings, count: int) -> float:
     log_path = settings.home / "ledger.log"
     with log_path.open("wb") as log_file:
         done = subprocess.run([sys.executable, "-c", LOGGED, str(settings.home), str(count)], stdout=subprocess.PIPE,
-                              stderr=log_file, text=True, check=True)
+                              stderr=log_file, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
     if log_path.stat().st_size == 0:
         raise RuntimeError("the logged run wrote no log lines")
     return float(done.stdout)

@@ -9,10 +9,11 @@ import atexit
 import contextlib
 import logging
 import os
+import select
 import sys
 import threading
 import time
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 import msgspec
 import structlog
@@ -74,6 +75,16 @@ def _json_line(event: dict[str, Any], **_: Any) -> bytes:
 FLUSH_EVERY = 0.2
 #: Buffered bytes that are written at once without waiting for the flusher.
 BUFFER_BYTES = 64 * 1024
+#: The largest write a pipe keeps whole when several processes write to it.
+PIPE_BUF = select.PIPE_BUF
+
+
+class Stream(Protocol):
+    """Where log lines go: stderr's byte stream (buffered or not), a file."""
+
+    def write(self, data: Any, /) -> int | None: ...
+
+    def flush(self) -> None: ...
 
 
 class LineLogger:
@@ -94,7 +105,7 @@ class LineLogger:
 
     _shared: LineLogger | None = None
 
-    def __init__(self, file: BinaryIO, every: float = FLUSH_EVERY) -> None:
+    def __init__(self, file: Stream, every: float = FLUSH_EVERY) -> None:
         self._file = file
         self._every = every
         self._lock = threading.Lock()
@@ -104,7 +115,7 @@ class LineLogger:
         os.register_at_fork(after_in_child=self._forked)
 
     @classmethod
-    def shared(cls, file: BinaryIO) -> LineLogger:
+    def shared(cls, file: Stream) -> LineLogger:
         """The process's line logger, writing to ``file`` from now on."""
         if cls._shared is None:
             cls._shared = cls(file)
@@ -152,10 +163,21 @@ class LineLogger:
             pass
 
     def _write_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = self._file.write(view)
-            view = view[written if written else len(view):]
+        """Write whole lines, in pieces of at most ``PIPE_BUF`` bytes where lines allow: a write that size is
+        atomic on a pipe, which other processes (a follower, workers) may be writing their lines to as well."""
+        start = 0
+        while start < len(data):
+            end = start + PIPE_BUF
+            if end < len(data):
+                cut = data.rfind(b"\n", start, end)
+                end = cut + 1 if cut >= start else (data.find(b"\n", end) + 1 or len(data))
+            piece = memoryview(data)[start:end]
+            while piece:
+                written = self._file.write(piece)
+                if not written:  # None (would block) or nothing: give up on these lines
+                    raise BlockingIOError("the log stream accepted nothing")
+                piece = piece[written:]
+            start = end
         self._file.flush()
 
     def _start_flusher(self) -> None:

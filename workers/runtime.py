@@ -22,6 +22,7 @@ import functools
 import os
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,10 @@ async def wait_until_answering(nc: Any, timeout: float = 10.0) -> None:
             await asyncio.sleep(0.05)
 
 
+#: Seconds a supervised task must have run for its next failure to count as the first again.
+HEALTHY_AFTER = 60.0
+
+
 def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event,
               delays: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0)) -> asyncio.Task[None]:
     """A task running ``run()`` until ``stop``, started again (after a growing delay) if it fails, e.g. when
@@ -78,10 +83,13 @@ def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event
     async def loop() -> None:
         failures = 0
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 await run()
                 failures = 0
             except Exception as error:
+                if time.monotonic() - started > HEALTHY_AFTER:  # a long healthy run: start again as if new
+                    failures = 0
                 delay = delays[min(failures, len(delays) - 1)]
                 failures += 1
                 log.error("task_failed", task=name, error=repr(error), restart_in=delay, exc_info=error)

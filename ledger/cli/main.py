@@ -31,10 +31,14 @@ class CliState:
     actor: ActorIn
     _ledger: Ledger | None = field(default=None, repr=False)
 
+    def settings(self) -> Settings:
+        """The settings from the environment and ``--db`` (for commands that need only the store)."""
+        return Settings.from_env(db_path=self.db)
+
     def ledger(self) -> Ledger:
         """The wired ledger (opened on first use)."""
         if self._ledger is None:
-            settings = Settings.from_env(db_path=self.db)
+            settings = self.settings()
             instant: datetime | None = parse_instant(self.at, settings.timezone, "at") if self.at else None
             self._ledger = build(settings, at=instant)
         return self._ledger

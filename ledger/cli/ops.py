@@ -38,8 +38,7 @@ def projections_follow(state: CliState) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    ledger = state.ledger()
-    follow(ledger.settings, stop, store=ledger.store)
+    follow(state.settings(), stop)  # only the store: no gateway, no command service
 
 
 @cli.command("relay")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
-import os
+import signal
 import threading
-from multiprocessing.synchronize import Event as ProcessEvent
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 import structlog
@@ -34,7 +35,8 @@ def follow(settings: Settings, stop: StopFlag, interval: float = INTERVAL, store
     opened = store is None
     events = LedgerStore(settings) if opened else store
     keeper = ProjectionKeeper(events, settings.home)
-    log.info("projection_follower_started", db=str(settings.db_path), store=settings.store)
+    where = (settings.postgres_schema or "public") if settings.store == "postgres" else str(settings.db_path)
+    log.info("projection_follower_started", store=settings.store, at=where)
     try:
         keeper.follow(stop, interval)
     finally:
@@ -43,30 +45,44 @@ def follow(settings: Settings, stop: StopFlag, interval: float = INTERVAL, store
             events.close()
 
 
-class UntilStoppedOrOrphaned:
-    """A stop flag that is also set once the process that started this one is gone (killed outright, so it
-    could not say stop): a follower never outlives its ``ledger serve``."""
+class PipeStop:
+    """The follower process's stop flag: the read end of a pipe whose write end only the parent holds.
 
-    def __init__(self, stop: ProcessEvent, parent: int) -> None:
-        self._stop = stop
-        self._parent = parent
+    The parent closes its end to say stop; a parent that dies outright (SIGKILL, the OOM killer) closes it too,
+    so a follower never outlives its ``ledger serve``. Unlike a shared ``multiprocessing.Event`` (a lock and a
+    condition), nothing either side can die holding. SIGTERM to the follower itself also stops it.
+    """
+
+    def __init__(self, reader: Connection) -> None:
+        self._reader = reader
+        self._asked = False
+
+    def request(self) -> None:
+        """Stop after the batch in hand (the SIGTERM handler)."""
+        self._asked = True
 
     def is_set(self) -> bool:
-        """Stop was asked for, or the parent died (this process was handed to another parent)."""
-        return self._stop.is_set() or os.getppid() != self._parent
+        """Whether it is time to stop."""
+        if not self._asked and self._reader.poll(0):  # end of file: the parent closed its end, or is gone
+            self._asked = True
+        return self._asked
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait up to ``timeout`` seconds for stop; True when it is time to stop."""
-        self._stop.wait(timeout)
-        return self.is_set()
+        if not self._asked and self._reader.poll(timeout):
+            self._asked = True
+        return self._asked
 
 
-def _run(settings: Settings, stop: ProcessEvent, interval: float, parent: int) -> None:
+def _run(settings: Settings, reader: Connection, interval: float) -> None:
     """Body of the follower process (started with ``spawn``: it opens everything it uses itself)."""
     from ledger.logs import configure_logging
 
+    stop = PipeStop(reader)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on a terminal reaches the whole group: serve stops it
+    signal.signal(signal.SIGTERM, lambda *_: stop.request())
     configure_logging(fmt=settings.log_format)
-    follow(settings, UntilStoppedOrOrphaned(stop, parent), interval)
+    follow(settings, stop, interval)
 
 
 class FollowerProcess:
@@ -74,17 +90,23 @@ class FollowerProcess:
 
     def __init__(self, settings: Settings, interval: float = INTERVAL) -> None:
         context = multiprocessing.get_context("spawn")
-        self._stop = context.Event()
-        self._process = context.Process(target=_run, args=(settings, self._stop, interval, os.getpid()),
+        self._reader, self._writer = context.Pipe(duplex=False)
+        self._process = context.Process(target=_run, args=(settings, self._reader, interval),
                                         name="ledger-projections", daemon=True)
 
     def start(self) -> None:
         """Start the process."""
         self._process.start()
+        self._reader.close()  # the child has its own copy; ours would keep the pipe open after we die
 
     def alive(self) -> bool:
         """Whether the process is still running."""
         return self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        """The process id once started."""
+        return self._process.pid
 
     @property
     def exitcode(self) -> int | None:
@@ -93,8 +115,8 @@ class FollowerProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask it to stop after the batch in hand (a batch is one transaction), then wait; kill it after
-        ``timeout`` seconds (an interrupted batch is rolled back whole)."""
-        self._stop.set()
+        ``timeout`` seconds (an interrupted batch is rolled back whole). Never blocks on a dead process."""
+        self._writer.close()
         self._process.join(timeout)
         if self._process.is_alive():
             self._process.terminate()
@@ -124,7 +146,7 @@ async def run_follower(ledger: Served, stop: asyncio.Event, check_every: float =
                                   name="projections", daemon=True)
         thread.start()
         try:
-            await stop.wait()
+            await _until(stop, check_every, thread.is_alive, "the projection follower thread ended")
         finally:
             flag.set()
             await asyncio.to_thread(thread.join, 10)
@@ -132,10 +154,16 @@ async def run_follower(ledger: Served, stop: asyncio.Event, check_every: float =
     process = FollowerProcess(settings)
     process.start()
     try:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), check_every)
-            if not process.alive():
-                raise RuntimeError(f"the projection follower exited with code {process.exitcode}")
+        await _until(stop, check_every, process.alive,
+                     lambda: f"the projection follower exited with code {process.exitcode}")
     finally:
         await asyncio.to_thread(process.stop)
+
+
+async def _until(stop: asyncio.Event, every: float, alive: Callable[[], bool], why: str | Callable[[], str]) -> None:
+    """Return when ``stop`` is set; raise RuntimeError(``why``) when ``alive()`` turns false before that."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+        if not stop.is_set() and not alive():
+            raise RuntimeError(why() if callable(why) else why)

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 import structlog
 
-from ledger.logs import FLUSH_EVERY, LineLogger, configure_logging
+from ledger.logs import FLUSH_EVERY, PIPE_BUF, LineLogger, configure_logging
 
 
 def test_info_lines_wait_for_the_flusher_and_a_warning_writes_everything_in_order(tmp_path: Path) -> None:
@@ -81,3 +81,28 @@ def test_tracebacks_in_logs_carry_no_local_variables(tmp_path: Path, monkeypatch
     assert all("locals" not in frame for frame in line["exception"][0]["frames"])
     monkeypatch.undo()
     configure_logging(quiet=True)  # back to the real stderr
+
+
+def test_lines_are_written_whole_in_pieces_a_pipe_keeps_atomic() -> None:
+    """Other processes write to the same stderr pipe: each write is whole lines of at most PIPE_BUF bytes,
+    except a single longer line, which goes alone."""
+    writes: list[bytes] = []
+
+    class Recorder(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: object) -> int:
+            chunk = bytes(data)  # type: ignore[call-overload]  # a memoryview
+            writes.append(chunk)
+            return len(chunk)
+
+    logger = LineLogger(Recorder(), every=3600)
+    lines = [b"x" * 3000, b"y" * 1000, b"z" * 5000, b"w" * 10]
+    for line in lines:
+        logger.info(line)
+    logger.flush()
+    assert b"".join(writes) == b"".join(line + b"\n" for line in lines)
+    assert all(w.endswith(b"\n") for w in writes)
+    assert all(len(w) <= PIPE_BUF or w.count(b"\n") == 1 for w in writes)
+    assert len(writes) < len(lines)  # lines that fit together went together
