@@ -4,6 +4,7 @@ before it, whatever the stream's own buffering; tracebacks never carry local var
 from __future__ import annotations
 
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -106,3 +107,19 @@ def test_lines_are_written_whole_in_pieces_a_pipe_keeps_atomic() -> None:
     assert all(w.endswith(b"\n") for w in writes)
     assert all(len(w) <= PIPE_BUF or w.count(b"\n") == 1 for w in writes)
     assert len(writes) < len(lines)  # lines that fit together went together
+
+
+def test_a_forked_child_does_not_write_its_parents_buffered_lines_again(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    with path.open("wb", buffering=0) as stream:
+        logger = LineLogger(stream, every=3600)
+        logger.info(b'{"event":"parent, before the fork"}')
+        pid = os.fork()
+        if pid == 0:  # the child: starts with an empty buffer
+            logger.info(b'{"event":"child"}')
+            logger.flush()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        logger.flush()
+    lines = path.read_bytes().splitlines()
+    assert sorted(lines) == [b'{"event":"child"}', b'{"event":"parent, before the fork"}']
