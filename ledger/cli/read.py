@@ -9,7 +9,9 @@ import itertools
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 import msgspec
@@ -90,11 +92,29 @@ def keeper(state: CliState, catch_up: bool = True) -> Iterator[ProjectionKeeper]
     try:
         if catch_up:
             kept.catch_up()
+        if state.at:
+            warn_if_in_the_past(kept, ledger.ports.clock.now(), ledger.ports.clock.zone)
         yield kept
     except LedgerError as error:
         fail(error, state.as_json)
     finally:
         kept.close()
+
+
+def warn_if_in_the_past(kept: ProjectionKeeper, now: datetime, zone: ZoneInfo) -> None:
+    """``--at`` earlier than the newest event: say on stderr that the read models show the ledger as it is
+    (``--at`` only sets the day for overdue amounts, periods and expiry windows), and where the past is."""
+    try:
+        head = kept.events.head()
+        newest = kept.events.read(head - 1, 1) if head else []
+    except Exception:  # an unreadable newest event: a warning never stops a read (audit verify names it)
+        return
+    if newest and newest[0][1].timestamp > now:
+        newest_at = newest[0][1].timestamp.astimezone(zone).isoformat(timespec="seconds")
+        click.echo(f"warning: --at {now.astimezone(zone).isoformat(timespec='seconds')} is before the newest "
+                   f"event ({newest_at}): these read models show the ledger "
+                   f"as it is now; for balances at that instant use `ledger replay balances --as-of` or "
+                   f"`ledger replay statement`", err=True)
 
 
 def show(state: CliState, title: str, rows: Any) -> None:

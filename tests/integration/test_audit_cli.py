@@ -135,3 +135,15 @@ def test_tables_written_to_a_pipe_are_not_cut_short(ledger: Ledger) -> None:
     text = ledger.ok("audit", "log")
     assert ids and all(event_id in text for event_id in ids)
     assert "…" not in text
+
+
+def test_reading_at_an_instant_before_the_newest_event_says_what_the_read_models_show(ledger: Ledger) -> None:
+    """Everything here was written at 2026-09-10T12:00: a read ``--at`` an earlier instant still shows today's
+    read models, and says so on stderr (with where the past is); at or after the newest event it says nothing."""
+    past = ledger.runner.invoke(cli, ["--at", "2026-09-05T12:00", "--json", "account", "balance", "ACC1"],
+                                env=ledger.env, catch_exceptions=False)
+    assert past.exit_code == 0 and json.loads(past.stdout)[0]["balance"] == "30.00"
+    assert past.stderr.startswith("warning: --at 2026-09-05T12:00:00-04:00 is before the newest event")
+    assert "ledger replay balances --as-of" in past.stderr
+    now = ledger("--json", "account", "balance", "ACC1")
+    assert now.exit_code == 0 and now.stderr == ""
