@@ -75,8 +75,10 @@ def chain_findings(keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] 
     newest event), and anchors kept elsewhere that the chain file no longer holds."""
     chain = keeper.chain
     chain.catch_up(keeper.events)
-    found = [Finding("hash_chain", f"position {p.position} (account aggregate {p.originator} version "
-                                   f"{p.version}): {p.problem}") for p in chain.verify(keeper.events)]
+    mismatches = chain.verify(keeper.events)
+    names = account_names(keeper) if mismatches else {}
+    found = [Finding("hash_chain", f"position {p.position} ({_whose(names, str(p.originator))} version "
+                                   f"{p.version}): {p.problem}") for p in mismatches]
     for position, digest in anchors:
         held = chain.at(position)
         if held is None:  # the chain never shrinks: cut short, or an anchor of another ledger
@@ -88,6 +90,21 @@ def chain_findings(keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] 
                                                  f"anchor says {digest} (the chain file was rewritten)"))
     position, digest = chain.head()
     return f"{position}:{digest}", found
+
+
+def account_names(keeper: ProjectionKeeper) -> dict[str, str]:
+    """Account ids by aggregate id, from the audit read model (empty when it cannot be read): findings name
+    the account a finance user knows, not only its UUID."""
+    try:
+        rows = keeper.connection("audit").execute("select account, account_id from audit_accounts").fetchall()
+    except Exception:  # the read model may be the casualty being investigated: the UUID alone will do
+        return {}
+    return {str(aggregate): str(account_id) for aggregate, account_id in rows}
+
+
+def _whose(names: dict[str, str], aggregate: str) -> str:
+    name = names.get(aggregate)
+    return f"account {name}, aggregate {aggregate}," if name else f"account aggregate {aggregate}"
 
 
 def projection_findings(keeper: ProjectionKeeper, scratch: Path) -> tuple[list[Checked], list[Finding]]:

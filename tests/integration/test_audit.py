@@ -116,6 +116,7 @@ def test_verify_passes_then_names_an_edited_event_row(tmp_path: Path, store_back
     assert not tampered.ok
     chain = [f for f in tampered.findings if f.check == "hash_chain"]
     assert len(chain) == 1 and chain[0].detail.startswith("position 3 ") and "edited" in chain[0].detail
+    assert "(account ACC1, aggregate " in chain[0].detail  # named as finance knows it, and by its UUID
     db.execute("delete from stored_events where rowid = 2")
     db.commit()
     assert any("deleted" in f.detail for f in verify(store, keeper).findings)
