@@ -43,6 +43,8 @@ def _records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, A
         key = str(event.originator_id)
         if isinstance(event, ev.AccountOpened):
             currencies[key], names[key] = event.currency, event.account_id
+        elif isinstance(event, ev.PaymentReceivedUnidentified):  # one aggregate per payment awaiting research
+            currencies[key], names[key] = event.currency, f"research {event.payment_id}"
         if not start <= event.timestamp < end:
             continue
         base = {"position": position, "event_id": event.event_id, "at": event.timestamp.isoformat(),

@@ -14,6 +14,7 @@ from ledger.money import format_amount
 from ledger.ports.ids import account_uuid
 from ledger.projections.keeper import ProjectionKeeper
 from replay.asof import balances_as_of
+from replay.export import records
 from replay.statement import statement
 from replay.verify import verify
 from tests.ledger_fixtures import START, make_ledger
@@ -49,5 +50,8 @@ def test_the_demo_scenarios_verify_clean(tmp_path: Path) -> None:
     r1 = statement(ledger.store, "R1", START.date(), now.date(), clock.zone)
     assert (r1.opening_balance, r1.closing_balance) == ("0.00", "0.00")
     assert as_of["R1"] == ("0.00", "80.00")
+    exported = list(records(ledger.store, START - timedelta(days=1), now))
+    assert all(len(r["account"]) < 36 for r in exported)  # every record names a business id, never a UUID
+    assert any(r["account"].startswith("research ") for r in exported)  # the guest payment awaiting research
     keeper.close()
     ledger.close()
