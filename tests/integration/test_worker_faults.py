@@ -78,9 +78,11 @@ async def started(process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def maildir_ids(folder: Path) -> list[str]:
-    if not folder.exists():
+    try:  # the worker may be creating the Maildir (mail/, then cur/, new/, tmp/) right now
+        return [m["Message-ID"].strip("<>").removesuffix("@ledger")
+                for m in mailbox.Maildir(str(folder), create=False)]
+    except (FileNotFoundError, mailbox.NoSuchMailboxError):
         return []
-    return [m["Message-ID"].strip("<>").removesuffix("@ledger") for m in mailbox.Maildir(str(folder), create=False)]
 
 
 async def kill_worker_repeatedly(tmp_path: Path, url: str, transport: str, emails: int, kills: int) -> None:
@@ -111,10 +113,12 @@ async def kill_worker_repeatedly(tmp_path: Path, url: str, transport: str, email
         rng = random.Random(kills)
         for target in sorted(rng.sample(range(1, emails), kills)):
             worker = worker_process(tmp_path, url, controller.port if controller else None)
-            while len(received()) < target and worker.poll() is None:
-                await asyncio.sleep(0.002)
-            worker.send_signal(signal.SIGKILL)
-            worker.wait()
+            try:
+                while len(received()) < target and worker.poll() is None:
+                    await asyncio.sleep(0.002)
+            finally:  # also when this test fails: a worker left running takes later tests' events
+                worker.send_signal(signal.SIGKILL)
+                worker.wait()
         log = tmp_path / "last-worker.log"
         worker = worker_process(tmp_path, url, controller.port if controller else None, log)
         try:
