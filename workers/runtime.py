@@ -32,7 +32,7 @@ import structlog
 
 from ledger.adapters.mailers import MaildirMailer, SmtpMailer
 from ledger.bootstrap import Ledger
-from ledger.natsserver import NatsServerProcess
+from ledger.natsserver import NatsServerProcess, log_nats_error
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
 from ledger.projections.keeper import ProjectionKeeper
@@ -155,7 +155,7 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     stop_on_signals(stop)
     follower = supervise("projections", lambda: run_follower(ledger, stop), stop)
     api_keeper, expiry_keeper = ProjectionKeeper(ledger.store, home), ProjectionKeeper(ledger.store, home)
-    nc = await nats.connect(url, max_reconnect_attempts=-1, name="ledger")
+    nc = await nats.connect(url, max_reconnect_attempts=-1, name="ledger", error_cb=log_nats_error)
     js = nc.jetstream()
     await ensure_events_stream(js)
     await ensure_dlq_stream(js)
@@ -174,8 +174,7 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         await stop.wait()
     finally:
         await finish([*tasks, follower])
-        await broker.stop()
-        await nc.close()
+        await close_quietly(broker.stop(), nc.close())
         for kept in (api_keeper, expiry_keeper):
             kept.close()
         inbox.close()
@@ -183,6 +182,16 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         if server is not None:
             server.stop()
         log.info("ledger_stopped")
+
+
+async def close_quietly(*closings: Awaitable[None]) -> None:
+    """Close NATS connections at shutdown; NATS may be gone already (Ctrl-C on a terminal reaches the bundled
+    nats-server too), which is logged, not an error of the stop."""
+    for closing in closings:
+        try:
+            await closing
+        except (nats.errors.Error, OSError) as error:
+            log.info("nats_gone_at_shutdown", error=repr(error))
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
@@ -213,7 +222,8 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
             keeper.close()
         return
     [worker] = workers_for(ledger, mailer or mailer_from_env(home), [name])
-    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, name=f"ledger-{name}")
+    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, name=f"ledger-{name}",
+                             error_cb=log_nats_error)
     inbox = Inbox(home / "workers.db")
     try:
         js = nc.jetstream()

@@ -20,6 +20,7 @@ from faststream.nats.annotations import NatsMessage
 from ledger.bootstrap import Ledger
 from ledger.commands.batching import BatchingService
 from ledger.errors import LedgerError, ValidationError
+from ledger.natsserver import log_nats_error
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
@@ -138,7 +139,7 @@ def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurre
     one at a time beside them (one subscription handles its messages in order; the keeper is one connection).
     Run several instances to scale out: the queue group gives each request to one of them.
     """
-    broker = NatsBroker(url, logger=None)
+    broker = NatsBroker(url, logger=None, error_cb=log_nats_error)
     workers = concurrency or command_concurrency(ledger)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-command")
 
