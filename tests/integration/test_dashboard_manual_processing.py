@@ -3,27 +3,16 @@ leaves it once resolved (a new card approved); the live projection and a rebuild
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from ledger.adapters.clock import ManualClock
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
 from ledger.projections import fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.runner import dump
-from tests.ledger_fixtures import START, make_ledger
+from tests.ledger_fixtures import START
 
 CSR = m.ActorIn(kind="csr", name="jdoe", channel="csr")
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    built = make_ledger(tmp_path, clock=ManualClock(START))
-    yield built
-    built.close()
 
 
 def manual(keeper: ProjectionKeeper) -> list[str]:

@@ -10,29 +10,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from ledger.adapters.clock import ManualClock
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
 from ledger.projections import fresh
 from ledger.projections.follower import FollowerProcess, run_follower
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.runner import dump
-from tests.ledger_fixtures import START, make_ledger
 
 pytestmark = pytest.mark.usefixtures("store_backend")
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    built = make_ledger(tmp_path, clock=ManualClock(START))
-    yield built
-    built.close()
 
 
 def write(ledger: Ledger, account: str) -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from ledger.adapters.clock import ManualClock
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
 from ledger.projections import fresh, queries
@@ -17,7 +15,6 @@ from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.rebuild import RebuildFailed, RebuildInterrupted
 from ledger.projections.runner import StoreLog, dump
 from ledger.store.log_reader import CommittedLog
-from tests.ledger_fixtures import START, make_ledger
 
 pytestmark = pytest.mark.usefixtures("store_backend")
 
@@ -35,13 +32,6 @@ def populate(ledger: Ledger, accounts: int = 3) -> None:
         ledger.service.handle(m.PlaceOrder(account=acc, order="O1", amount="300.00", channel="phone"))
         ledger.service.handle(m.AuthorizeCard(account=acc, authorization="A1", order="O1", amount="300.00",
                                               token="tok_visa"))
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    built = make_ledger(tmp_path, clock=ManualClock(START))
-    yield built
-    built.close()
 
 
 def test_catch_up_resumes_where_it_stopped(ledger: Ledger, tmp_path: Path) -> None:
