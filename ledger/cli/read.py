@@ -137,10 +137,9 @@ def projections() -> None:
 @json_option
 @pass_state
 def projections_status(state: CliState) -> None:
-    """Each projection's position in the log and its lag."""
+    """Each projection's position in the log, its lag and when a batch was last applied to it."""
     with keeper(state, catch_up=False) as kept:
-        rows = [{"name": s.name, "position": s.position, "head": s.head, "lag": s.lag, "version": s.version,
-                 "stale": s.stale, "file": s.file} for s in kept.status()]
+        rows = [msgspec.to_builtins(s) for s in kept.status()]
     show(state, "Projections", rows)
 
 

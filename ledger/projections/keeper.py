@@ -6,6 +6,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +35,9 @@ class ProjectionStatus(msgspec.Struct, frozen=True):
     version: int
     stale: bool
     file: str
+    #: When a batch was last applied to the file (UTC, ISO 8601; None when never): an old time with a lag
+    #: means no runner is applying events (is the follower of ``ledger serve`` running?).
+    updated_at: str | None = None
 
 
 def projections_dir(home: Path) -> Path:
@@ -134,9 +138,11 @@ class ProjectionKeeper:
             db = connect(self.files.path(projection))  # as it is: a stale file is reported, not rebuilt
             position = position_of(db, projection)
             version = stored_version(db, projection) or projection.version
+            row = db.execute("select updated_at from _position where name = ?", (projection.name,)).fetchone()
             db.close()
+            updated = datetime.fromtimestamp(row[0], UTC).isoformat(timespec="seconds") if row else None
             out.append(ProjectionStatus(projection.name, position, head, head - position, version,
-                                        version != projection.version, str(self.files.path(projection))))
+                                        version != projection.version, str(self.files.path(projection)), updated))
         return out
 
     def rebuild(self, names: list[str] | None = None, progress: Callable[[int], None] | None = None) -> int:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ def test_projection_status_and_rebuild(ledger: Ledger) -> None:
     ledger.ok("dashboard")
     status = ledger.json("projections", "status")
     assert {s["name"]: s["lag"] for s in status} == {"accounts": 0, "audit": 0, "journal": 0}
+    assert all(datetime.fromisoformat(s["updated_at"]).tzinfo is not None for s in status)  # when last applied
     rebuilt = ledger.json("projections", "rebuild", "audit")
     assert rebuilt["rebuilt"] == ["audit"] and rebuilt["events"] == status[0]["head"]
     assert ledger(("projections"), "rebuild", "nonsense").exit_code == 2
