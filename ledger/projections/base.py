@@ -14,8 +14,6 @@ from typing import Any, ClassVar, NamedTuple
 
 import msgspec
 
-from ledger.aggregates import events as ev
-
 #: A resolved handler: ``handler(event, db, meta)``.
 Handler = Callable[[Any, sqlite3.Connection, "Meta"], None]
 
@@ -74,15 +72,6 @@ class MetaMaker:
             append((Meta(position, name, last_at), event))
         self._last = (last, last_at)
         return out
-
-    def __call__(self, position: int, event: ev.Event) -> Meta:
-        """The shared facts of ``event`` at ``position``."""
-        return self.batch([(position, event)])[0][0]
-
-
-def meta_of(position: int, event: ev.Event) -> Meta:
-    """The shared facts of ``event`` at ``position`` (one event; runners use a :class:`MetaMaker`)."""
-    return Meta(position, str(event.originator_id), event.timestamp.isoformat())
 
 
 class Projection:

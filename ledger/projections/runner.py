@@ -206,7 +206,7 @@ def catch_up(projections: Sequence[tuple[Projection, sqlite3.Connection]], event
     for projection, db in projections:
         projection.schema(db, indexes=indexes)
     applied = 0
-    meta_of = MetaMaker()
+    maker = MetaMaker()
     while True:
         positions = [position_of(db, p) for p, db in projections]
         start = min(positions) if positions else 0
@@ -216,14 +216,19 @@ def catch_up(projections: Sequence[tuple[Projection, sqlite3.Connection]], event
         items = events.read(start, limit)
         if not items:
             return applied
-        metas = meta_of.batch(items)
+        metas = maker.batch(items)
         for (projection, db), at in zip(projections, positions, strict=True):
-            todo = metas if at < items[0][0] else [(m, e) for m, e in metas if m.position > at]
+            todo = _after(at, metas)
             if todo:
                 _apply_batch(projection, db, todo)
         applied += len(items)
         if progress is not None:
             progress(len(items))
+
+
+def _after(at: int, items: Sequence[tuple[Meta, Any]]) -> Sequence[tuple[Meta, Any]]:
+    """The items of a batch past position ``at``: all of them, without a copy, when the first one is."""
+    return items if at < items[0][0].position else [item for item in items if item[0].position > at]
 
 
 def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence[tuple[Meta, Any]]) -> None:
@@ -238,7 +243,7 @@ def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence
         at = position_of(db, projection)
         if at != projection.synced_at:
             projection.reset()
-        todo = items if at < items[0][0].position else [item for item in items if item[0].position > at]
+        todo = _after(at, items)
         if not todo:
             db.execute("rollback")
             projection.synced_at = at

@@ -15,7 +15,6 @@ from ledger.aggregates.root import AccountSnapshot
 from ledger.store import registry
 
 _encoder = msgspec.json.Encoder()
-_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 #: The decoder of each topic naming an event type's current version (the common case, one lookup).
 _current: dict[str, msgspec.json.Decoder[Any]] = {}
 
@@ -43,10 +42,7 @@ def decode_event(topic: str, data: bytes) -> Any:
         return AccountSnapshot.decode(data)
     current = cls.class_version
     if version == current:
-        decoder = _decoders.get(cls)
-        if decoder is None:
-            decoder = _decoders[cls] = msgspec.json.Decoder(cls)
-        _current[topic] = decoder
+        decoder = _current[topic] = msgspec.json.Decoder(cls)
         return decoder.decode(data)
     state = registry.upcast(cls.__name__, version, current, msgspec.json.decode(data))
     return msgspec.convert(state, cls)
