@@ -213,9 +213,9 @@ def verify(store: Any, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, st
     else:
         with tempfile.TemporaryDirectory(prefix=".verify-", dir=keeper.files.folder) as scratch:
             checked, projections = projection_findings(keeper, Path(scratch))
-    if catch_up_failure and not unreadable:
-        projections.insert(0, Finding("projection_catch_up", f"the projections could not be brought up to the head "
-                                                             f"of the log ({catch_up_failure}); they were compared "
-                                                             f"as far as they had got"))
+        if catch_up_failure:
+            projections.insert(0, Finding("projection_catch_up", f"the projections could not be brought up to "
+                                                                 f"the head of the log ({catch_up_failure}); they "
+                                                                 f"were compared as far as they had got"))
     findings = chained + unreadable + projections + invariants
     return Verification(not findings, count, findings, checked, head)

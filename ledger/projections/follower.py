@@ -146,7 +146,7 @@ async def run_follower(ledger: Served, stop: asyncio.Event, check_every: float =
                                   name="projections", daemon=True)
         thread.start()
         try:
-            await _until(stop, check_every, thread.is_alive, "the projection follower thread ended")
+            await _until(stop, check_every, thread.is_alive, lambda: "the projection follower thread ended")
         finally:
             flag.set()
             await asyncio.to_thread(thread.join, 10)
@@ -160,10 +160,10 @@ async def run_follower(ledger: Served, stop: asyncio.Event, check_every: float =
         await asyncio.to_thread(process.stop)
 
 
-async def _until(stop: asyncio.Event, every: float, alive: Callable[[], bool], why: str | Callable[[], str]) -> None:
+async def _until(stop: asyncio.Event, every: float, alive: Callable[[], bool], why: Callable[[], str]) -> None:
     """Return when ``stop`` is set; raise RuntimeError(``why``) when ``alive()`` turns false before that."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
         if not stop.is_set() and not alive():
-            raise RuntimeError(why() if callable(why) else why)
+            raise RuntimeError(why())

@@ -17,7 +17,7 @@ from ledger.projections import fresh
 from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
 from ledger.projections.rebuild import ProjectionFiles
-from ledger.projections.runner import StoreLog, catch_up, connect, position_of, stored_version
+from ledger.projections.runner import StoreLog, catch_up, connect
 
 log = structlog.get_logger("ledger.projections")
 
@@ -62,7 +62,8 @@ def chain_file(home: Path) -> Path:
 
 
 class StopFlag(Protocol):
-    """What :meth:`ProjectionKeeper.follow` waits on: a ``threading.Event`` or a ``multiprocessing.Event``."""
+    """What :meth:`ProjectionKeeper.follow` waits on: a ``threading.Event``, or the follower process's
+    ``ledger.projections.follower.PipeStop``."""
 
     def is_set(self) -> bool: ...
 
@@ -136,11 +137,11 @@ class ProjectionKeeper:
         out = []
         for projection in fresh():
             db = connect(self.files.path(projection))  # as it is: a stale file is reported, not rebuilt
-            position = position_of(db, projection)
-            version = stored_version(db, projection) or projection.version
-            row = db.execute("select updated_at from _position where name = ?", (projection.name,)).fetchone()
+            row = db.execute("select position, version, updated_at from _position where name = ?",
+                             (projection.name,)).fetchone()
             db.close()
-            updated = datetime.fromtimestamp(row[0], UTC).isoformat(timespec="seconds") if row else None
+            position, version = (int(row[0]), int(row[1])) if row else (0, projection.version)
+            updated = datetime.fromtimestamp(row[2], UTC).isoformat(timespec="seconds") if row else None
             out.append(ProjectionStatus(projection.name, position, head, head - position, version,
                                         version != projection.version, str(self.files.path(projection)), updated))
         return out
