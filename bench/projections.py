@@ -26,6 +26,7 @@ import msgspec
 
 from bench import Row
 from bench.generator import HistoryGenerator
+from bench.store import CALLERS, concurrently
 from ledger.bootstrap import build
 from ledger.commands import messages as m
 from ledger.config import Settings
@@ -113,9 +114,6 @@ def replay_in_subprocess(db_path: Path, events: int) -> tuple[float, float]:
     return peak, events / seconds
 
 
-CALLERS = 64
-
-
 def live_commands_per_second(home: Path, pairs: int, follower: str) -> tuple[float, int, float]:
     """Group commit from CALLERS callers, each issuing an invoice and paying it (4 events per pair), with the
     projection follower running beside them as ``ledger serve`` runs it (``follower="process"``), as a thread
@@ -145,16 +143,10 @@ def live_commands_per_second(home: Path, pairs: int, follower: str) -> tuple[flo
             service.handle(m.SubmitPayment(account=f"L{n}", payment=f"P{i}", amount="10.00", method="card",
                                            token="tok_visa", invoices={f"I{i}": "10.00"}))
 
-    callers = [threading.Thread(target=caller, args=(n,)) for n in range(CALLERS)]
     for running in (process, thread):
         if running is not None:
             running.start()
-    started = time.perf_counter()
-    for c in callers:
-        c.start()
-    for c in callers:
-        c.join()
-    rate = 2 * per_caller * CALLERS / (time.perf_counter() - started)
+    rate = 2 * per_caller * CALLERS / concurrently(caller)
     behind = max(s.lag for s in watcher.status())
     drained = time.perf_counter()
     if follower != "none":

@@ -89,6 +89,17 @@ def raw_postgres(dsn: str, schema: str, count: int, per_txn: int) -> float:
     return rate
 
 
+def concurrently(caller: Callable[[int], None], callers: int = CALLERS) -> float:
+    """Seconds ``callers`` threads take to run ``caller(n)`` each (n = 0 .. callers - 1), started together."""
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(callers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def commands_per_second(settings: Settings, count: int, batching: bool) -> float:
     """Durable commands/s from CALLERS concurrent callers, each issuing credits on its own account."""
     ledger = build(Settings(**{**_fields(settings), "group_commit": batching}))
@@ -101,13 +112,7 @@ def commands_per_second(settings: Settings, count: int, batching: bool) -> float
         for i in range(per_caller):
             service.handle(m.IssueCredit(account=f"T{n}", credit=f"C{i}", amount="1.00", reference="bench"))
 
-    workers = [threading.Thread(target=caller, args=(n,)) for n in range(CALLERS)]
-    started = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    rate = per_caller * CALLERS / (time.perf_counter() - started)
+    rate = per_caller * CALLERS / concurrently(caller)
     ledger.close()
     return rate
 

@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner, Result
+
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.bootstrap import Ledger, build
+from ledger.cli.main import cli
 from ledger.config import Settings
 from ledger.ports.ids import SequentialIds
 from tests.store_backends import schema_name
@@ -78,3 +81,16 @@ async def serving(ledger: Ledger, home: Path, url: str, **options: Any) -> Async
         yield broker
     finally:
         await broker.stop()
+
+
+class LedgerCli:
+    """The ``ledger`` CLI on a ledger folder of its own, run in-process at 2026-09-10T12:00 (business zone)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.runner = CliRunner()
+        self.env = {"LEDGER_HOME": str(home), "LEDGER_DB": str(home / "ledger.db"), "LEDGER_LOG_FORMAT": "json",
+                    "LEDGER_PROJECTIONS_DIR": str(home / "projections")}
+
+    def __call__(self, *args: str) -> Result:
+        return self.runner.invoke(cli, ["--at", "2026-09-10T12:00", *args], env=self.env, catch_exceptions=False)

@@ -11,20 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 from ledger.cli.main import cli
+from tests.ledger_fixtures import LedgerCli
 
 
-class Ledger:
-    def __init__(self, home: Path) -> None:
-        self.runner = CliRunner()
-        self.env = {"LEDGER_HOME": str(home), "LEDGER_DB": str(home / "ledger.db"), "LEDGER_LOG_FORMAT": "json",
-                    "LEDGER_PROJECTIONS_DIR": str(home / "projections")}
-
-    def __call__(self, *args: str) -> Result:
-        return self.runner.invoke(cli, ["--at", "2026-09-10T12:00", *args], env=self.env, catch_exceptions=False)
-
+class Ledger(LedgerCli):
     def ok(self, *args: str) -> str:
         result = self(*args)
         assert result.exit_code == 0, result.output
