@@ -68,7 +68,9 @@ class CutLog:
 
 
 def balances_as_of(store: Any, instant: datetime) -> AsOf:
-    """Replay every event recorded at or before ``instant`` (each history cut there, see ``events``).
+    """Replay every event recorded before ``instant`` (each history cut there, see ``events``): the balances at
+    the end of a period ``[from, to)`` are those as of ``to``, as its statement's closing balance and its
+    export's postings are.
 
     Account balances come from the ``accounts`` read model folded into a scratch file (never the serving
     projections), so memory stays bounded however long the log: the open invoices and credits, with the

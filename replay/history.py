@@ -18,9 +18,11 @@ def log_of(source: Any) -> EventLog:
 def events(source: Any, *, until: datetime | None = None, batch: int = 10_000) -> Iterator[tuple[int, Any]]:
     """(position, event) for every stored event, in log order.
 
-    With ``until``, each aggregate's history is cut before its first event recorded after that instant: a
-    prefix of every history, so the state replayed is one the aggregate really had, even when a command was
-    run with a past ``--at`` after later ones.
+    With ``until``, each aggregate's history is cut before its first event recorded at or after that instant
+    (periods are half-open everywhere: as of the start of October is the closing of September, and an event
+    at midnight on 1 October belongs to October). The cut keeps a prefix of every history, so the state
+    replayed is one the aggregate really had, even in a store written before commands dated before an
+    account's newest event were refused.
     """
     log = log_of(source)
     cut: set[UUID] = set()
@@ -30,7 +32,7 @@ def events(source: Any, *, until: datetime | None = None, batch: int = 10_000) -
         if not items:
             return
         for position, event in items:
-            if until is not None and (event.originator_id in cut or event.timestamp > until):
+            if until is not None and (event.originator_id in cut or event.timestamp >= until):
                 cut.add(event.originator_id)
                 continue
             yield position, event

@@ -54,12 +54,17 @@ def _reference(event: Any) -> str:
 
 
 def statement(store: Any, account_id: str, start: date, end: date, zone: ZoneInfo) -> Statement:
-    """Movements of what the customer owes (receivables) between two business dates, inclusive."""
+    """Movements of what the customer owes (receivables) between two business dates, inclusive.
+
+    The closing balance is the opening balance plus the movements, whatever order the log holds them in (an
+    account's events are in time order since the ledger refuses a command dated before the newest one; a
+    store from before that rule may not be, and ``audit verify`` names such events).
+    """
     key = account_uuid(account_id)
     journal = Journal()
     currency = ""
-    opening = running = 0
-    lines: list[StatementLine] = []
+    opening = 0
+    moves: list[tuple[date, Any, int]] = []
     for _, event in events(store):
         entry = journal.post(event)
         if event.originator_id != key:
@@ -67,19 +72,19 @@ def statement(store: Any, account_id: str, start: date, end: date, zone: ZoneInf
         if isinstance(event, ev.AccountOpened):
             currency = event.currency
         day = business_date(event.timestamp, zone)
-        if day > end:
-            break
         delta = sum(p.debit - p.credit for p in entry.postings if p.account == "receivables")
         if day < start:
             opening += delta
-            running = opening
-            continue
-        if delta:
-            running += delta
-            lines.append(StatementLine(day.isoformat(), title(event), _reference(event),
-                                       format_amount(max(delta, 0), currency), format_amount(max(-delta, 0), currency),
-                                       format_amount(running, currency)))
+        elif day <= end and delta:
+            moves.append((day, event, delta))
     if not currency:
         raise NotFound(f"no account {account_id}", field="account")
+    running = opening
+    lines: list[StatementLine] = []
+    for day, event, delta in moves:
+        running += delta
+        lines.append(StatementLine(day.isoformat(), title(event), _reference(event),
+                                   format_amount(max(delta, 0), currency), format_amount(max(-delta, 0), currency),
+                                   format_amount(running, currency)))
     return Statement(account_id, currency, start.isoformat(), end.isoformat(), format_amount(opening, currency),
                      lines, format_amount(running, currency))

@@ -139,11 +139,21 @@ def invariant_findings(history: Iterable[tuple[int, Any]]) -> tuple[int, list[Fi
     """(events read, violations) of the design's invariants over ``history``."""
     checker = InvariantChecker()
     keys: dict[tuple[Any, str, str], int] = {}
+    newest: dict[Any, Any] = {}
     found: list[Finding] = []
     count = 0
     for position, event in history:
         checker.feed([event])
         count += 1
+        before = newest.get(event.originator_id)
+        if before is not None and event.timestamp < before:
+            found.append(Finding("event_order", f"position {position} ({type(event).__name__}, aggregate "
+                                                f"{event.originator_id} version {event.originator_version}) is "
+                                                f"dated {event.timestamp.isoformat()}, before the aggregate's "
+                                                f"earlier event at {before.isoformat()}: its statements and "
+                                                f"as-of replays disagree"))
+        else:
+            newest[event.originator_id] = event.timestamp
         if isinstance(event, KEYED):
             key = (event.originator_id, type(event).__name__, event.idempotency_key)
             if key in keys:

@@ -27,6 +27,11 @@ class SystemClock:
         """The current instant in UTC."""
         return datetime.now(UTC)
 
+    @property
+    def fixed(self) -> bool:
+        """A running clock."""
+        return False
+
 
 class ManualClock:
     """A clock that stands still until told to move (tests, replays, ``ledger --at``).
@@ -47,6 +52,11 @@ class ManualClock:
     def now(self) -> datetime:
         """The clock's current instant, in UTC."""
         return self._now
+
+    @property
+    def fixed(self) -> bool:
+        """Its time is chosen, never moved to fit."""
+        return True
 
     def advance(self, **delta: float) -> datetime:
         """Move forward by a timedelta given as keywords (``days=29``, ``hours=72``); returns the new now.

@@ -59,7 +59,8 @@ class UnidentifiedPayment:
                            field="payment_id", code="already_matched")
 
     def _trigger(self, ctx: ev.Context, cls: type[E], **fields: Any) -> E:
-        event = cls(originator_id=self.id, originator_version=self.version + 1, timestamp=ctx.at, by=ctx.by,
+        at = ctx.stamp(self.modified_on, f"payment {self.received.payment_id}")
+        event = cls(originator_id=self.id, originator_version=self.version + 1, timestamp=at, by=ctx.by,
                     **fields)
         self.mutate(event)
         self._pending.append(event)

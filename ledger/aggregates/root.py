@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -22,7 +23,7 @@ class AccountSnapshot(msgspec.Struct, frozen=True, kw_only=True):
 
     originator_id: UUID
     originator_version: int
-    timestamp: Any
+    timestamp: datetime
     state: AccountState
 
     def for_encoding(self) -> AccountSnapshot:
@@ -55,7 +56,7 @@ class AccountRoot:
 
     Snapshot = AccountSnapshot
 
-    def __init__(self, aggregate_id: UUID, version: int, state: AccountState, modified_on: Any) -> None:
+    def __init__(self, aggregate_id: UUID, version: int, state: AccountState, modified_on: datetime) -> None:
         self.id = aggregate_id
         self.version = version
         self.state = state
@@ -70,7 +71,8 @@ class AccountRoot:
 
     def trigger(self, ctx: ev.Context, event_class: type[E], **fields: Any) -> E:
         """Record a new event: stamp it with id, next version, the command's time and actor; apply it."""
-        event = event_class(originator_id=self.id, originator_version=self.version + 1, timestamp=ctx.at,
+        at = ctx.stamp(self.modified_on, f"account {self.state.account_id}")
+        event = event_class(originator_id=self.id, originator_version=self.version + 1, timestamp=at,
                             by=ctx.by, **fields)
         self.mutate(event)
         self._pending.append(event)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
 
 import msgspec
@@ -56,6 +56,7 @@ class Unit:
         """Load the account named by its business id (NotFound names the ``account`` field)."""
         account = self.store.account(account_uuid(check_id(account_id, "account")))
         self.touched.append(account)
+        self._not_before(account.modified_on)
         return account
 
     def new_account(self, account: Account) -> Account:
@@ -74,7 +75,16 @@ class Unit:
         """Load an unidentified payment awaiting research."""
         found = self.store.unidentified(unidentified_uuid(check_id(payment_id, "payment")))
         self.touched.append(found)
+        self._not_before(found.modified_on)
         return found
+
+    def _not_before(self, newest: datetime) -> None:
+        """On a running clock, keep the command's time at or after a loaded aggregate's newest event: the
+        clock was read before loading, and another process may have written in between (the aggregate then
+        refuses nothing that a moment later would pass). A chosen time (``--at``) is left for the aggregate
+        to refuse."""
+        if newest > self.ctx.at and not self.ports.clock.fixed:
+            self.ctx = ev.Context(at=newest, by=self.ctx.by)
 
     def track(self, aggregate: Any) -> None:
         """Save ``aggregate`` with the others when the command succeeds."""

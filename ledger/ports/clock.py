@@ -29,6 +29,13 @@ class Clock(Protocol):
         """The current instant, timezone-aware, in UTC."""
         ...
 
+    @property
+    def fixed(self) -> bool:
+        """True when "now" was chosen (``ledger --at``, tests): a command before an account's newest event is
+        then refused. A running clock's command that finds a newer event (another process wrote it between this
+        command reading the clock and loading the account) is recorded at that event's time instead."""
+        ...
+
 
 def zone_of(name: str | ZoneInfo, field: str = "LEDGER_TIMEZONE") -> ZoneInfo:
     """A ZoneInfo from its IANA name ("America/New_York"); an unknown name is a ValidationError naming ``field``."""

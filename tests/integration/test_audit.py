@@ -13,6 +13,7 @@ from ledger.adapters.clock import ManualClock
 from ledger.aggregates import events as ev
 from ledger.commands import messages as m
 from ledger.errors import ValidationError
+from ledger.ports.clock import start_of_business_day
 from ledger.projections.keeper import ProjectionKeeper
 from replay.asof import balances_as_of
 from replay.export import records, render
@@ -76,6 +77,26 @@ def test_export_has_every_event_and_balanced_postings(tmp_path: Path) -> None:
     csv_text = "".join(render(iter(rows), "csv"))
     assert csv_text.startswith("record,position,event_id") and csv_text.count("\n") == len(rows) + 1
     ledger.close()  # type: ignore[attr-defined]
+
+
+def test_an_event_at_midnight_belongs_to_the_period_it_opens_in_every_replay(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    ledger = make_ledger(tmp_path, clock=clock)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+    ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="100.00", date="2026-09-01",
+                                         due="2026-09-30"))
+    october = start_of_business_day(date(2026, 10, 1), clock.zone)
+    clock.set(october)  # exactly midnight, business time
+    ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="I2", amount="40.00", date="2026-10-01",
+                                         due="2026-10-31"))
+    september = statement(ledger.store, "ACC1", date(2026, 9, 1), date(2026, 9, 30), clock.zone)
+    assert september.closing_balance == "100.00"
+    october_statement = statement(ledger.store, "ACC1", date(2026, 10, 1), date(2026, 10, 31), clock.zone)
+    assert october_statement.opening_balance == "100.00"
+    assert [a.balance for a in balances_as_of(ledger.store, october).accounts] == ["100.00"]
+    postings = [r for r in records(ledger.store, START, october) if r["record"] == "posting"]
+    assert sum(r["debit"] - r["credit"] for r in postings if r["ledger_account"] == "receivables") == 10000
+    ledger.close()
 
 
 def test_export_refuses_an_empty_or_reversed_period(tmp_path: Path) -> None:
@@ -162,4 +183,16 @@ def test_an_idempotency_key_recorded_twice_is_a_finding(tmp_path: Path) -> None:
     assert [f.detail for f in found if "idempotency" in f.detail] == [
         f"idempotency key {submitted.idempotency_key!r} of PaymentSubmitted recorded twice "
         f"(positions {position} and {position + 100})"]
+    ledger.close()  # type: ignore[attr-defined]
+
+
+def test_an_event_dated_before_its_aggregates_earlier_event_is_a_finding(tmp_path: Path) -> None:
+    ledger, _ = history(tmp_path)
+    logged = list(events(ledger.store))  # type: ignore[attr-defined]
+    assert invariant_findings(logged)[1] == []
+    position, last = logged[-1]
+    backdated = msgspec.structs.replace(last, timestamp=START - timedelta(hours=1))
+    _, found = invariant_findings([*logged[:-1], (position, backdated)])
+    assert [f.check for f in found] == ["event_order"]
+    assert f"position {position} ({type(last).__name__}, aggregate" in found[0].detail
     ledger.close()  # type: ignore[attr-defined]

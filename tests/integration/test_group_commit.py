@@ -93,7 +93,7 @@ def test_a_group_insert_is_all_or_nothing_and_a_taken_version_is_a_conflict(tmp_
 
 def _credits(ledger: Ledger, account_id: str, count: int) -> Account:
     account = ledger.store.account(account_uuid(account_id))
-    ctx = ev.Context(at=datetime(2026, 9, 1, tzinfo=UTC))
+    ctx = ev.Context(at=datetime(2026, 9, 2, tzinfo=UTC))  # after the accounts were opened
     for n in range(count):
         account.issue_credit(ctx, credit_id=f"K{n}", amount=100, reference="r")
     return account

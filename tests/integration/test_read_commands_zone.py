@@ -86,10 +86,12 @@ def test_the_configured_business_zone_is_used(tmp_path: Path) -> None:
 
 def test_history_periods_end_at_now_and_keep_the_day_of_the_month(ledger: Ledger) -> None:
     assert [o["id"] for o in ledger.json("account", "history", "ACC1", "--period", "3m")] == ["O-EVE"]
-    ledger.ok("order", "place", "ACC1", "O-0929", "--amount", "1.00", at="2026-09-29T23:59")
-    ledger.ok("order", "place", "ACC1", "O-0930", "--amount", "1.00", at="2026-09-30T00:00")
-    late = ledger.json("account", "history", "ACC1", "--period", "3m", at="2026-12-31T23:40")
-    assert [o["id"] for o in late] == ["O-LATER", "O-0930"]
+    ledger.ok("account", "open", "ACC2", "--email", "b@example.com", at="2026-09-01T09:00")
+    ledger.ok("order", "place", "ACC2", "O-0929", "--amount", "1.00", at="2026-09-29T23:59")
+    ledger.ok("order", "place", "ACC2", "O-0930", "--amount", "1.00", at="2026-09-30T00:00")
+    ledger.ok("order", "place", "ACC2", "O-1015", "--amount", "1.00", at="2026-10-15T10:00")
+    late = ledger.json("account", "history", "ACC2", "--period", "3m", at="2026-12-31T23:40")
+    assert [o["id"] for o in late] == ["O-1015", "O-0930"]
     assert [o["id"] for o in ledger.json("account", "history", "ACC1", "--year", "2026")] == ["O-EVE"]
     assert ledger.json("account", "history", "ACC1", "--year", "2025") == []
 

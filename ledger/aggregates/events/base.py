@@ -14,6 +14,8 @@ from uuid import UUID
 
 import msgspec
 
+from ledger.errors import ValidationError
+
 #: An amount of money in minor units of the account's currency (cents, yen, fils): the type of every money field,
 #: so that readers (the audit log, the schema) know which integers are money without guessing from names.
 Minor = Annotated[int, msgspec.Meta(description="An amount in minor units of the account's currency.")]
@@ -43,6 +45,17 @@ class Context(msgspec.Struct, frozen=True):
 
     at: datetime
     by: Actor = SYSTEM
+
+    def stamp(self, newest: datetime | None, whose: str) -> datetime:
+        """The time of an event recorded after ``newest`` (the aggregate's newest event): the command's own.
+
+        An aggregate's history is in time order, which statements, as-of replays and the audit log rely on, so a
+        command whose time is before the newest event (``ledger --at`` in the past) is refused, naming ``at``.
+        """
+        if newest is not None and self.at < newest:
+            raise ValidationError(f"{whose} has events up to {newest.isoformat()}; nothing can be recorded before "
+                                  f"that (requested {self.at.isoformat()})", field="at", code="before_newest_event")
+        return self.at
 
 
 def event_uuid(originator_id: UUID, version: int) -> str:
