@@ -5,7 +5,7 @@
 | LEDGER_HOME | var (or the folder of LEDGER_DB / --db) | folder for the default SQLite files, mail, secret, nats |
 | LEDGER_DB | $LEDGER_HOME/ledger.db | SQLite event store file |
 | LEDGER_STORE | sqlite | sqlite or postgres |
-| LEDGER_POSTGRES_DSN | (none) | PostgreSQL DSN when LEDGER_STORE=postgres |
+| LEDGER_POSTGRES_DSN | (none) | PostgreSQL DSN (URL or key=value; sslmode etc. honoured) when LEDGER_STORE=postgres |
 | LEDGER_POSTGRES_SCHEMA | (the user's default) | PostgreSQL schema holding the event tables |
 | LEDGER_TIMEZONE | America/New_York | business time zone for dates and "last 30 days" |
 | LEDGER_SNAPSHOT_INTERVAL | 100 | snapshot an Account every N events |
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlparse
 
 import msgspec
 
@@ -71,6 +70,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if settings.store == "postgres" and not settings.postgres_dsn:
             raise ValidationError("LEDGER_POSTGRES_DSN is required with LEDGER_STORE=postgres",
                                   field="LEDGER_POSTGRES_DSN")
+        if settings.store == "postgres":
+            postgres_parameters(settings.postgres_dsn)  # refused here, before anything connects
         return settings
 
     def eventsourcing_env(self) -> dict[str, str]:
@@ -80,18 +81,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def _store_env(self) -> dict[str, str]:
         if self.store == "postgres":
-            url = urlparse(self.postgres_dsn)
+            where, extra = postgres_parameters(self.postgres_dsn)
+            os.environ.update(extra)  # libpq reads what eventsourcing's datastore does not pass on from here
             schema = {"POSTGRES_SCHEMA": self.postgres_schema} if self.postgres_schema else {}
-            return {
-                **schema,
-                "PERSISTENCE_MODULE": "eventsourcing.postgres",
-                "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
-                "POSTGRES_HOST": url.hostname or "127.0.0.1",
-                "POSTGRES_PORT": str(url.port or 5432),
-                "POSTGRES_USER": url.username or "postgres",
-                "POSTGRES_PASSWORD": url.password or "",
-                "CREATE_TABLE": "y",
-            }
+            return {**schema, **where, "PERSISTENCE_MODULE": "eventsourcing.postgres", "CREATE_TABLE": "y"}
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "ledger.store.sqlite_durable",
@@ -99,6 +92,42 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "SQLITE_LOCK_TIMEOUT": "30",
             "CREATE_TABLE": "y",
         }
+
+
+#: libpq parameters a DSN may carry beyond where to connect, each with the environment variable libpq reads it
+#: from: eventsourcing's datastore passes host, port, dbname, user and password only, and a parameter dropped
+#: silently (``sslmode=require``) would connect in a way the operator did not ask for.
+LIBPQ_ENVIRONMENT = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
+                     "sslkey": "PGSSLKEY", "sslcrl": "PGSSLCRL", "channel_binding": "PGCHANNELBINDING",
+                     "gssencmode": "PGGSSENCMODE", "connect_timeout": "PGCONNECT_TIMEOUT",
+                     "application_name": "PGAPPNAME", "options": "PGOPTIONS",
+                     "target_session_attrs": "PGTARGETSESSIONATTRS", "passfile": "PGPASSFILE"}
+_WHERE = {"dbname": ("POSTGRES_DBNAME", "postgres"), "host": ("POSTGRES_HOST", "127.0.0.1"),
+          "port": ("POSTGRES_PORT", "5432"), "user": ("POSTGRES_USER", "postgres"),
+          "password": ("POSTGRES_PASSWORD", "")}
+
+
+def postgres_parameters(dsn: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(eventsourcing's POSTGRES_* settings, libpq environment variables) of a URL or ``key=value`` DSN.
+
+    A parameter that neither can carry is refused, naming it, rather than dropped; the DSN itself is never
+    repeated in an error (it may hold a password).
+    """
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        given = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    except ProgrammingError:
+        raise ValidationError("LEDGER_POSTGRES_DSN is not a PostgreSQL URL or key=value connection string",
+                              field="LEDGER_POSTGRES_DSN", code="invalid_dsn") from None
+    unknown = sorted(set(given) - set(_WHERE) - set(LIBPQ_ENVIRONMENT))
+    if unknown:
+        raise ValidationError(f"LEDGER_POSTGRES_DSN parameter {unknown[0]!r} is not supported (supported: "
+                              f"{', '.join(sorted([*_WHERE, *LIBPQ_ENVIRONMENT]))})", field="LEDGER_POSTGRES_DSN",
+                              code="invalid_dsn")
+    where = {name: given.get(key, default) for key, (name, default) in _WHERE.items()}
+    return where, {LIBPQ_ENVIRONMENT[k]: v for k, v in given.items() if k in LIBPQ_ENVIRONMENT}
 
 
 def _int(text: str, field: str) -> int:
