@@ -32,6 +32,8 @@ import structlog
 
 from ledger.adapters.mailers import MaildirMailer, SmtpMailer
 from ledger.bootstrap import Ledger
+from ledger.config import postgres_parameters
+from ledger.errors import ValidationError
 from ledger.natsserver import NatsServerProcess, log_nats_error
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
@@ -128,8 +130,33 @@ def mailer_from_env(home: Path) -> Mailer:
                       start_tls=os.environ.get("SMTP_STARTTLS") == "1")
 
 
+#: The event consumers ``serve`` runs (LEDGER_WORKERS); ``ledger worker`` also runs the expiry scheduler alone.
+CONSUMERS = ("emails", "orders", "autopay")
+WORKER_NAMES = (*CONSUMERS, "expiry")
+
+
+def worker_names(text: str) -> list[str]:
+    """The workers named in a LEDGER_WORKERS value (comma-separated; empty: none). A name that is not a
+    worker is refused, naming it: a typo would otherwise start the process without the worker, silently."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        if name not in CONSUMERS:
+            raise ValidationError(f"LEDGER_WORKERS names {name!r}, which is not a worker (workers: "
+                                  f"{', '.join(CONSUMERS)})", field="LEDGER_WORKERS", code="unknown_worker")
+    return list(dict.fromkeys(names))
+
+
+def store_description(settings: Any) -> str:
+    """Where the events are, for log lines: the SQLite file, or PostgreSQL's host, database and schema."""
+    if settings.store != "postgres":
+        return str(settings.db_path)
+    where, _ = postgres_parameters(settings.postgres_dsn)
+    schema = f" schema {settings.postgres_schema}" if settings.postgres_schema else ""
+    return f"postgres {where['POSTGRES_HOST']}:{where['POSTGRES_PORT']}/{where['POSTGRES_DBNAME']}{schema}"
+
+
 def workers_for(ledger: Ledger, mailer: Mailer, names: list[str]) -> list[Worker]:
-    """The workers named in LEDGER_WORKERS."""
+    """The named workers (see :func:`worker_names`)."""
     available: dict[str, Worker] = {
         "emails": EmailWorker(ledger.store, mailer, ledger.ports.tokens,
                               os.environ.get("LEDGER_PORTAL_URL", "http://localhost:8080"),
@@ -144,6 +171,7 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
                 mailer: Mailer | None = None, expiry_every: float = 30.0) -> None:
     """Run everything until ``stop`` is set (or SIGINT / SIGTERM)."""
     home = ledger.settings.home
+    names = worker_names(os.environ.get("LEDGER_WORKERS", ",".join(CONSUMERS)))
     stop = stop or asyncio.Event()
     server = None
     url = nats_url or os.environ.get("NATS_URL")
@@ -163,13 +191,12 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     await broker.start()
     await wait_until_answering(nc)
     inbox = Inbox(home / "workers.db")
-    names = os.environ.get("LEDGER_WORKERS", "emails,orders,autopay").split(",")
     relay = Relay(ledger.store, js)
     tasks = [supervise("relay", lambda: relay.run(stop), stop),
              supervise("expiry", lambda: expiry.run(ledger, expiry_keeper, stop, expiry_every), stop)]
     tasks += [supervise(w.name, functools.partial(consume, js, w, inbox, stop, **consumer_options()), stop)
               for w in workers_for(ledger, mailer or mailer_from_env(home), names)]
-    log.info("ledger_serving", nats=url, workers=names, db=str(ledger.settings.db_path))
+    log.info("ledger_serving", nats=url, workers=names, store=store_description(ledger.settings))
     try:
         await stop.wait()
     finally:
@@ -200,9 +227,6 @@ def stop_on_signals(stop: asyncio.Event) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-
-
-WORKER_NAMES = ("emails", "orders", "autopay", "expiry")
 
 
 async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.Event | None = None,

@@ -9,7 +9,7 @@ import click
 
 from ledger.cli.main import CliState, cli
 from ledger.cli.output import emit_json
-from ledger.cli.read import projections
+from ledger.cli.read import json_option, projections
 from ledger.logs import configure_logging
 
 pass_state = click.make_pass_decorator(CliState)
@@ -75,6 +75,7 @@ def worker(state: CliState, name: str, nats_url: str | None, replay_from: int | 
 
 @cli.command("workers")
 @click.option("--uncertain", "show_uncertain", is_flag=True, help="List the events left uncertain.")
+@json_option
 @pass_state
 def workers_status(state: CliState, show_uncertain: bool) -> None:
     """What each worker has done, from its inbox (done, failed, uncertain, claimed by a running attempt)."""
