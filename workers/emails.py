@@ -15,8 +15,10 @@ from typing import Any
 from ledger.aggregates import events as ev
 from ledger.aggregates.state import AccountState
 from ledger.money import format_amount
+from ledger.ports.clock import zone_of
 from ledger.ports.mailer import Email, Mailer
 from ledger.ports.tokens import TokenIssuer
+from replay.statement import Statement, account_history, statement_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -42,6 +44,8 @@ class EmailWorker:
         self.tokens = tokens
         self.portal_url = portal_url.rstrip("/")
         self.sender = sender
+        #: Dates and times in emails are the business's (seed 002), as on every statement and tab.
+        self.zone = zone_of(store.settings.timezone)
         #: Sending again after a crash mid-send is safe only where the mailer delivers a message id once.
         self.repeatable = mailer.idempotent
 
@@ -49,14 +53,21 @@ class EmailWorker:
         """Send the email ``event`` calls for, if any."""
         state: AccountState = (await asyncio.to_thread(self.store.account, event.originator_id,
                                                        event.originator_version)).state
-        found = self.compose(event, state)
+        period = None
+        if isinstance(event, ev.StatementSent):
+            history = account_history(self.store, event.originator_id, event.originator_version)
+            period = await asyncio.to_thread(statement_of, history, state.account_id, event.period_from,
+                                             event.period_to, self.zone)
+        found = self.compose(event, state, period)
         if found is not None:
             to, (subject, text, html) = found
             await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, message_id=event_id,
                                          sender=self.sender))
 
-    def compose(self, event: Any, state: AccountState) -> tuple[str, tuple[str, str, str]] | None:
-        """(recipient, rendered template) for ``event`` given the account as of that event."""
+    def compose(self, event: Any, state: AccountState,
+                period: Statement | None = None) -> tuple[str, tuple[str, str, str]] | None:
+        """(recipient, rendered template) for ``event`` given the account as of that event (and, for a
+        statement, the period's statement computed from the account's history up to it)."""
 
         def money(minor: int) -> str:
             return format_amount(minor, state.currency)
@@ -66,7 +77,8 @@ class EmailWorker:
             template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
             link = f"{self.portal_url}/invite/{state.account_id}/{raw}"
             return state.invitation.email, render(template, name=state.name or state.account_id, link=link,
-                                                  expires=event.expires_at.strftime("%Y-%m-%d %H:%M UTC"))
+                                                  expires=event.expires_at.astimezone(self.zone)
+                                                  .strftime("%Y-%m-%d %H:%M %Z"))
         if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled | ev.PaymentReturned):
             payment = state.payments[event.payment_id]
             values = {"payment": payment.id, "amount": money(payment.amount), "method": payment.method,
@@ -79,16 +91,25 @@ class EmailWorker:
         if isinstance(event, ev.PaymentApplied) and event.target_kind == "order":
             return state.email, render("applied_to_order", payment=event.payment_id, amount=money(event.amount),
                                        order=event.target_id)
-        if isinstance(event, ev.StatementSent):
+        if isinstance(event, ev.StatementSent) and period is not None:
             raw = self.tokens.issue("pay", state.account_id, event.event_id)
             lines = "\n".join(f"  {i.id}  {i.issued_on}  due {i.due_on}  open {money(i.open)}"
                               for i in state.open_invoices())
             return state.email, render("statement", period_from=event.period_from, period_to=event.period_to,
-                                       balance=money(event.balance), count=event.open_invoices,
-                                       invoices=lines or "  (none)",
+                                       opening=period.opening_balance, closing=period.closing_balance,
+                                       movements=movements(period, money(0)), balance=money(event.balance),
+                                       count=event.open_invoices, invoices=lines or "  (none)",
                                        link=f"{self.portal_url}/pay/{state.account_id}/{raw}")
         if isinstance(event, ev.ReauthorizationRequested):
             raw = self.tokens.issue("cart", state.account_id, event.cart_id)
             return state.email, render("cart", order=event.order_id, amount=money(event.new_amount),
                                        link=f"{self.portal_url}/cart/{state.account_id}/{event.cart_id}/{raw}")
         return None
+
+
+def movements(period: Statement, zero: str) -> str:
+    """A statement's lines for an email: date, what, reference, the change and the balance after it."""
+    shown = [f"  {line.date}  {line.event} {line.reference}  "
+             f"{'+' + line.charge if line.charge != zero else '-' + line.credit}  balance {line.balance}"
+             for line in period.lines]
+    return "\n".join(shown) or "  (no movements)"

@@ -12,9 +12,10 @@ import pytest
 from ledger.adapters.clock import ManualClock
 from ledger.aggregates import events as ev
 from ledger.commands import messages as m
-from ledger.errors import ValidationError
+from ledger.errors import NotFound, ValidationError
 from ledger.ports.clock import start_of_business_day
 from ledger.projections.keeper import ProjectionKeeper
+from ledger.projections.runner import StoreLog
 from replay.asof import balances_as_of
 from replay.export import records, render
 from replay.history import events
@@ -61,6 +62,21 @@ def test_statement_has_opening_movements_closing(tmp_path: Path) -> None:
     assert result.opening_balance == "100.00"
     assert [(line.reference, line.credit) for line in result.lines] == [("P1 -> I1", "40.00"), ("P2 -> I1", "60.00")]
     assert result.closing_balance == "0.00"
+    ledger.close()  # type: ignore[attr-defined]
+
+
+def test_a_statement_read_by_aggregate_equals_one_read_from_the_whole_log(tmp_path: Path) -> None:
+    ledger, clock = history(tmp_path)
+    ledger.service.handle(m.OpenAccount(account="ACC2", email="b@example.com"))  # type: ignore[attr-defined]
+    ledger.service.handle(m.IssueInvoice(account="ACC2", invoice="I1", amount="5.00", date="2026-09-03",  # type: ignore[attr-defined]
+                                         due="2026-09-30"))
+    whole_log = StoreLog(ledger.store)  # type: ignore[attr-defined]
+    for account in ("ACC1", "ACC2"):
+        for start, end in ((date(2026, 9, 1), date(2026, 9, 30)), (date(2026, 9, 2), date(2026, 9, 2))):
+            by_aggregate = statement(ledger.store, account, start, end, clock.zone)  # type: ignore[attr-defined]
+            assert by_aggregate == statement(whole_log, account, start, end, clock.zone)
+    with pytest.raises(NotFound):
+        statement(ledger.store, "NOPE", date(2026, 9, 1), date(2026, 9, 30), clock.zone)  # type: ignore[attr-defined]
     ledger.close()  # type: ignore[attr-defined]
 
 

@@ -4,6 +4,7 @@ redelivery with backoff, and no email twice after a crash mid-batch or a replay 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,8 @@ async def test_emails_for_every_customer_facing_event(tmp_path: Path, nats_serve
     assert subjects == ["Your customer portal invitation", "Payment received: 20.00", "Bank payment pending: 30.00",
                         "Bank payment cleared: 30.00", "Bank payment pending: 5.00", "Bank payment failed: 5.00",
                         "Payment received: 40.00", "Payment applied to your order O1",
-                        "Approve Order Payment for order O1", "Your statement 2026-09-01 to 2026-09-30: 7.00 due"]
+                        "Approve Order Payment for order O1",
+                        "Your statement 2026-09-01 to 2026-09-30: closing balance 7.00"]
     raw = ledger.ports.tokens.issue("invitation", "ACC1", invite.reference, "0")
     assert f"https://portal.example/invite/ACC1/{raw}" in mailer.sent[0].text
     assert f"/cart/ACC1/{cart.reference}/" in mailer.sent[-2].html
@@ -248,4 +250,32 @@ async def test_a_clean_stop_finishes_the_event_in_hand_and_hands_the_rest_back(t
     assert len(set(worker.handled)) == total
     inbox.close()
     await nc.close()
+    ledger.close()
+
+
+async def test_a_statement_email_shows_its_period_and_what_is_due_when_sent(tmp_path: Path) -> None:
+    """A May statement sent on 12 June closes at May's balance; June's payment and invoice only change what
+    is due today (the email said "May: 70.00 due" and listed June's invoice as May's)."""
+    clock = ManualClock(datetime(2026, 5, 5, 14, tzinfo=UTC))
+    ledger = make_ledger(tmp_path, clock=clock)
+    s = ledger.service
+    s.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="300.00", date="2026-05-05", due="2026-06-04"))
+    clock.set(datetime(2026, 6, 5, 14, tzinfo=UTC))
+    s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="250.00", method="card", token="tok_visa",
+                             distribute=True))
+    clock.set(datetime(2026, 6, 10, 14, tzinfo=UTC))
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I2", amount="20.00", date="2026-06-10", due="2026-07-10"))
+    clock.set(datetime(2026, 6, 12, 14, tzinfo=UTC))
+    s.handle(m.SendStatement(account="ACC1", period_from="2026-05-01", period_to="2026-05-31"))
+    mailer = MemoryMailer()
+    worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens, "https://portal.example")
+    sent = [e for e in ledger.store.events.get(account_uuid("ACC1")) if type(e).__name__ == "StatementSent"]
+    await worker.handle(sent[0], str(sent[0].event_id))
+    [email] = mailer.sent
+    assert email.subject == "Your statement 2026-05-01 to 2026-05-31: closing balance 300.00"
+    assert "Opening balance: 0.00" in email.text
+    assert "2026-05-05  Invoice Issued I1  +300.00  balance 300.00" in email.text
+    assert "Closing balance: 300.00" in email.text and "2026-06" not in email.text.split("Closing")[0]
+    assert "Balance due today: 70.00 on 2 open invoice(s)" in email.text
     ledger.close()
