@@ -60,7 +60,8 @@ def account_history(source: Any, key: UUID, upto: int | None = None) -> Iterable
     costs the account's history and not the whole log; filtered from the log for other sources (tests)."""
     store_events = getattr(source, "events", None)
     if store_events is not None and hasattr(store_events, "get"):
-        return store_events.get(key, lte=upto)
+        history: Iterable[Any] = store_events.get(key, lte=upto)
+        return history
     return (event for _, event in events(source)
             if event.originator_id == key and (upto is None or event.originator_version <= upto))
 
