@@ -32,6 +32,15 @@ class PaymentView(msgspec.Struct, frozen=True):
     method: str
     status: str
     transaction_id: str
+    refunded: str
+
+
+def payment_status(status: str, amount: int, refunded: int) -> str:
+    """What a payment's status column says: a settled payment refunded in full is ``refunded``, in part
+    ``partially_refunded`` (the refunded amount is beside it); any other status as recorded."""
+    if status == "settled" and refunded > 0:
+        return "refunded" if refunded >= amount else "partially_refunded"
+    return status
 
 
 class CreditView(msgspec.Struct, frozen=True):
@@ -97,8 +106,9 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None) -> AccountVi
         credit_balance=fmt(state.credit_balance),
         invoices=[InvoiceView(i.id, i.issued_on.isoformat(), i.due_on.isoformat(), fmt(i.total),
                               fmt(i.paid if not i.voided else 0), fmt(i.open), i.status) for i in invoices],
-        payments=[PaymentView(p.id, when(p.submitted_at), fmt(p.amount), p.method, p.status,
-                              p.transaction_id) for p in state.payments.values()],
+        payments=[PaymentView(p.id, when(p.submitted_at), fmt(p.amount), p.method,
+                              payment_status(p.status, p.amount, p.refunded), p.transaction_id, fmt(p.refunded))
+                  for p in state.payments.values()],
         credits=[CreditView(c.id, when(c.issued_at), fmt(c.amount), fmt(c.remaining), c.kind, c.reference)
                  for c in sorted(state.credits.values(), key=lambda c: c.sequence)],
         orders=[OrderView(o.id, fmt(o.amount), fmt(o.paid), o.status, o.channel, o.replaced_by, o.replaces,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ledger.cli.main import CliState, cli
+from ledger.cli.main import CliState, cli, json_option
 from ledger.cli.output import emit_json, fail
 from ledger.cli.tables import print_account
 from ledger.commands import messages as m
@@ -33,6 +33,7 @@ def account_open(state: CliState, account_id: str, email: str, currency: str, na
 
 @account.command("show")
 @click.argument("account_id", metavar="ACCOUNT")
+@json_option
 @pass_state
 def account_show(state: CliState, account_id: str) -> None:
     """Balances, invoices, payments, credits, orders and authorizations of ACCOUNT."""

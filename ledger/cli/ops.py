@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ledger.cli.main import CliState, cli
+from ledger.cli.main import CliState, cli, json_option
 from ledger.cli.output import emit_json
-from ledger.cli.read import json_option, projections
+from ledger.cli.read import projections
 from ledger.logs import configure_logging
 
 pass_state = click.make_pass_decorator(CliState)

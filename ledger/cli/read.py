@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ledger.cli.accounts import account
-from ledger.cli.main import CliState, cli
+from ledger.cli.main import CliState, cli, json_option
 from ledger.cli.output import emit_json, fail
 from ledger.cli.tables import table
 from ledger.errors import LedgerError, ValidationError
@@ -72,16 +72,6 @@ class TypedArgument(TypedName, click.Argument):
 
 option = functools.partial(click.option, cls=TypedOption)
 argument = functools.partial(click.argument, cls=TypedArgument)
-
-
-def _json_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if value:
-        ctx.ensure_object(CliState).as_json = True
-
-
-#: ``--json`` after the command as well as before it (``ledger replay balances --as-of T --json``).
-json_option = click.option("--json", "as_json", is_flag=True, expose_value=False, callback=_json_flag,
-                           help="Print JSON on stdout (same as the global --json).")
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
 from ledger.ports.clock import DEFAULT_ZONE, business_date, start_of_business_day
+from ledger.views import payment_status
 
 Row = dict[str, Any]
 PERIODS = ("30d", "3m", "6m", "year")
@@ -36,11 +37,14 @@ def _rows(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[Row
 
 
 def _money(rows: list[Row], currency_of: dict[str, str] | str, *fields: str) -> list[Row]:
+    """Amount ``fields`` as decimals of each row's currency, which the row then names (``currency``): 10000 is
+    100.00 USD or 10000 JPY, and a reader of the JSON cannot tell which without it."""
     for row in rows:
         currency = currency_of if isinstance(currency_of, str) else currency_of.get(row.get("account", ""), "USD")
         for name in fields:
             if row.get(name) is not None:
                 row[name] = format_amount(int(row[name]), currency)
+        row.setdefault("currency", currency)
     return rows
 
 
@@ -103,6 +107,8 @@ def payments(db: sqlite3.Connection, account_id: str, zone: ZoneInfo | None = No
     acc = account_row(db, account_id)
     rows = _rows(db, "select id, submitted_at as date, method, amount, status, transaction_id, refunded "
                      "from payments where account = ? order by submitted_at desc, rowid desc", (acc["account"],))
+    for row in rows:
+        row["status"] = payment_status(row["status"], row["amount"], row["refunded"])
     return _money(_local(rows, zone, "date"), acc["currency"], "amount", "refunded")
 
 
@@ -111,8 +117,6 @@ def credits(db: sqlite3.Connection, account_id: str, zone: ZoneInfo | None = Non
     acc = account_row(db, account_id)
     rows = _rows(db, "select id, issued_at as date, amount, remaining, kind, reference from credits "
                      "where account = ? order by rowid", (acc["account"],))
-    for row in rows:
-        row["currency"] = acc["currency"]
     return _money(_local(rows, zone, "date"), acc["currency"], "amount", "remaining")
 
 
@@ -186,6 +190,9 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
               zone: ZoneInfo | None = None) -> dict[str, list[Row]]:
     """The CSR dashboard: unpaid orders, holds expiring within N days, failed reauthorizations, research.
 
+    A hold already past its expiry that the expiry worker has not marked yet (it runs every 30 s in ``serve``;
+    a CLI run ``--at`` a later instant runs no worker) is listed first, with the status ``expired``.
+
     Instants (``expires_at``, ``placed_at``, ``received_at``) are in the business time zone.
     """
     currencies = {r["account"]: r["currency"] for r in db.execute("select account, currency from accounts")}
@@ -202,6 +209,10 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
                        "and o.status = 'open' and o.paid < o.amount order by o.placed_at", ())
     research = _rows(db, "select payment_id, received_at, amount, currency, method, transaction_id, reference, "
                          "status, note from unidentified where status != 'matched' order by received_at", ())
+    now_text = _utc_text(now)
+    for row in expiring:  # past its expiry, not yet marked by the expiry worker: the hold is gone already
+        if row["expires_at"] <= now_text:
+            row["status"] = "expired"
     for row in research:
         row["amount"] = format_amount(int(row["amount"]), row["currency"])
     for row in (*expiring, *unpaid, *manual):

@@ -54,6 +54,33 @@ def test_portal_tabs_history_and_dashboard(ledger: Ledger) -> None:
     assert "Invoices" in ledger.ok("account", "invoices", "ACC1")  # a readable table without --json
 
 
+def test_tabs_name_the_currency_and_a_refunded_payment_says_so(ledger: Ledger) -> None:
+    ledger.ok("account", "open", "JP1", "--email", "j@example.com", "--currency", "JPY")
+    ledger.ok("invoice", "issue", "JP1", "I1", "--amount", "10000", "--date", "2026-09-01", "--due", "2026-09-30")
+    ledger.ok("payment", "submit", "JP1", "P1", "--amount", "2500", "--method", "card", "--token", "tok_visa",
+              "--deposit")
+    assert [(i["total"], i["currency"]) for i in ledger.json("account", "invoices", "JP1")] == [("10000", "JPY")]
+    assert {o["currency"] for o in ledger.json("account", "history", "ACC1", "--period", "30d")} == {"USD"}
+    ledger.ok("payment", "refund", "JP1", "P1", "--amount", "1000")
+    [payment] = ledger.json("account", "payments", "JP1")
+    assert (payment["status"], payment["refunded"], payment["currency"]) == ("partially_refunded", "1000", "JPY")
+    ledger.ok("payment", "refund", "JP1", "P1", "--amount", "1500")
+    assert [p["status"] for p in ledger.json("account", "payments", "JP1")] == ["refunded"]
+    shown = ledger.json("account", "show", "JP1")["payments"]
+    assert [(p["status"], p["refunded"]) for p in shown] == [("refunded", "2500")]
+
+
+def test_the_dashboard_says_a_hold_past_its_expiry_is_expired(ledger: Ledger) -> None:
+    def board(at: str) -> Any:
+        result = ledger.runner.invoke(cli, ["--json", "--at", at, "dashboard", "--within-days", "3"], env=ledger.env)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["expiring_authorizations"]
+
+    assert board("2026-09-11T12:00") == []
+    assert [a["status"] for a in board("2026-10-07T12:00")] == ["active"]  # expires on 9 October
+    assert [(a["authorization"], a["status"]) for a in board("2026-10-20T12:00")] == [("A1", "expired")]
+
+
 def test_projection_status_and_rebuild(ledger: Ledger) -> None:
     ledger.ok("dashboard")
     status = ledger.json("projections", "status")
