@@ -23,6 +23,7 @@ from ledger.cli.accounts import account
 from ledger.cli.main import CliState, cli, json_option
 from ledger.cli.output import emit_json, fail
 from ledger.cli.tables import table
+from ledger.commands.unit import check_date
 from ledger.errors import LedgerError, ValidationError
 from ledger.ports.clock import business_date, parse_instant
 from ledger.projections import queries
@@ -261,7 +262,7 @@ def replay_statement(state: CliState, account_id: str, start: str, end: str, as_
     ledger = state.ledger()
     zone = ledger.ports.clock.zone
     try:
-        first, last = (business_date(parse_instant(v, zone, f), zone) for v, f in ((start, "from"), (end, "to")))
+        first, last = check_date(start, "from"), check_date(end, "to")  # business dates: a time would be cut
         if last < first:
             raise ValidationError("--to is before --from", field="to")
         result = statement(ledger.store, account_id, first, last, zone)

@@ -102,6 +102,8 @@ def test_replays_exports_and_the_audit_log(ledger: Ledger, tmp_path: Path) -> No
     assert rows[0] == ["date", "event", "reference", "charge", "credit", "balance"]
     assert ["2026-09-10", "Invoice Issued", "I,2", "50.00", "0.00", "150.00"] in rows
     assert rows[-1] == ["2026-09-30", "Closing balance", "", "", "", "30.00"]
+    cut = ledger("--json", "replay", "statement", "ACC1", "--from", "2026-09-01T10:00", "--to", "2026-09-30")
+    assert cut.exit_code == 2 and json.loads(cut.stdout)["error"]["field"] == "from"  # a date, not cut from a time
     log = ledger.json("audit", "log", "--account", "ACC1", "--actor", "cli")
     assert log[0]["comment"] == "Portal – Account Opened"
     assert any(r["comment"] == "Other – Payment Applied" for r in log)
