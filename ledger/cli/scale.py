@@ -33,7 +33,9 @@ def migrate(state: CliState, source: str, target: str, resume: bool) -> None:
     if state.as_json:
         emit_json(result)
     else:
-        click.echo(f"{result.events} events copied; chain {result.source_chain[:16]}... "
+        copied = result.events - result.resumed_after
+        resumed = f" ({result.resumed_after} were there already)" if result.resumed_after else ""
+        click.echo(f"{copied} events copied{resumed}; chain {result.source_chain[:16]}... "
                    f"{'verified' if result.verified else 'MISMATCH ' + result.target_chain[:16]}")
     if not result.verified:
         sys.exit(1)

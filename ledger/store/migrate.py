@@ -47,8 +47,29 @@ def settings_for(spec: str, field: str) -> Settings:
         return Settings.from_env({}, db_path=Path(rest))
     if kind == "postgres" and rest:
         dsn, _, schema = rest.partition("#")
-        return Settings.from_env({}, store="postgres", postgres_dsn=dsn, postgres_schema=schema)
+        settings = Settings.from_env({}, store="postgres", postgres_dsn=dsn, postgres_schema=schema)
+        _check_postgres(settings, field)
+        return settings
     raise ValidationError(f"{spec!r} is not sqlite:PATH or postgres:DSN", field=field)
+
+
+def _check_postgres(settings: Settings, field: str) -> None:
+    """Before the store is opened (which creates its tables): the schema must exist, and a source must hold an
+    event store; a DSN with the schema forgotten would otherwise create empty tables in the wrong place and copy
+    nothing, successfully."""
+    import psycopg
+
+    schema = settings.postgres_schema or "public"  # eventsourcing's default
+    table = f"{LedgerStore.name.lower()}_events"
+    with psycopg.connect(settings.postgres_dsn, autocommit=True, connect_timeout=10) as conn:
+        if conn.execute("select 1 from information_schema.schemata where schema_name = %s", (schema,)).fetchone() \
+                is None:
+            raise NotFound(f"schema {schema!r} does not exist in that database (create schema {schema} first)",
+                           field=field, code="no_schema")
+        if field == "from" and conn.execute("select 1 from information_schema.tables where table_schema = %s "
+                                            "and table_name = %s", (schema, table)).fetchone() is None:
+            raise NotFound(f"no event store in schema {schema!r} (no table {table}): is the #schema missing?",
+                           field=field)
 
 
 def notes(log: CommittedLog, *, after: int = 0, upto: int | None = None, count: int | None = None,

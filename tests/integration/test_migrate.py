@@ -102,3 +102,17 @@ def test_postgres_back_to_sqlite(tmp_path: Path, postgres_dsn: str, schema: str)
     store.close()
     with pytest.raises(NotFound):
         run(f"sqlite:{tmp_path / 'missing.db'}", f"sqlite:{tmp_path / 'x.db'}")
+
+
+def test_a_postgres_source_without_an_event_store_or_a_missing_schema_is_refused_before_anything_is_created(
+        tmp_path: Path, postgres_dsn: str, schema: str) -> None:
+    _history(tmp_path)
+    with pytest.raises(NotFound) as no_store:  # the #schema forgotten: the source is an empty schema
+        run(f"postgres:{postgres_dsn}#{schema}", f"sqlite:{tmp_path / 'copy.db'}")
+    assert no_store.value.field == "from" and "ledger_events" in str(no_store.value)
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:  # and it created no tables there
+        assert conn.execute("select count(*) from information_schema.tables where table_schema = %s",
+                            (schema,)).fetchone() == (0,)
+    with pytest.raises(NotFound) as no_schema:
+        run(f"sqlite:{tmp_path / 'ledger.db'}", f"postgres:{postgres_dsn}#{schema}_absent")
+    assert (no_schema.value.field, no_schema.value.code) == ("to", "no_schema")
