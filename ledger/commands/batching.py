@@ -22,7 +22,7 @@ from eventsourcing.persistence import RecordConflictError
 
 from ledger.commands.handlers import HANDLERS
 from ledger.commands.messages import Outcome
-from ledger.commands.service import log_recorded, retry_pause
+from ledger.commands.service import log_recorded, refusal, retry_pause
 from ledger.commands.unit import Ports, Unit
 from ledger.errors import ConcurrencyExhausted, LedgerError, ValidationError
 from ledger.store.application import LedgerStore
@@ -67,8 +67,7 @@ class BatchingService:
                 if reads.hits:
                     trust_cache = False  # decided on a cached copy: decide again on fresh state
                     continue
-                log.info("command_refused", account=account, command=name, code=error.code, field=error.field)
-                raise
+                raise refusal(command, error) from None
             log_recorded(account, ((r.domain_event, r.notification.id) for r in recordings))
             return outcome
         raise ConcurrencyExhausted(f"gave up after {self.max_attempts} concurrent conflicts", field="account")

@@ -46,6 +46,30 @@ def log_recorded(account: str | None, written: Iterable[tuple[Any, int | None]])
                      event_id=event.event_id, version=event.originator_version, log_position=position)
 
 
+#: The aggregates' names for what a command names by its own field (``credit_id`` is the command's ``credit``).
+_COMMAND_NAMES = {"payment_id": "payment", "invoice_id": "invoice", "order_id": "order", "old_order_id": "order",
+                  "new_order_id": "new_order", "credit_id": "credit", "method_id": "method",
+                  "authorization_id": "authorization", "new_authorization_id": "new_authorization"}
+
+
+def refusal(command: Any, error: LedgerError) -> LedgerError:
+    """``error`` with its field named as the command names it (the CLI option, the NATS body's key), logged.
+
+    The aggregates name what they check (``credit_id``, ``allocations.I3``); a caller knows only the
+    command's fields (``credit``, ``invoices.I3``)."""
+    head, dot, rest = (error.field or "").partition(".")
+    renamed = _COMMAND_NAMES.get(head)
+    if renamed is not None and hasattr(command, renamed):
+        error.field = renamed + dot + rest
+    elif head == "allocations" and rest:
+        kind = "invoices" if rest in (getattr(command, "invoices", None) or {}) else "orders"
+        if rest in (getattr(command, kind, None) or {}):
+            error.field = f"{kind}.{rest}"
+    log.info("command_refused", account=getattr(command, "account", None), command=type(command).__name__,
+             code=error.code, field=error.field)
+    return error
+
+
 class LedgerService:
     """Runs commands against the event store with the given ports."""
 
@@ -72,9 +96,7 @@ class LedgerService:
                 retry_pause(attempt)
                 continue
             except LedgerError as error:
-                log.info("command_refused", account=account, command=type(command).__name__, code=error.code,
-                         field=error.field)
-                raise
+                raise refusal(command, error) from None
             log_recorded(account, written)
             return outcome
         raise ConcurrencyExhausted(f"gave up after {self.max_attempts} concurrent conflicts", field="account")

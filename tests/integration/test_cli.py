@@ -99,7 +99,8 @@ def test_ach_pending_then_returned_leaves_the_balance_untouched(cli: Cli) -> Non
     (("payment", "submit", "ACC1", "P1", "--amount", "5.00", "--method", "card", "--token", "4111111111111111",
       "--distribute"), "raw_card_number", "token"),
     (("payment", "submit", "ACC1", "P1", "--amount", "5.00", "--method", "card", "--token", "tok_visa",
-      "--invoice", "NOPE=5.00"), "not_found", "allocations.NOPE"),
+      "--invoice", "NOPE=5.00"), "not_found", "invoices.NOPE"),  # the command's field, not the aggregate's
+    (("method", "default", "ACC1", "NOPE"), "not_found", "method"),  # the aggregate says method_id
     (("payment", "submit", "NOBODY", "P1", "--amount", "5.00", "--method", "card", "--token", "tok_visa",
       "--distribute"), "not_found", "account"),
     (("invoice", "issue", "ACC1", "I2", "--amount", "5.00", "--date", "2026-13-01", "--due", "2026-09-30"),
