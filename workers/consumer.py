@@ -140,7 +140,7 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tu
     headers = message.headers or {}
     event_id = headers.get("Nats-Msg-Id", "")
     event_type = headers.get("Ledger-Event-Type", "")
-    position = headers.get("Ledger-Position")
+    position = int(headers["Ledger-Position"]) if headers.get("Ledger-Position", "").isdigit() else None
     if event_type not in worker.wants:
         await message.ack()
         return
@@ -148,7 +148,7 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tu
     def uncertain(reason: str) -> UncertainRecord:
         inbox.mark(worker.name, event_id, UNCERTAIN)
         return UncertainRecord(worker.name, event_id, event_type, message.metadata.sequence.stream,
-                               int(position) if position else None, reason)
+                               position, reason)
 
     previous = inbox.claim(worker.name, event_id)
     if previous in (DONE, UNCERTAIN):
@@ -176,4 +176,4 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tu
     inbox.mark(worker.name, event_id, DONE)
     await message.ack()
     log.info("worker_handled", worker=worker.name, event_type=event_type, event_id=event_id, log_position=position,
-             account=str(getattr(event, "originator_id", "")))
+             aggregate=str(getattr(event, "originator_id", "")))  # the account's UUID: its id is not in every event
