@@ -71,10 +71,23 @@ class AuthorizationView(msgspec.Struct, frozen=True):
     expires_at: str
 
 
+class MethodView(msgspec.Struct, frozen=True):
+    """A saved payment method as a CSR may see it: never its gateway token."""
+
+    id: str
+    kind: str
+    brand: str
+    last4: str
+    expires: str
+    default: bool
+    autopay: bool
+
+
 class AccountView(msgspec.Struct, frozen=True):
     account: str
     currency: str
     email: str
+    name: str
     balance: str
     credit_balance: str
     invoices: list[InvoiceView]
@@ -82,6 +95,7 @@ class AccountView(msgspec.Struct, frozen=True):
     credits: list[CreditView]
     orders: list[OrderView]
     authorizations: list[AuthorizationView]
+    methods: list[MethodView]
     autopay: bool
     portal: str
 
@@ -102,6 +116,7 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None) -> AccountVi
         account=state.account_id,
         currency=cur,
         email=state.email,
+        name=state.name,
         balance=fmt(state.balance),
         credit_balance=fmt(state.credit_balance),
         invoices=[InvoiceView(i.id, i.issued_on.isoformat(), i.due_on.isoformat(), fmt(i.total),
@@ -115,6 +130,10 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None) -> AccountVi
                           o.manual_processing) for o in state.orders.values()],
         authorizations=[AuthorizationView(a.id, a.order_id, fmt(a.amount), a.status, when(a.expires_at))
                         for a in state.authorizations.values()],
+        methods=[MethodView(m.id, m.kind, m.brand, m.last4,
+                            f"{m.exp_month:02d}/{m.exp_year}" if m.exp_month and m.exp_year else "",
+                            m.id == state.default_method, m.id == state.autopay_method)
+                 for m in state.methods.values()],
         autopay=state.autopay_method is not None,
         portal=state.invitation.status if state.invitation else "not_invited",
     )

@@ -146,7 +146,7 @@ def method() -> None:
 @click.option("--token", required=True)
 @click.option("--brand", required=True)
 @click.option("--last4", required=True)
-@click.option("--exp", default=None, metavar="MM/YYYY")
+@click.option("--exp", default=None, metavar="MM/YYYY", help="Expiry; required for a card.")
 @pass_state
 def method_add(state: CliState, account_id: str, method_id: str, kind: str, token: str, brand: str, last4: str,
                exp: str | None) -> None:

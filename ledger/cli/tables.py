@@ -39,7 +39,8 @@ def table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = No
 def print_account(view: AccountView) -> None:
     """Print one account's header and its invoice, payment and credit tabs."""
     shown = console()
-    shown.print(f"[bold]{view.account}[/bold] {view.email}  {view.currency}  balance [bold]{view.balance}"
+    named = f" {view.name}" if view.name else ""
+    shown.print(f"[bold]{view.account}[/bold]{named} {view.email}  {view.currency}  balance [bold]{view.balance}"
                 f"[/bold]  credit [green]{view.credit_balance}[/green]  portal {view.portal}"
                 f"{'  autopay on' if view.autopay else ''}")
     tabs: list[tuple[str, list[str], list[list[str]]]] = [
@@ -54,6 +55,9 @@ def print_account(view: AccountView) -> None:
            "yes" if o.manual_processing else ""] for o in view.orders]),
         ("Authorizations", ["id", "order", "amount", "status", "expires"],
          [[a.id, a.order, a.amount, a.status, a.expires_at[:16]] for a in view.authorizations]),
+        ("Payment methods", ["id", "kind", "brand", "last4", "expires", "default", "autopay"],
+         [[m.id, m.kind, m.brand, m.last4, m.expires, "yes" if m.default else "", "yes" if m.autopay else ""]
+          for m in view.methods]),
     ]
     for title, columns, rows in tabs:
         if not rows:

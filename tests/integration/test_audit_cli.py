@@ -81,6 +81,19 @@ def test_the_dashboard_says_a_hold_past_its_expiry_is_expired(ledger: Ledger) ->
     assert [(a["authorization"], a["status"]) for a in board("2026-10-20T12:00")] == [("A1", "expired")]
 
 
+def test_account_show_names_the_customer_and_lists_saved_methods_without_their_token(ledger: Ledger) -> None:
+    ledger.ok("account", "open", "ACC9", "--email", "n@example.com", "--name", "Nora Ames")
+    ledger.ok("method", "add", "ACC9", "M1", "--token", "tok_mastercard", "--brand", "mastercard", "--last4", "4444",
+              "--exp", "08/2029")
+    ledger.ok("method", "autopay", "ACC9", "on", "--method", "M1")
+    shown = ledger.json("account", "show", "ACC9")
+    assert shown["name"] == "Nora Ames"
+    assert shown["methods"] == [{"id": "M1", "kind": "card", "brand": "mastercard", "last4": "4444",
+                                 "expires": "08/2029", "default": True, "autopay": True}]
+    assert "tok_mastercard" not in ledger.ok("account", "show", "ACC9", "--json")
+    assert "Payment methods" in ledger.ok("account", "show", "ACC9")
+
+
 def test_projection_status_and_rebuild(ledger: Ledger) -> None:
     ledger.ok("dashboard")
     status = ledger.json("projections", "status")
