@@ -74,24 +74,25 @@ class PipeStop:
         return self._asked
 
 
-def _run(settings: Settings, reader: Connection, interval: float) -> None:
+def _run(settings: Settings, reader: Connection, interval: float, quiet: bool) -> None:
     """Body of the follower process (started with ``spawn``: it opens everything it uses itself)."""
     from ledger.logs import configure_logging
 
     stop = PipeStop(reader)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on a terminal reaches the whole group: serve stops it
     signal.signal(signal.SIGTERM, lambda *_: stop.request())
-    configure_logging(fmt=settings.log_format)
+    configure_logging(quiet=quiet, fmt=settings.log_format)
     follow(settings, stop, interval)
 
 
 class FollowerProcess:
     """One projection follower process: :meth:`start`, :meth:`alive`, :meth:`stop` (waits for its batch)."""
 
-    def __init__(self, settings: Settings, interval: float = INTERVAL) -> None:
+    def __init__(self, settings: Settings, interval: float = INTERVAL, *, quiet: bool = False) -> None:
+        """``quiet``: the process logs warnings only (benchmarks)."""
         context = multiprocessing.get_context("spawn")
         self._reader, self._writer = context.Pipe(duplex=False)
-        self._process = context.Process(target=_run, args=(settings, self._reader, interval),
+        self._process = context.Process(target=_run, args=(settings, self._reader, interval, quiet),
                                         name="ledger-projections", daemon=True)
 
     def start(self) -> None:
