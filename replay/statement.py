@@ -55,6 +55,14 @@ def _reference(event: Any) -> str:
     return ""
 
 
+def _label(event: Any) -> str:
+    """What a line is: the event in words, and why an application was undone ("Payment Unapplied (ACH return
+    R01)"), so a return does not read as a bare unapplied payment."""
+    if isinstance(event, ev.PaymentUnapplied | ev.CreditUnapplied) and event.reason:
+        return f"{title(event)} ({event.reason})"
+    return title(event)
+
+
 def account_history(source: Any, key: UUID, upto: int | None = None) -> Iterable[Any]:
     """One account's events in order (up to version ``upto``): read by aggregate from a store, so a statement
     costs the account's history and not the whole log; filtered from the log for other sources (tests)."""
@@ -98,7 +106,7 @@ def statement_of(history: Iterable[Any], account_id: str, start: date, end: date
     lines: list[StatementLine] = []
     for day, event, delta in moves:
         running += delta
-        lines.append(StatementLine(day.isoformat(), title(event), _reference(event),
+        lines.append(StatementLine(day.isoformat(), _label(event), _reference(event),
                                    format_amount(max(delta, 0), currency), format_amount(max(-delta, 0), currency),
                                    format_amount(running, currency)))
     return Statement(account_id, currency, start.isoformat(), end.isoformat(), format_amount(opening, currency),

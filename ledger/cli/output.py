@@ -28,7 +28,8 @@ def emit_outcome(outcome: Outcome, as_json: bool) -> None:
         line = f"{outcome.reference}: already done (idempotent repeat, nothing written)"
     else:
         line = f"{outcome.reference}: {', '.join(outcome.events) or 'no change'}"
-    extras = [x for x in (outcome.status, outcome.transaction_id, outcome.detail) if x]
+    detail = outcome.detail if outcome.detail not in outcome.events else None  # the event named once
+    extras = [x for x in (outcome.status, outcome.transaction_id, detail) if x]
     click.echo(line + (f" [{' '.join(extras)}]" if extras else ""))
 
 

@@ -26,7 +26,7 @@ from ledger.cli.tables import table
 from ledger.commands.unit import check_date
 from ledger.errors import LedgerError, ValidationError
 from ledger.ports.clock import business_date, parse_instant
-from ledger.projections import queries
+from ledger.projections import fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
 from replay.asof import balances_as_of
 from replay.export import anchor_record, records, render
@@ -140,6 +140,10 @@ def projections_status(state: CliState) -> None:
 @pass_state
 def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
     """Rebuild into new files from position 0, then swap atomically (the old files serve meanwhile)."""
+    try:
+        fresh(list(names) or None)  # an unknown name is refused before a progress bar is drawn
+    except LedgerError as error:
+        fail(error, state.as_json)
     with keeper(state, catch_up=False) as kept:
         head = kept.events.head()
         with Progress(console=Console(stderr=True), disable=state.as_json) as bar:

@@ -65,6 +65,18 @@ def test_statement_has_opening_movements_closing(tmp_path: Path) -> None:
     ledger.close()  # type: ignore[attr-defined]
 
 
+def test_a_returned_ach_payment_reads_as_a_return_on_the_statement(tmp_path: Path) -> None:
+    ledger, clock = history(tmp_path)
+    clock.advance(days=1)
+    ledger.service.handle(m.ReturnPayment(account="ACC1", payment="P2", code="R01"))  # type: ignore[attr-defined]
+    result = statement(ledger.store, "ACC1", date(2026, 9, 1), date(2026, 9, 30), clock.zone)  # type: ignore[attr-defined]
+    returned = [line for line in result.lines if "ACH return" in line.event]
+    assert [(line.event, line.reference, line.charge) for line in returned] == [
+        ("Payment Unapplied (ACH return R01)", "P2 -> I1", "60.00")]
+    assert result.closing_balance == "60.00"
+    ledger.close()  # type: ignore[attr-defined]
+
+
 def test_a_statement_read_by_aggregate_equals_one_read_from_the_whole_log(tmp_path: Path) -> None:
     ledger, clock = history(tmp_path)
     ledger.service.handle(m.OpenAccount(account="ACC2", email="b@example.com"))  # type: ignore[attr-defined]
