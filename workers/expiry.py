@@ -1,5 +1,6 @@
 """The expiry scheduler: records AuthorizationExpired (29 days) and InvitationExpired (72 hours) when their
-time passes. Time comes from the clock port, so tests move it; due items come from the accounts projection."""
+time passes, and the bank's decision on pending ACH payments (``workers.ach``). Time comes from the clock
+port, so tests move it; due items come from the accounts projection."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import structlog
 
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
+from workers.ach import reconcile_ach
 
 log = structlog.get_logger("ledger.expiry")
 WORKER = m.ActorIn(kind="worker", name="expiry", channel="system")
@@ -43,12 +45,13 @@ def expire_due(ledger: Any, keeper: Any) -> int:
 
 
 async def run(ledger: Any, keeper: Any, stop: asyncio.Event, every: float = 30.0) -> None:
-    """Check for due expiries every ``every`` seconds until ``stop``."""
+    """Check for due expiries and decided ACH payments every ``every`` seconds until ``stop``."""
     while not stop.is_set():
         try:
             count = await asyncio.to_thread(expire_due, ledger, keeper)
             if count:
                 log.info("expired", count=count)
+            await asyncio.to_thread(reconcile_ach, ledger, keeper)
         except Exception as error:
             log.warning("expiry_failed", error=repr(error))
         with contextlib.suppress(TimeoutError):

@@ -3,11 +3,14 @@
 Test tokens: ``tok_visa``, ``tok_mastercard``, ``tok_amex``, ``tok_discover``, ``tok_paypal`` approve;
 ``tok_decline`` ("card_declined"), ``tok_insufficient_funds`` and ``tok_expired_card`` decline, any other token
 declines "invalid_token". ``tok_ach`` is pending until settled (``settle_ach`` or ``advance_ach``);
-``tok_ach_return`` is pending and comes back R01 on ``advance_ach``; any ACH debit can be returned with
-``return_ach``, also after it settled, as real returns arrive days later (seed 003). Authorizations hold for
-29 days by the clock (seed 004). Every money call is idempotent by key: the same key answers the first answer
-again without moving money twice; the same key with another request is refused. State lives in SQLite: a file
-shared by several processes (the CLI in one, the service in another), or memory.
+``tok_ach_return`` is pending and comes back R01 on ``advance_ach``. The bank also decides by itself: a debit
+still pending ``ACH_CLEARING`` (3 days) after it was made has settled (``tok_ach``) or come back R01
+(``tok_ach_return``) when ``ach_status`` is next asked, as a real gateway reports the bank's files. Any ACH
+debit can be returned with ``return_ach``, also after it settled, as real returns arrive days later (seed
+003). Authorizations hold for 29 days by the clock (seed 004). Every money call is idempotent by key: the
+same key answers the first answer again without moving money twice; the same key with another request is
+refused. State lives in SQLite: a file shared by several processes (the CLI in one, the service in another),
+or memory.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ledger.errors import Conflict, GatewayUnavailable, NotFound, ValidationErro
 from ledger.money import check_currency
 from ledger.ports.clock import Clock
 from ledger.ports.gateway import (
+    AchReport,
     AchStatus,
     AuthorizationResult,
     ChargeResult,
@@ -41,6 +45,8 @@ DECLINING = {"tok_decline": "card_declined", "tok_insufficient_funds": "insuffic
 ACH_TOKENS = frozenset({"tok_ach", "tok_ach_return"})
 #: Seed 004: "That authorization is good for 29 days."
 HOLD = timedelta(days=29)
+#: How long the simulated bank takes to settle or return an ACH debit (real ones: 1-3 business days).
+ACH_CLEARING = timedelta(days=3)
 MESSAGES = {
     "card_declined": "The card was declined.", "insufficient_funds": "The card has insufficient funds.",
     "expired_card": "The card has expired.", "invalid_token": "The payment token is not valid.",
@@ -193,14 +199,18 @@ class GatewaySimulator:
                                      (amount, transaction_id))
         return self._answer(lost, _charge_result(row))
 
-    def ach_status(self, transaction_id: str) -> AchStatus:
-        """Where an ACH debit stands now: pending, settled or returned (seed 003); NotFound for anything else."""
+    def ach_status(self, transaction_id: str) -> AchReport:
+        """Where an ACH debit stands now: pending, settled or returned with its code (seed 003), after the bank
+        has decided every debit older than ``ACH_CLEARING``; NotFound for anything else."""
         check_transaction_id(transaction_id)
         lost = self._outage()
-        with self._lock:
+        with self._transaction():
             row = self._ach(transaction_id)
+            if row["status"] == "pending" and row["created_at"] <= (self.clock.now() - ACH_CLEARING).isoformat():
+                self._decide(row)
+                row = self._ach(transaction_id)
         status: AchStatus = row["status"]
-        return self._answer(lost, status)
+        return self._answer(lost, AchReport(status, row["return_code"]))
 
     # -- the bank's side of ACH, and outages (controls of the simulator, not of the port) -------------------
 
@@ -230,11 +240,15 @@ class GatewaySimulator:
             rows = self._db.execute("select id, token from gateway_transactions where method = 'ach' and "
                                     "kind = 'charge' and status = 'pending' order by rowid").fetchall()
             for row in rows:
-                returned = row["token"] == "tok_ach_return"
-                self._db.execute("update gateway_transactions set status = ?, return_code = ? where id = ?",
-                                 ("returned" if returned else "settled", "R01" if returned else None, row["id"]))
-                outcome.append((row["id"], "returned" if returned else "settled"))
+                outcome.append((row["id"], self._decide(row)))
         return outcome
+
+    def _decide(self, row: sqlite3.Row) -> str:
+        """The bank's decision on a pending debit: ``tok_ach_return`` comes back R01, others settle."""
+        returned = row["token"] == "tok_ach_return"
+        self._db.execute("update gateway_transactions set status = ?, return_code = ? where id = ?",
+                         ("returned" if returned else "settled", "R01" if returned else None, row["id"]))
+        return "returned" if returned else "settled"
 
     def fail_next(self, count: int, *, lose_response: bool = False) -> None:
         """Make the next ``count`` port calls raise GatewayUnavailable (an outage, in this process only).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ledger.cli.main import CliState, cli
+from ledger.cli.output import emit_json
 from ledger.commands import messages as m
 
 pass_state = click.make_pass_decorator(CliState)
@@ -109,6 +110,23 @@ def payment_settle(state: CliState, account: str, payment_id: str) -> None:
 def payment_return(state: CliState, account: str, payment_id: str, code: str) -> None:
     """The ACH payment came back: undo it."""
     state.run(lambda a: m.ReturnPayment(account=account, payment=payment_id, code=code, actor=a))
+
+
+@payment.command("reconcile")
+@pass_state
+def payment_reconcile(state: CliState) -> None:
+    """Ask the gateway about every pending ACH payment and record what the bank did (settled or returned).
+
+    ``serve`` does this every 30 seconds; run this where no service runs, or to see it done at once."""
+    from ledger.cli.read import keeper
+    from workers.ach import reconcile_ach
+
+    with keeper(state) as kept:
+        recorded = reconcile_ach(state.ledger(), kept)
+    if state.as_json:
+        emit_json({"recorded": recorded})
+    else:
+        click.echo(f"{recorded} ACH payment(s) settled or returned")
 
 
 @payment.command("refund")

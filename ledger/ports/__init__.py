@@ -7,6 +7,7 @@ The id generators and the token issuer are a few lines each and live beside thei
 
 from ledger.ports.clock import Clock, business_date, parse_instant, start_of_business_day, zone_of
 from ledger.ports.gateway import (
+    AchReport,
     AchStatus,
     AuthorizationResult,
     ChargeResult,
@@ -22,7 +23,7 @@ from ledger.ports.ids import IdGenerator, RandomIds, SequentialIds, account_uuid
 from ledger.ports.tokens import TokenIssuer, hash_token, load_or_create_secret, verify
 
 __all__ = [
-    "AchStatus", "AuthorizationResult", "ChargeResult", "Clock", "Gateway", "IdGenerator", "PaymentMethod",
+    "AchReport", "AchStatus", "AuthorizationResult", "ChargeResult", "Clock", "Gateway", "IdGenerator", "PaymentMethod",
     "RandomIds", "SequentialIds", "TokenIssuer", "account_uuid", "business_date", "check_amount",
     "check_idempotency_key", "check_token", "check_transaction_id", "hash_token", "load_or_create_secret",
     "looks_like_card_number", "parse_instant", "start_of_business_day", "unidentified_uuid", "verify", "zone_of",

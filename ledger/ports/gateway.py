@@ -31,6 +31,14 @@ _SEPARATORS = re.compile(r"[\s\-]+")
 _DIGIT_RUN = re.compile(r"\d{13,}")
 
 
+class AchReport(msgspec.Struct, frozen=True):
+    """Where an ACH debit stands at the bank: ``pending`` while it clears, then ``settled``, or ``returned``
+    with the bank's return code (R01 insufficient funds, R02 account closed ...), also after it settled."""
+
+    status: AchStatus
+    return_code: str | None = None
+
+
 class ChargeResult(msgspec.Struct, frozen=True):
     """The gateway's answer to a charge, capture, void or refund.
 
@@ -84,8 +92,8 @@ class Gateway(Protocol):
         """Refund (part of) a charge or capture; declined "refund_exceeds_charge" beyond what is left of it."""
         ...
 
-    def ach_status(self, transaction_id: str) -> AchStatus:
-        """Where an ACH debit stands: pending, settled, or returned by the bank (seed 003)."""
+    def ach_status(self, transaction_id: str) -> AchReport:
+        """Where an ACH debit stands: pending, settled, or returned by the bank with its code (seed 003)."""
         ...
 
 

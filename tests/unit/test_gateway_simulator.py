@@ -16,7 +16,7 @@ import pytest
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.errors import Conflict, GatewayUnavailable, NotFound, ValidationError
-from ledger.ports.gateway import ChargeResult, Gateway
+from ledger.ports.gateway import AchReport, ChargeResult, Gateway
 
 T0 = datetime(2026, 9, 1, 12, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,13 +110,13 @@ def test_transaction_ids_are_deterministic_per_key(clock: ManualClock) -> None:
 
 def test_ach_is_pending_until_the_bank_settles_and_may_return_later(gateway: GatewaySimulator) -> None:
     ach = pay(gateway, "a1", token="tok_ach", amount=5000, method="ach")
-    assert ach.status == "pending" and gateway.ach_status(ach.transaction_id) == "pending"
+    assert ach.status == "pending" and gateway.ach_status(ach.transaction_id).status == "pending"
     gateway.settle_ach(ach.transaction_id)
     gateway.settle_ach(ach.transaction_id)  # the same bank notice twice is harmless
-    assert gateway.ach_status(ach.transaction_id) == "settled"
+    assert gateway.ach_status(ach.transaction_id).status == "settled"
     gateway.return_ach(ach.transaction_id, code="R02")  # days after settling
     gateway.return_ach(ach.transaction_id)
-    assert gateway.ach_status(ach.transaction_id) == "returned"
+    assert gateway.ach_status(ach.transaction_id).status == "returned"
     with pytest.raises(Conflict) as caught:
         gateway.settle_ach(ach.transaction_id)
     assert caught.value.code == "ach_returned"
@@ -126,7 +126,7 @@ def test_ach_is_pending_until_the_bank_settles_and_may_return_later(gateway: Gat
 def test_a_pending_debit_can_be_returned_before_it_settles(gateway: GatewaySimulator) -> None:
     ach = pay(gateway, "a1", token="tok_ach", method="ach")
     gateway.return_ach(ach.transaction_id, "R01")
-    assert gateway.ach_status(ach.transaction_id) == "returned"
+    assert gateway.ach_status(ach.transaction_id).status == "returned"
     with pytest.raises(ValidationError):
         gateway.return_ach(ach.transaction_id, "")
 
@@ -135,9 +135,10 @@ def test_advance_ach_settles_good_debits_and_returns_bad_ones(gateway: GatewaySi
     good = pay(gateway, "g", token="tok_ach", method="ach")
     bad = pay(gateway, "b", token="tok_ach_return", method="ach")
     card = pay(gateway, "c")
-    assert gateway.ach_status(bad.transaction_id) == "pending"
+    assert gateway.ach_status(bad.transaction_id).status == "pending"
     assert dict(gateway.advance_ach()) == {good.transaction_id: "settled", bad.transaction_id: "returned"}
-    assert (gateway.ach_status(good.transaction_id), gateway.ach_status(bad.transaction_id)) == ("settled", "returned")
+    assert (gateway.ach_status(good.transaction_id), gateway.ach_status(bad.transaction_id)) == (
+        AchReport("settled"), AchReport("returned", "R01"))
     assert gateway.advance_ach() == []
     for not_ach in (card.transaction_id, pay(gateway, "v", method="ach").transaction_id, "txn_nothing"):
         with pytest.raises(NotFound):
@@ -261,7 +262,7 @@ def test_state_is_shared_through_the_file(tmp_path: Path, clock: ManualClock) ->
     auth = first.authorize(token="tok_visa", amount=900, currency="USD", idempotency_key="hold")
     second = GatewaySimulator(clock, path)
     second.settle_ach(ach.transaction_id)
-    assert first.ach_status(ach.transaction_id) == "settled"
+    assert first.ach_status(ach.transaction_id).status == "settled"
     assert pay(second, "shared", token="tok_ach", method="ach") == ach
     with pytest.raises(Conflict):
         pay(second, "shared", token="tok_ach", amount=2, method="ach")
@@ -270,7 +271,7 @@ def test_state_is_shared_through_the_file(tmp_path: Path, clock: ManualClock) ->
         "amount_exceeds_authorization")
     first.close()
     second.close()
-    assert GatewaySimulator(clock, path).ach_status(ach.transaction_id) == "settled"
+    assert GatewaySimulator(clock, path).ach_status(ach.transaction_id).status == "settled"
 
 
 def run_elsewhere(path: Path, code: str) -> subprocess.Popen[bytes]:
@@ -286,7 +287,7 @@ def test_another_process_settles_and_concurrent_processes_charge_once(tmp_path: 
     gateway = GatewaySimulator(clock, str(path))
     ach = pay(gateway, "a", token="tok_ach", method="ach")
     assert run_elsewhere(path, f"gw.settle_ach({ach.transaction_id!r})").wait(timeout=60) == 0
-    assert gateway.ach_status(ach.transaction_id) == "settled"
+    assert gateway.ach_status(ach.transaction_id).status == "settled"
     charge = ("sys.stdout.write(gw.charge(token='tok_visa', amount=500, currency='USD', method='card',"
               " idempotency_key='race').transaction_id)")
     racers = [run_elsewhere(path, charge) for _ in range(5)]
@@ -306,6 +307,19 @@ def test_a_file_from_the_earlier_schema_keeps_its_history(tmp_path: Path, clock:
         db.execute("insert into gateway_transactions values ('txn_old', 'k', 'charge',"
                    " 'charge|tok_ach|100|USD|ach', 'tok_ach', 100, 'USD', 'ach', 'returned', 'R01', '', null, null, 0)")
     gateway = GatewaySimulator(clock, str(path))
-    assert gateway.ach_status("txn_old") == "returned"
+    assert gateway.ach_status("txn_old") == AchReport("returned", "R01")
     assert pay(gateway, "k", token="tok_ach", amount=100, method="ach") == ChargeResult(
         "txn_old", "pending", None, "Pending at the bank.")
+
+
+def test_the_bank_decides_a_debit_by_itself_after_the_clearing_time(gateway: GatewaySimulator,
+                                                                     clock: ManualClock) -> None:
+    good = pay(gateway, "g", token="tok_ach", method="ach")
+    bad = pay(gateway, "b", token="tok_ach_return", method="ach")
+    clock.advance(days=2, hours=23)
+    assert gateway.ach_status(bad.transaction_id) == AchReport("pending")
+    clock.advance(hours=1)
+    assert gateway.ach_status(bad.transaction_id) == AchReport("returned", "R01")
+    assert gateway.ach_status(good.transaction_id) == AchReport("settled")
+    gateway.return_ach(good.transaction_id, "R02")  # a return days after it settled
+    assert gateway.ach_status(good.transaction_id) == AchReport("returned", "R02")

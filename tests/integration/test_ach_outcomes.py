@@ -1,0 +1,61 @@
+"""ACH outcomes reach the ledger by themselves (seed 003: pending, then an email saying success or failure): the
+scheduler asks the gateway about every pending ACH payment and records the bank's decision."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from ledger.adapters.clock import ManualClock
+from ledger.adapters.gateway_simulator import GatewaySimulator
+from ledger.cli.main import cli
+from ledger.commands import messages as m
+from ledger.ports.ids import account_uuid
+from ledger.projections.keeper import ProjectionKeeper
+from tests.ledger_fixtures import START, LedgerCli, make_ledger
+from workers.ach import pending_ach, reconcile_ach
+
+
+def test_pending_ach_payments_settle_or_come_back_when_the_bank_has_decided(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    ledger = make_ledger(tmp_path, clock=clock, gateway=GatewaySimulator(clock, str(tmp_path / "gateway.db")))
+    s = ledger.service
+    s.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="50.00", date="2026-09-01", due="2026-09-30"))
+    s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="50.00", method="ach", token="tok_ach",
+                             distribute=True))
+    s.handle(m.SubmitPayment(account="ACC1", payment="P2", amount="20.00", method="ach", token="tok_ach_return",
+                             deposit=True))
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    assert reconcile_ach(ledger, keeper) == 0  # the bank has not decided yet
+    assert [p for _, p, _ in pending_ach(keeper.connection("accounts"))] == ["P1", "P2"]
+    clock.advance(days=3)
+    assert reconcile_ach(ledger, keeper) == 2
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert (state.payments["P1"].status, state.payments["P2"].status) == ("settled", "returned")
+    assert state.invoices["I1"].open == 0 and state.credit_balance == 0 and state.balance == 0
+    returned = [e for e in ledger.store.events.get(account_uuid("ACC1")) if type(e).__name__ == "PaymentReturned"]
+    assert [(e.return_code, e.by.kind, e.by.name, e.by.channel) for e in returned] == [("R01", "worker", "ach",
+                                                                                       "gateway")]
+    assert reconcile_ach(ledger, keeper) == 0 and pending_ach(keeper.connection("accounts")) == []
+    keeper.close()
+    ledger.close()
+
+
+def test_payment_reconcile_on_the_cli(tmp_path: Path) -> None:
+    run = LedgerCli(tmp_path)
+
+    def at(instant: str, *args: str) -> str:
+        result = run.runner.invoke(cli, ["--json", "--at", instant, *args], env=run.env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    at("2026-09-10T09:00", "account", "open", "X", "--email", "x@example.com")
+    at("2026-09-10T09:00", "payment", "submit", "X", "P1", "--amount", "25.00", "--method", "ach", "--token",
+       "tok_ach_return", "--deposit")
+    assert json.loads(at("2026-09-11T09:00", "payment", "reconcile")) == {"recorded": 0}
+    later = (START + timedelta(days=14)).isoformat()
+    assert json.loads(at(later, "payment", "reconcile")) == {"recorded": 1}
+    [payment] = json.loads(at(later, "account", "payments", "X"))
+    assert payment["status"] == "returned"

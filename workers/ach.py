@@ -1,0 +1,59 @@
+"""ACH outcomes: the ledger asks the gateway where every pending ACH payment stands and records what the bank did.
+
+Seed 003: "ACH payments will initially show as Pending. Once processed, an email is sent indicating success or
+failure." The bank's answer reaches the ledger here: a settled debit is recorded as ``PaymentSettled`` (and
+applied as the payer instructed), a returned one as ``PaymentReturned`` with the bank's code (undoing nothing,
+since a pending payment was never applied); the email worker then sends "cleared" or "failed". The scheduler
+(``ledger worker expiry``, run by ``serve``) does this every 30 s; ``ledger payment reconcile`` once.
+A return that arrives after a debit settled is recorded with ``ledger payment return``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from ledger.commands import messages as m
+from ledger.errors import LedgerError
+
+log = structlog.get_logger("ledger.ach")
+WORKER = m.ActorIn(kind="worker", name="ach", channel="gateway")
+
+
+def pending_ach(db: Any) -> list[tuple[str, str, str]]:
+    """(account id, payment id, gateway transaction id) of every ACH payment still pending, oldest first."""
+    return [(r[0], r[1], r[2]) for r in db.execute(
+        "select a.account_id, p.id, p.transaction_id from payments p join accounts a using (account) "
+        "where p.method = 'ach' and p.status = 'pending' order by p.submitted_at, p.rowid")]
+
+
+def reconcile_ach(ledger: Any, keeper: Any) -> int:
+    """Record the bank's decision on every pending ACH payment it has decided; returns how many were recorded.
+
+    A gateway that cannot answer, or a command refused (another process recorded the outcome first), is logged
+    and the payment is asked about again next time.
+    """
+    keeper.catch_up(["accounts"])
+    done = 0
+    for account_id, payment_id, transaction_id in pending_ach(keeper.connection("accounts")):
+        command: m.SettlePayment | m.ReturnPayment
+        try:
+            report = ledger.ports.gateway.ach_status(transaction_id)
+            if report.status == "settled":
+                command = m.SettlePayment(account=account_id, payment=payment_id, actor=WORKER)
+            elif report.status == "returned":
+                command = m.ReturnPayment(account=account_id, payment=payment_id, code=report.return_code or "R01",
+                                          actor=WORKER)
+            else:
+                continue
+            outcome = ledger.service.handle(command)
+        except LedgerError as error:
+            log.warning("ach_check_failed", account=account_id, payment=payment_id, code=error.code,
+                        error=error.message)
+            continue
+        if not outcome.replayed:
+            done += 1
+            log.info("ach_outcome_recorded", account=account_id, payment=payment_id, status=report.status,
+                     return_code=report.return_code)
+    return done
