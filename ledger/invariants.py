@@ -7,13 +7,14 @@ recomputes from the events themselves, never trusting the aggregate's own counte
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.account import Account
 from ledger.journal import Journal
+from ledger.money import format_amount
 
 
 class InvariantChecker:
@@ -50,7 +51,8 @@ class InvariantChecker:
         if isinstance(event, ev.Event) and key in self.accounts:
             for inv in self.accounts[key].state.invoices.values():
                 if inv.paid > inv.total or inv.paid < 0:
-                    self.violations.append(f"invoice {inv.id} paid {inv.paid} of {inv.total}")
+                    who, cash = self._named(key)
+                    self.violations.append(f"{who} invoice {inv.id} paid {cash(inv.paid)} of {cash(inv.total)}")
 
     def _check_before(self, event: Any) -> None:
         """Oldest first: a distributed application may not skip an older open invoice."""
@@ -87,42 +89,60 @@ class InvariantChecker:
             self.payments[(acc, e.payment_id)][4] += e.amount
 
     def check(self) -> list[str]:
-        """Every violation so far plus the end-of-history checks (conservation, double entry)."""
+        """Every violation so far plus the end-of-history checks (conservation, double entry), amounts in the
+        account's currency and accounts by their id, as finance reads them."""
         found = list(self.violations)
-        for (_account, pid), (amount, status, applied, credited, refunded) in self.payments.items():
+        for (key, pid), (amount, status, applied, credited, refunded) in self.payments.items():
+            who, cash = self._named(key)
             if status == "settled" and applied + credited + refunded != amount:
-                found.append(f"payment {pid}: applied {applied} + credited {credited} + refunded {refunded}"
-                             f" != amount {amount}")
+                found.append(f"{who} payment {pid}: applied {cash(applied)} + credited {cash(credited)} + refunded "
+                             f"{cash(refunded)} != amount {cash(amount)}")
             if status in ("pending", "declined", "returned") and (applied, credited, refunded) != (0, 0, 0):
-                found.append(f"payment {pid} is {status} but moved money")
+                found.append(f"{who} payment {pid} is {status} but moved money")
             if min(applied, credited) < 0:
-                found.append(f"payment {pid} has negative applied/credited amounts")
+                found.append(f"{who} payment {pid} has negative applied/credited amounts")
         found += self._check_balances()
         return found
 
+    def _named(self, key: UUID) -> tuple[str, Callable[[int], str]]:
+        """("account ACC1", amount formatter) of an aggregate (its UUID and minor units when never opened)."""
+        account = self.accounts.get(key)
+        if account is None:
+            return f"aggregate {key}", str
+        currency = account.state.currency
+        return f"account {account.state.account_id}", lambda minor: f"{format_amount(minor, currency)} {currency}"
+
     def _check_balances(self) -> list[str]:
         found: list[str] = []
-        for currency, lines in self.journal.trial_balances().items():
-            if sum(lines.values()) != 0:
-                found.append(f"{currency} trial balance does not sum to zero: {lines}")
-        tb = self.journal.trial_balance()
-        totals: dict[str, int] = defaultdict(int)
+        totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for account in self.accounts.values():
             s = account.state
-            totals["receivables"] += s.balance
-            totals["customer_credits"] += s.credit_balance
-            totals["order_deposits"] += sum(o.paid for o in s.orders.values())
+            totals[s.currency]["receivables"] += s.balance
+            totals[s.currency]["customer_credits"] += s.credit_balance
+            totals[s.currency]["order_deposits"] += sum(o.paid for o in s.orders.values())
             for c in s.credits.values():
                 if c.remaining < 0 or c.remaining > c.amount:
-                    found.append(f"credit {c.id} remaining {c.remaining} of {c.amount}")
-        if tb["receivables"] != totals["receivables"]:
-            found.append(f"receivables {tb['receivables']} != open invoices {totals['receivables']}")
-        if -tb["customer_credits"] != totals["customer_credits"]:
-            found.append(f"customer credits {-tb['customer_credits']} != open credits {totals['customer_credits']}")
-        if -tb["order_deposits"] != totals["order_deposits"]:
-            found.append(f"order deposits {-tb['order_deposits']} != paid on orders {totals['order_deposits']}")
-        if tb["unapplied_cash"] != 0:
-            found.append(f"unapplied cash left over: {-tb['unapplied_cash']}")
+                    found.append(f"account {s.account_id} credit {c.id} remaining {c.remaining} of {c.amount} "
+                                 f"(minor units of {s.currency})")
+        for currency in sorted(set(totals) | set(self.journal.trial_balances())):
+            tb = self.journal.trial_balance(currency)
+            held = totals[currency]
+
+            def cash(minor: int, cur: str = currency) -> str:
+                return f"{format_amount(minor, cur)} {cur}"
+
+            if sum(tb.values()) != 0:
+                found.append(f"{currency} trial balance does not sum to zero: {tb}")
+            if tb["receivables"] != held["receivables"]:
+                found.append(f"receivables {cash(tb['receivables'])} != open invoices {cash(held['receivables'])}")
+            if -tb["customer_credits"] != held["customer_credits"]:
+                found.append(f"customer credits {cash(-tb['customer_credits'])} != open credits "
+                             f"{cash(held['customer_credits'])}")
+            if -tb["order_deposits"] != held["order_deposits"]:
+                found.append(f"order deposits {cash(-tb['order_deposits'])} != paid on orders "
+                             f"{cash(held['order_deposits'])}")
+            if tb["unapplied_cash"] != 0:
+                found.append(f"unapplied cash left over: {cash(-tb['unapplied_cash'])}")
         return found
 
 
