@@ -183,3 +183,9 @@ def test_reading_at_an_instant_before_the_newest_event_says_what_the_read_models
     assert "ledger replay balances --as-of" in past.stderr
     now = ledger("--json", "account", "balance", "ACC1")
     assert now.exit_code == 0 and now.stderr == ""
+    opened = ledger.runner.invoke(cli, ["--at", "2026-09-01T12:00", "account", "open", "OLD", "--email",
+                                        "o@example.com"], env=ledger.env, catch_exceptions=False)
+    assert opened.exit_code == 0  # logged last, dated earliest: the newest event is still the one of 10 September
+    again = ledger.runner.invoke(cli, ["--at", "2026-09-05T12:00", "--json", "account", "balance", "ACC1"],
+                                 env=ledger.env, catch_exceptions=False)
+    assert again.stderr.startswith("warning: --at 2026-09-05T12:00:00-04:00 is before the newest event")
