@@ -82,9 +82,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def _store_env(self) -> dict[str, str]:
         if self.store == "postgres":
             where, extra = postgres_parameters(self.postgres_dsn)
-            os.environ.update(extra)  # libpq reads what eventsourcing's datastore does not pass on from here
             schema = {"POSTGRES_SCHEMA": self.postgres_schema} if self.postgres_schema else {}
-            return {**schema, **where, "PERSISTENCE_MODULE": "eventsourcing.postgres", "CREATE_TABLE": "y"}
+            return {**schema, **where, "PERSISTENCE_MODULE": "ledger.store.postgres_factory",
+                    "LEDGER_LIBPQ_PARAMETERS": msgspec.json.encode(extra).decode(), "CREATE_TABLE": "y"}
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "ledger.store.sqlite_durable",
@@ -94,24 +94,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         }
 
 
-#: libpq parameters a DSN may carry beyond where to connect, each with the environment variable libpq reads it
-#: from: eventsourcing's datastore passes host, port, dbname, user and password only, and a parameter dropped
-#: silently (``sslmode=require``) would connect in a way the operator did not ask for.
-LIBPQ_ENVIRONMENT = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
-                     "sslkey": "PGSSLKEY", "sslcrl": "PGSSLCRL", "channel_binding": "PGCHANNELBINDING",
-                     "gssencmode": "PGGSSENCMODE", "connect_timeout": "PGCONNECT_TIMEOUT",
-                     "application_name": "PGAPPNAME", "options": "PGOPTIONS",
-                     "target_session_attrs": "PGTARGETSESSIONATTRS", "passfile": "PGPASSFILE"}
+#: libpq parameters a DSN may carry beyond where to connect: eventsourcing's pool passes host, port, dbname, user
+#: and password only, so ``ledger.store.postgres_factory`` adds these to its connections; any other parameter is
+#: refused, since one dropped silently (``sslmode=require``) would connect in a way the operator did not ask for.
+LIBPQ_PARAMETERS = frozenset({"sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "channel_binding",
+                              "gssencmode", "connect_timeout", "application_name", "options",
+                              "target_session_attrs", "passfile"})
 _WHERE = {"dbname": ("POSTGRES_DBNAME", "postgres"), "host": ("POSTGRES_HOST", "127.0.0.1"),
           "port": ("POSTGRES_PORT", "5432"), "user": ("POSTGRES_USER", "postgres"),
           "password": ("POSTGRES_PASSWORD", "")}
 
 
 def postgres_parameters(dsn: str) -> tuple[dict[str, str], dict[str, str]]:
-    """(eventsourcing's POSTGRES_* settings, libpq environment variables) of a URL or ``key=value`` DSN.
+    """(eventsourcing's POSTGRES_* settings, the other libpq parameters) of a URL or ``key=value`` DSN.
 
-    A parameter that neither can carry is refused, naming it, rather than dropped; the DSN itself is never
-    repeated in an error (it may hold a password).
+    Where to connect defaults as the store does (127.0.0.1:5432, user and database ``postgres``). A parameter
+    that cannot be passed on is refused, naming it; the DSN itself is never repeated in an error (it may hold
+    a password).
     """
     from psycopg import ProgrammingError
     from psycopg.conninfo import conninfo_to_dict
@@ -121,13 +120,20 @@ def postgres_parameters(dsn: str) -> tuple[dict[str, str], dict[str, str]]:
     except ProgrammingError:
         raise ValidationError("LEDGER_POSTGRES_DSN is not a PostgreSQL URL or key=value connection string",
                               field="LEDGER_POSTGRES_DSN", code="invalid_dsn") from None
-    unknown = sorted(set(given) - set(_WHERE) - set(LIBPQ_ENVIRONMENT))
+    unknown = sorted(set(given) - set(_WHERE) - LIBPQ_PARAMETERS)
     if unknown:
         raise ValidationError(f"LEDGER_POSTGRES_DSN parameter {unknown[0]!r} is not supported (supported: "
-                              f"{', '.join(sorted([*_WHERE, *LIBPQ_ENVIRONMENT]))})", field="LEDGER_POSTGRES_DSN",
+                              f"{', '.join(sorted([*_WHERE, *LIBPQ_PARAMETERS]))})", field="LEDGER_POSTGRES_DSN",
                               code="invalid_dsn")
     where = {name: given.get(key, default) for key, (name, default) in _WHERE.items()}
-    return where, {LIBPQ_ENVIRONMENT[k]: v for k, v in given.items() if k in LIBPQ_ENVIRONMENT}
+    return where, {k: v for k, v in given.items() if k in LIBPQ_PARAMETERS}
+
+
+def postgres_connection_arguments(dsn: str) -> dict[str, str]:
+    """Keyword arguments for ``psycopg.connect`` that reach the same server, database and role, with the same
+    parameters, as the store opened from ``dsn`` (for the few direct connections: migrate's checks)."""
+    where, extra = postgres_parameters(dsn)
+    return {**{key: where[name] for key, (name, _) in _WHERE.items()}, **extra}
 
 
 def _int(text: str, field: str) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
-from ledger.config import Settings
+from ledger.config import Settings, postgres_connection_arguments
 from ledger.errors import Conflict, LedgerError, NotFound, ValidationError
 from ledger.projections.chain import content_chain
 from ledger.store.application import LedgerStore
@@ -61,7 +61,13 @@ def _check_postgres(settings: Settings, field: str) -> None:
 
     schema = settings.postgres_schema or "public"  # eventsourcing's default
     table = f"{LedgerStore.name.lower()}_events"
-    with psycopg.connect(settings.postgres_dsn, autocommit=True, connect_timeout=10) as conn:
+    try:
+        conninfo = psycopg.conninfo.make_conninfo("", **postgres_connection_arguments(settings.postgres_dsn))
+        conn = psycopg.connect(conninfo, autocommit=True)
+    except psycopg.OperationalError as error:
+        raise LedgerError(f"cannot connect to PostgreSQL: {str(error).strip().splitlines()[0]}", field=field,
+                          code="unreachable") from None
+    with conn:
         if conn.execute("select 1 from information_schema.schemata where schema_name = %s", (schema,)).fetchone() \
                 is None:
             raise NotFound(f"schema {schema!r} does not exist in that database (create schema {schema} first)",

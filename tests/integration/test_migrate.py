@@ -14,7 +14,7 @@ import pytest
 
 from ledger.commands import messages as m
 from ledger.config import Settings
-from ledger.errors import Conflict, NotFound
+from ledger.errors import Conflict, LedgerError, NotFound
 from ledger.ports.ids import account_uuid
 from ledger.store.application import LedgerStore
 from ledger.store.migrate import migrate, run
@@ -116,3 +116,10 @@ def test_a_postgres_source_without_an_event_store_or_a_missing_schema_is_refused
     with pytest.raises(NotFound) as no_schema:
         run(f"sqlite:{tmp_path / 'ledger.db'}", f"postgres:{postgres_dsn}#{schema}_absent")
     assert (no_schema.value.field, no_schema.value.code) == ("to", "no_schema")
+
+
+def test_a_postgres_server_that_cannot_be_reached_is_a_one_line_refusal(tmp_path: Path, postgres_dsn: str) -> None:
+    _history(tmp_path)
+    with pytest.raises(LedgerError) as refused:
+        run(f"sqlite:{tmp_path / 'ledger.db'}", "postgres:postgresql://postgres@127.0.0.1:1/test?connect_timeout=2")
+    assert (refused.value.field, refused.value.code) == ("to", "unreachable")

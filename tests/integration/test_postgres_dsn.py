@@ -1,5 +1,6 @@
-"""A DSN's libpq parameters reach libpq: ``sslmode=require`` against the local server (no TLS) fails, as psql
-does, instead of connecting in the clear."""
+"""A DSN's libpq parameters reach the store's connections: ``sslmode=require`` against the local server (no TLS)
+fails, as psql does, instead of connecting in the clear; and they stay with that store (another store of the
+same process connects as its own DSN says)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,21 @@ import os
 
 import pytest
 
-from ledger.config import LIBPQ_ENVIRONMENT, postgres_parameters
+from ledger.config import Settings
+from ledger.store.application import LedgerStore
 
 
-def test_sslmode_reaches_libpq(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Against the local server, which has no TLS: ``sslmode=require`` must fail, as psql would."""
+def _store(dsn: str) -> LedgerStore:
+    return LedgerStore(Settings.from_env({}, store="postgres", postgres_dsn=dsn),
+                       env={"POSTGRES_CONNECT_TIMEOUT": "2"})
+
+
+def test_sslmode_reaches_the_store_and_only_that_store() -> None:
     dsn = os.environ.get("LEDGER_TEST_POSTGRES_DSN")
     if not dsn:
         pytest.skip("LEDGER_TEST_POSTGRES_DSN is not set")
-    import psycopg
-
-    where, extra = postgres_parameters(dsn + ("&" if "?" in dsn else "?") + "sslmode=require")
-    for name in LIBPQ_ENVIRONMENT.values():
-        monkeypatch.delenv(name, raising=False)
-    for name, value in extra.items():
-        monkeypatch.setenv(name, value)
-    kwargs = {k.removeprefix("POSTGRES_").lower(): v for k, v in where.items()}
-    with pytest.raises(psycopg.OperationalError, match="SSL"):
-        psycopg.connect(**kwargs, connect_timeout=5).close()
+    with pytest.raises(Exception, match=r"SSL|couldn't get a connection"):
+        _store(dsn + ("&" if "?" in dsn else "?") + "sslmode=require")
+    plain = _store(dsn)  # the first store's sslmode did not leak into this one
+    plain.recorder.max_notification_id()  # connects (it raised with the SSL requirement leaked)
+    plain.close()

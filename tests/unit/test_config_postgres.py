@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from ledger.config import LIBPQ_ENVIRONMENT, Settings, postgres_parameters
+from ledger.config import Settings, postgres_connection_arguments, postgres_parameters
 from ledger.errors import ValidationError
 
 
@@ -13,14 +15,14 @@ def test_a_url_gives_where_to_connect_and_libpq_the_rest() -> None:
                                        "&application_name=ledger-1")
     assert where == {"POSTGRES_DBNAME": "books", "POSTGRES_HOST": "db.example", "POSTGRES_PORT": "6432",
                      "POSTGRES_USER": "ledger", "POSTGRES_PASSWORD": "pw"}
-    assert extra == {"PGSSLMODE": "verify-full", "PGAPPNAME": "ledger-1"}
+    assert extra == {"sslmode": "verify-full", "application_name": "ledger-1"}
 
 
 def test_key_value_pairs_and_defaults() -> None:
     where, extra = postgres_parameters("host=127.0.0.1 dbname=test sslmode=disable")
     assert where == {"POSTGRES_DBNAME": "test", "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "5432",
                      "POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": ""}
-    assert extra == {"PGSSLMODE": "disable"}
+    assert extra == {"sslmode": "disable"}
 
 
 @pytest.mark.parametrize("dsn", ["postgresql://u:hunter2@[bad", "postgresql://u:hunter2@h/db?sslmod=require",
@@ -32,5 +34,18 @@ def test_a_dsn_that_cannot_be_honoured_is_refused_at_settings_without_its_passwo
     assert "hunter2" not in str(refused.value)
 
 
-def test_every_libpq_parameter_named_has_its_environment_variable() -> None:
-    assert all(name.startswith("PG") and name.isupper() for name in LIBPQ_ENVIRONMENT.values())
+def test_direct_connections_reach_the_store_s_server_database_and_role() -> None:
+    """A DSN without user or database means ``postgres`` to the store, so to migrate's checks too (libpq
+    alone would take the login name)."""
+    assert postgres_connection_arguments("postgresql://127.0.0.1:5433?sslmode=require") == {
+        "dbname": "postgres", "host": "127.0.0.1", "port": "5433", "user": "postgres", "password": "",
+        "sslmode": "require"}
+
+
+def test_parameters_travel_in_the_store_environment_not_the_process_environment() -> None:
+    settings = Settings.from_env({"LEDGER_STORE": "postgres",
+                                  "LEDGER_POSTGRES_DSN": "postgresql://h/db?sslmode=require"})
+    env = settings.eventsourcing_env()
+    assert env["PERSISTENCE_MODULE"] == "ledger.store.postgres_factory"
+    assert env["LEDGER_LIBPQ_PARAMETERS"] == '{"sslmode":"require"}'
+    assert "PGSSLMODE" not in os.environ
