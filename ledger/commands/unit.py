@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import msgspec
@@ -25,6 +25,8 @@ from ledger.ports.tokens import TokenIssuer, hash_token
 from ledger.store.application import LedgerStore
 
 _ID_LIMIT = 64
+#: How far a running clock may be behind an account's newest event and still record after it (see _not_before).
+CLOCK_SKEW = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,12 @@ class Unit:
         return found
 
     def _not_before(self, newest: datetime) -> None:
-        """On a running clock, keep the command's time at or after a loaded aggregate's newest event: the
-        clock was read before loading, and another process may have written in between (the aggregate then
-        refuses nothing that a moment later would pass). A chosen time (``--at``) is left for the aggregate
-        to refuse."""
-        if newest > self.ctx.at and not self.ports.clock.fixed:
+        """On a running clock, keep the command's time at or after a loaded aggregate's newest event when that
+        event is at most ``CLOCK_SKEW`` newer: the clock was read before loading, and another process (or
+        host, clocks a little apart) may have written in between. Anything further ahead (an event written
+        ``--at`` a future instant) and a chosen time (``--at``) are left for the aggregate to refuse: moving
+        far forward would stamp this command, and its expiry checks, with a time that has not come."""
+        if self.ctx.at < newest <= self.ctx.at + CLOCK_SKEW and not self.ports.clock.fixed:
             self.ctx = ev.Context(at=newest, by=self.ctx.by)
 
     def track(self, aggregate: Any) -> None:

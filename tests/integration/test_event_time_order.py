@@ -16,6 +16,7 @@ from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.bootstrap import build
 from ledger.cli.main import cli
 from ledger.commands import messages as m
+from ledger.commands.unit import CLOCK_SKEW
 from ledger.config import Settings
 from ledger.errors import ValidationError
 from ledger.ports.ids import SequentialIds, account_uuid
@@ -78,6 +79,21 @@ def test_a_running_clock_behind_the_newest_event_records_at_its_time(tmp_path: P
     ledger.service.handle(m.IssueCredit(account="T1", credit="K1", amount="1.00", reference="r"))
     account = ledger.store.account(account_uuid("T1"))
     assert account.version == 2 and account.modified_on == START
+    ledger.close()
+
+
+def test_a_running_clock_far_behind_the_newest_event_is_refused_not_moved(tmp_path: Path) -> None:
+    """An event written ``--at`` a future instant: a command of the running clock is not stamped with that
+    future time (its expiry checks would run in the future); it is refused until the time comes."""
+    settings = Settings.from_env({}, home=tmp_path, db_path=tmp_path / "ledger.db",
+                                 gateway_db=tmp_path / "gateway.db")
+    clock = LaggingClock(START, START - CLOCK_SKEW - timedelta(seconds=1))
+    ledger = build(settings, clock=clock, gateway=GatewaySimulator(ManualClock(START), str(tmp_path / "gw.db")),
+                   ids=SequentialIds())
+    ledger.service.handle(m.OpenAccount(account="T1", email="t@example.com"))
+    with pytest.raises(ValidationError) as refused:
+        ledger.service.handle(m.IssueCredit(account="T1", credit="K1", amount="1.00", reference="r"))
+    assert refused.value.code == "before_newest_event"
     ledger.close()
 
 
