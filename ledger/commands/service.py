@@ -61,10 +61,16 @@ def refusal(command: Any, error: LedgerError) -> LedgerError:
     renamed = _COMMAND_NAMES.get(head)
     if renamed is not None and hasattr(command, renamed):
         error.field = renamed + dot + rest
-    elif head == "allocations" and rest:
-        kind = "invoices" if rest in (getattr(command, "invoices", None) or {}) else "orders"
-        if rest in (getattr(command, kind, None) or {}):
-            error.field = f"{kind}.{rest}"
+    elif head == "allocations" and rest:  # a line of a payment's instruction, or the target of a credit
+        for name in ("invoices", "orders"):
+            if rest in (getattr(command, name, None) or {}):
+                error.field = f"{name}.{rest}"
+                break
+        else:
+            for name in ("invoice", "order"):
+                if getattr(command, name, None) == rest:
+                    error.field = name
+                    break
     log.info("command_refused", account=getattr(command, "account", None), command=type(command).__name__,
              code=error.code, field=error.field)
     return error

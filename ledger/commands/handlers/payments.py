@@ -24,9 +24,9 @@ def instruction_of(account: Account, cmd: m.SubmitPayment) -> Instruction:
         return Instruction("deposit")
     if cmd.distribute:
         return Instruction("distribute", exact=cmd.exact)
-    lines = [Line("invoice", check_id(i, "allocations"), amount_of(account, a, f"allocations.{i}"))
+    lines = [Line("invoice", check_id(i, "invoices"), amount_of(account, a, f"invoices.{i}"))
              for i, a in cmd.invoices.items()]
-    lines += [Line("order", check_id(o, "allocations"), amount_of(account, a, f"allocations.{o}"))
+    lines += [Line("order", check_id(o, "orders"), amount_of(account, a, f"orders.{o}"))
               for o, a in cmd.orders.items()]
     return Instruction("explicit", tuple(lines), exact=cmd.exact)
 
