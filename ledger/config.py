@@ -6,7 +6,7 @@
 | LEDGER_DB | $LEDGER_HOME/ledger.db | SQLite event store file |
 | LEDGER_STORE | sqlite | sqlite or postgres |
 | LEDGER_POSTGRES_DSN | (none) | PostgreSQL DSN (URL or key=value; sslmode etc. honoured) when LEDGER_STORE=postgres |
-| LEDGER_POSTGRES_SCHEMA | (the user's default) | PostgreSQL schema holding the event tables |
+| LEDGER_POSTGRES_SCHEMA | public | PostgreSQL schema holding the event tables |
 | LEDGER_TIMEZONE | America/New_York | business time zone for dates and "last 30 days" |
 | LEDGER_SNAPSHOT_INTERVAL | 100 | snapshot an Account every N events |
 | LEDGER_SECRET | (file $LEDGER_HOME/secret) | HMAC secret for invitation and cart links |

@@ -5,11 +5,14 @@ failure." The bank's answer reaches the ledger here: a settled debit is recorded
 applied as the payer instructed), a returned one as ``PaymentReturned`` with the bank's code (undoing nothing,
 since a pending payment was never applied); the email worker then sends "cleared" or "failed". The scheduler
 (``ledger worker expiry``, run by ``serve``) does this every 30 s; ``ledger payment reconcile`` once.
-A return that arrives after a debit settled is recorded with ``ledger payment return``.
+A debit is asked about while pending and for ``RETURN_WATCH`` after it settled (a return within days of
+settlement, or after a CSR settled it by hand, is recorded the same way); a later return is recorded with
+``ledger payment return``.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -21,11 +24,20 @@ log = structlog.get_logger("ledger.ach")
 WORKER = m.ActorIn(kind="worker", name="ach", channel="gateway")
 
 
-def pending_ach(db: Any) -> list[tuple[str, str, str]]:
-    """(account id, payment id, gateway transaction id) of every ACH payment still pending, oldest first."""
-    return [(r[0], r[1], r[2]) for r in db.execute(
-        "select a.account_id, p.id, p.transaction_id from payments p join accounts a using (account) "
-        "where p.method = 'ach' and p.status = 'pending' order by p.submitted_at, p.rowid")]
+#: How long after it settled an ACH payment is still asked about: returns for lack of funds or a closed account
+#: come within a few banking days; a later one (unauthorized debits: up to 60 days) is recorded by hand.
+RETURN_WATCH = timedelta(days=5)
+
+
+def pending_ach(db: Any, now: datetime) -> list[tuple[str, str, str, str]]:
+    """(account id, payment id, gateway transaction id, status) of every ACH payment still pending, or settled
+    within ``RETURN_WATCH`` of ``now`` (settled by hand while the bank had not decided, or returned since),
+    oldest first."""
+    since = (now - RETURN_WATCH).astimezone(UTC).isoformat()
+    return [(r[0], r[1], r[2], r[3]) for r in db.execute(
+        "select a.account_id, p.id, p.transaction_id, p.status from payments p join accounts a using (account) "
+        "where p.method = 'ach' and (p.status = 'pending' or (p.status = 'settled' and p.settled_at >= ?)) "
+        "order by p.submitted_at, p.rowid", (since,))]
 
 
 def reconcile_ach(ledger: Any, keeper: Any) -> int:
@@ -36,10 +48,13 @@ def reconcile_ach(ledger: Any, keeper: Any) -> int:
     """
     keeper.catch_up(["accounts"])
     done = 0
-    for account_id, payment_id, transaction_id in pending_ach(keeper.connection("accounts")):
+    watched = pending_ach(keeper.connection("accounts"), ledger.ports.clock.now())
+    for account_id, payment_id, transaction_id, status in watched:
         command: m.SettlePayment | m.ReturnPayment
         try:
             report = ledger.ports.gateway.ach_status(transaction_id)
+            if report.status == status:
+                continue
             if report.status == "settled":
                 command = m.SettlePayment(account=account_id, payment=payment_id, actor=WORKER)
             elif report.status == "returned":

@@ -55,14 +55,17 @@ class EmailWorker:
                                                        event.originator_version)).state
         period = None
         if isinstance(event, ev.StatementSent):
-            history = account_history(self.store, event.originator_id, event.originator_version)
-            period = await asyncio.to_thread(statement_of, history, state.account_id, event.period_from,
-                                             event.period_to, self.zone)
+            period = await asyncio.to_thread(self._period, event, state.account_id)
         found = self.compose(event, state, period)
         if found is not None:
             to, (subject, text, html) = found
             await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, message_id=event_id,
                                          sender=self.sender))
+
+    def _period(self, event: ev.StatementSent, account_id: str) -> Statement:
+        """The statement of the event's period, from the account's history up to the event (off the loop)."""
+        history = account_history(self.store, event.originator_id, event.originator_version)
+        return statement_of(history, account_id, event.period_from, event.period_to, self.zone)
 
     def compose(self, event: Any, state: AccountState,
                 period: Statement | None = None) -> tuple[str, tuple[str, str, str]] | None:

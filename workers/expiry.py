@@ -51,8 +51,11 @@ async def run(ledger: Any, keeper: Any, stop: asyncio.Event, every: float = 30.0
             count = await asyncio.to_thread(expire_due, ledger, keeper)
             if count:
                 log.info("expired", count=count)
-            await asyncio.to_thread(reconcile_ach, ledger, keeper)
         except Exception as error:
             log.warning("expiry_failed", error=repr(error))
+        try:  # a failing expiry pass does not stop ACH outcomes, nor the other way round
+            await asyncio.to_thread(reconcile_ach, ledger, keeper)
+        except Exception as error:
+            log.warning("ach_reconcile_failed", error=repr(error))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)

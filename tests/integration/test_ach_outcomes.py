@@ -29,7 +29,8 @@ def test_pending_ach_payments_settle_or_come_back_when_the_bank_has_decided(tmp_
                              deposit=True))
     keeper = ProjectionKeeper(ledger.store, tmp_path)
     assert reconcile_ach(ledger, keeper) == 0  # the bank has not decided yet
-    assert [p for _, p, _ in pending_ach(keeper.connection("accounts"))] == ["P1", "P2"]
+    assert [(p, s) for _, p, _, s in pending_ach(keeper.connection("accounts"), clock.now())] == [
+        ("P1", "pending"), ("P2", "pending")]
     clock.advance(days=3)
     assert reconcile_ach(ledger, keeper) == 2
     state = ledger.store.account(account_uuid("ACC1")).state
@@ -38,7 +39,29 @@ def test_pending_ach_payments_settle_or_come_back_when_the_bank_has_decided(tmp_
     returned = [e for e in ledger.store.events.get(account_uuid("ACC1")) if type(e).__name__ == "PaymentReturned"]
     assert [(e.return_code, e.by.kind, e.by.name, e.by.channel) for e in returned] == [("R01", "worker", "ach",
                                                                                        "gateway")]
-    assert reconcile_ach(ledger, keeper) == 0 and pending_ach(keeper.connection("accounts")) == []
+    assert reconcile_ach(ledger, keeper) == 0
+    clock.advance(days=6)  # past the return watch: the settled one is not asked about any more
+    assert pending_ach(keeper.connection("accounts"), clock.now()) == []
+    keeper.close()
+    ledger.close()
+
+
+def test_a_debit_settled_by_hand_that_the_bank_returns_is_returned(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    ledger = make_ledger(tmp_path, clock=clock, gateway=GatewaySimulator(clock, str(tmp_path / "gateway.db")))
+    s = ledger.service
+    s.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="30.00", date="2026-09-01", due="2026-09-30"))
+    s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="30.00", method="ach", token="tok_ach_return",
+                             distribute=True))
+    clock.advance(days=1)
+    s.handle(m.SettlePayment(account="ACC1", payment="P1"))  # a CSR, before the bank decided
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    assert reconcile_ach(ledger, keeper) == 0  # the bank has not decided: nothing to record
+    clock.advance(days=3)
+    assert reconcile_ach(ledger, keeper) == 1
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert state.payments["P1"].status == "returned" and state.invoices["I1"].open == 3000
     keeper.close()
     ledger.close()
 

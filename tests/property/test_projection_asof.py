@@ -50,7 +50,8 @@ def test_a_backdated_event_cuts_its_aggregate_history_there(steps: list[tuple[ob
     assume(len(h.events) >= 3)
     late = h.events[-1]
     cut = h.events[0].timestamp + timedelta(minutes=back)
-    backdated = msgspec.structs.replace(late, timestamp=cut)  # recorded last, dated in the past (``--at``)
+    backdated = msgspec.structs.replace(late, timestamp=cut - timedelta(seconds=1))  # recorded last, dated
+    # before the cut (a store written before such commands were refused)
     history = [*h.events[:-1], backdated]
     kept = [e for _, e in events(ListLog(history), until=cut)]
     prefix = list(itertools.takewhile(lambda e: e.timestamp < cut, history))

@@ -14,9 +14,10 @@ from workers.runtime import store_description, worker_names
 def test_names_are_trimmed_deduplicated_and_may_be_none() -> None:
     assert worker_names("emails, orders,emails,") == ["emails", "orders"]
     assert worker_names("") == [] and worker_names(" , ") == []
+    assert worker_names("expiry,orders") == ["orders"]  # the scheduler runs in every serve anyway
 
 
-@pytest.mark.parametrize("text", ["email", "emails,bogus", "expiry"])
+@pytest.mark.parametrize("text", ["email", "emails,bogus", "expiry,autopays"])
 def test_an_unknown_worker_is_refused_by_name(text: str) -> None:
     with pytest.raises(ValidationError) as refused:
         worker_names(text)
