@@ -147,6 +147,14 @@ def worker_names(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def scheduler_wanted(text: str) -> bool:
+    """LEDGER_SCHEDULER: ``1`` (default) runs the scheduler (expiries, ACH outcomes) in this ``serve``; ``0`` on
+    the other nodes of a deployment, so the gateway is asked once, not once per node."""
+    if text not in ("0", "1"):
+        raise ValidationError("LEDGER_SCHEDULER must be 0 or 1", field="LEDGER_SCHEDULER", code="invalid")
+    return text == "1"
+
+
 def store_description(settings: Any) -> str:
     """Where the events are, for log lines: the SQLite file, or PostgreSQL's host, database and schema."""
     if settings.store != "postgres":
@@ -173,6 +181,7 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     """Run everything until ``stop`` is set (or SIGINT / SIGTERM)."""
     home = ledger.settings.home
     names = worker_names(os.environ.get("LEDGER_WORKERS", ",".join(CONSUMERS)))
+    scheduler = scheduler_wanted(os.environ.get("LEDGER_SCHEDULER", "1"))
     stop = stop or asyncio.Event()
     server = None
     url = nats_url or os.environ.get("NATS_URL")
@@ -193,11 +202,12 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     await wait_until_answering(nc)
     inbox = Inbox(home / "workers.db")
     relay = Relay(ledger.store, js)
-    tasks = [supervise("relay", lambda: relay.run(stop), stop),
-             supervise("expiry", lambda: expiry.run(ledger, expiry_keeper, stop, expiry_every), stop)]
+    tasks = [supervise("relay", lambda: relay.run(stop), stop)]
+    if scheduler:
+        tasks.append(supervise("expiry", lambda: expiry.run(ledger, expiry_keeper, stop, expiry_every), stop))
     tasks += [supervise(w.name, functools.partial(consume, js, w, inbox, stop, **consumer_options()), stop)
               for w in workers_for(ledger, mailer or mailer_from_env(home), names)]
-    log.info("ledger_serving", nats=url, workers=names, store=store_description(ledger.settings))
+    log.info("ledger_serving", nats=url, workers=names, scheduler=scheduler, store=store_description(ledger.settings))
     try:
         await stop.wait()
     finally:

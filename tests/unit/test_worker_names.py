@@ -8,7 +8,7 @@ import pytest
 
 from ledger.config import Settings
 from ledger.errors import ValidationError
-from workers.runtime import store_description, worker_names
+from workers.runtime import scheduler_wanted, store_description, worker_names
 
 
 def test_names_are_trimmed_deduplicated_and_may_be_none() -> None:
@@ -31,3 +31,10 @@ def test_the_serving_line_names_the_store_it_really_uses(tmp_path: Path) -> None
     postgres = Settings.from_env({"LEDGER_STORE": "postgres", "LEDGER_POSTGRES_SCHEMA": "books",
                                   "LEDGER_POSTGRES_DSN": "postgresql://u:secret@db.example:6432/ledger"})
     assert store_description(postgres) == "postgres db.example:6432/ledger schema books"
+
+
+def test_the_scheduler_switch_is_0_or_1() -> None:
+    assert scheduler_wanted("1") and not scheduler_wanted("0")
+    with pytest.raises(ValidationError) as refused:
+        scheduler_wanted("no")
+    assert refused.value.field == "LEDGER_SCHEDULER"
