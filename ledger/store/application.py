@@ -20,11 +20,18 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import InternalError, Mapper, Notification, Recording, StoredEvent
+from eventsourcing.persistence import (
+    InternalError,
+    Mapper,
+    Notification,
+    OperationalError,
+    Recording,
+    StoredEvent,
+)
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.config import Settings
-from ledger.errors import NotFound
+from ledger.errors import LedgerError, NotFound
 from ledger.store.mapper import MsgspecMapper, StaleSnapshot
 from ledger.store.snapshots import prune_older
 
@@ -130,6 +137,11 @@ class LedgerStore(Application[UUID]):
                 if "concurrently" not in str(error) or attempt == 7:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+            except OperationalError as error:  # no connection within POSTGRES_CONNECT_TIMEOUT
+                if settings.store != "postgres":
+                    raise
+                raise LedgerError(f"cannot connect to PostgreSQL: {str(error).strip().splitlines()[0]}",
+                                  field="LEDGER_POSTGRES_DSN", code="unreachable") from None
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.factory.transcoder(), mapper_class=MsgspecMapper)

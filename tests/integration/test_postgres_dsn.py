@@ -9,6 +9,7 @@ import os
 import pytest
 
 from ledger.config import Settings
+from ledger.errors import LedgerError
 from ledger.store.application import LedgerStore
 
 
@@ -26,3 +27,9 @@ def test_sslmode_reaches_the_store_and_only_that_store() -> None:
     plain = _store(dsn)  # the first store's sslmode did not leak into this one
     plain.recorder.max_notification_id()  # connects (it raised with the SSL requirement leaked)
     plain.close()
+
+
+def test_a_server_that_cannot_be_reached_is_a_typed_error() -> None:
+    with pytest.raises(LedgerError) as refused:
+        _store("postgresql://postgres@127.0.0.1:1/test")
+    assert (refused.value.code, refused.value.field) == ("unreachable", "LEDGER_POSTGRES_DSN")
