@@ -8,6 +8,7 @@ Snapshots are read lazily: ``ledger.aggregates.snapshot``.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 
 import msgspec
@@ -134,8 +135,17 @@ class SavedMethod(msgspec.Struct, gc=False, array_like=True):
 
 
 class IdempotencyRecord(msgspec.Struct, gc=False, array_like=True):
+    """What an idempotency key was first used for: a fingerprint of that request, and what it produced."""
+
     request_hash: str
     result_id: str
+
+
+def refund_fingerprint(kind: str, source_id: str, amount: int) -> str:
+    """The fingerprint of a refund (``kind`` "refund" of a payment, "credit-refund" of a credit), computed
+    alike from the command and from its event, so that a key reused for another refund, or for another kind
+    of command, is refused rather than answered with the first result."""
+    return hashlib.sha256(f"{kind}|{source_id}|{amount}".encode()).hexdigest()
 
 
 class AccountState(msgspec.Struct, gc=False, array_like=True):

@@ -26,7 +26,8 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 #: Bump when the shape of AccountState changes; older snapshots are discarded (rebuilt from events).
 #: 2: array-like state Structs, read lazily (ledger.aggregates.snapshot).
 #: 3: an order's manual-processing flag is cleared by a later successful reauthorization.
-SNAPSHOT_VERSION = 3
+#: 4: a refund's idempotency record keeps a fingerprint of the refund (a key reused for another is refused).
+SNAPSHOT_VERSION = 4
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 

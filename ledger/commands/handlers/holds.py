@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.commands import messages as m
-from ledger.commands.handlers.payments import idempotency_key
+from ledger.commands.handlers.payments import check_repeat, idempotency_key
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, request_hash, token_hash
 from ledger.errors import PolicyViolation
@@ -85,10 +85,11 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
     account = unit.account(cmd.account)
     payment_id = check_id(cmd.payment, "payment")
     key = idempotency_key(cmd.key, f"capture:{cmd.authorization}")
-    seen = account.state.idempotency.get(key)
-    if seen is not None:
-        done = account.state.payments[seen.result_id]
-        return replayed(cmd.account, seen.result_id, status=done.status, transaction_id=done.transaction_id)
+    digest = request_hash(cmd)
+    first = check_repeat(account, key, digest)
+    if first is not None:
+        done = account.state.payments[first]
+        return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
     auth = account.authorization(cmd.authorization)
     amount = amount_of(account, cmd.amount) if cmd.amount is not None else auth.amount
     account.check_capture(unit.ctx, authorization_id=auth.id, amount=amount)
@@ -101,7 +102,7 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
                               code=result.decline_code or "capture_declined")
     account.capture_authorization(unit.ctx, authorization_id=auth.id, payment_id=payment_id, amount=amount,
                                   transaction_id=result.transaction_id, idempotency_key=key,
-                                  request_hash=request_hash(cmd))
+                                  request_hash=digest)
     return recorded(unit, cmd.account, payment_id, status="settled", transaction_id=result.transaction_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ledger.aggregates import Account
 from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.state import refund_fingerprint
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, request_hash
@@ -40,11 +41,12 @@ def idempotency_key(key: str | None, default: str) -> str:
 
 
 def check_repeat(account: Account, key: str, digest: str) -> str | None:
-    """The id first recorded under ``key``, or None; the same key with another body is refused."""
+    """The id first recorded under ``key``, or None; the same key with another body, or for another kind of
+    command (its fingerprint differs too), is refused."""
     seen = account.state.idempotency.get(key)
     if seen is None:
         return None
-    if seen.request_hash and seen.request_hash != digest:
+    if seen.request_hash != digest:
         raise Conflict("this idempotency key was used for a different request", field="key",
                        code="idempotency_key_reused")
     return seen.result_id
@@ -99,8 +101,9 @@ def refund_payment(unit: Unit, cmd: m.RefundPayment) -> m.Outcome:
     account = unit.account(cmd.account)
     amount = amount_of(account, cmd.amount)
     key = idempotency_key(cmd.key, f"refund:{cmd.payment}:{amount}")
-    if key in account.state.idempotency:
-        return replayed(cmd.account, cmd.payment, transaction_id=account.state.idempotency[key].result_id)
+    first = check_repeat(account, key, refund_fingerprint("refund", cmd.payment, amount))
+    if first is not None:
+        return replayed(cmd.account, cmd.payment, transaction_id=first)
     payment = account.check_refund(payment_id=cmd.payment, amount=amount)
     result = unit.ports.gateway.refund(transaction_id=payment.transaction_id, amount=amount,
                                        idempotency_key=f"{cmd.account}:{key}")
@@ -143,8 +146,9 @@ def refund_credit(unit: Unit, cmd: m.RefundCredit) -> m.Outcome:
     account = unit.account(cmd.account)
     amount = amount_of(account, cmd.amount)
     key = idempotency_key(cmd.key, f"credit-refund:{cmd.credit}:{amount}")
-    if key in account.state.idempotency:
-        return replayed(cmd.account, cmd.credit, transaction_id=account.state.idempotency[key].result_id)
+    first = check_repeat(account, key, refund_fingerprint("credit-refund", cmd.credit, amount))
+    if first is not None:
+        return replayed(cmd.account, cmd.credit, transaction_id=first)
     credit = account.check_credit_refund(credit_id=cmd.credit, amount=amount)
     if credit.payment_id is not None:
         funding = account.state.payments[credit.payment_id]

@@ -1,0 +1,61 @@
+"""An idempotency key answers only the request it was first used for: the same key for another refund, another
+capture or another kind of command is refused (``idempotency_key_reused``), never answered "done" while
+nothing it asked for was done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.commands import messages as m
+from ledger.errors import Conflict
+from ledger.ports.ids import account_uuid
+from tests.ledger_fixtures import make_ledger
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Any:
+    built = make_ledger(tmp_path)
+    s = built.service
+    s.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+    for payment in ("P1", "P2"):
+        s.handle(m.SubmitPayment(account="ACC1", payment=payment, amount="50.00", method="card", token="tok_visa",
+                                 deposit=True))
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="80.00"))
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="80.00", token="tok_visa"))
+    yield built
+    built.close()
+
+
+def test_a_refund_key_answers_only_its_own_refund(ledger: Any) -> None:
+    s = ledger.service
+    first = s.handle(m.RefundPayment(account="ACC1", payment="P1", amount="10.00", key="R-1"))
+    assert s.handle(m.RefundPayment(account="ACC1", payment="P1", amount="10.00", key="R-1")).replayed
+    for other in (m.RefundPayment(account="ACC1", payment="P1", amount="20.00", key="R-1"),
+                  m.RefundPayment(account="ACC1", payment="P2", amount="10.00", key="R-1"),
+                  m.RefundPayment(account="ACC1", payment="NOPE", amount="10.00", key="R-1"),
+                  m.RefundCredit(account="ACC1", credit="P1-DEP", amount="10.00", key="R-1"),
+                  m.SubmitPayment(account="ACC1", payment="P9", amount="1.00", method="card", token="tok_visa",
+                                  deposit=True, key="R-1")):
+        with pytest.raises(Conflict) as refused:
+            s.handle(other)
+        assert (refused.value.code, refused.value.field) == ("idempotency_key_reused", "key")
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert state.payments["P1"].refunded == 1000 and state.payments["P2"].refunded == 0
+    assert "P9" not in state.payments and first.transaction_id
+
+
+def test_a_payments_key_is_not_a_credit_refunds(ledger: Any) -> None:
+    with pytest.raises(Conflict):
+        ledger.service.handle(m.RefundCredit(account="ACC1", credit="P1-DEP", amount="0.25", key="payment:P1"))
+
+
+def test_a_second_capture_of_a_hold_is_refused_not_answered_with_the_first(ledger: Any) -> None:
+    s = ledger.service
+    s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC1", amount="50.00"))
+    assert s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC1",
+                                           amount="50.00")).replayed
+    with pytest.raises(Conflict):
+        s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC2", amount="30.00"))
