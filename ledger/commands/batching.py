@@ -20,11 +20,10 @@ from typing import Any
 import structlog
 from eventsourcing.persistence import RecordConflictError
 
-from ledger.commands.handlers import HANDLERS
 from ledger.commands.messages import Outcome
-from ledger.commands.service import log_recorded, refusal, retry_pause
+from ledger.commands.service import handler_for, log_recorded, refusal, retry_pause
 from ledger.commands.unit import Ports, Unit
-from ledger.errors import ConcurrencyExhausted, LedgerError, ValidationError
+from ledger.errors import ConcurrencyExhausted, LedgerError
 from ledger.store.application import LedgerStore
 from ledger.store.group_commit import GroupCommitter
 
@@ -43,10 +42,7 @@ class BatchingService:
 
     def handle(self, command: Any) -> Outcome:
         """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
-        handler = HANDLERS.get(type(command))
-        if handler is None:
-            raise ValidationError(f"unknown command {type(command).__name__}", field="command",
-                                  code="unknown_command")
+        handler = handler_for(command)
         name = type(command).__name__
         account = getattr(command, "account", None)
         trust_cache = True

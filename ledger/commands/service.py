@@ -18,7 +18,7 @@ from eventsourcing.persistence import RecordConflictError
 
 from ledger.commands.handlers import HANDLERS
 from ledger.commands.messages import Outcome
-from ledger.commands.unit import Ports, Unit
+from ledger.commands.unit import Ports, Unit, refuse_card_numbers
 from ledger.errors import ConcurrencyExhausted, LedgerError, ValidationError
 from ledger.store.application import LedgerStore
 
@@ -50,6 +50,19 @@ def log_recorded(account: str | None, written: Iterable[tuple[Any, int | None]])
 _COMMAND_NAMES = {"payment_id": "payment", "invoice_id": "invoice", "order_id": "order", "old_order_id": "order",
                   "new_order_id": "new_order", "credit_id": "credit", "method_id": "method",
                   "authorization_id": "authorization", "new_authorization_id": "new_authorization"}
+
+
+def handler_for(command: Any) -> Any:
+    """The handler of ``command``, after the checks every command gets at the edge (no card number in any
+    field); refused without a handler (``unknown_command``) or on a card number, logged like any refusal."""
+    handler = HANDLERS.get(type(command))
+    if handler is None:
+        raise ValidationError(f"unknown command {type(command).__name__}", field="command", code="unknown_command")
+    try:
+        refuse_card_numbers(command)
+    except LedgerError as error:
+        raise refusal(command, error) from None
+    return handler
 
 
 def refusal(command: Any, error: LedgerError) -> LedgerError:
@@ -86,10 +99,7 @@ class LedgerService:
 
     def handle(self, command: Any) -> Outcome:
         """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
-        handler = HANDLERS.get(type(command))
-        if handler is None:
-            raise ValidationError(f"unknown command {type(command).__name__}", field="command",
-                                  code="unknown_command")
+        handler = handler_for(command)
         account = getattr(command, "account", None)
         for attempt in range(1, self.max_attempts + 1):
             unit = Unit(self.store, self.ports, getattr(command, "actor", None))

@@ -7,6 +7,7 @@ every aggregate the unit touched in one transaction, or retries the whole attemp
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -19,7 +20,7 @@ from ledger.commands.messages import ActorIn
 from ledger.errors import NotFound, ValidationError
 from ledger.money import parse_amount
 from ledger.ports.clock import Clock
-from ledger.ports.gateway import Gateway, check_token
+from ledger.ports.gateway import Gateway, check_token, looks_like_card_number
 from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
 from ledger.ports.tokens import TokenIssuer, hash_token
 from ledger.store.application import LedgerStore
@@ -97,6 +98,30 @@ class Unit:
         """Save every touched aggregate in one transaction; returns each event with its log position."""
         recordings = self.store.save(*self.touched)
         return [(cast(ev.Event, r.domain_event), r.notification.id if r.notification else None) for r in recordings]
+
+
+def refuse_card_numbers(command: msgspec.Struct) -> None:
+    """Refuse a command with anything that looks like a card number in any of its text (ids, references,
+    names, descriptions, keys, the actor, the keys and values of allocation maps), naming the field: only
+    gateway tokens may be stored (seed 002), and every text of a command ends up in an event, on JetStream,
+    in the read models and in emails. The ``token`` field gets the same check with its own message."""
+    for field, text in _texts(msgspec.to_builtins(command), ""):
+        if looks_like_card_number(text):
+            raise ValidationError("card numbers are never accepted, in any field", field=field or "body",
+                                  code="raw_card_number")
+
+
+def _texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            yield inner, str(key)
+            yield from _texts(item, inner)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item, path)
 
 
 def check_id(value: str, field: str) -> str:

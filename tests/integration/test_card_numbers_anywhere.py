@@ -1,0 +1,51 @@
+"""No card number is stored through any field: ids, references, names, descriptions, keys, allocation maps and
+the actor are checked at the edge like the token (a PAN as a payment id reached events, JetStream and emails)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.commands import messages as m
+from ledger.errors import ValidationError
+from tests.ledger_fixtures import make_ledger
+
+PAN = "4242424242424242"
+
+
+@pytest.mark.parametrize(("command", "field"), [
+    (m.SubmitPayment(account="ACC1", payment=PAN, amount="5.00", method="card", token="tok_visa", deposit=True),
+     "payment"),
+    (m.SubmitPayment(account="ACC1", payment="P1", amount="5.00", method="card", token="tok_visa",
+                     invoices={"4242 4242 4242 4242": "5.00"}), "invoices.4242 4242 4242 4242"),
+    (m.SubmitPayment(account="ACC1", payment="P1", amount="5.00", method="card", token="tok_visa", deposit=True,
+                     key=f"k-{PAN}"), "key"),
+    (m.PlaceOrder(account="ACC1", order="O1", amount="5.00", description=f"card {PAN}"), "description"),
+    (m.IssueCredit(account="ACC1", credit="K1", amount="1.00", reference="4242-4242-4242-4242"), "reference"),
+    (m.OpenAccount(account="ACC2", email="b@example.com", name=PAN), "name"),
+    (m.AddPaymentMethod(account="ACC1", method="M1", kind="card", token="tok_visa", brand=PAN, last4="4242",
+                        exp_month=1, exp_year=2030), "brand"),
+    (m.IssueCredit(account="ACC1", credit="K1", amount="1.00", actor=m.ActorIn(kind="csr", name=PAN)),
+     "actor.name"),
+    (m.SubmitPayment(account="ACC1", payment="P1", amount="5.00", method="card", token=PAN, deposit=True), "token"),
+])
+def test_a_card_number_in_any_field_is_refused_and_nothing_is_written(tmp_path: Path, command: Any,
+                                                                       field: str) -> None:
+    ledger = make_ledger(tmp_path)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+    head = ledger.store.recorder.max_notification_id()
+    with pytest.raises(ValidationError) as refused:
+        ledger.service.handle(command)
+    assert (refused.value.code, refused.value.field) == ("raw_card_number", field)
+    assert PAN not in str(refused.value)
+    assert ledger.store.recorder.max_notification_id() == head
+    ledger.close()
+
+
+def test_ordinary_numbers_pass(tmp_path: Path) -> None:
+    ledger = make_ledger(tmp_path)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com", name="Unit 4242"))
+    ledger.service.handle(m.IssueCredit(account="ACC1", credit="K1", amount="1.00", reference="ticket 1234567890"))
+    ledger.close()
