@@ -7,13 +7,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import importlib.metadata
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -53,13 +56,36 @@ class NatsServerProcess:
 
     def start(self) -> str:
         """Start the server and wait until it listens; returns its URL."""
+        self.spawn()
+        return self.wait_listening()
+
+    def spawn(self) -> None:
+        """Start the server process (call from a thread that lives as long as the server should: on Linux the
+        server is stopped when that thread's process dies, even by SIGKILL). A server of the same store left by
+        a process that died without stopping it is stopped first: two servers on one JetStream folder would
+        each serve a different copy of the stream."""
         ports_dir = self.store_dir / "ports"
         ports_dir.mkdir(parents=True, exist_ok=True)
+        self.stop_orphan()
         args = [find_nats_server_binary(), "-a", self.host, "-p", str(self.port), "-js",
                 "-sd", str(self.store_dir / "js"), "--ports_file_dir", str(ports_dir)]
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(args, stdout=log, stderr=log)
-        ports_file = ports_dir / f"nats-server_{self._process.pid}.ports"
+            self._process = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=_stop_with_parent())
+        self.pid_path.write_text(str(self._process.pid))
+
+    def stop_orphan(self) -> bool:
+        """Stop a server of this store left running by a parent that died (see :func:`stop_orphan`)."""
+        return stop_orphan(self.pid_path, self.store_dir / "js")
+
+    @property
+    def pid_path(self) -> Path:
+        """Where the running server's pid is kept, to find it again after a crash of its parent."""
+        return self.store_dir / "nats-server.pid"
+
+    def wait_listening(self) -> str:
+        """Wait until the spawned server listens; returns its URL."""
+        assert self._process is not None, "spawn() first"
+        ports_file = self.store_dir / "ports" / f"nats-server_{self._process.pid}.ports"
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -102,6 +128,7 @@ class NatsServerProcess:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+        self.pid_path.unlink(missing_ok=True)
 
     def restart(self) -> str:
         """Stop and start again on the same port and store (JetStream data survives)."""
@@ -115,6 +142,51 @@ class NatsServerProcess:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _stop_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGTERM the child when the thread that started it dies
+    (``PR_SET_PDEATHSIG``): a SIGKILLed ``serve`` then leaves no server on its port. The libc call is looked up
+    here, in the parent, so the child only makes it. None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def hook() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return hook
+
+
+def stop_orphan(pid_path: Path, js_dir: Path, timeout: float = 10.0) -> bool:
+    """Stop the nats-server recorded in ``pid_path`` if it still runs on ``js_dir`` (its parent died without
+    stopping it); True when one was stopped. A pid now used by another program is left alone."""
+    try:
+        pid = int(pid_path.read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return False
+    if str(js_dir).encode() not in command or not any(part.endswith(b"nats-server") for part in command):
+        return False
+    structlog.get_logger("ledger.nats").warning("nats_server_orphan_stopped", pid=pid, store=str(js_dir))
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _running(pid):
+        time.sleep(0.05)
+    if _running(pid):
+        os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` exists and has not exited (a zombie waiting for its parent has)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 async def log_nats_error(error: Exception) -> None:

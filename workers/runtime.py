@@ -53,7 +53,8 @@ log = structlog.get_logger("ledger.serve")
 def port_is_free(port: int) -> bool:
     """Whether 127.0.0.1:``port`` can be bound (else the bundled nats-server takes an ephemeral port)."""
     with socket.socket() as probe:
-        try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections of a server just stopped
+        try:                                                         # (TIME_WAIT) do not hold the port
             probe.bind(("127.0.0.1", port))
         except OSError:
             return False
@@ -187,8 +188,11 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     url = nats_url or os.environ.get("NATS_URL")
     if not url:
         wanted = int(os.environ.get("LEDGER_NATS_PORT", "4222"))
-        server = NatsServerProcess(home / "nats", port=wanted if port_is_free(wanted) else -1)
-        url = await asyncio.to_thread(server.start)
+        server = NatsServerProcess(home / "nats")
+        server.stop_orphan()  # one a SIGKILLed serve left (not on Linux) would hold the port and the store
+        server.port = wanted if port_is_free(wanted) else -1
+        server.spawn()  # from the loop's thread, which lives as long as serve (the server dies with it)
+        url = await asyncio.to_thread(server.wait_listening)
         log.info("nats_server_started", url=url)
     stop_on_signals(stop)
     follower = supervise("projections", lambda: run_follower(ledger, stop), stop)

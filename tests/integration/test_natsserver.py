@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nats
 import pytest
 
-from ledger.natsserver import NatsServerProcess
+from ledger.natsserver import NatsServerProcess, stop_orphan
+from workers.runtime import port_is_free
 
 pytestmark = pytest.mark.nats
 
@@ -36,3 +42,66 @@ def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
         second = NatsServerProcess(store_dir=tmp_path / "second", port=first.port)
         with pytest.raises(RuntimeError, match="address already in use"):
             second.start()
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and b"nats-server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+PARENT = """
+import sys, time
+from ledger.natsserver import NatsServerProcess
+server = NatsServerProcess(sys.argv[1])
+server.start()
+print(server._process.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal and /proc are Linux")
+def test_a_server_dies_with_its_sigkilled_parent(tmp_path: Path) -> None:
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    assert _alive(pid)
+    parent.kill()
+    parent.wait()
+    assert _gone_within(pid, 10), "the bundled nats-server outlived its SIGKILLed parent"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux")
+def test_the_next_start_stops_a_server_its_dead_parent_left_on_the_same_store(tmp_path: Path) -> None:
+    orphan = NatsServerProcess(store_dir=tmp_path)
+    orphan.start()
+    assert orphan._process is not None
+    pid = orphan._process.pid
+    orphan._process = None  # its parent "died": nobody will stop it
+    with NatsServerProcess(store_dir=tmp_path, port=orphan.port) as again:  # the same port is free again
+        assert again.port == orphan.port and not _alive(pid)
+    unrelated = tmp_path / "other.pid"
+    unrelated.write_text(str(os.getpid()))  # a pid now used by another program is left alone
+    assert not stop_orphan(unrelated, tmp_path / "js")
+
+
+def test_a_port_whose_last_connections_are_closing_is_free(tmp_path: Path) -> None:
+    """TIME_WAIT sockets of a server just stopped do not hold its port (nats-server can bind it)."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as nats-server's (Go) listeners do
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = listener.accept()
+        assert not port_is_free(port)  # listening
+        accepted.close()  # the server side closes first: its end waits in TIME_WAIT on the port
+        client.close()
+    assert port_is_free(port)
