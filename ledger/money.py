@@ -38,7 +38,8 @@ def parse_amount(text: object, currency: str, field: str = "amount", *, allow_ze
         raise ValidationError("amount must be a decimal string such as '120.50'", field=field, code="invalid_amount")
     exponent = CURRENCY_EXPONENTS[check_currency(currency)]
     cleaned = text.strip()
-    if not cleaned or len(cleaned) > 32 or not all(c.isdigit() or c in ".-+" for c in cleaned):
+    if not cleaned or len(cleaned) > 32 or not all(c in "0123456789.-+" for c in cleaned):  # ASCII digits only:
+        # Decimal also reads "٥.00" (Arabic-Indic five) as 5, which another reader of the request may not
         raise ValidationError(f"{text!r} is not a decimal amount", field=field, code="invalid_amount")
     try:
         value = Decimal(cleaned)

@@ -102,7 +102,12 @@ def supervise(name: str, run: Callable[[], Awaitable[None]], stop: asyncio.Event
     return asyncio.create_task(loop(), name=name)
 
 
-async def finish(tasks: list[asyncio.Task[None]], grace: float = 15.0) -> None:
+#: How long a clean stop waits for a task to finish what it holds: longer than one SMTP send may take
+#: (``SmtpMailer``'s timeout, 30 s), so a stop never abandons an email halfway (it would be "uncertain").
+STOP_GRACE = 40.0
+
+
+async def finish(tasks: list[asyncio.Task[None]], grace: float = STOP_GRACE) -> None:
     """After ``stop`` is set: let each task finish what it holds (an email being sent), cancel it after
     ``grace`` seconds."""
     if not tasks:

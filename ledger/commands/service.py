@@ -49,7 +49,8 @@ def log_recorded(account: str | None, written: Iterable[tuple[Any, int | None]])
 #: The aggregates' names for what a command names by its own field (``credit_id`` is the command's ``credit``).
 _COMMAND_NAMES = {"payment_id": "payment", "invoice_id": "invoice", "order_id": "order", "old_order_id": "order",
                   "new_order_id": "new_order", "credit_id": "credit", "method_id": "method",
-                  "authorization_id": "authorization", "new_authorization_id": "new_authorization"}
+                  "authorization_id": "authorization", "new_authorization_id": "new_authorization",
+                  "from": "period_from", "to": "period_to"}
 
 
 def handler_for(command: Any) -> Any:

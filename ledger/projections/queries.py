@@ -88,9 +88,16 @@ def balance(db: sqlite3.Connection, account_id: str, today: date, zone: ZoneInfo
     return _money([row], acc["currency"], "balance", "credit_balance", "last_payment_amount", "overdue")[0]
 
 
+#: The invoices tab's filters: a status, or ``unpaid`` (open or partially paid).
+INVOICE_STATUSES = ("open", "partially_paid", "paid", "void", "unpaid")
+
+
 def invoices(db: sqlite3.Connection, account_id: str, status: str | None = None) -> list[Row]:
     """The invoices tab, oldest first, optionally filtered by status (open, partially_paid, paid, void, unpaid)."""
     acc = account_row(db, account_id)
+    if status is not None and status not in INVOICE_STATUSES:
+        raise ValidationError(f"unknown invoice status {status[:40]!r} (one of {', '.join(INVOICE_STATUSES)})",
+                              field="status", code="unknown_status")
     sql = ("select id, issued_on as date, due_on as due, total, paid, open, status, order_id from invoice_tab "
            "where account = ?")
     params: tuple[Any, ...] = (acc["account"],)

@@ -8,6 +8,7 @@ floats for amounts are refused); every reply is ``{"ok": ...}`` or ``{"error": {
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
@@ -52,13 +53,33 @@ def decode(body: bytes, kind: type[Any]) -> Any:
     if len(body) > MAX_PAYLOAD:
         raise ValidationError(f"request body over {MAX_PAYLOAD} bytes", field="body", code="payload_too_large")
     try:
-        return msgspec.json.decode(body, type=kind)
+        decoded = msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as error:
-        text = str(error)
-        field = text.rsplit("at `$.", 1)[-1].rstrip("`").split("[")[0] if "at `$." in text else None
-        raise ValidationError(text, field=field or "body", code="invalid") from None
+        raise ValidationError(str(error), field=_field_of(str(error)), code="invalid") from None
     except msgspec.DecodeError as error:
         raise ValidationError(f"malformed JSON: {error}", field="body", code="invalid_json") from None
+    json.loads(body, object_pairs_hook=_single_keys)  # msgspec keeps the last of a repeated key
+    return decoded
+
+
+def _field_of(message: str) -> str:
+    """The field a msgspec validation message points at: ``at `$.amount``` or an unknown field's own name."""
+    where = message.rsplit("at `$.", 1)[-1].rstrip("`").split("[")[0] if "at `$." in message else ""
+    if "unknown field `" in message:
+        unknown = message.split("unknown field `", 1)[1].split("`", 1)[0]
+        return f"{where}.{unknown}" if where else unknown
+    return where or "body"
+
+
+def _single_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: a repeated key is refused, since readers of the same body
+    disagree on which copy counts (msgspec takes the last, others the first)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValidationError(f"the key {key[:80]!r} appears twice", field=key[:80], code="duplicate_key")
+        seen[key] = value
+    return seen
 
 
 def handle_command(ledger: Ledger, name: str, body: bytes) -> bytes:

@@ -109,6 +109,7 @@ async def test_command_to_email(tmp_path: Path, nats_server: str, smtp: tuple[Co
     ("ledger.cmd.nope", b"{}", "unknown_command"),
     ("ledger.cmd.account.open", b"x" * 70_000, "payload_too_large"),
     ("ledger.cmd.account.open", b'{"account": "A\\u0000B", "email": "a@example.com"}', "invalid_id"),
+    ("ledger.cmd.account.open", b'{"account": "A", "email": "a@example.com", "account": "B"}', "duplicate_key"),
 ])
 async def test_bad_input_gets_a_typed_error_and_writes_nothing(tmp_path: Path, nats_server: str, subject: str,
                                                                body: bytes, code: str) -> None:

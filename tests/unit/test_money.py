@@ -18,6 +18,7 @@ def test_parses_decimal_strings_into_minor_units(text: str, currency: str, minor
     (120.5, "float_amount"), (100, "invalid_amount"), ("1.001", "too_many_decimals"), ("-5.00", "negative_amount"),
     ("0.00", "zero_amount"), ("abc", "invalid_amount"), ("1e3", "invalid_amount"), ("NaN", "invalid_amount"),
     ("", "invalid_amount"), ("1" * 40, "invalid_amount"), ("99999999999999999", "amount_too_large"),
+    ("\u0665.00", "invalid_amount"), ("\uff15.00", "invalid_amount"),  # Arabic-Indic and full-width digits
 ])
 def test_refuses_bad_amounts_naming_the_field(value: object, code: str) -> None:
     with pytest.raises(ValidationError) as caught:
