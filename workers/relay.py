@@ -29,6 +29,8 @@ from ledger.store.mapper import encode_event
 
 log = structlog.get_logger("ledger.relay")
 POSITION = "Ledger-Position"
+#: How far back from the stream's tail the relay looks for its own last message past foreign ones.
+FOREIGN_SCAN = 1000
 
 
 class RelayError(RuntimeError):
@@ -55,16 +57,35 @@ class Relay:
         self.ack_timeout = ack_timeout
         self._position: int | None = None
         self._last_id: str | None = None
+        self._unchained = False  # the stream's tail is not the relay's: publish the next without the chain
         self.log = CommittedLog(store)  # never passes a notification that may still commit (PostgreSQL)
 
     async def stream_position(self) -> tuple[int, str | None]:
-        """(log position, event id) of the last message stored in the stream; (0, None) when empty."""
+        """(log position, event id) of the relay's last message in the stream; (0, None) when it has none.
+
+        Only the relay should publish on ``ledger.events.>``, but the server lets anyone with publish rights
+        do it. A message without ``Ledger-Position`` at the tail (or a deleted tail) is stepped over, up to
+        ``FOREIGN_SCAN`` messages back, and logged; the next message then goes without
+        ``Nats-Expected-Last-Msg-Id``, which the foreign message would fail, and dedup still guards it.
+        """
         info = await self.js.stream_info(EVENTS_STREAM)
         if info.state.last_seq == 0 or info.state.messages == 0:
             return 0, None
-        last = await self.js.get_msg(EVENTS_STREAM, info.state.last_seq)
-        headers = last.headers or {}
-        return int(headers[POSITION]), headers.get("Nats-Msg-Id")
+        first = max(info.state.first_seq, info.state.last_seq - FOREIGN_SCAN)
+        for seq in range(info.state.last_seq, first - 1, -1):
+            try:
+                message = await self.js.get_msg(EVENTS_STREAM, seq)
+            except NotFoundError:  # deleted
+                continue
+            headers = message.headers or {}
+            if POSITION in headers and headers[POSITION].isdigit():
+                if seq != info.state.last_seq:
+                    self._unchained = True
+                return int(headers[POSITION]), headers.get("Nats-Msg-Id")
+            log.error("foreign_message_in_events_stream", stream_seq=seq, subject=message.subject)
+            self._unchained = True
+        raise RelayError(f"no relayed message in the last {FOREIGN_SCAN} of {EVENTS_STREAM}: "
+                         "the stream is not the ledger's")
 
     async def publish_batch(self) -> int:
         """Publish the next batch of events; returns how many were stored (0 when caught up)."""
@@ -83,8 +104,9 @@ class Relay:
                 mapper.to_domain_event(note))
             headers = {"Nats-Msg-Id": event_id, POSITION: str(note.id), "Ledger-Event-Type": name,
                        "Ledger-Event-Version": version or "1"}
-            if previous is not None:
+            if previous is not None and not self._unchained:
                 headers["Nats-Expected-Last-Msg-Id"] = previous
+            self._unchained = False
             futures.append(await self.js.publish_async(event_subject(name, str(note.originator_id)), body,
                                                        headers=headers))
             previous = event_id

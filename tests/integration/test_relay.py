@@ -101,3 +101,36 @@ async def test_relay_following_concurrent_writers_keeps_log_order(tmp_path: Path
     assert await stream_positions(js) == logged  # every event once, in log order, none skipped
     await nc.close()
     ledger.close()
+
+
+async def test_a_foreign_message_at_the_tail_does_not_stop_the_relay(tmp_path: Path, nats_server: str) -> None:
+    """Anyone with publish rights can put a message on ledger.events.>; the relay steps over it (and over a
+    deleted tail) and goes on, every event still once and in order."""
+    ledger = make_ledger(tmp_path)
+    fill(ledger, 2)
+    nc = await nats.connect(nats_server)
+    js = nc.jetstream()
+    await reset_streams(js)
+    await ensure_events_stream(js)
+    relay = Relay(ledger.store, js)
+    await relay.publish_batch()
+    foreign = await js.publish("ledger.events.Test.x", b'{"hello": 1}')
+    fill_more = make_ledger(tmp_path)  # the same store, another writer
+    fill_more.service.handle(m.OpenAccount(account="LATE", email="late@example.com"))
+    restarted = Relay(ledger.store, js)
+    assert await restarted.publish_batch() == 1
+    deleted = await js.publish("ledger.events.Test.y", b"{}")
+    await js.delete_msg(EVENTS_STREAM, deleted.seq)
+    fill_more.service.handle(m.OpenAccount(account="LATER", email="later@example.com"))
+    again = Relay(ledger.store, js)
+    assert await again.publish_batch() == 1
+    info = await js.stream_info(EVENTS_STREAM)
+    relayed = []
+    for seq in range(1, info.state.last_seq + 1):
+        if seq in (foreign.seq, deleted.seq):
+            continue
+        relayed.append(int((await js.get_msg(EVENTS_STREAM, seq)).headers["Ledger-Position"]))
+    assert relayed == list(range(1, ledger.store.recorder.max_notification_id() + 1))
+    fill_more.close()
+    await nc.close()
+    ledger.close()
