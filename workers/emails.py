@@ -60,7 +60,7 @@ class EmailWorker:
         if found is not None:
             to, (subject, text, html) = found
             await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, message_id=event_id,
-                                         sender=self.sender))
+                                         sender=self.sender, sent_at=event.timestamp))
 
     def _period(self, event: ev.StatementSent, account_id: str) -> Statement:
         """The statement of the event's period, from the account's history up to the event (off the loop)."""
@@ -90,7 +90,9 @@ class EmailWorker:
                 return (state.email, render("ach_pending", **values)) if payment.method == "ach" else None
             if isinstance(event, ev.PaymentSettled):
                 return state.email, render("ach_settled" if payment.method == "ach" else "receipt", **values)
-            return state.email, render("ach_returned", code=event.return_code, **values)
+            undone = ("The invoices it paid are open again." if payment.settled_at is not None
+                      else "It had not been applied to anything yet.")
+            return state.email, render("ach_returned", code=event.return_code, undone=undone, **values)
         if isinstance(event, ev.PaymentApplied) and event.target_kind == "order":
             return state.email, render("applied_to_order", payment=event.payment_id, amount=money(event.amount),
                                        order=event.target_id)

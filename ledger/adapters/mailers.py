@@ -9,6 +9,7 @@ import os
 import re
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import format_datetime
 from pathlib import Path
 
 import aiosmtplib
@@ -23,6 +24,8 @@ def to_message(email: Email) -> EmailMessage:
     message["To"] = email.to
     message["Subject"] = email.subject
     message["Message-ID"] = f"<{email.message_id}@ledger>"
+    if email.sent_at is not None:
+        message["Date"] = format_datetime(email.sent_at)
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 import msgspec
@@ -16,6 +17,8 @@ class Email(msgspec.Struct, frozen=True):
     html: str
     message_id: str
     sender: str = "ledger@localhost"
+    #: The Date header: the time of the event that caused the email (the same on every retry).
+    sent_at: datetime | None = None
 
 
 class DeliveryUncertain(Exception):

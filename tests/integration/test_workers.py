@@ -97,6 +97,9 @@ async def test_emails_for_every_customer_facing_event(tmp_path: Path, nats_serve
     assert "/pay/ACC1/" in statement.text and "<i>I2</i>" in statement.text
     assert "&lt;i&gt;I2&lt;/i&gt;" in statement.html and "<i>I2</i>" not in statement.html
     assert all(e.to == "ada@example.com" for e in mailer.sent)
+    failed = next(e for e in mailer.sent if e.subject == "Bank payment failed: 5.00")  # returned while pending
+    assert "It had not been applied to anything yet." in failed.text and "open again" not in failed.text
+    assert all(e.sent_at == START for e in mailer.sent)  # the Date header: the time of the event
     # A replay of the whole stream (a new durable, same inbox) sends nothing again.
     before = len(mailer.sent)
     await js.delete_consumer(EVENTS_STREAM, "ledger-emails")

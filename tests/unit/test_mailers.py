@@ -37,3 +37,13 @@ async def test_maildir_delivers_each_message_id_once_even_after_it_was_read(tmp_
     assert sorted(m["Subject"] for m in mailbox.Maildir(str(tmp_path / "mail"), create=False)) == ["Other",
                                                                                                     "Receipt"]
     assert mailer.idempotent and mailer.delivered("event-1") and not mailer.delivered("event-2")
+
+
+def test_a_message_is_dated_by_its_event() -> None:
+    from datetime import UTC, datetime
+
+    from ledger.adapters.mailers import to_message
+
+    email = Email(to="a@example.com", subject="s", text="t", html="<p>t</p>", message_id="m1",
+                  sent_at=datetime(2026, 9, 1, 14, 0, tzinfo=UTC))
+    assert to_message(email)["Date"] == "Tue, 01 Sep 2026 14:00:00 +0000"
