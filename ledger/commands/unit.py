@@ -20,7 +20,7 @@ from ledger.commands.messages import ActorIn
 from ledger.errors import NotFound, ValidationError
 from ledger.money import parse_amount
 from ledger.ports.clock import Clock
-from ledger.ports.gateway import Gateway, check_token, looks_like_card_number
+from ledger.ports.gateway import Gateway, card_number_in_text, check_token
 from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
 from ledger.ports.tokens import TokenIssuer, hash_token
 from ledger.store.application import LedgerStore
@@ -106,18 +106,21 @@ def refuse_card_numbers(command: msgspec.Struct) -> None:
     gateway tokens may be stored (seed 002), and every text of a command ends up in an event, on JetStream,
     in the read models and in emails. The ``token`` field gets the same check with its own message."""
     for field, text in _texts(msgspec.to_builtins(command), ""):
-        if looks_like_card_number(text):
+        if card_number_in_text(text):
             raise ValidationError("card numbers are never accepted, in any field", field=field or "body",
                                   code="raw_card_number")
 
 
 def _texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(field, text) of every string in a decoded command; a map's key is checked under the map's own name,
+    and names its value's field only when it is not itself a card number (the field is echoed and logged)."""
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            yield inner, str(key)
+            name = str(key)
+            yield path, name
+            inner = path if card_number_in_text(name) else (f"{path}.{name}" if path else name)
             yield from _texts(item, inner)
     elif isinstance(value, list | tuple):
         for item in value:

@@ -126,6 +126,49 @@ def looks_like_card_number(text: str) -> bool:
     return any(_has_luhn_window(match.group()) for match in _DIGIT_RUN.finditer(compact))
 
 
+#: A card number written in text: 13-19 digits not inside a longer run of digits, contiguous or in groups of
+#: four (the last group shorter) or Amex's 4-6-5, with one space or dash between groups.
+_PAN_IN_TEXT = re.compile(r"(?<![0-9])(?:[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,4})?"
+                          r"|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})(?![0-9])")
+
+
+def _issued_prefix(digits: str) -> bool:
+    """Whether ``digits`` starts and is as long as a card a network issues: Visa 4 (13, 16, 19), Mastercard
+    51-55 and 2221-2720 (16), Amex 34 / 37 (15), Diners 300-305, 36, 38 (14), Discover 6011, 644-649, 65 and
+    UnionPay 62 (16-19), JCB 3528-3589 (16-19)."""
+    n, two, four = len(digits), int(digits[:2]), int(digits[:4])
+    return ((digits[0] == "4" and n in (13, 16, 19)) or (n == 16 and (51 <= two <= 55 or 2221 <= four <= 2720))
+            or (n == 15 and two in (34, 37)) or (n == 14 and (300 <= four // 10 <= 305 or two in (36, 38)))
+            or (16 <= n <= 19 and (four == 6011 or 644 <= four // 10 <= 649 or two in (62, 65)
+                                   or 3528 <= four <= 3589)))
+
+
+def card_number_in_text(text: str) -> bool:
+    """True when ``text`` holds what can only be read as a card number: a standalone run of 13-19 digits (or
+    digits grouped as cards print them) with an issuing network's prefix and length, passing Luhn.
+
+    Stricter than :func:`looks_like_card_number` (for tokens, where anything is suspect): ids, references and
+    names carry dates, order numbers and ACH trace numbers, which must pass.
+    """
+    if not isinstance(text, str) or len(text) < 13:
+        return False
+    for match in _PAN_IN_TEXT.finditer(text):
+        digits = _SEPARATORS.sub("", match.group())
+        if _issued_prefix(digits) and _luhn(digits):
+            return True
+    return False
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for offset, char in enumerate(reversed(digits)):
+        value = int(char)
+        if offset % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
 def check_token(token: str, field: str = "token") -> str:
     """Return ``token`` if it can be a gateway token, else raise a ValidationError naming ``field``.
 

@@ -22,6 +22,7 @@ from ledger.bootstrap import Ledger
 from ledger.commands.batching import BatchingService
 from ledger.errors import LedgerError, ValidationError
 from ledger.natsserver import log_nats_error
+from ledger.ports.gateway import card_number_in_text
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
@@ -55,6 +56,9 @@ def decode(body: bytes, kind: type[Any]) -> Any:
     try:
         decoded = msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as error:
+        if card_number_in_text(str(error)):  # an unknown field named by a card number: never echo it
+            raise ValidationError("the body has a field that is not part of the command", field="body",
+                                  code="invalid") from None
         raise ValidationError(str(error), field=_field_of(str(error)), code="invalid") from None
     except msgspec.DecodeError as error:
         raise ValidationError(f"malformed JSON: {error}", field="body", code="invalid_json") from None
@@ -77,7 +81,8 @@ def _single_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
-            raise ValidationError(f"the key {key[:80]!r} appears twice", field=key[:80], code="duplicate_key")
+            shown = "body" if card_number_in_text(key) else key[:80]
+            raise ValidationError(f"the key {shown!r} appears twice", field=shown, code="duplicate_key")
         seen[key] = value
     return seen
 

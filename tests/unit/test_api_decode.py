@@ -25,3 +25,13 @@ def test_a_refused_body_names_its_field(body: bytes, field: str, code: str) -> N
 
 def test_a_good_body_decodes() -> None:
     assert decode(b'{"account": "A", "email": "a@example.com"}', m.OpenAccount).account == "A"
+
+
+@pytest.mark.parametrize("body", [
+    b'{"account": "A", "email": "a@example.com", "4242424242424242": 1}',
+    b'{"account": "A", "email": "a@example.com", "4242424242424242": 1, "4242424242424242": 2}',
+])
+def test_a_card_number_as_a_key_is_not_echoed(body: bytes) -> None:
+    with pytest.raises(ValidationError) as refused:
+        decode(body, m.OpenAccount)
+    assert "4242424242424242" not in f"{refused.value} {refused.value.field}"
