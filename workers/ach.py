@@ -27,28 +27,32 @@ WORKER = m.ActorIn(kind="worker", name="ach", channel="gateway")
 #: How long after it settled an ACH payment is still asked about: returns for lack of funds or a closed account
 #: come within a few banking days; a later one (unauthorized debits: up to 60 days) is recorded by hand.
 RETURN_WATCH = timedelta(days=5)
+#: How often the scheduler asks about settled payments (pending ones: every pass).
+SETTLED_EVERY = 3600.0
 
 
-def pending_ach(db: Any, now: datetime) -> list[tuple[str, str, str, str]]:
-    """(account id, payment id, gateway transaction id, status) of every ACH payment still pending, or settled
-    within ``RETURN_WATCH`` of ``now`` (settled by hand while the bank had not decided, or returned since),
-    oldest first."""
-    since = (now - RETURN_WATCH).astimezone(UTC).isoformat()
+def pending_ach(db: Any, now: datetime, *, settled: bool = True) -> list[tuple[str, str, str, str]]:
+    """(account id, payment id, gateway transaction id, status) of every ACH payment still pending and, with
+    ``settled``, of those settled within ``RETURN_WATCH`` of ``now`` (settled by hand while the bank had not
+    decided, or returned since), oldest first."""
+    since = (now - RETURN_WATCH).astimezone(UTC).isoformat() if settled else "~"  # "~" sorts after any time
     return [(r[0], r[1], r[2], r[3]) for r in db.execute(
         "select a.account_id, p.id, p.transaction_id, p.status from payments p join accounts a using (account) "
         "where p.method = 'ach' and (p.status = 'pending' or (p.status = 'settled' and p.settled_at >= ?)) "
         "order by p.submitted_at, p.rowid", (since,))]
 
 
-def reconcile_ach(ledger: Any, keeper: Any) -> int:
-    """Record the bank's decision on every pending ACH payment it has decided; returns how many were recorded.
+def reconcile_ach(ledger: Any, keeper: Any, *, settled: bool = True) -> int:
+    """Record the bank's decision on every pending ACH payment it has decided (and, with ``settled``, a return
+    of one settled lately); returns how many were recorded. The scheduler asks about pending payments on every
+    pass and about settled ones every ``SETTLED_EVERY`` (one gateway call each).
 
     A gateway that cannot answer, or a command refused (another process recorded the outcome first), is logged
     and the payment is asked about again next time.
     """
     keeper.catch_up(["accounts"])
     done = 0
-    watched = pending_ach(keeper.connection("accounts"), ledger.ports.clock.now())
+    watched = pending_ach(keeper.connection("accounts"), ledger.ports.clock.now(), settled=settled)
     for account_id, payment_id, transaction_id, status in watched:
         command: m.SettlePayment | m.ReturnPayment
         try:

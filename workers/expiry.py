@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import time
 from typing import Any
 
 import structlog
 
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
-from workers.ach import reconcile_ach
+from workers.ach import SETTLED_EVERY, reconcile_ach
 
 log = structlog.get_logger("ledger.expiry")
 WORKER = m.ActorIn(kind="worker", name="expiry", channel="system")
@@ -45,7 +47,9 @@ def expire_due(ledger: Any, keeper: Any) -> int:
 
 
 async def run(ledger: Any, keeper: Any, stop: asyncio.Event, every: float = 30.0) -> None:
-    """Check for due expiries and decided ACH payments every ``every`` seconds until ``stop``."""
+    """Check for due expiries and decided ACH payments every ``every`` seconds until ``stop`` (settled ACH
+    payments, for a late return, every ``SETTLED_EVERY`` seconds)."""
+    settled_at = -SETTLED_EVERY
     while not stop.is_set():
         try:
             count = await asyncio.to_thread(expire_due, ledger, keeper)
@@ -54,7 +58,10 @@ async def run(ledger: Any, keeper: Any, stop: asyncio.Event, every: float = 30.0
         except Exception as error:
             log.warning("expiry_failed", error=repr(error))
         try:  # a failing expiry pass does not stop ACH outcomes, nor the other way round
-            await asyncio.to_thread(reconcile_ach, ledger, keeper)
+            settled = time.monotonic() - settled_at >= SETTLED_EVERY
+            await asyncio.to_thread(functools.partial(reconcile_ach, ledger, keeper, settled=settled))
+            if settled:
+                settled_at = time.monotonic()
         except Exception as error:
             log.warning("ach_reconcile_failed", error=repr(error))
         with contextlib.suppress(TimeoutError):

@@ -40,6 +40,9 @@ def test_pending_ach_payments_settle_or_come_back_when_the_bank_has_decided(tmp_
     assert [(e.return_code, e.by.kind, e.by.name, e.by.channel) for e in returned] == [("R01", "worker", "ach",
                                                                                        "gateway")]
     assert reconcile_ach(ledger, keeper) == 0
+    db = keeper.connection("accounts")
+    assert [p for _, p, _, _ in pending_ach(db, clock.now())] == ["P1"]  # settled lately: a return may come
+    assert pending_ach(db, clock.now(), settled=False) == []  # the scheduler's every-pass question
     clock.advance(days=6)  # past the return watch: the settled one is not asked about any more
     assert pending_ach(keeper.connection("accounts"), clock.now()) == []
     keeper.close()
