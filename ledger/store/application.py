@@ -31,7 +31,7 @@ from eventsourcing.persistence import (
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.config import Settings
-from ledger.errors import LedgerError, NotFound
+from ledger.errors import NotFound
 from ledger.store.mapper import MsgspecMapper, StaleSnapshot
 from ledger.store.snapshots import prune_older
 
@@ -137,11 +137,13 @@ class LedgerStore(Application[UUID]):
                 if "concurrently" not in str(error) or attempt == 7:
                     raise
                 time.sleep(0.05 * (attempt + 1))
-            except OperationalError as error:  # no connection within POSTGRES_CONNECT_TIMEOUT
+            except OperationalError:  # the pool got no connection: ask libpq once more, for the reason
                 if settings.store != "postgres":
                     raise
-                raise LedgerError(f"cannot connect to PostgreSQL: {str(error).strip().splitlines()[0]}",
-                                  field="LEDGER_POSTGRES_DSN", code="unreachable") from None
+                from ledger.store.postgres_factory import connect_directly
+
+                connect_directly(settings.postgres_dsn).close()  # raises "unreachable" with libpq's reason
+                raise
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.factory.transcoder(), mapper_class=MsgspecMapper)

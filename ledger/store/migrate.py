@@ -21,11 +21,12 @@ from pathlib import Path
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
-from ledger.config import Settings, postgres_connection_arguments
+from ledger.config import Settings
 from ledger.errors import Conflict, LedgerError, NotFound, ValidationError
 from ledger.projections.chain import content_chain
 from ledger.store.application import LedgerStore
 from ledger.store.log_reader import CommittedLog, Note
+from ledger.store.postgres_factory import connect_directly
 
 
 class Migration(msgspec.Struct, frozen=True):
@@ -57,17 +58,9 @@ def _check_postgres(settings: Settings, field: str) -> None:
     """Before the store is opened (which creates its tables): the schema must exist, and a source must hold an
     event store; a DSN with the schema forgotten would otherwise create empty tables in the wrong place and copy
     nothing, successfully."""
-    import psycopg
-
     schema = settings.postgres_schema or "public"  # eventsourcing's default
     table = f"{LedgerStore.name.lower()}_events"
-    try:
-        conninfo = psycopg.conninfo.make_conninfo("", **postgres_connection_arguments(settings.postgres_dsn))
-        conn = psycopg.connect(conninfo, autocommit=True)
-    except psycopg.OperationalError as error:
-        raise LedgerError(f"cannot connect to PostgreSQL: {str(error).strip().splitlines()[0]}", field=field,
-                          code="unreachable") from None
-    with conn:
+    with connect_directly(settings.postgres_dsn, field) as conn:
         if conn.execute("select 1 from information_schema.schemata where schema_name = %s", (schema,)).fetchone() \
                 is None:
             raise NotFound(f"schema {schema!r} does not exist in that database (create schema {schema} first)",

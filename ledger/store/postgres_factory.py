@@ -14,6 +14,9 @@ from typing import Any
 import msgspec
 from eventsourcing import postgres as es_postgres
 
+from ledger.config import postgres_connection_arguments
+from ledger.errors import LedgerError
+
 #: Key of the JSON object of extra libpq parameters in the environment given to the store.
 LIBPQ_KEY = "LEDGER_LIBPQ_PARAMETERS"
 
@@ -27,3 +30,18 @@ class Factory(es_postgres.PostgresFactory):
         kwargs = self.datastore.pool.kwargs
         if extra and isinstance(kwargs, dict):
             kwargs.update(extra)
+
+
+def connect_directly(dsn: str, field: str = "LEDGER_POSTGRES_DSN") -> Any:
+    """A psycopg connection (autocommit) to the server, database and role the store of ``dsn`` uses, with its
+    libpq parameters (10 s to connect unless the DSN says otherwise); a failure is ``unreachable`` naming
+    ``field``, with libpq's own first line (refused, unknown database or role, TLS required ...)."""
+    import psycopg
+
+    arguments = postgres_connection_arguments(dsn)
+    arguments.setdefault("connect_timeout", "10")
+    try:
+        return psycopg.connect(psycopg.conninfo.make_conninfo("", **arguments), autocommit=True)
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise LedgerError(f"cannot connect to PostgreSQL: {reason}", field=field, code="unreachable") from None
