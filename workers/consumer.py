@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from ledger.aggregates.events.base import event_uuid
 from ledger.ports.mailer import DeliveryUncertain
 from ledger.service.dead_letters import UncertainRecord
 from ledger.service.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM
@@ -33,6 +34,17 @@ from workers.inbox import CLAIMED, DONE, FAILED, UNCERTAIN, Inbox
 log = structlog.get_logger("ledger.workers")
 BACKOFF = (1.0, 5.0, 30.0, 120.0, 600.0)
 DLQ_SUBJECTS = (f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{EVENTS_STREAM}.*", f"{DLQ_PREFIX}>")
+
+
+def from_the_log(store: Any, event: Any, event_id: str) -> bool:
+    """Whether ``event`` is the one the store holds at its aggregate and version, under ``event_id``: NATS
+    lets any client with publish rights put a message on ``ledger.events.>``, and a worker acting on a forged
+    one would email a customer, relink an order or charge a saved card."""
+    if event_uuid(event.originator_id, event.originator_version) != event_id:
+        return False
+    stored = list(store.events.get(event.originator_id, gt=event.originator_version - 1,
+                                   lte=event.originator_version))
+    return len(stored) == 1 and stored[0] == event
 
 
 class Worker(Protocol):
@@ -160,6 +172,13 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tu
         return
     try:
         event = decode_event(f"{event_type}:{headers.get('Ledger-Event-Version', '1')}", message.data)
+        store = getattr(worker, "store", None)
+        if store is not None and not await asyncio.to_thread(from_the_log, store, event, event_id):
+            log.error("foreign_message_ignored", worker=worker.name, event_id=event_id,
+                      stream_seq=message.metadata.sequence.stream, event_type=event_type)
+            inbox.mark(worker.name, event_id, DONE)
+            await message.ack()
+            return
         await worker.handle(event, event_id)
     except DeliveryUncertain as error:
         await record_uncertain(js, uncertain(str(error)))

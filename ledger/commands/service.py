@@ -55,7 +55,7 @@ _COMMAND_NAMES = {"payment_id": "payment", "invoice_id": "invoice", "order_id": 
 
 def handler_for(command: Any) -> Any:
     """The handler of ``command``, after the checks every command gets at the edge (no card number in any
-    field); refused without a handler (``unknown_command``) or on a card number, logged like any refusal."""
+    field); refused without a handler (``unknown_command``) or on a card number (logged like any refusal)."""
     handler = HANDLERS.get(type(command))
     if handler is None:
         raise ValidationError(f"unknown command {type(command).__name__}", field="command", code="unknown_command")

@@ -282,3 +282,27 @@ async def test_a_statement_email_shows_its_period_and_what_is_due_when_sent(tmp_
     assert "Closing balance: 300.00" in email.text and "2026-06" not in email.text.split("Closing")[0]
     assert "Balance due today: 70.00 on 2 open invoice(s)" in email.text
     ledger.close()
+
+
+def test_a_worker_acts_only_on_events_the_log_holds(tmp_path: Path) -> None:
+    """A message someone else put on ledger.events.> (NATS allows it) is not acted on: a forged payment, a
+    changed amount or a borrowed event id would otherwise email customers or charge saved cards."""
+    import msgspec
+
+    from ledger.aggregates.events.base import event_uuid
+    from workers.consumer import from_the_log
+
+    ledger = make_ledger(tmp_path)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="5.00", method="card",
+                                          token="tok_visa", deposit=True))
+    stored = [e for e in ledger.store.events.get(account_uuid("ACC1")) if type(e).__name__ == "PaymentSubmitted"]
+    real = stored[0]
+    real_id = event_uuid(real.originator_id, real.originator_version)
+    assert from_the_log(ledger.store, real, real_id)
+    changed = msgspec.structs.replace(real, amount=500000)
+    assert not from_the_log(ledger.store, changed, real_id)
+    invented = msgspec.structs.replace(real, originator_version=99, payment_id="P99")
+    assert not from_the_log(ledger.store, invented, event_uuid(real.originator_id, 99))
+    assert not from_the_log(ledger.store, real, "not-its-id")
+    ledger.close()
