@@ -20,7 +20,7 @@ from ledger.aggregates.state import (
     Order,
     Payment,
     SavedMethod,
-    refund_fingerprint,
+    request_fingerprint,
 )
 
 
@@ -170,7 +170,7 @@ def _(event: ev.PaymentReturned, state: AccountState) -> None:
 def _(event: ev.PaymentRefunded, state: AccountState) -> None:
     state.payments[event.payment_id].refunded += event.amount
     state.idempotency[event.idempotency_key] = IdempotencyRecord(
-        refund_fingerprint("refund", event.payment_id, event.amount), event.refund_transaction_id)
+        request_fingerprint("refund", event.payment_id, event.amount), event.refund_transaction_id)
 
 
 @evolve.register
@@ -236,7 +236,7 @@ def _(event: ev.CreditReversed, state: AccountState) -> None:
 def _(event: ev.CreditRefunded, state: AccountState) -> None:
     state.credits[event.credit_id].remaining -= event.amount
     state.idempotency[event.idempotency_key] = IdempotencyRecord(
-        refund_fingerprint("credit-refund", event.credit_id, event.amount), event.refund_transaction_id)
+        request_fingerprint("credit-refund", event.credit_id, event.amount), event.refund_transaction_id)
 
 
 @evolve.register

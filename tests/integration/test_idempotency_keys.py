@@ -56,6 +56,11 @@ def test_a_second_capture_of_a_hold_is_refused_not_answered_with_the_first(ledge
     s = ledger.service
     s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC1", amount="50.00"))
     assert s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC1",
-                                           amount="50.00")).replayed
-    with pytest.raises(Conflict):
+                                           amount="50")).replayed  # the same capture, written differently
+    with pytest.raises(Conflict) as refused:
         s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC2", amount="30.00"))
+    assert (refused.value.code, refused.value.field) == ("already_captured", "authorization")
+    with pytest.raises(Conflict) as reused:
+        s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC2", amount="30.00",
+                                        key="capture:A1"))
+    assert reused.value.code == "idempotency_key_reused"

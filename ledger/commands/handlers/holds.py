@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.state import request_fingerprint
 from ledger.commands import messages as m
 from ledger.commands.handlers.payments import check_repeat, idempotency_key
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
-from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, request_hash, token_hash
-from ledger.errors import PolicyViolation
+from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, token_hash
+from ledger.errors import Conflict, PolicyViolation
 
 HANDLERS = HandlerRegistry()
 
@@ -85,13 +86,19 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
     account = unit.account(cmd.account)
     payment_id = check_id(cmd.payment, "payment")
     key = idempotency_key(cmd.key, f"capture:{cmd.authorization}")
-    digest = request_hash(cmd)
-    first = check_repeat(account, key, digest)
+    auth = account.authorization(cmd.authorization)
+    amount = amount_of(account, cmd.amount) if cmd.amount is not None else auth.amount
+    digest = request_fingerprint("capture", f"{auth.id}/{payment_id}", amount)
+    try:
+        first = check_repeat(account, key, digest)
+    except Conflict:
+        if cmd.key is not None:
+            raise
+        raise Conflict(f"authorization {auth.id} was already captured", field="authorization",
+                       code="already_captured") from None
     if first is not None:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
-    auth = account.authorization(cmd.authorization)
-    amount = amount_of(account, cmd.amount) if cmd.amount is not None else auth.amount
     account.check_capture(unit.ctx, authorization_id=auth.id, amount=amount)
     account.check_payment(payment_id=payment_id, amount=amount,
                           instruction=account_capture_instruction(auth.order_id, amount))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ledger.aggregates import Account
 from ledger.aggregates.events.payments import Instruction, Line
-from ledger.aggregates.state import refund_fingerprint
+from ledger.aggregates.state import request_fingerprint
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, request_hash
@@ -101,7 +101,7 @@ def refund_payment(unit: Unit, cmd: m.RefundPayment) -> m.Outcome:
     account = unit.account(cmd.account)
     amount = amount_of(account, cmd.amount)
     key = idempotency_key(cmd.key, f"refund:{cmd.payment}:{amount}")
-    first = check_repeat(account, key, refund_fingerprint("refund", cmd.payment, amount))
+    first = check_repeat(account, key, request_fingerprint("refund", cmd.payment, amount))
     if first is not None:
         return replayed(cmd.account, cmd.payment, transaction_id=first)
     payment = account.check_refund(payment_id=cmd.payment, amount=amount)
@@ -146,7 +146,7 @@ def refund_credit(unit: Unit, cmd: m.RefundCredit) -> m.Outcome:
     account = unit.account(cmd.account)
     amount = amount_of(account, cmd.amount)
     key = idempotency_key(cmd.key, f"credit-refund:{cmd.credit}:{amount}")
-    first = check_repeat(account, key, refund_fingerprint("credit-refund", cmd.credit, amount))
+    first = check_repeat(account, key, request_fingerprint("credit-refund", cmd.credit, amount))
     if first is not None:
         return replayed(cmd.account, cmd.credit, transaction_id=first)
     credit = account.check_credit_refund(credit_id=cmd.credit, amount=amount)
