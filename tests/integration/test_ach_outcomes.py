@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
@@ -17,12 +18,19 @@ from tests.ledger_fixtures import START, LedgerCli, make_ledger
 from workers.ach import pending_ach, reconcile_ach
 
 
-def test_pending_ach_payments_settle_or_come_back_when_the_bank_has_decided(tmp_path: Path) -> None:
+def with_invoice(tmp_path: Path, amount: str) -> tuple[Any, ManualClock]:
+    """A ledger whose gateway simulator runs on the same clock (the bank decides by it), with ACC1 owing I1."""
     clock = ManualClock(START)
     ledger = make_ledger(tmp_path, clock=clock, gateway=GatewaySimulator(clock, str(tmp_path / "gateway.db")))
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+    ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount=amount, date="2026-09-01",
+                                         due="2026-09-30"))
+    return ledger, clock
+
+
+def test_pending_ach_payments_settle_or_come_back_when_the_bank_has_decided(tmp_path: Path) -> None:
+    ledger, clock = with_invoice(tmp_path, "50.00")
     s = ledger.service
-    s.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
-    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="50.00", date="2026-09-01", due="2026-09-30"))
     s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="50.00", method="ach", token="tok_ach",
                              distribute=True))
     s.handle(m.SubmitPayment(account="ACC1", payment="P2", amount="20.00", method="ach", token="tok_ach_return",
@@ -50,11 +58,8 @@ def test_pending_ach_payments_settle_or_come_back_when_the_bank_has_decided(tmp_
 
 
 def test_a_debit_settled_by_hand_that_the_bank_returns_is_returned(tmp_path: Path) -> None:
-    clock = ManualClock(START)
-    ledger = make_ledger(tmp_path, clock=clock, gateway=GatewaySimulator(clock, str(tmp_path / "gateway.db")))
+    ledger, clock = with_invoice(tmp_path, "30.00")
     s = ledger.service
-    s.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
-    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="30.00", date="2026-09-01", due="2026-09-30"))
     s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="30.00", method="ach", token="tok_ach_return",
                              distribute=True))
     clock.advance(days=1)
