@@ -224,3 +224,15 @@ def test_an_event_dated_before_its_aggregates_earlier_event_is_a_finding(tmp_pat
     assert [f.check for f in found] == ["event_order"]
     assert f"position {position} ({type(last).__name__}, aggregate" in found[0].detail
     ledger.close()  # type: ignore[attr-defined]
+
+
+def test_a_card_number_stored_before_ids_were_checked_is_a_finding(tmp_path: Path) -> None:
+    ledger, _ = history(tmp_path)
+    logged = list(events(ledger.store))  # type: ignore[attr-defined]
+    position, last = logged[-1]
+    leaked = msgspec.structs.replace(last, credit_id="4242424242424242")
+    _, found = invariant_findings([*logged[:-1], (position, leaked)])
+    assert [f.check for f in found if f.check == "card_number"] == ["card_number"]
+    assert "4242424242424242" not in " ".join(f.detail for f in found)
+    assert [f for f in invariant_findings(logged)[1] if f.check == "card_number"] == []
+    ledger.close()  # type: ignore[attr-defined]
