@@ -177,13 +177,15 @@ def stop_orphan(pid_path: Path, js_dir: Path, timeout: float = 10.0) -> bool:
     (``nats_server_running``): a second server on one JetStream folder would serve another copy of the stream.
     """
     try:
-        pid, parent = (int(part) for part in pid_path.read_text().split())
+        recorded = [int(part) for part in pid_path.read_text().split()]
+        pid = recorded[0]
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, ValueError):
+    except (OSError, ValueError, IndexError):
         return False
+    parent = recorded[1] if len(recorded) > 1 else (_parent_of(pid) or 1)  # an older file: the pid alone
     if str(js_dir).encode() not in command or not any(part.endswith(b"nats-server") for part in command):
         return False
-    if _running(parent) and _parent_of(pid) == parent:
+    if parent != 1 and _running(parent) and _parent_of(pid) == parent:
         raise LedgerError(f"the bundled nats-server of {js_dir.parent} already runs (pid {pid}, started by "
                           f"process {parent}): stop that process, or give this one NATS_URL",
                           field="LEDGER_HOME", code="nats_server_running")

@@ -64,3 +64,20 @@ def test_a_second_capture_of_a_hold_is_refused_not_answered_with_the_first(ledge
         s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC2", amount="30.00",
                                         key="capture:A1"))
     assert reused.value.code == "idempotency_key_reused"
+
+
+def test_a_capture_recorded_before_fingerprints_is_still_replayed(ledger: Any) -> None:
+    """Captures used to record the hash of the whole command: a retry after the upgrade is the same capture."""
+    from datetime import timedelta
+
+    from ledger.aggregates import events as ev
+    from tests.ledger_fixtures import START
+
+    account = ledger.store.account(account_uuid("ACC1"))
+    auth = account.state.authorizations["A1"]
+    account.capture_authorization(ev.Context(at=START + timedelta(hours=1)), authorization_id="A1",
+                                  payment_id="PC1", amount=8000, transaction_id=auth.transaction_id,
+                                  idempotency_key="capture:A1", request_hash="a hash of the whole old command")
+    ledger.store.save(account)
+    again = ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC1"))
+    assert again.replayed and again.reference == "PC1"

@@ -84,15 +84,19 @@ import os, sys
 from ledger.natsserver import NatsServerProcess
 server = NatsServerProcess(sys.argv[1])
 server.start()
+if len(sys.argv) > 2:  # as the previous version wrote it: the pid alone
+    server.pid_path.write_text(str(server._process.pid))
 print(server._process.pid, server.port, flush=True)
 os._exit(0)  # dies without stopping it
 """
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux")
-def test_the_next_start_stops_a_server_its_dead_parent_left_on_the_same_store(tmp_path: Path) -> None:
-    left = subprocess.run([sys.executable, "-c", ORPHANING, str(tmp_path)], capture_output=True, text=True,
-                          check=True)
+@pytest.mark.parametrize("pid_file", ["pid parent", "pid alone (previous version)"])
+def test_the_next_start_stops_a_server_its_dead_parent_left_on_the_same_store(tmp_path: Path, pid_file: str) -> None:
+    older = ["old"] if "alone" in pid_file else []
+    left = subprocess.run([sys.executable, "-c", ORPHANING, str(tmp_path), *older], capture_output=True,
+                          text=True, check=True)
     pid, port = (int(x) for x in left.stdout.split())
     assert _alive(pid)
     with NatsServerProcess(store_dir=tmp_path, port=port) as again:  # its port is free again

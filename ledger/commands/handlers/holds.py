@@ -92,10 +92,14 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
     try:
         first = check_repeat(account, key, digest)
     except Conflict:
-        if cmd.key is not None:
+        seen = account.state.idempotency[key].result_id
+        if seen == payment_id and account.state.payments[seen].amount == amount:
+            first = seen  # the same capture, recorded before captures were fingerprinted
+        elif cmd.key is not None:
             raise
-        raise Conflict(f"authorization {auth.id} was already captured", field="authorization",
-                       code="already_captured") from None
+        else:
+            raise Conflict(f"authorization {auth.id} was already captured", field="authorization",
+                           code="already_captured") from None
     if first is not None:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
