@@ -182,10 +182,16 @@ def stop_orphan(pid_path: Path, js_dir: Path, timeout: float = 10.0) -> bool:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError, IndexError):
         return False
-    parent = recorded[1] if len(recorded) > 1 else (_parent_of(pid) or 1)  # an older file: the pid alone
+    current = _parent_of(pid)
+    if len(recorded) > 1:  # "pid parent": the parent that started it still runs it (also as pid 1)
+        parent = recorded[1]
+        owned = _running(parent) and current == parent
+    else:  # a file of the previous version, the pid alone: owned if its parent now is a ledger process
+        parent = current or 1
+        owned = parent != 1 and b"ledger" in _command_line(parent)
     if str(js_dir).encode() not in command or not any(part.endswith(b"nats-server") for part in command):
         return False
-    if parent != 1 and _running(parent) and _parent_of(pid) == parent:
+    if owned:
         raise LedgerError(f"the bundled nats-server of {js_dir.parent} already runs (pid {pid}, started by "
                           f"process {parent}): stop that process, or give this one NATS_URL",
                           field="LEDGER_HOME", code="nats_server_running")
@@ -197,6 +203,13 @@ def stop_orphan(pid_path: Path, js_dir: Path, timeout: float = 10.0) -> bool:
     if _running(pid):
         os.kill(pid, signal.SIGKILL)
     return True
+
+
+def _command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _parent_of(pid: int) -> int | None:

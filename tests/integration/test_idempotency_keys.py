@@ -81,3 +81,12 @@ def test_a_capture_recorded_before_fingerprints_is_still_replayed(ledger: Any) -
     ledger.store.save(account)
     again = ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC1"))
     assert again.replayed and again.reference == "PC1"
+
+
+def test_a_payments_key_does_not_answer_a_capture_of_that_payment_id(ledger: Any) -> None:
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="PX", amount="80.00", method="card",
+                                          token="tok_visa", deposit=True, key="K"))
+    with pytest.raises(Conflict) as refused:
+        ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PX", key="K"))
+    assert refused.value.code == "idempotency_key_reused"
+    assert ledger.store.account(account_uuid("ACC1")).state.authorizations["A1"].status == "active"

@@ -93,7 +93,9 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
         first = check_repeat(account, key, digest)
     except Conflict:
         seen = account.state.idempotency[key].result_id
-        if seen == payment_id and account.state.payments[seen].amount == amount:
+        done = account.state.payments.get(seen)
+        if seen == payment_id and done is not None and done.amount == amount \
+                and done.source == f"authorization:{auth.id}":
             first = seen  # the same capture, recorded before captures were fingerprinted
         elif cmd.key is not None:
             raise
