@@ -162,6 +162,30 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tu
         return UncertainRecord(worker.name, event_id, event_type, message.metadata.sequence.stream,
                                position, reason)
 
+    async def failed(error: Exception) -> None:
+        inbox.mark(worker.name, event_id, FAILED)
+        attempt = message.metadata.num_delivered
+        delay = backoff[min(attempt - 1, len(backoff) - 1)]
+        log.warning("worker_failed", worker=worker.name, event_id=event_id, log_position=position,
+                    attempt=attempt, retry_in=delay, error=repr(error))
+        await message.nak(delay=delay)
+
+    try:  # before the claim: checking the message has no outside effect, so a kill here leaves no doubt
+        event = decode_event(f"{event_type}:{headers.get('Ledger-Event-Version', '1')}", message.data)
+        store = getattr(worker, "store", None)
+        genuine = store is None or await asyncio.to_thread(from_the_log, store, event, event_id)
+    except Exception as error:
+        await failed(error)
+        return
+    if not genuine:
+        log.error("foreign_message_ignored", worker=worker.name, event_id=event_id,
+                  stream_seq=message.metadata.sequence.stream, event_type=event_type)
+        await message.ack()
+        return
+    relevant = getattr(worker, "relevant", None)
+    if relevant is not None and not relevant(event):
+        await message.ack()
+        return
     previous = inbox.claim(worker.name, event_id)
     if previous in (DONE, UNCERTAIN):
         await message.ack()
@@ -171,26 +195,13 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tu
         await message.ack()
         return
     try:
-        event = decode_event(f"{event_type}:{headers.get('Ledger-Event-Version', '1')}", message.data)
-        store = getattr(worker, "store", None)
-        if store is not None and not await asyncio.to_thread(from_the_log, store, event, event_id):
-            log.error("foreign_message_ignored", worker=worker.name, event_id=event_id,
-                      stream_seq=message.metadata.sequence.stream, event_type=event_type)
-            inbox.mark(worker.name, event_id, DONE)
-            await message.ack()
-            return
         await worker.handle(event, event_id)
     except DeliveryUncertain as error:
         await record_uncertain(js, uncertain(str(error)))
         await message.ack()
         return
     except Exception as error:
-        inbox.mark(worker.name, event_id, FAILED)
-        attempt = message.metadata.num_delivered
-        delay = backoff[min(attempt - 1, len(backoff) - 1)]
-        log.warning("worker_failed", worker=worker.name, event_id=event_id, log_position=position,
-                    attempt=attempt, retry_in=delay, error=repr(error))
-        await message.nak(delay=delay)
+        await failed(error)
         return
     inbox.mark(worker.name, event_id, DONE)
     await message.ack()

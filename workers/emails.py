@@ -49,6 +49,16 @@ class EmailWorker:
         #: Sending again after a crash mid-send is safe only where the mailer delivers a message id once.
         self.repeatable = mailer.idempotent
 
+    def relevant(self, event: Any) -> bool:
+        """Whether ``event`` may call for an email, decided from the event alone before the inbox claims it (a
+        card payment's submission or an application to an invoice never does: a worker killed while holding
+        one must not leave it "uncertain")."""
+        if isinstance(event, ev.PaymentSubmitted):
+            return event.method == "ach"
+        if isinstance(event, ev.PaymentApplied):
+            return event.target_kind == "order"
+        return True
+
     async def handle(self, event: Any, event_id: str) -> None:
         """Send the email ``event`` calls for, if any."""
         state: AccountState = (await asyncio.to_thread(self.store.account, event.originator_id,

@@ -7,7 +7,6 @@ every aggregate the unit touched in one transaction, or retries the whole attemp
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -20,7 +19,7 @@ from ledger.commands.messages import ActorIn
 from ledger.errors import NotFound, ValidationError
 from ledger.money import parse_amount
 from ledger.ports.clock import Clock
-from ledger.ports.gateway import Gateway, card_number_in_text, check_token
+from ledger.ports.gateway import Gateway, card_number_field, check_token
 from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
 from ledger.ports.tokens import TokenIssuer, hash_token
 from ledger.store.application import LedgerStore
@@ -105,26 +104,10 @@ def refuse_card_numbers(command: msgspec.Struct) -> None:
     names, descriptions, keys, the actor, the keys and values of allocation maps), naming the field: only
     gateway tokens may be stored (seed 002), and every text of a command ends up in an event, on JetStream,
     in the read models and in emails. The ``token`` field gets the same check with its own message."""
-    for field, text in _texts(msgspec.to_builtins(command), ""):
-        if card_number_in_text(text):
-            raise ValidationError("card numbers are never accepted, in any field", field=field or "body",
-                                  code="raw_card_number")
-
-
-def _texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    """(field, text) of every string in a decoded command; a map's key is checked under the map's own name,
-    and names its value's field only when it is not itself a card number (the field is echoed and logged)."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            name = str(key)
-            yield path, name
-            inner = path if card_number_in_text(name) else (f"{path}.{name}" if path else name)
-            yield from _texts(item, inner)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _texts(item, path)
+    field = card_number_field(msgspec.to_builtins(command))
+    if field is not None:
+        raise ValidationError("card numbers are never accepted, in any field", field=field or "body",
+                              code="raw_card_number")
 
 
 def check_id(value: str, field: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -126,37 +126,61 @@ def looks_like_card_number(text: str) -> bool:
     return any(_has_luhn_window(match.group()) for match in _DIGIT_RUN.finditer(compact))
 
 
-#: A card number written in text: 13-19 digits not inside a longer run of digits, contiguous or in groups of
-#: four (the last group shorter) or Amex's 4-6-5, with one space or dash between groups.
-_PAN_IN_TEXT = re.compile(r"(?<![0-9])(?:[0-9]{13,19}|[0-9]{4}(?:[ -][0-9]{4}){2,3}(?:[ -][0-9]{1,4})?"
-                          r"|[0-9]{4}[ -][0-9]{6}[ -][0-9]{4,5})(?![0-9])")
-
-
-def _issued_prefix(digits: str) -> bool:
-    """Whether ``digits`` starts and is as long as a card a network issues: Visa 4 (13, 16, 19), Mastercard
-    51-55 and 2221-2720 (16), Amex 34 / 37 (15), Diners 300-305, 36, 38 (14), Discover 6011, 644-649, 65 and
-    UnionPay 62 (16-19), JCB 3528-3589 (16-19)."""
-    n, two, four = len(digits), int(digits[:2]), int(digits[:4])
-    return ((digits[0] == "4" and n in (13, 16, 19)) or (n == 16 and (51 <= two <= 55 or 2221 <= four <= 2720))
-            or (n == 15 and two in (34, 37)) or (n == 14 and (300 <= four // 10 <= 305 or two in (36, 38)))
-            or (16 <= n <= 19 and (four == 6011 or 644 <= four // 10 <= 649 or two in (62, 65)
-                                   or 3528 <= four <= 3589)))
+#: Between the groups of a card number as people write it: one or two spaces (any kind), dashes or dots.
+_SEP = r"[\s.\-]{1,2}"
+#: A card number in text, not inside a longer run of digits: contiguous 13-19 digits, or grouped as cards are
+#: printed (4-4-4-4 with a shorter last group, 4-6-5) or as 4 then the rest; what follows (an expiry, a CVV)
+#: may be glued on as one more group, so every run of whole groups of 13-19 digits is a candidate.
+_PAN_IN_TEXT = re.compile(rf"(?<![0-9])(?:[0-9]{{13,19}}|[0-9]{{4}}(?:{_SEP}[0-9]{{4}}){{2,3}}(?:{_SEP}[0-9]{{1,4}})*"
+                          rf"|[0-9]{{4}}{_SEP}[0-9]{{6}}{_SEP}[0-9]{{4,5}}|[0-9]{{4}}{_SEP}[0-9]{{9,15}})(?![0-9])")
+#: Hashes and UUIDs (hex with digits in long runs) are ids, never card text, alone or inside a key.
+_HEX_ID = re.compile(r"[0-9a-fA-F]{32,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def card_number_in_text(text: str) -> bool:
-    """True when ``text`` holds what can only be read as a card number: a standalone run of 13-19 digits (or
-    digits grouped as cards print them) with an issuing network's prefix and length, passing Luhn.
+    """True when ``text`` holds what reads as a card number: 13-19 digits (contiguous or in printed groups, not
+    part of a longer number) that start as every card network's numbers do (2-6) and pass Luhn.
 
-    Stricter than :func:`looks_like_card_number` (for tokens, where anything is suspect): ids, references and
-    names carry dates, order numbers and ACH trace numbers, which must pass.
+    Less eager than :func:`looks_like_card_number` (for tokens, where anything is suspect): ids, references and
+    names carry dates, order numbers, hashes and UUIDs, which must pass; a bare 13-19 digit number starting
+    with 2-6 that passes Luhn (one in ten) is refused, since it cannot be told from a card number.
     """
     if not isinstance(text, str) or len(text) < 13:
         return False
-    for match in _PAN_IN_TEXT.finditer(text):
-        digits = _SEPARATORS.sub("", match.group())
-        if _issued_prefix(digits) and _luhn(digits):
-            return True
+    for match in _PAN_IN_TEXT.finditer(_HEX_ID.sub(" ", text)):  # hashes and UUIDs, even inside a key
+        groups = re.findall(r"[0-9]+", match.group())
+        for first in range(len(groups)):
+            digits = ""
+            for group in groups[first:]:
+                digits += group
+                if len(digits) > 19:
+                    break
+                if len(digits) >= 13 and digits[0] in "23456" and _luhn(digits):
+                    return True
     return False
+
+
+def card_number_field(value: Any, path: str = "") -> str | None:
+    """The field (``invoices``, ``actor.name``, "" for the whole value) of the first text in ``value`` (a
+    decoded command or event: dicts, lists, strings) that holds a card number, or None. A map's key is
+    reported under the map's name, and names its value's field only when it is not a card number itself:
+    the field is echoed and logged."""
+    if isinstance(value, str):
+        return path if card_number_in_text(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key)
+            if card_number_in_text(name):
+                return path
+            found = card_number_field(item, f"{path}.{name}" if path else name)
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found = card_number_field(item, path)
+            if found is not None:
+                return found
+    return None
 
 
 def _luhn(digits: str) -> bool:

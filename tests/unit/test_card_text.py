@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.ports.gateway import card_number_in_text
+from ledger.ports.gateway import card_number_field, card_number_in_text
 
 
 @pytest.mark.parametrize("text", [
@@ -26,3 +26,26 @@ def test_card_numbers_are_found(text: str) -> None:
 ])
 def test_ordinary_numbers_are_not(text: str) -> None:
     assert not card_number_in_text(text)
+
+
+@pytest.mark.parametrize("text", [
+    "4111 1111 1111 1111 12/26", "4111 1111 1111 1111 123", "4242-4242-4242-4242-1226",  # expiry, CVV glued on
+    "6759649826438453", "6304000000000000", "3056930009020004", "2200000000000004",  # Maestro, Diners 16, Mir
+    "4242 424242424242", "4242  4242  4242  4242", "4242\u00a04242\u00a04242\u00a04242", "4242.4242.4242.4242",
+])
+def test_card_numbers_written_as_people_write_them_are_found(text: str) -> None:
+    assert card_number_in_text(text)
+
+
+@pytest.mark.parametrize("text", [
+    "d41d8cd98f00b204e9800998ecf8427ed41d8cd98f00b204e9800998ecf8427e",  # a sha256 hex
+    "k-70293815-5351-42c1-a8fb-46b52a2d551f", "3c2f1e0a4b5d6e7f8091a2b3c4d5e6f7",
+])
+def test_hashes_and_uuids_are_not_card_numbers(text: str) -> None:
+    assert not card_number_in_text(text)
+
+
+def test_the_field_of_a_card_number_in_a_decoded_value() -> None:
+    assert card_number_field({"invoices": {"4242424242424242": "1.00"}}) == "invoices"
+    assert card_number_field({"actor": {"name": "4242 4242 4242 4242"}}) == "actor.name"
+    assert card_number_field({"request_hash": "d41d8cd98f00b204e9800998ecf8427e" * 2, "amount": 500}) is None
