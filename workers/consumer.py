@@ -170,8 +170,12 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tu
                     attempt=attempt, retry_in=delay, error=repr(error))
         await message.nak(delay=delay)
 
+    relevant = getattr(worker, "relevant", None)
     try:  # before the claim: checking the message has no outside effect, so a kill here leaves no doubt
         event = decode_event(f"{event_type}:{headers.get('Ledger-Event-Version', '1')}", message.data)
+        if relevant is not None and not relevant(event):  # calls for nothing: no store read, no inbox row
+            await message.ack()
+            return
         store = getattr(worker, "store", None)
         genuine = store is None or await asyncio.to_thread(from_the_log, store, event, event_id)
     except Exception as error:
@@ -180,10 +184,6 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tu
     if not genuine:
         log.error("foreign_message_ignored", worker=worker.name, event_id=event_id,
                   stream_seq=message.metadata.sequence.stream, event_type=event_type)
-        await message.ack()
-        return
-    relevant = getattr(worker, "relevant", None)
-    if relevant is not None and not relevant(event):
         await message.ack()
         return
     previous = inbox.claim(worker.name, event_id)
