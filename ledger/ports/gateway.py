@@ -97,6 +97,13 @@ class Gateway(Protocol):
         ...
 
 
+def _luhn_value(digit: int, offset: int) -> int:
+    """A digit's share of the Luhn sum, ``offset`` places from the right end of the number."""
+    if offset % 2 == 0:
+        return digit
+    return digit * 2 - 9 if digit > 4 else digit * 2
+
+
 def _has_luhn_window(run: str) -> bool:
     """True when some 13-19 digit stretch of the digit string ``run`` passes the Luhn check."""
     low, high = _CARD_DIGITS
@@ -104,10 +111,7 @@ def _has_luhn_window(run: str) -> bool:
     for end in range(low, len(values) + 1):
         total = 0
         for offset in range(min(high, end)):
-            value = values[end - 1 - offset]
-            if offset % 2 == 1:
-                value = value * 2 - 9 if value > 4 else value * 2
-            total += value
+            total += _luhn_value(values[end - 1 - offset], offset)
             if offset + 1 >= low and total % 10 == 0:
                 return True
     return False
@@ -184,13 +188,7 @@ def card_number_field(value: Any, path: str = "") -> str | None:
 
 
 def _luhn(digits: str) -> bool:
-    total = 0
-    for offset, char in enumerate(reversed(digits)):
-        value = int(char)
-        if offset % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+    return sum(_luhn_value(int(char), offset) for offset, char in enumerate(reversed(digits))) % 10 == 0
 
 
 def check_token(token: str, field: str = "token") -> str:
