@@ -6,6 +6,7 @@ recomputes from the events themselves, never trusting the aggregate's own counte
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -110,7 +111,7 @@ class InvariantChecker:
         if account is None:
             return f"aggregate {key}", str
         currency = account.state.currency
-        return f"account {account.state.account_id}", lambda minor: f"{format_amount(minor, currency)} {currency}"
+        return f"account {account.state.account_id}", lambda minor: _cash(minor, currency)
 
     def _check_balances(self) -> list[str]:
         found: list[str] = []
@@ -127,10 +128,7 @@ class InvariantChecker:
         for currency in sorted(set(totals) | set(self.journal.trial_balances())):
             tb = self.journal.trial_balance(currency)
             held = totals[currency]
-
-            def cash(minor: int, cur: str = currency) -> str:
-                return f"{format_amount(minor, cur)} {cur}"
-
+            cash = functools.partial(_cash, currency=currency)
             if sum(tb.values()) != 0:
                 found.append(f"{currency} trial balance does not sum to zero: {tb}")
             if tb["receivables"] != held["receivables"]:
@@ -144,6 +142,11 @@ class InvariantChecker:
             if tb["unapplied_cash"] != 0:
                 found.append(f"unapplied cash left over: {cash(-tb['unapplied_cash'])}")
         return found
+
+
+def _cash(minor: int, currency: str) -> str:
+    """An amount as finance reads it: ``150.00 USD``."""
+    return f"{format_amount(minor, currency)} {currency}"
 
 
 def violations(events: Iterable[Any]) -> list[str]:

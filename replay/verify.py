@@ -136,6 +136,12 @@ def projection_findings(keeper: ProjectionKeeper, scratch: Path) -> tuple[list[C
             db.close()
 
 
+def _where(position: int, event: Any) -> str:
+    """``position 7 (PaymentSettled, aggregate UUID version 4)``: where a finding about one event is."""
+    return (f"position {position} ({type(event).__name__}, aggregate {event.originator_id} version "
+            f"{event.originator_version})")
+
+
 def invariant_findings(history: Iterable[tuple[int, Any]]) -> tuple[int, list[Finding]]:
     """(events read, violations) of the design's invariants over ``history``."""
     checker = InvariantChecker()
@@ -147,16 +153,14 @@ def invariant_findings(history: Iterable[tuple[int, Any]]) -> tuple[int, list[Fi
         checker.feed([event])
         count += 1
         if card_number_field(msgspec.to_builtins(event)) is not None:  # kept from before ids were checked
-            found.append(Finding("card_number", f"position {position} ({type(event).__name__}, aggregate "
-                                                f"{event.originator_id} version {event.originator_version}) "
-                                                f"holds what looks like a card number (not shown)"))
+            found.append(Finding("card_number", f"{_where(position, event)} holds what looks like a card "
+                                                f"number (not shown)"))
         before = newest.get(event.originator_id)
         if before is not None and event.timestamp < before:
-            found.append(Finding("event_order", f"position {position} ({type(event).__name__}, aggregate "
-                                                f"{event.originator_id} version {event.originator_version}) is "
-                                                f"dated {event.timestamp.isoformat()}, before the aggregate's "
-                                                f"earlier event at {before.isoformat()}: its statements and "
-                                                f"as-of replays disagree"))
+            found.append(Finding("event_order", f"{_where(position, event)} is dated "
+                                                f"{event.timestamp.isoformat()}, before the aggregate's earlier "
+                                                f"event at {before.isoformat()}: its statements and as-of "
+                                                f"replays disagree"))
         else:
             newest[event.originator_id] = event.timestamp
         if isinstance(event, KEYED):
