@@ -61,17 +61,16 @@ class NatsServerProcess:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
-        """Start the server and wait until it listens; returns its URL."""
+        """Stop a server of this store that a dead process left (see :meth:`stop_orphan`), start the server and
+        wait until it listens; returns its URL."""
+        self.stop_orphan()
         self.spawn()
         return self.wait_listening()
 
     def spawn(self) -> None:
-        """Start the server process. A server of the same store left by a process that died without stopping
-        it is stopped first: two servers on one JetStream folder would each serve a different copy of the
-        stream."""
+        """Start the server process (call :meth:`stop_orphan` first, as :meth:`start` does)."""
         ports_dir = self.store_dir / "ports"
         ports_dir.mkdir(parents=True, exist_ok=True)
-        self.stop_orphan()
         args = [find_nats_server_binary(), "-a", self.host, "-p", str(self.port), "-js",
                 "-sd", str(self.store_dir / "js"), "--ports_file_dir", str(ports_dir)]
         with self.log_path.open("ab") as log:
@@ -80,7 +79,8 @@ class NatsServerProcess:
         self.pid_path.write_text(f"{self._process.pid} {os.getpid()}")
 
     def stop_orphan(self) -> bool:
-        """Stop a server of this store left running by a parent that died (see :func:`stop_orphan`)."""
+        """Stop a server of this store left running by a parent that died (see :func:`stop_orphan`): two
+        servers on one JetStream folder would each serve a different copy of the stream."""
         return stop_orphan(self.pid_path, self.store_dir / "js")
 
     @property
@@ -179,9 +179,11 @@ def stop_orphan(pid_path: Path, js_dir: Path, timeout: float = 10.0) -> bool:
     try:
         recorded = [int(part) for part in pid_path.read_text().split()]
         pid = recorded[0]
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError, IndexError):
         return False
+    command = _command_line(pid).split(b"\0")
+    if str(js_dir).encode() not in command or not any(part.endswith(b"nats-server") for part in command):
+        return False  # gone, or the pid is another program's now
     current = _parent_of(pid)
     if len(recorded) > 1:  # "pid parent": the parent that started it still runs it (also as pid 1)
         parent = recorded[1]
@@ -189,8 +191,6 @@ def stop_orphan(pid_path: Path, js_dir: Path, timeout: float = 10.0) -> bool:
     else:  # a file of the previous version, the pid alone: owned if its parent now is a ledger process
         parent = current or 1
         owned = parent != 1 and b"ledger" in _command_line(parent)
-    if str(js_dir).encode() not in command or not any(part.endswith(b"nats-server") for part in command):
-        return False
     if owned:
         raise LedgerError(f"the bundled nats-server of {js_dir.parent} already runs (pid {pid}, started by "
                           f"process {parent}): stop that process, or give this one NATS_URL",
@@ -212,20 +212,24 @@ def _command_line(pid: int) -> bytes:
         return b""
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (state, parent pid, ...); [] when gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
 def _parent_of(pid: int) -> int | None:
     """The parent pid of a running process (Linux), None when unknown."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
+    fields = _stat(pid)
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
 
 
 def _running(pid: int) -> bool:
     """Whether ``pid`` exists and has not exited (a zombie waiting for its parent has)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 async def log_nats_error(error: Exception) -> None:
