@@ -35,11 +35,14 @@ def pending_ach(db: Any, now: datetime, *, settled: bool = True) -> list[tuple[s
     """(account id, payment id, gateway transaction id, status) of every ACH payment still pending and, with
     ``settled``, of those settled within ``RETURN_WATCH`` of ``now`` (settled by hand while the bank had not
     decided, or returned since), oldest first."""
-    since = (now - RETURN_WATCH).astimezone(UTC).isoformat() if settled else "~"  # "~" sorts after any time
+    watched = "p.status = 'pending'"
+    params: tuple[str, ...] = ()
+    if settled:
+        watched += " or (p.status = 'settled' and p.settled_at >= ?)"
+        params = ((now - RETURN_WATCH).astimezone(UTC).isoformat(),)
     return [(r[0], r[1], r[2], r[3]) for r in db.execute(
         "select a.account_id, p.id, p.transaction_id, p.status from payments p join accounts a using (account) "
-        "where p.method = 'ach' and (p.status = 'pending' or (p.status = 'settled' and p.settled_at >= ?)) "
-        "order by p.submitted_at, p.rowid", (since,))]
+        f"where p.method = 'ach' and ({watched}) order by p.submitted_at, p.rowid", params)]
 
 
 def reconcile_ach(ledger: Any, keeper: Any, *, settled: bool = True) -> int:

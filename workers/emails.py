@@ -85,6 +85,8 @@ class EmailWorker:
         def money(minor: int) -> str:
             return format_amount(minor, state.currency)
 
+        if not self.relevant(event):  # one rule for which events can call for an email (see relevant)
+            return None
         if isinstance(event, ev.InvitationSent | ev.InvitationResent) and state.invitation is not None:
             raw = self.tokens.issue("invitation", state.account_id, event.invitation_id, str(state.invitation.resent))
             template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
@@ -96,14 +98,14 @@ class EmailWorker:
             payment = state.payments[event.payment_id]
             values = {"payment": payment.id, "amount": money(payment.amount), "method": payment.method,
                       "transaction_id": payment.transaction_id}
-            if isinstance(event, ev.PaymentSubmitted):
-                return (state.email, render("ach_pending", **values)) if payment.method == "ach" else None
+            if isinstance(event, ev.PaymentSubmitted):  # an ACH debit's (relevant)
+                return state.email, render("ach_pending", **values)
             if isinstance(event, ev.PaymentSettled):
                 return state.email, render("ach_settled" if payment.method == "ach" else "receipt", **values)
             undone = ("The invoices it paid are open again." if payment.settled_at is not None
                       else "It had not been applied to anything yet.")
             return state.email, render("ach_returned", code=event.return_code, undone=undone, **values)
-        if isinstance(event, ev.PaymentApplied) and event.target_kind == "order":
+        if isinstance(event, ev.PaymentApplied):  # to an order (relevant)
             return state.email, render("applied_to_order", payment=event.payment_id, amount=money(event.amount),
                                        order=event.target_id)
         if isinstance(event, ev.StatementSent) and period is not None:

@@ -144,8 +144,8 @@ WORKER_NAMES = (*CONSUMERS, "expiry")
 def worker_names(text: str) -> list[str]:
     """The workers named in a LEDGER_WORKERS value (comma-separated; empty: none). A name that is not a
     worker is refused, naming it: a typo would otherwise start the process without the worker, silently."""
-    names = [name.strip() for name in text.split(",") if name.strip() and name.strip() != "expiry"]  # the
-    # scheduler, which every serve runs: naming it changes nothing
+    stripped = (part.strip() for part in text.split(","))
+    names = [name for name in stripped if name and name != "expiry"]  # the scheduler every serve runs
     for name in names:
         if name not in CONSUMERS:
             raise ValidationError(f"LEDGER_WORKERS names {name!r}, which is not a worker (workers: "

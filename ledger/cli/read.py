@@ -183,7 +183,7 @@ def account_balance(state: CliState, account_id: str) -> None:
 
 @account.command("invoices")
 @argument("account_id", metavar="ACCOUNT")
-@option("--status", type=click.Choice(["open", "partially_paid", "paid", "void", "unpaid"]))
+@option("--status", type=click.Choice(list(queries.INVOICE_STATUSES)))
 @json_option
 @pass_state
 def account_invoices(state: CliState, account_id: str, status: str | None) -> None:
