@@ -74,6 +74,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             postgres_parameters(settings.postgres_dsn)  # refused here, before anything connects
         return settings
 
+    def store_description(self) -> str:
+        """Where the events are, for log lines: the SQLite file, or PostgreSQL's host, database and schema."""
+        if self.store != "postgres":
+            return str(self.db_path)
+        where, _ = postgres_parameters(self.postgres_dsn)
+        schema = f" schema {self.postgres_schema}" if self.postgres_schema else ""
+        return f"postgres {where['POSTGRES_HOST']}:{where['POSTGRES_PORT']}/{where['POSTGRES_DBNAME']}{schema}"
+
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing library's environment for this store."""
         cache = {"AGGREGATE_CACHE_MAXSIZE": str(self.aggregate_cache)} if self.aggregate_cache > 0 else {}

@@ -32,7 +32,6 @@ import structlog
 
 from ledger.adapters.mailers import MaildirMailer, SmtpMailer
 from ledger.bootstrap import Ledger
-from ledger.config import postgres_parameters
 from ledger.errors import ValidationError
 from ledger.natsserver import NatsServerProcess, log_nats_error
 from ledger.ports.mailer import Mailer
@@ -161,15 +160,6 @@ def scheduler_wanted(text: str) -> bool:
     return text == "1"
 
 
-def store_description(settings: Any) -> str:
-    """Where the events are, for log lines: the SQLite file, or PostgreSQL's host, database and schema."""
-    if settings.store != "postgres":
-        return str(settings.db_path)
-    where, _ = postgres_parameters(settings.postgres_dsn)
-    schema = f" schema {settings.postgres_schema}" if settings.postgres_schema else ""
-    return f"postgres {where['POSTGRES_HOST']}:{where['POSTGRES_PORT']}/{where['POSTGRES_DBNAME']}{schema}"
-
-
 def workers_for(ledger: Ledger, mailer: Mailer, names: list[str]) -> list[Worker]:
     """The named workers (see :func:`worker_names`)."""
     available: dict[str, Worker] = {
@@ -216,7 +206,7 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         tasks.append(supervise("expiry", lambda: expiry.run(ledger, expiry_keeper, stop, expiry_every), stop))
     tasks += [supervise(w.name, functools.partial(consume, js, w, inbox, stop, **consumer_options()), stop)
               for w in workers_for(ledger, mailer or mailer_from_env(home), names)]
-    log.info("ledger_serving", nats=url, workers=names, scheduler=scheduler, store=store_description(ledger.settings))
+    log.info("ledger_serving", nats=url, workers=names, scheduler=scheduler, store=ledger.settings.store_description())
     try:
         await stop.wait()
     finally:

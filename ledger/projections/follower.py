@@ -35,8 +35,7 @@ def follow(settings: Settings, stop: StopFlag, interval: float = INTERVAL, store
     opened = store is None
     events = LedgerStore(settings) if opened else store
     keeper = ProjectionKeeper(events, settings.home)
-    where = (settings.postgres_schema or "public") if settings.store == "postgres" else str(settings.db_path)
-    log.info("projection_follower_started", store=settings.store, at=where)
+    log.info("projection_follower_started", store=settings.store_description())
     try:
         keeper.follow(stop, interval)
     finally:

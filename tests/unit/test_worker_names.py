@@ -8,7 +8,7 @@ import pytest
 
 from ledger.config import Settings
 from ledger.errors import ValidationError
-from workers.runtime import scheduler_wanted, store_description, worker_names
+from workers.runtime import scheduler_wanted, worker_names
 
 
 def test_names_are_trimmed_deduplicated_and_may_be_none() -> None:
@@ -27,10 +27,10 @@ def test_an_unknown_worker_is_refused_by_name(text: str) -> None:
 
 def test_the_serving_line_names_the_store_it_really_uses(tmp_path: Path) -> None:
     sqlite = Settings.from_env({}, home=tmp_path)
-    assert store_description(sqlite) == str(tmp_path / "ledger.db")
+    assert sqlite.store_description() == str(tmp_path / "ledger.db")
     postgres = Settings.from_env({"LEDGER_STORE": "postgres", "LEDGER_POSTGRES_SCHEMA": "books",
                                   "LEDGER_POSTGRES_DSN": "postgresql://u:secret@db.example:6432/ledger"})
-    assert store_description(postgres) == "postgres db.example:6432/ledger schema books"
+    assert postgres.store_description() == "postgres db.example:6432/ledger schema books"
 
 
 def test_the_scheduler_switch_is_0_or_1() -> None:
