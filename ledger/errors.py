@@ -7,6 +7,8 @@ Nothing is written when one is raised.
 
 from __future__ import annotations
 
+from ledger.cards import displayable
+
 
 class LedgerError(Exception):
     """Base of every error the ledger raises on purpose."""
@@ -16,6 +18,7 @@ class LedgerError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        message = displayable(message)  # it echoes input: never a card number or a terminal escape
         super().__init__(message)
         self.message = message
         self.field = field
@@ -59,6 +62,13 @@ class Expired(LedgerError):
     """The thing acted on has expired (an invitation after 72 h, an authorization after 29 days)."""
 
     code = "expired"
+    exit_code = 2
+
+
+class Forbidden(LedgerError):
+    """The actor may not ask for this (a customer issuing themselves a credit): nothing is written."""
+
+    code = "actor_not_allowed"
     exit_code = 2
 
 

@@ -13,11 +13,14 @@ import select
 import sys
 import threading
 import time
+from collections.abc import MutableMapping
 from typing import Any, Protocol
 
 import msgspec
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
+
+from ledger.cards import displayable
 
 #: Tracebacks as structured data, without the frames' local variables: those hold tokens, request bodies and
 #: connection strings, which must never reach a log line.
@@ -55,12 +58,22 @@ def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _TRACEBACKS,
+            _displayable,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING if quiet else logging.INFO),
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+
+
+def _displayable(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Every text value of a line as :func:`ledger.cards.displayable` shows it: a card number that reached a log
+    call anyway (a NATS subject, an id echoed in an error) is redacted, terminal escapes are escaped."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = displayable(value)
+    return event
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=str)

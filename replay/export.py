@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -62,8 +63,21 @@ def anchor_record(position: int, digest: str) -> dict[str, Any]:
     return {"record": "chain", "position": position, "details": f"{position}:{digest}"}
 
 
+#: What a spreadsheet reads as a formula at the start of a cell (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as typed: text that would start a formula (an account named
+    ``=HYPERLINK(...)``, a reference ``@SUM(A1)``) gets a leading ``'``; amounts (``-5.00``) stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def render(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
-    """CSV (with a header) or JSON lines."""
+    """CSV (with a header, every cell :func:`spreadsheet_safe`) or JSON lines (as recorded)."""
     if fmt == "jsonl":
         for row in rows:
             yield msgspec.json.encode(row).decode() + "\n"
@@ -72,7 +86,7 @@ def render(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -25,9 +25,9 @@ import msgspec
 from eventsourcing.persistence import StoredEvent
 
 from ledger.aggregates import events as ev
+from ledger.cards import card_number_field
 from ledger.errors import ValidationError
 from ledger.invariants import InvariantChecker
-from ledger.ports.gateway import card_number_field
 from ledger.projections import fresh
 from ledger.projections.compare import differences
 from ledger.projections.keeper import ProjectionKeeper

@@ -1,5 +1,9 @@
 """The autopay worker (seed 002): when an invoice is issued on an account with autopay on, charge the saved
-method and apply the payment to that invoice. The idempotency key is the invoice, so it is charged once."""
+method and apply the payment to that invoice. The idempotency key is the invoice, so it is charged once.
+
+Open credits are spent first (seed 001: credits "will be automatically applied when any payment is made"): the
+card is charged what they leave open, and the payment spends them on the invoice; when they cover it all,
+they are applied to it without a charge."""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ class AutopayWorker:
         self.service = service
 
     async def handle(self, event: Any, event_id: str) -> None:
-        """Charge the autopay method for the invoice's open amount."""
+        """Charge the autopay method for the invoice's open amount less open credits (or apply the credits)."""
         if not isinstance(event, ev.InvoiceIssued):
             return
         state = (await asyncio.to_thread(self.store.account, event.originator_id)).state
@@ -35,7 +39,10 @@ class AutopayWorker:
         invoice = state.invoices.get(event.invoice_id)
         if method is None or invoice is None or invoice.open <= 0:
             return
-        amount = format_amount(invoice.open, state.currency)
+        if invoice.open <= state.credit_balance:
+            await self._apply_credits(state, invoice.id, invoice.open)
+            return
+        amount = format_amount(invoice.open - state.credit_balance, state.currency)
         command = m.SubmitPayment(account=state.account_id, payment=f"AUTO-{invoice.id}", amount=amount,
                                   method=method.kind, token=method.token, invoices={invoice.id: amount},
                                   key=f"autopay:{invoice.id}", actor=WORKER)
@@ -44,3 +51,19 @@ class AutopayWorker:
         except LedgerError as error:
             if error.code not in ("duplicate_id", "invoice_paid"):
                 raise
+
+    async def _apply_credits(self, state: Any, invoice_id: str, due: int) -> None:
+        """Cover ``due`` on the invoice from open credits, oldest first (a repeat finds the invoice paid)."""
+        for credit in state.open_credits():
+            take = min(credit.remaining, due)
+            command = m.ApplyCredit(account=state.account_id, credit=credit.id,
+                                    amount=format_amount(take, state.currency), invoice=invoice_id, actor=WORKER)
+            try:
+                await asyncio.to_thread(self.service.handle, command)
+            except LedgerError as error:
+                if error.code != "invoice_paid":
+                    raise
+                return
+            due -= take
+            if due == 0:
+                return

@@ -1,6 +1,8 @@
-"""The orders worker (seed 004): once the customer checks out a reauthorization at the new price, cancel the
-old order, create the new one and link them, with a command back to the ledger. A failed reauthorization
-already flags the order for manual processing in the ledger itself (``ReauthorizationFailed``)."""
+"""The orders worker (seed 004): "If the price on the original quote or order has gone up, once the customer
+checks out authorizing the increased amount, the old order will be canceled and the new order will be
+created", linked to the old one, with a command back to the ledger. A reauthorization for no more than the old
+hold (an expired hold renewed, a price that fell) keeps the order. A failed reauthorization already flags the
+order for manual processing in the ledger itself (``ReauthorizationFailed``)."""
 
 from __future__ import annotations
 
@@ -27,14 +29,20 @@ class OrdersWorker:
         self.service = service
 
     async def handle(self, event: Any, event_id: str) -> None:
-        """Replace the order the new authorization was made for (idempotent: a replay is answered as done)."""
+        """Replace the order whose new hold is larger than its old one (idempotent: a replay is answered as done).
+
+        The new order's price is what was paid on the old one plus the new hold, which covers at least the
+        balance due (the ledger refuses less): the price the customer approved at checkout.
+        """
         if not isinstance(event, ev.Reauthorized):
             return
         state = (await asyncio.to_thread(self.store.account, event.originator_id)).state
         order = state.orders.get(event.order_id)
-        if order is None or order.status != "open":
+        old = state.authorizations.get(event.authorization_id)
+        if order is None or order.status != "open" or old is None or event.amount <= old.amount:
             return
         command = m.ReplaceOrder(account=state.account_id, order=event.order_id,
                                  new_order=f"{event.order_id}-{event.new_authorization_id}",
-                                 amount=format_amount(event.amount, state.currency), actor=WORKER)
+                                 amount=format_amount(max(order.paid + event.amount, order.amount), state.currency),
+                                 actor=WORKER)
         await asyncio.to_thread(self.service.handle, command)

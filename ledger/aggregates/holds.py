@@ -12,25 +12,38 @@ from datetime import datetime, timedelta
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.payments import PaymentDecisions
-from ledger.aggregates.state import Authorization
+from ledger.aggregates.state import Authorization, Order
 from ledger.errors import Conflict, Expired, NotFound, PolicyViolation
 
 #: Seed 004: "That authorization is good for 29 days."
 AUTHORIZATION_TTL = timedelta(days=29)
 
 
+def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field: str = "amount") -> None:
+    """A hold never covers more than the order's balance due (the excess could only be captured into a credit);
+    a reauthorization covers at least all of it (seed 004: the card "will be authorized for the new amount")."""
+    if amount <= 0:
+        raise PolicyViolation("a hold must be for a positive amount", field=field, code="amount_not_positive")
+    if reauthorization and amount < order.open:
+        raise PolicyViolation(f"order {order.id} has more than that due; reauthorize its balance due",
+                              field=field, code="below_amount_due")
+    if not reauthorization and amount > order.open:
+        raise PolicyViolation(f"more than the balance due on order {order.id}", field=field,
+                              code="exceeds_amount_due")
+
+
 class HoldDecisions(PaymentDecisions):
-    def check_authorization(self, *, authorization_id: str, order_id: str) -> None:
-        """Refuse before the gateway is asked: a new id, on an open order."""
+    def check_authorization(self, *, authorization_id: str, order_id: str, amount: int) -> None:
+        """Refuse before the gateway is asked: a new id, on an open order, for no more than its balance due."""
         if authorization_id in self.state.authorizations:
             raise Conflict(f"authorization {authorization_id} already exists", field="authorization_id",
                            code="duplicate_id")
-        self.open_order(order_id, field="order")
+        check_hold_amount(self.open_order(order_id, field="order"), amount, reauthorization=False)
 
     def authorize_card(self, ctx: ev.Context, *, authorization_id: str, order_id: str, amount: int, token: str,
                        transaction_id: str, expires_at: datetime | None = None) -> ev.CardAuthorized:
         """Record an approved hold for an order (declined holds are refused by the handler, nothing written)."""
-        self.check_authorization(authorization_id=authorization_id, order_id=order_id)
+        self.check_authorization(authorization_id=authorization_id, order_id=order_id, amount=amount)
         return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization_id, order_id=order_id,
                             amount=amount, token=token, transaction_id=transaction_id,
                             expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
@@ -45,34 +58,44 @@ class HoldDecisions(PaymentDecisions):
 
     def request_reauthorization(self, ctx: ev.Context, *, authorization_id: str, cart_id: str,
                                 cart_token_hash: str, new_amount: int | None = None) -> ev.ReauthorizationRequested:
-        """Send (or re-trigger) the cart link for the order's current price."""
+        """Send (or re-trigger) the cart link for ``new_amount`` (the new price's balance due; by default the
+        order's balance due, after a price change recorded on the order)."""
+        order = self.reauthorizable(authorization_id)
+        if new_amount is not None:
+            check_hold_amount(order, new_amount, reauthorization=True)
+        return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization_id,
+                            order_id=order.id, new_amount=new_amount or order.open, cart_id=cart_id,
+                            cart_token_hash=cart_token_hash)
+
+    def reauthorizable(self, authorization_id: str) -> Order:
+        """The open order of a hold that may be reauthorized."""
         auth = self.authorization(authorization_id)
         if auth.status not in ("active", "expired", "reauth_requested", "failed"):
             raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization_id",
                            code="not_reauthorizable")
-        order = self.open_order(auth.order_id, field="authorization_id")
-        return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization_id,
-                            order_id=order.id, new_amount=new_amount or order.amount, cart_id=cart_id,
-                            cart_token_hash=cart_token_hash)
+        return self.open_order(auth.order_id, field="authorization_id")
 
     def record_reauthorization(self, ctx: ev.Context, *, authorization_id: str, new_authorization_id: str,
                                amount: int, status: str, transaction_id: str, decline_code: str | None,
                                expires_at: datetime | None = None) -> ev.Event:
         """Checkout of the cart link: approved (a new hold) or failed (manual processing)."""
-        auth = self.authorization(authorization_id)
-        if auth.status not in ("active", "expired", "reauth_requested", "failed"):
-            raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization_id",
-                           code="not_reauthorizable")
-        if new_authorization_id in self.state.authorizations:
-            raise Conflict(f"authorization {new_authorization_id} already exists", field="new_authorization_id",
-                           code="duplicate_id")
-        order = self.open_order(auth.order_id, field="authorization_id")
+        order = self.check_reauthorization(authorization_id=authorization_id,
+                                           new_authorization_id=new_authorization_id, amount=amount)
         if status != "approved":
             return self.trigger(ctx, ev.ReauthorizationFailed, authorization_id=authorization_id, order_id=order.id,
                                 decline_code=decline_code or "declined")
         return self.trigger(ctx, ev.Reauthorized, authorization_id=authorization_id,
                             new_authorization_id=new_authorization_id, order_id=order.id, amount=amount,
                             transaction_id=transaction_id, expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
+
+    def check_reauthorization(self, *, authorization_id: str, new_authorization_id: str, amount: int) -> Order:
+        """Refuse before the gateway is asked: a hold that can be reauthorized, a new id, the balance due."""
+        order = self.reauthorizable(authorization_id)
+        if new_authorization_id in self.state.authorizations:
+            raise Conflict(f"authorization {new_authorization_id} already exists", field="new_authorization_id",
+                           code="duplicate_id")
+        check_hold_amount(order, amount, reauthorization=True)
+        return order
 
     def check_capture(self, ctx: ev.Context, *, authorization_id: str, amount: int) -> Authorization:
         """Refuse a capture of an expired, used or too small hold."""
@@ -91,14 +114,23 @@ class HoldDecisions(PaymentDecisions):
                               transaction_id: str, idempotency_key: str, request_hash: str) -> ev.Event:
         """Turn the hold into a settled card payment applied to its order."""
         auth = self.check_capture(ctx, authorization_id=authorization_id, amount=amount)
+        instruction = self.capture_instruction(auth, amount)
         event = self.trigger(ctx, ev.AuthorizationCaptured, authorization_id=authorization_id,
                              payment_id=payment_id, amount=amount, transaction_id=transaction_id)
-        instruction = Instruction("explicit", (Line("order", auth.order_id, amount),))
         self.record_payment(ctx, payment_id=payment_id, amount=amount, method="card", token=auth.token,
                             transaction_id=transaction_id, status="approved", decline_code=None,
                             idempotency_key=idempotency_key, request_hash=request_hash, instruction=instruction,
                             source=f"authorization:{authorization_id}")
         return event
+
+    def capture_instruction(self, auth: Authorization, amount: int) -> Instruction:
+        """A capture pays the hold's order, or the invoice the order became (the hold outlives invoicing)."""
+        order = self.state.orders.get(auth.order_id)
+        if order is not None and order.status == "invoiced":
+            for invoice in self.state.invoices.values():
+                if invoice.order_id == order.id and not invoice.voided:
+                    return Instruction("explicit", (Line("invoice", invoice.id, amount),))
+        return Instruction("explicit", (Line("order", auth.order_id, amount),))
 
     def void_authorization(self, ctx: ev.Context, *, authorization_id: str, reason: str = "") -> ev.Event:
         """Release a hold that will not be captured."""

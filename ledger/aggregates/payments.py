@@ -39,8 +39,10 @@ class PaymentDecisions(BillingDecisions):
                 raise ValidationError("the allocations do not add up to the amount", field="allocations",
                                       code="allocation_mismatch")
         elif instruction.mode == "distribute":
-            if instruction.exact and amount != self.state.balance:
-                raise PolicyViolation("pay exactly the balance due", field="amount", code="exact_amount_required")
+            net = max(self.state.balance - self.state.credit_balance, 0)  # open credits join any payment
+            if instruction.exact and amount not in (self.state.balance, net):
+                raise PolicyViolation(f"pay exactly the balance due ({self.state.balance}, or {net} after open "
+                                      "credits)", field="amount", code="exact_amount_required")
         elif instruction.lines:
             raise ValidationError("a deposit names no invoice", field="allocations")
 

@@ -100,6 +100,11 @@ class Application(msgspec.Struct, gc=False, array_like=True):
     with_payment: str | None = None
 
 
+#: Holds that follow their order when it is replaced (seed 004): still usable, or waiting on the customer's
+#: checkout or on a CSR after a failed reauthorization.
+FOLLOW_ORDER = ("active", "reauth_requested", "failed")
+
+
 class Authorization(msgspec.Struct, gc=False, array_like=True):
     id: str
     order_id: str

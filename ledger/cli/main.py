@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,15 @@ import structlog
 from ledger.bootstrap import Ledger, build
 from ledger.cli.output import emit_outcome, fail, internal_error
 from ledger.commands.messages import ActorIn
+from ledger.commands.unit import CLOCK_SKEW
 from ledger.config import Settings
 from ledger.errors import LedgerError, ValidationError
 from ledger.logs import configure_logging
 from ledger.ports.clock import parse_instant
+
+#: Files the ledger creates (the event store, read models, Maildir emails holding invitation and pay links,
+#: exports, the bundled nats-server's JetStream files) are readable by their owner only.
+PRIVATE_FILES = 0o077
 
 
 @dataclass
@@ -44,9 +50,17 @@ class CliState:
         return self._ledger
 
     def run(self, make: Callable[[ActorIn], Any]) -> None:
-        """Build a command with this CLI's actor, run it, print the outcome or the error."""
+        """Build a command with this CLI's actor, run it, print the outcome or the error.
+
+        A command ``--at`` a future instant is refused (``in_future``): its events would stamp the account's
+        history ahead of time, and nothing could be recorded on the account before that instant (reads may look
+        ahead: ``--at`` a future instant shows what will have expired by then)."""
         try:
-            outcome = self.ledger().service.handle(make(self.actor))
+            ledger = self.ledger()
+            if self.at and ledger.ports.clock.now() > datetime.now(UTC) + CLOCK_SKEW:
+                raise ValidationError(f"--at {self.at} is in the future; a command records what happens now or "
+                                      "happened before", field="at", code="in_future")
+            outcome = ledger.service.handle(make(self.actor))
         except LedgerError as error:
             fail(error, self.as_json)
         emit_outcome(outcome, self.as_json)
@@ -78,6 +92,7 @@ def main() -> None:
     "message"}}`` on stdout; an internal failure logs its traceback on stderr first (code ``internal``).
     """
     as_json = "--json" in sys.argv
+    os.umask(PRIVATE_FILES)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as done:

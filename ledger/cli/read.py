@@ -29,7 +29,7 @@ from ledger.ports.clock import business_date, parse_instant
 from ledger.projections import fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
 from replay.asof import balances_as_of
-from replay.export import anchor_record, records, render
+from replay.export import anchor_record, records, render, spreadsheet_safe
 from replay.statement import statement
 from replay.verify import parse_anchor, verify
 
@@ -278,8 +278,8 @@ def replay_statement(state: CliState, account_id: str, start: str, end: str, as_
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(("date", "event", "reference", "charge", "credit", "balance"))
         writer.writerow((result.period_from, "Opening balance", "", "", "", result.opening_balance))
-        writer.writerows((line.date, line.event, line.reference, line.charge, line.credit, line.balance)
-                         for line in result.lines)
+        writer.writerows((line.date, line.event, spreadsheet_safe(line.reference), line.charge, line.credit,
+                          line.balance) for line in result.lines)
         writer.writerow((result.period_to, "Closing balance", "", "", "", result.closing_balance))
     else:
         click.echo(f"{result.account} {result.currency} {result.period_from}..{result.period_to} "

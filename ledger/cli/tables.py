@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from ledger.cards import displayable
 from ledger.views import AccountView
 
 #: Width of tables written to a pipe or a file (a terminal's own width is used on a terminal): wide enough that
@@ -25,24 +28,25 @@ def table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = No
     the audit log); values are shown as the queries return them, instants in the business time zone."""
     out_console = console()
     if not rows:
-        out_console.print(f"[bold]{title}[/bold]: none")
+        out_console.print(f"[bold]{escape(displayable(title))}[/bold]: none")
         return
     shown = columns or list(rows[0])
-    out = Table(title=title, title_justify="left")
+    out = Table(title=cell(title), title_justify="left")
     for column in shown:
-        out.add_column(column)
+        out.add_column(Text(column))
     for row in rows:
-        out.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in shown))
+        out.add_row(*(cell(row.get(c)) for c in shown))
     out_console.print(out)
 
 
 def print_account(view: AccountView) -> None:
     """Print one account's header and its invoice, payment and credit tabs."""
     shown = console()
-    named = f" {view.name}" if view.name else ""
-    shown.print(f"[bold]{view.account}[/bold]{named} {view.email}  {view.currency}  balance [bold]{view.balance}"
-                f"[/bold]  credit [green]{view.credit_balance}[/green]  portal {view.portal}"
-                f"{'  autopay on' if view.autopay else ''}")
+    named = f" {escape(displayable(view.name))}" if view.name else ""
+    shown.print(f"[bold]{escape(displayable(view.account))}[/bold]{named} {escape(displayable(view.email))}  "
+                f"{view.currency}  balance "
+                f"[bold]{view.balance}[/bold]  credit [green]{view.credit_balance}[/green]  portal {view.portal}"
+                f"{'  autopay on' if view.autopay else ''}", emoji=False)
     tabs: list[tuple[str, list[str], list[list[str]]]] = [
         ("Invoices", ["id", "date", "due", "total", "paid", "open", "status"],
          [[i.id, i.date, i.due, i.total, i.paid, i.open, i.status] for i in view.invoices]),
@@ -67,8 +71,15 @@ def print_account(view: AccountView) -> None:
             table.add_column(column, justify="right" if column in ("total", "paid", "open", "amount",
                                                                      "remaining") else "left")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(cell, row))
         shown.print(table)
+
+
+def cell(value: Any) -> Text:
+    """A table cell holding ``value`` as plain text: what customers and CSRs typed (names, references, ids) is
+    never read as rich markup (``[/]`` would break the table, ``[link=...]`` spoof a link) or emoji codes, and
+    control characters (terminal escapes) are shown as ``\\xNN`` (:func:`ledger.cards.displayable`)."""
+    return Text("" if value is None else displayable(str(value)))
 
 
 def _link(replaces: str | None, replaced_by: str | None) -> str:

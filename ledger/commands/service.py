@@ -16,10 +16,11 @@ from typing import Any
 import structlog
 from eventsourcing.persistence import RecordConflictError
 
+from ledger.commands import messages as m
 from ledger.commands.handlers import HANDLERS
 from ledger.commands.messages import Outcome
 from ledger.commands.unit import Ports, Unit, refuse_card_numbers
-from ledger.errors import ConcurrencyExhausted, LedgerError, ValidationError
+from ledger.errors import ConcurrencyExhausted, Forbidden, LedgerError, ValidationError
 from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.commands")
@@ -53,14 +54,36 @@ _COMMAND_NAMES = {"payment_id": "payment", "invoice_id": "invoice", "order_id": 
                   "from": "period_from", "to": "period_to"}
 
 
+#: Who acts for themselves: a customer in the portal, a guest paying an order.
+SELF_SERVICE_ACTORS = frozenset({"customer", "guest"})
+#: What they may ask for (seeds 000-004): pay (an account, a guest order), accept their invitation, keep their
+#: saved methods and autopay, place an order and authorize its card at checkout, approve a reauthorization's
+#: cart. Everything else (invoices, credits, refunds, settlements, research, ...) is staff's (CSR, finance) or
+#: the system's and its workers'. Who the actor is, the edge says: the CLI's operator, the NATS caller's service,
+#: which must authenticate its users and be the only one with publish rights on ``ledger.cmd.>``.
+SELF_SERVICE = frozenset({m.SubmitPayment, m.ReceiveUnidentifiedPayment, m.AcceptInvitation, m.AddPaymentMethod,
+                          m.RemovePaymentMethod, m.SetDefaultPaymentMethod, m.EnableAutopay, m.DisableAutopay,
+                          m.PlaceOrder, m.AuthorizeCard, m.Reauthorize})
+
+
+def check_actor(command: Any) -> None:
+    """Refuse a customer's or guest's command that only staff or the system may give (``actor_not_allowed``)."""
+    actor = getattr(command, "actor", None)
+    if actor is not None and actor.kind in SELF_SERVICE_ACTORS and type(command) not in SELF_SERVICE:
+        raise Forbidden(f"a {actor.kind} may not {type(command).__name__}; staff or the system may",
+                        field="actor.kind")
+
+
 def handler_for(command: Any) -> Any:
     """The handler of ``command``, after the checks every command gets at the edge (no card number in any
-    field); refused without a handler (``unknown_command``) or on a card number (logged like any refusal)."""
+    field, an actor allowed to give it); refused without a handler (``unknown_command``), on a card number or
+    for the actor (logged like any refusal)."""
     handler = HANDLERS.get(type(command))
     if handler is None:
         raise ValidationError(f"unknown command {type(command).__name__}", field="command", code="unknown_command")
     try:
         refuse_card_numbers(command)
+        check_actor(command)
     except LedgerError as error:
         raise refusal(command, error) from None
     return handler

@@ -7,6 +7,7 @@ every aggregate the unit touched in one transaction, or retries the whole attemp
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -15,11 +16,12 @@ import msgspec
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
+from ledger.cards import card_number_field
 from ledger.commands.messages import ActorIn
 from ledger.errors import NotFound, ValidationError
 from ledger.money import parse_amount
 from ledger.ports.clock import Clock
-from ledger.ports.gateway import Gateway, card_number_field, check_token
+from ledger.ports.gateway import Gateway, check_token
 from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
 from ledger.ports.tokens import TokenIssuer, hash_token
 from ledger.store.application import LedgerStore
@@ -127,20 +129,34 @@ def check_text(value: str, field: str, limit: int = 500) -> str:
     return value
 
 
+#: One address as mail servers take it (RFC 5321 dot-atom local part, a domain of letter-digit-hyphen labels):
+#: no display names, no second recipient after a comma, no control characters.
+_EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+#: Dates a ledger records: written YYYY-MM-DD, within these years.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATE_YEARS = range(1900, 2200)
+
+
 def check_email(value: str, field: str = "email") -> str:
-    """A plausible email address (one @, a dot in the domain, no spaces)."""
-    local, _, domain = value.partition("@")
-    if not local or "." not in domain or any(c.isspace() for c in value) or len(value) > 254:
+    """One email address: ``local@domain.tld``, ASCII, at most 254 characters."""
+    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.fullmatch(value):
         raise ValidationError(f"{value!r} is not an email address", field=field, code="invalid_email")
     return value
 
 
 def check_date(value: str, field: str) -> date:
-    """An ISO date (2026-09-01)."""
+    """A date written YYYY-MM-DD (2026-09-01), between the years 1900 and 2199."""
     try:
-        return date.fromisoformat(value)
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
+        parsed = date.fromisoformat(value)
     except (TypeError, ValueError):
         raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)", field=field, code="invalid_date") from None
+    if parsed.year not in DATE_YEARS:
+        raise ValidationError(f"{value} is not between {DATE_YEARS[0]} and {DATE_YEARS[-1]}", field=field,
+                              code="invalid_date")
+    return parsed
 
 
 def amount_of(account: Account, text: str, field: str = "amount") -> int:

@@ -5,6 +5,7 @@ to the outside world (system and manual clocks, the gateway simulator, mailers) 
 The id generators and the token issuer are a few lines each and live beside their port.
 """
 
+from ledger.cards import looks_like_card_number
 from ledger.ports.clock import Clock, business_date, parse_instant, start_of_business_day, zone_of
 from ledger.ports.gateway import (
     AchReport,
@@ -17,7 +18,6 @@ from ledger.ports.gateway import (
     check_idempotency_key,
     check_token,
     check_transaction_id,
-    looks_like_card_number,
 )
 from ledger.ports.ids import IdGenerator, RandomIds, SequentialIds, account_uuid, unidentified_uuid
 from ledger.ports.tokens import TokenIssuer, hash_token, load_or_create_secret, verify

@@ -12,6 +12,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.state import FOLLOW_ORDER
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table
 
@@ -52,9 +53,9 @@ TABLES = (
             as balance,
         coalesce((select sum(remaining) from credits c where c.account = a.account), 0) as credit_balance,
         (select settled_at from payments p where p.account = a.account and settled_at is not null
-            order by settled_at desc limit 1) as last_payment_at,
+            and refunded < amount order by settled_at desc limit 1) as last_payment_at,
         (select amount from payments p where p.account = a.account and settled_at is not null
-            order by settled_at desc limit 1) as last_payment_amount
+            and refunded < amount order by settled_at desc limit 1) as last_payment_amount
         from accounts a""",
 )
 
@@ -82,7 +83,7 @@ class AccountsProjection(Projection):
     """Per-account tabs, balances and the CSR dashboard."""
 
     name = "accounts"
-    version = 2
+    version = 3
     tables = TABLES
 
     def __init__(self) -> None:
@@ -161,8 +162,8 @@ class AccountsProjection(Projection):
                         e.old_order_id)
         holds = self.authorizations
         holds.flush(db)  # the holds of the old order, wherever they are, move to the new one
-        for (hold_id,) in db.execute("select id from authorizations where account = ? and order_id = ? and "
-                                     "status = 'active'", (acc, e.old_order_id)).fetchall():
+        for (hold_id,) in db.execute(f"select id from authorizations where account = ? and order_id = ? and "
+                                     f"status in {FOLLOW_ORDER}", (acc, e.old_order_id)).fetchall():
             holds.update(db, (acc, hold_id), order_id=e.new_order_id)
 
     @apply.register

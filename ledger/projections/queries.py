@@ -174,23 +174,34 @@ def period_start(period: str, now: datetime, zone: ZoneInfo, year: int | None = 
 
 def order_history(db: sqlite3.Connection, account_id: str, period: str | None, now: datetime, zone: ZoneInfo,
                   year: int | None = None) -> list[Row]:
-    """Orders from every channel (web, POS, phone, CSR), newest first, optionally within a period.
+    """Orders from every channel (web, POS, phone, CSR) and invoices, newest first, optionally within a period
+    (seed 001: "All sales order and invoices will be listed including those entered ... via POS and Order Entry").
 
-    A ``year`` without a period means the period "year" (``--year 2025`` alone is 2025's orders). ``date`` is
-    in the business time zone.
+    ``kind`` tells them apart. An order's ``date`` is when it was placed (in the business time zone), an
+    invoice's its invoice date, and an invoice's ``channel`` is its order's (empty for one with no order).
+    A ``year`` without a period means the period "year" (``--year 2025`` alone is 2025's).
     """
     acc = account_row(db, account_id)
-    sql = ("select id, placed_at as date, channel, amount, paid, status, replaced_by, replaces, manual_processing "
-           "from orders where account = ?")
-    params: tuple[Any, ...] = (acc["account"],)
+    orders = ("select 'order' as kind, id, placed_at as date, channel, amount, paid, status, replaced_by, replaces, "
+              "manual_processing, null as \"order\" from orders where account = ?")
+    invoices = ("select 'invoice' as kind, i.id, i.issued_on as date, coalesce(o.channel, '') as channel, "
+                "i.total as amount, i.paid, i.status, null as replaced_by, null as replaces, 0 as manual_processing, "
+                "i.order_id as \"order\" from invoice_tab i left join orders o "
+                "on o.account = i.account and o.id = i.order_id where i.account = ?")
+    order_params: tuple[Any, ...] = (acc["account"],)
+    invoice_params = order_params
     if period or year is not None:
         start, end = period_start(period or "year", now, zone, year)
-        sql += " and placed_at >= ? and placed_at < ?"
-        params += (_utc_text(start), _utc_text(end))
-    rows = _rows(db, sql + " order by placed_at desc, rowid desc", params)
+        orders += " and placed_at >= ? and placed_at < ?"
+        order_params += (_utc_text(start), _utc_text(end))
+        invoices += " and i.issued_on >= ? and i.issued_on <= ?"
+        invoice_params += (business_date(start, zone).isoformat(), business_date(end - _TICK, zone).isoformat())
+    rows = _local(_rows(db, orders + " order by placed_at desc, rowid desc", order_params), zone, "date")
+    rows += _rows(db, invoices, invoice_params)
+    rows.sort(key=lambda row: row["date"], reverse=True)  # stable: orders keep their order; same day, orders first
     for row in rows:
         row["manual_processing"] = bool(row["manual_processing"])  # true/false, as in ``account show``
-    return _money(_local(rows, zone, "date"), acc["currency"], "amount", "paid")
+    return _money(rows, acc["currency"], "amount", "paid")
 
 
 def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,

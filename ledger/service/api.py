@@ -19,10 +19,10 @@ from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
 
 from ledger.bootstrap import Ledger
+from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
 from ledger.errors import LedgerError, ValidationError
 from ledger.natsserver import log_nats_error
-from ledger.ports.gateway import card_number_in_text
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper

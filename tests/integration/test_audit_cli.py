@@ -46,7 +46,8 @@ def test_portal_tabs_history_and_dashboard(ledger: Ledger) -> None:
     assert [i["id"] for i in ledger.json("account", "invoices", "ACC1", "--status", "unpaid")] == ["I,2"]
     assert [p["amount"] for p in ledger.json("account", "payments", "ACC1")] == ["120.00"]
     assert ledger.json("account", "credits", "ACC1") == []
-    assert [o["id"] for o in ledger.json("account", "history", "ACC1", "--period", "30d")] == ["O1"]
+    history = ledger.json("account", "history", "ACC1", "--period", "30d")
+    assert [(o["kind"], o["id"]) for o in history] == [("order", "O1"), ("invoice", "I,2"), ("invoice", "I1")]
     assert ledger.json("account", "balance", "ACC1")[0]["balance"] == "30.00"
     board = ledger.json("dashboard", "--within-days", "30")
     assert [a["authorization"] for a in board["expiring_authorizations"]] == ["A1"]

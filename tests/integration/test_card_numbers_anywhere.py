@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from ledger.cards import card_number_in_text
 from ledger.commands import messages as m
 from ledger.errors import ValidationError
-from ledger.ports.gateway import card_number_in_text
 from tests.ledger_fixtures import make_ledger
 
 PAN = "4242424242424242"

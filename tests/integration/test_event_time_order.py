@@ -109,3 +109,16 @@ def test_the_cli_refuses_a_past_at_with_a_typed_error(tmp_path: Path) -> None:
     assert refused.exit_code == 2
     error = json.loads(refused.stdout)["error"]
     assert (error["field"], error["code"]) == ("at", "before_newest_event")
+
+
+def test_the_cli_refuses_a_command_at_a_future_instant_and_reads_may_look_ahead(tmp_path: Path) -> None:
+    run = LedgerCli(tmp_path)
+
+    def at(instant: str, *args: str) -> Result:
+        return run.runner.invoke(cli, ["--json", "--at", instant, *args], env=run.env, catch_exceptions=False)
+
+    refused = at("9000-01-01T00:00", "account", "open", "F", "--email", "f@example.com")
+    assert refused.exit_code == 2
+    assert json.loads(refused.stdout)["error"]["code"] == "in_future"
+    assert at("2026-09-10T09:00", "account", "open", "F", "--email", "f@example.com").exit_code == 0
+    assert at("9000-01-01T00:00", "dashboard").exit_code == 0  # what will have expired by then

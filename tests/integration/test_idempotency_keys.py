@@ -90,3 +90,43 @@ def test_a_payments_key_does_not_answer_a_capture_of_that_payment_id(ledger: Any
         ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PX", key="K"))
     assert refused.value.code == "idempotency_key_reused"
     assert ledger.store.account(account_uuid("ACC1")).state.authorizations["A1"].status == "active"
+
+
+def test_accounts_whose_ids_and_keys_spell_alike_get_a_charge_each(ledger: Any) -> None:
+    s = ledger.service
+    s.handle(m.OpenAccount(account="B", email="b@example.com"))
+    s.handle(m.OpenAccount(account="B:payment", email="c@example.com"))
+    one = s.handle(m.SubmitPayment(account="B:payment", payment="P1", amount="75.00", method="card",
+                                   token="tok_visa", deposit=True))
+    other = s.handle(m.SubmitPayment(account="B", payment="payment:P1", amount="75.00", method="card",
+                                     token="tok_visa", deposit=True))
+    assert one.transaction_id != other.transaction_id  # "B:payment" + "P1" is not "B" + "payment:P1"
+
+
+def test_a_guest_payment_key_answers_only_its_own_payment(ledger: Any) -> None:
+    s = ledger.service
+    first = s.handle(m.ReceiveUnidentifiedPayment(payment="G5", amount="40.00", currency="USD", method="card",
+                                                  token="tok_visa", reference="r", key="K"))
+    second = s.handle(m.ReceiveUnidentifiedPayment(payment="G6", amount="40.00", currency="USD", method="card",
+                                                   token="tok_visa", reference="r", key="K"))
+    assert first.transaction_id != second.transaction_id  # two payments, two charges
+    with pytest.raises(Conflict) as refused:
+        s.handle(m.ReceiveUnidentifiedPayment(payment="G5", amount="40.00", currency="USD", method="paypal",
+                                              token="tok_mastercard", reference="other", key="K"))
+    assert (refused.value.code, refused.value.field) == ("idempotency_key_reused", "key")
+    again = s.handle(m.ReceiveUnidentifiedPayment(payment="G5", amount="40.00", currency="USD", method="card",
+                                                  token="tok_visa", reference="r", key="K"))
+    assert again.replayed and again.transaction_id == first.transaction_id
+
+
+def test_a_payment_repeated_with_its_amount_written_otherwise_is_the_same_request(ledger: Any) -> None:
+    s = ledger.service
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="60.00", date="2026-09-01", due="2026-09-30"))
+    first = s.handle(m.SubmitPayment(account="ACC1", payment="P9", amount="60.00", method="card", token="tok_visa",
+                                     invoices={"I1": "60.00"}))
+    again = s.handle(m.SubmitPayment(account="ACC1", payment="P9", amount="60", method="card", token="tok_visa",
+                                     invoices={"I1": "60.0"}))
+    assert again.replayed and again.transaction_id == first.transaction_id
+    with pytest.raises(Conflict):
+        s.handle(m.SubmitPayment(account="ACC1", payment="P9", amount="61", method="card", token="tok_visa",
+                                 invoices={"I1": "60.0"}))

@@ -59,7 +59,10 @@ def test_reads_balances_tabs_history_and_dashboard(ledger: Ledger, tmp_path: Pat
     assert row["last_payment_amount"] == "120.00"
     assert [i["status"] for i in queries.invoices(db, "ACC0")] == ["paid", "partially_paid"]
     assert [i["id"] for i in queries.invoices(db, "ACC0", "unpaid")] == ["I2"]
-    assert [o["id"] for o in queries.order_history(db, "ACC0", "30d", clock.now(), clock.zone)] == ["O1"]
+    history = queries.order_history(db, "ACC0", "30d", clock.now(), clock.zone)  # seed 001: orders and invoices
+    assert [(o["kind"], o["id"], o["status"], o["amount"]) for o in history] == [
+        ("order", "O1", "open", "300.00"), ("invoice", "I2", "partially_paid", "50.00")]
+    assert [o["id"] for o in queries.order_history(db, "ACC0", "3m", clock.now(), clock.zone)] == ["O1", "I2", "I1"]
     assert queries.order_history(db, "ACC0", "30d", clock.now() + timedelta(days=40), clock.zone) == []
     board = queries.dashboard(db, clock.now() + timedelta(days=27), within_days=3)
     assert {(r["customer"], r["authorization"]) for r in board["expiring_authorizations"]} == {("ACC0", "A1"),

@@ -95,11 +95,15 @@ def test_card_authorization_expiry_reauthorization_failure_and_capture(ledger: L
     captured = ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A3", payment="C1"))
     assert captured.status == "settled"
     assert state(ledger).orders["R-2"].paid == 24000
-    with pytest.raises(LedgerError):
+    with pytest.raises(PolicyViolation, match="balance due"):  # nothing is due on R-2 any more
         ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A9", order="R-2", amount="1.00",
+                                              token="tok_visa"))
+    ledger.service.handle(m.PlaceOrder(account="ACC1", order="R-3", amount="1.00", channel="csr"))
+    with pytest.raises(LedgerError):
+        ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A9", order="R-3", amount="1.00",
                                               token="tok_decline"))
     assert "A9" not in state(ledger).authorizations
-    retried = ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A9", order="R-2", amount="1.00",
+    retried = ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A9", order="R-3", amount="1.00",
                                                     token="tok_visa"))  # the same hold with another card
     assert retried.status == "active"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.ports.gateway import card_number_field, card_number_in_text
+from ledger.cards import card_number_field, card_number_in_text, displayable, looks_like_card_number
 
 
 @pytest.mark.parametrize("text", [
@@ -49,3 +49,26 @@ def test_the_field_of_a_card_number_in_a_decoded_value() -> None:
     assert card_number_field({"invoices": {"4242424242424242": "1.00"}}) == "invoices"
     assert card_number_field({"actor": {"name": "4242 4242 4242 4242"}}) == "actor.name"
     assert card_number_field({"request_hash": "d41d8cd98f00b204e9800998ecf8427e" * 2, "amount": 500}) is None
+
+
+@pytest.mark.parametrize("text", [
+    "Card 4242424242424242123 thanks", "42424242424242421227", "378282246310005 1227",  # CVV / expiry glued on
+    "paid w/ 4111_1111_1111_1111 exp 12/27", "5555/5555/5555/4444", "4242 - 4242 - 4242 - 4242",
+    "4242,4242,4242,4242", "4242+4242+4242+4242", "4242:4242:4242:4242",
+    "card " + "\uff14\uff12" * 8,  # fullwidth
+    "\u0664\u0662\u0664\u0662" * 4,  # Arabic-Indic digits
+])
+def test_card_numbers_with_other_separators_digits_or_glued_cvv_are_found(text: str) -> None:
+    assert card_number_in_text(text)
+
+
+def test_tokens_with_any_separator_are_checked() -> None:
+    assert looks_like_card_number("4242_4242_4242_4242") and looks_like_card_number("4242,4242,4242,4242")
+    assert looks_like_card_number("\uff14\uff12\uff14\uff12" * 4)
+    assert not looks_like_card_number("tok_visa") and not looks_like_card_number("pm_1N3xyzAbc")
+
+
+def test_card_numbers_are_redacted_and_control_characters_escaped_for_display() -> None:
+    shown = displayable("no account 4111_1111_1111_1111 nor 4242 4242 4242 4242 \x1b]8;;https://evil.test\x1b\\X")
+    assert shown == ("no account [card number] nor [card number] \\x1b]8;;https://evil.test\\x1b\\X")
+    assert displayable("Ada Lovelace, invoice I-2026-0001") == "Ada Lovelace, invoice I-2026-0001"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.state import request_fingerprint
 from ledger.commands import messages as m
-from ledger.commands.handlers.payments import check_repeat, idempotency_key
+from ledger.commands.handlers.payments import check_repeat, gateway_key, idempotency_key
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, token_hash
 from ledger.errors import Conflict, PolicyViolation
@@ -22,10 +21,10 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     existing = account.state.authorizations.get(auth_id)
     if existing is not None and (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token):
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
-    account.check_authorization(authorization_id=auth_id, order_id=cmd.order)
+    account.check_authorization(authorization_id=auth_id, order_id=cmd.order, amount=amount)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
     result = unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
-                                          idempotency_key=f"{cmd.account}:{key}")
+                                          idempotency_key=gateway_key(account.id, key))
     if result.status != "approved":
         raise PolicyViolation(f"the card was declined: {result.decline_code}", field="token",
                               code=result.decline_code or "authorization_declined")
@@ -64,12 +63,14 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     done = account.state.authorizations.get(new_id)
     if old.replaced_by == new_id and done is not None:
         return replayed(cmd.account, new_id, status=done.status, transaction_id=done.transaction_id)
-    order = account.open_order(old.order_id, field="authorization")
-    amount = amount_of(account, cmd.amount) if cmd.amount is not None else (old.requested_amount or order.amount)
+    order = account.reauthorizable(old.id)
+    amount = amount_of(account, cmd.amount) if cmd.amount is not None else max(old.requested_amount or 0,
+                                                                                order.open)
     token = gateway_token(cmd.token) if cmd.token is not None else old.token
+    account.check_reauthorization(authorization_id=old.id, new_authorization_id=new_id, amount=amount)
     key = idempotency_key(cmd.key, f"reauthorize:{new_id}:{token}:{amount}")
     result = unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
-                                          idempotency_key=f"{cmd.account}:{key}")
+                                          idempotency_key=gateway_key(account.id, key))
     if result.status == "approved":
         unit.ports.gateway.void(transaction_id=old.transaction_id)
     event = account.record_reauthorization(unit.ctx, authorization_id=old.id, new_authorization_id=new_id,
@@ -107,9 +108,9 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
     account.check_capture(unit.ctx, authorization_id=auth.id, amount=amount)
     account.check_payment(payment_id=payment_id, amount=amount,
-                          instruction=account_capture_instruction(auth.order_id, amount))
+                          instruction=account.capture_instruction(auth, amount))
     result = unit.ports.gateway.capture(transaction_id=auth.transaction_id, amount=amount,
-                                        idempotency_key=f"{cmd.account}:{key}")
+                                        idempotency_key=gateway_key(account.id, key))
     if result.status != "approved":
         raise PolicyViolation(f"the gateway refused the capture: {result.decline_code}", field="authorization",
                               code=result.decline_code or "capture_declined")
@@ -129,7 +130,3 @@ def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
     account.void_authorization(unit.ctx, authorization_id=auth.id, reason=check_text(cmd.reason, "reason"))
     return recorded(unit, cmd.account, auth.id, status="voided")
 
-
-def account_capture_instruction(order_id: str, amount: int) -> Instruction:
-    """A capture pays its own order."""
-    return Instruction("explicit", (Line("order", order_id, amount),))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
+import msgspec
+
 from ledger.aggregates import Account
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.state import request_fingerprint
@@ -40,13 +44,20 @@ def idempotency_key(key: str | None, default: str) -> str:
     return chosen
 
 
-def check_repeat(account: Account, key: str, digest: str) -> str | None:
+def gateway_key(scope: UUID, key: str) -> str:
+    """The idempotency key the gateway sees: the aggregate's id (32 hex digits, never a colon) then the command's
+    key. Ids and keys may hold colons, so ``account:key`` could be spelt alike by two accounts (``B`` with key
+    ``payment:P1``, ``B:payment`` with ``P1``) and one charge be recorded by both."""
+    return f"{scope.hex}:{key}"
+
+
+def check_repeat(account: Account, key: str, digest: str, *earlier: str) -> str | None:
     """The id first recorded under ``key``, or None; the same key with another body, or for another kind of
     command (its fingerprint differs too), is refused."""
     seen = account.state.idempotency.get(key)
     if seen is None:
         return None
-    if seen.request_hash != digest:
+    if seen.request_hash not in (digest, *earlier):
         raise Conflict("this idempotency key was used for a different request", field="key",
                        code="idempotency_key_reused")
     return seen.result_id
@@ -57,8 +68,8 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
     account = unit.account(cmd.account)
     payment_id = check_id(cmd.payment, "payment")
     key = idempotency_key(cmd.key, f"payment:{payment_id}")
-    digest = request_hash(cmd)
-    first = check_repeat(account, key, digest)
+    digest = request_hash(in_minor_units(account, cmd))
+    first = check_repeat(account, key, digest, request_hash(cmd))  # as fingerprinted before amounts were parsed
     if first is not None:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
@@ -67,13 +78,21 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
     instruction = instruction_of(account, cmd)
     account.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=account.state.currency,
-                                       method=cmd.method, idempotency_key=f"{cmd.account}:{key}")
+                                       method=cmd.method, idempotency_key=gateway_key(account.id, key))
     payment = account.record_payment(unit.ctx, payment_id=payment_id, amount=amount, method=cmd.method,
                                      token=token, transaction_id=result.transaction_id, status=result.status,
                                      decline_code=result.decline_code, idempotency_key=key, request_hash=digest,
                                      instruction=instruction)
     return recorded(unit, cmd.account, payment_id, status=payment.status, transaction_id=result.transaction_id,
                     detail=result.decline_code or "")
+
+
+def in_minor_units(account: Account, cmd: m.SubmitPayment) -> m.SubmitPayment:
+    """``cmd`` with every amount as minor units: "60", "60.0" and "60.00" are one request (its fingerprint)."""
+    return msgspec.structs.replace(
+        cmd, amount=str(amount_of(account, cmd.amount)),
+        invoices={k: str(amount_of(account, v, f"invoices.{k}")) for k, v in cmd.invoices.items()},
+        orders={k: str(amount_of(account, v, f"orders.{k}")) for k, v in cmd.orders.items()})
 
 
 @HANDLERS.on(m.SettlePayment)
@@ -106,7 +125,7 @@ def refund_payment(unit: Unit, cmd: m.RefundPayment) -> m.Outcome:
         return replayed(cmd.account, cmd.payment, transaction_id=first)
     payment = account.check_refund(payment_id=cmd.payment, amount=amount)
     result = unit.ports.gateway.refund(transaction_id=payment.transaction_id, amount=amount,
-                                       idempotency_key=f"{cmd.account}:{key}")
+                                       idempotency_key=gateway_key(account.id, key))
     if result.status == "declined":
         raise PolicyViolation(f"the gateway refused the refund: {result.decline_code}", field="payment",
                               code=result.decline_code or "refund_declined")
@@ -153,7 +172,7 @@ def refund_credit(unit: Unit, cmd: m.RefundCredit) -> m.Outcome:
     if credit.payment_id is not None:
         funding = account.state.payments[credit.payment_id]
         result = unit.ports.gateway.refund(transaction_id=funding.transaction_id, amount=amount,
-                                           idempotency_key=f"{cmd.account}:{key}")
+                                           idempotency_key=gateway_key(account.id, key))
         if result.status == "declined":
             raise PolicyViolation(f"the gateway refused the refund: {result.decline_code}", field="credit",
                                   code=result.decline_code or "refund_declined")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ledger.aggregates import UnidentifiedPayment
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.commands import messages as m
-from ledger.commands.handlers.payments import idempotency_key
+from ledger.commands.handlers.payments import gateway_key, idempotency_key
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, check_id, check_text, gateway_token
 from ledger.errors import Conflict, NotFound, PolicyViolation
@@ -22,17 +22,21 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
     amount = parse_amount(cmd.amount, currency)
     token = gateway_token(cmd.token)
     key = idempotency_key(cmd.key, f"unidentified:{payment_id}")
+    aggregate_id = unidentified_uuid(payment_id)
     try:
-        existing = unit.store.unidentified(unidentified_uuid(payment_id))
+        existing = unit.store.unidentified(aggregate_id)
     except NotFound:
         existing = None
     if existing is not None:
-        if existing.received.idempotency_key == key and existing.received.amount == amount:
-            return replayed(None, payment_id, status=existing.status,
-                            transaction_id=existing.received.transaction_id)
-        raise Conflict(f"payment {payment_id} already exists", field="payment", code="duplicate_id")
+        first = existing.received
+        if first.idempotency_key != key:
+            raise Conflict(f"payment {payment_id} already exists", field="payment", code="duplicate_id")
+        if (first.amount, first.currency, first.method, first.token) != (amount, currency, cmd.method, token):
+            raise Conflict("the idempotency key was used for another payment", field="key",
+                           code="idempotency_key_reused")
+        return replayed(None, payment_id, status=existing.status, transaction_id=first.transaction_id)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=cmd.method,
-                                       idempotency_key=f"unidentified:{key}")
+                                       idempotency_key=f"unidentified:{gateway_key(aggregate_id, key)}")
     if result.status != "approved":
         raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
                               field="token", code=result.decline_code or "not_approved")
