@@ -11,6 +11,7 @@ import asyncio
 import html
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.state import AccountState
@@ -21,6 +22,11 @@ from ledger.ports.tokens import TokenIssuer
 from replay.statement import Statement, account_history, statement_of
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+def portal_link(portal_url: str, page: str, *parts: str) -> str:
+    """``{portal_url}/{page}/{parts...}``, every part URL-encoded (an account id may hold ``/``, ``?``, ``#``)."""
+    return "/".join((portal_url, page, *(quote(part, safe="") for part in parts)))
 
 
 def render(template: str, **values: Any) -> tuple[str, str, str]:
@@ -72,6 +78,10 @@ class EmailWorker:
             await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, message_id=event_id,
                                          sender=self.sender, sent_at=event.timestamp))
 
+    def link(self, page: str, account_id: str, *parts: str) -> str:
+        """A link into the portal (:func:`portal_link`)."""
+        return portal_link(self.portal_url, page, account_id, *parts)
+
     def _period(self, event: ev.StatementSent, account_id: str) -> Statement:
         """The statement of the event's period, from the account's history up to the event (off the loop)."""
         history = account_history(self.store, event.originator_id, event.originator_version)
@@ -90,7 +100,7 @@ class EmailWorker:
         if isinstance(event, ev.InvitationSent | ev.InvitationResent) and state.invitation is not None:
             raw = self.tokens.issue("invitation", state.account_id, event.invitation_id, str(state.invitation.resent))
             template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
-            link = f"{self.portal_url}/invite/{state.account_id}/{raw}"
+            link = self.link("invite", state.account_id, raw)
             return state.invitation.email, render(template, name=state.name or state.account_id, link=link,
                                                   expires=event.expires_at.astimezone(self.zone)
                                                   .strftime("%Y-%m-%d %H:%M %Z"))
@@ -116,11 +126,11 @@ class EmailWorker:
                                        opening=period.opening_balance, closing=period.closing_balance,
                                        movements=movements(period, money(0)), balance=money(event.balance),
                                        count=event.open_invoices, invoices=lines or "  (none)",
-                                       link=f"{self.portal_url}/pay/{state.account_id}/{raw}")
+                                       link=self.link("pay", state.account_id, raw))
         if isinstance(event, ev.ReauthorizationRequested):
             raw = self.tokens.issue("cart", state.account_id, event.cart_id)
             return state.email, render("cart", order=event.order_id, amount=money(event.new_amount),
-                                       link=f"{self.portal_url}/cart/{state.account_id}/{event.cart_id}/{raw}")
+                                       link=self.link("cart", state.account_id, event.cart_id, raw))
         return None
 
 

@@ -19,10 +19,12 @@ class WalletDecisions(AccountRoot):
             raise Conflict(f"payment method {method_id} already exists", field="method_id", code="duplicate_id")
         if kind not in ("card", "ach", "paypal"):
             raise ValidationError("kind must be card, ach or paypal", field="kind")
-        if len(last4) != 4 or not last4.isdigit():
-            raise ValidationError("last4 must be four digits", field="last4")
+        if len(last4) != 4 or not (last4.isascii() and last4.isdigit()):
+            raise ValidationError("last4 must be four digits (0-9)", field="last4")
         if kind == "card" and (exp_month is None or exp_year is None or not 1 <= exp_month <= 12):
             raise ValidationError("a card needs an expiry month (1-12) and year", field="exp_month")
+        if exp_year is not None and not 2000 <= exp_year <= 2199:
+            raise ValidationError("the expiry year is written in full, 2000-2199", field="exp_year")
         event = self.trigger(ctx, ev.PaymentMethodAdded, method_id=method_id, kind=kind, token=token, brand=brand,
                              last4=last4, exp_month=exp_month, exp_year=exp_year)
         if self.state.default_method is None:

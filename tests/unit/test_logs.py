@@ -123,3 +123,16 @@ def test_a_forked_child_does_not_write_its_parents_buffered_lines_again(tmp_path
         logger.flush()
     lines = path.read_bytes().splitlines()
     assert sorted(lines) == [b'{"event":"child"}', b'{"event":"parent, before the fork"}']
+
+
+def test_a_card_number_reaching_a_log_call_is_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr(sys, "stderr", out)
+    configure_logging(fmt="json")
+    structlog.get_logger("test.logs.redacted").warning("command_handled", subject="ledger.cmd.4242424242424242",
+                                                       account="ACC1\x1b[31m")
+    LineLogger.shared(out.buffer).flush()
+    line = msgspec.json.decode(out.buffer.getvalue().splitlines()[-1])
+    assert (line["subject"], line["account"]) == ("ledger.cmd.[card number]", "ACC1\\x1b[31m")
+    monkeypatch.undo()
+    configure_logging(quiet=True)  # back to the real stderr

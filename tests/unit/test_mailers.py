@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ledger.adapters.mailers import MaildirMailer
 from ledger.ports.mailer import Email
+from workers.emails import portal_link
 
 
 async def test_maildir_receives_multipart_messages(tmp_path: Path) -> None:
@@ -47,3 +48,8 @@ def test_a_message_is_dated_by_its_event() -> None:
     email = Email(to="a@example.com", subject="s", text="t", html="<p>t</p>", message_id="m1",
                   sent_at=datetime(2026, 9, 1, 14, 0, tzinfo=UTC))
     assert to_message(email)["Date"] == "Tue, 01 Sep 2026 14:00:00 +0000"
+
+
+def test_portal_links_encode_every_part() -> None:
+    link = portal_link("https://portal.example", "cart", "ACC/1?x#y", "CART-1", "t0k")
+    assert link == "https://portal.example/cart/ACC%2F1%3Fx%23y/CART-1/t0k"
