@@ -62,7 +62,7 @@ class EmailWorker:
         if isinstance(event, ev.PaymentSubmitted):
             return event.method == "ach"
         if isinstance(event, ev.PaymentApplied):
-            return event.target_kind == "order"
+            return event.target_kind == "order" and event.moved_from is None
         return True
 
     async def handle(self, event: Any, event_id: str) -> None:
@@ -116,6 +116,8 @@ class EmailWorker:
                       else "It had not been applied to anything yet.")
             return state.email, render("ach_returned", code=event.return_code, undone=undone, **values)
         if isinstance(event, ev.PaymentApplied):  # to an order (relevant)
+            if event.moved_from is not None:
+                return None  # moved with its order to the replacement (seed 004): the customer was told once
             return state.email, render("applied_to_order", payment=event.payment_id, amount=money(event.amount),
                                        order=event.target_id)
         if isinstance(event, ev.StatementSent) and period is not None:

@@ -167,10 +167,10 @@ class BillingDecisions(AccountRoot):
         """Apply released money to another target."""
         if app.source_kind == "payment":
             self.trigger(ctx, ev.PaymentApplied, payment_id=app.source_id, target_kind=kind, target_id=target_id,
-                         amount=app.amount)
+                         amount=app.amount, moved_from=app.target_id)
         else:
             self.trigger(ctx, ev.CreditApplied, credit_id=app.source_id, target_kind=kind, target_id=target_id,
-                         amount=app.amount, with_payment=app.with_payment)
+                         amount=app.amount, with_payment=app.with_payment, moved_from=app.target_id)
 
     def next_credit_id(self, payment_id: str) -> str:
         """A fresh, deterministic id for a credit funded by ``payment_id``."""

@@ -128,3 +128,22 @@ def test_a_hold_captured_after_its_order_was_invoiced_pays_the_invoice(ledger: L
     assert invoice.open == 0 and state(ledger).authorizations["A1"].status == "captured"
     applied = [e for e in events(ledger) if isinstance(e, ev.PaymentApplied)]
     assert [(e.target_kind, e.target_id, e.amount) for e in applied] == [("invoice", "I1", 10000)]
+
+
+async def test_money_moved_to_a_replacement_order_is_not_emailed_again(ledger: Ledger) -> None:
+    from ledger.adapters.mailers import MemoryMailer
+    from workers.emails import EmailWorker
+
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="40.00", method="card",
+                                          token="tok_visa", orders={"O1": "40.00"}))
+    ledger.service.handle(m.ReplaceOrder(account="ACC1", order="O1", new_order="O2", amount="130.00"))
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P2", amount="10.00", method="card",
+                                          token="tok_visa", orders={"O2": "10.00"}))
+    mailer = MemoryMailer()
+    worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens)
+    for event in events(ledger):
+        if worker.relevant(event):
+            await worker.handle(event, str(event.event_id))
+    applied = [e.subject for e in mailer.sent if e.subject.startswith("Payment applied")]
+    assert applied == ["Payment applied to your order O1", "Payment applied to your order O2"]
+    assert state(ledger).orders["O2"].paid == 5000

@@ -23,13 +23,15 @@ class CreditIssued(CreditEvent, frozen=True, kw_only=True):
 
 
 class CreditApplied(CreditEvent, frozen=True, kw_only=True):
-    """Open credit applied automatically along with payment ``with_payment`` (seed 001)."""
+    """Open credit applied automatically along with payment ``with_payment`` (seed 001), by hand, or moved with
+    an order (``moved_from``, as for :class:`PaymentApplied`)."""
 
     credit_id: str
     target_kind: TargetKind
     target_id: str
     amount: Minor
     with_payment: str | None = None
+    moved_from: str | None = None
 
 
 class CreditUnapplied(CreditEvent, frozen=True, kw_only=True):

@@ -78,11 +78,15 @@ class ApplicationEvent(Event, frozen=True, kw_only=True):
 
 
 class PaymentApplied(ApplicationEvent, frozen=True, kw_only=True):
+    """Money of a payment applied to an invoice or an order; ``moved_from`` names the order or invoice it was
+    on before, when it follows an order to its replacement or onto the order's invoice."""
+
     payment_id: str
     target_kind: TargetKind
     target_id: str
     amount: Minor
     distributed: bool = False
+    moved_from: str | None = None
 
 
 class PaymentUnapplied(ApplicationEvent, frozen=True, kw_only=True):
