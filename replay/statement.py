@@ -33,6 +33,9 @@ class StatementLine(msgspec.Struct, frozen=True):
 
 
 class Statement(msgspec.Struct, frozen=True):
+    """What the customer owed at the start of the period, each movement of it, what they owed at the end; and
+    the credit they held on the account (overpayments, deposits, memos, not yet spent) at both ends."""
+
     account: str
     currency: str
     period_from: str
@@ -40,6 +43,8 @@ class Statement(msgspec.Struct, frozen=True):
     opening_balance: str
     lines: list[StatementLine]
     closing_balance: str
+    opening_credit: str
+    closing_credit: str
 
 
 def _reference(event: Any) -> str:
@@ -88,7 +93,7 @@ def statement_of(history: Iterable[Any], account_id: str, start: date, end: date
     """
     journal = Journal()
     currency = ""
-    opening = 0
+    opening = opening_credit = closing_credit = 0
     moves: list[tuple[date, Any, int]] = []
     for event in history:
         entry = journal.post(event)
@@ -96,10 +101,14 @@ def statement_of(history: Iterable[Any], account_id: str, start: date, end: date
             currency = event.currency
         day = business_date(event.timestamp, zone)
         delta = sum(p.debit - p.credit for p in entry.postings if p.account == "receivables")
+        held = sum(p.credit - p.debit for p in entry.postings if p.account == "customer_credits")
         if day < start:
             opening += delta
+            opening_credit += held
         elif day <= end and delta:
             moves.append((day, event, delta))
+        if day <= end:
+            closing_credit += held
     if not currency:
         raise NotFound(f"no account {account_id}", field="account")
     running = opening
@@ -110,4 +119,5 @@ def statement_of(history: Iterable[Any], account_id: str, start: date, end: date
                                    format_amount(max(delta, 0), currency), format_amount(max(-delta, 0), currency),
                                    format_amount(running, currency)))
     return Statement(account_id, currency, start.isoformat(), end.isoformat(), format_amount(opening, currency),
-                     lines, format_amount(running, currency))
+                     lines, format_amount(running, currency), format_amount(opening_credit, currency),
+                     format_amount(closing_credit, currency))

@@ -126,6 +126,7 @@ class EmailWorker:
                               for i in state.open_invoices())
             return state.email, render("statement", period_from=event.period_from, period_to=event.period_to,
                                        opening=period.opening_balance, closing=period.closing_balance,
+                                       credit=period.closing_credit,
                                        movements=movements(period, money(0)), balance=money(event.balance),
                                        count=event.open_invoices, invoices=lines or "  (none)",
                                        link=self.link("pay", state.account_id, raw))

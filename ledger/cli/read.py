@@ -280,12 +280,13 @@ def replay_statement(state: CliState, account_id: str, start: str, end: str, as_
         writer.writerow((result.period_from, "Opening balance", "", "", "", result.opening_balance))
         writer.writerows((line.date, line.event, spreadsheet_safe(line.reference), line.charge, line.credit,
                           line.balance) for line in result.lines)
+        writer.writerow((result.period_to, "Credit on account", "", "", "", result.closing_credit))
         writer.writerow((result.period_to, "Closing balance", "", "", "", result.closing_balance))
     else:
         click.echo(f"{result.account} {result.currency} {result.period_from}..{result.period_to} "
-                   f"opening {result.opening_balance}")
+                   f"opening {result.opening_balance} (credit on account {result.opening_credit})")
         table("Movements", [msgspec_dict(line) for line in result.lines])
-        click.echo(f"closing {result.closing_balance}")
+        click.echo(f"closing {result.closing_balance} (credit on account {result.closing_credit})")
 
 
 @cli.group()

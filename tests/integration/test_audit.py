@@ -62,6 +62,9 @@ def test_statement_has_opening_movements_closing(tmp_path: Path) -> None:
     assert result.opening_balance == "100.00"
     assert [(line.reference, line.credit) for line in result.lines] == [("P1 -> I1", "40.00"), ("P2 -> I1", "60.00")]
     assert result.closing_balance == "0.00"
+    assert (result.opening_credit, result.closing_credit) == ("0.00", "40.00")  # P2 overpaid by 40.00
+    before = statement(ledger.store, "ACC1", date(2026, 9, 1), date(2026, 9, 2), clock.zone)  # type: ignore[attr-defined]
+    assert (before.opening_credit, before.closing_credit) == ("0.00", "0.00")
     ledger.close()  # type: ignore[attr-defined]
 
 
