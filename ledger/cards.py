@@ -73,7 +73,10 @@ _PAN_IN_TEXT = re.compile(rf"(?<![0-9])(?:[0-9]{{13,23}}|[0-9]{{4}}(?:{_SEP}[0-9
 #: A 15 (Amex) or 16 digit number followed, without a separator, by an expiry or a CVV (2-7 more digits).
 _GLUED = {15: range(17, 23), 16: range(18, 24)}
 #: Hashes and UUIDs (hex with digits in long runs) are ids, never card text, alone or inside a key.
-_HEX_ID = re.compile(r"[0-9a-fA-F]{32,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+#: Gateway transaction ids and other generated ids are hex too (``txn_5956f1a5d369769950377759``): a run of 20
+#: or more hex characters with a letter in it is an id, even when it holds a 13-19 digit stretch passing Luhn.
+_HEX_ID = re.compile(r"(?<![0-9a-zA-Z])(?=[0-9]*[a-fA-F])[0-9a-fA-F]{20,}(?![0-9a-zA-Z])|[0-9a-fA-F]{32,}"
+                     r"|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def card_number_in_text(text: str) -> bool:

@@ -262,8 +262,9 @@ def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence
         db.execute("commit")
         projection.synced_at = todo[-1][0].position
     except BaseException:
-        db.execute("rollback")
         projection.reset()
+        if db.in_transaction:  # SQLite may have rolled back already (a full disk, an I/O error): keep its error
+            db.execute("rollback")
         raise
 
 

@@ -149,3 +149,22 @@ def test_a_catch_up_refused_with_database_is_locked_is_tried_again(ledger: Ledge
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         keeper.catch_up()  # anything else is not retried
     keeper.close()
+
+
+def test_a_batch_sqlite_rolled_back_itself_fails_with_its_own_error(ledger: Ledger, tmp_path: Path) -> None:
+    """A full disk or an I/O error makes SQLite roll back on its own: the runner reports that error (here, the
+    handler's), not "cannot rollback - no transaction is active", and keeps nothing of the batch."""
+    from ledger.projections.audit_log import AuditLogProjection
+    from ledger.projections.runner import ListLog
+
+    class Failing(AuditLogProjection):
+        def finish_batch(self, db: sqlite3.Connection) -> None:
+            db.execute("rollback")  # what SQLite does by itself on SQLITE_FULL
+            raise sqlite3.OperationalError("database or disk is full")
+
+    db = connect(tmp_path / "audit.db")
+    events = [ledger.store.mapper.to_domain_event(n)
+              for n in ledger.store.recorder.select_notifications(start=1, limit=10)]
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        catch_up([(Failing(), db)], ListLog(events))
+    assert db.execute("select count(*) from audit_log").fetchone()[0] == 0

@@ -72,3 +72,9 @@ def test_card_numbers_are_redacted_and_control_characters_escaped_for_display() 
     shown = displayable("no account 4111_1111_1111_1111 nor 4242 4242 4242 4242 \x1b]8;;https://evil.test\x1b\\X")
     assert shown == ("no account [card number] nor [card number] \\x1b]8;;https://evil.test\\x1b\\X")
     assert displayable("Ada Lovelace, invoice I-2026-0001") == "Ada Lovelace, invoice I-2026-0001"
+
+
+def test_generated_hex_ids_are_not_card_numbers() -> None:
+    assert not card_number_in_text("txn_5956f1a5d369769950377759")  # 15 digits inside pass Luhn: an id still
+    assert not card_number_field({"transaction_id": "txn_5956f1a5d369769950377759", "reference": "P3"})
+    assert card_number_in_text("txn 369769950377759") and card_number_in_text("ref abc4242424242424242")
