@@ -13,7 +13,12 @@ from ledger.aggregates import events as ev
 from ledger.aggregates.billing import BillingDecisions
 from ledger.aggregates.events.payments import Instruction, Line, Method
 from ledger.aggregates.state import Application, Credit, Payment
-from ledger.errors import Conflict, NotFound, PolicyViolation, ValidationError
+from ledger.errors import Conflict, LedgerError, NotFound, PolicyViolation, ValidationError
+
+#: What another writer can change between a payment's charge and its record (the payment's targets were paid,
+#: voided or closed, the exact amount due changed): refusals that :meth:`PaymentDecisions.record_payment` waives
+#: for a charge already made.
+OVERTAKEN = frozenset({"invoice_paid", "invoice_void", "order_not_open", "exact_amount_required"})
 
 
 class PaymentDecisions(BillingDecisions):
@@ -48,9 +53,19 @@ class PaymentDecisions(BillingDecisions):
 
     def record_payment(self, ctx: ev.Context, *, payment_id: str, amount: int, method: Method, token: str,
                        transaction_id: str, status: str, decline_code: str | None, idempotency_key: str,
-                       request_hash: str, instruction: Instruction, source: str | None = None) -> Payment:
-        """Record what the gateway answered: settled and applied, declined, or pending (ACH)."""
-        self.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
+                       request_hash: str, instruction: Instruction, source: str | None = None,
+                       overtaken: bool = False) -> Payment:
+        """Record what the gateway answered: settled and applied, declined, or pending (ACH).
+
+        ``overtaken``: the gateway took the money while another writer paid or closed the payment's targets; the
+        payment is recorded all the same (:data:`OVERTAKEN` refusals waived) and what is no longer open becomes
+        credit, so no charge is ever unknown to the ledger.
+        """
+        try:
+            self.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
+        except LedgerError as error:
+            if not (overtaken and error.code in OVERTAKEN):
+                raise
         self.trigger(ctx, ev.PaymentSubmitted, payment_id=payment_id, amount=amount, method=method, token=token,
                      transaction_id=transaction_id, idempotency_key=idempotency_key, request_hash=request_hash,
                      instruction=instruction, source=source)

@@ -46,8 +46,9 @@ class BatchingService:
         name = type(command).__name__
         account = getattr(command, "account", None)
         trust_cache = True
+        conflicted = False
         for attempt in range(1, self.max_attempts + 1):
-            unit = Unit(self.store, self.ports, getattr(command, "actor", None))
+            unit = Unit(self.store, self.ports, getattr(command, "actor", None), after_conflict=conflicted)
             try:
                 with self.store.recent_reads(enabled=trust_cache) as reads:
                     try:
@@ -56,6 +57,7 @@ class BatchingService:
                     finally:
                         self.store.give_back(reads)
             except RecordConflictError:
+                conflicted = True
                 log.info("concurrency_conflict_retry", account=account, command=name, attempt=attempt)
                 retry_pause(attempt)
                 continue

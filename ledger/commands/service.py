@@ -125,12 +125,14 @@ class LedgerService:
         """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
         handler = handler_for(command)
         account = getattr(command, "account", None)
+        conflicted = False
         for attempt in range(1, self.max_attempts + 1):
-            unit = Unit(self.store, self.ports, getattr(command, "actor", None))
+            unit = Unit(self.store, self.ports, getattr(command, "actor", None), after_conflict=conflicted)
             try:
                 outcome: Outcome = handler(unit, command)
                 written = unit.commit()
             except RecordConflictError:
+                conflicted = True
                 log.info("concurrency_conflict_retry", account=account, command=type(command).__name__,
                          attempt=attempt)
                 retry_pause(attempt)

@@ -42,11 +42,18 @@ class Ports:
 
 
 class Unit:
-    """The aggregates and context of one command attempt."""
+    """The aggregates and context of one command attempt.
 
-    def __init__(self, store: LedgerStore, ports: Ports, actor: ActorIn | None) -> None:
+    ``after_conflict``: an earlier attempt of the same command lost a write race (another writer saved the account
+    first) after running to its end, so whatever it asked of the gateway was done (a charge, a hold). Handlers
+    then record that, or undo it, rather than refuse on state the other writer changed meanwhile.
+    """
+
+    def __init__(self, store: LedgerStore, ports: Ports, actor: ActorIn | None, *,
+                 after_conflict: bool = False) -> None:
         self.store = store
         self.ports = ports
+        self.after_conflict = after_conflict
         by = actor or ActorIn()
         if by.kind not in ev.base.ACTOR_KINDS:
             raise ValidationError(f"unknown actor kind {by.kind!r}", field="actor.kind")

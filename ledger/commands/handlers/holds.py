@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from ledger.aggregates.state import request_fingerprint
 from ledger.commands import messages as m
 from ledger.commands.handlers.payments import check_repeat, gateway_key, idempotency_key
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, token_hash
-from ledger.errors import Conflict, PolicyViolation
+from ledger.errors import Conflict, LedgerError, PolicyViolation
+from ledger.ports.gateway import AuthorizationResult
 
 HANDLERS = HandlerRegistry()
 
@@ -21,10 +25,15 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     existing = account.state.authorizations.get(auth_id)
     if existing is not None and (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token):
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
-    account.check_authorization(authorization_id=auth_id, order_id=cmd.order, amount=amount)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
-    result = unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
-                                          idempotency_key=gateway_key(account.id, key))
+
+    def hold() -> AuthorizationResult:
+        return unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
+                                            idempotency_key=gateway_key(account.id, key))
+
+    with releasing(unit, hold):
+        account.check_authorization(authorization_id=auth_id, order_id=cmd.order, amount=amount)
+    result = hold()
     if result.status != "approved":
         raise PolicyViolation(f"the card was declined: {result.decline_code}", field="token",
                               code=result.decline_code or "authorization_declined")
@@ -67,10 +76,15 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     amount = amount_of(account, cmd.amount) if cmd.amount is not None else max(old.requested_amount or 0,
                                                                                 order.open)
     token = gateway_token(cmd.token) if cmd.token is not None else old.token
-    account.check_reauthorization(authorization_id=old.id, new_authorization_id=new_id, amount=amount)
     key = idempotency_key(cmd.key, f"reauthorize:{new_id}:{token}:{amount}")
-    result = unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
-                                          idempotency_key=gateway_key(account.id, key))
+
+    def hold() -> AuthorizationResult:
+        return unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
+                                            idempotency_key=gateway_key(account.id, key))
+
+    with releasing(unit, hold):
+        account.check_reauthorization(authorization_id=old.id, new_authorization_id=new_id, amount=amount)
+    result = hold()
     if result.status == "approved":
         unit.ports.gateway.void(transaction_id=old.transaction_id)
     event = account.record_reauthorization(unit.ctx, authorization_id=old.id, new_authorization_id=new_id,
@@ -130,3 +144,17 @@ def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
     account.void_authorization(unit.ctx, authorization_id=auth.id, reason=check_text(cmd.reason, "reason"))
     return recorded(unit, cmd.account, auth.id, status="voided")
 
+
+@contextmanager
+def releasing(unit: Unit, hold: Callable[[], AuthorizationResult]) -> Iterator[None]:
+    """Run the checks before a hold; when they refuse a command whose earlier attempt placed the hold and then
+    lost a write race (the order was cancelled meanwhile ...), release that hold at the gateway first: asking
+    again with the same idempotency key answers the earlier hold, which is then voided."""
+    try:
+        yield
+    except LedgerError:
+        if unit.after_conflict:
+            earlier = hold()
+            if earlier.status == "approved":
+                unit.ports.gateway.void(transaction_id=earlier.transaction_id)
+        raise

@@ -5,16 +5,19 @@ from __future__ import annotations
 from uuid import UUID
 
 import msgspec
+import structlog
 
 from ledger.aggregates import Account
 from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.payments import OVERTAKEN
 from ledger.aggregates.state import request_fingerprint
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, request_hash
-from ledger.errors import Conflict, PolicyViolation, ValidationError
+from ledger.errors import Conflict, LedgerError, PolicyViolation, ValidationError
 
 HANDLERS = HandlerRegistry()
+log = structlog.get_logger("ledger.commands")
 
 
 def instruction_of(account: Account, cmd: m.SubmitPayment) -> Instruction:
@@ -76,13 +79,18 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
     amount = amount_of(account, cmd.amount)
     token = gateway_token(cmd.token)
     instruction = instruction_of(account, cmd)
-    account.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
+    try:
+        account.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
+    except LedgerError as error:  # an earlier attempt charged, then another writer paid or closed a target
+        if not (unit.after_conflict and error.code in OVERTAKEN):
+            raise
+        log.warning("payment_overtaken_recorded", account=cmd.account, payment=payment_id, code=error.code)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=account.state.currency,
                                        method=cmd.method, idempotency_key=gateway_key(account.id, key))
     payment = account.record_payment(unit.ctx, payment_id=payment_id, amount=amount, method=cmd.method,
                                      token=token, transaction_id=result.transaction_id, status=result.status,
                                      decline_code=result.decline_code, idempotency_key=key, request_hash=digest,
-                                     instruction=instruction)
+                                     instruction=instruction, overtaken=unit.after_conflict)
     return recorded(unit, cmd.account, payment_id, status=payment.status, transaction_id=result.transaction_id,
                     detail=result.decline_code or "")
 

@@ -1,0 +1,77 @@
+"""A command that asked the gateway for something and then lost the write race to another writer is retried
+on fresh state; what the gateway did for it is then recorded or undone, never left unknown to the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.adapters.clock import ManualClock
+from ledger.adapters.gateway_simulator import GatewaySimulator
+from ledger.commands import messages as m
+from ledger.errors import Conflict
+from ledger.invariants import violations
+from ledger.ports.ids import account_uuid
+from tests.ledger_fixtures import START, make_ledger
+
+
+class RacingGateway(GatewaySimulator):
+    """Runs ``race`` (another writer's command) right after its first answer to ``method``."""
+
+    def __init__(self, clock: ManualClock, path: str) -> None:
+        super().__init__(clock, path)
+        self.races: dict[str, Callable[[], Any]] = {}
+
+    def _raced(self, method: str, result: Any) -> Any:
+        race = self.races.pop(method, None)
+        if race is not None:
+            race()
+        return result
+
+    def charge(self, **kwargs: Any) -> Any:
+        return self._raced("charge", super().charge(**kwargs))
+
+    def authorize(self, **kwargs: Any) -> Any:
+        return self._raced("authorize", super().authorize(**kwargs))
+
+
+@pytest.fixture
+def raced(tmp_path: Path) -> Any:
+    clock = ManualClock(START)
+    gateway = RacingGateway(clock, str(tmp_path / "gateway.db"))
+    ledger = make_ledger(tmp_path, clock=clock, gateway=gateway)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+    yield ledger, gateway
+    ledger.close()
+
+
+def test_a_payment_charged_before_another_paid_its_invoice_is_recorded_as_credit(raced: Any) -> None:
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01", due="2026-09-30"))
+    gateway.races["charge"] = lambda: s.handle(m.SubmitPayment(
+        account="ACC1", payment="PB", amount="10.00", method="card", token="tok_visa", invoices={"I1": "10.00"}))
+    first = s.handle(m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", method="card", token="tok_visa",
+                                     invoices={"I1": "10.00"}))
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert set(state.payments) == {"PA", "PB"} and state.payments["PA"].transaction_id == first.transaction_id
+    assert state.balance == 0 and state.credit_balance == 1000  # the second charge is the customer's credit
+    charges = gateway._db.execute("select count(*) from gateway_transactions where kind = 'charge'").fetchone()[0]
+    assert charges == 2
+    events = [ledger.store.mapper.to_domain_event(n)
+              for n in ledger.store.recorder.select_notifications(start=1, limit=100)]
+    assert not violations(events)
+
+
+def test_a_hold_placed_before_its_order_was_cancelled_is_released(raced: Any) -> None:
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="80.00"))
+    gateway.races["authorize"] = lambda: s.handle(m.CancelOrder(account="ACC1", order="O1", reason="gone"))
+    with pytest.raises(Conflict):
+        s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="80.00", token="tok_visa"))
+    holds = gateway._db.execute("select status from gateway_transactions where kind = 'authorization'").fetchall()
+    assert [h[0] for h in holds] == ["voided"]
