@@ -156,7 +156,14 @@ def _report(counters: Sequence[Synchronized[int]], reported: int, progress: Call
 
 
 class ProjectionFiles:
-    """Where each projection's SQLite file lives, and the atomic rebuild-then-swap."""
+    """Where each projection's SQLite file lives, and the atomic rebuild-then-swap.
+
+    The serving path (``accounts.db``) is a symbolic link to the file built last (``accounts-<stamp>.db``).
+    SQLite names a database's ``-wal`` and ``-shm`` after the file a link points to, so each build has its own:
+    a swap (one ``rename`` of a new link over the old one) can never pair a new file with the old file's WAL,
+    whatever crashes when and whoever still has the old file open (it reads its old file until it reopens).
+    A serving path that is a plain file (from before links) is replaced the same way.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -233,9 +240,26 @@ class ProjectionFiles:
         if interrupt_at is not None:
             raise RebuildInterrupted(f"stopped at {interrupt_at}")
         for projection, path in zip(projections, paths, strict=True):
-            serving = self.path(projection)
-            os.replace(path, serving)
-            for suffix in ("-wal", "-shm"):  # the old file's, which readers of the new file must not adopt
-                Path(f"{serving}{suffix}").unlink(missing_ok=True)
+            self._swap(projection, path)
             log.info("projection_rebuilt", projection=projection.name, events=applied)
         return applied
+
+    def _swap(self, projection: Projection, built: Path) -> None:
+        """Serve ``built`` from now on: a build of its own name, then a link renamed over the serving path."""
+        serving = self.path(projection)
+        target = self.folder / f"{projection.name}-{time.time_ns()}.db"
+        os.replace(built, target)
+        link = self.folder / f"{projection.name}.db.swap"
+        link.unlink(missing_ok=True)
+        link.symlink_to(target.name)
+        os.replace(link, serving)
+        self._forget_old_builds(projection, keep=target)
+
+    def _forget_old_builds(self, projection: Projection, keep: Path) -> None:
+        """Remove builds the serving link no longer points to, and a plain file's WAL from before links (a
+        process that still has one open keeps reading it until it reopens the serving path)."""
+        for leftover in self.folder.glob(f"{projection.name}-*.db*"):
+            if not leftover.name.startswith(keep.name):
+                leftover.unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.path(projection)}{suffix}").unlink(missing_ok=True)
