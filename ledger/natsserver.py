@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import importlib.metadata
 import json
 import os
@@ -23,6 +22,7 @@ from types import TracebackType
 import structlog
 
 from ledger.errors import LedgerError
+from ledger.lifecycle import die_with_parent_hook
 
 
 def find_nats_server_binary() -> str:
@@ -151,23 +151,8 @@ class NatsServerProcess:
 
 
 def _stop_with_parent() -> Callable[[], None] | None:
-    """A pre-exec hook asking Linux to SIGTERM the child when the thread that started it dies
-    (``PR_SET_PDEATHSIG``): a SIGKILLed ``serve`` then leaves no server on its port. The libc call is looked up
-    here, in the parent, so the child only makes it. None elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def hook() -> None:
-        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # the parent died before the request took effect
-            os._exit(1)
-
-    return hook
+    """A pre-exec hook: a SIGKILLed ``serve`` leaves no server on its port (:mod:`ledger.lifecycle`)."""
+    return die_with_parent_hook(signal.SIGTERM)
 
 
 def stop_orphan(pid_path: Path, js_dir: Path, timeout: float = 10.0) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import multiprocessing
 import os
+import signal
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import structlog
 
+from ledger.lifecycle import die_with_parent_hook
 from ledger.projections.base import Projection
 from ledger.projections.runner import EventLog, FileLog, bulk_gc, catch_up, connect, stored_version
 
@@ -72,10 +74,16 @@ def peak_rss_mb() -> float:
 
 
 def _build_one(name: str, path: str, log_path: str, batch: int, stop: int | None, counter: Synchronized[int],
-               peak: Synchronized[float]) -> None:
-    """Body of one rebuild process (started with ``spawn``: it opens everything it uses itself)."""
+               peak: Synchronized[float], parent: int) -> None:
+    """Body of one rebuild process (started with ``spawn``: it opens everything it uses itself); it dies with
+    the rebuild that started it, even when that one is SIGKILLed, rather than compete for the cores with the
+    next rebuild."""
     from ledger.logs import configure_logging
     from ledger.projections import fresh
+
+    stop_with_parent = die_with_parent_hook(signal.SIGKILL, parent)
+    if stop_with_parent is not None:
+        stop_with_parent()
 
     configure_logging(quiet=True)
 
@@ -99,7 +107,7 @@ def build_in_processes(projections: Sequence[Projection], paths: Sequence[Path],
     counters: list[Synchronized[int]] = [context.Value("q", 0) for _ in projections]
     highs: list[Synchronized[float]] = [context.Value("d", 0.0) for _ in projections]
     workers = [context.Process(target=_build_one, name=f"rebuild-{p.name}", daemon=True,
-                               args=(p.name, str(path), log_path, batch, stop, counter, high))
+                               args=(p.name, str(path), log_path, batch, stop, counter, high, os.getpid()))
                for p, path, stop, counter, high in zip(projections, paths, stops, counters, highs, strict=True)]
     for worker in workers:
         worker.start()
