@@ -66,7 +66,9 @@ class Relay:
         Only the relay should publish on ``ledger.events.>``, but the server lets anyone with publish rights
         do it. A message without ``Ledger-Position`` at the tail (or a deleted tail) is stepped over, up to
         ``FOREIGN_SCAN`` messages back, and logged; the next message then goes without
-        ``Nats-Expected-Last-Msg-Id``, which the foreign message would fail, and dedup still guards it.
+        ``Nats-Expected-Last-Msg-Id``, which the foreign message would fail, and dedup still guards it. So is a
+        message whose ``Ledger-Position`` and ``Nats-Msg-Id`` do not name this ledger's event at that position
+        (forged, or another ledger's on the same NATS): trusting it would skip events, or publish none.
         """
         info = await self.js.stream_info(EVENTS_STREAM)
         if info.state.last_seq == 0 or info.state.messages == 0:
@@ -79,13 +81,22 @@ class Relay:
                 continue
             headers = message.headers or {}
             if POSITION in headers and headers[POSITION].isdigit():
-                if seq != info.state.last_seq:
-                    self._unchained = True
-                return int(headers[POSITION]), headers.get("Nats-Msg-Id")
-            log.error("foreign_message_in_events_stream", stream_seq=seq, subject=message.subject)
+                position, event_id = int(headers[POSITION]), headers.get("Nats-Msg-Id")
+                if await self._ours(position, event_id):
+                    if seq != info.state.last_seq:
+                        self._unchained = True
+                    return position, event_id
+            log.error("foreign_message_in_events_stream", stream_seq=seq, subject=message.subject,
+                      claimed_position=headers.get(POSITION))
             self._unchained = True
         raise RelayError(f"no relayed message in the last {FOREIGN_SCAN} of {EVENTS_STREAM}: "
                          "the stream is not the ledger's")
+
+    async def _ours(self, position: int, event_id: str | None) -> bool:
+        """Is ``event_id`` the id of this ledger's event at ``position``?"""
+        notes = await asyncio.to_thread(self.log.read_raw, position - 1, 1) if position > 0 else []
+        return bool(notes) and notes[0].id == position and event_id == str(
+            event_uuid(notes[0].originator_id, notes[0].originator_version))
 
     async def publish_batch(self) -> int:
         """Publish the next batch of events; returns how many were stored (0 when caught up)."""

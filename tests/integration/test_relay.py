@@ -134,3 +134,26 @@ async def test_a_foreign_message_at_the_tail_does_not_stop_the_relay(tmp_path: P
     fill_more.close()
     await nc.close()
     ledger.close()
+
+
+async def test_a_forged_position_at_the_tail_does_not_make_the_relay_skip_events(tmp_path: Path,
+                                                                                 nats_server: str) -> None:
+    """A message claiming a position ahead of the log (forged, or another ledger's on the same NATS) is not this
+    ledger's event there: the relay steps over it instead of resuming after it and never publishing."""
+    ledger = make_ledger(tmp_path)
+    fill(ledger, 1)
+    nc = await nats.connect(nats_server)
+    js = nc.jetstream()
+    await reset_streams(js)
+    await ensure_events_stream(js)
+    await Relay(ledger.store, js).publish_batch()
+    head = ledger.store.recorder.max_notification_id()
+    await js.publish("ledger.events.AccountOpened.x", b"{}",
+                     headers={"Ledger-Position": str(head + 5), "Nats-Msg-Id": "forged"})
+    for n in range(3):
+        ledger.service.handle(m.OpenAccount(account=f"NEW{n}", email=f"new{n}@example.com"))
+    assert await Relay(ledger.store, js).publish_batch() == 3
+    ours = [p for p in await stream_positions(js) if p <= ledger.store.recorder.max_notification_id()]
+    assert ours[-3:] == [head + 1, head + 2, head + 3]
+    await nc.close()
+    ledger.close()
