@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import structlog
 
@@ -221,3 +224,34 @@ async def log_nats_error(error: Exception) -> None:
     """nats-py's error callback for every connection the ledger opens: one structured line instead of the
     client's default traceback on stderr (a server restarting or gone at shutdown is not a crash)."""
     structlog.get_logger("ledger.nats").warning("nats_error", error=repr(error))
+
+
+#: How long a first connection may take before the log says which URL cannot be reached.
+UNREACHABLE_AFTER = 5.0
+
+
+async def connect_until_stopped(url: str, stop: asyncio.Event, **options: Any) -> Any | None:
+    """``nats.connect(url, **options)`` (which retries for ever with ``max_reconnect_attempts=-1``) that gives
+    up when ``stop`` is set: a worker or relay told to stop (SIGTERM) while NATS is unreachable stops, instead of
+    waiting for a server that may never come. None when stopped first. Past ``UNREACHABLE_AFTER`` seconds one
+    ``nats_unreachable`` warning names the URL and where it came from."""
+    import nats
+
+    connecting = asyncio.ensure_future(nats.connect(url, error_cb=log_nats_error, **options))
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait({connecting, stopping}, timeout=UNREACHABLE_AFTER,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if not done:
+            structlog.get_logger("ledger.nats").warning(
+                "nats_unreachable", url=url, hint="check NATS_URL / --nats-url, or that the server is running")
+            await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if connecting.done():
+            return connecting.result()
+        return None
+    finally:
+        stopping.cancel()
+        if not connecting.done():
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await connecting

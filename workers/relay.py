@@ -22,7 +22,6 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from ledger.aggregates.events.base import event_uuid
-from ledger.natsserver import log_nats_error
 from ledger.service.subjects import EVENTS_PREFIX, EVENTS_STREAM, event_subject
 from ledger.store.log_reader import CommittedLog
 from ledger.store.mapper import encode_event
@@ -159,13 +158,15 @@ async def run_standalone(store: Any, url: str, batch: int = 1000) -> None:
     """Connect, make sure the stream exists, relay until the process is stopped."""
     import signal
 
-    import nats
+    from ledger.natsserver import connect_until_stopped
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    nc = await nats.connect(url, max_reconnect_attempts=-1, error_cb=log_nats_error)
+    nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1)
+    if nc is None:
+        return
     js = nc.jetstream()
     await ensure_events_stream(js)
     relay = Relay(store, js, batch=batch)

@@ -33,7 +33,7 @@ import structlog
 from ledger.adapters.mailers import MaildirMailer, SmtpMailer
 from ledger.bootstrap import Ledger
 from ledger.errors import ValidationError
-from ledger.natsserver import NatsServerProcess, log_nats_error
+from ledger.natsserver import NatsServerProcess, connect_until_stopped
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
 from ledger.projections.keeper import ProjectionKeeper
@@ -191,8 +191,14 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         log.info("nats_server_started", url=url)
     stop_on_signals(stop)
     follower = supervise("projections", lambda: run_follower(ledger, stop), stop)
+    nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name="ledger")
+    if nc is None:
+        await finish([follower])
+        if server is not None:
+            server.stop()
+        log.info("ledger_stopped", connected=False)
+        return
     api_keeper, expiry_keeper = ProjectionKeeper(ledger.store, home), ProjectionKeeper(ledger.store, home)
-    nc = await nats.connect(url, max_reconnect_attempts=-1, name="ledger", error_cb=log_nats_error)
     js = nc.jetstream()
     await ensure_events_stream(js)
     await ensure_dlq_stream(js)
@@ -256,8 +262,10 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
             keeper.close()
         return
     [worker] = workers_for(ledger, mailer or mailer_from_env(home), [name])
-    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, name=f"ledger-{name}",
-                             error_cb=log_nats_error)
+    nc = await connect_until_stopped(nats_url, stop, max_reconnect_attempts=-1, name=f"ledger-{name}")
+    if nc is None:
+        log.info("worker_stopped", worker=name, connected=False)
+        return
     inbox = Inbox(home / "workers.db")
     try:
         js = nc.jetstream()

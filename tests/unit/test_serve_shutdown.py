@@ -35,3 +35,19 @@ def test_other_failures_at_shutdown_still_raise() -> None:
 
     with pytest.raises(KeyError):
         asyncio.run(close_quietly(bug()))
+
+
+async def test_a_stop_while_nats_is_unreachable_ends_the_connection_attempt(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``ledger worker emails --nats-url nats://127.0.0.1:1`` then SIGTERM: the worker stops (it used to wait for
+    ever), after one warning naming the URL."""
+    import asyncio
+
+    from ledger import natsserver
+
+    monkeypatch.setattr(natsserver, "UNREACHABLE_AFTER", 0.2)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.5, stop.set)
+    started = asyncio.get_running_loop().time()
+    client = await natsserver.connect_until_stopped("nats://127.0.0.1:1", stop, max_reconnect_attempts=-1,
+                                                    reconnect_time_wait=0.05)
+    assert client is None and asyncio.get_running_loop().time() - started < 5
