@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import nats
@@ -103,17 +104,22 @@ async def test_relay_following_concurrent_writers_keeps_log_order(tmp_path: Path
     ledger.close()
 
 
-async def test_a_foreign_message_at_the_tail_does_not_stop_the_relay(tmp_path: Path, nats_server: str) -> None:
-    """Anyone with publish rights can put a message on ledger.events.>; the relay steps over it (and over a
-    deleted tail) and goes on, every event still once and in order."""
+async def relayed_once(tmp_path: Path, nats_server: str, accounts: int) -> tuple[Any, Any, Any]:
+    """A ledger of ``accounts`` filled accounts whose events were relayed once to a fresh stream."""
     ledger = make_ledger(tmp_path)
-    fill(ledger, 2)
+    fill(ledger, accounts)
     nc = await nats.connect(nats_server)
     js = nc.jetstream()
     await reset_streams(js)
     await ensure_events_stream(js)
-    relay = Relay(ledger.store, js)
-    await relay.publish_batch()
+    await Relay(ledger.store, js).publish_batch()
+    return ledger, nc, js
+
+
+async def test_a_foreign_message_at_the_tail_does_not_stop_the_relay(tmp_path: Path, nats_server: str) -> None:
+    """Anyone with publish rights can put a message on ledger.events.>; the relay steps over it (and over a
+    deleted tail) and goes on, every event still once and in order."""
+    ledger, nc, js = await relayed_once(tmp_path, nats_server, 2)
     foreign = await js.publish("ledger.events.Test.x", b'{"hello": 1}')
     fill_more = make_ledger(tmp_path)  # the same store, another writer
     fill_more.service.handle(m.OpenAccount(account="LATE", email="late@example.com"))
@@ -140,13 +146,7 @@ async def test_a_forged_position_at_the_tail_does_not_make_the_relay_skip_events
                                                                                  nats_server: str) -> None:
     """A message claiming a position ahead of the log (forged, or another ledger's on the same NATS) is not this
     ledger's event there: the relay steps over it instead of resuming after it and never publishing."""
-    ledger = make_ledger(tmp_path)
-    fill(ledger, 1)
-    nc = await nats.connect(nats_server)
-    js = nc.jetstream()
-    await reset_streams(js)
-    await ensure_events_stream(js)
-    await Relay(ledger.store, js).publish_batch()
+    ledger, nc, js = await relayed_once(tmp_path, nats_server, 1)
     head = ledger.store.recorder.max_notification_id()
     await js.publish("ledger.events.AccountOpened.x", b"{}",
                      headers={"Ledger-Position": str(head + 5), "Nats-Msg-Id": "forged"})
