@@ -9,7 +9,7 @@ import itertools
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -236,14 +236,18 @@ def replay() -> None:
 
 
 @replay.command("balances")
-@option("--as-of", "as_of", required=True, metavar="TIME")
+@option("--as-of", "as_of", required=True, metavar="TIME|now")
 @json_option
 @pass_state
 def replay_balances(state: CliState, as_of: str) -> None:
-    """Every account's balances and the trial balance as of TIME."""
+    """Every account's balances and the trial balance as of TIME: the events before it (``now``: every event
+    recorded up to the clock's now, ``--at`` if given)."""
     ledger = state.ledger()
     try:
-        result = balances_as_of(ledger.store, parse_instant(as_of, ledger.ports.clock.zone, "as-of"))
+        clock = ledger.ports.clock
+        moment = (clock.now() + timedelta(microseconds=1) if as_of.strip().lower() == "now"
+                  else parse_instant(as_of, clock.zone, "as-of"))
+        result = balances_as_of(ledger.store, moment)
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:

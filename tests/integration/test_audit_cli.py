@@ -111,6 +111,8 @@ def test_replays_exports_and_the_audit_log(ledger: Ledger, tmp_path: Path) -> No
     balances = ledger.json("replay", "balances", "--as-of", "2026-09-11")
     assert [(a["account"], a["balance"]) for a in balances["accounts"]] == [("ACC1", "30.00")]
     assert balances["balanced"] is True
+    now = ledger.json("replay", "balances", "--as-of", "now")  # the whole history, as of the clock's now
+    assert [(a["account"], a["balance"]) for a in now["accounts"]] == [("ACC1", "30.00")]
     text = ledger.ok("replay", "statement", "ACC1", "--from", "2026-09-01", "--to", "2026-09-30", "--csv")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["date", "event", "reference", "charge", "credit", "balance"]
