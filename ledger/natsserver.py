@@ -71,9 +71,13 @@ class NatsServerProcess:
         return self.wait_listening()
 
     def spawn(self) -> None:
-        """Start the server process (call :meth:`stop_orphan` first, as :meth:`start` does)."""
+        """Start the server process (call :meth:`stop_orphan` first, as :meth:`start` does). Ports files left by
+        servers that died are removed first: one server runs per store, and a stale file whose pid the new
+        server happens to get would give :meth:`wait_listening` the old port."""
         ports_dir = self.store_dir / "ports"
         ports_dir.mkdir(parents=True, exist_ok=True)
+        for stale in ports_dir.glob("*.ports"):
+            stale.unlink(missing_ok=True)
         args = [find_nats_server_binary(), "-a", self.host, "-p", str(self.port), "-js",
                 "-sd", str(self.store_dir / "js"), "--ports_file_dir", str(ports_dir)]
         with self.log_path.open("ab") as log:

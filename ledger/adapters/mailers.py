@@ -7,6 +7,7 @@ import contextlib
 import glob
 import os
 import re
+import time
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -81,10 +82,18 @@ class MaildirMailer:
 
     idempotent = True
 
+    #: The Maildir convention: a file left in ``tmp/`` this long (seconds) was abandoned by a crashed writer.
+    abandoned_after = 36 * 3600
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         for sub in ("tmp", "new", "cur"):  # an existing but empty folder gets its Maildir structure too
             (folder / sub).mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - self.abandoned_after
+        for left in (folder / "tmp").iterdir():  # a writer killed between writing and delivering
+            with contextlib.suppress(OSError):
+                if left.stat().st_mtime < cutoff:
+                    left.unlink()
 
     def delivered(self, message_id: str) -> bool:
         """Whether the email with ``message_id`` is in the Maildir (unread in new/, or read in cur/)."""

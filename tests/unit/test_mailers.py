@@ -53,3 +53,17 @@ def test_a_message_is_dated_by_its_event() -> None:
 def test_portal_links_encode_every_part() -> None:
     link = portal_link("https://portal.example", "cart", "ACC/1?x#y", "CART-1", "t0k")
     assert link == "https://portal.example/cart/ACC%2F1%3Fx%23y/CART-1/t0k"
+
+
+def test_files_abandoned_in_tmp_by_a_crashed_writer_are_cleared(tmp_path: Path) -> None:
+    import os
+    import time
+
+    (tmp_path / "tmp").mkdir()
+    old, fresh = tmp_path / "tmp" / "old.123", tmp_path / "tmp" / "fresh.456"
+    old.write_text("x")
+    fresh.write_text("y")
+    two_days_ago = time.time() - 48 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    MaildirMailer(tmp_path)
+    assert not old.exists() and fresh.exists()  # another writer may be writing this one now
