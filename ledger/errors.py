@@ -79,6 +79,14 @@ class GatewayUnavailable(LedgerError):
     exit_code = 1
 
 
+class RecordingFailed(LedgerError):
+    """The gateway acted for a command (a charge, a hold, a refund) but recording it failed (a full disk, the
+    store unreachable): the command must be run again, with the same idempotency key, to record it."""
+
+    code = "gateway_acted_not_recorded"
+    exit_code = 1
+
+
 class ConcurrencyExhausted(LedgerError):
     """Optimistic-concurrency retries ran out; nothing from this command was written."""
 

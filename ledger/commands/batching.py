@@ -21,7 +21,7 @@ import structlog
 from eventsourcing.persistence import RecordConflictError
 
 from ledger.commands.messages import Outcome
-from ledger.commands.service import handler_for, log_recorded, refusal, retry_pause
+from ledger.commands.service import handler_for, log_recorded, refusal, retry_pause, unrecorded
 from ledger.commands.unit import Ports, Unit
 from ledger.errors import ConcurrencyExhausted, LedgerError
 from ledger.store.application import LedgerStore
@@ -66,6 +66,11 @@ class BatchingService:
                     trust_cache = False  # decided on a cached copy: decide again on fresh state
                     continue
                 raise refusal(command, error) from None
+            except Exception as error:
+                failed = unrecorded(command, unit, error)
+                if failed is error:
+                    raise
+                raise failed from error
             log_recorded(account, ((r.domain_event, r.notification.id) for r in recordings))
             return outcome
         raise ConcurrencyExhausted(f"gave up after {self.max_attempts} concurrent conflicts", field="account")

@@ -20,7 +20,7 @@ from ledger.commands import messages as m
 from ledger.commands.handlers import HANDLERS
 from ledger.commands.messages import Outcome
 from ledger.commands.unit import Ports, Unit, refuse_card_numbers
-from ledger.errors import ConcurrencyExhausted, Forbidden, LedgerError, ValidationError
+from ledger.errors import ConcurrencyExhausted, Forbidden, LedgerError, RecordingFailed, ValidationError
 from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.commands")
@@ -72,6 +72,20 @@ def check_actor(command: Any) -> None:
     if actor is not None and actor.kind in SELF_SERVICE_ACTORS and type(command) not in SELF_SERVICE:
         raise Forbidden(f"a {actor.kind} may not {type(command).__name__}; staff or the system may",
                         field="actor.kind")
+
+
+def unrecorded(command: Any, unit: Unit, error: Exception) -> Exception:
+    """What to raise for ``error``, an unexpected failure of a command attempt: when the gateway acted for it
+    (a charge, a hold, a refund), a :class:`RecordingFailed` saying so and what to do, logged with the cause;
+    otherwise ``error`` itself."""
+    if not unit.gateway.acted:
+        return error
+    acted = ", ".join(unit.gateway.acted)
+    log.error("gateway_acted_not_recorded", account=getattr(command, "account", None),
+              command=type(command).__name__, gateway=acted, error=repr(error), exc_info=error)
+    return RecordingFailed(f"the gateway did {acted} but recording it failed ({type(error).__name__}: {error}); "
+                           "run the same command again, with the same key, once that is fixed: it is then "
+                           "recorded, and the gateway does not act twice", field="account")
 
 
 def handler_for(command: Any) -> Any:
@@ -139,6 +153,11 @@ class LedgerService:
                 continue
             except LedgerError as error:
                 raise refusal(command, error) from None
+            except Exception as error:
+                failed = unrecorded(command, unit, error)
+                if failed is error:
+                    raise
+                raise failed from error
             log_recorded(account, written)
             return outcome
         raise ConcurrencyExhausted(f"gave up after {self.max_attempts} concurrent conflicts", field="account")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -41,6 +41,28 @@ class Ports:
     tokens: TokenIssuer
 
 
+class WatchedGateway:
+    """The gateway as one command attempt sees it, noting what it did there (``acted``: what and which
+    transaction), so that a failure to record it afterwards (a full disk, the store gone) can say so."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.acted: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.gateway, name)
+        if name not in ("charge", "authorize", "capture", "refund", "void"):
+            return method
+
+        def watched(**kwargs: Any) -> Any:
+            result = method(**kwargs)
+            if result.status in ("approved", "pending"):
+                self.acted.append(f"{name} {result.transaction_id}")
+            return result
+
+        return watched
+
+
 class Unit:
     """The aggregates and context of one command attempt.
 
@@ -52,7 +74,8 @@ class Unit:
     def __init__(self, store: LedgerStore, ports: Ports, actor: ActorIn | None, *,
                  after_conflict: bool = False) -> None:
         self.store = store
-        self.ports = ports
+        self.gateway = WatchedGateway(ports.gateway)
+        self.ports = replace(ports, gateway=cast(Gateway, self.gateway))
         self.after_conflict = after_conflict
         by = actor or ActorIn()
         if by.kind not in ev.base.ACTOR_KINDS:

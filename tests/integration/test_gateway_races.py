@@ -3,6 +3,7 @@ on fresh state; what the gateway did for it is then recorded or undone, never le
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.commands import messages as m
-from ledger.errors import Conflict
+from ledger.errors import Conflict, RecordingFailed
 from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import START, make_ledger
@@ -75,3 +76,26 @@ def test_a_hold_placed_before_its_order_was_cancelled_is_released(raced: Any) ->
         s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="80.00", token="tok_visa"))
     holds = gateway._db.execute("select status from gateway_transactions where kind = 'authorization'").fetchall()
     assert [h[0] for h in holds] == ["voided"]
+
+
+def test_a_charge_that_cannot_be_recorded_says_so_and_a_rerun_records_it_once(raced: Any,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01", due="2026-09-30"))
+    pay = m.SubmitPayment(account="ACC1", payment="P1", amount="10.00", method="card", token="tok_visa",
+                          distribute=True)
+    saving = type(ledger.store).save
+
+    def disk_full(self: Any, *objs: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(type(ledger.store), "save", disk_full)
+    with pytest.raises(RecordingFailed) as failed:
+        s.handle(pay)
+    assert failed.value.code == "gateway_acted_not_recorded" and "charge txn_" in failed.value.message
+    monkeypatch.setattr(type(ledger.store), "save", saving)
+    done = s.handle(pay)
+    assert done.transaction_id in failed.value.message  # the same charge, recorded now
+    charges = gateway._db.execute("select count(*) from gateway_transactions where kind = 'charge'").fetchone()[0]
+    assert charges == 1
