@@ -31,16 +31,21 @@ class AutopayWorker:
         self.service = service
 
     async def handle(self, event: Any, event_id: str) -> None:
-        """Charge the autopay method for the invoice's open amount less open credits (or apply the credits)."""
+        """Charge the autopay method for the invoice's open amount less open credits (or apply the credits).
+
+        Decided on the account as it was when the invoice was issued, so every delivery of the event sends the
+        same command with the same key: a charge whose answer was lost is answered, not charged again, and
+        credit activity since then cannot change the amount under the same key.
+        """
         if not isinstance(event, ev.InvoiceIssued):
             return
-        state = (await asyncio.to_thread(self.store.account, event.originator_id)).state
+        state = (await asyncio.to_thread(self.store.account, event.originator_id, event.originator_version)).state
         method = state.methods.get(state.autopay_method or "")
         invoice = state.invoices.get(event.invoice_id)
         if method is None or invoice is None or invoice.open <= 0:
             return
         if invoice.open <= state.credit_balance:
-            await self._apply_credits(state, invoice.id, invoice.open)
+            await self._apply_credits(event.originator_id, invoice.id)
             return
         amount = format_amount(invoice.open - state.credit_balance, state.currency)
         command = m.SubmitPayment(account=state.account_id, payment=f"AUTO-{invoice.id}", amount=amount,
@@ -52,8 +57,14 @@ class AutopayWorker:
             if error.code not in ("duplicate_id", "invoice_paid"):
                 raise
 
-    async def _apply_credits(self, state: Any, invoice_id: str, due: int) -> None:
-        """Cover ``due`` on the invoice from open credits, oldest first (a repeat finds the invoice paid)."""
+    async def _apply_credits(self, aggregate_id: Any, invoice_id: str) -> None:
+        """Cover what is open on the invoice from open credits, oldest first (a repeat finds the invoice paid);
+        no money moves at the gateway, so this is decided on the account as it is now."""
+        state = (await asyncio.to_thread(self.store.account, aggregate_id)).state
+        invoice = state.invoices.get(invoice_id)
+        due = invoice.open if invoice is not None else 0
+        if due <= 0:
+            return
         for credit in state.open_credits():
             take = min(credit.remaining, due)
             command = m.ApplyCredit(account=state.account_id, credit=credit.id,

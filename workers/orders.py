@@ -32,14 +32,19 @@ class OrdersWorker:
         """Replace the order whose new hold is larger than its old one (idempotent: a replay is answered as done).
 
         The new order's price is what was paid on the old one plus the new hold, which covers at least the
-        balance due (the ledger refuses less): the price the customer approved at checkout.
+        balance due (the ledger refuses less): the price the customer approved at checkout. Both are read from
+        the account as it was at the reauthorization (a capture of the new hold since then is no payment on top
+        of it); that the order is still open, from the account as it is now.
         """
         if not isinstance(event, ev.Reauthorized):
             return
+        then = (await asyncio.to_thread(self.store.account, event.originator_id, event.originator_version)).state
+        order = then.orders.get(event.order_id)
+        old = then.authorizations.get(event.authorization_id)
+        if order is None or old is None or event.amount <= old.amount:
+            return
         state = (await asyncio.to_thread(self.store.account, event.originator_id)).state
-        order = state.orders.get(event.order_id)
-        old = state.authorizations.get(event.authorization_id)
-        if order is None or order.status != "open" or old is None or event.amount <= old.amount:
+        if state.orders[order.id].status != "open":
             return
         command = m.ReplaceOrder(account=state.account_id, order=event.order_id,
                                  new_order=f"{event.order_id}-{event.new_authorization_id}",

@@ -71,3 +71,21 @@ def test_an_exact_payment_may_be_net_of_open_credits(ledger: Any) -> None:
     s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="50.00", method="card", token="tok_visa",
                              distribute=True, exact=True))
     assert state(ledger).balance == 0 and state(ledger).credit_balance == 0
+
+
+async def test_a_redelivery_after_a_lost_answer_records_the_charge_whatever_credit_came_since(ledger: Any) -> None:
+    from ledger.errors import GatewayUnavailable
+
+    ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="100.00", date="2026-09-01",
+                                         due="2026-09-30"))
+    event = next(e for e in (ledger.store.mapper.to_domain_event(n)
+                             for n in ledger.store.recorder.select_notifications(start=1, limit=100))
+                 if isinstance(e, ev.InvoiceIssued))
+    worker = AutopayWorker(ledger.store, ledger.service)
+    ledger.ports.gateway.fail_next(1, lose_response=True)  # charged, but the answer never came back
+    with pytest.raises(GatewayUnavailable):
+        await worker.handle(event, str(event.event_id))
+    ledger.service.handle(m.IssueCredit(account="ACC1", credit="C1", amount="100.00", reference="goodwill"))
+    await worker.handle(event, str(event.event_id))  # redelivered: the same command, answered by the gateway
+    assert state(ledger).payments["AUTO-I1"].amount == 10000  # the charge is recorded, not lost
+    assert state(ledger).invoices["I1"].open == 0 and state(ledger).credit_balance == 10000

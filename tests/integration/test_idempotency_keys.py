@@ -130,3 +130,6 @@ def test_a_payment_repeated_with_its_amount_written_otherwise_is_the_same_reques
     with pytest.raises(Conflict):
         s.handle(m.SubmitPayment(account="ACC1", payment="P9", amount="61", method="card", token="tok_visa",
                                  invoices={"I1": "60.0"}))
+    with pytest.raises(Conflict):  # 6000.00 written as the minor units of 60.00: another request
+        s.handle(m.SubmitPayment(account="ACC1", payment="P9", amount="6000", method="card", token="tok_visa",
+                                 invoices={"I1": "6000"}))

@@ -147,3 +147,15 @@ async def test_money_moved_to_a_replacement_order_is_not_emailed_again(ledger: L
     applied = [e.subject for e in mailer.sent if e.subject.startswith("Payment applied")]
     assert applied == ["Payment applied to your order O1", "Payment applied to your order O2"]
     assert state(ledger).orders["O2"].paid == 5000
+
+
+async def test_a_new_hold_captured_before_the_worker_runs_is_not_counted_twice(ledger: Ledger) -> None:
+    ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="100.00",
+                                          token="tok_visa"))
+    reauthorize(ledger, amount="120.00")
+    ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A2", payment="C2"))
+    await run_orders_worker(ledger)
+    replacement = state(ledger).orders["O1-A2"]
+    assert replacement.amount == 12000  # was priced 220.00 (paid counted once from the capture, once more)
+    # the capture paid the old order up to its price; the rest waits as credit for what is still open
+    assert (replacement.paid, state(ledger).credit_balance) == (10000, 2000)

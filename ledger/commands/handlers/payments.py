@@ -71,7 +71,7 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
     account = unit.account(cmd.account)
     payment_id = check_id(cmd.payment, "payment")
     key = idempotency_key(cmd.key, f"payment:{payment_id}")
-    digest = request_hash(in_minor_units(account, cmd))
+    digest = "minor:" + request_hash(in_minor_units(account, cmd))  # never equal to a raw body's fingerprint
     first = check_repeat(account, key, digest, request_hash(cmd))  # as fingerprinted before amounts were parsed
     if first is not None:
         done = account.state.payments[first]
