@@ -68,12 +68,24 @@ def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
 
 
 def _displayable(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Every text value of a line as :func:`ledger.cards.displayable` shows it: a card number that reached a log
-    call anyway (a NATS subject, an id echoed in an error) is redacted, terminal escapes are escaped."""
+    """Every text of a line as :func:`ledger.cards.displayable` shows it, however deep (a dict passed to a log
+    call, a traceback's exception message): a card number that reached a log call anyway (a NATS subject, an id
+    echoed in an error) is redacted, terminal escapes are escaped."""
     for key, value in event.items():
-        if isinstance(value, str):
-            event[key] = displayable(value)
+        event[key] = _shown(value)
     return event
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, str):
+        return displayable(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {key: _shown(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shown(item) for item in value]
+    return displayable(str(value))  # written as its str() anyway
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=str)

@@ -255,19 +255,23 @@ class ProjectionFiles:
     def _swap(self, projection: Projection, built: Path) -> None:
         """Serve ``built`` from now on: a build of its own name, then a link renamed over the serving path."""
         serving = self.path(projection)
+        previous = os.readlink(serving) if serving.is_symlink() else None
         target = self.folder / f"{projection.name}-{time.time_ns()}.db"
         os.replace(built, target)
         link = self.folder / f"{projection.name}.db.swap"
         link.unlink(missing_ok=True)
         link.symlink_to(target.name)
         os.replace(link, serving)
-        self._forget_old_builds(projection, keep=target)
+        self._forget_old_builds(projection, keep=(target.name, previous))
 
-    def _forget_old_builds(self, projection: Projection, keep: Path) -> None:
-        """Remove builds the serving link no longer points to, and a plain file's WAL from before links (a
-        process that still has one open keeps reading it until it reopens the serving path)."""
+    def _forget_old_builds(self, projection: Projection, keep: tuple[str, str | None]) -> None:
+        """Remove builds older than the one just replaced, and a plain file's WAL from before links.
+
+        The one just replaced stays until the next rebuild: a reader that read the link just before the swap
+        opens it just after (SQLite resolves the link, then opens), and must find it there, not create an empty
+        file of that name. A process that still has an older one open keeps reading it until it reopens."""
         for leftover in self.folder.glob(f"{projection.name}-*.db*"):
-            if not leftover.name.startswith(keep.name):
+            if not any(name and leftover.name.startswith(name) for name in keep):
                 leftover.unlink(missing_ok=True)
         for suffix in ("-wal", "-shm"):
             Path(f"{self.path(projection)}{suffix}").unlink(missing_ok=True)

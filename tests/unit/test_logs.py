@@ -136,3 +136,21 @@ def test_a_card_number_reaching_a_log_call_is_redacted(tmp_path: Path, monkeypat
     assert (line["subject"], line["account"]) == ("ledger.cmd.[card number]", "ACC1\\x1b[31m")
     monkeypatch.undo()
     configure_logging(quiet=True)  # back to the real stderr
+
+
+def test_a_card_number_deep_in_a_line_or_in_a_traceback_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr(sys, "stderr", out)
+    configure_logging(fmt="json")
+    logger = structlog.get_logger("test.logs.deep")
+    logger.warning("nested", detail={"ref": ["4242 4242 4242 4242"]})
+    try:
+        raise KeyError("4111111111111111")
+    except KeyError:
+        logger.exception("failed")
+    LineLogger.shared(out.buffer).flush()
+    text = out.buffer.getvalue()
+    assert b"4242 4242 4242 4242" not in text and b"4111111111111111" not in text
+    assert text.count(b"[card number]") >= 2
+    monkeypatch.undo()
+    configure_logging(quiet=True)  # back to the real stderr
