@@ -21,7 +21,7 @@ import structlog
 from eventsourcing.persistence import RecordConflictError
 
 from ledger.commands.messages import Outcome
-from ledger.commands.service import handler_for, log_recorded, refusal, retry_pause, unrecorded
+from ledger.commands.service import handler_for, log_recorded, raise_unrecorded, refusal, retry_pause
 from ledger.commands.unit import Ports, Unit
 from ledger.errors import ConcurrencyExhausted, LedgerError
 from ledger.store.application import LedgerStore
@@ -47,8 +47,10 @@ class BatchingService:
         account = getattr(command, "account", None)
         trust_cache = True
         conflicted = False
+        memo: dict[str, Any] = {}  # what an attempt asked the gateway for, for a retry to ask again
         for attempt in range(1, self.max_attempts + 1):
-            unit = Unit(self.store, self.ports, getattr(command, "actor", None), after_conflict=conflicted)
+            unit = Unit(self.store, self.ports, getattr(command, "actor", None), after_conflict=conflicted,
+                        memo=memo)
             try:
                 with self.store.recent_reads(enabled=trust_cache) as reads:
                     try:
@@ -67,10 +69,8 @@ class BatchingService:
                     continue
                 raise refusal(command, error) from None
             except Exception as error:
-                failed = unrecorded(command, unit, error)
-                if failed is error:
-                    raise
-                raise failed from error
+                raise_unrecorded(command, unit, error)
+            unit.committed()
             log_recorded(account, ((r.domain_event, r.notification.id) for r in recordings))
             return outcome
         raise ConcurrencyExhausted(f"gave up after {self.max_attempts} concurrent conflicts", field="account")

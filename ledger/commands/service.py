@@ -11,7 +11,7 @@ import logging
 import random
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 from eventsourcing.persistence import RecordConflictError
@@ -74,18 +74,18 @@ def check_actor(command: Any) -> None:
                         field="actor.kind")
 
 
-def unrecorded(command: Any, unit: Unit, error: Exception) -> Exception:
-    """What to raise for ``error``, an unexpected failure of a command attempt: when the gateway acted for it
-    (a charge, a hold, a refund), a :class:`RecordingFailed` saying so and what to do, logged with the cause;
-    otherwise ``error`` itself."""
+def raise_unrecorded(command: Any, unit: Unit, error: Exception) -> NoReturn:
+    """Raise for ``error``, an unexpected failure of a command attempt: when the gateway acted for it (a charge,
+    a hold, a refund), a :class:`RecordingFailed` saying so and what to do, logged with the cause; otherwise
+    ``error`` itself."""
     if not unit.gateway.acted:
-        return error
+        raise error
     acted = ", ".join(unit.gateway.acted)
     log.error("gateway_acted_not_recorded", account=getattr(command, "account", None),
               command=type(command).__name__, gateway=acted, error=repr(error), exc_info=error)
-    return RecordingFailed(f"the gateway did {acted} but recording it failed ({type(error).__name__}: {error}); "
-                           "run the same command again, with the same key, once that is fixed: it is then "
-                           "recorded, and the gateway does not act twice", field="account")
+    raise RecordingFailed(f"the gateway did {acted} but recording it failed ({type(error).__name__}: {error}); "
+                          "run the same command again, with the same key, once that is fixed: it is then "
+                          "recorded, and the gateway does not act twice", field="account") from error
 
 
 def handler_for(command: Any) -> Any:
@@ -140,8 +140,10 @@ class LedgerService:
         handler = handler_for(command)
         account = getattr(command, "account", None)
         conflicted = False
+        memo: dict[str, Any] = {}  # what an attempt asked the gateway for, for a retry to ask again
         for attempt in range(1, self.max_attempts + 1):
-            unit = Unit(self.store, self.ports, getattr(command, "actor", None), after_conflict=conflicted)
+            unit = Unit(self.store, self.ports, getattr(command, "actor", None), after_conflict=conflicted,
+                        memo=memo)
             try:
                 outcome: Outcome = handler(unit, command)
                 written = unit.commit()
@@ -154,10 +156,8 @@ class LedgerService:
             except LedgerError as error:
                 raise refusal(command, error) from None
             except Exception as error:
-                failed = unrecorded(command, unit, error)
-                if failed is error:
-                    raise
-                raise failed from error
+                raise_unrecorded(command, unit, error)
+            unit.committed()
             log_recorded(account, written)
             return outcome
         raise ConcurrencyExhausted(f"gave up after {self.max_attempts} concurrent conflicts", field="account")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 import msgspec
+import structlog
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
@@ -68,15 +70,20 @@ class Unit:
 
     ``after_conflict``: an earlier attempt of the same command lost a write race (another writer saved the account
     first) after running to its end, so whatever it asked of the gateway was done (a charge, a hold). Handlers
-    then record that, or undo it, rather than refuse on state the other writer changed meanwhile.
+    then record that, or undo it, rather than refuse on state the other writer changed meanwhile. ``memo`` is
+    shared by every attempt of one command: what an attempt asked the gateway for, so that a retry asks the same.
+    ``after_commit`` actions run once the command's events are saved (releasing an old hold at the gateway only
+    when the new one is on record).
     """
 
     def __init__(self, store: LedgerStore, ports: Ports, actor: ActorIn | None, *,
-                 after_conflict: bool = False) -> None:
+                 after_conflict: bool = False, memo: dict[str, Any] | None = None) -> None:
         self.store = store
         self.gateway = WatchedGateway(ports.gateway)
         self.ports = replace(ports, gateway=cast(Gateway, self.gateway))
         self.after_conflict = after_conflict
+        self.memo: dict[str, Any] = {} if memo is None else memo
+        self._after_commit: list[Callable[[], Any]] = []
         by = actor or ActorIn()
         if by.kind not in ev.base.ACTOR_KINDS:
             raise ValidationError(f"unknown actor kind {by.kind!r}", field="actor.kind")
@@ -129,6 +136,19 @@ class Unit:
         """Save every touched aggregate in one transaction; returns each event with its log position."""
         recordings = self.store.save(*self.touched)
         return [(cast(ev.Event, r.domain_event), r.notification.id if r.notification else None) for r in recordings]
+
+    def after_commit(self, action: Callable[[], Any]) -> None:
+        """Run ``action`` once this attempt's events are saved (never when it is refused or loses a race)."""
+        self._after_commit.append(action)
+
+    def committed(self) -> None:
+        """Run the after-commit actions; one that fails is logged (the command itself is done)."""
+        for action in self._after_commit:
+            try:
+                action()
+            except Exception as error:
+                structlog.get_logger("ledger.commands").error("after_commit_failed", error=repr(error),
+                                                              exc_info=error)
 
 
 def refuse_card_numbers(command: msgspec.Struct) -> None:

@@ -38,6 +38,13 @@ class RacingGateway(GatewaySimulator):
     def authorize(self, **kwargs: Any) -> Any:
         return self._raced("authorize", super().authorize(**kwargs))
 
+    def capture(self, **kwargs: Any) -> Any:
+        return self._raced("capture", super().capture(**kwargs))
+
+    def statuses(self, kind: str) -> list[str]:
+        return [r[0] for r in self._db.execute("select status from gateway_transactions where kind = ? "
+                                               "order by created_at, rowid", (kind,))]
+
 
 @pytest.fixture
 def raced(tmp_path: Path) -> Any:
@@ -99,3 +106,44 @@ def test_a_charge_that_cannot_be_recorded_says_so_and_a_rerun_records_it_once(ra
     assert done.transaction_id in failed.value.message  # the same charge, recorded now
     charges = gateway._db.execute("select count(*) from gateway_transactions where kind = 'charge'").fetchone()[0]
     assert charges == 1
+
+
+def held(ledger: Any, amount: str = "100.00") -> None:
+    ledger.service.handle(m.PlaceOrder(account="ACC1", order="O1", amount=amount))
+    ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount=amount,
+                                          token="tok_visa"))
+
+
+def test_a_reauthorization_whose_order_was_cancelled_meanwhile_releases_the_new_hold(raced: Any) -> None:
+    ledger, gateway = raced
+    held(ledger)
+    ledger.service.handle(m.RequestReauthorization(account="ACC1", authorization="A1", amount="120.00"))
+    gateway.races["authorize"] = lambda: ledger.service.handle(m.CancelOrder(account="ACC1", order="O1",
+                                                                              reason="gone"))
+    with pytest.raises(Conflict):
+        ledger.service.handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2"))
+    assert gateway.statuses("authorization") == ["voided", "voided"]  # the old by the cancel, the new by us
+
+
+def test_a_reauthorization_racing_a_price_change_asks_the_gateway_once(raced: Any) -> None:
+    ledger, gateway = raced
+    held(ledger)
+    ledger.service.handle(m.RequestReauthorization(account="ACC1", authorization="A1"))
+    gateway.races["authorize"] = lambda: ledger.service.handle(m.ChangeOrderPrice(account="ACC1", order="O1",
+                                                                                   amount="90.00"))
+    done = ledger.service.handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2"))
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert state.authorizations["A2"].amount == 10000  # what the first attempt asked for and the gateway holds
+    assert gateway.statuses("authorization") == ["voided", "approved"]  # the old one released once on record
+    assert done.transaction_id == state.authorizations["A2"].transaction_id
+
+
+def test_a_capture_whose_order_was_cancelled_meanwhile_is_refunded(raced: Any) -> None:
+    ledger, gateway = raced
+    held(ledger)
+    gateway.races["capture"] = lambda: ledger.service.handle(m.CancelOrder(account="ACC1", order="O1",
+                                                                            reason="gone"))
+    with pytest.raises(Conflict):
+        ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="C1"))
+    assert gateway.statuses("refund") == ["approved"]
+    assert "C1" not in ledger.store.account(account_uuid("ACC1")).state.payments

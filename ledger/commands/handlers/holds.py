@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from ledger.aggregates.state import request_fingerprint
 from ledger.commands import messages as m
@@ -11,7 +12,7 @@ from ledger.commands.handlers.payments import check_repeat, gateway_key, idempot
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, token_hash
 from ledger.errors import Conflict, LedgerError, PolicyViolation
-from ledger.ports.gateway import AuthorizationResult
+from ledger.ports.gateway import AuthorizationResult, ChargeResult
 
 HANDLERS = HandlerRegistry()
 
@@ -72,11 +73,16 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     done = account.state.authorizations.get(new_id)
     if old.replaced_by == new_id and done is not None:
         return replayed(cmd.account, new_id, status=done.status, transaction_id=done.transaction_id)
-    order = account.reauthorizable(old.id)
-    amount = amount_of(account, cmd.amount) if cmd.amount is not None else max(old.requested_amount or 0,
-                                                                                order.open)
-    token = gateway_token(cmd.token) if cmd.token is not None else old.token
-    key = idempotency_key(cmd.key, f"reauthorize:{new_id}:{token}:{amount}")
+    asked = unit.memo.get("hold") if unit.after_conflict else None
+    if asked is None:  # a retry asks for what the first attempt asked, whatever changed since
+        order = account.reauthorizable(old.id)
+        amount = amount_of(account, cmd.amount) if cmd.amount is not None else max(old.requested_amount or 0,
+                                                                                    order.open)
+        token = gateway_token(cmd.token) if cmd.token is not None else old.token
+        key = idempotency_key(cmd.key, f"reauthorize:{new_id}:{token}:{amount}")
+        unit.memo["hold"] = (amount, token, key)
+    else:
+        amount, token, key = asked
 
     def hold() -> AuthorizationResult:
         return unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
@@ -85,8 +91,8 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     with releasing(unit, hold):
         account.check_reauthorization(authorization_id=old.id, new_authorization_id=new_id, amount=amount)
     result = hold()
-    if result.status == "approved":
-        unit.ports.gateway.void(transaction_id=old.transaction_id)
+    if result.status == "approved":  # the old hold goes only once the new one is on record
+        unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
     event = account.record_reauthorization(unit.ctx, authorization_id=old.id, new_authorization_id=new_id,
                                            amount=amount, status=result.status,
                                            transaction_id=result.transaction_id,
@@ -120,11 +126,20 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
     if first is not None:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
-    account.check_capture(unit.ctx, authorization_id=auth.id, amount=amount)
-    account.check_payment(payment_id=payment_id, amount=amount,
-                          instruction=account.capture_instruction(auth, amount))
-    result = unit.ports.gateway.capture(transaction_id=auth.transaction_id, amount=amount,
-                                        idempotency_key=gateway_key(account.id, key))
+
+    def capture() -> ChargeResult:
+        return unit.ports.gateway.capture(transaction_id=auth.transaction_id, amount=amount,
+                                          idempotency_key=gateway_key(account.id, key))
+
+    def refund(taken: ChargeResult) -> None:
+        unit.ports.gateway.refund(transaction_id=taken.transaction_id, amount=amount,
+                                  idempotency_key=gateway_key(account.id, f"{key}:undone"))
+
+    with undoing(unit, capture, refund):  # an earlier attempt captured; the order was cancelled meanwhile ...
+        account.check_capture(unit.ctx, authorization_id=auth.id, amount=amount)
+        account.check_payment(payment_id=payment_id, amount=amount,
+                              instruction=account.capture_instruction(auth, amount))
+    result = capture()
     if result.status != "approved":
         raise PolicyViolation(f"the gateway refused the capture: {result.decline_code}", field="authorization",
                               code=result.decline_code or "capture_declined")
@@ -146,15 +161,20 @@ def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
 
 
 @contextmanager
-def releasing(unit: Unit, hold: Callable[[], AuthorizationResult]) -> Iterator[None]:
-    """Run the checks before a hold; when they refuse a command whose earlier attempt placed the hold and then
-    lost a write race (the order was cancelled meanwhile ...), release that hold at the gateway first: asking
-    again with the same idempotency key answers the earlier hold, which is then voided."""
+def undoing(unit: Unit, ask: Callable[[], Any], undo: Callable[[Any], object]) -> Iterator[None]:
+    """Run the checks before a gateway call; when they refuse a command whose earlier attempt made that call and
+    then lost a write race (the order was cancelled meanwhile ...), undo what the gateway did first: asking
+    again with the same idempotency key answers the earlier result, which ``undo`` reverses."""
     try:
         yield
     except LedgerError:
         if unit.after_conflict:
-            earlier = hold()
+            earlier = ask()
             if earlier.status == "approved":
-                unit.ports.gateway.void(transaction_id=earlier.transaction_id)
+                undo(earlier)
         raise
+
+
+def releasing(unit: Unit, hold: Callable[[], AuthorizationResult]) -> AbstractContextManager[None]:
+    """:func:`undoing` for a hold: void it."""
+    return undoing(unit, hold, lambda earlier: unit.ports.gateway.void(transaction_id=earlier.transaction_id))
