@@ -1,7 +1,9 @@
 """The orders worker (seed 004): "If the price on the original quote or order has gone up, once the customer
 checks out authorizing the increased amount, the old order will be canceled and the new order will be
-created", linked to the old one, with a command back to the ledger. A reauthorization for no more than the old
-hold (an expired hold renewed, a price that fell) keeps the order. A failed reauthorization already flags the
+created", linked to the old one, with a command back to the ledger. The price has gone up when the order was
+repriced above its price when the old hold was placed, or when the customer approved more than the order's
+price (a cart sent for a new amount not yet recorded on the order). An expired hold renewed at the same price,
+or a price that fell, keeps the order. A failed reauthorization already flags the
 order for manual processing in the ledger itself (``ReauthorizationFailed``)."""
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class OrdersWorker:
         self.service = service
 
     async def handle(self, event: Any, event_id: str) -> None:
-        """Replace the order whose new hold is larger than its old one (idempotent: a replay is answered as done).
+        """Replace the order whose price went up (idempotent: a replay is answered as done).
 
         The new order's price is what was paid on the old one plus the new hold, which covers at least the
         balance due (the ledger refuses less): the price the customer approved at checkout. Both are read from
@@ -41,13 +43,17 @@ class OrdersWorker:
         then = (await asyncio.to_thread(self.store.account, event.originator_id, event.originator_version)).state
         order = then.orders.get(event.order_id)
         old = then.authorizations.get(event.authorization_id)
-        if order is None or old is None or event.amount <= old.amount:
+        if order is None or old is None:
+            return
+        approved = order.paid + event.amount
+        repriced_up = old.order_price is not None and order.amount > old.order_price
+        if not (repriced_up or approved > order.amount):
             return
         state = (await asyncio.to_thread(self.store.account, event.originator_id)).state
         if state.orders[order.id].status != "open":
             return
         command = m.ReplaceOrder(account=state.account_id, order=event.order_id,
                                  new_order=f"{event.order_id}-{event.new_authorization_id}",
-                                 amount=format_amount(max(order.paid + event.amount, order.amount), state.currency),
+                                 amount=format_amount(max(approved, order.amount), state.currency),
                                  actor=WORKER)
         await asyncio.to_thread(self.service.handle, command)

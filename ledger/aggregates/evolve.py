@@ -242,9 +242,10 @@ def _(event: ev.CreditRefunded, state: AccountState) -> None:
 
 @evolve.register
 def _(event: ev.CardAuthorized, state: AccountState) -> None:
+    order = state.orders.get(event.order_id)
     state.authorizations[event.authorization_id] = Authorization(
         event.authorization_id, event.order_id, event.amount, event.token, event.transaction_id,
-        event.timestamp, event.expires_at)
+        event.timestamp, event.expires_at, order_price=order.amount if order is not None else None)
 
 
 @evolve.register
@@ -265,10 +266,11 @@ def _(event: ev.Reauthorized, state: AccountState) -> None:
     old = state.authorizations[event.authorization_id]
     old.status = "reauthorized"
     old.replaced_by = event.new_authorization_id
+    order = state.orders[event.order_id]
     state.authorizations[event.new_authorization_id] = Authorization(
         event.new_authorization_id, event.order_id, event.amount, old.token, event.transaction_id,
-        event.timestamp, event.expires_at)
-    state.orders[event.order_id].manual_processing = False  # a failed reauthorization was resolved
+        event.timestamp, event.expires_at, order_price=order.amount)
+    order.manual_processing = False  # a failed reauthorization was resolved
 
 
 @evolve.register

@@ -117,6 +117,8 @@ class Authorization(msgspec.Struct, gc=False, array_like=True):
     replaced_by: str | None = None
     requested_amount: int | None = None
     cart_id: str | None = None
+    #: The order's price when the hold was placed: a reauthorization after a price rise replaces the order.
+    order_price: int | None = None
 
 
 class Invitation(msgspec.Struct, gc=False, array_like=True):

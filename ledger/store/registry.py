@@ -27,7 +27,8 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 #: 2: array-like state Structs, read lazily (ledger.aggregates.snapshot).
 #: 3: an order's manual-processing flag is cleared by a later successful reauthorization.
 #: 4: a refund's idempotency record keeps a fingerprint of the refund (a key reused for another is refused).
-#: 5: holds waiting on a reauthorization (or after a failed one) follow their order when it is replaced.
+#: 5: holds waiting on a reauthorization (or after a failed one) follow their order when it is replaced; a hold
+#:    keeps its order's price when it was placed.
 SNAPSHOT_VERSION = 5
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}

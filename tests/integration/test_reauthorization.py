@@ -159,3 +159,17 @@ async def test_a_new_hold_captured_before_the_worker_runs_is_not_counted_twice(l
     assert replacement.amount == 12000  # was priced 220.00 (paid counted once from the capture, once more)
     # the capture paid the old order up to its price; the rest waits as credit for what is still open
     assert (replacement.paid, state(ledger).credit_balance) == (10000, 2000)
+
+
+async def test_a_price_rise_after_a_partial_payment_replaces_the_order(ledger: Ledger) -> None:
+    """The new hold (70.00, the balance due) is smaller than the old one (100.00), yet the price went up."""
+    ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="100.00",
+                                          token="tok_visa"))
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="50.00", method="card",
+                                          token="tok_visa", orders={"O1": "50.00"}))
+    ledger.service.handle(m.ChangeOrderPrice(account="ACC1", order="O1", amount="120.00"))
+    reauthorize(ledger)
+    assert state(ledger).authorizations["A2"].amount == 7000
+    await run_orders_worker(ledger)
+    replacement = state(ledger).orders["O1-A2"]
+    assert (replacement.amount, replacement.paid, replacement.open) == (12000, 5000, 7000)

@@ -7,6 +7,7 @@ import asyncio
 
 import nats
 import pytest
+import structlog
 
 from workers.runtime import close_quietly
 
@@ -48,6 +49,9 @@ async def test_a_stop_while_nats_is_unreachable_ends_the_connection_attempt(monk
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.5, stop.set)
     started = asyncio.get_running_loop().time()
-    client = await natsserver.connect_until_stopped("nats://127.0.0.1:1", stop, max_reconnect_attempts=-1,
-                                                    reconnect_time_wait=0.05)
+    with structlog.testing.capture_logs() as logged:
+        client = await natsserver.connect_until_stopped("nats://127.0.0.1:1", stop, max_reconnect_attempts=-1,
+                                                        reconnect_time_wait=0.05)
     assert client is None and asyncio.get_running_loop().time() - started < 5
+    warned = [line for line in logged if line["event"] == "nats_unreachable"]
+    assert len(warned) == 1 and warned[0]["url"] == "nats://127.0.0.1:1"
