@@ -8,10 +8,14 @@ unwound so balances are exactly as if it had never been made.
 
 from __future__ import annotations
 
-from ledger.aggregates import allocation
+from collections.abc import Sequence
+from typing import Any
+
+from ledger.aggregates import allocation, reallocation
 from ledger.aggregates import events as ev
 from ledger.aggregates.billing import BillingDecisions
 from ledger.aggregates.events.payments import Instruction, Line, Method
+from ledger.aggregates.evolve import opened
 from ledger.aggregates.state import Application, Credit, Payment
 from ledger.errors import Conflict, LedgerError, NotFound, PolicyViolation, ValidationError
 
@@ -85,8 +89,13 @@ class PaymentDecisions(BillingDecisions):
         self.apply_settled(ctx, payment_id)
         return payment
 
-    def return_payment(self, ctx: ev.Context, *, payment_id: str, return_code: str = "R01") -> Payment:
-        """An ACH payment came back: undo everything it paid so balances are as if it never happened."""
+    def return_payment(self, ctx: ev.Context, *, payment_id: str, return_code: str = "R01",
+                       history: Sequence[Any] | None = None) -> Payment:
+        """An ACH payment came back: undo everything it paid so balances are as if it never happened.
+
+        With the account's ``history``, payments applied after it settled are re-allocated as they would have
+        been without it (:mod:`ledger.aggregates.reallocation`), where that history can be replayed without it.
+        """
         payment = self.payment(payment_id)
         if payment.method != "ach":
             raise PolicyViolation("only ACH payments are returned", field="payment_id", code="not_ach")
@@ -94,8 +103,36 @@ class PaymentDecisions(BillingDecisions):
             raise Conflict(f"payment {payment_id} is {payment.status}", field="payment_id", code="not_returnable")
         if payment.status == "settled":
             self._unwind(ctx, payment_id, reason=f"ACH return {return_code}")
+            if history is not None:
+                self._reallocate(ctx, history, payment_id, reason=f"reallocated: {payment_id} returned")
         self.trigger(ctx, ev.PaymentReturned, payment_id=payment_id, return_code=return_code)
         return payment
+
+    def _reallocate(self, ctx: ev.Context, history: Sequence[Any], payment_id: str, reason: str) -> None:
+        """Move later payments' money and credits to where they would be had ``payment_id`` never been made."""
+        wanted = reallocation.counterfactual(
+            history, payment_id, lambda opening: type(self)(opening.originator_id, opening.originator_version,
+                                                            opened(opening), opening.timestamp))
+        if wanted is None:
+            return
+        credits = self.state.credits
+        if any(c.id in credits and c.amount > credits[c.id].amount for c in wanted.credits.values()):
+            return  # a credit that would have been larger: not reached by these steps; the plain unwind stands
+        plan = reallocation.differences(self.state, wanted)
+        for (kind, source, target_kind, target, with_payment), amount in plan.unapply:
+            self.unapply(ctx, Application(kind, source, target_kind, target, amount, with_payment), reason)  # type: ignore[arg-type]
+        for credit_id, amount in plan.reverse:
+            self.trigger(ctx, ev.CreditReversed, credit_id=credit_id, amount=amount, reason=reason)
+        for credit in plan.issue:
+            self.trigger(ctx, ev.CreditIssued, credit_id=credit.id, amount=credit.amount, kind=credit.kind,
+                         reference=credit.reference, payment_id=credit.payment_id)
+        for (kind, source, target_kind, target, with_payment), amount in plan.apply:
+            if kind == "payment":
+                self.trigger(ctx, ev.PaymentApplied, payment_id=source, target_kind=target_kind, target_id=target,
+                             amount=amount)
+            else:
+                self.trigger(ctx, ev.CreditApplied, credit_id=source, target_kind=target_kind, target_id=target,
+                             amount=amount, with_payment=with_payment)
 
     def check_refund(self, *, payment_id: str, amount: int) -> Payment:
         """Refuse a refund before the gateway is asked: card or PayPal, settled, not beyond what is left."""

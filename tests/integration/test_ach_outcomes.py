@@ -90,3 +90,25 @@ def test_payment_reconcile_on_the_cli(tmp_path: Path) -> None:
     assert json.loads(at(later, "payment", "reconcile")) == {"recorded": 1}
     [payment] = json.loads(at(later, "account", "payments", "X"))
     assert payment["status"] == "returned"
+
+
+def test_a_return_after_a_later_card_payment_reallocates_it_as_if_the_ach_never_came(tmp_path: Path) -> None:
+    """Seeds review (helper-19): I1 100.00 and a 20.00 memo credit, ACH 80.00 distributed and settled, I2 100.00,
+    a card payment of 50.00 distributed, then the ACH payment returned: the account owes 130.00 with no credit
+    (I1 30.00, I2 100.00), as it would without the ACH payment; before, it owed 150.00 and held 20.00."""
+    ledger = make_ledger(tmp_path)
+    s = ledger.service
+    s.handle(m.OpenAccount(account="X1", email="x1@example.com"))
+    s.handle(m.IssueInvoice(account="X1", invoice="I1", amount="100.00", date="2026-09-01", due="2026-09-30"))
+    s.handle(m.IssueCredit(account="X1", credit="M", amount="20.00", reference="memo"))
+    s.handle(m.SubmitPayment(account="X1", payment="P1", amount="80.00", method="ach", token="tok_ach",
+                             distribute=True))
+    s.handle(m.SettlePayment(account="X1", payment="P1"))
+    s.handle(m.IssueInvoice(account="X1", invoice="I2", amount="100.00", date="2026-10-05", due="2026-10-30"))
+    s.handle(m.SubmitPayment(account="X1", payment="P2", amount="50.00", method="card", token="tok_visa",
+                             distribute=True))
+    s.handle(m.ReturnPayment(account="X1", payment="P1", code="R01"))
+    state = ledger.store.account(account_uuid("X1")).state
+    assert (state.balance, state.credit_balance) == (13000, 0)
+    assert (state.invoices["I1"].open, state.invoices["I2"].open) == (3000, 10000)
+    ledger.close()

@@ -119,7 +119,9 @@ def return_payment(unit: Unit, cmd: m.ReturnPayment) -> m.Outcome:
     payment = account.payment(cmd.payment)
     if payment.status == "returned":
         return replayed(cmd.account, cmd.payment, status="returned", transaction_id=payment.transaction_id)
-    account.return_payment(unit.ctx, payment_id=cmd.payment, return_code=check_id(cmd.code, "code"))
+    history = list(unit.store.events.get(account.id)) if payment.status == "settled" else None
+    account.return_payment(unit.ctx, payment_id=cmd.payment, return_code=check_id(cmd.code, "code"),
+                           history=history)  # to re-allocate what was paid after it (invariant 5)
     return recorded(unit, cmd.account, cmd.payment, status="returned", transaction_id=payment.transaction_id)
 
 

@@ -1,0 +1,115 @@
+"""DESIGN invariant 5 after later payments: a returned ACH payment leaves balances as if it had never been made.
+
+Unwinding the returned payment alone is enough when nothing was paid after it settled. When later payments
+were applied in between, their allocations were decided on a state that held the returned money: without it
+they would have gone to older invoices, and spent credits it had spent. :func:`counterfactual` replays the
+account's history without the returned payment, deciding every later settlement again on that state;
+:func:`differences` lists what to unapply, reverse, issue and apply to turn the account into it.
+
+Only histories whose later events replay without the payment are re-decided (payments, invoices, memo credits,
+orders, holds, the portal); a refund, a manual application, money moved with an order or a void after the
+payment's settlement make :func:`counterfactual` answer None, and the return then unwinds the payment alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from ledger.aggregates import events as ev
+from ledger.aggregates.state import AccountState
+
+#: Events after the payment's settlement that depend on where money was applied: replaying them on a state
+#: without the payment could mean something else, so their presence keeps the plain unwind.
+_UNSAFE = (ev.PaymentUnapplied, ev.CreditUnapplied, ev.CreditReversed, ev.CreditRefunded, ev.PaymentRefunded,
+           ev.PaymentReturned, ev.OrderReplaced, ev.OrderCancelled, ev.InvoiceVoided, ev.PaymentApplied,
+           ev.CreditApplied, ev.CreditIssued, ev.PaymentDeposited)
+
+Key = tuple[str, str, str, str, str | None]  # source kind, source id, target kind, target id, with payment
+
+
+class Differences(NamedTuple):
+    """What turns the account into the counterfactual one, in the order to do it."""
+
+    unapply: list[tuple[Key, int]]
+    reverse: list[tuple[str, int]]  # credit id, amount
+    issue: list[Any]  # Credit records of the counterfactual state
+    apply: list[tuple[Key, int]]
+
+
+def _of_settlement(event: Any, payment_id: str) -> bool:
+    """Was ``event`` recorded by the settlement of ``payment_id`` (applying it, spending credits with it, turning
+    its excess into credit)?"""
+    if isinstance(event, ev.PaymentApplied | ev.PaymentDeposited):
+        return event.payment_id == payment_id and getattr(event, "moved_from", None) is None
+    if isinstance(event, ev.CreditApplied):
+        return event.with_payment == payment_id and event.moved_from is None
+    if isinstance(event, ev.CreditIssued):
+        return event.payment_id == payment_id and event.kind == "overpayment"
+    return False
+
+
+def _memo_credit(event: Any) -> bool:
+    """A credit a CSR or finance issued (not funded by a payment): the same with or without the payment."""
+    return isinstance(event, ev.CreditIssued) and event.payment_id is None
+
+
+def counterfactual(history: Sequence[Any], returned: str, fresh: Callable[[Any], Any]) -> AccountState | None:
+    """The state of the account had payment ``returned`` never been made, or None when it cannot be told.
+
+    ``history`` is the account's events before the return; ``fresh(opened_event)`` makes an account from its
+    AccountOpened event (an Account whose decisions re-decide each later settlement).
+    """
+    account: Any = None
+    after = False  # past the returned payment's settlement
+    deriving: str | None = None  # the payment whose settlement's recorded events are being replaced
+    for event in history:
+        if account is None:
+            account = fresh(event)
+            continue
+        if deriving is not None and _of_settlement(event, deriving):
+            continue
+        deriving = None
+        if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled) and event.payment_id == returned:
+            after = after or isinstance(event, ev.PaymentSettled)
+            deriving = returned if isinstance(event, ev.PaymentSettled) else None
+            continue
+        if after and isinstance(event, ev.PaymentSettled):
+            account.mutate(event)
+            account.apply_settled(ev.Context(at=event.timestamp, by=event.by), event.payment_id)
+            deriving = event.payment_id
+            continue
+        if after and isinstance(event, _UNSAFE) and not _memo_credit(event):
+            return None
+        try:
+            account.mutate(event)
+        except (KeyError, AttributeError, ValueError):
+            return None
+    if account is None or not after:
+        return None
+    state: AccountState = account.state
+    if any(i.paid > i.total for i in state.invoices.values()) or any(c.remaining < 0 for c in state.credits.values()):
+        return None
+    return state
+
+
+def _applied(state: AccountState) -> dict[Key, int]:
+    out: dict[Key, int] = {}
+    for app in state.applications:
+        key = (app.source_kind, app.source_id, app.target_kind, app.target_id, app.with_payment)
+        out[key] = out.get(key, 0) + app.amount
+    return out
+
+
+def differences(actual: AccountState, wanted: AccountState) -> Differences:
+    """From ``actual`` to ``wanted``: applications to undo, credits to shrink or open, applications to make."""
+    have, want = _applied(actual), _applied(wanted)
+    unapply = [(key, amount - want.get(key, 0)) for key, amount in have.items() if amount > want.get(key, 0)]
+    apply = [(key, amount - have.get(key, 0)) for key, amount in want.items() if amount > have.get(key, 0)]
+    reverse = [(c.id, c.amount - (wanted.credits[c.id].amount if c.id in wanted.credits else 0))
+               for c in actual.credits.values()
+               if c.amount > (wanted.credits[c.id].amount if c.id in wanted.credits else 0)]
+    issue = [c for c in wanted.credits.values() if c.id not in actual.credits and c.amount > 0]
+    order = {("invoice", i.id): i.sequence for i in wanted.invoices.values()}
+    apply.sort(key=lambda item: (order.get((item[0][2], item[0][3]), 0), item[0][0] != "payment"))
+    return Differences(unapply, reverse, issue, apply)
