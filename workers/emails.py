@@ -62,7 +62,7 @@ class EmailWorker:
         if isinstance(event, ev.PaymentSubmitted):
             return event.method == "ach"
         if isinstance(event, ev.PaymentApplied):
-            return event.target_kind == "order" and event.moved_from is None
+            return event.target_kind == "order" and event.moved_from is None and event.reallocated_for is None
         return True
 
     async def handle(self, event: Any, event_id: str) -> None:

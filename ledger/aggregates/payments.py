@@ -101,38 +101,46 @@ class PaymentDecisions(BillingDecisions):
             raise PolicyViolation("only ACH payments are returned", field="payment_id", code="not_ach")
         if payment.status not in ("pending", "settled"):
             raise Conflict(f"payment {payment_id} is {payment.status}", field="payment_id", code="not_returnable")
+        self.reallocation = ""
         if payment.status == "settled":
+            before = self.version
             self._unwind(ctx, payment_id, reason=f"ACH return {return_code}")
             if history is not None:
-                self._reallocate(ctx, history, payment_id, reason=f"reallocated: {payment_id} returned")
+                self.reallocation = self._reallocate(ctx, history, payment_id, before)
         self.trigger(ctx, ev.PaymentReturned, payment_id=payment_id, return_code=return_code)
         return payment
 
-    def _reallocate(self, ctx: ev.Context, history: Sequence[Any], payment_id: str, reason: str) -> None:
-        """Move later payments' money and credits to where they would be had ``payment_id`` never been made."""
+    def _reallocate(self, ctx: ev.Context, history: Sequence[Any], payment_id: str, version: int) -> str:
+        """Move later payments' money and credits to where they would be had ``payment_id`` never been made;
+        returns what was done: ``reallocated``, ``unchanged``, or why the plain unwind stands (``not_replayable``
+        a later event depends on where money went; ``credit_would_be_opened`` a credit that only the history
+        without the payment has; ``history_not_current`` the history is not this account's at ``version``)."""
+        if not history or history[-1].originator_version != version:
+            return "history_not_current"
         wanted = reallocation.counterfactual(
             history, payment_id, lambda opening: type(self)(opening.originator_id, opening.originator_version,
                                                             opened(opening), opening.timestamp))
         if wanted is None:
-            return
-        credits = self.state.credits
-        if any(c.id in credits and c.amount > credits[c.id].amount for c in wanted.credits.values()):
-            return  # a credit that would have been larger: not reached by these steps; the plain unwind stands
+            return "not_replayable"
         plan = reallocation.differences(self.state, wanted)
+        credits = self.state.credits
+        if plan.issue or any(c.id in credits and c.amount > credits[c.id].amount for c in wanted.credits.values()):
+            return "credit_would_be_opened"  # (issued now, it would be spent after older ones): unwind only
+        if not (plan.unapply or plan.reverse or plan.apply):
+            return "unchanged"
+        reason = f"reallocated: {payment_id} returned"
         for (kind, source, target_kind, target, with_payment), amount in plan.unapply:
             self.unapply(ctx, Application(kind, source, target_kind, target, amount, with_payment), reason)  # type: ignore[arg-type]
         for credit_id, amount in plan.reverse:
             self.trigger(ctx, ev.CreditReversed, credit_id=credit_id, amount=amount, reason=reason)
-        for credit in plan.issue:
-            self.trigger(ctx, ev.CreditIssued, credit_id=credit.id, amount=credit.amount, kind=credit.kind,
-                         reference=credit.reference, payment_id=credit.payment_id)
         for (kind, source, target_kind, target, with_payment), amount in plan.apply:
             if kind == "payment":
                 self.trigger(ctx, ev.PaymentApplied, payment_id=source, target_kind=target_kind, target_id=target,
-                             amount=amount)
+                             amount=amount, reallocated_for=payment_id)
             else:
                 self.trigger(ctx, ev.CreditApplied, credit_id=source, target_kind=target_kind, target_id=target,
-                             amount=amount, with_payment=with_payment)
+                             amount=amount, with_payment=with_payment, reallocated_for=payment_id)
+        return "reallocated"
 
     def check_refund(self, *, payment_id: str, amount: int) -> Payment:
         """Refuse a refund before the gateway is asked: card or PayPal, settled, not beyond what is left."""

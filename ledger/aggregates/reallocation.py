@@ -7,8 +7,10 @@ account's history without the returned payment, deciding every later settlement 
 :func:`differences` lists what to unapply, reverse, issue and apply to turn the account into it.
 
 Only histories whose later events replay without the payment are re-decided (payments, invoices, memo credits,
-orders, holds, the portal); a refund, a manual application, money moved with an order or a void after the
-payment's settlement make :func:`counterfactual` answer None, and the return then unwinds the payment alone.
+orders, holds, the portal, earlier ACH returns, which are left out with their payments); a refund, a manual
+application, money moved with an order or a void after the payment's settlement make :func:`counterfactual`
+answer None, and the return then unwinds the payment alone (as it does when only the history without the
+payment would open a credit).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ Key = tuple[str, str, str, str, str | None]  # source kind, source id, target ki
 
 
 class Differences(NamedTuple):
-    """What turns the account into the counterfactual one, in the order to do it."""
+    """What turns the account into the counterfactual one, in the order to do it (``issue``: credits only the
+    counterfactual has, which :meth:`return_payment` does not open: issued now, they would be spent after
+    older ones)."""
 
     unapply: list[tuple[Key, int]]
     reverse: list[tuple[str, int]]  # credit id, amount
@@ -54,14 +58,28 @@ def _memo_credit(event: Any) -> bool:
     return isinstance(event, ev.CreditIssued) and event.payment_id is None
 
 
+def _of_a_return(event: Any, gone: set[str]) -> bool:
+    """Was ``event`` recorded by the return of a payment in ``gone`` (the return itself, the unwinding of what
+    it paid, the re-allocation of later payments)?"""
+    if isinstance(event, ev.PaymentReturned):
+        return event.payment_id in gone
+    if isinstance(event, ev.PaymentUnapplied | ev.CreditUnapplied | ev.CreditReversed):
+        return event.reason.startswith(("ACH return", "reallocated:"))
+    if isinstance(event, ev.PaymentApplied | ev.CreditApplied):
+        return event.reallocated_for is not None
+    return False
+
+
 def counterfactual(history: Sequence[Any], returned: str, fresh: Callable[[Any], Any]) -> AccountState | None:
     """The state of the account had payment ``returned`` never been made, or None when it cannot be told.
 
     ``history`` is the account's events before the return; ``fresh(opened_event)`` makes an account from its
-    AccountOpened event (an Account whose decisions re-decide each later settlement).
+    AccountOpened event (an Account whose decisions re-decide each later settlement). ACH payments returned
+    earlier were never made either: their events and those of their returns are left out too.
     """
+    gone = {returned} | {e.payment_id for e in history if isinstance(e, ev.PaymentReturned)}
     account: Any = None
-    after = False  # past the returned payment's settlement
+    after = False  # past the first settlement of a payment that is gone
     deriving: str | None = None  # the payment whose settlement's recorded events are being replaced
     for event in history:
         if account is None:
@@ -70,9 +88,11 @@ def counterfactual(history: Sequence[Any], returned: str, fresh: Callable[[Any],
         if deriving is not None and _of_settlement(event, deriving):
             continue
         deriving = None
-        if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled) and event.payment_id == returned:
+        if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled) and event.payment_id in gone:
             after = after or isinstance(event, ev.PaymentSettled)
-            deriving = returned if isinstance(event, ev.PaymentSettled) else None
+            deriving = event.payment_id if isinstance(event, ev.PaymentSettled) else None
+            continue
+        if _of_a_return(event, gone):
             continue
         if after and isinstance(event, ev.PaymentSettled):
             account.mutate(event)

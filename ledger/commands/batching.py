@@ -67,6 +67,7 @@ class BatchingService:
                 if reads.hits:
                     trust_cache = False  # decided on a cached copy: decide again on fresh state
                     continue
+                unit.refused()
                 raise refusal(command, error) from None
             except Exception as error:
                 raise_unrecorded(command, unit, error)

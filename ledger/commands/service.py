@@ -154,6 +154,7 @@ class LedgerService:
                 retry_pause(attempt)
                 continue
             except LedgerError as error:
+                unit.refused()
                 raise refusal(command, error) from None
             except Exception as error:
                 raise_unrecorded(command, unit, error)

@@ -73,7 +73,8 @@ class Unit:
     then record that, or undo it, rather than refuse on state the other writer changed meanwhile. ``memo`` is
     shared by every attempt of one command: what an attempt asked the gateway for, so that a retry asks the same.
     ``after_commit`` actions run once the command's events are saved (releasing an old hold at the gateway only
-    when the new one is on record).
+    when the new one is on record); ``on_refused`` actions once the command is finally refused (undoing what an
+    earlier attempt got from the gateway), not when an attempt is merely decided again on fresher state.
     """
 
     def __init__(self, store: LedgerStore, ports: Ports, actor: ActorIn | None, *,
@@ -84,6 +85,7 @@ class Unit:
         self.after_conflict = after_conflict
         self.memo: dict[str, Any] = {} if memo is None else memo
         self._after_commit: list[Callable[[], Any]] = []
+        self._on_refused: list[Callable[[], Any]] = []
         by = actor or ActorIn()
         if by.kind not in ev.base.ACTOR_KINDS:
             raise ValidationError(f"unknown actor kind {by.kind!r}", field="actor.kind")
@@ -141,14 +143,25 @@ class Unit:
         """Run ``action`` once this attempt's events are saved (never when it is refused or loses a race)."""
         self._after_commit.append(action)
 
+    def on_refused(self, action: Callable[[], Any]) -> None:
+        """Run ``action`` if the command ends refused by this attempt's refusal."""
+        self._on_refused.append(action)
+
     def committed(self) -> None:
         """Run the after-commit actions; one that fails is logged (the command itself is done)."""
-        for action in self._after_commit:
-            try:
-                action()
-            except Exception as error:
-                structlog.get_logger("ledger.commands").error("after_commit_failed", error=repr(error),
-                                                              exc_info=error)
+        _run_all(self._after_commit, "after_commit_failed")
+
+    def refused(self) -> None:
+        """Run the on-refused actions; one that fails is logged (the refusal stands)."""
+        _run_all(self._on_refused, "on_refused_failed")
+
+
+def _run_all(actions: list[Callable[[], Any]], failure: str) -> None:
+    for action in actions:
+        try:
+            action()
+        except Exception as error:
+            structlog.get_logger("ledger.commands").error(failure, error=repr(error), exc_info=error)
 
 
 def refuse_card_numbers(command: msgspec.Struct) -> None:

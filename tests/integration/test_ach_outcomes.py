@@ -112,3 +112,35 @@ def test_a_return_after_a_later_card_payment_reallocates_it_as_if_the_ach_never_
     assert (state.balance, state.credit_balance) == (13000, 0)
     assert (state.invoices["I1"].open, state.invoices["I2"].open) == (3000, 10000)
     ledger.close()
+
+
+def test_a_write_between_loading_the_account_and_reading_its_history_is_retried(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """Another process pays between the return's load of the account and its read of the history (review):
+    the history is read up to the loaded version, the save conflicts, the retry re-allocates that payment too."""
+    from ledger.commands.unit import Unit
+
+    ledger, other = make_ledger(tmp_path), make_ledger(tmp_path)
+    s = ledger.service
+    s.handle(m.OpenAccount(account="X1", email="x1@example.com"))
+    s.handle(m.IssueInvoice(account="X1", invoice="I1", amount="100.00", date="2026-09-01", due="2026-09-30"))
+    s.handle(m.SubmitPayment(account="X1", payment="P1", amount="80.00", method="ach", token="tok_ach",
+                             distribute=True))
+    s.handle(m.SettlePayment(account="X1", payment="P1"))
+    s.handle(m.IssueInvoice(account="X1", invoice="I2", amount="100.00", date="2026-10-05", due="2026-10-30"))
+    loading, raced = Unit.account, []
+
+    def account(self: Unit, account_id: str) -> Any:
+        found = loading(self, account_id)
+        if not raced:
+            raced.append(True)
+            other.service.handle(m.SubmitPayment(account="X1", payment="P2", amount="50.00", method="card",
+                                                 token="tok_visa", distribute=True))
+        return found
+
+    monkeypatch.setattr(Unit, "account", account)
+    s.handle(m.ReturnPayment(account="X1", payment="P1", code="R01"))
+    state = ledger.store.account(account_uuid("X1")).state
+    assert (state.invoices["I1"].open, state.invoices["I2"].open) == (5000, 10000)
+    ledger.close()
+    other.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.aggregates.events.payments import Instruction, Line
 from ledger.invariants import violations
 from tests.property.histories import History
 
@@ -80,3 +81,55 @@ def test_a_return_after_later_payments_is_as_if_never_made() -> None:
     assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
     assert with_return.balances() == without.balances()
     assert not violations(with_return.events)
+
+
+def test_a_second_return_leaves_the_account_as_if_neither_payment_was_made() -> None:
+    """Two ACH payments settle, a card payment follows, both come back (review: the second return fell back to
+    the plain unwind, the first one's re-allocation being in the way)."""
+    with_return, without = History(), History()
+    for h in (with_return, without):
+        h.issue_invoice(10_000, 0)
+        h.issue_invoice(10_000, 5)
+    first = with_return.pay(3_000, "ach", "distribute", 0)
+    assert first is not None and with_return.attempt("settle_payment", payment_id=first)
+    second = with_return.pay(3_000, "ach", "distribute", 0)
+    assert second is not None and with_return.attempt("settle_payment", payment_id=second)
+    without.counter = with_return.counter
+    for h in (with_return, without):
+        h.pay(8_000, "card", "distribute", 0)
+    for payment in (first, second):
+        assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
+        assert with_return.account.reallocation == "reallocated"
+    assert with_return.balances() == without.balances()
+    assert not violations(with_return.events)
+
+
+def test_a_history_that_is_not_the_accounts_is_not_replayed() -> None:
+    h = History()
+    h.issue_invoice(10_000, 0)
+    payment = h.pay(5_000, "ach", "distribute", 0)
+    assert payment is not None and h.attempt("settle_payment", payment_id=payment)
+    stale = list(h.events)[:-1]  # read before the account's newest event
+    assert h.attempt("return_payment", payment_id=payment, history=stale)
+    assert h.account.reallocation == "history_not_current"
+
+
+def test_when_only_the_history_without_the_payment_has_a_credit_the_return_unwinds_and_says_so() -> None:
+    """Review: guest payments on an order after the payment's settlement; without it, a later one would have
+    overpaid into a credit the account does not have. Opened now, that credit would be spent after older ones,
+    so the return unwinds the payment alone and reports why (the handler logs it for a CSR)."""
+    h = History()
+    assert h.attempt("issue_credit", credit_id="M", amount=1, reference="memo")
+    assert h.attempt("place_order", order_id="O", amount=2)
+    h.issue_invoice(2, 0)
+    invoice = next(iter(h.account.state.invoices))
+    ach = h.pay(1, "ach", "explicit", 0)
+    assert ach is not None and h.attempt("settle_payment", payment_id=ach)
+    for payment, amount in (("Q", 1), ("R", 2)):
+        assert h.attempt("record_payment", payment_id=payment, amount=amount, method="card", token="t",
+                         transaction_id=f"txn_{payment}", status="approved", decline_code=None,
+                         idempotency_key=f"k-{payment}", request_hash="h",
+                         instruction=Instruction("explicit", (Line("order", "O", amount),)))
+    assert h.attempt("return_payment", payment_id=ach, history=list(h.events))
+    assert h.account.reallocation == "credit_would_be_opened"
+    assert h.account.state.invoices[invoice].open == 2 and not violations(h.events)

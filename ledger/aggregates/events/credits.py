@@ -32,6 +32,8 @@ class CreditApplied(CreditEvent, frozen=True, kw_only=True):
     amount: Minor
     with_payment: str | None = None
     moved_from: str | None = None
+    #: Set when an ACH return of that payment moved this credit where it would be without it (invariant 5).
+    reallocated_for: str | None = None
 
 
 class CreditUnapplied(CreditEvent, frozen=True, kw_only=True):

@@ -87,6 +87,8 @@ class PaymentApplied(ApplicationEvent, frozen=True, kw_only=True):
     amount: Minor
     distributed: bool = False
     moved_from: str | None = None
+    #: Set when an ACH return of that payment moved this money where it would be without it (invariant 5).
+    reallocated_for: str | None = None
 
 
 class PaymentUnapplied(ApplicationEvent, frozen=True, kw_only=True):

@@ -72,6 +72,8 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     new_id = check_id(cmd.new_authorization, "new_authorization")
     done = account.state.authorizations.get(new_id)
     if old.replaced_by == new_id and done is not None:
+        if old.status == "reauthorized":  # released after the save, which a crash may have cut short: again
+            unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
         return replayed(cmd.account, new_id, status=done.status, transaction_id=done.transaction_id)
     asked = unit.memo.get("hold") if unit.after_conflict else None
     if asked is None:  # a retry asks for what the first attempt asked, whatever changed since
@@ -163,15 +165,18 @@ def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
 @contextmanager
 def undoing(unit: Unit, ask: Callable[[], Any], undo: Callable[[Any], object]) -> Iterator[None]:
     """Run the checks before a gateway call; when they refuse a command whose earlier attempt made that call and
-    then lost a write race (the order was cancelled meanwhile ...), undo what the gateway did first: asking
-    again with the same idempotency key answers the earlier result, which ``undo`` reverses."""
+    then lost a write race (the order was cancelled meanwhile ...), undo what the gateway did once the refusal
+    is final: asking again with the same idempotency key answers the earlier result, which ``undo`` reverses."""
     try:
         yield
     except LedgerError:
         if unit.after_conflict:
-            earlier = ask()
-            if earlier.status == "approved":
-                undo(earlier)
+            def undo_earlier() -> None:
+                earlier = ask()
+                if earlier.status == "approved":
+                    undo(earlier)
+
+            unit.on_refused(undo_earlier)
         raise
 
 

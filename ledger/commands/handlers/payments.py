@@ -119,9 +119,13 @@ def return_payment(unit: Unit, cmd: m.ReturnPayment) -> m.Outcome:
     payment = account.payment(cmd.payment)
     if payment.status == "returned":
         return replayed(cmd.account, cmd.payment, status="returned", transaction_id=payment.transaction_id)
-    history = list(unit.store.events.get(account.id)) if payment.status == "settled" else None
+    # The account's history up to the version loaded, to re-allocate what was paid after it (invariant 5).
+    history = list(unit.store.events.get(account.id, lte=account.version)) if payment.status == "settled" else None
     account.return_payment(unit.ctx, payment_id=cmd.payment, return_code=check_id(cmd.code, "code"),
-                           history=history)  # to re-allocate what was paid after it (invariant 5)
+                           history=history)
+    if account.reallocation not in ("", "reallocated", "unchanged"):
+        log.warning("ach_return_unwound_only", account=cmd.account, payment=cmd.payment, why=account.reallocation,
+                    hint="later payments keep their allocations; apply freed credit by hand (docs/replay.md)")
     return recorded(unit, cmd.account, cmd.payment, status="returned", transaction_id=payment.transaction_id)
 
 
