@@ -115,6 +115,7 @@ class HoldDecisions(PaymentDecisions):
         """Turn the hold into a settled card payment applied to its order."""
         auth = self.check_capture(ctx, authorization_id=authorization_id, amount=amount)
         instruction = self.capture_instruction(auth, amount)
+        self.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)  # before any event
         event = self.trigger(ctx, ev.AuthorizationCaptured, authorization_id=authorization_id,
                              payment_id=payment_id, amount=amount, transaction_id=transaction_id)
         self.record_payment(ctx, payment_id=payment_id, amount=amount, method="card", token=auth.token,
