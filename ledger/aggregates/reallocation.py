@@ -58,11 +58,23 @@ def _memo_credit(event: Any) -> bool:
     return isinstance(event, ev.CreditIssued) and event.payment_id is None
 
 
-def _of_a_return(event: Any, gone: set[str]) -> bool:
-    """Was ``event`` recorded by the return of a payment in ``gone`` (the return itself, the unwinding of what
-    it paid, the re-allocation of later payments)?"""
-    if isinstance(event, ev.PaymentReturned):
-        return event.payment_id in gone
+def _returns_of(history: Sequence[Any], gone: set[str]) -> set[int]:
+    """Positions in ``history`` of the events recorded by the returns of payments in ``gone``: each return's
+    ``PaymentReturned`` and, just before it (one command writes them in a row), the unwinding of what the
+    payment paid and the re-allocation of later payments."""
+    positions: set[int] = set()
+    for index, event in enumerate(history):
+        if isinstance(event, ev.PaymentReturned) and event.payment_id in gone:
+            positions.add(index)
+            before = index - 1
+            while before >= 0 and _of_a_return(history[before]):
+                positions.add(before)
+                before -= 1
+    return positions
+
+
+def _of_a_return(event: Any) -> bool:
+    """Can ``event`` have been recorded by an ACH return (unwinding what it paid, re-allocating)?"""
     if isinstance(event, ev.PaymentUnapplied | ev.CreditUnapplied | ev.CreditReversed):
         return event.reason.startswith(("ACH return", "reallocated:"))
     if isinstance(event, ev.PaymentApplied | ev.CreditApplied):
@@ -75,13 +87,19 @@ def counterfactual(history: Sequence[Any], returned: str, fresh: Callable[[Any],
 
     ``history`` is the account's events before the return; ``fresh(opened_event)`` makes an account from its
     AccountOpened event (an Account whose decisions re-decide each later settlement). ACH payments returned
-    earlier were never made either: their events and those of their returns are left out too.
+    after it settled were never made either: their events and those of their returns are left out too (returns
+    before that are part of the history it was made in, and replay as recorded).
     """
-    gone = {returned} | {e.payment_id for e in history if isinstance(e, ev.PaymentReturned)}
+    settled = next((i for i, e in enumerate(history)
+                    if isinstance(e, ev.PaymentSettled) and e.payment_id == returned), len(history))
+    gone = {returned} | {e.payment_id for e in history[settled:] if isinstance(e, ev.PaymentReturned)}
+    of_returns = _returns_of(history, gone)
     account: Any = None
     after = False  # past the first settlement of a payment that is gone
     deriving: str | None = None  # the payment whose settlement's recorded events are being replaced
-    for event in history:
+    for index, event in enumerate(history):
+        if index in of_returns:
+            continue
         if account is None:
             account = fresh(event)
             continue
@@ -91,8 +109,6 @@ def counterfactual(history: Sequence[Any], returned: str, fresh: Callable[[Any],
         if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled) and event.payment_id in gone:
             after = after or isinstance(event, ev.PaymentSettled)
             deriving = event.payment_id if isinstance(event, ev.PaymentSettled) else None
-            continue
-        if _of_a_return(event, gone):
             continue
         if after and isinstance(event, ev.PaymentSettled):
             account.mutate(event)

@@ -133,3 +133,26 @@ def test_when_only_the_history_without_the_payment_has_a_credit_the_return_unwin
     assert h.attempt("return_payment", payment_id=ach, history=list(h.events))
     assert h.account.reallocation == "credit_would_be_opened"
     assert h.account.state.invoices[invoice].open == 2 and not violations(h.events)
+
+
+def test_a_return_long_ago_does_not_stop_a_later_return_from_reallocating() -> None:
+    """Review: an ACH payment returned before the next one settled, then a void, must replay as recorded."""
+    with_return, without = History(), History()
+    for h in (with_return, without):
+        h.issue_invoice(10_000, 0)
+    old = with_return.pay(3_000, "ach", "distribute", 0)
+    assert old is not None and with_return.attempt("settle_payment", payment_id=old)
+    assert with_return.attempt("return_payment", payment_id=old, history=list(with_return.events))
+    without.counter = with_return.counter
+    for h in (with_return, without):
+        h.issue_invoice(500, 1)
+        assert h.attempt("void_invoice", invoice_id=f"INV-{h.counter}", reason="issued in error")
+    payment = with_return.pay(3_000, "ach", "distribute", 0)
+    assert payment is not None and with_return.attempt("settle_payment", payment_id=payment)
+    without.counter = with_return.counter
+    for h in (with_return, without):
+        h.issue_invoice(10_000, 40)
+        h.pay(8_000, "card", "distribute", 0)
+    assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
+    assert with_return.account.reallocation == "reallocated"
+    assert with_return.balances() == without.balances() and not violations(with_return.events)
