@@ -129,9 +129,20 @@ class BillingDecisions(AccountRoot):
         """Undo every application on one invoice or order.
 
         With ``into`` None the money becomes credit (a payment's share as an overpayment credit, a credit's
-        share back on that credit); otherwise the released applications are returned for re-application.
+        share back on that credit); otherwise the released applications are returned for re-application, in a
+        fixed order (payments as submitted, then credits oldest first) that does not depend on the order they
+        were applied in (an ACH return's re-allocation applies in another order than the history it stands for).
         """
-        released = self.applications_where(lambda a: (a.target_kind, a.target_id) == (kind, target_id))
+        payments = {payment_id: n for n, payment_id in enumerate(self.state.payments)}
+        credits = self.state.credits
+
+        def rank(app: Application) -> tuple[bool, int, str]:
+            if app.source_kind == "payment":
+                return False, payments.get(app.source_id, 0), app.with_payment or ""
+            return True, credits[app.source_id].sequence if app.source_id in credits else 0, app.with_payment or ""
+
+        released = sorted(self.applications_where(lambda a: (a.target_kind, a.target_id) == (kind, target_id)),
+                          key=rank)
         for app in released:
             self.unapply(ctx, app, reason)
             if into is None and app.source_kind == "payment":

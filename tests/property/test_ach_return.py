@@ -8,6 +8,8 @@ P. Only the audit trail differs.
 
 from __future__ import annotations
 
+from datetime import date
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -155,4 +157,27 @@ def test_a_return_long_ago_does_not_stop_a_later_return_from_reallocating() -> N
         h.pay(8_000, "card", "distribute", 0)
     assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
     assert with_return.account.reallocation == "reallocated"
+    assert with_return.balances() == without.balances() and not violations(with_return.events)
+
+
+def test_invoicing_an_order_after_a_return_gives_back_the_same_credits_as_without_the_payment() -> None:
+    """Review: the return re-applies credits to an order after what was already on it; releasing the order into
+    its invoice must not depend on that order (which credit gets money back)."""
+    with_return, without = History(), History()
+    for h in (with_return, without):
+        h.attempt("issue_credit", credit_id="CM1", amount=1, reference="memo")
+        h.attempt("issue_credit", credit_id="CM2", amount=248, reference="memo")
+        h.issue_invoice(277, 60)
+    payment = with_return.pay(30, "ach", "distribute", 0)
+    assert payment is not None and with_return.attempt("settle_payment", payment_id=payment)
+    for h in (with_return, without):
+        assert h.attempt("place_order", order_id="O", amount=91)
+        assert h.attempt("record_payment", payment_id="C", amount=82, method="card", token="t",
+                         transaction_id="txn_C", status="approved", decline_code=None, idempotency_key="k-C",
+                         request_hash="h", instruction=Instruction("explicit", (Line("order", "O", 82),)))
+    assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
+    assert with_return.account.reallocation == "reallocated"
+    for h in (with_return, without):
+        assert h.attempt("issue_invoice", invoice_id="INV-O", total=89, issued_on=date(2026, 10, 1),
+                         due_on=date(2026, 10, 31), order_id="O")
     assert with_return.balances() == without.balances() and not violations(with_return.events)

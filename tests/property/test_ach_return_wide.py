@@ -74,6 +74,15 @@ def do(h: History, kind: str, amount: int, extra: object) -> bool:
                      request_hash="h")
 
 
+def seen(h: History) -> tuple[object, ...]:
+    """What a customer sees (balance, credit, open per invoice, remaining per credit), a payment's credits
+    named by their payment: a credit that a return opened anew may carry a later id (``P4-CR2`` for ``P4-CR``),
+    which is audit trail, not balance."""
+    balance, credit, invoices, _ = h.balances()
+    credits = sorted((c.payment_id or c.id, c.remaining) for c in h.account.state.credits.values() if c.remaining)
+    return balance, credit, invoices, credits
+
+
 def both(with_return: History, without: History, steps: list[tuple[str, int, object]]) -> None:
     for kind, amount, extra in steps:
         assume(do(with_return, kind, amount, extra) == do(without, kind, amount, extra))
@@ -95,9 +104,9 @@ def test_a_return_after_wider_histories(before: list[tuple[str, int, object]],
     assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
     assert not violations(with_return.events)
     if with_return.account.reallocation in ("reallocated", "unchanged"):
-        assert with_return.balances() == without.balances()
+        assert seen(with_return) == seen(without)
         both(with_return, without, after)
-        assert with_return.balances() == without.balances()
+        assert seen(with_return) == seen(without)
         assert not violations(with_return.events)
     else:
         assert with_return.account.reallocation in ("not_replayable", "credit_would_be_opened")
