@@ -67,6 +67,18 @@ def test_returned_ach_is_as_if_never_made(before: list[tuple[str, int, object]],
     assert not violations(with_return.events)
 
 
+def settled_ach(with_return: History, without: History, amount: int) -> str:
+    """An ACH payment distributed and settled in ``with_return`` only; ``without`` keeps the same ids after."""
+    payment = with_return.pay(amount, "ach", "distribute", 0)
+    assert payment is not None and with_return.attempt("settle_payment", payment_id=payment)
+    without.counter = with_return.counter
+    return payment
+
+
+def returned(h: History, payment: str) -> None:
+    assert h.attempt("return_payment", payment_id=payment, history=list(h.events))
+
+
 def test_a_return_after_later_payments_is_as_if_never_made() -> None:
     """Seeds reviewer's case: the ACH payment is returned after a later card payment was distributed. Without
     the ACH payment, the card payment would have gone to the older invoice and spent the memo credit."""
@@ -74,13 +86,11 @@ def test_a_return_after_later_payments_is_as_if_never_made() -> None:
     for h in (with_return, without):
         h.issue_invoice(10_000, 0)
         h.attempt("issue_credit", credit_id=h.next_id("CM"), amount=2_000, reference="memo")
-    payment = with_return.pay(8_000, "ach", "distribute", 0)
-    assert payment is not None and with_return.attempt("settle_payment", payment_id=payment)
-    without.counter = with_return.counter
+    payment = settled_ach(with_return, without, 8_000)
     for h in (with_return, without):
         h.issue_invoice(10_000, 34)
         h.pay(5_000, "card", "distribute", 0)
-    assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
+    returned(with_return, payment)
     assert with_return.balances() == without.balances()
     assert not violations(with_return.events)
 
@@ -142,20 +152,16 @@ def test_a_return_long_ago_does_not_stop_a_later_return_from_reallocating() -> N
     with_return, without = History(), History()
     for h in (with_return, without):
         h.issue_invoice(10_000, 0)
-    old = with_return.pay(3_000, "ach", "distribute", 0)
-    assert old is not None and with_return.attempt("settle_payment", payment_id=old)
-    assert with_return.attempt("return_payment", payment_id=old, history=list(with_return.events))
+    returned(with_return, settled_ach(with_return, without, 3_000))
     without.counter = with_return.counter
     for h in (with_return, without):
         h.issue_invoice(500, 1)
         assert h.attempt("void_invoice", invoice_id=f"INV-{h.counter}", reason="issued in error")
-    payment = with_return.pay(3_000, "ach", "distribute", 0)
-    assert payment is not None and with_return.attempt("settle_payment", payment_id=payment)
-    without.counter = with_return.counter
+    payment = settled_ach(with_return, without, 3_000)
     for h in (with_return, without):
         h.issue_invoice(10_000, 40)
         h.pay(8_000, "card", "distribute", 0)
-    assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
+    returned(with_return, payment)
     assert with_return.account.reallocation == "reallocated"
     assert with_return.balances() == without.balances() and not violations(with_return.events)
 
