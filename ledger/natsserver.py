@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -81,7 +80,7 @@ class NatsServerProcess:
         args = [find_nats_server_binary(), "-a", self.host, "-p", str(self.port), "-js",
                 "-sd", str(self.store_dir / "js"), "--ports_file_dir", str(ports_dir)]
         with self.log_path.open("ab") as log:
-            hook = _stop_with_parent() if self.die_with_parent else None
+            hook = die_with_parent_hook(signal.SIGTERM) if self.die_with_parent else None
             self._process = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=hook)
         self.pid_path.write_text(f"{self._process.pid} {os.getpid()}")
 
@@ -155,11 +154,6 @@ class NatsServerProcess:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
-
-
-def _stop_with_parent() -> Callable[[], None] | None:
-    """A pre-exec hook: a SIGKILLed ``serve`` leaves no server on its port (:mod:`ledger.lifecycle`)."""
-    return die_with_parent_hook(signal.SIGTERM)
 
 
 def stop_orphan(pid_path: Path, js_dir: Path, timeout: float = 10.0) -> bool:

@@ -115,9 +115,7 @@ class EmailWorker:
             undone = ("The invoices it paid are open again." if payment.settled_at is not None
                       else "It had not been applied to anything yet.")
             return state.email, render("ach_returned", code=event.return_code, undone=undone, **values)
-        if isinstance(event, ev.PaymentApplied):  # to an order (relevant)
-            if event.moved_from is not None:
-                return None  # moved with its order to the replacement (seed 004): the customer was told once
+        if isinstance(event, ev.PaymentApplied):  # new money on an order (relevant: not moved, not reallocated)
             return state.email, render("applied_to_order", payment=event.payment_id, amount=money(event.amount),
                                        order=event.target_id)
         if isinstance(event, ev.StatementSent) and period is not None:

@@ -31,9 +31,9 @@ Key = tuple[str, str, str, str, str | None]  # source kind, source id, target ki
 
 
 class Differences(NamedTuple):
-    """What turns the account into the counterfactual one, in the order to do it (``issue``: credits only the
-    counterfactual has, which :meth:`return_payment` does not open: issued now, they would be spent after
-    older ones)."""
+    """What turns the account into the counterfactual one, in the order to do it (``issue``: credits the
+    counterfactual holds more of, which :meth:`return_payment` does not open: issued now, they would be spent
+    after older ones)."""
 
     unapply: list[tuple[Key, int]]
     reverse: list[tuple[str, int]]  # credit id, amount
@@ -142,10 +142,11 @@ def differences(actual: AccountState, wanted: AccountState) -> Differences:
     have, want = _applied(actual), _applied(wanted)
     unapply = [(key, amount - want.get(key, 0)) for key, amount in have.items() if amount > want.get(key, 0)]
     apply = [(key, amount - have.get(key, 0)) for key, amount in want.items() if amount > have.get(key, 0)]
-    reverse = [(c.id, c.amount - (wanted.credits[c.id].amount if c.id in wanted.credits else 0))
-               for c in actual.credits.values()
-               if c.amount > (wanted.credits[c.id].amount if c.id in wanted.credits else 0)]
-    issue = [c for c in wanted.credits.values() if c.id not in actual.credits and c.amount > 0]
+    wanted_amount = {c.id: c.amount for c in wanted.credits.values()}
+    actual_amount = {c.id: c.amount for c in actual.credits.values()}
+    reverse = [(i, amount - wanted_amount.get(i, 0)) for i, amount in actual_amount.items()
+               if amount > wanted_amount.get(i, 0)]
+    issue = [c for c in wanted.credits.values() if c.amount > actual_amount.get(c.id, 0)]
     order = {("invoice", i.id): i.sequence for i in wanted.invoices.values()}
     apply.sort(key=lambda item: (order.get((item[0][2], item[0][3]), 0), item[0][0] != "payment"))
     return Differences(unapply, reverse, issue, apply)

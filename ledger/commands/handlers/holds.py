@@ -27,11 +27,7 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     if existing is not None and (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token):
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
-
-    def hold() -> AuthorizationResult:
-        return unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
-                                            idempotency_key=gateway_key(account.id, key))
-
+    hold = asking_hold(unit, account, token, amount, key)
     with releasing(unit, hold):
         account.check_authorization(authorization_id=auth_id, order_id=cmd.order, amount=amount)
     result = hold()
@@ -85,11 +81,7 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
         unit.memo["hold"] = (amount, token, key)
     else:
         amount, token, key = asked
-
-    def hold() -> AuthorizationResult:
-        return unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
-                                            idempotency_key=gateway_key(account.id, key))
-
+    hold = asking_hold(unit, account, token, amount, key)
     with releasing(unit, hold):
         account.check_reauthorization(authorization_id=old.id, new_authorization_id=new_id, amount=amount)
     result = hold()
@@ -160,6 +152,12 @@ def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
     unit.ports.gateway.void(transaction_id=auth.transaction_id)
     account.void_authorization(unit.ctx, authorization_id=auth.id, reason=check_text(cmd.reason, "reason"))
     return recorded(unit, cmd.account, auth.id, status="voided")
+
+
+def asking_hold(unit: Unit, account: Any, token: str, amount: int, key: str) -> Callable[[], AuthorizationResult]:
+    """Asks the gateway for the hold; asked again, the same idempotency key answers the same hold."""
+    return lambda: unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
+                                                idempotency_key=gateway_key(account.id, key))
 
 
 @contextmanager

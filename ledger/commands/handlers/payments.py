@@ -71,14 +71,14 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
     account = unit.account(cmd.account)
     payment_id = check_id(cmd.payment, "payment")
     key = idempotency_key(cmd.key, f"payment:{payment_id}")
-    digest = "minor:" + request_hash(in_minor_units(account, cmd))  # never equal to a raw body's fingerprint
+    amount = amount_of(account, cmd.amount)
+    instruction = instruction_of(account, cmd)
+    digest = "minor:" + request_hash(in_minor_units(cmd, amount, instruction))  # never a raw body's fingerprint
     first = check_repeat(account, key, digest, request_hash(cmd))  # as fingerprinted before amounts were parsed
     if first is not None:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
-    amount = amount_of(account, cmd.amount)
     token = gateway_token(cmd.token)
-    instruction = instruction_of(account, cmd)
     try:
         account.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
     except LedgerError as error:  # an earlier attempt charged, then another writer paid or closed a target
@@ -95,12 +95,12 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
                     detail=result.decline_code or "")
 
 
-def in_minor_units(account: Account, cmd: m.SubmitPayment) -> m.SubmitPayment:
-    """``cmd`` with every amount as minor units: "60", "60.0" and "60.00" are one request (its fingerprint)."""
-    return msgspec.structs.replace(
-        cmd, amount=str(amount_of(account, cmd.amount)),
-        invoices={k: str(amount_of(account, v, f"invoices.{k}")) for k, v in cmd.invoices.items()},
-        orders={k: str(amount_of(account, v, f"orders.{k}")) for k, v in cmd.orders.items()})
+def in_minor_units(cmd: m.SubmitPayment, amount: int, instruction: Instruction) -> m.SubmitPayment:
+    """``cmd`` with the amounts already parsed, as minor units: "60", "60.0" and "60.00" are one request (its
+    fingerprint)."""
+    lines = {kind: {line.target_id: str(line.amount) for line in instruction.lines if line.target_kind == kind}
+             for kind in ("invoice", "order")}
+    return msgspec.structs.replace(cmd, amount=str(amount), invoices=lines["invoice"], orders=lines["order"])
 
 
 @HANDLERS.on(m.SettlePayment)
