@@ -116,6 +116,15 @@ class GatewaySimulator:
                                    method=method, status=status, decline_code=code)
         return self._answer(lost, _charge_result(row))
 
+    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
+        """The charge recorded under ``idempotency_key`` (None: no charge was made under it)."""
+        key = check_idempotency_key(idempotency_key)
+        lost = self._outage()
+        with self._lock:
+            row = self._db.execute("select * from gateway_transactions where idem_key = ? and kind = 'charge'",
+                                   (key,)).fetchone()
+        return self._answer(lost, _charge_result(row) if row is not None else None)
+
     def authorize(self, *, token: str, amount: int, currency: str, idempotency_key: str) -> AuthorizationResult:
         """Hold ``amount`` on a card or PayPal account; the hold expires 29 days later by the clock (seed 004)."""
         check_token(token)

@@ -72,6 +72,15 @@ class Gateway(Protocol):
         until the bank settles or returns the debit (seed 003)."""
         ...
 
+    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
+        """The charge made under ``idempotency_key``, if any, as it was answered; a lookup that moves no money.
+
+        For a request whose answer was lost when the ledger can no longer decide it afresh (another writer paid
+        its invoice meanwhile): whether the money moved decides between recording it and refusing the request.
+        Gateways offer it as a search by the merchant's reference (the key is sent as one).
+        """
+        ...
+
     def authorize(self, *, token: str, amount: int, currency: str, idempotency_key: str) -> AuthorizationResult:
         """Hold ``amount`` on a card or PayPal account for 29 days (seed 004)."""
         ...

@@ -12,11 +12,13 @@ import pytest
 
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
+from ledger.aggregates import events as ev
 from ledger.commands import messages as m
-from ledger.errors import Conflict, RecordingFailed
+from ledger.errors import Conflict, GatewayUnavailable, LedgerError, RecordingFailed
 from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import START, make_ledger
+from workers.autopay import AutopayWorker
 
 
 class RacingGateway(GatewaySimulator):
@@ -147,3 +149,70 @@ def test_a_capture_whose_order_was_cancelled_meanwhile_is_refunded(raced: Any) -
         ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="C1"))
     assert gateway.statuses("refund") == ["approved"]
     assert "C1" not in ledger.store.account(account_uuid("ACC1")).state.payments
+
+
+def charges(gateway: RacingGateway) -> int:
+    return int(gateway._db.execute("select count(*) from gateway_transactions where kind = 'charge'").fetchone()[0])
+
+
+def test_a_charge_whose_answer_was_lost_is_recorded_when_retried_after_the_invoice_was_paid(raced: Any) -> None:
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01", due="2026-09-30"))
+    pay = m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", method="card", token="tok_visa",
+                          invoices={"I1": "10.00"})
+    gateway.fail_next(1, lose_response=True)
+    with pytest.raises(GatewayUnavailable):
+        s.handle(pay)  # the card was charged; the ledger never heard
+    s.handle(m.SubmitPayment(account="ACC1", payment="PB", amount="10.00", method="card", token="tok_visa",
+                             invoices={"I1": "10.00"}))  # a CSR takes the payment by phone meanwhile
+    gateway.fail_next(1)
+    with pytest.raises(GatewayUnavailable):
+        s.handle(pay)  # the gateway cannot say whether it charged: not refused, retried later
+    again = s.handle(pay)  # the payer's retry (or the worker's redelivery)
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert state.payments["PA"].transaction_id == again.transaction_id and charges(gateway) == 2
+    assert state.balance == 0 and state.credit_balance == 1000  # the charge nobody needed is the customer's credit
+    events = [ledger.store.mapper.to_domain_event(n)
+              for n in ledger.store.recorder.select_notifications(start=1, limit=100)]
+    assert not violations(events)
+
+
+def test_a_request_that_never_reached_the_gateway_is_refused_once_its_invoice_is_paid(raced: Any) -> None:
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01", due="2026-09-30"))
+    pay = m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", method="card", token="tok_visa",
+                          invoices={"I1": "10.00"})
+    gateway.fail_next(1)
+    with pytest.raises(GatewayUnavailable):
+        s.handle(pay)  # an outage: nothing was charged
+    s.handle(m.SubmitPayment(account="ACC1", payment="PB", amount="10.00", method="card", token="tok_visa",
+                             invoices={"I1": "10.00"}))
+    with pytest.raises(LedgerError) as refused:
+        s.handle(pay)
+    assert refused.value.code == "invoice_paid" and charges(gateway) == 1
+    assert "PA" not in ledger.store.account(account_uuid("ACC1")).state.payments
+
+
+async def test_autopay_redelivered_after_a_lost_answer_records_the_charge_the_invoice_no_longer_needed(
+        raced: Any) -> None:
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.AddPaymentMethod(account="ACC1", method="M1", kind="card", token="tok_visa", brand="visa",
+                                last4="4242", exp_month=1, exp_year=2031))
+    s.handle(m.EnableAutopay(account="ACC1"))
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="25.00", date="2026-09-01", due="2026-09-30"))
+    issued = next(e for e in (ledger.store.mapper.to_domain_event(n)
+                              for n in ledger.store.recorder.select_notifications(start=1, limit=100))
+                  if isinstance(e, ev.InvoiceIssued))
+    worker = AutopayWorker(ledger.store, s)
+    gateway.fail_next(1, lose_response=True)
+    with pytest.raises(GatewayUnavailable):
+        await worker.handle(issued, str(issued.event_id))  # charged; the delivery is not acknowledged
+    s.handle(m.SubmitPayment(account="ACC1", payment="PHONE", amount="25.00", method="card", token="tok_visa",
+                             invoices={"I1": "25.00"}))
+    await worker.handle(issued, str(issued.event_id))  # the redelivery
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert state.payments["AUTO-I1"].status == "settled" and charges(gateway) == 2
+    assert state.balance == 0 and state.credit_balance == 2500

@@ -79,20 +79,44 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
     token = gateway_token(cmd.token)
-    try:
-        account.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
-    except LedgerError as error:  # an earlier attempt charged, then another writer paid or closed a target
-        if not (unit.after_conflict and error.code in OVERTAKEN):
-            raise
-        log.warning("payment_overtaken_recorded", account=cmd.account, payment=payment_id, code=error.code)
+    charge_key = gateway_key(account.id, key)
+    overtaken = overtaken_charge(unit, account, payment_id, charge_key, amount=amount, instruction=instruction)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=account.state.currency,
-                                       method=cmd.method, idempotency_key=gateway_key(account.id, key))
+                                       method=cmd.method, idempotency_key=charge_key)
     payment = account.record_payment(unit.ctx, payment_id=payment_id, amount=amount, method=cmd.method,
                                      token=token, transaction_id=result.transaction_id, status=result.status,
                                      decline_code=result.decline_code, idempotency_key=key, request_hash=digest,
-                                     instruction=instruction, overtaken=unit.after_conflict)
+                                     instruction=instruction, overtaken=overtaken)
     return recorded(unit, cmd.account, payment_id, status=payment.status, transaction_id=result.transaction_id,
                     detail=result.decline_code or "")
+
+
+def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: str, *, amount: int,
+                     instruction: Instruction) -> bool:
+    """Check the payment against the account; True when it must be recorded although another writer paid or
+    closed one of its targets since an earlier attempt of it charged (:data:`OVERTAKEN` refusals, then waived).
+
+    An earlier attempt charged when it lost the write race to that writer (``after_conflict``), or when the
+    gateway holds a charge under this key: the attempt's answer was lost (a timeout, a crash before recording)
+    and this is the request again (a worker's redelivery, the payer's retry). The money moved either way, so
+    the ledger records it, and what is no longer open becomes the customer's credit; otherwise the refusal
+    stands and nothing is charged. When the gateway cannot say (an outage), GatewayUnavailable: retry later,
+    rather than refuse a request whose money may have moved.
+    """
+    try:
+        account.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
+        return False
+    except LedgerError as error:
+        if error.code not in OVERTAKEN:
+            raise
+        why = "write_race_lost" if unit.after_conflict else "answer_lost"
+        if not unit.after_conflict:
+            earlier = unit.ports.gateway.find_charge(idempotency_key=charge_key)
+            if earlier is None or earlier.status == "declined":
+                raise
+        log.warning("payment_overtaken_recorded", account=account.state.account_id, payment=payment_id,
+                    code=error.code, why=why)
+        return True
 
 
 def in_minor_units(cmd: m.SubmitPayment, amount: int, instruction: Instruction) -> m.SubmitPayment:
