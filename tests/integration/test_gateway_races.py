@@ -58,6 +58,15 @@ def raced(tmp_path: Path) -> Any:
     ledger.close()
 
 
+def charges(gateway: RacingGateway) -> int:
+    return int(gateway._db.execute("select count(*) from gateway_transactions where kind = 'charge'").fetchone()[0])
+
+
+def logged(ledger: Any) -> list[Any]:
+    return [ledger.store.mapper.to_domain_event(n) for n in ledger.store.recorder.select_notifications(start=1,
+                                                                                                        limit=1000)]
+
+
 def test_a_payment_charged_before_another_paid_its_invoice_is_recorded_as_credit(raced: Any) -> None:
     ledger, gateway = raced
     s = ledger.service
@@ -69,11 +78,7 @@ def test_a_payment_charged_before_another_paid_its_invoice_is_recorded_as_credit
     state = ledger.store.account(account_uuid("ACC1")).state
     assert set(state.payments) == {"PA", "PB"} and state.payments["PA"].transaction_id == first.transaction_id
     assert state.balance == 0 and state.credit_balance == 1000  # the second charge is the customer's credit
-    charges = gateway._db.execute("select count(*) from gateway_transactions where kind = 'charge'").fetchone()[0]
-    assert charges == 2
-    events = [ledger.store.mapper.to_domain_event(n)
-              for n in ledger.store.recorder.select_notifications(start=1, limit=100)]
-    assert not violations(events)
+    assert charges(gateway) == 2 and not violations(logged(ledger))
 
 
 def test_a_hold_placed_before_its_order_was_cancelled_is_released(raced: Any) -> None:
@@ -106,8 +111,7 @@ def test_a_charge_that_cannot_be_recorded_says_so_and_a_rerun_records_it_once(ra
     monkeypatch.setattr(type(ledger.store), "save", saving)
     done = s.handle(pay)
     assert done.transaction_id in failed.value.message  # the same charge, recorded now
-    charges = gateway._db.execute("select count(*) from gateway_transactions where kind = 'charge'").fetchone()[0]
-    assert charges == 1
+    assert charges(gateway) == 1
 
 
 def held(ledger: Any, amount: str = "100.00") -> None:
@@ -151,46 +155,40 @@ def test_a_capture_whose_order_was_cancelled_meanwhile_is_refunded(raced: Any) -
     assert "C1" not in ledger.store.account(account_uuid("ACC1")).state.payments
 
 
-def charges(gateway: RacingGateway) -> int:
-    return int(gateway._db.execute("select count(*) from gateway_transactions where kind = 'charge'").fetchone()[0])
+
+def paid_by_another_after_a_failed_attempt(ledger: Any, gateway: RacingGateway, *, charged: bool) -> Any:
+    """PA's first attempt fails at the gateway (``charged``: after it acted, the answer lost), then a CSR takes
+    the payment of the same invoice by phone (PB); returns PA's request, to retry."""
+    s = ledger.service
+    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01", due="2026-09-30"))
+    pay = m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", method="card", token="tok_visa",
+                          invoices={"I1": "10.00"})
+    gateway.fail_next(1, lose_response=charged)
+    with pytest.raises(GatewayUnavailable):
+        s.handle(pay)
+    s.handle(m.SubmitPayment(account="ACC1", payment="PB", amount="10.00", method="card", token="tok_visa",
+                             invoices={"I1": "10.00"}))
+    return pay
 
 
 def test_a_charge_whose_answer_was_lost_is_recorded_when_retried_after_the_invoice_was_paid(raced: Any) -> None:
     ledger, gateway = raced
-    s = ledger.service
-    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01", due="2026-09-30"))
-    pay = m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", method="card", token="tok_visa",
-                          invoices={"I1": "10.00"})
-    gateway.fail_next(1, lose_response=True)
-    with pytest.raises(GatewayUnavailable):
-        s.handle(pay)  # the card was charged; the ledger never heard
-    s.handle(m.SubmitPayment(account="ACC1", payment="PB", amount="10.00", method="card", token="tok_visa",
-                             invoices={"I1": "10.00"}))  # a CSR takes the payment by phone meanwhile
+    pay = paid_by_another_after_a_failed_attempt(ledger, gateway, charged=True)
     gateway.fail_next(1)
     with pytest.raises(GatewayUnavailable):
-        s.handle(pay)  # the gateway cannot say whether it charged: not refused, retried later
-    again = s.handle(pay)  # the payer's retry (or the worker's redelivery)
+        ledger.service.handle(pay)  # the gateway cannot say whether it charged: not refused, retried later
+    again = ledger.service.handle(pay)  # the payer's retry (or the worker's redelivery)
     state = ledger.store.account(account_uuid("ACC1")).state
     assert state.payments["PA"].transaction_id == again.transaction_id and charges(gateway) == 2
     assert state.balance == 0 and state.credit_balance == 1000  # the charge nobody needed is the customer's credit
-    events = [ledger.store.mapper.to_domain_event(n)
-              for n in ledger.store.recorder.select_notifications(start=1, limit=100)]
-    assert not violations(events)
+    assert not violations(logged(ledger))
 
 
 def test_a_request_that_never_reached_the_gateway_is_refused_once_its_invoice_is_paid(raced: Any) -> None:
     ledger, gateway = raced
-    s = ledger.service
-    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01", due="2026-09-30"))
-    pay = m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", method="card", token="tok_visa",
-                          invoices={"I1": "10.00"})
-    gateway.fail_next(1)
-    with pytest.raises(GatewayUnavailable):
-        s.handle(pay)  # an outage: nothing was charged
-    s.handle(m.SubmitPayment(account="ACC1", payment="PB", amount="10.00", method="card", token="tok_visa",
-                             invoices={"I1": "10.00"}))
+    pay = paid_by_another_after_a_failed_attempt(ledger, gateway, charged=False)
     with pytest.raises(LedgerError) as refused:
-        s.handle(pay)
+        ledger.service.handle(pay)
     assert refused.value.code == "invoice_paid" and charges(gateway) == 1
     assert "PA" not in ledger.store.account(account_uuid("ACC1")).state.payments
 
@@ -203,9 +201,7 @@ async def test_autopay_redelivered_after_a_lost_answer_records_the_charge_the_in
                                 last4="4242", exp_month=1, exp_year=2031))
     s.handle(m.EnableAutopay(account="ACC1"))
     s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="25.00", date="2026-09-01", due="2026-09-30"))
-    issued = next(e for e in (ledger.store.mapper.to_domain_event(n)
-                              for n in ledger.store.recorder.select_notifications(start=1, limit=100))
-                  if isinstance(e, ev.InvoiceIssued))
+    issued = next(e for e in logged(ledger) if isinstance(e, ev.InvoiceIssued))
     worker = AutopayWorker(ledger.store, s)
     gateway.fail_next(1, lose_response=True)
     with pytest.raises(GatewayUnavailable):
