@@ -17,7 +17,7 @@ import asyncio
 from typing import Any
 
 from ledger.aggregates import events as ev
-from ledger.aggregates.state import FOLLOW_ORDER, AccountState
+from ledger.aggregates.state import LIVE_HOLDS, AccountState
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
 from ledger.money import format_amount
@@ -79,7 +79,7 @@ class OrdersWorker:
         order_id = paid_order(state, event.target_kind, event.target_id)
         if order_id is None:
             return
-        for auth in [a for a in state.authorizations.values() if a.order_id == order_id and a.status in FOLLOW_ORDER]:
+        for auth in [a for a in state.authorizations.values() if a.order_id == order_id and a.status in LIVE_HOLDS]:
             command = m.VoidAuthorization(account=state.account_id, authorization=auth.id, reason="order paid",
                                           actor=WORKER)
             try:

@@ -10,7 +10,7 @@ from functools import singledispatch
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.state import (
-    FOLLOW_ORDER,
+    LIVE_HOLDS,
     AccountState,
     Application,
     Authorization,
@@ -115,7 +115,7 @@ def _(event: ev.OrderReplaced, state: AccountState) -> None:
     state.orders[event.new_order_id] = Order(event.new_order_id, event.amount, event.timestamp, old.channel,
                                              old.description, replaces=old.id)
     for auth in state.authorizations.values():
-        if auth.order_id == old.id and auth.status in FOLLOW_ORDER:
+        if auth.order_id == old.id and auth.status in LIVE_HOLDS:
             auth.order_id = event.new_order_id
 
 

@@ -100,9 +100,9 @@ class Application(msgspec.Struct, gc=False, array_like=True):
     with_payment: str | None = None
 
 
-#: Holds that follow their order when it is replaced (seed 004): still usable, or waiting on the customer's
-#: checkout or on a CSR after a failed reauthorization.
-FOLLOW_ORDER = ("active", "reauth_requested", "failed")
+#: Holds still live at the gateway (usable, waiting on the customer's checkout, or on a CSR after a failed
+#: reauthorization): they follow their order when it is replaced (seed 004), and only they can be voided.
+LIVE_HOLDS = ("active", "reauth_requested", "failed")
 
 
 class Authorization(msgspec.Struct, gc=False, array_like=True):

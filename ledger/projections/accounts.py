@@ -12,7 +12,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from ledger.aggregates import events as ev
-from ledger.aggregates.state import FOLLOW_ORDER
+from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table
 
@@ -163,7 +163,7 @@ class AccountsProjection(Projection):
         holds = self.authorizations
         holds.flush(db)  # the holds of the old order, wherever they are, move to the new one
         for (hold_id,) in db.execute(f"select id from authorizations where account = ? and order_id = ? and "
-                                     f"status in {FOLLOW_ORDER}", (acc, e.old_order_id)).fetchall():
+                                     f"status in {LIVE_HOLDS}", (acc, e.old_order_id)).fetchall():
             holds.update(db, (acc, hold_id), order_id=e.new_order_id)
 
     @apply.register

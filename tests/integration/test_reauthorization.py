@@ -14,7 +14,7 @@ import pytest
 from ledger.aggregates import events as ev
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
-from ledger.errors import PolicyViolation
+from ledger.errors import Conflict, PolicyViolation
 from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import make_ledger
@@ -175,6 +175,13 @@ async def test_a_price_rise_after_a_partial_payment_replaces_the_order(ledger: L
     assert (replacement.amount, replacement.paid, replacement.open) == (12000, 5000, 7000)
 
 
+def gateway_hold(ledger: Ledger, authorization: str) -> str:
+    """The hold's status at the gateway (simulator)."""
+    gateway: Any = ledger.ports.gateway
+    return str(gateway._db.execute("select status from gateway_transactions where id = ?",
+                                   (state(ledger).authorizations[authorization].transaction_id,)).fetchone()[0])
+
+
 def hold_statuses(ledger: Ledger) -> dict[str, str]:
     return {a.id: a.status for a in state(ledger).authorizations.values()}
 
@@ -193,10 +200,7 @@ async def test_an_order_paid_by_phone_after_a_failed_reauthorization_releases_it
     await run_orders_worker(ledger)
     await run_orders_worker(ledger)  # every event again, as after a rewind: nothing more is done
     assert hold_statuses(ledger) == {"A1": "voided"}
-    gateway: Any = ledger.ports.gateway
-    hold = gateway._db.execute("select status, kind from gateway_transactions where id = ?",
-                               (state(ledger).authorizations["A1"].transaction_id,)).fetchone()
-    assert tuple(hold) == ("voided", "authorization")  # the customer's funds are free
+    assert gateway_hold(ledger, "A1") == "voided"  # the customer's funds are free
     voids = [e for e in events(ledger) if isinstance(e, ev.AuthorizationVoided)]
     assert [(e.authorization_id, e.reason, e.by.name) for e in voids] == [("A1", "order paid", "orders")]
     assert not violations(events(ledger))
@@ -217,3 +221,12 @@ async def test_a_hold_stays_while_its_order_or_its_invoice_still_owes_and_goes_o
     await run_orders_worker(ledger)
     assert hold_statuses(ledger) == {"A1": "voided"}
     assert not violations(events(ledger))
+
+
+def test_a_captured_hold_is_refused_a_void_without_asking_the_gateway(ledger: Ledger) -> None:
+    s = ledger.service
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="60.00", token="tok_visa"))
+    s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="P1", amount="40.00"))
+    with pytest.raises(Conflict) as refused:
+        s.handle(m.VoidAuthorization(account="ACC1", authorization="A1", reason="mistake"))
+    assert refused.value.code == "not_voidable" and gateway_hold(ledger, "A1") == "approved"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ledger.aggregates.state import LIVE_HOLDS
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_date, check_id, check_text
@@ -42,7 +43,7 @@ def cancel_order(unit: Unit, cmd: m.CancelOrder) -> m.Outcome:
     if order is not None and order.status == "cancelled":
         return replayed(cmd.account, cmd.order)
     for auth in list(account.state.authorizations.values()):
-        if auth.order_id == cmd.order and auth.status in ("active", "reauth_requested", "failed"):
+        if auth.order_id == cmd.order and auth.status in LIVE_HOLDS:
             unit.ports.gateway.void(transaction_id=auth.transaction_id)
             account.void_authorization(unit.ctx, authorization_id=auth.id, reason="order cancelled")
     account.cancel_order(unit.ctx, order_id=cmd.order, reason=check_text(cmd.reason, "reason"))
