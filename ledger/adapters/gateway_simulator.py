@@ -116,13 +116,12 @@ class GatewaySimulator:
                                    method=method, status=status, decline_code=code)
         return self._answer(lost, _charge_result(row))
 
-    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
-        """The charge recorded under ``idempotency_key`` (None: no charge was made under it)."""
+    def find(self, *, idempotency_key: str) -> ChargeResult | None:
+        """What was recorded under ``idempotency_key``, as first answered (None: nothing was done under it)."""
         key = check_idempotency_key(idempotency_key)
         lost = self._outage()
         with self._lock:
-            row = self._db.execute("select * from gateway_transactions where idem_key = ? and kind = 'charge'",
-                                   (key,)).fetchone()
+            row = self._db.execute("select * from gateway_transactions where idem_key = ?", (key,)).fetchone()
         return self._answer(lost, _charge_result(row) if row is not None else None)
 
     def authorize(self, *, token: str, amount: int, currency: str, idempotency_key: str) -> AuthorizationResult:

@@ -72,12 +72,14 @@ class Gateway(Protocol):
         until the bank settles or returns the debit (seed 003)."""
         ...
 
-    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
-        """The charge made under ``idempotency_key``, if any, as it was answered; a lookup that moves no money.
+    def find(self, *, idempotency_key: str) -> ChargeResult | None:
+        """What was done under ``idempotency_key`` (a charge, hold, capture or refund) as it was first answered,
+        or None: nothing was. A lookup: it moves no money and places no hold.
 
         For a request whose answer was lost when the ledger can no longer decide it afresh (another writer paid
-        its invoice meanwhile): whether the money moved decides between recording it and refusing the request.
-        Gateways offer it as a search by the merchant's reference (the key is sent as one).
+        or closed its order or invoice meanwhile): whether the gateway acted decides between recording or undoing
+        what it did and simply refusing. Gateways offer it as a search by the merchant's reference (the key is
+        sent as one).
         """
         ...
 

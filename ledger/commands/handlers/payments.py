@@ -111,7 +111,7 @@ def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: 
             raise
         why = "write_race_lost" if unit.after_conflict else "answer_lost"
         if not unit.after_conflict:
-            earlier = unit.ports.gateway.find_charge(idempotency_key=charge_key)
+            earlier = unit.ports.gateway.find(idempotency_key=charge_key)
             if earlier is None or earlier.status == "declined":
                 raise
         log.warning("payment_overtaken_recorded", account=account.state.account_id, payment=payment_id,
