@@ -133,18 +133,12 @@ class HoldDecisions(PaymentDecisions):
                     return Instruction("explicit", (Line("invoice", invoice.id, amount),))
         return Instruction("explicit", (Line("order", auth.order_id, amount),))
 
-    def check_void(self, authorization_id: str) -> Authorization:
-        """Refuse before the gateway is asked: only a live hold (usable, waiting on a checkout, or after a failed
-        reauthorization) can be released; a captured, expired, replaced or released one is not."""
+    def void_authorization(self, ctx: ev.Context, *, authorization_id: str, reason: str = "") -> ev.Event:
+        """Release a hold that will not be captured."""
         auth = self.authorization(authorization_id)
         if auth.status not in LIVE_HOLDS:
             raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization_id",
                            code="not_voidable")
-        return auth
-
-    def void_authorization(self, ctx: ev.Context, *, authorization_id: str, reason: str = "") -> ev.Event:
-        """Release a hold that will not be captured."""
-        self.check_void(authorization_id)
         return self.trigger(ctx, ev.AuthorizationVoided, authorization_id=authorization_id, reason=reason)
 
     def authorization(self, authorization_id: str) -> Authorization:

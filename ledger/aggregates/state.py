@@ -101,7 +101,7 @@ class Application(msgspec.Struct, gc=False, array_like=True):
 
 
 #: Holds still live at the gateway (usable, waiting on the customer's checkout, or on a CSR after a failed
-#: reauthorization): they follow their order when it is replaced (seed 004), and only they can be voided.
+#: reauthorization): they follow their order when it is replaced (seed 004), and are released with it.
 LIVE_HOLDS = ("active", "reauth_requested", "failed")
 
 

@@ -14,7 +14,7 @@ import pytest
 from ledger.aggregates import events as ev
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
-from ledger.errors import Conflict, PolicyViolation
+from ledger.errors import PolicyViolation
 from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import make_ledger
@@ -173,60 +173,3 @@ async def test_a_price_rise_after_a_partial_payment_replaces_the_order(ledger: L
     await run_orders_worker(ledger)
     replacement = state(ledger).orders["O1-A2"]
     assert (replacement.amount, replacement.paid, replacement.open) == (12000, 5000, 7000)
-
-
-def gateway_hold(ledger: Ledger, authorization: str) -> str:
-    """The hold's status at the gateway (simulator)."""
-    gateway: Any = ledger.ports.gateway
-    return str(gateway._db.execute("select status from gateway_transactions where id = ?",
-                                   (state(ledger).authorizations[authorization].transaction_id,)).fetchone()[0])
-
-
-def hold_statuses(ledger: Ledger) -> dict[str, str]:
-    return {a.id: a.status for a in state(ledger).authorizations.values()}
-
-
-async def test_an_order_paid_by_phone_after_a_failed_reauthorization_releases_its_hold(ledger: Ledger) -> None:
-    s = ledger.service
-    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="100.00", token="tok_visa"))
-    s.handle(m.ChangeOrderPrice(account="ACC1", order="O1", amount="120.00"))
-    s.handle(m.RequestReauthorization(account="ACC1", authorization="A1"))
-    s.handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2", token="tok_decline"))
-    assert hold_statuses(ledger) == {"A1": "failed"} and state(ledger).orders["O1"].manual_processing
-    await run_orders_worker(ledger)
-    assert hold_statuses(ledger) == {"A1": "failed"}  # nothing paid yet: the CSR still needs the hold
-    s.handle(m.SubmitPayment(account="ACC1", payment="PHONE", amount="120.00", method="card", token="tok_visa",
-                             orders={"O1": "120.00"}, actor=m.ActorIn(kind="csr", name="jo", channel="phone")))
-    await run_orders_worker(ledger)
-    await run_orders_worker(ledger)  # every event again, as after a rewind: nothing more is done
-    assert hold_statuses(ledger) == {"A1": "voided"}
-    assert gateway_hold(ledger, "A1") == "voided"  # the customer's funds are free
-    voids = [e for e in events(ledger) if isinstance(e, ev.AuthorizationVoided)]
-    assert [(e.authorization_id, e.reason, e.by.name) for e in voids] == [("A1", "order paid", "orders")]
-    assert not violations(events(ledger))
-
-
-async def test_a_hold_stays_while_its_order_or_its_invoice_still_owes_and_goes_once_the_invoice_is_paid(
-        ledger: Ledger) -> None:
-    s = ledger.service
-    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="100.00", token="tok_visa"))
-    s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="30.00", method="card", token="tok_visa",
-                             orders={"O1": "30.00"}))
-    s.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="100.00", date="2026-09-01", due="2026-09-30",
-                            order="O1"))
-    await run_orders_worker(ledger)
-    assert hold_statuses(ledger) == {"A1": "active"}
-    s.handle(m.SubmitPayment(account="ACC1", payment="P2", amount="70.00", method="card", token="tok_visa",
-                             invoices={"I1": "70.00"}))
-    await run_orders_worker(ledger)
-    assert hold_statuses(ledger) == {"A1": "voided"}
-    assert not violations(events(ledger))
-
-
-def test_a_captured_hold_is_refused_a_void_without_asking_the_gateway(ledger: Ledger) -> None:
-    s = ledger.service
-    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="60.00", token="tok_visa"))
-    s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="P1", amount="40.00"))
-    with pytest.raises(Conflict) as refused:
-        s.handle(m.VoidAuthorization(account="ACC1", authorization="A1", reason="mistake"))
-    assert refused.value.code == "not_voidable" and gateway_hold(ledger, "A1") == "approved"
