@@ -27,26 +27,39 @@ OVERTAKEN = frozenset({"invoice_paid", "invoice_void", "order_not_open", "exact_
 
 class PaymentDecisions(BillingDecisions):
     def check_payment(self, *, payment_id: str, amount: int, instruction: Instruction) -> None:
-        """Refuse a payment before the gateway is called: ids, targets, amounts and the exact-amount policy."""
+        """Refuse a payment before the gateway is called: ids, targets, amounts and the exact-amount policy.
+
+        A refusal another writer could have caused (:data:`OVERTAKEN`) is raised only when nothing else is wrong
+        with the request, so waiving it (a charge already made) never waives a check of the request itself.
+        """
         if payment_id in self.state.payments:
             raise Conflict(f"payment {payment_id} already exists", field="payment_id", code="duplicate_id")
         if instruction.mode == "explicit":
             if not instruction.lines:
                 raise ValidationError("name at least one invoice or order", field="allocations")
             seen: set[tuple[str, str]] = set()
+            overtaken: LedgerError | None = None  # raised only when nothing else is wrong with the request
             for line in instruction.lines:
                 field = f"allocations.{line.target_id}"
                 key = (line.target_kind, line.target_id)
                 if key in seen:
                     raise ValidationError(f"{line.target_id} is named twice", field=field, code="duplicate_target")
                 seen.add(key)
-                self._check_target(line, field)
-                if instruction.exact and line.amount != self.state.open_amount(line.target_kind, line.target_id):
-                    raise PolicyViolation(f"pay exactly the amount due on {line.target_id}", field=field,
-                                          code="exact_amount_required")
+                try:
+                    self._check_target(line, field)
+                    if instruction.exact and line.amount != self.state.open_amount(line.target_kind,
+                                                                                   line.target_id):
+                        raise PolicyViolation(f"pay exactly the amount due on {line.target_id}", field=field,
+                                              code="exact_amount_required")
+                except LedgerError as error:
+                    if error.code not in OVERTAKEN:
+                        raise
+                    overtaken = overtaken or error
             if sum(line.amount for line in instruction.lines) != amount:
                 raise ValidationError("the allocations do not add up to the amount", field="allocations",
                                       code="allocation_mismatch")
+            if overtaken is not None:
+                raise overtaken
         elif instruction.mode == "distribute":
             net = max(self.state.balance - self.state.credit_balance, 0)  # open credits join any payment
             if instruction.exact and amount not in (self.state.balance, net):

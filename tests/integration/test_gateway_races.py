@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ledger.adapters.clock import ManualClock
@@ -214,7 +215,9 @@ async def test_autopay_redelivered_after_a_lost_answer_records_the_charge_the_in
     assert state.balance == 0 and state.credit_balance == 2500
 
 
-def test_a_capture_whose_answer_was_lost_is_refunded_when_retried_after_its_hold_was_released(raced: Any) -> None:
+@pytest.mark.parametrize("retried_for", [None, "60.00"])
+def test_a_capture_whose_answer_was_lost_is_refunded_when_retried_after_its_hold_was_released(
+        raced: Any, retried_for: str | None) -> None:
     ledger, gateway = raced
     held(ledger)
     capture = m.CaptureAuthorization(account="ACC1", authorization="A1", payment="C1")
@@ -224,9 +227,11 @@ def test_a_capture_whose_answer_was_lost_is_refunded_when_retried_after_its_hold
     ledger.service.handle(m.SubmitPayment(account="ACC1", payment="PHONE", amount="100.00", method="card",
                                           token="tok_visa", orders={"O1": "100.00"}))
     ledger.service.handle(m.VoidAuthorization(account="ACC1", authorization="A1", reason="paid by phone"))
-    with pytest.raises(LedgerError):
-        ledger.service.handle(capture)  # the hold is released: the capture is refused, and what it took given back
+    with pytest.raises(LedgerError):  # the hold is released: the capture is refused, and all it took given back
+        ledger.service.handle(msgspec.structs.replace(capture, amount=retried_for))
     assert gateway.statuses("capture") == ["approved"] and gateway.statuses("refund") == ["approved"]
+    refunded = gateway._db.execute("select amount from gateway_transactions where kind = 'refund'").fetchone()[0]
+    assert refunded == 10000
     assert "C1" not in ledger.store.account(account_uuid("ACC1")).state.payments
 
 
@@ -241,3 +246,34 @@ def test_a_hold_whose_answer_was_lost_is_released_when_retried_after_the_order_w
     with pytest.raises(LedgerError):
         ledger.service.handle(hold)
     assert gateway.statuses("authorization") == ["voided"]  # the customer's funds are not held for 29 days
+
+
+def test_a_retry_under_a_lost_answers_key_is_still_checked_in_full(raced: Any) -> None:
+    ledger, gateway = raced
+    s = ledger.service
+    for invoice, amount in (("I0", "10.00"), ("I1", "10.00"), ("BIG", "5000.00")):
+        s.handle(m.IssueInvoice(account="ACC1", invoice=invoice, amount=amount, date="2026-09-01", due="2026-09-30"))
+    s.handle(m.SubmitPayment(account="ACC1", payment="PX", amount="10.00", method="card", token="tok_visa",
+                             invoices={"I0": "10.00"}))
+    gateway.fail_next(1, lose_response=True)
+    with pytest.raises(GatewayUnavailable):
+        s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="10.00", method="card", token="tok_visa",
+                                 invoices={"I1": "10.00"}, key="K"))
+    with pytest.raises(LedgerError) as refused:  # a paid invoice named first waives nothing else
+        s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="10.00", method="card", token="tok_visa",
+                                 invoices={"I0": "10.00", "BIG": "5000.00"}, key="K"))
+    assert refused.value.code == "allocation_mismatch"
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert "P1" not in state.payments and state.invoices["BIG"].paid == 0
+
+
+def test_a_refused_hold_never_releases_a_recorded_one_under_the_same_key(raced: Any) -> None:
+    ledger, gateway = raced
+    s = ledger.service
+    for order in ("O1", "O2"):
+        s.handle(m.PlaceOrder(account="ACC1", order=order, amount="100.00"))
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="100.00", token="tok_visa"))
+    with pytest.raises(Conflict) as refused:  # the same id, card and amount (so the same key) for another order
+        s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O2", amount="100.00", token="tok_visa"))
+    assert refused.value.code == "duplicate_id" and gateway.statuses("authorization") == ["approved"]
+    s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="C1"))

@@ -10,7 +10,7 @@ import structlog
 
 from ledger.aggregates.state import request_fingerprint
 from ledger.commands import messages as m
-from ledger.commands.handlers.payments import check_repeat, gateway_key, idempotency_key
+from ledger.commands.handlers.payments import check_repeat, found_unrecorded, gateway_key, idempotency_key
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, token_hash
 from ledger.errors import Conflict, LedgerError, PolicyViolation
@@ -128,8 +128,8 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
         return unit.ports.gateway.capture(transaction_id=auth.transaction_id, amount=amount,
                                           idempotency_key=gateway_key(account.id, key))
 
-    def refund(taken: ChargeResult) -> None:
-        unit.ports.gateway.refund(transaction_id=taken.transaction_id, amount=amount,
+    def refund(taken: ChargeResult) -> None:  # what the earlier attempt captured, whatever this one asks
+        unit.ports.gateway.refund(transaction_id=taken.transaction_id, amount=taken.amount or amount,
                                   idempotency_key=gateway_key(account.id, f"{key}:undone"))
 
     # an earlier attempt captured (its answer lost, or its write race lost); the order was paid or cancelled since:
@@ -200,5 +200,6 @@ def releasing(unit: Unit, hold: Callable[[], AuthorizationResult],
 
 
 def looking(unit: Unit, account: Any, key: str) -> Callable[[], ChargeResult | None]:
-    """Finds what the gateway did under the command's idempotency key, without acting."""
-    return lambda: unit.ports.gateway.find(idempotency_key=gateway_key(account.id, key))
+    """Finds what the gateway did under the command's idempotency key, without acting (never a transaction the
+    account has on record)."""
+    return lambda: found_unrecorded(unit, account, gateway_key(account.id, key))
