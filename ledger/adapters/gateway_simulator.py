@@ -355,5 +355,5 @@ def _charge_result(row: sqlite3.Row) -> ChargeResult:
         "declined" if answer == "declined" else "pending" if answer == "pending" else "approved")
     code: str | None = row["decline_code"]
     message = MESSAGES.get(code, code) if code else ("Pending at the bank." if status == "pending" else "Approved.")
-    return ChargeResult(row["id"], status, code, message, row["amount"])
+    return ChargeResult(row["id"], status, code, message)
 

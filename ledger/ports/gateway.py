@@ -47,9 +47,6 @@ class ChargeResult(msgspec.Struct, frozen=True):
     status: Literal["approved", "declined", "pending"]
     decline_code: str | None = None
     message: str = ""
-    #: The amount in minor units the request was for (None where the gateway does not say); ``find`` needs it:
-    #: what an earlier attempt took, whatever a retry asks.
-    amount: int | None = None
 
 
 class AuthorizationResult(msgspec.Struct, frozen=True):
@@ -77,11 +74,11 @@ class Gateway(Protocol):
 
     def find(self, *, idempotency_key: str) -> ChargeResult | None:
         """What was done under ``idempotency_key`` (a charge, hold, capture or refund) as it was first answered,
-        with its ``amount``, or None: nothing was. A lookup: it moves no money and places no hold.
+        or None: nothing was. A lookup: it moves no money and places no hold.
 
-        For a request whose answer was lost when the ledger can no longer decide it afresh (another writer paid
-        or closed its order or invoice meanwhile): whether the gateway acted decides between recording or undoing
-        what it did and simply refusing. It must see every request the gateway has acted on (read the gateway's
+        For a payment whose answer was lost when the ledger can no longer decide it afresh (another writer paid
+        or closed its invoice or order meanwhile): whether the gateway charged decides between recording the
+        money and refusing the request. It must see every request the gateway has acted on (read the gateway's
         own idempotency records, or its transactions by the merchant's reference, which the key is sent as),
         never an eventually consistent search that could miss one made seconds ago.
         """

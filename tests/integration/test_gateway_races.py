@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
 from ledger.adapters.clock import ManualClock
@@ -213,39 +212,6 @@ async def test_autopay_redelivered_after_a_lost_answer_records_the_charge_the_in
     state = ledger.store.account(account_uuid("ACC1")).state
     assert state.payments["AUTO-I1"].status == "settled" and charges(gateway) == 2
     assert state.balance == 0 and state.credit_balance == 2500
-
-
-@pytest.mark.parametrize("retried_for", [None, "60.00"])
-def test_a_capture_whose_answer_was_lost_is_refunded_when_retried_after_its_hold_was_released(
-        raced: Any, retried_for: str | None) -> None:
-    ledger, gateway = raced
-    held(ledger)
-    capture = m.CaptureAuthorization(account="ACC1", authorization="A1", payment="C1")
-    gateway.fail_next(1, lose_response=True)
-    with pytest.raises(GatewayUnavailable):
-        ledger.service.handle(capture)  # captured at the gateway; the ledger never heard
-    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="PHONE", amount="100.00", method="card",
-                                          token="tok_visa", orders={"O1": "100.00"}))
-    ledger.service.handle(m.VoidAuthorization(account="ACC1", authorization="A1", reason="paid by phone"))
-    with pytest.raises(LedgerError):  # the hold is released: the capture is refused, and all it took given back
-        ledger.service.handle(msgspec.structs.replace(capture, amount=retried_for))
-    assert gateway.statuses("capture") == ["approved"] and gateway.statuses("refund") == ["approved"]
-    refunded = gateway._db.execute("select amount from gateway_transactions where kind = 'refund'").fetchone()[0]
-    assert refunded == 10000
-    assert "C1" not in ledger.store.account(account_uuid("ACC1")).state.payments
-
-
-def test_a_hold_whose_answer_was_lost_is_released_when_retried_after_the_order_was_cancelled(raced: Any) -> None:
-    ledger, gateway = raced
-    ledger.service.handle(m.PlaceOrder(account="ACC1", order="O1", amount="100.00"))
-    hold = m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="100.00", token="tok_visa")
-    gateway.fail_next(1, lose_response=True)
-    with pytest.raises(GatewayUnavailable):
-        ledger.service.handle(hold)
-    ledger.service.handle(m.CancelOrder(account="ACC1", order="O1", reason="gone"))
-    with pytest.raises(LedgerError):
-        ledger.service.handle(hold)
-    assert gateway.statuses("authorization") == ["voided"]  # the customer's funds are not held for 29 days
 
 
 def test_a_retry_under_a_lost_answers_key_is_still_checked_in_full(raced: Any) -> None:

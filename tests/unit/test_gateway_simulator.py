@@ -309,7 +309,7 @@ def test_a_file_from_the_earlier_schema_keeps_its_history(tmp_path: Path, clock:
     gateway = GatewaySimulator(clock, str(path))
     assert gateway.ach_status("txn_old") == AchReport("returned", "R01")
     assert pay(gateway, "k", token="tok_ach", amount=100, method="ach") == ChargeResult(
-        "txn_old", "pending", None, "Pending at the bank.", 100)
+        "txn_old", "pending", None, "Pending at the bank.")
 
 
 def test_the_bank_decides_a_debit_by_itself_after_the_clearing_time(gateway: GatewaySimulator,

@@ -6,18 +6,15 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-import structlog
-
 from ledger.aggregates.state import request_fingerprint
 from ledger.commands import messages as m
-from ledger.commands.handlers.payments import check_repeat, found_unrecorded, gateway_key, idempotency_key
+from ledger.commands.handlers.payments import check_repeat, gateway_key, idempotency_key
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, token_hash
 from ledger.errors import Conflict, LedgerError, PolicyViolation
 from ledger.ports.gateway import AuthorizationResult, ChargeResult
 
 HANDLERS = HandlerRegistry()
-log = structlog.get_logger("ledger.commands")
 
 
 @HANDLERS.on(m.AuthorizeCard)
@@ -31,7 +28,7 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
     hold = asking_hold(unit, account, token, amount, key)
-    with releasing(unit, hold, looking(unit, account, key)):
+    with releasing(unit, hold):
         account.check_authorization(authorization_id=auth_id, order_id=cmd.order, amount=amount)
     result = hold()
     if result.status != "approved":
@@ -85,7 +82,7 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     else:
         amount, token, key = asked
     hold = asking_hold(unit, account, token, amount, key)
-    with releasing(unit, hold, looking(unit, account, key)):
+    with releasing(unit, hold):
         account.check_reauthorization(authorization_id=old.id, new_authorization_id=new_id, amount=amount)
     result = hold()
     if result.status == "approved":  # the old hold goes only once the new one is on record
@@ -128,12 +125,11 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
         return unit.ports.gateway.capture(transaction_id=auth.transaction_id, amount=amount,
                                           idempotency_key=gateway_key(account.id, key))
 
-    def refund(taken: ChargeResult) -> None:  # what the earlier attempt captured, whatever this one asks
-        unit.ports.gateway.refund(transaction_id=taken.transaction_id, amount=taken.amount or amount,
+    def refund(taken: ChargeResult) -> None:
+        unit.ports.gateway.refund(transaction_id=taken.transaction_id, amount=amount,
                                   idempotency_key=gateway_key(account.id, f"{key}:undone"))
 
-    # an earlier attempt captured (its answer lost, or its write race lost); the order was paid or cancelled since:
-    with undoing(unit, capture, refund, looking(unit, account, key)):
+    with undoing(unit, capture, refund):  # an earlier attempt captured; the order was cancelled meanwhile ...
         account.check_capture(unit.ctx, authorization_id=auth.id, amount=amount)
         account.check_payment(payment_id=payment_id, amount=amount,
                               instruction=account.capture_instruction(auth, amount))
@@ -165,16 +161,10 @@ def asking_hold(unit: Unit, account: Any, token: str, amount: int, key: str) -> 
 
 
 @contextmanager
-def undoing(unit: Unit, ask: Callable[[], Any], undo: Callable[[Any], object],
-            look: Callable[[], ChargeResult | None]) -> Iterator[None]:
-    """Run the checks before a gateway call; when they refuse a command whose earlier attempt made that call,
-    undo what the gateway did once the refusal is final.
-
-    An earlier attempt made it when it lost a write race (the order was cancelled meanwhile ...): asking again
-    with the same idempotency key (``ask``) answers the earlier result. Or when its answer was lost (a timeout,
-    a crash before recording) and this is the request again: ``look`` finds what the gateway did under the key
-    without acting (GatewayUnavailable when it cannot say: retry later, rather than refuse and leave it done).
-    """
+def undoing(unit: Unit, ask: Callable[[], Any], undo: Callable[[Any], object]) -> Iterator[None]:
+    """Run the checks before a gateway call; when they refuse a command whose earlier attempt made that call and
+    then lost a write race (the order was cancelled meanwhile ...), undo what the gateway did once the refusal
+    is final: asking again with the same idempotency key answers the earlier result, which ``undo`` reverses."""
     try:
         yield
     except LedgerError:
@@ -185,21 +175,9 @@ def undoing(unit: Unit, ask: Callable[[], Any], undo: Callable[[Any], object],
                     undo(earlier)
 
             unit.on_refused(undo_earlier)
-        else:
-            found = look()
-            if found is not None and found.status == "approved":
-                log.warning("gateway_answer_lost_undone", transaction_id=found.transaction_id)
-                unit.on_refused(lambda: undo(found))
         raise
 
 
-def releasing(unit: Unit, hold: Callable[[], AuthorizationResult],
-              look: Callable[[], ChargeResult | None]) -> AbstractContextManager[None]:
+def releasing(unit: Unit, hold: Callable[[], AuthorizationResult]) -> AbstractContextManager[None]:
     """:func:`undoing` for a hold: void it."""
-    return undoing(unit, hold, lambda earlier: unit.ports.gateway.void(transaction_id=earlier.transaction_id), look)
-
-
-def looking(unit: Unit, account: Any, key: str) -> Callable[[], ChargeResult | None]:
-    """Finds what the gateway did under the command's idempotency key, without acting (never a transaction the
-    account has on record)."""
-    return lambda: found_unrecorded(unit, account, gateway_key(account.id, key))
+    return undoing(unit, hold, lambda earlier: unit.ports.gateway.void(transaction_id=earlier.transaction_id))

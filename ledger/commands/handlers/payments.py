@@ -122,7 +122,7 @@ def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: 
 
 def found_unrecorded(unit: Unit, account: Account, gateway_idempotency_key: str) -> ChargeResult | None:
     """What the gateway did under the key (:meth:`Gateway.find`), unless the account has it on record: a refused
-    request that shares a key with a recorded one must neither record it again nor undo it."""
+    request that shares a key with a recorded one must not record it again."""
     found = unit.ports.gateway.find(idempotency_key=gateway_idempotency_key)
     if found is None:
         return None
