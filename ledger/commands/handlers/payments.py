@@ -126,9 +126,7 @@ def found_unrecorded(unit: Unit, account: Account, gateway_idempotency_key: str)
     found = unit.ports.gateway.find(idempotency_key=gateway_idempotency_key)
     if found is None:
         return None
-    state = account.state
-    known = any(p.transaction_id == found.transaction_id for p in state.payments.values()) or any(
-        a.transaction_id == found.transaction_id for a in state.authorizations.values())
+    known = any(p.transaction_id == found.transaction_id for p in account.state.payments.values())
     return None if known else found
 
 
