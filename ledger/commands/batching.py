@@ -6,8 +6,9 @@ aggregates to the store's :class:`ledger.store.group_commit.GroupCommitter`, whi
 arrive together in one transaction. Accounts are loaded from the store's write-through cache of recently
 committed Accounts, so a command on a busy account costs no database read. The rules stay exact:
 
-* a version conflict (another writer saved the account first, or another command of the same group) decides
-  the command again on fresh state, as the plain service does;
+* commands on one account take turns in this process (they could not share a group anyway), and a version
+  conflict (another process saved the account first) decides the command again on fresh state, as the plain
+  service does;
 * a refusal decided on a cached copy is decided once more on fresh state before it is reported, so a copy that
   another process made stale can never refuse a valid command;
 * an error that fails one command's write is that command's alone: the others of its group are written.
@@ -21,7 +22,14 @@ import structlog
 from eventsourcing.persistence import RecordConflictError
 
 from ledger.commands.messages import Outcome
-from ledger.commands.service import handler_for, log_recorded, raise_unrecorded, refusal, retry_pause
+from ledger.commands.service import (
+    AccountLocks,
+    handler_for,
+    log_recorded,
+    raise_unrecorded,
+    refusal,
+    retry_pause,
+)
 from ledger.commands.unit import Ports, Unit
 from ledger.errors import ConcurrencyExhausted, LedgerError
 from ledger.store.application import LedgerStore
@@ -39,9 +47,14 @@ class BatchingService:
         self.max_batch = max_batch
         self.max_attempts = max_attempts
         self.committer = GroupCommitter(store, max_batch=max_batch)
+        self.locks = AccountLocks()
 
     def handle(self, command: Any) -> Outcome:
         """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
+        with self.locks(getattr(command, "account", None)):
+            return self._handle(command)
+
+    def _handle(self, command: Any) -> Outcome:
         handler = handler_for(command)
         name = type(command).__name__
         account = getattr(command, "account", None)

@@ -15,6 +15,7 @@ from ledger.aggregates import events as ev
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
 from ledger.commands.batching import BatchingService
+from ledger.commands.service import LedgerService
 from ledger.errors import NotFound, ValidationError
 from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
@@ -155,4 +156,27 @@ def test_group_commit_is_switched_on_by_configuration(tmp_path: Path) -> None:
     ledger = build(settings)
     assert isinstance(ledger.service, BatchingService)
     assert ledger.service.handle(m.OpenAccount(account="G9", email="g9@example.com")).events == ("AccountOpened",)
+    ledger.close()
+
+
+@pytest.mark.parametrize("service_class", [LedgerService, BatchingService])
+def test_many_threads_on_one_account_take_turns_and_none_gives_up(tmp_path: Path, store_backend: str,
+                                                                  service_class: type) -> None:
+    ledger = make_ledger(tmp_path)
+    service = service_class(ledger.store, ledger.ports, max_attempts=2)  # one conflict retried at most
+    service.handle(m.OpenAccount(account="HOT", email="hot@example.com"))
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(10):
+                service.handle(m.IssueCredit(account="HOT", credit=f"C{n}-{i}", amount="1.00", reference="memo"))
+        except BaseException as error:
+            errors.append(error)
+
+    _run([threading.Thread(target=worker, args=(n,)) for n in range(16)])
+    assert errors == []
+    assert len(ledger.store.account(account_uuid("HOT")).state.credits) == 160
+    if isinstance(service, BatchingService):
+        service.close()
     ledger.close()
