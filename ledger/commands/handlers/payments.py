@@ -15,7 +15,6 @@ from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, amount_of, check_id, check_text, gateway_token, request_hash
 from ledger.errors import Conflict, LedgerError, PolicyViolation, ValidationError
-from ledger.ports.gateway import ChargeResult
 
 HANDLERS = HandlerRegistry()
 log = structlog.get_logger("ledger.commands")
@@ -110,24 +109,13 @@ def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: 
     except LedgerError as error:
         if error.code not in OVERTAKEN:
             raise
-        why = "write_race_lost" if unit.after_conflict else "answer_lost"
-        if not unit.after_conflict:
-            earlier = found_unrecorded(unit, account, charge_key)
+        if not unit.after_conflict:  # a charge under this key is unrecorded: check_repeat answered recorded ones
+            earlier = unit.ports.gateway.find(idempotency_key=charge_key)
             if earlier is None or earlier.status == "declined":
                 raise
         log.warning("payment_overtaken_recorded", account=account.state.account_id, payment=payment_id,
-                    code=error.code, why=why)
+                    code=error.code, why="write_race_lost" if unit.after_conflict else "answer_lost")
         return True
-
-
-def found_unrecorded(unit: Unit, account: Account, gateway_idempotency_key: str) -> ChargeResult | None:
-    """What the gateway did under the key (:meth:`Gateway.find`), unless the account has it on record: a refused
-    request that shares a key with a recorded one must not record it again."""
-    found = unit.ports.gateway.find(idempotency_key=gateway_idempotency_key)
-    if found is None:
-        return None
-    known = any(p.transaction_id == found.transaction_id for p in account.state.payments.values())
-    return None if known else found
 
 
 def in_minor_units(cmd: m.SubmitPayment, amount: int, instruction: Instruction) -> m.SubmitPayment:
