@@ -14,6 +14,11 @@
 | LEDGER_LOG_FORMAT | console on a TTY, else json | structlog renderer |
 | LEDGER_GROUP_COMMIT | 0 | 1: write concurrent commands in one transaction (group commit) |
 | LEDGER_AGGREGATE_CACHE | 1000 | accounts kept in memory between commands (0 disables) |
+| LEDGER_HTTP_HOST | 127.0.0.1 | address the customer portal listens on |
+| LEDGER_HTTP_PORT | 8080 | port of the customer portal (a free one when taken) |
+| LEDGER_PORTAL_URL | http://127.0.0.1:8080 | the portal's address in emails (invitation, reset, statement links) |
+| LEDGER_PORTAL_EXACT | 0 | 1: the portal asks customers to pay exactly what is due (seed 003) |
+| LEDGER_TOKENIZER_PORT | 0 (a free port) | port of the gateway simulator's hosted card / bank tokenizer page |
 """
 
 from __future__ import annotations
@@ -40,6 +45,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: str = "auto"
     group_commit: bool = False
     aggregate_cache: int = 1000
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    portal_url: str = ""
+    portal_exact: bool = False
+    tokenizer_port: int = 0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -62,6 +72,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "log_format": env.get("LEDGER_LOG_FORMAT", "auto"),
             "group_commit": env.get("LEDGER_GROUP_COMMIT", "0") == "1",
             "aggregate_cache": int(env.get("LEDGER_AGGREGATE_CACHE", "1000") or 0),
+            "http_host": env.get("LEDGER_HTTP_HOST", "127.0.0.1"),
+            "http_port": _port(env.get("LEDGER_HTTP_PORT", "8080"), "LEDGER_HTTP_PORT"),
+            "portal_url": env.get("LEDGER_PORTAL_URL", "").rstrip("/"),
+            "portal_exact": env.get("LEDGER_PORTAL_EXACT", "0") == "1",
+            "tokenizer_port": _port(env.get("LEDGER_TOKENIZER_PORT", "0"), "LEDGER_TOKENIZER_PORT"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
@@ -73,6 +88,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if settings.store == "postgres":
             postgres_parameters(settings.postgres_dsn)  # refused here, before anything connects
         return settings
+
+    def http_url(self, port: int | None = None) -> str:
+        """The portal's own address (``http://127.0.0.1:8080``), on ``port`` when it had to take another."""
+        return f"http://{self.http_host}:{self.http_port if port is None else port}"
+
+    def portal_link_base(self, port: int | None = None) -> str:
+        """Where emails send customers: LEDGER_PORTAL_URL, else the portal's own address."""
+        return self.portal_url or self.http_url(port)
 
     def store_description(self) -> str:
         """Where the events are, for log lines: the SQLite file, or PostgreSQL's host, database and schema."""
@@ -142,6 +165,16 @@ def postgres_connection_arguments(dsn: str) -> dict[str, str]:
     parameters, as the store opened from ``dsn`` (for the few direct connections: migrate's checks)."""
     where, extra = postgres_parameters(dsn)
     return {**{key: where[name] for key, (name, _) in _WHERE.items()}, **extra}
+
+
+def _port(text: str, field: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValidationError(f"{field} must be a port number", field=field) from None
+    if not 0 <= value <= 65535:
+        raise ValidationError(f"{field} must be from 0 to 65535", field=field)
+    return value
 
 
 def _int(text: str, field: str) -> int:

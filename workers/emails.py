@@ -11,7 +11,7 @@ import asyncio
 import html
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.state import AccountState
@@ -27,6 +27,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 def portal_link(portal_url: str, page: str, *parts: str) -> str:
     """``{portal_url}/{page}/{parts...}``, every part URL-encoded (an account id may hold ``/``, ``?``, ``#``)."""
     return "/".join((portal_url, page, *(quote(part, safe="") for part in parts)))
+
+
+def portal_page(portal_url: str, path: str, **query: str) -> str:
+    """``{portal_url}/portal/{path}?{query}``: a page of the web portal (``ledger.web``), values URL-encoded."""
+    return f"{portal_url}/portal/{path}?{urlencode(query)}"
 
 
 def render(template: str, **values: Any) -> tuple[str, str, str]:
@@ -100,7 +105,7 @@ class EmailWorker:
         if isinstance(event, ev.InvitationSent | ev.InvitationResent) and state.invitation is not None:
             raw = self.tokens.issue("invitation", state.account_id, event.invitation_id, str(state.invitation.resent))
             template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
-            link = self.link("invite", state.account_id, raw)
+            link = portal_page(self.portal_url, f"invitation/{raw}", account=state.account_id)
             return state.invitation.email, render(template, name=state.name or state.account_id, link=link,
                                                   expires=event.expires_at.astimezone(self.zone)
                                                   .strftime("%Y-%m-%d %H:%M %Z"))
@@ -127,7 +132,8 @@ class EmailWorker:
                                        credit=period.closing_credit,
                                        movements=movements(period, money(0)), balance=money(event.balance),
                                        count=event.open_invoices, invoices=lines or "  (none)",
-                                       link=self.link("pay", state.account_id, raw))
+                                       link=portal_page(self.portal_url, "pay", account=state.account_id,
+                                                        statement=event.event_id, sig=raw))
         if isinstance(event, ev.ReauthorizationRequested):
             raw = self.tokens.issue("cart", state.account_id, event.cart_id)
             return state.email, render("cart", order=event.order_id, amount=money(event.new_amount),

@@ -8,7 +8,7 @@ command/read API, the relay, the workers, the expiry scheduler and the projectio
 | SMTP_HOST / SMTP_PORT | (none: Maildir var/mail) / 25 | SMTP relay for customer emails |
 | SMTP_USER / SMTP_PASSWORD / SMTP_STARTTLS | | SMTP credentials; STARTTLS when "1" |
 | LEDGER_MAIL_FROM | ledger@localhost | sender address |
-| LEDGER_PORTAL_URL | http://localhost:8080 | base of invitation and cart links |
+| LEDGER_PORTAL_URL | the portal's address (http://127.0.0.1:8080) | base of invitation, reset and statement links |
 | LEDGER_WORKERS | emails,orders,autopay | which workers run in this process |
 | LEDGER_WORKER_ACK_WAIT | 30 | seconds before an unacknowledged event (its worker died) is delivered again |
 | LEDGER_WORKER_MAX_DELIVER | 5 | deliveries of a failing event before it goes to the dead letters |
@@ -38,6 +38,7 @@ from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.service.api import build_broker
+from ledger.web.server import WebFront
 from workers import expiry
 from workers.autopay import AutopayWorker
 from workers.consumer import Worker, consume, ensure_dlq_stream, rewind
@@ -160,11 +161,12 @@ def scheduler_wanted(text: str) -> bool:
     return text == "1"
 
 
-def workers_for(ledger: Ledger, mailer: Mailer, names: list[str]) -> list[Worker]:
-    """The named workers (see :func:`worker_names`)."""
+def workers_for(ledger: Ledger, mailer: Mailer, names: list[str], portal_url: str | None = None) -> list[Worker]:
+    """The named workers (see :func:`worker_names`); emails link to ``portal_url`` (default LEDGER_PORTAL_URL,
+    else the portal's default address)."""
     available: dict[str, Worker] = {
         "emails": EmailWorker(ledger.store, mailer, ledger.ports.tokens,
-                              os.environ.get("LEDGER_PORTAL_URL", "http://localhost:8080"),
+                              portal_url or ledger.settings.portal_link_base(),
                               os.environ.get("LEDGER_MAIL_FROM", "ledger@localhost")),
         "orders": OrdersWorker(ledger.store, ledger.service),
         "autopay": AutopayWorker(ledger.store, ledger.service),
@@ -173,9 +175,12 @@ def workers_for(ledger: Ledger, mailer: Mailer, names: list[str]) -> list[Worker
 
 
 async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Event | None = None,
-                mailer: Mailer | None = None, expiry_every: float = 30.0) -> None:
-    """Run everything until ``stop`` is set (or SIGINT / SIGTERM)."""
+                mailer: Mailer | None = None, expiry_every: float = 30.0, web: bool = True) -> None:
+    """Run everything until ``stop`` is set (or SIGINT / SIGTERM); ``web``: the customer portal too."""
     home = ledger.settings.home
+    front = WebFront(ledger.settings) if web else None
+    if front is not None:
+        log.info("portal_listening", http_url=front.http_url, portal_url=front.portal_url)
     names = worker_names(os.environ.get("LEDGER_WORKERS", ",".join(CONSUMERS)))
     scheduler = scheduler_wanted(os.environ.get("LEDGER_SCHEDULER", "1"))
     stop = stop or asyncio.Event()
@@ -210,8 +215,12 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     tasks = [supervise("relay", lambda: relay.run(stop), stop)]
     if scheduler:
         tasks.append(supervise("expiry", lambda: expiry.run(ledger, expiry_keeper, stop, expiry_every), stop))
+    mailer = mailer or mailer_from_env(home)
     tasks += [supervise(w.name, functools.partial(consume, js, w, inbox, stop, **consumer_options()), stop)
-              for w in workers_for(ledger, mailer or mailer_from_env(home), names)]
+              for w in workers_for(ledger, mailer, names, front.portal_url if front else None)]
+    if front is not None:
+        sender = os.environ.get("LEDGER_MAIL_FROM", "ledger@localhost")
+        tasks.append(asyncio.create_task(front.run(url, mailer, stop, sender), name="web"))
     log.info("ledger_serving", nats=url, workers=names, scheduler=scheduler, store=ledger.settings.store_description())
     try:
         await stop.wait()

@@ -318,5 +318,10 @@ def _(event: ev.AutopayDisabled, state: AccountState) -> None:
 
 
 @evolve.register
+def _(event: ev.PasswordChanged | ev.PasswordResetRequested, state: AccountState) -> None:
+    """Portal password facts change no state: the audit log keeps them."""
+
+
+@evolve.register
 def _(event: ev.StatementSent, state: AccountState) -> None:
     """Statements change no balance; they are kept for the audit trail and the email worker."""

@@ -25,6 +25,24 @@ def serve(state: CliState) -> None:
     run_forever(state.ledger())
 
 
+@cli.command("web")
+@click.option("--nats-url", envvar="NATS_URL", required=True, help="NATS server of the ledger's API.")
+@pass_state
+def web(state: CliState, nats_url: str) -> None:
+    """Run only the customer portal (and the gateway simulator's tokenizer page), a client of the ledger's NATS
+    API: LEDGER_HTTP_HOST / LEDGER_HTTP_PORT, LEDGER_PORTAL_URL."""
+    import asyncio
+    import os
+
+    from ledger.web.server import run_web
+    from workers.runtime import mailer_from_env
+
+    configure_logging()
+    settings = state.settings()
+    asyncio.run(run_web(settings, nats_url, mailer_from_env(settings.home),
+                        sender=os.environ.get("LEDGER_MAIL_FROM", "ledger@localhost")))
+
+
 @projections.command("follow")
 @pass_state
 def projections_follow(state: CliState) -> None:

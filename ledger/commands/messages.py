@@ -45,6 +45,22 @@ class AcceptInvitation(Command, frozen=True, kw_only=True):
     token: str
 
 
+class RenewInvitation(Command, frozen=True, kw_only=True):
+    """The customer asks for a new invitation with the link that expired."""
+
+    token: str
+
+
+class RecordPasswordChange(Command, frozen=True, kw_only=True):
+    """The portal reports a new password (``changed`` or ``reset``); never the password or its hash."""
+
+    how: Literal["changed", "reset"]
+
+
+class RecordPasswordResetRequest(Command, frozen=True, kw_only=True):
+    """The portal reports that a reset link was sent to the customer's login."""
+
+
 class ExpireInvitation(Command, frozen=True, kw_only=True):
     pass
 

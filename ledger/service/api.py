@@ -23,6 +23,7 @@ from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
 from ledger.errors import LedgerError, ValidationError
 from ledger.natsserver import log_nats_error
+from ledger.ports.clock import business_date
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
@@ -107,6 +108,7 @@ class ReadQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     account: str | None = None
     status: str | None = None
     period: str | None = None
+    year: int | None = None
     within_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 3
 
 
@@ -129,14 +131,16 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
         rows: Any
-        if view == "invoices":
+        if view == "balance":
+            rows = queries.balance(db, query.account, business_date(clock.now(), clock.zone), clock.zone)
+        elif view == "invoices":
             rows = queries.invoices(db, query.account, query.status)
         elif view == "payments":
             rows = queries.payments(db, query.account, clock.zone)
         elif view == "credits":
             rows = queries.credits(db, query.account, clock.zone)
         else:
-            rows = queries.order_history(db, query.account, query.period, clock.now(), clock.zone)
+            rows = queries.order_history(db, query.account, query.period, clock.now(), clock.zone, query.year)
         return _encode({"ok": rows})
     except LedgerError as error:
         return error_reply(error)

@@ -28,6 +28,9 @@ COMMANDS: dict[str, type[Any]] = {
     "account.resend_invite": m.ResendInvitation,
     "account.accept_invite": m.AcceptInvitation,
     "account.expire_invite": m.ExpireInvitation,
+    "account.renew_invite": m.RenewInvitation,
+    "account.record_password_change": m.RecordPasswordChange,
+    "account.record_reset_request": m.RecordPasswordResetRequest,
     "account.send_statement": m.SendStatement,
     "order.place": m.PlaceOrder,
     "order.reprice": m.ChangeOrderPrice,
@@ -59,7 +62,7 @@ COMMANDS: dict[str, type[Any]] = {
     "research.match": m.MatchPayment,
 }
 
-READS = ("account", "invoices", "payments", "credits", "history", "dashboard")
+READS = ("account", "balance", "invoices", "payments", "credits", "history", "dashboard")
 
 
 def event_subject(event_type: str, aggregate_id: str) -> str:

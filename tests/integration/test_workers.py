@@ -91,10 +91,10 @@ async def test_emails_for_every_customer_facing_event(tmp_path: Path, nats_serve
                         "Approve Order Payment for order O1",
                         "Your statement 2026-09-01 to 2026-09-30: closing balance 7.00"]
     raw = ledger.ports.tokens.issue("invitation", "ACC1", invite.reference, "0")
-    assert f"https://portal.example/invite/ACC1/{raw}" in mailer.sent[0].text
+    assert f"https://portal.example/portal/invitation/{raw}?account=ACC1" in mailer.sent[0].text
     assert f"/cart/ACC1/{cart.reference}/" in mailer.sent[-2].html
     statement = mailer.sent[-1]
-    assert "/pay/ACC1/" in statement.text and "<i>I2</i>" in statement.text
+    assert "/portal/pay?account=ACC1&statement=" in statement.text and "<i>I2</i>" in statement.text
     assert "&lt;i&gt;I2&lt;/i&gt;" in statement.html and "<i>I2</i>" not in statement.html
     assert all(e.to == "ada@example.com" for e in mailer.sent)
     failed = next(e for e in mailer.sent if e.subject == "Bank payment failed: 5.00")  # returned while pending

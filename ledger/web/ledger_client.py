@@ -1,0 +1,82 @@
+"""The portal's one door into the ledger: requests on its NATS command and read API (``ledger.cmd.*``,
+``ledger.read.*``), never the event store.
+
+Every command names the customer the portal acts for as its actor (kind ``customer``, channel ``portal``).
+Authenticating the portal itself to NATS (its own credential) and signing which account it acts for are
+done here and only here, so the rest of the web app never sees how the ledger is reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import nats
+from nats.aio.client import Client
+
+from ledger.errors import LedgerError
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+#: Seconds a request may take before the page says the ledger is unavailable (a card charge takes longest).
+REQUEST_TIMEOUT = 20.0
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger did not answer over NATS (down, or too slow): nothing is known to have happened."""
+
+    code = "ledger_unavailable"
+
+
+def refusal(error: dict[str, Any]) -> LedgerError:
+    """The typed error of a ``{"error": {...}}`` reply."""
+    failure = LedgerError(str(error.get("message") or "refused"), field=error.get("field"),
+                          code=str(error.get("code") or "ledger_error"))
+    return failure
+
+
+class LedgerClient:
+    """Commands and reads over NATS request/reply for the portal."""
+
+    def __init__(self, url: str, *, name: str = "ledger-portal") -> None:
+        self.url = url
+        self.name = name
+        self._nc: Client | None = None
+
+    async def connect(self) -> None:
+        """Connect (reconnecting forever once connected)."""
+        self._nc = await nats.connect(self.url, name=self.name, max_reconnect_attempts=-1, allow_reconnect=True,
+                                      connect_timeout=5)
+
+    async def close(self) -> None:
+        """Drain and close the connection."""
+        if self._nc is not None:
+            await self._nc.close()
+            self._nc = None
+
+    async def command(self, name: str, account: str, body: dict[str, Any], *, actor: str) -> dict[str, Any]:
+        """Run ``ledger.cmd.<name>`` for ``account``, acting as the customer ``actor`` (their login email);
+        the command's Outcome, or the ledger's refusal raised as a :class:`LedgerError`."""
+        payload = {**body, "account": account, "actor": {"kind": "customer", "name": actor, "channel": "portal"}}
+        answer: dict[str, Any] = await self._request(f"ledger.cmd.{name}", payload)
+        return answer
+
+    async def read(self, view: str, **query: Any) -> Any:
+        """``ledger.read.<view>`` with ``query`` (None values left out)."""
+        return await self._request(f"ledger.read.{view}", {k: v for k, v in query.items() if v is not None})
+
+    async def _request(self, subject: str, payload: dict[str, Any]) -> Any:
+        if self._nc is None:  # connected on first use, on the loop that serves the requests
+            try:
+                await self.connect()
+            except (OSError, nats.errors.Error):
+                raise LedgerUnavailable("the portal cannot reach the ledger", field="ledger") from None
+        assert self._nc is not None
+        try:
+            message = await self._nc.request(subject, _encode(payload), timeout=REQUEST_TIMEOUT)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError):
+            raise LedgerUnavailable("the ledger did not answer; try again in a moment", field="ledger") from None
+        reply = _decode(message.data)
+        if "error" in reply:
+            raise refusal(reply["error"])
+        return reply["ok"]
