@@ -19,7 +19,7 @@ import structlog
 from rich.console import Console
 from rich.progress import Progress
 
-from ledger.cli.accounts import account
+from ledger.cli.access import account
 from ledger.cli.main import CliState, cli, json_option
 from ledger.cli.output import emit_json, fail
 from ledger.cli.tables import table
