@@ -19,10 +19,10 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from ledger.adapters.mailers import MemoryMailer
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
+from ledger.nats_api.api import build_broker
 from ledger.ports.clock import zone_of
 from ledger.ports.ids import account_uuid
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.api import build_broker
 from ledger.web.app import build_app
 from ledger.web.credentials import CredentialStore
 from ledger.web.ledger_client import LedgerClient
