@@ -22,8 +22,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from litestar import Litestar, Request, get, post
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.exceptions import NotFoundException
+from litestar.params import FromQuery
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
@@ -70,7 +71,7 @@ def build_tokenizer(allowed_return: str) -> Litestar:
         return (parts.scheme, parts.netloc) == (allowed.scheme, allowed.netloc) and parts.path.startswith("/portal/")
 
     @get("/tokenize")
-    async def form(kind: str = "card", return_to: str = "") -> Template:
+    async def form(kind: FromQuery[str] = "card", return_to: FromQuery[str] = "") -> Template:
         if not returnable(return_to) or kind not in ("card", "ach"):
             raise NotFoundException("unknown return address")
         return Template("tokenizer.html", context={"kind": kind, "return_to": return_to, "cards": TEST_CARDS,

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
@@ -40,7 +41,8 @@ def _with_session(request: Request[Any, Any, Any], response: Response[Any], raw:
 
 
 @get("/portal/login", name="login")
-async def login_form(request: Request[Any, Any, Any], next: str | None = None, done: str | None = None) -> Template:
+async def login_form(request: Request[Any, Any, Any], next: FromQuery[str | None] = None,
+                     done: FromQuery[str | None] = None) -> Template:
     """The login form (email and password)."""
     return page("login", request, next=_safe_next(next), done=done)
 
@@ -97,7 +99,7 @@ async def forgot(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/portal/reset/{token:str}")
-async def reset_form(request: Request[Any, Any, Any], token: str) -> Template:
+async def reset_form(request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
     """Choose a new password with a reset link (or learn it has expired)."""
     if portal_of(request).store.link_account("reset", token) is None:
         return page("message", request, 410, title="This link has expired",
@@ -106,7 +108,7 @@ async def reset_form(request: Request[Any, Any, Any], token: str) -> Template:
 
 
 @post("/portal/reset/{token:str}")
-async def reset(request: Request[Any, Any, Any], token: str) -> Response[Any]:
+async def reset(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     """Set the new password, spend the link, log out every browser, record the fact in the ledger."""
     portal = portal_of(request)
     form = await request.form()
@@ -128,7 +130,8 @@ async def reset(request: Request[Any, Any, Any], token: str) -> Response[Any]:
 
 
 @get("/portal/invitation/{token:str}")
-async def invitation_form(request: Request[Any, Any, Any], token: str, account: str = "") -> Template:
+async def invitation_form(request: Request[Any, Any, Any],
+                          token: FromPath[str], account: FromQuery[str] = "") -> Template:
     """Seed 002: the invitation link opens the set-password page (or says it has expired)."""
     portal = portal_of(request)
     try:
@@ -146,7 +149,8 @@ async def invitation_form(request: Request[Any, Any, Any], token: str, account: 
 
 
 @post("/portal/invitation/{token:str}")
-async def accept_invitation(request: Request[Any, Any, Any], token: str, account: str = "") -> Template:
+async def accept_invitation(request: Request[Any, Any, Any],
+                            token: FromPath[str], account: FromQuery[str] = "") -> Template:
     """Set the password: the ledger accepts the invitation (72 h, single use), then the Confirm email goes out."""
     portal = portal_of(request)
     form = await request.form()
@@ -180,7 +184,8 @@ async def accept_invitation(request: Request[Any, Any, Any], token: str, account
 
 
 @post("/portal/invitation/{token:str}/renew")
-async def renew_invitation(request: Request[Any, Any, Any], token: str, account: str = "") -> Template:
+async def renew_invitation(request: Request[Any, Any, Any],
+                           token: FromPath[str], account: FromQuery[str] = "") -> Template:
     """Send me a new invitation: the expired link's holder gets a fresh one by email."""
     try:
         await portal_of(request).client.command("account.renew_invite", account, {"token": token}, actor="invitee")
@@ -191,7 +196,7 @@ async def renew_invitation(request: Request[Any, Any, Any], token: str, account:
 
 
 @get("/portal/confirm/{token:str}")
-async def confirm_form(request: Request[Any, Any, Any], token: str) -> Template:
+async def confirm_form(request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
     """Seed 002: "Click Confirm in the confirmation email received" (a button, so link scanners confirm nothing)."""
     if portal_of(request).store.link_account("confirm", token) is None:
         raise NotFoundException("not found")
@@ -199,7 +204,7 @@ async def confirm_form(request: Request[Any, Any, Any], token: str) -> Template:
 
 
 @post("/portal/confirm/{token:str}")
-async def confirm(request: Request[Any, Any, Any], token: str) -> Response[Any]:
+async def confirm(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     """Confirm the login; then the customer logs in."""
     store = portal_of(request).store
     account = store.use_link("confirm", token)

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
@@ -36,7 +37,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/portal/invoices", guards=[logged_in])
-async def invoices(request: Request[Any, Any, Any], status: str = "") -> Template:
+async def invoices(request: Request[Any, Any, Any], status: FromQuery[str] = "") -> Template:
     """Invoices tab: id, date, due date, total, status; filter by status (seed 003: only unpaid)."""
     if status not in INVOICE_FILTERS:
         return page("message", request, 400, title="Unknown filter", message="Choose a status from the list.")
@@ -45,7 +46,7 @@ async def invoices(request: Request[Any, Any, Any], status: str = "") -> Templat
 
 
 @get("/portal/invoices/{invoice:str}", guards=[logged_in])
-async def invoice(request: Request[Any, Any, Any], invoice: str) -> Template:
+async def invoice(request: Request[Any, Any, Any], invoice: FromPath[str]) -> Template:
     """One invoice of the customer's account (404 for any other id)."""
     rows = await _read(request, "invoices")
     found = next((row for row in rows if row["id"] == invoice), None)
@@ -71,7 +72,8 @@ async def credits(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/portal/history", guards=[logged_in])
-async def history(request: Request[Any, Any, Any], period: str = "30d", year: int | None = None) -> Template:
+async def history(request: Request[Any, Any, Any], period: FromQuery[str] = "30d",
+                  year: FromQuery[int | None] = None) -> Template:
     """Order History (seed 001): orders from every channel and invoices, newest first, by period or year."""
     if period not in PERIODS:
         return page("message", request, 400, title="Unknown period", message="Choose a period from the list.")
@@ -83,14 +85,14 @@ async def history(request: Request[Any, Any, Any], period: str = "30d", year: in
 
 
 @get("/portal/account", guards=[logged_in])
-async def account(request: Request[Any, Any, Any], done: str | None = None) -> Template:
+async def account(request: Request[Any, Any, Any], done: FromQuery[str | None] = None) -> Template:
     """My account: contact details (read only), payment methods, autopay, change password."""
     view = await _read(request, "account")
     return page("account", request, view=view, done=done, tab="account")
 
 
 @get("/portal/account/methods/new", guards=[logged_in])
-async def new_method(request: Request[Any, Any, Any], kind: str = "card") -> Redirect:
+async def new_method(request: Request[Any, Any, Any], kind: FromQuery[str] = "card") -> Redirect:
     """Add Payment Method: off to the gateway's hosted page; the card or account never reaches this server."""
     portal = portal_of(request)
     back = f"{portal.base_url}/portal/account/methods/added"
@@ -98,8 +100,8 @@ async def new_method(request: Request[Any, Any, Any], kind: str = "card") -> Red
 
 
 @get("/portal/account/methods/added", guards=[logged_in])
-async def method_added(request: Request[Any, Any, Any], token: str, brand: str, last4: str, kind: str = "card",
-                       exp: str = "") -> Template:
+async def method_added(request: Request[Any, Any, Any], token: FromQuery[str], brand: FromQuery[str],
+                       last4: FromQuery[str], kind: FromQuery[str] = "card", exp: FromQuery[str] = "") -> Template:
     """What the tokenizer sent back (a token, brand, last four, expiry): Save it, or not."""
     return page("method_save", request, token=token, brand=brand, last4=last4, kind=kind, exp=exp, tab="account")
 
@@ -118,13 +120,13 @@ async def save_method(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @post("/portal/account/methods/{method:str}/default", guards=[logged_in])
-async def default_method(request: Request[Any, Any, Any], method: str) -> Response[Any]:
+async def default_method(request: Request[Any, Any, Any], method: FromPath[str]) -> Response[Any]:
     """Set As Default."""
     return await _act(request, "method.default", {"method": method}, "default_set")
 
 
 @post("/portal/account/methods/{method:str}/delete", guards=[logged_in])
-async def delete_method(request: Request[Any, Any, Any], method: str) -> Response[Any]:
+async def delete_method(request: Request[Any, Any, Any], method: FromPath[str]) -> Response[Any]:
     """Delete a saved method."""
     return await _act(request, "method.remove", {"method": method}, "method_deleted")
 

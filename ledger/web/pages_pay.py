@@ -14,6 +14,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import FormMultiDict, MultiDict
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError, ValidationError
@@ -33,8 +34,9 @@ class Draft(msgspec.Struct, frozen=True):
 
     def query(self) -> dict[str, Any]:
         """The draft as query parameters (for the tokenizer's return address and the review page)."""
-        return {"mode": self.mode, "inv": [i for i, _ in self.lines], "amt": [a for _, a in self.lines],
-                "total": self.total, "method": self.method}
+        ids = [i for i, _ in self.lines]
+        return {"mode": self.mode, "inv": ids, "pay": ids, "amt": [a for _, a in self.lines], "total": self.total,
+                "method": self.method}
 
 
 def draft_of(values: FormMultiDict | MultiDict[Any], currency: str) -> Draft:
@@ -44,11 +46,11 @@ def draft_of(values: FormMultiDict | MultiDict[Any], currency: str) -> Draft:
     if mode == "distribute":
         total = parse_amount(str(values.get("total", "")).strip(), currency, "total")
         return Draft("distribute", (), format_amount(total, currency), method)
-    chosen = set(values.getall("pay", [])) if "pay" in values else None
+    chosen = set(values.getall("pay", [])) if "pay" in values else set()
     lines: list[tuple[str, str]] = []
     total = 0
     for invoice, text in zip(values.getall("inv", []), values.getall("amt", []), strict=False):
-        if chosen is not None and invoice not in chosen:
+        if invoice not in chosen:  # an unchecked box sends nothing
             continue
         minor = parse_amount(str(text).strip(), currency, f"amount of {invoice}")
         lines.append((str(invoice), format_amount(minor, currency)))
@@ -66,7 +68,7 @@ async def _pay_page(request: Request[Any, Any, Any], status: int = 200, **contex
 
 
 @get("/portal/pay", guards=[logged_in])
-async def pay_form(request: Request[Any, Any, Any], account: str | None = None) -> Template:
+async def pay_form(request: Request[Any, Any, Any], account: FromQuery[str | None] = None) -> Template:
     """The Make a Payment page; a statement's pay link names its account, and only its owner may follow it."""
     if account is not None and account != customer(request).account:
         raise NotFoundException("not found")
@@ -147,7 +149,7 @@ def declined_message(code: str) -> str:
 
 
 @get("/portal/pay/success/{payment:str}", guards=[logged_in])
-async def success(request: Request[Any, Any, Any], payment: str) -> Template:
+async def success(request: Request[Any, Any, Any], payment: FromPath[str]) -> Template:
     """Success (seeds 002, 003): the transaction id; an ACH payment shows Pending until the bank decides."""
     rows = await portal_of(request).client.read("payments", account=customer(request).account)
     found = next((row for row in rows if row["id"] == payment), None)

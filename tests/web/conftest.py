@@ -51,18 +51,25 @@ class Site(msgspec.Struct, kw_only=True):
     portal: Portal
     mailer: MemoryMailer
     clock: Clock
+    reader: LedgerClient
+
+    async def read(self, view: str, account: str = "ACC1") -> Any:
+        """A read of the ledger's API from the test's own loop (the app's client lives on the app's loop)."""
+        return await self.reader.read(view, account=account)
 
     def staff(self, command: Any) -> m.Outcome:
         """Arrange the account as staff would (straight to the ledger's service)."""
         outcome: m.Outcome = self.ledger.service.handle(command)
         return outcome
 
-    async def submit(self, page: str, action: str | None = None, **fields: Any) -> Any:
-        """GET ``page``, then POST its form to ``action`` (default the page) with its CSRF token and ``fields``."""
+    async def submit(self, page: str, action: str | None = None, *, follow: bool = True, **fields: Any) -> Any:
+        """GET ``page``, then POST its form to ``action`` (default the page) with its CSRF token and ``fields``
+        (redirects followed unless ``follow`` is false)."""
         shown = await self.client.get(page)
         token = CSRF.search(shown.text)
         assert token is not None, f"no CSRF field on {page}: {shown.status_code} {shown.text[:300]}"
-        return await self.client.post(action or page, data={"_csrf_token": token.group(1), **fields})
+        return await self.client.post(action or page, data={"_csrf_token": token.group(1), **fields},
+                                      follow_redirects=follow)
 
     async def log_in(self, email: str = "ada@example.com", password: str = PASSWORD) -> Any:
         """Log in through the login form."""
@@ -100,11 +107,13 @@ async def site(tmp_path: Path, nats_server: str) -> AsyncIterator[Site]:
     portal = Portal(client=LedgerClient(nats_server), store=store, mailer=mailer, zone=zone_of("America/New_York"),
                     base_url="http://testserver.local", tokenizer_url="http://127.0.0.1:9", exact=False,
                     hasher=PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8192),)))
+    reader = LedgerClient(nats_server)
     try:
         async with AsyncTestClient(build_app(portal, csrf_secret="test-secret"),
                                    base_url="http://testserver.local") as client:
-            yield Site(client=client, ledger=ledger, portal=portal, mailer=mailer, clock=clock)
+            yield Site(client=client, ledger=ledger, portal=portal, mailer=mailer, clock=clock, reader=reader)
     finally:
+        await reader.close()
         asyncio.run_coroutine_threadsafe(broker.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
