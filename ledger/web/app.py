@@ -4,14 +4,16 @@ every form (a hidden ``_csrf_token`` field), guests sent to the login page, 404 
 from __future__ import annotations
 
 import secrets
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import structlog
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -22,6 +24,7 @@ from ledger.web.ledger_client import LedgerUnavailable
 from ledger.web.portal import Portal, local, page
 
 HERE = Path(__file__).parent
+log = structlog.get_logger("ledger.web")
 
 
 @get("/healthz", media_type=MediaType.TEXT)
@@ -65,6 +68,16 @@ def unavailable(request: Request[Any, Any, Any], _: LedgerUnavailable) -> Respon
                 message="Your account cannot be reached just now. Nothing was changed.")
 
 
+def internal(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """500: logged with its traceback and a reference the page repeats (never the request's body)."""
+    if isinstance(error, HTTPException) and error.status_code < 500:
+        return page("message", request, error.status_code, title="Cannot do that", message=str(error.detail))
+    reference = uuid.uuid4().hex[:12]
+    log.error("portal_request_failed", path=request.url.path, reference=reference, error=repr(error), exc_info=error)
+    return page("message", request, 500, title="Something went wrong",
+                message=f"Nothing more was done. If it happens again, quote reference {reference}.")
+
+
 def build_app(portal: Portal, *, csrf_secret: str | None = None, secure_cookies: bool = False) -> Litestar:
     """The portal app over ``portal``'s ledger client, credentials store and mailer."""
     config = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,
@@ -76,7 +89,8 @@ def build_app(portal: Portal, *, csrf_secret: str | None = None, secure_cookies:
         csrf_config=CSRFConfig(secret=csrf_secret or secrets.token_urlsafe(32), cookie_httponly=True,
                                cookie_secure=secure_cookies, cookie_samesite="lax"),
         exception_handlers={NotAuthorizedException: to_login, NotFoundException: not_found,
-                            PermissionDeniedException: forbidden, LedgerUnavailable: unavailable},
+                            PermissionDeniedException: forbidden, LedgerUnavailable: unavailable,
+                            Exception: internal},
         state=State({"portal": portal}),
         openapi_config=None,
         on_shutdown=[portal.client.close],

@@ -20,10 +20,12 @@ MAX_PASSWORD = 1024
 class LoginRefused(Exception):
     """Wrong email or password (the same for both), not confirmed yet, or too many attempts."""
 
-    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+    def __init__(self, message: str, retry_after: float = 0.0, unconfirmed: Login | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        #: The login, when only its confirmation is missing (the right password was given).
+        self.unconfirmed = unconfirmed
 
 
 def password_problem(password: str, confirm: str | None = None) -> str | None:
@@ -92,5 +94,6 @@ class Authenticator:
         for key in keys:
             self.store.succeeded(key)
         if not login.confirmed:
-            raise LoginRefused("Confirm your email first: click Confirm in the email we sent you.")
+            raise LoginRefused("Confirm your email first: we sent you a new email with a Confirm button.",
+                               unconfirmed=login)
         return login

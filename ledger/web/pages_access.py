@@ -58,6 +58,8 @@ async def login(request: Request[Any, Any, Any]) -> Response[Any]:
     try:
         found = await portal.auth.log_in(email, password, address)
     except LoginRefused as refused:
+        if refused.unconfirmed is not None:
+            await _send_confirmation(request, refused.unconfirmed.account, refused.unconfirmed.email, "")
         headers = {"Retry-After": str(int(refused.retry_after) + 1)} if refused.retry_after else {}
         status = 429 if refused.retry_after else 400
         response: Response[Any] = page("login", request, status, error=refused.message, email=email, next=target)
@@ -176,11 +178,17 @@ async def accept_invitation(request: Request[Any, Any, Any],
             return page("invitation_expired", request, 410, token=token, account=account)
         return page("message", request, 400, title="This link cannot be used", message=refused.message,
                     action=("/portal/login", "Log in"))
-    raw = portal.store.issue_link("confirm", account, CONFIRM_VALID)
-    await portal.send(view["email"], "portal_confirm", name=view["name"] or account,
-                      link=portal.link(f"confirm/{raw}"), login=portal.link("login"))
+    await _send_confirmation(request, account, view["email"], view["name"])
     return page("message", request, title="Check your email",
                 message="Your password is set. Click Confirm in the email we just sent you, then log in.")
+
+
+async def _send_confirmation(request: Request[Any, Any, Any], account: str, email: str, name: str) -> None:
+    """Seed 002's confirmation email, with a Confirm link (single use, 72 hours)."""
+    portal = portal_of(request)
+    raw = portal.store.issue_link("confirm", account, CONFIRM_VALID)
+    await portal.send(email, "portal_confirm", name=name or account, link=portal.link(f"confirm/{raw}"),
+                      login=portal.link("login"))
 
 
 @post("/portal/invitation/{token:str}/renew")

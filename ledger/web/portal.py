@@ -52,7 +52,7 @@ class Portal:
         """Send one of the portal's own emails (confirmation, reset link)."""
         subject, text, html = render(template, **values)
         await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, sender=self.sender,
-                                     message_id=f"<{uuid.uuid4().hex}@portal>"))
+                                     message_id=f"portal-{uuid.uuid4().hex}"))
 
 
 def portal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Portal:
