@@ -13,12 +13,12 @@ from ledger.errors import Conflict, PolicyViolation
 
 class OrderDecisions(CreditDecisions):
     def place_order(self, ctx: ev.Context, *, order_id: str, amount: int, channel: str = "web",
-                    description: str = "") -> ev.OrderPlaced:
-        """Record an order from the web, POS, phone or a CSR."""
+                    description: str = "", items: tuple[ev.OrderItem, ...] = ()) -> ev.OrderPlaced:
+        """Record an order from the web, POS, phone or a CSR, with its line items."""
         if order_id in self.state.orders:
             raise Conflict(f"order {order_id} already exists", field="order_id", code="duplicate_id")
         return self.trigger(ctx, ev.OrderPlaced, order_id=order_id, amount=amount, channel=channel,
-                            description=description)
+                            description=description, items=items)
 
     def change_order_price(self, ctx: ev.Context, *, order_id: str, new_amount: int) -> ev.OrderPriceChanged:
         """Change an open order's price; a rise above a card hold needs reauthorization (seed 004)."""

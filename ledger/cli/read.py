@@ -178,6 +178,8 @@ def account_history(state: CliState, account_id: str, period: str | None, year: 
     clock = state.ledger().ports.clock
     with keeper(state) as kept:
         rows = queries.order_history(kept.connection("accounts"), account_id, period, clock.now(), clock.zone, year)
+    if not state.as_json:  # a table shows how many lines an order has; --json gives them
+        rows = [{**row, "items": len(row["items"])} for row in rows]
     show(state, "Orders", rows)
 
 

@@ -72,11 +72,21 @@ class SendStatement(Command, frozen=True, kw_only=True):
     period_to: str
 
 
+class OrderItemIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A line of an order: ``unit_price`` is a decimal string like every amount."""
+
+    sku: str
+    description: str = ""
+    quantity: int
+    unit_price: str
+
+
 class PlaceOrder(Command, frozen=True, kw_only=True):
     order: str
     amount: str
     channel: str = "web"
     description: str = ""
+    items: list[OrderItemIn] = []
 
 
 class ChangeOrderPrice(Command, frozen=True, kw_only=True):

@@ -11,6 +11,8 @@ import sqlite3
 from functools import singledispatchmethod
 from typing import Any
 
+import msgspec
+
 from ledger.aggregates import events as ev
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
@@ -34,7 +36,8 @@ TABLES = (
     """create table if not exists orders (account text not null, id text not null, placed_at text not null,
         channel text not null, description text not null, amount integer not null,
         paid integer not null default 0, status text not null default 'open', replaced_by text, replaces text,
-        manual_processing integer not null default 0, primary key (account, id))""",
+        manual_processing integer not null default 0, items text not null default '[]',
+        primary key (account, id))""",
     "create index if not exists orders_placed on orders (account, placed_at)",
     """create table if not exists authorizations (account text not null, id text not null, order_id text not null,
         amount integer not null, status text not null, authorized_at text not null, expires_at text not null,
@@ -60,6 +63,11 @@ TABLES = (
 )
 
 
+def _items_json(items: tuple[ev.OrderItem, ...]) -> str:
+    """An order's lines as the JSON text of its ``items`` column."""
+    return msgspec.json.encode(items).decode()
+
+
 def _columns() -> dict[str, tuple[str, ...]]:
     """Each table's columns, as SQLite reads them from ``TABLES``."""
     db = sqlite3.connect(":memory:")
@@ -83,7 +91,8 @@ class AccountsProjection(Projection):
     """Per-account tabs, balances and the CSR dashboard."""
 
     name = "accounts"
-    version = 3
+    #: 4: orders keep their line items (JSON).
+    version = 4
     tables = TABLES
 
     def __init__(self) -> None:
@@ -141,7 +150,8 @@ class AccountsProjection(Projection):
 
     @apply.register
     def _(self, e: ev.OrderPlaced, db: sqlite3.Connection, meta: Meta) -> None:
-        self._order(meta.account, e.order_id, meta.at, e.channel, e.description, e.amount, None)
+        self._order(meta.account, e.order_id, meta.at, e.channel, e.description, e.amount, None,
+                    _items_json(e.items))
 
     @apply.register
     def _(self, e: ev.OrderPriceChanged, db: sqlite3.Connection, meta: Meta) -> None:
@@ -159,7 +169,7 @@ class AccountsProjection(Projection):
         if old is not None:
             at = orders.position
             self._order(acc, e.new_order_id, meta.at, old[at["channel"]], old[at["description"]], e.amount,
-                        e.old_order_id)
+                        e.old_order_id, old[at["items"]])
         holds = self.authorizations
         holds.flush(db)  # the holds of the old order, wherever they are, move to the new one
         for (hold_id,) in db.execute(f"select id from authorizations where account = ? and order_id = ? and "
@@ -260,10 +270,11 @@ class AccountsProjection(Projection):
         (self.invoices if kind == "invoice" else self.orders).add(db, (account, target), paid=delta)
 
     def _order(self, account: str, order_id: str, at: str, channel: str, description: str, amount: int,
-               replaces: str | None) -> None:
+               replaces: str | None, items: str) -> None:
+        """An order's row; a replacement keeps its old order's items."""
         self.orders.insert((account, order_id), account=account, id=order_id, placed_at=at, channel=channel,
                            description=description, amount=amount, paid=0, status="open", replaces=replaces,
-                           manual_processing=0)
+                           manual_processing=0, items=items)
 
     def _hold(self, account: str, auth_id: str, order_id: str, amount: int, at: str, expires: str) -> None:
         self.authorizations.insert((account, auth_id), account=account, id=auth_id, order_id=order_id,

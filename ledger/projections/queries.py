@@ -16,6 +16,8 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
@@ -177,16 +179,17 @@ def order_history(db: sqlite3.Connection, account_id: str, period: str | None, n
     """Orders from every channel (web, POS, phone, CSR) and invoices, newest first, optionally within a period
     (seed 001: "All sales order and invoices will be listed including those entered ... via POS and Order Entry").
 
-    ``kind`` tells them apart. An order's ``date`` is when it was placed (in the business time zone), an
+    ``kind`` tells them apart; an order's ``items`` are its lines (sku, description, quantity, unit_price), an
+    invoice's none. An order's ``date`` is when it was placed (in the business time zone), an
     invoice's its invoice date, and an invoice's ``channel`` is its order's (empty for one with no order).
     A ``year`` without a period means the period "year" (``--year 2025`` alone is 2025's).
     """
     acc = account_row(db, account_id)
     orders = ("select 'order' as kind, id, placed_at as date, channel, amount, paid, status, replaced_by, replaces, "
-              "manual_processing, null as \"order\" from orders where account = ?")
+              "manual_processing, null as \"order\", items from orders where account = ?")
     invoices = ("select 'invoice' as kind, i.id, i.issued_on as date, coalesce(o.channel, '') as channel, "
                 "i.total as amount, i.paid, i.status, null as replaced_by, null as replaces, 0 as manual_processing, "
-                "i.order_id as \"order\" from invoice_tab i left join orders o "
+                "i.order_id as \"order\", '[]' as items from invoice_tab i left join orders o "
                 "on o.account = i.account and o.id = i.order_id where i.account = ?")
     order_params: tuple[Any, ...] = (acc["account"],)
     invoice_params = order_params
@@ -201,6 +204,8 @@ def order_history(db: sqlite3.Connection, account_id: str, period: str | None, n
     rows.sort(key=lambda row: row["date"], reverse=True)  # stable: orders keep their order; same day, orders first
     for row in rows:
         row["manual_processing"] = bool(row["manual_processing"])  # true/false, as in ``account show``
+        row["items"] = [{**item, "unit_price": format_amount(item["unit_price"], acc["currency"])}
+                        for item in msgspec.json.decode(row["items"])]
     return _money(rows, acc["currency"], "amount", "paid")
 
 

@@ -44,6 +44,12 @@ def upcaster(name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
     return register
 
 
+@upcaster("OrderPlaced", 1)
+def _order_items(state: dict[str, Any]) -> dict[str, Any]:
+    """Orders placed before line items were recorded have none."""
+    return {**state, "items": []}
+
+
 def topic_of(cls: type[Any]) -> str:
     """The stored topic of an event or snapshot class."""
     if cls is AccountSnapshot:

@@ -84,6 +84,16 @@ async def history(request: Request[Any, Any, Any], period: FromQuery[str] = "30d
     return page("history", request, rows=rows, period=period, year=year, periods=PERIODS, tab="history")
 
 
+@get("/portal/orders/{order:str}", guards=[logged_in])
+async def order(request: Request[Any, Any, Any], order: FromPath[str]) -> Template:
+    """View Full Order (seed 001): every line of one of the customer's orders (404 for any other id)."""
+    rows = await _read(request, "history")
+    found = next((row for row in rows if row["kind"] == "order" and row["id"] == order), None)
+    if found is None:
+        raise NotFoundException("not found")
+    return page("order", request, order=found, tab="history")
+
+
 @get("/portal/account", guards=[logged_in])
 async def account(request: Request[Any, Any, Any], done: FromQuery[str | None] = None) -> Template:
     """My account: contact details (read only), payment methods, autopay, change password."""
@@ -153,5 +163,5 @@ async def _act(request: Request[Any, Any, Any], command: str, body: dict[str, An
     return Redirect(f"/portal/account?done={done}", status_code=303)
 
 
-ROUTES = [dashboard, invoices, invoice, payments, credits, history, account, new_method, method_added, save_method,
-          default_method, delete_method, autopay]
+ROUTES = [dashboard, invoices, invoice, payments, credits, history, order, account, new_method, method_added,
+          save_method, default_method, delete_method, autopay]

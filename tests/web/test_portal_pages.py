@@ -19,7 +19,8 @@ pytestmark = pytest.mark.nats
 def billed(site: Site, account: str = "ACC1", email: str = "ada@example.com") -> None:
     """A registered customer with three open invoices (oldest first) and an order from the POS."""
     register(site, account, email)
-    site.staff(m.PlaceOrder(account=account, order="SO-1", amount="30.00", channel="pos"))
+    site.staff(m.PlaceOrder(account=account, order="SO-1", amount="30.00", channel="pos", items=[
+        m.OrderItemIn(sku=f"SKU-{n}", description=f"Widget {n}", quantity=n, unit_price="1.00") for n in (1, 2, 3, 4)]))
     for number, (amount, day) in enumerate((("100.00", "01"), ("50.00", "10"), ("30.00", "20")), start=1):
         site.staff(m.IssueInvoice(account=account, invoice=f"INV-{number}", amount=amount, date=f"2026-08-{day}",
                                   due=f"2026-09-{day}", order="SO-1" if number == 3 else None))
@@ -73,6 +74,10 @@ async def test_tabs_and_filters(site: Site) -> None:
     assert history.status_code == 200 and "SO-1" in history.text and "POS" in history.text
     assert history.text.index("INV-3") < history.text.index("INV-1")  # newest first
     assert "Print Page" in history.text
+    assert "Widget 3" in history.text and "Widget 4" not in history.text  # the first three items
+    full = await site.client.get("/portal/orders/SO-1")
+    assert full.status_code == 200 and all(f"Widget {n}" in full.text for n in (1, 2, 3, 4))
+    assert (await site.client.get("/portal/orders/SO-404")).status_code == 404
     assert (await site.client.get("/portal/history?period=3m")).status_code == 200
     assert (await site.client.get("/portal/history?period=2w")).status_code == 400
     assert (await site.client.get("/portal/payments")).status_code == 200
