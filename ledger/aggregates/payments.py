@@ -103,27 +103,29 @@ class PaymentDecisions(CreditDecisions):
         return payment
 
     def return_payment(self, ctx: ev.Context, *, payment_id: str, return_code: str = "R01",
-                       history: Sequence[Any] | None = None) -> Payment:
+                       history: Sequence[Any] | None = None) -> reallocation.Outcome:
         """An ACH payment came back: undo everything it paid so balances are as if it never happened.
 
         With the account's ``history``, payments applied after it settled are re-allocated as they would have
-        been without it (:mod:`ledger.aggregates.reallocation`), where that history can be replayed without it.
+        been without it (:mod:`ledger.aggregates.reallocation`), where that history can be replayed without it;
+        returns what was done about them (:data:`ledger.aggregates.reallocation.Outcome`).
         """
         payment = self.payment(payment_id)
         if payment.method != "ach":
             raise PolicyViolation("only ACH payments are returned", field="payment_id", code="not_ach")
         if payment.status not in ("pending", "settled"):
             raise Conflict(f"payment {payment_id} is {payment.status}", field="payment_id", code="not_returnable")
-        self.reallocation = ""
+        outcome: reallocation.Outcome = ""
         if payment.status == "settled":
             before = self.version
             self._unwind(ctx, payment_id, reason=f"ACH return {return_code}")
             if history is not None:
-                self.reallocation = self._reallocate(ctx, history, payment_id, before)
+                outcome = self._reallocate(ctx, history, payment_id, before)
         self.trigger(ctx, ev.PaymentReturned, payment_id=payment_id, return_code=return_code)
-        return payment
+        return outcome
 
-    def _reallocate(self, ctx: ev.Context, history: Sequence[Any], payment_id: str, version: int) -> str:
+    def _reallocate(self, ctx: ev.Context, history: Sequence[Any], payment_id: str,
+                    version: int) -> reallocation.Outcome:
         """Move later payments' money and credits to where they would be had ``payment_id`` never been made;
         returns what was done: ``reallocated``, ``unchanged``, or why the plain unwind stands (``not_replayable``
         a later event depends on where money went; ``credit_would_be_opened`` a credit that only the history

@@ -24,6 +24,7 @@ class History:
                                     email="guest@example.com")
         self.events: list[ev.Event] = list(self.account.collect_events())
         self.counter = 0
+        self.answer: object = None  # what the last decision that was not refused returned
 
     def ctx(self) -> ev.Context:
         self.now += timedelta(minutes=7)
@@ -37,7 +38,7 @@ class History:
         """Run one decision; on refusal nothing may have been recorded."""
         version = self.account.version
         try:
-            getattr(self.account, action)(self.ctx(), **kwargs)
+            self.answer = getattr(self.account, action)(self.ctx(), **kwargs)
         except LedgerError:
             assert self.account.version == version and not self.account.pending_events, "refusal wrote events"
             return False

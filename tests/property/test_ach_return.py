@@ -111,7 +111,7 @@ def test_a_second_return_leaves_the_account_as_if_neither_payment_was_made() -> 
         h.pay(8_000, "card", "distribute", 0)
     for payment in (first, second):
         assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
-        assert with_return.account.reallocation == "reallocated"
+        assert with_return.answer == "reallocated"
     assert with_return.balances() == without.balances()
     assert not violations(with_return.events)
 
@@ -123,7 +123,7 @@ def test_a_history_that_is_not_the_accounts_is_not_replayed() -> None:
     assert payment is not None and h.attempt("settle_payment", payment_id=payment)
     stale = list(h.events)[:-1]  # read before the account's newest event
     assert h.attempt("return_payment", payment_id=payment, history=stale)
-    assert h.account.reallocation == "history_not_current"
+    assert h.answer == "history_not_current"
 
 
 def test_when_only_the_history_without_the_payment_has_a_credit_the_return_unwinds_and_says_so() -> None:
@@ -143,7 +143,7 @@ def test_when_only_the_history_without_the_payment_has_a_credit_the_return_unwin
                          idempotency_key=f"k-{payment}", request_hash="h",
                          instruction=Instruction("explicit", (Line("order", "O", amount),)))
     assert h.attempt("return_payment", payment_id=ach, history=list(h.events))
-    assert h.account.reallocation == "credit_would_be_opened"
+    assert h.answer == "credit_would_be_opened"
     assert h.account.state.invoices[invoice].open == 2 and not violations(h.events)
 
 
@@ -162,7 +162,7 @@ def test_a_return_long_ago_does_not_stop_a_later_return_from_reallocating() -> N
         h.issue_invoice(10_000, 40)
         h.pay(8_000, "card", "distribute", 0)
     returned(with_return, payment)
-    assert with_return.account.reallocation == "reallocated"
+    assert with_return.answer == "reallocated"
     assert with_return.balances() == without.balances() and not violations(with_return.events)
 
 
@@ -182,7 +182,7 @@ def test_invoicing_an_order_after_a_return_gives_back_the_same_credits_as_withou
                          transaction_id="txn_C", status="approved", decline_code=None, idempotency_key="k-C",
                          request_hash="h", instruction=Instruction("explicit", (Line("order", "O", 82),)))
     assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
-    assert with_return.account.reallocation == "reallocated"
+    assert with_return.answer == "reallocated"
     for h in (with_return, without):
         assert h.attempt("issue_invoice", invoice_id="INV-O", total=89, issued_on=date(2026, 10, 1),
                          due_on=date(2026, 10, 31), order_id="O")

@@ -144,10 +144,10 @@ def return_payment(unit: Unit, cmd: m.ReturnPayment) -> m.Outcome:
         return replayed(cmd.account, cmd.payment, status="returned", transaction_id=payment.transaction_id)
     # The account's history up to the version loaded, to re-allocate what was paid after it (invariant 5).
     history = list(unit.store.events.get(account.id, lte=account.version)) if payment.status == "settled" else None
-    account.return_payment(unit.ctx, payment_id=cmd.payment, return_code=check_id(cmd.code, "code"),
-                           history=history)
-    if account.reallocation not in ("", "reallocated", "unchanged"):
-        log.warning("ach_return_unwound_only", account=cmd.account, payment=cmd.payment, why=account.reallocation,
+    outcome = account.return_payment(unit.ctx, payment_id=cmd.payment, return_code=check_id(cmd.code, "code"),
+                                     history=history)
+    if outcome not in ("", "reallocated", "unchanged"):
+        log.warning("ach_return_unwound_only", account=cmd.account, payment=cmd.payment, why=outcome,
                     hint="later payments keep their allocations; apply freed credit by hand (docs/replay.md)")
     return recorded(unit, cmd.account, cmd.payment, status="returned", transaction_id=payment.transaction_id)
 
