@@ -9,8 +9,8 @@ from ledger.adapters.clock import ManualClock, SystemClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.commands.batching import BatchingService
 from ledger.commands.dispatch import LedgerService
-from ledger.commands.unit import Ports
 from ledger.config import Settings
+from ledger.ports import Ports
 from ledger.ports.clock import Clock
 from ledger.ports.gateway import Gateway
 from ledger.ports.ids import IdGenerator, RandomIds

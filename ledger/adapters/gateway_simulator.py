@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ledger.aggregates.authorizations import AUTHORIZATION_TTL
+from ledger.aggregates.idempotency import check_idempotency_key
 from ledger.errors import Conflict, GatewayUnavailable, NotFound, ValidationError
 from ledger.money import check_currency
 from ledger.ports.clock import Clock
@@ -35,7 +36,6 @@ from ledger.ports.gateway import (
     ChargeResult,
     PaymentMethod,
     check_amount,
-    check_idempotency_key,
     check_token,
     check_transaction_id,
 )

@@ -14,16 +14,21 @@ import threading
 import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, NoReturn
+from typing import Any
 
 import structlog
 from eventsourcing.persistence import RecordConflictError
 
+from ledger.aggregates import events as ev
 from ledger.commands import messages as m
+from ledger.commands.gateway_calls import raise_unrecorded
 from ledger.commands.handlers import HANDLERS
+from ledger.commands.handlers.registry import Handler
 from ledger.commands.messages import Outcome
-from ledger.commands.unit import Ports, Unit, refuse_card_numbers
-from ledger.errors import ConcurrencyExhausted, Forbidden, LedgerError, RecordingFailed, ValidationError
+from ledger.commands.unit import Unit
+from ledger.commands.validation import refuse_card_numbers
+from ledger.errors import ConcurrencyExhausted, Forbidden, LedgerError, ValidationError
+from ledger.ports import Ports
 from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.commands")
@@ -86,7 +91,7 @@ SELF_SERVICE = frozenset({m.SubmitPayment, m.ReceiveUnidentifiedPayment, m.Accep
                           m.PlaceOrder, m.AuthorizeCard, m.Reauthorize})
 
 
-def check_actor(command: Any) -> None:
+def check_actor(command: m.Command) -> None:
     """Refuse a customer's or guest's command that only staff or the system may give (``actor_not_allowed``)."""
     actor = getattr(command, "actor", None)
     if actor is not None and actor.kind in SELF_SERVICE_ACTORS and type(command) not in SELF_SERVICE:
@@ -94,21 +99,7 @@ def check_actor(command: Any) -> None:
                         field="actor.kind")
 
 
-def raise_unrecorded(command: Any, unit: Unit, error: Exception) -> NoReturn:
-    """Raise for ``error``, an unexpected failure of a command attempt: when the gateway acted for it (a charge,
-    a hold, a refund), a :class:`RecordingFailed` saying so and what to do, logged with the cause; otherwise
-    ``error`` itself."""
-    if not unit.gateway.acted:
-        raise error
-    acted = ", ".join(unit.gateway.acted)
-    log.error("gateway_acted_not_recorded", account=getattr(command, "account", None),
-              command=type(command).__name__, gateway=acted, error=repr(error), exc_info=error)
-    raise RecordingFailed(f"the gateway did {acted} but recording it failed ({type(error).__name__}: {error}); "
-                          "run the same command again, with the same key, once that is fixed: it is then "
-                          "recorded, and the gateway does not act twice", field="account") from error
-
-
-def handler_for(command: Any) -> Any:
+def handler_for(command: m.Command) -> Handler:
     """The handler of ``command``, after the checks every command gets at the edge (no card number in any
     field, an actor allowed to give it); refused without a handler (``unknown_command``), on a card number or
     for the actor (logged like any refusal)."""
@@ -123,7 +114,7 @@ def handler_for(command: Any) -> Any:
     return handler
 
 
-def refusal(command: Any, error: LedgerError) -> LedgerError:
+def refusal(command: m.Command, error: LedgerError) -> LedgerError:
     """``error`` with its field named as the command names it (the CLI option, the NATS body's key), logged.
 
     The aggregates name what they check (``credit_id``, ``allocations.I3``); a caller knows only the
@@ -148,7 +139,14 @@ def refusal(command: Any, error: LedgerError) -> LedgerError:
 
 
 class LedgerService:
-    """Runs commands against the event store with the given ports."""
+    """Runs commands against the event store with the given ports, each saved in its own transaction.
+
+    The one command loop of the ledger: :class:`ledger.commands.batching.BatchingService` is this loop with
+    another committer (group commit) and loads from the store's write-through cache (``reads_recent``).
+    """
+
+    #: Whether an attempt may load Accounts from the store's cache of recently committed ones.
+    reads_recent = False
 
     def __init__(self, store: LedgerStore, ports: Ports, *, max_attempts: int = 50) -> None:
         self.store = store
@@ -156,29 +154,41 @@ class LedgerService:
         self.max_attempts = max_attempts
         self.locks = AccountLocks()
 
-    def handle(self, command: Any) -> Outcome:
+    def handle(self, command: m.Command) -> Outcome:
         """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
         with self.locks(getattr(command, "account", None)):
             return self._handle(command)
 
-    def _handle(self, command: Any) -> Outcome:
+    def commit(self, unit: Unit) -> list[tuple[ev.Event, int | None]]:
+        """Save everything an attempt recorded, in one transaction; each event with its log position."""
+        return unit.commit()
+
+    def _handle(self, command: m.Command) -> Outcome:
         handler = handler_for(command)
+        name = type(command).__name__
         account = getattr(command, "account", None)
+        trust_cache = self.reads_recent
         conflicted = False
         memo: dict[str, Any] = {}  # what an attempt asked the gateway for, for a retry to ask again
         for attempt in range(1, self.max_attempts + 1):
             unit = Unit(self.store, self.ports, getattr(command, "actor", None), after_conflict=conflicted,
                         memo=memo)
             try:
-                outcome: Outcome = handler(unit, command)
-                written = unit.commit()
+                with self.store.recent_reads(enabled=trust_cache) as reads:
+                    try:
+                        outcome = handler(unit, command)
+                        written = self.commit(unit)
+                    finally:
+                        self.store.give_back(reads)
             except RecordConflictError:
                 conflicted = True
-                log.info("concurrency_conflict_retry", account=account, command=type(command).__name__,
-                         attempt=attempt)
+                log.info("concurrency_conflict_retry", account=account, command=name, attempt=attempt)
                 retry_pause(attempt)
                 continue
             except LedgerError as error:
+                if reads.hits:
+                    trust_cache = False  # decided on a cached copy: decide again on fresh state
+                    continue
                 unit.refused()
                 raise refusal(command, error) from None
             except Exception as error:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ledger.aggregates import Account
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
-from ledger.commands.unit import Unit, check_date, check_email, check_id, check_text, token_hash
+from ledger.commands.unit import Unit
+from ledger.commands.validation import check_date, check_email, check_id, check_text, token_hash
 from ledger.errors import Conflict
 from ledger.money import check_currency
 from ledger.ports.ids import account_uuid

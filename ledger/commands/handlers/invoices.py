@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
-from ledger.commands.unit import Unit, amount_of, check_date, check_id, check_text
+from ledger.commands.unit import Unit
+from ledger.commands.validation import amount_of, check_date, check_id, check_text
 from ledger.errors import Conflict
 
 HANDLERS = HandlerRegistry()

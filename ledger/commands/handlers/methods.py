@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded
-from ledger.commands.unit import Unit, check_id, check_text, gateway_token
+from ledger.commands.unit import Unit
+from ledger.commands.validation import check_id, check_text, gateway_token
 
 HANDLERS = HandlerRegistry()
 

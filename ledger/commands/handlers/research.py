@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from ledger.aggregates import UnidentifiedPayment
 from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.idempotency import idempotency_key
 from ledger.commands import messages as m
-from ledger.commands.handlers.payments import gateway_key, idempotency_key
+from ledger.commands.gateway_calls import charge_guest
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
-from ledger.commands.unit import Unit, check_id, check_text, gateway_token
+from ledger.commands.unit import Unit
+from ledger.commands.validation import check_id, check_text, gateway_token
 from ledger.errors import Conflict, NotFound, PolicyViolation
 from ledger.money import check_currency, parse_amount
 from ledger.ports.ids import unidentified_uuid
@@ -23,23 +25,10 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
     token = gateway_token(cmd.token)
     key = idempotency_key(cmd.key, f"unidentified:{payment_id}")
     aggregate_id = unidentified_uuid(payment_id)
-    try:
-        existing = unit.store.unidentified(aggregate_id)
-    except NotFound:
-        existing = None
+    existing = received_before(unit, cmd, key, amount, currency, token)
     if existing is not None:
-        first = existing.received
-        if first.idempotency_key != key:
-            raise Conflict(f"payment {payment_id} already exists", field="payment", code="duplicate_id")
-        if (first.amount, first.currency, first.method, first.token) != (amount, currency, cmd.method, token):
-            raise Conflict("the idempotency key was used for another payment", field="key",
-                           code="idempotency_key_reused")
-        return replayed(None, payment_id, status=existing.status, transaction_id=first.transaction_id)
-    result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=cmd.method,
-                                       idempotency_key=f"unidentified:{gateway_key(aggregate_id, key)}")
-    if result.status != "approved":
-        raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
-                              field="token", code=result.decline_code or "not_approved")
+        return replayed(None, payment_id, status=existing.status, transaction_id=existing.received.transaction_id)
+    result = charge_guest(unit, aggregate_id, key, token=token, amount=amount, currency=currency, method=cmd.method)
     found = UnidentifiedPayment.receive(unit.ctx, aggregate_id=unidentified_uuid(payment_id), payment_id=payment_id,
                                         amount=amount, currency=currency, method=cmd.method, token=token,
                                         transaction_id=result.transaction_id,
@@ -47,6 +36,23 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
     unit.track(found)
     return m.Outcome(account=None, reference=payment_id, events=("PaymentReceivedUnidentified",),
                      status="awaiting_research", transaction_id=result.transaction_id)
+
+
+def received_before(unit: Unit, cmd: m.ReceiveUnidentifiedPayment, key: str, amount: int, currency: str,
+                    token: str) -> UnidentifiedPayment | None:
+    """The guest payment already received under this id and key, or None; the id taken by another payment, or
+    the key used for another one, is refused."""
+    try:
+        existing = unit.store.unidentified(unidentified_uuid(cmd.payment))
+    except NotFound:
+        return None
+    first = existing.received
+    if first.idempotency_key != key:
+        raise Conflict(f"payment {cmd.payment} already exists", field="payment", code="duplicate_id")
+    if (first.amount, first.currency, first.method, first.token) != (amount, currency, cmd.method, token):
+        raise Conflict("the idempotency key was used for another payment", field="key",
+                       code="idempotency_key_reused")
+    return existing
 
 
 @HANDLERS.on(m.ReferToAccounting)
