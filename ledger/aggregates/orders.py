@@ -8,7 +8,29 @@ from __future__ import annotations
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
+from ledger.aggregates.state import AccountState
 from ledger.errors import Conflict, PolicyViolation
+
+
+def price_after_reauthorization(state: AccountState, event: ev.Reauthorized) -> int | None:
+    """Seed 004: "If the price on the original quote or order has gone up, once the customer checks out
+    authorizing the increased amount, the old order will be canceled and the new order will be created": the
+    new order's price, or None when the order stays (an expired hold renewed at the same price, a price that fell).
+
+    ``state`` is the account as it was at the reauthorization. The price has gone up when the order was repriced
+    above its price when the old hold was placed, or when the customer approved more than the order's price (a
+    cart sent for a new amount not yet recorded on the order). The new price is what was paid on the old order
+    plus the new hold, which covers at least the balance due: the price the customer approved at checkout.
+    """
+    order = state.orders.get(event.order_id)
+    old = state.authorizations.get(event.authorization_id)
+    if order is None or old is None:
+        return None
+    approved = order.paid + event.amount
+    repriced_up = old.order_price is not None and order.amount > old.order_price
+    if not (repriced_up or approved > order.amount):
+        return None
+    return max(approved, order.amount)
 
 
 class OrderDecisions(CreditDecisions):

@@ -10,6 +10,7 @@ import pytest
 from ledger.aggregates import Account
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.orders import price_after_reauthorization
 from ledger.errors import Conflict, Expired, PolicyViolation
 
 T0 = datetime(2026, 9, 1, 14, tzinfo=UTC)
@@ -70,6 +71,26 @@ def test_price_rise_reauthorized_then_old_order_cancelled_new_one_linked() -> No
     assert account.state.orders["O2"].replaces == "O1"
     assert account.state.authorizations["A2"].order_id == "O2"
     assert account.state.authorizations["A2"].expires_at == T0 + timedelta(days=33)
+
+
+@pytest.mark.parametrize(("new_price", "approved", "replaced_for"), [
+    (65000, 65000, 65000),  # repriced up, then the new price approved at checkout
+    (50000, 65000, 65000),  # a cart sent for more than the order's recorded price
+    (50000, 50000, None),  # an expired hold renewed at the same price: the order stays
+    (40000, 40000, None),  # the price fell
+])
+def test_a_reauthorization_replaces_the_order_only_when_the_price_went_up(new_price: int, approved: int,
+                                                                          replaced_for: int | None) -> None:
+    account = account_with_order(50000)
+    account.authorize_card(at(), authorization_id="A1", order_id="O1", amount=50000, token="tok_visa",
+                           transaction_id="t1")
+    if new_price != 50000:
+        account.change_order_price(at(days=1), order_id="O1", new_amount=new_price)
+    event = account.record_reauthorization(at(days=2), authorization_id="A1", new_authorization_id="A2",
+                                           amount=approved, status="approved", transaction_id="t2",
+                                           decline_code=None)
+    assert isinstance(event, ev.Reauthorized)
+    assert price_after_reauthorization(account.state, event) == replaced_for
 
 
 def test_failed_reauthorization_flags_manual_processing() -> None:
