@@ -72,13 +72,6 @@ def log_recorded(account: str | None, written: Iterable[tuple[Any, int | None]])
                      event_id=event.event_id, version=event.originator_version, log_position=position)
 
 
-#: The aggregates' names for what a command names by its own field (``credit_id`` is the command's ``credit``).
-_COMMAND_NAMES = {"payment_id": "payment", "invoice_id": "invoice", "order_id": "order", "old_order_id": "order",
-                  "new_order_id": "new_order", "credit_id": "credit", "method_id": "method",
-                  "authorization_id": "authorization", "new_authorization_id": "new_authorization",
-                  "from": "period_from", "to": "period_to"}
-
-
 #: Who acts for themselves: a customer in the portal, a guest paying an order.
 SELF_SERVICE_ACTORS = frozenset({"customer", "guest"})
 #: What they may ask for (seeds 000-004): pay (an account, a guest order), accept their invitation, keep their
@@ -115,24 +108,8 @@ def handler_for(command: m.Command) -> Handler:
 
 
 def refusal(command: m.Command, error: LedgerError) -> LedgerError:
-    """``error`` with its field named as the command names it (the CLI option, the NATS body's key), logged.
-
-    The aggregates name what they check (``credit_id``, ``allocations.I3``); a caller knows only the
-    command's fields (``credit``, ``invoices.I3``)."""
-    head, dot, rest = (error.field or "").partition(".")
-    renamed = _COMMAND_NAMES.get(head)
-    if renamed is not None and hasattr(command, renamed):
-        error.field = renamed + dot + rest
-    elif head == "allocations" and rest:  # a line of a payment's instruction, or the target of a credit
-        for name in ("invoices", "orders"):
-            if rest in (getattr(command, name, None) or {}):
-                error.field = f"{name}.{rest}"
-                break
-        else:
-            for name in ("invoice", "order"):
-                if getattr(command, name, None) == rest:
-                    error.field = name
-                    break
+    """``error``, logged as the command's refusal; its field is named as the command names it (the CLI option,
+    the NATS body's key), the aggregates' arguments bearing the commands' names."""
     log.info("command_refused", account=getattr(command, "account", None), command=type(command).__name__,
              code=error.code, field=error.field)
     return error

@@ -59,7 +59,7 @@ def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: 
     rather than refuse a request whose money may have moved.
     """
     try:
-        account.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
+        account.check_payment(payment=payment_id, amount=amount, instruction=instruction)
         return False
     except LedgerError as error:
         if error.code not in OVERTAKEN:

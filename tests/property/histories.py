@@ -49,7 +49,7 @@ class History:
 
     def issue_invoice(self, total: int, day: int) -> bool:
         issued = date(2026, 9, 1) + timedelta(days=day)
-        return self.attempt("issue_invoice", invoice_id=self.next_id("INV-"), total=total, issued_on=issued,
+        return self.attempt("issue_invoice", invoice=self.next_id("INV-"), total=total, issued_on=issued,
                             due_on=issued + timedelta(days=30))
 
     def pay(self, amount: int, method: str, mode: str, pick: int, status: str | None = None) -> str | None:
@@ -65,7 +65,7 @@ class History:
             instruction = Instruction(mode)  # type: ignore[arg-type]
         if status is None:
             status = {"card": "approved", "paypal": "approved", "ach": "pending"}[method]
-        ok = self.attempt("record_payment", payment_id=payment_id, amount=amount, method=method,
+        ok = self.attempt("record_payment", payment=payment_id, amount=amount, method=method,
                           token=f"tok_{method}", transaction_id=f"txn_{payment_id}", status=status,
                           decline_code="card_declined" if status == "declined" else None,
                           idempotency_key=f"key-{payment_id}", request_hash="h", instruction=instruction)

@@ -66,6 +66,6 @@ def expire_invitation(unit: Unit, cmd: m.ExpireInvitation) -> m.Outcome:
 @HANDLERS.on(m.SendStatement)
 def send_statement(unit: Unit, cmd: m.SendStatement) -> m.Outcome:
     account = unit.account(cmd.account)
-    account.send_statement(unit.ctx, period_from=check_date(cmd.period_from, "from"),
-                           period_to=check_date(cmd.period_to, "to"))
+    account.send_statement(unit.ctx, period_from=check_date(cmd.period_from, "period_from"),
+                           period_to=check_date(cmd.period_to, "period_to"))
     return recorded(unit, cmd.account, cmd.account)

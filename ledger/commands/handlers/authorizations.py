@@ -26,11 +26,11 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
     result = hold(unit, account, key, token=token, amount=amount, check=lambda: account.check_authorization(
-        authorization_id=auth_id, order_id=cmd.order, amount=amount))
+        authorization=auth_id, order=cmd.order, amount=amount))
     if result.status != "approved":
         raise PolicyViolation(f"the card was declined: {result.decline_code}", field="token",
                               code=result.decline_code or "authorization_declined")
-    account.authorize_card(unit.ctx, authorization_id=auth_id, order_id=cmd.order, amount=amount, token=token,
+    account.authorize_card(unit.ctx, authorization=auth_id, order=cmd.order, amount=amount, token=token,
                            transaction_id=result.transaction_id, expires_at=result.expires_at)
     return recorded(unit, cmd.account, auth_id, status="active", transaction_id=result.transaction_id)
 
@@ -40,7 +40,7 @@ def expire_authorization(unit: Unit, cmd: m.ExpireAuthorization) -> m.Outcome:
     account = unit.account(cmd.account)
     if account.authorization(cmd.authorization).status == "expired":
         return replayed(cmd.account, cmd.authorization, status="expired")
-    account.expire_authorization(unit.ctx, authorization_id=cmd.authorization)
+    account.expire_authorization(unit.ctx, authorization=cmd.authorization)
     return recorded(unit, cmd.account, cmd.authorization, status="expired")
 
 
@@ -51,7 +51,7 @@ def request_reauthorization(unit: Unit, cmd: m.RequestReauthorization) -> m.Outc
     amount = amount_of(account, cmd.amount) if cmd.amount is not None else None
     cart_id = unit.ports.ids.new_id("CART")
     raw = unit.ports.tokens.issue("cart", cmd.account, cart_id)
-    account.request_reauthorization(unit.ctx, authorization_id=cmd.authorization, cart_id=cart_id,
+    account.request_reauthorization(unit.ctx, authorization=cmd.authorization, cart_id=cart_id,
                                     cart_token_hash=token_hash(raw), new_amount=amount)
     return recorded(unit, cmd.account, cart_id, status="reauth_requested")
 
@@ -69,10 +69,10 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
         return replayed(cmd.account, new_id, status=done.status, transaction_id=done.transaction_id)
     amount, token, key = reauthorization_asked(unit, account, old, new_id, cmd)
     result = hold(unit, account, key, token=token, amount=amount, check=lambda: account.check_reauthorization(
-        authorization_id=old.id, new_authorization_id=new_id, amount=amount))
+        authorization=old.id, new_authorization=new_id, amount=amount))
     if result.status == "approved":  # the old hold goes only once the new one is on record
         unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
-    event = account.record_reauthorization(unit.ctx, authorization_id=old.id, new_authorization_id=new_id,
+    event = account.record_reauthorization(unit.ctx, authorization=old.id, new_authorization=new_id,
                                            amount=amount, status=result.status,
                                            transaction_id=result.transaction_id,
                                            decline_code=result.decline_code, expires_at=result.expires_at)
@@ -110,12 +110,12 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
 
     def check() -> None:  # an earlier attempt captured; the order was cancelled meanwhile ...
-        account.check_capture(unit.ctx, authorization_id=auth.id, amount=amount)
-        account.check_payment(payment_id=payment_id, amount=amount,
+        account.check_capture(unit.ctx, authorization=auth.id, amount=amount)
+        account.check_payment(payment=payment_id, amount=amount,
                               instruction=account.capture_instruction(auth, amount))
 
     result = capture(unit, account, key, authorization=auth, amount=amount, check=check)
-    account.capture_authorization(unit.ctx, authorization_id=auth.id, payment_id=payment_id, amount=amount,
+    account.capture_authorization(unit.ctx, authorization=auth.id, payment=payment_id, amount=amount,
                                   transaction_id=result.transaction_id, idempotency_key=key,
                                   request_hash=digest)
     return recorded(unit, cmd.account, payment_id, status="settled", transaction_id=result.transaction_id)
@@ -146,5 +146,5 @@ def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
     if auth.status == "voided":
         return replayed(cmd.account, auth.id, status="voided")
     unit.ports.gateway.void(transaction_id=auth.transaction_id)
-    account.void_authorization(unit.ctx, authorization_id=auth.id, reason=check_text(cmd.reason, "reason"))
+    account.void_authorization(unit.ctx, authorization=auth.id, reason=check_text(cmd.reason, "reason"))
     return recorded(unit, cmd.account, auth.id, status="voided")

@@ -25,7 +25,7 @@ def issue_credit(unit: Unit, cmd: m.IssueCredit) -> m.Outcome:
         if (existing.kind, existing.amount, existing.reference) == ("memo", amount, reference):
             return replayed(cmd.account, credit_id)
         raise Conflict(f"credit {credit_id} already exists", field="credit", code="duplicate_id")
-    account.issue_credit(unit.ctx, credit_id=credit_id, amount=amount, reference=reference)
+    account.issue_credit(unit.ctx, credit=credit_id, amount=amount, reference=reference)
     return recorded(unit, cmd.account, credit_id)
 
 
@@ -36,7 +36,7 @@ def apply_credit(unit: Unit, cmd: m.ApplyCredit) -> m.Outcome:
         raise ValidationError("name one invoice or one order", field="invoice")
     amount = amount_of(account, cmd.amount)
     line = Line("invoice", cmd.invoice, amount) if cmd.invoice is not None else Line("order", cmd.order or "", amount)
-    account.apply_credit(unit.ctx, credit_id=cmd.credit, line=line)
+    account.apply_credit(unit.ctx, credit=cmd.credit, line=line)
     return recorded(unit, cmd.account, cmd.credit)
 
 
@@ -48,13 +48,13 @@ def refund_credit(unit: Unit, cmd: m.RefundCredit) -> m.Outcome:
     first = check_repeat(account.state, key, request_fingerprint("credit-refund", cmd.credit, amount))
     if first is not None:
         return replayed(cmd.account, cmd.credit, transaction_id=first)
-    credit = account.check_credit_refund(credit_id=cmd.credit, amount=amount)
+    credit = account.check_credit_refund(credit=cmd.credit, amount=amount)
     if credit.payment_id is not None:
         funding = account.state.payments[credit.payment_id]
         transaction_id = refund(unit, account, key, transaction_id=funding.transaction_id, amount=amount,
                                 field="credit").transaction_id
     else:
         transaction_id = unit.ports.ids.new_id("MANUAL-REFUND")
-    account.refund_credit(unit.ctx, credit_id=cmd.credit, amount=amount, refund_transaction_id=transaction_id,
+    account.refund_credit(unit.ctx, credit=cmd.credit, amount=amount, refund_transaction_id=transaction_id,
                           idempotency_key=key)
     return recorded(unit, cmd.account, cmd.credit, transaction_id=transaction_id)

@@ -53,7 +53,7 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
     token = gateway_token(cmd.token)
     result, overtaken = charge_payment(unit, account, payment_id, key, token=token, amount=amount, method=cmd.method,
                                        instruction=instruction)
-    payment = account.record_payment(unit.ctx, payment_id=payment_id, amount=amount, method=cmd.method,
+    payment = account.record_payment(unit.ctx, payment=payment_id, amount=amount, method=cmd.method,
                                      token=token, transaction_id=result.transaction_id,
                                      status=result.status, decline_code=result.decline_code, idempotency_key=key,
                                      request_hash=digest, instruction=instruction, overtaken=overtaken)
@@ -75,7 +75,7 @@ def settle_payment(unit: Unit, cmd: m.SettlePayment) -> m.Outcome:
     payment = account.payment(cmd.payment)
     if payment.method == "ach" and payment.settled_at is not None:  # settled once already (maybe returned since)
         return replayed(cmd.account, cmd.payment, status=payment.status, transaction_id=payment.transaction_id)
-    account.settle_payment(unit.ctx, payment_id=cmd.payment)
+    account.settle_payment(unit.ctx, payment=cmd.payment)
     return recorded(unit, cmd.account, cmd.payment, status="settled", transaction_id=payment.transaction_id)
 
 
@@ -87,7 +87,7 @@ def return_payment(unit: Unit, cmd: m.ReturnPayment) -> m.Outcome:
         return replayed(cmd.account, cmd.payment, status="returned", transaction_id=payment.transaction_id)
     # The account's history up to the version loaded, to re-allocate what was paid after it (invariant 5).
     history = list(unit.store.events.get(account.id, lte=account.version)) if payment.status == "settled" else None
-    outcome = account.return_payment(unit.ctx, payment_id=cmd.payment, return_code=check_id(cmd.code, "code"),
+    outcome = account.return_payment(unit.ctx, payment=cmd.payment, return_code=check_id(cmd.code, "code"),
                                      history=history)
     if outcome not in ("", "reallocated", "unchanged"):
         log.warning("ach_return_unwound_only", account=cmd.account, payment=cmd.payment, why=outcome,
@@ -103,8 +103,8 @@ def refund_payment(unit: Unit, cmd: m.RefundPayment) -> m.Outcome:
     first = check_repeat(account.state, key, request_fingerprint("refund", cmd.payment, amount))
     if first is not None:
         return replayed(cmd.account, cmd.payment, transaction_id=first)
-    payment = account.check_refund(payment_id=cmd.payment, amount=amount)
+    payment = account.check_refund(payment=cmd.payment, amount=amount)
     result = refund(unit, account, key, transaction_id=payment.transaction_id, amount=amount, field="payment")
-    account.refund_payment(unit.ctx, payment_id=cmd.payment, amount=amount,
+    account.refund_payment(unit.ctx, payment=cmd.payment, amount=amount,
                            refund_transaction_id=result.transaction_id, idempotency_key=key)
     return recorded(unit, cmd.account, cmd.payment, status="refunded", transaction_id=result.transaction_id)

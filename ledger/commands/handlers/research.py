@@ -29,7 +29,7 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
     if existing is not None:
         return replayed(None, payment_id, status=existing.status, transaction_id=existing.received.transaction_id)
     result = charge_guest(unit, aggregate_id, key, token=token, amount=amount, currency=currency, method=cmd.method)
-    found = UnidentifiedPayment.receive(unit.ctx, aggregate_id=unidentified_uuid(payment_id), payment_id=payment_id,
+    found = UnidentifiedPayment.receive(unit.ctx, aggregate_id=unidentified_uuid(payment_id), payment=payment_id,
                                         amount=amount, currency=currency, method=cmd.method, token=token,
                                         transaction_id=result.transaction_id,
                                         reference=check_text(cmd.reference, "reference", 200), idempotency_key=key)
@@ -80,11 +80,12 @@ def match_payment(unit: Unit, cmd: m.MatchPayment) -> m.Outcome:
         raise PolicyViolation(f"the payment is in {received.currency}, the account in {account.state.currency}",
                               field="account", code="currency_mismatch")
     if cmd.order is not None:
+        account.open_order(cmd.order, field="order")  # refused as the command names it
         instruction = Instruction("explicit", (Line("order", cmd.order, received.amount),))
     else:
         instruction = Instruction("deposit")
-    found.match(unit.ctx, account_id=cmd.account, order_id=cmd.order)
-    account.record_payment(unit.ctx, payment_id=received.payment_id, amount=received.amount,
+    found.match(unit.ctx, account=cmd.account, order=cmd.order)
+    account.record_payment(unit.ctx, payment=received.payment_id, amount=received.amount,
                            method=received.method, token=received.token, transaction_id=received.transaction_id,
                            status="approved", decline_code=None, idempotency_key=received.idempotency_key,
                            request_hash="", instruction=instruction, source=f"research:{received.payment_id}")
