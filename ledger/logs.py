@@ -27,8 +27,18 @@ from ledger.cards import displayable
 _TRACEBACKS = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
 
 
-def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
-    """Configure structlog; ``quiet`` (the CLI) logs only warnings, to stderr.
+#: The format the process last configured (a rebuild's child processes log as their parent does).
+_configured = {"format": "auto"}
+
+
+def configured_format() -> str:
+    """The ``fmt`` of this process's last :func:`configure_logging` (``auto`` before any)."""
+    return _configured["format"]
+
+
+def configure_logging(*, quiet: bool = False, fmt: str = "auto") -> None:
+    """Configure structlog; ``quiet`` (the CLI) logs only warnings, to stderr; ``fmt`` is ``json``, ``console``,
+    or ``auto``: console on a terminal, else JSON (LEDGER_LOG_FORMAT, ``Settings.log_format``).
 
     JSON lines are written by a :class:`LineLogger`: INFO lines are buffered and flushed within
     ``FLUSH_EVERY`` seconds, warnings and errors at once.
@@ -37,7 +47,7 @@ def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
     configuration every time: ~15% of a command's CPU under group commit), so a process configures logging
     before it logs anything; configuring again later only affects loggers not used yet.
     """
-    chosen = fmt or os.environ.get("LEDGER_LOG_FORMAT", "auto")
+    _configured["format"] = chosen = fmt
     if chosen == "auto":
         chosen = "console" if sys.stderr.isatty() else "json"
     renderer: structlog.typing.Processor

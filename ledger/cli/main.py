@@ -80,8 +80,8 @@ def parse_actor(text: str) -> ActorIn:
 @click.pass_context
 def cli(ctx: click.Context, db: Path | None, at: str | None, as_json: bool, actor: str) -> None:
     """The payment ledger: accounts, invoices, payments, credits and card authorizations."""
-    configure_logging(quiet=True)
     ctx.obj = CliState(db=db, at=at, as_json=as_json, actor=parse_actor(actor))
+    configure_logging(quiet=True, fmt=ctx.obj.settings().log_format)  # a bad setting is refused here, at start
     ctx.call_on_close(lambda: ctx.obj._ledger.close() if ctx.obj._ledger else None)
 
 

@@ -21,7 +21,7 @@ def serve(state: CliState) -> None:
     """Run the ledger: nats-server (unless NATS_URL), command/read API, relay, workers, projections."""
     from workers.runtime import run_forever
 
-    configure_logging()
+    configure_logging(fmt=state.settings().log_format)
     run_forever(state.ledger())
 
 
@@ -34,7 +34,7 @@ def projections_follow(state: CliState) -> None:
 
     from ledger.projections.follower import follow
 
-    configure_logging()
+    configure_logging(fmt=state.settings().log_format)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -51,7 +51,7 @@ def relay(state: CliState, nats_url: str, batch: int) -> None:
 
     from workers.relay import run_standalone
 
-    configure_logging()
+    configure_logging(fmt=state.settings().log_format)
     asyncio.run(run_standalone(state.ledger().store, nats_url, batch))
 
 
@@ -69,7 +69,7 @@ def worker(state: CliState, name: str, nats_url: str | None, replay_from: int | 
 
     if name != "expiry" and not nats_url:
         raise click.UsageError("--nats-url (or NATS_URL) is required for this worker")
-    configure_logging()
+    configure_logging(fmt=state.settings().log_format)
     asyncio.run(run_worker(state.ledger(), name, nats_url or "", replay_from=replay_from))
 
 
@@ -79,10 +79,9 @@ def worker(state: CliState, name: str, nats_url: str | None, replay_from: int | 
 @pass_state
 def workers_status(state: CliState, show_uncertain: bool) -> None:
     """What each worker has done, from its inbox (done, failed, uncertain, claimed by a running attempt)."""
-    from ledger.config import Settings
     from workers.inbox import UNCERTAIN, Inbox
 
-    path = Settings.from_env(db_path=state.db).home / "workers.db"
+    path = state.settings().home / "workers.db"
     if not path.exists():
         click.echo("no worker has run here yet" if not state.as_json else "{}")
         return

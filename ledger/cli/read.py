@@ -79,7 +79,7 @@ argument = functools.partial(click.argument, cls=TypedArgument)
 def keeper(state: CliState, catch_up: bool = True) -> Iterator[ProjectionKeeper]:
     """The ledger's projections, caught up with the log first so reads are fresh; refusals exit 2."""
     ledger = state.ledger()
-    kept = ProjectionKeeper(ledger.store, ledger.settings.home)
+    kept = ledger.keeper()
     try:
         if catch_up:
             kept.catch_up()

@@ -19,8 +19,9 @@ from typing import Any, Protocol
 
 import structlog
 
+from ledger import bootstrap
 from ledger.config import Settings
-from ledger.projections.keeper import ProjectionKeeper, StopFlag
+from ledger.projections.keeper import StopFlag
 from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.projections")
@@ -34,7 +35,7 @@ def follow(settings: Settings, stop: StopFlag, interval: float = INTERVAL, store
     until ``stop`` is set."""
     opened = store is None
     events = LedgerStore(settings) if opened else store
-    keeper = ProjectionKeeper(events, settings.home)
+    keeper = bootstrap.keeper(events, settings)
     log.info("projection_follower_started", store=settings.store_description())
     try:
         keeper.follow(stop, interval)

@@ -14,8 +14,8 @@ from typing import Any
 import msgspec
 from eventsourcing import postgres as es_postgres
 
-from ledger.config import postgres_connection_arguments
 from ledger.errors import LedgerError
+from ledger.store.postgres_dsn import postgres_connection_arguments
 
 #: Key of the JSON object of extra libpq parameters in the environment given to the store.
 LIBPQ_KEY = "LEDGER_LIBPQ_PARAMETERS"
