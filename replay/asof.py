@@ -13,6 +13,7 @@ import msgspec
 
 from ledger.journal import ACCOUNTS, Journal
 from ledger.money import format_amount
+from ledger.projections import queries
 from ledger.projections.accounts import AccountsProjection
 from ledger.projections.runner import bulk_gc, catch_up, connect
 from replay.history import events
@@ -86,7 +87,7 @@ def balances_as_of(store: Any, instant: datetime) -> AsOf:
                 catch_up([(AccountsProjection(), accounts_db)], log, batch=10_000, indexes=False)
             rows = [AccountBalance(account_id, currency, format_amount(balance, currency),
                                    format_amount(credit, currency), open_invoices)
-                    for account_id, currency, balance, credit, open_invoices in accounts_db.execute(BALANCES)]
+                    for account_id, currency, balance, credit, open_invoices in queries.account_balances(accounts_db)]
         finally:
             accounts_db.close()
     sums = journal.trial_balances()
@@ -95,7 +96,3 @@ def balances_as_of(store: Any, instant: datetime) -> AsOf:
     balanced = all(sum(tb.values()) == 0 for tb in sums.values())
     return AsOf(instant.isoformat(), log.last, rows, lines, balanced)
 
-
-BALANCES = """select b.account_id, b.currency, b.balance, b.credit_balance,
-    (select count(*) from invoices i where i.account = b.account and not i.voided and i.total - i.paid > 0)
-    from balances b order by b.account_id"""

@@ -28,7 +28,7 @@ from ledger.aggregates import events as ev
 from ledger.cards import card_number_field
 from ledger.errors import ValidationError
 from ledger.invariants import InvariantChecker
-from ledger.projections import fresh
+from ledger.projections import fresh, queries
 from ledger.projections.compare import differences
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.rebuild import build_all
@@ -97,10 +97,9 @@ def account_names(keeper: ProjectionKeeper) -> dict[str, str]:
     """Account ids by aggregate id, from the audit read model (empty when it cannot be read): findings name
     the account a finance user knows, not only its UUID."""
     try:
-        rows = keeper.connection("audit").execute("select account, account_id from audit_accounts").fetchall()
+        return queries.account_ids(keeper.connection("audit"))
     except Exception:  # the read model may be the casualty being investigated: the UUID alone will do
         return {}
-    return {str(aggregate): str(account_id) for aggregate, account_id in rows}
 
 
 def _whose(names: dict[str, str], aggregate: str) -> str:

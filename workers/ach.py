@@ -12,13 +12,14 @@ settlement, or after a CSR settled it by hand, is recorded the same way); a late
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
+from ledger.projections import queries
 
 log = structlog.get_logger("ledger.ach")
 WORKER = m.ActorIn(kind="worker", name="ach", channel="gateway")
@@ -35,14 +36,7 @@ def pending_ach(db: Any, now: datetime, *, settled: bool = True) -> list[tuple[s
     """(account id, payment id, gateway transaction id, status) of every ACH payment still pending and, with
     ``settled``, of those settled within ``RETURN_WATCH`` of ``now`` (settled by hand while the bank had not
     decided, or returned since), oldest first."""
-    watched = "p.status = 'pending'"
-    params: tuple[str, ...] = ()
-    if settled:
-        watched += " or (p.status = 'settled' and p.settled_at >= ?)"
-        params = ((now - RETURN_WATCH).astimezone(UTC).isoformat(),)
-    return [(r[0], r[1], r[2], r[3]) for r in db.execute(
-        "select a.account_id, p.id, p.transaction_id, p.status from payments p join accounts a using (account) "
-        f"where p.method = 'ach' and ({watched}) order by p.submitted_at, p.rowid", params)]
+    return queries.ach_payments(db, now - RETURN_WATCH if settled else None)
 
 
 def reconcile_ach(ledger: Any, keeper: Any, *, settled: bool = True) -> int:

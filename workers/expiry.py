@@ -14,26 +14,18 @@ import structlog
 
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
+from ledger.projections import queries
 from workers.ach import SETTLED_EVERY, reconcile_ach
 
 log = structlog.get_logger("ledger.expiry")
 WORKER = m.ActorIn(kind="worker", name="expiry", channel="system")
 
 
-def due(db: Any, now_iso: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(account id, authorization id) of holds past their expiry, and account ids of stale invitations."""
-    holds = [(r[0], r[1]) for r in db.execute(
-        "select a.account_id, z.id from authorizations z join accounts a using (account) "
-        "where z.status in ('active', 'reauth_requested') and z.expires_at <= ?", (now_iso,))]
-    invitations = [r[0] for r in db.execute(
-        "select account_id from accounts where portal = 'invited' and invitation_expires_at <= ?", (now_iso,))]
-    return holds, invitations
-
-
 def expire_due(ledger: Any, keeper: Any) -> int:
     """Record every expiry that is due now; returns how many were recorded."""
     keeper.catch_up(["accounts"])
-    holds, invitations = due(keeper.connection("accounts"), ledger.ports.clock.now().isoformat())
+    accounts, now = keeper.connection("accounts"), ledger.ports.clock.now()
+    holds, invitations = queries.due_authorizations(accounts, now), queries.expired_invitations(accounts, now)
     commands: list[Any] = [m.ExpireAuthorization(account=a, authorization=z, actor=WORKER) for a, z in holds]
     commands += [m.ExpireInvitation(account=a, actor=WORKER) for a in invitations]
     done = 0
