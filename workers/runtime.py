@@ -13,10 +13,10 @@ import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import nats
 import structlog
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from ledger.bootstrap import Ledger
@@ -44,7 +44,7 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-async def wait_until_answering(nc: Any, timeout: float = 10.0) -> None:
+async def wait_until_answering(nc: Client, timeout: float = 10.0) -> None:
     """Return once the API answers requests (its subscriptions have reached the server)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -220,6 +220,6 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
         log.info("worker_stopped", worker=name)
 
 
-def run_forever(ledger: Ledger) -> Any:
+def run_forever(ledger: Ledger) -> None:
     """Blocking entry point of ``ledger serve``."""
     return asyncio.run(serve(ledger))
