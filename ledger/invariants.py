@@ -14,6 +14,7 @@ from uuid import UUID
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.account import Account
+from ledger.aggregates.events.base import Event
 from ledger.journal import Journal
 from ledger.money import format_amount
 
@@ -29,7 +30,7 @@ class InvariantChecker:
         self.payments: dict[tuple[UUID, str], list[Any]] = {}
         self.credit_funding: dict[tuple[UUID, str], str | None] = {}
 
-    def feed(self, events: Iterable[Any]) -> None:
+    def feed(self, events: Iterable[Event]) -> None:
         """Check and fold ``events``."""
         for event in events:
             try:
@@ -39,7 +40,7 @@ class InvariantChecker:
                 self.violations.append(f"{type(event).__name__} {getattr(event, 'event_id', '?')} cannot follow "
                                        f"the history before it ({type(error).__name__}: {error})")
 
-    def _fold(self, event: Any) -> None:
+    def _fold(self, event: Event) -> None:
         key = event.originator_id
         if isinstance(event, ev.AccountOpened):
             self.accounts[key] = Account.projector(None, [event])
@@ -55,7 +56,7 @@ class InvariantChecker:
                     who, cash = self._named(key)
                     self.violations.append(f"{who} invoice {inv.id} paid {cash(inv.paid)} of {cash(inv.total)}")
 
-    def _check_before(self, event: Any) -> None:
+    def _check_before(self, event: Event) -> None:
         """Oldest first: a distributed application may not skip an older open invoice."""
         if isinstance(event, ev.PaymentApplied) and event.distributed and event.target_kind == "invoice":
             state = self.accounts[event.originator_id].state
@@ -149,7 +150,7 @@ def _cash(minor: int, currency: str) -> str:
     return f"{format_amount(minor, currency)} {currency}"
 
 
-def violations(events: Iterable[Any]) -> list[str]:
+def violations(events: Iterable[Event]) -> list[str]:
     """All invariant violations of a history (empty when it is sound)."""
     checker = InvariantChecker()
     checker.feed(events)

@@ -7,16 +7,20 @@ import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
+from ledger.aggregates.events.base import Event
 from ledger.journal import ACCOUNTS, Journal
 from ledger.money import format_amount
 from ledger.projections import queries
 from ledger.projections.accounts import AccountsProjection
 from ledger.projections.runner import bulk_gc, catch_up, connect
 from replay.history import events
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 
 class AccountBalance(msgspec.Struct, frozen=True):
@@ -48,12 +52,12 @@ class CutLog:
     """The events of :func:`replay.history.events` (each history cut at the instant) as an event log that the
     projection runner reads from the start, once, in order; each event is also posted to ``journal``."""
 
-    def __init__(self, stream: Iterator[tuple[int, Any]], journal: Journal) -> None:
+    def __init__(self, stream: Iterator[tuple[int, Event]], journal: Journal) -> None:
         self._stream = stream
         self._journal = journal
         self.last = 0
 
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+    def read(self, after: int, limit: int) -> list[tuple[int, Event]]:
         """The next ``limit`` events (the runner always asks for those after the last ones it applied)."""
         items = [item for item in itertools.islice(self._stream, limit) if item[0] > after]
         post = self._journal.post
@@ -68,7 +72,7 @@ class CutLog:
         return self.last
 
 
-def balances_as_of(store: Any, instant: datetime) -> AsOf:
+def balances_as_of(store: LedgerStore, instant: datetime) -> AsOf:
     """Replay every event recorded before ``instant`` (each history cut there, see ``events``): the balances at
     the end of a period ``[from, to)`` are those as of ``to``, as its statement's closing balance and its
     export's postings are.

@@ -10,7 +10,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -20,12 +20,15 @@ from ledger.journal import Journal
 from ledger.projections.describe import comment, details
 from replay.history import events
 
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
+
 #: ``debit`` and ``credit`` are integers in minor units of ``currency`` (exact; 10000 USD is 100.00).
 COLUMNS = ("record", "position", "event_id", "at", "account", "event", "actor", "channel", "comment",
            "ledger_account", "currency", "debit", "credit", "details")
 
 
-def records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+def records(store: LedgerStore, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
     """One ``audit`` record per event and one ``posting`` record per journal line, in log order, [start, end).
 
     Raises :class:`ValidationError` (field ``to``) at once when the period is empty or reversed.
@@ -35,7 +38,7 @@ def records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, An
     return _records(store, start, end)
 
 
-def _records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+def _records(store: LedgerStore, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
     journal = Journal()
     currencies: dict[str, str] = {}
     names: dict[str, str] = {}

@@ -19,12 +19,13 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Event
 from ledger.cards import card_number_field
 from ledger.errors import ValidationError
 from ledger.invariants import InvariantChecker
@@ -33,6 +34,9 @@ from ledger.projections.compare import differences
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.rebuild import build_all
 from ledger.projections.runner import StoreLog, connect, position_of
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 #: Events that carry the idempotency key of the request that recorded them (DESIGN invariant 6).
 KEYED = (ev.PaymentSubmitted, ev.PaymentRefunded, ev.CreditRefunded, ev.PaymentReceivedUnidentified)
@@ -135,13 +139,13 @@ def projection_findings(keeper: ProjectionKeeper, scratch: Path) -> tuple[list[C
             db.close()
 
 
-def _where(position: int, event: Any) -> str:
+def _where(position: int, event: Event) -> str:
     """``position 7 (PaymentSettled, aggregate UUID version 4)``: where a finding about one event is."""
     return (f"position {position} ({type(event).__name__}, aggregate {event.originator_id} version "
             f"{event.originator_version})")
 
 
-def invariant_findings(history: Iterable[tuple[int, Any]]) -> tuple[int, list[Finding]]:
+def invariant_findings(history: Iterable[tuple[int, Event]]) -> tuple[int, list[Finding]]:
     """(events read, violations) of the design's invariants over ``history``."""
     checker = InvariantChecker()
     keys: dict[tuple[Any, str, str], int] = {}
@@ -172,7 +176,7 @@ def invariant_findings(history: Iterable[tuple[int, Any]]) -> tuple[int, list[Fi
 
 
 def decoded_events(log: StoreLog, mapper: Any, unreadable: list[Finding], *,
-                   batch: int = 10_000) -> Iterator[tuple[int, Any]]:
+                   batch: int = 10_000) -> Iterator[tuple[int, Event]]:
     """(position, event) for every stored event that can be decoded, in log order; each one that cannot is
     appended to ``unreadable`` as an ``event_decode`` finding naming its position and topic, and reading goes on.
 
@@ -193,7 +197,7 @@ def decoded_events(log: StoreLog, mapper: Any, unreadable: list[Finding], *,
         after = last
 
 
-def _decode_each(notes: Iterable[Any], mapper: Any, unreadable: list[Finding]) -> Iterator[tuple[int, Any]]:
+def _decode_each(notes: Iterable[Any], mapper: Any, unreadable: list[Finding]) -> Iterator[tuple[int, Event]]:
     """Decode stored rows one by one (through the store's mapper: cipher, compression), naming each that fails."""
     for note in notes:
         stored = StoredEvent(note.originator_id, note.originator_version, note.topic, note.state)
@@ -211,7 +215,7 @@ def not_checked(check: str, what: str, unreadable: Sequence[Finding]) -> Finding
                           f"event_decode findings) and {what} need every event")
 
 
-def verify(store: Any, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] = (),
+def verify(store: LedgerStore, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] = (),
            catch_up_failure: str | None = None) -> Verification:
     """Run every check; ``ok`` only when none finds anything.
 

@@ -17,7 +17,6 @@ import contextlib
 from typing import TYPE_CHECKING
 
 import structlog
-from eventsourcing.persistence import StoredEvent
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -25,7 +24,7 @@ from nats.js.errors import NotFoundError
 from ledger.aggregates.events.base import event_uuid
 from ledger.service.subjects import EVENTS_PREFIX, EVENTS_STREAM, event_subject
 from ledger.store.log_reader import CommittedLog
-from ledger.store.mapper import encode_event
+from ledger.store.mapper import decode_event, encode_event, plain_state
 
 if TYPE_CHECKING:
     from ledger.store.application import LedgerStore
@@ -115,8 +114,8 @@ class Relay:
         for note in notes:
             event_id = event_uuid(note.originator_id, note.originator_version)
             name, _, version = note.topic.partition(":")
-            body = note.state if not (mapper.cipher or mapper.compressor) else encode_event(mapper.to_domain_event(
-                StoredEvent(note.originator_id, note.originator_version, note.topic, note.state)))
+            body = note.state if not (mapper.cipher or mapper.compressor) else encode_event(
+                decode_event(note.topic, plain_state(mapper, note.state)))
             headers = {"Nats-Msg-Id": event_id, POSITION: str(note.id), "Ledger-Event-Type": name,
                        "Ledger-Event-Version": version or "1"}
             if previous is not None and not self._unchained:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 from functools import singledispatchmethod
-from typing import Any
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Event
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table
@@ -99,7 +99,7 @@ class AccountsProjection(Projection):
             table.flush(db)
 
     @singledispatchmethod
-    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
+    def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Events this read model does not show are ignored."""
 
     @apply.register

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from ledger.aggregates.events.base import Event
 from ledger.journal import Journal
 from ledger.projections.base import Meta, Projection
 
@@ -45,7 +46,7 @@ class JournalProjection(Projection):
         self._saved_currencies: set[str] = set()
         self._rows: list[tuple[Any, ...]] = []
 
-    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
+    def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Post ``event``."""
         journal = self._journal or self._loaded(db)
         key = meta.account

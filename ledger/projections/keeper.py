@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 import structlog
@@ -18,6 +18,9 @@ from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
 from ledger.projections.rebuild import ProjectionFiles
 from ledger.projections.runner import StoreLog, catch_up, connect
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.projections")
 
@@ -68,7 +71,7 @@ class StopFlag(Protocol):
 class ProjectionKeeper:
     """The serving projections of a store: catch up, status, rebuild, follow the log."""
 
-    def __init__(self, store: Any, home: Path, *, projections_dir: Path | None = None,
+    def __init__(self, store: LedgerStore, home: Path, *, projections_dir: Path | None = None,
                  chain_db: Path | None = None) -> None:
         """The read models under ``projections_dir`` (default ``home/projections``) and the hash chain in
         ``chain_db`` (default ``home/chain.db``)."""
