@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
 from uuid import UUID
 
 from ledger.aggregates import events as ev
@@ -19,6 +19,17 @@ from ledger.journal import Journal
 from ledger.money import format_amount
 
 
+@dataclass(slots=True)
+class PaymentTally:
+    """Where one payment's money went, summed from its events (invariant 1, conservation)."""
+
+    amount: int
+    status: str = "pending"
+    applied: int = 0
+    credited: int = 0
+    refunded: int = 0
+
+
 class InvariantChecker:
     """Folds events (all accounts, log order) and collects every violation it sees."""
 
@@ -26,8 +37,7 @@ class InvariantChecker:
         self.accounts: dict[UUID, Account] = {}
         self.journal = Journal()
         self.violations: list[str] = []
-        # payment key -> [amount, status, applied, credited, refunded]
-        self.payments: dict[tuple[UUID, str], list[Any]] = {}
+        self.payments: dict[tuple[UUID, str], PaymentTally] = {}
         self.credit_funding: dict[tuple[UUID, str], str | None] = {}
 
     def feed(self, events: Iterable[Event]) -> None:
@@ -65,36 +75,38 @@ class InvariantChecker:
                 if inv.open > 0 and (inv.issued_on, inv.sequence) < (target.issued_on, target.sequence):
                     self.violations.append(f"{event.payment_id} paid {target.id} while older {inv.id} was open")
 
-    def _track_payment(self, e: Any) -> None:
+    def _track_payment(self, e: Event) -> None:
         acc = e.originator_id
         if isinstance(e, ev.PaymentSubmitted):
-            self.payments[(acc, e.payment_id)] = [e.amount, "pending", 0, 0, 0]
+            self.payments[(acc, e.payment_id)] = PaymentTally(e.amount)
         elif isinstance(e, ev.PaymentSettled | ev.PaymentDeclined | ev.PaymentReturned):
             status = {"PaymentSettled": "settled", "PaymentDeclined": "declined", "PaymentReturned": "returned"}
-            self.payments[(acc, e.payment_id)][1] = status[type(e).__name__]
+            self.payments[(acc, e.payment_id)].status = status[type(e).__name__]
         elif isinstance(e, ev.PaymentApplied):
-            self.payments[(acc, e.payment_id)][2] += e.amount
+            self.payments[(acc, e.payment_id)].applied += e.amount
         elif isinstance(e, ev.PaymentUnapplied):
-            self.payments[(acc, e.payment_id)][2] -= e.amount
+            self.payments[(acc, e.payment_id)].applied -= e.amount
         elif isinstance(e, ev.PaymentDeposited):
-            self.payments[(acc, e.payment_id)][3] += e.amount
+            self.payments[(acc, e.payment_id)].credited += e.amount
             self.credit_funding[(acc, e.credit_id)] = e.payment_id
         elif isinstance(e, ev.CreditIssued):
             self.credit_funding[(acc, e.credit_id)] = e.payment_id
             if e.payment_id is not None:
-                self.payments[(acc, e.payment_id)][3] += e.amount
+                self.payments[(acc, e.payment_id)].credited += e.amount
         elif isinstance(e, ev.CreditReversed):
             funder = self.credit_funding.get((acc, e.credit_id))
             if funder is not None:
-                self.payments[(acc, funder)][3] -= e.amount
+                self.payments[(acc, funder)].credited -= e.amount
         elif isinstance(e, ev.PaymentRefunded):
-            self.payments[(acc, e.payment_id)][4] += e.amount
+            self.payments[(acc, e.payment_id)].refunded += e.amount
 
     def check(self) -> list[str]:
         """Every violation so far plus the end-of-history checks (conservation, double entry), amounts in the
         account's currency and accounts by their id, as finance reads them."""
         found = list(self.violations)
-        for (key, pid), (amount, status, applied, credited, refunded) in self.payments.items():
+        for (key, pid), tally in self.payments.items():
+            amount, status, applied, credited, refunded = (tally.amount, tally.status, tally.applied, tally.credited,
+                                                           tally.refunded)
             who, cash = self._named(key)
             if status == "settled" and applied + credited + refunded != amount:
                 found.append(f"{who} payment {pid}: applied {cash(applied)} + credited {cash(credited)} + refunded "

@@ -13,7 +13,7 @@ import select
 import sys
 import threading
 import time
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Protocol
 
 import msgspec
@@ -86,7 +86,7 @@ def _displayable(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     return event
 
 
-def _shown(value: Any) -> Any:
+def _shown(value: object) -> object:
     if isinstance(value, str):
         return displayable(value)
     if value is None or isinstance(value, bool | int | float):
@@ -101,7 +101,7 @@ def _shown(value: Any) -> Any:
 _ENCODER = msgspec.json.Encoder(enc_hook=str)
 
 
-def _json_line(event: dict[str, Any], **_: Any) -> bytes:
+def _json_line(event: Mapping[str, object], **_: object) -> bytes:
     """One JSON log line, written as bytes (values msgspec cannot encode are written as their ``str``)."""
     return _ENCODER.encode(event)
 
@@ -117,7 +117,7 @@ PIPE_BUF = select.PIPE_BUF
 class Stream(Protocol):
     """Where log lines go: stderr's byte stream (buffered or not), a file."""
 
-    def write(self, data: Any, /) -> int | None: ...
+    def write(self, data: bytes | memoryview, /) -> int | None: ...
 
     def flush(self) -> None: ...
 

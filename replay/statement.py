@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -98,7 +98,7 @@ def statement_of(history: Iterable[Event], account_id: str, start: date, end: da
     journal = Journal()
     currency = ""
     opening = opening_credit = closing_credit = 0
-    moves: list[tuple[date, Any, int]] = []
+    moves: list[tuple[date, Event, int]] = []
     for event in history:
         entry = journal.post(event)
         if isinstance(event, ev.AccountOpened):

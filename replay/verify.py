@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Mapper
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
@@ -30,10 +32,12 @@ from ledger.cards import card_number_field
 from ledger.errors import ValidationError
 from ledger.invariants import InvariantChecker
 from ledger.projections import fresh, queries
+from ledger.projections.chain import StoredNote
 from ledger.projections.compare import differences
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.rebuild import build_all
 from ledger.projections.runner import StoreLog, connect, position_of
+from ledger.store.mapper import decode_event, plain_state
 
 if TYPE_CHECKING:
     from ledger.store.application import LedgerStore
@@ -148,8 +152,8 @@ def _where(position: int, event: Event) -> str:
 def invariant_findings(history: Iterable[tuple[int, Event]]) -> tuple[int, list[Finding]]:
     """(events read, violations) of the design's invariants over ``history``."""
     checker = InvariantChecker()
-    keys: dict[tuple[Any, str, str], int] = {}
-    newest: dict[Any, Any] = {}
+    keys: dict[tuple[UUID, str, str], int] = {}
+    newest: dict[UUID, datetime] = {}
     found: list[Finding] = []
     count = 0
     for position, event in history:
@@ -175,7 +179,7 @@ def invariant_findings(history: Iterable[tuple[int, Event]]) -> tuple[int, list[
     return count, found + [Finding("invariant", v) for v in checker.check()]
 
 
-def decoded_events(log: StoreLog, mapper: Any, unreadable: list[Finding], *,
+def decoded_events(log: StoreLog, mapper: Mapper[UUID], unreadable: list[Finding], *,
                    batch: int = 10_000) -> Iterator[tuple[int, Event]]:
     """(position, event) for every stored event that can be decoded, in log order; each one that cannot is
     appended to ``unreadable`` as an ``event_decode`` finding naming its position and topic, and reading goes on.
@@ -197,12 +201,12 @@ def decoded_events(log: StoreLog, mapper: Any, unreadable: list[Finding], *,
         after = last
 
 
-def _decode_each(notes: Iterable[Any], mapper: Any, unreadable: list[Finding]) -> Iterator[tuple[int, Event]]:
+def _decode_each(notes: Iterable[StoredNote], mapper: Mapper[UUID],
+                 unreadable: list[Finding]) -> Iterator[tuple[int, Event]]:
     """Decode stored rows one by one (through the store's mapper: cipher, compression), naming each that fails."""
     for note in notes:
-        stored = StoredEvent(note.originator_id, note.originator_version, note.topic, note.state)
         try:
-            yield note.id, mapper.to_domain_event(stored)
+            yield note.id, decode_event(note.topic, plain_state(mapper, note.state))
         except Exception as error:  # reported, not raised: the rest of the log is still checked
             unreadable.append(Finding("event_decode", f"position {note.id} (topic {note.topic}, account aggregate "
                                                       f"{note.originator_id} version {note.originator_version}): "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from functools import singledispatchmethod
+from typing import cast
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
@@ -158,8 +159,8 @@ class AccountsProjection(Projection):
         orders.update(db, (acc, e.old_order_id), status="replaced", replaced_by=e.new_order_id)
         if old is not None:
             at = orders.position
-            self._order(acc, e.new_order_id, meta.at, old[at["channel"]], old[at["description"]], e.amount,
-                        e.old_order_id)
+            self._order(acc, e.new_order_id, meta.at, cast(str, old[at["channel"]]),
+                        cast(str, old[at["description"]]), e.amount, e.old_order_id)
         holds = self.authorizations
         holds.flush(db)  # the holds of the old order, wherever they are, move to the new one
         for (hold_id,) in db.execute(f"select id from authorizations where account = ? and order_id = ? and "

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
-from ledger.projections.base import Meta, Projection
+from ledger.projections.base import Meta, Projection, SqlValue
 from ledger.projections.describe import comment, details
 
 TABLES = (
@@ -36,7 +35,7 @@ class AuditLogProjection(Projection):
 
     def __init__(self) -> None:
         self._accounts: dict[str, tuple[str, str]] = {}
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: list[tuple[SqlValue, ...]] = []
 
     def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Record ``event``; accounts are learned from AccountOpened, unidentified payments have none."""

@@ -10,14 +10,16 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import singledispatchmethod
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 import msgspec
 
 from ledger.aggregates.events.base import Event
 
+#: A value SQLite stores: a read model's cell, a query's parameter.
+SqlValue = str | int | float | bytes | None
 #: A resolved handler: ``handler(event, db, meta)``.
-Handler = Callable[[Any, sqlite3.Connection, "Meta"], None]
+Handler = Callable[[Event, sqlite3.Connection, "Meta"], None]
 
 
 class Meta(NamedTuple):

@@ -19,15 +19,17 @@ from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
 from ledger.ports.clock import DEFAULT_ZONE, business_date
+from ledger.projections.base import SqlValue
 from ledger.projections.periods import MONTHS, PERIODS, TICK, months_before, period_start
 from ledger.views import payment_status
 
 __all__ = ["MONTHS", "PERIODS", "months_before", "period_start"]  # the CLI's --period choices, tests
 
+#: A row handed out, keyed by column: read from SQLite, then shown (amounts as decimals, instants in the zone).
 Row = dict[str, Any]
 
 
-def _rows(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
+def _rows(db: sqlite3.Connection, sql: str, params: tuple[SqlValue, ...]) -> list[Row]:
     return [dict(r) for r in db.execute(sql, params)]
 
 
@@ -95,7 +97,7 @@ def invoices(db: sqlite3.Connection, account_id: str, status: str | None = None)
                               field="status", code="unknown_status")
     sql = ("select id, issued_on as date, due_on as due, total, paid, open, status, order_id from invoice_tab "
            "where account = ?")
-    params: tuple[Any, ...] = (acc["account"],)
+    params: tuple[SqlValue, ...] = (acc["account"],)
     if status == "unpaid":
         sql += " and status in ('open', 'partially_paid')"
     elif status:
@@ -138,7 +140,7 @@ def order_history(db: sqlite3.Connection, account_id: str, period: str | None, n
                 "i.total as amount, i.paid, i.status, null as replaced_by, null as replaces, 0 as manual_processing, "
                 "i.order_id as \"order\" from invoice_tab i left join orders o "
                 "on o.account = i.account and o.id = i.order_id where i.account = ?")
-    order_params: tuple[Any, ...] = (acc["account"],)
+    order_params: tuple[SqlValue, ...] = (acc["account"],)
     invoice_params = order_params
     if period or year is not None:
         start, end = period_start(period or "year", now, zone, year)
@@ -218,7 +220,7 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
     [since, until); ``at`` in the business time zone. An unknown account is NotFound naming ``account``."""
     sql = "select position, account, version, at, actor_kind, actor_name, channel, account_id, event, comment, " \
           "details from audit_log where 1 = 1"
-    params: tuple[Any, ...] = ()
+    params: tuple[SqlValue, ...] = ()
     if account_id is not None:
         if db.execute("select 1 from audit_accounts where account_id = ?", (account_id,)).fetchone() is None:
             raise NotFound(f"no account {account_id}", field="account")

@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 from uuid import UUID
 
 import msgspec
 import structlog
 
 from ledger.aggregates.events.base import Event
-from ledger.projections.base import Meta, MetaMaker, Projection
+from ledger.projections.base import Handler, Meta, MetaMaker, Projection, SqlValue
 from ledger.store.log_reader import CommittedLog, Note
 from ledger.store.mapper import decode_event
 
@@ -252,7 +252,7 @@ def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence
             db.execute("rollback")
             projection.synced_at = at
             return
-        handlers: dict[type, Any] = {}
+        handlers: dict[type, Handler | None] = {}
         for meta, event in todo:
             kind = type(event)
             handler = handlers[kind] if kind in handlers else handlers.setdefault(kind, projection.handler(kind))
@@ -272,11 +272,11 @@ def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence
         raise
 
 
-def dump(db: sqlite3.Connection, projection: Projection) -> dict[str, list[tuple[Any, ...]]]:
+def dump(db: sqlite3.Connection, projection: Projection) -> dict[str, list[tuple[SqlValue, ...]]]:
     """Every row of every table of ``projection`` (sorted), to compare two builds."""
     tables = [r[0] for r in db.execute("select name from sqlite_master where type = 'table' and name != '_position'"
                                        " order by name")]
-    out: dict[str, list[tuple[Any, ...]]] = {}
+    out: dict[str, list[tuple[SqlValue, ...]]] = {}
     for table in tables:
         rows = db.execute(f"select * from {table}").fetchall()
         out[table] = sorted((tuple(r) for r in rows), key=msgspec.json.encode)

@@ -10,16 +10,42 @@ space until the next snapshot of that account.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import AggregateRecorder, StoredEvent
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder, StoredEvent
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
 if TYPE_CHECKING:
-    from ledger.store.application import LedgerStore
+    from eventsourcing.persistence import EventStore
+
+    from ledger.aggregates import Account
+    from ledger.config import Settings
+
+
+class SnapshotStore(Protocol):
+    """What :func:`refresh` uses of a ``LedgerStore`` (which uses :func:`prune_older` from here)."""
+
+    @property
+    def recorder(self) -> ApplicationRecorder: ...
+    @property
+    def snapshots(self) -> EventStore[UUID] | None: ...
+    @property
+    def settings(self) -> Settings: ...
+
+    def account(self, aggregate_id: UUID, version: int | None = None) -> Account:
+        """The Account as of ``version`` (default: now)."""
+        ...
+
+    def encode_snapshots(self, accounts: Iterable[Account]) -> list[StoredEvent]:
+        """Snapshots of ``accounts``, encoded."""
+        ...
+
+    def write_snapshots(self, records: list[StoredEvent]) -> None:
+        """Write encoded snapshots, removing those they supersede."""
+        ...
 
 
 def newest_versions(records: Sequence[StoredEvent]) -> dict[UUID, int]:
@@ -62,7 +88,7 @@ class Refreshed(msgspec.Struct, frozen=True):
     events_replayed: int
 
 
-def _uncovered(store: LedgerStore, account: UUID, current_topic: str) -> tuple[int, int]:
+def _uncovered(store: SnapshotStore, account: UUID, current_topic: str) -> tuple[int, int]:
     """(the account's version, the version of its newest snapshot of the current format or 0)."""
     newest = store.snapshots.recorder.select_events(account, desc=True, limit=1) if store.snapshots else []
     covered = newest[0].originator_version if newest and newest[0].topic == current_topic else 0
@@ -70,7 +96,8 @@ def _uncovered(store: LedgerStore, account: UUID, current_topic: str) -> tuple[i
     return (last[0].originator_version if last else 0), covered
 
 
-def refresh(store: LedgerStore, *, lag: int | None = None, progress: Callable[[int], None] | None = None) -> Refreshed:
+def refresh(store: SnapshotStore, *, lag: int | None = None,
+            progress: Callable[[int], None] | None = None) -> Refreshed:
     """Snapshot every Account with ``lag`` (default: the snapshot interval) or more events after its newest
     snapshot of the current format: after an upgrade that bumped ``SNAPSHOT_VERSION``, every long history
     would otherwise be replayed in full by each cold load until its next snapshot. Accounts are found from
