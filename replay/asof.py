@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from ledger.aggregates.events.base import Event
-from ledger.journal import ACCOUNTS, Journal
+from ledger.double_entry import ACCOUNTS, Journal
 from ledger.money import format_amount
 from ledger.projections import queries
 from ledger.projections.accounts import AccountsProjection

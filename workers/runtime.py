@@ -21,10 +21,10 @@ from nats.js import JetStreamContext
 
 from ledger.bootstrap import Ledger
 from ledger.config import WORKER_NAMES
+from ledger.nats_api.api import build_broker
 from ledger.natsserver import NatsServerProcess, connect_until_stopped
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
-from ledger.service.api import build_broker
 from workers import expiry
 from workers.consumer import Worker, consume, ensure_dlq_stream, rewind
 from workers.inbox import Inbox

@@ -3,4 +3,18 @@ sub-commands, each registering itself on the root command from ``main`` when imp
 imported before any of its modules, so ``ledger.cli.main.cli`` always has every command, and ``main`` imports
 none of them: no import cycle)."""
 
-from ledger.cli import accounts, holds, money, ops, read, scale  # noqa: F401  (registers the sub-commands)
+from ledger.cli import (  # noqa: F401  (registers the sub-commands)
+    access,
+    audit,
+    authorizations,
+    credits,
+    invoices,
+    methods,
+    ops,
+    orders,
+    payments,
+    read,
+    replay,
+    research,
+    scale,
+)

@@ -15,7 +15,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 
 from ledger.aggregates.events.base import Event
 from ledger.aggregates.root import AccountSnapshot
-from ledger.store import registry
+from ledger.store import topics
 
 _encoder = msgspec.json.Encoder()
 #: The decoder of each topic naming an event type's current version (the common case, one lookup).
@@ -46,16 +46,16 @@ def decode_stored(topic: str, data: bytes) -> Stored:
     decoder = _current.get(topic)
     if decoder is not None:
         return decoder.decode(data)
-    cls, version = registry.resolve(topic)
+    cls, version = topics.resolve(topic)
     if issubclass(cls, AccountSnapshot):
-        if version != registry.SNAPSHOT_VERSION:
+        if version != topics.SNAPSHOT_VERSION:
             raise StaleSnapshot(topic)
         return AccountSnapshot.decode(data)
     current = cls.class_version
     if version == current:
         decoder = _current[topic] = msgspec.json.Decoder(cls)
         return decoder.decode(data)
-    state = registry.upcast(cls.__name__, version, current, msgspec.json.decode(data, type=dict[str, object]))
+    state = topics.upcast(cls.__name__, version, current, msgspec.json.decode(data, type=dict[str, object]))
     return msgspec.convert(state, cls)
 
 
@@ -72,7 +72,7 @@ class MsgspecMapper(Mapper[UUID]):
         return StoredEvent(
             originator_id=event.originator_id,
             originator_version=event.originator_version,
-            topic=registry.topic_of(type(event)),
+            topic=topics.topic_of(type(event)),
             state=state,
         )
 

@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from ledger.adapters.mailers import SmtpMailer
-from ledger.service.subjects import EVENTS_STREAM
+from ledger.nats_api.subjects import EVENTS_STREAM
 from tests.ledger_fixtures import make_ledger, reset_streams, serving
 from workers.runtime import serve
 
