@@ -110,3 +110,33 @@ def test_only_the_configuration_module_reads_the_environment() -> None:
                         and isinstance(node.value, ast.Name) and node.value.id == "os"):
                     readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert readers and all(reader.startswith("ledger/config.py:") for reader in readers), readers
+
+
+def test_the_composition_root_builds_the_mailer_workers_and_keeper_from_the_settings(tmp_path: Path) -> None:
+    from ledger.adapters.mailers import MaildirMailer, SmtpMailer
+    from ledger.bootstrap import build
+
+    smtp = Settings.from_env({"SMTP_HOST": "mx.example", "SMTP_PORT": "2525", "SMTP_USER": "u",
+                              "SMTP_PASSWORD": "pw", "SMTP_STARTTLS": "1", "LEDGER_PORTAL_URL": "https://pay.example",
+                              "LEDGER_PROJECTIONS_DIR": str(tmp_path / "models"),
+                              "LEDGER_CHAIN_DB": str(tmp_path / "kept" / "chain.db")}, home=tmp_path)
+    ledger = build(smtp)
+    try:
+        mailer = ledger.mailer()
+        assert isinstance(mailer, SmtpMailer)
+        assert (mailer.host, mailer.port, mailer.username, mailer.password, mailer.start_tls) == \
+            ("mx.example", 2525, "u", "pw", True)
+        emails, orders = ledger.workers(["emails", "orders"])
+        assert (emails.name, orders.name) == ("emails", "orders")
+        assert getattr(emails, "portal_url", None) == "https://pay.example"
+        keeper = ledger.keeper()
+        assert keeper.files.folder == tmp_path / "models" and keeper.chain_path == tmp_path / "kept" / "chain.db"
+        keeper.close()
+    finally:
+        ledger.close()
+    plain = build(Settings.from_env({}, home=tmp_path / "plain"))
+    try:
+        maildir = plain.mailer()
+        assert isinstance(maildir, MaildirMailer) and maildir.folder == tmp_path / "plain" / "mail"
+    finally:
+        plain.close()
