@@ -199,7 +199,8 @@ class _Reader:
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.text(name, default)
         if value not in choices:
-            raise _invalid(name, f"must be {' or '.join(choices)}")
+            raise _invalid(name, f"must be {' or '.join(choices)}" if len(choices) == 2
+                           else f"must be one of {', '.join(choices)}")
         return value
 
     def flag(self, name: str, default: bool) -> bool:

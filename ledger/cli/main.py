@@ -73,7 +73,7 @@ def parse_actor(text: str) -> ActorIn:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", type=click.Path(path_type=Path), envvar="LEDGER_DB", help="SQLite event store file.")
+@click.option("--db", type=click.Path(path_type=Path), help="SQLite event store file (default: LEDGER_DB).")
 @click.option("--at", "at", metavar="ISO-8601-TIME", help="Run as if now were this instant (business zone).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.option("--actor", default="system:cli", show_default=True, help="Who acts: KIND:NAME (csr:jdoe).")
