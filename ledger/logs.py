@@ -13,12 +13,13 @@ import select
 import sys
 import threading
 import time
-from collections.abc import Mapping, MutableMapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 import msgspec
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
+from structlog.typing import EventDict, WrappedLogger
 
 from ledger.cards import displayable
 
@@ -77,7 +78,7 @@ def configure_logging(*, quiet: bool = False, fmt: str = "auto") -> None:
     )
 
 
-def _displayable(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def _displayable(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     """Every text of a line as :func:`ledger.cards.displayable` shows it, however deep (a dict passed to a log
     call, a traceback's exception message): a card number that reached a log call anyway (a NATS subject, an id
     echoed in an error) is redacted, terminal escapes are escaped."""
