@@ -27,7 +27,7 @@ test-ci: test  ## the test suite with CI's hypothesis profile (1,000 examples pe
 test-slow: venv  ## long fault-injection and soak runs
 	$(BIN)/pytest -q -m slow
 
-lint: venv  ## ruff and mypy --strict
+lint: venv  ## ruff, and mypy --strict over every package and the tests' helpers
 	$(BIN)/ruff check ledger workers replay tests bench
 	$(BIN)/mypy
 
