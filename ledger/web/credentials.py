@@ -21,10 +21,11 @@ import msgspec
 SCHEMA = """
 create table if not exists logins (
     account text primary key, email text not null unique collate nocase, password_hash text not null,
-    confirmed integer not null default 0, created_at real not null, changed_at real not null);
+    confirmed integer not null default 0, created_at real not null, changed_at real not null,
+    login_id text not null unique);
 create table if not exists sessions (
-    id_hash text primary key, account text not null, email text not null, created_at real not null,
-    seen_at real not null);
+    id_hash text primary key, account text not null, email text not null, login_id text not null,
+    created_at real not null, seen_at real not null);
 create index if not exists sessions_account on sessions(account);
 create table if not exists links (
     token_hash text primary key, purpose text not null, account text not null, expires_at real not null,
@@ -42,19 +43,31 @@ def digest(raw: str) -> str:
 
 
 class Login(msgspec.Struct, frozen=True):
-    """The one portal login of an account (seed 003: one login per customer, on the primary email)."""
+    """The one portal login of an account (seed 003: one login per customer, on the primary email).
+
+    ``login_id`` is what the ledger records as the customer actor's name: opaque, never the email (events are
+    never erased; an email is personal data)."""
 
     account: str
     email: str
     password_hash: str
     confirmed: bool
+    login_id: str
 
 
 class Session(msgspec.Struct, frozen=True):
-    """A logged-in browser: whose account it acts for."""
+    """A logged-in browser: whose account it acts for, and as which login."""
 
     account: str
     email: str
+    login_id: str
+
+
+_LOGIN = "select account, email, password_hash, confirmed, login_id from logins"
+
+
+def _login(row: tuple[object, ...] | None) -> Login | None:
+    return None if row is None else Login(str(row[0]), str(row[1]), str(row[2]), bool(row[3]), str(row[4]))
 
 
 class CredentialStore:
@@ -84,18 +97,18 @@ class CredentialStore:
     # logins
     def login_by_email(self, email: str) -> Login | None:
         """The login whose email is ``email`` (case-insensitive)."""
-        row = self._one("select account, email, password_hash, confirmed from logins where email = ?", email)
-        return None if row is None else Login(str(row[0]), str(row[1]), str(row[2]), bool(row[3]))
+        return _login(self._one(f"{_LOGIN} where email = ?", email))
 
     def login_of(self, account: str) -> Login | None:
         """The login of ``account``."""
-        row = self._one("select account, email, password_hash, confirmed from logins where account = ?", account)
-        return None if row is None else Login(str(row[0]), str(row[1]), str(row[2]), bool(row[3]))
+        return _login(self._one(f"{_LOGIN} where account = ?", account))
 
-    def register(self, account: str, email: str, password_hash: str) -> None:
-        """Create (or replace an unconfirmed) login of ``account``, not yet confirmed."""
-        now = self.clock()
-        self._run("insert or replace into logins values (?, ?, ?, 0, ?, ?)", account, email, password_hash, now, now)
+    def register(self, account: str, email: str, password_hash: str) -> Login:
+        """Create the login of ``account``, not yet confirmed, with a new opaque login id."""
+        now, login_id = self.clock(), f"c-{secrets.token_hex(6)}"
+        self._run("insert into logins values (?, ?, ?, 0, ?, ?, ?)", account, email, password_hash, now, now,
+                  login_id)
+        return Login(account, email, password_hash, False, login_id)
 
     def forget(self, account: str) -> None:
         """Erase the account's login, sessions and links (a registration the ledger refused, or erasure)."""
@@ -112,25 +125,26 @@ class CredentialStore:
                   self.clock(), account)
 
     # sessions
-    def open_session(self, account: str, email: str) -> str:
+    def open_session(self, login: Login) -> str:
         """A new session id (raw, for the cookie); only its hash is stored."""
         raw = secrets.token_urlsafe(32)
         now = self.clock()
-        self._run("insert into sessions values (?, ?, ?, ?, ?)", digest(raw), account, email, now, now)
+        self._run("insert into sessions values (?, ?, ?, ?, ?, ?)", digest(raw), login.account, login.email,
+                  login.login_id, now, now)
         return raw
 
     def session(self, raw: str) -> Session | None:
         """The live session of a cookie, its idle clock restarted; None when unknown or idle over 30 minutes
         (an expired one is deleted)."""
         key, now = digest(raw), self.clock()
-        row = self._one("select account, email, seen_at from sessions where id_hash = ?", key)
+        row = self._one("select account, email, login_id, seen_at from sessions where id_hash = ?", key)
         if row is None:
             return None
-        if now - float(str(row[2])) > SESSION_IDLE:
+        if now - float(str(row[3])) > SESSION_IDLE:
             self._run("delete from sessions where id_hash = ?", key)
             return None
         self._run("update sessions set seen_at = ? where id_hash = ?", now, key)
-        return Session(str(row[0]), str(row[1]))
+        return Session(str(row[0]), str(row[1]), str(row[2]))
 
     def close_session(self, raw: str) -> None:
         """Log out one browser."""

@@ -54,10 +54,11 @@ class LedgerClient:
             await self._nc.close()
             self._nc = None
 
-    async def command(self, name: str, account: str, body: dict[str, Any], *, actor: str) -> dict[str, Any]:
-        """Run ``ledger.cmd.<name>`` for ``account``, acting as the customer ``actor`` (their login email);
-        the command's Outcome, or the ledger's refusal raised as a :class:`LedgerError`."""
-        payload = {**body, "account": account, "actor": {"kind": "customer", "name": actor, "channel": "portal"}}
+    async def command(self, name: str, account: str, body: dict[str, Any], *, actor: str,
+                      kind: str = "customer") -> dict[str, Any]:
+        """Run ``ledger.cmd.<name>`` for ``account``, acting as the customer whose opaque login id is ``actor``
+        (or a ``guest``); the command's Outcome, or the ledger's refusal raised as a :class:`LedgerError`."""
+        payload = {**body, "account": account, "actor": {"kind": kind, "name": actor, "channel": "portal"}}
         answer: dict[str, Any] = await self._request(f"ledger.cmd.{name}", payload)
         return answer
 

@@ -68,7 +68,7 @@ async def login(request: Request[Any, Any, Any]) -> Response[Any]:
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         portal.store.close_session(old)
-    raw = portal.store.open_session(found.account, found.email)
+    raw = portal.store.open_session(found)
     return _with_session(request, Redirect(target, status_code=303), raw)
 
 
@@ -92,7 +92,7 @@ async def forgot(request: Request[Any, Any, Any]) -> Template:
     email = str((await request.form()).get("email", "")).strip()
     found = portal.store.login_by_email(email) if email else None
     if found is not None and found.confirmed:
-        await portal.client.command("account.record_reset_request", found.account, {}, actor=found.email)
+        await portal.client.command("account.record_reset_request", found.account, {}, actor=found.login_id)
         raw = portal.store.issue_link("reset", found.account, RESET_VALID)
         await portal.send(found.email, "password_reset", link=portal.link(f"reset/{raw}"))
     return page("message", request, title="Check your email",
@@ -127,7 +127,7 @@ async def reset(request: Request[Any, Any, Any], token: FromPath[str]) -> Respon
     portal.store.set_password(found.account, await portal.auth.hash(password))
     portal.store.close_sessions(found.account)
     await portal.client.command("account.record_password_change", found.account, {"how": "reset"},
-                                actor=found.email)
+                                actor=found.login_id)
     return Redirect("/portal/login?done=password_reset", status_code=303)
 
 
@@ -169,9 +169,9 @@ async def accept_invitation(request: Request[Any, Any, Any],
     if view["portal"] == "accepted" or portal.store.login_of(account) is not None:
         return page("message", request, 400, title="Already registered", message="This login is set up: log in.",
                     action=("/portal/login", "Log in"))
-    portal.store.register(account, view["email"], await portal.auth.hash(password))
+    login = portal.store.register(account, view["email"], await portal.auth.hash(password))
     try:
-        await portal.client.command("account.accept_invite", account, {"token": token}, actor=view["email"])
+        await portal.client.command("account.accept_invite", account, {"token": token}, actor=login.login_id)
     except LedgerError as refused:
         portal.store.forget(account)
         if refused.code == "invitation_expired":
@@ -196,7 +196,8 @@ async def renew_invitation(request: Request[Any, Any, Any],
                            token: FromPath[str], account: FromQuery[str] = "") -> Template:
     """Send me a new invitation: the expired link's holder gets a fresh one by email."""
     try:
-        await portal_of(request).client.command("account.renew_invite", account, {"token": token}, actor="invitee")
+        await portal_of(request).client.command("account.renew_invite", account, {"token": token}, actor="invitee",
+                                                kind="guest")
     except LedgerError as refused:
         return page("message", request, 400, title="No new invitation", message=refused.message)
     return page("message", request, title="A new invitation is on its way",
@@ -242,7 +243,7 @@ async def change_password(request: Request[Any, Any, Any]) -> Response[Any]:
         return page("password_change", request, 400, error=problem)
     portal.store.set_password(session.account, await portal.auth.hash(password))
     await portal.client.command("account.record_password_change", session.account, {"how": "changed"},
-                                actor=session.email)
+                                actor=session.login_id)
     return Redirect("/portal/account?done=password_changed", status_code=303)
 
 

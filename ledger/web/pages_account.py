@@ -155,7 +155,7 @@ async def _act(request: Request[Any, Any, Any], command: str, body: dict[str, An
     """Run a My account command; a refusal is shown on the page, an id not on the account is 404."""
     session = customer(request)
     try:
-        await portal_of(request).client.command(command, session.account, body, actor=session.email)
+        await portal_of(request).client.command(command, session.account, body, actor=session.login_id)
     except LedgerError as refused:
         not_theirs(refused)
         view = await _read(request, "account")

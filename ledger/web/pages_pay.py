@@ -132,7 +132,7 @@ async def confirm_payment(request: Request[Any, Any, Any]) -> Response[Any]:
     else:
         body["invoices"] = dict(draft.lines)
     try:
-        outcome = await portal.client.command("payment.submit", session.account, body, actor=session.email)
+        outcome = await portal.client.command("payment.submit", session.account, body, actor=session.login_id)
     except LedgerError as refused:
         not_theirs(refused)
         return await _pay_page(request, 400, error=refused.message, field=refused.field)

@@ -56,7 +56,7 @@ class Portal:
 
 
 def portal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Portal:
-    """The app's Portal."""
+    """The app's Portal (its dependencies)."""
     portal: Portal = connection.app.state.portal
     return portal
 

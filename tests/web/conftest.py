@@ -82,7 +82,7 @@ def register(site: Site, account: str = "ACC1", email: str = "ada@example.com") 
     sent = site.staff(m.SendInvitation(account=account))
     raw = site.ledger.ports.tokens.issue("invitation", account, sent.reference, "0")
     site.staff(m.AcceptInvitation(account=account, token=raw))
-    site.portal.store.register(account, email, site.portal.auth.hasher.hash(PASSWORD))
+    site.portal.store.register(account, email, site.portal.auth.hasher.hash(PASSWORD))  # as the invitation page
     site.portal.store.confirm(account)
 
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from ledger.commands import messages as m
+from ledger.ports.ids import account_uuid
 from tests.web.conftest import Site, event_names, register
 
 pytestmark = pytest.mark.nats
@@ -106,6 +107,11 @@ async def test_pay_two_chosen_invoices_by_card(site: Site) -> None:
     assert transaction is not None and transaction.group(1).strip()
     invoices = await site.read("invoices")
     assert [i["status"] for i in invoices] == ["paid", "open", "paid"]
+    events = site.ledger.store.events.get(account_uuid("ACC1"))
+    submitted = [e for e in events if type(e).__name__ == "PaymentSubmitted"]
+    login = site.portal.store.login_of("ACC1")
+    assert login is not None and submitted[0].by.kind == "customer" and submitted[0].by.channel == "portal"
+    assert submitted[0].by.name == login.login_id and "@" not in login.login_id  # never the email in an event
 
 
 async def test_overpaying_an_invoice_makes_credit(site: Site) -> None:
