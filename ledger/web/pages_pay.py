@@ -126,7 +126,7 @@ async def confirm_payment(request: Request[Any, Any, Any]) -> Response[Any]:
     if draft.method in NEW_METHODS:
         body.update(method=NEW_METHODS[draft.method], token=str(form.get("token", "")))
     else:
-        body.update(saved_method=draft.method)
+        body["saved"] = draft.method  # a saved method (its token stays in the ledger)
     if draft.mode == "distribute":
         body["distribute"] = True
     else:
