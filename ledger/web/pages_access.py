@@ -32,7 +32,7 @@ def _invitation_action(token: str, account: str) -> str:
 
 
 def _with_session(request: Request[Any, Any, Any], response: Response[Any], raw: str | None) -> Response[Any]:
-    secure = request.url.scheme == "https"
+    secure = request.url.scheme == "https" or portal_of(request).base_url.startswith("https:")
     if raw is None:
         response.delete_cookie(SESSION_COOKIE, path="/")
     else:

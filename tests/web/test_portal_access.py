@@ -152,3 +152,16 @@ async def test_a_guest_sees_only_the_login_invitation_and_reset_pages(site: Site
         assert answer.status_code == 303 and answer.headers["location"].startswith("/portal/login"), path
     for path in ("/portal/login", "/portal/forgot", "/healthz"):
         assert (await site.client.get(path)).status_code == 200, path
+
+
+async def test_a_hash_made_with_older_parameters_is_replaced_at_login(site: Site) -> None:
+    register(site)
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    older = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=4096),)).hash(PASSWORD)
+    site.portal.store.set_password("ACC1", older)
+    assert (await site.log_in()).status_code == 200
+    login = site.portal.store.login_of("ACC1")
+    assert login is not None and login.password_hash != older and "m=8192" in login.password_hash
+    assert (await site.log_in()).status_code == 200  # the new hash verifies

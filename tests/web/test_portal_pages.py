@@ -143,12 +143,16 @@ async def test_a_declined_card_is_a_clear_message_and_pays_nothing(site: Site) -
     assert [i["status"] for i in invoices] == ["open", "open", "open"]
 
 
-async def test_ach_shows_pending(site: Site) -> None:
+async def test_ach_shows_pending_until_settled(site: Site) -> None:
     billed(site)
     await site.log_in()
     done = await pay(site, method="new_ach", token="tok_ach", pay=["INV-1"], inv=["INV-1"], amt=["100.00"])
     assert done.status_code == 200 and "Pending" in done.text
     assert "Pending" in (await site.client.get("/portal/payments")).text
+    payment = (await site.read("payments"))[0]["id"]
+    site.staff(m.SettlePayment(account="ACC1", payment=payment))  # the bank cleared it
+    settled = await site.client.get("/portal/payments")
+    assert "Settled" in settled.text and "Pending" not in settled.text
 
 
 async def test_a_form_error_names_what_to_fix(site: Site) -> None:
