@@ -15,23 +15,27 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
-SCHEMA = """
-create table if not exists logins (
-    account text primary key, email text not null unique collate nocase, password_hash text not null,
-    confirmed integer not null default 0, created_at real not null, changed_at real not null,
-    login_id text not null unique);
-create table if not exists sessions (
+#: The tables, for SQLite (``{time}`` ``real``) and PostgreSQL (``double precision``): one email has one login,
+#: compared case-insensitively (seed 003).
+SCHEMA = (
+    """create table if not exists logins (
+    account text primary key, email text not null, password_hash text not null,
+    confirmed integer not null default 0, created_at {time} not null, changed_at {time} not null,
+    login_id text not null unique)""",
+    "create unique index if not exists logins_email on logins (lower(email))",
+    """create table if not exists sessions (
     id_hash text primary key, account text not null, email text not null, login_id text not null,
-    created_at real not null, seen_at real not null);
-create index if not exists sessions_account on sessions(account);
-create table if not exists links (
-    token_hash text primary key, purpose text not null, account text not null, expires_at real not null,
-    used_at real);
-create table if not exists attempts (key text primary key, failures integer not null, last_at real not null);
-"""
+    created_at {time} not null, seen_at {time} not null)""",
+    "create index if not exists sessions_account on sessions (account)",
+    """create table if not exists links (
+    token_hash text primary key, purpose text not null, account text not null, expires_at {time} not null,
+    used_at {time})""",
+    "create table if not exists attempts (key text primary key, failures integer not null, last_at {time} not null)",
+)
 
 #: Seed-less portal rules: a session ends after 30 minutes without a request.
 SESSION_IDLE = 30 * 60.0
@@ -71,33 +75,54 @@ def _login(row: tuple[object, ...] | None) -> Login | None:
 
 
 class CredentialStore:
-    """SQLite-backed credentials; one connection shared by the app's threads under a lock."""
+    """The credentials in SQLite (``$LEDGER_HOME/portal.db``) or a PostgreSQL schema (:meth:`postgres`); one
+    connection in autocommit, shared by the app's threads under a lock."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.executescript(SCHEMA)
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time, *, connection: Any = None) -> None:
+        if connection is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            connection.execute("pragma journal_mode=wal")
+        self._db = connection
+        self._mark = "?" if isinstance(connection, sqlite3.Connection) else "%s"
+        for statement in SCHEMA:
+            self._db.execute(statement.format(time="real" if self._mark == "?" else "double precision"))
         self._lock = threading.Lock()
         self.clock = clock
+
+    @classmethod
+    def postgres(cls, dsn: str, schema: str, clock: Callable[[], float] = time.time) -> CredentialStore:
+        """The credentials in PostgreSQL schema ``schema`` (created if missing) of the server ``dsn`` names, for
+        several web instances behind a load balancer (LEDGER_STORE=postgres)."""
+        import psycopg
+        from psycopg import sql
+
+        from ledger.store.postgres_dsn import postgres_connection_arguments
+
+        connection = psycopg.connect(psycopg.conninfo.make_conninfo("", **postgres_connection_arguments(dsn)),
+                                     autocommit=True)
+        connection.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+        connection.execute(sql.SQL("set search_path to {}").format(sql.Identifier(schema)))
+        return cls(Path(), clock, connection=connection)
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
 
-    def _one(self, sql: str, *params: object) -> tuple[object, ...] | None:
+    def _one(self, text: str, *params: object) -> tuple[object, ...] | None:
         with self._lock:
-            row: tuple[object, ...] | None = self._db.execute(sql, params).fetchone()
+            row: tuple[object, ...] | None = self._db.execute(text.replace("?", self._mark), params).fetchone()
             return row
 
-    def _run(self, sql: str, *params: object) -> int:
+    def _run(self, text: str, *params: object) -> int:
         with self._lock:
-            return self._db.execute(sql, params).rowcount
+            count: int = self._db.execute(text.replace("?", self._mark), params).rowcount
+            return count
 
     # logins
     def login_by_email(self, email: str) -> Login | None:
         """The login whose email is ``email`` (case-insensitive)."""
-        return _login(self._one(f"{_LOGIN} where email = ?", email))
+        return _login(self._one(f"{_LOGIN} where lower(email) = lower(?)", email))
 
     def login_of(self, account: str) -> Login | None:
         """The login of ``account``."""
@@ -187,8 +212,8 @@ class CredentialStore:
 
     def failed(self, key: str) -> None:
         """Count one more failed attempt."""
-        self._run("insert into attempts values (?, 1, ?) on conflict(key) do update set failures = failures + 1, "
-                  "last_at = excluded.last_at", key, self.clock())
+        self._run("insert into attempts values (?, 1, ?) on conflict (key) do update set "
+                  "failures = attempts.failures + 1, last_at = excluded.last_at", key, self.clock())
 
     def succeeded(self, key: str) -> None:
         """Forget the failures of ``key``."""

@@ -61,7 +61,7 @@ class WebFront:
         """Serve both until ``stop`` is set."""
         from ledger.adapters.tokenizer import build_tokenizer
 
-        store = CredentialStore(self.settings.home / "portal.db")
+        store = credential_store(self.settings)
         portal = Portal(client=LedgerClient(nats_url), store=store, mailer=mailer,
                         zone=zone_of(self.settings.timezone), base_url=self.portal_url,
                         tokenizer_url=self.tokenizer_url, exact=self.settings.portal_exact, sender=sender)
@@ -79,6 +79,15 @@ class WebFront:
             await asyncio.gather(*tasks, return_exceptions=True)
             await portal.client.close()
             store.close()
+
+
+def credential_store(settings: Settings) -> CredentialStore:
+    """``$LEDGER_HOME/portal.db``, or with LEDGER_STORE=postgres the schema ``portal`` (``<schema>_portal`` beside
+    a LEDGER_POSTGRES_SCHEMA) of the same server, shared by every web instance."""
+    if settings.store != "postgres":
+        return CredentialStore(settings.home / "portal.db")
+    schema = f"{settings.postgres_schema}_portal" if settings.postgres_schema else "portal"
+    return CredentialStore.postgres(settings.postgres_dsn, schema)
 
 
 def _server(app: Any) -> _Server:
