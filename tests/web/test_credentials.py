@@ -43,7 +43,7 @@ def test_one_login_per_email_whatever_its_case(store: tuple[CredentialStore, Clo
     credentials, _ = store
     login = credentials.register("ACC1", "Ada@Example.com", "hash-1")
     assert credentials.login_by_email("ada@example.COM") == login and login.login_id.startswith("c-")
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         credentials.register("ACC2", "ADA@example.com", "hash-2")
     credentials.confirm("ACC1")
     credentials.set_password("ACC1", "hash-3")
