@@ -60,6 +60,16 @@ def draft_of(values: FormMultiDict | MultiDict[Any], currency: str) -> Draft:
     return Draft("invoices", tuple(lines), format_amount(total, currency), method)
 
 
+async def _drafted(request: Request[Any, Any, Any],
+                   values: FormMultiDict | MultiDict[Any]) -> tuple[dict[str, Any], Draft] | Template:
+    """The account's view and the draft read from ``values``, or the pay page naming what to fix."""
+    view: dict[str, Any] = await portal_of(request).client.read("account", account=customer(request).account)
+    try:
+        return view, draft_of(values, view["currency"])
+    except ValidationError as error:
+        return await _pay_page(request, 400, error=error.message, field=error.field)
+
+
 async def _pay_page(request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
     session, portal = customer(request), portal_of(request)
     view = await portal.client.read("account", account=session.account)
@@ -78,13 +88,11 @@ async def pay_form(request: Request[Any, Any, Any], account: FromQuery[str | Non
 @post("/portal/pay", guards=[logged_in])
 async def pay_choose(request: Request[Any, Any, Any]) -> Response[Any]:
     """Apply Payment: check the form, then the method (the hosted tokenizer for a new one), then Review."""
-    portal, session = portal_of(request), customer(request)
-    form = await request.form()
-    view = await portal.client.read("account", account=session.account)
-    try:
-        draft = draft_of(form, view["currency"])
-    except ValidationError as error:
-        return await _pay_page(request, 400, error=error.message, field=error.field)
+    portal = portal_of(request)
+    found = await _drafted(request, await request.form())
+    if isinstance(found, Template):
+        return found
+    _, draft = found
     if draft.method in NEW_METHODS:
         back = f"{portal.base_url}/portal/pay/review?{urlencode(draft.query(), doseq=True)}"
         target = urlencode({"kind": NEW_METHODS[draft.method], "return_to": back})
@@ -95,13 +103,11 @@ async def pay_choose(request: Request[Any, Any, Any]) -> Response[Any]:
 @get("/portal/pay/review", guards=[logged_in])
 async def review(request: Request[Any, Any, Any]) -> Template:
     """Review the payment before paying (seed 002): invoices and amounts, the method, the total."""
-    portal, session = portal_of(request), customer(request)
-    view = await portal.client.read("account", account=session.account)
-    try:
-        draft = draft_of(request.query_params, view["currency"])
-    except ValidationError as error:
-        return await _pay_page(request, 400, error=error.message, field=error.field)
-    query = request.query_params
+    portal, query = portal_of(request), request.query_params
+    found = await _drafted(request, query)
+    if isinstance(found, Template):
+        return found
+    view, draft = found
     saved = next((m for m in view["methods"] if m["id"] == draft.method), None)
     if draft.method not in NEW_METHODS and saved is None:
         raise NotFoundException("not found")
@@ -114,13 +120,11 @@ async def review(request: Request[Any, Any, Any]) -> Template:
 @post("/portal/pay/confirm", guards=[logged_in])
 async def confirm_payment(request: Request[Any, Any, Any]) -> Response[Any]:
     """Pay: one ``payment.submit`` (its id is the idempotency key, so a second press pays once)."""
-    portal, session = portal_of(request), customer(request)
-    form = await request.form()
-    view = await portal.client.read("account", account=session.account)
-    try:
-        draft = draft_of(form, view["currency"])
-    except ValidationError as error:
-        return await _pay_page(request, 400, error=error.message, field=error.field)
+    portal, session, form = portal_of(request), customer(request), await request.form()
+    found = await _drafted(request, form)
+    if isinstance(found, Template):
+        return found
+    _, draft = found
     payment = str(form.get("payment", ""))
     body: dict[str, Any] = {"payment": payment, "amount": draft.total, "exact": portal.exact}
     if draft.method in NEW_METHODS:

@@ -66,16 +66,18 @@ def renew_invitation(unit: Unit, cmd: m.RenewInvitation) -> m.Outcome:
     return recorded(unit, cmd.account, invitation.id)
 
 
-@HANDLERS.on(m.RecordPasswordChange)
-def record_password_change(unit: Unit, cmd: m.RecordPasswordChange) -> m.Outcome:
-    unit.account(cmd.account).record_password_change(unit.ctx, how=cmd.how)
+def record_password_fact(unit: Unit, cmd: m.RecordPasswordChange | m.RecordPasswordResetRequest) -> m.Outcome:
+    """The portal's password facts, for the audit log (the password itself stays in the portal's store)."""
+    account = unit.account(cmd.account)
+    if isinstance(cmd, m.RecordPasswordChange):
+        account.record_password_change(unit.ctx, how=cmd.how)
+    else:
+        account.record_reset_request(unit.ctx)
     return recorded(unit, cmd.account, cmd.account)
 
 
-@HANDLERS.on(m.RecordPasswordResetRequest)
-def record_reset_request(unit: Unit, cmd: m.RecordPasswordResetRequest) -> m.Outcome:
-    unit.account(cmd.account).record_reset_request(unit.ctx)
-    return recorded(unit, cmd.account, cmd.account)
+HANDLERS.on(m.RecordPasswordChange)(record_password_fact)
+HANDLERS.on(m.RecordPasswordResetRequest)(record_password_fact)
 
 
 @HANDLERS.on(m.ExpireInvitation)
