@@ -11,7 +11,7 @@ import asyncio
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 import structlog
@@ -30,6 +30,7 @@ from ledger.projections.keeper import ProjectionKeeper
 from ledger.views import account_view
 
 log = structlog.get_logger("ledger.service")
+T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
 #: Threads deciding commands at once in one instance with group commit (they mostly wait for the committer).
 MAX_COMMAND_THREADS = 64
@@ -49,7 +50,7 @@ def internal_reply(subject: str, error: BaseException) -> bytes:
                                    code="internal"))
 
 
-def decode(body: bytes, kind: type[Any]) -> Any:
+def decode(body: bytes, kind: type[T]) -> T:
     """Validate a JSON body into ``kind``; a ValidationError names the offending field."""
     if len(body) > MAX_PAYLOAD:
         raise ValidationError(f"request body over {MAX_PAYLOAD} bytes", field="body", code="payload_too_large")
