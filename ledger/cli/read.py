@@ -46,9 +46,8 @@ def keeper(state: CliState, catch_up: bool = True) -> Iterator[ProjectionKeeper]
 def warn_if_in_the_past(kept: ProjectionKeeper, now: datetime, zone: ZoneInfo) -> None:
     """``--at`` earlier than the newest event: say on stderr that the read models show the ledger as it is
     (``--at`` only sets the day for overdue amounts, periods and expiry windows), and where the past is."""
-    try:  # the latest time of any event (the audit log's index): the log is in time order per account only
-        row = kept.connection("audit").execute("select max(at) from audit_log").fetchone()
-        latest = datetime.fromisoformat(row[0]) if row and row[0] else None
+    try:
+        latest = queries.latest_event_time(kept.connection("audit"))
     except Exception:  # a warning never stops a read
         return
     if latest is not None and latest > now:

@@ -261,6 +261,13 @@ def actor_filter(actor: str) -> tuple[str, tuple[str, ...]]:
     return "actor_name = ?", (kind,)
 
 
+def latest_event_time(db: sqlite3.Connection) -> datetime | None:
+    """The latest time of any event in the audit log (its index), or None when it is empty: the log is in time
+    order per account only."""
+    row = db.execute("select max(at) from audit_log").fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
 def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: str | None = None,
               since: datetime | None = None, until: datetime | None = None, limit: int = 200,
               zone: ZoneInfo | None = None) -> list[Row]:
