@@ -118,20 +118,3 @@ def _json_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> None
 #: ``--json`` after the command as well as before it (``ledger replay balances --as-of T --json``).
 json_option = click.option("--json", "as_json", is_flag=True, expose_value=False, callback=_json_flag,
                            help="Print JSON on stdout (same as the global --json).")
-
-
-from ledger.cli import (  # noqa: E402,F401  (registers the sub-commands)
-    access,
-    audit,
-    authorizations,
-    credits,
-    invoices,
-    methods,
-    ops,
-    orders,
-    payments,
-    read,
-    replay,
-    research,
-    scale,
-)
