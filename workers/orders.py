@@ -9,12 +9,17 @@ order for manual processing in the ledger itself (``ReauthorizationFailed``)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Event
 from ledger.aggregates.orders import price_after_reauthorization
 from ledger.commands import messages as m
 from ledger.money import format_amount
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
+    from workers.consumer import CommandService
 
 WORKER = m.ActorIn(kind="worker", name="orders", channel="system")
 
@@ -27,11 +32,11 @@ class OrdersWorker:
     #: Its commands carry idempotency keys / deterministic ids: doing one again is answered as a repeat.
     repeatable = True
 
-    def __init__(self, store: Any, service: Any) -> None:
+    def __init__(self, store: LedgerStore, service: CommandService) -> None:
         self.store = store
         self.service = service
 
-    async def handle(self, event: Any, event_id: str) -> None:
+    async def handle(self, event: Event, event_id: str) -> None:
         """Replace the order whose price went up (idempotent: a replay is answered as done).
 
         Whether it went up, and the new price (:func:`ledger.aggregates.orders.price_after_reauthorization`),

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from ledger.aggregates.authorizations import AUTHORIZATION_TTL
 from ledger.aggregates.idempotency import check_idempotency_key
@@ -310,7 +310,7 @@ class GatewaySimulator:
                            code="idempotency_key_reused")
         return row
 
-    def _insert(self, key: str, kind: str, request: str, **values: Any) -> sqlite3.Row:
+    def _insert(self, key: str, kind: str, request: str, **values: str | int | None) -> sqlite3.Row:
         txn = "txn_" + hashlib.sha256(f"{kind}|{key}".encode()).hexdigest()[:24]
         columns = {"id": txn, "idem_key": key, "kind": kind, "request": request, "response": values["status"],
                    "created_at": self.clock.now().isoformat(), **values}

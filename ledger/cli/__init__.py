@@ -1,15 +1,14 @@
-"""The ``ledger`` command line: the root group and its options in :mod:`ledger.cli.main`; one module of commands
-per business area (access, orders, invoices, payments, credits, authorizations, methods, research) and the read,
-replay, audit, operations and scale commands, each adding its commands to the root group when imported here.
-Wiring them here, not at the end of ``main``, keeps the import graph free of cycles."""
+"""The ``ledger`` command line: the root command and entry point in ``main``, one module per group of
+sub-commands, each registering itself on the root command from ``main`` when imported here (the package is
+imported before any of its modules, so ``ledger.cli.main.cli`` always has every command, and ``main`` imports
+none of them: no import cycle)."""
 
-from ledger.cli import (  # noqa: F401
+from ledger.cli import (  # noqa: F401  (registers the sub-commands)
     access,
     audit,
     authorizations,
     credits,
     invoices,
-    main,
     methods,
     ops,
     orders,
