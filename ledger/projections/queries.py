@@ -20,6 +20,8 @@ from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
 from ledger.ports.clock import DEFAULT_ZONE, business_date, start_of_business_day
+from ledger.projections.audit_log import SEARCH
+from ledger.projections.schema import search
 from ledger.views import payment_status
 
 Row = dict[str, Any]
@@ -30,6 +32,9 @@ MONTHS = {"3m": 3, "6m": 6}
 MIN_YEAR, MAX_YEAR = 2, 9998
 #: The resolution of stored instants: a period ending "at now" ends one tick after it, so now is inside.
 _TICK = timedelta(microseconds=1)
+#: The audit log's columns read for a row (``account`` and ``version`` give way to the event id).
+AUDIT_COLUMNS = ("position", "account", "version", "at", "actor_kind", "actor_name", "channel", "account_id", "event",
+                 "comment", "details")
 
 
 def _rows(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
@@ -266,8 +271,7 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
               zone: ZoneInfo | None = None) -> list[Row]:
     """Audit rows, newest last, filterable by account, actor (see :func:`actor_filter`) and period
     [since, until); ``at`` in the business time zone. An unknown account is NotFound naming ``account``."""
-    sql = "select position, account, version, at, actor_kind, actor_name, channel, account_id, event, comment, " \
-          "details from audit_log where 1 = 1"
+    sql = f"select {', '.join(AUDIT_COLUMNS)} from audit_log where 1 = 1"
     params: tuple[Any, ...] = ()
     if account_id is not None:
         if db.execute("select 1 from audit_accounts where account_id = ?", (account_id,)).fetchone() is None:
@@ -283,6 +287,24 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
             sql += f" and {clause}"
             params += (_utc_text(moment),)
     rows = _rows(db, f"select * from ({sql} order by position desc limit ?) order by position", (*params, limit))
+    return _audit_rows(rows, zone)
+
+
+def _audit_rows(rows: list[Row], zone: ZoneInfo | None) -> list[Row]:
+    """Audit rows as shown: the event id derived from the aggregate and its version, ``at`` in ``zone``."""
     for row in rows:
         row["event_id"] = event_uuid(UUID(row.pop("account")), row.pop("version"))
     return _local(rows, zone, "at")
+
+
+def audit_search(db: sqlite3.Connection, text: str, *, account_id: str | None = None, limit: int = 200,
+                 zone: ZoneInfo | None = None) -> list[Row]:
+    """The newest ``limit`` audit rows matching every word of ``text`` in their comment, details (references,
+    ids, amounts), actor, channel or event type (full-text, :data:`ledger.projections.audit_log.SEARCH`), newest
+    last, as :func:`audit_log` shows them."""
+    if not text.strip():
+        raise ValidationError("search text is empty", field="text")
+    found = search(db, SEARCH, text, columns=AUDIT_COLUMNS, where=None if account_id is None else "account_id = :a",
+                   where_args=None if account_id is None else {"a": account_id}, order_by="rowid desc",
+                   limit=limit)
+    return _audit_rows(found[::-1], zone)

@@ -21,6 +21,7 @@ import msgspec
 import structlog
 
 from ledger.projections.base import Meta, MetaMaker, Projection
+from ledger.projections.schema import data_tables
 from ledger.store.log_reader import CommittedLog
 from ledger.store.mapper import decode_event
 
@@ -270,8 +271,7 @@ def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence
 
 def dump(db: sqlite3.Connection, projection: Projection) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table of ``projection`` (sorted), to compare two builds."""
-    tables = [r[0] for r in db.execute("select name from sqlite_master where type = 'table' and name != '_position'"
-                                       " order by name")]
+    tables = data_tables(db)
     out: dict[str, list[tuple[Any, ...]]] = {}
     for table in tables:
         rows = db.execute(f"select * from {table}").fetchall()

@@ -85,8 +85,9 @@ async def test_emails_for_every_customer_facing_event(tmp_path: Path, nats_serve
     worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens, "https://portal.example")
     await run_worker(js, worker, inbox, lambda: len(mailer.sent) >= 10)
     subjects = [e.subject for e in mailer.sent]
-    assert subjects == ["Your customer portal invitation", "Payment received: 20.00 USD", "Bank payment pending: 30.00 USD",
-                        "Bank payment cleared: 30.00 USD", "Bank payment pending: 5.00 USD", "Bank payment failed: 5.00 USD",
+    assert subjects == ["Your customer portal invitation", "Payment received: 20.00 USD",
+                        "Bank payment pending: 30.00 USD", "Bank payment cleared: 30.00 USD",
+                        "Bank payment pending: 5.00 USD", "Bank payment failed: 5.00 USD",
                         "Payment received: 40.00 USD", "Payment applied to your order O1",
                         "Approve Order Payment for order O1",
                         "Your statement 2026-09-01 to 2026-09-30: closing balance 7.00 USD"]
