@@ -302,9 +302,12 @@ def audit_search(db: sqlite3.Connection, text: str, *, account_id: str | None = 
     """The newest ``limit`` audit rows matching every word of ``text`` in their comment, details (references,
     ids, amounts), actor, channel or event type (full-text, :data:`ledger.projections.audit_log.SEARCH`), newest
     last, as :func:`audit_log` shows them."""
-    if not text.strip():
+    words = text.replace('"', " ")  # a quote is no part of a word (each word is searched as written)
+    if "\x00" in words:
+        raise ValidationError("search text holds a NUL character", field="text")
+    if not words.strip():
         raise ValidationError("search text is empty", field="text")
-    found = search(db, SEARCH, text, columns=AUDIT_COLUMNS, where=None if account_id is None else "account_id = :a",
-                   where_args=None if account_id is None else {"a": account_id}, order_by="rowid desc",
+    where, args = ("account_id = :a", {"a": account_id}) if account_id is not None else (None, None)
+    found = search(db, SEARCH, words, columns=AUDIT_COLUMNS, where=where, where_args=args, order_by="rowid desc",
                    limit=limit)
     return _audit_rows(found[::-1], zone)

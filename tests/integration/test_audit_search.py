@@ -8,14 +8,17 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from sqlite_utils import Database
 
 from ledger.projections import fresh
 from ledger.projections.audit_log import AuditLogProjection
 from ledger.projections.compare import tables
+from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.runner import connect
-from tests.ledger_fixtures import LedgerCli
+from ledger.service.api import handle_read
+from tests.ledger_fixtures import LedgerCli, make_ledger
 
 
 class Ledger(LedgerCli):
@@ -90,3 +93,21 @@ def test_a_table_whose_shape_changed_is_rebuilt_and_views_are_migrated_in_place(
     assert "balance" in [r[1] for r in db.execute("pragma table_info(trial_balance)")]
     assert projection.layout.changed_tables(db) == []
     db.close()
+
+
+def test_the_search_over_nats_answers_as_the_cli(ledger: Ledger) -> None:
+    """``ledger.read.audit_search`` takes ``text`` (and ``account``, ``limit``) and answers the CLI's rows."""
+    store = make_ledger(ledger.home)
+    kept = ProjectionKeeper(store.store, ledger.home)
+    try:
+        def read(body: dict[str, Any]) -> Any:
+            return msgspec.json.decode(handle_read(store, kept, "audit_search", msgspec.json.encode(body)))
+
+        found = read({"text": "RMA 7781"})["ok"]
+        assert found == ledger.json("audit", "search", "RMA 7781")
+        assert read({"text": "payment", "account": "ACC2", "limit": 5}) == {"ok": []}
+        for text in ("", '"', "\x00"):
+            assert read({"text": text})["error"]["field"] == "text"
+    finally:
+        kept.close()
+        store.close()
