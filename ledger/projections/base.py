@@ -94,8 +94,14 @@ class Projection:
     synced_at: int = -1
 
     def schema(self, db: sqlite3.Connection, *, indexes: bool = True) -> None:
-        """Create the projection's tables (idempotent); a rebuild creates secondary indexes only at the end."""
+        """Create the projection's tables (idempotent); a rebuild creates secondary indexes only at the end.
+
+        Checked once per connection (a runner catches up many times a second on the same one; a swapped file
+        is opened on a new connection)."""
+        if self.__dict__.get("_schema_on") == (db, indexes):
+            return
         self.layout.create(db, indexes=indexes)
+        self.__dict__["_schema_on"] = (db, indexes)
 
     def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
         """Apply one event (subclasses dispatch on its type; events they don't show are ignored)."""
