@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import jinja2
 import msgspec
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Event
 from ledger.aggregates.state import AccountState
 from ledger.money import format_amount
 from ledger.ports.clock import zone_of
 from ledger.ports.mailer import Email, Mailer
 from ledger.ports.tokens import TokenIssuer
 from replay.statement import Statement, account_history, statement_of
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -49,7 +53,7 @@ ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), unde
 ENVIRONMENT.filters["money"] = money
 
 
-def render(template: str, currency: str, **values: Any) -> tuple[str, str, str]:
+def render(template: str, currency: str, **values: object) -> tuple[str, str, str]:
     """(subject, text, html) of ``template`` filled with ``values``; ``currency`` is the account's."""
     parts = [ENVIRONMENT.get_template(f"{template}.{kind}").render(currency=currency, **values).strip()
              for kind in ("subject", "txt", "html")]
@@ -75,10 +79,10 @@ class Allocation(msgspec.Struct, frozen=True):
     credited: int
 
 
-def allocation_of(settled: ev.PaymentSettled, following: list[Any]) -> Allocation:
+def allocation_of(settled: ev.PaymentSettled, following: list[Event]) -> Allocation:
     """The :class:`Allocation` of the payment ``settled`` settles, from the account's events after it that the
     same command recorded (they share its timestamp)."""
-    payment, applied, credits, credited = settled.payment_id, [], [], 0
+    payment, applied, credits, credited = settled.payment_id, list[Applied](), list[Applied](), 0
     for event in following:
         if event.timestamp != settled.timestamp:
             break
@@ -98,7 +102,7 @@ class EmailWorker:
     wants = frozenset({"InvitationSent", "InvitationResent", "PaymentSubmitted", "PaymentSettled",
                        "PaymentReturned", "PaymentApplied", "ReauthorizationRequested", "StatementSent"})
 
-    def __init__(self, store: Any, mailer: Mailer, tokens: TokenIssuer, portal_url: str = "http://localhost:8080",
+    def __init__(self, store: LedgerStore, mailer: Mailer, tokens: TokenIssuer, portal_url: str = "http://localhost:8080",
                  sender: str = "ledger@localhost") -> None:
         self.store = store
         self.mailer = mailer
@@ -110,7 +114,7 @@ class EmailWorker:
         #: Sending again after a crash mid-send is safe only where the mailer delivers a message id once.
         self.repeatable = mailer.idempotent
 
-    def relevant(self, event: Any) -> bool:
+    def relevant(self, event: Event) -> bool:
         """Whether ``event`` may call for an email, decided from the event alone before the inbox claims it (a
         card payment's submission or an application to an invoice never does: a worker killed while holding
         one must not leave it "uncertain")."""
@@ -120,7 +124,7 @@ class EmailWorker:
             return event.target_kind == "order" and event.moved_from is None and event.reallocated_for is None
         return True
 
-    async def handle(self, event: Any, event_id: str) -> None:
+    async def handle(self, event: Event, event_id: str) -> None:
         """Send the email ``event`` calls for, if any."""
         state: AccountState = (await asyncio.to_thread(self.store.account, event.originator_id,
                                                        event.originator_version)).state
@@ -147,16 +151,17 @@ class EmailWorker:
     def _allocation(self, event: ev.PaymentSettled, page: int = 500) -> Allocation:
         """Where the settled payment went (off the loop): the events its command recorded after it, read a page
         at a time so a receipt never reads an account's whole later history."""
-        following: list[Any] = []
+        following: list[Event] = []
         after = event.originator_version
         while True:
-            batch = list(self.store.events.get(event.originator_id, gt=after, limit=page))
+            stored = list(self.store.events.get(event.originator_id, gt=after, limit=page))
+            batch = [e for e in stored if isinstance(e, Event)]
             following.extend(batch)
-            if len(batch) < page or batch[-1].timestamp != event.timestamp:
+            if len(stored) < page or not batch or batch[-1].timestamp != event.timestamp:
                 return allocation_of(event, following)
-            after = batch[-1].originator_version
+            after = stored[-1].originator_version
 
-    def compose(self, event: Any, state: AccountState,
+    def compose(self, event: Event, state: AccountState,
                 found: Statement | Allocation | None = None) -> tuple[str, tuple[str, str, str]] | None:
         """(recipient, rendered template) for ``event`` given the account as of that event (and, for a
         statement, the period's statement computed from the account's history up to it; for a settled payment,

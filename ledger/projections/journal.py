@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
-from ledger.journal import Journal
-from ledger.projections.base import Meta, Projection
+from ledger.aggregates.events.base import Event
+from ledger.double_entry import Journal
+from ledger.projections.base import Meta, Projection, SqlValue
 from ledger.projections.schema import IndexSpec, Schema, TableSpec
 
 #: Postings by log position, the journal's own state (invoice totals, payment sources and states, account
@@ -33,7 +33,7 @@ LAYOUT = Schema(
 
 
 class JournalProjection(Projection):
-    """Postings per event from :class:`ledger.journal.Journal`, whose small state is kept in the same file.
+    """Postings per event from :class:`ledger.double_entry.Journal`, whose small state is kept in the same file.
 
     Postings are keyed by log position (the audit log names the event at each position); the journal's state
     (invoice totals, payment sources and states, account currencies) is written once per batch for the keys
@@ -50,9 +50,9 @@ class JournalProjection(Projection):
         self._dirty_payments: set[tuple[str, str]] = set()
         self._dirty_currencies: set[str] = set()
         self._saved_currencies: set[str] = set()
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: list[tuple[SqlValue, ...]] = []
 
-    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
+    def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Post ``event``."""
         journal = self._journal or self._loaded(db)
         key = meta.account

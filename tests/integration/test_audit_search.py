@@ -12,12 +12,12 @@ import msgspec
 import pytest
 from sqlite_utils import Database
 
+from ledger.nats_api.api import handle_read
 from ledger.projections import fresh
 from ledger.projections.audit_log import AuditLogProjection
 from ledger.projections.compare import tables
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.runner import connect
-from ledger.service.api import handle_read
 from tests.ledger_fixtures import LedgerCli, make_ledger
 
 

@@ -17,8 +17,8 @@ from jsonschema import Draft202012Validator
 
 from bench.generator import HistoryGenerator
 from ledger.commands import messages as m
+from ledger.nats_api.subjects import EVENTS_STREAM
 from ledger.ports.ids import account_uuid
-from ledger.service.subjects import EVENTS_STREAM
 from tests.ledger_fixtures import make_ledger, reset_streams
 from workers.relay import Relay, ensure_events_stream
 

@@ -14,8 +14,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from ledger.aggregates.events import EVENT_TYPES
-from ledger.service.schema import asyncapi, event_schemas, export
-from ledger.service.subjects import COMMAND_PREFIX, COMMANDS, DLQ_PREFIX, EVENTS_PREFIX, READ_PREFIX, READS
+from ledger.nats_api.schema import asyncapi, event_schemas, export
+from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, DLQ_PREFIX, EVENTS_PREFIX, READ_PREFIX, READS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

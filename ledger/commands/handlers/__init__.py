@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from ledger.commands.handlers import access, billing, holds, payments, research
+from ledger.commands import messages as m
+from ledger.commands.handlers import access, authorizations, credits, invoices, methods, orders, payments, research
+from ledger.commands.handlers.registry import Handler
 
 #: Command type -> handler, gathered from the handler modules.
-HANDLERS: dict[type[Any], Callable[..., Any]] = {
-    **access.HANDLERS, **billing.HANDLERS, **payments.HANDLERS, **holds.HANDLERS, **research.HANDLERS,
+HANDLERS: dict[type[m.Command], Handler] = {
+    **access.HANDLERS, **orders.HANDLERS, **invoices.HANDLERS, **payments.HANDLERS, **credits.HANDLERS,
+    **authorizations.HANDLERS, **methods.HANDLERS, **research.HANDLERS,
 }

@@ -7,7 +7,7 @@ the JetStream stream ``LEDGER_EVENTS`` on ``ledger.events.<EventType>.<account a
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
 
 from ledger.commands import messages as m
 
@@ -22,7 +22,7 @@ DLQ_PREFIX = "ledger.dlq."
 #: Largest request body the service accepts.
 MAX_PAYLOAD = 64 * 1024
 
-COMMANDS: dict[str, type[Any]] = {
+COMMANDS: dict[str, type[msgspec.Struct]] = {
     "account.open": m.OpenAccount,
     "account.invite": m.SendInvitation,
     "account.resend_invite": m.ResendInvitation,

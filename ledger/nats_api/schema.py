@@ -7,15 +7,14 @@ documents cannot drift from the code: ``ledger schema export`` writes them to ``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
 from ledger.aggregates import events as ev
 from ledger.commands.messages import Outcome
-from ledger.service.api import ReadQuery
-from ledger.service.dead_letters import UncertainRecord
-from ledger.service.subjects import (
+from ledger.nats_api.api import ReadQuery
+from ledger.nats_api.dead_letters import UncertainRecord
+from ledger.nats_api.subjects import (
     COMMAND_PREFIX,
     COMMANDS,
     DLQ_PREFIX,
@@ -44,7 +43,7 @@ EVENT_HEADERS = {
 }
 
 
-def event_schemas() -> dict[str, Any]:
+def event_schemas() -> dict[str, object]:
     """JSON Schema (Draft 2020-12, with shared components under ``components/schemas``) of every event type.
 
     Validate a message of type ``T`` against ``{"$ref": "#/events/T/schema"}`` with this document as the root
@@ -58,15 +57,15 @@ def event_schemas() -> dict[str, Any]:
             "components": {"schemas": components}}
 
 
-def asyncapi() -> dict[str, Any]:
+def asyncapi() -> dict[str, object]:
     """An AsyncAPI 3.0 document of the command, read and event channels."""
     commands = sorted(COMMANDS.items())
     kinds = [kind for _, kind in commands] + [Outcome, ReadQuery, UncertainRecord] + sorted(
         ev.EVENT_TYPES.values(), key=lambda c: c.__name__)
     schemas, components = msgspec.json.schema_components(kinds, ref_template=REF_TEMPLATE)
     by_kind = {kind.__name__: schema for kind, schema in zip(kinds, schemas, strict=True)}
-    channels: dict[str, Any] = {}
-    operations: dict[str, Any] = {}
+    channels: dict[str, object] = {}
+    operations: dict[str, object] = {}
     for name, kind in commands:
         key = f"cmd_{name.replace('.', '_')}"
         channels[key] = {"address": f"{COMMAND_PREFIX}{name}", "messages": {

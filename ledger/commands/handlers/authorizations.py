@@ -1,0 +1,150 @@
+"""Handlers for card authorizations (holds) and reauthorization on a price rise (seed 004)."""
+
+from __future__ import annotations
+
+from ledger.aggregates import Account
+from ledger.aggregates.idempotency import check_repeat, idempotency_key, request_fingerprint
+from ledger.aggregates.state import Authorization
+from ledger.commands import messages as m
+from ledger.commands.gateway_calls import capture, hold
+from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
+from ledger.commands.unit import Unit
+from ledger.commands.validation import amount_of, check_id, check_text, gateway_token, token_hash
+from ledger.errors import Conflict, PolicyViolation
+
+HANDLERS = HandlerRegistry()
+
+
+@HANDLERS.on(m.AuthorizeCard)
+def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
+    account = unit.account(cmd.account)
+    auth_id = check_id(cmd.authorization, "authorization")
+    amount = amount_of(account, cmd.amount)
+    token = gateway_token(cmd.token)
+    existing = account.state.authorizations.get(auth_id)
+    if existing is not None and (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token):
+        return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
+    key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
+    result = hold(unit, account, key, token=token, amount=amount, check=lambda: account.check_authorization(
+        authorization=auth_id, order=cmd.order, amount=amount))
+    if result.status != "approved":
+        raise PolicyViolation(f"the card was declined: {result.decline_code}", field="token",
+                              code=result.decline_code or "authorization_declined")
+    account.authorize_card(unit.ctx, authorization=auth_id, order=cmd.order, amount=amount, token=token,
+                           transaction_id=result.transaction_id, expires_at=result.expires_at)
+    return recorded(unit, cmd.account, auth_id, status="active", transaction_id=result.transaction_id)
+
+
+@HANDLERS.on(m.ExpireAuthorization)
+def expire_authorization(unit: Unit, cmd: m.ExpireAuthorization) -> m.Outcome:
+    account = unit.account(cmd.account)
+    if account.authorization(cmd.authorization).status == "expired":
+        return replayed(cmd.account, cmd.authorization, status="expired")
+    account.expire_authorization(unit.ctx, authorization=cmd.authorization)
+    return recorded(unit, cmd.account, cmd.authorization, status="expired")
+
+
+@HANDLERS.on(m.RequestReauthorization)
+def request_reauthorization(unit: Unit, cmd: m.RequestReauthorization) -> m.Outcome:
+    """Send, or re-trigger from the order screen, the "Approve Order Payment" cart link."""
+    account = unit.account(cmd.account)
+    amount = amount_of(account, cmd.amount) if cmd.amount is not None else None
+    cart_id = unit.ports.ids.new_id("CART")
+    raw = unit.ports.tokens.issue("cart", cmd.account, cart_id)
+    account.request_reauthorization(unit.ctx, authorization=cmd.authorization, cart_id=cart_id,
+                                    cart_token_hash=token_hash(raw), new_amount=amount)
+    return recorded(unit, cmd.account, cart_id, status="reauth_requested")
+
+
+@HANDLERS.on(m.Reauthorize)
+def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
+    """Checkout of the cart: authorize the card for the new amount; a refusal flags manual processing."""
+    account = unit.account(cmd.account)
+    old = account.authorization(cmd.authorization)
+    new_id = check_id(cmd.new_authorization, "new_authorization")
+    done = account.state.authorizations.get(new_id)
+    if old.replaced_by == new_id and done is not None:
+        if old.status == "reauthorized":  # released after the save, which a crash may have cut short: again
+            unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
+        return replayed(cmd.account, new_id, status=done.status, transaction_id=done.transaction_id)
+    amount, token, key = reauthorization_asked(unit, account, old, new_id, cmd)
+    result = hold(unit, account, key, token=token, amount=amount, check=lambda: account.check_reauthorization(
+        authorization=old.id, new_authorization=new_id, amount=amount))
+    if result.status == "approved":  # the old hold goes only once the new one is on record
+        unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
+    event = account.record_reauthorization(unit.ctx, authorization=old.id, new_authorization=new_id,
+                                           amount=amount, status=result.status,
+                                           transaction_id=result.transaction_id,
+                                           decline_code=result.decline_code, expires_at=result.expires_at)
+    status = "active" if result.status == "approved" else "manual_processing"
+    return recorded(unit, cmd.account, new_id, status=status, transaction_id=result.transaction_id,
+                    detail=type(event).__name__)
+
+
+def reauthorization_asked(unit: Unit, account: Account, old: Authorization, new_id: str,
+                          cmd: m.Reauthorize) -> tuple[int, str, str]:
+    """The amount, token and key of the new hold; a retry asks for what the first attempt asked, whatever changed
+    since (the gateway then answers the same hold)."""
+    asked: tuple[int, str, str] | None = unit.memo.get("hold") if unit.after_conflict else None
+    if asked is None:
+        order = account.reauthorizable(old.id)
+        amount = amount_of(account, cmd.amount) if cmd.amount is not None else max(old.requested_amount or 0,
+                                                                                    order.open)
+        token = gateway_token(cmd.token) if cmd.token is not None else old.token
+        asked = amount, token, idempotency_key(cmd.key, f"reauthorize:{new_id}:{token}:{amount}")
+        unit.memo["hold"] = asked
+    return asked
+
+
+@HANDLERS.on(m.CaptureAuthorization)
+def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
+    account = unit.account(cmd.account)
+    payment_id = check_id(cmd.payment, "payment")
+    key = idempotency_key(cmd.key, f"capture:{cmd.authorization}")
+    auth = account.authorization(cmd.authorization)
+    amount = amount_of(account, cmd.amount) if cmd.amount is not None else auth.amount
+    digest = request_fingerprint("capture", f"{auth.id}/{payment_id}", amount)
+    first = repeated_capture(account, cmd, key, digest, payment_id, amount)
+    if first is not None:
+        done = account.state.payments[first]
+        return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
+
+    def check() -> None:  # an earlier attempt captured; the order was cancelled meanwhile ...
+        account.check_capture(unit.ctx, authorization=auth.id, amount=amount)
+        account.check_payment(payment=payment_id, amount=amount,
+                              instruction=account.capture_instruction(auth, amount))
+
+    result = capture(unit, account, key, authorization=auth, amount=amount, check=check)
+    account.capture_authorization(unit.ctx, authorization=auth.id, payment=payment_id, amount=amount,
+                                  transaction_id=result.transaction_id, idempotency_key=key,
+                                  request_hash=digest)
+    return recorded(unit, cmd.account, payment_id, status="settled", transaction_id=result.transaction_id)
+
+
+def repeated_capture(account: Account, cmd: m.CaptureAuthorization, key: str, digest: str, payment_id: str,
+                     amount: int) -> str | None:
+    """The payment a capture under ``key`` already made, or None; another request under the key is refused (a
+    second capture of the hold under its default key: ``already_captured``)."""
+    try:
+        return check_repeat(account.state, key, digest)
+    except Conflict:
+        seen = account.state.idempotency[key].result_id
+        done = account.state.payments.get(seen)
+        if seen == payment_id and done is not None and done.amount == amount \
+                and done.source == f"authorization:{cmd.authorization}":
+            return seen  # the same capture, recorded before captures were fingerprinted
+        if cmd.key is not None:
+            raise
+        raise Conflict(f"authorization {cmd.authorization} was already captured", field="authorization",
+                       code="already_captured") from None
+
+
+@HANDLERS.on(m.VoidAuthorization)
+def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
+    account = unit.account(cmd.account)
+    auth = account.authorization(cmd.authorization)
+    if auth.status == "voided":
+        return replayed(cmd.account, auth.id, status="voided")
+    unit.ports.gateway.void(transaction_id=auth.transaction_id)
+    account.void_authorization(unit.ctx, authorization=auth.id, reason=check_text(cmd.reason, "reason"))
+    return recorded(unit, cmd.account, auth.id, status="voided")

@@ -1,0 +1,62 @@
+"""Handlers for orders; a repeated place with the same body is an idempotent no-op."""
+
+from __future__ import annotations
+
+from ledger.aggregates.state import LIVE_HOLDS
+from ledger.commands import messages as m
+from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
+from ledger.commands.unit import Unit
+from ledger.commands.validation import amount_of, check_id, check_text
+from ledger.errors import Conflict, ValidationError
+
+HANDLERS = HandlerRegistry()
+_CHANNELS = ("web", "pos", "phone", "csr", "portal", "api")
+
+
+@HANDLERS.on(m.PlaceOrder)
+def place_order(unit: Unit, cmd: m.PlaceOrder) -> m.Outcome:
+    account = unit.account(cmd.account)
+    order_id = check_id(cmd.order, "order")
+    amount = amount_of(account, cmd.amount)
+    if cmd.channel not in _CHANNELS:
+        raise ValidationError(f"channel must be one of {', '.join(_CHANNELS)}", field="channel")
+    existing = account.state.orders.get(order_id)
+    if existing is not None:
+        if (existing.amount, existing.channel, existing.description) == (amount, cmd.channel, cmd.description):
+            return replayed(cmd.account, order_id)
+        raise Conflict(f"order {order_id} already exists", field="order", code="duplicate_id")
+    account.place_order(unit.ctx, order=order_id, amount=amount, channel=cmd.channel,
+                        description=check_text(cmd.description, "description"))
+    return recorded(unit, cmd.account, order_id)
+
+
+@HANDLERS.on(m.ChangeOrderPrice)
+def change_order_price(unit: Unit, cmd: m.ChangeOrderPrice) -> m.Outcome:
+    account = unit.account(cmd.account)
+    account.change_order_price(unit.ctx, order=cmd.order, new_amount=amount_of(account, cmd.amount))
+    return recorded(unit, cmd.account, cmd.order)
+
+
+@HANDLERS.on(m.CancelOrder)
+def cancel_order(unit: Unit, cmd: m.CancelOrder) -> m.Outcome:
+    account = unit.account(cmd.account)
+    order = account.state.orders.get(cmd.order)
+    if order is not None and order.status == "cancelled":
+        return replayed(cmd.account, cmd.order)
+    for auth in list(account.state.authorizations.values()):
+        if auth.order_id == cmd.order and auth.status in LIVE_HOLDS:
+            unit.ports.gateway.void(transaction_id=auth.transaction_id)
+            account.void_authorization(unit.ctx, authorization=auth.id, reason="order cancelled")
+    account.cancel_order(unit.ctx, order=cmd.order, reason=check_text(cmd.reason, "reason"))
+    return recorded(unit, cmd.account, cmd.order)
+
+
+@HANDLERS.on(m.ReplaceOrder)
+def replace_order(unit: Unit, cmd: m.ReplaceOrder) -> m.Outcome:
+    account = unit.account(cmd.account)
+    old = account.state.orders.get(cmd.order)
+    if old is not None and old.replaced_by == cmd.new_order:
+        return replayed(cmd.account, cmd.new_order)
+    account.replace_order(unit.ctx, order=cmd.order, new_order=check_id(cmd.new_order, "new_order"),
+                          amount=amount_of(account, cmd.amount))
+    return recorded(unit, cmd.account, cmd.new_order)
