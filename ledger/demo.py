@@ -15,7 +15,6 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
 from rich.console import Console
 from rich.markup import escape
 
@@ -33,7 +32,7 @@ GUEST = m.ActorIn(kind="guest", name="guest", channel="portal")
 CSR = m.ActorIn(kind="csr", name="jdoe", channel="csr")
 
 
-def step(ledger: Ledger, text: str, command: msgspec.Struct) -> None:
+def step(ledger: Ledger, text: str, command: m.Command) -> None:
     """Run one command and say what it recorded."""
     outcome = ledger.service.handle(command)
     status = escape(f" [{outcome.status}]") if outcome.status else ""

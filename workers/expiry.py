@@ -30,7 +30,8 @@ def expire_due(ledger: Ledger, keeper: ProjectionKeeper) -> int:
     keeper.catch_up(["accounts"])
     accounts, now = keeper.connection("accounts"), ledger.ports.clock.now()
     holds, invitations = queries.due_authorizations(accounts, now), queries.expired_invitations(accounts, now)
-    commands: list[m.Command] = [m.ExpireAuthorization(account=a, authorization=z, actor=WORKER) for a, z in holds]
+    commands: list[m.AccountCommand] = [m.ExpireAuthorization(account=a, authorization=z, actor=WORKER)
+                                        for a, z in holds]
     commands += [m.ExpireInvitation(account=a, actor=WORKER) for a in invitations]
     done = 0
     for command in commands:
