@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+import nats.errors
 
 #: How many accounts back an invoice (and a payment) follows its account's opening.
 LAG = 10
@@ -85,6 +86,8 @@ async def open_loop(nc: Any, requests: list[Request], rate: float, timeout: floa
             outcome = outcome_of(reply.data)
         except TimeoutError:
             outcome = "timeout"
+        except nats.errors.NoRespondersError:
+            outcome = "no_responders"
         answers.append(Answer(request.key, outcome, time.perf_counter() - due, deadline))
 
     tasks = []

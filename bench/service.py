@@ -46,6 +46,7 @@ async def main():
     async def echo(msg):
         await msg.respond(b'{"ok": {}}')
     await nc.subscribe("bench.echo.>", cb=echo)
+    await nc.flush()
     print("ready", flush=True)
     await asyncio.Event().wait()
 asyncio.run(main())
@@ -105,6 +106,25 @@ def wait_serving(log_path: Path, process: subprocess.Popen[bytes], timeout: floa
     raise RuntimeError("ledger serve did not start serving within 60 s")
 
 
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by process ``pid`` and each of its descendants, by command name
+    (``ledger`` for serve, ``python3`` for its projection follower, ``nats-server``)."""
+    used: dict[str, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            name = Path(f"/proc/{current}/comm").read_text().strip()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 class Phase(msgspec.Struct):
     """One fixed-rate run: what was sent, what came back, the echo baseline's latencies at the same rate."""
 
@@ -113,6 +133,11 @@ class Phase(msgspec.Struct):
     seconds: float
     answers: list[Answer]
     echo: list[float]
+    cpu: dict[str, float] = {}
+
+    def cpu_ms(self, *names: str) -> float:
+        """CPU milliseconds per command answered ok of the processes named ``names`` (serve: ``ledger``)."""
+        return sum(self.cpu.get(n, 0.0) for n in names) * 1000 / max(1, self.count("ok"))
 
     def count(self, *outcomes: str) -> int:
         """Answers with one of ``outcomes``."""
@@ -142,25 +167,30 @@ async def echo_latencies(nc: Any, rate: float, count: int, timeout: float) -> li
     return sorted(a.latency for a in await open_loop(nc, requests, rate, timeout))
 
 
-async def phase(nc: Any, name: str, rate: float, seconds: float, timeout: float) -> Phase:
-    """Echo at ``rate`` for a quarter of the time, then the mix at ``rate`` for ``seconds``."""
+async def phase(nc: Any, pid: int, name: str, rate: float, seconds: float, timeout: float) -> Phase:
+    """Echo at ``rate`` for a quarter of the time, then the mix at ``rate`` for ``seconds`` (and the CPU serve,
+    its children and the nats-server used meanwhile, until a second after the last answer)."""
     echo = await echo_latencies(nc, rate, max(1, int(rate * seconds / 4)), timeout)
     requests = list(mix(f"{name}-", int(rate * seconds)))
-    return Phase(name, rate, seconds, await open_loop(nc, requests, rate, timeout), echo)
+    before = cpu_seconds(pid)
+    answers = await open_loop(nc, requests, rate, timeout)
+    await asyncio.sleep(1.0)  # the workers and the follower finish with the last commands' events
+    after = cpu_seconds(pid)
+    return Phase(name, rate, seconds, answers, echo, {k: v - before.get(k, 0.0) for k, v in after.items()})
 
 
-async def drive(url: str, rates: list[float], seconds: float, overload: float, timeout: float) -> list[Phase]:
+async def drive(url: str, pid: int, rates: list[float], seconds: float, overload: float, timeout: float) -> list[Phase]:
     """Every phase: the fixed rates, then the burst and the recovery after it."""
     nc = await nats.connect(url, pending_size=256 * 1024 * 1024)
     echo = subprocess.Popen([sys.executable, "-c", ECHO, url], stdout=subprocess.PIPE)
     try:
         assert echo.stdout is not None
         echo.stdout.readline()
-        phases = [await phase(nc, f"r{int(rate)}", rate, seconds, timeout) for rate in rates]
+        phases = [await phase(nc, pid, f"r{int(rate)}", rate, seconds, timeout) for rate in rates]
         if overload:
             best = max((p.count("ok") / p.seconds for p in phases), default=100.0)
-            phases.append(await phase(nc, "burst", best * overload, seconds, timeout))
-            phases.append(await phase(nc, "after", min(rates), max(2.0, seconds / 2), timeout))
+            phases.append(await phase(nc, pid, "burst", best * overload, seconds, timeout))
+            phases.append(await phase(nc, pid, "after", min(rates), max(2.0, seconds / 2), timeout))
         return phases
     finally:
         echo.terminate()
@@ -172,12 +202,14 @@ def print_phases(phases: list[Phase], verdict: Check, raw: float, label: str) ->
     """The per-rate table (on stdout) and the store check."""
     print(f"\n{label}: raw durable 1-row commits {raw:,.0f}/s")
     print(f"{'phase':>7} {'rate/s':>7} {'sent':>7} {'ok':>7} {'refused':>7} {'shed':>7} {'expired':>7} "
-          f"{'timeout':>7} {'ok/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'echo p50':>8} {'echo p99':>8}")
+          f"{'timeout':>7} {'ok/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'echo p50':>8} {'echo p99':>8} "
+          f"{'cpu ms/cmd: serve':>17} {'follower':>8} {'nats':>5}")
     for p in phases:
         print(f"{p.name:>7} {p.rate:7.0f} {len(p.answers):7} {p.count('ok'):7} {p.refused:7} "
               f"{p.count('overloaded'):7} {p.count('deadline_exceeded'):7} {p.count('timeout'):7} "
               f"{p.count('ok') / p.seconds:7.0f} {p.latency(0.5):8.1f} {p.latency(0.95):8.1f} "
-              f"{p.latency(0.99):8.1f} {quantile(p.echo, 0.5):8.1f} {quantile(p.echo, 0.99):8.1f}")
+              f"{p.latency(0.99):8.1f} {quantile(p.echo, 0.5):8.1f} {quantile(p.echo, 0.99):8.1f} "
+              f"{p.cpu_ms('ledger'):17.2f} {p.cpu_ms('python3'):8.2f} {p.cpu_ms('nats-server'):5.2f}")
     print(f"store check: {'passed' if verdict.passed else 'FAILED'} ({verdict.answered_missing} answered ok but "
           f"missing, {verdict.refused_recorded} shed or expired but recorded, {verdict.past_deadline} decided "
           f"past their deadline; {verdict.timeouts_recorded} timed out at the client but recorded)")
@@ -185,11 +217,27 @@ def print_phases(phases: list[Phase], verdict: Check, raw: float, label: str) ->
         print(f"  {example}")
 
 
+@contextmanager
+def profiling(pid: int, out: Path | None) -> Iterator[None]:
+    """``py-spy record`` of process ``pid`` and its children into ``out`` (raw collapsed stacks) while inside."""
+    if out is None:
+        yield
+        return
+    spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+                            "--subprocesses", "--gil", "--nonblocking", "--format", "raw", "--output", str(out),
+                            "--rate", "200"], stdout=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(60)
+
+
 def run_store(label: str, home: Path, env: dict[str, str], settings: Settings, raw: float, rates: list[float],
-              seconds: float, overload: float, timeout: float) -> list[Row]:
-    """One store's run: serve, drive, stop, check; its rows."""
-    with serving(home, env) as (url, _):
-        phases = asyncio.run(drive(url, rates, seconds, overload, timeout))
+              seconds: float, overload: float, timeout: float, profile: Path | None = None) -> list[Row]:
+    """One store's run: serve, drive, stop, check; its rows. ``profile``: py-spy's samples of serve go there."""
+    with serving(home, env) as (url, process), profiling(process.pid, profile):
+        phases = asyncio.run(drive(url, process.pid, rates, seconds, overload, timeout))
     store = LedgerStore(settings)
     try:
         found = recorded(store.recorder.select_notifications(start=1, limit=10**9))
@@ -226,14 +274,15 @@ def rows(label: str, phases: list[Phase], verdict: Check, raw: float) -> list[Ro
     return out
 
 
-def run_all(rates: list[float], seconds: float, overload: float, timeout: float, postgres: bool) -> list[Row]:
+def run_all(rates: list[float], seconds: float, overload: float, timeout: float, postgres: bool,
+            profile: Path | None = None) -> list[Row]:
     """The SQLite run, and the PostgreSQL one when asked for (``postgres``) and a DSN is configured."""
     out: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-service-") as folder:
         home = Path(folder) / "sqlite"
         raw = raw_sqlite(Path(folder), 2000, 1)
         settings = Settings.from_env({}, home=home, db_path=home / "ledger.db")
-        out += run_store("SQLite FULL", home, {}, settings, raw, rates, seconds, overload, timeout)
+        out += run_store("SQLite FULL", home, {}, settings, raw, rates, seconds, overload, timeout, profile)
         dsn = postgres_dsn()
         if postgres and dsn:
             with postgres_scratch(dsn) as new_schema:
@@ -259,9 +308,11 @@ def main() -> None:
     parser.add_argument("--overload", type=float, default=5.0, help="burst at this times the best ok/s (0: none)")
     parser.add_argument("--timeout", type=float, default=2.0, help="each request's deadline, seconds")
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL (LEDGER_BENCH_POSTGRES_DSN)")
+    parser.add_argument("--profile", type=Path, help="py-spy record serve (SQLite run) into this raw file "
+                                                     "(pip install py-spy; summed by python -m bench.profile)")
     args = parser.parse_args()
     for row in run_all([float(r) for r in args.rates.split(",")], args.seconds, args.overload, args.timeout,
-                       args.postgres):
+                       args.postgres, args.profile):
         print(f"{row.measure:100} ours {row.ours:9,.1f}  baseline {row.baseline:9,.1f}  ratio {row.ratio:5.2f}")
 
 
