@@ -12,7 +12,9 @@
 | LEDGER_SECRET | (file $LEDGER_HOME/secret) | HMAC secret for invitation and cart links |
 | LEDGER_GATEWAY_DB | $LEDGER_HOME/gateway.db | the gateway simulator's state |
 | LEDGER_LOG_FORMAT | console on a TTY, else json | structlog renderer |
-| LEDGER_GROUP_COMMIT | 0 | 1: write concurrent commands in one transaction (group commit) |
+| LEDGER_GROUP_COMMIT | 1 in serve, else 0 | 1: decide commands concurrently, write them together (group commit) |
+| LEDGER_COMMAND_QUEUE | 256 | commands a NATS API instance holds waiting to be decided; beyond: ``overloaded`` |
+| LEDGER_REQUEST_TIMEOUT | 5 | seconds a command request without a deadline header may wait before it is decided |
 | LEDGER_AGGREGATE_CACHE | 1000 | accounts kept in memory between commands (0 disables) |
 """
 
@@ -38,8 +40,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_interval: int = 100
     gateway_db: Path = Path("var/gateway.db")
     log_format: str = "auto"
-    group_commit: bool = False
+    #: None: what the process is for decides (``serve``: group commit; a CLI command: one transaction).
+    group_commit: bool | None = None
     aggregate_cache: int = 1000
+    command_queue: int = 256
+    request_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -60,8 +65,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "snapshot_interval": _int(env.get("LEDGER_SNAPSHOT_INTERVAL", "100"), "LEDGER_SNAPSHOT_INTERVAL"),
             "gateway_db": Path(env.get("LEDGER_GATEWAY_DB", str(home / "gateway.db"))),
             "log_format": env.get("LEDGER_LOG_FORMAT", "auto"),
-            "group_commit": env.get("LEDGER_GROUP_COMMIT", "0") == "1",
+            "group_commit": _flag(env["LEDGER_GROUP_COMMIT"]) if "LEDGER_GROUP_COMMIT" in env else None,
             "aggregate_cache": int(env.get("LEDGER_AGGREGATE_CACHE", "1000") or 0),
+            "command_queue": _int(env.get("LEDGER_COMMAND_QUEUE", "256"), "LEDGER_COMMAND_QUEUE"),
+            "request_timeout": _seconds(env.get("LEDGER_REQUEST_TIMEOUT", "5"), "LEDGER_REQUEST_TIMEOUT"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
@@ -151,4 +158,20 @@ def _int(text: str, field: str) -> int:
         raise ValidationError(f"{field} must be an integer", field=field) from None
     if value < 1:
         raise ValidationError(f"{field} must be positive", field=field)
+    return value
+
+
+def _flag(text: str, field: str = "LEDGER_GROUP_COMMIT") -> bool:
+    if text not in ("0", "1"):
+        raise ValidationError(f"{field} must be 0 or 1", field=field)
+    return text == "1"
+
+
+def _seconds(text: str, field: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValidationError(f"{field} must be a number of seconds", field=field) from None
+    if not 0 < value < 3600:
+        raise ValidationError(f"{field} must be more than 0 and under 3600 seconds", field=field)
     return value

@@ -21,6 +21,7 @@ from typing import Any
 import structlog
 from eventsourcing.persistence import RecordConflictError
 
+from ledger.commands.deadlines import check_deadline
 from ledger.commands.messages import Outcome
 from ledger.commands.service import (
     AccountLocks,
@@ -50,8 +51,10 @@ class BatchingService:
         self.locks = AccountLocks()
 
     def handle(self, command: Any) -> Outcome:
-        """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
+        """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written), and
+        :class:`DeadlineExceeded` when its deadline (:mod:`ledger.commands.deadlines`) passed before its turn."""
         with self.locks(getattr(command, "account", None)):
+            check_deadline()
             return self._handle(command)
 
     def _handle(self, command: Any) -> Outcome:

@@ -20,6 +20,7 @@ import structlog
 from eventsourcing.persistence import RecordConflictError
 
 from ledger.commands import messages as m
+from ledger.commands.deadlines import check_deadline
 from ledger.commands.handlers import HANDLERS
 from ledger.commands.messages import Outcome
 from ledger.commands.unit import Ports, Unit, refuse_card_numbers
@@ -157,8 +158,10 @@ class LedgerService:
         self.locks = AccountLocks()
 
     def handle(self, command: Any) -> Outcome:
-        """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
+        """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written), and
+        :class:`DeadlineExceeded` when its deadline (:mod:`ledger.commands.deadlines`) passed before its turn."""
         with self.locks(getattr(command, "account", None)):
+            check_deadline()
             return self._handle(command)
 
     def _handle(self, command: Any) -> Outcome:

@@ -26,6 +26,7 @@ from ledger.natsserver import log_nats_error
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
+from ledger.service.admission import Admission, run_admitted
 from ledger.service.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.views import account_view
 
@@ -33,6 +34,8 @@ log = structlog.get_logger("ledger.service")
 _encode = msgspec.json.Encoder().encode
 #: Threads deciding commands at once in one instance with group commit (they mostly wait for the committer).
 MAX_COMMAND_THREADS = 64
+#: Requests beyond the admitted ones that the subscription hands over at once, to be answered ``overloaded``.
+SHEDDING = 64
 
 
 def error_reply(error: LedgerError) -> bytes:
@@ -158,22 +161,29 @@ def command_concurrency(ledger: Ledger) -> int:
     return 1
 
 
-def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None) -> NatsBroker:
+def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None,
+                 admission: Admission | None = None) -> NatsBroker:
     """A faststream NatsBroker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group.
 
-    Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`); reads run
-    one at a time beside them (one subscription handles its messages in order; the keeper is one connection).
-    Run several instances to scale out: the queue group gives each request to one of them.
+    Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`), behind
+    ``admission`` (default: room for ``LEDGER_COMMAND_QUEUE`` waiting beyond those, deadlines defaulting to
+    ``LEDGER_REQUEST_TIMEOUT``; :mod:`ledger.service.admission`); reads run one at a time beside them (one
+    subscription handles its messages in order; the keeper is one connection). Run several instances to scale
+    out: the queue group gives each request to one of them.
     """
     broker = NatsBroker(url, logger=None, error_cb=log_nats_error)
     workers = concurrency or command_concurrency(ledger)
+    settings = ledger.settings
+    admission = admission or Admission(workers + settings.command_queue, default_timeout=settings.request_timeout)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-command")
 
-    @broker.subscriber(f"{COMMAND_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw, max_workers=workers)
+    @broker.subscriber(f"{COMMAND_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw,
+                       max_workers=admission.capacity + SHEDDING)
     async def commands(body: bytes, msg: NatsMessage) -> bytes:
         subject = msg.raw_message.subject
-        loop = asyncio.get_running_loop()
-        reply = await loop.run_in_executor(pool, handle_command, ledger, subject[len(COMMAND_PREFIX):], body)
+        name = subject[len(COMMAND_PREFIX):]
+        reply = await run_admitted(admission, pool, msg.raw_message.headers,
+                                   lambda: handle_command(ledger, name, body), error_reply)
         log.info("command_handled", subject=subject, ok=reply.startswith(b'{"ok"'))
         return reply
 
