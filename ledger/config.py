@@ -13,7 +13,7 @@
 | LEDGER_GATEWAY_DB | $LEDGER_HOME/gateway.db | the gateway simulator's state |
 | LEDGER_LOG_FORMAT | console on a TTY, else json | structlog renderer |
 | LEDGER_GROUP_COMMIT | 1 in serve, else 0 | 1: decide commands concurrently, write them together (group commit) |
-| LEDGER_COMMAND_QUEUE | 256 | commands a NATS API instance holds waiting to be decided; beyond: ``overloaded`` |
+| LEDGER_COMMAND_QUEUE | 64 | commands a NATS API instance holds waiting to be decided; beyond: ``overloaded`` |
 | LEDGER_REQUEST_TIMEOUT | 5 | seconds a command request without a deadline header may wait before it is decided |
 | LEDGER_AGGREGATE_CACHE | 1000 | accounts kept in memory between commands (0 disables) |
 """
@@ -43,7 +43,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: None: what the process is for decides (``serve``: group commit; a CLI command: one transaction).
     group_commit: bool | None = None
     aggregate_cache: int = 1000
-    command_queue: int = 256
+    command_queue: int = 64
     request_timeout: float = 5.0
 
     @classmethod
@@ -67,7 +67,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "log_format": env.get("LEDGER_LOG_FORMAT", "auto"),
             "group_commit": _flag(env["LEDGER_GROUP_COMMIT"]) if "LEDGER_GROUP_COMMIT" in env else None,
             "aggregate_cache": int(env.get("LEDGER_AGGREGATE_CACHE", "1000") or 0),
-            "command_queue": _int(env.get("LEDGER_COMMAND_QUEUE", "256"), "LEDGER_COMMAND_QUEUE"),
+            "command_queue": _int(env.get("LEDGER_COMMAND_QUEUE", "64"), "LEDGER_COMMAND_QUEUE"),
             "request_timeout": _seconds(env.get("LEDGER_REQUEST_TIMEOUT", "5"), "LEDGER_REQUEST_TIMEOUT"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

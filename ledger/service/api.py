@@ -26,7 +26,7 @@ from ledger.natsserver import log_nats_error
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.admission import Admission, run_admitted
+from ledger.service.admission import Admission, CommandIntake
 from ledger.service.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.views import account_view
 
@@ -34,8 +34,6 @@ log = structlog.get_logger("ledger.service")
 _encode = msgspec.json.Encoder().encode
 #: Threads deciding commands at once in one instance with group commit (they mostly wait for the committer).
 MAX_COMMAND_THREADS = 64
-#: Requests beyond the admitted ones that the subscription hands over at once, to be answered ``overloaded``.
-SHEDDING = 64
 
 
 def error_reply(error: LedgerError) -> bytes:
@@ -161,9 +159,28 @@ def command_concurrency(ledger: Ledger) -> int:
     return 1
 
 
+class LedgerBroker(NatsBroker):
+    """faststream's broker serving the reads, with the command intake (:class:`CommandIntake`) on its
+    connection, started and stopped with it."""
+
+    def __init__(self, url: str, intake: CommandIntake) -> None:
+        super().__init__(url, logger=None, error_cb=log_nats_error)
+        self.intake = intake
+
+    async def start(self) -> None:
+        """Connect, start the read subscribers, then take commands."""
+        await super().start()
+        await self.intake.start(self.connection)
+
+    async def stop(self, *args: Any) -> None:
+        """Stop taking commands (those admitted are answered), then the rest."""
+        await self.intake.stop()
+        await super().stop(*args)
+
+
 def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None,
                  admission: Admission | None = None) -> NatsBroker:
-    """A faststream NatsBroker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group.
+    """A broker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group.
 
     Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`), behind
     ``admission`` (default: room for ``LEDGER_COMMAND_QUEUE`` waiting beyond those, deadlines defaulting to
@@ -171,26 +188,18 @@ def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurre
     subscription handles its messages in order; the keeper is one connection). Run several instances to scale
     out: the queue group gives each request to one of them.
     """
-    broker = NatsBroker(url, logger=None, error_cb=log_nats_error)
     workers = concurrency or command_concurrency(ledger)
     settings = ledger.settings
     admission = admission or Admission(workers + settings.command_queue, default_timeout=settings.request_timeout)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-command")
-
-    @broker.subscriber(f"{COMMAND_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw,
-                       max_workers=admission.capacity + SHEDDING)
-    async def commands(body: bytes, msg: NatsMessage) -> bytes:
-        subject = msg.raw_message.subject
-        name = subject[len(COMMAND_PREFIX):]
-        reply = await run_admitted(admission, pool, msg.raw_message.headers,
-                                   lambda: handle_command(ledger, name, body), error_reply)
-        log.info("command_handled", subject=subject, ok=reply.startswith(b'{"ok"'))
-        return reply
+    intake = CommandIntake(admission, pool, lambda name, body: handle_command(ledger, name, body), error_reply,
+                           COMMAND_PREFIX, QUEUE_GROUP)
+    broker = LedgerBroker(url, intake)
 
     @broker.subscriber(f"{READ_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw)
     async def reads(body: bytes, msg: NatsMessage) -> bytes:
         view = msg.raw_message.subject[len(READ_PREFIX):]
         return await asyncio.to_thread(handle_read, ledger, keeper, view, body)
 
-    _ = (commands, reads)
+    _ = reads
     return broker
