@@ -23,7 +23,7 @@ import pytest
 
 from ledger.bootstrap import Ledger
 from ledger.ports.ids import account_uuid
-from ledger.service.admission import DEADLINE_HEADER, TIMEOUT_HEADER, Admission
+from ledger.nats_api.admission import DEADLINE_HEADER, TIMEOUT_HEADER, Admission
 from tests.ledger_fixtures import make_ledger, serving
 
 pytestmark = pytest.mark.nats

@@ -22,12 +22,12 @@ from ledger.bootstrap import Ledger
 from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
 from ledger.errors import LedgerError, ValidationError
+from ledger.nats_api.admission import Admission, CommandIntake
+from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.natsserver import log_nats_error
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.admission import Admission, CommandIntake
-from ledger.service.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.views import account_view
 
 log = structlog.get_logger("ledger.service")
@@ -184,7 +184,7 @@ def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurre
 
     Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`), behind
     ``admission`` (default: room for ``LEDGER_COMMAND_QUEUE`` waiting beyond those, deadlines defaulting to
-    ``LEDGER_REQUEST_TIMEOUT``; :mod:`ledger.service.admission`); reads run one at a time beside them (one
+    ``LEDGER_REQUEST_TIMEOUT``; :mod:`ledger.nats_api.admission`); reads run one at a time beside them (one
     subscription handles its messages in order; the keeper is one connection). Run several instances to scale
     out: the queue group gives each request to one of them.
     """
