@@ -60,10 +60,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def ledger_command() -> list[str]:
-    """``.venv/bin/ledger serve`` (what ``make run`` runs), or the module when no script is installed."""
+def ledger_command() -> tuple[list[str], dict[str, str]]:
+    """``.venv/bin/ledger serve`` (what ``make run`` runs), or the module when no script is installed, and the
+    environment it needs. ``BENCH_LEDGER=FOLDER``: the ledger of another checkout (its code first on the path, with
+    this venv's packages), to compare before and after a change in the same run conditions."""
+    other = os.environ.get("BENCH_LEDGER")
+    if other:
+        return [sys.executable, "-m", "ledger", "serve"], {"PYTHONPATH": other, "PYTHONDONTWRITEBYTECODE": "1"}
     script = Path(sys.executable).with_name("ledger")
-    return [str(script), "serve"] if script.exists() else [sys.executable, "-m", "ledger", "serve"]
+    return ([str(script), "serve"] if script.exists() else [sys.executable, "-m", "ledger", "serve"]), {}
 
 
 @contextmanager
@@ -72,13 +77,14 @@ def serving(home: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, subpro
     yields (NATS URL, the process) once it answers; stopped with SIGTERM after."""
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "serve.log"
+    command, command_env = ledger_command()
     env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_LOG_FORMAT": "json",
-           "LEDGER_NATS_PORT": str(free_port()), **extra_env}
+           "LEDGER_NATS_PORT": str(free_port()), **command_env, **extra_env}
     for name in ("LEDGER_DB", "NATS_URL", "LEDGER_PROJECTIONS_DIR", "LEDGER_GATEWAY_DB", "LEDGER_CHAIN_DB"):
         if name not in extra_env:
             env.pop(name, None)
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(ledger_command(), env=env, stdout=log_file, stderr=log_file)
+        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=log_file)
         try:
             url = wait_serving(log_path, process)
             yield url, process
