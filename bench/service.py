@@ -84,7 +84,7 @@ def serving(home: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, subpro
         if name not in extra_env:
             env.pop(name, None)
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=log_file)
+        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=log_file, cwd=home)
         try:
             url = wait_serving(log_path, process)
             yield url, process
@@ -113,8 +113,8 @@ def wait_serving(log_path: Path, process: subprocess.Popen[bytes], timeout: floa
 
 
 def cpu_seconds(pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by process ``pid`` and each of its descendants, by command name
-    (``ledger`` for serve, ``python3`` for its projection follower, ``nats-server``)."""
+    """CPU seconds (user + system) used so far by serve (process ``pid``: ``serve``), its nats-server
+    (``nats-server``) and its other descendants (``children``: the projection follower)."""
     used: dict[str, float] = {}
     ticks = os.sysconf("SC_CLK_TCK")
     pending = [pid]
@@ -127,7 +127,8 @@ def cpu_seconds(pid: int) -> dict[str, float]:
                 pending += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             continue
-        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+        role = "serve" if current == pid else name if name == "nats-server" else "children"
+        used[role] = used.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
     return used
 
 
@@ -142,7 +143,7 @@ class Phase(msgspec.Struct):
     cpu: dict[str, float] = {}
 
     def cpu_ms(self, *names: str) -> float:
-        """CPU milliseconds per command answered ok of the processes named ``names`` (serve: ``ledger``)."""
+        """CPU milliseconds per command answered ok of the processes ``names`` (see :func:`cpu_seconds`)."""
         return sum(self.cpu.get(n, 0.0) for n in names) * 1000 / max(1, self.count("ok"))
 
     def count(self, *outcomes: str) -> int:
@@ -215,7 +216,7 @@ def print_phases(phases: list[Phase], verdict: Check, raw: float, label: str) ->
               f"{p.count('overloaded'):7} {p.count('deadline_exceeded'):7} {p.count('timeout'):7} "
               f"{p.count('ok') / p.seconds:7.0f} {p.latency(0.5):8.1f} {p.latency(0.95):8.1f} "
               f"{p.latency(0.99):8.1f} {quantile(p.echo, 0.5):8.1f} {quantile(p.echo, 0.99):8.1f} "
-              f"{p.cpu_ms('ledger'):17.2f} {p.cpu_ms('python3'):8.2f} {p.cpu_ms('nats-server'):5.2f}")
+              f"{p.cpu_ms('serve'):17.2f} {p.cpu_ms('children'):8.2f} {p.cpu_ms('nats-server'):5.2f}")
     print(f"store check: {'passed' if verdict.passed else 'FAILED'} ({verdict.answered_missing} answered ok but "
           f"missing, {verdict.refused_recorded} shed or expired but recorded, {verdict.past_deadline} decided "
           f"past their deadline; {verdict.timeouts_recorded} timed out at the client but recorded)")
