@@ -22,8 +22,8 @@ import nats
 import pytest
 
 from ledger.bootstrap import Ledger
-from ledger.ports.ids import account_uuid
 from ledger.nats_api.admission import DEADLINE_HEADER, TIMEOUT_HEADER, Admission
+from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import make_ledger, serving
 
 pytestmark = pytest.mark.nats
