@@ -77,9 +77,10 @@ async def api(ledger: Ledger, home: Path, url: str, admission: Admission) -> Asy
             await nc.close()
 
 
-async def until(condition: Any) -> None:
-    """Wait (boundedly) until ``condition()`` holds; the test fails if it never does."""
-    for _ in range(3000):
+async def until(condition: Any, polls: int = 3000) -> None:
+    """Wait (boundedly: ``polls`` times 10 ms at least) until ``condition()`` holds; the test fails if it never
+    does."""
+    for _ in range(polls):
         if condition():
             return
         await asyncio.sleep(0.01)
@@ -156,7 +157,7 @@ async def test_a_burst_of_ten_thousand_requests_is_shed_beyond_the_capacity(tmp_
         async with api(ledger, tmp_path, nats_server, admission) as nc:
             bodies = [msgspec.json.encode({"account": f"B{n}", "email": "b@example.com"}) for n in range(10_000)]
             sent = [asyncio.create_task(nc.request("ledger.cmd.account.open", body, timeout=60)) for body in bodies]
-            await until(lambda: sum(task.done() for task in sent) >= 10_000 - 8)
+            await until(lambda: sum(task.done() for task in sent) >= 10_000 - 8, polls=12_000)
             assert admission.most == 8 == admission.in_flight
             release.set()
             codes = [msgspec.json.decode((await task).data) for task in sent]
