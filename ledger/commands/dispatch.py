@@ -21,6 +21,7 @@ from eventsourcing.persistence import RecordConflictError
 
 from ledger.aggregates import events as ev
 from ledger.commands import messages as m
+from ledger.commands.deadlines import check_deadline
 from ledger.commands.gateway_calls import raise_unrecorded
 from ledger.commands.handlers import HANDLERS
 from ledger.commands.handlers.registry import Handler
@@ -132,8 +133,10 @@ class LedgerService:
         self.locks = AccountLocks()
 
     def handle(self, command: m.Command) -> Outcome:
-        """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
+        """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written), and
+        :class:`DeadlineExceeded` when its deadline (:mod:`ledger.commands.deadlines`) passed before its turn."""
         with self.locks(getattr(command, "account", None)):
+            check_deadline()
             return self._handle(command)
 
     def commit(self, unit: Unit) -> list[tuple[ev.Event, int | None]]:
