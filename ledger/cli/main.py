@@ -41,12 +41,12 @@ class CliState:
         """The settings from the environment and ``--db`` (for commands that need only the store)."""
         return Settings.from_env(db_path=self.db)
 
-    def ledger(self) -> Ledger:
-        """The wired ledger (opened on first use)."""
+    def ledger(self, *, serving: bool = False) -> Ledger:
+        """The wired ledger (opened on first use; ``serving``: for ``serve``, see :func:`ledger.bootstrap.build`)."""
         if self._ledger is None:
             settings = self.settings()
             instant: datetime | None = parse_instant(self.at, settings.timezone, "at") if self.at else None
-            self._ledger = build(settings, at=instant)
+            self._ledger = build(settings, at=instant, serving=serving)
         return self._ledger
 
     def run(self, make: Callable[[ActorIn], Any]) -> None:

@@ -48,9 +48,9 @@ class Portal:
         """An absolute link to a portal page, for emails."""
         return f"{self.base_url}/portal/{path}"
 
-    async def send(self, to: str, template: str, **values: Any) -> None:
-        """Send one of the portal's own emails (confirmation, reset link)."""
-        subject, text, html = render(template, **values)
+    async def send(self, to: str, template: str, **values: str) -> None:
+        """Send one of the portal's own emails (confirmation, reset link: no amounts, so no currency)."""
+        subject, text, html = render(template, "", **values)
         await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, sender=self.sender,
                                      message_id=f"portal-{uuid.uuid4().hex}"))
 
