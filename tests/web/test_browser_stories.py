@@ -92,7 +92,10 @@ def press(driver: Any, text: str) -> None:
 def billed(site: Running) -> None:
     service = site.ledger.service
     service.handle(m.OpenAccount(account="ACC1", email="ada@example.com", name="Ada Lovelace"))
-    service.handle(m.PlaceOrder(account="ACC1", order="SO-7", amount="30.00", channel="pos"))
+    service.handle(m.PlaceOrder(account="ACC1", order="SO-7", amount="30.00", channel="pos", items=[
+        m.OrderItemIn(sku=sku, description=text, quantity=quantity, unit_price=price)
+        for sku, text, quantity, price in (("GLV-L", "Work gloves, large", 2, "6.00"), ("TAPE-25", "Duct tape", 3,
+                                           "4.00"), ("MASK-N95", "N95 mask", 1, "6.00"))]))
     for number, (amount, day) in enumerate((("100.00", "01"), ("50.00", "05"), ("30.00", "09")), start=1):
         service.handle(m.IssueInvoice(account="ACC1", invoice=f"INV-{number}", amount=amount,
                                       date=f"2026-11-{day}", due=f"2026-12-{day}",
