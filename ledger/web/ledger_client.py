@@ -8,6 +8,7 @@ done here and only here, so the rest of the web app never sees how the ledger is
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -20,6 +21,8 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 #: Seconds a request may take before the page says the ledger is unavailable (a card charge takes longest).
 REQUEST_TIMEOUT = 20.0
+#: Seconds a page waits for the first connection to NATS before saying the ledger is unavailable.
+CONNECT_TIMEOUT = 5.0
 
 
 class LedgerUnavailable(LedgerError):
@@ -38,15 +41,19 @@ def refusal(error: dict[str, Any]) -> LedgerError:
 class LedgerClient:
     """Commands and reads over NATS request/reply for the portal."""
 
-    def __init__(self, url: str, *, name: str = "ledger-portal") -> None:
+    def __init__(self, url: str, *, name: str = "ledger-portal", connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.url = url
         self.name = name
+        self.connect_timeout = connect_timeout
         self._nc: Client | None = None
+        self._connecting = asyncio.Lock()
 
     async def connect(self) -> None:
-        """Connect (reconnecting forever once connected)."""
-        self._nc = await nats.connect(self.url, name=self.name, max_reconnect_attempts=-1, allow_reconnect=True,
-                                      connect_timeout=5)
+        """Connect within CONNECT_TIMEOUT seconds (nats-py would retry a first connection forever), then keep
+        reconnecting for as long as the app runs."""
+        self._nc = await asyncio.wait_for(
+            nats.connect(self.url, name=self.name, max_reconnect_attempts=-1, allow_reconnect=True,
+                         connect_timeout=2), self.connect_timeout)
 
     async def close(self) -> None:
         """Drain and close the connection."""
@@ -67,11 +74,12 @@ class LedgerClient:
         return await self._request(f"ledger.read.{view}", {k: v for k, v in query.items() if v is not None})
 
     async def _request(self, subject: str, payload: dict[str, Any]) -> Any:
-        if self._nc is None:  # connected on first use, on the loop that serves the requests
-            try:
-                await self.connect()
-            except (OSError, nats.errors.Error):
-                raise LedgerUnavailable("the portal cannot reach the ledger", field="ledger") from None
+        async with self._connecting:
+            if self._nc is None:  # connected on first use, on the loop that serves the requests
+                try:
+                    await self.connect()
+                except (OSError, TimeoutError, nats.errors.Error):
+                    raise LedgerUnavailable("the portal cannot reach the ledger", field="ledger") from None
         assert self._nc is not None
         try:
             message = await self._nc.request(subject, _encode(payload), timeout=REQUEST_TIMEOUT)

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
 from ledger.web.auth import LoginRefused, password_problem
-from ledger.web.portal import SESSION_COOKIE, customer, logged_in, page, portal_of
+from ledger.web.portal import SESSION_COOKIE, customer, logged_in, not_theirs, page, portal_of
 
 #: Seed 002 for invitations (72 h); the reset link lives one hour, the Confirm link as long as an invitation.
 RESET_VALID = 3600.0
@@ -135,11 +135,7 @@ async def reset(request: Request[Any, Any, Any], token: FromPath[str]) -> Respon
 async def invitation_form(request: Request[Any, Any, Any],
                           token: FromPath[str], account: FromQuery[str] = "") -> Template:
     """Seed 002: the invitation link opens the set-password page (or says it has expired)."""
-    portal = portal_of(request)
-    try:
-        view = await portal.client.read("account", account=account)
-    except LedgerError:
-        raise NotFoundException("not found") from None
+    view = await _invited(request, account)
     status = view["portal"]
     if status == "accepted":
         return page("message", request, title="Already registered", message="This login is set up: log in.",
@@ -162,10 +158,7 @@ async def accept_invitation(request: Request[Any, Any, Any],
     if problem:
         return page("password_new", request, 400, action=action, title="Register for the customer portal",
                     error=problem)
-    try:
-        view = await portal.client.read("account", account=account)
-    except LedgerError:
-        raise NotFoundException("not found") from None
+    view = await _invited(request, account)
     if view["portal"] == "accepted" or portal.store.login_of(account) is not None:
         return page("message", request, 400, title="Already registered", message="This login is set up: log in.",
                     action=("/portal/login", "Log in"))
@@ -181,6 +174,16 @@ async def accept_invitation(request: Request[Any, Any, Any],
     await _send_confirmation(request, account, view["email"], view["name"])
     return page("message", request, title="Check your email",
                 message="Your password is set. Click Confirm in the email we just sent you, then log in.")
+
+
+async def _invited(request: Request[Any, Any, Any], account: str) -> dict[str, Any]:
+    """The account an invitation link names (404 for one the ledger does not know)."""
+    try:
+        view: dict[str, Any] = await portal_of(request).client.read("account", account=account)
+    except LedgerError as error:
+        not_theirs(error)
+        raise NotFoundException("not found") from None
+    return view
 
 
 async def _send_confirmation(request: Request[Any, Any, Any], account: str, email: str, name: str) -> None:

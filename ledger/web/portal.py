@@ -20,7 +20,7 @@ from ledger.errors import LedgerError
 from ledger.ports.mailer import Email, Mailer
 from ledger.web.auth import Authenticator
 from ledger.web.credentials import CredentialStore, Session
-from ledger.web.ledger_client import LedgerClient
+from ledger.web.ledger_client import LedgerClient, LedgerUnavailable
 from workers.emails import render
 
 SESSION_COOKIE = "portal_session"
@@ -89,7 +89,10 @@ def page(name: str, request: Request[Any, Any, Any], status_code: int = 200, **c
 
 
 def not_theirs(error: LedgerError) -> None:
-    """Answer 404 for anything the ledger does not find on the customer's own account (whatever the id)."""
+    """Answer 404 for anything the ledger does not find on the customer's own account (whatever the id), and 503
+    when the ledger did not answer; any other refusal is the caller's to show."""
+    if isinstance(error, LedgerUnavailable):
+        raise error
     if error.code == "not_found":
         raise NotFoundException("not found") from None
 

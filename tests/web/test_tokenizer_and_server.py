@@ -76,3 +76,18 @@ def test_settings_refuse_a_bad_port(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as refused:
         Settings.from_env({"LEDGER_HTTP_PORT": "eighty"}, home=tmp_path)
     assert refused.value.field == "LEDGER_HTTP_PORT"
+
+
+async def test_a_page_says_so_when_the_ledger_cannot_be_reached(tmp_path: Path) -> None:
+    from ledger.ports.clock import zone_of
+    from ledger.web.app import build_app
+    from ledger.web.credentials import CredentialStore
+    from ledger.web.ledger_client import LedgerClient
+    from ledger.web.portal import Portal
+
+    portal = Portal(client=LedgerClient("nats://127.0.0.1:1", connect_timeout=0.5),
+                    store=CredentialStore(tmp_path / "portal.db"), mailer=MemoryMailer(),
+                    zone=zone_of("America/New_York"), base_url="http://testserver.local", tokenizer_url=PORTAL)
+    async with AsyncTestClient(build_app(portal), base_url="http://testserver.local") as client:
+        answer = await client.get("/portal/invitation/anything?account=ACC1")
+    assert answer.status_code == 503 and "cannot be reached" in answer.text
