@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import structlog
 from litestar.testing import AsyncTestClient
 from structlog.testing import capture_logs
 
@@ -16,6 +17,7 @@ from ledger.adapters.mailers import MemoryMailer
 from ledger.adapters.tokenizer import build_tokenizer
 from ledger.cards import card_number_in_text
 from ledger.config import Settings
+from ledger.web import server
 from ledger.web.server import WebFront
 
 PORTAL = "http://127.0.0.1:8080"
@@ -47,7 +49,8 @@ async def test_bank_accounts_and_refusals() -> None:
         assert elsewhere.status_code == 404
 
 
-async def test_the_portal_takes_a_free_port_when_its_own_is_taken_and_logs_its_url(tmp_path: Path) -> None:
+async def test_the_portal_takes_a_free_port_when_its_own_is_taken_and_logs_its_url(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
@@ -57,7 +60,10 @@ async def test_the_portal_takes_a_free_port_when_its_own_is_taken_and_logs_its_u
         assert front.http_url.startswith("http://127.0.0.1:") and front.http_url != f"http://127.0.0.1:{port}"
         assert front.portal_url == front.http_url  # emails link here when LEDGER_PORTAL_URL is not set
         stop = asyncio.Event()
+        saved = structlog.get_config()  # another test's logging set-up may filter info lines out: undone after
+        structlog.reset_defaults()
         with capture_logs() as logs:
+            monkeypatch.setattr(server, "log", structlog.get_logger("ledger.web"))  # bound inside the capture
             running = asyncio.create_task(front.run("nats://127.0.0.1:1", MemoryMailer(), stop))
             reader, writer = await asyncio.open_connection("127.0.0.1", int(front.http_url.rsplit(":", 1)[1]))
             writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -65,6 +71,7 @@ async def test_the_portal_takes_a_free_port_when_its_own_is_taken_and_logs_its_u
             writer.close()
             stop.set()
             await running
+        structlog.configure(**saved)
     assert answer.endswith(b"ok")
     serving = next(entry for entry in logs if entry["event"] == "portal_serving")
     assert serving["http_url"] == front.http_url
