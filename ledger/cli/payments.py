@@ -33,7 +33,7 @@ def payment() -> None:
 @click.argument("account")
 @click.argument("payment_id", metavar="PAYMENT")
 @click.option("--amount", required=True, help="Amount, a decimal string: 100.00")
-@click.option("--method", type=click.Choice(["card", "ach", "paypal"]), required=True)
+@click.option("--method", type=click.Choice(["card", "ach", "paypal"]), required=True, help="How the customer pays.")
 @click.option("--token", required=True, help="Gateway token (tok_visa, tok_ach ...); never a card number.")
 @click.option("--invoice", "invoices", multiple=True, metavar="INVOICE=AMOUNT", help="Pay this much of an invoice.")
 @click.option("--order", "orders", multiple=True, metavar="ORDER=AMOUNT", help="Pay this much of an order.")
@@ -91,7 +91,7 @@ def payment_reconcile(state: CliState) -> None:
 @payment.command("refund")
 @click.argument("account")
 @click.argument("payment_id", metavar="PAYMENT")
-@click.option("--amount", required=True)
+@click.option("--amount", required=True, help="Amount to refund, a decimal.")
 @click.option("--key", default=None, help="Idempotency key (default: derived from PAYMENT and amount).")
 @pass_state
 def payment_refund(state: CliState, account: str, payment_id: str, amount: str, key: str | None) -> None:
