@@ -52,12 +52,12 @@ class CliState:
                 raise NotFound(f"no event store at {settings.db_path}", field="db", code="no_store")
         return self.ledger()
 
-    def ledger(self) -> Ledger:
-        """The wired ledger (opened on first use)."""
+    def ledger(self, *, serving: bool = False) -> Ledger:
+        """The wired ledger (opened on first use; ``serving``: for ``serve``, see :func:`ledger.bootstrap.build`)."""
         if self._ledger is None:
             settings = self.settings()
             instant: datetime | None = parse_instant(self.at, settings.timezone, "at") if self.at else None
-            self._ledger = build(settings, at=instant)
+            self._ledger = build(settings, at=instant, serving=serving)
         return self._ledger
 
     def run(self, make: Callable[[ActorIn], Any]) -> None:

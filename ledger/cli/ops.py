@@ -22,7 +22,7 @@ def serve(state: CliState) -> None:
     from workers.runtime import run_forever
 
     configure_logging(fmt=state.settings().log_format)
-    run_forever(state.ledger())
+    run_forever(state.ledger(serving=True))
 
 
 @projections.command("follow")

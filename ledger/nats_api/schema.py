@@ -99,7 +99,9 @@ def asyncapi() -> dict[str, object]:
         operations[key] = {"action": "send", "channel": {"$ref": f"#/channels/{key}"}}
     components["ErrorReply"] = {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "properties": {"code": {"type": "string"}, "field": {"type": ["string", "null"]},
-                                         "message": {"type": "string"}}}}}
+                                         "message": {"type": "string"},
+                                         "retry_after": {"type": "string", "description": "overloaded: seconds "
+                                                         "to wait before trying again (a decimal)"}}}}}
     components["EventHeaders"] = EVENT_HEADERS
     return {"asyncapi": "3.0.0", "info": {"title": "payment-ledger", "version": "1"},
             "defaultContentType": "application/json", "servers": SERVERS,
