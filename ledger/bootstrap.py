@@ -3,6 +3,7 @@ wired together."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -54,7 +55,7 @@ class Ledger:
         return SmtpMailer(smtp.host, smtp.port, username=smtp.user, start_tls=smtp.start_tls,
                           password=smtp.password.value if smtp.password is not None else None)
 
-    def workers(self, names: tuple[str, ...] | list[str], mailer: Mailer | None = None) -> list[Worker]:
+    def workers(self, names: Sequence[str], mailer: Mailer | None = None) -> list[Worker]:
         """The named event consumers (emails, orders, autopay), sending with ``mailer`` (default: :meth:`mailer`)."""
         from workers.autopay import AutopayWorker
         from workers.emails import EmailWorker

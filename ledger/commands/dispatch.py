@@ -57,14 +57,14 @@ class AccountLocks:
     def __init__(self, stripes: int = 4096) -> None:
         self._locks = [threading.RLock() for _ in range(stripes)]
 
-    def __call__(self, account: Any) -> AbstractContextManager[Any]:
+    def __call__(self, account: object) -> AbstractContextManager[object]:
         """The lock of ``account`` (nothing to take for a command on no account)."""
         if not isinstance(account, str):
             return nullcontext()
         return self._locks[hash(account) % len(self._locks)]
 
 
-def log_recorded(account: str | None, written: Iterable[tuple[Any, int | None]]) -> None:
+def log_recorded(account: str | None, written: Iterable[tuple[ev.Event, int | None]]) -> None:
     """One ``event_recorded`` line per (event, log position) written by a command (its fields are only worked
     out when INFO is logged: the event id is a SHA-1)."""
     if log.is_enabled_for(logging.INFO):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import NoReturn, TypeVar
 from uuid import UUID
 
 import structlog
@@ -33,6 +33,8 @@ from ledger.errors import LedgerError, PolicyViolation, RecordingFailed
 from ledger.ports.gateway import AuthorizationResult, ChargeResult
 
 log = structlog.get_logger("ledger.commands")
+#: A gateway answer that can be undone (a hold, a capture).
+A = TypeVar("A", AuthorizationResult, ChargeResult)
 
 
 def charge_payment(unit: Unit, account: Account, payment_id: str, key: str, *, token: str, amount: int,
@@ -132,7 +134,7 @@ def capture(unit: Unit, account: Account, key: str, *, authorization: Authorizat
 
 
 @contextmanager
-def undoing(unit: Unit, ask: Callable[[], Any], undo: Callable[[Any], object]) -> Iterator[None]:
+def undoing(unit: Unit, ask: Callable[[], A], undo: Callable[[A], object]) -> Iterator[None]:
     """Run the checks before a gateway call; when they refuse a command whose earlier attempt made that call and
     then lost a write race (the order was cancelled meanwhile ...), undo what the gateway did once the refusal
     is final: asking again with the same idempotency key answers the earlier result, which ``undo`` reverses."""

@@ -46,8 +46,8 @@ class Unit:
         self.ports = replace(ports, gateway=cast(Gateway, self.gateway))
         self.after_conflict = after_conflict
         self.memo: dict[str, Any] = {} if memo is None else memo
-        self._after_commit: list[Callable[[], Any]] = []
-        self._on_refused: list[Callable[[], Any]] = []
+        self._after_commit: list[Callable[[], object]] = []
+        self._on_refused: list[Callable[[], object]] = []
         by = actor or ActorIn()
         if by.kind not in ev.base.ACTOR_KINDS:
             raise ValidationError(f"unknown actor kind {by.kind!r}", field="actor.kind")
@@ -55,7 +55,7 @@ class Unit:
             raise ValidationError(f"unknown channel {by.channel!r}", field="actor.channel")
         self.ctx = ev.Context(at=ports.clock.now(), by=ev.Actor(by.kind, check_text(by.name, "actor.name"),
                                                                    by.channel))
-        self.touched: list[Any] = []
+        self.touched: list[Account | UnidentifiedPayment] = []
 
     def account(self, account_id: str) -> Account:
         """Load the account named by its business id (NotFound names the ``account`` field)."""
@@ -92,7 +92,7 @@ class Unit:
         if self.ctx.at < newest <= self.ctx.at + CLOCK_SKEW and not self.ports.clock.fixed:
             self.ctx = ev.Context(at=newest, by=self.ctx.by)
 
-    def track(self, aggregate: Any) -> None:
+    def track(self, aggregate: Account | UnidentifiedPayment) -> None:
         """Save ``aggregate`` with the others when the command succeeds."""
         self.touched.append(aggregate)
 
@@ -101,11 +101,11 @@ class Unit:
         recordings = self.store.save(*self.touched)
         return [(cast(ev.Event, r.domain_event), r.notification.id if r.notification else None) for r in recordings]
 
-    def after_commit(self, action: Callable[[], Any]) -> None:
+    def after_commit(self, action: Callable[[], object]) -> None:
         """Run ``action`` once this attempt's events are saved (never when it is refused or loses a race)."""
         self._after_commit.append(action)
 
-    def on_refused(self, action: Callable[[], Any]) -> None:
+    def on_refused(self, action: Callable[[], object]) -> None:
         """Run ``action`` if the command ends refused by this attempt's refusal."""
         self._on_refused.append(action)
 
@@ -118,7 +118,7 @@ class Unit:
         _run_all(self._on_refused, "on_refused_failed")
 
 
-def _run_all(actions: list[Callable[[], Any]], failure: str) -> None:
+def _run_all(actions: list[Callable[[], object]], failure: str) -> None:
     for action in actions:
         try:
             action()

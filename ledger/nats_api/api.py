@@ -111,6 +111,9 @@ class ReadQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     status: str | None = None
     period: str | None = None
     within_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 3
+    #: ``audit_search``: the words to find (``account`` narrows it to one account) and how many of the newest.
+    text: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 200
 
 
 def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes) -> bytes:
@@ -124,6 +127,11 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             keeper.catch_up(["accounts"])
             board = queries.dashboard(keeper.connection("accounts"), clock.now(), query.within_days, clock.zone)
             return _encode({"ok": board})
+        if view == "audit_search":
+            keeper.catch_up(["audit"])
+            found = queries.audit_search(keeper.connection("audit"), query.text or "", account_id=query.account,
+                                         limit=query.limit, zone=clock.zone)
+            return _encode({"ok": found})
         if not query.account:
             raise ValidationError("account is required", field="account")
         if view == "account":

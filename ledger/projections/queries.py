@@ -19,14 +19,19 @@ from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
 from ledger.ports.clock import DEFAULT_ZONE, business_date
+from ledger.projections.audit_log import SEARCH
 from ledger.projections.base import SqlValue
 from ledger.projections.periods import MONTHS, PERIODS, TICK, months_before, period_start
+from ledger.projections.schema import search
 from ledger.views import payment_status
 
 __all__ = ["MONTHS", "PERIODS", "months_before", "period_start"]  # the CLI's --period choices, tests
 
 #: A row handed out, keyed by column: read from SQLite, then shown (amounts as decimals, instants in the zone).
 Row = dict[str, Any]
+#: The audit log's columns read for a row (``account`` and ``version`` give way to the event id).
+AUDIT_COLUMNS = ("position", "account", "version", "at", "actor_kind", "actor_name", "channel", "account_id", "event",
+                 "comment", "details")
 
 
 def _rows(db: sqlite3.Connection, sql: str, params: tuple[SqlValue, ...]) -> list[Row]:
@@ -218,8 +223,7 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
               zone: ZoneInfo | None = None) -> list[Row]:
     """Audit rows, newest last, filterable by account, actor (see :func:`actor_filter`) and period
     [since, until); ``at`` in the business time zone. An unknown account is NotFound naming ``account``."""
-    sql = "select position, account, version, at, actor_kind, actor_name, channel, account_id, event, comment, " \
-          "details from audit_log where 1 = 1"
+    sql = f"select {', '.join(AUDIT_COLUMNS)} from audit_log where 1 = 1"
     params: tuple[SqlValue, ...] = ()
     if account_id is not None:
         if db.execute("select 1 from audit_accounts where account_id = ?", (account_id,)).fetchone() is None:
@@ -235,9 +239,30 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
             sql += f" and {clause}"
             params += (_utc_text(moment),)
     rows = _rows(db, f"select * from ({sql} order by position desc limit ?) order by position", (*params, limit))
+    return _audit_rows(rows, zone)
+
+
+def _audit_rows(rows: list[Row], zone: ZoneInfo | None) -> list[Row]:
+    """Audit rows as shown: the event id derived from the aggregate and its version, ``at`` in ``zone``."""
     for row in rows:
         row["event_id"] = event_uuid(UUID(row.pop("account")), row.pop("version"))
     return _local(rows, zone, "at")
+
+
+def audit_search(db: sqlite3.Connection, text: str, *, account_id: str | None = None, limit: int = 200,
+                 zone: ZoneInfo | None = None) -> list[Row]:
+    """The newest ``limit`` audit rows matching every word of ``text`` in their comment, details (references,
+    ids, amounts), actor, channel or event type (full-text, :data:`ledger.projections.audit_log.SEARCH`), newest
+    last, as :func:`audit_log` shows them."""
+    words = text.replace('"', " ")  # a quote is no part of a word (each word is searched as written)
+    if "\x00" in words:
+        raise ValidationError("search text holds a NUL character", field="text")
+    if not words.strip():
+        raise ValidationError("search text is empty", field="text")
+    where, args = ("account_id = :a", {"a": account_id}) if account_id is not None else (None, None)
+    found = search(db, SEARCH, words, columns=AUDIT_COLUMNS, where=where, where_args=args, order_by="rowid desc",
+                   limit=limit)
+    return _audit_rows(found[::-1], zone)
 
 
 def due_authorizations(db: sqlite3.Connection, now: datetime) -> list[tuple[str, str]]:
