@@ -259,6 +259,9 @@ def _(event: ev.ReauthorizationRequested, state: AccountState) -> None:
     auth.status = "reauth_requested"
     auth.requested_amount = event.new_amount
     auth.cart_id = event.cart_id
+    order = state.orders.get(event.order_id)
+    if order is not None:
+        auth.cart_order, auth.cart_price, auth.cart_paid = order.id, order.amount, order.paid
 
 
 @evolve.register

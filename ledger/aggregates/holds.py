@@ -89,13 +89,34 @@ class HoldDecisions(PaymentDecisions):
                             transaction_id=transaction_id, expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
 
     def check_reauthorization(self, *, authorization_id: str, new_authorization_id: str, amount: int) -> Order:
-        """Refuse before the gateway is asked: a hold that can be reauthorized, a new id, the balance due."""
+        """Refuse before the gateway is asked: a hold that can be reauthorized, a new id, an order with money
+        still due (a cart checked out after the order was paid by other means is never charged), the balance
+        due."""
         order = self.reauthorizable(authorization_id)
         if new_authorization_id in self.state.authorizations:
             raise Conflict(f"authorization {new_authorization_id} already exists", field="new_authorization_id",
                            code="duplicate_id")
+        if self.checkout_amount(authorization_id) == 0:
+            raise Conflict(f"order {order.id} has nothing left to pay", field="authorization_id",
+                           code="order_paid")
         check_hold_amount(order, amount, reauthorization=True)
         return order
+
+    def checkout_amount(self, authorization_id: str) -> int:
+        """What a checkout of the hold's cart link holds: the cart's amount while its order is as it was when
+        the link was sent; once the order was repriced, replaced or paid since, what is still due on the price
+        the cart stood for (the order's new price, or the unrecorded price the cart was sent for) (issue 14)."""
+        auth = self.authorization(authorization_id)
+        order = self.reauthorizable(authorization_id)
+        if auth.requested_amount is None:
+            return order.open
+        if auth.cart_price is None or auth.cart_paid is None:  # a cart sent before carts kept their order
+            return max(auth.requested_amount, order.open)
+        if (auth.cart_order, auth.cart_price) == (order.id, order.amount):
+            price = auth.cart_paid + auth.requested_amount
+        else:
+            price = order.amount
+        return max(price - order.paid, order.open, 0)
 
     def check_capture(self, ctx: ev.Context, *, authorization_id: str, amount: int) -> Authorization:
         """Refuse a capture of an expired, used or too small hold."""

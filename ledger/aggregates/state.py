@@ -119,6 +119,11 @@ class Authorization(msgspec.Struct, gc=False, array_like=True):
     cart_id: str | None = None
     #: The order's price when the hold was placed: a reauthorization after a price rise replaces the order.
     order_price: int | None = None
+    #: The order (id, price, paid) when the cart link was last sent: a checkout after any of them changed is
+    #: priced at what is still due (issue 14: a stale cart never charges a paid or repriced order).
+    cart_order: str | None = None
+    cart_price: int | None = None
+    cart_paid: int | None = None
 
 
 class Invitation(msgspec.Struct, gc=False, array_like=True):

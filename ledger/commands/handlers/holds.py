@@ -73,9 +73,7 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
         return replayed(cmd.account, new_id, status=done.status, transaction_id=done.transaction_id)
     asked = unit.memo.get("hold") if unit.after_conflict else None
     if asked is None:  # a retry asks for what the first attempt asked, whatever changed since
-        order = account.reauthorizable(old.id)
-        amount = amount_of(account, cmd.amount) if cmd.amount is not None else max(old.requested_amount or 0,
-                                                                                    order.open)
+        amount = amount_of(account, cmd.amount) if cmd.amount is not None else account.checkout_amount(old.id)
         token = gateway_token(cmd.token) if cmd.token is not None else old.token
         key = idempotency_key(cmd.key, f"reauthorize:{new_id}:{token}:{amount}")
         unit.memo["hold"] = (amount, token, key)
