@@ -146,6 +146,12 @@ def _(event: ev.PaymentSubmitted, state: AccountState) -> None:
         request_hash=event.request_hash, instruction=event.instruction, source=event.source,
     )
     state.idempotency[event.idempotency_key] = IdempotencyRecord(event.request_hash, event.payment_id)
+    state.pending_payments.append(event.payment_id)
+
+
+def _not_pending(state: AccountState, payment_id: str) -> None:
+    if payment_id in state.pending_payments:
+        state.pending_payments.remove(payment_id)
 
 
 @evolve.register
@@ -153,6 +159,7 @@ def _(event: ev.PaymentSettled, state: AccountState) -> None:
     payment = state.payments[event.payment_id]
     payment.status = "settled"
     payment.settled_at = event.timestamp
+    _not_pending(state, event.payment_id)
 
 
 @evolve.register
@@ -160,11 +167,13 @@ def _(event: ev.PaymentDeclined, state: AccountState) -> None:
     payment = state.payments[event.payment_id]
     payment.status = "declined"
     payment.decline_code = event.decline_code
+    _not_pending(state, event.payment_id)
 
 
 @evolve.register
 def _(event: ev.PaymentReturned, state: AccountState) -> None:
     state.payments[event.payment_id].status = "returned"
+    _not_pending(state, event.payment_id)
 
 
 @evolve.register

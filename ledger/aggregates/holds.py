@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.payments import PaymentDecisions
@@ -19,31 +20,36 @@ from ledger.errors import Conflict, Expired, NotFound, PolicyViolation
 AUTHORIZATION_TTL = timedelta(days=29)
 
 
-def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field: str = "amount") -> None:
-    """A hold never covers more than the order's balance due (the excess could only be captured into a credit);
-    a reauthorization covers at least all of it (seed 004: the card "will be authorized for the new amount")."""
+def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field: str = "amount",
+                      held: int = 0) -> None:
+    """A hold never covers more than the order's balance due less what its other live holds (``held``) will pay
+    (the excess could only be captured into a credit); a reauthorization covers at least all of the balance due
+    (seed 004: the card "will be authorized for the new amount")."""
     if amount <= 0:
         raise PolicyViolation("a hold must be for a positive amount", field=field, code="amount_not_positive")
     if reauthorization and amount < order.open:
         raise PolicyViolation(f"order {order.id} has more than that due; reauthorize its balance due",
                               field=field, code="below_amount_due")
-    if not reauthorization and amount > order.open:
-        raise PolicyViolation(f"more than the balance due on order {order.id}", field=field,
+    if not reauthorization and amount > order.open - held:
+        raise PolicyViolation(f"more than the balance due on order {order.id}"
+                              + (f" beyond its live holds ({held})" if held else ""), field=field,
                               code="exceeds_amount_due")
 
 
 class HoldDecisions(PaymentDecisions):
-    def check_authorization(self, *, authorization_id: str, order_id: str, amount: int) -> None:
-        """Refuse before the gateway is asked: a new id, on an open order, for no more than its balance due."""
+    def check_authorization(self, *, authorization_id: str, order_id: str, amount: int, at: datetime) -> None:
+        """Refuse before the gateway is asked: a new id, on an open order, for no more than its balance due less
+        the live holds on it at ``at``."""
         if authorization_id in self.state.authorizations:
             raise Conflict(f"authorization {authorization_id} already exists", field="authorization_id",
                            code="duplicate_id")
-        check_hold_amount(self.open_order(order_id, field="order"), amount, reauthorization=False)
+        check_hold_amount(self.open_order(order_id, field="order"), amount, reauthorization=False,
+                          held=amount_due.held_for(self.state, order_id, at))
 
     def authorize_card(self, ctx: ev.Context, *, authorization_id: str, order_id: str, amount: int, token: str,
                        transaction_id: str, expires_at: datetime | None = None) -> ev.CardAuthorized:
         """Record an approved hold for an order (declined holds are refused by the handler, nothing written)."""
-        self.check_authorization(authorization_id=authorization_id, order_id=order_id, amount=amount)
+        self.check_authorization(authorization_id=authorization_id, order_id=order_id, amount=amount, at=ctx.at)
         return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization_id, order_id=order_id,
                             amount=amount, token=token, transaction_id=transaction_id,
                             expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)

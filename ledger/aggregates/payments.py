@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.aggregates import allocation, reallocation
+from ledger.aggregates import allocation, amount_due, reallocation
 from ledger.aggregates import events as ev
 from ledger.aggregates.billing import BillingDecisions
 from ledger.aggregates.events.payments import Instruction, Line, Method
@@ -22,7 +22,8 @@ from ledger.errors import Conflict, LedgerError, NotFound, PolicyViolation, Vali
 #: What another writer can change between a payment's charge and its record (the payment's targets were paid,
 #: voided or closed, the exact amount due changed): refusals that :meth:`PaymentDecisions.record_payment` waives
 #: for a charge already made.
-OVERTAKEN = frozenset({"invoice_paid", "invoice_void", "order_not_open", "exact_amount_required"})
+OVERTAKEN = frozenset({"invoice_paid", "invoice_void", "order_not_open", "order_paid", "pending_payment",
+                       "exact_amount_required"})
 
 
 class PaymentDecisions(BillingDecisions):
@@ -47,10 +48,6 @@ class PaymentDecisions(BillingDecisions):
                 seen.add(key)
                 try:
                     self._check_target(line, field)
-                    if instruction.exact and line.amount != self.state.open_amount(line.target_kind,
-                                                                                   line.target_id):
-                        raise PolicyViolation(f"pay exactly the amount due on {line.target_id}", field=field,
-                                              code="exact_amount_required")
                 except LedgerError as error:
                     if error.code not in OVERTAKEN:
                         raise
@@ -60,11 +57,11 @@ class PaymentDecisions(BillingDecisions):
                                       code="allocation_mismatch")
             if overtaken is not None:
                 raise overtaken
+            if instruction.exact:
+                amount_due.check_exact_lines(self.state, instruction.lines)
         elif instruction.mode == "distribute":
-            net = max(self.state.balance - self.state.credit_balance, 0)  # open credits join any payment
-            if instruction.exact and amount not in (self.state.balance, net):
-                raise PolicyViolation(f"pay exactly the balance due ({self.state.balance}, or {net} after open "
-                                      "credits)", field="amount", code="exact_amount_required")
+            if instruction.exact:
+                amount_due.check_exact_balance(self.state, amount)
         elif instruction.lines:
             raise ValidationError("a deposit names no invoice", field="allocations")
 
@@ -239,8 +236,7 @@ class PaymentDecisions(BillingDecisions):
 
     def spend_credits(self, ctx: ev.Context, targets: list[allocation.OpenItem], with_payment: str | None) -> None:
         """Seed 001: "Credits ... will be automatically applied when any payment is made"."""
-        credits = [(c.id, c.remaining) for c in self.state.open_credits()]
-        for credit_id, line in allocation.apply_credits(credits, targets):
+        for credit_id, line in allocation.apply_credits(amount_due.spendable_credits(self.state), targets):
             self.trigger(ctx, ev.CreditApplied, credit_id=credit_id, target_kind=line.target_kind,
                          target_id=line.target_id, amount=line.amount, with_payment=with_payment)
 
@@ -252,8 +248,9 @@ class PaymentDecisions(BillingDecisions):
             invoice = self.live_invoice(line.target_id, field=field)
             if invoice.open == 0:
                 raise Conflict(f"invoice {line.target_id} is already paid", field=field, code="invoice_paid")
-        else:
-            self.open_order(line.target_id, field=field)
+        elif self.open_order(line.target_id, field=field).open == 0:
+            raise Conflict(f"order {line.target_id} has nothing left to pay", field=field, code="order_paid")
+        amount_due.check_not_covered(self.state, line.target_kind, line.target_id, field)
 
     def _applications_of(self, source_kind: str, source_id: str) -> list[Application]:
         return self.applications_where(lambda a: (a.source_kind, a.source_id) == (source_kind, source_id))

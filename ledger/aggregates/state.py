@@ -180,6 +180,9 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
     idempotency: dict[str, IdempotencyRecord] = {}
     invoice_sequence: int = 0
     credit_sequence: int = 0
+    #: Payments waiting on the bank (ACH), in the order they were submitted: what they will pay counts as paid
+    #: for the exact amount due (seed 003).
+    pending_payments: list[str] = []
 
     def open_invoices(self) -> list[Invoice]:
         """Open invoices, oldest first: by invoice date, then by the order they were issued in."""
@@ -198,6 +201,26 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
             return inv.open if inv else 0
         order = self.orders.get(target_id)
         return order.open if order else 0
+
+    def pending_on(self, kind: TargetKind, target_id: str) -> list[tuple[str, int]]:
+        """(payment, amount) of each pending payment meant for one invoice or order (a pending distribution
+        is meant for the invoices, oldest first: see :meth:`pending_on_invoices`)."""
+        found = []
+        for payment_id in self.pending_payments:
+            instruction = self.payments[payment_id].instruction
+            found += [(payment_id, line.amount) for line in instruction.lines
+                      if (line.target_kind, line.target_id) == (kind, target_id)]
+        return found
+
+    def pending_on_invoices(self) -> int:
+        """What the pending payments will pay on invoices when they settle."""
+        total = 0
+        for payment_id in self.pending_payments:
+            payment = self.payments[payment_id]
+            if payment.instruction.mode == "distribute":
+                total += payment.amount
+            total += sum(line.amount for line in payment.instruction.lines if line.target_kind == "invoice")
+        return total
 
     @property
     def balance(self) -> int:

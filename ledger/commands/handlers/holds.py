@@ -29,7 +29,7 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
     hold = asking_hold(unit, account, token, amount, key)
     with releasing(unit, hold):
-        account.check_authorization(authorization_id=auth_id, order_id=cmd.order, amount=amount)
+        account.check_authorization(authorization_id=auth_id, order_id=cmd.order, amount=amount, at=unit.ctx.at)
     result = hold()
     if result.status != "approved":
         raise PolicyViolation(f"the card was declined: {result.decline_code}", field="token",
