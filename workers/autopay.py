@@ -44,10 +44,10 @@ class AutopayWorker:
         invoice = state.invoices.get(event.invoice_id)
         if method is None or invoice is None or invoice.open <= 0:
             return
-        if invoice.open <= state.credit_balance:
+        if invoice.open <= state.spendable_credit:
             await self._apply_credits(event.originator_id, invoice.id)
             return
-        amount = format_amount(invoice.open - state.credit_balance, state.currency)
+        amount = format_amount(invoice.open - state.spendable_credit, state.currency)
         command = m.SubmitPayment(account=state.account_id, payment=f"AUTO-{invoice.id}", amount=amount,
                                   method=method.kind, token=method.token, invoices={invoice.id: amount},
                                   key=f"autopay:{invoice.id}", actor=WORKER)

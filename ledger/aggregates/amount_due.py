@@ -62,7 +62,7 @@ def check_exact_balance(state: AccountState, amount: int) -> None:
 
 def spendable_credits(state: AccountState) -> list[tuple[str, int]]:
     """(credit, remaining) of the open credits a payment spends automatically, oldest first."""
-    return [(c.id, c.remaining) for c in state.open_credits()]
+    return [(c.id, c.remaining) for c in state.open_credits()]  # a deposit held for a purpose is not among them
 
 
 def held_for(state: AccountState, order_id: str, at: datetime) -> int:

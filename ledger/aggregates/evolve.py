@@ -36,6 +36,12 @@ def opened(event: ev.AccountOpened) -> AccountState:
     )
 
 
+def deposit_reference(event: ev.PaymentDeposited) -> str:
+    """How a deposit credit is described: "parts deposit of payment DEP" (seed 000's purposes)."""
+    purpose = f"{event.purpose.replace('_', ' ')} " if event.purpose else ""
+    return f"{purpose}deposit of payment {event.payment_id}"
+
+
 @singledispatch
 def evolve(event: ev.Event, state: AccountState) -> None:
     """Apply ``event`` to ``state`` in place."""
@@ -203,8 +209,8 @@ def _(event: ev.PaymentDeposited, state: AccountState) -> None:
     state.payments[event.payment_id].credited += event.amount
     state.credit_sequence += 1
     state.credits[event.credit_id] = Credit(event.credit_id, event.amount, event.amount, "deposit",
-                                            f"deposit of payment {event.payment_id}", event.timestamp,
-                                            state.credit_sequence, event.payment_id)
+                                            deposit_reference(event), event.timestamp, state.credit_sequence,
+                                            event.payment_id, event.purpose)
 
 
 @evolve.register

@@ -64,6 +64,8 @@ class PaymentDecisions(BillingDecisions):
                 amount_due.check_exact_balance(self.state, amount)
         elif instruction.lines:
             raise ValidationError("a deposit names no invoice", field="allocations")
+        if instruction.purpose is not None and instruction.mode != "deposit":
+            raise ValidationError("only a deposit is held for a purpose", field="purpose")
 
     def record_payment(self, ctx: ev.Context, *, payment_id: str, amount: int, method: Method, token: str,
                        transaction_id: str, status: str, decline_code: str | None, idempotency_key: str,
@@ -214,7 +216,7 @@ class PaymentDecisions(BillingDecisions):
         instruction = payment.instruction
         if instruction.mode == "deposit":
             self.trigger(ctx, ev.PaymentDeposited, payment_id=payment_id, credit_id=f"{payment_id}-DEP",
-                         amount=payment.amount)
+                         amount=payment.amount, purpose=instruction.purpose)
             return
         if instruction.mode == "explicit":
             keys = [(line.target_kind, line.target_id) for line in instruction.lines]

@@ -87,6 +87,8 @@ class Credit(msgspec.Struct, gc=False, array_like=True):
     issued_at: datetime
     sequence: int
     payment_id: str | None = None
+    #: A deposit held for a purpose (parts, labour, ...): never spent automatically, applied by a CSR.
+    purpose: str | None = None
 
 
 class Application(msgspec.Struct, gc=False, array_like=True):
@@ -191,8 +193,15 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
         return found
 
     def open_credits(self) -> list[Credit]:
-        """Credits with money left, oldest first."""
-        return sorted((c for c in self.credits.values() if c.remaining > 0), key=lambda c: c.sequence)
+        """Credits with money left that any payment spends (seed 001), oldest first: not a deposit held for a
+        purpose (seed 000), which waits for a CSR to apply it."""
+        return sorted((c for c in self.credits.values() if c.remaining > 0 and c.purpose is None),
+                      key=lambda c: c.sequence)
+
+    @property
+    def spendable_credit(self) -> int:
+        """What the open credits that any payment spends add up to."""
+        return sum(c.remaining for c in self.open_credits())
 
     def open_amount(self, kind: TargetKind, target_id: str) -> int:
         """Open amount of an invoice or an order (0 when it is unknown, void, paid or cancelled)."""

@@ -11,6 +11,8 @@ from typing import Literal
 
 import msgspec
 
+from ledger.aggregates.events.payments import Purpose
+
 
 class ActorIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Who sends the command; the edge (CLI, NATS) fills it in."""
@@ -100,7 +102,8 @@ class VoidInvoice(Command, frozen=True, kw_only=True):
 
 class SubmitPayment(Command, frozen=True, kw_only=True):
     """Pay by card, PayPal or ACH: explicit amounts per invoice/order, ``distribute`` oldest first, or
-    ``deposit`` on the account. ``exact`` demands the exact amount due (seed 003)."""
+    ``deposit`` on the account, held for its ``purpose`` when it has one (seed 000). ``exact`` demands the exact
+    amount due (seed 003)."""
 
     payment: str
     amount: str
@@ -110,6 +113,7 @@ class SubmitPayment(Command, frozen=True, kw_only=True):
     orders: dict[str, str] = {}
     distribute: bool = False
     deposit: bool = False
+    purpose: Purpose | None = None
     exact: bool = False
     key: str | None = None
 

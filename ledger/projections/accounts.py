@@ -12,6 +12,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.evolve import deposit_reference
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table
@@ -202,7 +203,7 @@ class AccountsProjection(Projection):
 
     @apply.register
     def _(self, e: ev.CreditIssued | ev.PaymentDeposited, db: sqlite3.Connection, meta: Meta) -> None:
-        kind, reference = ("deposit", f"deposit of payment {e.payment_id}") if isinstance(
+        kind, reference = ("deposit", deposit_reference(e)) if isinstance(
             e, ev.PaymentDeposited) else (e.kind, e.reference)
         self.credits.insert((meta.account, e.credit_id), account=meta.account, id=e.credit_id, issued_at=meta.at,
                             amount=e.amount, remaining=e.amount, kind=kind, reference=reference)

@@ -30,7 +30,7 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 #: 5: holds waiting on a reauthorization (or after a failed one) follow their order when it is replaced; a hold
 #:    keeps its order's price when it was placed.
 #: 6: a hold keeps its order's id, price and paid amount when its cart link was sent (stale carts, issue 14);
-#:    the state lists the pending payments (the exact amount due counts them).
+#:    the state lists the pending payments (the exact amount due counts them); a credit keeps its deposit purpose.
 SNAPSHOT_VERSION = 6
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
@@ -44,6 +44,18 @@ def upcaster(name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
         return func
 
     return register
+
+
+@upcaster("PaymentSubmitted", 1)
+def _(state: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no deposit purposes: every deposit was open credit."""
+    return {**state, "instruction": {**state["instruction"], "purpose": None}}
+
+
+@upcaster("PaymentDeposited", 1)
+def _(state: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no deposit purposes: every deposit was open credit."""
+    return {**state, "purpose": None}
 
 
 def topic_of(cls: type[Any]) -> str:

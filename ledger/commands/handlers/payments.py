@@ -26,10 +26,12 @@ def instruction_of(account: Account, cmd: m.SubmitPayment) -> Instruction:
     if explicit + cmd.distribute + cmd.deposit != 1:
         raise ValidationError("choose explicit invoice/order amounts, distribute, or deposit", field="allocations",
                               code="instruction_required")
+    if cmd.purpose is not None and not cmd.deposit:
+        raise ValidationError("only a deposit is held for a purpose", field="purpose")
     if cmd.deposit:
         if cmd.exact:
             raise ValidationError("a deposit has no amount due", field="exact")
-        return Instruction("deposit")
+        return Instruction("deposit", purpose=cmd.purpose)
     if cmd.distribute:
         return Instruction("distribute", exact=cmd.exact)
     lines = [Line("invoice", check_id(i, "invoices"), amount_of(account, a, f"invoices.{i}"))
