@@ -24,7 +24,7 @@ def due(db: Any, now_iso: str) -> tuple[list[tuple[str, str]], list[str]]:
     """(account id, authorization id) of holds past their expiry, and account ids of stale invitations."""
     holds = [(r[0], r[1]) for r in db.execute(
         "select a.account_id, z.id from authorizations z join accounts a using (account) "
-        "where z.status in ('active', 'reauth_requested') and z.expires_at <= ?", (now_iso,))]
+        "where z.status in ('active', 'reauth_requested') and z.expired = 0 and z.expires_at <= ?", (now_iso,))]
     invitations = [r[0] for r in db.execute(
         "select account_id from accounts where portal = 'invited' and invitation_expires_at <= ?", (now_iso,))]
     return holds, invitations

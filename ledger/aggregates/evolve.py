@@ -265,7 +265,9 @@ def _(event: ev.CardAuthorized, state: AccountState) -> None:
 
 @evolve.register
 def _(event: ev.AuthorizationExpired, state: AccountState) -> None:
-    state.authorizations[event.authorization_id].status = "expired"
+    auth = state.authorizations[event.authorization_id]
+    auth.status = "expired"
+    auth.expired = True
 
 
 @evolve.register

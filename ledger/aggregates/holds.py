@@ -57,6 +57,9 @@ class HoldDecisions(PaymentDecisions):
     def expire_authorization(self, ctx: ev.Context, *, authorization_id: str) -> ev.AuthorizationExpired:
         """Record that a hold passed its 29 days (the expiry worker calls this)."""
         auth = self.authorization(authorization_id)
+        if auth.expired:
+            raise Conflict(f"the expiry of authorization {authorization_id} is on record", field="authorization_id",
+                           code="already_expired")
         if auth.status not in ("active", "reauth_requested") or ctx.at < auth.expires_at:
             raise PolicyViolation("the authorization has not expired", field="authorization_id",
                                   code="not_expired")

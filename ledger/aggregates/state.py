@@ -126,6 +126,8 @@ class Authorization(msgspec.Struct, gc=False, array_like=True):
     cart_order: str | None = None
     cart_price: int | None = None
     cart_paid: int | None = None
+    #: Its expiry was recorded (it stays so when its cart link is sent again): recorded once (issue 14).
+    expired: bool = False
 
 
 class Invitation(msgspec.Struct, gc=False, array_like=True):

@@ -39,7 +39,7 @@ TABLES = (
     "create index if not exists orders_placed on orders (account, placed_at)",
     """create table if not exists authorizations (account text not null, id text not null, order_id text not null,
         amount integer not null, status text not null, authorized_at text not null, expires_at text not null,
-        requested_amount integer, primary key (account, id))""",
+        requested_amount integer, expired integer not null default 0, primary key (account, id))""",
     "create index if not exists authorizations_expiry on authorizations (status, expires_at)",
     """create table if not exists unidentified (payment_id text primary key, received_at text not null,
         amount integer not null, currency text not null, method text not null, transaction_id text not null,
@@ -84,7 +84,8 @@ class AccountsProjection(Projection):
     """Per-account tabs, balances and the CSR dashboard."""
 
     name = "accounts"
-    version = 3
+    #: 4: a hold's expiry, once recorded, is kept (``expired``) whatever its status becomes (issue 14).
+    version = 4
     tables = TABLES
 
     def __init__(self) -> None:
@@ -242,6 +243,8 @@ class AccountsProjection(Projection):
         status = {"AuthorizationExpired": "expired", "AuthorizationCaptured": "captured",
                   "AuthorizationVoided": "voided"}[type(e).__name__]
         self.authorizations.update(db, (meta.account, e.authorization_id), status=status)
+        if isinstance(e, ev.AuthorizationExpired):
+            self.authorizations.update(db, (meta.account, e.authorization_id), expired=1)
 
     @apply.register
     def _(self, e: ev.PaymentReceivedUnidentified, db: sqlite3.Connection, meta: Meta) -> None:
@@ -268,4 +271,4 @@ class AccountsProjection(Projection):
 
     def _hold(self, account: str, auth_id: str, order_id: str, amount: int, at: str, expires: str) -> None:
         self.authorizations.insert((account, auth_id), account=account, id=auth_id, order_id=order_id,
-                                   amount=amount, status="active", authorized_at=at, expires_at=expires)
+                                   amount=amount, status="active", authorized_at=at, expires_at=expires, expired=0)

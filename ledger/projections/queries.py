@@ -209,16 +209,21 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
     """The CSR dashboard: unpaid orders, holds expiring within N days, failed reauthorizations, research.
 
     A hold already past its expiry that the expiry worker has not marked yet (it runs every 30 s in ``serve``;
-    a CLI run ``--at`` a later instant runs no worker) is listed first, with the status ``expired``.
+    a CLI run ``--at`` a later instant runs no worker) is listed first, with the status ``expired``. A hold past
+    its expiry stays listed (``expired``, or ``reauth_requested`` once its cart link was sent again) while its
+    order is open and unpaid, until it is reauthorized or voided (seed 004: it needs the CSR most).
 
     Instants (``expires_at``, ``placed_at``, ``received_at``) are in the business time zone.
     """
     currencies = {r["account"]: r["currency"] for r in db.execute("select account, currency from accounts")}
     horizon = _utc_text(now + timedelta(days=within_days))
+    now_text = _utc_text(now)
     expiring = _rows(db, "select a.account_id as customer, z.account, z.id as authorization, z.order_id as 'order', "
                          "z.amount, z.status, z.expires_at from authorizations z join accounts a using (account) "
-                         "where z.status in ('active', 'reauth_requested') and z.expires_at <= ? "
-                         "order by z.expires_at", (horizon,))
+                         "left join orders o on o.account = z.account and o.id = z.order_id "
+                         "where z.status in ('active', 'reauth_requested', 'expired') and z.expires_at <= ? "
+                         "and (z.expires_at > ? or (o.status = 'open' and o.paid < o.amount)) "
+                         "order by z.expires_at", (horizon, now_text))
     unpaid = _rows(db, "select a.account_id as customer, o.account, o.id as 'order', o.channel, o.amount, o.paid, "
                        "o.amount - o.paid as due, o.placed_at from orders o join accounts a using (account) "
                        "where o.status = 'open' and o.paid < o.amount order by o.placed_at", ())
@@ -227,9 +232,8 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
                        "and o.status = 'open' and o.paid < o.amount order by o.placed_at", ())
     research = _rows(db, "select payment_id, received_at, amount, currency, method, transaction_id, reference, "
                          "status, note from unidentified where status != 'matched' order by received_at", ())
-    now_text = _utc_text(now)
     for row in expiring:  # past its expiry, not yet marked by the expiry worker: the hold is gone already
-        if row["expires_at"] <= now_text:
+        if row["status"] == "active" and row["expires_at"] <= now_text:
             row["status"] = "expired"
     for row in research:
         row["amount"] = format_amount(int(row["amount"]), row["currency"])

@@ -30,7 +30,8 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 #: 5: holds waiting on a reauthorization (or after a failed one) follow their order when it is replaced; a hold
 #:    keeps its order's price when it was placed.
 #: 6: a hold keeps its order's id, price and paid amount when its cart link was sent (stale carts, issue 14);
-#:    the state lists the pending payments (the exact amount due counts them); a credit keeps its deposit purpose.
+#:    the state lists the pending payments (the exact amount due counts them); a credit keeps its deposit purpose;
+#:    a hold keeps that its expiry was recorded.
 SNAPSHOT_VERSION = 6
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}

@@ -42,8 +42,9 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
 @HANDLERS.on(m.ExpireAuthorization)
 def expire_authorization(unit: Unit, cmd: m.ExpireAuthorization) -> m.Outcome:
     account = unit.account(cmd.account)
-    if account.authorization(cmd.authorization).status == "expired":
-        return replayed(cmd.account, cmd.authorization, status="expired")
+    auth = account.authorization(cmd.authorization)
+    if auth.expired:  # recorded once, whatever became of the hold since (a cart link sent again)
+        return replayed(cmd.account, cmd.authorization, status=auth.status)
     account.expire_authorization(unit.ctx, authorization_id=cmd.authorization)
     return recorded(unit, cmd.account, cmd.authorization, status="expired")
 
