@@ -125,7 +125,7 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             raise ValidationError("account is required", field="account")
         if view == "account":
             state = ledger.store.account(account_uuid(query.account)).state
-            return _encode({"ok": account_view(state, clock.zone)})
+            return _encode({"ok": account_view(state, clock.zone, clock.now())})
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
         rows: Any
