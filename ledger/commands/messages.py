@@ -101,14 +101,16 @@ class VoidInvoice(Command, frozen=True, kw_only=True):
 
 
 class SubmitPayment(Command, frozen=True, kw_only=True):
-    """Pay by card, PayPal or ACH: explicit amounts per invoice/order, ``distribute`` oldest first, or
-    ``deposit`` on the account, held for its ``purpose`` when it has one (seed 000). ``exact`` demands the exact
-    amount due (seed 003)."""
+    """Pay by card, PayPal or ACH with a ``token``, or with a ``saved`` method (seed 002: "use a saved payment";
+    its kind is the ``method``): explicit amounts per invoice/order, ``distribute`` oldest first, or ``deposit``
+    on the account, held for its ``purpose`` when it has one (seed 000). ``exact`` demands the exact amount due
+    (seed 003)."""
 
     payment: str
     amount: str
-    method: Literal["card", "paypal", "ach"]
-    token: str
+    method: Literal["card", "paypal", "ach"] | None = None
+    token: str | None = None
+    saved: str | None = None
     invoices: dict[str, str] = {}
     orders: dict[str, str] = {}
     distribute: bool = False

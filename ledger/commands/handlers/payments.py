@@ -8,7 +8,7 @@ import msgspec
 import structlog
 
 from ledger.aggregates import Account
-from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.events.payments import Instruction, Line, Method
 from ledger.aggregates.payments import OVERTAKEN
 from ledger.aggregates.state import request_fingerprint
 from ledger.commands import messages as m
@@ -80,17 +80,35 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
     if first is not None:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
-    token = gateway_token(cmd.token)
+    method, token = means_of(unit, account, cmd)
     charge_key = gateway_key(account.id, key)
     overtaken = overtaken_charge(unit, account, payment_id, charge_key, amount=amount, instruction=instruction)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=account.state.currency,
-                                       method=cmd.method, idempotency_key=charge_key)
-    payment = account.record_payment(unit.ctx, payment_id=payment_id, amount=amount, method=cmd.method,
+                                       method=method, idempotency_key=charge_key)
+    payment = account.record_payment(unit.ctx, payment_id=payment_id, amount=amount, method=method,
                                      token=token, transaction_id=result.transaction_id, status=result.status,
                                      decline_code=result.decline_code, idempotency_key=key, request_hash=digest,
                                      instruction=instruction, overtaken=overtaken)
     return recorded(unit, cmd.account, payment_id, status=payment.status, transaction_id=result.transaction_id,
                     detail=result.decline_code or "")
+
+
+def means_of(unit: Unit, account: Account, cmd: m.SubmitPayment) -> tuple[Method, str]:
+    """What pays: a saved method (its kind and token; seed 002) or the token given with its method, never both."""
+    if cmd.saved is not None:
+        if cmd.token is not None:
+            raise ValidationError("name a saved method or give a token, not both", field="saved",
+                                  code="saved_or_token")
+        saved = account.saved_for_payment(cmd.saved, unit.ctx.at)
+        if cmd.method is not None and cmd.method != saved.kind:
+            raise ValidationError(f"saved method {saved.id} is {saved.kind}, not {cmd.method}", field="method",
+                                  code="token_method_mismatch")
+        return saved.kind, saved.token  # type: ignore[return-value]
+    if cmd.token is None:
+        raise ValidationError("give a token or name a saved method", field="token", code="saved_or_token")
+    if cmd.method is None:
+        raise ValidationError("say which method the token is for: card, ach or paypal", field="method")
+    return cmd.method, gateway_token(cmd.token)
 
 
 def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: str, *, amount: int,
