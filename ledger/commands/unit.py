@@ -18,13 +18,14 @@ import structlog
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
+from ledger.aggregates.logins import PortalLogin
 from ledger.cards import card_number_field
 from ledger.commands.messages import ActorIn
 from ledger.errors import NotFound, ValidationError
 from ledger.money import parse_amount
 from ledger.ports.clock import Clock
 from ledger.ports.gateway import Gateway, check_token
-from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
+from ledger.ports.ids import IdGenerator, account_uuid, login_uuid, unidentified_uuid
 from ledger.ports.tokens import TokenIssuer, hash_token
 from ledger.store.application import LedgerStore
 
@@ -120,6 +121,16 @@ class Unit:
         self.touched.append(found)
         self._not_before(found.modified_on)
         return found
+
+    def claim_login(self, email: str, account_id: str) -> None:
+        """Make ``email`` the portal login of ``account_id``, saved with the command's other events; refused
+        (``email_in_use``) when another account holds it (seeds 002, 003)."""
+        aggregate_id = login_uuid(email)
+        login = self.store.login(aggregate_id)
+        if login is None:
+            self.track(PortalLogin.claim(self.ctx, aggregate_id=aggregate_id, account_id=account_id))
+        else:
+            login.check_holder(account_id)
 
     def _not_before(self, newest: datetime) -> None:
         """On a running clock, keep the command's time at or after a loaded aggregate's newest event when that
