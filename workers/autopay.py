@@ -3,7 +3,8 @@ method and apply the payment to that invoice. The idempotency key is the invoice
 
 Open credits are spent first (seed 001: credits "will be automatically applied when any payment is made"): the
 card is charged what they leave open, and the payment spends them on the invoice; when they cover it all,
-they are applied to it without a charge."""
+they are applied to it without a charge. An expired card is never charged: autopay records that it could not
+pay (``AutopayFailed``), the customer is emailed and the CSR dashboard lists the invoice."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import asyncio
 from typing import Any
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.methods import expired
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
 from ledger.money import format_amount
@@ -46,6 +48,10 @@ class AutopayWorker:
             return
         if invoice.open <= state.spendable_credit:
             await self._apply_credits(event.originator_id, invoice.id)
+            return
+        if method.kind == "card" and expired(method.exp_month, method.exp_year, event.timestamp):
+            await asyncio.to_thread(self.service.handle, m.RecordAutopayFailure(
+                account=state.account_id, invoice=invoice.id, method=method.id, actor=WORKER))
             return
         amount = format_amount(invoice.open - state.spendable_credit, state.currency)
         command = m.SubmitPayment(account=state.account_id, payment=f"AUTO-{invoice.id}", amount=amount,

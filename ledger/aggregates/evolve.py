@@ -338,5 +338,10 @@ def _(event: ev.AutopayDisabled, state: AccountState) -> None:
 
 
 @evolve.register
+def _(event: ev.AutopayFailed, state: AccountState) -> None:
+    state.invoices[event.invoice_id].autopay_failed = event.reason
+
+
+@evolve.register
 def _(event: ev.StatementSent, state: AccountState) -> None:
     """Statements change no balance; they are kept for the audit trail and the email worker."""

@@ -81,6 +81,19 @@ class MethodDecisions(AccountRoot):
                                   f"{saved.exp_month:02d}/{saved.exp_year}", field="saved", code="card_expired")
         return saved
 
+    def record_autopay_failure(self, ctx: ev.Context, *, invoice_id: str, method_id: str) -> ev.AutopayFailed:
+        """Autopay will not charge the saved card for a new invoice: it has expired (seed 002). Recorded once per
+        invoice, so the customer is emailed and the CSR dashboard lists it."""
+        invoice = self.state.invoices.get(invoice_id)
+        if invoice is None:
+            raise NotFound(f"no invoice {invoice_id}", field="invoice")
+        if invoice.autopay_failed is not None:
+            raise Conflict(f"autopay's failure on {invoice_id} is on record", field="invoice", code="no_change")
+        saved = self.method(method_id)
+        if not (saved.kind == "card" and expired(saved.exp_month, saved.exp_year, ctx.at)):
+            raise PolicyViolation(f"saved method {method_id} can still pay", field="method", code="method_usable")
+        return self.trigger(ctx, ev.AutopayFailed, invoice_id=invoice_id, method_id=method_id, reason="card_expired")
+
     def method(self, method_id: str) -> SavedMethod:
         """The saved method, or NotFound."""
         found = self.state.methods.get(method_id)

@@ -25,6 +25,8 @@ class Invoice(msgspec.Struct, gc=False, array_like=True):
     order_id: str | None = None
     paid: int = 0
     voided: bool = False
+    #: Why autopay could not pay it (card_expired), once recorded.
+    autopay_failed: str | None = None
 
     @property
     def open(self) -> int:

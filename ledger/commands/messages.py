@@ -219,6 +219,13 @@ class DisableAutopay(Command, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class RecordAutopayFailure(Command, frozen=True, kw_only=True):
+    """The autopay worker's: the saved card has expired, so the invoice was not charged (seed 002)."""
+
+    invoice: str
+    method: str
+
+
 class ReceiveUnidentifiedPayment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A guest portal payment (seed 000) whose order or customer number matched nothing."""
 

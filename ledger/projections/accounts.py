@@ -24,7 +24,7 @@ TABLES = (
         invitation_expires_at text)""",
     """create table if not exists invoices (account text not null, id text not null, issued_on text not null,
         due_on text not null, total integer not null, paid integer not null default 0,
-        voided integer not null default 0, order_id text, primary key (account, id))""",
+        voided integer not null default 0, order_id text, autopay_failed text, primary key (account, id))""",
     """create table if not exists payments (account text not null, id text not null, submitted_at text not null,
         method text not null, amount integer not null, status text not null, transaction_id text not null,
         refunded integer not null default 0, settled_at text, decline_code text, primary key (account, id))""",
@@ -84,7 +84,8 @@ class AccountsProjection(Projection):
     """Per-account tabs, balances and the CSR dashboard."""
 
     name = "accounts"
-    #: 4: a hold's expiry, once recorded, is kept (``expired``) whatever its status becomes (issue 14).
+    #: 4: a hold's expiry, once recorded, is kept (``expired``) whatever its status becomes; an invoice autopay
+    #:    could not pay says why (``autopay_failed``) (issue 14).
     version = 4
     tables = TABLES
 
@@ -245,6 +246,10 @@ class AccountsProjection(Projection):
         self.authorizations.update(db, (meta.account, e.authorization_id), status=status)
         if isinstance(e, ev.AuthorizationExpired):
             self.authorizations.update(db, (meta.account, e.authorization_id), expired=1)
+
+    @apply.register
+    def _(self, e: ev.AutopayFailed, db: sqlite3.Connection, meta: Meta) -> None:
+        self.invoices.update(db, (meta.account, e.invoice_id), autopay_failed=e.reason)
 
     @apply.register
     def _(self, e: ev.PaymentReceivedUnidentified, db: sqlite3.Connection, meta: Meta) -> None:

@@ -230,6 +230,10 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
     manual = _rows(db, "select a.account_id as customer, o.account, o.id as 'order', o.amount, o.paid "
                        "from orders o join accounts a using (account) where o.manual_processing = 1 "
                        "and o.status = 'open' and o.paid < o.amount order by o.placed_at", ())
+    autopay = _rows(db, "select a.account_id as customer, i.account, i.id as invoice, i.total - i.paid as open, "
+                        "i.due_on as due, i.autopay_failed as reason from invoices i join accounts a using (account) "
+                        "where i.autopay_failed is not null and not i.voided and i.paid < i.total "
+                        "order by i.due_on, i.rowid", ())
     research = _rows(db, "select payment_id, received_at, amount, currency, method, transaction_id, reference, "
                          "status, note from unidentified where status != 'matched' order by received_at", ())
     for row in expiring:  # past its expiry, not yet marked by the expiry worker: the hold is gone already
@@ -237,17 +241,19 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
             row["status"] = "expired"
     for row in research:
         row["amount"] = format_amount(int(row["amount"]), row["currency"])
-    for row in (*expiring, *unpaid, *manual):
+    for row in (*expiring, *unpaid, *manual, *autopay):
         row["currency"] = currencies.get(row["account"], "")
     _money(expiring, currencies, "amount")
     _money(unpaid, currencies, "amount", "paid", "due")
     _money(manual, currencies, "amount", "paid")
-    for row in (*expiring, *unpaid, *manual):
+    _money(autopay, currencies, "open")
+    for row in (*expiring, *unpaid, *manual, *autopay):
         del row["account"]
     return {
         "expiring_authorizations": _local(expiring, zone, "expires_at"),
         "unpaid_orders": _local(unpaid, zone, "placed_at"),
         "manual_processing": manual,
+        "autopay_failed": autopay,
         "awaiting_research": _local(research, zone, "received_at"),
     }
 
