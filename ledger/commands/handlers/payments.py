@@ -108,7 +108,18 @@ def means_of(unit: Unit, account: Account, cmd: m.SubmitPayment) -> tuple[Method
         raise ValidationError("give a token or name a saved method", field="token", code="saved_or_token")
     if cmd.method is None:
         raise ValidationError("say which method the token is for: card, ach or paypal", field="method")
-    return cmd.method, gateway_token(cmd.token)
+    return cmd.method, token_for(unit, cmd.token, cmd.method)
+
+
+def token_for(unit: Unit, token: str, method: Method) -> str:
+    """A gateway token that pays by ``method``: a card token is not a PayPal account nor a bank account
+    (``token_method_mismatch``), refused before the gateway is asked to charge it."""
+    token = gateway_token(token)
+    kind = unit.ports.gateway.token_method(token)
+    if kind is not None and kind != method:
+        raise ValidationError(f"this token pays by {kind}, not {method}", field="token",
+                              code="token_method_mismatch")
+    return token
 
 
 def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: str, *, amount: int,

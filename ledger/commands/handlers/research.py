@@ -5,10 +5,10 @@ from __future__ import annotations
 from ledger.aggregates import UnidentifiedPayment
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.commands import messages as m
-from ledger.commands.handlers.payments import gateway_key, idempotency_key
+from ledger.commands.handlers.payments import gateway_key, idempotency_key, token_for
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit, check_id, check_text, gateway_token
-from ledger.errors import Conflict, NotFound, PolicyViolation
+from ledger.errors import Conflict, NotFound, PolicyViolation, ValidationError
 from ledger.money import check_currency, parse_amount
 from ledger.ports.ids import unidentified_uuid
 
@@ -21,6 +21,10 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
     currency = check_currency(cmd.currency)
     amount = parse_amount(cmd.amount, currency)
     token = gateway_token(cmd.token)
+    reference = check_text(cmd.reference, "reference", 200)
+    if not reference.strip():  # what the guest typed is how research finds the account (seed 000)
+        raise ValidationError("the order or customer number the guest gave is required", field="reference",
+                              code="reference_required")
     key = idempotency_key(cmd.key, f"unidentified:{payment_id}")
     aggregate_id = unidentified_uuid(payment_id)
     try:
@@ -35,15 +39,19 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
             raise Conflict("the idempotency key was used for another payment", field="key",
                            code="idempotency_key_reused")
         return replayed(None, payment_id, status=existing.status, transaction_id=first.transaction_id)
+    token_for(unit, token, cmd.method)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=cmd.method,
                                        idempotency_key=f"unidentified:{gateway_key(aggregate_id, key)}")
+    if result.status == "declined":  # as a declined payment submit: an answer, exit 0; no money to research
+        return m.Outcome(account=None, reference=payment_id, status="declined",
+                         transaction_id=result.transaction_id, detail=result.decline_code or "declined")
     if result.status != "approved":
         raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
                               field="token", code=result.decline_code or "not_approved")
     found = UnidentifiedPayment.receive(unit.ctx, aggregate_id=unidentified_uuid(payment_id), payment_id=payment_id,
                                         amount=amount, currency=currency, method=cmd.method, token=token,
                                         transaction_id=result.transaction_id,
-                                        reference=check_text(cmd.reference, "reference", 200), idempotency_key=key)
+                                        reference=reference, idempotency_key=key)
     unit.track(found)
     return m.Outcome(account=None, reference=payment_id, events=("PaymentReceivedUnidentified",),
                      status="awaiting_research", transaction_id=result.transaction_id)
