@@ -10,6 +10,7 @@ DEFAULT_ZONE, as in ``ledger.views.account_view``; the CLI and the service pass 
 from __future__ import annotations
 
 import calendar
+import re
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -293,6 +294,13 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
             sql += f" and {clause}"
             params += (_utc_text(moment),)
     rows = _rows(db, f"select * from ({sql} order by position desc limit ?) order by position", (*params, limit))
+    tz = zone or ZoneInfo(DEFAULT_ZONE)
     for row in rows:
         row["event_id"] = event_uuid(UUID(row.pop("account")), row.pop("version"))
+        row["details"] = _UTC_INSTANT.sub(lambda found: "=" + local_text(found.group(1), tz), row["details"])
     return _local(rows, zone, "at")
+
+
+#: An instant in an audit row's details as the projection stores it (UTC: the zone may be configured otherwise
+#: later), shown in the business time zone like every instant a person reads (``expires_at=...``).
+_UTC_INSTANT = re.compile(r"=(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?\+00:00)")

@@ -52,3 +52,13 @@ def test_an_empty_reference_is_refused_where_one_is_required(cli: LedgerCli) -> 
                    "tok_visa", "--reference", reference)
         assert refusal(done) == (2, "reference_required", "reference")
     assert json.loads(cli("--json", "dashboard").stdout)["awaiting_research"] == []
+
+
+def test_the_audit_log_shows_every_instant_in_the_business_time_zone(cli: LedgerCli) -> None:
+    assert cli("order", "place", "ACC1", "O1", "--amount", "50.00").exit_code == 0
+    assert cli("auth", "create", "ACC1", "A1", "--order", "O1", "--amount", "50.00", "--token",
+               "tok_visa").exit_code == 0
+    rows = json.loads(cli("--json", "audit", "log", "--account", "ACC1").stdout)
+    held = next(row for row in rows if row["event"] == "CardAuthorized")
+    assert "expires_at=2026-10-09T12:00:00-04:00" in held["details"], held["details"]  # 29 days on, New York
+    assert "+00:00" not in held["details"]
