@@ -1,7 +1,8 @@
 """Views of one account straight from its aggregate state: what ``ledger account show`` prints.
 
 Amounts are decimal strings in the account's currency ("110.00"); ``balance`` is what the customer owes on
-open invoices, ``credit_balance`` the open credit they hold.
+open invoices, ``orders_due`` on open orders (seed 001: "invoices and orders with unpaid balances"),
+``credit_balance`` the open credit they hold.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class AccountView(msgspec.Struct, frozen=True):
     email: str
     name: str
     balance: str
+    orders_due: str
     credit_balance: str
     invoices: list[InvoiceView]
     payments: list[PaymentView]
@@ -121,6 +123,7 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetim
         email=state.email,
         name=state.name,
         balance=fmt(state.balance),
+        orders_due=fmt(state.orders_due),
         credit_balance=fmt(state.credit_balance),
         invoices=[InvoiceView(i.id, i.issued_on.isoformat(), i.due_on.isoformat(), fmt(i.total),
                               fmt(i.paid if not i.voided else 0), fmt(i.open), i.status) for i in invoices],

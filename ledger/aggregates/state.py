@@ -241,6 +241,11 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
         return sum(inv.open for inv in self.invoices.values())
 
     @property
+    def orders_due(self) -> int:
+        """What the customer owes on open orders (their balance due; a 0.00 quote owes nothing)."""
+        return sum(order.open for order in self.orders.values())
+
+    @property
     def credit_balance(self) -> int:
         """Open credit the customer holds (overpayments, memos, deposits)."""
         return sum(c.remaining for c in self.credits.values())

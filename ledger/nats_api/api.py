@@ -27,6 +27,7 @@ from ledger.natsserver import log_nats_error
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
+from ledger.projections.unpaid import unpaid
 from ledger.views import account_view
 
 log = structlog.get_logger("ledger.service")
@@ -131,6 +132,8 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         rows: Any
         if view == "invoices":
             rows = queries.invoices(db, query.account, query.status)
+        elif view == "unpaid":
+            rows = unpaid(db, query.account, clock.zone)
         elif view == "payments":
             rows = queries.payments(db, query.account, clock.zone)
         elif view == "credits":

@@ -59,7 +59,7 @@ COMMANDS: dict[str, type[Any]] = {
     "research.match": m.MatchPayment,
 }
 
-READS = ("account", "invoices", "payments", "credits", "history", "dashboard")
+READS = ("account", "invoices", "unpaid", "payments", "credits", "history", "dashboard")
 
 
 def event_subject(event_type: str, aggregate_id: str) -> str:

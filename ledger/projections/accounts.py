@@ -52,6 +52,8 @@ TABLES = (
     """create view if not exists balances as select a.account, a.account_id, a.currency, a.email,
         coalesce((select sum(total - paid) from invoices i where i.account = a.account and not voided), 0)
             as balance,
+        coalesce((select sum(amount - paid) from orders o where o.account = a.account and o.status = 'open'
+            and o.paid < o.amount), 0) as orders_due,
         coalesce((select sum(remaining) from credits c where c.account = a.account), 0) as credit_balance,
         (select settled_at from payments p where p.account = a.account and settled_at is not null
             and refunded < amount order by settled_at desc limit 1) as last_payment_at,
@@ -85,7 +87,7 @@ class AccountsProjection(Projection):
 
     name = "accounts"
     #: 4: a hold's expiry, once recorded, is kept (``expired``) whatever its status becomes; an invoice autopay
-    #:    could not pay says why (``autopay_failed``) (issue 14).
+    #:    could not pay says why (``autopay_failed``); the balances name what is owed on orders (issue 14).
     version = 4
     tables = TABLES
 

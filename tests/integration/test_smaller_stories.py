@@ -62,3 +62,15 @@ def test_the_audit_log_shows_every_instant_in_the_business_time_zone(cli: Ledger
     held = next(row for row in rows if row["event"] == "CardAuthorized")
     assert "expires_at=2026-10-09T12:00:00-04:00" in held["details"], held["details"]  # 29 days on, New York
     assert "+00:00" not in held["details"]
+
+
+def test_the_balance_header_and_the_unpaid_list_name_what_is_owed_on_orders(cli: LedgerCli) -> None:
+    assert cli("order", "place", "ACC1", "O1", "--amount", "100.00").exit_code == 0
+    assert cli("order", "place", "ACC1", "O2", "--amount", "0.00").exit_code == 0  # a quote: nothing owed yet
+    header = json.loads(cli("--json", "account", "balance", "ACC1").stdout)[0]
+    assert (header["balance"], header["orders_due"]) == ("80.00", "100.00")
+    unpaid = json.loads(cli("--json", "account", "unpaid", "ACC1").stdout)
+    assert [(row["kind"], row["id"], row["open"]) for row in unpaid] == [("invoice", "INV-1", "80.00"),
+                                                                        ("order", "O1", "100.00")]
+    shown = json.loads(cli("--json", "account", "show", "ACC1").stdout)
+    assert (shown["balance"], shown["orders_due"]) == ("80.00", "100.00")
