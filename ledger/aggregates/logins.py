@@ -9,23 +9,22 @@ owner).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
 from uuid import UUID
 
 from ledger.aggregates import events as ev
-from ledger.errors import Conflict, NotFound
+from ledger.aggregates.standalone import Standalone
+from ledger.errors import Conflict
 
 
-class PortalLogin:
+class PortalLogin(Standalone):
     """Which account one email logs in to."""
 
+    first = ev.LoginClaimed
+    unknown = ("unknown login", "email")
+
     def __init__(self, claimed: ev.LoginClaimed) -> None:
-        self.id: UUID = claimed.originator_id
-        self.version = claimed.originator_version
-        self.modified_on = claimed.timestamp
+        super().__init__(claimed)
         self.account_id = claimed.account_id
-        self._pending: list[ev.Event] = []
 
     @classmethod
     def claim(cls, ctx: ev.Context, *, aggregate_id: UUID, account_id: str) -> PortalLogin:
@@ -41,23 +40,3 @@ class PortalLogin:
         if self.account_id != account_id:
             raise Conflict("this email is the portal login of another account; one login identifies one customer",
                            field="email", code="email_in_use")
-
-    @property
-    def pending_events(self) -> tuple[ev.Event, ...]:
-        """Events recorded by this command and not yet saved."""
-        return tuple(self._pending)
-
-    def collect_events(self) -> list[ev.Event]:
-        """Hand pending events to the store."""
-        pending, self._pending = self._pending, []
-        return pending
-
-    @classmethod
-    def projector(cls, aggregate: Any, events: Iterable[Any]) -> Any:
-        """Rebuild from stored events (one: the claim)."""
-        for event in events:
-            if isinstance(event, ev.LoginClaimed):
-                aggregate = cls(event)
-            elif aggregate is None:
-                raise NotFound("unknown login", field="email")
-        return aggregate

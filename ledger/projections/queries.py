@@ -78,7 +78,8 @@ def account_row(db: sqlite3.Connection, account_id: str) -> Row:
 
 
 def balance(db: sqlite3.Connection, account_id: str, today: date, zone: ZoneInfo | None = None) -> Row:
-    """Balance owed, credit, last payment and overdue amount of one account (portal dashboard header)."""
+    """Balance owed on invoices, owed on open orders (``orders_due``), credit, last payment and overdue amount of
+    one account (portal dashboard header)."""
     acc = account_row(db, account_id)
     row = dict(db.execute("select * from balances where account = ?", (acc["account"],)).fetchone())
     del row["account"]  # the aggregate's UUID: the account is named by its account_id
@@ -86,7 +87,8 @@ def balance(db: sqlite3.Connection, account_id: str, today: date, zone: ZoneInfo
                          "and due_on < ?", (acc["account"], today.isoformat())).fetchone()[0]
     row["overdue"] = overdue
     _local([row], zone, "last_payment_at")
-    return _money([row], acc["currency"], "balance", "credit_balance", "last_payment_amount", "overdue")[0]
+    return _money([row], acc["currency"], "balance", "orders_due", "credit_balance", "last_payment_amount",
+                  "overdue")[0]
 
 
 #: The invoices tab's filters: a status, or ``unpaid`` (open or partially paid).
