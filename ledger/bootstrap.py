@@ -1,21 +1,29 @@
-"""The composition root: the one place where settings, store, ports and service are wired together."""
+"""The composition root: the one place where settings, store, ports, service, read models, mailer and workers are
+wired together."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ledger.adapters.clock import ManualClock, SystemClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.commands.batching import BatchingService
 from ledger.commands.dispatch import LedgerService
-from ledger.commands.unit import Ports
 from ledger.config import Settings
+from ledger.ports import Ports
 from ledger.ports.clock import Clock
 from ledger.ports.gateway import Gateway
 from ledger.ports.ids import IdGenerator, RandomIds
+from ledger.ports.mailer import Mailer
 from ledger.ports.tokens import TokenIssuer, load_or_create_secret
+from ledger.projections.keeper import ProjectionKeeper
 from ledger.store.application import LedgerStore
+
+if TYPE_CHECKING:
+    from workers.consumer import Worker
 
 
 @dataclass
@@ -33,18 +41,59 @@ class Ledger:
             self.service.close()
         self.store.close()
 
+    def keeper(self) -> ProjectionKeeper:
+        """The read models and the hash chain of this ledger's store (one per thread that uses them)."""
+        return keeper(self.store, self.settings)
+
+    def mailer(self) -> Mailer:
+        """SMTP when SMTP_HOST is set, else a Maildir under ``home/mail``."""
+        from ledger.adapters.mailers import MaildirMailer, SmtpMailer
+
+        smtp = self.settings.smtp
+        if smtp is None:
+            return MaildirMailer(self.settings.home / "mail")
+        return SmtpMailer(smtp.host, smtp.port, username=smtp.user, start_tls=smtp.start_tls,
+                          password=smtp.password.value if smtp.password is not None else None)
+
+    def workers(self, names: Sequence[str], mailer: Mailer | None = None) -> list[Worker]:
+        """The named event consumers (emails, orders, autopay), sending with ``mailer`` (default: :meth:`mailer`)."""
+        from workers.autopay import AutopayWorker
+        from workers.emails import EmailWorker
+        from workers.orders import OrdersWorker
+
+        made: list[Worker] = []
+        for name in names:
+            if name == "emails":
+                made.append(EmailWorker(self.store, mailer or self.mailer(), self.ports.tokens,
+                                        self.settings.portal_url, self.settings.mail_from))
+            elif name == "orders":
+                made.append(OrdersWorker(self.store, self.service))
+            elif name == "autopay":
+                made.append(AutopayWorker(self.store, self.service))
+        return made
+
+
+def keeper(store: LedgerStore, settings: Settings) -> ProjectionKeeper:
+    """The read models (LEDGER_PROJECTIONS_DIR) and hash chain (LEDGER_CHAIN_DB) of ``store``."""
+    return ProjectionKeeper(store, settings.home, projections_dir=settings.projections_dir,
+                            chain_db=settings.chain_db)
+
 
 def build(settings: Settings, *, at: datetime | None = None, clock: Clock | None = None,
-          gateway: Gateway | None = None, ids: IdGenerator | None = None) -> Ledger:
-    """Wire a ledger; ``at`` freezes the clock (CLI ``--at``), tests pass their own adapters."""
+          gateway: Gateway | None = None, ids: IdGenerator | None = None, serving: bool = False) -> Ledger:
+    """Wire a ledger; ``at`` freezes the clock (CLI ``--at``), tests pass their own adapters. ``serving``: for
+    ``serve``, which decides many commands at once: group commit unless ``LEDGER_GROUP_COMMIT=0`` (one command
+    of the CLI gains nothing from it, and writes in one transaction of its own unless ``LEDGER_GROUP_COMMIT=1``)."""
     if clock is None:
         clock = ManualClock(at, zone=settings.timezone) if at is not None else SystemClock(settings.timezone)
     if gateway is None:
         settings.gateway_db.parent.mkdir(parents=True, exist_ok=True)
         gateway = GatewaySimulator(clock, str(settings.gateway_db))
-    secret = load_or_create_secret(settings.home / "secret")
+    given = settings.secret.value.encode() if settings.secret is not None else None
+    secret = load_or_create_secret(settings.home / "secret", given)
     ports = Ports(clock=clock, gateway=gateway, ids=ids or RandomIds(), tokens=TokenIssuer(secret))
     store = LedgerStore(settings)
-    service: LedgerService | BatchingService = (BatchingService(store, ports) if settings.group_commit
-                                                else LedgerService(store, ports))
+    grouped = serving if settings.group_commit is None else settings.group_commit
+    service: LedgerService | BatchingService = BatchingService(store, ports) if grouped else LedgerService(store,
+                                                                                                          ports)
     return Ledger(settings, store, ports, service)

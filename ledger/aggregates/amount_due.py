@@ -45,7 +45,7 @@ def check_exact_lines(state: AccountState, lines: Sequence[Line]) -> None:
     for line, (kind, target_id, gross) in zip(lines, due, strict=True):
         if line.amount not in (gross, net[(kind, target_id)]):
             raise PolicyViolation(f"pay exactly the amount due on {target_id} ({gross}, or "
-                                  f"{net[(kind, target_id)]} after open credits)", field=f"allocations.{target_id}",
+                                  f"{net[(kind, target_id)]} after open credits)", field=f"{kind}s.{target_id}",
                                   code="exact_amount_required")
     raise PolicyViolation("pay every line gross, or every line net of open credits", field="allocations",
                           code="exact_amount_required")

@@ -9,19 +9,18 @@ from __future__ import annotations
 from functools import singledispatch
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.idempotency import remember, request_fingerprint
 from ledger.aggregates.state import (
     LIVE_HOLDS,
     AccountState,
     Application,
     Authorization,
     Credit,
-    IdempotencyRecord,
     Invitation,
     Invoice,
     Order,
     Payment,
     SavedMethod,
-    request_fingerprint,
 )
 
 
@@ -151,7 +150,7 @@ def _(event: ev.PaymentSubmitted, state: AccountState) -> None:
         transaction_id=event.transaction_id, submitted_at=event.timestamp, idempotency_key=event.idempotency_key,
         request_hash=event.request_hash, instruction=event.instruction, source=event.source,
     )
-    state.idempotency[event.idempotency_key] = IdempotencyRecord(event.request_hash, event.payment_id)
+    remember(state, event.idempotency_key, event.request_hash, event.payment_id)
     state.pending_payments.append(event.payment_id)
 
 
@@ -185,8 +184,8 @@ def _(event: ev.PaymentReturned, state: AccountState) -> None:
 @evolve.register
 def _(event: ev.PaymentRefunded, state: AccountState) -> None:
     state.payments[event.payment_id].refunded += event.amount
-    state.idempotency[event.idempotency_key] = IdempotencyRecord(
-        request_fingerprint("refund", event.payment_id, event.amount), event.refund_transaction_id)
+    remember(state, event.idempotency_key, request_fingerprint("refund", event.payment_id, event.amount),
+             event.refund_transaction_id)
 
 
 @evolve.register
@@ -251,8 +250,8 @@ def _(event: ev.CreditReversed, state: AccountState) -> None:
 @evolve.register
 def _(event: ev.CreditRefunded, state: AccountState) -> None:
     state.credits[event.credit_id].remaining -= event.amount
-    state.idempotency[event.idempotency_key] = IdempotencyRecord(
-        request_fingerprint("credit-refund", event.credit_id, event.amount), event.refund_transaction_id)
+    remember(state, event.idempotency_key, request_fingerprint("credit-refund", event.credit_id, event.amount),
+             event.refund_transaction_id)
 
 
 @evolve.register

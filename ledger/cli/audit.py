@@ -46,6 +46,21 @@ def audit_log(state: CliState, account_id: str | None, actor: str | None, start:
     show(state, "Audit log", rows)
 
 
+@audit.command("search")
+@click.argument("text")
+@click.option("--account", "account_id", help="Only this account's events.")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000), help="The newest N matches.")
+@json_option
+@pass_state
+def audit_search(state: CliState, text: str, account_id: str | None, limit: int) -> None:
+    """Audit rows whose comment, details (ids, references, amounts), actor, channel or event type hold every
+    word of TEXT: "Payment Applied", a reference number, jdoe."""
+    with keeper(state) as kept:
+        rows = queries.audit_search(kept.connection("audit"), text, account_id=account_id, limit=limit,
+                                    zone=state.ledger().ports.clock.zone)
+    show(state, "Audit log", rows)
+
+
 @audit.command("verify")
 @click.option("--anchor", "anchors", multiple=True, metavar="POSITION:HASH",
         help="A chain head kept elsewhere (printed by an earlier verify or export); repeatable.")

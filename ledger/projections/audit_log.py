@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from ledger.aggregates import events as ev
-from ledger.projections.base import Meta, Projection
+from ledger.aggregates.events.base import Event
+from ledger.projections.base import Meta, Projection, SqlValue
 from ledger.projections.describe import comment, details
+from ledger.projections.schema import IndexSpec, Schema, SearchSpec, TableSpec
 
-TABLES = (
-    """create table if not exists audit_log (position integer primary key, version integer not null,
-        at text not null, actor_kind text not null, actor_name text not null, channel text not null,
-        account text not null, account_id text, event text not null, comment text not null,
-        details text not null)""",
-    "create index if not exists audit_by_account on audit_log (account_id, at)",
-    "create index if not exists audit_by_actor on audit_log (actor_name, at)",
-    "create index if not exists audit_by_time on audit_log (at)",
-    """create table if not exists audit_accounts (account text primary key, account_id text not null,
-        currency text not null)""",
+#: The audit trail, one row per event at its log position (the rowid), and the accounts it names.
+LAYOUT = Schema(
+    tables=[
+        TableSpec("audit_log", {"position": int, "version": int, "at": str, "actor_kind": str, "actor_name": str,
+                                "channel": str, "account": str, "account_id": str, "event": str, "comment": str,
+                                "details": str}, ("position",),
+                  frozenset({"version", "at", "actor_kind", "actor_name", "channel", "account", "event", "comment",
+                             "details"})),
+        TableSpec("audit_accounts", {"account": str, "account_id": str, "currency": str}, ("account",),
+                  frozenset({"account_id", "currency"})),
+    ],
+    indexes=[
+        IndexSpec("audit_by_account", "audit_log", ("account_id", "at")),
+        IndexSpec("audit_by_actor", "audit_log", ("actor_name", "at")),
+        IndexSpec("audit_by_time", "audit_log", ("at",)),
+    ],
 )
+#: What ``ledger audit search`` finds: the comment (its words name the event: "Other – Payment Applied"), the
+#: details (every reference: invoice, payment, credit and order ids, references, transaction ids, amounts),
+#: who acted and through which channel, the event's type and the account.
+SEARCH = SearchSpec("audit_log", ("comment", "details", "actor_kind", "actor_name", "channel", "event",
+                                  "account_id"))
 
 
 class AuditLogProjection(Projection):
@@ -31,13 +43,13 @@ class AuditLogProjection(Projection):
 
     name = "audit"
     version = 3
-    tables = TABLES
+    layout = LAYOUT
 
     def __init__(self) -> None:
         self._accounts: dict[str, tuple[str, str]] = {}
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: list[tuple[SqlValue, ...]] = []
 
-    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
+    def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Record ``event``; accounts are learned from AccountOpened, unidentified payments have none."""
         key = meta.account
         if isinstance(event, ev.AccountOpened):
@@ -54,7 +66,7 @@ class AuditLogProjection(Projection):
         db.executemany("insert into audit_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._rows)
         self._rows.clear()
 
-    def _account(self, db: sqlite3.Connection, key: str, event: Any) -> tuple[str | None, str | None]:
+    def _account(self, db: sqlite3.Connection, key: str, event: Event) -> tuple[str | None, str | None]:
         if key in self._accounts:
             return self._accounts[key]
         row = db.execute("select account_id, currency from audit_accounts where account = ?", (key,)).fetchone()

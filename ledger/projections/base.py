@@ -10,12 +10,17 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import singledispatchmethod
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 import msgspec
 
+from ledger.aggregates.events.base import Event
+from ledger.projections.schema import Schema
+
+#: A value SQLite stores: a read model's cell, a query's parameter.
+SqlValue = str | int | float | bytes | None
 #: A resolved handler: ``handler(event, db, meta)``.
-Handler = Callable[[Any, sqlite3.Connection, "Meta"], None]
+Handler = Callable[[Event, sqlite3.Connection, "Meta"], None]
 
 
 class Meta(NamedTuple):
@@ -53,11 +58,11 @@ class MetaMaker:
         self._remember = remember
         self._last: tuple[datetime | None, str] = (None, "")
 
-    def batch(self, items: Sequence[tuple[int, Any]]) -> list[tuple[Meta, Any]]:
+    def batch(self, items: Sequence[tuple[int, Event]]) -> list[tuple[Meta, Event]]:
         """(Meta, event) for each (position, event) of ``items``, in order."""
         names = self._names
         last, last_at = self._last
-        out: list[tuple[Meta, Any]] = []
+        out: list[tuple[Meta, Event]] = []
         append = out.append
         for position, event in items:
             number = event.originator_id.int  # hashing the int skips UUID.__hash__, a Python-level call
@@ -85,19 +90,23 @@ class Projection:
     name: ClassVar[str] = ""
     #: Raise when the schema or the meaning of rows changes; a stored projection of another version is stale.
     version: ClassVar[int] = 1
-    #: SQL statements creating the projection's tables and indexes.
-    tables: ClassVar[tuple[str, ...]] = ()
+    #: The projection's tables, indexes and views (created and migrated with sqlite-utils).
+    layout: ClassVar[Schema] = Schema(())
     #: The file position this instance's in-memory caches reflect (-1: none yet); the runner resets the
     #: caches when the file is found elsewhere (another process or runner applied events meanwhile).
     synced_at: int = -1
 
     def schema(self, db: sqlite3.Connection, *, indexes: bool = True) -> None:
-        """Create the projection's tables (idempotent); a rebuild creates secondary indexes only at the end."""
-        for statement in self.tables:
-            if indexes or not statement.lstrip().startswith("create index"):
-                db.execute(statement)
+        """Create the projection's tables (idempotent); a rebuild creates secondary indexes only at the end.
 
-    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
+        Checked once per connection (a runner catches up many times a second on the same one; a swapped file
+        is opened on a new connection)."""
+        if self.__dict__.get("_schema_on") == (db, indexes):
+            return
+        self.layout.create(db, indexes=indexes)
+        self.__dict__["_schema_on"] = (db, indexes)
+
+    def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Apply one event (subclasses dispatch on its type; events they don't show are ignored)."""
         raise NotImplementedError
 

@@ -62,8 +62,8 @@ def test_a_payment_fingerprinted_before_saved_methods_and_purposes_is_the_same_r
 
     import msgspec
 
+    from ledger.aggregates.idempotency import request_hash
     from ledger.commands import messages as m
-    from ledger.commands.unit import request_hash
 
     cmd = m.SubmitPayment(account="ACC1", payment="P1", amount="80.00", method="card", token="tok_visa",
                           distribute=True)
