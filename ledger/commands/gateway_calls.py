@@ -29,7 +29,8 @@ from ledger.aggregates.payments import OVERTAKEN
 from ledger.aggregates.state import Authorization
 from ledger.commands.messages import Command
 from ledger.commands.unit import Unit
-from ledger.errors import LedgerError, PolicyViolation, RecordingFailed
+from ledger.commands.validation import gateway_token
+from ledger.errors import LedgerError, PolicyViolation, RecordingFailed, ValidationError
 from ledger.ports.gateway import AuthorizationResult, ChargeResult
 
 log = structlog.get_logger("ledger.commands")
@@ -73,6 +74,18 @@ def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: 
         log.warning("payment_overtaken_recorded", account=account.state.account_id, payment=payment_id,
                     code=error.code, why="write_race_lost" if unit.after_conflict else "answer_lost")
         return True
+
+
+def token_for(unit: Unit, token: str, method: Method) -> str:
+    """A gateway token that pays by ``method``: a card token is not a PayPal account nor a bank account
+    (``token_method_mismatch``), refused before the gateway is asked to charge it."""
+    token = gateway_token(token)
+    kind = unit.ports.gateway.token_method(token)
+    if kind is not None and kind != method:
+        raise ValidationError(f"this token pays by {kind}, not {method}", field="token",
+                              code="token_method_mismatch")
+    return token
+
 
 
 def charge_guest(unit: Unit, scope: UUID, key: str, *, token: str, amount: int, currency: str,

@@ -9,10 +9,10 @@ from ledger.aggregates import Account
 from ledger.aggregates.events.payments import Instruction, Line, Method
 from ledger.aggregates.idempotency import check_repeat, idempotency_key, request_fingerprint, request_hash
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import charge_payment, refund
+from ledger.commands.gateway_calls import charge_payment, refund, token_for
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
-from ledger.commands.validation import amount_of, check_id, gateway_token
+from ledger.commands.validation import amount_of, check_id
 from ledger.errors import ValidationError
 
 HANDLERS = HandlerRegistry()
@@ -79,17 +79,6 @@ def means_of(unit: Unit, account: Account, cmd: m.SubmitPayment) -> tuple[Method
     if cmd.method is None:
         raise ValidationError("say which method the token is for: card, ach or paypal", field="method")
     return cmd.method, token_for(unit, cmd.token, cmd.method)
-
-
-def token_for(unit: Unit, token: str, method: Method) -> str:
-    """A gateway token that pays by ``method``: a card token is not a PayPal account nor a bank account
-    (``token_method_mismatch``), refused before the gateway is asked to charge it."""
-    token = gateway_token(token)
-    kind = unit.ports.gateway.token_method(token)
-    if kind is not None and kind != method:
-        raise ValidationError(f"this token pays by {kind}, not {method}", field="token",
-                              code="token_method_mismatch")
-    return token
 
 
 def in_minor_units(cmd: m.SubmitPayment, amount: int, instruction: Instruction) -> m.SubmitPayment:

@@ -6,8 +6,7 @@ from ledger.aggregates import UnidentifiedPayment
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.idempotency import idempotency_key
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import charge_guest
-from ledger.commands.handlers.payments import token_for
+from ledger.commands.gateway_calls import charge_guest, token_for
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import check_id, check_text, gateway_token
