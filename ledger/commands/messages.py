@@ -252,11 +252,13 @@ class ReferToAccounting(Command, frozen=True, kw_only=True):
 
 
 class MatchPayment(Command, frozen=True, kw_only=True):
-    """Research found the account: apply the payment to the open order, or deposit it on the account."""
+    """Research found the account: apply the payment to the open order, or deposit it on the account (held for
+    its ``purpose`` when it has one, seed 000 step 6b)."""
 
     payment: str
     account: str
     order: str | None = None
+    purpose: Purpose | None = None
     actor: ActorIn | None = None
 
 

@@ -71,3 +71,19 @@ def test_deposits_stored_before_purposes_replay_as_open_credit() -> None:
         b'"method":"card","token":"tok_visa","transaction_id":"t","idempotency_key":"k","request_hash":"h",'
         b'"instruction":{"mode":"deposit","lines":[],"exact":false}')))
     assert isinstance(submitted, ev.PaymentSubmitted) and submitted.instruction.purpose is None
+
+
+def test_staff_deposit_a_researched_payment_for_its_purpose(cli: LedgerCli) -> None:
+    """Seed 000 step 6b: staff apply a gateway payment to the guest's account for service related issues."""
+    done = cli("research", "receive", "G1", "--amount", "30.00", "--method", "card", "--token", "tok_visa",
+               "--reference", "service call 77")
+    assert done.exit_code == 0, done.output
+    done = cli("--actor", "csr:jdoe", "research", "match", "G1", "C1", "--purpose", "labour")
+    assert done.exit_code == 0, done.output
+    cli("payment", "submit", "C1", "P1", "--amount", "10.00", "--method", "card", "--token", "tok_visa",
+        "--order", "O1=10.00")
+    shown = show(cli)
+    assert [(c["id"], c["remaining"]) for c in shown["credits"]] == [("G1-DEP", "30.00")]  # type: ignore[attr-defined]
+    assert {o["id"]: o["paid"] for o in shown["orders"]}["O1"] == "10.00"  # type: ignore[attr-defined]
+    refused = cli("--json", "research", "match", "G2", "C1", "--order", "O1", "--purpose", "labour")
+    assert refused.exit_code == 2

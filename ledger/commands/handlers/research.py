@@ -88,10 +88,12 @@ def match_payment(unit: Unit, cmd: m.MatchPayment) -> m.Outcome:
         raise PolicyViolation(f"the payment is in {received.currency}, the account in {account.state.currency}",
                               field="account", code="currency_mismatch")
     if cmd.order is not None:
+        if cmd.purpose is not None:
+            raise ValidationError("only a deposit is held for a purpose", field="purpose")
         account.open_order(cmd.order, field="order")  # refused as the command names it
         instruction = Instruction("explicit", (Line("order", cmd.order, received.amount),))
     else:
-        instruction = Instruction("deposit")
+        instruction = Instruction("deposit", purpose=cmd.purpose)
     found.match(unit.ctx, account=cmd.account, order=cmd.order)
     account.record_payment(unit.ctx, payment=received.payment_id, amount=received.amount,
                            method=received.method, token=received.token, transaction_id=received.transaction_id,
