@@ -40,7 +40,8 @@ def account_show(state: CliState, account_id: str) -> None:
     """Balances, invoices, payments, credits, orders and authorizations of ACCOUNT."""
     try:
         ledger = state.reader()
-        view = account_view(ledger.store.account(account_uuid(account_id)).state, ledger.ports.clock.zone)
+        view = account_view(ledger.store.account(account_uuid(account_id)).state, ledger.ports.clock.zone,
+                            ledger.ports.clock.now())
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:

@@ -22,6 +22,7 @@ from ledger.errors import LedgerError
 from ledger.ports.clock import business_date
 from ledger.projections import fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
+from ledger.projections.unpaid import unpaid
 
 pass_state = click.make_pass_decorator(CliState)
 
@@ -144,6 +145,17 @@ def account_invoices(state: CliState, account_id: str, status: str | None) -> No
     with keeper(state) as kept:
         rows = queries.invoices(kept.connection("accounts"), account_id, status)
     show(state, "Invoices", rows)
+
+
+@account.command("unpaid")
+@click.argument("account_id", metavar="ACCOUNT")
+@json_option
+@pass_state
+def account_unpaid(state: CliState, account_id: str) -> None:
+    """What the customer can pay now: open invoices and orders with a balance due (seed 001's Pay Now)."""
+    with keeper(state) as kept:
+        rows = unpaid(kept.connection("accounts"), account_id, state.ledger().ports.clock.zone)
+    show(state, "Unpaid", rows)
 
 
 @account.command("payments")

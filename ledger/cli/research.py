@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ledger.aggregates.events.payments import PURPOSES
 from ledger.cli.main import CliState, cli
 from ledger.commands import messages as m
 
@@ -44,7 +45,11 @@ def research_refer(state: CliState, payment_id: str, note: str) -> None:
 @click.argument("payment_id", metavar="PAYMENT")
 @click.argument("account_id", metavar="ACCOUNT")
 @click.option("--order", default=None, help="Apply to this open order (default: deposit on the account).")
+@click.option("--purpose", type=click.Choice(PURPOSES), default=None,
+              help="Deposit it for this purpose (seed 000: service parts, labour, ...); a CSR applies it later.")
 @pass_state
-def research_match(state: CliState, payment_id: str, account_id: str, order: str | None) -> None:
+def research_match(state: CliState, payment_id: str, account_id: str, order: str | None,
+                   purpose: str | None) -> None:
     """Record the researched payment on ACCOUNT."""
-    state.run(lambda a: m.MatchPayment(payment=payment_id, account=account_id, order=order, actor=a))
+    state.run(lambda a: m.MatchPayment(payment=payment_id, account=account_id, order=order,
+                                       purpose=purpose, actor=a))  # type: ignore[arg-type]

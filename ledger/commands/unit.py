@@ -15,12 +15,13 @@ import structlog
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
+from ledger.aggregates.logins import PortalLogin
 from ledger.commands.messages import ActorIn
 from ledger.commands.validation import check_id, check_text
 from ledger.errors import NotFound, ValidationError
 from ledger.ports import Ports
 from ledger.ports.gateway import Gateway, WatchedGateway
-from ledger.ports.ids import account_uuid, unidentified_uuid
+from ledger.ports.ids import account_uuid, login_uuid, unidentified_uuid
 from ledger.store.application import LedgerStore
 
 #: How far a running clock may be behind an account's newest event and still record after it (see _not_before).
@@ -55,7 +56,7 @@ class Unit:
             raise ValidationError(f"unknown channel {by.channel!r}", field="actor.channel")
         self.ctx = ev.Context(at=ports.clock.now(), by=ev.Actor(by.kind, check_text(by.name, "actor.name"),
                                                                    by.channel))
-        self.touched: list[Account | UnidentifiedPayment] = []
+        self.touched: list[Account | UnidentifiedPayment | PortalLogin] = []
 
     def account(self, account_id: str) -> Account:
         """Load the account named by its business id (NotFound names the ``account`` field)."""
@@ -83,6 +84,16 @@ class Unit:
         self._not_before(found.modified_on)
         return found
 
+    def claim_login(self, email: str, account_id: str) -> None:
+        """Make ``email`` the portal login of ``account_id``, saved with the command's other events; refused
+        (``email_in_use``) when another account holds it (seeds 002, 003)."""
+        aggregate_id = login_uuid(email)
+        login = self.store.login(aggregate_id)
+        if login is None:
+            self.track(PortalLogin.claim(self.ctx, aggregate_id=aggregate_id, account_id=account_id))
+        else:
+            login.check_holder(account_id)
+
     def _not_before(self, newest: datetime) -> None:
         """On a running clock, keep the command's time at or after a loaded aggregate's newest event when that
         event is at most ``CLOCK_SKEW`` newer: the clock was read before loading, and another process (or
@@ -92,7 +103,7 @@ class Unit:
         if self.ctx.at < newest <= self.ctx.at + CLOCK_SKEW and not self.ports.clock.fixed:
             self.ctx = ev.Context(at=newest, by=self.ctx.by)
 
-    def track(self, aggregate: Account | UnidentifiedPayment) -> None:
+    def track(self, aggregate: Account | UnidentifiedPayment | PortalLogin) -> None:
         """Save ``aggregate`` with the others when the command succeeds."""
         self.touched.append(aggregate)
 
