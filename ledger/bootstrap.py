@@ -10,7 +10,7 @@ from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.commands.batching import BatchingService
 from ledger.commands.service import LedgerService
 from ledger.commands.unit import Ports
-from ledger.config import Settings
+from ledger.config import Settings, ensure_private_home
 from ledger.ports.clock import Clock
 from ledger.ports.gateway import Gateway
 from ledger.ports.ids import IdGenerator, RandomIds
@@ -39,6 +39,7 @@ def build(settings: Settings, *, at: datetime | None = None, clock: Clock | None
     """Wire a ledger; ``at`` freezes the clock (CLI ``--at``), tests pass their own adapters."""
     if clock is None:
         clock = ManualClock(at, zone=settings.timezone) if at is not None else SystemClock(settings.timezone)
+    ensure_private_home(settings.home)
     if gateway is None:
         settings.gateway_db.parent.mkdir(parents=True, exist_ok=True)
         gateway = GatewaySimulator(clock, str(settings.gateway_db))

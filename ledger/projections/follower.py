@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from ledger.config import Settings
+from ledger.config import Settings, ensure_private_home
 from ledger.projections.keeper import ProjectionKeeper, StopFlag
 from ledger.store.application import LedgerStore
 
@@ -33,6 +33,7 @@ def follow(settings: Settings, stop: StopFlag, interval: float = INTERVAL, store
     """Keep every projection of the store that ``settings`` names (or of ``store``, already open) caught up
     until ``stop`` is set."""
     opened = store is None
+    ensure_private_home(settings.home)
     events = LedgerStore(settings) if opened else store
     keeper = ProjectionKeeper(events, settings.home)
     log.info("projection_follower_started", store=settings.store_description())
