@@ -15,6 +15,7 @@ from ledger.journal import ACCOUNTS, Journal
 from ledger.money import format_amount
 from ledger.projections.accounts import AccountsProjection
 from ledger.projections.runner import bulk_gc, catch_up, connect
+from ledger.projections.sums import joined
 from replay.history import events
 
 
@@ -84,9 +85,9 @@ def balances_as_of(store: Any, instant: datetime) -> AsOf:
         try:
             with bulk_gc():
                 catch_up([(AccountsProjection(), accounts_db)], log, batch=10_000, indexes=False)
-            rows = [AccountBalance(account_id, currency, format_amount(balance, currency),
-                                   format_amount(credit, currency), open_invoices)
-                    for account_id, currency, balance, credit, open_invoices in accounts_db.execute(BALANCES)]
+            rows = [AccountBalance(row["account_id"], currency, format_amount(joined(row, "balance"), currency),
+                                   format_amount(joined(row, "credit_balance"), currency), row["open_invoices"])
+                    for row in accounts_db.execute(BALANCES) for currency in (row["currency"],)]
         finally:
             accounts_db.close()
     sums = journal.trial_balances()
@@ -96,6 +97,6 @@ def balances_as_of(store: Any, instant: datetime) -> AsOf:
     return AsOf(instant.isoformat(), log.last, rows, lines, balanced)
 
 
-BALANCES = """select b.account_id, b.currency, b.balance, b.credit_balance,
-    (select count(*) from invoices i where i.account = b.account and not i.voided and i.total - i.paid > 0)
-    from balances b order by b.account_id"""
+BALANCES = """select b.account_id, b.currency, b.balance_high, b.balance_low, b.credit_balance_high,
+    b.credit_balance_low, (select count(*) from invoices i where i.account = b.account and not i.voided
+    and i.total - i.paid > 0) as open_invoices from balances b order by b.account_id"""

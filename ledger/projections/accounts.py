@@ -15,6 +15,7 @@ from ledger.aggregates import events as ev
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table
+from ledger.projections.sums import split_sum
 
 TABLES = (
     """create table if not exists accounts (account text primary key, account_id text not null unique,
@@ -48,10 +49,9 @@ TABLES = (
         case when voided then 'void' when paid >= total then 'paid' when paid > 0 then 'partially_paid'
              else 'open' end as status
         from invoices i join accounts a using (account)""",
-    """create view if not exists balances as select a.account, a.account_id, a.currency, a.email,
-        coalesce((select sum(total - paid) from invoices i where i.account = a.account and not voided), 0)
-            as balance,
-        coalesce((select sum(remaining) from credits c where c.account = a.account), 0) as credit_balance,
+    f"""create view if not exists balances as select a.account, a.account_id, a.currency, a.email,
+        {split_sum("total - paid", "balance", "from invoices i where i.account = a.account and not voided")},
+        {split_sum("remaining", "credit_balance", "from credits c where c.account = a.account")},
         (select settled_at from payments p where p.account = a.account and settled_at is not null
             and refunded < amount order by settled_at desc limit 1) as last_payment_at,
         (select amount from payments p where p.account = a.account and settled_at is not null
@@ -83,7 +83,7 @@ class AccountsProjection(Projection):
     """Per-account tabs, balances and the CSR dashboard."""
 
     name = "accounts"
-    version = 3
+    version = 4
     tables = TABLES
 
     def __init__(self) -> None:

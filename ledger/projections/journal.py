@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ledger.journal import Journal
+from ledger.journal import ACCOUNTS, Journal
 from ledger.projections.base import Meta, Projection
 
 TABLES = (
@@ -19,10 +19,19 @@ TABLES = (
     """create table if not exists journal_payments (account text not null, id text not null,
         amount integer not null, source text not null, status text not null, primary key (account, id))""",
     """create table if not exists journal_currencies (account text primary key, currency text not null)""",
-    """create view if not exists trial_balance as select currency, ledger_account, sum(debit) as debit,
-        sum(credit) as credit, sum(debit) - sum(credit) as balance from postings
-        group by currency, ledger_account""",
+    # Sums kept by the projection as Python ints written in decimal (exact past 2**63: ledger.projections.sums).
+    """create table if not exists trial_balance (currency text not null, ledger_account text not null,
+        debit text not null, credit text not null, balance text not null, primary key (currency, ledger_account))""",
 )
+
+
+def trial_balance(db: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """The debit-positive balance of every ledger account per currency, as :meth:`Journal.trial_balances`."""
+    out: dict[str, dict[str, int]] = {}
+    for currency, ledger_account, balance in db.execute(
+            "select currency, ledger_account, balance from trial_balance order by currency"):
+        out.setdefault(currency, dict.fromkeys(ACCOUNTS, 0))[ledger_account] = int(balance)
+    return out
 
 
 class JournalProjection(Projection):
@@ -34,7 +43,7 @@ class JournalProjection(Projection):
     """
 
     name = "journal"
-    version = 2
+    version = 3
     tables = TABLES
 
     def __init__(self) -> None:
@@ -44,6 +53,8 @@ class JournalProjection(Projection):
         self._dirty_currencies: set[str] = set()
         self._saved_currencies: set[str] = set()
         self._rows: list[tuple[Any, ...]] = []
+        self._sums: dict[tuple[str, str], list[int]] = {}  # (currency, ledger account) -> [debit, credit]
+        self._dirty_sums: set[tuple[str, str]] = set()
 
     def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
         """Post ``event``."""
@@ -60,6 +71,11 @@ class JournalProjection(Projection):
             position, at, name, currency = meta.position, meta.at, type(event).__name__, entry.currency
             self._rows.extend((position, at, key, name, currency, p.account, p.debit, p.credit)
                               for p in entry.postings)
+            for p in entry.postings:
+                sums = self._sums.setdefault((currency, p.account), [0, 0])
+                sums[0] += p.debit
+                sums[1] += p.credit
+                self._dirty_sums.add((currency, p.account))
         if entry.currency and key not in self._saved_currencies:  # an aggregate's currency is set once
             self._saved_currencies.add(key)
             self._dirty_currencies.add(key)
@@ -75,9 +91,13 @@ class JournalProjection(Projection):
                        [(*k, *journal.payments[k]) for k in self._dirty_payments if k in journal.payments])
         db.executemany("insert or replace into journal_currencies values (?, ?)",
                        [(k, journal.currencies[k]) for k in self._dirty_currencies if k in journal.currencies])
+        db.executemany("insert or replace into trial_balance values (?, ?, ?, ?, ?)",
+                       [(*k, str(debit), str(credit), str(debit - credit))
+                        for k in self._dirty_sums for debit, credit in (self._sums[k],)])
         self._dirty_invoices.clear()
         self._dirty_payments.clear()
         self._dirty_currencies.clear()
+        self._dirty_sums.clear()
 
     def _loaded(self, db: sqlite3.Connection) -> Journal:
         journal = Journal()
@@ -86,9 +106,11 @@ class JournalProjection(Projection):
         for acc, pid, amount, source, status in db.execute(
                 "select account, id, amount, source, status from journal_payments"):
             journal.payments[(acc, pid)] = (amount, source, status)
-        for currency, ledger_account, balance in db.execute(
-                "select currency, ledger_account, balance from trial_balance"):
-            journal.balances[(currency, ledger_account)] = balance
+        self._sums.clear()
+        for currency, ledger_account, debit, credit in db.execute(
+                "select currency, ledger_account, debit, credit from trial_balance"):
+            self._sums[(currency, ledger_account)] = [int(debit), int(credit)]
+            journal.balances[(currency, ledger_account)] = int(debit) - int(credit)
         for account, currency in db.execute("select account, currency from journal_currencies"):
             journal.currencies[account] = currency
         self._saved_currencies = set(journal.currencies)

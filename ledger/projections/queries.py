@@ -20,6 +20,7 @@ from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
 from ledger.ports.clock import DEFAULT_ZONE, business_date, start_of_business_day
+from ledger.projections.sums import joined, split_sum
 from ledger.views import payment_status
 
 Row = dict[str, Any]
@@ -79,11 +80,13 @@ def account_row(db: sqlite3.Connection, account_id: str) -> Row:
 def balance(db: sqlite3.Connection, account_id: str, today: date, zone: ZoneInfo | None = None) -> Row:
     """Balance owed, credit, last payment and overdue amount of one account (portal dashboard header)."""
     acc = account_row(db, account_id)
-    row = dict(db.execute("select * from balances where account = ?", (acc["account"],)).fetchone())
-    del row["account"]  # the aggregate's UUID: the account is named by its account_id
-    overdue = db.execute("select coalesce(sum(total - paid), 0) from invoices where account = ? and not voided "
-                         "and due_on < ?", (acc["account"], today.isoformat())).fetchone()[0]
-    row["overdue"] = overdue
+    stored = dict(db.execute("select * from balances where account = ?", (acc["account"],)).fetchone())
+    row = {"account_id": stored["account_id"], "currency": stored["currency"], "email": stored["email"],
+           "balance": joined(stored, "balance"), "credit_balance": joined(stored, "credit_balance"),
+           "last_payment_at": stored["last_payment_at"], "last_payment_amount": stored["last_payment_amount"]}
+    overdue = db.execute(f"select {split_sum('total - paid', 'overdue')} from invoices where account = ? and not "
+                         f"voided and due_on < ?", (acc["account"], today.isoformat())).fetchone()
+    row["overdue"] = joined(overdue, "overdue")
     _local([row], zone, "last_payment_at")
     return _money([row], acc["currency"], "balance", "credit_balance", "last_payment_amount", "overdue")[0]
 
