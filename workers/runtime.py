@@ -33,11 +33,11 @@ import structlog
 from ledger.adapters.mailers import MaildirMailer, SmtpMailer
 from ledger.bootstrap import Ledger
 from ledger.errors import ValidationError
+from ledger.nats_api.api import build_broker
 from ledger.natsserver import NatsServerProcess, connect_until_stopped
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.api import build_broker
 from workers import expiry
 from workers.autopay import AutopayWorker
 from workers.consumer import Worker, consume, ensure_dlq_stream, rewind

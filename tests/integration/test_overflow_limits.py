@@ -15,7 +15,7 @@ from pathlib import Path
 from ledger.aggregates import events as ev
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
-from ledger.journal import Journal
+from ledger.double_entry import Journal
 from ledger.money import format_amount
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries

@@ -22,11 +22,11 @@ from ledger.bootstrap import Ledger
 from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
 from ledger.errors import LedgerError, ValidationError
+from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.natsserver import log_nats_error
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.views import account_view
 
 log = structlog.get_logger("ledger.service")
