@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
+from ledger.aggregates.limits import check_amount, check_owed
 from ledger.errors import Conflict, PolicyViolation
 
 
@@ -17,6 +18,8 @@ class OrderDecisions(CreditDecisions):
         """Record an order from the web, POS, phone or a CSR."""
         if order_id in self.state.orders:
             raise Conflict(f"order {order_id} already exists", field="order_id", code="duplicate_id")
+        check_amount(amount)
+        check_owed(self.state, amount)
         return self.trigger(ctx, ev.OrderPlaced, order_id=order_id, amount=amount, channel=channel,
                             description=description)
 
@@ -28,6 +31,8 @@ class OrderDecisions(CreditDecisions):
                                   code="below_paid")
         if new_amount == order.amount:
             raise Conflict("the order already has this price", field="amount", code="no_change")
+        check_amount(new_amount)
+        check_owed(self.state, new_amount - order.amount)
         return self.trigger(ctx, ev.OrderPriceChanged, order_id=order_id, old_amount=order.amount,
                             new_amount=new_amount)
 
@@ -46,6 +51,8 @@ class OrderDecisions(CreditDecisions):
         if amount < old.paid:
             raise PolicyViolation("the new order is below what was already paid", field="amount",
                                   code="below_paid")
+        check_amount(amount)
+        check_owed(self.state, amount - old.amount)
         moved = self.release_target(ctx, "order", old_order_id, reason="order replaced", into=new_order_id)
         event = self.trigger(ctx, ev.OrderReplaced, old_order_id=old_order_id, new_order_id=new_order_id,
                              amount=amount)
