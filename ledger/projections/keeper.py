@@ -18,6 +18,7 @@ from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
 from ledger.projections.rebuild import ProjectionFiles
 from ledger.projections.runner import StoreLog, catch_up, connect
+from ledger.store.seals import SealBook
 
 log = structlog.get_logger("ledger.projections")
 
@@ -128,7 +129,11 @@ class ProjectionKeeper:
     def chain(self) -> HashChain:
         """The hash chain over the stored events (opened on first use)."""
         if self._chain is None:
-            self._chain = HashChain(self.chain_path)
+            key = self.store.seal_key() if hasattr(self.store, "seal_key") else None
+            settings = getattr(self.store, "settings", None)
+            sealed = key is not None and settings is not None and settings.store == "sqlite"
+            self._chain = HashChain(self.chain_path, key=key,
+                                    seals=SealBook(settings.db_path, key) if sealed else None)
         return self._chain
 
     def status(self) -> list[ProjectionStatus]:
