@@ -19,9 +19,12 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
 
 from ledger.errors import LedgerError
 from ledger.lifecycle import die_with_parent_hook
@@ -228,7 +231,7 @@ async def log_nats_error(error: Exception) -> None:
 UNREACHABLE_AFTER = 5.0
 
 
-async def connect_until_stopped(url: str, stop: asyncio.Event, **options: Any) -> Any | None:
+async def connect_until_stopped(url: str, stop: asyncio.Event, **options: object) -> Client | None:
     """``nats.connect(url, **options)`` (which retries for ever with ``max_reconnect_attempts=-1``) that gives
     up when ``stop`` is set: a worker or relay told to stop (SIGTERM) while NATS is unreachable stops, instead of
     waiting for a server that may never come. None when stopped first. Past ``UNREACHABLE_AFTER`` seconds one

@@ -11,7 +11,7 @@ import asyncio
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any
+from typing import Annotated, Protocol, TypeVar
 
 import msgspec
 import structlog
@@ -29,6 +29,7 @@ from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.views import account_view
 
+T = TypeVar("T")
 log = structlog.get_logger("ledger.service")
 _encode = msgspec.json.Encoder().encode
 #: Threads deciding commands at once in one instance with group commit (they mostly wait for the committer).
@@ -49,7 +50,7 @@ def internal_reply(subject: str, error: BaseException) -> bytes:
                                    code="internal"))
 
 
-def decode(body: bytes, kind: type[Any]) -> Any:
+def decode(body: bytes, kind: type[T]) -> T:
     """Validate a JSON body into ``kind``; a ValidationError names the offending field."""
     if len(body) > MAX_PAYLOAD:
         raise ValidationError(f"request body over {MAX_PAYLOAD} bytes", field="body", code="payload_too_large")
@@ -75,10 +76,10 @@ def _field_of(message: str) -> str:
     return where or "body"
 
 
-def _single_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _single_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     """A JSON object whose keys are all different: a repeated key is refused, since readers of the same body
     disagree on which copy counts (msgspec takes the last, others the first)."""
-    seen: dict[str, Any] = {}
+    seen: dict[str, object] = {}
     for key, value in pairs:
         if key in seen:
             shown = "body" if card_number_in_text(key) else key[:80]
@@ -128,7 +129,7 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             return _encode({"ok": account_view(state, clock.zone)})
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
-        rows: Any
+        rows: list[queries.Row]
         if view == "invoices":
             rows = queries.invoices(db, query.account, query.status)
         elif view == "payments":
@@ -144,7 +145,13 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         return internal_reply(f"{READ_PREFIX}{view}", error)
 
 
-async def _raw(msg: Any) -> Any:
+class _Delivered(Protocol):
+    """What faststream hands a decoder: the message with its body."""
+
+    body: bytes
+
+
+async def _raw(msg: _Delivered) -> bytes:
     """faststream decoder that keeps the body as bytes (msgspec validates it, not pydantic)."""
     return msg.body
 

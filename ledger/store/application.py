@@ -16,10 +16,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     InternalError,
     Mapper,
@@ -30,6 +31,7 @@ from eventsourcing.persistence import (
 )
 
 from ledger.aggregates import Account, UnidentifiedPayment
+from ledger.aggregates.events.base import Event
 from ledger.config import Settings
 from ledger.errors import NotFound
 from ledger.ports.tokens import load_or_create_secret
@@ -117,6 +119,17 @@ class RecentAccounts:
             self._changed.notify_all()
 
 
+class Aggregate(Protocol):
+    """What the store saves: an Account or an unidentified payment, with the events it has not saved yet."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    def collect_events(self) -> list[Event]:
+        """Hand over (and forget) the pending events."""
+        ...
+
+
 class LedgerStore(Application[UUID]):
     """Event store of the ledger; its notification log is the one ordered history."""
 
@@ -136,8 +149,9 @@ class LedgerStore(Application[UUID]):
             try:
                 super().__init__(env=merged)
                 if settings.store == "sqlite":
-                    with self.recorder.datastore.transaction(commit=True) as cursor:
-                        seals.create(cursor, self.recorder.events_table_name)
+                    sqlite: Any = self.recorder  # the SQLite group recorder (its datastore and table)
+                    with sqlite.datastore.transaction(commit=True) as cursor:
+                        seals.create(cursor, sqlite.events_table_name)
                 return
             except InternalError as error:  # two instances creating the PostgreSQL tables at the same moment
                 if "concurrently" not in str(error) or attempt == 7:
@@ -153,7 +167,8 @@ class LedgerStore(Application[UUID]):
 
     def seal_key(self) -> bytes:
         """The ledger's secret, which keys the seals of the events and the hash chain."""
-        return load_or_create_secret(self.settings.home / "secret")
+        given = self.settings.secret.value.encode() if self.settings.secret is not None else None
+        return load_or_create_secret(self.settings.home / "secret", given)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.factory.transcoder(), mapper_class=MsgspecMapper)
@@ -213,14 +228,14 @@ class LedgerStore(Application[UUID]):
         self.notify(processing_event.events)
         return recordings
 
-    def record(self, events: Sequence[Any]) -> list[Recording[UUID]]:
+    def record(self, events: Sequence[Event]) -> list[Recording[UUID]]:
         """Write ``events`` in one transaction; the same as ``save(*events)`` without the library's per-object
         runtime protocol checks (~25 us an event) and snapshot hooks: :meth:`prepare`, :meth:`insert` and
         :meth:`recordings`, which the group committer runs on separate threads."""
         stored = self.prepare(events)
         return self.recordings(events, stored, self.insert(stored))
 
-    def prepare(self, events: Sequence[Any]) -> list[StoredEvent]:
+    def prepare(self, events: Sequence[Event]) -> list[StoredEvent]:
         """``events`` encoded as the store keeps them (the group committer's callers do this themselves)."""
         return [self.mapper.to_stored_event(event) for event in events]
 
@@ -231,7 +246,7 @@ class LedgerStore(Application[UUID]):
         return ids
 
     @staticmethod
-    def recordings(events: Sequence[Any], stored: Sequence[StoredEvent], ids: Sequence[int]) -> list[Recording[UUID]]:
+    def recordings(events: Sequence[Event], stored: Sequence[StoredEvent], ids: Sequence[int]) -> list[Recording[UUID]]:
         """What :meth:`record` returns, for events written by :meth:`insert`."""
         return [Recording(event, Notification(originator_id=s.originator_id, originator_version=s.originator_version,
                                               topic=s.topic, state=s.state, id=n))
@@ -250,7 +265,7 @@ class LedgerStore(Application[UUID]):
         finally:
             self._local.reads = previous
 
-    def remember(self, aggregate: Any) -> None:
+    def remember(self, aggregate: Aggregate) -> None:
         """Keep a just-committed Account in the write-through cache (it must not be mutated afterwards)."""
         if isinstance(aggregate, Account) and not aggregate.pending_events:
             self.recent.put(aggregate)
@@ -264,12 +279,12 @@ class LedgerStore(Application[UUID]):
             else:
                 self.recent.release(account.id, reads)
 
-    def forget(self, aggregates: Iterable[Any]) -> None:
+    def forget(self, aggregates: Iterable[Aggregate]) -> None:
         """Drop aggregates from the write-through cache (after a version conflict: someone else wrote)."""
         for aggregate in aggregates:
             self.recent.discard(aggregate.id)
 
-    def snapshots_due(self, aggregates: Iterable[Any], events: Iterable[Any]) -> list[Account]:
+    def snapshots_due(self, aggregates: Iterable[object], events: Iterable[DomainEventProtocol[UUID]]) -> list[Account]:
         """The Accounts among ``aggregates`` whose new ``events`` crossed a multiple of the snapshot interval."""
         interval = self.settings.snapshot_interval
         first: dict[UUID, int] = {}

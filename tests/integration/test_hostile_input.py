@@ -36,7 +36,7 @@ def test_an_amount_past_the_limit_is_refused_at_the_edge_and_in_the_account(ledg
                                          date="2026-09-01", due="2026-09-30"))
     account: Account = ledger.store.account(account_uuid("ACC1"))
     with pytest.raises(LedgerError) as refused:  # a worker or a script calling the aggregate directly
-        account.issue_credit(ev.Context(at=START), credit_id="C1", amount=MAX_AMOUNT + 1, reference="")
+        account.issue_credit(ev.Context(at=START), credit="C1", amount=MAX_AMOUNT + 1, reference="")
     assert refused.value.code == "amount_too_large" and not account.pending_events
 
 
