@@ -59,6 +59,22 @@ async def reset_streams(js: Any, *names: str) -> None:
             await js.delete_stream(name)
 
 
+async def fresh_streams(url: str) -> tuple[Any, Any]:
+    """(connection, JetStream context) to the nats-server at ``url`` with LEDGER_EVENTS and LEDGER_DLQ made
+    anew (empty)."""
+    import nats
+
+    from workers.consumer import ensure_dlq_stream
+    from workers.relay import ensure_events_stream
+
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await reset_streams(js)
+    await ensure_events_stream(js)
+    await ensure_dlq_stream(js)
+    return nc, js
+
+
 @contextlib.asynccontextmanager
 async def serving(ledger: Ledger, home: Path, url: str, **options: Any) -> AsyncIterator[Any]:
     """The NATS API of ``ledger`` started, answering (its subscriptions reached the server: a request sent at

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
 from ledger.projections.chain import HashChain
 from ledger.projections.keeper import ProjectionKeeper
@@ -23,11 +24,17 @@ def edit_invoice_total(db_path: Path, old: str, new: str) -> None:
     assert changed == 1
 
 
-def test_an_event_edited_before_it_was_chained_fails_verify(tmp_path: Path) -> None:
+def opened(tmp_path: Path) -> tuple[Ledger, ProjectionKeeper]:
+    """A ledger with one account, its chain caught up to the opening."""
     ledger = make_ledger(tmp_path)
     ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
     keeper = ProjectionKeeper(ledger.store, tmp_path)
-    keeper.catch_up()  # the chain reaches the account's opening
+    keeper.catch_up()
+    return ledger, keeper
+
+
+def test_an_event_edited_before_it_was_chained_fails_verify(tmp_path: Path) -> None:
+    ledger, keeper = opened(tmp_path)
     ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01",
                                          due="2026-09-30"))
     edit_invoice_total(tmp_path / "ledger.db", '"total":1000', '"total":9000')  # 10.00 -> 90.00, unchained yet
@@ -41,10 +48,7 @@ def test_an_event_edited_before_it_was_chained_fails_verify(tmp_path: Path) -> N
 
 
 def test_the_chain_is_keyed_with_the_ledgers_secret(tmp_path: Path) -> None:
-    ledger = make_ledger(tmp_path)
-    ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
-    keeper = ProjectionKeeper(ledger.store, tmp_path)
-    keeper.catch_up()
+    ledger, keeper = opened(tmp_path)
     assert verify(ledger.store, keeper).ok
     keeper.close()
     unkeyed = HashChain(tmp_path / "chain.db")  # who rebuilds the links without the secret gets other hashes

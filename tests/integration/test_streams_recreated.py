@@ -9,18 +9,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from structlog.testing import capture_logs
 
 from ledger.adapters.mailers import MemoryMailer
 from ledger.commands import messages as m
 from ledger.nats_api.subjects import EVENTS_STREAM
-from tests.ledger_fixtures import make_ledger, reset_streams
-from workers.consumer import consume, durable_name, ensure_dlq_stream
+from tests.ledger_fixtures import fresh_streams, make_ledger
+from workers.consumer import consume, durable_name
 from workers.emails import EmailWorker
 from workers.inbox import Inbox
-from workers.relay import Relay, ensure_events_stream
+from workers.relay import Relay
 
 pytestmark = pytest.mark.nats
 
@@ -43,11 +42,7 @@ async def test_the_email_worker_recreates_its_consumer_and_stream(tmp_path: Path
     ledger = make_ledger(tmp_path)
     ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
     ledger.service.handle(m.SendInvitation(account="ACC1"))
-    nc = await nats.connect(nats_server)
-    js = nc.jetstream()
-    await reset_streams(js)
-    await ensure_events_stream(js)
-    await ensure_dlq_stream(js)
+    nc, js = await fresh_streams(nats_server)
     relay = Relay(ledger.store, js)
     mailer = MemoryMailer()
     worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens)
@@ -79,10 +74,7 @@ async def test_the_relay_recreates_its_stream_and_publishes_the_log_again(tmp_pa
     ledger = make_ledger(tmp_path)
     ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
     invoice(ledger, 1)
-    nc = await nats.connect(nats_server)
-    js = nc.jetstream()
-    await reset_streams(js)
-    await ensure_events_stream(js)
+    nc, js = await fresh_streams(nats_server)
     relay = Relay(ledger.store, js)
     stop = asyncio.Event()
 

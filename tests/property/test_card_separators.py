@@ -1,8 +1,8 @@
 """Issue 15: a card number in free text is found whatever short runs of non-digits separate its digits
 (``4111|1111|1111|1111``, ``* ; ~ # =``, parentheses, four spaces, `` - - ``, groups of one or two digits), and
 what is echoed or logged never carries it. Between groups of other sizes the separator is the same throughout
-(that is what keeps amounts and dates in a row apart, see ``python -m bench.cards``). The Luhn check here is
-written independently of the one under test.
+(that is what keeps amounts and dates in a row apart, see ``python -m bench.cards``). The Luhn check is the
+independent one of ``test_card_number_detection``.
 """
 
 from __future__ import annotations
@@ -13,23 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.cards import MAX_SEPARATOR, card_number_in_text, displayable, looks_like_card_number
+from tests.property.test_card_number_detection import DIGITS, with_check_digit
 
-DIGITS = "0123456789"
 #: Characters people put between digit groups (and a few they would not), none a letter or a digit.
 SEPARATOR_CHARS = " -|*;~#=()/\\.,:+_\t\u00a0[]{}<>'\"!?%&^`@$"
-
-
-def luhn_valid(number: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        product = int(char) * (2 if position % 2 else 1)
-        total += sum(int(d) for d in str(product))
-    return total % 10 == 0
-
-
-def with_check_digit(body: str) -> str:
-    (number,) = [body + d for d in DIGITS if luhn_valid(body + d)]
-    return number
 
 
 #: What card networks issue: 13-19 digits starting 2-6, passing Luhn.
