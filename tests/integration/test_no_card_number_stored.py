@@ -12,14 +12,13 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from structlog.testing import capture_logs
 
 from ledger.cards import card_number_in_text
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
 from ledger.logs import _displayable, _json_line
 from ledger.projections.keeper import ProjectionKeeper
-from tests.ledger_fixtures import make_ledger
+from tests.ledger_fixtures import captured_logs, make_ledger
 from tests.property.test_card_separators import written
 
 benign = st.sampled_from(["", "thanks", "ref 2026-09-01 120.50", "ORD-2026-000123", "call 555 0100"])
@@ -57,7 +56,7 @@ def test_no_card_number_reaches_a_file_a_read_model_or_a_log_line(history: list[
         home = Path(folder)
         ledger = make_ledger(home)
         pans = [digits(value) for _, value in history if card_number_in_text(value)]
-        with capture_logs() as logs:
+        with captured_logs() as logs:
             ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
             for n, (where, value) in enumerate(history):
                 try:
@@ -72,6 +71,7 @@ def test_no_card_number_reaches_a_file_a_read_model_or_a_log_line(history: list[
             keeper.close()
             ledger.close()
         lines = [_json_line(_displayable(None, "", dict(entry))).decode() for entry in logs]
+        assert any('"event_recorded"' in line for line in lines)  # the log was seen
         assert not [cell for cell in cells if card_number_in_text(cell)]
         assert not [line for line in lines if card_number_in_text(line)]
         files = [path for path in home.rglob("*") if path.is_file() and path.name != "secret"]

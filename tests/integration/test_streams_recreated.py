@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
 
 from ledger.adapters.mailers import MemoryMailer
 from ledger.commands import messages as m
 from ledger.nats_api.subjects import EVENTS_STREAM
-from tests.ledger_fixtures import fresh_streams, make_ledger
+from tests.ledger_fixtures import captured_logs, fresh_streams, make_ledger
 from workers.consumer import consume, durable_name
 from workers.emails import EmailWorker
 from workers.inbox import Inbox
@@ -47,7 +46,7 @@ async def test_the_email_worker_recreates_its_consumer_and_stream(tmp_path: Path
     mailer = MemoryMailer()
     worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens)
     stop = asyncio.Event()
-    with capture_logs() as logs:
+    with captured_logs() as logs:
         relaying = asyncio.create_task(relay.run(stop, idle=0.05))
         consuming = asyncio.create_task(consume(js, worker, Inbox(tmp_path / "inbox.db"), stop, backoff=(0.2,)))
         await until(lambda: len(mailer.sent) == 1)
@@ -91,7 +90,7 @@ async def test_the_relay_recreates_its_stream_and_publishes_the_log_again(tmp_pa
             counts.append(await stored())
             await asyncio.sleep(0.05)
 
-    with capture_logs() as logs:
+    with captured_logs() as logs:
         relaying = asyncio.create_task(relay.run(stop, idle=0.05))
         watching = asyncio.create_task(watch())
         await until(lambda: bool(counts) and counts[-1] == 2)
