@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,7 @@ async def reset_streams(js: Any, *names: str) -> None:
 
 
 @contextlib.contextmanager
-def captured_logs() -> Iterator[list[dict[str, Any]]]:
+def captured_logs() -> Iterator[list[MutableMapping[str, Any]]]:
     """structlog's ``capture_logs`` that also catches the ledger's module loggers: a logger used before a later
     ``configure_logging`` (an in-process CLI run in an earlier test) keeps the processors of its first use, so
     each module's ``log`` is replaced by a fresh one for the duration, and INFO lines pass (a quiet run before

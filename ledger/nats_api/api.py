@@ -11,6 +11,7 @@ import asyncio
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
 from typing import Annotated, Protocol, TypeVar
 
 import msgspec
@@ -22,11 +23,13 @@ from ledger.bootstrap import Ledger
 from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
 from ledger.errors import LedgerError, ValidationError
+from ledger.nats_api.admission import Admission, CommandIntake
 from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.natsserver import log_nats_error
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
+from ledger.projections.unpaid import unpaid
 from ledger.views import account_view
 
 T = TypeVar("T")
@@ -109,6 +112,9 @@ class ReadQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     status: str | None = None
     period: str | None = None
     within_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 3
+    #: ``audit_search``: the words to find (``account`` narrows it to one account) and how many of the newest.
+    text: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 200
 
 
 def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes) -> bytes:
@@ -122,16 +128,23 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             keeper.catch_up(["accounts"])
             board = queries.dashboard(keeper.connection("accounts"), clock.now(), query.within_days, clock.zone)
             return _encode({"ok": board})
+        if view == "audit_search":
+            keeper.catch_up(["audit"])
+            found = queries.audit_search(keeper.connection("audit"), query.text or "", account_id=query.account,
+                                         limit=query.limit, zone=clock.zone)
+            return _encode({"ok": found})
         if not query.account:
             raise ValidationError("account is required", field="account")
         if view == "account":
             state = ledger.store.account(account_uuid(query.account)).state
-            return _encode({"ok": account_view(state, clock.zone)})
+            return _encode({"ok": account_view(state, clock.zone, clock.now())})
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
         rows: list[queries.Row]
         if view == "invoices":
             rows = queries.invoices(db, query.account, query.status)
+        elif view == "unpaid":
+            rows = unpaid(db, query.account, clock.zone)
         elif view == "payments":
             rows = queries.payments(db, query.account, clock.zone)
         elif view == "credits":
@@ -165,29 +178,48 @@ def command_concurrency(ledger: Ledger) -> int:
     return 1
 
 
-def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None) -> NatsBroker:
-    """A faststream NatsBroker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group.
+class LedgerBroker(NatsBroker):
+    """faststream's broker serving the reads, with the command intake (:class:`CommandIntake`) on its
+    connection, started and stopped with it."""
 
-    Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`); reads run
-    one at a time beside them (one subscription handles its messages in order; the keeper is one connection).
-    Run several instances to scale out: the queue group gives each request to one of them.
+    def __init__(self, url: str, intake: CommandIntake) -> None:
+        super().__init__(url, logger=None, error_cb=log_nats_error)
+        self.intake = intake
+
+    async def start(self) -> None:
+        """Connect, start the read subscribers, then take commands."""
+        await super().start()
+        await self.intake.start(self.connection)
+
+    async def stop(self, exc_type: type[BaseException] | None = None, exc_val: BaseException | None = None,
+                   exc_tb: TracebackType | None = None) -> None:
+        """Stop taking commands (those admitted are answered), then the rest."""
+        await self.intake.stop()
+        await super().stop(exc_type, exc_val, exc_tb)
+
+
+def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None,
+                 admission: Admission | None = None) -> NatsBroker:
+    """A broker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group.
+
+    Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`), behind
+    ``admission`` (default: room for ``LEDGER_COMMAND_QUEUE`` waiting beyond those, deadlines defaulting to
+    ``LEDGER_REQUEST_TIMEOUT``; :mod:`ledger.nats_api.admission`); reads run one at a time beside them (one
+    subscription handles its messages in order; the keeper is one connection). Run several instances to scale
+    out: the queue group gives each request to one of them.
     """
-    broker = NatsBroker(url, logger=None, error_cb=log_nats_error)
     workers = concurrency or command_concurrency(ledger)
+    settings = ledger.settings
+    admission = admission or Admission(workers + settings.command_queue, default_timeout=settings.request_timeout)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-command")
-
-    @broker.subscriber(f"{COMMAND_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw, max_workers=workers)
-    async def commands(body: bytes, msg: NatsMessage) -> bytes:
-        subject = msg.raw_message.subject
-        loop = asyncio.get_running_loop()
-        reply = await loop.run_in_executor(pool, handle_command, ledger, subject[len(COMMAND_PREFIX):], body)
-        log.info("command_handled", subject=subject, ok=reply.startswith(b'{"ok"'))
-        return reply
+    intake = CommandIntake(admission, pool, lambda name, body: handle_command(ledger, name, body), error_reply,
+                           COMMAND_PREFIX, QUEUE_GROUP)
+    broker = LedgerBroker(url, intake)
 
     @broker.subscriber(f"{READ_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw)
     async def reads(body: bytes, msg: NatsMessage) -> bytes:
         view = msg.raw_message.subject[len(READ_PREFIX):]
         return await asyncio.to_thread(handle_read, ledger, keeper, view, body)
 
-    _ = (commands, reads)
+    _ = reads
     return broker
