@@ -22,6 +22,7 @@ from ledger.ports import Ports
 from ledger.ports.gateway import Gateway, WatchedGateway
 from ledger.ports.ids import account_uuid, unidentified_uuid
 from ledger.store.application import LedgerStore
+from ledger.store.intents import Intent
 
 #: How far a running clock may be behind an account's newest event and still record after it (see _not_before).
 CLOCK_SKEW = timedelta(seconds=5)
@@ -56,6 +57,14 @@ class Unit:
         self.ctx = ev.Context(at=ports.clock.now(), by=ev.Actor(by.kind, check_text(by.name, "actor.name"),
                                                                    by.channel))
         self.touched: list[Account | UnidentifiedPayment] = []
+        self.intents: list[str] = []
+
+    def intend(self, *, key: str, account: str, kind: str, amount: int, target: str) -> None:
+        """Record, committed, that the gateway is about to be asked for ``kind`` under ``key`` (resolved when
+        the outcome is recorded or the gateway declines; :mod:`ledger.store.intents`). Raises when the store
+        refuses writes, before any money moves."""
+        self.store.gateway_book.intend(Intent(key, account, kind, amount, target, self.ports.clock.now()))
+        self.intents.append(key)
 
     def account(self, account_id: str) -> Account:
         """Load the account named by its business id (NotFound names the ``account`` field)."""
@@ -110,12 +119,16 @@ class Unit:
         self._on_refused.append(action)
 
     def committed(self) -> None:
-        """Run the after-commit actions; one that fails is logged (the command itself is done)."""
-        _run_all(self._after_commit, "after_commit_failed")
+        """Resolve this attempt's gateway intents (what the gateway did is recorded), then run the after-commit
+        actions; one that fails is logged (the command itself is done; reconciliation resolves the intents)."""
+        _run_all([lambda: self.store.gateway_book.resolve(self.intents), *self._after_commit],
+                 "after_commit_failed")
 
     def refused(self) -> None:
-        """Run the on-refused actions; one that fails is logged (the refusal stands)."""
-        _run_all(self._on_refused, "on_refused_failed")
+        """Resolve the intents the gateway declined (nothing moved; the others, an answer lost or an act the
+        refusal undoes, stay for reconciliation), then run the on-refused actions; one that fails is logged."""
+        declined = [key for key in self.intents if key in self.gateway.declined]
+        _run_all([lambda: self.store.gateway_book.resolve(declined), *self._on_refused], "on_refused_failed")
 
 
 def _run_all(actions: list[Callable[[], object]], failure: str) -> None:

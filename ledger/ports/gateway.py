@@ -152,6 +152,8 @@ class WatchedGateway:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.acted: list[str] = []
+        #: The idempotency keys the gateway answered "declined" (nothing moved under them).
+        self.declined: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.gateway, name)
@@ -162,6 +164,8 @@ class WatchedGateway:
             result = method(**kwargs)
             if result.status in ("approved", "pending"):
                 self.acted.append(f"{name} {result.transaction_id}")
+            elif "idempotency_key" in kwargs:
+                self.declined.add(kwargs["idempotency_key"])
             return result
 
         return watched

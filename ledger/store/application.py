@@ -10,6 +10,7 @@ again on fresh state), so no decision is ever recorded on stale state.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -34,6 +35,7 @@ from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates.events.base import Event
 from ledger.config import Settings
 from ledger.errors import NotFound
+from ledger.store.intents import GatewayBook
 from ledger.store.mapper import MsgspecMapper, StaleSnapshot
 from ledger.store.snapshots import prune_older
 
@@ -157,6 +159,11 @@ class LedgerStore(Application[UUID]):
 
                 connect_directly(settings.postgres_dsn).close()  # raises "unreachable" with libpq's reason
                 raise
+
+    @functools.cached_property
+    def gateway_book(self) -> GatewayBook:
+        """The gateway intents and the reconciliation list, in this store (:mod:`ledger.store.intents`)."""
+        return GatewayBook(self.recorder)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.factory.transcoder(), mapper_class=MsgspecMapper)
