@@ -112,10 +112,13 @@ def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
 @json_option
 @pass_state
 def dashboard(state: CliState, within_days: int) -> None:
-    """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research."""
+    """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research, and the gateway
+    transactions the ledger has not recorded (``ledger gateway reconciliation``)."""
     with keeper(state) as kept:
         clock = state.ledger().ports.clock
-        rows = queries.dashboard(kept.connection("accounts"), clock.now(), within_days, clock.zone)
+        rows: dict[str, Any] = {**queries.dashboard(kept.connection("accounts"), clock.now(), within_days,
+                                                     clock.zone),
+                                "reconciliation": state.ledger().store.gateway_book.board(clock.zone)}
     show(state, "Dashboard", rows)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from eventsourcing.persistence import ApplicationRecorder
@@ -111,10 +112,11 @@ class GatewayBook:
         """Put ``item`` on the reconciliation list; False when its transaction is already there."""
         with self._cursor() as cursor:
             cursor.execute(self._sql("insert into {schema}gateway_reconciliation values "
-                                     "(%s, %s, %s, %s, %s, %s, %s, %s) on conflict (transaction_id) do nothing"),
+                                     "(%s, %s, %s, %s, %s, %s, %s, %s) on conflict (transaction_id) do nothing "
+                                     "returning transaction_id"),
                            (item.transaction_id, item.key, item.account, item.kind, item.amount, item.status,
                             item.found_at.isoformat(), item.action))
-            return bool(cursor.rowcount)
+            return bool(cursor.fetchall())
 
     def flagged(self) -> list[Flagged]:
         """The reconciliation list, oldest first."""
@@ -125,12 +127,17 @@ class GatewayBook:
         return [Flagged(transaction_id=v[0], key=v[1], account=v[2], kind=v[3], amount=int(v[4]), status=v[5],
                         found_at=datetime.fromisoformat(v[6]), action=v[7]) for v in map(_values, rows)]
 
+    def board(self, zone: ZoneInfo) -> list[dict[str, Any]]:
+        """The reconciliation list as the CSR dashboard shows it (``amount`` in minor units, times in ``zone``)."""
+        return [{**msgspec.structs.asdict(item), "found_at": item.found_at.astimezone(zone).isoformat()}
+                for item in self.flagged()]
+
     def unflag(self, transaction_id: str) -> bool:
         """Take a transaction off the reconciliation list once the operator settled it; False if absent."""
         with self._cursor() as cursor:
-            cursor.execute(self._sql("delete from {schema}gateway_reconciliation where transaction_id = %s"),
-                           (transaction_id,))
-            return bool(cursor.rowcount)
+            cursor.execute(self._sql("delete from {schema}gateway_reconciliation where transaction_id = %s "
+                                     "returning transaction_id"), (transaction_id,))
+            return bool(cursor.fetchall())
 
 
 def _values(row: Any) -> list[Any]:
