@@ -371,7 +371,7 @@ def _listed(row: sqlite3.Row, now: datetime) -> GatewayTransaction:
     return GatewayTransaction(transaction_id=row["id"], kind=row["kind"], idempotency_key=row["idem_key"],
                               amount=row["amount"], currency=row["currency"], status=row["status"],
                               created_at=datetime.fromisoformat(row["created_at"]), parent=row["parent"],
-                              live=live)
+                              live=live, token=row["token"])
 
 
 def _charge_result(row: sqlite3.Row) -> ChargeResult:

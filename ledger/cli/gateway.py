@@ -31,7 +31,7 @@ def gateway_reconcile(state: CliState, since: str | None) -> None:
 
     ledger = state.ledger()
     start = parse_instant(since, ledger.settings.timezone, "since") if since else None
-    report = reconcile(ledger.store, ledger.ports.gateway, ledger.ports.clock, since=start)
+    report = reconcile(ledger.store, ledger.ports, since=start)
     if state.as_json:
         emit_json(report)
     else:

@@ -7,9 +7,10 @@ the call, :mod:`ledger.store.intents`):
 * a transaction the ledger records, or one the gateway declined, is *matched*;
 * a hold that is live at the gateway but that the ledger does not record, or records as voided, replaced by a
   reauthorization, expired or captured, is *voided* (a live hold blocks the customer's money for 29 days);
-* a charge, capture or refund that moved money the ledger does not record is *flagged*: put on the
-  reconciliation list with what the operator does (run the command again with its key, which records it and
-  makes the customer's credit of what is no longer open; or refund it);
+* a charge, capture or refund that moved money the ledger does not record is *recorded* by running its
+  intent's command again against the gateway's answer (:mod:`ledger.commands.answers_only`; what is no longer
+  open becomes the customer's credit); when there is no such command or it is refused, it is *flagged*: put
+  on the reconciliation list with what the operator does;
 * a transaction whose intent is younger than ``GRACE`` is left alone: its command may still be recording it.
 
 Every intent older than ``GRACE`` is then resolved: the gateway acted under its key (handled above) or did not
@@ -25,10 +26,12 @@ import msgspec
 import structlog
 
 from ledger.aggregates import events as ev
-from ledger.ports.clock import Clock
-from ledger.ports.gateway import Gateway, GatewayTransaction
+from ledger.commands.answers_only import command_of, record_again
+from ledger.errors import LedgerError
+from ledger.ports import Ports
+from ledger.ports.gateway import GatewayTransaction
 from ledger.store.application import LedgerStore
-from ledger.store.intents import Flagged, GatewayBook, Intent
+from ledger.store.intents import Flagged
 
 log = structlog.get_logger("ledger.reconciliation")
 #: How old an intent must be before reconciliation decides it (its command may still be recording it).
@@ -49,10 +52,12 @@ _ACTIONS = {
 
 
 class Report(msgspec.Struct, frozen=True):
-    """What one reconciliation run did: transactions matched to the ledger, holds voided, items put on the
-    reconciliation list, intents resolved, and transactions left to their running command."""
+    """What one reconciliation run did: transactions matched to the ledger, recorded by running their command
+    again, holds voided, items put on the reconciliation list, intents resolved, and transactions left to
+    their running command."""
 
     matched: int = 0
+    recorded: int = 0
     voided: int = 0
     flagged: int = 0
     intents_resolved: int = 0
@@ -105,54 +110,77 @@ class _Ledger:
             self.holds[txn] = status
 
 
-def reconcile(store: LedgerStore, gateway: Gateway, clock: Clock, *, since: datetime | None = None) -> Report:
-    """Match every gateway transaction made since ``since`` (default: ``LOOKBACK`` ago) to the ledger, void the
-    holds it does not want, flag what it cannot decide, and resolve every intent older than ``GRACE``."""
-    now = clock.now()
-    book = store.gateway_book
-    intents = {intent.key: intent for intent in book.intents()}
-    fresh = {key for key, intent in intents.items() if now - intent.created_at < GRACE}
-    ledger = _Ledger.read(store)
-    counts = dict.fromkeys(("matched", "voided", "flagged", "in_flight"), 0)
+def reconcile(store: LedgerStore, ports: Ports, *, since: datetime | None = None) -> Report:
+    """Match every gateway transaction made since ``since`` (default: ``LOOKBACK`` ago) to the ledger, record
+    what its intent's command can record, void the holds it does not want, flag what it cannot decide, and
+    resolve every intent older than ``GRACE``."""
+    run = _Run(store, ports)
     listed: list[GatewayTransaction] = []
-    while page := gateway.transactions(since=since or now - LOOKBACK,
-                                       after=listed[-1].transaction_id if listed else None):
+    while page := ports.gateway.transactions(since=since or run.now - LOOKBACK,
+                                             after=listed[-1].transaction_id if listed else None):
         listed += page
-    ledger.undone = {txn.idempotency_key.removesuffix(":undone") for txn in listed
-                     if txn.kind == "refund" and txn.status == "approved" and txn.idempotency_key.endswith(":undone")}
+    run.ledger.undone = {txn.idempotency_key.removesuffix(":undone") for txn in listed if txn.kind == "refund"
+                         and txn.status == "approved" and txn.idempotency_key.endswith(":undone")}
     for txn in listed:
-        counts[_settle(txn, ledger, gateway, book, intents, fresh, now)] += 1
-    stale = [key for key in intents if key not in fresh]
-    book.resolve(stale)
-    report = Report(**counts, intents_resolved=len(stale))
+        run.counts[run.settle(txn)] += 1
+    stale = [key for key in run.intents if key not in run.fresh]
+    run.book.resolve(stale)
+    report = Report(**run.counts, intents_resolved=len(stale))
     log.info("gateway_reconciled", **msgspec.structs.asdict(report))
     return report
 
 
-def _settle(txn: GatewayTransaction, ledger: _Ledger, gateway: Gateway, book: GatewayBook,
-            intents: dict[str, Intent], fresh: set[str], now: datetime) -> str:
-    """What one gateway transaction needs; returns the count it falls under (``fresh``: keys in flight)."""
-    if txn.idempotency_key in fresh:
-        return "in_flight"
-    if txn.kind == "authorization":
-        wanted = ledger.holds.get(txn.transaction_id) not in _UNWANTED and txn.transaction_id in ledger.known
+class _Run:
+    """One reconciliation run: the ledger's side read once, the intents, the counts."""
+
+    def __init__(self, store: LedgerStore, ports: Ports) -> None:
+        self.store, self.ports, self.now = store, ports, ports.clock.now()
+        self.book = store.gateway_book
+        self.intents = {intent.key: intent for intent in self.book.intents()}
+        self.fresh = {key for key, intent in self.intents.items() if self.now - intent.created_at < GRACE}
+        self.ledger = _Ledger.read(store)
+        self.counts = dict.fromkeys(("matched", "recorded", "voided", "flagged", "in_flight"), 0)
+
+    def settle(self, txn: GatewayTransaction) -> str:
+        """What one gateway transaction needs; returns the count it falls under."""
+        if txn.idempotency_key in self.fresh:
+            return "in_flight"
+        if txn.kind == "authorization":
+            return self.hold(txn)
+        if txn.status == "declined" or txn.transaction_id in self.ledger.known or (
+                txn.idempotency_key in self.ledger.undone or txn.idempotency_key.endswith(":undone")):
+            return "matched"  # nothing moved, recorded, or a capture the ledger refused and refunded (its refund)
+        intent = self.intents.get(txn.idempotency_key)
+        command = command_of(intent.command, txn.token) if intent else None
+        refused = "no command was kept for it"
+        if command is not None:
+            try:
+                outcome = record_again(self.store, self.ports, command)
+                if outcome.transaction_id == txn.transaction_id:
+                    log.warning("gateway_transaction_recorded", transaction=txn.transaction_id, kind=txn.kind)
+                    return "recorded"
+                refused = f"its command recorded {outcome.transaction_id or 'another transaction'}"
+            except LedgerError as error:
+                refused = f"its command was refused: {error.code}"
+        self.book.flag(Flagged(transaction_id=txn.transaction_id, key=txn.idempotency_key,
+                               account=intent.account if intent else "", kind=txn.kind, amount=txn.amount,
+                               status=txn.status, found_at=self.now,
+                               action=f"{refused}; " + _ACTIONS[txn.kind].format(
+                                   key=_command_key(txn.idempotency_key), txn=txn.transaction_id)))
+        log.error("gateway_transaction_unrecorded", transaction=txn.transaction_id, kind=txn.kind,
+                  amount=txn.amount, why=refused)
+        return "flagged"
+
+    def hold(self, txn: GatewayTransaction) -> str:
+        """A live hold the ledger does not record, or no longer wants, is voided."""
+        wanted = self.ledger.holds.get(txn.transaction_id) not in _UNWANTED and (
+            txn.transaction_id in self.ledger.known)
         if txn.live and not wanted:
-            gateway.void(transaction_id=txn.transaction_id)
+            self.ports.gateway.void(transaction_id=txn.transaction_id)
             log.warning("gateway_hold_voided", transaction=txn.transaction_id,
-                        ledger_status=ledger.holds.get(txn.transaction_id, "unrecorded"))
+                        ledger_status=self.ledger.holds.get(txn.transaction_id, "unrecorded"))
             return "voided"
         return "matched"
-    if txn.status == "declined" or txn.transaction_id in ledger.known or txn.idempotency_key in ledger.undone or (
-            txn.idempotency_key.endswith(":undone")):
-        return "matched"  # nothing moved, recorded, or a capture the ledger refused and refunded (its refund)
-    intent = intents.get(txn.idempotency_key)
-    book.flag(Flagged(transaction_id=txn.transaction_id, key=txn.idempotency_key,
-                      account=intent.account if intent else "", kind=txn.kind, amount=txn.amount,
-                      status=txn.status, found_at=now,
-                      action=_ACTIONS[txn.kind].format(key=_command_key(txn.idempotency_key),
-                                                       txn=txn.transaction_id)))
-    log.error("gateway_transaction_unrecorded", transaction=txn.transaction_id, kind=txn.kind, amount=txn.amount)
-    return "flagged"
 
 
 def _command_key(gateway_key: str) -> str:

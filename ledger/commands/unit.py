@@ -11,11 +11,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import msgspec
 import structlog
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
-from ledger.commands.messages import ActorIn
+from ledger.commands.messages import ActorIn, Command
 from ledger.commands.validation import check_id, check_text
 from ledger.errors import NotFound, ValidationError
 from ledger.ports import Ports
@@ -41,8 +42,10 @@ class Unit:
     """
 
     def __init__(self, store: LedgerStore, ports: Ports, actor: ActorIn | None, *,
-                 after_conflict: bool = False, memo: dict[str, Any] | None = None) -> None:
+                 after_conflict: bool = False, memo: dict[str, Any] | None = None,
+                 command: Command | None = None) -> None:
         self.store = store
+        self.command = command
         self.gateway = WatchedGateway(ports.gateway)
         self.ports = replace(ports, gateway=cast(Gateway, self.gateway))
         self.after_conflict = after_conflict
@@ -63,7 +66,8 @@ class Unit:
         """Record, committed, that the gateway is about to be asked for ``kind`` under ``key`` (resolved when
         the outcome is recorded or the gateway declines; :mod:`ledger.store.intents`). Raises when the store
         refuses writes, before any money moves."""
-        self.store.gateway_book.intend(Intent(key, account, kind, amount, target, self.ports.clock.now()))
+        self.store.gateway_book.intend(Intent(key, account, kind, amount, target, self.ports.clock.now(),
+                                              command=without_token(self.command)))
         self.intents.append(key)
 
     def account(self, account_id: str) -> Account:
@@ -129,6 +133,15 @@ class Unit:
         refusal undoes, stay for reconciliation), then run the on-refused actions; one that fails is logged."""
         declined = [key for key in self.intents if key in self.gateway.declined]
         _run_all([lambda: self.store.gateway_book.resolve(declined), *self._on_refused], "on_refused_failed")
+
+
+def without_token(command: Command | None) -> str:
+    """``command`` as JSON (``{"type": ..., "body": ...}``) with its token, if any, left out; "" for None."""
+    if command is None:
+        return ""
+    body = msgspec.to_builtins(command)
+    body.pop("token", None)
+    return msgspec.json.encode({"type": type(command).__name__, "body": body}).decode()
 
 
 def _run_all(actions: list[Callable[[], object]], failure: str) -> None:

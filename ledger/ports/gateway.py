@@ -64,7 +64,8 @@ class GatewayTransaction(msgspec.Struct, frozen=True, kw_only=True):
 
     ``status``: approved, declined, pending, settled or returned (ACH), voided (a released hold); ``live`` is
     True for a hold that still blocks the customer's money (approved, not voided, not expired, not all
-    captured); ``parent`` is the hold a capture took from or the charge a refund gave back."""
+    captured); ``token`` the gateway's token of the method charged or held; ``parent`` is the hold a capture
+    took from or the charge a refund gave back."""
 
     transaction_id: str
     kind: Literal["charge", "authorization", "capture", "refund"]
@@ -75,6 +76,8 @@ class GatewayTransaction(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     parent: str | None = None
     live: bool = False
+    #: The gateway's token of the card, PayPal or bank account charged or held (never a card number).
+    token: str | None = None
 
 
 class Gateway(Protocol):

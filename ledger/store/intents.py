@@ -4,8 +4,8 @@ An intent is written, in its own committed transaction, before the ledger asks t
 charge, a hold, a capture, a refund), and removed once what the gateway did is recorded in the log (or the
 gateway declined). So a store that refuses writes refuses the command before the card is charged, and a crash
 or a lost answer between the gateway's act and the ledger's write leaves a row that ``ledger gateway
-reconcile`` resolves. An intent holds the account, what was asked, the gateway's idempotency key, the amount
-and its target: never a card number or token.
+reconcile`` resolves. An intent holds the account, what was asked, the gateway's idempotency key, the amount,
+its target and the command without its token: never a card number or token.
 
 Why a table and not ``...Requested`` events: an intent is bookkeeping of the ledger's own conversation with
 the gateway, resolved minutes later and of no use afterwards; in the immutable log every attempt (also the
@@ -29,7 +29,8 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 _TABLES = (
     "create table if not exists {schema}gateway_intents (key text primary key, account text not null, "
-    "kind text not null, amount bigint not null, target text not null, created_at text not null)",
+    "kind text not null, amount bigint not null, target text not null, created_at text not null, "
+    "command text not null default '')",
     "create table if not exists {schema}gateway_reconciliation (transaction_id text primary key, "
     "key text not null, account text not null, kind text not null, amount bigint not null, status text not null, "
     "found_at text not null, action text not null)",
@@ -47,6 +48,9 @@ class Intent(msgspec.Struct, frozen=True):
     amount: int
     target: str
     created_at: datetime
+    #: The command that asks, as JSON without its token (``{"type": ..., "body": ...}``), for reconciliation
+    #: to run it again against the gateway's recorded answer; "" when there is none.
+    command: str = ""
 
 
 class Flagged(msgspec.Struct, frozen=True):
@@ -87,10 +91,10 @@ class GatewayBook:
         """Write ``intent`` (committed when this returns; an intent already there under its key stays as it
         is). Raises when the store refuses writes: the gateway must then not be asked."""
         with self._cursor() as cursor:
-            cursor.execute(self._sql("insert into {schema}gateway_intents values (%s, %s, %s, %s, %s, %s) "
+            cursor.execute(self._sql("insert into {schema}gateway_intents values (%s, %s, %s, %s, %s, %s, %s) "
                                      "on conflict (key) do nothing"),
                            (intent.key, intent.account, intent.kind, intent.amount, intent.target,
-                            intent.created_at.isoformat()))
+                            intent.created_at.isoformat(), intent.command))
 
     def resolve(self, keys: list[str]) -> None:
         """Remove the intents under ``keys``: what the gateway did for them is recorded, or nothing was done."""
@@ -102,11 +106,11 @@ class GatewayBook:
     def intents(self) -> list[Intent]:
         """Every unresolved intent, oldest first."""
         with self._cursor() as cursor:
-            cursor.execute(self._sql("select key, account, kind, amount, target, created_at "
+            cursor.execute(self._sql("select key, account, kind, amount, target, created_at, command "
                                      "from {schema}gateway_intents order by created_at, key"))
             rows = cursor.fetchall()
         return [Intent(key=v[0], account=v[1], kind=v[2], amount=int(v[3]), target=v[4],
-                       created_at=datetime.fromisoformat(v[5])) for v in map(_values, rows)]
+                       created_at=datetime.fromisoformat(v[5]), command=v[6]) for v in map(_values, rows)]
 
     def flag(self, item: Flagged) -> bool:
         """Put ``item`` on the reconciliation list; False when its transaction is already there."""

@@ -16,8 +16,9 @@ from ledger.aggregates.idempotency import gateway_key
 from ledger.commands import messages as m
 from ledger.commands.reconciliation import GRACE, Report, reconcile
 from ledger.errors import GatewayUnavailable
+from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
-from tests.ledger_fixtures import START, LedgerCli, make_ledger
+from tests.ledger_fixtures import START, LedgerCli, logged, make_ledger
 
 
 @pytest.fixture
@@ -34,7 +35,11 @@ def books(tmp_path: Path) -> Any:
 
 
 def run(ledger: Any, gateway: GatewaySimulator, clock: ManualClock) -> Report:
-    return reconcile(ledger.store, gateway, clock)
+    return reconcile(ledger.store, ledger.ports)
+
+
+def charges(gateway: GatewaySimulator) -> int:
+    return int(gateway._db.execute("select count(*) from gateway_transactions where kind = 'charge'").fetchone()[0])
 
 
 def live_holds(gateway: GatewaySimulator) -> int:
@@ -63,19 +68,35 @@ def test_recorded_transactions_match_and_leave_nothing_to_do(books: Any) -> None
     assert ledger.store.gateway_book.flagged() == [] and live_holds(gateway) == 1
 
 
-def test_a_charge_whose_answer_was_lost_is_flagged_with_what_to_do(books: Any) -> None:
+def test_a_charge_whose_answer_was_lost_is_recorded_by_its_command(books: Any) -> None:
+    ledger, gateway, clock = books
+    pay = m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", method="card", token="tok_visa",
+                          invoices={"I1": "10.00"}, key="pay-PA")
+    gateway.fail_next(1, lose_response=True)
+    with pytest.raises(GatewayUnavailable):
+        ledger.service.handle(pay)
+    assert run(ledger, gateway, clock) == Report(in_flight=1)  # its command may still record it
+    clock.advance(seconds=GRACE.total_seconds())
+    assert run(ledger, gateway, clock) == Report(recorded=1, intents_resolved=1)
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert state.payments["PA"].transaction_id and state.balance == 0
+    assert ledger.service.handle(pay).replayed  # the payer's retry is the same payment, not a key reused
+    assert run(ledger, gateway, clock) == Report(matched=1) and charges(gateway) == 1
+
+
+def test_a_lost_charge_whose_invoice_was_paid_meanwhile_is_recorded_as_credit(books: Any) -> None:
     ledger, gateway, clock = books
     gateway.fail_next(1, lose_response=True)
     with pytest.raises(GatewayUnavailable):
         ledger.service.handle(m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", method="card",
-                                              token="tok_visa", invoices={"I1": "10.00"}, key="pay-PA"))
-    assert run(ledger, gateway, clock) == Report(in_flight=1)  # its command may still record it
+                                              token="tok_visa", invoices={"I1": "10.00"}))
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="PB", amount="10.00", method="paypal",
+                                          token="tok_paypal", invoices={"I1": "10.00"}))
     clock.advance(seconds=GRACE.total_seconds())
-    assert run(ledger, gateway, clock) == Report(flagged=1, intents_resolved=1)
-    [item] = ledger.store.gateway_book.flagged()
-    assert (item.account, item.kind, item.amount, item.status) == ("ACC1", "charge", 1000, "approved")
-    assert "--key pay-PA" in item.action and item.transaction_id in item.action
-    assert run(ledger, gateway, clock) == Report(flagged=1)  # listed once, counted while unrecorded
+    assert run(ledger, gateway, clock) == Report(matched=1, recorded=1, intents_resolved=1)
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert set(state.payments) == {"PA", "PB"} and state.balance == 0 and state.credit_balance == 1000
+    assert violations(logged(ledger)) == []
 
 
 def test_a_hold_whose_answer_was_lost_and_whose_order_was_cancelled_is_voided(books: Any) -> None:
@@ -120,10 +141,11 @@ def test_the_cli_reconciles_lists_and_settles_what_the_ledger_lacks(tmp_path: Pa
     elsewhere.close()
     done = run_cli("gateway", "reconcile", "--since", "2026-08-01T00:00")
     assert done.exit_code == 0 and done.output.strip().splitlines()[-1] == (
-        "matched 0, voided 0, flagged 1, intents_resolved 0, in_flight 0")
+        "matched 0, recorded 0, voided 0, flagged 1, intents_resolved 0, in_flight 0")
     assert "gateway_transaction_unrecorded" in done.output  # the error log line for the on-call
     [item] = json.loads(run_cli("--json", "gateway", "reconciliation").output)
-    assert item["transaction_id"] == lost.transaction_id and "--key pay-X" in item["action"]
+    assert item["transaction_id"] == lost.transaction_id and item["action"].startswith("no command was kept")
+    assert "--key pay-X" in item["action"]
     board = json.loads(run_cli("--json", "dashboard").output)
     assert [i["transaction_id"] for i in board["reconciliation"]] == [lost.transaction_id]
     assert run_cli("gateway", "settled", lost.transaction_id).exit_code == 0
