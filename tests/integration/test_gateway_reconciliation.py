@@ -3,6 +3,7 @@ voided, money it has not recorded is put on the reconciliation list, and stale i
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ from ledger.errors import GatewayUnavailable
 from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import START, LedgerCli, logged, make_ledger
+from workers import expiry
 
 
 @pytest.fixture
@@ -151,3 +153,24 @@ def test_the_cli_reconciles_lists_and_settles_what_the_ledger_lacks(tmp_path: Pa
     assert run_cli("gateway", "settled", lost.transaction_id).exit_code == 0
     assert json.loads(run_cli("--json", "gateway", "reconciliation").output) == []
     assert run_cli("gateway", "settled", lost.transaction_id).exit_code == 2
+
+
+async def test_the_scheduler_of_serve_reconciles(books: Any) -> None:
+    ledger, gateway, clock = books
+    gateway.fail_next(1, lose_response=True)
+    with pytest.raises(GatewayUnavailable):
+        ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="80.00",
+                                              token="tok_visa"))
+    ledger.service.handle(m.CancelOrder(account="ACC1", order="O1"))
+    clock.advance(seconds=GRACE.total_seconds())
+    stop = asyncio.Event()
+    kept = ledger.keeper()
+    task = asyncio.create_task(expiry.run(ledger, kept, stop, every=0.01))
+    for _ in range(500):
+        if not live_holds(gateway):
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await task
+    kept.close()
+    assert live_holds(gateway) == 0 and ledger.store.gateway_book.intents() == []
