@@ -42,7 +42,7 @@ def gateway_reconcile(state: CliState, since: str | None) -> None:
 @pass_state
 def gateway_reconciliation(state: CliState) -> None:
     """The reconciliation list: gateway transactions the ledger has not recorded, each with what to do."""
-    items = state.ledger().store.gateway_book.flagged()
+    items = state.reader().store.gateway_book.flagged()
     if state.as_json:
         emit_json(items)
     else:

@@ -32,7 +32,8 @@ from ledger.aggregates.payments import OVERTAKEN
 from ledger.aggregates.state import Authorization
 from ledger.commands.messages import Command
 from ledger.commands.unit import Unit
-from ledger.errors import LedgerError, PolicyViolation, RecordingFailed
+from ledger.commands.validation import gateway_token
+from ledger.errors import LedgerError, PolicyViolation, RecordingFailed, ValidationError
 from ledger.ports.gateway import AuthorizationResult, ChargeResult
 
 log = structlog.get_logger("ledger.commands")
@@ -79,14 +80,27 @@ def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: 
         return True
 
 
+def token_for(unit: Unit, token: str, method: Method) -> str:
+    """A gateway token that pays by ``method``: a card token is not a PayPal account nor a bank account
+    (``token_method_mismatch``), refused before the gateway is asked to charge it."""
+    token = gateway_token(token)
+    kind = unit.ports.gateway.token_method(token)
+    if kind is not None and kind != method:
+        raise ValidationError(f"this token pays by {kind}, not {method}", field="token",
+                              code="token_method_mismatch")
+    return token
+
+
+
 def charge_guest(unit: Unit, scope: UUID, key: str, *, token: str, amount: int, currency: str,
                  method: Method) -> ChargeResult:
-    """Charge a guest payment that matched no account (kept aside for research); refused unless approved."""
+    """Charge a guest payment that matched no account (kept aside for research): approved or declined (answered
+    as a declined payment is), anything else refused."""
     guest_key = f"unidentified:{gateway_key(scope, key)}"
     unit.intend(key=guest_key, account="", kind="charge", amount=amount, target=scope.hex)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=method,
                                        idempotency_key=guest_key)
-    if result.status != "approved":
+    if result.status not in ("approved", "declined"):
         raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
                               field="token", code=result.decline_code or "not_approved")
     return result

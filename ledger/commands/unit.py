@@ -16,12 +16,13 @@ import structlog
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
+from ledger.aggregates.logins import PortalLogin
 from ledger.commands.messages import ActorIn, Command
 from ledger.commands.validation import check_id, check_text
 from ledger.errors import NotFound, ValidationError
 from ledger.ports import Ports
 from ledger.ports.gateway import Gateway, WatchedGateway
-from ledger.ports.ids import account_uuid, unidentified_uuid
+from ledger.ports.ids import account_uuid, login_uuid, unidentified_uuid
 from ledger.store.application import LedgerStore
 from ledger.store.intents import Intent
 
@@ -59,7 +60,7 @@ class Unit:
             raise ValidationError(f"unknown channel {by.channel!r}", field="actor.channel")
         self.ctx = ev.Context(at=ports.clock.now(), by=ev.Actor(by.kind, check_text(by.name, "actor.name"),
                                                                    by.channel))
-        self.touched: list[Account | UnidentifiedPayment] = []
+        self.touched: list[Account | UnidentifiedPayment | PortalLogin] = []
         self.intents: list[str] = []
 
     def intend(self, *, key: str, account: str, kind: str, amount: int, target: str) -> None:
@@ -96,6 +97,16 @@ class Unit:
         self._not_before(found.modified_on)
         return found
 
+    def claim_login(self, email: str, account_id: str) -> None:
+        """Make ``email`` the portal login of ``account_id``, saved with the command's other events; refused
+        (``email_in_use``) when another account holds it (seeds 002, 003)."""
+        aggregate_id = login_uuid(email)
+        login = self.store.login(aggregate_id)
+        if login is None:
+            self.track(PortalLogin.claim(self.ctx, aggregate_id=aggregate_id, account_id=account_id))
+        else:
+            login.check_holder(account_id)
+
     def _not_before(self, newest: datetime) -> None:
         """On a running clock, keep the command's time at or after a loaded aggregate's newest event when that
         event is at most ``CLOCK_SKEW`` newer: the clock was read before loading, and another process (or
@@ -105,7 +116,7 @@ class Unit:
         if self.ctx.at < newest <= self.ctx.at + CLOCK_SKEW and not self.ports.clock.fixed:
             self.ctx = ev.Context(at=newest, by=self.ctx.by)
 
-    def track(self, aggregate: Account | UnidentifiedPayment) -> None:
+    def track(self, aggregate: Account | UnidentifiedPayment | PortalLogin) -> None:
         """Save ``aggregate`` with the others when the command succeeds."""
         self.touched.append(aggregate)
 

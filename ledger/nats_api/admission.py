@@ -36,6 +36,8 @@ from ledger.errors import DeadlineExceeded, LedgerError, Overloaded, ValidationE
 log = structlog.get_logger("ledger.service")
 DEADLINE_HEADER = "Ledger-Deadline"
 TIMEOUT_HEADER = "Ledger-Timeout"
+#: Seconds between two log lines counting the requests refused on arrival (overloaded, past their deadline).
+REPORT_EVERY = 1.0
 #: Weight of the newest command in the moving average of how long a command stays in the service.
 _SMOOTHING = 0.05
 
@@ -113,6 +115,8 @@ class CommandIntake:
         self.prefix, self.queue = prefix, queue
         self._subscription: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._refused: dict[str, int] = {}
+        self._reported = -REPORT_EVERY
 
     async def start(self, nc: Any) -> None:
         """Subscribe on the connection ``nc``."""
@@ -132,6 +136,7 @@ class CommandIntake:
             at = self.admission.deadline_of(msg.headers)
             entered = self.admission.enter(at)
         except LedgerError as error:
+            self._count(error.code)
             await self._answer(msg, self.refuse(error))
             return
         task = asyncio.create_task(self._decided(msg, at, entered))
@@ -147,6 +152,15 @@ class CommandIntake:
             self.admission.leave(entered)
         await self._answer(msg, reply)
         log.info("command_handled", subject=msg.subject, ok=reply.startswith(b'{"ok"'))
+
+    def _count(self, code: str) -> None:
+        """Count a request refused on arrival; log the counts at most every ``REPORT_EVERY`` seconds (a line per
+        refusal would cost a burst more CPU than refusing it)."""
+        self._refused[code] = self._refused.get(code, 0) + 1
+        now = time.monotonic()
+        if now - self._reported >= REPORT_EVERY:
+            log.warning("commands_refused_on_arrival", in_flight=self.admission.in_flight, **self._refused)
+            self._refused, self._reported = {}, now
 
     async def _answer(self, msg: Any, reply: bytes) -> None:
         if msg.reply:

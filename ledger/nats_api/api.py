@@ -29,6 +29,7 @@ from ledger.natsserver import log_nats_error
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
+from ledger.projections.unpaid import unpaid
 from ledger.views import account_view
 
 T = TypeVar("T")
@@ -138,12 +139,14 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             raise ValidationError("account is required", field="account")
         if view == "account":
             state = ledger.store.account(account_uuid(query.account)).state
-            return _encode({"ok": account_view(state, clock.zone)})
+            return _encode({"ok": account_view(state, clock.zone, clock.now())})
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
         rows: list[queries.Row]
         if view == "invoices":
             rows = queries.invoices(db, query.account, query.status)
+        elif view == "unpaid":
+            rows = unpaid(db, query.account, clock.zone)
         elif view == "payments":
             rows = queries.payments(db, query.account, clock.zone)
         elif view == "credits":
