@@ -106,6 +106,14 @@ def recorded_transactions(events: list[Any]) -> Counter[str]:
     return seen
 
 
+def every_transaction(gateway: GatewaySimulator) -> list[Any]:
+    """The gateway's whole list, page after page."""
+    listed: list[Any] = []
+    while page := gateway.transactions(since=START, after=listed[-1].transaction_id if listed else None):
+        listed += page
+    return listed
+
+
 def run_faults(tmp_path: Path, seed: int, count: int) -> dict[str, int]:
     rng = random.Random(seed)
     clock = ManualClock(START)
@@ -132,18 +140,19 @@ def run_faults(tmp_path: Path, seed: int, count: int) -> dict[str, int]:
         report = reconcile(ledger.store, ledger.ports)
         events = logged(ledger)
         recorded = recorded_transactions(events)
-        moved = [t for t in gateway.transactions(since=START) if t.kind != "authorization"
+        listed = every_transaction(gateway)
+        moved = [t for t in listed if t.kind != "authorization"
                  and t.status != "declined" and not t.idempotency_key.endswith(":undone")]
         flagged = {item.transaction_id for item in ledger.store.gateway_book.flagged()}
         assert [t.transaction_id for t in moved if recorded[t.transaction_id] != 1
                 and t.transaction_id not in flagged] == []
         assert all(n == 1 for n in recorded.values())  # never twice
         holds = {e.transaction_id for e in events if isinstance(e, ev.CardAuthorized | ev.Reauthorized)}
-        live = [t for t in gateway.transactions(since=START) if t.live]
+        live = [t for t in listed if t.live]
         assert all(t.transaction_id in holds for t in live)  # every live hold is one the ledger recorded ...
         assert reconcile(ledger.store, ledger.ports).voided == 0  # ... and still wants
         assert violations(events) == [] and ledger.store.gateway_book.intents() == []
-        return {"commands": count, **outcomes, **gateway.faults, "gateway_moved_money": len(moved),
+        return {"commands": count, **outcomes, **gateway.faults, "gateway_moved_money": len(moved), "holds": sum(t.kind == "authorization" for t in listed),
                 **{k: v for k, v in msgspec_dict(report).items() if v}}
     finally:
         ledger.close()
