@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ledger.adapters.clock import ManualClock
@@ -152,15 +153,13 @@ def run_faults(tmp_path: Path, seed: int, count: int) -> dict[str, int]:
         assert all(t.transaction_id in holds for t in live)  # every live hold is one the ledger recorded ...
         assert reconcile(ledger.store, ledger.ports).voided == 0  # ... and still wants
         assert violations(events) == [] and ledger.store.gateway_book.intents() == []
-        return {"commands": count, **outcomes, **gateway.faults, "gateway_moved_money": len(moved), "holds": sum(t.kind == "authorization" for t in listed),
-                **{k: v for k, v in msgspec_dict(report).items() if v}}
+        return {"commands": count, **outcomes, **gateway.faults, "gateway_moved_money": len(moved),
+                "holds": sum(t.kind == "authorization" for t in listed), **{k: v for k, v in msgspec_dict(report).items() if v}}
     finally:
         ledger.close()
 
 
 def msgspec_dict(report: Any) -> dict[str, int]:
-    import msgspec
-
     return dict(msgspec.structs.asdict(report))
 
 
