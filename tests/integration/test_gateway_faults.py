@@ -154,7 +154,8 @@ def run_faults(tmp_path: Path, seed: int, count: int) -> dict[str, int]:
         assert reconcile(ledger.store, ledger.ports).voided == 0  # ... and still wants
         assert violations(events) == [] and ledger.store.gateway_book.intents() == []
         return {"commands": count, **outcomes, **gateway.faults, "gateway_moved_money": len(moved),
-                "holds": sum(t.kind == "authorization" for t in listed), **{k: v for k, v in msgspec_dict(report).items() if v}}
+                "holds": sum(t.kind == "authorization" for t in listed),
+                **{k: v for k, v in msgspec_dict(report).items() if v}}
     finally:
         ledger.close()
 
