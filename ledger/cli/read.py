@@ -111,10 +111,14 @@ def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
 @json_option
 @pass_state
 def dashboard(state: CliState, within_days: int) -> None:
-    """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research."""
+    """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research, and the gateway
+    transactions the ledger has not recorded (``ledger gateway reconciliation``)."""
     with keeper(state) as kept:
-        clock = state.reader().ports.clock
-        rows = queries.dashboard(kept.connection("accounts"), clock.now(), within_days, clock.zone)
+        reader = state.reader()
+        clock = reader.ports.clock
+        rows: dict[str, Any] = {**queries.dashboard(kept.connection("accounts"), clock.now(), within_days,
+                                                     clock.zone),
+                                "reconciliation": reader.store.gateway_book.board(clock.zone)}
     show(state, "Dashboard", rows)
 
 
