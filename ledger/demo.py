@@ -41,7 +41,8 @@ def step(ledger: Ledger, text: str, command: m.Command) -> None:
 
 def show(ledger: Ledger, account: str) -> None:
     """Print the account as the portal shows it."""
-    print_account(account_view(ledger.store.account(account_uuid(account)).state, ledger.ports.clock.zone))
+    print_account(account_view(ledger.store.account(account_uuid(account)).state, ledger.ports.clock.zone,
+                               ledger.ports.clock.now()))
     console.print()
 
 

@@ -105,7 +105,8 @@ class EmailWorker:
 
     name = "emails"
     wants = frozenset({"InvitationSent", "InvitationResent", "PaymentSubmitted", "PaymentSettled",
-                       "PaymentReturned", "PaymentApplied", "ReauthorizationRequested", "StatementSent"})
+                       "PaymentReturned", "PaymentApplied", "ReauthorizationRequested", "StatementSent",
+                       "AutopayFailed"})
 
     def __init__(self, store: LedgerStore, mailer: Mailer, tokens: TokenIssuer, portal_url: str = "http://localhost:8080",
                  sender: str = "ledger@localhost") -> None:
@@ -205,4 +206,9 @@ class EmailWorker:
             raw = self.tokens.issue("cart", state.account_id, event.cart_id)
             return state.email, render("cart", currency, order=event.order_id, amount=event.new_amount,
                                        link=self.link("cart", state.account_id, event.cart_id, raw))
+        if isinstance(event, ev.AutopayFailed) and event.method_id in state.methods:
+            card = state.methods[event.method_id]
+            invoice = state.invoices[event.invoice_id]
+            return state.email, render("autopay_failed", currency, invoice=invoice.id, amount=invoice.total,
+                                       card=f"{card.brand} ending {card.last4}", due=invoice.due_on.isoformat())
         return None

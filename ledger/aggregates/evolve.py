@@ -35,6 +35,12 @@ def opened(event: ev.AccountOpened) -> AccountState:
     )
 
 
+def deposit_reference(event: ev.PaymentDeposited) -> str:
+    """How a deposit credit is described: "parts deposit of payment DEP" (seed 000's purposes)."""
+    purpose = f"{event.purpose.replace('_', ' ')} " if event.purpose else ""
+    return f"{purpose}deposit of payment {event.payment_id}"
+
+
 @singledispatch
 def evolve(event: ev.Event, state: AccountState) -> None:
     """Apply ``event`` to ``state`` in place."""
@@ -145,6 +151,12 @@ def _(event: ev.PaymentSubmitted, state: AccountState) -> None:
         request_hash=event.request_hash, instruction=event.instruction, source=event.source,
     )
     remember(state, event.idempotency_key, event.request_hash, event.payment_id)
+    state.pending_payments.append(event.payment_id)
+
+
+def _not_pending(state: AccountState, payment_id: str) -> None:
+    if payment_id in state.pending_payments:
+        state.pending_payments.remove(payment_id)
 
 
 @evolve.register
@@ -152,6 +164,7 @@ def _(event: ev.PaymentSettled, state: AccountState) -> None:
     payment = state.payments[event.payment_id]
     payment.status = "settled"
     payment.settled_at = event.timestamp
+    _not_pending(state, event.payment_id)
 
 
 @evolve.register
@@ -159,11 +172,13 @@ def _(event: ev.PaymentDeclined, state: AccountState) -> None:
     payment = state.payments[event.payment_id]
     payment.status = "declined"
     payment.decline_code = event.decline_code
+    _not_pending(state, event.payment_id)
 
 
 @evolve.register
 def _(event: ev.PaymentReturned, state: AccountState) -> None:
     state.payments[event.payment_id].status = "returned"
+    _not_pending(state, event.payment_id)
 
 
 @evolve.register
@@ -193,8 +208,8 @@ def _(event: ev.PaymentDeposited, state: AccountState) -> None:
     state.payments[event.payment_id].credited += event.amount
     state.credit_sequence += 1
     state.credits[event.credit_id] = Credit(event.credit_id, event.amount, event.amount, "deposit",
-                                            f"deposit of payment {event.payment_id}", event.timestamp,
-                                            state.credit_sequence, event.payment_id)
+                                            deposit_reference(event), event.timestamp, state.credit_sequence,
+                                            event.payment_id, event.purpose)
 
 
 @evolve.register
@@ -249,7 +264,9 @@ def _(event: ev.CardAuthorized, state: AccountState) -> None:
 
 @evolve.register
 def _(event: ev.AuthorizationExpired, state: AccountState) -> None:
-    state.authorizations[event.authorization_id].status = "expired"
+    auth = state.authorizations[event.authorization_id]
+    auth.status = "expired"
+    auth.expired = True
 
 
 @evolve.register
@@ -258,6 +275,9 @@ def _(event: ev.ReauthorizationRequested, state: AccountState) -> None:
     auth.status = "reauth_requested"
     auth.requested_amount = event.new_amount
     auth.cart_id = event.cart_id
+    order = state.orders.get(event.order_id)
+    if order is not None:
+        auth.cart_order, auth.cart_price, auth.cart_paid = order.id, order.amount, order.paid
 
 
 @evolve.register
@@ -319,6 +339,11 @@ def _(event: ev.AutopayDisabled, state: AccountState) -> None:
 @evolve.register
 def _(event: ev.PasswordChanged | ev.PasswordResetRequested, state: AccountState) -> None:
     """Portal password facts change no state: the audit log keeps them."""
+
+
+@evolve.register
+def _(event: ev.AutopayFailed, state: AccountState) -> None:
+    state.invoices[event.invoice_id].autopay_failed = event.reason
 
 
 @evolve.register

@@ -41,11 +41,19 @@ def gateway_key(scope: UUID, key: str) -> str:
     return f"{scope.hex}:{key}"
 
 
+#: Fields added to a command after its requests were first fingerprinted: left out of the fingerprint while unset,
+#: so a request made before they existed, retried after an upgrade, is still the same request.
+ADDED_FIELDS = ("purpose", "saved")
+
+
 def request_hash(command: msgspec.Struct) -> str:
     """Fingerprint of a command's body (without key and actor) for idempotency checks."""
     body = msgspec.to_builtins(command)
     body.pop("key", None)
     body.pop("actor", None)
+    for name in ADDED_FIELDS:
+        if body.get(name, "") is None:
+            del body[name]
     return hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
 
 

@@ -12,7 +12,7 @@ import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Annotated, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import msgspec
 import structlog
@@ -30,6 +30,7 @@ from ledger.ports.clock import business_date
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
+from ledger.projections.unpaid import unpaid
 from ledger.views import account_view
 
 T = TypeVar("T")
@@ -127,7 +128,9 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         clock = ledger.ports.clock
         if view == "dashboard":
             keeper.catch_up(["accounts"])
-            board = queries.dashboard(keeper.connection("accounts"), clock.now(), query.within_days, clock.zone)
+            board: dict[str, Any] = {**queries.dashboard(keeper.connection("accounts"), clock.now(),
+                                                         query.within_days, clock.zone),
+                                     "reconciliation": ledger.store.gateway_book.board(clock.zone)}
             return _encode({"ok": board})
         if view == "audit_search":
             keeper.catch_up(["audit"])
@@ -138,7 +141,7 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             raise ValidationError("account is required", field="account")
         if view == "account":
             state = ledger.store.account(account_uuid(query.account)).state
-            return _encode({"ok": account_view(state, clock.zone)})
+            return _encode({"ok": account_view(state, clock.zone, clock.now())})
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
         rows: list[queries.Row] | queries.Row
@@ -146,6 +149,8 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             rows = queries.balance(db, query.account, business_date(clock.now(), clock.zone), clock.zone)
         elif view == "invoices":
             rows = queries.invoices(db, query.account, query.status)
+        elif view == "unpaid":
+            rows = unpaid(db, query.account, clock.zone)
         elif view == "payments":
             rows = queries.payments(db, query.account, clock.zone)
         elif view == "credits":

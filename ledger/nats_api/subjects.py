@@ -60,7 +60,7 @@ COMMANDS: dict[str, type[m.Command]] = {
     "research.match": m.MatchPayment,
 }
 
-READS = ("account", "balance", "invoices", "payments", "credits", "history", "dashboard", "audit_search")
+READS = ("account", "balance", "invoices", "unpaid", "payments", "credits", "history", "dashboard", "audit_search")
 
 
 def event_subject(event_type: str, aggregate_id: str) -> str:

@@ -15,10 +15,12 @@ import msgspec
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
+from ledger.aggregates.evolve import deposit_reference
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table
 from ledger.projections.schema import IndexSpec, Schema, TableSpec
+from ledger.projections.sums import split_sum
 
 
 def _items_json(items: tuple[ev.OrderItem, ...]) -> str:
@@ -33,9 +35,11 @@ def _table(name: str, columns: dict[str, type], pk: tuple[str, ...] = ("account"
     return TableSpec(name, columns, pk, not_null, defaults or {})
 
 
-_BALANCES = """select a.account, a.account_id, a.currency, a.email,
-    coalesce((select sum(total - paid) from invoices i where i.account = a.account and not voided), 0) as balance,
-    coalesce((select sum(remaining) from credits c where c.account = a.account), 0) as credit_balance,
+_BALANCES = f"""select a.account, a.account_id, a.currency, a.email,
+    {split_sum("total - paid", "balance", "from invoices i where i.account = a.account and not voided")},
+    {split_sum("amount - paid", "orders_due", "from orders o where o.account = a.account and o.status = 'open' "
+                                              "and o.paid < o.amount")},
+    {split_sum("remaining", "credit_balance", "from credits c where c.account = a.account")},
     (select settled_at from payments p where p.account = a.account and settled_at is not null
         and refunded < amount order by settled_at desc limit 1) as last_payment_at,
     (select amount from payments p where p.account = a.account and settled_at is not null
@@ -49,7 +53,8 @@ LAYOUT = Schema(
                ("account",), nullable=("invitation_expires_at",),
                defaults={"portal": "not_invited", "autopay": 0}),
         _table("invoices", {"account": str, "id": str, "issued_on": str, "due_on": str, "total": int, "paid": int,
-                            "voided": int, "order_id": str}, nullable=("order_id",),
+                            "voided": int, "order_id": str, "autopay_failed": str},
+               nullable=("order_id", "autopay_failed"),
                defaults={"paid": 0, "voided": 0}),
         _table("payments", {"account": str, "id": str, "submitted_at": str, "method": str, "amount": int,
                             "status": str, "transaction_id": str, "refunded": int, "settled_at": str,
@@ -61,8 +66,8 @@ LAYOUT = Schema(
                           "manual_processing": int, "items": str}, nullable=("replaced_by", "replaces"),
                defaults={"paid": 0, "status": "open", "manual_processing": 0, "items": "[]"}),
         _table("authorizations", {"account": str, "id": str, "order_id": str, "amount": int, "status": str,
-                                  "authorized_at": str, "expires_at": str, "requested_amount": int},
-               nullable=("requested_amount",)),
+                                  "authorized_at": str, "expires_at": str, "requested_amount": int,
+                                  "expired": int}, nullable=("requested_amount",), defaults={"expired": 0}),
         _table("unidentified", {"payment_id": str, "received_at": str, "amount": int, "currency": str,
                                 "method": str, "transaction_id": str, "reference": str, "status": str, "note": str,
                                 "matched_account": str}, ("payment_id",), nullable=("matched_account",),
@@ -95,8 +100,11 @@ class AccountsProjection(Projection):
     """Per-account tabs, balances and the CSR dashboard."""
 
     name = "accounts"
-    #: 4: orders keep their line items (JSON).
-    version = 4
+    #: 4: a hold's expiry, once recorded, is kept (``expired``) whatever its status becomes; an invoice autopay
+    #:    could not pay says why (``autopay_failed``); the balances name what is owed on orders (issue 14).
+    #: 5: the balances' sums in two 32-bit halves, exact past 2**63 (issue 15).
+    #: 6: orders keep their line items (JSON).
+    version = 6
     layout = LAYOUT
 
     def __init__(self) -> None:
@@ -216,7 +224,7 @@ class AccountsProjection(Projection):
 
     @apply.register
     def _(self, e: ev.CreditIssued | ev.PaymentDeposited, db: sqlite3.Connection, meta: Meta) -> None:
-        kind, reference = ("deposit", f"deposit of payment {e.payment_id}") if isinstance(
+        kind, reference = ("deposit", deposit_reference(e)) if isinstance(
             e, ev.PaymentDeposited) else (e.kind, e.reference)
         self.credits.insert((meta.account, e.credit_id), account=meta.account, id=e.credit_id, issued_at=meta.at,
                             amount=e.amount, remaining=e.amount, kind=kind, reference=reference)
@@ -255,6 +263,12 @@ class AccountsProjection(Projection):
         status = {"AuthorizationExpired": "expired", "AuthorizationCaptured": "captured",
                   "AuthorizationVoided": "voided"}[type(e).__name__]
         self.authorizations.update(db, (meta.account, e.authorization_id), status=status)
+        if isinstance(e, ev.AuthorizationExpired):
+            self.authorizations.update(db, (meta.account, e.authorization_id), expired=1)
+
+    @apply.register
+    def _(self, e: ev.AutopayFailed, db: sqlite3.Connection, meta: Meta) -> None:
+        self.invoices.update(db, (meta.account, e.invoice_id), autopay_failed=e.reason)
 
     @apply.register
     def _(self, e: ev.PaymentReceivedUnidentified, db: sqlite3.Connection, meta: Meta) -> None:
@@ -282,4 +296,4 @@ class AccountsProjection(Projection):
 
     def _hold(self, account: str, auth_id: str, order_id: str, amount: int, at: str, expires: str) -> None:
         self.authorizations.insert((account, auth_id), account=account, id=auth_id, order_id=order_id,
-                                   amount=amount, status="active", authorized_at=at, expires_at=expires)
+                                   amount=amount, status="active", authorized_at=at, expires_at=expires, expired=0)

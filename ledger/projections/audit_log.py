@@ -75,4 +75,6 @@ class AuditLogProjection(Projection):
             return self._accounts[key]
         if isinstance(event, ev.PaymentReceivedUnidentified):
             return None, event.currency
+        if isinstance(event, ev.LoginClaimed):  # the login's own aggregate: named by the account holding it
+            return event.account_id, None
         return None, None

@@ -9,6 +9,7 @@ DEFAULT_ZONE, as in ``ledger.views.account_view``; the CLI and the service pass 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from ledger.projections.audit_log import SEARCH
 from ledger.projections.base import SqlValue
 from ledger.projections.periods import MONTHS, PERIODS, TICK, months_before, period_start
 from ledger.projections.schema import search
+from ledger.projections.sums import joined, split_sum
 from ledger.views import payment_status
 
 __all__ = ["MONTHS", "PERIODS", "months_before", "period_start"]  # the CLI's --period choices, tests
@@ -81,15 +83,20 @@ def account_row(db: sqlite3.Connection, account_id: str) -> Row:
 
 
 def balance(db: sqlite3.Connection, account_id: str, today: date, zone: ZoneInfo | None = None) -> Row:
-    """Balance owed, credit, last payment and overdue amount of one account (portal dashboard header)."""
+    """Balance owed on invoices, owed on open orders (``orders_due``), credit, last payment and overdue amount of
+    one account (portal dashboard header)."""
     acc = account_row(db, account_id)
-    row = dict(db.execute("select * from balances where account = ?", (acc["account"],)).fetchone())
-    del row["account"]  # the aggregate's UUID: the account is named by its account_id
-    overdue = db.execute("select coalesce(sum(total - paid), 0) from invoices where account = ? and not voided "
-                         "and due_on < ?", (acc["account"], today.isoformat())).fetchone()[0]
-    row["overdue"] = overdue
+    stored = dict(db.execute("select * from balances where account = ?", (acc["account"],)).fetchone())
+    row = {"account_id": stored["account_id"], "currency": stored["currency"], "email": stored["email"],
+           "balance": joined(stored, "balance"), "orders_due": joined(stored, "orders_due"),
+           "credit_balance": joined(stored, "credit_balance"),
+           "last_payment_at": stored["last_payment_at"], "last_payment_amount": stored["last_payment_amount"]}
+    overdue = db.execute(f"select {split_sum('total - paid', 'overdue')} from invoices where account = ? and not "
+                         f"voided and due_on < ?", (acc["account"], today.isoformat())).fetchone()
+    row["overdue"] = joined(overdue, "overdue")
     _local([row], zone, "last_payment_at")
-    return _money([row], acc["currency"], "balance", "credit_balance", "last_payment_amount", "overdue")[0]
+    return _money([row], acc["currency"], "balance", "orders_due", "credit_balance", "last_payment_amount",
+                  "overdue")[0]
 
 
 #: The invoices tab's filters: a status, or ``unpaid`` (open or partially paid).
@@ -171,41 +178,51 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
     """The CSR dashboard: unpaid orders, holds expiring within N days, failed reauthorizations, research.
 
     A hold already past its expiry that the expiry worker has not marked yet (it runs every 30 s in ``serve``;
-    a CLI run ``--at`` a later instant runs no worker) is listed first, with the status ``expired``.
+    a CLI run ``--at`` a later instant runs no worker) is listed first, with the status ``expired``. A hold past
+    its expiry stays listed (``expired``, or ``reauth_requested`` once its cart link was sent again) while its
+    order is open and unpaid, until it is reauthorized or voided (seed 004: it needs the CSR most).
 
     Instants (``expires_at``, ``placed_at``, ``received_at``) are in the business time zone.
     """
     currencies = {r["account"]: r["currency"] for r in db.execute("select account, currency from accounts")}
     horizon = _utc_text(now + timedelta(days=within_days))
+    now_text = _utc_text(now)
     expiring = _rows(db, "select a.account_id as customer, z.account, z.id as authorization, z.order_id as 'order', "
                          "z.amount, z.status, z.expires_at from authorizations z join accounts a using (account) "
-                         "where z.status in ('active', 'reauth_requested') and z.expires_at <= ? "
-                         "order by z.expires_at", (horizon,))
+                         "left join orders o on o.account = z.account and o.id = z.order_id "
+                         "where z.status in ('active', 'reauth_requested', 'expired') and z.expires_at <= ? "
+                         "and (z.expires_at > ? or (o.status = 'open' and o.paid < o.amount)) "
+                         "order by z.expires_at", (horizon, now_text))
     unpaid = _rows(db, "select a.account_id as customer, o.account, o.id as 'order', o.channel, o.amount, o.paid, "
                        "o.amount - o.paid as due, o.placed_at from orders o join accounts a using (account) "
                        "where o.status = 'open' and o.paid < o.amount order by o.placed_at", ())
     manual = _rows(db, "select a.account_id as customer, o.account, o.id as 'order', o.amount, o.paid "
                        "from orders o join accounts a using (account) where o.manual_processing = 1 "
                        "and o.status = 'open' and o.paid < o.amount order by o.placed_at", ())
+    autopay = _rows(db, "select a.account_id as customer, i.account, i.id as invoice, i.total - i.paid as open, "
+                        "i.due_on as due, i.autopay_failed as reason from invoices i join accounts a using (account) "
+                        "where i.autopay_failed is not null and not i.voided and i.paid < i.total "
+                        "order by i.due_on, i.rowid", ())
     research = _rows(db, "select payment_id, received_at, amount, currency, method, transaction_id, reference, "
                          "status, note from unidentified where status != 'matched' order by received_at", ())
-    now_text = _utc_text(now)
     for row in expiring:  # past its expiry, not yet marked by the expiry worker: the hold is gone already
-        if row["expires_at"] <= now_text:
+        if row["status"] == "active" and row["expires_at"] <= now_text:
             row["status"] = "expired"
     for row in research:
         row["amount"] = format_amount(int(row["amount"]), row["currency"])
-    for row in (*expiring, *unpaid, *manual):
+    for row in (*expiring, *unpaid, *manual, *autopay):
         row["currency"] = currencies.get(row["account"], "")
     _money(expiring, currencies, "amount")
     _money(unpaid, currencies, "amount", "paid", "due")
     _money(manual, currencies, "amount", "paid")
-    for row in (*expiring, *unpaid, *manual):
+    _money(autopay, currencies, "open")
+    for row in (*expiring, *unpaid, *manual, *autopay):
         del row["account"]
     return {
         "expiring_authorizations": _local(expiring, zone, "expires_at"),
         "unpaid_orders": _local(unpaid, zone, "placed_at"),
         "manual_processing": manual,
+        "autopay_failed": autopay,
         "awaiting_research": _local(research, zone, "received_at"),
     }
 
@@ -248,10 +265,18 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
 
 
 def _audit_rows(rows: list[Row], zone: ZoneInfo | None) -> list[Row]:
-    """Audit rows as shown: the event id derived from the aggregate and its version, ``at`` in ``zone``."""
+    """Audit rows as shown: the event id derived from the aggregate and its version, ``at`` and the instants in
+    the details in ``zone``."""
+    tz = zone or ZoneInfo(DEFAULT_ZONE)
     for row in rows:
         row["event_id"] = event_uuid(UUID(row.pop("account")), row.pop("version"))
+        row["details"] = _UTC_INSTANT.sub(lambda found: "=" + local_text(found.group(1), tz), row["details"])
     return _local(rows, zone, "at")
+
+
+#: An instant in an audit row's details as the projection stores it (UTC: the zone may be configured otherwise
+#: later), shown in the business time zone like every instant a person reads (``expires_at=...``).
+_UTC_INSTANT = re.compile(r"=(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?\+00:00)")
 
 
 def audit_search(db: sqlite3.Connection, text: str, *, account_id: str | None = None, limit: int = 200,
@@ -274,7 +299,8 @@ def due_authorizations(db: sqlite3.Connection, now: datetime) -> list[tuple[str,
     """(account id, authorization id) of every live hold past its expiry at ``now`` (the expiry scheduler)."""
     return [(r[0], r[1]) for r in db.execute(
         "select a.account_id, z.id from authorizations z join accounts a using (account) "
-        "where z.status in ('active', 'reauth_requested') and z.expires_at <= ?", (now.isoformat(),))]
+        "where z.status in ('active', 'reauth_requested') and z.expired = 0 and z.expires_at <= ?",
+        (now.isoformat(),))]
 
 
 def expired_invitations(db: sqlite3.Connection, now: datetime) -> list[str]:
@@ -299,10 +325,11 @@ def ach_payments(db: sqlite3.Connection, settled_since: datetime | None) -> list
 def account_balances(db: sqlite3.Connection) -> list[tuple[str, str, int, int, int]]:
     """(account id, currency, balance, credit balance, open invoices) of every account, by account id (the
     ``accounts`` read model as of an instant: ``replay balances``)."""
-    return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in db.execute(
-        "select b.account_id, b.currency, b.balance, b.credit_balance, (select count(*) from invoices i "
-        "where i.account = b.account and not i.voided and i.total - i.paid > 0) from balances b "
-        "order by b.account_id")]
+    return [(r["account_id"], r["currency"], joined(r, "balance"), joined(r, "credit_balance"),
+             int(r["open_invoices"])) for r in db.execute(
+        "select b.account_id, b.currency, b.balance_high, b.balance_low, b.credit_balance_high, "
+        "b.credit_balance_low, (select count(*) from invoices i where i.account = b.account and not i.voided "
+        "and i.total - i.paid > 0) as open_invoices from balances b order by b.account_id")]
 
 
 def account_ids(db: sqlite3.Connection) -> dict[str, str]:

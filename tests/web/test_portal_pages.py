@@ -195,3 +195,17 @@ async def test_my_account_methods_and_autopay(site: Site) -> None:
     assert "No saved payment methods" in gone.text
     no_method = await site.submit("/portal/account", "/portal/account/autopay", autopay="on")
     assert no_method.status_code == 400 and 'role="alert"' in no_method.text
+
+
+async def test_pay_with_a_saved_method(site: Site) -> None:
+    billed(site)
+    site.staff(m.AddPaymentMethod(account="ACC1", method="M-1", kind="card", token="tok_visa", brand="visa",
+                                  last4="4242", exp_month=12, exp_year=2030))
+    await site.log_in()
+    assert 'value="M-1"' in (await site.client.get("/portal/pay")).text
+    done = await pay(site, method="M-1", pay=["INV-2"], inv=["INV-1", "INV-2", "INV-3"],
+                     amt=["100.00", "50.00", "30.00"])
+    assert done.status_code == 200 and "Thank you" in done.text
+    assert [i["status"] for i in await site.read("invoices")] == ["open", "paid", "open"]
+    assert (await site.client.get("/portal/pay/review?mode=invoices&inv=INV-1&pay=INV-1&amt=1.00&method=M-9")
+            ).status_code == 404  # a method that is not the customer's
