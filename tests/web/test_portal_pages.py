@@ -57,6 +57,9 @@ async def test_the_dashboard_header(site: Site) -> None:
     assert "Account balance" in home.text and "160.00 USD" in home.text
     assert "Last paid" in home.text and "20.00 USD" in home.text and "EDT" in home.text
     assert "Make Payment" in home.text and "View Last Invoice" in home.text and "/portal/invoices/INV-3" in home.text
+    assert "Due on open orders" not in home.text  # SO-1 is invoiced (INV-3): its balance is the invoice's
+    site.staff(m.PlaceOrder(account="ACC1", order="SO-2", amount="12.00", channel="phone"))
+    assert "Due on open orders" in (await site.client.get("/portal/")).text
 
 
 async def test_tabs_and_filters(site: Site) -> None:
