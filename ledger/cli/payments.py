@@ -97,7 +97,7 @@ def payment_reconcile(state: CliState) -> None:
 @payment.command("refund")
 @click.argument("account")
 @click.argument("payment_id", metavar="PAYMENT")
-@click.option("--amount", required=True)
+@click.option("--amount", required=True, help="Amount to refund, a decimal.")
 @click.option("--key", default=None, help="Idempotency key (default: derived from PAYMENT and amount).")
 @pass_state
 def payment_refund(state: CliState, account: str, payment_id: str, amount: str, key: str | None) -> None:

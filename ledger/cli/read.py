@@ -11,12 +11,10 @@ from zoneinfo import ZoneInfo
 
 import click
 import msgspec
-from rich.console import Console
-from rich.progress import Progress
 
 from ledger.cli.access import account
 from ledger.cli.main import CliState, cli, json_option
-from ledger.cli.output import emit_json, fail
+from ledger.cli.output import emit_json, fail, progress_bar
 from ledger.cli.tables import table
 from ledger.errors import LedgerError
 from ledger.ports.clock import business_date
@@ -30,7 +28,7 @@ pass_state = click.make_pass_decorator(CliState)
 @contextmanager
 def keeper(state: CliState, catch_up: bool = True) -> Iterator[ProjectionKeeper]:
     """The ledger's projections, caught up with the log first so reads are fresh; refusals exit 2."""
-    ledger = state.ledger()
+    ledger = state.reader()
     kept = ledger.keeper()
     try:
         if catch_up:
@@ -98,9 +96,8 @@ def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
         fail(error, state.as_json)
     with keeper(state, catch_up=False) as kept:
         head = kept.events.head()
-        with Progress(console=Console(stderr=True), disable=state.as_json) as bar:
-            task = bar.add_task("rebuilding", total=head)
-            applied = kept.rebuild(list(names) or None, progress=lambda n: bar.advance(task, n))
+        with progress_bar("rebuilding", head, hidden=state.as_json) as advance:
+            applied = kept.rebuild(list(names) or None, progress=advance)
         result = {"rebuilt": list(dict.fromkeys(names)) or [s.name for s in kept.status()], "events": applied}
     if state.as_json:
         emit_json(result)
@@ -109,14 +106,19 @@ def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
 
 
 @cli.command("dashboard")
-@click.option("--within-days", default=3, show_default=True, type=click.IntRange(0, 365))
+@click.option("--within-days", default=3, show_default=True, type=click.IntRange(0, 365),
+              help="Authorizations expiring within this many days.")
 @json_option
 @pass_state
 def dashboard(state: CliState, within_days: int) -> None:
-    """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research."""
+    """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research, and the gateway
+    transactions the ledger has not recorded (``ledger gateway reconciliation``)."""
     with keeper(state) as kept:
-        clock = state.ledger().ports.clock
-        rows = queries.dashboard(kept.connection("accounts"), clock.now(), within_days, clock.zone)
+        reader = state.reader()
+        clock = reader.ports.clock
+        rows: dict[str, Any] = {**queries.dashboard(kept.connection("accounts"), clock.now(), within_days,
+                                                     clock.zone),
+                                "reconciliation": reader.store.gateway_book.board(clock.zone)}
     show(state, "Dashboard", rows)
 
 
@@ -126,7 +128,7 @@ def dashboard(state: CliState, within_days: int) -> None:
 @pass_state
 def account_balance(state: CliState, account_id: str) -> None:
     """Balance owed, credit, last payment and overdue amount."""
-    clock = state.ledger().ports.clock
+    clock = state.reader().ports.clock
     with keeper(state) as kept:
         row = queries.balance(kept.connection("accounts"), account_id, business_date(clock.now(), clock.zone),
                               clock.zone)
@@ -135,7 +137,8 @@ def account_balance(state: CliState, account_id: str) -> None:
 
 @account.command("invoices")
 @click.argument("account_id", metavar="ACCOUNT")
-@click.option("--status", type=click.Choice(list(queries.INVOICE_STATUSES)))
+@click.option("--status", type=click.Choice(list(queries.INVOICE_STATUSES)),
+              help="Only invoices of this status (unpaid: open or partially paid).")
 @json_option
 @pass_state
 def account_invoices(state: CliState, account_id: str, status: str | None) -> None:
@@ -163,7 +166,7 @@ def account_unpaid(state: CliState, account_id: str) -> None:
 def account_payments(state: CliState, account_id: str) -> None:
     """The payments tab."""
     with keeper(state) as kept:
-        rows = queries.payments(kept.connection("accounts"), account_id, state.ledger().ports.clock.zone)
+        rows = queries.payments(kept.connection("accounts"), account_id, state.reader().ports.clock.zone)
     show(state, "Payments", rows)
 
 
@@ -174,7 +177,7 @@ def account_payments(state: CliState, account_id: str) -> None:
 def account_credits(state: CliState, account_id: str) -> None:
     """The credits tab."""
     with keeper(state) as kept:
-        rows = queries.credits(kept.connection("accounts"), account_id, state.ledger().ports.clock.zone)
+        rows = queries.credits(kept.connection("accounts"), account_id, state.reader().ports.clock.zone)
     show(state, "Credits", rows)
 
 
@@ -187,7 +190,7 @@ def account_credits(state: CliState, account_id: str) -> None:
 @pass_state
 def account_history(state: CliState, account_id: str, period: str | None, year: int | None) -> None:
     """Order history from every channel, newest first; --year alone means --period year."""
-    clock = state.ledger().ports.clock
+    clock = state.reader().ports.clock
     with keeper(state) as kept:
         rows = queries.order_history(kept.connection("accounts"), account_id, period, clock.now(), clock.zone, year)
     show(state, "Orders", rows)

@@ -18,10 +18,11 @@ def research() -> None:
 
 @research.command("receive")
 @click.argument("payment_id", metavar="PAYMENT")
-@click.option("--amount", required=True)
-@click.option("--currency", default="USD", show_default=True)
-@click.option("--method", type=click.Choice(["card", "paypal"]), default="card", show_default=True)
-@click.option("--token", required=True)
+@click.option("--amount", required=True, help="Amount received, a decimal.")
+@click.option("--currency", default="USD", show_default=True, help="ISO currency of the amount.")
+@click.option("--method", type=click.Choice(["card", "paypal"]), default="card", show_default=True,
+              help="How the guest paid.")
+@click.option("--token", required=True, help="The gateway's token.")
 @click.option("--reference", required=True, help="What the guest typed: order or customer number.")
 @pass_state
 def research_receive(state: CliState, payment_id: str, amount: str, currency: str, method: str, token: str,
@@ -33,7 +34,7 @@ def research_receive(state: CliState, payment_id: str, amount: str, currency: st
 
 @research.command("refer")
 @click.argument("payment_id", metavar="PAYMENT")
-@click.option("--note", default="")
+@click.option("--note", default="", help="What accounting should know (audit log).")
 @pass_state
 def research_refer(state: CliState, payment_id: str, note: str) -> None:
     """Send the payment to Accounting for research."""

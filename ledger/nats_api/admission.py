@@ -4,7 +4,8 @@ Every command request carries a deadline: the header ``Ledger-Deadline`` (absolu
 ``1796000000.250``) or ``Ledger-Timeout`` (seconds from its arrival), else the service's default
 (``LEDGER_REQUEST_TIMEOUT``). A request already past its deadline on arrival is answered ``deadline_exceeded``
 at once; one that waits in the queue until its deadline passes is answered so when its turn comes
-(:mod:`ledger.commands.deadlines`). Neither is executed.
+(:mod:`ledger.commands.deadlines`), as is one whose deadline would pass before it could be answered at the time
+commands now take to decide (:meth:`Admission.latest_start`). None of them is executed.
 
 At most ``capacity`` commands are admitted at once (deciding, or queued for a thread that decides); a request
 arriving when that many are in the service is answered ``overloaded`` at once, with a ``retry_after`` hint (how
@@ -36,6 +37,8 @@ from ledger.errors import DeadlineExceeded, LedgerError, Overloaded, ValidationE
 log = structlog.get_logger("ledger.service")
 DEADLINE_HEADER = "Ledger-Deadline"
 TIMEOUT_HEADER = "Ledger-Timeout"
+#: Seconds between two log lines counting the requests refused on arrival (overloaded, past their deadline).
+REPORT_EVERY = 1.0
 #: Weight of the newest command in the moving average of how long a command stays in the service.
 _SMOOTHING = 0.05
 
@@ -54,6 +57,7 @@ class Admission:
         self.in_flight = 0
         self.most = 0
         self._stay = 0.01  # seconds a command spends in the service, moving average
+        self._deciding = 0.0  # seconds from the start of deciding to the answer, moving average
 
     def deadline_of(self, headers: Mapping[str, str] | None) -> float:
         """The request's deadline (Unix time) from its headers, or ``default_timeout`` from now; a header that
@@ -87,11 +91,17 @@ class Admission:
         self.most = max(self.most, self.in_flight)
         return now
 
-    def leave(self, entered: float) -> None:
-        """A command admitted at ``entered`` was answered."""
+    def leave(self, entered: float, deciding: float = 0.0) -> None:
+        """A command admitted at ``entered`` was answered, ``deciding`` seconds after it started deciding."""
         self.in_flight -= 1
         stay = max(0.0, self.now() - entered)
         self._stay += _SMOOTHING * (stay - self._stay)
+        self._deciding += _SMOOTHING * (max(0.0, deciding) - self._deciding)
+
+    def latest_start(self, deadline: float) -> float:
+        """The last instant a command due by ``deadline`` may start deciding and still be answered in time, at
+        the time commands now take to decide: one starting later would be answered after its caller gave up."""
+        return deadline - self._deciding
 
     def retry_after(self) -> float:
         """Seconds until half the queue has drained at the recent pace: half the time a command now stays in the
@@ -113,6 +123,8 @@ class CommandIntake:
         self.prefix, self.queue = prefix, queue
         self._subscription: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._refused: dict[str, int] = {}
+        self._reported = -REPORT_EVERY
 
     async def start(self, nc: Any) -> None:
         """Subscribe on the connection ``nc``."""
@@ -132,6 +144,7 @@ class CommandIntake:
             at = self.admission.deadline_of(msg.headers)
             entered = self.admission.enter(at)
         except LedgerError as error:
+            self._count(error.code)
             await self._answer(msg, self.refuse(error))
             return
         task = asyncio.create_task(self._decided(msg, at, entered))
@@ -140,13 +153,24 @@ class CommandIntake:
 
     async def _decided(self, msg: Any, at: float, entered: float) -> None:
         name = msg.subject[len(self.prefix):]
+        deciding = 0.0
         try:
-            reply = await asyncio.get_running_loop().run_in_executor(
-                self.pool, _within, at, self.admission.now, functools.partial(self.decide, name, msg.data))
+            reply, deciding = await asyncio.get_running_loop().run_in_executor(
+                self.pool, _within, self.admission.latest_start(at), self.admission.now,
+                functools.partial(self.decide, name, msg.data))
         finally:
-            self.admission.leave(entered)
+            self.admission.leave(entered, deciding)
         await self._answer(msg, reply)
         log.info("command_handled", subject=msg.subject, ok=reply.startswith(b'{"ok"'))
+
+    def _count(self, code: str) -> None:
+        """Count a request refused on arrival; log the counts at most every ``REPORT_EVERY`` seconds (a line per
+        refusal would cost a burst more CPU than refusing it)."""
+        self._refused[code] = self._refused.get(code, 0) + 1
+        now = time.monotonic()
+        if now - self._reported >= REPORT_EVERY:
+            log.warning("commands_refused_on_arrival", in_flight=self.admission.in_flight, **self._refused)
+            self._refused, self._reported = {}, now
 
     async def _answer(self, msg: Any, reply: bytes) -> None:
         if msg.reply:
@@ -156,6 +180,8 @@ class CommandIntake:
                 log.warning("reply_failed", subject=msg.subject, error=repr(error))
 
 
-def _within(at: float, now: Callable[[], float], decide: Callable[[], bytes]) -> bytes:
+def _within(at: float, now: Callable[[], float], decide: Callable[[], bytes]) -> tuple[bytes, float]:
+    """``decide()`` if it starts by ``at``; its reply and the seconds it took from its start."""
+    started = now()
     with deadline(at, now):
-        return decide()
+        return decide(), now() - started

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 import nats
 import pytest
+import structlog
 
 from ledger.bootstrap import Ledger
 from ledger.nats_api.admission import DEADLINE_HEADER, TIMEOUT_HEADER, Admission
@@ -95,9 +96,12 @@ async def test_a_request_past_its_deadline_is_not_executed(tmp_path: Path, nats_
     clock = Clock(1000.0)
     try:
         async with api(ledger, tmp_path, nats_server, Admission(4, now=clock)) as nc:
-            late = await ask(nc, "account.open", {"account": "A0", "email": "a@example.com"},
-                             {DEADLINE_HEADER: "999.5"})
+            with structlog.testing.capture_logs() as logged:
+                late = await ask(nc, "account.open", {"account": "A0", "email": "a@example.com"},
+                                 {DEADLINE_HEADER: "999.5"})
             assert late["error"]["code"] == "deadline_exceeded"
+            assert [(line["event"], line["deadline_exceeded"]) for line in logged] == [
+                ("commands_refused_on_arrival", 1)]  # counted, not a line per refusal
             assert not ledger.store.recorder.max_notification_id()  # nothing written
             opened = await ask(nc, "account.open", {"account": "A1", "email": "a@example.com"},
                                {TIMEOUT_HEADER: "2"})
