@@ -67,13 +67,20 @@ def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: 
     except LedgerError as error:
         if error.code not in OVERTAKEN:
             raise
-        if not unit.after_conflict:  # a charge under this key is unrecorded: check_repeat answered recorded ones
-            earlier = unit.ports.gateway.find(idempotency_key=charge_key)
-            if earlier is None or earlier.status == "declined":
-                raise
+        if not unit.after_conflict and not charged_before(unit, charge_key):  # check_repeat answered recorded ones
+            raise
         log.warning("payment_overtaken_recorded", account=account.state.account_id, payment=payment_id,
                     code=error.code, why="write_race_lost" if unit.after_conflict else "answer_lost")
         return True
+
+
+def charged_before(unit: Unit, charge_key: str) -> bool:
+    """Whether the gateway charged under ``charge_key`` (approved, or pending for ACH): an earlier attempt of the
+    request whose answer was lost. Asked before refusing an unrecorded request for what became true since (its
+    card expired, its target was paid ...), so that money moved is recorded, never left unknown to the ledger;
+    a lookup that moves no money (GatewayUnavailable when the gateway cannot say: retry later)."""
+    earlier = unit.ports.gateway.find(idempotency_key=charge_key)
+    return earlier is not None and earlier.status != "declined"
 
 
 def token_for(unit: Unit, token: str, method: Method) -> str:
