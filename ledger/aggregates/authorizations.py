@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
-from ledger.aggregates.payments import PaymentDecisions
+from ledger.aggregates.payments import OVERTAKEN, PaymentDecisions
 from ledger.aggregates.state import LIVE_HOLDS, Authorization, Order
-from ledger.errors import Conflict, Expired, NotFound, PolicyViolation
+from ledger.errors import Conflict, Expired, LedgerError, NotFound, PolicyViolation
 
 #: Seed 004: "That authorization is good for 29 days."
 AUTHORIZATION_TTL = timedelta(days=29)
@@ -140,17 +140,23 @@ class AuthorizationDecisions(PaymentDecisions):
         return auth
 
     def capture_authorization(self, ctx: ev.Context, *, authorization: str, payment: str, amount: int,
-                              transaction_id: str, idempotency_key: str, request_hash: str) -> ev.Event:
-        """Turn the hold into a settled card payment applied to its order."""
+                              transaction_id: str, idempotency_key: str, request_hash: str,
+                              overtaken: bool = False) -> ev.Event:
+        """Turn the hold into a settled card payment applied to its order; ``overtaken``: captured while another
+        writer paid the order, recorded all the same (as :meth:`record_payment` does), the excess as credit."""
         auth = self.check_capture(ctx, authorization=authorization, amount=amount)
         instruction = self.capture_instruction(auth, amount)
-        self.check_payment(payment=payment, amount=amount, instruction=instruction)  # before any event
+        try:
+            self.check_payment(payment=payment, amount=amount, instruction=instruction)  # before any event
+        except LedgerError as error:
+            if not (overtaken and error.code in OVERTAKEN):
+                raise
         event = self.trigger(ctx, ev.AuthorizationCaptured, authorization_id=authorization,
                              payment_id=payment, amount=amount, transaction_id=transaction_id)
         self.record_payment(ctx, payment=payment, amount=amount, method="card", token=auth.token,
                             transaction_id=transaction_id, status="approved", decline_code=None,
                             idempotency_key=idempotency_key, request_hash=request_hash, instruction=instruction,
-                            source=f"authorization:{authorization}")
+                            source=f"authorization:{authorization}", overtaken=overtaken)
         return event
 
     def capture_instruction(self, auth: Authorization, amount: int) -> Instruction:

@@ -50,7 +50,7 @@ def charge_payment(unit: Unit, account: Account, payment_id: str, key: str, *, t
 
 
 def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: str, *, amount: int,
-                     instruction: Instruction) -> bool:
+                     instruction: Instruction, waived: frozenset[str] = OVERTAKEN) -> bool:
     """Check the payment against the account; True when it must be recorded although another writer paid or
     closed one of its targets since an earlier attempt of it charged (:data:`OVERTAKEN` refusals, then waived).
 
@@ -59,13 +59,14 @@ def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: 
     and this is the request again (a worker's redelivery, the payer's retry). The money moved either way, so
     the ledger records it, and what is no longer open becomes the customer's credit; otherwise the refusal
     stands and nothing is charged. When the gateway cannot say (an outage), GatewayUnavailable: retry later,
-    rather than refuse a request whose money may have moved.
+    rather than refuse a request whose money may have moved. ``waived``: the refusals so waived (a capture
+    waives fewer: one whose order was cancelled meanwhile is refunded, :func:`capture`).
     """
     try:
         account.check_payment(payment=payment_id, amount=amount, instruction=instruction)
         return False
     except LedgerError as error:
-        if error.code not in OVERTAKEN:
+        if error.code not in waived:
             raise
         if not unit.after_conflict and not charged_before(unit, charge_key):  # check_repeat answered recorded ones
             raise

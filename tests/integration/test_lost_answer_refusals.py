@@ -75,3 +75,48 @@ def test_a_saved_method_is_refused_when_its_token_pays_by_another_kind(raced: An
         saved_card(ledger, token="tok_paypal", exp_month=12, exp_year=2030)
     assert (refused.value.code, refused.value.field) == ("token_method_mismatch", "token")
     assert "M1" not in state(ledger).methods and charges(gateway) == 0
+
+
+def test_a_capture_whose_answer_was_lost_is_recorded_as_credit_once_the_order_was_paid(raced: Any) -> None:  # noqa: F811
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="10.00"))
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="10.00", token="tok_visa"))
+    cap = m.CaptureAuthorization(account="ACC1", authorization="A1", payment="CAP1")
+    lost(ledger, gateway, cap)
+    s.handle(m.SubmitPayment(account="ACC1", payment="PB", amount="10.00", method="card", token="tok_visa",
+                             orders={"O1": "10.00"}))
+    again = s.handle(cap)
+    now = state(ledger)
+    assert now.payments["CAP1"].transaction_id == again.transaction_id and now.payments["CAP1"].status == "settled"
+    assert gateway.statuses("capture") == ["approved"] and gateway.statuses("refund") == []
+    assert now.orders["O1"].open == 0 and now.credit_balance == 1000  # the capture nobody needed is credit
+    assert not violations(logged(ledger))
+
+
+def test_a_capture_never_made_is_refused_once_the_order_was_paid(raced: Any) -> None:  # noqa: F811
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="10.00"))
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="10.00", token="tok_visa"))
+    s.handle(m.SubmitPayment(account="ACC1", payment="PB", amount="10.00", method="card", token="tok_visa",
+                             orders={"O1": "10.00"}))
+    with pytest.raises(LedgerError) as refused:
+        s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="CAP1"))
+    assert refused.value.code == "order_paid" and gateway.statuses("capture") == []
+    assert "CAP1" not in state(ledger).payments
+
+
+def test_a_capture_that_lost_the_write_race_to_a_payment_of_its_order_is_recorded_as_credit(
+        raced: Any) -> None:  # noqa: F811
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="10.00"))
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="10.00", token="tok_visa"))
+    gateway.races["capture"] = lambda: s.handle(m.SubmitPayment(
+        account="ACC1", payment="PB", amount="10.00", method="card", token="tok_visa", orders={"O1": "10.00"}))
+    done = s.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="CAP1"))
+    now = state(ledger)
+    assert now.payments["CAP1"].transaction_id == done.transaction_id and now.credit_balance == 1000
+    assert gateway.statuses("capture") == ["approved"] and gateway.statuses("refund") == []
+    assert not violations(logged(ledger))

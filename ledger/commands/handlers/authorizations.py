@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from ledger.aggregates import Account
-from ledger.aggregates.idempotency import check_repeat, idempotency_key, request_fingerprint
+from ledger.aggregates.idempotency import check_repeat, gateway_key, idempotency_key, request_fingerprint
 from ledger.aggregates.state import Authorization
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import capture, hold
+from ledger.commands.gateway_calls import capture, hold, overtaken_charge
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import amount_of, check_id, check_text, gateway_token, token_hash
 from ledger.errors import Conflict, PolicyViolation
 
 HANDLERS = HandlerRegistry()
+#: A capture made (its answer lost, or its write race lost) when another writer paid its order or invoice is
+#: recorded and the excess becomes credit, as a payment's charge is; one whose order was cancelled or invoice
+#: voided meanwhile is refunded instead (:func:`ledger.commands.gateway_calls.capture`).
+PAID_MEANWHILE = frozenset({"order_paid", "invoice_paid", "pending_payment"})
 
 
 @HANDLERS.on(m.AuthorizeCard)
@@ -108,15 +112,18 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
 
-    def check() -> None:  # an earlier attempt captured; the order was cancelled meanwhile ...
+    overtaken = False
+
+    def check() -> None:  # an earlier attempt captured; the order was paid, or cancelled meanwhile ...
+        nonlocal overtaken
         account.check_capture(unit.ctx, authorization=auth.id, amount=amount)
-        account.check_payment(payment=payment_id, amount=amount,
-                              instruction=account.capture_instruction(auth, amount))
+        overtaken = overtaken_charge(unit, account, payment_id, gateway_key(account.id, key), amount=amount,
+                                     instruction=account.capture_instruction(auth, amount), waived=PAID_MEANWHILE)
 
     result = capture(unit, account, key, authorization=auth, amount=amount, check=check)
     account.capture_authorization(unit.ctx, authorization=auth.id, payment=payment_id, amount=amount,
                                   transaction_id=result.transaction_id, idempotency_key=key,
-                                  request_hash=digest)
+                                  request_hash=digest, overtaken=overtaken)
     return recorded(unit, cmd.account, payment_id, status="settled", transaction_id=result.transaction_id)
 
 
