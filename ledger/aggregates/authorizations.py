@@ -37,19 +37,24 @@ def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field
 
 
 class AuthorizationDecisions(PaymentDecisions):
-    def check_authorization(self, *, authorization: str, order: str, amount: int, at: datetime) -> None:
+    def check_authorization(self, *, authorization: str, order: str, amount: int, at: datetime,
+                            placed: bool = False) -> None:
         """Refuse before the gateway is asked: a new id, on an open order, for no more than its balance due less
-        the live holds on it at ``at``."""
+        the live holds on it at ``at``. ``placed``: the gateway placed this hold already (an earlier attempt whose
+        answer was lost), so what other writers changed since (payments, other holds) no longer limits it."""
         if authorization in self.state.authorizations:
             raise Conflict(f"authorization {authorization} already exists", field="authorization",
                            code="duplicate_id")
-        check_hold_amount(self.open_order(order, field="order"), amount, reauthorization=False,
-                          held=amount_due.held_for(self.state, order, at))
+        found = self.open_order(order, field="order")
+        if not placed:
+            check_hold_amount(found, amount, reauthorization=False, held=amount_due.held_for(self.state, order, at))
 
     def authorize_card(self, ctx: ev.Context, *, authorization: str, order: str, amount: int, token: str,
-                       transaction_id: str, expires_at: datetime | None = None) -> ev.CardAuthorized:
-        """Record an approved hold for an order (declined holds are refused by the handler, nothing written)."""
-        self.check_authorization(authorization=authorization, order=order, amount=amount, at=ctx.at)
+                       transaction_id: str, expires_at: datetime | None = None,
+                       placed: bool = False) -> ev.CardAuthorized:
+        """Record an approved hold for an order (declined holds are refused by the handler, nothing written);
+        ``placed``: see :meth:`check_authorization`."""
+        self.check_authorization(authorization=authorization, order=order, amount=amount, at=ctx.at, placed=placed)
         return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization, order_id=order,
                             amount=amount, token=token, transaction_id=transaction_id,
                             expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)

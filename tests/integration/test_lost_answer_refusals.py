@@ -120,3 +120,43 @@ def test_a_capture_that_lost_the_write_race_to_a_payment_of_its_order_is_recorde
     assert now.payments["CAP1"].transaction_id == done.transaction_id and now.credit_balance == 1000
     assert gateway.statuses("capture") == ["approved"] and gateway.statuses("refund") == []
     assert not violations(logged(ledger))
+
+
+def test_a_hold_whose_answer_was_lost_is_recorded_though_another_hold_covers_the_order(raced: Any) -> None:  # noqa: F811
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="10.00"))
+    hold = m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="10.00", token="tok_visa")
+    lost(ledger, gateway, hold)
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A2", order="O1", amount="10.00", token="tok_visa"))
+    again = s.handle(hold)
+    holds = state(ledger).authorizations
+    assert holds["A1"].status == "active" and holds["A1"].transaction_id == again.transaction_id
+    assert gateway.statuses("authorization") == ["approved", "approved"]  # one per id, each on record
+    assert {holds["A1"].transaction_id, holds["A2"].transaction_id} == set(
+        r[0] for r in gateway._db.execute("select id from gateway_transactions where kind = 'authorization'"))
+    s.handle(m.VoidAuthorization(account="ACC1", authorization="A2", reason="one hold is enough"))
+    assert gateway.statuses("authorization") == ["approved", "voided"]
+
+
+def test_a_hold_beyond_the_live_holds_is_still_refused_when_none_was_placed(raced: Any) -> None:  # noqa: F811
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="10.00"))
+    s.handle(m.AuthorizeCard(account="ACC1", authorization="A2", order="O1", amount="10.00", token="tok_visa"))
+    with pytest.raises(LedgerError) as refused:
+        s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="10.00", token="tok_visa"))
+    assert refused.value.code == "exceeds_amount_due" and gateway.statuses("authorization") == ["approved"]
+
+
+def test_a_hold_that_lost_the_write_race_to_another_hold_is_recorded(raced: Any) -> None:  # noqa: F811
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="10.00"))
+    gateway.races["authorize"] = lambda: s.handle(m.AuthorizeCard(
+        account="ACC1", authorization="A2", order="O1", amount="10.00", token="tok_visa"))
+    done = s.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="10.00",
+                                    token="tok_visa"))
+    holds = state(ledger).authorizations
+    assert holds["A1"].transaction_id == done.transaction_id and holds["A2"].status == "active"
+    assert gateway.statuses("authorization") == ["approved", "approved"]

@@ -10,7 +10,7 @@ from ledger.commands.gateway_calls import capture, hold, overtaken_charge
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import amount_of, check_id, check_text, gateway_token, token_hash
-from ledger.errors import Conflict, PolicyViolation
+from ledger.errors import Conflict, LedgerError, PolicyViolation
 
 HANDLERS = HandlerRegistry()
 #: A capture made (its answer lost, or its write race lost) when another writer paid its order or invoice is
@@ -29,14 +29,35 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     if existing is not None and (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token):
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
-    result = hold(unit, account, key, token=token, amount=amount, check=lambda: account.check_authorization(
-        authorization=auth_id, order=cmd.order, amount=amount, at=unit.ctx.at))
+    placed = False
+
+    def check() -> None:  # the limit by balance due and live holds applies to holds not yet placed
+        nonlocal placed
+        try:
+            account.check_authorization(authorization=auth_id, order=cmd.order, amount=amount, at=unit.ctx.at)
+        except LedgerError as error:
+            if error.code != "exceeds_amount_due" or not placed_before(unit, account, key):
+                raise
+            placed = True
+
+    result = hold(unit, account, key, token=token, amount=amount, check=check)
     if result.status != "approved":
         raise PolicyViolation(f"the card was declined: {result.decline_code}", field="token",
                               code=result.decline_code or "authorization_declined")
     account.authorize_card(unit.ctx, authorization=auth_id, order=cmd.order, amount=amount, token=token,
-                           transaction_id=result.transaction_id, expires_at=result.expires_at)
+                           transaction_id=result.transaction_id, expires_at=result.expires_at, placed=placed)
     return recorded(unit, cmd.account, auth_id, status="active", transaction_id=result.transaction_id)
+
+
+def placed_before(unit: Unit, account: Account, key: str) -> bool:
+    """Whether an earlier attempt of this hold got it from the gateway and the ledger has no record of it: the
+    attempt lost its write race, or its answer was lost. Such a hold is recorded, as a payment's charge is (it is
+    the customer's money held, for a CSR to capture or void), rather than left on the card unknown for 29 days."""
+    if unit.after_conflict:
+        return True
+    earlier = unit.ports.gateway.find(idempotency_key=gateway_key(account.id, key))
+    return earlier is not None and earlier.status == "approved" and all(
+        a.transaction_id != earlier.transaction_id for a in account.state.authorizations.values())
 
 
 @HANDLERS.on(m.ExpireAuthorization)
