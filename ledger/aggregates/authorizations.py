@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.limits import check_amount
 from ledger.aggregates.payments import OVERTAKEN, PaymentDecisions
 from ledger.aggregates.state import LIVE_HOLDS, Authorization, Order
 from ledger.errors import Conflict, Expired, LedgerError, NotFound, PolicyViolation
@@ -30,6 +31,7 @@ def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field
     if reauthorization and amount < order.open:
         raise PolicyViolation(f"order {order.id} has more than that due; reauthorize its balance due",
                               field=field, code="below_amount_due")
+    check_amount(amount, field)
     if not reauthorization and amount > order.open - held:
         raise PolicyViolation(f"more than the balance due on order {order.id}"
                               + (f" beyond its live holds ({held})" if held else ""), field=field,
@@ -46,8 +48,11 @@ class AuthorizationDecisions(PaymentDecisions):
             raise Conflict(f"authorization {authorization} already exists", field="authorization",
                            code="duplicate_id")
         found = self.open_order(order, field="order")
-        if not placed:
+        try:
             check_hold_amount(found, amount, reauthorization=False, held=amount_due.held_for(self.state, order, at))
+        except PolicyViolation as error:  # exceeds_amount_due is checked last: the request's own checks stand
+            if not (placed and error.code == "exceeds_amount_due"):
+                raise
 
     def authorize_card(self, ctx: ev.Context, *, authorization: str, order: str, amount: int, token: str,
                        transaction_id: str, expires_at: datetime | None = None,
