@@ -104,7 +104,7 @@ def charge_guest(unit: Unit, scope: UUID, key: str, *, token: str, amount: int, 
                  method: Method) -> ChargeResult:
     """Charge a guest payment that matched no account (kept aside for research): approved or declined (answered
     as a declined payment is), anything else refused."""
-    guest_key = f"unidentified:{gateway_key(scope, key)}"
+    guest_key = guest_charge_key(scope, key)
     unit.intend(key=guest_key, account="", kind="charge", amount=amount, target=scope.hex)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=method,
                                        idempotency_key=guest_key)
@@ -112,6 +112,11 @@ def charge_guest(unit: Unit, scope: UUID, key: str, *, token: str, amount: int, 
         raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
                               field="token", code=result.decline_code or "not_approved")
     return result
+
+
+def guest_charge_key(scope: UUID, key: str) -> str:
+    """The gateway's idempotency key of a guest payment's charge (:func:`charge_guest`)."""
+    return f"unidentified:{gateway_key(scope, key)}"
 
 
 def refund(unit: Unit, account: Account, key: str, *, transaction_id: str, amount: int,

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from ledger.aggregates.idempotency import idempotency_key
 from ledger.commands import messages as m
+from ledger.commands.gateway_calls import guest_charge_key
 from ledger.errors import GatewayUnavailable, LedgerError
 from ledger.invariants import violations
-from ledger.ports.ids import account_uuid
+from ledger.ports.ids import account_uuid, unidentified_uuid
 from tests.integration.test_gateway_races import charges, logged, raced  # noqa: F401
 
 
@@ -160,3 +162,25 @@ def test_a_hold_that_lost_the_write_race_to_another_hold_is_recorded(raced: Any)
     holds = state(ledger).authorizations
     assert holds["A1"].transaction_id == done.transaction_id and holds["A2"].status == "active"
     assert gateway.statuses("authorization") == ["approved", "approved"]
+
+
+def guest(token: str = "tok_visa", reference: str = "order 1234") -> m.ReceiveUnidentifiedPayment:
+    return m.ReceiveUnidentifiedPayment(payment="G1", amount="10.00", currency="USD", method="card", token=token,
+                                        reference=reference)
+
+
+@pytest.mark.parametrize(("token", "reference", "code"), [("tok_visa", " ", "reference_required"),
+                                                          ("tok_paypal", "order 1234", "token_method_mismatch")])
+def test_a_guest_payment_charged_before_a_refusal_applied_is_recorded_on_retry(
+        raced: Any, token: str, reference: str, code: str) -> None:  # noqa: F811
+    ledger, gateway = raced
+    with pytest.raises(LedgerError) as refused:  # never charged: refused, the gateway not asked
+        ledger.service.handle(guest(token, reference))
+    assert refused.value.code == code and charges(gateway) == 0
+    # the first attempt, made before this refusal was checked, charged; its answer was lost
+    earlier = gateway.charge(token=token, amount=1000, currency="USD", method="card", idempotency_key=guest_charge_key(
+        unidentified_uuid("G1"), idempotency_key(None, "unidentified:G1")))
+    done = ledger.service.handle(guest(token, reference))
+    assert done.status == "awaiting_research" and done.transaction_id == earlier.transaction_id
+    kept = ledger.store.unidentified(unidentified_uuid("G1")).received
+    assert (kept.transaction_id, kept.amount) == (earlier.transaction_id, 1000) and charges(gateway) == 1
