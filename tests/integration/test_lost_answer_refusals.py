@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ledger.aggregates.idempotency import idempotency_key
+from ledger.aggregates.idempotency import gateway_key, idempotency_key
 from ledger.commands import messages as m
 from ledger.commands.gateway_calls import guest_charge_key
 from ledger.errors import GatewayUnavailable, LedgerError
@@ -34,17 +34,26 @@ def saved_card(ledger: Any, token: str = "tok_visa", exp_month: int = 9, exp_yea
                                          due="2026-09-30"))
 
 
-@pytest.mark.parametrize("then", ["expired", "removed"])
-def test_a_saved_card_charge_whose_answer_was_lost_is_recorded_though_the_card_expired_or_was_removed(
-        raced: Any, then: str) -> None:  # noqa: F811
-    ledger, gateway = raced
+def paid_by_saved_card_then(ledger: Any, gateway: Any, then: str, *, charged: bool) -> m.SubmitPayment:
+    """PA's first attempt by saved card M1 fails at the gateway (``charged``: after it charged, the answer lost),
+    then the card expires or is removed; returns PA's request, to retry."""
     saved_card(ledger)
     pay = m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", saved="M1", invoices={"I1": "10.00"})
-    lost(ledger, gateway, pay)
+    gateway.fail_next(1, lose_response=charged)
+    with pytest.raises(GatewayUnavailable):
+        ledger.service.handle(pay)
     if then == "expired":
         gateway.clock.set(datetime(2026, 10, 1, 14, tzinfo=UTC))
     else:
         ledger.service.handle(m.RemovePaymentMethod(account="ACC1", method="M1"))
+    return pay
+
+
+@pytest.mark.parametrize("then", ["expired", "removed"])
+def test_a_saved_card_charge_whose_answer_was_lost_is_recorded_though_the_card_expired_or_was_removed(
+        raced: Any, then: str) -> None:  # noqa: F811
+    ledger, gateway = raced
+    pay = paid_by_saved_card_then(ledger, gateway, then, charged=True)
     again = ledger.service.handle(pay)
     paid = state(ledger).payments["PA"]
     assert (paid.status, paid.method, paid.transaction_id) == ("settled", "card", again.transaction_id)
@@ -56,15 +65,7 @@ def test_a_saved_card_charge_whose_answer_was_lost_is_recorded_though_the_card_e
 def test_a_saved_card_that_can_no_longer_pay_is_still_refused_when_nothing_was_charged(
         raced: Any, then: str) -> None:  # noqa: F811
     ledger, gateway = raced
-    saved_card(ledger)
-    pay = m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", saved="M1", invoices={"I1": "10.00"})
-    gateway.fail_next(1)  # the gateway never got the request
-    with pytest.raises(GatewayUnavailable):
-        ledger.service.handle(pay)
-    if then == "expired":
-        gateway.clock.set(datetime(2026, 10, 1, 14, tzinfo=UTC))
-    else:
-        ledger.service.handle(m.RemovePaymentMethod(account="ACC1", method="M1"))
+    pay = paid_by_saved_card_then(ledger, gateway, then, charged=False)
     with pytest.raises(LedgerError) as refused:
         ledger.service.handle(pay)
     assert refused.value.code == ("card_expired" if then == "expired" else "not_found")
@@ -184,3 +185,19 @@ def test_a_guest_payment_charged_before_a_refusal_applied_is_recorded_on_retry(
     assert done.status == "awaiting_research" and done.transaction_id == earlier.transaction_id
     kept = ledger.store.unidentified(unidentified_uuid("G1")).received
     assert (kept.transaction_id, kept.amount) == (earlier.transaction_id, 1000) and charges(gateway) == 1
+
+
+def test_a_payment_charged_before_its_token_was_checked_against_its_method_is_recorded_on_retry(
+        raced: Any) -> None:  # noqa: F811
+    ledger, gateway = raced
+    ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01",
+                                         due="2026-09-30"))
+    pay = m.SubmitPayment(account="ACC1", payment="PA", amount="10.00", method="card", token="tok_paypal",
+                          invoices={"I1": "10.00"})
+    with pytest.raises(LedgerError) as refused:
+        ledger.service.handle(pay)
+    assert refused.value.code == "token_method_mismatch" and charges(gateway) == 0
+    earlier = gateway.charge(token="tok_paypal", amount=1000, currency="USD", method="card", idempotency_key=(
+        gateway_key(account_uuid("ACC1"), idempotency_key(None, "payment:PA"))))  # the attempt before the check
+    assert ledger.service.handle(pay).transaction_id == earlier.transaction_id
+    assert state(ledger).payments["PA"].status == "settled" and state(ledger).balance == 0 and charges(gateway) == 1
