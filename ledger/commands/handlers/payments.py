@@ -13,7 +13,7 @@ from ledger.commands import messages as m
 from ledger.commands.gateway_calls import charge_payment, charged_before, refund, token_for
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
-from ledger.commands.validation import amount_of, check_id, gateway_token
+from ledger.commands.validation import amount_of, check_id, check_reference, gateway_token
 from ledger.errors import LedgerError, ValidationError
 
 HANDLERS = HandlerRegistry()
@@ -34,9 +34,9 @@ def instruction_of(account: Account, cmd: m.SubmitPayment) -> Instruction:
         return Instruction("deposit", purpose=cmd.purpose)
     if cmd.distribute:
         return Instruction("distribute", exact=cmd.exact)
-    lines = [Line("invoice", check_id(i, "invoices"), amount_of(account, a, f"invoices.{i}"))
+    lines = [Line("invoice", check_reference(i, "invoices"), amount_of(account, a, f"invoices.{i}"))
              for i, a in cmd.invoices.items()]
-    lines += [Line("order", check_id(o, "orders"), amount_of(account, a, f"orders.{o}"))
+    lines += [Line("order", check_reference(o, "orders"), amount_of(account, a, f"orders.{o}"))
               for o, a in cmd.orders.items()]
     return Instruction("explicit", tuple(lines), exact=cmd.exact)
 
