@@ -53,6 +53,16 @@ def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_inte
                  ids=SequentialIds())
 
 
+def logged(ledger: Ledger) -> list[Any]:
+    """Every event in the ledger's log, in order (for the invariant checker)."""
+    events: list[Any] = []
+    after = 0
+    while notes := ledger.store.recorder.select_notifications(start=after, limit=1000, inclusive_of_start=False):
+        after = notes[-1].id
+        events += [ledger.store.mapper.to_domain_event(note) for note in notes]
+    return events
+
+
 async def reset_streams(js: Any, *names: str) -> None:
     """Delete the named JetStream streams if they exist (the session's nats-server is shared by tests)."""
     for name in names or ("LEDGER_EVENTS", "LEDGER_DLQ"):

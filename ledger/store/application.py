@@ -10,6 +10,7 @@ again on fresh state), so no decision is ever recorded on stale state.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -37,6 +38,7 @@ from ledger.config import Settings
 from ledger.errors import NotFound
 from ledger.ports.tokens import load_or_create_secret
 from ledger.store import seals
+from ledger.store.intents import GatewayBook
 from ledger.store.mapper import MsgspecMapper, StaleSnapshot
 from ledger.store.snapshots import prune_older
 from ledger.store.sqlite_durable import SEAL_KEY
@@ -170,6 +172,11 @@ class LedgerStore(Application[UUID]):
         """The ledger's secret, which keys the seals of the events and the hash chain."""
         given = self.settings.secret.value.encode() if self.settings.secret is not None else None
         return load_or_create_secret(self.settings.home / "secret", given)
+
+    @functools.cached_property
+    def gateway_book(self) -> GatewayBook:
+        """The gateway intents and the reconciliation list, in this store (:mod:`ledger.store.intents`)."""
+        return GatewayBook(self.recorder)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.factory.transcoder(), mapper_class=MsgspecMapper)
