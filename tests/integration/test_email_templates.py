@@ -71,15 +71,13 @@ async def test_a_statement_is_a_table_in_the_accounts_currency_and_escapes_what_
     ids_as_before(monkeypatch)  # an invoice id from before the safe alphabet, with markup in it
     sent = await emails_of(
         tmp_path,
-        m.IssueInvoice(account="ACC1", invoice="I1", amount="70.00", date="2026-09-01", due="2026-09-30"),
-        m.SubmitPayment(account="ACC1", payment="P1", amount="20.00", method="card", token="tok_visa",
-                        distribute=True),
+        m.IssueInvoice(account="ACC1", invoice="<i>I1</i>", amount="70.00", date="2026-09-01", due="2026-09-30"),
         m.SendStatement(account="ACC1", period_from="2026-09-01", period_to="2026-09-30"),
         wanted="StatementSent")
     [statement] = sent
-    assert statement.subject.endswith("closing balance 50.00 CAD")
-    assert "<pre>" not in statement.html  # ids hold no markup (README "Ids"); the statement's "->" is escaped
-    assert "<td>P1 -&gt; I1</td>" in statement.html and "P1 -> I1" not in statement.html
-    assert "P1 -> I1" in statement.text and "&gt;" not in statement.text
+    assert statement.subject.endswith("closing balance 70.00 CAD")
+    assert "<pre>" not in statement.html
+    assert "<td>&lt;i&gt;I1&lt;/i&gt;</td>" in statement.html and "<i>I1</i>" not in statement.html
+    assert "<i>I1</i>" in statement.text and "&lt;" not in statement.text
     for part in (statement.subject, statement.text, statement.html):
         assert not AMOUNT.search(part), part
