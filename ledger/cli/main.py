@@ -48,6 +48,8 @@ class CliState:
         the secret, the gateway's file); reading it would only answer ``not_found`` from an empty store."""
         if self._ledger is None:
             settings = self.settings()
+            if settings.home.is_dir():  # a home others can read is refused first, as every command refuses it
+                ensure_private_home(settings.home)
             if settings.store == "sqlite" and not settings.db_path.is_file():
                 if settings.home.is_dir():  # a folder others can read is refused as such first (nothing created)
                     ensure_private_home(settings.home)
