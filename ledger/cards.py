@@ -82,10 +82,11 @@ _WHITESPACE = re.compile(r"\s+")
 #: A 15 (Amex) or 16 digit number followed, without a separator, by an expiry or a CVV (2-7 more digits).
 _GLUED = {15: range(17, 23), 16: range(18, 24)}
 #: Hashes and UUIDs (hex with digits in long runs) are ids, never card text, alone or inside a key. A run of 32
-#: or more hex characters is one only when it has letters on both sides of its digits: a run that starts or
-#: ends with 13 digits is a card number with hex letters glued to it ("4111111111111111abcdefabcdefabcd").
-_HEX_ID = re.compile(r"(?<![0-9a-fA-F])(?![0-9]{13})[0-9a-fA-F]{32,}+(?<![0-9]{13})"
-                     r"|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+#: or more hex characters is one only when it has letters on both sides of its digits: 13 or more digits with
+#: only letters before or after them are a card number with hex letters glued to it
+#: ("4111111111111111abcdefabcdefabcd"), not a hash.
+_HEX_ID = re.compile(r"[0-9a-fA-F]{32,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_CARD_AND_HEX_LETTERS = re.compile(r"[0-9]{13,}[a-fA-F]+|[a-fA-F]+[0-9]{13,}")
 #: Fields the gateway fills in (its transaction ids, ``txn_5956f1a5d369769950377759``): never a person's text, so
 #: never scanned; one in a hundred holds a 13-19 digit stretch passing Luhn.
 GATEWAY_FIELDS = frozenset({"transaction_id", "refund_transaction_id"})
@@ -120,7 +121,7 @@ def card_number_spans(text: str) -> Iterator[tuple[int, int]]:
     if sum(map(digits.count, "0123456789")) < 13:  # most log values: ten counts in C, no pattern at all
         return
     # Hashes and UUIDs are blanked out (even inside a key); a blank is one character, so spans stay true.
-    scanned = _HEX_ID.sub(lambda hexed: " " * len(hexed.group()), digits)
+    scanned = _HEX_ID.sub(_blank_hash, digits)
     for stretch in _DIGIT_GROUPS.finditer(scanned):
         if stretch.end() - stretch.start() < 13:
             continue
@@ -129,6 +130,12 @@ def card_number_spans(text: str) -> Iterator[tuple[int, int]]:
             continue
         for start, end in _card_groups(groups, stretch.group()):
             yield stretch.start() + start, stretch.start() + end
+
+
+def _blank_hash(hexed: re.Match[str]) -> str:
+    """A hash or UUID as blanks, one a character; a card number with hex letters glued to it as it is."""
+    text = hexed.group()
+    return text if _CARD_AND_HEX_LETTERS.fullmatch(text) else " " * len(text)
 
 
 def _card_groups(groups: list[tuple[str, int, int]], scanned: str) -> Iterator[tuple[int, int]]:

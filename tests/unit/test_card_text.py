@@ -125,6 +125,7 @@ def test_a_redacted_card_number_keeps_the_text_around_it() -> None:
     "3782-822463 = $ 10005",  # 4-6-5 with other than spaces and dashes between
     "4111" + " " * 17 + "111111111111",  # further apart than a table column
     "a4111111111111111deadbeefdeadbeefdeadbeef",  # a hash: letters on both sides of its digits
+    "7f3d102369fc35a19ce2254967971491",  # a hash ending in 13 digits that pass Luhn
 ])
 def test_what_only_resembles_those_layouts_is_not(text: str) -> None:
     assert not card_number_in_text(text)
