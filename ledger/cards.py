@@ -94,8 +94,8 @@ GATEWAY_FIELDS = frozenset({"transaction_id", "refund_transaction_id"})
 
 def card_number_in_text(text: str) -> bool:
     """True when ``text`` holds what reads as a card number: 13-19 digits (contiguous, or in groups of any size
-    with at most MAX_SEPARATOR non-letters between them; not part of a longer number) that start as every card
-    network's numbers do (2-6) and pass Luhn.
+    with at most MAX_SEPARATOR non-letters, or MAX_WHITESPACE of whitespace, between them; not part of a longer
+    number) that start as every card network's numbers do (2-6) and pass Luhn.
 
     Less eager than :func:`looks_like_card_number` (for tokens, where anything is suspect): ids, references and
     names carry dates, order numbers, hashes and UUIDs, which must pass; a bare 13-19 digit number starting
@@ -109,8 +109,9 @@ def card_number_spans(text: str) -> Iterator[tuple[int, int]]:
 
     Each stretch of digit groups (see ``_DIGIT_GROUPS``) is read as people write card numbers: whole groups
     in a row whose digits, together, are a card number (13-19 digits starting 2-6, passing Luhn), with one
-    separator between every two groups (any non-letters up to MAX_SEPARATOR long; runs of whitespace alike)
-    whatever the size of the groups, or any mix of separators between groups of four as cards are printed; or
+    separator between every two groups (any non-letters up to MAX_SEPARATOR long, or whitespace up to
+    MAX_WHITESPACE; runs of whitespace alike; the dash letters of ``_DASH_LETTERS`` read as dashes) whatever the
+    size of the groups, or a mix of separators as cards are printed (see :func:`_printed`); or
     a lone run of 17-23 digits that is a 15 or 16 digit card number with an expiry or CVV glued on. A run of
     digits longer than a card is never searched inside. Amounts, dates and times in a row change separators
     ("2026-09-01 | 120.50"), which keeps them apart (``python -m bench.cards`` measures the rate).
