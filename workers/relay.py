@@ -154,8 +154,9 @@ class Relay:
                     await asyncio.wait_for(stop.wait(), delay)
 
 
-async def run_standalone(store: Any, url: str, batch: int = 1000) -> None:
-    """Connect, make sure the stream exists, relay until the process is stopped."""
+async def run_standalone(store: Any, url: str, batch: int = 1000, **connect: Any) -> None:
+    """Connect (``connect``: nats-py options, the relay's credential), make sure the stream exists, relay until
+    the process is stopped."""
     import signal
 
     from ledger.natsserver import connect_until_stopped
@@ -164,7 +165,7 @@ async def run_standalone(store: Any, url: str, batch: int = 1000) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1)
+    nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, **connect)
     if nc is None:
         return
     js = nc.jetstream()

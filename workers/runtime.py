@@ -33,6 +33,9 @@ import structlog
 from ledger.adapters.mailers import MaildirMailer, SmtpMailer
 from ledger.bootstrap import Ledger
 from ledger.errors import ValidationError
+from ledger.identity.binding import Binder
+from ledger.identity.credentials import Credentials
+from ledger.identity.roles import user_name
 from ledger.natsserver import NatsServerProcess, connect_until_stopped
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
@@ -180,10 +183,11 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     scheduler = scheduler_wanted(os.environ.get("LEDGER_SCHEDULER", "1"))
     stop = stop or asyncio.Event()
     server = None
+    credentials = Credentials(home).ensure()
     url = nats_url or os.environ.get("NATS_URL")
     if not url:
         wanted = int(os.environ.get("LEDGER_NATS_PORT", "4222"))
-        server = NatsServerProcess(home / "nats", die_with_parent=True)
+        server = NatsServerProcess(home / "nats", die_with_parent=True, config=credentials.config_path)
         server.stop_orphan()  # one left by a serve that died: it would hold the port and the store
         server.port = wanted if port_is_free(wanted) else -1
         server.spawn()  # from the loop's thread, which lives as long as serve (the server dies with it)
@@ -191,33 +195,37 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         log.info("nats_server_started", url=url)
     stop_on_signals(stop)
     follower = supervise("projections", lambda: run_follower(ledger, stop), stop)
-    nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name="ledger")
-    if nc is None:
+    connections = await connect_roles(url, stop, credentials, [("ledger", ""), ("relay", ""),
+                                                                *(("worker", name) for name in names)])
+    if connections is None:
         await finish([follower])
         if server is not None:
             server.stop()
         log.info("ledger_stopped", connected=False)
         return
+    nc = connections["ledger"]
     api_keeper, expiry_keeper = ProjectionKeeper(ledger.store, home), ProjectionKeeper(ledger.store, home)
     js = nc.jetstream()
     await ensure_events_stream(js)
     await ensure_dlq_stream(js)
-    broker = build_broker(ledger, api_keeper, url)
+    broker = build_broker(ledger, api_keeper, url, binder=Binder(credentials),
+                          **credentials.connect_options("ledger"))
     await broker.start()
     await wait_until_answering(nc)
     inbox = Inbox(home / "workers.db")
-    relay = Relay(ledger.store, js)
+    relay = Relay(ledger.store, connections["relay"].jetstream())
     tasks = [supervise("relay", lambda: relay.run(stop), stop)]
     if scheduler:
         tasks.append(supervise("expiry", lambda: expiry.run(ledger, expiry_keeper, stop, expiry_every), stop))
-    tasks += [supervise(w.name, functools.partial(consume, js, w, inbox, stop, **consumer_options()), stop)
+    tasks += [supervise(w.name, functools.partial(consume, connections[f"worker-{w.name}"].jetstream(), w, inbox,
+                                                  stop, **consumer_options()), stop)
               for w in workers_for(ledger, mailer or mailer_from_env(home), names)]
     log.info("ledger_serving", nats=url, workers=names, scheduler=scheduler, store=ledger.settings.store_description())
     try:
         await stop.wait()
     finally:
         await finish([*tasks, follower])
-        await close_quietly(broker.stop(), nc.close())
+        await close_quietly(broker.stop(), *(each.close() for each in connections.values()))
         for kept in (api_keeper, expiry_keeper):
             kept.close()
         inbox.close()
@@ -235,6 +243,22 @@ async def close_quietly(*closings: Awaitable[None]) -> None:
             await closing
         except (nats.errors.Error, OSError) as error:
             log.info("nats_gone_at_shutdown", error=repr(error))
+
+
+async def connect_roles(url: str, stop: asyncio.Event, credentials: Credentials,
+                        roles: list[tuple[str, str]]) -> dict[str, Any] | None:
+    """One NATS connection per role of this process, each with its own credential (the service, the relay, each
+    worker: NATS lets each do only its own part); None when stopped before all connected."""
+    connections: dict[str, Any] = {}
+    for role, name in roles:
+        user = user_name(role, name)
+        nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name=f"ledger-{user}",
+                                         **credentials.connect_options(role, name))
+        if nc is None:
+            await close_quietly(*(each.close() for each in connections.values()))
+            return None
+        connections[user] = nc
+    return connections
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
@@ -262,7 +286,11 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
             keeper.close()
         return
     [worker] = workers_for(ledger, mailer or mailer_from_env(home), [name])
-    nc = await connect_until_stopped(nats_url, stop, max_reconnect_attempts=-1, name=f"ledger-{name}")
+    credentials = Credentials(home)
+    if replay_from is not None:  # deleting a consumer is the admin's right alone
+        await rewind_as_admin(nats_url, stop, credentials, name, replay_from)
+    nc = await connect_until_stopped(nats_url, stop, max_reconnect_attempts=-1, name=f"ledger-{name}",
+                                     **credentials.connect_options("worker", name))
     if nc is None:
         log.info("worker_stopped", worker=name, connected=False)
         return
@@ -271,8 +299,6 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
         js = nc.jetstream()
         await ensure_events_stream(js)
         await ensure_dlq_stream(js)
-        if replay_from is not None:
-            await rewind(js, worker.name, replay_from, **consumer_options())
         log.info("worker_started", worker=name, nats=nats_url, replay_from=replay_from)
         task = supervise(name, functools.partial(consume, js, worker, inbox, stop, **consumer_options()), stop)
         await stop.wait()
@@ -281,6 +307,18 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
         inbox.close()
         await nc.close()
         log.info("worker_stopped", worker=name)
+
+
+async def rewind_as_admin(url: str, stop: asyncio.Event, credentials: Credentials, name: str, start: int) -> None:
+    """Recreate worker ``name``'s durable consumer at stream sequence ``start``, over an admin connection."""
+    nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name=f"ledger-{name}-rewind",
+                                     **credentials.connect_options("admin"))
+    if nc is not None:
+        try:
+            await ensure_events_stream(nc.jetstream())
+            await rewind(nc.jetstream(), name, start, **consumer_options())
+        finally:
+            await nc.close()
 
 
 def run_forever(ledger: Ledger) -> Any:

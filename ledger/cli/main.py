@@ -120,5 +120,5 @@ json_option = click.option("--json", "as_json", is_flag=True, expose_value=False
                            help="Print JSON on stdout (same as the global --json).")
 
 
-from ledger.cli import accounts, holds, money, ops, read, scale  # noqa: E402,F401  (registers the sub-commands)
+from ledger.cli import accounts, holds, money, nats, ops, read, scale  # noqa: E402,F401  (registers the sub-commands)
 

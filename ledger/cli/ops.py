@@ -49,10 +49,12 @@ def relay(state: CliState, nats_url: str, batch: int) -> None:
     """Run only the relay (log -> JetStream), e.g. as its own process next to the service."""
     import asyncio
 
+    from ledger.identity.credentials import Credentials
     from workers.relay import run_standalone
 
     configure_logging()
-    asyncio.run(run_standalone(state.ledger().store, nats_url, batch))
+    options = Credentials(state.settings().home).connect_options("relay")
+    asyncio.run(run_standalone(state.ledger().store, nats_url, batch, **options))
 
 
 @cli.command("worker")

@@ -8,8 +8,11 @@ floats for amounts are refused); every reply is ``{"ok": ...}`` or ``{"error": {
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import re
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
@@ -17,11 +20,15 @@ import msgspec
 import structlog
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
+from faststream.nats.security import NatsUserPassword
 
 from ledger.bootstrap import Ledger
 from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
+from ledger.commands.service import SELF_SERVICE
 from ledger.errors import LedgerError, ValidationError
+from ledger.identity.binding import Binder, Caller, caller_of
+from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX
 from ledger.natsserver import log_nats_error
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
@@ -87,13 +94,15 @@ def _single_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
-def handle_command(ledger: Ledger, name: str, body: bytes) -> bytes:
-    """Run the command named by the subject suffix; the reply bytes."""
+def handle_command(ledger: Ledger, name: str, body: bytes, bind: Callable[[Any], Any] | None = None) -> bytes:
+    """Run the command named by the subject suffix, with the actor ``bind`` allows (its caller's credential:
+    :mod:`ledger.identity.binding`); the reply bytes."""
     kind = COMMANDS.get(name)
     try:
         if kind is None:
             raise ValidationError(f"unknown command {name[:80]!r}", field="subject", code="unknown_command")
-        outcome = ledger.service.handle(decode(body, kind))
+        command = decode(body, kind)
+        outcome = ledger.service.handle(bind(command) if bind is not None else command)
     except LedgerError as error:
         return error_reply(error)
     except Exception as error:
@@ -110,12 +119,16 @@ class ReadQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     within_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 3
 
 
-def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes) -> bytes:
-    """Answer a portal / CSR read from the aggregate (account) or the projections (tabs, dashboard)."""
+def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes,
+                check: Callable[[str, str | None], None] | None = None) -> bytes:
+    """Answer a portal / CSR read from the aggregate (account) or the projections (tabs, dashboard); ``check``
+    refuses a read its caller's credential does not allow."""
     try:
         if view not in READS:
             raise ValidationError(f"unknown view {view[:80]!r}", field="subject", code="unknown_view")
         query = decode(body or b"{}", ReadQuery)
+        if check is not None:
+            check(view, query.account)
         clock = ledger.ports.clock
         if view == "dashboard":
             keeper.catch_up(["accounts"])
@@ -158,29 +171,43 @@ def command_concurrency(ledger: Ledger) -> int:
     return 1
 
 
-def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None) -> NatsBroker:
-    """A faststream NatsBroker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group.
+def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None,
+                 binder: Binder | None = None, **connect: Any) -> NatsBroker:
+    """A faststream NatsBroker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group, and with a
+    ``binder`` the portals' and staff's ``ledger.portal.*.`` and ``ledger.staff.*.`` subjects, each request
+    bound to the actor its credential allows; ``connect``: nats-py options (the ledger's credential).
 
     Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`); reads run
     one at a time beside them (one subscription handles its messages in order; the keeper is one connection).
     Run several instances to scale out: the queue group gives each request to one of them.
     """
-    broker = NatsBroker(url, logger=None, error_cb=log_nats_error)
+    user, password, tls = connect.pop("user", None), connect.pop("password", None), connect.pop("tls", None)
+    if user is not None:  # the credential, not one a URL may carry (faststream refuses both)
+        connect["security"] = NatsUserPassword(user, password or "", ssl_context=tls)
+        url = re.sub(r"^(\w+://)[^@/]*@", r"\1", url)
+    broker = NatsBroker(url, logger=None, error_cb=log_nats_error, **connect)
     workers = concurrency or command_concurrency(ledger)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-command")
+    prefixes = ["ledger.", *([f"{PORTAL_PREFIX}*.", f"{STAFF_PREFIX}*."] if binder is not None else [])]
 
-    @broker.subscriber(f"{COMMAND_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw, max_workers=workers)
+    def bound(msg: NatsMessage) -> tuple[Caller, str, Binder | None]:
+        caller, rest = caller_of(msg.raw_message.subject, msg.raw_message.headers)
+        return caller, rest.split(".", 1)[1], binder if caller.role != "admin" else None
+
     async def commands(body: bytes, msg: NatsMessage) -> bytes:
-        subject = msg.raw_message.subject
+        caller, name, binding = bound(msg)
+        bind = functools.partial(binding.command, caller, self_service=SELF_SERVICE) if binding else None
         loop = asyncio.get_running_loop()
-        reply = await loop.run_in_executor(pool, handle_command, ledger, subject[len(COMMAND_PREFIX):], body)
-        log.info("command_handled", subject=subject, ok=reply.startswith(b'{"ok"'))
+        reply = await loop.run_in_executor(pool, handle_command, ledger, name, body, bind)
+        log.info("command_handled", subject=caller.subject, ok=reply.startswith(b'{"ok"'))
         return reply
 
-    @broker.subscriber(f"{READ_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw)
     async def reads(body: bytes, msg: NatsMessage) -> bytes:
-        view = msg.raw_message.subject[len(READ_PREFIX):]
-        return await asyncio.to_thread(handle_read, ledger, keeper, view, body)
+        caller, view, binding = bound(msg)
+        check = functools.partial(binding.read, caller) if binding else None
+        return await asyncio.to_thread(handle_read, ledger, keeper, view, body, check)
 
-    _ = (commands, reads)
+    for prefix in prefixes:
+        broker.subscriber(f"{prefix}cmd.>", queue=QUEUE_GROUP, decoder=_raw, max_workers=workers)(commands)
+        broker.subscriber(f"{prefix}read.>", queue=QUEUE_GROUP, decoder=_raw)(reads)
     return broker

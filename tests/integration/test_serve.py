@@ -17,6 +17,8 @@ import msgspec
 import nats
 import pytest
 
+from ledger.identity.credentials import Credentials
+
 pytestmark = pytest.mark.nats
 
 
@@ -41,7 +43,11 @@ async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) ->
                 url = json.loads(line)["nats"]
                 break
         assert url.startswith("nats://127.0.0.1:")
-        nc = await nats.connect(url)
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):  # nothing anonymous
+            await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0)
+        assert oct((tmp_path / "nats").stat().st_mode & 0o777) == "0o700"
+        admin = Credentials(tmp_path).get("admin")
+        nc = await nats.connect(url, user=admin.user, password=admin.password)
         for subject, body in (("ledger.cmd.account.open", {"account": "ACC1", "email": "ada@example.com"}),
                               ("ledger.cmd.payment.submit", {"account": "ACC1", "payment": "P1", "amount": "9.00",
                                                              "method": "card", "token": "tok_visa",
