@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from ledger.cli.main import CliState, cli
-from ledger.cli.output import emit_json
+from ledger.cli.output import emit_json, fail
+from ledger.errors import LedgerError
 from ledger.identity.credentials import Credentials, reload_bundled_server
 from ledger.identity.roles import ISSUED_ROLES, STAFF_KINDS, user_name
 
@@ -26,7 +27,10 @@ def nats_group() -> None:
 def credentials(state: CliState, role: str, name: str, kind: str) -> None:
     """Issue a credential and print it as one ``user:password`` line (a new password if it existed)."""
     home = state.settings().home
-    issued = Credentials(home).ensure().issue(role, name, kind=kind)
+    try:
+        issued = Credentials(home).ensure().issue(role, name, kind=kind)
+    except LedgerError as error:
+        fail(error, state.as_json)
     reloaded = reload_bundled_server(home)
     if state.as_json:
         emit_json({"user": issued.user, "password": issued.password, "role": role, "name": name,
@@ -42,7 +46,10 @@ def credentials(state: CliState, role: str, name: str, kind: str) -> None:
 def revoke(state: CliState, role: str, name: str) -> None:
     """Remove a credential; the bundled server drops its connections at once (an external one on reload)."""
     home = state.settings().home
-    gone = Credentials(home).ensure().revoke(user_name(role, name))
+    try:
+        gone = Credentials(home).ensure().revoke(user_name(role, name))
+    except LedgerError as error:
+        fail(error, state.as_json)
     reloaded = reload_bundled_server(home)
     if state.as_json:
         emit_json({"revoked": gone.user, "server_reloaded": reloaded})
