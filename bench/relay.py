@@ -27,10 +27,10 @@ from ledger.aggregates.events.base import event_uuid
 from ledger.bootstrap import build
 from ledger.config import Settings
 from ledger.logs import configure_logging
+from ledger.nats_api.api import build_broker
+from ledger.nats_api.subjects import EVENTS_STREAM, event_subject
 from ledger.natsserver import NatsServerProcess
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.api import build_broker
-from ledger.service.subjects import EVENTS_STREAM, event_subject
 from ledger.store.application import LedgerStore
 from workers.relay import Relay, ensure_events_stream
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from ledger.adapters.clock import ManualClock, SystemClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.commands.batching import BatchingService
-from ledger.commands.service import LedgerService
+from ledger.commands.dispatch import LedgerService
 from ledger.commands.unit import Ports
 from ledger.config import Settings
 from ledger.ports.clock import Clock

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.account import Account
-from ledger.journal import Journal
+from ledger.double_entry import Journal
 from ledger.money import format_amount
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from ledger.journal import ACCOUNTS, Journal
+from ledger.double_entry import ACCOUNTS, Journal
 from ledger.money import format_amount
 from ledger.projections.accounts import AccountsProjection
 from ledger.projections.runner import bulk_gc, catch_up, connect

@@ -15,8 +15,8 @@ from typing import Any
 import msgspec
 
 from ledger.aggregates import events as ev
+from ledger.double_entry import Journal
 from ledger.errors import ValidationError
-from ledger.journal import Journal
 from ledger.projections.describe import comment, details
 from replay.history import events
 

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ledger.aggregates import events as ev
+from ledger.double_entry import Journal
 from ledger.errors import NotFound
-from ledger.journal import Journal
 from ledger.money import format_amount
 from ledger.ports.clock import business_date
 from ledger.ports.ids import account_uuid

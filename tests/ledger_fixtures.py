@@ -66,8 +66,8 @@ async def serving(ledger: Ledger, home: Path, url: str, **options: Any) -> Async
     test would take a share of every later test's requests in the queue group)."""
     import nats
 
+    from ledger.nats_api.api import build_broker
     from ledger.projections.keeper import ProjectionKeeper
-    from ledger.service.api import build_broker
     from workers.runtime import wait_until_answering
 
     broker = build_broker(ledger, ProjectionKeeper(ledger.store, home), url, **options)

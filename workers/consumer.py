@@ -25,9 +25,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 from nats.js.errors import NotFoundError
 
 from ledger.aggregates.events.base import event_uuid
+from ledger.nats_api.dead_letters import UncertainRecord
+from ledger.nats_api.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM
 from ledger.ports.mailer import DeliveryUncertain
-from ledger.service.dead_letters import UncertainRecord
-from ledger.service.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM
 from ledger.store.mapper import decode_event
 from workers.inbox import CLAIMED, DONE, FAILED, UNCERTAIN, Inbox
 

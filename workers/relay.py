@@ -22,7 +22,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from ledger.aggregates.events.base import event_uuid
-from ledger.service.subjects import EVENTS_PREFIX, EVENTS_STREAM, event_subject
+from ledger.nats_api.subjects import EVENTS_PREFIX, EVENTS_STREAM, event_subject
 from ledger.store.log_reader import CommittedLog
 from ledger.store.mapper import encode_event
 

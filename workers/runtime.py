@@ -36,11 +36,11 @@ from ledger.errors import ValidationError
 from ledger.identity.binding import Binder
 from ledger.identity.credentials import Credentials
 from ledger.identity.roles import user_name
+from ledger.nats_api.api import build_broker
 from ledger.natsserver import NatsServerProcess, connect_until_stopped
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.api import build_broker
 from workers import expiry
 from workers.autopay import AutopayWorker
 from workers.consumer import Worker, consume, ensure_dlq_stream, rewind

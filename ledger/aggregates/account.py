@@ -11,13 +11,14 @@ from uuid import UUID
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.access import AccessDecisions
-from ledger.aggregates.credits import CreditDecisions
+from ledger.aggregates.authorizations import AuthorizationDecisions
 from ledger.aggregates.evolve import opened
-from ledger.aggregates.holds import HoldDecisions
-from ledger.aggregates.wallet import WalletDecisions
+from ledger.aggregates.invoices import InvoiceDecisions
+from ledger.aggregates.methods import MethodDecisions
+from ledger.aggregates.orders import OrderDecisions
 
 
-class Account(CreditDecisions, HoldDecisions, WalletDecisions, AccessDecisions):
+class Account(AuthorizationDecisions, OrderDecisions, InvoiceDecisions, MethodDecisions, AccessDecisions):
     """A customer account: invitations, orders, invoices, payments, credits, holds and saved methods."""
 
     @classmethod

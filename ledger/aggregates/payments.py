@@ -13,10 +13,10 @@ from typing import Any
 
 from ledger.aggregates import allocation, reallocation
 from ledger.aggregates import events as ev
-from ledger.aggregates.billing import BillingDecisions
-from ledger.aggregates.events.payments import Instruction, Line, Method
+from ledger.aggregates.credits import CreditDecisions
+from ledger.aggregates.events.payments import Instruction, Method
 from ledger.aggregates.evolve import opened
-from ledger.aggregates.state import Application, Credit, Payment
+from ledger.aggregates.state import Application, Payment
 from ledger.errors import Conflict, LedgerError, NotFound, PolicyViolation, ValidationError
 
 #: What another writer can change between a payment's charge and its record (the payment's targets were paid,
@@ -25,7 +25,7 @@ from ledger.errors import Conflict, LedgerError, NotFound, PolicyViolation, Vali
 OVERTAKEN = frozenset({"invoice_paid", "invoice_void", "order_not_open", "exact_amount_required"})
 
 
-class PaymentDecisions(BillingDecisions):
+class PaymentDecisions(CreditDecisions):
     def check_payment(self, *, payment_id: str, amount: int, instruction: Instruction) -> None:
         """Refuse a payment before the gateway is called: ids, targets, amounts and the exact-amount policy.
 
@@ -46,7 +46,7 @@ class PaymentDecisions(BillingDecisions):
                     raise ValidationError(f"{line.target_id} is named twice", field=field, code="duplicate_target")
                 seen.add(key)
                 try:
-                    self._check_target(line, field)
+                    self.check_target(line, field)
                     if instruction.exact and line.amount != self.state.open_amount(line.target_kind,
                                                                                    line.target_id):
                         raise PolicyViolation(f"pay exactly the amount due on {line.target_id}", field=field,
@@ -171,7 +171,7 @@ class PaymentDecisions(BillingDecisions):
         """What can still be taken back from a payment: its applications plus its own credits (unspent or
         applied), never credit that was already paid out in cash."""
         recoverable = payment.applied
-        for credit in self._credits_of(payment.id):
+        for credit in self.credits_of(payment.id):
             recoverable += credit.remaining + sum(a.amount for a in self._applications_of("credit", credit.id))
         return min(recoverable, payment.amount - payment.refunded)
 
@@ -180,7 +180,7 @@ class PaymentDecisions(BillingDecisions):
         """Give money back: first from the payment's own credit, then from its newest applications."""
         payment = self.check_refund(payment_id=payment_id, amount=amount)
         left = amount
-        for credit in self._credits_of(payment_id):
+        for credit in self.credits_of(payment_id):
             for app in reversed(self._applications_of("credit", credit.id)):
                 if credit.remaining >= left:
                     break
@@ -237,34 +237,16 @@ class PaymentDecisions(BillingDecisions):
                          kind="overpayment", reference=f"overpayment of payment {payment_id}",
                          payment_id=payment_id)
 
-    def spend_credits(self, ctx: ev.Context, targets: list[allocation.OpenItem], with_payment: str | None) -> None:
-        """Seed 001: "Credits ... will be automatically applied when any payment is made"."""
-        credits = [(c.id, c.remaining) for c in self.state.open_credits()]
-        for credit_id, line in allocation.apply_credits(credits, targets):
-            self.trigger(ctx, ev.CreditApplied, credit_id=credit_id, target_kind=line.target_kind,
-                         target_id=line.target_id, amount=line.amount, with_payment=with_payment)
-
     def _open_invoice_items(self) -> list[allocation.OpenItem]:
         return [("invoice", inv.id, inv.open) for inv in self.state.open_invoices()]
-
-    def _check_target(self, line: Line, field: str) -> None:
-        if line.target_kind == "invoice":
-            invoice = self.live_invoice(line.target_id, field=field)
-            if invoice.open == 0:
-                raise Conflict(f"invoice {line.target_id} is already paid", field=field, code="invoice_paid")
-        else:
-            self.open_order(line.target_id, field=field)
 
     def _applications_of(self, source_kind: str, source_id: str) -> list[Application]:
         return self.applications_where(lambda a: (a.source_kind, a.source_id) == (source_kind, source_id))
 
-    def _credits_of(self, payment_id: str) -> list[Credit]:
-        return [c for c in self.state.credits.values() if c.payment_id == payment_id]
-
     def _unwind(self, ctx: ev.Context, payment_id: str, reason: str) -> None:
         for app in self.applications_where(lambda a: a.with_payment == payment_id and a.source_kind == "credit"):
             self.unapply(ctx, app, reason)
-        for credit in self._credits_of(payment_id):
+        for credit in self.credits_of(payment_id):
             for app in self._applications_of("credit", credit.id):
                 self.unapply(ctx, app, reason)
             if credit.amount:

@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from ledger.aggregates import events as ev
-from ledger.aggregates import snapshot
+from ledger.aggregates import state_codec
 from ledger.aggregates.evolve import evolve, opened
 from ledger.aggregates.state import AccountState
 from ledger.errors import NotFound
@@ -27,15 +27,15 @@ class AccountSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     state: AccountState
 
     def for_encoding(self) -> AccountSnapshot:
-        """This snapshot ready for a JSON encoder (see :func:`ledger.aggregates.snapshot.for_encoding`)."""
-        return msgspec.structs.replace(self, state=snapshot.for_encoding(self.state))
+        """This snapshot ready for a JSON encoder (see :func:`ledger.aggregates.state_codec.for_encoding`)."""
+        return msgspec.structs.replace(self, state=state_codec.for_encoding(self.state))
 
     @classmethod
     def decode(cls, data: bytes) -> AccountSnapshot:
         """A stored snapshot (current version), its large maps decoded entry by entry on first read."""
         wire = _SNAPSHOT_DECODER.decode(data)
         return cls(originator_id=wire.originator_id, originator_version=wire.originator_version,
-                   timestamp=wire.timestamp, state=snapshot.from_wire(wire.state))
+                   timestamp=wire.timestamp, state=state_codec.from_wire(wire.state))
 
     @classmethod
     def take(cls, aggregate: AccountRoot) -> AccountSnapshot:
@@ -44,9 +44,9 @@ class AccountSnapshot(msgspec.Struct, frozen=True, kw_only=True):
                    timestamp=aggregate.modified_on, state=aggregate.state)
 
 
-#: AccountSnapshot as stored: its own fields, the state's large maps left encoded (``snapshot.StateWire``).
+#: AccountSnapshot as stored: its own fields, the state's large maps left encoded (``state_codec.StateWire``).
 _SnapshotWire: Any = msgspec.defstruct(
-    "SnapshotWire", [(f.name, snapshot.StateWire if f.name == "state" else f.type)
+    "SnapshotWire", [(f.name, state_codec.StateWire if f.name == "state" else f.type)
                      for f in msgspec.structs.fields(AccountSnapshot)], kw_only=True, frozen=True)
 _SNAPSHOT_DECODER = msgspec.json.Decoder(_SnapshotWire)
 
@@ -65,7 +65,7 @@ class AccountRoot:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> AccountRoot:
         """A fast deep copy (the state encoded and read back lazily), used by the store's aggregate cache."""
-        copy = type(self)(self.id, self.version, snapshot.clone(self.state), self.modified_on)
+        copy = type(self)(self.id, self.version, state_codec.clone(self.state), self.modified_on)
         copy._pending = list(self._pending)
         return copy
 

@@ -3,7 +3,7 @@
 Every Struct here is ``gc=False`` (the state holds no reference cycles: nothing points back to its owner) and
 ``array_like`` (a snapshot stores values without field names): a customer with 100k events has ~100k
 entities, and a cold load would otherwise spend most of its time in the cyclic collector and in field names.
-Snapshots are read lazily: ``ledger.aggregates.snapshot``.
+Snapshots are read lazily: ``ledger.aggregates.state_codec``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import click
 import structlog
 
 from ledger.bootstrap import Ledger, build
-from ledger.cli.output import emit_outcome, fail, internal_error
+from ledger.cli.output import emit_outcome, fail, internal_error, typed_name
 from ledger.commands.messages import ActorIn
 from ledger.commands.unit import CLOCK_SKEW
 from ledger.config import Settings
@@ -98,7 +98,7 @@ def main() -> None:
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:
-        param = getattr(getattr(error, "param", None), "name", None)
+        param = typed_name(getattr(error, "param", None))
         fail(ValidationError(error.format_message(), field=param, code="usage"), as_json)
     except click.exceptions.Abort:
         sys.exit(1)
@@ -120,5 +120,19 @@ json_option = click.option("--json", "as_json", is_flag=True, expose_value=False
                            help="Print JSON on stdout (same as the global --json).")
 
 
-from ledger.cli import accounts, holds, money, nats, ops, read, scale  # noqa: E402,F401  (registers the sub-commands)
-
+from ledger.cli import (  # noqa: E402,F401  (registers the sub-commands)
+    access,
+    audit,
+    authorizations,
+    credits,
+    invoices,
+    methods,
+    nats,
+    ops,
+    orders,
+    payments,
+    read,
+    replay,
+    research,
+    scale,
+)

@@ -112,7 +112,7 @@ def schema() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("docs"), show_default=True)
 def schema_export(out: Path) -> None:
     """Write the JSON Schema of every event and the AsyncAPI document of the NATS interface."""
-    from ledger.service.schema import export
+    from ledger.nats_api.schema import export
 
     for path in export(out):
         click.echo(str(path))

@@ -51,3 +51,14 @@ def internal_error(error: Exception) -> LedgerError:
                                              exc_info=error)
     return LedgerError(f"{type(error).__name__}: {error} (reference {reference}, traceback in the log)",
                        code="internal")
+
+
+def typed_name(param: click.Parameter | None) -> str | None:
+    """The name a person types for ``param``, which a usage error names as its field: the longest flag without
+    its dashes (``within-days``, ``from``), or an argument's metavar in lower case (``account``), never the
+    Python name behind it (``within_days``, ``start``, ``account_id``)."""
+    if param is None:
+        return None
+    if isinstance(param, click.Option):
+        return max(param.opts, key=len).lstrip("-")
+    return (param.metavar or param.name or "").lower()

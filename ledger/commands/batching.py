@@ -1,5 +1,5 @@
 """The application service with group commit: ``BatchingService.handle(command)``, same interface as
-:class:`ledger.commands.service.LedgerService`, switched on by ``LEDGER_GROUP_COMMIT=1``.
+:class:`ledger.commands.dispatch.LedgerService`, switched on by ``LEDGER_GROUP_COMMIT=1``.
 
 Each caller decides its command on its own thread (load, check the rules, record events) and hands the changed
 aggregates to the store's :class:`ledger.store.group_commit.GroupCommitter`, which writes the commands that
@@ -21,8 +21,7 @@ from typing import Any
 import structlog
 from eventsourcing.persistence import RecordConflictError
 
-from ledger.commands.messages import Outcome
-from ledger.commands.service import (
+from ledger.commands.dispatch import (
     AccountLocks,
     handler_for,
     log_recorded,
@@ -30,6 +29,7 @@ from ledger.commands.service import (
     refusal,
     retry_pause,
 )
+from ledger.commands.messages import Outcome
 from ledger.commands.unit import Ports, Unit
 from ledger.errors import ConcurrencyExhausted, LedgerError
 from ledger.store.application import LedgerStore

@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from ledger.errors import ValidationError
-from ledger.service.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM, QUEUE_GROUP
+from ledger.nats_api.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM, QUEUE_GROUP
 
 #: Roles one may issue a credential for (``ledger nats credentials ROLE``), beside the ledger's own.
 ISSUED_ROLES = ("portal", "staff", "subscriber", "admin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ledger.journal import Journal
+from ledger.double_entry import Journal
 from ledger.projections.base import Meta, Projection
 
 TABLES = (
@@ -26,7 +26,7 @@ TABLES = (
 
 
 class JournalProjection(Projection):
-    """Postings per event from :class:`ledger.journal.Journal`, whose small state is kept in the same file.
+    """Postings per event from :class:`ledger.double_entry.Journal`, whose small state is kept in the same file.
 
     Postings are keyed by log position (the audit log names the event at each position); the journal's state
     (invoice totals, payment sources and states, account currencies) is written once per batch for the keys

@@ -12,7 +12,7 @@ import msgspec
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from ledger.aggregates.root import AccountSnapshot
-from ledger.store import registry
+from ledger.store import topics
 
 _encoder = msgspec.json.Encoder()
 #: The decoder of each topic naming an event type's current version (the common case, one lookup).
@@ -35,8 +35,8 @@ def decode_event(topic: str, data: bytes) -> Any:
     decoder = _current.get(topic)
     if decoder is not None:
         return decoder.decode(data)
-    cls, version = registry.resolve(topic)
-    if cls is AccountSnapshot and version != registry.SNAPSHOT_VERSION:
+    cls, version = topics.resolve(topic)
+    if cls is AccountSnapshot and version != topics.SNAPSHOT_VERSION:
         raise StaleSnapshot(topic)
     if cls is AccountSnapshot:
         return AccountSnapshot.decode(data)
@@ -44,7 +44,7 @@ def decode_event(topic: str, data: bytes) -> Any:
     if version == current:
         decoder = _current[topic] = msgspec.json.Decoder(cls)
         return decoder.decode(data)
-    state = registry.upcast(cls.__name__, version, current, msgspec.json.decode(data))
+    state = topics.upcast(cls.__name__, version, current, msgspec.json.decode(data))
     return msgspec.convert(state, cls)
 
 
@@ -60,7 +60,7 @@ class MsgspecMapper(Mapper[Any]):
         return StoredEvent(
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,
-            topic=registry.topic_of(type(domain_event)),
+            topic=topics.topic_of(type(domain_event)),
             state=state,
         )
 

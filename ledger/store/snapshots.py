@@ -71,10 +71,10 @@ def refresh(store: Any, *, lag: int | None = None, progress: Callable[[int], Non
     their AccountOpened events in the log; nothing is decoded for an account that needs no snapshot."""
     from ledger.aggregates.events import AccountOpened
     from ledger.aggregates.root import AccountSnapshot
-    from ledger.store import registry
+    from ledger.store import topics
 
-    current_topic = registry.topic_of(AccountSnapshot)
-    opened_topic = registry.topic_of(AccountOpened)
+    current_topic = topics.topic_of(AccountSnapshot)
+    opened_topic = topics.topic_of(AccountOpened)
     threshold = lag or store.settings.snapshot_interval
     accounts = written = replayed = 0
     after = 0

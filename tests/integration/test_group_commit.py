@@ -15,7 +15,7 @@ from ledger.aggregates import events as ev
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
 from ledger.commands.batching import BatchingService
-from ledger.commands.service import LedgerService
+from ledger.commands.dispatch import LedgerService
 from ledger.errors import NotFound, ValidationError
 from ledger.invariants import violations
 from ledger.ports.ids import account_uuid

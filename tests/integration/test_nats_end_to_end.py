@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 
 from ledger.adapters.mailers import SmtpMailer
 from ledger.errors import ValidationError
-from ledger.service.subjects import EVENTS_STREAM
+from ledger.nats_api.subjects import EVENTS_STREAM
 from tests.ledger_fixtures import make_ledger, reset_streams, serving
 from workers.runtime import serve
 

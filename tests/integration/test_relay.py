@@ -10,7 +10,7 @@ import nats
 import pytest
 
 from ledger.commands import messages as m
-from ledger.service.subjects import EVENTS_STREAM
+from ledger.nats_api.subjects import EVENTS_STREAM
 from tests.ledger_fixtures import make_ledger, reset_streams
 from workers.relay import Relay, ensure_events_stream
 

@@ -18,8 +18,8 @@ import pytest
 from ledger.aggregates import Account
 from ledger.aggregates import events as ev
 from ledger.config import Settings
+from ledger.nats_api.subjects import EVENTS_STREAM
 from ledger.ports.ids import account_uuid
-from ledger.service.subjects import EVENTS_STREAM
 from ledger.store.application import LedgerStore
 from tests.ledger_fixtures import START, reset_streams
 

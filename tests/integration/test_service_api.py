@@ -16,8 +16,8 @@ import pytest
 from ledger.bootstrap import build
 from ledger.commands import messages as m
 from ledger.config import Settings
+from ledger.nats_api.api import build_broker, command_concurrency
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.api import build_broker, command_concurrency
 from tests.ledger_fixtures import make_ledger
 from workers.runtime import wait_until_answering
 

@@ -14,10 +14,10 @@ import pytest
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.mailers import MemoryMailer
 from ledger.commands import messages as m
+from ledger.nats_api.subjects import EVENTS_STREAM
 from ledger.ports.ids import account_uuid
 from ledger.ports.mailer import Email
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.subjects import EVENTS_STREAM
 from tests.ledger_fixtures import START, make_ledger, reset_streams
 from workers import expiry
 from workers.autopay import AutopayWorker

@@ -10,8 +10,8 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.service.api import handle_command
-from ledger.service.subjects import COMMANDS
+from ledger.nats_api.api import handle_command
+from ledger.nats_api.subjects import COMMANDS
 from tests.ledger_fixtures import make_ledger
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=False),

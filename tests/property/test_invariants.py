@@ -16,7 +16,7 @@ from ledger.aggregates import Account
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.root import AccountSnapshot
 from ledger.invariants import violations
-from ledger.store import registry
+from ledger.store import topics
 from ledger.store.mapper import decode_event, encode_event
 from tests.property.histories import History
 
@@ -133,7 +133,7 @@ class AccountHistory(RuleBasedStateMachine):
         stored = encode_event(AccountSnapshot.take(account))
 
         def load() -> Account:
-            loaded: Account = Account.projector(None, [decode_event(registry.topic_of(AccountSnapshot), stored)])
+            loaded: Account = Account.projector(None, [decode_event(topics.topic_of(AccountSnapshot), stored)])
             return loaded
 
         compared, reloaded = load(), load()

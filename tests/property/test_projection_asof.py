@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ledger.aggregates import Account
-from ledger.journal import Journal
+from ledger.double_entry import Journal
 from ledger.money import format_amount
 from ledger.projections.runner import ListLog
 from replay.asof import balances_as_of

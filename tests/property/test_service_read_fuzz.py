@@ -10,9 +10,9 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.nats_api.api import handle_command, handle_read
+from ledger.nats_api.subjects import READS
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.api import handle_command, handle_read
-from ledger.service.subjects import READS
 from tests.ledger_fixtures import make_ledger
 
 values = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=False),

@@ -7,7 +7,7 @@ import pytest
 
 from ledger.commands import messages as m
 from ledger.errors import ValidationError
-from ledger.service.api import decode
+from ledger.nats_api.api import decode
 
 
 @pytest.mark.parametrize(("body", "field", "code"), [

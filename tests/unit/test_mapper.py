@@ -12,7 +12,7 @@ from eventsourcing.persistence import JSONTranscoder
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
-from ledger.store import mapper, registry
+from ledger.store import mapper, topics
 from ledger.store.mapper import MsgspecMapper, decode_event
 
 SAMPLES: dict[type[Any], Any] = {
@@ -73,7 +73,7 @@ def test_an_old_version_is_upcast_when_read(monkeypatch: pytest.MonkeyPatch) -> 
     old["why"] = "customer asked"
     monkeypatch.setattr(ev.OrderCancelled, "class_version", 2)
     monkeypatch.setattr(mapper, "_current", {})  # decoders by topic are cached for the versions of the code
-    monkeypatch.setitem(registry.UPCASTERS, ("OrderCancelled", 1),
+    monkeypatch.setitem(topics.UPCASTERS, ("OrderCancelled", 1),
                         lambda s: {**{k: v for k, v in s.items() if k != "why"}, "reason": s["why"]})
     decoded = decode_event("OrderCancelled:1", msgspec.json.encode(old))
     assert decoded.reason == "customer asked"

@@ -12,9 +12,9 @@ import msgspec
 from bench.generator import HistoryGenerator
 from ledger.aggregates.events import EVENT_TYPES
 from ledger.config import Settings
+from ledger.nats_api.schema import asyncapi, event_schemas, export
+from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, DLQ_PREFIX, EVENTS_PREFIX, READ_PREFIX, READS
 from ledger.projections.runner import StoreLog
-from ledger.service.schema import asyncapi, event_schemas, export
-from ledger.service.subjects import COMMAND_PREFIX, COMMANDS, DLQ_PREFIX, EVENTS_PREFIX, READ_PREFIX, READS
 from ledger.store.application import LedgerStore
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

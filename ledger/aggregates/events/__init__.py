@@ -5,6 +5,7 @@ from ledger.aggregates.events.access import *  # noqa: F403
 from ledger.aggregates.events.authorizations import *  # noqa: F403
 from ledger.aggregates.events.base import EVENT_TYPES, SYSTEM, Actor, Context, Event
 from ledger.aggregates.events.credits import *  # noqa: F403
+from ledger.aggregates.events.invoices import *  # noqa: F403
 from ledger.aggregates.events.methods import *  # noqa: F403
 from ledger.aggregates.events.orders import *  # noqa: F403
 from ledger.aggregates.events.payments import *  # noqa: F403

@@ -72,7 +72,7 @@ EVENT_TYPES: dict[str, type[Event]] = {}
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """Base of all ledger events; ``class_version`` rises when a field changes (see ``registry``).
+    """Base of all ledger events; ``class_version`` rises when a field changes (see ``ledger.store.topics``).
 
     ``gc=False``: an event holds values only (never a reference back to something holding it), so the cyclic
     collector need not track the millions decoded by a rebuild or a replay.

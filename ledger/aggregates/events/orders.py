@@ -1,8 +1,6 @@
-"""Events of orders and invoices (seeds 000, 001, 004)."""
+"""Events of orders (seeds 000, 004)."""
 
 from __future__ import annotations
-
-from datetime import date
 
 from ledger.aggregates.events.base import Event, Minor
 
@@ -37,27 +35,3 @@ class OrderReplaced(OrderEvent, frozen=True, kw_only=True):
     old_order_id: str
     new_order_id: str
     amount: Minor
-
-
-class InvoiceEvent(Event, frozen=True, kw_only=True):
-    area = "invoices"
-
-
-class InvoiceIssued(InvoiceEvent, frozen=True, kw_only=True):
-    invoice_id: str
-    total: Minor
-    issued_on: date
-    due_on: date
-    order_id: str | None = None
-
-
-class InvoiceAdjusted(InvoiceEvent, frozen=True, kw_only=True):
-    invoice_id: str
-    old_total: Minor
-    new_total: Minor
-    reason: str = ""
-
-
-class InvoiceVoided(InvoiceEvent, frozen=True, kw_only=True):
-    invoice_id: str
-    reason: str = ""

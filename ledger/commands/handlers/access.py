@@ -1,11 +1,11 @@
-"""Handlers for opening accounts, portal invitations and saved payment methods."""
+"""Handlers for opening accounts, portal invitations and statements."""
 
 from __future__ import annotations
 
 from ledger.aggregates import Account
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
-from ledger.commands.unit import Unit, check_date, check_email, check_id, check_text, gateway_token, token_hash
+from ledger.commands.unit import Unit, check_date, check_email, check_id, check_text, token_hash
 from ledger.errors import Conflict
 from ledger.money import check_currency
 from ledger.ports.ids import account_uuid
@@ -67,37 +67,4 @@ def send_statement(unit: Unit, cmd: m.SendStatement) -> m.Outcome:
     account = unit.account(cmd.account)
     account.send_statement(unit.ctx, period_from=check_date(cmd.period_from, "from"),
                            period_to=check_date(cmd.period_to, "to"))
-    return recorded(unit, cmd.account, cmd.account)
-
-
-@HANDLERS.on(m.AddPaymentMethod)
-def add_method(unit: Unit, cmd: m.AddPaymentMethod) -> m.Outcome:
-    account = unit.account(cmd.account)
-    account.add_method(unit.ctx, method_id=check_id(cmd.method, "method"), kind=cmd.kind,
-                       token=gateway_token(cmd.token), brand=check_text(cmd.brand, "brand", 40),
-                       last4=cmd.last4, exp_month=cmd.exp_month, exp_year=cmd.exp_year)
-    return recorded(unit, cmd.account, cmd.method)
-
-
-@HANDLERS.on(m.RemovePaymentMethod)
-def remove_method(unit: Unit, cmd: m.RemovePaymentMethod) -> m.Outcome:
-    unit.account(cmd.account).remove_method(unit.ctx, method_id=cmd.method)
-    return recorded(unit, cmd.account, cmd.method)
-
-
-@HANDLERS.on(m.SetDefaultPaymentMethod)
-def set_default_method(unit: Unit, cmd: m.SetDefaultPaymentMethod) -> m.Outcome:
-    unit.account(cmd.account).set_default_method(unit.ctx, method_id=cmd.method)
-    return recorded(unit, cmd.account, cmd.method)
-
-
-@HANDLERS.on(m.EnableAutopay)
-def enable_autopay(unit: Unit, cmd: m.EnableAutopay) -> m.Outcome:
-    event = unit.account(cmd.account).enable_autopay(unit.ctx, method_id=cmd.method)
-    return recorded(unit, cmd.account, event.method_id)
-
-
-@HANDLERS.on(m.DisableAutopay)
-def disable_autopay(unit: Unit, cmd: m.DisableAutopay) -> m.Outcome:
-    unit.account(cmd.account).disable_autopay(unit.ctx, reason=check_text(cmd.reason, "reason"))
     return recorded(unit, cmd.account, cmd.account)

@@ -11,7 +11,7 @@ from ledger.aggregates.state import SavedMethod
 from ledger.errors import Conflict, NotFound, PolicyViolation, ValidationError
 
 
-class WalletDecisions(AccountRoot):
+class MethodDecisions(AccountRoot):
     def add_method(self, ctx: ev.Context, *, method_id: str, kind: str, token: str, brand: str, last4: str,
                    exp_month: int | None = None, exp_year: int | None = None) -> ev.PaymentMethodAdded:
         """Save a method; the first one saved becomes the default."""

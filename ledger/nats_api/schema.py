@@ -13,9 +13,9 @@ import msgspec
 
 from ledger.aggregates import events as ev
 from ledger.commands.messages import Outcome
-from ledger.service.api import ReadQuery
-from ledger.service.dead_letters import UncertainRecord
-from ledger.service.subjects import (
+from ledger.nats_api.api import ReadQuery
+from ledger.nats_api.dead_letters import UncertainRecord
+from ledger.nats_api.subjects import (
     COMMAND_PREFIX,
     COMMANDS,
     DLQ_PREFIX,

@@ -24,7 +24,7 @@ from ledger.aggregates.root import AccountSnapshot
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 #: Bump when the shape of AccountState changes; older snapshots are discarded (rebuilt from events).
-#: 2: array-like state Structs, read lazily (ledger.aggregates.snapshot).
+#: 2: array-like state Structs, read lazily (ledger.aggregates.state_codec).
 #: 3: an order's manual-processing flag is cleared by a later successful reauthorization.
 #: 4: a refund's idempotency record keeps a fingerprint of the refund (a key reused for another is refused).
 #: 5: holds waiting on a reauthorization (or after a failed one) follow their order when it is replaced; a hold

@@ -25,15 +25,15 @@ from faststream.nats.security import NatsUserPassword
 from ledger.bootstrap import Ledger
 from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
-from ledger.commands.service import SELF_SERVICE
+from ledger.commands.dispatch import SELF_SERVICE
 from ledger.errors import LedgerError, ValidationError
 from ledger.identity.binding import Binder, Caller, caller_of
 from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX
+from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.natsserver import log_nats_error
 from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.service.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.views import account_view
 
 log = structlog.get_logger("ledger.service")

@@ -1,4 +1,4 @@
-"""CLI commands for invoices, payments and credits."""
+"""CLI commands for payments: submit, settle, return, reconcile, refund."""
 
 from __future__ import annotations
 
@@ -22,47 +22,6 @@ def parse_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
             raise click.BadParameter(f"{target} is named twice", param_hint=option)
         pairs[target] = amount
     return pairs
-
-
-@cli.group()
-def invoice() -> None:
-    """Issue, adjust and void invoices."""
-
-
-@invoice.command("issue")
-@click.argument("account")
-@click.argument("invoice_id", metavar="INVOICE")
-@click.option("--amount", required=True, help="Total, a decimal string: 120.00")
-@click.option("--date", "issued", required=True, help="Invoice date, YYYY-MM-DD.")
-@click.option("--due", required=True, help="Due date, YYYY-MM-DD.")
-@click.option("--order", default=None, help="The order this invoice bills.")
-@pass_state
-def invoice_issue(state: CliState, account: str, invoice_id: str, amount: str, issued: str, due: str,
-                  order: str | None) -> None:
-    """Issue INVOICE on ACCOUNT."""
-    state.run(lambda a: m.IssueInvoice(account=account, invoice=invoice_id, amount=amount, date=issued, due=due,
-                                       order=order, actor=a))
-
-
-@invoice.command("adjust")
-@click.argument("account")
-@click.argument("invoice_id", metavar="INVOICE")
-@click.option("--amount", required=True, help="The new total.")
-@click.option("--reason", default="")
-@pass_state
-def invoice_adjust(state: CliState, account: str, invoice_id: str, amount: str, reason: str) -> None:
-    """Change the total of INVOICE."""
-    state.run(lambda a: m.AdjustInvoice(account=account, invoice=invoice_id, amount=amount, reason=reason, actor=a))
-
-
-@invoice.command("void")
-@click.argument("account")
-@click.argument("invoice_id", metavar="INVOICE")
-@click.option("--reason", default="")
-@pass_state
-def invoice_void(state: CliState, account: str, invoice_id: str, reason: str) -> None:
-    """Void INVOICE; money applied to it becomes credit."""
-    state.run(lambda a: m.VoidInvoice(account=account, invoice=invoice_id, reason=reason, actor=a))
 
 
 @cli.group()
@@ -138,45 +97,3 @@ def payment_reconcile(state: CliState) -> None:
 def payment_refund(state: CliState, account: str, payment_id: str, amount: str, key: str | None) -> None:
     """Refund (part of) a card or PayPal payment."""
     state.run(lambda a: m.RefundPayment(account=account, payment=payment_id, amount=amount, key=key, actor=a))
-
-
-@cli.group()
-def credit() -> None:
-    """Issue, apply and refund customer credit."""
-
-
-@credit.command("issue")
-@click.argument("account")
-@click.argument("credit_id", metavar="CREDIT")
-@click.option("--amount", required=True)
-@click.option("--reference", default="", help="Why: a memo number, a ticket.")
-@pass_state
-def credit_issue(state: CliState, account: str, credit_id: str, amount: str, reference: str) -> None:
-    """Issue a credit memo."""
-    state.run(lambda a: m.IssueCredit(account=account, credit=credit_id, amount=amount, reference=reference,
-                                      actor=a))
-
-
-@credit.command("apply")
-@click.argument("account")
-@click.argument("credit_id", metavar="CREDIT")
-@click.option("--amount", required=True)
-@click.option("--invoice", default=None)
-@click.option("--order", default=None)
-@pass_state
-def credit_apply(state: CliState, account: str, credit_id: str, amount: str, invoice: str | None,
-                 order: str | None) -> None:
-    """Apply open credit to one invoice or order."""
-    state.run(lambda a: m.ApplyCredit(account=account, credit=credit_id, amount=amount, invoice=invoice,
-                                      order=order, actor=a))
-
-
-@credit.command("refund")
-@click.argument("account")
-@click.argument("credit_id", metavar="CREDIT")
-@click.option("--amount", required=True)
-@click.option("--key", default=None)
-@pass_state
-def credit_refund(state: CliState, account: str, credit_id: str, amount: str, key: str | None) -> None:
-    """Pay open credit back to the customer."""
-    state.run(lambda a: m.RefundCredit(account=account, credit=credit_id, amount=amount, key=key, actor=a))

@@ -32,7 +32,7 @@ def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field
                               code="exceeds_amount_due")
 
 
-class HoldDecisions(PaymentDecisions):
+class AuthorizationDecisions(PaymentDecisions):
     def check_authorization(self, *, authorization_id: str, order_id: str, amount: int) -> None:
         """Refuse before the gateway is asked: a new id, on an open order, for no more than its balance due."""
         if authorization_id in self.state.authorizations:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ledger.service.subjects import DLQ_PREFIX
+from ledger.nats_api.subjects import DLQ_PREFIX
 
 
 class UncertainRecord(msgspec.Struct, frozen=True):

@@ -1,4 +1,4 @@
-"""CLI commands for card authorizations (seed 004) and payments awaiting research (seed 000)."""
+"""CLI commands for card authorizations, the ``auth`` group (seed 004)."""
 
 from __future__ import annotations
 
@@ -81,42 +81,3 @@ def auth_capture(state: CliState, account_id: str, auth_id: str, payment_id: str
 def auth_void(state: CliState, account_id: str, auth_id: str, reason: str) -> None:
     """Release the hold."""
     state.run(lambda a: m.VoidAuthorization(account=account_id, authorization=auth_id, reason=reason, actor=a))
-
-
-@cli.group()
-def research() -> None:
-    """Guest payments that match no order or customer yet."""
-
-
-@research.command("receive")
-@click.argument("payment_id", metavar="PAYMENT")
-@click.option("--amount", required=True)
-@click.option("--currency", default="USD", show_default=True)
-@click.option("--method", type=click.Choice(["card", "paypal"]), default="card", show_default=True)
-@click.option("--token", required=True)
-@click.option("--reference", required=True, help="What the guest typed: order or customer number.")
-@pass_state
-def research_receive(state: CliState, payment_id: str, amount: str, currency: str, method: str, token: str,
-                     reference: str) -> None:
-    """Record a guest payment that waits for research."""
-    state.run(lambda a: m.ReceiveUnidentifiedPayment(payment=payment_id, amount=amount, currency=currency,
-                                                     method=method, token=token, reference=reference, actor=a))  # type: ignore[arg-type]
-
-
-@research.command("refer")
-@click.argument("payment_id", metavar="PAYMENT")
-@click.option("--note", default="")
-@pass_state
-def research_refer(state: CliState, payment_id: str, note: str) -> None:
-    """Send the payment to Accounting for research."""
-    state.run(lambda a: m.ReferToAccounting(payment=payment_id, note=note, actor=a))
-
-
-@research.command("match")
-@click.argument("payment_id", metavar="PAYMENT")
-@click.argument("account_id", metavar="ACCOUNT")
-@click.option("--order", default=None, help="Apply to this open order (default: deposit on the account).")
-@pass_state
-def research_match(state: CliState, payment_id: str, account_id: str, order: str | None) -> None:
-    """Record the researched payment on ACCOUNT."""
-    state.run(lambda a: m.MatchPayment(payment=payment_id, account=account_id, order=order, actor=a))

@@ -1,4 +1,4 @@
-"""Handlers for card authorizations and reauthorization on a price rise (seed 004)."""
+"""Handlers for card authorizations (holds) and reauthorization on a price rise (seed 004)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,84 @@
+"""CLI commands of the ``account`` group: opening accounts, portal invitations, statements (the
+reports on an account, ``account balance`` and the like, are in :mod:`ledger.cli.read`)."""
+
+from __future__ import annotations
+
+import click
+
+from ledger.cli.main import CliState, cli, json_option
+from ledger.cli.output import emit_json, fail
+from ledger.cli.tables import print_account
+from ledger.commands import messages as m
+from ledger.errors import LedgerError
+from ledger.ports.ids import account_uuid
+from ledger.views import account_view
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+@cli.group()
+def account() -> None:
+    """Open and show accounts; portal invitations."""
+
+
+@account.command("open")
+@click.argument("account_id", metavar="ACCOUNT")
+@click.option("--email", required=True, help="Primary email: the one portal login.")
+@click.option("--currency", default="USD", show_default=True)
+@click.option("--name", default="")
+@pass_state
+def account_open(state: CliState, account_id: str, email: str, currency: str, name: str) -> None:
+    """Open ACCOUNT."""
+    state.run(lambda a: m.OpenAccount(account=account_id, email=email, currency=currency, name=name, actor=a))
+
+
+@account.command("show")
+@click.argument("account_id", metavar="ACCOUNT")
+@json_option
+@pass_state
+def account_show(state: CliState, account_id: str) -> None:
+    """Balances, invoices, payments, credits, orders and authorizations of ACCOUNT."""
+    try:
+        ledger = state.ledger()
+        view = account_view(ledger.store.account(account_uuid(account_id)).state, ledger.ports.clock.zone)
+    except LedgerError as error:
+        fail(error, state.as_json)
+    if state.as_json:
+        emit_json(view)
+    else:
+        print_account(view)
+
+
+@account.command("invite")
+@click.argument("account_id", metavar="ACCOUNT")
+@pass_state
+def account_invite(state: CliState, account_id: str) -> None:
+    """Send a portal invitation (valid 72 hours) to the primary email."""
+    state.run(lambda a: m.SendInvitation(account=account_id, actor=a))
+
+
+@account.command("resend-invite")
+@click.argument("account_id", metavar="ACCOUNT")
+@pass_state
+def account_resend(state: CliState, account_id: str) -> None:
+    """Resend the portal invitation with a fresh 72-hour link."""
+    state.run(lambda a: m.ResendInvitation(account=account_id, actor=a))
+
+
+@account.command("accept-invite")
+@click.argument("account_id", metavar="ACCOUNT")
+@click.option("--token", required=True)
+@pass_state
+def account_accept(state: CliState, account_id: str, token: str) -> None:
+    """Register the portal login with the token from the invitation link."""
+    state.run(lambda a: m.AcceptInvitation(account=account_id, token=token, actor=a))
+
+
+@account.command("send-statement")
+@click.argument("account_id", metavar="ACCOUNT")
+@click.option("--from", "start", required=True, metavar="DATE")
+@click.option("--to", "end", required=True, metavar="DATE")
+@pass_state
+def account_send_statement(state: CliState, account_id: str, start: str, end: str) -> None:
+    """Email the statement of a period with a pay link."""
+    state.run(lambda a: m.SendStatement(account=account_id, period_from=start, period_to=end, actor=a))

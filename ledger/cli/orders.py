@@ -1,0 +1,61 @@
+"""CLI commands for orders: place, reprice, cancel, replace."""
+
+from __future__ import annotations
+
+import click
+
+from ledger.cli.main import CliState, cli
+from ledger.commands import messages as m
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+@cli.group()
+def order() -> None:
+    """Orders from any channel: place, reprice, cancel, replace."""
+
+
+@order.command("place")
+@click.argument("account_id", metavar="ACCOUNT")
+@click.argument("order_id", metavar="ORDER")
+@click.option("--amount", required=True)
+@click.option("--channel", default="web", show_default=True, help="web, pos, phone, csr, portal, api")
+@click.option("--description", default="")
+@pass_state
+def order_place(state: CliState, account_id: str, order_id: str, amount: str, channel: str,
+                description: str) -> None:
+    """Record ORDER on ACCOUNT."""
+    state.run(lambda a: m.PlaceOrder(account=account_id, order=order_id, amount=amount, channel=channel,
+                                     description=description, actor=a))
+
+
+@order.command("reprice")
+@click.argument("account_id", metavar="ACCOUNT")
+@click.argument("order_id", metavar="ORDER")
+@click.option("--amount", required=True)
+@pass_state
+def order_reprice(state: CliState, account_id: str, order_id: str, amount: str) -> None:
+    """Change the price of ORDER."""
+    state.run(lambda a: m.ChangeOrderPrice(account=account_id, order=order_id, amount=amount, actor=a))
+
+
+@order.command("cancel")
+@click.argument("account_id", metavar="ACCOUNT")
+@click.argument("order_id", metavar="ORDER")
+@click.option("--reason", default="")
+@pass_state
+def order_cancel(state: CliState, account_id: str, order_id: str, reason: str) -> None:
+    """Cancel ORDER; its holds are voided and its payments become credit."""
+    state.run(lambda a: m.CancelOrder(account=account_id, order=order_id, reason=reason, actor=a))
+
+
+@order.command("replace")
+@click.argument("account_id", metavar="ACCOUNT")
+@click.argument("order_id", metavar="ORDER")
+@click.argument("new_order_id", metavar="NEW_ORDER")
+@click.option("--amount", required=True)
+@pass_state
+def order_replace(state: CliState, account_id: str, order_id: str, new_order_id: str, amount: str) -> None:
+    """Cancel ORDER, create NEW_ORDER linked to it, and move its payments over."""
+    state.run(lambda a: m.ReplaceOrder(account=account_id, order=order_id, new_order=new_order_id, amount=amount,
+                                       actor=a))
