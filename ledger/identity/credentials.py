@@ -154,7 +154,8 @@ class Credentials:
 
 
 def server_config(users: list[Credential]) -> str:
-    """The nats-server configuration (JSON, which the server's format accepts) authorizing ``users``."""
+    """The nats-server configuration authorizing ``users``: one ``authorization`` block, its value JSON (which
+    the server's format accepts), so a server's own configuration can ``include`` it."""
     entries = []
     for credential in users:
         entry: dict[str, Any] = {"user": credential.user, "password": credential.password}
@@ -162,7 +163,7 @@ def server_config(users: list[Credential]) -> str:
         if granted is not None:
             entry["permissions"] = granted
         entries.append(entry)
-    return json.dumps({"authorization": {"users": entries}}, indent=1) + "\n"
+    return "authorization: " + json.dumps({"users": entries}, indent=1) + "\n"
 
 
 def tls_options(environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -20,8 +20,9 @@ def test_credentials_are_issued_printed_and_revoked(tmp_path: Path) -> None:
     assert folder.stat().st_mode & 0o777 == 0o700
     for name in ("users.json", "server.conf"):
         assert (folder / name).stat().st_mode & 0o777 == 0o600
-    config = json.loads(cli("nats", "config").output)
-    users = {entry["user"]: entry for entry in config["authorization"]["users"]}
+    printed = cli("nats", "config").output
+    assert printed.startswith("authorization: ")
+    users = {entry["user"]: entry for entry in json.loads(printed.removeprefix("authorization: "))["users"]}
     assert {"ledger", "relay", "admin", "worker-emails", "worker-orders", "worker-autopay", "portal-web"} <= set(users)
     assert users["portal-web"]["password"] == password
     assert users["portal-web"]["permissions"]["publish"]["allow"] == ["ledger.portal.web.cmd.>",
