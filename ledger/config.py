@@ -14,6 +14,8 @@
 | LEDGER_LOG_FORMAT | console on a TTY, else json | structlog renderer |
 | LEDGER_GROUP_COMMIT | 0 | 1: write concurrent commands in one transaction (group commit) |
 | LEDGER_AGGREGATE_CACHE | 1000 | accounts kept in memory between commands (0 disables) |
+| LEDGER_CIPHER_KEY | (file $LEDGER_HOME/cipher.key) | key-encryption key of the per-account keys (base64, 32 bytes) |
+| LEDGER_CIPHER_OLD_KEYS | | earlier key-encryption keys, comma-separated, until ``ledger keys rewrap`` |
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: str = "auto"
     group_commit: bool = False
     aggregate_cache: int = 1000
+    cipher_key: str = ""
+    cipher_old_keys: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -62,6 +66,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "log_format": env.get("LEDGER_LOG_FORMAT", "auto"),
             "group_commit": env.get("LEDGER_GROUP_COMMIT", "0") == "1",
             "aggregate_cache": int(env.get("LEDGER_AGGREGATE_CACHE", "1000") or 0),
+            "cipher_key": env.get("LEDGER_CIPHER_KEY", ""),
+            "cipher_old_keys": env.get("LEDGER_CIPHER_OLD_KEYS", ""),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]

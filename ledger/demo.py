@@ -25,8 +25,7 @@ from ledger.cli.tables import print_account
 from ledger.commands import messages as m
 from ledger.config import Settings
 from ledger.logs import configure_logging
-from ledger.ports.ids import account_uuid
-from ledger.views import account_view
+from ledger.views import stored_account_view
 
 console = Console()
 GUEST = m.ActorIn(kind="guest", name="guest", channel="portal")
@@ -42,7 +41,7 @@ def step(ledger: Ledger, text: str, command: Any) -> None:
 
 def show(ledger: Ledger, account: str) -> None:
     """Print the account as the portal shows it."""
-    print_account(account_view(ledger.store.account(account_uuid(account)).state, ledger.ports.clock.zone))
+    print_account(stored_account_view(ledger.store, account, ledger.ports.clock.zone))
     console.print()
 
 

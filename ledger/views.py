@@ -6,13 +6,17 @@ open invoices, ``credit_balance`` the open credit they hold.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from ledger.aggregates.state import AccountState
 from ledger.money import format_amount
+from ledger.ports.ids import account_uuid
 
 
 class InvoiceView(msgspec.Struct, frozen=True):
@@ -100,8 +104,9 @@ class AccountView(msgspec.Struct, frozen=True):
     portal: str
 
 
-def account_view(state: AccountState, zone: ZoneInfo | None = None) -> AccountView:
-    """The portal/CSR view of one account; instants are shown in the business time zone (seed 002)."""
+def account_view(state: AccountState, zone: ZoneInfo | None = None, reveal: Callable[[str], str] = str) -> AccountView:
+    """The portal/CSR view of one account; instants are shown in the business time zone (seed 002); ``reveal``
+    opens the sealed email and name (:mod:`ledger.personal.vault`)."""
     cur = state.currency
     tz = zone or ZoneInfo("America/New_York")
 
@@ -115,8 +120,8 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None) -> AccountVi
     return AccountView(
         account=state.account_id,
         currency=cur,
-        email=state.email,
-        name=state.name,
+        email=reveal(state.email),
+        name=reveal(state.name),
         balance=fmt(state.balance),
         credit_balance=fmt(state.credit_balance),
         invoices=[InvoiceView(i.id, i.issued_on.isoformat(), i.due_on.isoformat(), fmt(i.total),
@@ -137,3 +142,11 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None) -> AccountVi
         autopay=state.autopay_method is not None,
         portal=state.invitation.status if state.invitation else "not_invited",
     )
+
+
+def stored_account_view(store: Any, account_id: str, zone: ZoneInfo | None = None) -> AccountView:
+    """:func:`account_view` of ``account_id`` as the store holds it, its sealed email and name revealed (or
+    ``[erased]`` once the account was forgotten)."""
+    aggregate_id = account_uuid(account_id)
+    reveal = functools.partial(store.personal.reveal, aggregate_id)
+    return account_view(store.account(aggregate_id).state, zone, reveal)

@@ -8,18 +8,25 @@ ledger's secret (``TokenIssuer``), exactly as the command handler did when it st
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import structlog
+
 from ledger.aggregates import events as ev
 from ledger.aggregates.state import AccountState
 from ledger.money import format_amount
+from ledger.personal.vault import ERASED
 from ledger.ports.clock import zone_of
 from ledger.ports.mailer import Email, Mailer
 from ledger.ports.tokens import TokenIssuer
 from replay.statement import Statement, account_history, statement_of
+
+log = structlog.get_logger("ledger.workers")
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -72,9 +79,14 @@ class EmailWorker:
         period = None
         if isinstance(event, ev.StatementSent):
             period = await asyncio.to_thread(self._period, event, state.account_id)
-        found = self.compose(event, state, period)
+        reveal = functools.partial(self.store.personal.reveal, event.originator_id)
+        found = self.compose(event, state, period, reveal)
         if found is not None:
-            to, (subject, text, html) = found
+            sealed, (subject, text, html) = found
+            to = await asyncio.to_thread(reveal, sealed)
+            if to == ERASED:  # the account was forgotten: no one to write to, and no one's address to use
+                log.info("email_not_sent_account_forgotten", event_id=event_id, event_type=type(event).__name__)
+                return
             await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, message_id=event_id,
                                          sender=self.sender, sent_at=event.timestamp))
 
@@ -87,10 +99,11 @@ class EmailWorker:
         history = account_history(self.store, event.originator_id, event.originator_version)
         return statement_of(history, account_id, event.period_from, event.period_to, self.zone)
 
-    def compose(self, event: Any, state: AccountState,
-                period: Statement | None = None) -> tuple[str, tuple[str, str, str]] | None:
-        """(recipient, rendered template) for ``event`` given the account as of that event (and, for a
-        statement, the period's statement computed from the account's history up to it)."""
+    def compose(self, event: Any, state: AccountState, period: Statement | None = None,
+                reveal: Callable[[str], str] = str) -> tuple[str, tuple[str, str, str]] | None:
+        """(recipient as the state holds it, sealed, rendered template) for ``event`` given the account as of that
+        event (and, for a statement, the period's statement computed from the account's history up to it);
+        ``reveal`` opens the sealed name for the text (:mod:`ledger.personal.vault`)."""
 
         def money(minor: int) -> str:
             return format_amount(minor, state.currency)
@@ -101,7 +114,7 @@ class EmailWorker:
             raw = self.tokens.issue("invitation", state.account_id, event.invitation_id, str(state.invitation.resent))
             template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
             link = self.link("invite", state.account_id, raw)
-            return state.invitation.email, render(template, name=state.name or state.account_id, link=link,
+            return state.invitation.email, render(template, name=reveal(state.name) or state.account_id, link=link,
                                                   expires=event.expires_at.astimezone(self.zone)
                                                   .strftime("%Y-%m-%d %H:%M %Z"))
         if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled | ev.PaymentReturned):

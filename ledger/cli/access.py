@@ -10,8 +10,7 @@ from ledger.cli.output import emit_json, fail
 from ledger.cli.tables import print_account
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
-from ledger.ports.ids import account_uuid
-from ledger.views import account_view
+from ledger.views import stored_account_view
 
 pass_state = click.make_pass_decorator(CliState)
 
@@ -40,7 +39,7 @@ def account_show(state: CliState, account_id: str) -> None:
     """Balances, invoices, payments, credits, orders and authorizations of ACCOUNT."""
     try:
         ledger = state.ledger()
-        view = account_view(ledger.store.account(account_uuid(account_id)).state, ledger.ports.clock.zone)
+        view = stored_account_view(ledger.store, account_id, ledger.ports.clock.zone)
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:

@@ -31,10 +31,9 @@ from ledger.identity.binding import Binder, Caller, caller_of
 from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX
 from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.natsserver import log_nats_error
-from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
-from ledger.views import account_view
+from ledger.views import stored_account_view
 
 log = structlog.get_logger("ledger.service")
 _encode = msgspec.json.Encoder().encode
@@ -137,8 +136,7 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         if not query.account:
             raise ValidationError("account is required", field="account")
         if view == "account":
-            state = ledger.store.account(account_uuid(query.account)).state
-            return _encode({"ok": account_view(state, clock.zone)})
+            return _encode({"ok": stored_account_view(ledger.store, query.account, clock.zone)})
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
         rows: Any

@@ -10,6 +10,7 @@ again on fresh state), so no decision is ever recorded on stale state.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -32,6 +33,7 @@ from eventsourcing.persistence import (
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.config import Settings
 from ledger.errors import NotFound
+from ledger.personal.vault import Vault, open_vault
 from ledger.store.mapper import MsgspecMapper, StaleSnapshot
 from ledger.store.snapshots import prune_older
 
@@ -144,6 +146,19 @@ class LedgerStore(Application[UUID]):
 
                 connect_directly(settings.postgres_dsn).close()  # raises "unreachable" with libpq's reason
                 raise
+
+    @functools.cached_property
+    def personal(self) -> Vault:
+        """The per-account keys that seal personal data (opened on first use: :mod:`ledger.personal.vault`)."""
+        s = self.settings
+        return open_vault(s.home, s.store, s.postgres_dsn, s.postgres_schema, s.cipher_key, s.cipher_old_keys)
+
+    def close(self) -> None:
+        """Close the event store and the key table (if it was opened)."""
+        vault = self.__dict__.pop("personal", None)
+        if vault is not None:
+            vault.close()
+        super().close()
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.factory.transcoder(), mapper_class=MsgspecMapper)
