@@ -81,3 +81,42 @@ def account_accept(state: CliState, account_id: str, token: str) -> None:
 def account_send_statement(state: CliState, account_id: str, start: str, end: str) -> None:
     """Email the statement of a period with a pay link."""
     state.run(lambda a: m.SendStatement(account=account_id, period_from=start, period_to=end, actor=a))
+
+
+@account.command("forget")
+@click.argument("account_id", metavar="ACCOUNT")
+@pass_state
+def account_forget(state: CliState, account_id: str) -> None:
+    """Erase ACCOUNT's email and name everywhere (its keys are destroyed); balances and history stay."""
+    from ledger.personal.erasure import forget_account
+
+    try:
+        destroyed = forget_account(state.ledger().store, account_id, state.actor.kind, state.actor.name)
+    except LedgerError as error:
+        fail(error, state.as_json)
+    if state.as_json:
+        emit_json({"account": account_id, "keys_destroyed": destroyed})
+    else:
+        click.echo(f"{account_id}: personal data erased ({destroyed} key(s) destroyed)")
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """The keys that seal personal data: rotation."""
+
+
+@keys_group.command("rotate")
+@click.argument("account_id", metavar="ACCOUNT")
+@pass_state
+def keys_rotate(state: CliState, account_id: str) -> None:
+    """Give ACCOUNT a new data key for what is sealed from now on (older values keep their key)."""
+    from ledger.ports.ids import account_uuid
+
+    click.echo(f"{account_id}: key {state.ledger().store.personal.rotate(account_uuid(account_id))}")
+
+
+@keys_group.command("rewrap")
+@pass_state
+def keys_rewrap(state: CliState) -> None:
+    """Wrap every data key under LEDGER_CIPHER_KEY (after changing it; the old one in LEDGER_CIPHER_OLD_KEYS)."""
+    click.echo(f"{state.ledger().store.personal.rewrap()} key(s) re-wrapped")

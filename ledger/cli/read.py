@@ -20,6 +20,7 @@ from ledger.cli.output import emit_json, fail
 from ledger.cli.tables import table
 from ledger.errors import LedgerError
 from ledger.ports.clock import business_date
+from ledger.ports.ids import account_uuid
 from ledger.projections import fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
 
@@ -129,6 +130,7 @@ def account_balance(state: CliState, account_id: str) -> None:
     with keeper(state) as kept:
         row = queries.balance(kept.connection("accounts"), account_id, business_date(clock.now(), clock.zone),
                               clock.zone)
+    row["email"] = state.ledger().store.personal.reveal(account_uuid(account_id), row["email"])  # sealed in the row
     show(state, "Balance", [row])
 
 
