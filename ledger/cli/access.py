@@ -97,7 +97,9 @@ def account_forget(state: CliState, account_id: str) -> None:
     if state.as_json:
         emit_json({"account": account_id, "keys_destroyed": destroyed})
     else:
-        click.echo(f"{account_id}: personal data erased ({destroyed} key(s) destroyed)")
+        click.echo(f"{account_id}: personal data erased ({destroyed} key(s) destroyed)" if destroyed else
+                   f"{account_id}: shown erased from now on, but no key to destroy: its email and name were "
+                   "recorded before they were sealed and stay in its events (docs/operations.md, upgrading)")
 
 
 @cli.group("keys")

@@ -16,6 +16,11 @@ _COLUMNS = "account text not null, key_id text not null, wrapped {blob} not null
            "primary key (account, key_id)"
 
 
+#: The row a forgotten account keeps in place of its keys (so that values recorded before sealing existed are
+#: shown erased too); it sorts after every key id and wraps nothing.
+TOMBSTONE = "~forgotten"
+
+
 class SqlKeys:
     """The queries of a key table; subclasses give the connection, its placeholder and the table's name."""
 
@@ -40,8 +45,8 @@ class SqlKeys:
 
     def current(self, account: str) -> tuple[str, bytes, str] | None:
         """The newest key of ``account``: (key id, wrapped key, key-encryption key id)."""
-        found = self._all(f"select key_id, wrapped, kek_id from {self.table} where account = {self.p} "
-                          "order by key_id desc limit 1", account)
+        found = self._all(f"select key_id, wrapped, kek_id from {self.table} where account = {self.p} and "
+                          f"key_id <> {self.p} order by key_id desc limit 1", account, TOMBSTONE)
         return (found[0][0], bytes(found[0][1]), found[0][2]) if found else None
 
     def add(self, account: str, key_id: str, wrapped: bytes, kek_id: str) -> None:
@@ -50,12 +55,19 @@ class SqlKeys:
                   account, key_id, wrapped, kek_id)
 
     def forget(self, account: str) -> int:
-        """Destroy every key of ``account``; how many there were."""
-        return len(self._all(f"delete from {self.table} where account = {self.p} returning key_id", account))
+        """Destroy every key of ``account`` and leave its tombstone; how many keys there were."""
+        gone = self._all(f"delete from {self.table} where account = {self.p} returning key_id", account)
+        self.add(account, TOMBSTONE, b"", "")
+        return len([key for (key,) in gone if key != TOMBSTONE])
+
+    def forgotten(self, account: str) -> bool:
+        """Whether ``account`` was forgotten."""
+        return self.get(account, TOMBSTONE) is not None
 
     def rows(self) -> list[tuple[str, str, bytes, str]]:
         """Every key: (account, key id, wrapped, kek id), for re-wrapping under a new key-encryption key."""
-        return [(a, k, bytes(w), e) for a, k, w, e in self._all(f"select * from {self.table}")]
+        return [(a, k, bytes(w), e) for a, k, w, e in self._all(f"select * from {self.table} where key_id <> {self.p}",
+                                                                  TOMBSTONE)]
 
     def replace_wrapped(self, account: str, key_id: str, wrapped: bytes, kek_id: str) -> None:
         """Store a key re-wrapped under another key-encryption key."""

@@ -105,10 +105,10 @@ class Vault:
         return f"{PREFIX}{key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
     def reveal(self, account: UUID | str, value: str) -> str:
-        """The clear text of a sealed ``value`` (a value that is not sealed as it is); ``ERASED`` once the account
-        was forgotten."""
+        """The clear text of a sealed ``value`` (a value that is not sealed, recorded before sealing existed, as
+        it is); ``ERASED`` once the account was forgotten."""
         if not value.startswith(PREFIX):
-            return value
+            return ERASED if value and self.keys.forgotten(str(account)) else value
         key_id, _, body = value[len(PREFIX):].partition(":")
         found = self.keys.get(str(account), key_id)
         if found is None:
@@ -120,9 +120,6 @@ class Vault:
         except InvalidTag:
             raise ValidationError("a sealed value does not open with its account's key", field="account") from None
 
-    def forgotten(self, account: UUID | str, value: str) -> bool:
-        """Whether ``value`` belonged to an account since forgotten."""
-        return value.startswith(PREFIX) and self.reveal(account, value) == ERASED
 
     def forget(self, account: UUID | str) -> int:
         """Destroy ``account``'s data keys (crypto-shredding); how many were destroyed."""

@@ -151,6 +151,12 @@ async def test_each_worker_reads_only_its_own_consumer(server: NatsServerProcess
     assert any("permissions violation for publish" in str(e) and "ledger-orders" in str(e) for e in errors)
     info = await admin_js.consumer_info("LEDGER_EVENTS", durable_name("orders"))
     assert info.num_pending >= 1 and info.num_ack_pending == 0  # nothing of it was delivered
+    subscriber = await connect(server, nats_credentials, "subscriber", "analytics")
+    mine = await subscriber.jetstream(timeout=2).pull_subscribe("ledger.events.>", durable="sub-analytics",
+                                                                stream="LEDGER_EVENTS")
+    [delivered] = await mine.fetch(1, timeout=2)  # its own durable consumer, created by itself
+    await delivered.ack()
+    await subscriber.close()
     await emails.close()
     await admin.close()
 
@@ -206,7 +212,15 @@ async def test_a_staff_credential_acts_as_its_member(server: NatsServerProcess, 
                        {"account": "S2", "email": "s@example.com", "actor": {"kind": "finance", "name": "amy"}})
     assert posing["error"]["code"] == "actor_not_allowed"
     log = await ask(staff, "ledger.staff.jdoe.read.account", {"account": "S1"})
-    assert log["ok"]["account"] == "S1"
+    assert log["ok"]["account"] == "S1" and log["ok"]["email"] == "s@example.com"
+    key = session_key(nats_credentials.get("staff", "jdoe").password)
+    for kind, name, account in (("csr", "mary", "S3"), ("finance", "amy", "S4")):  # a tool signing for its people
+        vouched = {HEADER: sign(key, Session(kind=kind, name=name, exp=int(time.time()) + 60))}
+        reply = await ask(staff, "ledger.staff.jdoe.cmd.account.open", {"account": account, "email": "v@example.com"},
+                          vouched)
+        assert ("ok" in reply) == (kind == "csr"), reply  # a csr credential vouches for CSRs only
+    [mary] = list(ledger_api.store.events.get(account_uuid("S3")))
+    assert (mary.by.kind, mary.by.name) == ("csr", "mary")
     [opened_event] = list(ledger_api.store.events.get(account_uuid("S1")))
     assert (opened_event.by.kind, opened_event.by.name) == ("csr", "jdoe")
     await staff.close()

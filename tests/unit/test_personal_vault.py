@@ -29,7 +29,9 @@ def test_a_sealed_value_opens_with_its_account_only_and_not_after_forget(tmp_pat
     with pytest.raises(ValidationError):
         v.reveal(ACC2, sealed)  # opened with the other account's key: refused
     assert v.forget(ACC1) == 1
-    assert v.reveal(ACC1, sealed) == ERASED and v.forgotten(ACC1, sealed)
+    assert v.reveal(ACC1, sealed) == ERASED
+    assert v.reveal(ACC1, "ada@example.com") == ERASED  # recorded in clear before sealing: shown erased too
+    assert v.forget(ACC1) == 0 and v.reveal(ACC2, "plain") == "plain"
     assert b"ada@example.com" not in (tmp_path / "keys.db").read_bytes()
 
 
