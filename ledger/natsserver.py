@@ -24,6 +24,8 @@ from typing import Any
 import structlog
 
 from ledger.errors import LedgerError
+from ledger.identity.credentials import Credentials
+from ledger.identity.roles import user_name
 from ledger.lifecycle import die_with_parent_hook
 
 
@@ -257,3 +259,21 @@ async def connect_until_stopped(url: str, stop: asyncio.Event, **options: Any) -
             connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await connecting
+
+
+async def connect_roles(url: str, stop: asyncio.Event, credentials: Credentials,
+                        roles: list[tuple[str, str]]) -> dict[str, Any] | None:
+    """One NATS connection per role of this process, each with its own credential (the service, the relay, each
+    worker: NATS lets each do only its own part); None when stopped before all connected."""
+    connections: dict[str, Any] = {}
+    for role, name in roles:
+        user = user_name(role, name)
+        nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name=f"ledger-{user}",
+                                         **credentials.connect_options(role, name))
+        if nc is None:
+            for each in connections.values():
+                with contextlib.suppress(Exception):
+                    await each.close()
+            return None
+        connections[user] = nc
+    return connections

@@ -35,9 +35,8 @@ from ledger.bootstrap import Ledger
 from ledger.errors import ValidationError
 from ledger.identity.binding import Binder
 from ledger.identity.credentials import Credentials
-from ledger.identity.roles import user_name
 from ledger.nats_api.api import build_broker
-from ledger.natsserver import NatsServerProcess, connect_until_stopped
+from ledger.natsserver import NatsServerProcess, connect_roles, connect_until_stopped
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
 from ledger.projections.keeper import ProjectionKeeper
@@ -243,22 +242,6 @@ async def close_quietly(*closings: Awaitable[None]) -> None:
             await closing
         except (nats.errors.Error, OSError) as error:
             log.info("nats_gone_at_shutdown", error=repr(error))
-
-
-async def connect_roles(url: str, stop: asyncio.Event, credentials: Credentials,
-                        roles: list[tuple[str, str]]) -> dict[str, Any] | None:
-    """One NATS connection per role of this process, each with its own credential (the service, the relay, each
-    worker: NATS lets each do only its own part); None when stopped before all connected."""
-    connections: dict[str, Any] = {}
-    for role, name in roles:
-        user = user_name(role, name)
-        nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name=f"ledger-{user}",
-                                         **credentials.connect_options(role, name))
-        if nc is None:
-            await close_quietly(*(each.close() for each in connections.values()))
-            return None
-        connections[user] = nc
-    return connections
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
