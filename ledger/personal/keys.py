@@ -1,8 +1,8 @@
 """Per-account data keys, wrapped (AES-GCM) by the key-encryption key, in a table that can forget a row.
 
-SQLite: ``$LEDGER_HOME/keys.db`` (rollback journal, ``secure_delete``: a deleted key's bytes are overwritten
-in the file, not left on a free page or in a WAL). PostgreSQL: ``ledger_account_keys`` in the store's schema,
-vacuumed after a delete so the row's bytes go too.
+SQLite: ``$LEDGER_HOME/keys.db`` (``secure_delete``: a deleted key's bytes are overwritten, and the WAL is
+checkpointed and truncated after a forget, so no old page or frame keeps them). PostgreSQL:
+``ledger_account_keys`` in the store's schema, vacuumed after a delete so the row's bytes go too.
 """
 
 from __future__ import annotations
@@ -83,12 +83,21 @@ class SqliteKeys(SqlKeys):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self.db.execute("pragma secure_delete = on")
-        self.db.execute("pragma journal_mode = delete")
+        self.db.execute("pragma journal_mode = wal")  # one fsync per new key (a rollback journal takes three)
+        self.db.execute("pragma synchronous = full")  # a key is durable before any event sealed with it
         self.db.execute(f"create table if not exists {self.table} ({_COLUMNS.format(blob='blob')})")
 
     def _all(self, sql: str, *args: Any) -> list[Any]:
         with self.lock:
             return self.db.execute(sql, args).fetchall()
+
+    def forget(self, account: str) -> int:
+        """Destroy every key of ``account``, then checkpoint and truncate the WAL: the overwritten pages replace
+        the old ones in the file and no frame of the WAL keeps the key."""
+        count = super().forget(account)
+        with self.lock:
+            self.db.execute("pragma wal_checkpoint(truncate)")
+        return count
 
     def close(self) -> None:
         """Release the connection."""
