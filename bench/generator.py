@@ -81,7 +81,7 @@ class HistoryGenerator:
         try:
             if roll < 0.35 or not s.invoices:
                 day = date(2026, 1, 1) + timedelta(days=rng.randint(0, 300))
-                account.issue_invoice(self.ctx(), invoice_id=f"I{n}", total=rng.randint(1_000, 90_000),
+                account.issue_invoice(self.ctx(), invoice=f"I{n}", total=rng.randint(1_000, 90_000),
                                       issued_on=day, due_on=day + timedelta(days=30))
             elif roll < 0.70:
                 self.pay(account, n)
@@ -90,11 +90,11 @@ class HistoryGenerator:
                 if pending:
                     pid = rng.choice(pending)
                     if rng.random() < 0.85:
-                        account.settle_payment(self.ctx(), payment_id=pid)
+                        account.settle_payment(self.ctx(), payment=pid)
                     else:
-                        account.return_payment(self.ctx(), payment_id=pid)
+                        account.return_payment(self.ctx(), payment=pid)
             elif roll < 0.82:
-                account.issue_credit(self.ctx(), credit_id=f"C{n}", amount=rng.randint(500, 5_000),
+                account.issue_credit(self.ctx(), credit=f"C{n}", amount=rng.randint(500, 5_000),
                                      reference="goodwill")
             elif roll < 0.86:
                 self.correct(account, n)
@@ -117,7 +117,7 @@ class HistoryGenerator:
             if open_invoices and rng.random() < 0.6:
                 amount = sum(invoice.open for invoice in open_invoices[:rng.randint(1, 3)])
         status = "pending" if method == "ach" else ("declined" if rng.random() < 0.05 else "approved")
-        account.record_payment(self.ctx(), payment_id=f"P{n}", amount=amount, method=method,  # type: ignore[arg-type]
+        account.record_payment(self.ctx(), payment=f"P{n}", amount=amount, method=method,  # type: ignore[arg-type]
                                token=f"tok_{method}", transaction_id=f"txn_{n:024d}", status=status,
                                decline_code="card_declined" if status == "declined" else None,
                                idempotency_key=f"k{n}", request_hash="h", instruction=instruction)
@@ -131,30 +131,30 @@ class HistoryGenerator:
             payment = rng.choice(settled)
             amount = min(account.refundable(payment), rng.randint(100, 5_000))
             if amount > 0:
-                account.refund_payment(self.ctx(), payment_id=payment.id, amount=amount,
+                account.refund_payment(self.ctx(), payment=payment.id, amount=amount,
                                        refund_transaction_id=f"txr_{n}", idempotency_key=f"r{n}")
         elif s.open_invoices():
             invoice = rng.choice(s.open_invoices())
             if roll < 0.8:
-                account.adjust_invoice(self.ctx(), invoice_id=invoice.id, new_total=invoice.total + 500,
+                account.adjust_invoice(self.ctx(), invoice=invoice.id, new_total=invoice.total + 500,
                                        reason="late fee")
             else:
-                account.void_invoice(self.ctx(), invoice_id=invoice.id, reason="issued in error")
+                account.void_invoice(self.ctx(), invoice=invoice.id, reason="issued in error")
 
     def order(self, account: Account, n: int) -> None:
         rng = self.rng
         amount = rng.randint(5_000, 200_000)
-        account.place_order(self.ctx(), order_id=f"O{n}", amount=amount, channel=rng.choice(("web", "pos", "phone")))
-        account.authorize_card(self.ctx(), authorization_id=f"A{n}", order_id=f"O{n}", amount=amount,
+        account.place_order(self.ctx(), order=f"O{n}", amount=amount, channel=rng.choice(("web", "pos", "phone")))
+        account.authorize_card(self.ctx(), authorization=f"A{n}", order=f"O{n}", amount=amount,
                                token="tok_visa", transaction_id=f"txa_{n}")
         if rng.random() < 0.3:
-            account.record_reauthorization(self.ctx(), authorization_id=f"A{n}", new_authorization_id=f"A{n}b",
+            account.record_reauthorization(self.ctx(), authorization=f"A{n}", new_authorization=f"A{n}b",
                                            amount=amount + 1_000, status="approved", transaction_id=f"txb_{n}",
                                            decline_code=None)
-            account.replace_order(self.ctx(), old_order_id=f"O{n}", new_order_id=f"O{n}b", amount=amount + 1_000)
+            account.replace_order(self.ctx(), order=f"O{n}", new_order=f"O{n}b", amount=amount + 1_000)
         elif rng.random() < 0.1:
-            account.void_authorization(self.ctx(), authorization_id=f"A{n}", reason="customer cancelled")
+            account.void_authorization(self.ctx(), authorization=f"A{n}", reason="customer cancelled")
         elif rng.random() < 0.5:
-            account.capture_authorization(self.ctx(), authorization_id=f"A{n}", payment_id=f"CAP{n}", amount=amount,
+            account.capture_authorization(self.ctx(), authorization=f"A{n}", payment=f"CAP{n}", amount=amount,
                                           transaction_id=f"txc_{n}", idempotency_key=f"cap{n}", request_hash="h")
 

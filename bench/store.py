@@ -128,7 +128,7 @@ def append_per_second(settings: Settings, count: int) -> float:
     started = time.perf_counter()
     for n in range(count // 100):
         for account in accounts:
-            account.issue_credit(ctx, credit_id=f"C{n}", amount=1, reference="")
+            account.issue_credit(ctx, credit=f"C{n}", amount=1, reference="")
         store.save(*accounts)
     rate = count // 100 * 100 / (time.perf_counter() - started)
     store.close()
@@ -163,13 +163,13 @@ def distribution_ms(invoices: int) -> float:
     ctx = ev.Context(at=datetime(2026, 1, 1, tzinfo=UTC))
     account = Account.open(ctx, aggregate_id=account_uuid("D"), account_id="D", currency="USD", email="d@example.com")
     for n in range(invoices):
-        account.issue_invoice(ctx, invoice_id=f"I{n}", total=100, issued_on=date(2026, 1, 1), due_on=date(2026, 2, 1))
+        account.issue_invoice(ctx, invoice=f"I{n}", total=100, issued_on=date(2026, 1, 1), due_on=date(2026, 2, 1))
     account.collect_events()
     times = []
     for attempt in range(5):
         trial = Account.projector(None, [Account.Snapshot.take(account)])
         started = time.perf_counter()
-        trial.record_payment(ctx, payment_id=f"P{attempt}", amount=invoices * 100, method="card", token="tok_visa",
+        trial.record_payment(ctx, payment=f"P{attempt}", amount=invoices * 100, method="card", token="tok_visa",
                              transaction_id="t", status="approved", decline_code=None, idempotency_key=f"k{attempt}",
                              request_hash="h", instruction=Instruction("distribute"))
         times.append((time.perf_counter() - started) * 1000)

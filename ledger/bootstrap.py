@@ -1,21 +1,29 @@
-"""The composition root: the one place where settings, store, ports and service are wired together."""
+"""The composition root: the one place where settings, store, ports, service, read models, mailer and workers are
+wired together."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ledger.adapters.clock import ManualClock, SystemClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.commands.batching import BatchingService
 from ledger.commands.dispatch import LedgerService
-from ledger.commands.unit import Ports
 from ledger.config import Settings
+from ledger.identity.credentials import Credentials
+from ledger.ports import Ports
 from ledger.ports.clock import Clock
 from ledger.ports.gateway import Gateway
 from ledger.ports.ids import IdGenerator, RandomIds
+from ledger.ports.mailer import Mailer
 from ledger.ports.tokens import TokenIssuer, load_or_create_secret
+from ledger.projections.keeper import ProjectionKeeper
 from ledger.store.application import LedgerStore
+
+if TYPE_CHECKING:
+    from workers.consumer import Worker
 
 
 @dataclass
@@ -33,6 +41,47 @@ class Ledger:
             self.service.close()
         self.store.close()
 
+    def keeper(self) -> ProjectionKeeper:
+        """The read models and the hash chain of this ledger's store (one per thread that uses them)."""
+        return keeper(self.store, self.settings)
+
+    def credentials(self) -> Credentials:
+        """The NATS users of this ledger (LEDGER_NATS_DIR) and how its processes reach NATS (LEDGER_NATS_TLS_*)."""
+        return Credentials(self.settings.nats_dir, self.settings.nats_tls)
+
+    def mailer(self) -> Mailer:
+        """SMTP when SMTP_HOST is set, else a Maildir under ``home/mail``."""
+        from ledger.adapters.mailers import MaildirMailer, SmtpMailer
+
+        smtp = self.settings.smtp
+        if smtp is None:
+            return MaildirMailer(self.settings.home / "mail")
+        return SmtpMailer(smtp.host, smtp.port, username=smtp.user, start_tls=smtp.start_tls,
+                          password=smtp.password.value if smtp.password is not None else None)
+
+    def workers(self, names: tuple[str, ...] | list[str], mailer: Mailer | None = None) -> list[Worker]:
+        """The named event consumers (emails, orders, autopay), sending with ``mailer`` (default: :meth:`mailer`)."""
+        from workers.autopay import AutopayWorker
+        from workers.emails import EmailWorker
+        from workers.orders import OrdersWorker
+
+        made: list[Worker] = []
+        for name in names:
+            if name == "emails":
+                made.append(EmailWorker(self.store, mailer or self.mailer(), self.ports.tokens,
+                                        self.settings.portal_url, self.settings.mail_from))
+            elif name == "orders":
+                made.append(OrdersWorker(self.store, self.service))
+            elif name == "autopay":
+                made.append(AutopayWorker(self.store, self.service))
+        return made
+
+
+def keeper(store: LedgerStore, settings: Settings) -> ProjectionKeeper:
+    """The read models (LEDGER_PROJECTIONS_DIR) and hash chain (LEDGER_CHAIN_DB) of ``store``."""
+    return ProjectionKeeper(store, settings.home, projections_dir=settings.projections_dir,
+                            chain_db=settings.chain_db)
+
 
 def build(settings: Settings, *, at: datetime | None = None, clock: Clock | None = None,
           gateway: Gateway | None = None, ids: IdGenerator | None = None) -> Ledger:
@@ -42,7 +91,8 @@ def build(settings: Settings, *, at: datetime | None = None, clock: Clock | None
     if gateway is None:
         settings.gateway_db.parent.mkdir(parents=True, exist_ok=True)
         gateway = GatewaySimulator(clock, str(settings.gateway_db))
-    secret = load_or_create_secret(settings.home / "secret")
+    given = settings.secret.value.encode() if settings.secret is not None else None
+    secret = load_or_create_secret(settings.home / "secret", given)
     ports = Ports(clock=clock, gateway=gateway, ids=ids or RandomIds(), tokens=TokenIssuer(secret))
     store = LedgerStore(settings)
     service: LedgerService | BatchingService = (BatchingService(store, ports) if settings.group_commit

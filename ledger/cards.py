@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from typing import Any
 
 _CARD_DIGITS = (13, 19)
 #: Anything between the digits of a token that is not a letter or a digit ("4242_4242 4242/4242").
@@ -129,7 +128,7 @@ def redact_card_numbers(text: str) -> str:
     return text
 
 
-def card_number_field(value: Any, path: str = "") -> str | None:
+def card_number_field(value: object, path: str = "") -> str | None:
     """The field (``invoices``, ``actor.name``, "" for the whole value) of the first text in ``value`` (a
     decoded command or event: dicts, lists, strings) that holds a card number, or None. A map's key is
     reported under the map's name, and names its value's field only when it is not a card number itself:

@@ -1,35 +1,70 @@
-"""Configuration from environment variables, with embedded defaults that need no set-up.
+"""Configuration: every environment variable the ledger reads, read once and checked, into one ``Settings``.
 
-| variable | default | meaning |
-| --- | --- | --- |
-| LEDGER_HOME | var (or the folder of LEDGER_DB / --db) | folder for the default SQLite files, mail, secret, nats |
-| LEDGER_DB | $LEDGER_HOME/ledger.db | SQLite event store file |
-| LEDGER_STORE | sqlite | sqlite or postgres |
-| LEDGER_POSTGRES_DSN | (none) | PostgreSQL DSN (URL or key=value; sslmode etc. honoured) when LEDGER_STORE=postgres |
-| LEDGER_POSTGRES_SCHEMA | public | PostgreSQL schema holding the event tables |
-| LEDGER_TIMEZONE | America/New_York | business time zone for dates and "last 30 days" |
-| LEDGER_SNAPSHOT_INTERVAL | 100 | snapshot an Account every N events |
-| LEDGER_SECRET | (file $LEDGER_HOME/secret) | HMAC secret for invitation and cart links |
-| LEDGER_GATEWAY_DB | $LEDGER_HOME/gateway.db | the gateway simulator's state |
-| LEDGER_LOG_FORMAT | console on a TTY, else json | structlog renderer |
-| LEDGER_GROUP_COMMIT | 0 | 1: write concurrent commands in one transaction (group commit) |
-| LEDGER_AGGREGATE_CACHE | 1000 | accounts kept in memory between commands (0 disables) |
-| LEDGER_CIPHER_KEY | (file $LEDGER_HOME/cipher.key) | key-encryption key of the per-account keys (base64, 32 bytes) |
-| LEDGER_CIPHER_OLD_KEYS | | earlier key-encryption keys, comma-separated, until ``ledger keys rewrap`` |
+Nothing else reads the environment: the composition root (:mod:`ledger.bootstrap`) wires the store, the ports,
+the workers and the projections from a ``Settings``. A bad value is refused when the settings are read, with one
+line naming the variable (a :class:`ValidationError` whose field is the variable). The variables, their
+defaults and meanings are the README's configuration table (``tests/unit/test_settings.py`` keeps the two equal).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
 from ledger.errors import ValidationError
+from ledger.ports.tokens import MIN_SECRET_BYTES
+from ledger.store.postgres_dsn import postgres_parameters
+
+#: The event consumers ``serve`` may run (LEDGER_WORKERS); ``ledger worker`` also runs the scheduler alone.
+CONSUMERS = ("emails", "orders", "autopay")
+WORKER_NAMES = (*CONSUMERS, "expiry")
+
+
+class Secret:
+    """A secret setting (LEDGER_SECRET, SMTP_PASSWORD): its value never shows in a repr or a log line."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Secret('[hidden]')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+    def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
+        return Secret, (self.value,)
+
+
+class Smtp(msgspec.Struct, frozen=True, kw_only=True):
+    """The SMTP relay for customer emails (SMTP_*); without one, emails go to the Maildir ``home/mail``."""
+
+    host: str
+    port: int = 25
+    user: str | None = None
+    password: Secret | None = None
+    start_tls: bool = False
+
+
+class NatsTls(msgspec.Struct, frozen=True, kw_only=True):
+    """TLS to NATS (LEDGER_NATS_TLS_*): the CA of the server's certificate, a client certificate if asked."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything the composition root needs to wire the service."""
+    """Everything the composition root needs to wire the service, its workers and its read models."""
 
     home: Path = Path("var")
     db_path: Path = Path("var/ledger.db")
@@ -39,40 +74,72 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     timezone: str = "America/New_York"
     snapshot_interval: int = 100
     gateway_db: Path = Path("var/gateway.db")
+    projections_dir: Path = Path("var/projections")
+    chain_db: Path = Path("var/chain.db")
+    #: LEDGER_SECRET; None: the file ``home/secret``, created on first use.
+    secret: Secret | None = None
     log_format: str = "auto"
     group_commit: bool = False
     aggregate_cache: int = 1000
-    cipher_key: str = ""
-    cipher_old_keys: str = ""
+    #: NATS_URL; empty: ``serve`` starts the bundled nats-server on ``nats_port`` (a free one if it is taken).
+    nats_url: str = ""
+    nats_port: int = 4222
+    workers: tuple[str, ...] = CONSUMERS
+    scheduler: bool = True
+    worker_ack_wait: float = 30.0
+    worker_max_deliver: int = 5
+    smtp: Smtp | None = None
+    mail_from: str = "ledger@localhost"
+    portal_url: str = "http://localhost:8080"
+    #: LEDGER_NATS_DIR: the NATS credentials and server configuration (``ledger.identity.credentials``).
+    nats_dir: Path = Path("var/nats")
+    nats_tls: NatsTls | None = None
+    #: LEDGER_CIPHER_KEY; None: the file ``home/cipher.key``, created on first use (``ledger.personal.vault``).
+    cipher_key: Secret | None = None
+    cipher_old_keys: Secret | None = None
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read settings from ``environ`` (default ``os.environ``); keyword overrides win (CLI flags)."""
-        env = dict(os.environ if environ is None else environ)
-        chosen_db = overrides.get("db_path") or env.get("LEDGER_DB")
-        if "LEDGER_HOME" in env or overrides.get("home") is not None or not chosen_db:
-            home = Path(str(overrides.get("home") or env.get("LEDGER_HOME", "var")))
+        env = _Reader(os.environ if environ is None else environ)
+        chosen_db = overrides.get("db_path") or env.text("LEDGER_DB", "")
+        given_home = env.text("LEDGER_HOME", "")
+        if given_home or overrides.get("home") is not None or not chosen_db:
+            home = Path(str(overrides.get("home") or given_home or "var"))
         else:  # --db elsewhere: keep its projections, secret and gateway state beside it, never mixed with var/
             home = Path(str(chosen_db)).parent
+        secret = env.text("LEDGER_SECRET", "")
         values: dict[str, object] = {
             "home": home,
-            "db_path": Path(env.get("LEDGER_DB", str(home / "ledger.db"))),
-            "store": env.get("LEDGER_STORE", "sqlite"),
-            "postgres_dsn": env.get("LEDGER_POSTGRES_DSN", ""),
-            "postgres_schema": env.get("LEDGER_POSTGRES_SCHEMA", ""),
-            "timezone": env.get("LEDGER_TIMEZONE", "America/New_York"),
-            "snapshot_interval": _int(env.get("LEDGER_SNAPSHOT_INTERVAL", "100"), "LEDGER_SNAPSHOT_INTERVAL"),
-            "gateway_db": Path(env.get("LEDGER_GATEWAY_DB", str(home / "gateway.db"))),
-            "log_format": env.get("LEDGER_LOG_FORMAT", "auto"),
-            "group_commit": env.get("LEDGER_GROUP_COMMIT", "0") == "1",
-            "aggregate_cache": int(env.get("LEDGER_AGGREGATE_CACHE", "1000") or 0),
-            "cipher_key": env.get("LEDGER_CIPHER_KEY", ""),
-            "cipher_old_keys": env.get("LEDGER_CIPHER_OLD_KEYS", ""),
+            "db_path": Path(env.text("LEDGER_DB", "") or home / "ledger.db"),
+            "store": env.choice("LEDGER_STORE", "sqlite", ("sqlite", "postgres")),
+            "postgres_dsn": env.text("LEDGER_POSTGRES_DSN", ""),
+            "postgres_schema": env.text("LEDGER_POSTGRES_SCHEMA", ""),
+            "timezone": env.timezone("LEDGER_TIMEZONE", "America/New_York"),
+            "snapshot_interval": env.integer("LEDGER_SNAPSHOT_INTERVAL", 100, least=1),
+            "gateway_db": Path(env.text("LEDGER_GATEWAY_DB", "") or home / "gateway.db"),
+            "projections_dir": Path(env.text("LEDGER_PROJECTIONS_DIR", "") or home / "projections"),
+            "chain_db": Path(env.text("LEDGER_CHAIN_DB", "") or home / "chain.db"),
+            "secret": Secret(_strong_secret(secret)) if secret else None,
+            "log_format": env.choice("LEDGER_LOG_FORMAT", "auto", ("auto", "json", "console")),
+            "group_commit": env.flag("LEDGER_GROUP_COMMIT", False),
+            "aggregate_cache": env.integer("LEDGER_AGGREGATE_CACHE", 1000, least=0, empty=0),
+            "nats_url": env.text("NATS_URL", ""),
+            "nats_port": env.integer("LEDGER_NATS_PORT", 4222, least=1, most=65535),
+            "workers": worker_names(env.text("LEDGER_WORKERS", ",".join(CONSUMERS))),
+            "scheduler": env.flag("LEDGER_SCHEDULER", True),
+            "worker_ack_wait": env.seconds("LEDGER_WORKER_ACK_WAIT", 30.0),
+            "worker_max_deliver": env.integer("LEDGER_WORKER_MAX_DELIVER", 5, least=1),
+            "smtp": _smtp(env),
+            "mail_from": env.text("LEDGER_MAIL_FROM", "ledger@localhost"),
+            "portal_url": env.url("LEDGER_PORTAL_URL", "http://localhost:8080"),
+            "nats_dir": Path(env.text("LEDGER_NATS_DIR", "") or home / "nats"),
+            "nats_tls": _nats_tls(env),
+            "cipher_key": Secret(cipher) if (cipher := env.text("LEDGER_CIPHER_KEY", "")) else None,
+            "cipher_old_keys": Secret(old) if (old := env.text("LEDGER_CIPHER_OLD_KEYS", "")) else None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
-        if settings.store not in ("sqlite", "postgres"):
-            raise ValidationError("LEDGER_STORE must be sqlite or postgres", field="LEDGER_STORE")
         if settings.store == "postgres" and not settings.postgres_dsn:
             raise ValidationError("LEDGER_POSTGRES_DSN is required with LEDGER_STORE=postgres",
                                   field="LEDGER_POSTGRES_DSN")
@@ -108,53 +175,103 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         }
 
 
-#: libpq parameters a DSN may carry beyond where to connect: eventsourcing's pool passes host, port, dbname, user
-#: and password only, so ``ledger.store.postgres_factory`` adds these to its connections; any other parameter is
-#: refused, since one dropped silently (``sslmode=require``) would connect in a way the operator did not ask for.
-LIBPQ_PARAMETERS = frozenset({"sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "channel_binding",
-                              "gssencmode", "connect_timeout", "application_name", "options",
-                              "target_session_attrs", "passfile"})
-_WHERE = {"dbname": ("POSTGRES_DBNAME", "postgres"), "host": ("POSTGRES_HOST", "127.0.0.1"),
-          "port": ("POSTGRES_PORT", "5432"), "user": ("POSTGRES_USER", "postgres"),
-          "password": ("POSTGRES_PASSWORD", "")}
+def worker_names(text: str) -> tuple[str, ...]:
+    """The workers named in a LEDGER_WORKERS value (comma-separated; empty: none). A name that is not a
+    worker is refused, naming it: a typo would otherwise start the process without the worker, silently."""
+    stripped = (part.strip() for part in text.split(","))
+    names = [name for name in stripped if name and name != "expiry"]  # the scheduler every serve runs
+    for name in names:
+        if name not in CONSUMERS:
+            raise ValidationError(f"LEDGER_WORKERS names {name!r}, which is not a worker (workers: "
+                                  f"{', '.join(CONSUMERS)})", field="LEDGER_WORKERS", code="unknown_worker")
+    return tuple(dict.fromkeys(names))
 
 
-def postgres_parameters(dsn: str) -> tuple[dict[str, str], dict[str, str]]:
-    """(eventsourcing's POSTGRES_* settings, the other libpq parameters) of a URL or ``key=value`` DSN.
-
-    Where to connect defaults as the store does (127.0.0.1:5432, user and database ``postgres``). A parameter
-    that cannot be passed on is refused, naming it; the DSN itself is never repeated in an error (it may hold
-    a password).
-    """
-    from psycopg import ProgrammingError
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        given = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
-    except ProgrammingError:
-        raise ValidationError("LEDGER_POSTGRES_DSN is not a PostgreSQL URL or key=value connection string",
-                              field="LEDGER_POSTGRES_DSN", code="invalid_dsn") from None
-    unknown = sorted(set(given) - set(_WHERE) - LIBPQ_PARAMETERS)
-    if unknown:
-        raise ValidationError(f"LEDGER_POSTGRES_DSN parameter {unknown[0]!r} is not supported (supported: "
-                              f"{', '.join(sorted([*_WHERE, *LIBPQ_PARAMETERS]))})", field="LEDGER_POSTGRES_DSN",
-                              code="invalid_dsn")
-    where = {name: given.get(key, default) for key, (name, default) in _WHERE.items()}
-    return where, {k: v for k, v in given.items() if k in LIBPQ_PARAMETERS}
+def _strong_secret(secret: str) -> str:
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ValidationError(f"LEDGER_SECRET must be at least {MIN_SECRET_BYTES} bytes", field="LEDGER_SECRET",
+                              code="weak_secret")
+    return secret
 
 
-def postgres_connection_arguments(dsn: str) -> dict[str, str]:
-    """Keyword arguments for ``psycopg.connect`` that reach the same server, database and role, with the same
-    parameters, as the store opened from ``dsn`` (for the few direct connections: migrate's checks)."""
-    where, extra = postgres_parameters(dsn)
-    return {**{key: where[name] for key, (name, _) in _WHERE.items()}, **extra}
+def _smtp(env: _Reader) -> Smtp | None:
+    host = env.text("SMTP_HOST", "")
+    port = env.integer("SMTP_PORT", 25, least=1, most=65535)
+    user, password = env.text("SMTP_USER", ""), env.text("SMTP_PASSWORD", "")
+    start_tls = env.flag("SMTP_STARTTLS", False)
+    if not host:
+        return None
+    return Smtp(host=host, port=port, user=user or None, password=Secret(password) if password else None,
+                start_tls=start_tls)
 
 
-def _int(text: str, field: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValidationError(f"{field} must be an integer", field=field) from None
-    if value < 1:
-        raise ValidationError(f"{field} must be positive", field=field)
-    return value
+def _nats_tls(env: _Reader) -> NatsTls | None:
+    ca, cert, key = (env.text(f"LEDGER_NATS_TLS_{part}", "") for part in ("CA", "CERT", "KEY"))
+    if not ca:
+        if cert or key:
+            raise _invalid("LEDGER_NATS_TLS_CA", "is required with LEDGER_NATS_TLS_CERT / LEDGER_NATS_TLS_KEY")
+        return None
+    return NatsTls(ca=Path(ca), cert=Path(cert) if cert else None, key=Path(key) if key else None)
+
+
+class _Reader:
+    """Reads variables from an environment, each checked; a bad value raises a ValidationError naming it."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str, default: str) -> str:
+        return self.env.get(name, default)
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name, default)
+        if value not in choices:
+            raise _invalid(name, f"must be {' or '.join(choices)}" if len(choices) == 2
+                           else f"must be one of {', '.join(choices)}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        """``1`` or ``0`` (empty: the default)."""
+        if not self.text(name, ""):
+            return default
+        return self.choice(name, "", ("0", "1")) == "1"
+
+    def integer(self, name: str, default: int, *, least: int, most: int | None = None,
+                empty: int | None = None) -> int:
+        text = self.text(name, str(default))
+        if not text and empty is not None:
+            return empty
+        try:
+            value = int(text)
+        except ValueError:
+            raise _invalid(name, "must be an integer") from None
+        if value < least or (most is not None and value > most):
+            raise _invalid(name, f"must be at least {least}" + (f" and at most {most}" if most else ""))
+        return value
+
+    def seconds(self, name: str, default: float) -> float:
+        try:
+            value = float(self.text(name, str(default)))
+        except ValueError:
+            raise _invalid(name, "must be a number of seconds") from None
+        if not value > 0 or value == float("inf"):
+            raise _invalid(name, "must be a positive number of seconds")
+        return value
+
+    def timezone(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise _invalid(name, "must be an IANA time zone (America/New_York)") from None
+        return value
+
+    def url(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        if not value.startswith(("http://", "https://")):
+            raise _invalid(name, "must be an http:// or https:// URL")
+        return value
+
+
+def _invalid(name: str, rule: str) -> ValidationError:
+    return ValidationError(f"{name} {rule}", field=name)

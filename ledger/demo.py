@@ -14,7 +14,6 @@ from __future__ import annotations
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -32,7 +31,7 @@ GUEST = m.ActorIn(kind="guest", name="guest", channel="portal")
 CSR = m.ActorIn(kind="csr", name="jdoe", channel="csr")
 
 
-def step(ledger: Ledger, text: str, command: Any) -> None:
+def step(ledger: Ledger, text: str, command: m.Command) -> None:
     """Run one command and say what it recorded."""
     outcome = ledger.service.handle(command)
     status = escape(f" [{outcome.status}]") if outcome.status else ""

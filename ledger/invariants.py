@@ -9,13 +9,25 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
 from uuid import UUID
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.account import Account
+from ledger.aggregates.events.base import Event
 from ledger.double_entry import Journal
 from ledger.money import format_amount
+
+
+@dataclass(slots=True)
+class PaymentTally:
+    """Where one payment's money went, summed from its events (invariant 1, conservation)."""
+
+    amount: int
+    status: str = "pending"
+    applied: int = 0
+    credited: int = 0
+    refunded: int = 0
 
 
 class InvariantChecker:
@@ -25,11 +37,10 @@ class InvariantChecker:
         self.accounts: dict[UUID, Account] = {}
         self.journal = Journal()
         self.violations: list[str] = []
-        # payment key -> [amount, status, applied, credited, refunded]
-        self.payments: dict[tuple[UUID, str], list[Any]] = {}
+        self.payments: dict[tuple[UUID, str], PaymentTally] = {}
         self.credit_funding: dict[tuple[UUID, str], str | None] = {}
 
-    def feed(self, events: Iterable[Any]) -> None:
+    def feed(self, events: Iterable[Event]) -> None:
         """Check and fold ``events``."""
         for event in events:
             try:
@@ -39,7 +50,7 @@ class InvariantChecker:
                 self.violations.append(f"{type(event).__name__} {getattr(event, 'event_id', '?')} cannot follow "
                                        f"the history before it ({type(error).__name__}: {error})")
 
-    def _fold(self, event: Any) -> None:
+    def _fold(self, event: Event) -> None:
         key = event.originator_id
         if isinstance(event, ev.AccountOpened):
             self.accounts[key] = Account.projector(None, [event])
@@ -55,7 +66,7 @@ class InvariantChecker:
                     who, cash = self._named(key)
                     self.violations.append(f"{who} invoice {inv.id} paid {cash(inv.paid)} of {cash(inv.total)}")
 
-    def _check_before(self, event: Any) -> None:
+    def _check_before(self, event: Event) -> None:
         """Oldest first: a distributed application may not skip an older open invoice."""
         if isinstance(event, ev.PaymentApplied) and event.distributed and event.target_kind == "invoice":
             state = self.accounts[event.originator_id].state
@@ -64,36 +75,38 @@ class InvariantChecker:
                 if inv.open > 0 and (inv.issued_on, inv.sequence) < (target.issued_on, target.sequence):
                     self.violations.append(f"{event.payment_id} paid {target.id} while older {inv.id} was open")
 
-    def _track_payment(self, e: Any) -> None:
+    def _track_payment(self, e: Event) -> None:
         acc = e.originator_id
         if isinstance(e, ev.PaymentSubmitted):
-            self.payments[(acc, e.payment_id)] = [e.amount, "pending", 0, 0, 0]
+            self.payments[(acc, e.payment_id)] = PaymentTally(e.amount)
         elif isinstance(e, ev.PaymentSettled | ev.PaymentDeclined | ev.PaymentReturned):
             status = {"PaymentSettled": "settled", "PaymentDeclined": "declined", "PaymentReturned": "returned"}
-            self.payments[(acc, e.payment_id)][1] = status[type(e).__name__]
+            self.payments[(acc, e.payment_id)].status = status[type(e).__name__]
         elif isinstance(e, ev.PaymentApplied):
-            self.payments[(acc, e.payment_id)][2] += e.amount
+            self.payments[(acc, e.payment_id)].applied += e.amount
         elif isinstance(e, ev.PaymentUnapplied):
-            self.payments[(acc, e.payment_id)][2] -= e.amount
+            self.payments[(acc, e.payment_id)].applied -= e.amount
         elif isinstance(e, ev.PaymentDeposited):
-            self.payments[(acc, e.payment_id)][3] += e.amount
+            self.payments[(acc, e.payment_id)].credited += e.amount
             self.credit_funding[(acc, e.credit_id)] = e.payment_id
         elif isinstance(e, ev.CreditIssued):
             self.credit_funding[(acc, e.credit_id)] = e.payment_id
             if e.payment_id is not None:
-                self.payments[(acc, e.payment_id)][3] += e.amount
+                self.payments[(acc, e.payment_id)].credited += e.amount
         elif isinstance(e, ev.CreditReversed):
             funder = self.credit_funding.get((acc, e.credit_id))
             if funder is not None:
-                self.payments[(acc, funder)][3] -= e.amount
+                self.payments[(acc, funder)].credited -= e.amount
         elif isinstance(e, ev.PaymentRefunded):
-            self.payments[(acc, e.payment_id)][4] += e.amount
+            self.payments[(acc, e.payment_id)].refunded += e.amount
 
     def check(self) -> list[str]:
         """Every violation so far plus the end-of-history checks (conservation, double entry), amounts in the
         account's currency and accounts by their id, as finance reads them."""
         found = list(self.violations)
-        for (key, pid), (amount, status, applied, credited, refunded) in self.payments.items():
+        for (key, pid), tally in self.payments.items():
+            amount, status, applied, credited, refunded = (tally.amount, tally.status, tally.applied, tally.credited,
+                                                           tally.refunded)
             who, cash = self._named(key)
             if status == "settled" and applied + credited + refunded != amount:
                 found.append(f"{who} payment {pid}: applied {cash(applied)} + credited {cash(credited)} + refunded "
@@ -149,7 +162,7 @@ def _cash(minor: int, currency: str) -> str:
     return f"{format_amount(minor, currency)} {currency}"
 
 
-def violations(events: Iterable[Any]) -> list[str]:
+def violations(events: Iterable[Event]) -> list[str]:
     """All invariant violations of a history (empty when it is sound)."""
     checker = InvariantChecker()
     checker.feed(events)

@@ -13,12 +13,13 @@ import select
 import sys
 import threading
 import time
-from collections.abc import MutableMapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Protocol
 
 import msgspec
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
+from structlog.typing import EventDict, WrappedLogger
 
 from ledger.cards import displayable
 
@@ -27,8 +28,18 @@ from ledger.cards import displayable
 _TRACEBACKS = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
 
 
-def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
-    """Configure structlog; ``quiet`` (the CLI) logs only warnings, to stderr.
+#: The format the process last configured (a rebuild's child processes log as their parent does).
+_configured = {"format": "auto"}
+
+
+def configured_format() -> str:
+    """The ``fmt`` of this process's last :func:`configure_logging` (``auto`` before any)."""
+    return _configured["format"]
+
+
+def configure_logging(*, quiet: bool = False, fmt: str = "auto") -> None:
+    """Configure structlog; ``quiet`` (the CLI) logs only warnings, to stderr; ``fmt`` is ``json``, ``console``,
+    or ``auto``: console on a terminal, else JSON (LEDGER_LOG_FORMAT, ``Settings.log_format``).
 
     JSON lines are written by a :class:`LineLogger`: INFO lines are buffered and flushed within
     ``FLUSH_EVERY`` seconds, warnings and errors at once.
@@ -37,7 +48,7 @@ def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
     configuration every time: ~15% of a command's CPU under group commit), so a process configures logging
     before it logs anything; configuring again later only affects loggers not used yet.
     """
-    chosen = fmt or os.environ.get("LEDGER_LOG_FORMAT", "auto")
+    _configured["format"] = chosen = fmt
     if chosen == "auto":
         chosen = "console" if sys.stderr.isatty() else "json"
     renderer: structlog.typing.Processor
@@ -67,7 +78,7 @@ def configure_logging(*, quiet: bool = False, fmt: str | None = None) -> None:
     )
 
 
-def _displayable(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def _displayable(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     """Every text of a line as :func:`ledger.cards.displayable` shows it, however deep (a dict passed to a log
     call, a traceback's exception message): a card number that reached a log call anyway (a NATS subject, an id
     echoed in an error) is redacted, terminal escapes are escaped."""
@@ -76,7 +87,7 @@ def _displayable(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     return event
 
 
-def _shown(value: Any) -> Any:
+def _shown(value: object) -> object:
     if isinstance(value, str):
         return displayable(value)
     if value is None or isinstance(value, bool | int | float):
@@ -91,7 +102,7 @@ def _shown(value: Any) -> Any:
 _ENCODER = msgspec.json.Encoder(enc_hook=str)
 
 
-def _json_line(event: dict[str, Any], **_: Any) -> bytes:
+def _json_line(event: Mapping[str, object], **_: object) -> bytes:
     """One JSON log line, written as bytes (values msgspec cannot encode are written as their ``str``)."""
     return _ENCODER.encode(event)
 
@@ -107,7 +118,7 @@ PIPE_BUF = select.PIPE_BUF
 class Stream(Protocol):
     """Where log lines go: stderr's byte stream (buffered or not), a file."""
 
-    def write(self, data: Any, /) -> int | None: ...
+    def write(self, data: bytes | memoryview, /) -> int | None: ...
 
     def flush(self) -> None: ...
 

@@ -19,9 +19,12 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client
 
 from ledger.errors import LedgerError
 from ledger.identity.credentials import Credentials
@@ -234,7 +237,7 @@ async def log_nats_error(error: Exception) -> None:
 UNREACHABLE_AFTER = 5.0
 
 
-async def connect_until_stopped(url: str, stop: asyncio.Event, **options: Any) -> Any | None:
+async def connect_until_stopped(url: str, stop: asyncio.Event, **options: object) -> Client | None:
     """``nats.connect(url, **options)`` (which retries for ever with ``max_reconnect_attempts=-1``) that gives
     up when ``stop`` is set: a worker or relay told to stop (SIGTERM) while NATS is unreachable stops, instead of
     waiting for a server that may never come. None when stopped first. Past ``UNREACHABLE_AFTER`` seconds one
@@ -262,10 +265,10 @@ async def connect_until_stopped(url: str, stop: asyncio.Event, **options: Any) -
 
 
 async def connect_roles(url: str, stop: asyncio.Event, credentials: Credentials,
-                        roles: list[tuple[str, str]]) -> dict[str, Any] | None:
+                        roles: list[tuple[str, str]]) -> dict[str, Client] | None:
     """One NATS connection per role of this process, each with its own credential (the service, the relay, each
     worker: NATS lets each do only its own part); None when stopped before all connected."""
-    connections: dict[str, Any] = {}
+    connections: dict[str, Client] = {}
     for role, name in roles:
         user = user_name(role, name)
         nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name=f"ledger-{user}",

@@ -7,15 +7,20 @@ import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
+from ledger.aggregates.events.base import Event
 from ledger.double_entry import ACCOUNTS, Journal
 from ledger.money import format_amount
+from ledger.projections import queries
 from ledger.projections.accounts import AccountsProjection
 from ledger.projections.runner import bulk_gc, catch_up, connect
 from replay.history import events
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 
 class AccountBalance(msgspec.Struct, frozen=True):
@@ -47,12 +52,12 @@ class CutLog:
     """The events of :func:`replay.history.events` (each history cut at the instant) as an event log that the
     projection runner reads from the start, once, in order; each event is also posted to ``journal``."""
 
-    def __init__(self, stream: Iterator[tuple[int, Any]], journal: Journal) -> None:
+    def __init__(self, stream: Iterator[tuple[int, Event]], journal: Journal) -> None:
         self._stream = stream
         self._journal = journal
         self.last = 0
 
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+    def read(self, after: int, limit: int) -> list[tuple[int, Event]]:
         """The next ``limit`` events (the runner always asks for those after the last ones it applied)."""
         items = [item for item in itertools.islice(self._stream, limit) if item[0] > after]
         post = self._journal.post
@@ -67,7 +72,7 @@ class CutLog:
         return self.last
 
 
-def balances_as_of(store: Any, instant: datetime) -> AsOf:
+def balances_as_of(store: LedgerStore, instant: datetime) -> AsOf:
     """Replay every event recorded before ``instant`` (each history cut there, see ``events``): the balances at
     the end of a period ``[from, to)`` are those as of ``to``, as its statement's closing balance and its
     export's postings are.
@@ -86,7 +91,7 @@ def balances_as_of(store: Any, instant: datetime) -> AsOf:
                 catch_up([(AccountsProjection(), accounts_db)], log, batch=10_000, indexes=False)
             rows = [AccountBalance(account_id, currency, format_amount(balance, currency),
                                    format_amount(credit, currency), open_invoices)
-                    for account_id, currency, balance, credit, open_invoices in accounts_db.execute(BALANCES)]
+                    for account_id, currency, balance, credit, open_invoices in queries.account_balances(accounts_db)]
         finally:
             accounts_db.close()
     sums = journal.trial_balances()
@@ -95,7 +100,3 @@ def balances_as_of(store: Any, instant: datetime) -> AsOf:
     balanced = all(sum(tb.values()) == 0 for tb in sums.values())
     return AsOf(instant.isoformat(), log.last, rows, lines, balanced)
 
-
-BALANCES = """select b.account_id, b.currency, b.balance, b.credit_balance,
-    (select count(*) from invoices i where i.account = b.account and not i.voided and i.total - i.paid > 0)
-    from balances b order by b.account_id"""

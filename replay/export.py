@@ -10,7 +10,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -20,12 +20,17 @@ from ledger.errors import ValidationError
 from ledger.projections.describe import comment, details
 from replay.history import events
 
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
+
+#: One exported line, by column.
+Record = dict[str, object]
 #: ``debit`` and ``credit`` are integers in minor units of ``currency`` (exact; 10000 USD is 100.00).
 COLUMNS = ("record", "position", "event_id", "at", "account", "event", "actor", "channel", "comment",
            "ledger_account", "currency", "debit", "credit", "details")
 
 
-def records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+def records(store: LedgerStore, start: datetime, end: datetime) -> Iterator[Record]:
     """One ``audit`` record per event and one ``posting`` record per journal line, in log order, [start, end).
 
     Raises :class:`ValidationError` (field ``to``) at once when the period is empty or reversed.
@@ -35,7 +40,7 @@ def records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, An
     return _records(store, start, end)
 
 
-def _records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+def _records(store: LedgerStore, start: datetime, end: datetime) -> Iterator[Record]:
     journal = Journal()
     currencies: dict[str, str] = {}
     names: dict[str, str] = {}
@@ -58,7 +63,7 @@ def _records(store: Any, start: datetime, end: datetime) -> Iterator[dict[str, A
                    "debit": posting.debit, "credit": posting.credit}
 
 
-def anchor_record(position: int, digest: str) -> dict[str, Any]:
+def anchor_record(position: int, digest: str) -> Record:
     """The hash chain's head when the export was made: keep it, ``audit verify --anchor POSITION:HASH`` later."""
     return {"record": "chain", "position": position, "details": f"{position}:{digest}"}
 
@@ -68,7 +73,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
-def spreadsheet_safe(value: Any) -> Any:
+def spreadsheet_safe(value: object) -> object:
     """A CSV cell a spreadsheet shows as typed: text that would start a formula (an account named
     ``=HYPERLINK(...)``, a reference ``@SUM(A1)``) gets a leading ``'``; amounts (``-5.00``) stay numbers."""
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
@@ -76,7 +81,7 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def render(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
+def render(rows: Iterable[Record], fmt: str) -> Iterator[str]:
     """CSV (with a header, every cell :func:`spreadsheet_safe`) or JSON lines (as recorded)."""
     if fmt == "jsonl":
         for row in rows:

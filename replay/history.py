@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
+from ledger.aggregates.events.base import Event
 from ledger.projections.runner import EventLog, FileLog, ListLog, StoreLog
 
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
-def log_of(source: Any) -> EventLog:
+
+def log_of(source: LedgerStore) -> EventLog:
     """The notification log of a store, or ``source`` itself when it is already a log (tests, files)."""
     return source if isinstance(source, ListLog | FileLog | StoreLog) else StoreLog(source)
 
 
-def events(source: Any, *, until: datetime | None = None, batch: int = 10_000) -> Iterator[tuple[int, Any]]:
+def events(source: LedgerStore, *, until: datetime | None = None, batch: int = 10_000) -> Iterator[tuple[int, Event]]:
     """(position, event) for every stored event, in log order.
 
     With ``until``, each aggregate's history is cut before its first event recorded at or after that instant

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Event
 from ledger.double_entry import Journal
 from ledger.errors import NotFound
 from ledger.money import format_amount
@@ -18,6 +19,9 @@ from ledger.ports.clock import business_date
 from ledger.ports.ids import account_uuid
 from ledger.projections.describe import title
 from replay.history import events
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 
 class StatementLine(msgspec.Struct, frozen=True):
@@ -47,7 +51,7 @@ class Statement(msgspec.Struct, frozen=True):
     closing_credit: str
 
 
-def _reference(event: Any) -> str:
+def _reference(event: Event) -> str:
     """What a line is about: the invoice, or the payment or credit and what it was applied to ("P1 -> I1")."""
     target = getattr(event, "target_id", None)
     source = getattr(event, "payment_id", None) or getattr(event, "credit_id", None)
@@ -60,7 +64,7 @@ def _reference(event: Any) -> str:
     return ""
 
 
-def _label(event: Any) -> str:
+def _label(event: Event) -> str:
     """What a line is: the event in words, and why an application was undone ("Payment Unapplied (ACH return
     R01)"), so a return does not read as a bare unapplied payment."""
     if isinstance(event, ev.PaymentUnapplied | ev.CreditUnapplied) and event.reason:
@@ -68,23 +72,23 @@ def _label(event: Any) -> str:
     return title(event)
 
 
-def account_history(source: Any, key: UUID, upto: int | None = None) -> Iterable[Any]:
+def account_history(source: LedgerStore, key: UUID, upto: int | None = None) -> Iterable[Event]:
     """One account's events in order (up to version ``upto``): read by aggregate from a store, so a statement
     costs the account's history and not the whole log; filtered from the log for other sources (tests)."""
     store_events = getattr(source, "events", None)
     if store_events is not None and hasattr(store_events, "get"):
-        history: Iterable[Any] = store_events.get(key, lte=upto)
+        history: Iterable[Event] = store_events.get(key, lte=upto)
         return history
     return (event for _, event in events(source)
             if event.originator_id == key and (upto is None or event.originator_version <= upto))
 
 
-def statement(store: Any, account_id: str, start: date, end: date, zone: ZoneInfo) -> Statement:
+def statement(store: LedgerStore, account_id: str, start: date, end: date, zone: ZoneInfo) -> Statement:
     """Movements of what the customer owes (receivables) between two business dates, inclusive."""
     return statement_of(account_history(store, account_uuid(account_id)), account_id, start, end, zone)
 
 
-def statement_of(history: Iterable[Any], account_id: str, start: date, end: date, zone: ZoneInfo) -> Statement:
+def statement_of(history: Iterable[Event], account_id: str, start: date, end: date, zone: ZoneInfo) -> Statement:
     """The statement of the account whose events are ``history``.
 
     The closing balance is the opening balance plus the movements, whatever order the history holds them in
@@ -94,7 +98,7 @@ def statement_of(history: Iterable[Any], account_id: str, start: date, end: date
     journal = Journal()
     currency = ""
     opening = opening_credit = closing_credit = 0
-    moves: list[tuple[date, Any, int]] = []
+    moves: list[tuple[date, Event, int]] = []
     for event in history:
         entry = journal.post(event)
         if isinstance(event, ev.AccountOpened):

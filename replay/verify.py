@@ -18,21 +18,29 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Mapper
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Event
 from ledger.cards import card_number_field
 from ledger.errors import ValidationError
 from ledger.invariants import InvariantChecker
-from ledger.projections import fresh
+from ledger.projections import fresh, queries
+from ledger.projections.chain import StoredNote
 from ledger.projections.compare import differences
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.rebuild import build_all
 from ledger.projections.runner import StoreLog, connect, position_of
+from ledger.store.mapper import decode_event, plain_state
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 #: Events that carry the idempotency key of the request that recorded them (DESIGN invariant 6).
 KEYED = (ev.PaymentSubmitted, ev.PaymentRefunded, ev.CreditRefunded, ev.PaymentReceivedUnidentified)
@@ -97,10 +105,9 @@ def account_names(keeper: ProjectionKeeper) -> dict[str, str]:
     """Account ids by aggregate id, from the audit read model (empty when it cannot be read): findings name
     the account a finance user knows, not only its UUID."""
     try:
-        rows = keeper.connection("audit").execute("select account, account_id from audit_accounts").fetchall()
+        return queries.account_ids(keeper.connection("audit"))
     except Exception:  # the read model may be the casualty being investigated: the UUID alone will do
         return {}
-    return {str(aggregate): str(account_id) for aggregate, account_id in rows}
 
 
 def _whose(names: dict[str, str], aggregate: str) -> str:
@@ -136,17 +143,17 @@ def projection_findings(keeper: ProjectionKeeper, scratch: Path) -> tuple[list[C
             db.close()
 
 
-def _where(position: int, event: Any) -> str:
+def _where(position: int, event: Event) -> str:
     """``position 7 (PaymentSettled, aggregate UUID version 4)``: where a finding about one event is."""
     return (f"position {position} ({type(event).__name__}, aggregate {event.originator_id} version "
             f"{event.originator_version})")
 
 
-def invariant_findings(history: Iterable[tuple[int, Any]]) -> tuple[int, list[Finding]]:
+def invariant_findings(history: Iterable[tuple[int, Event]]) -> tuple[int, list[Finding]]:
     """(events read, violations) of the design's invariants over ``history``."""
     checker = InvariantChecker()
-    keys: dict[tuple[Any, str, str], int] = {}
-    newest: dict[Any, Any] = {}
+    keys: dict[tuple[UUID, str, str], int] = {}
+    newest: dict[UUID, datetime] = {}
     found: list[Finding] = []
     count = 0
     for position, event in history:
@@ -172,8 +179,8 @@ def invariant_findings(history: Iterable[tuple[int, Any]]) -> tuple[int, list[Fi
     return count, found + [Finding("invariant", v) for v in checker.check()]
 
 
-def decoded_events(log: StoreLog, mapper: Any, unreadable: list[Finding], *,
-                   batch: int = 10_000) -> Iterator[tuple[int, Any]]:
+def decoded_events(log: StoreLog, mapper: Mapper[UUID], unreadable: list[Finding], *,
+                   batch: int = 10_000) -> Iterator[tuple[int, Event]]:
     """(position, event) for every stored event that can be decoded, in log order; each one that cannot is
     appended to ``unreadable`` as an ``event_decode`` finding naming its position and topic, and reading goes on.
 
@@ -194,12 +201,12 @@ def decoded_events(log: StoreLog, mapper: Any, unreadable: list[Finding], *,
         after = last
 
 
-def _decode_each(notes: Iterable[Any], mapper: Any, unreadable: list[Finding]) -> Iterator[tuple[int, Any]]:
+def _decode_each(notes: Iterable[StoredNote], mapper: Mapper[UUID],
+                 unreadable: list[Finding]) -> Iterator[tuple[int, Event]]:
     """Decode stored rows one by one (through the store's mapper: cipher, compression), naming each that fails."""
     for note in notes:
-        stored = StoredEvent(note.originator_id, note.originator_version, note.topic, note.state)
         try:
-            yield note.id, mapper.to_domain_event(stored)
+            yield note.id, decode_event(note.topic, plain_state(mapper, note.state))
         except Exception as error:  # reported, not raised: the rest of the log is still checked
             unreadable.append(Finding("event_decode", f"position {note.id} (topic {note.topic}, account aggregate "
                                                       f"{note.originator_id} version {note.originator_version}): "
@@ -212,7 +219,7 @@ def not_checked(check: str, what: str, unreadable: Sequence[Finding]) -> Finding
                           f"event_decode findings) and {what} need every event")
 
 
-def verify(store: Any, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] = (),
+def verify(store: LedgerStore, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] = (),
            catch_up_failure: str | None = None) -> Verification:
     """Run every check; ``ok`` only when none finds anything.
 

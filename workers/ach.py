@@ -12,13 +12,19 @@ settlement, or after a CSR settled it by hand, is recorded the same way); a late
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import sqlite3
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
+from ledger.projections import queries
+
+if TYPE_CHECKING:
+    from ledger.bootstrap import Ledger
+    from ledger.projections.keeper import ProjectionKeeper
 
 log = structlog.get_logger("ledger.ach")
 WORKER = m.ActorIn(kind="worker", name="ach", channel="gateway")
@@ -31,21 +37,14 @@ RETURN_WATCH = timedelta(days=5)
 SETTLED_EVERY = 3600.0
 
 
-def pending_ach(db: Any, now: datetime, *, settled: bool = True) -> list[tuple[str, str, str, str]]:
+def pending_ach(db: sqlite3.Connection, now: datetime, *, settled: bool = True) -> list[tuple[str, str, str, str]]:
     """(account id, payment id, gateway transaction id, status) of every ACH payment still pending and, with
     ``settled``, of those settled within ``RETURN_WATCH`` of ``now`` (settled by hand while the bank had not
     decided, or returned since), oldest first."""
-    watched = "p.status = 'pending'"
-    params: tuple[str, ...] = ()
-    if settled:
-        watched += " or (p.status = 'settled' and p.settled_at >= ?)"
-        params = ((now - RETURN_WATCH).astimezone(UTC).isoformat(),)
-    return [(r[0], r[1], r[2], r[3]) for r in db.execute(
-        "select a.account_id, p.id, p.transaction_id, p.status from payments p join accounts a using (account) "
-        f"where p.method = 'ach' and ({watched}) order by p.submitted_at, p.rowid", params)]
+    return queries.ach_payments(db, now - RETURN_WATCH if settled else None)
 
 
-def reconcile_ach(ledger: Any, keeper: Any, *, settled: bool = True) -> int:
+def reconcile_ach(ledger: Ledger, keeper: ProjectionKeeper, *, settled: bool = True) -> int:
     """Record the bank's decision on every pending ACH payment it has decided (and, with ``settled``, a return
     of one settled lately); returns how many were recorded. The scheduler asks about pending payments on every
     pass and about settled ones every ``SETTLED_EVERY`` (one gateway call each).

@@ -8,13 +8,20 @@ they are applied to it without a charge."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Literal, cast
+from uuid import UUID
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Event
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
 from ledger.money import format_amount
 
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
+    from workers.consumer import CommandService
+
+MethodKind = Literal["card", "paypal", "ach"]
 WORKER = m.ActorIn(kind="worker", name="autopay", channel="system")
 
 
@@ -26,11 +33,11 @@ class AutopayWorker:
     #: Its commands carry idempotency keys / deterministic ids: doing one again is answered as a repeat.
     repeatable = True
 
-    def __init__(self, store: Any, service: Any) -> None:
+    def __init__(self, store: LedgerStore, service: CommandService) -> None:
         self.store = store
         self.service = service
 
-    async def handle(self, event: Any, event_id: str) -> None:
+    async def handle(self, event: Event, event_id: str) -> None:
         """Charge the autopay method for the invoice's open amount less open credits (or apply the credits).
 
         Decided on the account as it was when the invoice was issued, so every delivery of the event sends the
@@ -49,7 +56,8 @@ class AutopayWorker:
             return
         amount = format_amount(invoice.open - state.credit_balance, state.currency)
         command = m.SubmitPayment(account=state.account_id, payment=f"AUTO-{invoice.id}", amount=amount,
-                                  method=method.kind, token=method.token, invoices={invoice.id: amount},
+                                  method=cast(MethodKind, method.kind),  # checked when the method was added
+                                  token=method.token, invoices={invoice.id: amount},
                                   key=f"autopay:{invoice.id}", actor=WORKER)
         try:
             await asyncio.to_thread(self.service.handle, command)
@@ -57,7 +65,7 @@ class AutopayWorker:
             if error.code not in ("duplicate_id", "invoice_paid"):
                 raise
 
-    async def _apply_credits(self, aggregate_id: Any, invoice_id: str) -> None:
+    async def _apply_credits(self, aggregate_id: UUID, invoice_id: str) -> None:
         """Cover what is open on the invoice from open credits, oldest first (a repeat finds the invoice paid);
         no money moves at the gateway, so this is decided on the account as it is now."""
         state = (await asyncio.to_thread(self.store.account, aggregate_id)).state

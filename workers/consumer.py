@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 import structlog
@@ -24,19 +24,25 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from ledger.aggregates.events.base import event_uuid
+from ledger.aggregates.events.base import Event, event_uuid
+from ledger.commands.messages import Command, Outcome
 from ledger.nats_api.dead_letters import UncertainRecord
 from ledger.nats_api.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM
 from ledger.ports.mailer import DeliveryUncertain
 from ledger.store.mapper import decode_event
 from workers.inbox import CLAIMED, DONE, FAILED, UNCERTAIN, Inbox
 
+if TYPE_CHECKING:
+    from nats.aio.msg import Msg
+
+    from ledger.store.application import LedgerStore
+
 log = structlog.get_logger("ledger.workers")
 BACKOFF = (1.0, 5.0, 30.0, 120.0, 600.0)
 DLQ_SUBJECTS = (f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{EVENTS_STREAM}.*", f"{DLQ_PREFIX}>")
 
 
-def from_the_log(store: Any, event: Any, event_id: str) -> bool:
+def from_the_log(store: LedgerStore, event: Event, event_id: str) -> bool:
     """Whether ``event`` is the one the store holds at its aggregate and version, under ``event_id``: NATS
     lets any client with publish rights put a message on ``ledger.events.>``, and a worker acting on a forged
     one would email a customer, relink an order or charge a saved card."""
@@ -45,6 +51,14 @@ def from_the_log(store: Any, event: Any, event_id: str) -> bool:
     stored = list(store.events.get(event.originator_id, gt=event.originator_version - 1,
                                    lte=event.originator_version))
     return len(stored) == 1 and stored[0] == event
+
+
+class CommandService(Protocol):
+    """Where a worker sends its commands: the ledger's command service (``Ledger.service``)."""
+
+    def handle(self, command: Command) -> Outcome:
+        """Run one command; a refusal raises a ``LedgerError``."""
+        ...
 
 
 class Worker(Protocol):
@@ -57,7 +71,7 @@ class Worker(Protocol):
     #: a Maildir keyed by message id) or could repeat an outside effect (an email over SMTP).
     repeatable: bool
 
-    async def handle(self, event: Any, event_id: str) -> None:
+    async def handle(self, event: Event, event_id: str) -> None:
         """React to one event; raise to have it redelivered later, DeliveryUncertain when the effect may have
         happened."""
         ...
@@ -142,7 +156,7 @@ async def consume(js: JetStreamContext, worker: Worker, inbox: Inbox, stop: asyn
             await handle_message(worker, inbox, message, backoff, js)
 
 
-async def handle_message(worker: Worker, inbox: Inbox, message: Any, backoff: tuple[float, ...],
+async def handle_message(worker: Worker, inbox: Inbox, message: Msg, backoff: tuple[float, ...],
                          js: JetStreamContext | None = None) -> None:
     """Handle one delivered message: claim it in the inbox, act, record, ack; NAK with a delay on failure.
 

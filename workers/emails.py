@@ -12,12 +12,13 @@ import functools
 import html
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import structlog
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Event
 from ledger.aggregates.state import AccountState
 from ledger.money import format_amount
 from ledger.personal.vault import ERASED
@@ -27,6 +28,8 @@ from ledger.ports.tokens import TokenIssuer
 from replay.statement import Statement, account_history, statement_of
 
 log = structlog.get_logger("ledger.workers")
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -36,7 +39,7 @@ def portal_link(portal_url: str, page: str, *parts: str) -> str:
     return "/".join((portal_url, page, *(quote(part, safe="") for part in parts)))
 
 
-def render(template: str, **values: Any) -> tuple[str, str, str]:
+def render(template: str, **values: object) -> tuple[str, str, str]:
     """(subject, text, html) of ``template`` filled with ``values`` (HTML-escaped in the HTML part)."""
     parts = [(TEMPLATES / f"{template}.{kind}").read_text().strip() for kind in ("subject", "txt", "html")]
     escaped = {name: html.escape(str(value)) for name, value in values.items()}
@@ -50,7 +53,7 @@ class EmailWorker:
     wants = frozenset({"InvitationSent", "InvitationResent", "PaymentSubmitted", "PaymentSettled",
                        "PaymentReturned", "PaymentApplied", "ReauthorizationRequested", "StatementSent"})
 
-    def __init__(self, store: Any, mailer: Mailer, tokens: TokenIssuer, portal_url: str = "http://localhost:8080",
+    def __init__(self, store: LedgerStore, mailer: Mailer, tokens: TokenIssuer, portal_url: str = "http://localhost:8080",
                  sender: str = "ledger@localhost") -> None:
         self.store = store
         self.mailer = mailer
@@ -62,7 +65,7 @@ class EmailWorker:
         #: Sending again after a crash mid-send is safe only where the mailer delivers a message id once.
         self.repeatable = mailer.idempotent
 
-    def relevant(self, event: Any) -> bool:
+    def relevant(self, event: Event) -> bool:
         """Whether ``event`` may call for an email, decided from the event alone before the inbox claims it (a
         card payment's submission or an application to an invoice never does: a worker killed while holding
         one must not leave it "uncertain")."""
@@ -72,7 +75,7 @@ class EmailWorker:
             return event.target_kind == "order" and event.moved_from is None and event.reallocated_for is None
         return True
 
-    async def handle(self, event: Any, event_id: str) -> None:
+    async def handle(self, event: Event, event_id: str) -> None:
         """Send the email ``event`` calls for, if any."""
         state: AccountState = (await asyncio.to_thread(self.store.account, event.originator_id,
                                                        event.originator_version)).state
@@ -99,7 +102,7 @@ class EmailWorker:
         history = account_history(self.store, event.originator_id, event.originator_version)
         return statement_of(history, account_id, event.period_from, event.period_to, self.zone)
 
-    def compose(self, event: Any, state: AccountState, period: Statement | None = None,
+    def compose(self, event: Event, state: AccountState, period: Statement | None = None,
                 reveal: Callable[[str], str] = str) -> tuple[str, tuple[str, str, str]] | None:
         """(recipient as the state holds it, sealed, rendered template) for ``event`` given the account as of that
         event (and, for a statement, the period's statement computed from the account's history up to it);

@@ -8,33 +8,30 @@ import asyncio
 import contextlib
 import functools
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
+from ledger.projections import queries
 from workers.ach import SETTLED_EVERY, reconcile_ach
+
+if TYPE_CHECKING:
+    from ledger.bootstrap import Ledger
+    from ledger.projections.keeper import ProjectionKeeper
 
 log = structlog.get_logger("ledger.expiry")
 WORKER = m.ActorIn(kind="worker", name="expiry", channel="system")
 
 
-def due(db: Any, now_iso: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(account id, authorization id) of holds past their expiry, and account ids of stale invitations."""
-    holds = [(r[0], r[1]) for r in db.execute(
-        "select a.account_id, z.id from authorizations z join accounts a using (account) "
-        "where z.status in ('active', 'reauth_requested') and z.expires_at <= ?", (now_iso,))]
-    invitations = [r[0] for r in db.execute(
-        "select account_id from accounts where portal = 'invited' and invitation_expires_at <= ?", (now_iso,))]
-    return holds, invitations
-
-
-def expire_due(ledger: Any, keeper: Any) -> int:
+def expire_due(ledger: Ledger, keeper: ProjectionKeeper) -> int:
     """Record every expiry that is due now; returns how many were recorded."""
     keeper.catch_up(["accounts"])
-    holds, invitations = due(keeper.connection("accounts"), ledger.ports.clock.now().isoformat())
-    commands: list[Any] = [m.ExpireAuthorization(account=a, authorization=z, actor=WORKER) for a, z in holds]
+    accounts, now = keeper.connection("accounts"), ledger.ports.clock.now()
+    holds, invitations = queries.due_authorizations(accounts, now), queries.expired_invitations(accounts, now)
+    commands: list[m.AccountCommand] = [m.ExpireAuthorization(account=a, authorization=z, actor=WORKER)
+                                        for a, z in holds]
     commands += [m.ExpireInvitation(account=a, actor=WORKER) for a in invitations]
     done = 0
     for command in commands:
@@ -46,7 +43,7 @@ def expire_due(ledger: Any, keeper: Any) -> int:
     return done
 
 
-async def run(ledger: Any, keeper: Any, stop: asyncio.Event, every: float = 30.0) -> None:
+async def run(ledger: Ledger, keeper: ProjectionKeeper, stop: asyncio.Event, every: float = 30.0) -> None:
     """Check for due expiries and decided ACH payments every ``every`` seconds until ``stop`` (settled ACH
     payments, for a late return, every ``SETTLED_EVERY`` seconds)."""
     settled_at = -SETTLED_EVERY

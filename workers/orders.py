@@ -9,11 +9,17 @@ order for manual processing in the ledger itself (``ReauthorizationFailed``)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Event
+from ledger.aggregates.orders import price_after_reauthorization
 from ledger.commands import messages as m
 from ledger.money import format_amount
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
+    from workers.consumer import CommandService
 
 WORKER = m.ActorIn(kind="worker", name="orders", channel="system")
 
@@ -26,34 +32,27 @@ class OrdersWorker:
     #: Its commands carry idempotency keys / deterministic ids: doing one again is answered as a repeat.
     repeatable = True
 
-    def __init__(self, store: Any, service: Any) -> None:
+    def __init__(self, store: LedgerStore, service: CommandService) -> None:
         self.store = store
         self.service = service
 
-    async def handle(self, event: Any, event_id: str) -> None:
+    async def handle(self, event: Event, event_id: str) -> None:
         """Replace the order whose price went up (idempotent: a replay is answered as done).
 
-        The new order's price is what was paid on the old one plus the new hold, which covers at least the
-        balance due (the ledger refuses less): the price the customer approved at checkout. Both are read from
-        the account as it was at the reauthorization (a capture of the new hold since then is no payment on top
-        of it); that the order is still open, from the account as it is now.
+        Whether it went up, and the new price (:func:`ledger.aggregates.orders.price_after_reauthorization`),
+        are read from the account as it was at the reauthorization (a capture of the new hold since then is no
+        payment on top of it); that the order is still open, from the account as it is now.
         """
         if not isinstance(event, ev.Reauthorized):
             return
         then = (await asyncio.to_thread(self.store.account, event.originator_id, event.originator_version)).state
-        order = then.orders.get(event.order_id)
-        old = then.authorizations.get(event.authorization_id)
-        if order is None or old is None:
-            return
-        approved = order.paid + event.amount
-        repriced_up = old.order_price is not None and order.amount > old.order_price
-        if not (repriced_up or approved > order.amount):
+        price = price_after_reauthorization(then, event)
+        if price is None:
             return
         state = (await asyncio.to_thread(self.store.account, event.originator_id)).state
-        if state.orders[order.id].status != "open":
+        if state.orders[event.order_id].status != "open":
             return
         command = m.ReplaceOrder(account=state.account_id, order=event.order_id,
                                  new_order=f"{event.order_id}-{event.new_authorization_id}",
-                                 amount=format_amount(max(approved, order.amount), state.currency),
-                                 actor=WORKER)
+                                 amount=format_amount(price, state.currency), actor=WORKER)
         await asyncio.to_thread(self.service.handle, command)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 from nats.js import JetStreamContext
@@ -24,7 +24,10 @@ from nats.js.errors import NotFoundError
 from ledger.aggregates.events.base import event_uuid
 from ledger.nats_api.subjects import EVENTS_PREFIX, EVENTS_STREAM, event_subject
 from ledger.store.log_reader import CommittedLog
-from ledger.store.mapper import encode_event
+from ledger.store.mapper import decode_event, encode_event, plain_state
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.relay")
 POSITION = "Ledger-Position"
@@ -49,7 +52,8 @@ async def ensure_events_stream(js: JetStreamContext, *, replicas: int = 1) -> No
 class Relay:
     """Publishes the store's log to JetStream."""
 
-    def __init__(self, store: Any, js: JetStreamContext, *, batch: int = 1000, ack_timeout: float = 10.0) -> None:
+    def __init__(self, store: LedgerStore, js: JetStreamContext, *, batch: int = 1000,
+                 ack_timeout: float = 10.0) -> None:
         self.store = store
         self.js = js
         self.batch = batch
@@ -111,7 +115,7 @@ class Relay:
             event_id = event_uuid(note.originator_id, note.originator_version)
             name, _, version = note.topic.partition(":")
             body = note.state if not (mapper.cipher or mapper.compressor) else encode_event(
-                mapper.to_domain_event(note))
+                decode_event(note.topic, plain_state(mapper, note.state)))
             headers = {"Nats-Msg-Id": event_id, POSITION: str(note.id), "Ledger-Event-Type": name,
                        "Ledger-Event-Version": version or "1"}
             if previous is not None and not self._unchained:
@@ -154,7 +158,7 @@ class Relay:
                     await asyncio.wait_for(stop.wait(), delay)
 
 
-async def run_standalone(store: Any, url: str, batch: int = 1000, **connect: Any) -> None:
+async def run_standalone(store: LedgerStore, url: str, batch: int = 1000, **connect: object) -> None:
     """Connect (``connect``: nats-py options, the relay's credential), make sure the stream exists, relay until
     the process is stopped."""
     import signal

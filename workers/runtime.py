@@ -1,17 +1,7 @@
 """Everything ``make run`` starts, in one process: the bundled nats-server (unless NATS_URL is set), the
 command/read API, the relay, the workers, the expiry scheduler and the projection runner (a process of its own:
-``ledger.projections.follower``).
-
-| variable | default | meaning |
-| --- | --- | --- |
-| NATS_URL | (bundled nats-server on 127.0.0.1:4222, store var/nats) | NATS server with JetStream |
-| SMTP_HOST / SMTP_PORT | (none: Maildir var/mail) / 25 | SMTP relay for customer emails |
-| SMTP_USER / SMTP_PASSWORD / SMTP_STARTTLS | | SMTP credentials; STARTTLS when "1" |
-| LEDGER_MAIL_FROM | ledger@localhost | sender address |
-| LEDGER_PORTAL_URL | http://localhost:8080 | base of invitation and cart links |
-| LEDGER_WORKERS | emails,orders,autopay | which workers run in this process |
-| LEDGER_WORKER_ACK_WAIT | 30 | seconds before an unacknowledged event (its worker died) is delivered again |
-| LEDGER_WORKER_MAX_DELIVER | 5 | deliveries of a failing event before it goes to the dead letters |
+``ledger.projections.follower``). What runs, and where, comes from the ledger's ``Settings`` (README,
+Configuration); the composition root (:mod:`ledger.bootstrap`) builds the workers, the mailer and the read models.
 """
 
 from __future__ import annotations
@@ -19,33 +9,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import signal
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any
 
 import nats
 import structlog
+from nats.aio.client import Client
+from nats.js import JetStreamContext
 
-from ledger.adapters.mailers import MaildirMailer, SmtpMailer
 from ledger.bootstrap import Ledger
-from ledger.errors import ValidationError
+from ledger.config import WORKER_NAMES
 from ledger.identity.binding import Binder
 from ledger.identity.credentials import Credentials
 from ledger.nats_api.api import build_broker
 from ledger.natsserver import NatsServerProcess, connect_roles, connect_until_stopped
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
-from ledger.projections.keeper import ProjectionKeeper
 from workers import expiry
-from workers.autopay import AutopayWorker
 from workers.consumer import Worker, consume, ensure_dlq_stream, rewind
-from workers.emails import EmailWorker
 from workers.inbox import Inbox
-from workers.orders import OrdersWorker
 from workers.relay import Relay, ensure_events_stream
 
 log = structlog.get_logger("ledger.serve")
@@ -62,7 +46,7 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-async def wait_until_answering(nc: Any, timeout: float = 10.0) -> None:
+async def wait_until_answering(nc: Client, timeout: float = 10.0) -> None:
     """Return once the API answers requests (its subscriptions have reached the server)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -120,72 +104,25 @@ async def finish(tasks: list[asyncio.Task[None]], grace: float = STOP_GRACE) -> 
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def consumer_options() -> dict[str, Any]:
-    """The workers' consumer settings from LEDGER_WORKER_ACK_WAIT and LEDGER_WORKER_MAX_DELIVER (they apply
-    when a worker's durable consumer is created)."""
-    return {"ack_wait": float(os.environ.get("LEDGER_WORKER_ACK_WAIT", "30")),
-            "max_deliver": int(os.environ.get("LEDGER_WORKER_MAX_DELIVER", "5"))}
-
-
-def mailer_from_env(home: Path) -> Mailer:
-    """SMTP when SMTP_HOST is set, else a Maildir under ``home/mail``."""
-    host = os.environ.get("SMTP_HOST")
-    if not host:
-        return MaildirMailer(home / "mail")
-    return SmtpMailer(host, int(os.environ.get("SMTP_PORT", "25")), username=os.environ.get("SMTP_USER") or None,
-                      password=os.environ.get("SMTP_PASSWORD") or None,
-                      start_tls=os.environ.get("SMTP_STARTTLS") == "1")
-
-
-#: The event consumers ``serve`` runs (LEDGER_WORKERS); ``ledger worker`` also runs the expiry scheduler alone.
-CONSUMERS = ("emails", "orders", "autopay")
-WORKER_NAMES = (*CONSUMERS, "expiry")
-
-
-def worker_names(text: str) -> list[str]:
-    """The workers named in a LEDGER_WORKERS value (comma-separated; empty: none). A name that is not a
-    worker is refused, naming it: a typo would otherwise start the process without the worker, silently."""
-    stripped = (part.strip() for part in text.split(","))
-    names = [name for name in stripped if name and name != "expiry"]  # the scheduler every serve runs
-    for name in names:
-        if name not in CONSUMERS:
-            raise ValidationError(f"LEDGER_WORKERS names {name!r}, which is not a worker (workers: "
-                                  f"{', '.join(CONSUMERS)})", field="LEDGER_WORKERS", code="unknown_worker")
-    return list(dict.fromkeys(names))
-
-
-def scheduler_wanted(text: str) -> bool:
-    """LEDGER_SCHEDULER: ``1`` (default) runs the scheduler (expiries, ACH outcomes) in this ``serve``; ``0`` on
-    the other nodes of a deployment, so the gateway is asked once, not once per node."""
-    if text not in ("0", "1"):
-        raise ValidationError("LEDGER_SCHEDULER must be 0 or 1", field="LEDGER_SCHEDULER", code="invalid")
-    return text == "1"
-
-
-def workers_for(ledger: Ledger, mailer: Mailer, names: list[str]) -> list[Worker]:
-    """The named workers (see :func:`worker_names`)."""
-    available: dict[str, Worker] = {
-        "emails": EmailWorker(ledger.store, mailer, ledger.ports.tokens,
-                              os.environ.get("LEDGER_PORTAL_URL", "http://localhost:8080"),
-                              os.environ.get("LEDGER_MAIL_FROM", "ledger@localhost")),
-        "orders": OrdersWorker(ledger.store, ledger.service),
-        "autopay": AutopayWorker(ledger.store, ledger.service),
-    }
-    return [available[n] for n in names if n in available]
+def consuming(ledger: Ledger, js: JetStreamContext, worker: Worker, inbox: Inbox,
+              stop: asyncio.Event) -> Callable[[], Awaitable[None]]:
+    """``worker`` consuming its durable consumer, created with LEDGER_WORKER_ACK_WAIT and
+    LEDGER_WORKER_MAX_DELIVER (they apply when the consumer is created)."""
+    settings = ledger.settings
+    return functools.partial(consume, js, worker, inbox, stop, max_deliver=settings.worker_max_deliver,
+                             ack_wait=settings.worker_ack_wait)
 
 
 async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Event | None = None,
                 mailer: Mailer | None = None, expiry_every: float = 30.0) -> None:
     """Run everything until ``stop`` is set (or SIGINT / SIGTERM)."""
-    home = ledger.settings.home
-    names = worker_names(os.environ.get("LEDGER_WORKERS", ",".join(CONSUMERS)))
-    scheduler = scheduler_wanted(os.environ.get("LEDGER_SCHEDULER", "1"))
+    home, names, scheduler = ledger.settings.home, list(ledger.settings.workers), ledger.settings.scheduler
     stop = stop or asyncio.Event()
     server = None
-    credentials = Credentials(home).ensure()
-    url = nats_url or os.environ.get("NATS_URL")
+    credentials = ledger.credentials().ensure()
+    url = nats_url or ledger.settings.nats_url
     if not url:
-        wanted = int(os.environ.get("LEDGER_NATS_PORT", "4222"))
+        wanted = ledger.settings.nats_port
         server = NatsServerProcess(home / "nats", die_with_parent=True, config=credentials.config_path)
         server.stop_orphan()  # one left by a serve that died: it would hold the port and the store
         server.port = wanted if port_is_free(wanted) else -1
@@ -203,12 +140,11 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         log.info("ledger_stopped", connected=False)
         return
     nc = connections["ledger"]
-    api_keeper, expiry_keeper = ProjectionKeeper(ledger.store, home), ProjectionKeeper(ledger.store, home)
+    api_keeper, expiry_keeper = ledger.keeper(), ledger.keeper()
     js = nc.jetstream()
     await ensure_events_stream(js)
     await ensure_dlq_stream(js)
-    broker = build_broker(ledger, api_keeper, url, binder=Binder(credentials),
-                          **credentials.connect_options("ledger"))
+    broker = build_broker(ledger, api_keeper, url, binder=Binder(credentials), **credentials.connect_options("ledger"))
     await broker.start()
     await wait_until_answering(nc)
     inbox = Inbox(home / "workers.db")
@@ -216,9 +152,8 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     tasks = [supervise("relay", lambda: relay.run(stop), stop)]
     if scheduler:
         tasks.append(supervise("expiry", lambda: expiry.run(ledger, expiry_keeper, stop, expiry_every), stop))
-    tasks += [supervise(w.name, functools.partial(consume, connections[f"worker-{w.name}"].jetstream(), w, inbox,
-                                                  stop, **consumer_options()), stop)
-              for w in workers_for(ledger, mailer or mailer_from_env(home), names)]
+    tasks += [supervise(w.name, consuming(ledger, connections[f"worker-{w.name}"].jetstream(), w, inbox, stop), stop)
+              for w in ledger.workers(names, mailer)]
     log.info("ledger_serving", nats=url, workers=names, scheduler=scheduler, store=ledger.settings.store_description())
     try:
         await stop.wait()
@@ -262,16 +197,16 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
     stop_on_signals(stop)
     home = ledger.settings.home
     if name == "expiry":
-        keeper = ProjectionKeeper(ledger.store, home)
+        keeper = ledger.keeper()
         try:
             await expiry.run(ledger, keeper, stop, expiry_every)
         finally:
             keeper.close()
         return
-    [worker] = workers_for(ledger, mailer or mailer_from_env(home), [name])
-    credentials = Credentials(home)
+    [worker] = ledger.workers([name], mailer)
+    credentials = ledger.credentials()
     if replay_from is not None:  # deleting a consumer is the admin's right alone
-        await rewind_as_admin(nats_url, stop, credentials, name, replay_from)
+        await rewind_as_admin(ledger, nats_url, stop, credentials, name, replay_from)
     nc = await connect_until_stopped(nats_url, stop, max_reconnect_attempts=-1, name=f"ledger-{name}",
                                      **credentials.connect_options("worker", name))
     if nc is None:
@@ -283,7 +218,7 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
         await ensure_events_stream(js)
         await ensure_dlq_stream(js)
         log.info("worker_started", worker=name, nats=nats_url, replay_from=replay_from)
-        task = supervise(name, functools.partial(consume, js, worker, inbox, stop, **consumer_options()), stop)
+        task = supervise(name, consuming(ledger, js, worker, inbox, stop), stop)
         await stop.wait()
         await finish([task])
     finally:
@@ -292,18 +227,20 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
         log.info("worker_stopped", worker=name)
 
 
-async def rewind_as_admin(url: str, stop: asyncio.Event, credentials: Credentials, name: str, start: int) -> None:
+async def rewind_as_admin(ledger: Ledger, url: str, stop: asyncio.Event, credentials: Credentials, name: str,
+                          start: int) -> None:
     """Recreate worker ``name``'s durable consumer at stream sequence ``start``, over an admin connection."""
     nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name=f"ledger-{name}-rewind",
                                      **credentials.connect_options("admin"))
     if nc is not None:
         try:
             await ensure_events_stream(nc.jetstream())
-            await rewind(nc.jetstream(), name, start, **consumer_options())
+            await rewind(nc.jetstream(), name, start, max_deliver=ledger.settings.worker_max_deliver,
+                         ack_wait=ledger.settings.worker_ack_wait)
         finally:
             await nc.close()
 
 
-def run_forever(ledger: Ledger) -> Any:
+def run_forever(ledger: Ledger) -> None:
     """Blocking entry point of ``ledger serve``."""
     return asyncio.run(serve(ledger))

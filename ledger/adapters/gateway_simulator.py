@@ -22,8 +22,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
+from ledger.aggregates.authorizations import AUTHORIZATION_TTL
+from ledger.aggregates.idempotency import check_idempotency_key
 from ledger.errors import Conflict, GatewayUnavailable, NotFound, ValidationError
 from ledger.money import check_currency
 from ledger.ports.clock import Clock
@@ -34,7 +36,6 @@ from ledger.ports.gateway import (
     ChargeResult,
     PaymentMethod,
     check_amount,
-    check_idempotency_key,
     check_token,
     check_transaction_id,
 )
@@ -43,8 +44,6 @@ APPROVING = frozenset({"tok_visa", "tok_mastercard", "tok_amex", "tok_discover",
 DECLINING = {"tok_decline": "card_declined", "tok_insufficient_funds": "insufficient_funds",
              "tok_expired_card": "expired_card"}
 ACH_TOKENS = frozenset({"tok_ach", "tok_ach_return"})
-#: Seed 004: "That authorization is good for 29 days."
-HOLD = timedelta(days=29)
 #: How long the simulated bank takes to settle or return an ACH debit (real ones: 1-3 business days).
 ACH_CLEARING = timedelta(days=3)
 MESSAGES = {
@@ -134,7 +133,7 @@ class GatewaySimulator:
             row = self._replay(key, request)
             if row is None:
                 verdict, code = _judge_hold(token)
-                expires = (self.clock.now() + HOLD).isoformat() if verdict == "approved" else None
+                expires = (self.clock.now() + AUTHORIZATION_TTL).isoformat() if verdict == "approved" else None
                 row = self._insert(key, "authorization", request, token=token, amount=amount,
                                    currency=currency, method="card", status=verdict, decline_code=code,
                                    expires_at=expires)
@@ -311,7 +310,7 @@ class GatewaySimulator:
                            code="idempotency_key_reused")
         return row
 
-    def _insert(self, key: str, kind: str, request: str, **values: Any) -> sqlite3.Row:
+    def _insert(self, key: str, kind: str, request: str, **values: str | int | None) -> sqlite3.Row:
         txn = "txn_" + hashlib.sha256(f"{kind}|{key}".encode()).hexdigest()[:24]
         columns = {"id": txn, "idem_key": key, "kind": kind, "request": request, "response": values["status"],
                    "created_at": self.clock.now().isoformat(), **values}

@@ -56,7 +56,7 @@ class AccessDecisions(AccountRoot):
     def send_statement(self, ctx: ev.Context, *, period_from: date, period_to: date) -> ev.StatementSent:
         """Record that a statement with a pay link goes to the primary email (the email worker sends it)."""
         if period_to < period_from:
-            raise ValidationError("the period ends before it starts", field="to", code="invalid_period")
+            raise ValidationError("the period ends before it starts", field="period_to", code="invalid_period")
         return self.trigger(ctx, ev.StatementSent, period_from=period_from, period_to=period_to,
                             balance=self.state.balance, open_invoices=len(self.state.open_invoices()))
 

@@ -33,95 +33,95 @@ def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field
 
 
 class AuthorizationDecisions(PaymentDecisions):
-    def check_authorization(self, *, authorization_id: str, order_id: str, amount: int) -> None:
+    def check_authorization(self, *, authorization: str, order: str, amount: int) -> None:
         """Refuse before the gateway is asked: a new id, on an open order, for no more than its balance due."""
-        if authorization_id in self.state.authorizations:
-            raise Conflict(f"authorization {authorization_id} already exists", field="authorization_id",
+        if authorization in self.state.authorizations:
+            raise Conflict(f"authorization {authorization} already exists", field="authorization",
                            code="duplicate_id")
-        check_hold_amount(self.open_order(order_id, field="order"), amount, reauthorization=False)
+        check_hold_amount(self.open_order(order, field="order"), amount, reauthorization=False)
 
-    def authorize_card(self, ctx: ev.Context, *, authorization_id: str, order_id: str, amount: int, token: str,
+    def authorize_card(self, ctx: ev.Context, *, authorization: str, order: str, amount: int, token: str,
                        transaction_id: str, expires_at: datetime | None = None) -> ev.CardAuthorized:
         """Record an approved hold for an order (declined holds are refused by the handler, nothing written)."""
-        self.check_authorization(authorization_id=authorization_id, order_id=order_id, amount=amount)
-        return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization_id, order_id=order_id,
+        self.check_authorization(authorization=authorization, order=order, amount=amount)
+        return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization, order_id=order,
                             amount=amount, token=token, transaction_id=transaction_id,
                             expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
 
-    def expire_authorization(self, ctx: ev.Context, *, authorization_id: str) -> ev.AuthorizationExpired:
+    def expire_authorization(self, ctx: ev.Context, *, authorization: str) -> ev.AuthorizationExpired:
         """Record that a hold passed its 29 days (the expiry worker calls this)."""
-        auth = self.authorization(authorization_id)
+        auth = self.authorization(authorization)
         if auth.status not in ("active", "reauth_requested") or ctx.at < auth.expires_at:
-            raise PolicyViolation("the authorization has not expired", field="authorization_id",
+            raise PolicyViolation("the authorization has not expired", field="authorization",
                                   code="not_expired")
-        return self.trigger(ctx, ev.AuthorizationExpired, authorization_id=authorization_id)
+        return self.trigger(ctx, ev.AuthorizationExpired, authorization_id=authorization)
 
-    def request_reauthorization(self, ctx: ev.Context, *, authorization_id: str, cart_id: str,
+    def request_reauthorization(self, ctx: ev.Context, *, authorization: str, cart_id: str,
                                 cart_token_hash: str, new_amount: int | None = None) -> ev.ReauthorizationRequested:
         """Send (or re-trigger) the cart link for ``new_amount`` (the new price's balance due; by default the
         order's balance due, after a price change recorded on the order)."""
-        order = self.reauthorizable(authorization_id)
+        found = self.reauthorizable(authorization)
         if new_amount is not None:
-            check_hold_amount(order, new_amount, reauthorization=True)
-        return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization_id,
-                            order_id=order.id, new_amount=new_amount or order.open, cart_id=cart_id,
+            check_hold_amount(found, new_amount, reauthorization=True)
+        return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization,
+                            order_id=found.id, new_amount=new_amount or found.open, cart_id=cart_id,
                             cart_token_hash=cart_token_hash)
 
     def reauthorizable(self, authorization_id: str) -> Order:
         """The open order of a hold that may be reauthorized."""
         auth = self.authorization(authorization_id)
         if auth.status not in ("active", "expired", "reauth_requested", "failed"):
-            raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization_id",
+            raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization",
                            code="not_reauthorizable")
-        return self.open_order(auth.order_id, field="authorization_id")
+        return self.open_order(auth.order_id, field="authorization")
 
-    def record_reauthorization(self, ctx: ev.Context, *, authorization_id: str, new_authorization_id: str,
+    def record_reauthorization(self, ctx: ev.Context, *, authorization: str, new_authorization: str,
                                amount: int, status: str, transaction_id: str, decline_code: str | None,
                                expires_at: datetime | None = None) -> ev.Event:
         """Checkout of the cart link: approved (a new hold) or failed (manual processing)."""
-        order = self.check_reauthorization(authorization_id=authorization_id,
-                                           new_authorization_id=new_authorization_id, amount=amount)
+        found = self.check_reauthorization(authorization=authorization,
+                                           new_authorization=new_authorization, amount=amount)
         if status != "approved":
-            return self.trigger(ctx, ev.ReauthorizationFailed, authorization_id=authorization_id, order_id=order.id,
+            return self.trigger(ctx, ev.ReauthorizationFailed, authorization_id=authorization, order_id=found.id,
                                 decline_code=decline_code or "declined")
-        return self.trigger(ctx, ev.Reauthorized, authorization_id=authorization_id,
-                            new_authorization_id=new_authorization_id, order_id=order.id, amount=amount,
+        return self.trigger(ctx, ev.Reauthorized, authorization_id=authorization,
+                            new_authorization_id=new_authorization, order_id=found.id, amount=amount,
                             transaction_id=transaction_id, expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
 
-    def check_reauthorization(self, *, authorization_id: str, new_authorization_id: str, amount: int) -> Order:
+    def check_reauthorization(self, *, authorization: str, new_authorization: str, amount: int) -> Order:
         """Refuse before the gateway is asked: a hold that can be reauthorized, a new id, the balance due."""
-        order = self.reauthorizable(authorization_id)
-        if new_authorization_id in self.state.authorizations:
-            raise Conflict(f"authorization {new_authorization_id} already exists", field="new_authorization_id",
+        found = self.reauthorizable(authorization)
+        if new_authorization in self.state.authorizations:
+            raise Conflict(f"authorization {new_authorization} already exists", field="new_authorization",
                            code="duplicate_id")
-        check_hold_amount(order, amount, reauthorization=True)
-        return order
+        check_hold_amount(found, amount, reauthorization=True)
+        return found
 
-    def check_capture(self, ctx: ev.Context, *, authorization_id: str, amount: int) -> Authorization:
+    def check_capture(self, ctx: ev.Context, *, authorization: str, amount: int) -> Authorization:
         """Refuse a capture of an expired, used or too small hold."""
-        auth = self.authorization(authorization_id)
+        auth = self.authorization(authorization)
         if auth.status == "expired" or (auth.status == "active" and ctx.at >= auth.expires_at):
-            raise Expired("the authorization has expired; reauthorize first", field="authorization_id",
+            raise Expired("the authorization has expired; reauthorize first", field="authorization",
                           code="authorization_expired")
         if auth.status != "active":
-            raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization_id",
+            raise Conflict(f"authorization {authorization} is {auth.status}", field="authorization",
                            code="not_capturable")
         if amount > auth.amount:
             raise PolicyViolation("more than was authorized", field="amount", code="exceeds_authorization")
         return auth
 
-    def capture_authorization(self, ctx: ev.Context, *, authorization_id: str, payment_id: str, amount: int,
+    def capture_authorization(self, ctx: ev.Context, *, authorization: str, payment: str, amount: int,
                               transaction_id: str, idempotency_key: str, request_hash: str) -> ev.Event:
         """Turn the hold into a settled card payment applied to its order."""
-        auth = self.check_capture(ctx, authorization_id=authorization_id, amount=amount)
+        auth = self.check_capture(ctx, authorization=authorization, amount=amount)
         instruction = self.capture_instruction(auth, amount)
-        self.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)  # before any event
-        event = self.trigger(ctx, ev.AuthorizationCaptured, authorization_id=authorization_id,
-                             payment_id=payment_id, amount=amount, transaction_id=transaction_id)
-        self.record_payment(ctx, payment_id=payment_id, amount=amount, method="card", token=auth.token,
+        self.check_payment(payment=payment, amount=amount, instruction=instruction)  # before any event
+        event = self.trigger(ctx, ev.AuthorizationCaptured, authorization_id=authorization,
+                             payment_id=payment, amount=amount, transaction_id=transaction_id)
+        self.record_payment(ctx, payment=payment, amount=amount, method="card", token=auth.token,
                             transaction_id=transaction_id, status="approved", decline_code=None,
                             idempotency_key=idempotency_key, request_hash=request_hash, instruction=instruction,
-                            source=f"authorization:{authorization_id}")
+                            source=f"authorization:{authorization}")
         return event
 
     def capture_instruction(self, auth: Authorization, amount: int) -> Instruction:
@@ -133,19 +133,19 @@ class AuthorizationDecisions(PaymentDecisions):
                     return Instruction("explicit", (Line("invoice", invoice.id, amount),))
         return Instruction("explicit", (Line("order", auth.order_id, amount),))
 
-    def void_authorization(self, ctx: ev.Context, *, authorization_id: str, reason: str = "") -> ev.Event:
+    def void_authorization(self, ctx: ev.Context, *, authorization: str, reason: str = "") -> ev.Event:
         """Release a hold that will not be captured."""
-        auth = self.authorization(authorization_id)
+        auth = self.authorization(authorization)
         if auth.status not in LIVE_HOLDS:
-            raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization_id",
+            raise Conflict(f"authorization {authorization} is {auth.status}", field="authorization",
                            code="not_voidable")
-        return self.trigger(ctx, ev.AuthorizationVoided, authorization_id=authorization_id, reason=reason)
+        return self.trigger(ctx, ev.AuthorizationVoided, authorization_id=authorization, reason=reason)
 
     def authorization(self, authorization_id: str) -> Authorization:
         """The authorization, or NotFound."""
         auth = self.state.authorizations.get(authorization_id)
         if auth is None:
-            raise NotFound(f"no authorization {authorization_id}", field="authorization_id")
+            raise NotFound(f"no authorization {authorization_id}", field="authorization")
         return auth
 
     def expiring_authorizations(self, now: datetime, within: timedelta) -> list[Authorization]:

@@ -14,48 +14,48 @@ from ledger.errors import Conflict, NotFound, PolicyViolation
 
 
 class CreditDecisions(TargetDecisions):
-    def issue_credit(self, ctx: ev.Context, *, credit_id: str, amount: int, reference: str) -> ev.CreditIssued:
+    def issue_credit(self, ctx: ev.Context, *, credit: str, amount: int, reference: str) -> ev.CreditIssued:
         """A credit memo: money the customer may spend on any invoice (applied automatically with payments)."""
-        if credit_id in self.state.credits:
-            raise Conflict(f"credit {credit_id} already exists", field="credit_id", code="duplicate_id")
-        return self.trigger(ctx, ev.CreditIssued, credit_id=credit_id, amount=amount, kind="memo",
+        if credit in self.state.credits:
+            raise Conflict(f"credit {credit} already exists", field="credit", code="duplicate_id")
+        return self.trigger(ctx, ev.CreditIssued, credit_id=credit, amount=amount, kind="memo",
                             reference=reference)
 
-    def apply_credit(self, ctx: ev.Context, *, credit_id: str, line: Line) -> ev.CreditApplied:
+    def apply_credit(self, ctx: ev.Context, *, credit: str, line: Line) -> ev.CreditApplied:
         """A CSR applies open credit (a deposit, a memo) to one invoice or order, never past its open amount."""
-        credit = self.credit(credit_id)
-        field = f"allocations.{line.target_id}"
+        found = self.credit(credit)
+        field = line.target_kind  # the command names one invoice or one order
         self.check_target(line, field)
-        if line.amount > credit.remaining:
+        if line.amount > found.remaining:
             raise PolicyViolation("the credit does not have that much left", field="amount",
                                   code="exceeds_credit")
         if line.amount > self.state.open_amount(line.target_kind, line.target_id):
             raise PolicyViolation(f"more than is open on {line.target_id}", field=field, code="exceeds_open")
-        return self.trigger(ctx, ev.CreditApplied, credit_id=credit_id, target_kind=line.target_kind,
+        return self.trigger(ctx, ev.CreditApplied, credit_id=credit, target_kind=line.target_kind,
                             target_id=line.target_id, amount=line.amount)
 
-    def check_credit_refund(self, *, credit_id: str, amount: int) -> Credit:
+    def check_credit_refund(self, *, credit: str, amount: int) -> Credit:
         """Refuse a refund of credit before the gateway is asked."""
-        credit = self.credit(credit_id)
-        if amount > credit.remaining:
+        found = self.credit(credit)
+        if amount > found.remaining:
             raise PolicyViolation("the refund exceeds the credit left", field="amount", code="exceeds_credit")
-        if credit.payment_id is not None and self.state.payments[credit.payment_id].method == "ach":
+        if found.payment_id is not None and self.state.payments[found.payment_id].method == "ach":
             raise PolicyViolation("credit funded by ACH is not refunded in cash (it may still be returned)",
-                                  field="credit_id", code="ach_refund_not_supported")
-        return credit
+                                  field="credit", code="ach_refund_not_supported")
+        return found
 
-    def refund_credit(self, ctx: ev.Context, *, credit_id: str, amount: int, refund_transaction_id: str,
+    def refund_credit(self, ctx: ev.Context, *, credit: str, amount: int, refund_transaction_id: str,
                       idempotency_key: str) -> ev.CreditRefunded:
         """Pay open credit back to the customer."""
-        self.check_credit_refund(credit_id=credit_id, amount=amount)
-        return self.trigger(ctx, ev.CreditRefunded, credit_id=credit_id, amount=amount,
+        self.check_credit_refund(credit=credit, amount=amount)
+        return self.trigger(ctx, ev.CreditRefunded, credit_id=credit, amount=amount,
                             refund_transaction_id=refund_transaction_id, idempotency_key=idempotency_key)
 
     def credit(self, credit_id: str) -> Credit:
         """The credit, or NotFound."""
         credit = self.state.credits.get(credit_id)
         if credit is None:
-            raise NotFound(f"no credit {credit_id}", field="credit_id")
+            raise NotFound(f"no credit {credit_id}", field="credit")
         return credit
 
     def spend_credits(self, ctx: ev.Context, targets: list[allocation.OpenItem], with_payment: str | None) -> None:

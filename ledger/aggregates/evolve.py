@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import singledispatch
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.idempotency import request_fingerprint
 from ledger.aggregates.state import (
     LIVE_HOLDS,
     AccountState,
@@ -21,7 +22,6 @@ from ledger.aggregates.state import (
     Order,
     Payment,
     SavedMethod,
-    request_fingerprint,
 )
 
 

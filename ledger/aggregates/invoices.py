@@ -15,48 +15,48 @@ from ledger.errors import Conflict, PolicyViolation, ValidationError
 
 
 class InvoiceDecisions(CreditDecisions):
-    def issue_invoice(self, ctx: ev.Context, *, invoice_id: str, total: int, issued_on: date, due_on: date,
-                      order_id: str | None = None) -> ev.InvoiceIssued:
+    def issue_invoice(self, ctx: ev.Context, *, invoice: str, total: int, issued_on: date, due_on: date,
+                      order: str | None = None) -> ev.InvoiceIssued:
         """Issue an invoice (id, date, due date, total); an invoiced order is closed and what was paid on it
         moves onto the invoice, so the customer never owes the same goods twice."""
-        if invoice_id in self.state.invoices:
-            raise Conflict(f"invoice {invoice_id} already exists", field="invoice_id", code="duplicate_id")
+        if invoice in self.state.invoices:
+            raise Conflict(f"invoice {invoice} already exists", field="invoice", code="duplicate_id")
         if due_on < issued_on:
             raise ValidationError("the due date is before the invoice date", field="due", code="due_before_date")
-        if order_id is not None:
-            self.open_order(order_id, field="order")
-        moved = [] if order_id is None else self.release_target(ctx, "order", order_id,
-                                                                reason=f"invoiced as {invoice_id}", into=invoice_id)
-        event = self.trigger(ctx, ev.InvoiceIssued, invoice_id=invoice_id, total=total, issued_on=issued_on,
-                             due_on=due_on, order_id=order_id)
+        if order is not None:
+            self.open_order(order, field="order")
+        moved = [] if order is None else self.release_target(ctx, "order", order,
+                                                                reason=f"invoiced as {invoice}", into=invoice)
+        event = self.trigger(ctx, ev.InvoiceIssued, invoice_id=invoice, total=total, issued_on=issued_on,
+                             due_on=due_on, order_id=order)
         room = total
         for app in moved:  # money paid on the order now pays its invoice; beyond the total it becomes credit
             take = min(app.amount, room)
             if take:
                 self.reapply(ctx, Application(app.source_kind, app.source_id, app.target_kind, app.target_id, take,
-                                              app.with_payment), "invoice", invoice_id)
+                                              app.with_payment), "invoice", invoice)
                 room -= take
             if app.amount > take and app.source_kind == "payment":
                 self.trigger(ctx, ev.CreditIssued, credit_id=self.next_credit_id(app.source_id),
                              amount=app.amount - take, kind="overpayment",
-                             reference=f"paid on order {order_id} beyond invoice {invoice_id}",
+                             reference=f"paid on order {order} beyond invoice {invoice}",
                              payment_id=app.source_id)
         return event
 
-    def adjust_invoice(self, ctx: ev.Context, *, invoice_id: str, new_total: int,
+    def adjust_invoice(self, ctx: ev.Context, *, invoice: str, new_total: int,
                        reason: str = "") -> ev.InvoiceAdjusted:
         """Change an invoice's total; it may not drop below what was already paid on it."""
-        invoice = self.live_invoice(invoice_id)
-        if new_total < invoice.paid:
+        found = self.live_invoice(invoice)
+        if new_total < found.paid:
             raise PolicyViolation("the new total is below what was already paid", field="amount",
                                   code="below_paid")
-        if new_total == invoice.total:
+        if new_total == found.total:
             raise Conflict("the invoice already has this total", field="amount", code="no_change")
-        return self.trigger(ctx, ev.InvoiceAdjusted, invoice_id=invoice_id, old_total=invoice.total,
+        return self.trigger(ctx, ev.InvoiceAdjusted, invoice_id=invoice, old_total=found.total,
                             new_total=new_total, reason=reason)
 
-    def void_invoice(self, ctx: ev.Context, *, invoice_id: str, reason: str = "") -> ev.InvoiceVoided:
+    def void_invoice(self, ctx: ev.Context, *, invoice: str, reason: str = "") -> ev.InvoiceVoided:
         """Void an invoice; money applied to it becomes customer credit."""
-        self.live_invoice(invoice_id)
-        self.release_target(ctx, "invoice", invoice_id, reason="invoice voided", into=None)
-        return self.trigger(ctx, ev.InvoiceVoided, invoice_id=invoice_id, reason=reason)
+        self.live_invoice(invoice)
+        self.release_target(ctx, "invoice", invoice, reason="invoice voided", into=None)
+        return self.trigger(ctx, ev.InvoiceVoided, invoice_id=invoice, reason=reason)

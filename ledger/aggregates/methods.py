@@ -12,11 +12,11 @@ from ledger.errors import Conflict, NotFound, PolicyViolation, ValidationError
 
 
 class MethodDecisions(AccountRoot):
-    def add_method(self, ctx: ev.Context, *, method_id: str, kind: str, token: str, brand: str, last4: str,
+    def add_method(self, ctx: ev.Context, *, method: str, kind: str, token: str, brand: str, last4: str,
                    exp_month: int | None = None, exp_year: int | None = None) -> ev.PaymentMethodAdded:
         """Save a method; the first one saved becomes the default."""
-        if method_id in self.state.methods:
-            raise Conflict(f"payment method {method_id} already exists", field="method_id", code="duplicate_id")
+        if method in self.state.methods:
+            raise Conflict(f"payment method {method} already exists", field="method", code="duplicate_id")
         if kind not in ("card", "ach", "paypal"):
             raise ValidationError("kind must be card, ach or paypal", field="kind")
         if len(last4) != 4 or not (last4.isascii() and last4.isdigit()):
@@ -25,32 +25,32 @@ class MethodDecisions(AccountRoot):
             raise ValidationError("a card needs an expiry month (1-12) and year", field="exp_month")
         if exp_year is not None and not 2000 <= exp_year <= 2199:
             raise ValidationError("the expiry year is written in full, 2000-2199", field="exp_year")
-        event = self.trigger(ctx, ev.PaymentMethodAdded, method_id=method_id, kind=kind, token=token, brand=brand,
+        event = self.trigger(ctx, ev.PaymentMethodAdded, method_id=method, kind=kind, token=token, brand=brand,
                              last4=last4, exp_month=exp_month, exp_year=exp_year)
         if self.state.default_method is None:
-            self.trigger(ctx, ev.DefaultPaymentMethodSet, method_id=method_id)
+            self.trigger(ctx, ev.DefaultPaymentMethodSet, method_id=method)
         return event
 
-    def remove_method(self, ctx: ev.Context, *, method_id: str) -> ev.PaymentMethodRemoved:
+    def remove_method(self, ctx: ev.Context, *, method: str) -> ev.PaymentMethodRemoved:
         """Delete a saved method; the one autopay charges cannot be removed while autopay is on."""
-        self.method(method_id)
-        if self.state.autopay_method == method_id:
+        self.method(method)
+        if self.state.autopay_method == method:
             raise PolicyViolation("autopay uses this method; disable autopay or pick another first",
-                                  field="method_id", code="method_in_use")
-        return self.trigger(ctx, ev.PaymentMethodRemoved, method_id=method_id)
+                                  field="method", code="method_in_use")
+        return self.trigger(ctx, ev.PaymentMethodRemoved, method_id=method)
 
-    def set_default_method(self, ctx: ev.Context, *, method_id: str) -> ev.DefaultPaymentMethodSet:
+    def set_default_method(self, ctx: ev.Context, *, method: str) -> ev.DefaultPaymentMethodSet:
         """Make a saved method the default."""
-        self.method(method_id)
-        if self.state.default_method == method_id:
-            raise Conflict("already the default", field="method_id", code="no_change")
-        return self.trigger(ctx, ev.DefaultPaymentMethodSet, method_id=method_id)
+        self.method(method)
+        if self.state.default_method == method:
+            raise Conflict("already the default", field="method", code="no_change")
+        return self.trigger(ctx, ev.DefaultPaymentMethodSet, method_id=method)
 
-    def enable_autopay(self, ctx: ev.Context, *, method_id: str | None = None) -> ev.AutopayEnabled:
+    def enable_autopay(self, ctx: ev.Context, *, method: str | None = None) -> ev.AutopayEnabled:
         """Pay future invoices automatically; needs a saved method (the default unless one is named)."""
-        chosen = method_id or self.state.default_method
+        chosen = method or self.state.default_method
         if chosen is None:
-            raise PolicyViolation("autopay needs a saved payment method", field="method_id",
+            raise PolicyViolation("autopay needs a saved payment method", field="method",
                                   code="autopay_needs_method")
         self.method(chosen)
         return self.trigger(ctx, ev.AutopayEnabled, method_id=chosen)
@@ -65,5 +65,5 @@ class MethodDecisions(AccountRoot):
         """The saved method, or NotFound."""
         found = self.state.methods.get(method_id)
         if found is None:
-            raise NotFound(f"no payment method {method_id}", field="method_id")
+            raise NotFound(f"no payment method {method_id}", field="method")
         return found

@@ -8,47 +8,69 @@ from __future__ import annotations
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
+from ledger.aggregates.state import AccountState
 from ledger.errors import Conflict, PolicyViolation
 
 
+def price_after_reauthorization(state: AccountState, event: ev.Reauthorized) -> int | None:
+    """Seed 004: "If the price on the original quote or order has gone up, once the customer checks out
+    authorizing the increased amount, the old order will be canceled and the new order will be created": the
+    new order's price, or None when the order stays (an expired hold renewed at the same price, a price that fell).
+
+    ``state`` is the account as it was at the reauthorization. The price has gone up when the order was repriced
+    above its price when the old hold was placed, or when the customer approved more than the order's price (a
+    cart sent for a new amount not yet recorded on the order). The new price is what was paid on the old order
+    plus the new hold, which covers at least the balance due: the price the customer approved at checkout.
+    """
+    order = state.orders.get(event.order_id)
+    old = state.authorizations.get(event.authorization_id)
+    if order is None or old is None:
+        return None
+    approved = order.paid + event.amount
+    repriced_up = old.order_price is not None and order.amount > old.order_price
+    if not (repriced_up or approved > order.amount):
+        return None
+    return max(approved, order.amount)
+
+
 class OrderDecisions(CreditDecisions):
-    def place_order(self, ctx: ev.Context, *, order_id: str, amount: int, channel: str = "web",
+    def place_order(self, ctx: ev.Context, *, order: str, amount: int, channel: str = "web",
                     description: str = "") -> ev.OrderPlaced:
         """Record an order from the web, POS, phone or a CSR."""
-        if order_id in self.state.orders:
-            raise Conflict(f"order {order_id} already exists", field="order_id", code="duplicate_id")
-        return self.trigger(ctx, ev.OrderPlaced, order_id=order_id, amount=amount, channel=channel,
+        if order in self.state.orders:
+            raise Conflict(f"order {order} already exists", field="order", code="duplicate_id")
+        return self.trigger(ctx, ev.OrderPlaced, order_id=order, amount=amount, channel=channel,
                             description=description)
 
-    def change_order_price(self, ctx: ev.Context, *, order_id: str, new_amount: int) -> ev.OrderPriceChanged:
+    def change_order_price(self, ctx: ev.Context, *, order: str, new_amount: int) -> ev.OrderPriceChanged:
         """Change an open order's price; a rise above a card hold needs reauthorization (seed 004)."""
-        order = self.open_order(order_id)
-        if new_amount < order.paid:
+        found = self.open_order(order)
+        if new_amount < found.paid:
             raise PolicyViolation("the new price is below what was already paid", field="amount",
                                   code="below_paid")
-        if new_amount == order.amount:
+        if new_amount == found.amount:
             raise Conflict("the order already has this price", field="amount", code="no_change")
-        return self.trigger(ctx, ev.OrderPriceChanged, order_id=order_id, old_amount=order.amount,
+        return self.trigger(ctx, ev.OrderPriceChanged, order_id=order, old_amount=found.amount,
                             new_amount=new_amount)
 
-    def cancel_order(self, ctx: ev.Context, *, order_id: str, reason: str = "") -> ev.OrderCancelled:
+    def cancel_order(self, ctx: ev.Context, *, order: str, reason: str = "") -> ev.OrderCancelled:
         """Cancel an open order; money already applied to it becomes customer credit."""
-        self.open_order(order_id)
-        self.release_target(ctx, "order", order_id, reason="order cancelled", into=None)
-        return self.trigger(ctx, ev.OrderCancelled, order_id=order_id, reason=reason)
+        self.open_order(order)
+        self.release_target(ctx, "order", order, reason="order cancelled", into=None)
+        return self.trigger(ctx, ev.OrderCancelled, order_id=order, reason=reason)
 
-    def replace_order(self, ctx: ev.Context, *, old_order_id: str, new_order_id: str,
+    def replace_order(self, ctx: ev.Context, *, order: str, new_order: str,
                       amount: int) -> ev.OrderReplaced:
         """Cancel ``old_order_id``, create ``new_order_id`` linked to it, and move its payments over (seed 004)."""
-        old = self.open_order(old_order_id, field="old_order_id")
-        if new_order_id in self.state.orders:
-            raise Conflict(f"order {new_order_id} already exists", field="new_order_id", code="duplicate_id")
+        old = self.open_order(order, field="order")
+        if new_order in self.state.orders:
+            raise Conflict(f"order {new_order} already exists", field="new_order", code="duplicate_id")
         if amount < old.paid:
             raise PolicyViolation("the new order is below what was already paid", field="amount",
                                   code="below_paid")
-        moved = self.release_target(ctx, "order", old_order_id, reason="order replaced", into=new_order_id)
-        event = self.trigger(ctx, ev.OrderReplaced, old_order_id=old_order_id, new_order_id=new_order_id,
+        moved = self.release_target(ctx, "order", order, reason="order replaced", into=new_order)
+        event = self.trigger(ctx, ev.OrderReplaced, old_order_id=order, new_order_id=new_order,
                              amount=amount)
         for app in moved:
-            self.reapply(ctx, app, "order", new_order_id)
+            self.reapply(ctx, app, "order", new_order)
         return event

@@ -26,21 +26,21 @@ OVERTAKEN = frozenset({"invoice_paid", "invoice_void", "order_not_open", "exact_
 
 
 class PaymentDecisions(CreditDecisions):
-    def check_payment(self, *, payment_id: str, amount: int, instruction: Instruction) -> None:
+    def check_payment(self, *, payment: str, amount: int, instruction: Instruction) -> None:
         """Refuse a payment before the gateway is called: ids, targets, amounts and the exact-amount policy.
 
         A refusal another writer could have caused (:data:`OVERTAKEN`) is raised only when nothing else is wrong
         with the request, so waiving it (a charge already made) never waives a check of the request itself.
         """
-        if payment_id in self.state.payments:
-            raise Conflict(f"payment {payment_id} already exists", field="payment_id", code="duplicate_id")
+        if payment in self.state.payments:
+            raise Conflict(f"payment {payment} already exists", field="payment", code="duplicate_id")
         if instruction.mode == "explicit":
             if not instruction.lines:
                 raise ValidationError("name at least one invoice or order", field="allocations")
             seen: set[tuple[str, str]] = set()
             overtaken: LedgerError | None = None  # raised only when nothing else is wrong with the request
             for line in instruction.lines:
-                field = f"allocations.{line.target_id}"
+                field = f"{line.target_kind}s.{line.target_id}"  # the command's name: invoices.I3, orders.O1
                 key = (line.target_kind, line.target_id)
                 if key in seen:
                     raise ValidationError(f"{line.target_id} is named twice", field=field, code="duplicate_target")
@@ -68,7 +68,7 @@ class PaymentDecisions(CreditDecisions):
         elif instruction.lines:
             raise ValidationError("a deposit names no invoice", field="allocations")
 
-    def record_payment(self, ctx: ev.Context, *, payment_id: str, amount: int, method: Method, token: str,
+    def record_payment(self, ctx: ev.Context, *, payment: str, amount: int, method: Method, token: str,
                        transaction_id: str, status: str, decline_code: str | None, idempotency_key: str,
                        request_hash: str, instruction: Instruction, source: str | None = None,
                        overtaken: bool = False) -> Payment:
@@ -79,51 +79,53 @@ class PaymentDecisions(CreditDecisions):
         credit, so no charge is ever unknown to the ledger.
         """
         try:
-            self.check_payment(payment_id=payment_id, amount=amount, instruction=instruction)
+            self.check_payment(payment=payment, amount=amount, instruction=instruction)
         except LedgerError as error:
             if not (overtaken and error.code in OVERTAKEN):
                 raise
-        self.trigger(ctx, ev.PaymentSubmitted, payment_id=payment_id, amount=amount, method=method, token=token,
+        self.trigger(ctx, ev.PaymentSubmitted, payment_id=payment, amount=amount, method=method, token=token,
                      transaction_id=transaction_id, idempotency_key=idempotency_key, request_hash=request_hash,
                      instruction=instruction, source=source)
         if status == "approved":
-            self.trigger(ctx, ev.PaymentSettled, payment_id=payment_id)
-            self.apply_settled(ctx, payment_id)
+            self.trigger(ctx, ev.PaymentSettled, payment_id=payment)
+            self.apply_settled(ctx, payment)
         elif status == "declined":
-            self.trigger(ctx, ev.PaymentDeclined, payment_id=payment_id, decline_code=decline_code or "declined")
-        return self.state.payments[payment_id]
+            self.trigger(ctx, ev.PaymentDeclined, payment_id=payment, decline_code=decline_code or "declined")
+        return self.state.payments[payment]
 
-    def settle_payment(self, ctx: ev.Context, *, payment_id: str) -> Payment:
+    def settle_payment(self, ctx: ev.Context, *, payment: str) -> Payment:
         """An ACH payment cleared: apply it now, as the payer instructed."""
-        payment = self.payment(payment_id)
-        if payment.status != "pending":
-            raise Conflict(f"payment {payment_id} is {payment.status}", field="payment_id", code="not_pending")
-        self.trigger(ctx, ev.PaymentSettled, payment_id=payment_id)
-        self.apply_settled(ctx, payment_id)
-        return payment
+        found = self.payment(payment)
+        if found.status != "pending":
+            raise Conflict(f"payment {payment} is {found.status}", field="payment", code="not_pending")
+        self.trigger(ctx, ev.PaymentSettled, payment_id=payment)
+        self.apply_settled(ctx, payment)
+        return found
 
-    def return_payment(self, ctx: ev.Context, *, payment_id: str, return_code: str = "R01",
-                       history: Sequence[Any] | None = None) -> Payment:
+    def return_payment(self, ctx: ev.Context, *, payment: str, return_code: str = "R01",
+                       history: Sequence[Any] | None = None) -> reallocation.Outcome:
         """An ACH payment came back: undo everything it paid so balances are as if it never happened.
 
         With the account's ``history``, payments applied after it settled are re-allocated as they would have
-        been without it (:mod:`ledger.aggregates.reallocation`), where that history can be replayed without it.
+        been without it (:mod:`ledger.aggregates.reallocation`), where that history can be replayed without it;
+        returns what was done about them (:data:`ledger.aggregates.reallocation.Outcome`).
         """
-        payment = self.payment(payment_id)
-        if payment.method != "ach":
-            raise PolicyViolation("only ACH payments are returned", field="payment_id", code="not_ach")
-        if payment.status not in ("pending", "settled"):
-            raise Conflict(f"payment {payment_id} is {payment.status}", field="payment_id", code="not_returnable")
-        self.reallocation = ""
-        if payment.status == "settled":
+        found = self.payment(payment)
+        if found.method != "ach":
+            raise PolicyViolation("only ACH payments are returned", field="payment", code="not_ach")
+        if found.status not in ("pending", "settled"):
+            raise Conflict(f"payment {payment} is {found.status}", field="payment", code="not_returnable")
+        outcome: reallocation.Outcome = ""
+        if found.status == "settled":
             before = self.version
-            self._unwind(ctx, payment_id, reason=f"ACH return {return_code}")
+            self._unwind(ctx, payment, reason=f"ACH return {return_code}")
             if history is not None:
-                self.reallocation = self._reallocate(ctx, history, payment_id, before)
-        self.trigger(ctx, ev.PaymentReturned, payment_id=payment_id, return_code=return_code)
-        return payment
+                outcome = self._reallocate(ctx, history, payment, before)
+        self.trigger(ctx, ev.PaymentReturned, payment_id=payment, return_code=return_code)
+        return outcome
 
-    def _reallocate(self, ctx: ev.Context, history: Sequence[Any], payment_id: str, version: int) -> str:
+    def _reallocate(self, ctx: ev.Context, history: Sequence[Any], payment_id: str,
+                    version: int) -> reallocation.Outcome:
         """Move later payments' money and credits to where they would be had ``payment_id`` never been made;
         returns what was done: ``reallocated``, ``unchanged``, or why the plain unwind stands (``not_replayable``
         a later event depends on where money went; ``credit_would_be_opened`` a credit that only the history
@@ -154,18 +156,18 @@ class PaymentDecisions(CreditDecisions):
                              amount=amount, with_payment=with_payment, reallocated_for=payment_id)
         return "reallocated"
 
-    def check_refund(self, *, payment_id: str, amount: int) -> Payment:
+    def check_refund(self, *, payment: str, amount: int) -> Payment:
         """Refuse a refund before the gateway is asked: card or PayPal, settled, not beyond what is left."""
-        payment = self.payment(payment_id)
-        if payment.method == "ach":
+        found = self.payment(payment)
+        if found.method == "ach":
             raise PolicyViolation("ACH payments are not refunded; their credit stays on the account",
-                                  field="payment_id", code="ach_refund_not_supported")
-        if payment.status != "settled":
-            raise Conflict(f"payment {payment_id} is {payment.status}", field="payment_id", code="not_settled")
-        if amount > self.refundable(payment):
+                                  field="payment", code="ach_refund_not_supported")
+        if found.status != "settled":
+            raise Conflict(f"payment {payment} is {found.status}", field="payment", code="not_settled")
+        if amount > self.refundable(found):
             raise PolicyViolation("the refund exceeds what is left of the payment", field="amount",
                                   code="refund_exceeds_payment")
-        return payment
+        return found
 
     def refundable(self, payment: Payment) -> int:
         """What can still be taken back from a payment: its applications plus its own credits (unspent or
@@ -175,12 +177,12 @@ class PaymentDecisions(CreditDecisions):
             recoverable += credit.remaining + sum(a.amount for a in self._applications_of("credit", credit.id))
         return min(recoverable, payment.amount - payment.refunded)
 
-    def refund_payment(self, ctx: ev.Context, *, payment_id: str, amount: int, refund_transaction_id: str,
+    def refund_payment(self, ctx: ev.Context, *, payment: str, amount: int, refund_transaction_id: str,
                        idempotency_key: str) -> Payment:
         """Give money back: first from the payment's own credit, then from its newest applications."""
-        payment = self.check_refund(payment_id=payment_id, amount=amount)
+        found = self.check_refund(payment=payment, amount=amount)
         left = amount
-        for credit in self.credits_of(payment_id):
+        for credit in self.credits_of(payment):
             for app in reversed(self._applications_of("credit", credit.id)):
                 if credit.remaining >= left:
                     break
@@ -191,22 +193,22 @@ class PaymentDecisions(CreditDecisions):
             if take:
                 self.trigger(ctx, ev.CreditReversed, credit_id=credit.id, amount=take, reason="payment refunded")
                 left -= take
-        for app in reversed(self._applications_of("payment", payment_id)):
+        for app in reversed(self._applications_of("payment", payment)):
             if left == 0:
                 break
             take = min(left, app.amount)
             self.unapply(ctx, Application(app.source_kind, app.source_id, app.target_kind, app.target_id, take),
                          "payment refunded")
             left -= take
-        self.trigger(ctx, ev.PaymentRefunded, payment_id=payment_id, amount=amount,
+        self.trigger(ctx, ev.PaymentRefunded, payment_id=payment, amount=amount,
                      refund_transaction_id=refund_transaction_id, idempotency_key=idempotency_key)
-        return payment
+        return found
 
     def payment(self, payment_id: str) -> Payment:
         """The payment, or NotFound."""
         payment = self.state.payments.get(payment_id)
         if payment is None:
-            raise NotFound(f"no payment {payment_id}", field="payment_id")
+            raise NotFound(f"no payment {payment_id}", field="payment")
         return payment
 
     # -- application -----------------------------------------------------------------------------------

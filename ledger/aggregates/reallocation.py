@@ -16,7 +16,7 @@ payment would open a credit).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.state import AccountState
@@ -26,6 +26,11 @@ from ledger.aggregates.state import AccountState
 _UNSAFE = (ev.PaymentUnapplied, ev.CreditUnapplied, ev.CreditReversed, ev.CreditRefunded, ev.PaymentRefunded,
            ev.PaymentReturned, ev.OrderReplaced, ev.OrderCancelled, ev.InvoiceVoided, ev.PaymentApplied,
            ev.CreditApplied, ev.CreditIssued, ev.PaymentDeposited)
+
+#: What an ACH return did about later payments: ``reallocated``, ``unchanged``, why the plain unwind stands
+#: (``not_replayable``, ``credit_would_be_opened``, ``history_not_current``), or "" when it was not asked (no
+#: history given, or the payment had not settled).
+Outcome = Literal["", "reallocated", "unchanged", "not_replayable", "credit_would_be_opened", "history_not_current"]
 
 Key = tuple[str, str, str, str, str | None]  # source kind, source id, target kind, target id, with payment
 

@@ -30,12 +30,12 @@ class UnidentifiedPayment:
         self._pending: list[ev.Event] = []
 
     @classmethod
-    def receive(cls, ctx: ev.Context, *, aggregate_id: UUID, payment_id: str, amount: int, currency: str,
+    def receive(cls, ctx: ev.Context, *, aggregate_id: UUID, payment: str, amount: int, currency: str,
                 method: ev.payments.Method, token: str, transaction_id: str, reference: str,
                 idempotency_key: str) -> UnidentifiedPayment:
         """Record a payment whose order or customer number matched nothing."""
         event = ev.PaymentReceivedUnidentified(
-            originator_id=aggregate_id, originator_version=1, timestamp=ctx.at, by=ctx.by, payment_id=payment_id,
+            originator_id=aggregate_id, originator_version=1, timestamp=ctx.at, by=ctx.by, payment_id=payment,
             amount=amount, currency=currency, method=method, token=token, transaction_id=transaction_id,
             reference=reference, idempotency_key=idempotency_key)
         found = cls(event)
@@ -47,16 +47,16 @@ class UnidentifiedPayment:
         self._check_open()
         return self._trigger(ctx, ev.PaymentReferredToAccounting, payment_id=self.received.payment_id, note=note)
 
-    def match(self, ctx: ev.Context, *, account_id: str, order_id: str | None = None) -> ev.PaymentMatched:
+    def match(self, ctx: ev.Context, *, account: str, order: str | None = None) -> ev.PaymentMatched:
         """Research found the account (and maybe the order); the handler records the payment there."""
         self._check_open()
-        return self._trigger(ctx, ev.PaymentMatched, payment_id=self.received.payment_id, account_id=account_id,
-                             order_id=order_id)
+        return self._trigger(ctx, ev.PaymentMatched, payment_id=self.received.payment_id, account_id=account,
+                             order_id=order)
 
     def _check_open(self) -> None:
         if self.status == "matched":
             raise Conflict(f"payment {self.received.payment_id} was already matched to {self.matched_account}",
-                           field="payment_id", code="already_matched")
+                           field="payment", code="already_matched")
 
     def _trigger(self, ctx: ev.Context, cls: type[E], **fields: Any) -> E:
         at = ctx.stamp(self.modified_on, f"payment {self.received.payment_id}")
@@ -94,7 +94,7 @@ class UnidentifiedPayment:
             if isinstance(event, ev.PaymentReceivedUnidentified):
                 aggregate = cls(event)
             elif aggregate is None:
-                raise NotFound("unknown unidentified payment", field="payment_id")
+                raise NotFound("unknown unidentified payment", field="payment")
             else:
                 aggregate.mutate(event)
         return aggregate

@@ -8,7 +8,6 @@ Snapshots are read lazily: ``ledger.aggregates.state_codec``.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime
 
 import msgspec
@@ -146,14 +145,6 @@ class IdempotencyRecord(msgspec.Struct, gc=False, array_like=True):
 
     request_hash: str
     result_id: str
-
-
-def request_fingerprint(kind: str, source_id: str, amount: int) -> str:
-    """The fingerprint of a money request by what it does (``kind`` "refund" of a payment, "credit-refund" of
-    a credit, "capture" of a hold into a payment) and the amount it resolves to, computed alike from the
-    command and from its event: a key reused for another request, or another kind of command, is refused
-    rather than answered with the first result, and a retry written differently ("80" for "80.00") is not."""
-    return hashlib.sha256(f"{kind}|{source_id}|{amount}".encode()).hexdigest()
 
 
 class AccountState(msgspec.Struct, gc=False, array_like=True):

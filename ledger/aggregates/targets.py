@@ -13,7 +13,7 @@ from ledger.errors import Conflict, NotFound
 
 
 class TargetDecisions(AccountRoot):
-    def open_order(self, order_id: str, field: str = "order_id") -> Order:
+    def open_order(self, order_id: str, field: str = "order") -> Order:
         """The order, refused when unknown or no longer open."""
         order = self.state.orders.get(order_id)
         if order is None:
@@ -22,7 +22,7 @@ class TargetDecisions(AccountRoot):
             raise Conflict(f"order {order_id} is {order.status}", field=field, code="order_not_open")
         return order
 
-    def live_invoice(self, invoice_id: str, field: str = "invoice_id") -> Invoice:
+    def live_invoice(self, invoice_id: str, field: str = "invoice") -> Invoice:
         """The invoice, refused when unknown or void."""
         invoice = self.state.invoices.get(invoice_id)
         if invoice is None:

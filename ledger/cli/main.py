@@ -73,15 +73,15 @@ def parse_actor(text: str) -> ActorIn:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", type=click.Path(path_type=Path), envvar="LEDGER_DB", help="SQLite event store file.")
+@click.option("--db", type=click.Path(path_type=Path), help="SQLite event store file (default: LEDGER_DB).")
 @click.option("--at", "at", metavar="ISO-8601-TIME", help="Run as if now were this instant (business zone).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
 @click.option("--actor", default="system:cli", show_default=True, help="Who acts: KIND:NAME (csr:jdoe).")
 @click.pass_context
 def cli(ctx: click.Context, db: Path | None, at: str | None, as_json: bool, actor: str) -> None:
     """The payment ledger: accounts, invoices, payments, credits and card authorizations."""
-    configure_logging(quiet=True)
     ctx.obj = CliState(db=db, at=at, as_json=as_json, actor=parse_actor(actor))
+    configure_logging(quiet=True, fmt=ctx.obj.settings().log_format)  # a bad setting is refused here, at start
     ctx.call_on_close(lambda: ctx.obj._ledger.close() if ctx.obj._ledger else None)
 
 
@@ -118,21 +118,3 @@ def _json_flag(ctx: click.Context, _param: click.Parameter, value: bool) -> None
 #: ``--json`` after the command as well as before it (``ledger replay balances --as-of T --json``).
 json_option = click.option("--json", "as_json", is_flag=True, expose_value=False, callback=_json_flag,
                            help="Print JSON on stdout (same as the global --json).")
-
-
-from ledger.cli import (  # noqa: E402,F401  (registers the sub-commands)
-    access,
-    audit,
-    authorizations,
-    credits,
-    invoices,
-    methods,
-    nats,
-    ops,
-    orders,
-    payments,
-    read,
-    replay,
-    research,
-    scale,
-)

@@ -26,12 +26,12 @@ def nats_group() -> None:
 @pass_state
 def credentials(state: CliState, role: str, name: str, kind: str) -> None:
     """Issue a credential and print it as one ``user:password`` line (a new password if it existed)."""
-    home = state.settings().home
+    settings = state.settings()
     try:
-        issued = Credentials(home).ensure().issue(role, name, kind=kind)
+        issued = Credentials(settings.nats_dir).ensure().issue(role, name, kind=kind)
     except LedgerError as error:
         fail(error, state.as_json)
-    reloaded = reload_bundled_server(home)
+    reloaded = reload_bundled_server(settings.home)
     if state.as_json:
         emit_json({"user": issued.user, "password": issued.password, "role": role, "name": name,
                    "kind": issued.kind, "server_reloaded": reloaded})
@@ -45,12 +45,12 @@ def credentials(state: CliState, role: str, name: str, kind: str) -> None:
 @pass_state
 def revoke(state: CliState, role: str, name: str) -> None:
     """Remove a credential; the bundled server drops its connections at once (an external one on reload)."""
-    home = state.settings().home
+    settings = state.settings()
     try:
-        gone = Credentials(home).ensure().revoke(user_name(role, name))
+        gone = Credentials(settings.nats_dir).ensure().revoke(user_name(role, name))
     except LedgerError as error:
         fail(error, state.as_json)
-    reloaded = reload_bundled_server(home)
+    reloaded = reload_bundled_server(settings.home)
     if state.as_json:
         emit_json({"revoked": gone.user, "server_reloaded": reloaded})
     else:
@@ -61,5 +61,5 @@ def revoke(state: CliState, role: str, name: str) -> None:
 @pass_state
 def config(state: CliState) -> None:
     """Print the nats-server configuration (users and permissions) to copy onto an external NATS server."""
-    credentials = Credentials(state.settings().home).ensure()
+    credentials = Credentials(state.settings().nats_dir).ensure()
     click.echo(credentials.config_path.read_text(), nl=False)

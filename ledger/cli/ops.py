@@ -21,7 +21,7 @@ def serve(state: CliState) -> None:
     """Run the ledger: nats-server (unless NATS_URL), command/read API, relay, workers, projections."""
     from workers.runtime import run_forever
 
-    configure_logging()
+    configure_logging(fmt=state.settings().log_format)
     run_forever(state.ledger())
 
 
@@ -34,7 +34,7 @@ def projections_follow(state: CliState) -> None:
 
     from ledger.projections.follower import follow
 
-    configure_logging()
+    configure_logging(fmt=state.settings().log_format)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -42,24 +42,26 @@ def projections_follow(state: CliState) -> None:
 
 
 @cli.command("relay")
-@click.option("--nats-url", envvar="NATS_URL", required=True, help="NATS server with JetStream.")
+@click.option("--nats-url", help="NATS server with JetStream (default: NATS_URL).")
 @click.option("--batch", default=1000, show_default=True)
 @pass_state
-def relay(state: CliState, nats_url: str, batch: int) -> None:
+def relay(state: CliState, nats_url: str | None, batch: int) -> None:
     """Run only the relay (log -> JetStream), e.g. as its own process next to the service."""
     import asyncio
 
-    from ledger.identity.credentials import Credentials
     from workers.relay import run_standalone
 
-    configure_logging()
-    options = Credentials(state.settings().home).connect_options("relay")
-    asyncio.run(run_standalone(state.ledger().store, nats_url, batch, **options))
+    url = nats_url or state.settings().nats_url
+    if not url:
+        raise click.UsageError("--nats-url (or NATS_URL) is required")
+    configure_logging(fmt=state.settings().log_format)
+    ledger = state.ledger()
+    asyncio.run(run_standalone(ledger.store, url, batch, **ledger.credentials().connect_options("relay")))
 
 
 @cli.command("worker")
 @click.argument("name", type=click.Choice(["emails", "orders", "autopay", "expiry"]))
-@click.option("--nats-url", envvar="NATS_URL", help="NATS server with JetStream (not needed by expiry).")
+@click.option("--nats-url", help="NATS server with JetStream (default: NATS_URL; not needed by expiry).")
 @click.option("--replay-from", type=click.IntRange(min=1), metavar="SEQ",
               help="First rewind the worker's durable consumer to this LEDGER_EVENTS sequence.")
 @pass_state
@@ -69,10 +71,11 @@ def worker(state: CliState, name: str, nats_url: str | None, replay_from: int | 
 
     from workers.runtime import run_worker
 
-    if name != "expiry" and not nats_url:
+    url = nats_url or state.settings().nats_url
+    if name != "expiry" and not url:
         raise click.UsageError("--nats-url (or NATS_URL) is required for this worker")
-    configure_logging()
-    asyncio.run(run_worker(state.ledger(), name, nats_url or "", replay_from=replay_from))
+    configure_logging(fmt=state.settings().log_format)
+    asyncio.run(run_worker(state.ledger(), name, url, replay_from=replay_from))
 
 
 @cli.command("workers")
@@ -81,10 +84,9 @@ def worker(state: CliState, name: str, nats_url: str | None, replay_from: int | 
 @pass_state
 def workers_status(state: CliState, show_uncertain: bool) -> None:
     """What each worker has done, from its inbox (done, failed, uncertain, claimed by a running attempt)."""
-    from ledger.config import Settings
     from workers.inbox import UNCERTAIN, Inbox
 
-    path = Settings.from_env(db_path=state.db).home / "workers.db"
+    path = state.settings().home / "workers.db"
     if not path.exists():
         click.echo("no worker has run here yet" if not state.as_json else "{}")
         return

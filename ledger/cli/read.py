@@ -31,7 +31,7 @@ pass_state = click.make_pass_decorator(CliState)
 def keeper(state: CliState, catch_up: bool = True) -> Iterator[ProjectionKeeper]:
     """The ledger's projections, caught up with the log first so reads are fresh; refusals exit 2."""
     ledger = state.ledger()
-    kept = ProjectionKeeper(ledger.store, ledger.settings.home)
+    kept = ledger.keeper()
     try:
         if catch_up:
             kept.catch_up()
@@ -48,8 +48,8 @@ def warn_if_in_the_past(kept: ProjectionKeeper, now: datetime, zone: ZoneInfo) -
     """``--at`` earlier than the newest event: say on stderr that the read models show the ledger as it is
     (``--at`` only sets the day for overdue amounts, periods and expiry windows), and where the past is."""
     try:  # the latest time of any event (the audit log's index): the log is in time order per account only
-        row = kept.connection("audit").execute("select max(at) from audit_log").fetchone()
-        latest = datetime.fromisoformat(row[0]) if row and row[0] else None
+        newest = queries.newest_audit_instant(kept.connection("audit"))
+        latest = datetime.fromisoformat(newest) if newest else None
     except Exception:  # a warning never stops a read
         return
     if latest is not None and latest > now:

@@ -13,7 +13,7 @@ from ledger.cli.main import CliState, cli, json_option
 from ledger.cli.output import emit_json, fail
 from ledger.cli.read import msgspec_dict
 from ledger.cli.tables import table
-from ledger.commands.unit import check_date
+from ledger.commands.validation import check_date
 from ledger.errors import LedgerError, ValidationError
 from ledger.ports.clock import parse_instant
 from replay.asof import balances_as_of

@@ -14,16 +14,21 @@ import threading
 import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, NoReturn
+from typing import Any
 
 import structlog
 from eventsourcing.persistence import RecordConflictError
 
+from ledger.aggregates import events as ev
 from ledger.commands import messages as m
+from ledger.commands.gateway_calls import raise_unrecorded
 from ledger.commands.handlers import HANDLERS
+from ledger.commands.handlers.registry import Handler
 from ledger.commands.messages import Outcome
-from ledger.commands.unit import Ports, Unit, refuse_card_numbers
-from ledger.errors import ConcurrencyExhausted, Forbidden, LedgerError, RecordingFailed, ValidationError
+from ledger.commands.unit import Unit
+from ledger.commands.validation import refuse_card_numbers
+from ledger.errors import ConcurrencyExhausted, Forbidden, LedgerError, ValidationError
+from ledger.ports import Ports
 from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.commands")
@@ -67,13 +72,6 @@ def log_recorded(account: str | None, written: Iterable[tuple[Any, int | None]])
                      event_id=event.event_id, version=event.originator_version, log_position=position)
 
 
-#: The aggregates' names for what a command names by its own field (``credit_id`` is the command's ``credit``).
-_COMMAND_NAMES = {"payment_id": "payment", "invoice_id": "invoice", "order_id": "order", "old_order_id": "order",
-                  "new_order_id": "new_order", "credit_id": "credit", "method_id": "method",
-                  "authorization_id": "authorization", "new_authorization_id": "new_authorization",
-                  "from": "period_from", "to": "period_to"}
-
-
 #: Who acts for themselves: a customer in the portal, a guest paying an order.
 SELF_SERVICE_ACTORS = frozenset({"customer", "guest"})
 #: What they may ask for (seeds 000-004): pay (an account, a guest order), accept their invitation, keep their
@@ -86,7 +84,7 @@ SELF_SERVICE = frozenset({m.SubmitPayment, m.ReceiveUnidentifiedPayment, m.Accep
                           m.PlaceOrder, m.AuthorizeCard, m.Reauthorize})
 
 
-def check_actor(command: Any) -> None:
+def check_actor(command: m.Command) -> None:
     """Refuse a customer's or guest's command that only staff or the system may give (``actor_not_allowed``)."""
     actor = getattr(command, "actor", None)
     if actor is not None and actor.kind in SELF_SERVICE_ACTORS and type(command) not in SELF_SERVICE:
@@ -94,21 +92,7 @@ def check_actor(command: Any) -> None:
                         field="actor.kind")
 
 
-def raise_unrecorded(command: Any, unit: Unit, error: Exception) -> NoReturn:
-    """Raise for ``error``, an unexpected failure of a command attempt: when the gateway acted for it (a charge,
-    a hold, a refund), a :class:`RecordingFailed` saying so and what to do, logged with the cause; otherwise
-    ``error`` itself."""
-    if not unit.gateway.acted:
-        raise error
-    acted = ", ".join(unit.gateway.acted)
-    log.error("gateway_acted_not_recorded", account=getattr(command, "account", None),
-              command=type(command).__name__, gateway=acted, error=repr(error), exc_info=error)
-    raise RecordingFailed(f"the gateway did {acted} but recording it failed ({type(error).__name__}: {error}); "
-                          "run the same command again, with the same key, once that is fixed: it is then "
-                          "recorded, and the gateway does not act twice", field="account") from error
-
-
-def handler_for(command: Any) -> Any:
+def handler_for(command: m.Command) -> Handler:
     """The handler of ``command``, after the checks every command gets at the edge (no card number in any
     field, an actor allowed to give it); refused without a handler (``unknown_command``), on a card number or
     for the actor (logged like any refusal)."""
@@ -123,32 +107,23 @@ def handler_for(command: Any) -> Any:
     return handler
 
 
-def refusal(command: Any, error: LedgerError) -> LedgerError:
-    """``error`` with its field named as the command names it (the CLI option, the NATS body's key), logged.
-
-    The aggregates name what they check (``credit_id``, ``allocations.I3``); a caller knows only the
-    command's fields (``credit``, ``invoices.I3``)."""
-    head, dot, rest = (error.field or "").partition(".")
-    renamed = _COMMAND_NAMES.get(head)
-    if renamed is not None and hasattr(command, renamed):
-        error.field = renamed + dot + rest
-    elif head == "allocations" and rest:  # a line of a payment's instruction, or the target of a credit
-        for name in ("invoices", "orders"):
-            if rest in (getattr(command, name, None) or {}):
-                error.field = f"{name}.{rest}"
-                break
-        else:
-            for name in ("invoice", "order"):
-                if getattr(command, name, None) == rest:
-                    error.field = name
-                    break
+def refusal(command: m.Command, error: LedgerError) -> LedgerError:
+    """``error``, logged as the command's refusal; its field is named as the command names it (the CLI option,
+    the NATS body's key), the aggregates' arguments bearing the commands' names."""
     log.info("command_refused", account=getattr(command, "account", None), command=type(command).__name__,
              code=error.code, field=error.field)
     return error
 
 
 class LedgerService:
-    """Runs commands against the event store with the given ports."""
+    """Runs commands against the event store with the given ports, each saved in its own transaction.
+
+    The one command loop of the ledger: :class:`ledger.commands.batching.BatchingService` is this loop with
+    another committer (group commit) and loads from the store's write-through cache (``reads_recent``).
+    """
+
+    #: Whether an attempt may load Accounts from the store's cache of recently committed ones.
+    reads_recent = False
 
     def __init__(self, store: LedgerStore, ports: Ports, *, max_attempts: int = 50) -> None:
         self.store = store
@@ -156,29 +131,41 @@ class LedgerService:
         self.max_attempts = max_attempts
         self.locks = AccountLocks()
 
-    def handle(self, command: Any) -> Outcome:
+    def handle(self, command: m.Command) -> Outcome:
         """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
         with self.locks(getattr(command, "account", None)):
             return self._handle(command)
 
-    def _handle(self, command: Any) -> Outcome:
+    def commit(self, unit: Unit) -> list[tuple[ev.Event, int | None]]:
+        """Save everything an attempt recorded, in one transaction; each event with its log position."""
+        return unit.commit()
+
+    def _handle(self, command: m.Command) -> Outcome:
         handler = handler_for(command)
+        name = type(command).__name__
         account = getattr(command, "account", None)
+        trust_cache = self.reads_recent
         conflicted = False
         memo: dict[str, Any] = {}  # what an attempt asked the gateway for, for a retry to ask again
         for attempt in range(1, self.max_attempts + 1):
             unit = Unit(self.store, self.ports, getattr(command, "actor", None), after_conflict=conflicted,
                         memo=memo)
             try:
-                outcome: Outcome = handler(unit, command)
-                written = unit.commit()
+                with self.store.recent_reads(enabled=trust_cache) as reads:
+                    try:
+                        outcome = handler(unit, command)
+                        written = self.commit(unit)
+                    finally:
+                        self.store.give_back(reads)
             except RecordConflictError:
                 conflicted = True
-                log.info("concurrency_conflict_retry", account=account, command=type(command).__name__,
-                         attempt=attempt)
+                log.info("concurrency_conflict_retry", account=account, command=name, attempt=attempt)
                 retry_pause(attempt)
                 continue
             except LedgerError as error:
+                if reads.hits:
+                    trust_cache = False  # decided on a cached copy: decide again on fresh state
+                    continue
                 unit.refused()
                 raise refusal(command, error) from None
             except Exception as error:

@@ -21,65 +21,71 @@ class ActorIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Base of every command: it addresses one account by its business id."""
+    """Base of every command: a typed message the edge decodes and the dispatcher hands to its one handler
+    (:data:`ledger.commands.handlers.HANDLERS`). Most address one account (:class:`AccountCommand`); a guest
+    payment awaiting research has none yet."""
+
+
+class AccountCommand(Command, frozen=True, kw_only=True):
+    """Base of the commands on one account, addressed by its business id."""
 
     account: str
     actor: ActorIn | None = None
 
 
-class OpenAccount(Command, frozen=True, kw_only=True):
+class OpenAccount(AccountCommand, frozen=True, kw_only=True):
     email: str
     currency: str = "USD"
     name: str = ""
 
 
-class SendInvitation(Command, frozen=True, kw_only=True):
+class SendInvitation(AccountCommand, frozen=True, kw_only=True):
     pass
 
 
-class ResendInvitation(Command, frozen=True, kw_only=True):
+class ResendInvitation(AccountCommand, frozen=True, kw_only=True):
     pass
 
 
-class AcceptInvitation(Command, frozen=True, kw_only=True):
+class AcceptInvitation(AccountCommand, frozen=True, kw_only=True):
     token: str
 
 
-class ExpireInvitation(Command, frozen=True, kw_only=True):
+class ExpireInvitation(AccountCommand, frozen=True, kw_only=True):
     pass
 
 
-class SendStatement(Command, frozen=True, kw_only=True):
+class SendStatement(AccountCommand, frozen=True, kw_only=True):
     """Email the statement of a period with a pay link."""
 
     period_from: str
     period_to: str
 
 
-class PlaceOrder(Command, frozen=True, kw_only=True):
+class PlaceOrder(AccountCommand, frozen=True, kw_only=True):
     order: str
     amount: str
     channel: str = "web"
     description: str = ""
 
 
-class ChangeOrderPrice(Command, frozen=True, kw_only=True):
+class ChangeOrderPrice(AccountCommand, frozen=True, kw_only=True):
     order: str
     amount: str
 
 
-class CancelOrder(Command, frozen=True, kw_only=True):
+class CancelOrder(AccountCommand, frozen=True, kw_only=True):
     order: str
     reason: str = ""
 
 
-class ReplaceOrder(Command, frozen=True, kw_only=True):
+class ReplaceOrder(AccountCommand, frozen=True, kw_only=True):
     order: str
     new_order: str
     amount: str
 
 
-class IssueInvoice(Command, frozen=True, kw_only=True):
+class IssueInvoice(AccountCommand, frozen=True, kw_only=True):
     invoice: str
     amount: str
     date: str
@@ -87,18 +93,18 @@ class IssueInvoice(Command, frozen=True, kw_only=True):
     order: str | None = None
 
 
-class AdjustInvoice(Command, frozen=True, kw_only=True):
+class AdjustInvoice(AccountCommand, frozen=True, kw_only=True):
     invoice: str
     amount: str
     reason: str = ""
 
 
-class VoidInvoice(Command, frozen=True, kw_only=True):
+class VoidInvoice(AccountCommand, frozen=True, kw_only=True):
     invoice: str
     reason: str = ""
 
 
-class SubmitPayment(Command, frozen=True, kw_only=True):
+class SubmitPayment(AccountCommand, frozen=True, kw_only=True):
     """Pay by card, PayPal or ACH: explicit amounts per invoice/order, ``distribute`` oldest first, or
     ``deposit`` on the account. ``exact`` demands the exact amount due (seed 003)."""
 
@@ -114,41 +120,41 @@ class SubmitPayment(Command, frozen=True, kw_only=True):
     key: str | None = None
 
 
-class SettlePayment(Command, frozen=True, kw_only=True):
+class SettlePayment(AccountCommand, frozen=True, kw_only=True):
     payment: str
 
 
-class ReturnPayment(Command, frozen=True, kw_only=True):
+class ReturnPayment(AccountCommand, frozen=True, kw_only=True):
     payment: str
     code: str = "R01"
 
 
-class RefundPayment(Command, frozen=True, kw_only=True):
+class RefundPayment(AccountCommand, frozen=True, kw_only=True):
     payment: str
     amount: str
     key: str | None = None
 
 
-class IssueCredit(Command, frozen=True, kw_only=True):
+class IssueCredit(AccountCommand, frozen=True, kw_only=True):
     credit: str
     amount: str
     reference: str = ""
 
 
-class ApplyCredit(Command, frozen=True, kw_only=True):
+class ApplyCredit(AccountCommand, frozen=True, kw_only=True):
     credit: str
     amount: str
     invoice: str | None = None
     order: str | None = None
 
 
-class RefundCredit(Command, frozen=True, kw_only=True):
+class RefundCredit(AccountCommand, frozen=True, kw_only=True):
     credit: str
     amount: str
     key: str | None = None
 
 
-class AuthorizeCard(Command, frozen=True, kw_only=True):
+class AuthorizeCard(AccountCommand, frozen=True, kw_only=True):
     authorization: str
     order: str
     amount: str
@@ -156,16 +162,16 @@ class AuthorizeCard(Command, frozen=True, kw_only=True):
     key: str | None = None
 
 
-class ExpireAuthorization(Command, frozen=True, kw_only=True):
+class ExpireAuthorization(AccountCommand, frozen=True, kw_only=True):
     authorization: str
 
 
-class RequestReauthorization(Command, frozen=True, kw_only=True):
+class RequestReauthorization(AccountCommand, frozen=True, kw_only=True):
     authorization: str
     amount: str | None = None
 
 
-class Reauthorize(Command, frozen=True, kw_only=True):
+class Reauthorize(AccountCommand, frozen=True, kw_only=True):
     """Checkout of the cart link: the card is authorized for the new amount (seed 004)."""
 
     authorization: str
@@ -175,19 +181,19 @@ class Reauthorize(Command, frozen=True, kw_only=True):
     key: str | None = None
 
 
-class CaptureAuthorization(Command, frozen=True, kw_only=True):
+class CaptureAuthorization(AccountCommand, frozen=True, kw_only=True):
     authorization: str
     payment: str
     amount: str | None = None
     key: str | None = None
 
 
-class VoidAuthorization(Command, frozen=True, kw_only=True):
+class VoidAuthorization(AccountCommand, frozen=True, kw_only=True):
     authorization: str
     reason: str = ""
 
 
-class AddPaymentMethod(Command, frozen=True, kw_only=True):
+class AddPaymentMethod(AccountCommand, frozen=True, kw_only=True):
     method: str
     kind: Literal["card", "ach", "paypal"]
     token: str
@@ -197,23 +203,23 @@ class AddPaymentMethod(Command, frozen=True, kw_only=True):
     exp_year: int | None = None
 
 
-class RemovePaymentMethod(Command, frozen=True, kw_only=True):
+class RemovePaymentMethod(AccountCommand, frozen=True, kw_only=True):
     method: str
 
 
-class SetDefaultPaymentMethod(Command, frozen=True, kw_only=True):
+class SetDefaultPaymentMethod(AccountCommand, frozen=True, kw_only=True):
     method: str
 
 
-class EnableAutopay(Command, frozen=True, kw_only=True):
+class EnableAutopay(AccountCommand, frozen=True, kw_only=True):
     method: str | None = None
 
 
-class DisableAutopay(Command, frozen=True, kw_only=True):
+class DisableAutopay(AccountCommand, frozen=True, kw_only=True):
     reason: str = ""
 
 
-class ReceiveUnidentifiedPayment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ReceiveUnidentifiedPayment(Command, frozen=True, kw_only=True):
     """A guest portal payment (seed 000) whose order or customer number matched nothing."""
 
     payment: str
@@ -226,13 +232,13 @@ class ReceiveUnidentifiedPayment(msgspec.Struct, frozen=True, kw_only=True, forb
     actor: ActorIn | None = None
 
 
-class ReferToAccounting(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ReferToAccounting(Command, frozen=True, kw_only=True):
     payment: str
     note: str = ""
     actor: ActorIn | None = None
 
 
-class MatchPayment(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class MatchPayment(Command, frozen=True, kw_only=True):
     """Research found the account: apply the payment to the open order, or deposit it on the account."""
 
     payment: str

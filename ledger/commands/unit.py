@@ -1,4 +1,4 @@
-"""One attempt at one command: the aggregates it loaded, the ports it may use, and the edge validation.
+"""One attempt at one command: the aggregates it loaded, the ports it may use, its time and actor.
 
 Handlers load through the unit, call one aggregate method and return an :class:`Outcome`; the service saves
 every aggregate the unit touched in one transaction, or retries the whole attempt on a concurrency conflict.
@@ -6,63 +6,25 @@ every aggregate the unit touched in one transaction, or retries the whole attemp
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-import msgspec
 import structlog
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
-from ledger.cards import card_number_field
 from ledger.commands.messages import ActorIn
+from ledger.commands.validation import check_id, check_text
 from ledger.errors import NotFound, ValidationError
-from ledger.money import parse_amount
-from ledger.ports.clock import Clock
-from ledger.ports.gateway import Gateway, check_token
-from ledger.ports.ids import IdGenerator, account_uuid, unidentified_uuid
-from ledger.ports.tokens import TokenIssuer, hash_token
+from ledger.ports import Ports
+from ledger.ports.gateway import Gateway, WatchedGateway
+from ledger.ports.ids import account_uuid, unidentified_uuid
 from ledger.store.application import LedgerStore
 
-_ID_LIMIT = 64
 #: How far a running clock may be behind an account's newest event and still record after it (see _not_before).
 CLOCK_SKEW = timedelta(seconds=5)
-
-
-@dataclass(frozen=True)
-class Ports:
-    """The side effects the domain may reach, each behind a port with a real and a test adapter."""
-
-    clock: Clock
-    gateway: Gateway
-    ids: IdGenerator
-    tokens: TokenIssuer
-
-
-class WatchedGateway:
-    """The gateway as one command attempt sees it, noting what it did there (``acted``: what and which
-    transaction), so that a failure to record it afterwards (a full disk, the store gone) can say so."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        self.acted: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.gateway, name)
-        if name not in ("charge", "authorize", "capture", "refund", "void"):
-            return method
-
-        def watched(**kwargs: Any) -> Any:
-            result = method(**kwargs)
-            if result.status in ("approved", "pending"):
-                self.acted.append(f"{name} {result.transaction_id}")
-            return result
-
-        return watched
 
 
 class Unit:
@@ -164,82 +126,3 @@ def _run_all(actions: list[Callable[[], Any]], failure: str) -> None:
             structlog.get_logger("ledger.commands").error(failure, error=repr(error), exc_info=error)
 
 
-def refuse_card_numbers(command: msgspec.Struct) -> None:
-    """Refuse a command with anything that looks like a card number in any of its text (ids, references,
-    names, descriptions, keys, the actor, the keys and values of allocation maps), naming the field: only
-    gateway tokens may be stored (seed 002), and every text of a command ends up in an event, on JetStream,
-    in the read models and in emails. The ``token`` field gets the same check with its own message."""
-    field = card_number_field(msgspec.to_builtins(command))
-    if field is not None:
-        raise ValidationError("card numbers are never accepted, in any field", field=field or "body",
-                              code="raw_card_number")
-
-
-def check_id(value: str, field: str) -> str:
-    """A business id: 1-64 printable characters without spaces or control characters."""
-    if not isinstance(value, str) or not value or len(value) > _ID_LIMIT:
-        raise ValidationError(f"{field} must be 1-{_ID_LIMIT} characters", field=field, code="invalid_id")
-    if not value.isprintable() or " " in value:  # every other whitespace character is not printable
-        raise ValidationError(f"{field} must not contain spaces or control characters", field=field,
-                              code="invalid_id")
-    return value
-
-
-def check_text(value: str, field: str, limit: int = 500) -> str:
-    """Free text (reasons, references, names): bounded, printable."""
-    if len(value) > limit or not value.isprintable():
-        raise ValidationError(f"{field} must be at most {limit} printable characters", field=field)
-    return value
-
-
-#: One address as mail servers take it (RFC 5321 dot-atom local part, a domain of letter-digit-hyphen labels):
-#: no display names, no second recipient after a comma, no control characters.
-_EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-#: Dates a ledger records: written YYYY-MM-DD, within these years.
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-DATE_YEARS = range(1900, 2200)
-
-
-def check_email(value: str, field: str = "email") -> str:
-    """One email address: ``local@domain.tld``, ASCII, at most 254 characters."""
-    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.fullmatch(value):
-        raise ValidationError(f"{value!r} is not an email address", field=field, code="invalid_email")
-    return value
-
-
-def check_date(value: str, field: str) -> date:
-    """A date written YYYY-MM-DD (2026-09-01), between the years 1900 and 2199."""
-    try:
-        if not _DATE.fullmatch(value):
-            raise ValueError(value)
-        parsed = date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)", field=field, code="invalid_date") from None
-    if parsed.year not in DATE_YEARS:
-        raise ValidationError(f"{value} is not between {DATE_YEARS[0]} and {DATE_YEARS[-1]}", field=field,
-                              code="invalid_date")
-    return parsed
-
-
-def amount_of(account: Account, text: str, field: str = "amount") -> int:
-    """Minor units of ``text`` in the account's currency."""
-    return parse_amount(text, account.state.currency, field)
-
-
-def gateway_token(token: str, field: str = "token") -> str:
-    """A gateway token; a raw card number is refused and never reaches an event."""
-    return check_token(token, field)
-
-
-def request_hash(command: msgspec.Struct) -> str:
-    """Fingerprint of a command's body (without key and actor) for idempotency checks."""
-    body = msgspec.to_builtins(command)
-    body.pop("key", None)
-    body.pop("actor", None)
-    return hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
-
-
-def token_hash(raw: str) -> str:
-    """SHA-256 of a raw token: the only form stored."""
-    return hash_token(raw)

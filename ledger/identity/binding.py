@@ -24,7 +24,7 @@ from typing import Any
 import msgspec
 import structlog
 
-from ledger.commands.messages import ActorIn
+from ledger.commands.messages import ActorIn, Command
 from ledger.errors import Forbidden
 from ledger.identity.credentials import Credentials
 from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX, user_name
@@ -103,7 +103,7 @@ class Binder:
                               claimed_kind=claimed.kind, account=account)
         return bound
 
-    def command(self, caller: Caller, command: Any, self_service: frozenset[type[Any]]) -> Any:
+    def command(self, caller: Caller, command: Command, self_service: frozenset[type]) -> Command:
         """``command`` with the actor its caller may act as (a portal: only ``self_service`` commands)."""
         if caller.role == "portal" and type(command) not in self_service:
             raise self.refuse(caller, f"a portal may not {type(command).__name__}",

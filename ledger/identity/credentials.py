@@ -20,6 +20,7 @@ from typing import Any
 
 import msgspec
 
+from ledger.config import NatsTls
 from ledger.errors import NotFound, ValidationError
 from ledger.identity.roles import ISSUED_ROLES, STAFF_KINDS, check_name, inbox_prefix, permissions, user_name
 
@@ -50,12 +51,6 @@ class Registry(msgspec.Struct, kw_only=True):
     users: list[Credential] = msgspec.field(default_factory=list)
 
 
-def nats_dir(home: Path) -> Path:
-    """Where the credentials and the server configuration are: ``LEDGER_NATS_DIR``, by default
-    ``$LEDGER_HOME/nats`` (beside the bundled server's store). Processes of one ledger on one host share it."""
-    return Path(os.environ.get("LEDGER_NATS_DIR") or Path(home) / "nats")
-
-
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``path`` atomically, readable by its owner only."""
     scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -68,10 +63,12 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 class Credentials:
-    """The users of the ledger under ``home/nats`` (read again whenever the file changed)."""
+    """The users of the ledger in ``folder`` (``Settings.nats_dir``; read again whenever the file changed);
+    ``tls``: how the ledger's own processes reach NATS over TLS."""
 
-    def __init__(self, home: Path) -> None:
-        self.folder = nats_dir(home)
+    def __init__(self, folder: Path, tls: NatsTls | None = None) -> None:
+        self.folder = Path(folder)
+        self.tls = tls
         self.path = self.folder / "users.json"
         self.config_path = self.folder / "server.conf"
         self._seen: tuple[float, int] | None = None
@@ -150,7 +147,7 @@ class Credentials:
         self.ensure()
         credential = self.get(role, name)
         return {"user": credential.user, "password": credential.password,
-                "inbox_prefix": inbox_prefix(credential.user), **tls_options()}
+                "inbox_prefix": inbox_prefix(credential.user), **tls_options(self.tls)}
 
 
 def server_config(users: list[Credential]) -> str:
@@ -166,16 +163,13 @@ def server_config(users: list[Credential]) -> str:
     return "authorization: " + json.dumps({"users": entries}, indent=1) + "\n"
 
 
-def tls_options(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """An ``ssl.SSLContext`` (``tls``) for NATS when ``LEDGER_NATS_TLS_CA`` is set: the CA that signed the
-    server's certificate, and ``LEDGER_NATS_TLS_CERT`` / ``LEDGER_NATS_TLS_KEY`` for a client certificate."""
-    env = os.environ if environ is None else environ
-    ca = env.get("LEDGER_NATS_TLS_CA", "")
-    if not ca:
+def tls_options(tls: NatsTls | None) -> dict[str, Any]:
+    """An ``ssl.SSLContext`` (``tls``) for NATS trusting ``tls.ca``, with the client certificate if given."""
+    if tls is None:
         return {}
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
-    if env.get("LEDGER_NATS_TLS_CERT"):
-        context.load_cert_chain(env["LEDGER_NATS_TLS_CERT"], env.get("LEDGER_NATS_TLS_KEY") or None)
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(tls.ca))
+    if tls.cert is not None:
+        context.load_cert_chain(str(tls.cert), str(tls.key) if tls.key else None)
     return {"tls": context}
 
 
@@ -183,7 +177,7 @@ def reload_bundled_server(home: Path) -> bool:
     """Ask the bundled nats-server of ``home`` (if it runs) to load its configuration again (SIGHUP): revoked
     users are disconnected, new ones admitted. False when none runs."""
     try:
-        pid = int((Path(home) / "nats" / "nats-server.pid").read_text().split()[0])
+        pid = int((Path(home) / "nats" / "nats-server.pid").read_text().split()[0])  # the bundled one's store
     except (OSError, ValueError, IndexError):
         return False
     with contextlib.suppress(OSError):

@@ -11,10 +11,11 @@ import asyncio
 import functools
 import json
 import re
+import ssl
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any
+from typing import Annotated, Protocol, TypeVar
 
 import msgspec
 import structlog
@@ -26,6 +27,7 @@ from ledger.bootstrap import Ledger
 from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
 from ledger.commands.dispatch import SELF_SERVICE
+from ledger.commands.messages import Command
 from ledger.errors import LedgerError, ValidationError
 from ledger.identity.binding import Binder, Caller, caller_of
 from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX
@@ -35,6 +37,7 @@ from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.views import stored_account_view
 
+T = TypeVar("T")
 log = structlog.get_logger("ledger.service")
 _encode = msgspec.json.Encoder().encode
 #: Threads deciding commands at once in one instance with group commit (they mostly wait for the committer).
@@ -55,7 +58,7 @@ def internal_reply(subject: str, error: BaseException) -> bytes:
                                    code="internal"))
 
 
-def decode(body: bytes, kind: type[Any]) -> Any:
+def decode(body: bytes, kind: type[T]) -> T:
     """Validate a JSON body into ``kind``; a ValidationError names the offending field."""
     if len(body) > MAX_PAYLOAD:
         raise ValidationError(f"request body over {MAX_PAYLOAD} bytes", field="body", code="payload_too_large")
@@ -81,10 +84,10 @@ def _field_of(message: str) -> str:
     return where or "body"
 
 
-def _single_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _single_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     """A JSON object whose keys are all different: a repeated key is refused, since readers of the same body
     disagree on which copy counts (msgspec takes the last, others the first)."""
-    seen: dict[str, Any] = {}
+    seen: dict[str, object] = {}
     for key, value in pairs:
         if key in seen:
             shown = "body" if card_number_in_text(key) else key[:80]
@@ -93,7 +96,7 @@ def _single_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
-def handle_command(ledger: Ledger, name: str, body: bytes, bind: Callable[[Any], Any] | None = None) -> bytes:
+def handle_command(ledger: Ledger, name: str, body: bytes, bind: Callable[[Command], Command] | None = None) -> bytes:
     """Run the command named by the subject suffix, with the actor ``bind`` allows (its caller's credential:
     :mod:`ledger.identity.binding`); the reply bytes."""
     kind = COMMANDS.get(name)
@@ -139,7 +142,7 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             return _encode({"ok": stored_account_view(ledger.store, query.account, clock.zone)})
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
-        rows: Any
+        rows: list[queries.Row]
         if view == "invoices":
             rows = queries.invoices(db, query.account, query.status)
         elif view == "payments":
@@ -155,7 +158,13 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         return internal_reply(f"{READ_PREFIX}{view}", error)
 
 
-async def _raw(msg: Any) -> Any:
+class _Delivered(Protocol):
+    """What faststream hands a decoder: the message with its body."""
+
+    body: bytes
+
+
+async def _raw(msg: _Delivered) -> bytes:
     """faststream decoder that keeps the body as bytes (msgspec validates it, not pydantic)."""
     return msg.body
 
@@ -170,20 +179,22 @@ def command_concurrency(ledger: Ledger) -> int:
 
 
 def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None,
-                 binder: Binder | None = None, **connect: Any) -> NatsBroker:
+                 binder: Binder | None = None, user: str | None = None, password: str = "",
+                 inbox_prefix: str = "_INBOX", tls: ssl.SSLContext | None = None) -> NatsBroker:
     """A faststream NatsBroker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group, and with a
     ``binder`` the portals' and staff's ``ledger.portal.*.`` and ``ledger.staff.*.`` subjects, each request
-    bound to the actor its credential allows; ``connect``: nats-py options (the ledger's credential).
+    bound to the actor its credential allows; ``user`` ... ``tls``: the ledger's credential
+    (:meth:`ledger.identity.credentials.Credentials.connect_options`).
 
     Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`); reads run
     one at a time beside them (one subscription handles its messages in order; the keeper is one connection).
     Run several instances to scale out: the queue group gives each request to one of them.
     """
-    user, password, tls = connect.pop("user", None), connect.pop("password", None), connect.pop("tls", None)
+    security = None
     if user is not None:  # the credential, not one a URL may carry (faststream refuses both)
-        connect["security"] = NatsUserPassword(user, password or "", ssl_context=tls)
+        security = NatsUserPassword(user, password, ssl_context=tls)
         url = re.sub(r"^(\w+://)[^@/]*@", r"\1", url)
-    broker = NatsBroker(url, logger=None, error_cb=log_nats_error, **connect)
+    broker = NatsBroker(url, logger=None, error_cb=log_nats_error, security=security, inbox_prefix=inbox_prefix)
     workers = concurrency or command_concurrency(ledger)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-command")
     prefixes = ["ledger.", *([f"{PORTAL_PREFIX}*.", f"{STAFF_PREFIX}*."] if binder is not None else [])]

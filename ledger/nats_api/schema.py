@@ -7,7 +7,6 @@ documents cannot drift from the code: ``ledger schema export`` writes them to ``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -27,7 +26,7 @@ from ledger.nats_api.subjects import (
 )
 
 
-def event_schemas() -> dict[str, Any]:
+def event_schemas() -> dict[str, object]:
     """JSON Schema (with shared components) of every event type."""
     types = sorted(ev.EVENT_TYPES.values(), key=lambda c: c.__name__)
     schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
@@ -36,15 +35,15 @@ def event_schemas() -> dict[str, Any]:
             "components": components}
 
 
-def asyncapi() -> dict[str, Any]:
+def asyncapi() -> dict[str, object]:
     """An AsyncAPI 3.0 document of the command, read and event channels."""
     commands = sorted(COMMANDS.items())
     kinds = [kind for _, kind in commands] + [Outcome, ReadQuery, UncertainRecord] + sorted(
         ev.EVENT_TYPES.values(), key=lambda c: c.__name__)
     schemas, components = msgspec.json.schema_components(kinds, ref_template="#/components/schemas/{name}")
     by_kind = {kind.__name__: schema for kind, schema in zip(kinds, schemas, strict=True)}
-    channels: dict[str, Any] = {}
-    operations: dict[str, Any] = {}
+    channels: dict[str, object] = {}
+    operations: dict[str, object] = {}
     for name, kind in commands:
         key = f"cmd_{name.replace('.', '_')}"
         channels[key] = {"address": f"{COMMAND_PREFIX}{name}", "messages": {

@@ -7,8 +7,6 @@ the JetStream stream ``LEDGER_EVENTS`` on ``ledger.events.<EventType>.<account a
 
 from __future__ import annotations
 
-from typing import Any
-
 from ledger.commands import messages as m
 
 QUEUE_GROUP = "ledger-service"
@@ -22,7 +20,7 @@ DLQ_PREFIX = "ledger.dlq."
 #: Largest request body the service accepts.
 MAX_PAYLOAD = 64 * 1024
 
-COMMANDS: dict[str, type[Any]] = {
+COMMANDS: dict[str, type[m.Command]] = {
     "account.open": m.OpenAccount,
     "account.invite": m.SendInvitation,
     "account.resend_invite": m.ResendInvitation,

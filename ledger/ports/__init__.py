@@ -5,6 +5,9 @@ to the outside world (system and manual clocks, the gateway simulator, mailers) 
 The id generators and the token issuer are a few lines each and live beside their port.
 """
 
+from dataclasses import dataclass
+
+from ledger.aggregates.idempotency import check_idempotency_key
 from ledger.cards import looks_like_card_number
 from ledger.ports.clock import Clock, business_date, parse_instant, start_of_business_day, zone_of
 from ledger.ports.gateway import (
@@ -14,8 +17,8 @@ from ledger.ports.gateway import (
     ChargeResult,
     Gateway,
     PaymentMethod,
+    WatchedGateway,
     check_amount,
-    check_idempotency_key,
     check_token,
     check_transaction_id,
 )
@@ -23,8 +26,41 @@ from ledger.ports.ids import IdGenerator, RandomIds, SequentialIds, account_uuid
 from ledger.ports.tokens import TokenIssuer, hash_token, load_or_create_secret, verify
 
 __all__ = [
-    "AchReport", "AchStatus", "AuthorizationResult", "ChargeResult", "Clock", "Gateway", "IdGenerator", "PaymentMethod",
-    "RandomIds", "SequentialIds", "TokenIssuer", "account_uuid", "business_date", "check_amount",
-    "check_idempotency_key", "check_token", "check_transaction_id", "hash_token", "load_or_create_secret",
-    "looks_like_card_number", "parse_instant", "start_of_business_day", "unidentified_uuid", "verify", "zone_of",
+    "AchReport",
+    "AchStatus",
+    "AuthorizationResult",
+    "ChargeResult",
+    "Clock",
+    "Gateway",
+    "IdGenerator",
+    "PaymentMethod",
+    "Ports",
+    "RandomIds",
+    "SequentialIds",
+    "TokenIssuer",
+    "WatchedGateway",
+    "account_uuid",
+    "business_date",
+    "check_amount",
+    "check_idempotency_key",
+    "check_token",
+    "check_transaction_id",
+    "hash_token",
+    "load_or_create_secret",
+    "looks_like_card_number",
+    "parse_instant",
+    "start_of_business_day",
+    "unidentified_uuid",
+    "verify",
+    "zone_of",
 ]
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The side effects the domain may reach, each behind a port with a real and a test adapter."""
+
+    clock: Clock
+    gateway: Gateway
+    ids: IdGenerator
+    tokens: TokenIssuer

@@ -11,7 +11,7 @@ Luhn check, whatever separates them; :mod:`ledger.cards`) is refused before it c
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -137,17 +137,31 @@ def check_amount(amount: int, field: str = "amount") -> int:
     return amount
 
 
-def check_idempotency_key(key: str, field: str = "key") -> str:
-    """An idempotency key of 1-255 printable characters (DESIGN invariant 6: same key twice = once)."""
-    if not isinstance(key, str) or not key or len(key) > 255 or not key.isprintable():
-        raise ValidationError("an idempotency key of 1-255 printable characters is required", field=field,
-                              code="invalid_key")
-    return key
-
-
 def check_transaction_id(transaction_id: str, field: str = "transaction_id") -> str:
     """A gateway transaction id as the gateway returned it (1-128 printable characters), or a ValidationError."""
     if not isinstance(transaction_id, str) or not transaction_id or len(transaction_id) > 128 or (
             not transaction_id.isprintable()):
         raise ValidationError("a gateway transaction id is required", field=field, code="invalid_transaction_id")
     return transaction_id
+
+
+class WatchedGateway:
+    """The gateway as one command attempt sees it, noting what it did there (``acted``: what and which
+    transaction), so that a failure to record it afterwards (a full disk, the store gone) can say so."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.acted: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.gateway, name)
+        if name not in ("charge", "authorize", "capture", "refund", "void"):
+            return method
+
+        def watched(**kwargs: Any) -> Any:
+            result = method(**kwargs)
+            if result.status in ("approved", "pending"):
+                self.acted.append(f"{name} {result.transaction_id}")
+            return result
+
+        return watched

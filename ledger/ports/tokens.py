@@ -57,15 +57,15 @@ class TokenIssuer:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def load_or_create_secret(path: str | Path) -> bytes:
-    """The HMAC secret: LEDGER_SECRET if set, else the file at ``path``, created with 32 random bytes on first use.
+def load_or_create_secret(path: str | Path, given: bytes | None = None) -> bytes:
+    """The HMAC secret: ``given`` (LEDGER_SECRET) if set, else the file at ``path``, created with 32 random bytes
+    on first use.
 
     The file is written whole under a temporary name and linked into place, so processes starting together all
     end up with the one secret and none reads a half-written file. A secret shorter than 16 bytes is refused.
     """
-    from_env = os.environ.get("LEDGER_SECRET")
-    if from_env:
-        return _strong(from_env.encode(), "LEDGER_SECRET")
+    if given:
+        return _strong(given, "LEDGER_SECRET")
     target = Path(path)
     if not target.exists():
         _create(target)

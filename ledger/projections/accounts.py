@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from functools import singledispatchmethod
-from typing import Any
+from typing import cast
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.base import Event
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table
@@ -99,7 +100,7 @@ class AccountsProjection(Projection):
             table.flush(db)
 
     @singledispatchmethod
-    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
+    def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Events this read model does not show are ignored."""
 
     @apply.register
@@ -158,8 +159,8 @@ class AccountsProjection(Projection):
         orders.update(db, (acc, e.old_order_id), status="replaced", replaced_by=e.new_order_id)
         if old is not None:
             at = orders.position
-            self._order(acc, e.new_order_id, meta.at, old[at["channel"]], old[at["description"]], e.amount,
-                        e.old_order_id)
+            self._order(acc, e.new_order_id, meta.at, cast(str, old[at["channel"]]),
+                        cast(str, old[at["description"]]), e.amount, e.old_order_id)
         holds = self.authorizations
         holds.flush(db)  # the holds of the old order, wherever they are, move to the new one
         for (hold_id,) in db.execute(f"select id from authorizations where account = ? and order_id = ? and "

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from ledger.aggregates import events as ev
-from ledger.projections.base import Meta, Projection
+from ledger.aggregates.events.base import Event
+from ledger.projections.base import Meta, Projection, SqlValue
 from ledger.projections.describe import comment, details
 
 TABLES = (
@@ -35,9 +35,9 @@ class AuditLogProjection(Projection):
 
     def __init__(self) -> None:
         self._accounts: dict[str, tuple[str, str]] = {}
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: list[tuple[SqlValue, ...]] = []
 
-    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
+    def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Record ``event``; accounts are learned from AccountOpened, unidentified payments have none."""
         key = meta.account
         if isinstance(event, ev.AccountOpened):
@@ -54,7 +54,7 @@ class AuditLogProjection(Projection):
         db.executemany("insert into audit_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._rows)
         self._rows.clear()
 
-    def _account(self, db: sqlite3.Connection, key: str, event: Any) -> tuple[str | None, str | None]:
+    def _account(self, db: sqlite3.Connection, key: str, event: Event) -> tuple[str | None, str | None]:
         if key in self._accounts:
             return self._accounts[key]
         row = db.execute("select account_id, currency from audit_accounts where account = ?", (key,)).fetchone()

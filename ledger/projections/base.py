@@ -10,12 +10,16 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import singledispatchmethod
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 import msgspec
 
+from ledger.aggregates.events.base import Event
+
+#: A value SQLite stores: a read model's cell, a query's parameter.
+SqlValue = str | int | float | bytes | None
 #: A resolved handler: ``handler(event, db, meta)``.
-Handler = Callable[[Any, sqlite3.Connection, "Meta"], None]
+Handler = Callable[[Event, sqlite3.Connection, "Meta"], None]
 
 
 class Meta(NamedTuple):
@@ -53,11 +57,11 @@ class MetaMaker:
         self._remember = remember
         self._last: tuple[datetime | None, str] = (None, "")
 
-    def batch(self, items: Sequence[tuple[int, Any]]) -> list[tuple[Meta, Any]]:
+    def batch(self, items: Sequence[tuple[int, Event]]) -> list[tuple[Meta, Event]]:
         """(Meta, event) for each (position, event) of ``items``, in order."""
         names = self._names
         last, last_at = self._last
-        out: list[tuple[Meta, Any]] = []
+        out: list[tuple[Meta, Event]] = []
         append = out.append
         for position, event in items:
             number = event.originator_id.int  # hashing the int skips UUID.__hash__, a Python-level call
@@ -97,7 +101,7 @@ class Projection:
             if indexes or not statement.lstrip().startswith("create index"):
                 db.execute(statement)
 
-    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
+    def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Apply one event (subclasses dispatch on its type; events they don't show are ignored)."""
         raise NotImplementedError
 

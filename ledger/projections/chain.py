@@ -14,13 +14,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from uuid import UUID
 
 import msgspec
 
 from ledger.projections.runner import connect
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 GENESIS = "0" * 64
 TABLE = "create table if not exists chain (position integer primary key, originator text not null, " \
@@ -42,7 +46,7 @@ def state_bytes(state: bytes | bytearray | memoryview | str) -> bytes:
     return state.encode() if isinstance(state, str) else bytes(state)
 
 
-def link(previous: str, note: Any) -> str:
+def link(previous: str, note: StoredNote) -> str:
     """The chain hash of one stored notification, given the previous hash."""
     digest = hashlib.sha256()
     digest.update(previous.encode())
@@ -51,7 +55,7 @@ def link(previous: str, note: Any) -> str:
     return digest.hexdigest()
 
 
-def content_chain(notes: Iterable[Any]) -> tuple[int, str]:
+def content_chain(notes: Iterable[StoredNote]) -> tuple[int, str]:
     """(count, head) of a chain over the events' content in log order, independent of positions: equal for a
     store and its copy in another database, whatever notification ids the copy assigned."""
     head, count = GENESIS, 0
@@ -63,15 +67,39 @@ def content_chain(notes: Iterable[Any]) -> tuple[int, str]:
     return count, head
 
 
-def raw_notes(source: Any, after: int = 0, batch: int = 10_000) -> Iterator[Any]:
+class StoredNote(Protocol):
+    """One stored notification as the chain reads it: a log's raw note, or the library's Notification."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def originator_id(self) -> UUID | str: ...
+    @property
+    def originator_version(self) -> int: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def state(self) -> bytes: ...
+
+
+@runtime_checkable
+class NoteSource(Protocol):
+    """A log that reads stored notifications as they are (``StoreLog``, ``FileLog``, ``CommittedLog``)."""
+
+    def read_raw(self, after: int, limit: int) -> Sequence[StoredNote]:
+        """Up to ``limit`` notifications after position ``after``, in order."""
+        ...
+
+
+def raw_notes(source: NoteSource | LedgerStore, after: int = 0, batch: int = 10_000) -> Iterator[StoredNote]:
     """Every stored notification after ``after``, as the store holds it (no decoding).
 
     ``source`` is a log with ``read_raw`` (direct reads of an SQLite file) or a store (through its recorder).
     """
-    read_raw = getattr(source, "read_raw", None)
     while True:
-        if read_raw is not None:
-            notes = read_raw(after, batch)
+        notes: Sequence[StoredNote]
+        if isinstance(source, NoteSource):
+            notes = source.read_raw(after, batch)
         else:
             notes = source.recorder.select_notifications(start=after, limit=batch, inclusive_of_start=False)
         if not notes:
@@ -97,7 +125,7 @@ class HashChain:
         row = self.db.execute("select position, hash from chain order by position desc limit 1").fetchone()
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
-    def extend(self, notes: Iterable[Any]) -> int:
+    def extend(self, notes: Iterable[StoredNote]) -> int:
         """Append links for ``notes`` past the head (earlier ones are skipped); returns how many were added.
 
         The head is read under the write lock, so keepers in several processes can extend the chain at once.
@@ -118,11 +146,11 @@ class HashChain:
             raise
         return len(rows)
 
-    def catch_up(self, source: Any) -> int:
+    def catch_up(self, source: NoteSource | LedgerStore) -> int:
         """Append links for every stored event past the head (``source``: a store or a log, see ``raw_notes``)."""
         added = 0
         position, _ = self.head()
-        batch: list[Any] = []
+        batch: list[StoredNote] = []
         for note in raw_notes(source, position):
             batch.append(note)
             if len(batch) >= 10_000:
@@ -130,7 +158,7 @@ class HashChain:
                 batch = []
         return added + (self.extend(batch) if batch else 0)
 
-    def verify(self, source: Any) -> list[Mismatch]:
+    def verify(self, source: NoteSource | LedgerStore) -> list[Mismatch]:
         """Recompute the chain from the events table up to the chain's head; every disagreement, earliest first.
 
         Events recorded after the head are not judged: they are chained by the next catch-up.
@@ -138,7 +166,7 @@ class HashChain:
         problems: list[Mismatch] = []
         head, _ = self.head()
         links = self.db.execute("select position, originator, version, hash from chain order by position")
-        expected: Iterator[Any] = iter(links)
+        expected: Iterator[tuple[int, str, int, str]] = iter(links)
         previous = GENESIS
         for note in raw_notes(source):
             if note.id > head:

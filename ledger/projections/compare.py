@@ -9,17 +9,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from itertools import zip_longest
-from typing import Any
 
 import msgspec
+
+from ledger.projections.base import SqlValue
 
 
 class TableDiff(msgspec.Struct, frozen=True):
     """One table whose rows differ between the expected (rebuilt) and the actual (stored) build."""
 
     table: str
-    expected: list[Any] | None
-    actual: list[Any] | None
+    expected: list[SqlValue] | None
+    actual: list[SqlValue] | None
 
     def describe(self) -> str:
         """``accounts.invoices differs from a rebuild: ... (rebuilt) vs ... (stored)``."""
@@ -32,7 +33,7 @@ def tables(db: sqlite3.Connection) -> list[str]:
                                      "and name not like 'sqlite_%' order by name")]
 
 
-def _sorted_rows(db: sqlite3.Connection, table: str) -> Iterator[Any]:
+def _sorted_rows(db: sqlite3.Connection, table: str) -> Iterator[tuple[SqlValue, ...]]:
     """Rows in primary-key order (an index walk), or sorted by every column when the table has no key."""
     info = db.execute(f"pragma table_info({table})").fetchall()
     key = [str(r[1]) for r in sorted(info, key=lambda r: r[5]) if r[5]]

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
 
 import msgspec
 
 from ledger.aggregates import events as ev
-from ledger.aggregates.events.base import Minor
+from ledger.aggregates.events.base import Event, Minor
 from ledger.money import format_amount
 
 _AREA_TITLES = {"access": "Portal", "orders": "Orders", "invoices": "Invoices", "payments": "Payments",
@@ -47,7 +46,7 @@ def _plan(event_type: type[ev.Event]) -> tuple[tuple[str, int], ...]:
     return tuple(plan)
 
 
-def title(event: Any) -> str:
+def title(event: Event) -> str:
     """``PaymentApplied`` -> ``Payment Applied``."""
     kind: type = type(event)
     return _title(kind)

@@ -15,12 +15,13 @@ import signal
 import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
+from ledger import bootstrap
 from ledger.config import Settings
-from ledger.projections.keeper import ProjectionKeeper, StopFlag
+from ledger.projections.keeper import StopFlag
 from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.projections")
@@ -29,12 +30,12 @@ log = structlog.get_logger("ledger.projections")
 INTERVAL = 0.2
 
 
-def follow(settings: Settings, stop: StopFlag, interval: float = INTERVAL, store: Any = None) -> None:
+def follow(settings: Settings, stop: StopFlag, interval: float = INTERVAL, store: LedgerStore | None = None) -> None:
     """Keep every projection of the store that ``settings`` names (or of ``store``, already open) caught up
     until ``stop`` is set."""
     opened = store is None
-    events = LedgerStore(settings) if opened else store
-    keeper = ProjectionKeeper(events, settings.home)
+    events = store if store is not None else LedgerStore(settings)
+    keeper = bootstrap.keeper(events, settings)
     log.info("projection_follower_started", store=settings.store_description())
     try:
         keeper.follow(stop, interval)
@@ -132,7 +133,7 @@ class Served(Protocol):
     """What :func:`run_follower` needs of a built ledger (``ledger.bootstrap.Ledger``)."""
 
     settings: Settings
-    store: Any
+    store: LedgerStore
 
 
 async def run_follower(ledger: Served, stop: asyncio.Event, check_every: float = 1.0) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
+from ledger.aggregates.events.base import Event
 from ledger.double_entry import Journal
-from ledger.projections.base import Meta, Projection
+from ledger.projections.base import Meta, Projection, SqlValue
 
 TABLES = (
     """create table if not exists postings (position integer not null, at text not null, account text not null,
@@ -43,9 +43,9 @@ class JournalProjection(Projection):
         self._dirty_payments: set[tuple[str, str]] = set()
         self._dirty_currencies: set[str] = set()
         self._saved_currencies: set[str] = set()
-        self._rows: list[tuple[Any, ...]] = []
+        self._rows: list[tuple[SqlValue, ...]] = []
 
-    def apply(self, event: Any, db: sqlite3.Connection, meta: Meta) -> None:
+    def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Post ``event``."""
         journal = self._journal or self._loaded(db)
         key = meta.account

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 import structlog
@@ -18,6 +18,9 @@ from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
 from ledger.projections.rebuild import ProjectionFiles
 from ledger.projections.runner import StoreLog, catch_up, connect
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.projections")
 
@@ -40,16 +43,11 @@ class ProjectionStatus(msgspec.Struct, frozen=True):
     updated_at: str | None = None
 
 
-def projections_dir(home: Path) -> Path:
-    """The folder of the projection files: $LEDGER_PROJECTIONS_DIR or $LEDGER_HOME/projections."""
-    return Path(os.environ.get("LEDGER_PROJECTIONS_DIR", str(home / "projections")))
-
-
-def chain_file(home: Path) -> Path:
-    """The hash chain's file: $LEDGER_CHAIN_DB or $LEDGER_HOME/chain.db, beside the event store and apart
-    from the read models, which may be deleted and rebuilt at will (a chain cannot: it vouches for the past)."""
-    path = Path(os.environ.get("LEDGER_CHAIN_DB", str(home / "chain.db")))
-    earlier = projections_dir(home) / "chain.db"  # where the chain was kept before
+def chain_file(path: Path, projections_dir: Path) -> Path:
+    """The hash chain's file ``path`` (LEDGER_CHAIN_DB, by default beside the event store), apart from the read
+    models, which may be deleted and rebuilt at will (a chain cannot: it vouches for the past). A chain kept in
+    ``projections_dir``, where it was kept before, is moved there first."""
+    earlier = projections_dir / "chain.db"
     if earlier.exists() and not path.exists():
         db = sqlite3.connect(earlier)
         db.execute("pragma wal_checkpoint(truncate)")  # everything into the main file before it moves
@@ -73,11 +71,15 @@ class StopFlag(Protocol):
 class ProjectionKeeper:
     """The serving projections of a store: catch up, status, rebuild, follow the log."""
 
-    def __init__(self, store: Any, home: Path) -> None:
+    def __init__(self, store: LedgerStore, home: Path, *, projections_dir: Path | None = None,
+                 chain_db: Path | None = None) -> None:
+        """The read models under ``projections_dir`` (default ``home/projections``) and the hash chain in
+        ``chain_db`` (default ``home/chain.db``)."""
         self.store = store
         self.events = StoreLog(store)
-        self.files = ProjectionFiles(projections_dir(home))
-        self.chain_path = chain_file(home)
+        files = projections_dir if projections_dir is not None else home / "projections"
+        self.files = ProjectionFiles(files)
+        self.chain_path = chain_file(chain_db if chain_db is not None else home / "chain.db", files)
         self._chain: HashChain | None = None
         self._open: dict[str, tuple[Projection, sqlite3.Connection, int]] = {}
 

@@ -9,7 +9,6 @@ DEFAULT_ZONE, as in ``ledger.views.account_view``; the CLI and the service pass 
 
 from __future__ import annotations
 
-import calendar
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,20 +18,18 @@ from zoneinfo import ZoneInfo
 from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
-from ledger.ports.clock import DEFAULT_ZONE, business_date, start_of_business_day
+from ledger.ports.clock import DEFAULT_ZONE, business_date
+from ledger.projections.base import SqlValue
+from ledger.projections.periods import MONTHS, PERIODS, TICK, months_before, period_start
 from ledger.views import payment_status
 
+__all__ = ["MONTHS", "PERIODS", "months_before", "period_start"]  # the CLI's --period choices, tests
+
+#: A row handed out, keyed by column: read from SQLite, then shown (amounts as decimals, instants in the zone).
 Row = dict[str, Any]
-PERIODS = ("30d", "3m", "6m", "year")
-#: Months back of the "3m" and "6m" history periods.
-MONTHS = {"3m": 3, "6m": 6}
-#: Years ``--year`` accepts: every one whose 1 January and the next both exist as instants in any zone.
-MIN_YEAR, MAX_YEAR = 2, 9998
-#: The resolution of stored instants: a period ending "at now" ends one tick after it, so now is inside.
-_TICK = timedelta(microseconds=1)
 
 
-def _rows(db: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[Row]:
+def _rows(db: sqlite3.Connection, sql: str, params: tuple[SqlValue, ...]) -> list[Row]:
     return [dict(r) for r in db.execute(sql, params)]
 
 
@@ -100,7 +97,7 @@ def invoices(db: sqlite3.Connection, account_id: str, status: str | None = None)
                               field="status", code="unknown_status")
     sql = ("select id, issued_on as date, due_on as due, total, paid, open, status, order_id from invoice_tab "
            "where account = ?")
-    params: tuple[Any, ...] = (acc["account"],)
+    params: tuple[SqlValue, ...] = (acc["account"],)
     if status == "unpaid":
         sql += " and status in ('open', 'partially_paid')"
     elif status:
@@ -127,51 +124,6 @@ def credits(db: sqlite3.Connection, account_id: str, zone: ZoneInfo | None = Non
     return _money(_local(rows, zone, "date"), acc["currency"], "amount", "remaining")
 
 
-def months_before(day: date, months: int) -> date:
-    """The same day of the month ``months`` earlier, or the last day of that month when it is shorter
-    (31 May - 3 months = 28 or 29 February; 31 December - 3 months = 30 September). ValueError before year 1."""
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    if year < 1:
-        raise ValueError(f"{months} months before {day} is before year 1")
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def period_start(period: str, now: datetime, zone: ZoneInfo, year: int | None = None) -> tuple[datetime, datetime]:
-    """[start, end) of an order-history filter, as UTC instants (seed 001: the portal's order history filters).
-
-    The start is the first instant of a business day: 30 days before today ("30d"), the same day of the month
-    3 or 6 months back ("3m", "6m"; see :func:`months_before`), or 1 January of ``year`` ("year"; this year
-    when None). Every period ends at ``now`` inclusive (a year at the next 1 January if that comes first): run
-    ``--at`` a past instant, orders placed after it are not shown. Refused with a ValidationError: a period not
-    in PERIODS (``period``); a year outside MIN_YEAR..MAX_YEAR or given with another period (``year``); a now
-    so near the calendar's ends that the period does not fit in it (``at``, as the CLI's ``--at`` sets now).
-    """
-    if period not in PERIODS:
-        raise ValidationError(f"period must be one of {', '.join(PERIODS)}", field="period")
-    if year is not None and period != "year":
-        raise ValidationError(f"a year goes with the period 'year', not {period!r}", field="year")
-    if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValidationError(f"year must be from {MIN_YEAR} to {MAX_YEAR}, not {year}", field="year")
-    try:
-        today = business_date(now, zone)
-        end = (now + _TICK).astimezone(UTC)
-        if period == "year":
-            chosen = today.year if year is None else year
-            first = date(chosen, 1, 1)
-            end = min(end, start_of_business_day(date(chosen + 1, 1, 1), zone))
-        elif period == "30d":
-            first = today - timedelta(days=30)
-        else:
-            first = months_before(today, MONTHS[period])
-        return start_of_business_day(first, zone), end
-    except (ValueError, OverflowError):
-        if now.utcoffset() is None:
-            raise  # a naive now is the caller's bug (business_date refuses it), not the user's input
-        raise ValidationError(f"the period {period!r} as of {now.isoformat(timespec='seconds')} does not fit in "
-                              f"the calendar (years 1 to 9999)", field="at") from None
-
-
 def order_history(db: sqlite3.Connection, account_id: str, period: str | None, now: datetime, zone: ZoneInfo,
                   year: int | None = None) -> list[Row]:
     """Orders from every channel (web, POS, phone, CSR) and invoices, newest first, optionally within a period
@@ -188,14 +140,14 @@ def order_history(db: sqlite3.Connection, account_id: str, period: str | None, n
                 "i.total as amount, i.paid, i.status, null as replaced_by, null as replaces, 0 as manual_processing, "
                 "i.order_id as \"order\" from invoice_tab i left join orders o "
                 "on o.account = i.account and o.id = i.order_id where i.account = ?")
-    order_params: tuple[Any, ...] = (acc["account"],)
+    order_params: tuple[SqlValue, ...] = (acc["account"],)
     invoice_params = order_params
     if period or year is not None:
         start, end = period_start(period or "year", now, zone, year)
         orders += " and placed_at >= ? and placed_at < ?"
         order_params += (_utc_text(start), _utc_text(end))
         invoices += " and i.issued_on >= ? and i.issued_on <= ?"
-        invoice_params += (business_date(start, zone).isoformat(), business_date(end - _TICK, zone).isoformat())
+        invoice_params += (business_date(start, zone).isoformat(), business_date(end - TICK, zone).isoformat())
     rows = _local(_rows(db, orders + " order by placed_at desc, rowid desc", order_params), zone, "date")
     rows += _rows(db, invoices, invoice_params)
     rows.sort(key=lambda row: row["date"], reverse=True)  # stable: orders keep their order; same day, orders first
@@ -268,7 +220,7 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
     [since, until); ``at`` in the business time zone. An unknown account is NotFound naming ``account``."""
     sql = "select position, account, version, at, actor_kind, actor_name, channel, account_id, event, comment, " \
           "details from audit_log where 1 = 1"
-    params: tuple[Any, ...] = ()
+    params: tuple[SqlValue, ...] = ()
     if account_id is not None:
         if db.execute("select 1 from audit_accounts where account_id = ?", (account_id,)).fetchone() is None:
             raise NotFound(f"no account {account_id}", field="account")
@@ -286,3 +238,50 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
     for row in rows:
         row["event_id"] = event_uuid(UUID(row.pop("account")), row.pop("version"))
     return _local(rows, zone, "at")
+
+
+def due_authorizations(db: sqlite3.Connection, now: datetime) -> list[tuple[str, str]]:
+    """(account id, authorization id) of every live hold past its expiry at ``now`` (the expiry scheduler)."""
+    return [(r[0], r[1]) for r in db.execute(
+        "select a.account_id, z.id from authorizations z join accounts a using (account) "
+        "where z.status in ('active', 'reauth_requested') and z.expires_at <= ?", (now.isoformat(),))]
+
+
+def expired_invitations(db: sqlite3.Connection, now: datetime) -> list[str]:
+    """Account ids of portal invitations still open past their 72 hours at ``now`` (the expiry scheduler)."""
+    return [r[0] for r in db.execute("select account_id from accounts where portal = 'invited' and "
+                                     "invitation_expires_at <= ?", (now.isoformat(),))]
+
+
+def ach_payments(db: sqlite3.Connection, settled_since: datetime | None) -> list[tuple[str, str, str, str]]:
+    """(account id, payment id, gateway transaction id, status) of every ACH payment still pending and, with
+    ``settled_since``, of those settled since then, oldest first (the scheduler asks the gateway about them)."""
+    watched = "p.status = 'pending'"
+    params: tuple[str, ...] = ()
+    if settled_since is not None:
+        watched += " or (p.status = 'settled' and p.settled_at >= ?)"
+        params = (_utc_text(settled_since),)
+    return [(r[0], r[1], r[2], r[3]) for r in db.execute(
+        "select a.account_id, p.id, p.transaction_id, p.status from payments p join accounts a using (account) "
+        f"where p.method = 'ach' and ({watched}) order by p.submitted_at, p.rowid", params)]
+
+
+def account_balances(db: sqlite3.Connection) -> list[tuple[str, str, int, int, int]]:
+    """(account id, currency, balance, credit balance, open invoices) of every account, by account id (the
+    ``accounts`` read model as of an instant: ``replay balances``)."""
+    return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in db.execute(
+        "select b.account_id, b.currency, b.balance, b.credit_balance, (select count(*) from invoices i "
+        "where i.account = b.account and not i.voided and i.total - i.paid > 0) from balances b "
+        "order by b.account_id")]
+
+
+def account_ids(db: sqlite3.Connection) -> dict[str, str]:
+    """Account ids by aggregate id (the ``audit`` read model): findings name the account finance knows."""
+    return {str(aggregate): str(account_id)
+            for aggregate, account_id in db.execute("select account, account_id from audit_accounts")}
+
+
+def newest_audit_instant(db: sqlite3.Connection) -> str | None:
+    """When the newest event in the audit log was recorded (stored UTC text), None for an empty log."""
+    row = db.execute("select max(at) from audit_log").fetchone()
+    return None if row is None or row[0] is None else str(row[0])

@@ -22,6 +22,7 @@ from pathlib import Path
 import structlog
 
 from ledger.lifecycle import die_with_parent_hook
+from ledger.logs import configured_format
 from ledger.projections.base import Projection
 from ledger.projections.runner import EventLog, FileLog, bulk_gc, catch_up, connect, stored_version
 
@@ -74,7 +75,7 @@ def peak_rss_mb() -> float:
 
 
 def _build_one(name: str, path: str, log_path: str, batch: int, stop: int | None, counter: Synchronized[int],
-               peak: Synchronized[float], parent: int) -> None:
+               peak: Synchronized[float], parent: int, log_format: str) -> None:
     """Body of one rebuild process (started with ``spawn``: it opens everything it uses itself); it dies with
     the rebuild that started it, even when that one is SIGKILLed, rather than compete for the cores with the
     next rebuild."""
@@ -85,7 +86,7 @@ def _build_one(name: str, path: str, log_path: str, batch: int, stop: int | None
     if stop_with_parent is not None:
         stop_with_parent()
 
-    configure_logging(quiet=True)
+    configure_logging(quiet=True, fmt=log_format)
 
     def advance(count: int) -> None:
         counter.value += count
@@ -107,7 +108,8 @@ def build_in_processes(projections: Sequence[Projection], paths: Sequence[Path],
     counters: list[Synchronized[int]] = [context.Value("q", 0) for _ in projections]
     highs: list[Synchronized[float]] = [context.Value("d", 0.0) for _ in projections]
     workers = [context.Process(target=_build_one, name=f"rebuild-{p.name}", daemon=True,
-                               args=(p.name, str(path), log_path, batch, stop, counter, high, os.getpid()))
+                               args=(p.name, str(path), log_path, batch, stop, counter, high, os.getpid(),
+                                     configured_format()))
                for p, path, stop, counter, high in zip(projections, paths, stops, counters, highs, strict=True)]
     for worker in workers:
         worker.start()

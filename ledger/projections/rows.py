@@ -9,9 +9,13 @@ belongs to one projection instance: the runner drops it whenever the file moved 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import cast
 
-Row = list[Any]
+from ledger.projections.base import SqlValue
+
+Row = list[SqlValue]
+#: A row's primary key.
+Key = tuple[SqlValue, ...]
 
 
 class Table:
@@ -24,15 +28,15 @@ class Table:
         self.name = name
         self.columns = columns
         self.position = {column: i for i, column in enumerate(columns)}
-        self.rows: dict[tuple[Any, ...], Row | None] = {}
-        self.dirty: dict[tuple[Any, ...], None] = {}  # insertion-ordered: new rows get rowids in log order
+        self.rows: dict[Key, Row | None] = {}
+        self.dirty: dict[Key, None] = {}  # insertion-ordered: new rows get rowids in log order
         where = " and ".join(f"{k} = ?" for k in key)
         self._select = f"select {', '.join(columns)} from {name} where {where}"
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
         self._upsert = (f"insert into {name} ({', '.join(columns)}) values ({', '.join('?' * len(columns))}) "
                         f"on conflict ({', '.join(key)}) do update set {updates}")
 
-    def get(self, db: sqlite3.Connection, key: tuple[Any, ...]) -> Row | None:
+    def get(self, db: sqlite3.Connection, key: Key) -> Row | None:
         """The row with primary key ``key`` (None when there is none); changing it requires :meth:`touch`."""
         try:
             return self.rows[key]
@@ -41,7 +45,7 @@ class Table:
             row = self.rows[key] = None if found is None else list(found)
             return row
 
-    def insert(self, key: tuple[Any, ...], **values: Any) -> None:
+    def insert(self, key: Key, **values: SqlValue) -> None:
         """A new row (columns not given are NULL; the table's SQL defaults do not apply here)."""
         row: Row = [None] * len(self.columns)
         for column, value in values.items():
@@ -49,7 +53,7 @@ class Table:
         self.rows[key] = row
         self.dirty[key] = None
 
-    def update(self, db: sqlite3.Connection, key: tuple[Any, ...], **values: Any) -> None:
+    def update(self, db: sqlite3.Connection, key: Key, **values: SqlValue) -> None:
         """Set columns of an existing row; like SQL ``UPDATE``, a missing row is left missing."""
         row = self.get(db, key)
         if row is not None:
@@ -57,15 +61,16 @@ class Table:
                 row[self.position[column]] = value
             self.dirty[key] = None
 
-    def add(self, db: sqlite3.Connection, key: tuple[Any, ...], **deltas: int) -> None:
+    def add(self, db: sqlite3.Connection, key: Key, **deltas: int) -> None:
         """Add to integer columns of an existing row."""
         row = self.get(db, key)
         if row is not None:
             for column, delta in deltas.items():
-                row[self.position[column]] += delta
+                at = self.position[column]
+                row[at] = cast(int, row[at]) + delta
             self.dirty[key] = None
 
-    def touch(self, key: tuple[Any, ...]) -> None:
+    def touch(self, key: Key) -> None:
         """Mark a row obtained by :meth:`get` and changed in place."""
         self.dirty[key] = None
 

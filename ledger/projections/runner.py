@@ -14,15 +14,19 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 from uuid import UUID
 
 import msgspec
 import structlog
 
-from ledger.projections.base import Meta, MetaMaker, Projection
-from ledger.store.log_reader import CommittedLog
+from ledger.aggregates.events.base import Event
+from ledger.projections.base import Handler, Meta, MetaMaker, Projection, SqlValue
+from ledger.store.log_reader import CommittedLog, Note
 from ledger.store.mapper import decode_event
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.projections")
 
@@ -41,7 +45,7 @@ class EventLog(Protocol):
     sets of seen ids.
     """
 
-    def read(self, after: int, limit: int) -> Sequence[tuple[int, Any]]:
+    def read(self, after: int, limit: int) -> Sequence[tuple[int, Event]]:
         """Up to ``limit`` events with a position greater than ``after``, in order."""
         ...
 
@@ -71,7 +75,7 @@ class FileLog:
         self.path = path
         self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
 
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+    def read(self, after: int, limit: int) -> list[tuple[int, Event]]:
         """Decode the next ``limit`` events after ``after``."""
         rows = self.db.execute("select rowid, topic, state from stored_events where rowid > ? order by rowid "
                                "limit ?", (after, limit)).fetchall()
@@ -101,7 +105,7 @@ class StoreLog:
     projection's position ("everything up to here is applied") stays true; ``path`` is then None.
     """
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: LedgerStore) -> None:
         self.store = store
         self._direct: FileLog | None = None
         self._committed: CommittedLog | None = None
@@ -119,13 +123,13 @@ class StoreLog:
         assert log is not None
         return log
 
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+    def read(self, after: int, limit: int) -> list[tuple[int, Event]]:
         """Decode the next ``limit`` notifications after ``after``."""
         return self._log().read(after, limit)
 
-    def read_raw(self, after: int, limit: int) -> list[Any]:
+    def read_raw(self, after: int, limit: int) -> Sequence[RawNote | Note]:
         """The next stored rows as they are (no decoding): for the hash chain."""
-        return list(self._log().read_raw(after, limit))
+        return self._log().read_raw(after, limit)
 
     def head(self) -> int:
         """The newest notification id."""
@@ -135,10 +139,10 @@ class StoreLog:
 class ListLog:
     """An in-memory log (tests, audit verification of a given history)."""
 
-    def __init__(self, events: Iterable[Any]) -> None:
+    def __init__(self, events: Iterable[Event]) -> None:
         self.items = list(enumerate(events, start=1))
 
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+    def read(self, after: int, limit: int) -> list[tuple[int, Event]]:
         """Events after ``after``."""
         return self.items[after:after + limit]
 
@@ -226,12 +230,12 @@ def catch_up(projections: Sequence[tuple[Projection, sqlite3.Connection]], event
             progress(len(items))
 
 
-def _after(at: int, items: Sequence[tuple[Meta, Any]]) -> Sequence[tuple[Meta, Any]]:
+def _after(at: int, items: Sequence[tuple[Meta, Event]]) -> Sequence[tuple[Meta, Event]]:
     """The items of a batch past position ``at``: all of them, without a copy, when the first one is."""
     return items if at < items[0][0].position else [item for item in items if item[0].position > at]
 
 
-def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence[tuple[Meta, Any]]) -> None:
+def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence[tuple[Meta, Event]]) -> None:
     """Apply ``items`` and record the new position in one transaction.
 
     The position is read again under the write lock: another runner (the service's follower, a CLI read, the
@@ -248,7 +252,7 @@ def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence
             db.execute("rollback")
             projection.synced_at = at
             return
-        handlers: dict[type, Any] = {}
+        handlers: dict[type, Handler | None] = {}
         for meta, event in todo:
             kind = type(event)
             handler = handlers[kind] if kind in handlers else handlers.setdefault(kind, projection.handler(kind))
@@ -268,11 +272,11 @@ def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence
         raise
 
 
-def dump(db: sqlite3.Connection, projection: Projection) -> dict[str, list[tuple[Any, ...]]]:
+def dump(db: sqlite3.Connection, projection: Projection) -> dict[str, list[tuple[SqlValue, ...]]]:
     """Every row of every table of ``projection`` (sorted), to compare two builds."""
     tables = [r[0] for r in db.execute("select name from sqlite_master where type = 'table' and name != '_position'"
                                        " order by name")]
-    out: dict[str, list[tuple[Any, ...]]] = {}
+    out: dict[str, list[tuple[SqlValue, ...]]] = {}
     for table in tables:
         rows = db.execute(f"select * from {table}").fetchall()
         out[table] = sorted((tuple(r) for r in rows), key=msgspec.json.encode)

@@ -17,10 +17,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     InternalError,
     Mapper,
@@ -31,6 +32,7 @@ from eventsourcing.persistence import (
 )
 
 from ledger.aggregates import Account, UnidentifiedPayment
+from ledger.aggregates.events.base import Event
 from ledger.config import Settings
 from ledger.errors import NotFound
 from ledger.personal.vault import Vault, open_vault
@@ -116,6 +118,17 @@ class RecentAccounts:
             self._changed.notify_all()
 
 
+class Aggregate(Protocol):
+    """What the store saves: an Account or an unidentified payment, with the events it has not saved yet."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    def collect_events(self) -> list[Event]:
+        """Hand over (and forget) the pending events."""
+        ...
+
+
 class LedgerStore(Application[UUID]):
     """Event store of the ledger; its notification log is the one ordered history."""
 
@@ -151,7 +164,8 @@ class LedgerStore(Application[UUID]):
     def personal(self) -> Vault:
         """The per-account keys that seal personal data (opened on first use: :mod:`ledger.personal.vault`)."""
         s = self.settings
-        return open_vault(s.home, s.store, s.postgres_dsn, s.postgres_schema, s.cipher_key, s.cipher_old_keys)
+        key, old = (secret.value if secret else "" for secret in (s.cipher_key, s.cipher_old_keys))
+        return open_vault(s.home, s.store, s.postgres_dsn, s.postgres_schema, key, old)
 
     def close(self) -> None:
         """Close the event store and the key table (if it was opened)."""
@@ -218,14 +232,14 @@ class LedgerStore(Application[UUID]):
         self.notify(processing_event.events)
         return recordings
 
-    def record(self, events: Sequence[Any]) -> list[Recording[UUID]]:
+    def record(self, events: Sequence[Event]) -> list[Recording[UUID]]:
         """Write ``events`` in one transaction; the same as ``save(*events)`` without the library's per-object
         runtime protocol checks (~25 us an event) and snapshot hooks: :meth:`prepare`, :meth:`insert` and
         :meth:`recordings`, which the group committer runs on separate threads."""
         stored = self.prepare(events)
         return self.recordings(events, stored, self.insert(stored))
 
-    def prepare(self, events: Sequence[Any]) -> list[StoredEvent]:
+    def prepare(self, events: Sequence[Event]) -> list[StoredEvent]:
         """``events`` encoded as the store keeps them (the group committer's callers do this themselves)."""
         return [self.mapper.to_stored_event(event) for event in events]
 
@@ -236,7 +250,7 @@ class LedgerStore(Application[UUID]):
         return ids
 
     @staticmethod
-    def recordings(events: Sequence[Any], stored: Sequence[StoredEvent], ids: Sequence[int]) -> list[Recording[UUID]]:
+    def recordings(events: Sequence[Event], stored: Sequence[StoredEvent], ids: Sequence[int]) -> list[Recording[UUID]]:
         """What :meth:`record` returns, for events written by :meth:`insert`."""
         return [Recording(event, Notification(originator_id=s.originator_id, originator_version=s.originator_version,
                                               topic=s.topic, state=s.state, id=n))
@@ -255,7 +269,7 @@ class LedgerStore(Application[UUID]):
         finally:
             self._local.reads = previous
 
-    def remember(self, aggregate: Any) -> None:
+    def remember(self, aggregate: Aggregate) -> None:
         """Keep a just-committed Account in the write-through cache (it must not be mutated afterwards)."""
         if isinstance(aggregate, Account) and not aggregate.pending_events:
             self.recent.put(aggregate)
@@ -269,12 +283,12 @@ class LedgerStore(Application[UUID]):
             else:
                 self.recent.release(account.id, reads)
 
-    def forget(self, aggregates: Iterable[Any]) -> None:
+    def forget(self, aggregates: Iterable[Aggregate]) -> None:
         """Drop aggregates from the write-through cache (after a version conflict: someone else wrote)."""
         for aggregate in aggregates:
             self.recent.discard(aggregate.id)
 
-    def snapshots_due(self, aggregates: Iterable[Any], events: Iterable[Any]) -> list[Account]:
+    def snapshots_due(self, aggregates: Iterable[object], events: Iterable[DomainEventProtocol[UUID]]) -> list[Account]:
         """The Accounts among ``aggregates`` whose new ``events`` crossed a multiple of the snapshot interval."""
         interval = self.settings.snapshot_interval
         first: dict[UUID, int] = {}

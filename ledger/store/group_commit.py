@@ -22,7 +22,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import structlog
@@ -31,7 +31,8 @@ from eventsourcing.persistence import RecordConflictError, Recording, StoredEven
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 if TYPE_CHECKING:
-    from ledger.store.application import LedgerStore
+    from ledger.aggregates.events.base import Event
+    from ledger.store.application import Aggregate, LedgerStore
 
 log = structlog.get_logger("ledger.store")
 
@@ -57,7 +58,7 @@ class SQLiteGroupRecorder(SQLiteApplicationRecorder):
     ``lastrowid`` counted back. Larger groups use the library's transaction, one statement per chunk.
     """
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: object) -> Sequence[int] | None:
         if not 0 < len(stored_events) <= _MAX_ROWS:
             return super().insert_events(stored_events, **kwargs)
         with self.datastore.get_connection(commit=True) as connection:
@@ -69,11 +70,11 @@ class SQLiteGroupRecorder(SQLiteApplicationRecorder):
             finally:
                 cursor.sqlite_cursor.close()
 
-    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any) -> Sequence[int]:
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: object) -> Sequence[int]:
         ids: list[int] = []
         for start in range(0, len(stored_events), _MAX_ROWS):
             chunk = stored_events[start:start + _MAX_ROWS]
-            params: list[Any] = []
+            params: list[str | int | bytes] = []
             for event in chunk:
                 originator = event.originator_id
                 params += (originator.hex if isinstance(originator, UUID) else originator,
@@ -96,7 +97,8 @@ class Submission:
     __slots__ = ("_pending", "aggregates", "error", "events", "finished", "ids", "originators", "snapshots",
                  "stored")
 
-    def __init__(self, aggregates: list[Any], events: list[Any], stored: list[Any], snapshots: list[Any]) -> None:
+    def __init__(self, aggregates: list[Aggregate], events: list[Event], stored: list[StoredEvent],
+                 snapshots: list[StoredEvent]) -> None:
         self.aggregates = aggregates
         self.events = events
         self.stored = stored
@@ -144,7 +146,7 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
-    def commit(self, aggregates: Sequence[Any]) -> list[Recording[Any]]:
+    def commit(self, aggregates: Sequence[Aggregate]) -> list[Recording[UUID]]:
         """Write the pending events of ``aggregates`` (in a group with whatever else arrives together).
 
         Blocks until they are durable and returns their recordings (with log positions); raises
@@ -203,7 +205,7 @@ class GroupCommitter:
                 return
 
     def _write(self, group: list[Submission]) -> None:
-        seen: set[Any] = set()
+        seen: set[UUID] = set()
         distinct: list[Submission] = []
         for submission in group:
             if submission.originators & seen:

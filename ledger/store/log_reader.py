@@ -33,10 +33,17 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from ledger.aggregates.events.base import Event
+from ledger.store.mapper import decode_event, plain_state
+
+if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresApplicationRecorder
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+    from ledger.store.application import LedgerStore
 
 
 class Note(NamedTuple):
@@ -69,20 +76,21 @@ class SQLiteLog:
     """SQLite: ``id > after`` is exact. Reads the table through a read-only connection when the store is a
     file without cipher or compression (several times faster than building the library's objects)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: LedgerStore) -> None:
         self.store = store
         self._direct: sqlite3.Connection | None = None
-        db_name = getattr(getattr(getattr(store.recorder, "datastore", None), "pool", None), "db_name", None)
+        recorder = cast("SQLiteApplicationRecorder", store.recorder)
+        db_name = getattr(getattr(getattr(recorder, "datastore", None), "pool", None), "db_name", None)
         if db_name and ":memory:" not in db_name and "mode=memory" not in db_name:
             self._direct = sqlite3.connect(f"file:{db_name}?mode=ro", uri=True, check_same_thread=False,
                                            timeout=30)
-        self._table = store.recorder.events_table_name
+        self._table = recorder.events_table_name
         self._lock = threading.Lock()
 
     def read_raw(self, after: int, limit: int) -> list[Note]:
         if self._direct is None:
             notes = self.store.recorder.select_notifications(start=after, limit=limit, inclusive_of_start=False)
-            return [Note(n.id, n.originator_id, n.originator_version, n.topic, bytes(n.state)) for n in notes]
+            return [Note(n.id, _uuid(n.originator_id), n.originator_version, n.topic, bytes(n.state)) for n in notes]
         with self._lock:
             # state as a BLOB: a row edited into TEXT (even invalid UTF-8) is read as its bytes, for the chain
             rows = self._direct.execute(f"SELECT rowid, originator_id, originator_version, topic, "
@@ -109,11 +117,11 @@ class _Wait(NamedTuple):
 class PostgresLog:
     """PostgreSQL: reads stop at a gap until the transactions that could fill it have ended (module docstring)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: LedgerStore) -> None:
         from psycopg.sql import SQL, Identifier
 
         self.store = store
-        recorder = store.recorder
+        recorder = cast("PostgresApplicationRecorder", store.recorder)
         self.datastore = recorder.datastore
         table = SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(recorder.events_table_name))
         self._select = SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
@@ -184,7 +192,7 @@ class CommittedLog:
     PostgreSQL, so use one instance per follower.
     """
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: LedgerStore) -> None:
         self.store = store
         self.backend: RawLog = PostgresLog(store) if _is_postgres(store) else SQLiteLog(store)
 
@@ -192,11 +200,10 @@ class CommittedLog:
         """Up to ``limit`` committed notifications after ``after``, in id order, as stored."""
         return self.backend.read_raw(after, limit)
 
-    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+    def read(self, after: int, limit: int) -> list[tuple[int, Event]]:
         """The same, decoded: ``(position, domain event)`` pairs."""
-        to_event = self.store.mapper.to_domain_event
-        return [(n.id, to_event(StoredEvent(n.originator_id, n.originator_version, n.topic, n.state)))
-                for n in self.read_raw(after, limit)]
+        mapper = self.store.mapper
+        return [(n.id, decode_event(n.topic, plain_state(mapper, n.state))) for n in self.read_raw(after, limit)]
 
     def head(self) -> int:
         """The newest notification id written (lag = head - position)."""
@@ -221,5 +228,9 @@ class CommittedLog:
         self.backend.close()
 
 
-def _is_postgres(store: Any) -> bool:
+def _is_postgres(store: LedgerStore) -> bool:
     return any(cls.__module__ == "eventsourcing.postgres" for cls in type(store.recorder).__mro__)
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)

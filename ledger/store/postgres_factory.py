@@ -9,13 +9,17 @@ pool opens.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import msgspec
 from eventsourcing import postgres as es_postgres
 
-from ledger.config import postgres_connection_arguments
 from ledger.errors import LedgerError
+
+if TYPE_CHECKING:
+    import psycopg
+    from eventsourcing.utils import Environment
+from ledger.store.postgres_dsn import postgres_connection_arguments
 
 #: Key of the JSON object of extra libpq parameters in the environment given to the store.
 LIBPQ_KEY = "LEDGER_LIBPQ_PARAMETERS"
@@ -24,7 +28,7 @@ LIBPQ_KEY = "LEDGER_LIBPQ_PARAMETERS"
 class Factory(es_postgres.PostgresFactory):
     """PostgresFactory whose pool connects with the extra libpq parameters as well."""
 
-    def __init__(self, env: Any) -> None:
+    def __init__(self, env: Environment) -> None:
         super().__init__(env)
         extra: dict[str, str] = msgspec.json.decode(self.env.get(LIBPQ_KEY) or "{}")
         kwargs = self.datastore.pool.kwargs
@@ -32,7 +36,7 @@ class Factory(es_postgres.PostgresFactory):
             kwargs.update(extra)
 
 
-def connect_directly(dsn: str, field: str = "LEDGER_POSTGRES_DSN") -> Any:
+def connect_directly(dsn: str, field: str = "LEDGER_POSTGRES_DSN") -> psycopg.Connection[tuple[object, ...]]:
     """A psycopg connection (autocommit) to the server, database and role the store of ``dsn`` uses, with its
     libpq parameters (10 s to connect unless the DSN says otherwise); a failure is ``unreachable`` naming
     ``field``, with libpq's own first line (refused, unknown database or role, TLS required ...)."""

@@ -7,7 +7,7 @@ paths, so code can move freely. To change an event's fields:
 2. register an upcaster for the old version that rewrites the stored JSON object::
 
        @upcaster("PaymentApplied", 1)
-       def _(state: dict[str, Any]) -> dict[str, Any]:
+       def _(state: dict[str, object]) -> dict[str, object]:
            return {**state, "distributed": False}
 
 Upcasters chain (1 -> 2 -> 3). History is never rewritten; old rows are upcast when read.
@@ -16,12 +16,11 @@ Upcasters chain (1 -> 2 -> 3). History is never rewritten; old rows are upcast w
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.root import AccountSnapshot
 
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+Upcaster = Callable[[dict[str, object]], dict[str, object]]
 
 #: Bump when the shape of AccountState changes; older snapshots are discarded (rebuilt from events).
 #: 2: array-like state Structs, read lazily (ledger.aggregates.state_codec).
@@ -44,14 +43,14 @@ def upcaster(name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
     return register
 
 
-def topic_of(cls: type[Any]) -> str:
+def topic_of(cls: type[ev.Event] | type[AccountSnapshot]) -> str:
     """The stored topic of an event or snapshot class."""
-    if cls is AccountSnapshot:
+    if issubclass(cls, AccountSnapshot):
         return f"AccountSnapshot:{SNAPSHOT_VERSION}"
     return f"{cls.__name__}:{cls.class_version}"
 
 
-def resolve(topic: str) -> tuple[type[Any], int]:
+def resolve(topic: str) -> tuple[type[ev.Event] | type[AccountSnapshot], int]:
     """The class and stored version named by ``topic``."""
     name, _, version = topic.partition(":")
     if name == "AccountSnapshot":
@@ -62,7 +61,7 @@ def resolve(topic: str) -> tuple[type[Any], int]:
     return cls, int(version or 1)
 
 
-def upcast(name: str, version: int, current: int, state: dict[str, Any]) -> dict[str, Any]:
+def upcast(name: str, version: int, current: int, state: dict[str, object]) -> dict[str, object]:
     """Apply the registered upcasters from ``version`` up to ``current``."""
     while version < current:
         step = UPCASTERS.get((name, version))

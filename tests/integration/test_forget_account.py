@@ -84,7 +84,7 @@ async def test_a_forgotten_account_leaves_no_email_or_name_anywhere(tmp_path: Pa
                 url = found[0]
                 break
             await asyncio.sleep(0.05)
-        admin = Credentials(tmp_path).get("admin")
+        admin = Credentials(tmp_path / "nats").get("admin")
         nc = await nats.connect(url, user=admin.user, password=admin.password)
         await command(nc, "account.open", account="ACC1", email=EMAIL.decode(), name=f"Ada {NAME.decode()}")
         await command(nc, "account.invite", account="ACC1")

@@ -96,7 +96,7 @@ def _credits(ledger: Ledger, account_id: str, count: int) -> Account:
     account = ledger.store.account(account_uuid(account_id))
     ctx = ev.Context(at=datetime(2026, 9, 2, tzinfo=UTC))  # after the accounts were opened
     for n in range(count):
-        account.issue_credit(ctx, credit_id=f"K{n}", amount=100, reference="r")
+        account.issue_credit(ctx, credit=f"K{n}", amount=100, reference="r")
     return account
 
 

@@ -75,8 +75,8 @@ def test_a_capture_recorded_before_fingerprints_is_still_replayed(ledger: Any) -
 
     account = ledger.store.account(account_uuid("ACC1"))
     auth = account.state.authorizations["A1"]
-    account.capture_authorization(ev.Context(at=START + timedelta(hours=1)), authorization_id="A1",
-                                  payment_id="PC1", amount=8000, transaction_id=auth.transaction_id,
+    account.capture_authorization(ev.Context(at=START + timedelta(hours=1)), authorization="A1",
+                                  payment="PC1", amount=8000, transaction_id=auth.transaction_id,
                                   idempotency_key="capture:A1", request_hash="a hash of the whole old command")
     ledger.store.save(account)
     again = ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC1"))

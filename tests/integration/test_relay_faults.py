@@ -33,7 +33,7 @@ def write_events(home: Path, accounts: int, invoices: int) -> int:
         account = Account.open(ctx, aggregate_id=account_uuid(f"K{n}"), account_id=f"K{n}", currency="USD",
                                email="k@example.com")
         for i in range(invoices):
-            account.issue_invoice(ctx, invoice_id=f"I{i}", total=100 + i, issued_on=date(2026, 9, 1),
+            account.issue_invoice(ctx, invoice=f"I{i}", total=100 + i, issued_on=date(2026, 9, 1),
                                   due_on=date(2026, 9, 30))
         store.save(account)
     head = int(store.recorder.max_notification_id() or 0)

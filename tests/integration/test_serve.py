@@ -30,7 +30,7 @@ def free_port() -> int:
 
 async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) -> None:
     env = {**os.environ, "LEDGER_HOME": str(tmp_path), "LEDGER_NATS_PORT": str(free_port()),
-           "LEDGER_LOG_FORMAT": "json"}
+           "LEDGER_LOG_FORMAT": "json", "LEDGER_NATS_DIR": ""}
     env.pop("NATS_URL", None)
     env.pop("SMTP_HOST", None)
     server = subprocess.Popen([sys.executable, "-m", "ledger", "serve"], env=env, stderr=subprocess.PIPE, text=True)
@@ -46,7 +46,7 @@ async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) ->
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):  # nothing anonymous
             await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0)
         assert oct((tmp_path / "nats").stat().st_mode & 0o777) == "0o700"
-        admin = Credentials(tmp_path).get("admin")
+        admin = Credentials(tmp_path / "nats").get("admin")
         nc = await nats.connect(url, user=admin.user, password=admin.password)
         for subject, body in (("ledger.cmd.account.open", {"account": "ACC1", "email": "ada@example.com"}),
                               ("ledger.cmd.payment.submit", {"account": "ACC1", "payment": "P1", "amount": "9.00",

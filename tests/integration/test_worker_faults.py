@@ -168,7 +168,7 @@ ROLES = (("ledger", ""), ("relay", ""), ("worker", "emails"))
 async def test_nats_server_restart_under_load_loses_nothing(tmp_path: Path) -> None:
     ledger = make_ledger(tmp_path)
     ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
-    credentials = Credentials(tmp_path).ensure()
+    credentials = Credentials(tmp_path / "nats").ensure()
     with NatsServerProcess(tmp_path / "nats", config=credentials.config_path) as server:  # authorization on
         connections = [await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2,
                                           **credentials.connect_options(*role)) for role in ROLES]

@@ -24,6 +24,7 @@ class History:
                                     email="guest@example.com")
         self.events: list[ev.Event] = list(self.account.collect_events())
         self.counter = 0
+        self.answer: object = None  # what the last decision that was not refused returned
 
     def ctx(self) -> ev.Context:
         self.now += timedelta(minutes=7)
@@ -37,7 +38,7 @@ class History:
         """Run one decision; on refusal nothing may have been recorded."""
         version = self.account.version
         try:
-            getattr(self.account, action)(self.ctx(), **kwargs)
+            self.answer = getattr(self.account, action)(self.ctx(), **kwargs)
         except LedgerError:
             assert self.account.version == version and not self.account.pending_events, "refusal wrote events"
             return False
@@ -48,7 +49,7 @@ class History:
 
     def issue_invoice(self, total: int, day: int) -> bool:
         issued = date(2026, 9, 1) + timedelta(days=day)
-        return self.attempt("issue_invoice", invoice_id=self.next_id("INV-"), total=total, issued_on=issued,
+        return self.attempt("issue_invoice", invoice=self.next_id("INV-"), total=total, issued_on=issued,
                             due_on=issued + timedelta(days=30))
 
     def pay(self, amount: int, method: str, mode: str, pick: int, status: str | None = None) -> str | None:
@@ -64,7 +65,7 @@ class History:
             instruction = Instruction(mode)  # type: ignore[arg-type]
         if status is None:
             status = {"card": "approved", "paypal": "approved", "ach": "pending"}[method]
-        ok = self.attempt("record_payment", payment_id=payment_id, amount=amount, method=method,
+        ok = self.attempt("record_payment", payment=payment_id, amount=amount, method=method,
                           token=f"tok_{method}", transaction_id=f"txn_{payment_id}", status=status,
                           decline_code="card_declined" if status == "declined" else None,
                           idempotency_key=f"key-{payment_id}", request_hash="h", instruction=instruction)

@@ -3,7 +3,7 @@ later, guest payments on orders, card holds and captures, invoices raised from o
 
 Whatever the return decides, no invariant breaks. When it re-allocates (or finds nothing to move), the account is
 exactly as if the payment had never been made, and stays so under further steps; when it cannot, it says why
-(``Account.reallocation``) and unwinds the payment alone.
+(what ``Account.return_payment`` returns) and unwinds the payment alone.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ step = st.one_of(
 
 def record(h: History, amount: int, method: str, instruction: Instruction) -> bool:
     pid = h.next_id("P")
-    return h.attempt("record_payment", payment_id=pid, amount=amount, method=method, token=f"tok_{method}",
+    return h.attempt("record_payment", payment=pid, amount=amount, method=method, token=f"tok_{method}",
                      transaction_id=f"txn_{pid}", status="pending" if method == "ach" else "approved",
                      decline_code=None, idempotency_key=f"key-{pid}", request_hash="h", instruction=instruction)
 
@@ -47,12 +47,12 @@ def do(h: History, kind: str, amount: int, extra: object) -> bool:
     if kind in ("card", "ach"):
         return record(h, amount, kind, Instruction(extra))  # type: ignore[arg-type]
     if kind == "credit":
-        return h.attempt("issue_credit", credit_id=h.next_id("CM"), amount=amount, reference="memo")
+        return h.attempt("issue_credit", credit=h.next_id("CM"), amount=amount, reference="memo")
     if kind == "settle":
         pending = sorted(p.id for p in state.payments.values() if p.status == "pending")
-        return bool(pending) and h.attempt("settle_payment", payment_id=pending[amount % len(pending)])
+        return bool(pending) and h.attempt("settle_payment", payment=pending[amount % len(pending)])
     if kind == "order":
-        return h.attempt("place_order", order_id=h.next_id("O"), amount=amount)
+        return h.attempt("place_order", order=h.next_id("O"), amount=amount)
     if not orders:
         return False
     order = orders[int(extra) % len(orders)]  # type: ignore[call-overload]
@@ -60,16 +60,16 @@ def do(h: History, kind: str, amount: int, extra: object) -> bool:
         return record(h, amount, "card", Instruction("explicit", (Line("order", order, amount),)))
     if kind == "hold":
         # the step's own amount, never one read from the state, which differs with and without the payment
-        return h.attempt("authorize_card", authorization_id=h.next_id("A"), order_id=order, amount=amount,
+        return h.attempt("authorize_card", authorization=h.next_id("A"), order=order, amount=amount,
                          token="tok_visa", transaction_id=f"txn_hold_{amount}")
     if kind == "invoice_order":
-        return h.attempt("issue_invoice", invoice_id=h.next_id("INV-"), total=amount, issued_on=date(2026, 10, 1),
-                         due_on=date(2026, 10, 1) + timedelta(days=30), order_id=order)
+        return h.attempt("issue_invoice", invoice=h.next_id("INV-"), total=amount, issued_on=date(2026, 10, 1),
+                         due_on=date(2026, 10, 1) + timedelta(days=30), order=order)
     holds = sorted(a.id for a in state.authorizations.values() if a.status == "active")
     if not holds:
         return False
     hold = state.authorizations[holds[amount % len(holds)]]
-    return h.attempt("capture_authorization", authorization_id=hold.id, payment_id=h.next_id("C"),
+    return h.attempt("capture_authorization", authorization=hold.id, payment=h.next_id("C"),
                      amount=hold.amount, transaction_id=f"txn_capture_{hold.id}", idempotency_key=f"kc-{hold.id}",
                      request_hash="h")
 
@@ -99,14 +99,14 @@ def test_a_return_after_wider_histories(before: list[tuple[str, int, object]],
     assume(record(with_return, amount, "ach", Instruction(mode)))  # type: ignore[arg-type]
     payment = f"P{with_return.counter}"
     without.counter = with_return.counter
-    assume(with_return.attempt("settle_payment", payment_id=payment))
+    assume(with_return.attempt("settle_payment", payment=payment))
     both(with_return, without, middle)
-    assert with_return.attempt("return_payment", payment_id=payment, history=list(with_return.events))
+    assert with_return.attempt("return_payment", payment=payment, history=list(with_return.events))
     assert not violations(with_return.events)
-    if with_return.account.reallocation in ("reallocated", "unchanged"):
+    if with_return.answer in ("reallocated", "unchanged"):
         assert seen(with_return) == seen(without)
         both(with_return, without, after)
         assert seen(with_return) == seen(without)
         assert not violations(with_return.events)
     else:
-        assert with_return.account.reallocation in ("not_replayable", "credit_would_be_opened")
+        assert with_return.answer in ("not_replayable", "credit_would_be_opened")

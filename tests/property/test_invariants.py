@@ -44,30 +44,30 @@ class AccountHistory(RuleBasedStateMachine):
         pending = self.h.payments("ach", "pending")
         if pending:
             action = "settle_payment" if settle else "return_payment"
-            self.h.attempt(action, payment_id=pending[pick % len(pending)])
+            self.h.attempt(action, payment=pending[pick % len(pending)])
 
     @rule(pick=st.integers(0, 50))
     def late_ach_return(self, pick: int) -> None:
         settled = self.h.payments("ach", "settled")
         if settled:
-            self.h.attempt("return_payment", payment_id=settled[pick % len(settled)])
+            self.h.attempt("return_payment", payment=settled[pick % len(settled)])
 
     @rule(pick=st.integers(0, 50), amount=amounts)
     def refund(self, pick: int, amount: int) -> None:
         settled = self.h.payments("card", "settled") + self.h.payments("paypal", "settled")
         if settled:
-            self.h.attempt("refund_payment", payment_id=settled[pick % len(settled)], amount=amount,
+            self.h.attempt("refund_payment", payment=settled[pick % len(settled)], amount=amount,
                            refund_transaction_id="rf", idempotency_key=self.h.next_id("rk"))
 
     @rule(amount=amounts)
     def issue_credit(self, amount: int) -> None:
-        self.h.attempt("issue_credit", credit_id=self.h.next_id("CM"), amount=amount, reference="memo")
+        self.h.attempt("issue_credit", credit=self.h.next_id("CM"), amount=amount, reference="memo")
 
     @rule(pick=st.integers(0, 50))
     def void_invoice(self, pick: int) -> None:
         invoices = sorted(self.h.account.state.invoices)
         if invoices:
-            self.h.attempt("void_invoice", invoice_id=invoices[pick % len(invoices)])
+            self.h.attempt("void_invoice", invoice=invoices[pick % len(invoices)])
 
     @rule(pick=st.integers(0, 50), delta=st.integers(-20_000, 20_000))
     def adjust_invoice(self, pick: int, delta: int) -> None:
@@ -75,41 +75,41 @@ class AccountHistory(RuleBasedStateMachine):
         if invoices:
             inv = invoices[pick % len(invoices)]
             if inv.total + delta > 0:
-                self.h.attempt("adjust_invoice", invoice_id=inv.id, new_total=inv.total + delta)
+                self.h.attempt("adjust_invoice", invoice=inv.id, new_total=inv.total + delta)
 
     @rule(amount=amounts, pay=amounts, cancel=st.booleans())
     def order_flow(self, amount: int, pay: int, cancel: bool) -> None:
         order_id = self.h.next_id("O")
-        if self.h.attempt("place_order", order_id=order_id, amount=amount):
-            self.h.attempt("record_payment", payment_id=self.h.next_id("P"), amount=pay, method="card",
+        if self.h.attempt("place_order", order=order_id, amount=amount):
+            self.h.attempt("record_payment", payment=self.h.next_id("P"), amount=pay, method="card",
                            token="tok_visa", transaction_id="t", status="approved", decline_code=None,
                            idempotency_key=self.h.next_id("k"), request_hash="h",
                            instruction=Instruction("explicit", (Line("order", order_id, pay),)))
             if cancel:
-                self.h.attempt("cancel_order", order_id=order_id)
+                self.h.attempt("cancel_order", order=order_id)
             elif amount % 3 == 0:
                 total = max(1, amount + pay % 500 - 250)  # invoiced for a little less or more than paid
-                self.h.attempt("issue_invoice", invoice_id=self.h.next_id("INV-"), total=total,
-                               issued_on=date(2026, 9, 1), due_on=date(2026, 9, 30), order_id=order_id)
+                self.h.attempt("issue_invoice", invoice=self.h.next_id("INV-"), total=total,
+                               issued_on=date(2026, 9, 1), due_on=date(2026, 9, 30), order=order_id)
             else:
-                self.h.attempt("replace_order", old_order_id=order_id, new_order_id=self.h.next_id("O"),
+                self.h.attempt("replace_order", order=order_id, new_order=self.h.next_id("O"),
                                amount=amount + 1000)
 
     @rule(amount=amounts, capture=amounts, rise=st.integers(0, 5000), replace=st.booleans())
     def authorization_flow(self, amount: int, capture: int, rise: int, replace: bool) -> None:
         order_id, auth_id = self.h.next_id("O"), self.h.next_id("A")
-        if not self.h.attempt("place_order", order_id=order_id, amount=amount):
+        if not self.h.attempt("place_order", order=order_id, amount=amount):
             return
-        self.h.attempt("authorize_card", authorization_id=auth_id, order_id=order_id, amount=amount,
+        self.h.attempt("authorize_card", authorization=auth_id, order=order_id, amount=amount,
                        token="tok_visa", transaction_id="t")
         if replace:
             new_auth = self.h.next_id("A")
-            self.h.attempt("record_reauthorization", authorization_id=auth_id, new_authorization_id=new_auth,
+            self.h.attempt("record_reauthorization", authorization=auth_id, new_authorization=new_auth,
                            amount=amount + rise, status="approved", transaction_id="t2", decline_code=None)
-            self.h.attempt("replace_order", old_order_id=order_id, new_order_id=self.h.next_id("O"),
+            self.h.attempt("replace_order", order=order_id, new_order=self.h.next_id("O"),
                            amount=amount + rise)
             auth_id = new_auth
-        self.h.attempt("capture_authorization", authorization_id=auth_id, payment_id=self.h.next_id("P"),
+        self.h.attempt("capture_authorization", authorization=auth_id, payment=self.h.next_id("P"),
                        amount=capture, transaction_id="tc", idempotency_key=self.h.next_id("ck"), request_hash="h")
 
     @rule(pick=st.integers(0, 50), amount=amounts, refund=st.booleans())
@@ -120,10 +120,10 @@ class AccountHistory(RuleBasedStateMachine):
             return
         credit_id = credits[pick % len(credits)]
         if refund:
-            self.h.attempt("refund_credit", credit_id=credit_id, amount=amount, refund_transaction_id="rf",
+            self.h.attempt("refund_credit", credit=credit_id, amount=amount, refund_transaction_id="rf",
                            idempotency_key=self.h.next_id("rk"))
         elif invoices:
-            self.h.attempt("apply_credit", credit_id=credit_id,
+            self.h.attempt("apply_credit", credit=credit_id,
                            line=Line("invoice", invoices[pick % len(invoices)], amount))
 
     @rule()

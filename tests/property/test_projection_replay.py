@@ -41,20 +41,20 @@ def play(h: History, steps: list[tuple[object, ...]]) -> None:
         elif kind == "ach":
             pending = h.payments("ach", "pending") + h.payments("ach", "settled")
             if pending:
-                h.attempt("settle_payment" if s[1] else "return_payment", payment_id=pending[0])
+                h.attempt("settle_payment" if s[1] else "return_payment", payment=pending[0])
         elif kind == "credit":
-            h.attempt("issue_credit", credit_id=h.next_id("CM"), amount=int(s[1]), reference="memo")  # type: ignore[call-overload]
+            h.attempt("issue_credit", credit=h.next_id("CM"), amount=int(s[1]), reference="memo")  # type: ignore[call-overload]
         elif kind == "void":
             invoices = sorted(h.account.state.invoices)
             if invoices:
-                h.attempt("void_invoice", invoice_id=invoices[int(s[1]) % len(invoices)])  # type: ignore[call-overload]
+                h.attempt("void_invoice", invoice=invoices[int(s[1]) % len(invoices)])  # type: ignore[call-overload]
         else:
             order = h.next_id("O")
-            if h.attempt("place_order", order_id=order, amount=int(s[1])):  # type: ignore[call-overload]
-                h.attempt("authorize_card", authorization_id=h.next_id("A"), order_id=order, amount=int(s[1]),  # type: ignore[call-overload]
+            if h.attempt("place_order", order=order, amount=int(s[1])):  # type: ignore[call-overload]
+                h.attempt("authorize_card", authorization=h.next_id("A"), order=order, amount=int(s[1]),  # type: ignore[call-overload]
                           token="tok_visa", transaction_id="t")
                 if s[2]:
-                    h.attempt("cancel_order", order_id=order)
+                    h.attempt("cancel_order", order=order)
 
 
 def assert_journal_balanced(db: sqlite3.Connection, events: list[ev.Event]) -> None:

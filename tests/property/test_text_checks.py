@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.commands.unit import check_id, check_text
+from ledger.commands.validation import check_id, check_text
 from ledger.errors import ValidationError
 
 

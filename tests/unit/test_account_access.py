@@ -77,22 +77,22 @@ def test_first_saved_method_becomes_default_and_autopay_needs_one() -> None:
     with pytest.raises(PolicyViolation) as caught:
         account.enable_autopay(at())
     assert caught.value.code == "autopay_needs_method"
-    account.add_method(at(), method_id="M1", kind="card", token="tok_visa", brand="visa", last4="4242",
+    account.add_method(at(), method="M1", kind="card", token="tok_visa", brand="visa", last4="4242",
                        exp_month=12, exp_year=2030)
     assert account.state.default_method == "M1"
     account.enable_autopay(at())
     with pytest.raises(PolicyViolation):
-        account.remove_method(at(), method_id="M1")
+        account.remove_method(at(), method="M1")
     account.disable_autopay(at())
-    account.remove_method(at(), method_id="M1")
+    account.remove_method(at(), method="M1")
     assert account.state.methods == {} and account.state.default_method is None
 
 
 def test_saved_method_details_are_validated() -> None:
     account = new_account()
     with pytest.raises(ValidationError) as caught:
-        account.add_method(at(), method_id="M1", kind="card", token="tok_visa", brand="visa", last4="42",
+        account.add_method(at(), method="M1", kind="card", token="tok_visa", brand="visa", last4="42",
                            exp_month=12, exp_year=2030)
     assert caught.value.field == "last4"
     with pytest.raises(ValidationError):
-        account.add_method(at(), method_id="M1", kind="card", token="tok_visa", brand="visa", last4="4242")
+        account.add_method(at(), method="M1", kind="card", token="tok_visa", brand="visa", last4="4242")

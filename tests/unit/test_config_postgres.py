@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from ledger.config import Settings, postgres_connection_arguments, postgres_parameters
+from ledger.config import Settings
 from ledger.errors import ValidationError
+from ledger.store.postgres_dsn import postgres_connection_arguments, postgres_parameters
 
 
 def test_a_url_gives_where_to_connect_and_libpq_the_rest() -> None:

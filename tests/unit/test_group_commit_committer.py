@@ -168,7 +168,7 @@ def test_a_checked_out_account_is_handed_to_the_next_command_at_its_new_version(
     got: list[object] = []
     waiter = threading.Thread(target=lambda: got.append(recent.checkout(account.id, second)))
     waiter.start()
-    account.issue_credit(ctx, credit_id="C1", amount=1, reference="")
+    account.issue_credit(ctx, credit="C1", amount=1, reference="")
     account.collect_events()
     recent.put(account)  # the committer brings it back at version 2
     waiter.join(5)

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from ledger.config import Settings
 from ledger.errors import ValidationError
 from ledger.ports.ids import IdGenerator, RandomIds, SequentialIds, account_uuid, unidentified_uuid
 from ledger.ports.tokens import TokenIssuer, hash_token, load_or_create_secret, verify
@@ -107,8 +108,7 @@ def test_token_parts_cannot_be_confused() -> None:
         TokenIssuer("0" * 32)  # type: ignore[arg-type]
 
 
-def test_secret_file_is_created_once_private_and_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LEDGER_SECRET", raising=False)
+def test_secret_file_is_created_once_private_and_kept(tmp_path: Path) -> None:
     path = tmp_path / "var" / "secret"
     secret = load_or_create_secret(path)
     assert len(secret) == 32 and path.read_bytes() == secret
@@ -118,18 +118,19 @@ def test_secret_file_is_created_once_private_and_kept(tmp_path: Path, monkeypatc
     assert sorted(p.name for p in path.parent.iterdir()) == ["secret"]  # no scratch file left behind
 
 
-def test_the_environment_secret_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LEDGER_SECRET", "from-the-environment-0123456789")
-    assert load_or_create_secret(tmp_path / "secret") == b"from-the-environment-0123456789"
+def test_the_environment_secret_wins(tmp_path: Path) -> None:
+    assert load_or_create_secret(tmp_path / "secret", b"from-the-environment-0123456789") == \
+        b"from-the-environment-0123456789"
     assert not (tmp_path / "secret").exists()
-    monkeypatch.setenv("LEDGER_SECRET", "short")
     with pytest.raises(ValidationError) as caught:
-        load_or_create_secret(tmp_path / "secret")
+        load_or_create_secret(tmp_path / "secret", b"short")
     assert (caught.value.field, caught.value.code) == ("LEDGER_SECRET", "weak_secret")
+    with pytest.raises(ValidationError) as refused:  # refused when the settings are read, before anything starts
+        Settings.from_env({"LEDGER_SECRET": "short"})
+    assert (refused.value.field, refused.value.code) == ("LEDGER_SECRET", "weak_secret")
 
 
-def test_a_truncated_secret_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LEDGER_SECRET", raising=False)
+def test_a_truncated_secret_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "secret").write_bytes(b"tiny")
     with pytest.raises(ValidationError) as caught:
         load_or_create_secret(tmp_path / "secret")

@@ -62,8 +62,7 @@ def test_ids() -> None:
     assert account_uuid("P1") != unidentified_uuid("P1")
 
 
-def test_tokens_are_derived_and_only_hashes_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LEDGER_SECRET", raising=False)
+def test_tokens_are_derived_and_only_hashes_compare(tmp_path: Path) -> None:
     secret = load_or_create_secret(tmp_path / "secret")
     assert len(secret) == 32 and load_or_create_secret(tmp_path / "secret") == secret
     assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
@@ -73,8 +72,8 @@ def test_tokens_are_derived_and_only_hashes_compare(tmp_path: Path, monkeypatch:
     assert raw != issuer.issue("invitation", "ACC1", "INV-1", "1")
     assert raw != TokenIssuer(b"another secret of 32 bytes......").issue("invitation", "ACC1", "INV-1", "0")
     assert verify(raw, hash_token(raw)) and not verify(raw + "x", hash_token(raw))
-    monkeypatch.setenv("LEDGER_SECRET", "from-the-environment-0123456789")
-    assert load_or_create_secret(tmp_path / "other") == b"from-the-environment-0123456789"
+    assert load_or_create_secret(tmp_path / "other", b"from-the-environment-0123456789") == \
+        b"from-the-environment-0123456789"
 
 
 def test_a_database_elsewhere_keeps_its_derived_files_beside_it(tmp_path: Path) -> None:

@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
-
 from ledger.projections.chain import HashChain
 from ledger.projections.keeper import chain_file
 from ledger.projections.runner import RawNote
@@ -67,15 +65,12 @@ def test_a_deleted_tail_is_named(tmp_path: Path) -> None:
     assert problems(chain, notes[:3]) == [(4, "event row deleted"), (5, "event row deleted")]
 
 
-def test_a_chain_kept_with_the_projections_moves_beside_the_store(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LEDGER_CHAIN_DB", raising=False)
-    monkeypatch.delenv("LEDGER_PROJECTIONS_DIR", raising=False)
+def test_a_chain_kept_with_the_projections_moves_beside_the_store(tmp_path: Path) -> None:
     (tmp_path / "projections").mkdir()
     old, notes = chained(tmp_path / "projections", 4)
     head = old.head()
     old.close()
-    path = chain_file(tmp_path)
+    path = chain_file(tmp_path / "chain.db", tmp_path / "projections")
     assert path == tmp_path / "chain.db" and not (tmp_path / "projections" / "chain.db").exists()
     moved = HashChain(path)
     assert moved.head() == head and problems(moved, notes) == []

@@ -6,15 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from ledger.config import Settings
+from ledger.config import Settings, worker_names
 from ledger.errors import ValidationError
-from workers.runtime import scheduler_wanted, worker_names
 
 
 def test_names_are_trimmed_deduplicated_and_may_be_none() -> None:
-    assert worker_names("emails, orders,emails,") == ["emails", "orders"]
-    assert worker_names("") == [] and worker_names(" , ") == []
-    assert worker_names("expiry,orders") == ["orders"]  # the scheduler runs in every serve anyway
+    assert worker_names("emails, orders,emails,") == ("emails", "orders")
+    assert worker_names("") == () and worker_names(" , ") == ()
+    assert worker_names("expiry,orders") == ("orders",)  # the scheduler runs in every serve anyway
 
 
 @pytest.mark.parametrize("text", ["email", "emails,bogus", "expiry,autopays"])
@@ -34,7 +33,8 @@ def test_the_serving_line_names_the_store_it_really_uses(tmp_path: Path) -> None
 
 
 def test_the_scheduler_switch_is_0_or_1() -> None:
-    assert scheduler_wanted("1") and not scheduler_wanted("0")
+    assert Settings.from_env({"LEDGER_SCHEDULER": "1"}).scheduler
+    assert not Settings.from_env({"LEDGER_SCHEDULER": "0"}).scheduler
     with pytest.raises(ValidationError) as refused:
-        scheduler_wanted("no")
+        Settings.from_env({"LEDGER_SCHEDULER": "no"})
     assert refused.value.field == "LEDGER_SCHEDULER"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
+from ledger.commands import messages as m
 from ledger.commands.handlers import access, authorizations, credits, invoices, methods, orders, payments, research
+from ledger.commands.handlers.registry import Handler
 
 #: Command type -> handler, gathered from the handler modules.
-HANDLERS: dict[type[Any], Callable[..., Any]] = {
+HANDLERS: dict[type[m.Command], Handler] = {
     **access.HANDLERS, **orders.HANDLERS, **invoices.HANDLERS, **payments.HANDLERS, **credits.HANDLERS,
     **authorizations.HANDLERS, **methods.HANDLERS, **research.HANDLERS,
 }

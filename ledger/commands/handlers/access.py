@@ -5,7 +5,8 @@ from __future__ import annotations
 from ledger.aggregates import Account
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
-from ledger.commands.unit import Unit, check_date, check_email, check_id, check_text, token_hash
+from ledger.commands.unit import Unit
+from ledger.commands.validation import check_date, check_email, check_id, check_text, token_hash
 from ledger.errors import Conflict
 from ledger.money import check_currency
 from ledger.ports.ids import account_uuid
@@ -69,6 +70,6 @@ def expire_invitation(unit: Unit, cmd: m.ExpireInvitation) -> m.Outcome:
 @HANDLERS.on(m.SendStatement)
 def send_statement(unit: Unit, cmd: m.SendStatement) -> m.Outcome:
     account = unit.account(cmd.account)
-    account.send_statement(unit.ctx, period_from=check_date(cmd.period_from, "from"),
-                           period_to=check_date(cmd.period_to, "to"))
+    account.send_statement(unit.ctx, period_from=check_date(cmd.period_from, "period_from"),
+                           period_to=check_date(cmd.period_to, "period_to"))
     return recorded(unit, cmd.account, cmd.account)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
-from ledger.commands.unit import Unit, amount_of, check_date, check_id, check_text
+from ledger.commands.unit import Unit
+from ledger.commands.validation import amount_of, check_date, check_id, check_text
 from ledger.errors import Conflict
 
 HANDLERS = HandlerRegistry()
@@ -24,15 +25,15 @@ def issue_invoice(unit: Unit, cmd: m.IssueInvoice) -> m.Outcome:
             return replayed(cmd.account, invoice_id)
         raise Conflict(f"invoice {invoice_id} already exists with other details", field="invoice",
                        code="duplicate_id")
-    account.issue_invoice(unit.ctx, invoice_id=invoice_id, total=total, issued_on=issued_on, due_on=due_on,
-                          order_id=cmd.order)
+    account.issue_invoice(unit.ctx, invoice=invoice_id, total=total, issued_on=issued_on, due_on=due_on,
+                          order=cmd.order)
     return recorded(unit, cmd.account, invoice_id)
 
 
 @HANDLERS.on(m.AdjustInvoice)
 def adjust_invoice(unit: Unit, cmd: m.AdjustInvoice) -> m.Outcome:
     account = unit.account(cmd.account)
-    account.adjust_invoice(unit.ctx, invoice_id=cmd.invoice, new_total=amount_of(account, cmd.amount),
+    account.adjust_invoice(unit.ctx, invoice=cmd.invoice, new_total=amount_of(account, cmd.amount),
                            reason=check_text(cmd.reason, "reason"))
     return recorded(unit, cmd.account, cmd.invoice)
 
@@ -43,5 +44,5 @@ def void_invoice(unit: Unit, cmd: m.VoidInvoice) -> m.Outcome:
     invoice = account.state.invoices.get(cmd.invoice)
     if invoice is not None and invoice.voided:
         return replayed(cmd.account, cmd.invoice)
-    account.void_invoice(unit.ctx, invoice_id=cmd.invoice, reason=check_text(cmd.reason, "reason"))
+    account.void_invoice(unit.ctx, invoice=cmd.invoice, reason=check_text(cmd.reason, "reason"))
     return recorded(unit, cmd.account, cmd.invoice)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded
-from ledger.commands.unit import Unit, check_id, check_text, gateway_token
+from ledger.commands.unit import Unit
+from ledger.commands.validation import check_id, check_text, gateway_token
 
 HANDLERS = HandlerRegistry()
 
@@ -12,7 +13,7 @@ HANDLERS = HandlerRegistry()
 @HANDLERS.on(m.AddPaymentMethod)
 def add_method(unit: Unit, cmd: m.AddPaymentMethod) -> m.Outcome:
     account = unit.account(cmd.account)
-    account.add_method(unit.ctx, method_id=check_id(cmd.method, "method"), kind=cmd.kind,
+    account.add_method(unit.ctx, method=check_id(cmd.method, "method"), kind=cmd.kind,
                        token=gateway_token(cmd.token), brand=check_text(cmd.brand, "brand", 40),
                        last4=cmd.last4, exp_month=cmd.exp_month, exp_year=cmd.exp_year)
     return recorded(unit, cmd.account, cmd.method)
@@ -20,19 +21,19 @@ def add_method(unit: Unit, cmd: m.AddPaymentMethod) -> m.Outcome:
 
 @HANDLERS.on(m.RemovePaymentMethod)
 def remove_method(unit: Unit, cmd: m.RemovePaymentMethod) -> m.Outcome:
-    unit.account(cmd.account).remove_method(unit.ctx, method_id=cmd.method)
+    unit.account(cmd.account).remove_method(unit.ctx, method=cmd.method)
     return recorded(unit, cmd.account, cmd.method)
 
 
 @HANDLERS.on(m.SetDefaultPaymentMethod)
 def set_default_method(unit: Unit, cmd: m.SetDefaultPaymentMethod) -> m.Outcome:
-    unit.account(cmd.account).set_default_method(unit.ctx, method_id=cmd.method)
+    unit.account(cmd.account).set_default_method(unit.ctx, method=cmd.method)
     return recorded(unit, cmd.account, cmd.method)
 
 
 @HANDLERS.on(m.EnableAutopay)
 def enable_autopay(unit: Unit, cmd: m.EnableAutopay) -> m.Outcome:
-    event = unit.account(cmd.account).enable_autopay(unit.ctx, method_id=cmd.method)
+    event = unit.account(cmd.account).enable_autopay(unit.ctx, method=cmd.method)
     return recorded(unit, cmd.account, event.method_id)
 
 

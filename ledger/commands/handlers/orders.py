@@ -5,7 +5,8 @@ from __future__ import annotations
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
-from ledger.commands.unit import Unit, amount_of, check_id, check_text
+from ledger.commands.unit import Unit
+from ledger.commands.validation import amount_of, check_id, check_text
 from ledger.errors import Conflict, ValidationError
 
 HANDLERS = HandlerRegistry()
@@ -24,7 +25,7 @@ def place_order(unit: Unit, cmd: m.PlaceOrder) -> m.Outcome:
         if (existing.amount, existing.channel, existing.description) == (amount, cmd.channel, cmd.description):
             return replayed(cmd.account, order_id)
         raise Conflict(f"order {order_id} already exists", field="order", code="duplicate_id")
-    account.place_order(unit.ctx, order_id=order_id, amount=amount, channel=cmd.channel,
+    account.place_order(unit.ctx, order=order_id, amount=amount, channel=cmd.channel,
                         description=check_text(cmd.description, "description"))
     return recorded(unit, cmd.account, order_id)
 
@@ -32,7 +33,7 @@ def place_order(unit: Unit, cmd: m.PlaceOrder) -> m.Outcome:
 @HANDLERS.on(m.ChangeOrderPrice)
 def change_order_price(unit: Unit, cmd: m.ChangeOrderPrice) -> m.Outcome:
     account = unit.account(cmd.account)
-    account.change_order_price(unit.ctx, order_id=cmd.order, new_amount=amount_of(account, cmd.amount))
+    account.change_order_price(unit.ctx, order=cmd.order, new_amount=amount_of(account, cmd.amount))
     return recorded(unit, cmd.account, cmd.order)
 
 
@@ -45,8 +46,8 @@ def cancel_order(unit: Unit, cmd: m.CancelOrder) -> m.Outcome:
     for auth in list(account.state.authorizations.values()):
         if auth.order_id == cmd.order and auth.status in LIVE_HOLDS:
             unit.ports.gateway.void(transaction_id=auth.transaction_id)
-            account.void_authorization(unit.ctx, authorization_id=auth.id, reason="order cancelled")
-    account.cancel_order(unit.ctx, order_id=cmd.order, reason=check_text(cmd.reason, "reason"))
+            account.void_authorization(unit.ctx, authorization=auth.id, reason="order cancelled")
+    account.cancel_order(unit.ctx, order=cmd.order, reason=check_text(cmd.reason, "reason"))
     return recorded(unit, cmd.account, cmd.order)
 
 
@@ -56,6 +57,6 @@ def replace_order(unit: Unit, cmd: m.ReplaceOrder) -> m.Outcome:
     old = account.state.orders.get(cmd.order)
     if old is not None and old.replaced_by == cmd.new_order:
         return replayed(cmd.account, cmd.new_order)
-    account.replace_order(unit.ctx, old_order_id=cmd.order, new_order_id=check_id(cmd.new_order, "new_order"),
+    account.replace_order(unit.ctx, order=cmd.order, new_order=check_id(cmd.new_order, "new_order"),
                           amount=amount_of(account, cmd.amount))
     return recorded(unit, cmd.account, cmd.new_order)

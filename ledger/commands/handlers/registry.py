@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.commands import messages as m
 from ledger.commands.unit import Unit
 
-Handler = Callable[..., m.Outcome]
+C = TypeVar("C", bound=m.Command)
+#: A handler as the dispatcher calls it: the unit of the attempt and the command it was registered for.
+Handler = Callable[[Unit, Any], m.Outcome]
 
 
-class HandlerRegistry(dict[type[Any], Handler]):
+class HandlerRegistry(dict[type[m.Command], Handler]):
     """Command type -> handler; ``@HANDLERS.on(Command)`` registers one."""
 
-    def on(self, command: type[Any]) -> Callable[[Handler], Handler]:
-        """Decorator registering the handler of ``command``."""
+    def on(self, command: type[C]) -> Callable[[Callable[[Unit, C], m.Outcome]], Callable[[Unit, C], m.Outcome]]:
+        """Decorator registering the handler of ``command`` (mypy checks that it takes that command)."""
 
-        def register(func: Handler) -> Handler:
+        def register(func: Callable[[Unit, C], m.Outcome]) -> Callable[[Unit, C], m.Outcome]:
             self[command] = func
             return func
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from ledger.aggregates import UnidentifiedPayment
 from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.idempotency import idempotency_key
 from ledger.commands import messages as m
-from ledger.commands.handlers.payments import gateway_key, idempotency_key
+from ledger.commands.gateway_calls import charge_guest
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
-from ledger.commands.unit import Unit, check_id, check_text, gateway_token
+from ledger.commands.unit import Unit
+from ledger.commands.validation import check_id, check_text, gateway_token
 from ledger.errors import Conflict, NotFound, PolicyViolation
 from ledger.money import check_currency, parse_amount
 from ledger.ports.ids import unidentified_uuid
@@ -23,30 +25,34 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
     token = gateway_token(cmd.token)
     key = idempotency_key(cmd.key, f"unidentified:{payment_id}")
     aggregate_id = unidentified_uuid(payment_id)
-    try:
-        existing = unit.store.unidentified(aggregate_id)
-    except NotFound:
-        existing = None
+    existing = received_before(unit, cmd, key, amount, currency, token)
     if existing is not None:
-        first = existing.received
-        if first.idempotency_key != key:
-            raise Conflict(f"payment {payment_id} already exists", field="payment", code="duplicate_id")
-        if (first.amount, first.currency, first.method, first.token) != (amount, currency, cmd.method, token):
-            raise Conflict("the idempotency key was used for another payment", field="key",
-                           code="idempotency_key_reused")
-        return replayed(None, payment_id, status=existing.status, transaction_id=first.transaction_id)
-    result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=cmd.method,
-                                       idempotency_key=f"unidentified:{gateway_key(aggregate_id, key)}")
-    if result.status != "approved":
-        raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
-                              field="token", code=result.decline_code or "not_approved")
-    found = UnidentifiedPayment.receive(unit.ctx, aggregate_id=unidentified_uuid(payment_id), payment_id=payment_id,
+        return replayed(None, payment_id, status=existing.status, transaction_id=existing.received.transaction_id)
+    result = charge_guest(unit, aggregate_id, key, token=token, amount=amount, currency=currency, method=cmd.method)
+    found = UnidentifiedPayment.receive(unit.ctx, aggregate_id=unidentified_uuid(payment_id), payment=payment_id,
                                         amount=amount, currency=currency, method=cmd.method, token=token,
                                         transaction_id=result.transaction_id,
                                         reference=check_text(cmd.reference, "reference", 200), idempotency_key=key)
     unit.track(found)
     return m.Outcome(account=None, reference=payment_id, events=("PaymentReceivedUnidentified",),
                      status="awaiting_research", transaction_id=result.transaction_id)
+
+
+def received_before(unit: Unit, cmd: m.ReceiveUnidentifiedPayment, key: str, amount: int, currency: str,
+                    token: str) -> UnidentifiedPayment | None:
+    """The guest payment already received under this id and key, or None; the id taken by another payment, or
+    the key used for another one, is refused."""
+    try:
+        existing = unit.store.unidentified(unidentified_uuid(cmd.payment))
+    except NotFound:
+        return None
+    first = existing.received
+    if first.idempotency_key != key:
+        raise Conflict(f"payment {cmd.payment} already exists", field="payment", code="duplicate_id")
+    if (first.amount, first.currency, first.method, first.token) != (amount, currency, cmd.method, token):
+        raise Conflict("the idempotency key was used for another payment", field="key",
+                       code="idempotency_key_reused")
+    return existing
 
 
 @HANDLERS.on(m.ReferToAccounting)
@@ -74,11 +80,12 @@ def match_payment(unit: Unit, cmd: m.MatchPayment) -> m.Outcome:
         raise PolicyViolation(f"the payment is in {received.currency}, the account in {account.state.currency}",
                               field="account", code="currency_mismatch")
     if cmd.order is not None:
+        account.open_order(cmd.order, field="order")  # refused as the command names it
         instruction = Instruction("explicit", (Line("order", cmd.order, received.amount),))
     else:
         instruction = Instruction("deposit")
-    found.match(unit.ctx, account_id=cmd.account, order_id=cmd.order)
-    account.record_payment(unit.ctx, payment_id=received.payment_id, amount=received.amount,
+    found.match(unit.ctx, account=cmd.account, order=cmd.order)
+    account.record_payment(unit.ctx, payment=received.payment_id, amount=received.amount,
                            method=received.method, token=received.token, transaction_id=received.transaction_id,
                            status="approved", decline_code=None, idempotency_key=received.idempotency_key,
                            request_hash="", instruction=instruction, source=f"research:{received.payment_id}")

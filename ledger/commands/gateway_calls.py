@@ -1,0 +1,163 @@
+"""Every call a command makes to the payment gateway, with its recovery.
+
+Money moves at the gateway before the ledger records it, so each call here carries what makes that safe:
+
+* the gateway sees one idempotency key per request (:func:`ledger.aggregates.idempotency.gateway_key`), so a
+  retry of the command (a conflict, a lost answer, a worker's redelivery) never moves money twice;
+* an attempt that charged and then lost the write race to another writer, or whose answer was lost, is recorded
+  all the same (:func:`overtaken_charge`), and a hold or capture that a retry can no longer record is undone
+  once the refusal is final (:func:`undoing`);
+* a declined refund, capture or guest payment is refused (nothing written); a failure to record what the
+  gateway did is reported as such (:func:`raise_unrecorded`).
+
+A money-moving handler reads: validate, load, decide, call the gateway through one function here, record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+from uuid import UUID
+
+import structlog
+
+from ledger.aggregates import Account
+from ledger.aggregates.events.payments import Instruction, Method
+from ledger.aggregates.idempotency import gateway_key
+from ledger.aggregates.payments import OVERTAKEN
+from ledger.aggregates.state import Authorization
+from ledger.commands.messages import Command
+from ledger.commands.unit import Unit
+from ledger.errors import LedgerError, PolicyViolation, RecordingFailed
+from ledger.ports.gateway import AuthorizationResult, ChargeResult
+
+log = structlog.get_logger("ledger.commands")
+
+
+def charge_payment(unit: Unit, account: Account, payment_id: str, key: str, *, token: str, amount: int,
+                   method: Method, instruction: Instruction) -> tuple[ChargeResult, bool]:
+    """Charge a payment once the account takes it; returns the gateway's answer and whether the payment must
+    be recorded although another writer paid or closed one of its targets meanwhile (:func:`overtaken_charge`)."""
+    charge_key = gateway_key(account.id, key)
+    overtaken = overtaken_charge(unit, account, payment_id, charge_key, amount=amount, instruction=instruction)
+    result = unit.ports.gateway.charge(token=token, amount=amount, currency=account.state.currency, method=method,
+                                       idempotency_key=charge_key)
+    return result, overtaken
+
+
+def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: str, *, amount: int,
+                     instruction: Instruction) -> bool:
+    """Check the payment against the account; True when it must be recorded although another writer paid or
+    closed one of its targets since an earlier attempt of it charged (:data:`OVERTAKEN` refusals, then waived).
+
+    An earlier attempt charged when it lost the write race to that writer (``after_conflict``), or when the
+    gateway holds a charge under this key: the attempt's answer was lost (a timeout, a crash before recording)
+    and this is the request again (a worker's redelivery, the payer's retry). The money moved either way, so
+    the ledger records it, and what is no longer open becomes the customer's credit; otherwise the refusal
+    stands and nothing is charged. When the gateway cannot say (an outage), GatewayUnavailable: retry later,
+    rather than refuse a request whose money may have moved.
+    """
+    try:
+        account.check_payment(payment=payment_id, amount=amount, instruction=instruction)
+        return False
+    except LedgerError as error:
+        if error.code not in OVERTAKEN:
+            raise
+        if not unit.after_conflict:  # a charge under this key is unrecorded: check_repeat answered recorded ones
+            earlier = unit.ports.gateway.find(idempotency_key=charge_key)
+            if earlier is None or earlier.status == "declined":
+                raise
+        log.warning("payment_overtaken_recorded", account=account.state.account_id, payment=payment_id,
+                    code=error.code, why="write_race_lost" if unit.after_conflict else "answer_lost")
+        return True
+
+
+def charge_guest(unit: Unit, scope: UUID, key: str, *, token: str, amount: int, currency: str,
+                 method: Method) -> ChargeResult:
+    """Charge a guest payment that matched no account (kept aside for research); refused unless approved."""
+    result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=method,
+                                       idempotency_key=f"unidentified:{gateway_key(scope, key)}")
+    if result.status != "approved":
+        raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
+                              field="token", code=result.decline_code or "not_approved")
+    return result
+
+
+def refund(unit: Unit, account: Account, key: str, *, transaction_id: str, amount: int,
+           field: str) -> ChargeResult:
+    """Give ``amount`` of a settled transaction back; a refund the gateway declines is refused, naming ``field``."""
+    result = unit.ports.gateway.refund(transaction_id=transaction_id, amount=amount,
+                                       idempotency_key=gateway_key(account.id, key))
+    if result.status == "declined":
+        raise PolicyViolation(f"the gateway refused the refund: {result.decline_code}", field=field,
+                              code=result.decline_code or "refund_declined")
+    return result
+
+
+def hold(unit: Unit, account: Account, key: str, *, token: str, amount: int,
+         check: Callable[[], object]) -> AuthorizationResult:
+    """Ask the gateway for a hold once ``check`` passes (asked again, the same key answers the same hold); when
+    ``check`` refuses a command whose earlier attempt got the hold, that hold is voided (:func:`undoing`)."""
+
+    def ask() -> AuthorizationResult:
+        return unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
+                                            idempotency_key=gateway_key(account.id, key))
+
+    with undoing(unit, ask, lambda earlier: unit.ports.gateway.void(transaction_id=earlier.transaction_id)):
+        check()
+    return ask()
+
+
+def capture(unit: Unit, account: Account, key: str, *, authorization: Authorization, amount: int,
+            check: Callable[[], object]) -> ChargeResult:
+    """Capture ``amount`` of a hold once ``check`` passes; refused unless approved. When ``check`` refuses a
+    command whose earlier attempt captured (the order was cancelled meanwhile ...), that capture is refunded."""
+
+    def ask() -> ChargeResult:
+        return unit.ports.gateway.capture(transaction_id=authorization.transaction_id, amount=amount,
+                                          idempotency_key=gateway_key(account.id, key))
+
+    def undo(taken: ChargeResult) -> None:
+        unit.ports.gateway.refund(transaction_id=taken.transaction_id, amount=amount,
+                                  idempotency_key=gateway_key(account.id, f"{key}:undone"))
+
+    with undoing(unit, ask, undo):
+        check()
+    result = ask()
+    if result.status != "approved":
+        raise PolicyViolation(f"the gateway refused the capture: {result.decline_code}", field="authorization",
+                              code=result.decline_code or "capture_declined")
+    return result
+
+
+@contextmanager
+def undoing(unit: Unit, ask: Callable[[], Any], undo: Callable[[Any], object]) -> Iterator[None]:
+    """Run the checks before a gateway call; when they refuse a command whose earlier attempt made that call and
+    then lost a write race (the order was cancelled meanwhile ...), undo what the gateway did once the refusal
+    is final: asking again with the same idempotency key answers the earlier result, which ``undo`` reverses."""
+    try:
+        yield
+    except LedgerError:
+        if unit.after_conflict:
+            def undo_earlier() -> None:
+                earlier = ask()
+                if earlier.status == "approved":
+                    undo(earlier)
+
+            unit.on_refused(undo_earlier)
+        raise
+
+
+def raise_unrecorded(command: Command, unit: Unit, error: Exception) -> NoReturn:
+    """Raise for ``error``, an unexpected failure of a command attempt: when the gateway acted for it (a charge,
+    a hold, a refund), a :class:`RecordingFailed` saying so and what to do, logged with the cause; otherwise
+    ``error`` itself."""
+    if not unit.gateway.acted:
+        raise error
+    acted = ", ".join(unit.gateway.acted)
+    log.error("gateway_acted_not_recorded", account=getattr(command, "account", None),
+              command=type(command).__name__, gateway=acted, error=repr(error), exc_info=error)
+    raise RecordingFailed(f"the gateway did {acted} but recording it failed ({type(error).__name__}: {error}); "
+                          "run the same command again, with the same key, once that is fixed: it is then "
+                          "recorded, and the gateway does not act twice", field="account") from error

@@ -1,0 +1,93 @@
+"""Edge validation of the commands' fields (:mod:`ledger.commands.messages`): business ids, free text, emails,
+dates, amounts in the account's currency, gateway tokens, and no card number anywhere. Each refusal is a
+:class:`ValidationError` naming the field; nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import msgspec
+
+from ledger.aggregates import Account
+from ledger.cards import card_number_field
+from ledger.errors import ValidationError
+from ledger.money import parse_amount
+from ledger.ports.gateway import check_token
+from ledger.ports.tokens import hash_token
+
+_ID_LIMIT = 64
+
+
+def refuse_card_numbers(command: msgspec.Struct) -> None:
+    """Refuse a command with anything that looks like a card number in any of its text (ids, references,
+    names, descriptions, keys, the actor, the keys and values of allocation maps), naming the field: only
+    gateway tokens may be stored (seed 002), and every text of a command ends up in an event, on JetStream,
+    in the read models and in emails. The ``token`` field gets the same check with its own message."""
+    field = card_number_field(msgspec.to_builtins(command))
+    if field is not None:
+        raise ValidationError("card numbers are never accepted, in any field", field=field or "body",
+                              code="raw_card_number")
+
+
+def check_id(value: str, field: str) -> str:
+    """A business id: 1-64 printable characters without spaces or control characters."""
+    if not isinstance(value, str) or not value or len(value) > _ID_LIMIT:
+        raise ValidationError(f"{field} must be 1-{_ID_LIMIT} characters", field=field, code="invalid_id")
+    if not value.isprintable() or " " in value:  # every other whitespace character is not printable
+        raise ValidationError(f"{field} must not contain spaces or control characters", field=field,
+                              code="invalid_id")
+    return value
+
+
+def check_text(value: str, field: str, limit: int = 500) -> str:
+    """Free text (reasons, references, names): bounded, printable."""
+    if len(value) > limit or not value.isprintable():
+        raise ValidationError(f"{field} must be at most {limit} printable characters", field=field)
+    return value
+
+
+#: One address as mail servers take it (RFC 5321 dot-atom local part, a domain of letter-digit-hyphen labels):
+#: no display names, no second recipient after a comma, no control characters.
+_EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+#: Dates a ledger records: written YYYY-MM-DD, within these years.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATE_YEARS = range(1900, 2200)
+
+
+def check_email(value: str, field: str = "email") -> str:
+    """One email address: ``local@domain.tld``, ASCII, at most 254 characters."""
+    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise ValidationError(f"{value!r} is not an email address", field=field, code="invalid_email")
+    return value
+
+
+def check_date(value: str, field: str) -> date:
+    """A date written YYYY-MM-DD (2026-09-01), between the years 1900 and 2199."""
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
+        parsed = date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)", field=field, code="invalid_date") from None
+    if parsed.year not in DATE_YEARS:
+        raise ValidationError(f"{value} is not between {DATE_YEARS[0]} and {DATE_YEARS[-1]}", field=field,
+                              code="invalid_date")
+    return parsed
+
+
+def amount_of(account: Account, text: str, field: str = "amount") -> int:
+    """Minor units of ``text`` in the account's currency."""
+    return parse_amount(text, account.state.currency, field)
+
+
+def gateway_token(token: str, field: str = "token") -> str:
+    """A gateway token; a raw card number is refused and never reaches an event."""
+    return check_token(token, field)
+
+
+def token_hash(raw: str) -> str:
+    """SHA-256 of a raw token: the only form stored."""
+    return hash_token(raw)
