@@ -34,7 +34,7 @@ from ledger.commands import messages as m
 from ledger.config import Settings
 from ledger.logs import configure_logging
 from ledger.projections import fresh
-from ledger.projections.audit_log import TABLES as AUDIT_TABLES
+from ledger.projections.audit_log import LAYOUT as AUDIT_LAYOUT
 from ledger.projections.follower import FollowerProcess
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.rebuild import ProjectionFiles, peak_rss_mb
@@ -123,7 +123,7 @@ def audit_in_sqlite(db_path: Path, folder: Path) -> float:
     db.execute("pragma synchronous=off")
     db.execute("pragma cache_size=-65536")
     db.execute("attach ? as log", (f"file:{db_path}?mode=ro",))
-    db.execute(AUDIT_TABLES[0])
+    AUDIT_LAYOUT.create(db, indexes=False)
     started = time.perf_counter()
     db.execute("begin")
     inserted = db.execute(

@@ -3,6 +3,7 @@ wired together."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -59,7 +60,7 @@ class Ledger:
         return SmtpMailer(smtp.host, smtp.port, username=smtp.user, start_tls=smtp.start_tls,
                           password=smtp.password.value if smtp.password is not None else None)
 
-    def workers(self, names: tuple[str, ...] | list[str], mailer: Mailer | None = None) -> list[Worker]:
+    def workers(self, names: Sequence[str], mailer: Mailer | None = None) -> list[Worker]:
         """The named event consumers (emails, orders, autopay), sending with ``mailer`` (default: :meth:`mailer`)."""
         from workers.autopay import AutopayWorker
         from workers.emails import EmailWorker
@@ -84,8 +85,10 @@ def keeper(store: LedgerStore, settings: Settings) -> ProjectionKeeper:
 
 
 def build(settings: Settings, *, at: datetime | None = None, clock: Clock | None = None,
-          gateway: Gateway | None = None, ids: IdGenerator | None = None) -> Ledger:
-    """Wire a ledger; ``at`` freezes the clock (CLI ``--at``), tests pass their own adapters."""
+          gateway: Gateway | None = None, ids: IdGenerator | None = None, serving: bool = False) -> Ledger:
+    """Wire a ledger; ``at`` freezes the clock (CLI ``--at``), tests pass their own adapters. ``serving``: for
+    ``serve``, which decides many commands at once: group commit unless ``LEDGER_GROUP_COMMIT=0`` (one command
+    of the CLI gains nothing from it, and writes in one transaction of its own unless ``LEDGER_GROUP_COMMIT=1``)."""
     if clock is None:
         clock = ManualClock(at, zone=settings.timezone) if at is not None else SystemClock(settings.timezone)
     if gateway is None:
@@ -95,6 +98,7 @@ def build(settings: Settings, *, at: datetime | None = None, clock: Clock | None
     secret = load_or_create_secret(settings.home / "secret", given)
     ports = Ports(clock=clock, gateway=gateway, ids=ids or RandomIds(), tokens=TokenIssuer(secret))
     store = LedgerStore(settings)
-    service: LedgerService | BatchingService = (BatchingService(store, ports) if settings.group_commit
-                                                else LedgerService(store, ports))
+    grouped = serving if settings.group_commit is None else settings.group_commit
+    service: LedgerService | BatchingService = BatchingService(store, ports) if grouped else LedgerService(store,
+                                                                                                          ports)
     return Ledger(settings, store, ports, service)

@@ -79,8 +79,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: LEDGER_SECRET; None: the file ``home/secret``, created on first use.
     secret: Secret | None = None
     log_format: str = "auto"
-    group_commit: bool = False
+    #: None: what the process is for decides (``serve``: group commit; a CLI command: one transaction).
+    group_commit: bool | None = None
     aggregate_cache: int = 1000
+    #: Commands a NATS API instance holds waiting to be decided, beyond those deciding (then: ``overloaded``).
+    command_queue: int = 64
+    #: Seconds a command request without a deadline header may wait to be decided.
+    request_timeout: float = 5.0
     #: NATS_URL; empty: ``serve`` starts the bundled nats-server on ``nats_port`` (a free one if it is taken).
     nats_url: str = ""
     nats_port: int = 4222
@@ -122,7 +127,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "chain_db": Path(env.text("LEDGER_CHAIN_DB", "") or home / "chain.db"),
             "secret": Secret(_strong_secret(secret)) if secret else None,
             "log_format": env.choice("LEDGER_LOG_FORMAT", "auto", ("auto", "json", "console")),
-            "group_commit": env.flag("LEDGER_GROUP_COMMIT", False),
+            "group_commit": env.flag("LEDGER_GROUP_COMMIT", False) if env.text("LEDGER_GROUP_COMMIT", "") else None,
+            "command_queue": env.integer("LEDGER_COMMAND_QUEUE", 64, least=1),
+            "request_timeout": env.seconds("LEDGER_REQUEST_TIMEOUT", 5.0),
             "aggregate_cache": env.integer("LEDGER_AGGREGATE_CACHE", 1000, least=0, empty=0),
             "nats_url": env.text("NATS_URL", ""),
             "nats_port": env.integer("LEDGER_NATS_PORT", 4222, least=1, most=65535),

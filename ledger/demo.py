@@ -40,7 +40,7 @@ def step(ledger: Ledger, text: str, command: m.Command) -> None:
 
 def show(ledger: Ledger, account: str) -> None:
     """Print the account as the portal shows it."""
-    print_account(stored_account_view(ledger.store, account, ledger.ports.clock.zone))
+    print_account(stored_account_view(ledger.store, account, ledger.ports.clock.zone, ledger.ports.clock.now()))
     console.print()
 
 

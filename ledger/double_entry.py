@@ -175,16 +175,23 @@ APPLIED_FROM: dict[type, str] = {ev.PaymentApplied: "unapplied_cash", ev.CreditA
 UNAPPLIED_TO: dict[type, str] = {ev.PaymentUnapplied: "unapplied_cash", ev.CreditUnapplied: "customer_credits"}
 
 
-def _fixed(journal: Journal, acc: str, e: Any) -> tuple[Posting, ...]:
+#: The events of FIXED_MOVES, APPLIED_FROM and UNAPPLIED_TO.
+FixedMove = (ev.PaymentRefunded | ev.PaymentDeposited | ev.CreditReversed | ev.CreditRefunded
+             | ev.PaymentReceivedUnidentified)
+Application = ev.PaymentApplied | ev.CreditApplied
+Unapplication = ev.PaymentUnapplied | ev.CreditUnapplied
+
+
+def _fixed(journal: Journal, acc: str, e: FixedMove) -> tuple[Posting, ...]:
     debit, credit = FIXED_MOVES[type(e)]
     return _move(debit, credit, e.amount)
 
 
-def _applied(journal: Journal, acc: str, e: Any) -> tuple[Posting, ...]:
+def _applied(journal: Journal, acc: str, e: Application) -> tuple[Posting, ...]:
     return _move(APPLIED_FROM[type(e)], _holder(e.target_kind), e.amount)
 
 
-def _unapplied(journal: Journal, acc: str, e: Any) -> tuple[Posting, ...]:
+def _unapplied(journal: Journal, acc: str, e: Unapplication) -> tuple[Posting, ...]:
     return _move(_holder(e.target_kind), UNAPPLIED_TO[type(e)], e.amount)
 
 

@@ -92,3 +92,27 @@ class ConcurrencyExhausted(LedgerError):
 
     code = "concurrency_exhausted"
     exit_code = 1
+
+
+class DeadlineExceeded(LedgerError):
+    """The request's deadline passed before the command was decided: it was not executed (nothing written, the
+    gateway not asked); the caller may send it again with the same key."""
+
+    code = "deadline_exceeded"
+    exit_code = 1
+
+
+class Overloaded(LedgerError):
+    """The service's queue of commands waiting to be decided is full: the command was not executed; try again
+    after ``retry_after`` seconds."""
+
+    code = "overloaded"
+    exit_code = 1
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The wire form, with the retry-after hint (seconds, as a decimal string)."""
+        return {**super().to_dict(), "retry_after": f"{self.retry_after:.3f}"}

@@ -1,7 +1,8 @@
 """Views of one account straight from its aggregate state: what ``ledger account show`` prints.
 
 Amounts are decimal strings in the account's currency ("110.00"); ``balance`` is what the customer owes on
-open invoices, ``credit_balance`` the open credit they hold.
+open invoices, ``orders_due`` on open orders (seed 001: "invoices and orders with unpaid balances"),
+``credit_balance`` the open credit they hold.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ledger.aggregates.state import AccountState
+from ledger.aggregates.state import AccountState, Authorization, Invitation
 from ledger.money import format_amount
 from ledger.ports.ids import account_uuid
 
@@ -93,6 +94,7 @@ class AccountView(msgspec.Struct, frozen=True):
     email: str
     name: str
     balance: str
+    orders_due: str
     credit_balance: str
     invoices: list[InvoiceView]
     payments: list[PaymentView]
@@ -104,9 +106,13 @@ class AccountView(msgspec.Struct, frozen=True):
     portal: str
 
 
-def account_view(state: AccountState, zone: ZoneInfo | None = None, reveal: Callable[[str], str] = str) -> AccountView:
+def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetime | None = None,
+                 reveal: Callable[[str], str] = str) -> AccountView:
     """The portal/CSR view of one account; instants are shown in the business time zone (seed 002); ``reveal``
-    opens the sealed email and name (:mod:`ledger.personal.vault`)."""
+    opens the sealed email and name (:mod:`ledger.personal.vault`).
+
+    At ``now``, a hold past its 29 days and an invitation past its 72 hours show as ``expired`` although the
+    scheduler has not recorded their expiry yet (issue 14): a read says what is true now."""
     cur = state.currency
     tz = zone or ZoneInfo("America/New_York")
 
@@ -123,6 +129,7 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None, reveal: Call
         email=reveal(state.email),
         name=reveal(state.name),
         balance=fmt(state.balance),
+        orders_due=fmt(state.orders_due),
         credit_balance=fmt(state.credit_balance),
         invoices=[InvoiceView(i.id, i.issued_on.isoformat(), i.due_on.isoformat(), fmt(i.total),
                               fmt(i.paid if not i.voided else 0), fmt(i.open), i.status) for i in invoices],
@@ -133,20 +140,35 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None, reveal: Call
                  for c in sorted(state.credits.values(), key=lambda c: c.sequence)],
         orders=[OrderView(o.id, fmt(o.amount), fmt(o.paid), o.status, o.channel, o.replaced_by, o.replaces,
                           o.manual_processing) for o in state.orders.values()],
-        authorizations=[AuthorizationView(a.id, a.order_id, fmt(a.amount), a.status, when(a.expires_at))
+        authorizations=[AuthorizationView(a.id, a.order_id, fmt(a.amount), hold_status(a, now), when(a.expires_at))
                         for a in state.authorizations.values()],
         methods=[MethodView(m.id, m.kind, m.brand, m.last4,
                             f"{m.exp_month:02d}/{m.exp_year}" if m.exp_month and m.exp_year else "",
                             m.id == state.default_method, m.id == state.autopay_method)
                  for m in state.methods.values()],
         autopay=state.autopay_method is not None,
-        portal=state.invitation.status if state.invitation else "not_invited",
+        portal=portal_status(state.invitation, now),
     )
 
 
-def stored_account_view(store: Any, account_id: str, zone: ZoneInfo | None = None) -> AccountView:
+def hold_status(auth: Authorization, now: datetime | None) -> str:
+    """A hold's status; an active one past its expiry is ``expired`` (a cart sent again keeps its status)."""
+    return "expired" if auth.status == "active" and now is not None and now >= auth.expires_at else auth.status
+
+
+def portal_status(invitation: Invitation | None, now: datetime | None) -> str:
+    """The portal access: not_invited, pending (an invitation within its 72 hours), accepted or expired."""
+    if invitation is None:
+        return "not_invited"
+    if invitation.status == "pending" and now is not None and now >= invitation.expires_at:
+        return "expired"
+    return invitation.status
+
+
+def stored_account_view(store: Any, account_id: str, zone: ZoneInfo | None = None,
+                        now: datetime | None = None) -> AccountView:
     """:func:`account_view` of ``account_id`` as the store holds it, its sealed email and name revealed (or
     ``[erased]`` once the account was forgotten)."""
     aggregate_id = account_uuid(account_id)
     reveal = functools.partial(store.personal.reveal, aggregate_id)
-    return account_view(store.account(aggregate_id).state, zone, reveal)
+    return account_view(store.account(aggregate_id).state, zone, now, reveal)

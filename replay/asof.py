@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,7 +72,7 @@ class CutLog:
         return self.last
 
 
-def balances_as_of(store: LedgerStore, instant: datetime) -> AsOf:
+def balances_as_of(store: LedgerStore, instant: datetime, progress: Callable[[int], None] | None = None) -> AsOf:
     """Replay every event recorded before ``instant`` (each history cut there, see ``events``): the balances at
     the end of a period ``[from, to)`` are those as of ``to``, as its statement's closing balance and its
     export's postings are.
@@ -85,7 +85,7 @@ def balances_as_of(store: LedgerStore, instant: datetime) -> AsOf:
     journal = Journal()
     with tempfile.TemporaryDirectory(prefix="ledger-asof-") as scratch:
         accounts_db = connect(Path(scratch) / "accounts.db", staging=True)
-        log = CutLog(events(store, until=instant), journal)
+        log = CutLog(events(store, until=instant, progress=progress), journal)
         try:
             with bulk_gc():
                 catch_up([(AccountsProjection(), accounts_db)], log, batch=10_000, indexes=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -30,21 +30,23 @@ COLUMNS = ("record", "position", "event_id", "at", "account", "event", "actor", 
            "ledger_account", "currency", "debit", "credit", "details")
 
 
-def records(store: LedgerStore, start: datetime, end: datetime) -> Iterator[Record]:
+def records(store: LedgerStore, start: datetime, end: datetime,
+            progress: Callable[[int], None] | None = None) -> Iterator[Record]:
     """One ``audit`` record per event and one ``posting`` record per journal line, in log order, [start, end).
 
     Raises :class:`ValidationError` (field ``to``) at once when the period is empty or reversed.
     """
     if end <= start:
         raise ValidationError("--to must be after --from", field="to")
-    return _records(store, start, end)
+    return _records(store, start, end, progress)
 
 
-def _records(store: LedgerStore, start: datetime, end: datetime) -> Iterator[Record]:
+def _records(store: LedgerStore, start: datetime, end: datetime,
+             progress: Callable[[int], None] | None) -> Iterator[Record]:
     journal = Journal()
     currencies: dict[str, str] = {}
     names: dict[str, str] = {}
-    for position, event in events(store):
+    for position, event in events(store, progress=progress):
         entry = journal.post(event)
         key = str(event.originator_id)
         if isinstance(event, ev.AccountOpened):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -19,14 +19,15 @@ def log_of(source: LedgerStore) -> EventLog:
     return source if isinstance(source, ListLog | FileLog | StoreLog) else StoreLog(source)
 
 
-def events(source: LedgerStore, *, until: datetime | None = None, batch: int = 10_000) -> Iterator[tuple[int, Event]]:
+def events(source: LedgerStore, *, until: datetime | None = None, batch: int = 10_000,
+           progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, Event]]:
     """(position, event) for every stored event, in log order.
 
     With ``until``, each aggregate's history is cut before its first event recorded at or after that instant
     (periods are half-open everywhere: as of the start of October is the closing of September, and an event
     at midnight on 1 October belongs to October). The cut keeps a prefix of every history, so the state
     replayed is one the aggregate really had, even in a store written before commands dated before an
-    account's newest event were refused.
+    account's newest event were refused. ``progress`` is told how many events each batch read.
     """
     log = log_of(source)
     cut: set[UUID] = set()
@@ -35,6 +36,8 @@ def events(source: LedgerStore, *, until: datetime | None = None, batch: int = 1
         items = log.read(after, batch)
         if not items:
             return
+        if progress is not None:
+            progress(len(items))
         for position, event in items:
             if until is not None and (event.originator_id in cut or event.timestamp >= until):
                 cut.add(event.originator_id)

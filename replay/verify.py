@@ -17,7 +17,7 @@ reported as not checked rather than judged on a history with holes.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,7 +115,8 @@ def _whose(names: dict[str, str], aggregate: str) -> str:
     return f"account {name}, aggregate {aggregate}," if name else f"account aggregate {aggregate}"
 
 
-def projection_findings(keeper: ProjectionKeeper, scratch: Path) -> tuple[list[Checked], list[Finding]]:
+def projection_findings(keeper: ProjectionKeeper, scratch: Path,
+                        progress: Callable[[int], None] | None = None) -> tuple[list[Checked], list[Finding]]:
     """Rebuild every projection into ``scratch`` up to the position its serving file is at, and compare.
 
     The serving files are read in one transaction each (position and rows of one moment), so the service
@@ -129,7 +130,7 @@ def projection_findings(keeper: ProjectionKeeper, scratch: Path) -> tuple[list[C
         ats = [position_of(db, projection) for projection, db in zip(projections, stored, strict=True)]
         paths = [scratch / f"{projection.name}.db" for projection in projections]
         try:
-            build_all(projections, paths, keeper.events, stops=ats)
+            build_all(projections, paths, keeper.events, stops=ats, progress=progress)
         except Exception as error:  # a handler that cannot follow the log is itself a finding
             return [], [Finding("projection_rebuild", f"the projections cannot be rebuilt: {error!r}")]
         found = []
@@ -179,8 +180,8 @@ def invariant_findings(history: Iterable[tuple[int, Event]]) -> tuple[int, list[
     return count, found + [Finding("invariant", v) for v in checker.check()]
 
 
-def decoded_events(log: StoreLog, mapper: Mapper[UUID], unreadable: list[Finding], *,
-                   batch: int = 10_000) -> Iterator[tuple[int, Event]]:
+def decoded_events(log: StoreLog, mapper: Mapper[UUID], unreadable: list[Finding], *, batch: int = 10_000,
+                   progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, Event]]:
     """(position, event) for every stored event that can be decoded, in log order; each one that cannot is
     appended to ``unreadable`` as an ``event_decode`` finding naming its position and topic, and reading goes on.
 
@@ -197,6 +198,8 @@ def decoded_events(log: StoreLog, mapper: Mapper[UUID], unreadable: list[Finding
             last = notes[-1].id if notes else after
         if last == after:
             return
+        if progress is not None:
+            progress(last - after)
         yield from items
         after = last
 
@@ -220,25 +223,27 @@ def not_checked(check: str, what: str, unreadable: Sequence[Finding]) -> Finding
 
 
 def verify(store: LedgerStore, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] = (),
-           catch_up_failure: str | None = None) -> Verification:
+           catch_up_failure: str | None = None, progress: Callable[[int], None] | None = None) -> Verification:
     """Run every check; ``ok`` only when none finds anything.
 
     The hash chain is checked first and always; an undecodable event is named, and the projections and
     invariants are then reported as not checked instead of failing the whole verification.
     ``catch_up_failure`` is why the caller could not bring the projections up to the head first: unless an
     undecodable event explains it, it is a finding of its own (``projection_catch_up``), since the projections
-    were then compared only as far as they had got.
+    were then compared only as far as they had got. ``progress`` is told of the events read, twice over the
+    log: once checked, once rebuilt into the projections compared.
     """
     head, chained = chain_findings(keeper, anchors)
     unreadable: list[Finding] = []
-    count, invariants = invariant_findings(decoded_events(keeper.events, store.mapper, unreadable))
+    count, invariants = invariant_findings(decoded_events(keeper.events, store.mapper, unreadable,
+                                                          progress=progress))
     if unreadable:
         checked: list[Checked] = []
         projections = [not_checked("projection_rebuild", "the projections", unreadable)]
         invariants = [not_checked("invariant", "the invariants", unreadable)]
     else:
         with tempfile.TemporaryDirectory(prefix=".verify-", dir=keeper.files.folder) as scratch:
-            checked, projections = projection_findings(keeper, Path(scratch))
+            checked, projections = projection_findings(keeper, Path(scratch), progress)
         if catch_up_failure:
             projections.insert(0, Finding("projection_catch_up", f"the projections could not be brought up to "
                                                                  f"the head of the log ({catch_up_failure}); they "

@@ -3,7 +3,8 @@ method and apply the payment to that invoice. The idempotency key is the invoice
 
 Open credits are spent first (seed 001: credits "will be automatically applied when any payment is made"): the
 card is charged what they leave open, and the payment spends them on the invoice; when they cover it all,
-they are applied to it without a charge."""
+they are applied to it without a charge. An expired card is never charged: autopay records that it could not
+pay (``AutopayFailed``), the customer is emailed and the CSR dashboard lists the invoice."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from uuid import UUID
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
+from ledger.aggregates.methods import expired
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
 from ledger.money import format_amount
@@ -51,10 +53,14 @@ class AutopayWorker:
         invoice = state.invoices.get(event.invoice_id)
         if method is None or invoice is None or invoice.open <= 0:
             return
-        if invoice.open <= state.credit_balance:
+        if invoice.open <= state.spendable_credit:
             await self._apply_credits(event.originator_id, invoice.id)
             return
-        amount = format_amount(invoice.open - state.credit_balance, state.currency)
+        if method.kind == "card" and expired(method.exp_month, method.exp_year, event.timestamp):
+            await asyncio.to_thread(self.service.handle, m.RecordAutopayFailure(
+                account=state.account_id, invoice=invoice.id, method=method.id, actor=WORKER))
+            return
+        amount = format_amount(invoice.open - state.spendable_credit, state.currency)
         command = m.SubmitPayment(account=state.account_id, payment=f"AUTO-{invoice.id}", amount=amount,
                                   method=cast(MethodKind, method.kind),  # checked when the method was added
                                   token=method.token, invoices={invoice.id: amount},

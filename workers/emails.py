@@ -1,5 +1,7 @@
 """The email worker: invitations, receipts, ACH pending / cleared / returned, payments applied to an order,
-and the "Approve Order Payment" cart link (seeds 000-004). Templates are files in ``workers/templates``.
+and the "Approve Order Payment" cart link (seeds 000-004). Templates are Jinja2 files in ``workers/templates``
+(``NAME.subject``, ``NAME.txt``, ``NAME.html``; the HTML part autoescaped), and every amount a person reads
+goes through one filter, ``money``, which writes its currency ("25.00 CAD").
 
 Links carry raw tokens that are never stored: the worker regenerates them from the event's ids and the
 ledger's secret (``TokenIssuer``), exactly as the command handler did when it stored the token's hash.
@@ -9,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import html
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+import jinja2
+import msgspec
 import structlog
 
 from ledger.aggregates import events as ev
@@ -39,11 +42,62 @@ def portal_link(portal_url: str, page: str, *parts: str) -> str:
     return "/".join((portal_url, page, *(quote(part, safe="") for part in parts)))
 
 
-def render(template: str, **values: object) -> tuple[str, str, str]:
-    """(subject, text, html) of ``template`` filled with ``values`` (HTML-escaped in the HTML part)."""
-    parts = [(TEMPLATES / f"{template}.{kind}").read_text().strip() for kind in ("subject", "txt", "html")]
-    escaped = {name: html.escape(str(value)) for name, value in values.items()}
-    return parts[0].format(**values), parts[1].format(**values), parts[2].format(**escaped)
+@jinja2.pass_context
+def money(context: jinja2.runtime.Context, amount: int | str) -> str:
+    """An amount as a person reads it, with the currency of the email's account: minor units (``2500``) or a
+    decimal string already formatted (a statement's lines) -> ``"25.00 CAD"``."""
+    currency = str(context["currency"])
+    text = format_amount(amount, currency) if isinstance(amount, int) else amount
+    return f"{text} {currency}"
+
+
+#: Autoescape in the HTML part only: the subject and the text part are plain text, where ``&lt;`` would show.
+ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                                 autoescape=jinja2.select_autoescape(enabled_extensions=("html",)),
+                                 trim_blocks=True, lstrip_blocks=True)
+ENVIRONMENT.filters["money"] = money
+
+
+def render(template: str, currency: str, **values: object) -> tuple[str, str, str]:
+    """(subject, text, html) of ``template`` filled with ``values``; ``currency`` is the account's."""
+    parts = [ENVIRONMENT.get_template(f"{template}.{kind}").render(currency=currency, **values).strip()
+             for kind in ("subject", "txt", "html")]
+    return parts[0], parts[1], parts[2]
+
+
+class Applied(msgspec.Struct, frozen=True):
+    """Money of a payment (or a credit spent with it) applied to an invoice or an order."""
+
+    kind: str
+    target: str
+    amount: int
+    credit: str | None = None
+
+
+class Allocation(msgspec.Struct, frozen=True):
+    """Where a settled payment went, from the events its settlement recorded: what it paid (``applied``), the
+    open credits spent with it (``credits``), and how much of it became credit on the account (``credited``:
+    an overpayment or a deposit)."""
+
+    applied: list[Applied]
+    credits: list[Applied]
+    credited: int
+
+
+def allocation_of(settled: ev.PaymentSettled, following: list[Event]) -> Allocation:
+    """The :class:`Allocation` of the payment ``settled`` settles, from the account's events after it that the
+    same command recorded (they share its timestamp)."""
+    payment, applied, credits, credited = settled.payment_id, list[Applied](), list[Applied](), 0
+    for event in following:
+        if event.timestamp != settled.timestamp:
+            break
+        if isinstance(event, ev.PaymentApplied) and event.payment_id == payment:
+            applied.append(Applied(event.target_kind, event.target_id, event.amount))
+        elif isinstance(event, ev.CreditApplied) and event.with_payment == payment:
+            credits.append(Applied(event.target_kind, event.target_id, event.amount, event.credit_id))
+        elif isinstance(event, ev.PaymentDeposited | ev.CreditIssued) and event.payment_id == payment:
+            credited += event.amount
+    return Allocation(applied, credits, credited)
 
 
 class EmailWorker:
@@ -51,7 +105,8 @@ class EmailWorker:
 
     name = "emails"
     wants = frozenset({"InvitationSent", "InvitationResent", "PaymentSubmitted", "PaymentSettled",
-                       "PaymentReturned", "PaymentApplied", "ReauthorizationRequested", "StatementSent"})
+                       "PaymentReturned", "PaymentApplied", "ReauthorizationRequested", "StatementSent",
+                       "AutopayFailed"})
 
     def __init__(self, store: LedgerStore, mailer: Mailer, tokens: TokenIssuer, portal_url: str = "http://localhost:8080",
                  sender: str = "ledger@localhost") -> None:
@@ -79,9 +134,11 @@ class EmailWorker:
         """Send the email ``event`` calls for, if any."""
         state: AccountState = (await asyncio.to_thread(self.store.account, event.originator_id,
                                                        event.originator_version)).state
-        period = None
+        period: Statement | Allocation | None = None
         if isinstance(event, ev.StatementSent):
             period = await asyncio.to_thread(self._period, event, state.account_id)
+        elif isinstance(event, ev.PaymentSettled):
+            period = await asyncio.to_thread(self._allocation, event)
         reveal = functools.partial(self.store.personal.reveal, event.originator_id)
         found = self.compose(event, state, period, reveal)
         if found is not None:
@@ -102,58 +159,60 @@ class EmailWorker:
         history = account_history(self.store, event.originator_id, event.originator_version)
         return statement_of(history, account_id, event.period_from, event.period_to, self.zone)
 
-    def compose(self, event: Event, state: AccountState, period: Statement | None = None,
+    def _allocation(self, event: ev.PaymentSettled, page: int = 500) -> Allocation:
+        """Where the settled payment went (off the loop): the events its command recorded after it, read a page
+        at a time so a receipt never reads an account's whole later history."""
+        following: list[Event] = []
+        after = event.originator_version
+        while True:
+            stored = list(self.store.events.get(event.originator_id, gt=after, limit=page))
+            batch = [e for e in stored if isinstance(e, Event)]
+            following.extend(batch)
+            if len(stored) < page or not batch or batch[-1].timestamp != event.timestamp:
+                return allocation_of(event, following)
+            after = stored[-1].originator_version
+
+    def compose(self, event: Event, state: AccountState, found: Statement | Allocation | None = None,
                 reveal: Callable[[str], str] = str) -> tuple[str, tuple[str, str, str]] | None:
         """(recipient as the state holds it, sealed, rendered template) for ``event`` given the account as of that
-        event (and, for a statement, the period's statement computed from the account's history up to it);
-        ``reveal`` opens the sealed name for the text (:mod:`ledger.personal.vault`)."""
-
-        def money(minor: int) -> str:
-            return format_amount(minor, state.currency)
-
+        event (and, for a statement, the period's statement computed from the account's history up to it; for a
+        settled payment, where it went); ``reveal`` opens the sealed name for the text
+        (:mod:`ledger.personal.vault`)."""
         if not self.relevant(event):  # one rule for which events can call for an email (see relevant)
             return None
+        currency = state.currency
         if isinstance(event, ev.InvitationSent | ev.InvitationResent) and state.invitation is not None:
             raw = self.tokens.issue("invitation", state.account_id, event.invitation_id, str(state.invitation.resent))
             template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
             link = self.link("invite", state.account_id, raw)
-            return state.invitation.email, render(template, name=reveal(state.name) or state.account_id, link=link,
-                                                  expires=event.expires_at.astimezone(self.zone)
+            return state.invitation.email, render(template, currency, name=reveal(state.name) or state.account_id,
+                                                  link=link, expires=event.expires_at.astimezone(self.zone)
                                                   .strftime("%Y-%m-%d %H:%M %Z"))
         if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled | ev.PaymentReturned):
             payment = state.payments[event.payment_id]
-            values = {"payment": payment.id, "amount": money(payment.amount), "method": payment.method,
-                      "transaction_id": payment.transaction_id}
             if isinstance(event, ev.PaymentSubmitted):  # an ACH debit's (relevant)
-                return state.email, render("ach_pending", **values)
+                return state.email, render("ach_pending", currency, payment=payment)
             if isinstance(event, ev.PaymentSettled):
-                return state.email, render("ach_settled" if payment.method == "ach" else "receipt", **values)
-            undone = ("The invoices it paid are open again." if payment.settled_at is not None
-                      else "It had not been applied to anything yet.")
-            return state.email, render("ach_returned", code=event.return_code, undone=undone, **values)
+                went = found if isinstance(found, Allocation) else Allocation([], [], 0)
+                return state.email, render("ach_settled" if payment.method == "ach" else "receipt", currency,
+                                           payment=payment, went=went)
+            return state.email, render("ach_returned", currency, payment=payment, code=event.return_code,
+                                       was_applied=payment.settled_at is not None)
         if isinstance(event, ev.PaymentApplied):  # new money on an order (relevant: not moved, not reallocated)
-            return state.email, render("applied_to_order", payment=event.payment_id, amount=money(event.amount),
+            return state.email, render("applied_to_order", currency, payment=event.payment_id, amount=event.amount,
                                        order=event.target_id)
-        if isinstance(event, ev.StatementSent) and period is not None:
+        if isinstance(event, ev.StatementSent) and isinstance(found, Statement):
             raw = self.tokens.issue("pay", state.account_id, event.event_id)
-            lines = "\n".join(f"  {i.id}  {i.issued_on}  due {i.due_on}  open {money(i.open)}"
-                              for i in state.open_invoices())
-            return state.email, render("statement", period_from=event.period_from, period_to=event.period_to,
-                                       opening=period.opening_balance, closing=period.closing_balance,
-                                       credit=period.closing_credit,
-                                       movements=movements(period, money(0)), balance=money(event.balance),
-                                       count=event.open_invoices, invoices=lines or "  (none)",
-                                       link=self.link("pay", state.account_id, raw))
+            return state.email, render("statement", currency, period=found, zero=format_amount(0, currency),
+                                       balance=event.balance, count=event.open_invoices,
+                                       invoices=state.open_invoices(), link=self.link("pay", state.account_id, raw))
         if isinstance(event, ev.ReauthorizationRequested):
             raw = self.tokens.issue("cart", state.account_id, event.cart_id)
-            return state.email, render("cart", order=event.order_id, amount=money(event.new_amount),
+            return state.email, render("cart", currency, order=event.order_id, amount=event.new_amount,
                                        link=self.link("cart", state.account_id, event.cart_id, raw))
+        if isinstance(event, ev.AutopayFailed) and event.method_id in state.methods:
+            card = state.methods[event.method_id]
+            invoice = state.invoices[event.invoice_id]
+            return state.email, render("autopay_failed", currency, invoice=invoice.id, amount=invoice.total,
+                                       card=f"{card.brand} ending {card.last4}", due=invoice.due_on.isoformat())
         return None
-
-
-def movements(period: Statement, zero: str) -> str:
-    """A statement's lines for an email: date, what, reference, the change and the balance after it."""
-    shown = [f"  {line.date}  {line.event} {line.reference}  "
-             f"{'+' + line.charge if line.charge != zero else '-' + line.credit}  balance {line.balance}"
-             for line in period.lines]
-    return "\n".join(shown) or "  (no movements)"

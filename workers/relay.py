@@ -2,7 +2,9 @@
 
 * One message per event on ``ledger.events.<EventType>.<account aggregate id>``; the body is the event's
   public JSON (the msgspec Struct, schema in ``docs/schema/``); headers ``Nats-Msg-Id`` (the event id),
-  ``Ledger-Position`` (log position), ``Ledger-Event-Type`` and ``Ledger-Event-Version``.
+  ``Ledger-Position`` (log position), ``Ledger-Event-Type``, ``Ledger-Event-Version`` and ``Ledger-Account``
+  (the account's business id, so a subscriber needs no table from aggregate ids to accounts; absent on a guest
+  payment's events until it is matched to an account, which ``PaymentMatched`` names).
 * Crash-safe without its own state: it resumes after the position found in the stream's last message.
 * Pipelined: a batch is published with ``publish_async`` and every ack awaited with a timeout.
 * Never reorders or loses: each message carries ``Nats-Expected-Last-Msg-Id`` (the previous event id), so the
@@ -14,16 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import quote
+from uuid import UUID
 
 import structlog
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import event_uuid
 from ledger.nats_api.subjects import EVENTS_PREFIX, EVENTS_STREAM, event_subject
-from ledger.store.log_reader import CommittedLog
+from ledger.store.log_reader import CommittedLog, Note
 from ledger.store.mapper import decode_event, encode_event, plain_state
 
 if TYPE_CHECKING:
@@ -31,8 +37,20 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("ledger.relay")
 POSITION = "Ledger-Position"
+ACCOUNT = "Ledger-Account"
 #: How far back from the stream's tail the relay looks for its own last message past foreign ones.
 FOREIGN_SCAN = 1000
+
+
+#: Printable ASCII but ``%``: kept as is in a header value; anything else is percent-encoded.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
+
+
+def header_text(value: str) -> str:
+    """``value`` as a NATS header value: header values are ASCII, while a business id may hold any printable
+    character, so it is percent-encoded as UTF-8 outside printable ASCII (RFC 3986; ``ACC1`` stays ``ACC1``,
+    ``ACC-é`` becomes ``ACC-%C3%A9``, ``%`` itself ``%25``): any URL decoder reads it back."""
+    return quote(value, safe=_HEADER_SAFE)
 
 
 class RelayError(RuntimeError):
@@ -61,6 +79,7 @@ class Relay:
         self._position: int | None = None
         self._last_id: str | None = None
         self._unchained = False  # the stream's tail is not the relay's: publish the next without the chain
+        self._accounts: dict[UUID, str | None] = {}  # aggregate id -> business account id (None: not an account)
         self.log = CommittedLog(store)  # never passes a notification that may still commit (PostgreSQL)
 
     async def stream_position(self) -> tuple[int, str | None]:
@@ -108,16 +127,19 @@ class Relay:
         notes = await asyncio.to_thread(self.log.read_raw, self._position, self.batch)
         if not notes:
             return 0
+        accounts = await asyncio.to_thread(self.accounts_of, notes)
         futures = []
         previous = self._last_id
         mapper = self.store.mapper
-        for note in notes:
+        for note, account in zip(notes, accounts, strict=True):
             event_id = event_uuid(note.originator_id, note.originator_version)
             name, _, version = note.topic.partition(":")
             body = note.state if not (mapper.cipher or mapper.compressor) else encode_event(
                 decode_event(note.topic, plain_state(mapper, note.state)))
             headers = {"Nats-Msg-Id": event_id, POSITION: str(note.id), "Ledger-Event-Type": name,
                        "Ledger-Event-Version": version or "1"}
+            if account is not None:
+                headers[ACCOUNT] = header_text(account)
             if previous is not None and not self._unchained:
                 headers["Nats-Expected-Last-Msg-Id"] = previous
             self._unchained = False
@@ -136,6 +158,33 @@ class Relay:
         self._position, self._last_id = notes[-1].id, previous
         log.info("relayed", events=len(notes), log_position=self._position, event_id=previous)
         return len(notes)
+
+    def accounts_of(self, notes: Sequence[Note]) -> list[str | None]:
+        """The business account id of each note's aggregate (blocking: it may read the store).
+
+        An account's is in its first event, ``AccountOpened``: decoded when it passes (and, for an account the
+        relay has not met since it started, read from the store once). A guest payment awaiting research has
+        none until ``PaymentMatched`` names the account it lands on.
+        """
+        if len(self._accounts) > 100_000:
+            self._accounts.clear()
+        found: list[str | None] = []
+        for note in notes:
+            name = note.topic.partition(":")[0]
+            if name in ("AccountOpened", "PaymentMatched"):
+                event = decode_event(note.topic, plain_state(self.store.mapper, note.state))
+                account: str | None = (event.account_id if isinstance(event, ev.AccountOpened | ev.PaymentMatched)
+                                       else None)
+                if name == "AccountOpened":
+                    self._accounts[note.originator_id] = account
+            elif note.originator_id in self._accounts:
+                account = self._accounts[note.originator_id]
+            else:
+                first = next(iter(self.store.events.get(note.originator_id, lte=1)), None)
+                account = first.account_id if isinstance(first, ev.AccountOpened) else None
+                self._accounts[note.originator_id] = account
+            found.append(account)
+        return found
 
     def close(self) -> None:
         """Release the log reader's connections."""

@@ -98,6 +98,14 @@ class GatewaySimulator:
 
     # -- the port -------------------------------------------------------------------------------------
 
+    def token_method(self, token: str) -> PaymentMethod | None:
+        """``tok_paypal`` is PayPal, the ACH tokens a bank account, the other test tokens cards."""
+        if token == "tok_paypal":
+            return "paypal"
+        if token in ACH_TOKENS:
+            return "ach"
+        return "card" if token in APPROVING or token in DECLINING else None
+
     def charge(self, *, token: str, amount: int, currency: str, method: PaymentMethod,
                idempotency_key: str) -> ChargeResult:
         """Charge a card or PayPal (approved or declined at once) or debit a bank account ("pending", seed 003)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.payments import PaymentDecisions
@@ -19,31 +20,36 @@ from ledger.errors import Conflict, Expired, NotFound, PolicyViolation
 AUTHORIZATION_TTL = timedelta(days=29)
 
 
-def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field: str = "amount") -> None:
-    """A hold never covers more than the order's balance due (the excess could only be captured into a credit);
-    a reauthorization covers at least all of it (seed 004: the card "will be authorized for the new amount")."""
+def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field: str = "amount",
+                      held: int = 0) -> None:
+    """A hold never covers more than the order's balance due less what its other live holds (``held``) will pay
+    (the excess could only be captured into a credit); a reauthorization covers at least all of the balance due
+    (seed 004: the card "will be authorized for the new amount")."""
     if amount <= 0:
         raise PolicyViolation("a hold must be for a positive amount", field=field, code="amount_not_positive")
     if reauthorization and amount < order.open:
         raise PolicyViolation(f"order {order.id} has more than that due; reauthorize its balance due",
                               field=field, code="below_amount_due")
-    if not reauthorization and amount > order.open:
-        raise PolicyViolation(f"more than the balance due on order {order.id}", field=field,
+    if not reauthorization and amount > order.open - held:
+        raise PolicyViolation(f"more than the balance due on order {order.id}"
+                              + (f" beyond its live holds ({held})" if held else ""), field=field,
                               code="exceeds_amount_due")
 
 
 class AuthorizationDecisions(PaymentDecisions):
-    def check_authorization(self, *, authorization: str, order: str, amount: int) -> None:
-        """Refuse before the gateway is asked: a new id, on an open order, for no more than its balance due."""
+    def check_authorization(self, *, authorization: str, order: str, amount: int, at: datetime) -> None:
+        """Refuse before the gateway is asked: a new id, on an open order, for no more than its balance due less
+        the live holds on it at ``at``."""
         if authorization in self.state.authorizations:
             raise Conflict(f"authorization {authorization} already exists", field="authorization",
                            code="duplicate_id")
-        check_hold_amount(self.open_order(order, field="order"), amount, reauthorization=False)
+        check_hold_amount(self.open_order(order, field="order"), amount, reauthorization=False,
+                          held=amount_due.held_for(self.state, order, at))
 
     def authorize_card(self, ctx: ev.Context, *, authorization: str, order: str, amount: int, token: str,
                        transaction_id: str, expires_at: datetime | None = None) -> ev.CardAuthorized:
         """Record an approved hold for an order (declined holds are refused by the handler, nothing written)."""
-        self.check_authorization(authorization=authorization, order=order, amount=amount)
+        self.check_authorization(authorization=authorization, order=order, amount=amount, at=ctx.at)
         return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization, order_id=order,
                             amount=amount, token=token, transaction_id=transaction_id,
                             expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
@@ -51,6 +57,9 @@ class AuthorizationDecisions(PaymentDecisions):
     def expire_authorization(self, ctx: ev.Context, *, authorization: str) -> ev.AuthorizationExpired:
         """Record that a hold passed its 29 days (the expiry worker calls this)."""
         auth = self.authorization(authorization)
+        if auth.expired:
+            raise Conflict(f"the expiry of authorization {authorization} is on record", field="authorization",
+                           code="already_expired")
         if auth.status not in ("active", "reauth_requested") or ctx.at < auth.expires_at:
             raise PolicyViolation("the authorization has not expired", field="authorization",
                                   code="not_expired")
@@ -89,13 +98,33 @@ class AuthorizationDecisions(PaymentDecisions):
                             transaction_id=transaction_id, expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
 
     def check_reauthorization(self, *, authorization: str, new_authorization: str, amount: int) -> Order:
-        """Refuse before the gateway is asked: a hold that can be reauthorized, a new id, the balance due."""
+        """Refuse before the gateway is asked: a hold that can be reauthorized, a new id, an order with money
+        still due (a cart checked out after the order was paid by other means is never charged), the balance
+        due."""
         found = self.reauthorizable(authorization)
         if new_authorization in self.state.authorizations:
             raise Conflict(f"authorization {new_authorization} already exists", field="new_authorization",
                            code="duplicate_id")
+        if self.checkout_amount(authorization) == 0:
+            raise Conflict(f"order {found.id} has nothing left to pay", field="authorization", code="order_paid")
         check_hold_amount(found, amount, reauthorization=True)
         return found
+
+    def checkout_amount(self, authorization: str) -> int:
+        """What a checkout of the hold's cart link holds: the cart's amount while its order is as it was when
+        the link was sent; once the order was repriced, replaced or paid since, what is still due on the price
+        the cart stood for (the order's new price, or the unrecorded price the cart was sent for) (issue 14)."""
+        auth = self.authorization(authorization)
+        order = self.reauthorizable(authorization)
+        if auth.requested_amount is None:
+            return order.open
+        if auth.cart_price is None or auth.cart_paid is None:  # a cart sent before carts kept their order
+            return max(auth.requested_amount, order.open)
+        if (auth.cart_order, auth.cart_price) == (order.id, order.amount):
+            price = auth.cart_paid + auth.requested_amount
+        else:
+            price = order.amount
+        return max(price - order.paid, order.open, 0)
 
     def check_capture(self, ctx: ev.Context, *, authorization: str, amount: int) -> Authorization:
         """Refuse a capture of an expired, used or too small hold."""

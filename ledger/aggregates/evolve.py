@@ -9,14 +9,13 @@ from __future__ import annotations
 from functools import singledispatch
 
 from ledger.aggregates import events as ev
-from ledger.aggregates.idempotency import request_fingerprint
+from ledger.aggregates.idempotency import remember, request_fingerprint
 from ledger.aggregates.state import (
     LIVE_HOLDS,
     AccountState,
     Application,
     Authorization,
     Credit,
-    IdempotencyRecord,
     Invitation,
     Invoice,
     Order,
@@ -34,6 +33,12 @@ def opened(event: ev.AccountOpened) -> AccountState:
         name=event.name,
         opened_at=event.timestamp,
     )
+
+
+def deposit_reference(event: ev.PaymentDeposited) -> str:
+    """How a deposit credit is described: "parts deposit of payment DEP" (seed 000's purposes)."""
+    purpose = f"{event.purpose.replace('_', ' ')} " if event.purpose else ""
+    return f"{purpose}deposit of payment {event.payment_id}"
 
 
 @singledispatch
@@ -145,7 +150,13 @@ def _(event: ev.PaymentSubmitted, state: AccountState) -> None:
         transaction_id=event.transaction_id, submitted_at=event.timestamp, idempotency_key=event.idempotency_key,
         request_hash=event.request_hash, instruction=event.instruction, source=event.source,
     )
-    state.idempotency[event.idempotency_key] = IdempotencyRecord(event.request_hash, event.payment_id)
+    remember(state, event.idempotency_key, event.request_hash, event.payment_id)
+    state.pending_payments.append(event.payment_id)
+
+
+def _not_pending(state: AccountState, payment_id: str) -> None:
+    if payment_id in state.pending_payments:
+        state.pending_payments.remove(payment_id)
 
 
 @evolve.register
@@ -153,6 +164,7 @@ def _(event: ev.PaymentSettled, state: AccountState) -> None:
     payment = state.payments[event.payment_id]
     payment.status = "settled"
     payment.settled_at = event.timestamp
+    _not_pending(state, event.payment_id)
 
 
 @evolve.register
@@ -160,18 +172,20 @@ def _(event: ev.PaymentDeclined, state: AccountState) -> None:
     payment = state.payments[event.payment_id]
     payment.status = "declined"
     payment.decline_code = event.decline_code
+    _not_pending(state, event.payment_id)
 
 
 @evolve.register
 def _(event: ev.PaymentReturned, state: AccountState) -> None:
     state.payments[event.payment_id].status = "returned"
+    _not_pending(state, event.payment_id)
 
 
 @evolve.register
 def _(event: ev.PaymentRefunded, state: AccountState) -> None:
     state.payments[event.payment_id].refunded += event.amount
-    state.idempotency[event.idempotency_key] = IdempotencyRecord(
-        request_fingerprint("refund", event.payment_id, event.amount), event.refund_transaction_id)
+    remember(state, event.idempotency_key, request_fingerprint("refund", event.payment_id, event.amount),
+             event.refund_transaction_id)
 
 
 @evolve.register
@@ -194,8 +208,8 @@ def _(event: ev.PaymentDeposited, state: AccountState) -> None:
     state.payments[event.payment_id].credited += event.amount
     state.credit_sequence += 1
     state.credits[event.credit_id] = Credit(event.credit_id, event.amount, event.amount, "deposit",
-                                            f"deposit of payment {event.payment_id}", event.timestamp,
-                                            state.credit_sequence, event.payment_id)
+                                            deposit_reference(event), event.timestamp, state.credit_sequence,
+                                            event.payment_id, event.purpose)
 
 
 @evolve.register
@@ -236,8 +250,8 @@ def _(event: ev.CreditReversed, state: AccountState) -> None:
 @evolve.register
 def _(event: ev.CreditRefunded, state: AccountState) -> None:
     state.credits[event.credit_id].remaining -= event.amount
-    state.idempotency[event.idempotency_key] = IdempotencyRecord(
-        request_fingerprint("credit-refund", event.credit_id, event.amount), event.refund_transaction_id)
+    remember(state, event.idempotency_key, request_fingerprint("credit-refund", event.credit_id, event.amount),
+             event.refund_transaction_id)
 
 
 @evolve.register
@@ -250,7 +264,9 @@ def _(event: ev.CardAuthorized, state: AccountState) -> None:
 
 @evolve.register
 def _(event: ev.AuthorizationExpired, state: AccountState) -> None:
-    state.authorizations[event.authorization_id].status = "expired"
+    auth = state.authorizations[event.authorization_id]
+    auth.status = "expired"
+    auth.expired = True
 
 
 @evolve.register
@@ -259,6 +275,9 @@ def _(event: ev.ReauthorizationRequested, state: AccountState) -> None:
     auth.status = "reauth_requested"
     auth.requested_amount = event.new_amount
     auth.cart_id = event.cart_id
+    order = state.orders.get(event.order_id)
+    if order is not None:
+        auth.cart_order, auth.cart_price, auth.cart_paid = order.id, order.amount, order.paid
 
 
 @evolve.register
@@ -315,6 +334,11 @@ def _(event: ev.AutopayEnabled, state: AccountState) -> None:
 @evolve.register
 def _(event: ev.AutopayDisabled, state: AccountState) -> None:
     state.autopay_method = None
+
+
+@evolve.register
+def _(event: ev.AutopayFailed, state: AccountState) -> None:
+    state.invoices[event.invoice_id].autopay_failed = event.reason
 
 
 @evolve.register

@@ -3,8 +3,8 @@ same key with another request is refused (``idempotency_key_reused``).
 
 Every piece of it is here: the keys a command may carry and the key the gateway sees, the fingerprints of a
 request (of a command's body, or of what a money request does), and the check of a key against the account's
-records. The records themselves are written by the events that carry a key (``evolve``: a payment's
-``PaymentSubmitted``, a refund's ``PaymentRefunded`` / ``CreditRefunded``) into ``AccountState.idempotency``.
+records, and how a record is kept (:func:`remember`, which ``evolve`` calls for each event that carries a key:
+a payment's ``PaymentSubmitted``, a refund's ``PaymentRefunded`` / ``CreditRefunded``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from uuid import UUID
 
 import msgspec
 
-from ledger.aggregates.state import AccountState
+from ledger.aggregates.state import AccountState, IdempotencyRecord
 from ledger.errors import Conflict, ValidationError
 
 
@@ -41,11 +41,19 @@ def gateway_key(scope: UUID, key: str) -> str:
     return f"{scope.hex}:{key}"
 
 
+#: Fields added to a command after its requests were first fingerprinted: left out of the fingerprint while unset,
+#: so a request made before they existed, retried after an upgrade, is still the same request.
+ADDED_FIELDS = ("purpose", "saved")
+
+
 def request_hash(command: msgspec.Struct) -> str:
     """Fingerprint of a command's body (without key and actor) for idempotency checks."""
     body = msgspec.to_builtins(command)
     body.pop("key", None)
     body.pop("actor", None)
+    for name in ADDED_FIELDS:
+        if body.get(name, "") is None:
+            del body[name]
     return hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
 
 
@@ -67,3 +75,9 @@ def check_repeat(state: AccountState, key: str, digest: str, *earlier: str) -> s
         raise Conflict("this idempotency key was used for a different request", field="key",
                        code="idempotency_key_reused")
     return seen.result_id
+
+
+def remember(state: AccountState, key: str, fingerprint: str, result_id: str) -> None:
+    """Keep what ``key`` was first used for: the request's fingerprint and what it produced (a payment id, a
+    refund's transaction id), for :func:`check_repeat` to answer a repeat with."""
+    state.idempotency[key] = IdempotencyRecord(fingerprint, result_id)

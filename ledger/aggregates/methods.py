@@ -5,10 +5,17 @@ Only a gateway token, brand, last four digits and expiry are ever stored; autopa
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ledger.aggregates import events as ev
 from ledger.aggregates.root import AccountRoot
 from ledger.aggregates.state import SavedMethod
 from ledger.errors import Conflict, NotFound, PolicyViolation, ValidationError
+
+
+def expired(exp_month: int | None, exp_year: int | None, at: datetime) -> bool:
+    """A card is good through the last day of its expiry month."""
+    return exp_month is not None and exp_year is not None and (at.year, at.month) > (exp_year, exp_month)
 
 
 class MethodDecisions(AccountRoot):
@@ -25,6 +32,9 @@ class MethodDecisions(AccountRoot):
             raise ValidationError("a card needs an expiry month (1-12) and year", field="exp_month")
         if exp_year is not None and not 2000 <= exp_year <= 2199:
             raise ValidationError("the expiry year is written in full, 2000-2199", field="exp_year")
+        if kind == "card" and expired(exp_month, exp_year, ctx.at):
+            raise PolicyViolation(f"the card expired at the end of {exp_month:02d}/{exp_year}", field="exp_month",
+                                  code="card_expired")
         event = self.trigger(ctx, ev.PaymentMethodAdded, method_id=method, kind=kind, token=token, brand=brand,
                              last4=last4, exp_month=exp_month, exp_year=exp_year)
         if self.state.default_method is None:
@@ -60,6 +70,29 @@ class MethodDecisions(AccountRoot):
         if self.state.autopay_method is None:
             raise Conflict("autopay is not on", field="account", code="no_change")
         return self.trigger(ctx, ev.AutopayDisabled, reason=reason)
+
+    def saved_for_payment(self, saved: str, at: datetime) -> SavedMethod:
+        """The saved method a payment names (seed 002: "use a saved payment"); an expired card is refused."""
+        found = self.state.methods.get(saved)
+        if found is None:
+            raise NotFound(f"no saved payment method {saved}", field="saved")
+        if found.kind == "card" and expired(found.exp_month, found.exp_year, at):
+            raise PolicyViolation(f"card {found.brand} ending {found.last4} expired at the end of "
+                                  f"{found.exp_month:02d}/{found.exp_year}", field="saved", code="card_expired")
+        return found
+
+    def record_autopay_failure(self, ctx: ev.Context, *, invoice: str, method: str) -> ev.AutopayFailed:
+        """Autopay will not charge the saved card for a new invoice: it has expired (seed 002). Recorded once per
+        invoice, so the customer is emailed and the CSR dashboard lists it."""
+        found = self.state.invoices.get(invoice)
+        if found is None:
+            raise NotFound(f"no invoice {invoice}", field="invoice")
+        if found.autopay_failed is not None:
+            raise Conflict(f"autopay's failure on {invoice} is on record", field="invoice", code="no_change")
+        saved = self.method(method)
+        if not (saved.kind == "card" and expired(saved.exp_month, saved.exp_year, ctx.at)):
+            raise PolicyViolation(f"saved method {method} can still pay", field="method", code="method_usable")
+        return self.trigger(ctx, ev.AutopayFailed, invoice_id=invoice, method_id=method, reason="card_expired")
 
     def method(self, method_id: str) -> SavedMethod:
         """The saved method, or NotFound."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.aggregates import allocation, reallocation
+from ledger.aggregates import allocation, amount_due, reallocation
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
 from ledger.aggregates.events.payments import Instruction, Method
@@ -22,7 +22,8 @@ from ledger.errors import Conflict, LedgerError, NotFound, PolicyViolation, Vali
 #: What another writer can change between a payment's charge and its record (the payment's targets were paid,
 #: voided or closed, the exact amount due changed): refusals that :meth:`PaymentDecisions.record_payment` waives
 #: for a charge already made.
-OVERTAKEN = frozenset({"invoice_paid", "invoice_void", "order_not_open", "exact_amount_required"})
+OVERTAKEN = frozenset({"invoice_paid", "invoice_void", "order_not_open", "order_paid", "pending_payment",
+                       "exact_amount_required"})
 
 
 class PaymentDecisions(CreditDecisions):
@@ -47,10 +48,6 @@ class PaymentDecisions(CreditDecisions):
                 seen.add(key)
                 try:
                     self.check_target(line, field)
-                    if instruction.exact and line.amount != self.state.open_amount(line.target_kind,
-                                                                                   line.target_id):
-                        raise PolicyViolation(f"pay exactly the amount due on {line.target_id}", field=field,
-                                              code="exact_amount_required")
                 except LedgerError as error:
                     if error.code not in OVERTAKEN:
                         raise
@@ -60,13 +57,15 @@ class PaymentDecisions(CreditDecisions):
                                       code="allocation_mismatch")
             if overtaken is not None:
                 raise overtaken
+            if instruction.exact:
+                amount_due.check_exact_lines(self.state, instruction.lines)
         elif instruction.mode == "distribute":
-            net = max(self.state.balance - self.state.credit_balance, 0)  # open credits join any payment
-            if instruction.exact and amount not in (self.state.balance, net):
-                raise PolicyViolation(f"pay exactly the balance due ({self.state.balance}, or {net} after open "
-                                      "credits)", field="amount", code="exact_amount_required")
+            if instruction.exact:
+                amount_due.check_exact_balance(self.state, amount)
         elif instruction.lines:
             raise ValidationError("a deposit names no invoice", field="allocations")
+        if instruction.purpose is not None and instruction.mode != "deposit":
+            raise ValidationError("only a deposit is held for a purpose", field="purpose")
 
     def record_payment(self, ctx: ev.Context, *, payment: str, amount: int, method: Method, token: str,
                        transaction_id: str, status: str, decline_code: str | None, idempotency_key: str,
@@ -219,7 +218,7 @@ class PaymentDecisions(CreditDecisions):
         instruction = payment.instruction
         if instruction.mode == "deposit":
             self.trigger(ctx, ev.PaymentDeposited, payment_id=payment_id, credit_id=f"{payment_id}-DEP",
-                         amount=payment.amount)
+                         amount=payment.amount, purpose=instruction.purpose)
             return
         if instruction.mode == "explicit":
             keys = [(line.target_kind, line.target_id) for line in instruction.lines]

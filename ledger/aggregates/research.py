@@ -6,28 +6,28 @@ order or guest, send it to Accounting for research. It waits here, never lost, u
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, TypeVar
 from uuid import UUID
 
 from ledger.aggregates import events as ev
-from ledger.errors import Conflict, NotFound
+from ledger.aggregates.standalone import Standalone
+from ledger.errors import Conflict
 
 E = TypeVar("E", bound=ev.Event)
 
 
-class UnidentifiedPayment:
+class UnidentifiedPayment(Standalone):
     """One received payment awaiting research: received, maybe referred to Accounting, then matched."""
 
+    first = ev.PaymentReceivedUnidentified
+    unknown = ("unknown unidentified payment", "payment")
+
     def __init__(self, received: ev.PaymentReceivedUnidentified) -> None:
-        self.id: UUID = received.originator_id
-        self.version = received.originator_version
-        self.modified_on = received.timestamp
+        super().__init__(received)
         self.received = received
         self.status = "awaiting_research"  # awaiting_research, referred, matched
         self.matched_account: str | None = None
         self.note = ""
-        self._pending: list[ev.Event] = []
 
     @classmethod
     def receive(cls, ctx: ev.Context, *, aggregate_id: UUID, payment: str, amount: int, currency: str,
@@ -74,27 +74,4 @@ class UnidentifiedPayment:
         elif isinstance(event, ev.PaymentMatched):
             self.status = "matched"
             self.matched_account = event.account_id
-        self.version = event.originator_version
-        self.modified_on = event.timestamp
-
-    @property
-    def pending_events(self) -> tuple[ev.Event, ...]:
-        """Events recorded by this command and not yet saved."""
-        return tuple(self._pending)
-
-    def collect_events(self) -> list[ev.Event]:
-        """Hand pending events to the store."""
-        pending, self._pending = self._pending, []
-        return pending
-
-    @classmethod
-    def projector(cls, aggregate: Any, events: Iterable[Any]) -> Any:
-        """Rebuild from stored events."""
-        for event in events:
-            if isinstance(event, ev.PaymentReceivedUnidentified):
-                aggregate = cls(event)
-            elif aggregate is None:
-                raise NotFound("unknown unidentified payment", field="payment")
-            else:
-                aggregate.mutate(event)
-        return aggregate
+        super().mutate(event)

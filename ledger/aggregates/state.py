@@ -24,6 +24,8 @@ class Invoice(msgspec.Struct, gc=False, array_like=True):
     order_id: str | None = None
     paid: int = 0
     voided: bool = False
+    #: Why autopay could not pay it (card_expired), once recorded.
+    autopay_failed: str | None = None
 
     @property
     def open(self) -> int:
@@ -86,6 +88,8 @@ class Credit(msgspec.Struct, gc=False, array_like=True):
     issued_at: datetime
     sequence: int
     payment_id: str | None = None
+    #: A deposit held for a purpose (parts, labour, ...): never spent automatically, applied by a CSR.
+    purpose: str | None = None
 
 
 class Application(msgspec.Struct, gc=False, array_like=True):
@@ -118,6 +122,13 @@ class Authorization(msgspec.Struct, gc=False, array_like=True):
     cart_id: str | None = None
     #: The order's price when the hold was placed: a reauthorization after a price rise replaces the order.
     order_price: int | None = None
+    #: The order (id, price, paid) when the cart link was last sent: a checkout after any of them changed is
+    #: priced at what is still due (issue 14: a stale cart never charges a paid or repriced order).
+    cart_order: str | None = None
+    cart_price: int | None = None
+    cart_paid: int | None = None
+    #: Its expiry was recorded (it stays so when its cart link is sent again): recorded once (issue 14).
+    expired: bool = False
 
 
 class Invitation(msgspec.Struct, gc=False, array_like=True):
@@ -166,6 +177,9 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
     idempotency: dict[str, IdempotencyRecord] = {}
     invoice_sequence: int = 0
     credit_sequence: int = 0
+    #: Payments waiting on the bank (ACH), in the order they were submitted: what they will pay counts as paid
+    #: for the exact amount due (seed 003).
+    pending_payments: list[str] = []
 
     def open_invoices(self) -> list[Invoice]:
         """Open invoices, oldest first: by invoice date, then by the order they were issued in."""
@@ -174,8 +188,15 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
         return found
 
     def open_credits(self) -> list[Credit]:
-        """Credits with money left, oldest first."""
-        return sorted((c for c in self.credits.values() if c.remaining > 0), key=lambda c: c.sequence)
+        """Credits with money left that any payment spends (seed 001), oldest first: not a deposit held for a
+        purpose (seed 000), which waits for a CSR to apply it."""
+        return sorted((c for c in self.credits.values() if c.remaining > 0 and c.purpose is None),
+                      key=lambda c: c.sequence)
+
+    @property
+    def spendable_credit(self) -> int:
+        """What the open credits that any payment spends add up to."""
+        return sum(c.remaining for c in self.open_credits())
 
     def open_amount(self, kind: TargetKind, target_id: str) -> int:
         """Open amount of an invoice or an order (0 when it is unknown, void, paid or cancelled)."""
@@ -185,10 +206,35 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
         order = self.orders.get(target_id)
         return order.open if order else 0
 
+    def pending_on(self, kind: TargetKind, target_id: str) -> list[tuple[str, int]]:
+        """(payment, amount) of each pending payment meant for one invoice or order (a pending distribution
+        is meant for the invoices, oldest first: see :meth:`pending_on_invoices`)."""
+        found = []
+        for payment_id in self.pending_payments:
+            instruction = self.payments[payment_id].instruction
+            found += [(payment_id, line.amount) for line in instruction.lines
+                      if (line.target_kind, line.target_id) == (kind, target_id)]
+        return found
+
+    def pending_on_invoices(self) -> int:
+        """What the pending payments will pay on invoices when they settle."""
+        total = 0
+        for payment_id in self.pending_payments:
+            payment = self.payments[payment_id]
+            if payment.instruction.mode == "distribute":
+                total += payment.amount
+            total += sum(line.amount for line in payment.instruction.lines if line.target_kind == "invoice")
+        return total
+
     @property
     def balance(self) -> int:
         """What the customer owes on open invoices."""
         return sum(inv.open for inv in self.invoices.values())
+
+    @property
+    def orders_due(self) -> int:
+        """What the customer owes on open orders (their balance due; a 0.00 quote owes nothing)."""
+        return sum(order.open for order in self.orders.values())
 
     @property
     def credit_balance(self) -> int:

@@ -6,6 +6,7 @@ they sit first in the Account's mixin order.
 
 from __future__ import annotations
 
+from ledger.aggregates import amount_due
 from ledger.aggregates.events.payments import Line
 from ledger.aggregates.root import AccountRoot
 from ledger.aggregates.state import Invoice, Order
@@ -32,10 +33,12 @@ class TargetDecisions(AccountRoot):
         return invoice
 
     def check_target(self, line: Line, field: str) -> None:
-        """Refuse money for an invoice that is void or already paid, or for an order that is not open."""
+        """Refuse money for an invoice that is void or already paid, for an order that is not open or has nothing
+        left to pay, or for either when pending payments already cover it (issue 14)."""
         if line.target_kind == "invoice":
             invoice = self.live_invoice(line.target_id, field=field)
             if invoice.open == 0:
                 raise Conflict(f"invoice {line.target_id} is already paid", field=field, code="invoice_paid")
-        else:
-            self.open_order(line.target_id, field=field)
+        elif self.open_order(line.target_id, field=field).open == 0:
+            raise Conflict(f"order {line.target_id} has nothing left to pay", field=field, code="order_paid")
+        amount_due.check_not_covered(self.state, line.target_kind, line.target_id, field)

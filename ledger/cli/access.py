@@ -23,8 +23,8 @@ def account() -> None:
 @account.command("open")
 @click.argument("account_id", metavar="ACCOUNT")
 @click.option("--email", required=True, help="Primary email: the one portal login.")
-@click.option("--currency", default="USD", show_default=True)
-@click.option("--name", default="")
+@click.option("--currency", default="USD", show_default=True, help="ISO currency of every amount on the account.")
+@click.option("--name", default="", help="The customer's name, shown in emails.")
 @pass_state
 def account_open(state: CliState, account_id: str, email: str, currency: str, name: str) -> None:
     """Open ACCOUNT."""
@@ -38,8 +38,8 @@ def account_open(state: CliState, account_id: str, email: str, currency: str, na
 def account_show(state: CliState, account_id: str) -> None:
     """Balances, invoices, payments, credits, orders and authorizations of ACCOUNT."""
     try:
-        ledger = state.ledger()
-        view = stored_account_view(ledger.store, account_id, ledger.ports.clock.zone)
+        ledger = state.reader()
+        view = stored_account_view(ledger.store, account_id, ledger.ports.clock.zone, ledger.ports.clock.now())
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:
@@ -66,7 +66,7 @@ def account_resend(state: CliState, account_id: str) -> None:
 
 @account.command("accept-invite")
 @click.argument("account_id", metavar="ACCOUNT")
-@click.option("--token", required=True)
+@click.option("--token", required=True, help="The token from the invitation link.")
 @pass_state
 def account_accept(state: CliState, account_id: str, token: str) -> None:
     """Register the portal login with the token from the invitation link."""
@@ -75,8 +75,8 @@ def account_accept(state: CliState, account_id: str, token: str) -> None:
 
 @account.command("send-statement")
 @click.argument("account_id", metavar="ACCOUNT")
-@click.option("--from", "start", required=True, metavar="DATE")
-@click.option("--to", "end", required=True, metavar="DATE")
+@click.option("--from", "start", required=True, metavar="DATE", help="First business day of the period.")
+@click.option("--to", "end", required=True, metavar="DATE", help="Last business day of the period (inclusive).")
 @pass_state
 def account_send_statement(state: CliState, account_id: str, start: str, end: str) -> None:
     """Email the statement of a period with a pay link."""

@@ -18,9 +18,9 @@ def auth() -> None:
 @auth.command("create")
 @click.argument("account_id", metavar="ACCOUNT")
 @click.argument("auth_id", metavar="AUTHORIZATION")
-@click.option("--order", required=True)
-@click.option("--amount", required=True)
-@click.option("--token", required=True)
+@click.option("--order", required=True, help="The order the hold is for.")
+@click.option("--amount", required=True, help="Amount to hold, a decimal (no more than the order's balance due).")
+@click.option("--token", required=True, help="The gateway's card token.")
 @pass_state
 def auth_create(state: CliState, account_id: str, auth_id: str, order: str, amount: str, token: str) -> None:
     """Authorize a card for an order (good for 29 days)."""
@@ -51,7 +51,7 @@ def auth_request(state: CliState, account_id: str, auth_id: str, amount: str | N
 @click.argument("account_id", metavar="ACCOUNT")
 @click.argument("auth_id", metavar="AUTHORIZATION")
 @click.argument("new_auth_id", metavar="NEW_AUTHORIZATION")
-@click.option("--amount", default=None)
+@click.option("--amount", default=None, help="Amount of the new hold (default: the cart's, at least the balance due).")
 @click.option("--token", default=None, help="A new card token (default: the held card).")
 @pass_state
 def auth_reauthorize(state: CliState, account_id: str, auth_id: str, new_auth_id: str, amount: str | None,
@@ -76,7 +76,7 @@ def auth_capture(state: CliState, account_id: str, auth_id: str, payment_id: str
 @auth.command("void")
 @click.argument("account_id", metavar="ACCOUNT")
 @click.argument("auth_id", metavar="AUTHORIZATION")
-@click.option("--reason", default="")
+@click.option("--reason", default="", help="Why the hold is released (audit log).")
 @pass_state
 def auth_void(state: CliState, account_id: str, auth_id: str, reason: str) -> None:
     """Release the hold."""

@@ -18,7 +18,7 @@ def credit() -> None:
 @credit.command("issue")
 @click.argument("account")
 @click.argument("credit_id", metavar="CREDIT")
-@click.option("--amount", required=True)
+@click.option("--amount", required=True, help="Amount of the credit memo, a decimal.")
 @click.option("--reference", default="", help="Why: a memo number, a ticket.")
 @pass_state
 def credit_issue(state: CliState, account: str, credit_id: str, amount: str, reference: str) -> None:
@@ -30,9 +30,9 @@ def credit_issue(state: CliState, account: str, credit_id: str, amount: str, ref
 @credit.command("apply")
 @click.argument("account")
 @click.argument("credit_id", metavar="CREDIT")
-@click.option("--amount", required=True)
-@click.option("--invoice", default=None)
-@click.option("--order", default=None)
+@click.option("--amount", required=True, help="Amount to spend, a decimal.")
+@click.option("--invoice", default=None, help="The invoice to pay.")
+@click.option("--order", default=None, help="The order to pay.")
 @pass_state
 def credit_apply(state: CliState, account: str, credit_id: str, amount: str, invoice: str | None,
                  order: str | None) -> None:
@@ -44,8 +44,8 @@ def credit_apply(state: CliState, account: str, credit_id: str, amount: str, inv
 @credit.command("refund")
 @click.argument("account")
 @click.argument("credit_id", metavar="CREDIT")
-@click.option("--amount", required=True)
-@click.option("--key", default=None)
+@click.option("--amount", required=True, help="Amount to pay out, a decimal.")
+@click.option("--key", default=None, help="Idempotency key (default: CREDIT and the amount).")
 @pass_state
 def credit_refund(state: CliState, account: str, credit_id: str, amount: str, key: str | None) -> None:
     """Pay open credit back to the customer."""

@@ -34,7 +34,7 @@ def invoice_issue(state: CliState, account: str, invoice_id: str, amount: str, i
 @click.argument("account")
 @click.argument("invoice_id", metavar="INVOICE")
 @click.option("--amount", required=True, help="The new total.")
-@click.option("--reason", default="")
+@click.option("--reason", default="", help="Why: kept in the audit log.")
 @pass_state
 def invoice_adjust(state: CliState, account: str, invoice_id: str, amount: str, reason: str) -> None:
     """Change the total of INVOICE."""
@@ -44,7 +44,7 @@ def invoice_adjust(state: CliState, account: str, invoice_id: str, amount: str, 
 @invoice.command("void")
 @click.argument("account")
 @click.argument("invoice_id", metavar="INVOICE")
-@click.option("--reason", default="")
+@click.option("--reason", default="", help="Why: kept in the audit log.")
 @pass_state
 def invoice_void(state: CliState, account: str, invoice_id: str, reason: str) -> None:
     """Void INVOICE; money applied to it becomes credit."""

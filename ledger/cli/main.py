@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from ledger.cli.output import emit_outcome, fail, internal_error, typed_name
 from ledger.commands.messages import ActorIn
 from ledger.commands.unit import CLOCK_SKEW
 from ledger.config import Settings
-from ledger.errors import LedgerError, ValidationError
+from ledger.errors import LedgerError, NotFound, ValidationError
 from ledger.logs import configure_logging
 from ledger.ports.clock import parse_instant
 
@@ -41,12 +42,22 @@ class CliState:
         """The settings from the environment and ``--db`` (for commands that need only the store)."""
         return Settings.from_env(db_path=self.db)
 
-    def ledger(self) -> Ledger:
-        """The wired ledger (opened on first use)."""
+    def reader(self) -> Ledger:
+        """The wired ledger for a command that only reads: a SQLite store that does not exist (a mistyped
+        ``--db``) is refused (``no_store``, field ``db``) before anything is created (its folder, the store,
+        the secret, the gateway's file); reading it would only answer ``not_found`` from an empty store."""
+        if self._ledger is None:
+            settings = self.settings()
+            if settings.store == "sqlite" and not settings.db_path.is_file():
+                raise NotFound(f"no event store at {settings.db_path}", field="db", code="no_store")
+        return self.ledger()
+
+    def ledger(self, *, serving: bool = False) -> Ledger:
+        """The wired ledger (opened on first use; ``serving``: for ``serve``, see :func:`ledger.bootstrap.build`)."""
         if self._ledger is None:
             settings = self.settings()
             instant: datetime | None = parse_instant(self.at, settings.timezone, "at") if self.at else None
-            self._ledger = build(settings, at=instant)
+            self._ledger = build(settings, at=instant, serving=serving)
         return self._ledger
 
     def run(self, make: Callable[[ActorIn], Any]) -> None:
@@ -72,7 +83,36 @@ def parse_actor(text: str) -> ActorIn:
     return ActorIn(kind=kind, name=name or kind, channel="cli")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class PlainHelpGroup(click.Group):
+    """A group whose commands' help reads as plain text: the docstrings they come from keep their
+    reStructuredText for readers of the code (``now``, :func:`x`), the terminal shows ``'now'`` and ``x``.
+    Its sub-groups (``@cli.group()``) are of this class too."""
+
+    group_class = type
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Register ``cmd`` with plain help."""
+        plain_help(cmd)
+        super().add_command(cmd, name)
+
+
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def plain_help(cmd: click.Command) -> None:
+    """``cmd``'s help and its options' help without reStructuredText markup."""
+    if cmd.help:
+        cmd.help = _LITERAL.sub(r"'\1'", _ROLE.sub(r"\1", cmd.help))
+    if cmd.short_help:
+        cmd.short_help = _LITERAL.sub(r"'\1'", _ROLE.sub(r"\1", cmd.short_help))
+    for param in cmd.params:
+        if isinstance(param, click.Option) and param.help:
+            param.help = _LITERAL.sub(r"'\1'", _ROLE.sub(r"\1", param.help))
+
+
+@click.group(cls=PlainHelpGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="payment-ledger", prog_name="ledger", message="%(prog)s %(version)s")
 @click.option("--db", type=click.Path(path_type=Path), help="SQLite event store file (default: LEDGER_DB).")
 @click.option("--at", "at", metavar="ISO-8601-TIME", help="Run as if now were this instant (business zone).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
@@ -97,6 +137,9 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
+    except click.exceptions.NoArgsIsHelpError as asked:  # ``ledger``, ``ledger account``: the help, as --help
+        click.echo(asked.ctx.get_help())
+        sys.exit(0 if asked.ctx.parent is None else 2)  # a group without its command is still incomplete
     except click.ClickException as error:
         param = typed_name(getattr(error, "param", None))
         fail(ValidationError(error.format_message(), field=param, code="usage"), as_json)

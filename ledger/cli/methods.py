@@ -18,10 +18,11 @@ def method() -> None:
 @method.command("add")
 @click.argument("account_id", metavar="ACCOUNT")
 @click.argument("method_id", metavar="METHOD")
-@click.option("--kind", type=click.Choice(["card", "ach", "paypal"]), default="card", show_default=True)
-@click.option("--token", required=True)
-@click.option("--brand", required=True)
-@click.option("--last4", required=True)
+@click.option("--kind", type=click.Choice(["card", "ach", "paypal"]), default="card", show_default=True,
+              help="What the method is.")
+@click.option("--token", required=True, help="The gateway's token for it (never a card number).")
+@click.option("--brand", required=True, help="Card brand or bank name, as shown to the customer.")
+@click.option("--last4", required=True, help="Last four digits, as shown to the customer.")
 @click.option("--exp", default=None, metavar="MM/YYYY", help="Expiry; required for a card.")
 @pass_state
 def method_add(state: CliState, account_id: str, method_id: str, kind: str, token: str, brand: str, last4: str,

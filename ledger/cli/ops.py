@@ -22,7 +22,7 @@ def serve(state: CliState) -> None:
     from workers.runtime import run_forever
 
     configure_logging(fmt=state.settings().log_format)
-    run_forever(state.ledger())
+    run_forever(state.ledger(serving=True))
 
 
 @projections.command("follow")
@@ -43,7 +43,7 @@ def projections_follow(state: CliState) -> None:
 
 @cli.command("relay")
 @click.option("--nats-url", help="NATS server with JetStream (default: NATS_URL).")
-@click.option("--batch", default=1000, show_default=True)
+@click.option("--batch", default=1000, show_default=True, help="Events published per batch.")
 @pass_state
 def relay(state: CliState, nats_url: str | None, batch: int) -> None:
     """Run only the relay (log -> JetStream), e.g. as its own process next to the service."""
@@ -111,7 +111,8 @@ def schema() -> None:
 
 
 @schema.command("export")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("docs"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("docs"), show_default=True,
+              help="Folder to write schema/events.json and asyncapi.json into.")
 def schema_export(out: Path) -> None:
     """Write the JSON Schema of every event and the AsyncAPI document of the NATS interface."""
     from ledger.nats_api.schema import export

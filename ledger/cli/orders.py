@@ -18,9 +18,9 @@ def order() -> None:
 @order.command("place")
 @click.argument("account_id", metavar="ACCOUNT")
 @click.argument("order_id", metavar="ORDER")
-@click.option("--amount", required=True)
+@click.option("--amount", required=True, help="The price, a decimal.")
 @click.option("--channel", default="web", show_default=True, help="web, pos, phone, csr, portal, api")
-@click.option("--description", default="")
+@click.option("--description", default="", help="What was ordered.")
 @pass_state
 def order_place(state: CliState, account_id: str, order_id: str, amount: str, channel: str,
                 description: str) -> None:
@@ -32,7 +32,7 @@ def order_place(state: CliState, account_id: str, order_id: str, amount: str, ch
 @order.command("reprice")
 @click.argument("account_id", metavar="ACCOUNT")
 @click.argument("order_id", metavar="ORDER")
-@click.option("--amount", required=True)
+@click.option("--amount", required=True, help="The price, a decimal.")
 @pass_state
 def order_reprice(state: CliState, account_id: str, order_id: str, amount: str) -> None:
     """Change the price of ORDER."""
@@ -42,7 +42,7 @@ def order_reprice(state: CliState, account_id: str, order_id: str, amount: str) 
 @order.command("cancel")
 @click.argument("account_id", metavar="ACCOUNT")
 @click.argument("order_id", metavar="ORDER")
-@click.option("--reason", default="")
+@click.option("--reason", default="", help="Why the order is cancelled (audit log).")
 @pass_state
 def order_cancel(state: CliState, account_id: str, order_id: str, reason: str) -> None:
     """Cancel ORDER; its holds are voided and its payments become credit."""
@@ -53,7 +53,7 @@ def order_cancel(state: CliState, account_id: str, order_id: str, reason: str) -
 @click.argument("account_id", metavar="ACCOUNT")
 @click.argument("order_id", metavar="ORDER")
 @click.argument("new_order_id", metavar="NEW_ORDER")
-@click.option("--amount", required=True)
+@click.option("--amount", required=True, help="The price, a decimal.")
 @pass_state
 def order_replace(state: CliState, account_id: str, order_id: str, new_order_id: str, amount: str) -> None:
     """Cancel ORDER, create NEW_ORDER linked to it, and move its payments over."""

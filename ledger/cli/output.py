@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 import msgspec
 import structlog
+from rich.console import Console
+from rich.progress import Progress
 
 from ledger.commands.messages import Outcome
 from ledger.errors import LedgerError
@@ -62,3 +66,12 @@ def typed_name(param: click.Parameter | None) -> str | None:
     if isinstance(param, click.Option):
         return max(param.opts, key=len).lstrip("-")
     return (param.metavar or param.name or "").lower()
+
+
+@contextmanager
+def progress_bar(label: str, total: int, *, hidden: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (stdout stays the command's output), ``hidden`` with ``--json``; yields the
+    function to call with how many more of ``total`` are done."""
+    with Progress(console=Console(stderr=True), disable=hidden) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.advance(task, done)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ledger.aggregates.events.payments import PURPOSES
 from ledger.cli.main import CliState, cli
 from ledger.cli.output import emit_json
 from ledger.commands import messages as m
@@ -33,23 +34,28 @@ def payment() -> None:
 @click.argument("account")
 @click.argument("payment_id", metavar="PAYMENT")
 @click.option("--amount", required=True, help="Amount, a decimal string: 100.00")
-@click.option("--method", type=click.Choice(["card", "ach", "paypal"]), required=True)
-@click.option("--token", required=True, help="Gateway token (tok_visa, tok_ach ...); never a card number.")
+@click.option("--method", type=click.Choice(["card", "ach", "paypal"]), default=None,
+              help="What the token is (with --saved: the saved method's kind).")
+@click.option("--token", default=None, help="Gateway token (tok_visa, tok_ach ...); never a card number.")
+@click.option("--saved", default=None, metavar="METHOD", help="Pay with this saved payment method instead of a token.")
 @click.option("--invoice", "invoices", multiple=True, metavar="INVOICE=AMOUNT", help="Pay this much of an invoice.")
 @click.option("--order", "orders", multiple=True, metavar="ORDER=AMOUNT", help="Pay this much of an order.")
 @click.option("--distribute", is_flag=True, help="Apply oldest invoice first; the excess becomes credit.")
 @click.option("--deposit", is_flag=True, help="Hold the payment on the account as a deposit credit.")
+@click.option("--purpose", type=click.Choice(PURPOSES), default=None,
+              help="With --deposit: what it is held for; a CSR applies it (credit apply), no payment spends it.")
 @click.option("--exact", is_flag=True, help="Refuse anything but the exact amount due.")
 @click.option("--key", default=None, help="Idempotency key (default: derived from PAYMENT).")
 @pass_state
-def payment_submit(state: CliState, account: str, payment_id: str, amount: str, method: str, token: str,
-                   invoices: tuple[str, ...], orders: tuple[str, ...], distribute: bool, deposit: bool, exact: bool,
-                   key: str | None) -> None:
-    """Charge a card, PayPal or ACH and apply the money."""
+def payment_submit(state: CliState, account: str, payment_id: str, amount: str, method: str | None,
+                   token: str | None, saved: str | None, invoices: tuple[str, ...], orders: tuple[str, ...],
+                   distribute: bool, deposit: bool, purpose: str | None, exact: bool, key: str | None) -> None:
+    """Charge a card, PayPal or ACH (a token, or a saved method) and apply the money."""
     inv, ords = parse_pairs(invoices, "--invoice"), parse_pairs(orders, "--order")
     state.run(lambda a: m.SubmitPayment(account=account, payment=payment_id, amount=amount, method=method,  # type: ignore[arg-type]
-                                        token=token, invoices=inv, orders=ords, distribute=distribute,
-                                        deposit=deposit, exact=exact, key=key, actor=a))
+                                        token=token, saved=saved, invoices=inv, orders=ords,
+                                        distribute=distribute, deposit=deposit, purpose=purpose, exact=exact, key=key,  # type: ignore[arg-type]
+                                        actor=a))
 
 
 @payment.command("settle")
@@ -91,7 +97,7 @@ def payment_reconcile(state: CliState) -> None:
 @payment.command("refund")
 @click.argument("account")
 @click.argument("payment_id", metavar="PAYMENT")
-@click.option("--amount", required=True)
+@click.option("--amount", required=True, help="Amount to refund, a decimal.")
 @click.option("--key", default=None, help="Idempotency key (default: derived from PAYMENT and amount).")
 @pass_state
 def payment_refund(state: CliState, account: str, payment_id: str, amount: str, key: str | None) -> None:

@@ -23,6 +23,7 @@ from ledger.ports.clock import business_date
 from ledger.ports.ids import account_uuid
 from ledger.projections import fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
+from ledger.projections.unpaid import unpaid
 
 pass_state = click.make_pass_decorator(CliState)
 
@@ -30,7 +31,7 @@ pass_state = click.make_pass_decorator(CliState)
 @contextmanager
 def keeper(state: CliState, catch_up: bool = True) -> Iterator[ProjectionKeeper]:
     """The ledger's projections, caught up with the log first so reads are fresh; refusals exit 2."""
-    ledger = state.ledger()
+    ledger = state.reader()
     kept = ledger.keeper()
     try:
         if catch_up:
@@ -109,13 +110,14 @@ def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
 
 
 @cli.command("dashboard")
-@click.option("--within-days", default=3, show_default=True, type=click.IntRange(0, 365))
+@click.option("--within-days", default=3, show_default=True, type=click.IntRange(0, 365),
+              help="Authorizations expiring within this many days.")
 @json_option
 @pass_state
 def dashboard(state: CliState, within_days: int) -> None:
     """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research."""
     with keeper(state) as kept:
-        clock = state.ledger().ports.clock
+        clock = state.reader().ports.clock
         rows = queries.dashboard(kept.connection("accounts"), clock.now(), within_days, clock.zone)
     show(state, "Dashboard", rows)
 
@@ -126,7 +128,7 @@ def dashboard(state: CliState, within_days: int) -> None:
 @pass_state
 def account_balance(state: CliState, account_id: str) -> None:
     """Balance owed, credit, last payment and overdue amount."""
-    clock = state.ledger().ports.clock
+    clock = state.reader().ports.clock
     with keeper(state) as kept:
         row = queries.balance(kept.connection("accounts"), account_id, business_date(clock.now(), clock.zone),
                               clock.zone)
@@ -136,7 +138,8 @@ def account_balance(state: CliState, account_id: str) -> None:
 
 @account.command("invoices")
 @click.argument("account_id", metavar="ACCOUNT")
-@click.option("--status", type=click.Choice(list(queries.INVOICE_STATUSES)))
+@click.option("--status", type=click.Choice(list(queries.INVOICE_STATUSES)),
+              help="Only invoices of this status (unpaid: open or partially paid).")
 @json_option
 @pass_state
 def account_invoices(state: CliState, account_id: str, status: str | None) -> None:
@@ -146,6 +149,17 @@ def account_invoices(state: CliState, account_id: str, status: str | None) -> No
     show(state, "Invoices", rows)
 
 
+@account.command("unpaid")
+@click.argument("account_id", metavar="ACCOUNT")
+@json_option
+@pass_state
+def account_unpaid(state: CliState, account_id: str) -> None:
+    """What the customer can pay now: open invoices and orders with a balance due (seed 001's Pay Now)."""
+    with keeper(state) as kept:
+        rows = unpaid(kept.connection("accounts"), account_id, state.ledger().ports.clock.zone)
+    show(state, "Unpaid", rows)
+
+
 @account.command("payments")
 @click.argument("account_id", metavar="ACCOUNT")
 @json_option
@@ -153,7 +167,7 @@ def account_invoices(state: CliState, account_id: str, status: str | None) -> No
 def account_payments(state: CliState, account_id: str) -> None:
     """The payments tab."""
     with keeper(state) as kept:
-        rows = queries.payments(kept.connection("accounts"), account_id, state.ledger().ports.clock.zone)
+        rows = queries.payments(kept.connection("accounts"), account_id, state.reader().ports.clock.zone)
     show(state, "Payments", rows)
 
 
@@ -164,7 +178,7 @@ def account_payments(state: CliState, account_id: str) -> None:
 def account_credits(state: CliState, account_id: str) -> None:
     """The credits tab."""
     with keeper(state) as kept:
-        rows = queries.credits(kept.connection("accounts"), account_id, state.ledger().ports.clock.zone)
+        rows = queries.credits(kept.connection("accounts"), account_id, state.reader().ports.clock.zone)
     show(state, "Credits", rows)
 
 
@@ -177,7 +191,7 @@ def account_credits(state: CliState, account_id: str) -> None:
 @pass_state
 def account_history(state: CliState, account_id: str, period: str | None, year: int | None) -> None:
     """Order history from every channel, newest first; --year alone means --period year."""
-    clock = state.ledger().ports.clock
+    clock = state.reader().ports.clock
     with keeper(state) as kept:
         rows = queries.order_history(kept.connection("accounts"), account_id, period, clock.now(), clock.zone, year)
     show(state, "Orders", rows)

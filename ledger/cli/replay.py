@@ -10,7 +10,7 @@ from datetime import timedelta
 import click
 
 from ledger.cli.main import CliState, cli, json_option
-from ledger.cli.output import emit_json, fail
+from ledger.cli.output import emit_json, fail, progress_bar
 from ledger.cli.read import msgspec_dict
 from ledger.cli.tables import table
 from ledger.commands.validation import check_date
@@ -29,18 +29,21 @@ def replay() -> None:
 
 
 @replay.command("balances")
-@click.option("--as-of", "as_of", required=True, metavar="TIME|now")
+@click.option("--as-of", "as_of", required=True, metavar="TIME|now",
+              help="The instant (business zone unless it has an offset), or now.")
 @json_option
 @pass_state
 def replay_balances(state: CliState, as_of: str) -> None:
     """Every account's balances and the trial balance as of TIME: the events before it (``now``: every event
     recorded up to the clock's now, ``--at`` if given)."""
-    ledger = state.ledger()
+    ledger = state.reader()
     try:
         clock = ledger.ports.clock
         moment = (clock.now() + timedelta(microseconds=1) if as_of.strip().lower() == "now"
                   else parse_instant(as_of, clock.zone, "as-of"))
-        result = balances_as_of(ledger.store, moment)
+        with progress_bar("replaying", ledger.store.recorder.max_notification_id() or 0,
+                          hidden=state.as_json) as advance:
+            result = balances_as_of(ledger.store, moment, advance)
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:
@@ -53,14 +56,14 @@ def replay_balances(state: CliState, as_of: str) -> None:
 
 @replay.command("statement")
 @click.argument("account_id", metavar="ACCOUNT")
-@click.option("--from", "start", required=True, metavar="DATE")
-@click.option("--to", "end", required=True, metavar="DATE")
-@click.option("--csv", "as_csv", is_flag=True)
+@click.option("--from", "start", required=True, metavar="DATE", help="First business day of the period.")
+@click.option("--to", "end", required=True, metavar="DATE", help="Last business day of the period (inclusive).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout instead of a table.")
 @json_option
 @pass_state
 def replay_statement(state: CliState, account_id: str, start: str, end: str, as_csv: bool) -> None:
     """Opening balance, every movement and closing balance of ACCOUNT between two dates."""
-    ledger = state.ledger()
+    ledger = state.reader()
     zone = ledger.ports.clock.zone
     try:
         first, last = check_date(start, "from"), check_date(end, "to")  # business dates: a time would be cut

@@ -16,8 +16,9 @@ pass_state = click.make_pass_decorator(CliState)
 
 
 @cli.command("migrate")
-@click.option("--from", "source", required=True, metavar="sqlite:PATH|postgres:DSN[#schema]")
-@click.option("--to", "target", required=True, metavar="sqlite:PATH|postgres:DSN[#schema]")
+@click.option("--from", "source", required=True, metavar="sqlite:PATH|postgres:DSN[#schema]", help="The store to copy.")
+@click.option("--to", "target", required=True, metavar="sqlite:PATH|postgres:DSN[#schema]",
+              help="An empty store to copy into.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted copy (the target must be a prefix).")
 @pass_state
 def migrate(state: CliState, source: str, target: str, resume: bool) -> None:

@@ -45,7 +45,8 @@ def print_account(view: AccountView) -> None:
     named = f" {escape(displayable(view.name))}" if view.name else ""
     shown.print(f"[bold]{escape(displayable(view.account))}[/bold]{named} {escape(displayable(view.email))}  "
                 f"{view.currency}  balance "
-                f"[bold]{view.balance}[/bold]  credit [green]{view.credit_balance}[/green]  portal {view.portal}"
+                f"[bold]{view.balance}[/bold]  orders due {view.orders_due}  "
+                f"credit [green]{view.credit_balance}[/green]  portal {view.portal}"
                 f"{'  autopay on' if view.autopay else ''}", emoji=False)
     tabs: list[tuple[str, list[str], list[list[str]]]] = [
         ("Invoices", ["id", "date", "due", "total", "paid", "open", "status"],

@@ -21,6 +21,7 @@ from eventsourcing.persistence import RecordConflictError
 
 from ledger.aggregates import events as ev
 from ledger.commands import messages as m
+from ledger.commands.deadlines import check_deadline
 from ledger.commands.gateway_calls import raise_unrecorded
 from ledger.commands.handlers import HANDLERS
 from ledger.commands.handlers.registry import Handler
@@ -56,14 +57,14 @@ class AccountLocks:
     def __init__(self, stripes: int = 4096) -> None:
         self._locks = [threading.RLock() for _ in range(stripes)]
 
-    def __call__(self, account: Any) -> AbstractContextManager[Any]:
+    def __call__(self, account: object) -> AbstractContextManager[object]:
         """The lock of ``account`` (nothing to take for a command on no account)."""
         if not isinstance(account, str):
             return nullcontext()
         return self._locks[hash(account) % len(self._locks)]
 
 
-def log_recorded(account: str | None, written: Iterable[tuple[Any, int | None]]) -> None:
+def log_recorded(account: str | None, written: Iterable[tuple[ev.Event, int | None]]) -> None:
     """One ``event_recorded`` line per (event, log position) written by a command (its fields are only worked
     out when INFO is logged: the event id is a SHA-1)."""
     if log.is_enabled_for(logging.INFO):
@@ -132,8 +133,10 @@ class LedgerService:
         self.locks = AccountLocks()
 
     def handle(self, command: m.Command) -> Outcome:
-        """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written)."""
+        """Run one command; raises a :class:`LedgerError` subclass on refusal (nothing written), and
+        :class:`DeadlineExceeded` when its deadline (:mod:`ledger.commands.deadlines`) passed before its turn."""
         with self.locks(getattr(command, "account", None)):
+            check_deadline()
             return self._handle(command)
 
     def commit(self, unit: Unit) -> list[tuple[ev.Event, int | None]]:

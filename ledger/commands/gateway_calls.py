@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import NoReturn, TypeVar
 from uuid import UUID
 
 import structlog
@@ -29,10 +29,13 @@ from ledger.aggregates.payments import OVERTAKEN
 from ledger.aggregates.state import Authorization
 from ledger.commands.messages import Command
 from ledger.commands.unit import Unit
-from ledger.errors import LedgerError, PolicyViolation, RecordingFailed
+from ledger.commands.validation import gateway_token
+from ledger.errors import LedgerError, PolicyViolation, RecordingFailed, ValidationError
 from ledger.ports.gateway import AuthorizationResult, ChargeResult
 
 log = structlog.get_logger("ledger.commands")
+#: A gateway answer that can be undone (a hold, a capture).
+A = TypeVar("A", AuthorizationResult, ChargeResult)
 
 
 def charge_payment(unit: Unit, account: Account, payment_id: str, key: str, *, token: str, amount: int,
@@ -73,12 +76,25 @@ def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: 
         return True
 
 
+def token_for(unit: Unit, token: str, method: Method) -> str:
+    """A gateway token that pays by ``method``: a card token is not a PayPal account nor a bank account
+    (``token_method_mismatch``), refused before the gateway is asked to charge it."""
+    token = gateway_token(token)
+    kind = unit.ports.gateway.token_method(token)
+    if kind is not None and kind != method:
+        raise ValidationError(f"this token pays by {kind}, not {method}", field="token",
+                              code="token_method_mismatch")
+    return token
+
+
+
 def charge_guest(unit: Unit, scope: UUID, key: str, *, token: str, amount: int, currency: str,
                  method: Method) -> ChargeResult:
-    """Charge a guest payment that matched no account (kept aside for research); refused unless approved."""
+    """Charge a guest payment that matched no account (kept aside for research): approved or declined (answered
+    as a declined payment is), anything else refused."""
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=method,
                                        idempotency_key=f"unidentified:{gateway_key(scope, key)}")
-    if result.status != "approved":
+    if result.status not in ("approved", "declined"):
         raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
                               field="token", code=result.decline_code or "not_approved")
     return result
@@ -132,7 +148,7 @@ def capture(unit: Unit, account: Account, key: str, *, authorization: Authorizat
 
 
 @contextmanager
-def undoing(unit: Unit, ask: Callable[[], Any], undo: Callable[[Any], object]) -> Iterator[None]:
+def undoing(unit: Unit, ask: Callable[[], A], undo: Callable[[A], object]) -> Iterator[None]:
     """Run the checks before a gateway call; when they refuse a command whose earlier attempt made that call and
     then lost a write race (the order was cancelled meanwhile ...), undo what the gateway did once the refusal
     is final: asking again with the same idempotency key answers the earlier result, which ``undo`` reverses."""

@@ -11,6 +11,8 @@ from typing import Literal
 
 import msgspec
 
+from ledger.aggregates.events.payments import Purpose
+
 
 class ActorIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Who sends the command; the edge (CLI, NATS) fills it in."""
@@ -105,17 +107,21 @@ class VoidInvoice(AccountCommand, frozen=True, kw_only=True):
 
 
 class SubmitPayment(AccountCommand, frozen=True, kw_only=True):
-    """Pay by card, PayPal or ACH: explicit amounts per invoice/order, ``distribute`` oldest first, or
-    ``deposit`` on the account. ``exact`` demands the exact amount due (seed 003)."""
+    """Pay by card, PayPal or ACH with a ``token``, or with a ``saved`` method (seed 002: "use a saved payment";
+    its kind is the ``method``): explicit amounts per invoice/order, ``distribute`` oldest first, or ``deposit``
+    on the account, held for its ``purpose`` when it has one (seed 000). ``exact`` demands the exact amount due
+    (seed 003)."""
 
     payment: str
     amount: str
-    method: Literal["card", "paypal", "ach"]
-    token: str
+    method: Literal["card", "paypal", "ach"] | None = None
+    token: str | None = None
+    saved: str | None = None
     invoices: dict[str, str] = {}
     orders: dict[str, str] = {}
     distribute: bool = False
     deposit: bool = False
+    purpose: Purpose | None = None
     exact: bool = False
     key: str | None = None
 
@@ -219,6 +225,13 @@ class DisableAutopay(AccountCommand, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class RecordAutopayFailure(AccountCommand, frozen=True, kw_only=True):
+    """The autopay worker's: the saved card has expired, so the invoice was not charged (seed 002)."""
+
+    invoice: str
+    method: str
+
+
 class ReceiveUnidentifiedPayment(Command, frozen=True, kw_only=True):
     """A guest portal payment (seed 000) whose order or customer number matched nothing."""
 
@@ -239,11 +252,13 @@ class ReferToAccounting(Command, frozen=True, kw_only=True):
 
 
 class MatchPayment(Command, frozen=True, kw_only=True):
-    """Research found the account: apply the payment to the open order, or deposit it on the account."""
+    """Research found the account: apply the payment to the open order, or deposit it on the account (held for
+    its ``purpose`` when it has one, seed 000 step 6b)."""
 
     payment: str
     account: str
     order: str | None = None
+    purpose: Purpose | None = None
     actor: ActorIn | None = None
 
 

@@ -15,12 +15,13 @@ import structlog
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
+from ledger.aggregates.logins import PortalLogin
 from ledger.commands.messages import ActorIn
 from ledger.commands.validation import check_id, check_text
 from ledger.errors import NotFound, ValidationError
 from ledger.ports import Ports
 from ledger.ports.gateway import Gateway, WatchedGateway
-from ledger.ports.ids import account_uuid, unidentified_uuid
+from ledger.ports.ids import account_uuid, login_uuid, unidentified_uuid
 from ledger.store.application import LedgerStore
 
 #: How far a running clock may be behind an account's newest event and still record after it (see _not_before).
@@ -46,8 +47,8 @@ class Unit:
         self.ports = replace(ports, gateway=cast(Gateway, self.gateway))
         self.after_conflict = after_conflict
         self.memo: dict[str, Any] = {} if memo is None else memo
-        self._after_commit: list[Callable[[], Any]] = []
-        self._on_refused: list[Callable[[], Any]] = []
+        self._after_commit: list[Callable[[], object]] = []
+        self._on_refused: list[Callable[[], object]] = []
         by = actor or ActorIn()
         if by.kind not in ev.base.ACTOR_KINDS:
             raise ValidationError(f"unknown actor kind {by.kind!r}", field="actor.kind")
@@ -55,7 +56,7 @@ class Unit:
             raise ValidationError(f"unknown channel {by.channel!r}", field="actor.channel")
         self.ctx = ev.Context(at=ports.clock.now(), by=ev.Actor(by.kind, check_text(by.name, "actor.name"),
                                                                    by.channel))
-        self.touched: list[Any] = []
+        self.touched: list[Account | UnidentifiedPayment | PortalLogin] = []
 
     def account(self, account_id: str) -> Account:
         """Load the account named by its business id (NotFound names the ``account`` field)."""
@@ -83,6 +84,16 @@ class Unit:
         self._not_before(found.modified_on)
         return found
 
+    def claim_login(self, email: str, account_id: str) -> None:
+        """Make ``email`` the portal login of ``account_id``, saved with the command's other events; refused
+        (``email_in_use``) when another account holds it (seeds 002, 003)."""
+        aggregate_id = login_uuid(email)
+        login = self.store.login(aggregate_id)
+        if login is None:
+            self.track(PortalLogin.claim(self.ctx, aggregate_id=aggregate_id, account_id=account_id))
+        else:
+            login.check_holder(account_id)
+
     def _not_before(self, newest: datetime) -> None:
         """On a running clock, keep the command's time at or after a loaded aggregate's newest event when that
         event is at most ``CLOCK_SKEW`` newer: the clock was read before loading, and another process (or
@@ -92,7 +103,7 @@ class Unit:
         if self.ctx.at < newest <= self.ctx.at + CLOCK_SKEW and not self.ports.clock.fixed:
             self.ctx = ev.Context(at=newest, by=self.ctx.by)
 
-    def track(self, aggregate: Any) -> None:
+    def track(self, aggregate: Account | UnidentifiedPayment | PortalLogin) -> None:
         """Save ``aggregate`` with the others when the command succeeds."""
         self.touched.append(aggregate)
 
@@ -101,11 +112,11 @@ class Unit:
         recordings = self.store.save(*self.touched)
         return [(cast(ev.Event, r.domain_event), r.notification.id if r.notification else None) for r in recordings]
 
-    def after_commit(self, action: Callable[[], Any]) -> None:
+    def after_commit(self, action: Callable[[], object]) -> None:
         """Run ``action`` once this attempt's events are saved (never when it is refused or loses a race)."""
         self._after_commit.append(action)
 
-    def on_refused(self, action: Callable[[], Any]) -> None:
+    def on_refused(self, action: Callable[[], object]) -> None:
         """Run ``action`` if the command ends refused by this attempt's refusal."""
         self._on_refused.append(action)
 
@@ -118,7 +129,7 @@ class Unit:
         _run_all(self._on_refused, "on_refused_failed")
 
 
-def _run_all(actions: list[Callable[[], Any]], failure: str) -> None:
+def _run_all(actions: list[Callable[[], object]], failure: str) -> None:
     for action in actions:
         try:
             action()

@@ -78,9 +78,9 @@ def check_date(value: str, field: str) -> date:
     return parsed
 
 
-def amount_of(account: Account, text: str, field: str = "amount") -> int:
-    """Minor units of ``text`` in the account's currency."""
-    return parse_amount(text, account.state.currency, field)
+def amount_of(account: Account, text: str, field: str = "amount", *, allow_zero: bool = False) -> int:
+    """Minor units of ``text`` in the account's currency (0.00 only where ``allow_zero``: an order's price)."""
+    return parse_amount(text, account.state.currency, field, allow_zero=allow_zero)
 
 
 def gateway_token(token: str, field: str = "token") -> str:

@@ -15,6 +15,7 @@ import ssl
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
 from typing import Annotated, Protocol, TypeVar
 
 import msgspec
@@ -31,10 +32,12 @@ from ledger.commands.messages import Command
 from ledger.errors import LedgerError, ValidationError
 from ledger.identity.binding import Binder, Caller, caller_of
 from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX
+from ledger.nats_api.admission import Admission, CommandIntake
 from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.natsserver import log_nats_error
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
+from ledger.projections.unpaid import unpaid
 from ledger.views import stored_account_view
 
 T = TypeVar("T")
@@ -119,6 +122,9 @@ class ReadQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     status: str | None = None
     period: str | None = None
     within_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 3
+    #: ``audit_search``: the words to find (``account`` narrows it to one account) and how many of the newest.
+    text: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 200
 
 
 def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes,
@@ -136,15 +142,22 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             keeper.catch_up(["accounts"])
             board = queries.dashboard(keeper.connection("accounts"), clock.now(), query.within_days, clock.zone)
             return _encode({"ok": board})
+        if view == "audit_search":
+            keeper.catch_up(["audit"])
+            found = queries.audit_search(keeper.connection("audit"), query.text or "", account_id=query.account,
+                                         limit=query.limit, zone=clock.zone)
+            return _encode({"ok": found})
         if not query.account:
             raise ValidationError("account is required", field="account")
         if view == "account":
-            return _encode({"ok": stored_account_view(ledger.store, query.account, clock.zone)})
+            return _encode({"ok": stored_account_view(ledger.store, query.account, clock.zone, clock.now())})
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
         rows: list[queries.Row]
         if view == "invoices":
             rows = queries.invoices(db, query.account, query.status)
+        elif view == "unpaid":
+            rows = unpaid(db, query.account, clock.zone)
         elif view == "payments":
             rows = queries.payments(db, query.account, clock.zone)
         elif view == "credits":
@@ -178,45 +191,70 @@ def command_concurrency(ledger: Ledger) -> int:
     return 1
 
 
+class LedgerBroker(NatsBroker):
+    """faststream's broker serving the reads, with the command intake (:class:`CommandIntake`) on its
+    connection, started and stopped with it."""
+
+    def __init__(self, url: str, intake: CommandIntake, *, user: str | None = None, password: str = "",
+                 inbox_prefix: str = "_INBOX", tls: ssl.SSLContext | None = None) -> None:
+        security = None
+        if user is not None:  # the credential, not one a URL may carry (faststream refuses both)
+            security = NatsUserPassword(user, password, ssl_context=tls)
+            url = re.sub(r"^(\w+://)[^@/]*@", r"\1", url)
+        super().__init__(url, logger=None, error_cb=log_nats_error, security=security, inbox_prefix=inbox_prefix)
+        self.intake = intake
+
+    async def start(self) -> None:
+        """Connect, start the read subscribers, then take commands."""
+        await super().start()
+        await self.intake.start(self.connection)
+
+    async def stop(self, exc_type: type[BaseException] | None = None, exc_val: BaseException | None = None,
+                   exc_tb: TracebackType | None = None) -> None:
+        """Stop taking commands (those admitted are answered), then the rest."""
+        await self.intake.stop()
+        await super().stop(exc_type, exc_val, exc_tb)
+
+
 def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None,
-                 binder: Binder | None = None, user: str | None = None, password: str = "",
-                 inbox_prefix: str = "_INBOX", tls: ssl.SSLContext | None = None) -> NatsBroker:
-    """A faststream NatsBroker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group, and with a
-    ``binder`` the portals' and staff's ``ledger.portal.*.`` and ``ledger.staff.*.`` subjects, each request
-    bound to the actor its credential allows; ``user`` ... ``tls``: the ledger's credential
+                 admission: Admission | None = None, binder: Binder | None = None, user: str | None = None,
+                 password: str = "", inbox_prefix: str = "_INBOX", tls: ssl.SSLContext | None = None) -> NatsBroker:
+    """A broker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group, and with a ``binder`` the
+    portals' and staff's ``ledger.portal.*.`` and ``ledger.staff.*.`` subjects, each request bound to the actor
+    its credential allows (:mod:`ledger.identity.binding`); ``user`` ... ``tls``: the ledger's own credential
     (:meth:`ledger.identity.credentials.Credentials.connect_options`).
 
-    Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`); reads run
-    one at a time beside them (one subscription handles its messages in order; the keeper is one connection).
-    Run several instances to scale out: the queue group gives each request to one of them.
+    Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`), behind
+    ``admission`` (default: room for ``LEDGER_COMMAND_QUEUE`` waiting beyond those, deadlines defaulting to
+    ``LEDGER_REQUEST_TIMEOUT``; :mod:`ledger.nats_api.admission`); reads run one at a time beside them (one
+    subscription handles its messages in order; the keeper is one connection). Run several instances to scale
+    out: the queue group gives each request to one of them.
     """
-    security = None
-    if user is not None:  # the credential, not one a URL may carry (faststream refuses both)
-        security = NatsUserPassword(user, password, ssl_context=tls)
-        url = re.sub(r"^(\w+://)[^@/]*@", r"\1", url)
-    broker = NatsBroker(url, logger=None, error_cb=log_nats_error, security=security, inbox_prefix=inbox_prefix)
     workers = concurrency or command_concurrency(ledger)
+    settings = ledger.settings
+    admission = admission or Admission(workers + settings.command_queue, default_timeout=settings.request_timeout)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-command")
-    prefixes = ["ledger.", *([f"{PORTAL_PREFIX}*.", f"{STAFF_PREFIX}*."] if binder is not None else [])]
+    prefixes = [f"{PORTAL_PREFIX}*.", f"{STAFF_PREFIX}*."] if binder is not None else []
+
+    def decide(subject: str, body: bytes, headers: dict[str, str] | None) -> bytes:
+        caller, rest = caller_of(subject, headers)
+        bind = functools.partial(binder.command, caller, self_service=SELF_SERVICE) \
+            if binder is not None and caller.role != "admin" else None
+        return handle_command(ledger, rest.split(".", 1)[1], body, bind)
+
+    intake = CommandIntake(admission, pool, decide, error_reply, COMMAND_PREFIX, QUEUE_GROUP,
+                           [f"{prefix}cmd.>" for prefix in prefixes])
+    broker = LedgerBroker(url, intake, user=user, password=password, inbox_prefix=inbox_prefix, tls=tls)
 
     def bound(msg: NatsMessage) -> tuple[Caller, str, Binder | None]:
         caller, rest = caller_of(msg.raw_message.subject, msg.raw_message.headers)
         return caller, rest.split(".", 1)[1], binder if caller.role != "admin" else None
-
-    async def commands(body: bytes, msg: NatsMessage) -> bytes:
-        caller, name, binding = bound(msg)
-        bind = functools.partial(binding.command, caller, self_service=SELF_SERVICE) if binding else None
-        loop = asyncio.get_running_loop()
-        reply = await loop.run_in_executor(pool, handle_command, ledger, name, body, bind)
-        log.info("command_handled", subject=caller.subject, ok=reply.startswith(b'{"ok"'))
-        return reply
 
     async def reads(body: bytes, msg: NatsMessage) -> bytes:
         caller, view, binding = bound(msg)
         check = functools.partial(binding.read, caller) if binding else None
         return await asyncio.to_thread(handle_read, ledger, keeper, view, body, check)
 
-    for prefix in prefixes:
-        broker.subscriber(f"{prefix}cmd.>", queue=QUEUE_GROUP, decoder=_raw, max_workers=workers)(commands)
+    for prefix in ["ledger.", *prefixes]:
         broker.subscriber(f"{prefix}read.>", queue=QUEUE_GROUP, decoder=_raw)(reads)
     return broker

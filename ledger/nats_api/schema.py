@@ -25,14 +25,36 @@ from ledger.nats_api.subjects import (
     READS,
 )
 
+#: The JSON Schema dialect of the published documents' schemas (what a standard validator is told to use).
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+#: Where shared schemas sit in both documents, as AsyncAPI and OpenAPI place them; every ``$ref`` points here.
+REF_TEMPLATE = "#/components/schemas/{name}"
+#: The headers of every message on ``LEDGER_EVENTS`` (workers/relay.py).
+EVENT_HEADERS = {
+    "type": "object", "required": ["Nats-Msg-Id", "Ledger-Position", "Ledger-Event-Type", "Ledger-Event-Version"],
+    "properties": {
+        "Nats-Msg-Id": {"type": "string", "format": "uuid", "description": "the event id (dedup: safe to redeliver)"},
+        "Ledger-Position": {"type": "string", "pattern": "^[0-9]+$", "description": "position in the ledger's log"},
+        "Ledger-Event-Type": {"type": "string", "description": "the event's type, as in the subject"},
+        "Ledger-Event-Version": {"type": "string", "pattern": "^[0-9]+$", "description": "its schema version"},
+        "Ledger-Account": {"type": "string", "description": "the account's business id (absent on a guest "
+                                                            "payment's events until PaymentMatched names one)"},
+    },
+}
+
 
 def event_schemas() -> dict[str, object]:
-    """JSON Schema (with shared components) of every event type."""
+    """JSON Schema (Draft 2020-12, with shared components under ``components/schemas``) of every event type.
+
+    Validate a message of type ``T`` against ``{"$ref": "#/events/T/schema"}`` with this document as the root
+    (or as a registered resource): every reference resolves inside it.
+    """
     types = sorted(ev.EVENT_TYPES.values(), key=lambda c: c.__name__)
-    schemas, components = msgspec.json.schema_components(types, ref_template="#/components/schemas/{name}")
-    return {"events": {cls.__name__: {"version": cls.class_version, "area": cls.area, "schema": schema}
+    schemas, components = msgspec.json.schema_components(types, ref_template=REF_TEMPLATE)
+    return {"$schema": DIALECT,
+            "events": {cls.__name__: {"version": cls.class_version, "area": cls.area, "schema": schema}
                        for cls, schema in zip(types, schemas, strict=True)},
-            "components": components}
+            "components": {"schemas": components}}
 
 
 def asyncapi() -> dict[str, object]:
@@ -40,7 +62,7 @@ def asyncapi() -> dict[str, object]:
     commands = sorted(COMMANDS.items())
     kinds = [kind for _, kind in commands] + [Outcome, ReadQuery, UncertainRecord] + sorted(
         ev.EVENT_TYPES.values(), key=lambda c: c.__name__)
-    schemas, components = msgspec.json.schema_components(kinds, ref_template="#/components/schemas/{name}")
+    schemas, components = msgspec.json.schema_components(kinds, ref_template=REF_TEMPLATE)
     by_kind = {kind.__name__: schema for kind, schema in zip(kinds, schemas, strict=True)}
     channels: dict[str, object] = {}
     operations: dict[str, object] = {}
@@ -70,15 +92,33 @@ def asyncapi() -> dict[str, object]:
         key = f"event_{cls.__name__}"
         channels[key] = {"address": f"{EVENTS_PREFIX}{cls.__name__}.{{aggregate_id}}",
                          "description": f"JetStream stream {EVENTS_STREAM}; headers Nats-Msg-Id (event id), "
-                                        "Ledger-Position, Ledger-Event-Type, Ledger-Event-Version",
+                                        "Ledger-Position, Ledger-Event-Type, Ledger-Event-Version, Ledger-Account",
                          "parameters": {"aggregate_id": {"description": "uuid5 of the account's business id"}},
-                         "messages": {cls.__name__: {"payload": by_kind[cls.__name__]}}}
+                         "messages": {cls.__name__: {"headers": {"$ref": "#/components/schemas/EventHeaders"},
+                                                     "payload": by_kind[cls.__name__]}}}
         operations[key] = {"action": "send", "channel": {"$ref": f"#/channels/{key}"}}
     components["ErrorReply"] = {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "properties": {"code": {"type": "string"}, "field": {"type": ["string", "null"]},
-                                         "message": {"type": "string"}}}}}
+                                         "message": {"type": "string"},
+                                         "retry_after": {"type": "string", "description": "overloaded: seconds "
+                                                         "to wait before trying again (a decimal)"}}}}}
+    components["EventHeaders"] = EVENT_HEADERS
     return {"asyncapi": "3.0.0", "info": {"title": "payment-ledger", "version": "1"},
+            "defaultContentType": "application/json", "servers": SERVERS,
             "channels": channels, "operations": operations, "components": {"schemas": components}}
+
+
+#: Where the API is served: the bundled nats-server of ``ledger serve`` (``NATS_URL`` elsewhere).
+SERVERS = {
+    "local": {"host": "127.0.0.1:4222", "protocol": "nats",
+              "description": "the nats-server that `ledger serve` / `make run` starts (JetStream under "
+                             "$LEDGER_HOME/nats; LEDGER_NATS_PORT, or a free port when 4222 is taken)"},
+    "production": {"host": "{host}:{port}", "protocol": "nats",
+                   "description": "a NATS cluster with JetStream, as NATS_URL names it; each service with its "
+                                  "own credential (docs/operations.md)",
+                   "variables": {"host": {"description": "a NATS server of the cluster"},
+                                 "port": {"default": "4222"}}},
+}
 
 
 def export(folder: Path) -> list[Path]:

@@ -57,7 +57,7 @@ COMMANDS: dict[str, type[m.Command]] = {
     "research.match": m.MatchPayment,
 }
 
-READS = ("account", "invoices", "payments", "credits", "history", "dashboard")
+READS = ("account", "invoices", "unpaid", "payments", "credits", "history", "dashboard", "audit_search")
 
 
 def event_subject(event_type: str, aggregate_id: str) -> str:

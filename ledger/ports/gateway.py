@@ -72,6 +72,11 @@ class Gateway(Protocol):
         until the bank settles or returns the debit (seed 003)."""
         ...
 
+    def token_method(self, token: str) -> PaymentMethod | None:
+        """What a token pays with (card, paypal or ach), or None when the gateway does not know the token (a
+        charge then declines it). A lookup: it moves no money."""
+        ...
+
     def find(self, *, idempotency_key: str) -> ChargeResult | None:
         """What was done under ``idempotency_key`` (a charge, hold, capture or refund) as it was first answered,
         or None: nothing was. A lookup: it moves no money and places no hold.

@@ -16,6 +16,7 @@ from typing import Protocol
 #: Namespaces of the aggregate id mappings; never change them (stored histories are keyed by them).
 ACCOUNT_NAMESPACE = uuid.UUID("6f1c1a52-3c1e-5d4b-9a57-0c1e4a7d2b10")
 UNIDENTIFIED_NAMESPACE = uuid.UUID("b2f0e7a4-8d61-5a3c-8e2f-4c9d1b7a6e23")
+LOGIN_NAMESPACE = uuid.UUID("0d3b8f5e-6a1c-5e2f-9b47-3c8e1f2a7d64")
 
 
 class IdGenerator(Protocol):
@@ -73,3 +74,9 @@ def unidentified_uuid(payment_id: str) -> uuid.UUID:
     if not isinstance(payment_id, str):
         raise TypeError("a payment id is a string")
     return uuid.uuid5(UNIDENTIFIED_NAMESPACE, payment_id)
+
+
+def login_uuid(email: str) -> uuid.UUID:
+    """The aggregate id of the portal login of ``email``, compared case-insensitively (seed 003: one login per
+    customer, the primary email)."""
+    return uuid.uuid5(LOGIN_NAMESPACE, email.strip().casefold())

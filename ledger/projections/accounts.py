@@ -13,79 +13,89 @@ from typing import cast
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
+from ledger.aggregates.evolve import deposit_reference
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table
+from ledger.projections.schema import IndexSpec, Schema, TableSpec
 
-TABLES = (
-    """create table if not exists accounts (account text primary key, account_id text not null unique,
-        currency text not null, email text not null, name text not null, opened_at text not null,
-        portal text not null default 'not_invited', autopay integer not null default 0,
-        invitation_expires_at text)""",
-    """create table if not exists invoices (account text not null, id text not null, issued_on text not null,
-        due_on text not null, total integer not null, paid integer not null default 0,
-        voided integer not null default 0, order_id text, primary key (account, id))""",
-    """create table if not exists payments (account text not null, id text not null, submitted_at text not null,
-        method text not null, amount integer not null, status text not null, transaction_id text not null,
-        refunded integer not null default 0, settled_at text, decline_code text, primary key (account, id))""",
-    "create index if not exists payments_settled on payments (account, settled_at)",
-    """create table if not exists credits (account text not null, id text not null, issued_at text not null,
-        amount integer not null, remaining integer not null, kind text not null, reference text not null,
-        primary key (account, id))""",
-    """create table if not exists orders (account text not null, id text not null, placed_at text not null,
-        channel text not null, description text not null, amount integer not null,
-        paid integer not null default 0, status text not null default 'open', replaced_by text, replaces text,
-        manual_processing integer not null default 0, primary key (account, id))""",
-    "create index if not exists orders_placed on orders (account, placed_at)",
-    """create table if not exists authorizations (account text not null, id text not null, order_id text not null,
-        amount integer not null, status text not null, authorized_at text not null, expires_at text not null,
-        requested_amount integer, primary key (account, id))""",
-    "create index if not exists authorizations_expiry on authorizations (status, expires_at)",
-    """create table if not exists unidentified (payment_id text primary key, received_at text not null,
-        amount integer not null, currency text not null, method text not null, transaction_id text not null,
-        reference text not null, status text not null, note text not null default '', matched_account text)""",
-    """create view if not exists invoice_tab as select i.*, a.account_id, a.currency,
-        case when voided then 0 else total - paid end as open,
-        case when voided then 'void' when paid >= total then 'paid' when paid > 0 then 'partially_paid'
-             else 'open' end as status
-        from invoices i join accounts a using (account)""",
-    """create view if not exists balances as select a.account, a.account_id, a.currency, a.email,
-        coalesce((select sum(total - paid) from invoices i where i.account = a.account and not voided), 0)
-            as balance,
-        coalesce((select sum(remaining) from credits c where c.account = a.account), 0) as credit_balance,
-        (select settled_at from payments p where p.account = a.account and settled_at is not null
-            and refunded < amount order by settled_at desc limit 1) as last_payment_at,
-        (select amount from payments p where p.account = a.account and settled_at is not null
-            and refunded < amount order by settled_at desc limit 1) as last_payment_amount
-        from accounts a""",
+
+def _table(name: str, columns: dict[str, type], pk: tuple[str, ...] = ("account", "id"), *,
+           nullable: tuple[str, ...] = (), defaults: dict[str, object] | None = None) -> TableSpec:
+    """A table whose columns are NOT NULL except ``nullable`` and the primary key's (as SQLite allows)."""
+    not_null = frozenset(c for c in columns if c not in nullable and (c not in pk or len(pk) > 1))
+    return TableSpec(name, columns, pk, not_null, defaults or {})
+
+
+_BALANCES = """select a.account, a.account_id, a.currency, a.email,
+    coalesce((select sum(total - paid) from invoices i where i.account = a.account and not voided), 0) as balance,
+    coalesce((select sum(amount - paid) from orders o where o.account = a.account and o.status = 'open'
+        and o.paid < o.amount), 0) as orders_due,
+    coalesce((select sum(remaining) from credits c where c.account = a.account), 0) as credit_balance,
+    (select settled_at from payments p where p.account = a.account and settled_at is not null
+        and refunded < amount order by settled_at desc limit 1) as last_payment_at,
+    (select amount from payments p where p.account = a.account and settled_at is not null
+        and refunded < amount order by settled_at desc limit 1) as last_payment_amount
+    from accounts a"""
+
+LAYOUT = Schema(
+    tables=[
+        _table("accounts", {"account": str, "account_id": str, "currency": str, "email": str, "name": str,
+                            "opened_at": str, "portal": str, "autopay": int, "invitation_expires_at": str},
+               ("account",), nullable=("invitation_expires_at",),
+               defaults={"portal": "not_invited", "autopay": 0}),
+        _table("invoices", {"account": str, "id": str, "issued_on": str, "due_on": str, "total": int, "paid": int,
+                            "voided": int, "order_id": str, "autopay_failed": str},
+               nullable=("order_id", "autopay_failed"),
+               defaults={"paid": 0, "voided": 0}),
+        _table("payments", {"account": str, "id": str, "submitted_at": str, "method": str, "amount": int,
+                            "status": str, "transaction_id": str, "refunded": int, "settled_at": str,
+                            "decline_code": str}, nullable=("settled_at", "decline_code"), defaults={"refunded": 0}),
+        _table("credits", {"account": str, "id": str, "issued_at": str, "amount": int, "remaining": int,
+                           "kind": str, "reference": str}),
+        _table("orders", {"account": str, "id": str, "placed_at": str, "channel": str, "description": str,
+                          "amount": int, "paid": int, "status": str, "replaced_by": str, "replaces": str,
+                          "manual_processing": int}, nullable=("replaced_by", "replaces"),
+               defaults={"paid": 0, "status": "open", "manual_processing": 0}),
+        _table("authorizations", {"account": str, "id": str, "order_id": str, "amount": int, "status": str,
+                                  "authorized_at": str, "expires_at": str, "requested_amount": int,
+                                  "expired": int}, nullable=("requested_amount",), defaults={"expired": 0}),
+        _table("unidentified", {"payment_id": str, "received_at": str, "amount": int, "currency": str,
+                                "method": str, "transaction_id": str, "reference": str, "status": str, "note": str,
+                                "matched_account": str}, ("payment_id",), nullable=("matched_account",),
+               defaults={"note": ""}),
+    ],
+    indexes=[
+        IndexSpec("accounts_by_account_id", "accounts", ("account_id",), unique=True, with_table=True),
+        IndexSpec("payments_settled", "payments", ("account", "settled_at")),
+        IndexSpec("orders_placed", "orders", ("account", "placed_at")),
+        IndexSpec("authorizations_expiry", "authorizations", ("status", "expires_at")),
+    ],
+    views={
+        "invoice_tab": """select i.*, a.account_id, a.currency,
+    case when voided then 0 else total - paid end as open,
+    case when voided then 'void' when paid >= total then 'paid' when paid > 0 then 'partially_paid'
+         else 'open' end as status
+    from invoices i join accounts a using (account)""",
+        "balances": _BALANCES,
+    },
 )
-
-
-def _columns() -> dict[str, tuple[str, ...]]:
-    """Each table's columns, as SQLite reads them from ``TABLES``."""
-    db = sqlite3.connect(":memory:")
-    for statement in TABLES:
-        db.execute(statement)
-    names = [r[0] for r in db.execute("select name from sqlite_master where type = 'table'")]
-    columns = {name: tuple(r[1] for r in db.execute(f"pragma table_info({name})")) for name in names}
-    db.close()
-    return columns
-
-
-COLUMNS = _columns()
-KEYS = {"accounts": ("account",), "unidentified": ("payment_id",)}
+COLUMNS = LAYOUT.columns()
+KEYS = {spec.name: spec.pk for spec in LAYOUT.tables}
 
 
 def _tables() -> dict[str, Table]:
-    return {name: Table(name, columns, KEYS.get(name, ("account", "id"))) for name, columns in COLUMNS.items()}
+    return {name: Table(name, columns, KEYS[name]) for name, columns in COLUMNS.items()}
 
 
 class AccountsProjection(Projection):
     """Per-account tabs, balances and the CSR dashboard."""
 
     name = "accounts"
-    version = 3
-    tables = TABLES
+    #: 4: a hold's expiry, once recorded, is kept (``expired``) whatever its status becomes; an invoice autopay
+    #:    could not pay says why (``autopay_failed``); the balances name what is owed on orders (issue 14).
+    version = 4
+    layout = LAYOUT
 
     def __init__(self) -> None:
         t = _tables()
@@ -203,7 +213,7 @@ class AccountsProjection(Projection):
 
     @apply.register
     def _(self, e: ev.CreditIssued | ev.PaymentDeposited, db: sqlite3.Connection, meta: Meta) -> None:
-        kind, reference = ("deposit", f"deposit of payment {e.payment_id}") if isinstance(
+        kind, reference = ("deposit", deposit_reference(e)) if isinstance(
             e, ev.PaymentDeposited) else (e.kind, e.reference)
         self.credits.insert((meta.account, e.credit_id), account=meta.account, id=e.credit_id, issued_at=meta.at,
                             amount=e.amount, remaining=e.amount, kind=kind, reference=reference)
@@ -242,6 +252,12 @@ class AccountsProjection(Projection):
         status = {"AuthorizationExpired": "expired", "AuthorizationCaptured": "captured",
                   "AuthorizationVoided": "voided"}[type(e).__name__]
         self.authorizations.update(db, (meta.account, e.authorization_id), status=status)
+        if isinstance(e, ev.AuthorizationExpired):
+            self.authorizations.update(db, (meta.account, e.authorization_id), expired=1)
+
+    @apply.register
+    def _(self, e: ev.AutopayFailed, db: sqlite3.Connection, meta: Meta) -> None:
+        self.invoices.update(db, (meta.account, e.invoice_id), autopay_failed=e.reason)
 
     @apply.register
     def _(self, e: ev.PaymentReceivedUnidentified, db: sqlite3.Connection, meta: Meta) -> None:
@@ -268,4 +284,4 @@ class AccountsProjection(Projection):
 
     def _hold(self, account: str, auth_id: str, order_id: str, amount: int, at: str, expires: str) -> None:
         self.authorizations.insert((account, auth_id), account=account, id=auth_id, order_id=order_id,
-                                   amount=amount, status="active", authorized_at=at, expires_at=expires)
+                                   amount=amount, status="active", authorized_at=at, expires_at=expires, expired=0)

@@ -8,18 +8,30 @@ from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
 from ledger.projections.base import Meta, Projection, SqlValue
 from ledger.projections.describe import comment, details
+from ledger.projections.schema import IndexSpec, Schema, SearchSpec, TableSpec
 
-TABLES = (
-    """create table if not exists audit_log (position integer primary key, version integer not null,
-        at text not null, actor_kind text not null, actor_name text not null, channel text not null,
-        account text not null, account_id text, event text not null, comment text not null,
-        details text not null)""",
-    "create index if not exists audit_by_account on audit_log (account_id, at)",
-    "create index if not exists audit_by_actor on audit_log (actor_name, at)",
-    "create index if not exists audit_by_time on audit_log (at)",
-    """create table if not exists audit_accounts (account text primary key, account_id text not null,
-        currency text not null)""",
+#: The audit trail, one row per event at its log position (the rowid), and the accounts it names.
+LAYOUT = Schema(
+    tables=[
+        TableSpec("audit_log", {"position": int, "version": int, "at": str, "actor_kind": str, "actor_name": str,
+                                "channel": str, "account": str, "account_id": str, "event": str, "comment": str,
+                                "details": str}, ("position",),
+                  frozenset({"version", "at", "actor_kind", "actor_name", "channel", "account", "event", "comment",
+                             "details"})),
+        TableSpec("audit_accounts", {"account": str, "account_id": str, "currency": str}, ("account",),
+                  frozenset({"account_id", "currency"})),
+    ],
+    indexes=[
+        IndexSpec("audit_by_account", "audit_log", ("account_id", "at")),
+        IndexSpec("audit_by_actor", "audit_log", ("actor_name", "at")),
+        IndexSpec("audit_by_time", "audit_log", ("at",)),
+    ],
 )
+#: What ``ledger audit search`` finds: the comment (its words name the event: "Other – Payment Applied"), the
+#: details (every reference: invoice, payment, credit and order ids, references, transaction ids, amounts),
+#: who acted and through which channel, the event's type and the account.
+SEARCH = SearchSpec("audit_log", ("comment", "details", "actor_kind", "actor_name", "channel", "event",
+                                  "account_id"))
 
 
 class AuditLogProjection(Projection):
@@ -31,7 +43,7 @@ class AuditLogProjection(Projection):
 
     name = "audit"
     version = 3
-    tables = TABLES
+    layout = LAYOUT
 
     def __init__(self) -> None:
         self._accounts: dict[str, tuple[str, str]] = {}
@@ -63,4 +75,6 @@ class AuditLogProjection(Projection):
             return self._accounts[key]
         if isinstance(event, ev.PaymentReceivedUnidentified):
             return None, event.currency
+        if isinstance(event, ev.LoginClaimed):  # the login's own aggregate: named by the account holding it
+            return event.account_id, None
         return None, None

@@ -15,6 +15,7 @@ from typing import ClassVar, NamedTuple
 import msgspec
 
 from ledger.aggregates.events.base import Event
+from ledger.projections.schema import Schema
 
 #: A value SQLite stores: a read model's cell, a query's parameter.
 SqlValue = str | int | float | bytes | None
@@ -89,17 +90,21 @@ class Projection:
     name: ClassVar[str] = ""
     #: Raise when the schema or the meaning of rows changes; a stored projection of another version is stale.
     version: ClassVar[int] = 1
-    #: SQL statements creating the projection's tables and indexes.
-    tables: ClassVar[tuple[str, ...]] = ()
+    #: The projection's tables, indexes and views (created and migrated with sqlite-utils).
+    layout: ClassVar[Schema] = Schema(())
     #: The file position this instance's in-memory caches reflect (-1: none yet); the runner resets the
     #: caches when the file is found elsewhere (another process or runner applied events meanwhile).
     synced_at: int = -1
 
     def schema(self, db: sqlite3.Connection, *, indexes: bool = True) -> None:
-        """Create the projection's tables (idempotent); a rebuild creates secondary indexes only at the end."""
-        for statement in self.tables:
-            if indexes or not statement.lstrip().startswith("create index"):
-                db.execute(statement)
+        """Create the projection's tables (idempotent); a rebuild creates secondary indexes only at the end.
+
+        Checked once per connection (a runner catches up many times a second on the same one; a swapped file
+        is opened on a new connection)."""
+        if self.__dict__.get("_schema_on") == (db, indexes):
+            return
+        self.layout.create(db, indexes=indexes)
+        self.__dict__["_schema_on"] = (db, indexes)
 
     def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Apply one event (subclasses dispatch on its type; events they don't show are ignored)."""

@@ -13,6 +13,7 @@ from itertools import zip_longest
 import msgspec
 
 from ledger.projections.base import SqlValue
+from ledger.projections.schema import data_tables
 
 
 class TableDiff(msgspec.Struct, frozen=True):
@@ -28,9 +29,9 @@ class TableDiff(msgspec.Struct, frozen=True):
 
 
 def tables(db: sqlite3.Connection) -> list[str]:
-    """The projection's tables (views are derived from them; the position table is compared apart)."""
-    return [r[0] for r in db.execute("select name from sqlite_master where type = 'table' and name != '_position' "
-                                     "and name not like 'sqlite_%' order by name")]
+    """The projection's tables (views are derived from them, full-text indexes from their rows; the position
+    table is compared apart)."""
+    return data_tables(db)
 
 
 def _sorted_rows(db: sqlite3.Connection, table: str) -> Iterator[tuple[SqlValue, ...]]:

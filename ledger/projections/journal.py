@@ -7,21 +7,28 @@ import sqlite3
 from ledger.aggregates.events.base import Event
 from ledger.double_entry import Journal
 from ledger.projections.base import Meta, Projection, SqlValue
+from ledger.projections.schema import IndexSpec, Schema, TableSpec
 
-TABLES = (
-    """create table if not exists postings (position integer not null, at text not null, account text not null,
-        event text not null, currency text not null, ledger_account text not null, debit integer not null,
-        credit integer not null)""",
-    "create index if not exists postings_by_position on postings (position)",
-    "create index if not exists postings_by_account on postings (account, position)",
-    """create table if not exists journal_invoices (account text not null, id text not null,
-        total integer not null, primary key (account, id))""",
-    """create table if not exists journal_payments (account text not null, id text not null,
-        amount integer not null, source text not null, status text not null, primary key (account, id))""",
-    """create table if not exists journal_currencies (account text primary key, currency text not null)""",
-    """create view if not exists trial_balance as select currency, ledger_account, sum(debit) as debit,
-        sum(credit) as credit, sum(debit) - sum(credit) as balance from postings
-        group by currency, ledger_account""",
+#: Postings by log position, the journal's own state (invoice totals, payment sources and states, account
+#: currencies) and the trial balance over the postings.
+LAYOUT = Schema(
+    tables=[
+        TableSpec("postings", {"position": int, "at": str, "account": str, "event": str, "currency": str,
+                               "ledger_account": str, "debit": int, "credit": int}, (),
+                  frozenset({"position", "at", "account", "event", "currency", "ledger_account", "debit",
+                             "credit"})),
+        TableSpec("journal_invoices", {"account": str, "id": str, "total": int}, ("account", "id"),
+                  frozenset({"account", "id", "total"})),
+        TableSpec("journal_payments", {"account": str, "id": str, "amount": int, "source": str, "status": str},
+                  ("account", "id"), frozenset({"account", "id", "amount", "source", "status"})),
+        TableSpec("journal_currencies", {"account": str, "currency": str}, ("account",), frozenset({"currency"})),
+    ],
+    indexes=[
+        IndexSpec("postings_by_position", "postings", ("position",)),
+        IndexSpec("postings_by_account", "postings", ("account", "position")),
+    ],
+    views={"trial_balance": "select currency, ledger_account, sum(debit) as debit, sum(credit) as credit, "
+                            "sum(debit) - sum(credit) as balance from postings group by currency, ledger_account"},
 )
 
 
@@ -35,7 +42,7 @@ class JournalProjection(Projection):
 
     name = "journal"
     version = 2
-    tables = TABLES
+    layout = LAYOUT
 
     def __init__(self) -> None:
         self._journal: Journal | None = None

@@ -141,11 +141,13 @@ class ProjectionKeeper:
             db = connect(self.files.path(projection))  # as it is: a stale file is reported, not rebuilt
             row = db.execute("select position, version, updated_at from _position where name = ?",
                              (projection.name,)).fetchone()
+            changed = projection.layout.changed_tables(db)
             db.close()
             position, version = (int(row[0]), int(row[1])) if row else (0, projection.version)
             updated = datetime.fromtimestamp(row[2], UTC).isoformat(timespec="seconds") if row else None
             out.append(ProjectionStatus(projection.name, position, head, head - position, version,
-                                        version != projection.version, str(self.files.path(projection)), updated))
+                                        version != projection.version or bool(changed),
+                                        str(self.files.path(projection)), updated))
         return out
 
     def rebuild(self, names: list[str] | None = None, progress: Callable[[int], None] | None = None) -> int:

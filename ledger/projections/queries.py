@@ -9,6 +9,7 @@ DEFAULT_ZONE, as in ``ledger.views.account_view``; the CLI and the service pass 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,14 +20,19 @@ from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
 from ledger.ports.clock import DEFAULT_ZONE, business_date
+from ledger.projections.audit_log import SEARCH
 from ledger.projections.base import SqlValue
 from ledger.projections.periods import MONTHS, PERIODS, TICK, months_before, period_start
+from ledger.projections.schema import search
 from ledger.views import payment_status
 
 __all__ = ["MONTHS", "PERIODS", "months_before", "period_start"]  # the CLI's --period choices, tests
 
 #: A row handed out, keyed by column: read from SQLite, then shown (amounts as decimals, instants in the zone).
 Row = dict[str, Any]
+#: The audit log's columns read for a row (``account`` and ``version`` give way to the event id).
+AUDIT_COLUMNS = ("position", "account", "version", "at", "actor_kind", "actor_name", "channel", "account_id", "event",
+                 "comment", "details")
 
 
 def _rows(db: sqlite3.Connection, sql: str, params: tuple[SqlValue, ...]) -> list[Row]:
@@ -74,7 +80,8 @@ def account_row(db: sqlite3.Connection, account_id: str) -> Row:
 
 
 def balance(db: sqlite3.Connection, account_id: str, today: date, zone: ZoneInfo | None = None) -> Row:
-    """Balance owed, credit, last payment and overdue amount of one account (portal dashboard header)."""
+    """Balance owed on invoices, owed on open orders (``orders_due``), credit, last payment and overdue amount of
+    one account (portal dashboard header)."""
     acc = account_row(db, account_id)
     row = dict(db.execute("select * from balances where account = ?", (acc["account"],)).fetchone())
     del row["account"]  # the aggregate's UUID: the account is named by its account_id
@@ -82,7 +89,8 @@ def balance(db: sqlite3.Connection, account_id: str, today: date, zone: ZoneInfo
                          "and due_on < ?", (acc["account"], today.isoformat())).fetchone()[0]
     row["overdue"] = overdue
     _local([row], zone, "last_payment_at")
-    return _money([row], acc["currency"], "balance", "credit_balance", "last_payment_amount", "overdue")[0]
+    return _money([row], acc["currency"], "balance", "orders_due", "credit_balance", "last_payment_amount",
+                  "overdue")[0]
 
 
 #: The invoices tab's filters: a status, or ``unpaid`` (open or partially paid).
@@ -161,41 +169,51 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
     """The CSR dashboard: unpaid orders, holds expiring within N days, failed reauthorizations, research.
 
     A hold already past its expiry that the expiry worker has not marked yet (it runs every 30 s in ``serve``;
-    a CLI run ``--at`` a later instant runs no worker) is listed first, with the status ``expired``.
+    a CLI run ``--at`` a later instant runs no worker) is listed first, with the status ``expired``. A hold past
+    its expiry stays listed (``expired``, or ``reauth_requested`` once its cart link was sent again) while its
+    order is open and unpaid, until it is reauthorized or voided (seed 004: it needs the CSR most).
 
     Instants (``expires_at``, ``placed_at``, ``received_at``) are in the business time zone.
     """
     currencies = {r["account"]: r["currency"] for r in db.execute("select account, currency from accounts")}
     horizon = _utc_text(now + timedelta(days=within_days))
+    now_text = _utc_text(now)
     expiring = _rows(db, "select a.account_id as customer, z.account, z.id as authorization, z.order_id as 'order', "
                          "z.amount, z.status, z.expires_at from authorizations z join accounts a using (account) "
-                         "where z.status in ('active', 'reauth_requested') and z.expires_at <= ? "
-                         "order by z.expires_at", (horizon,))
+                         "left join orders o on o.account = z.account and o.id = z.order_id "
+                         "where z.status in ('active', 'reauth_requested', 'expired') and z.expires_at <= ? "
+                         "and (z.expires_at > ? or (o.status = 'open' and o.paid < o.amount)) "
+                         "order by z.expires_at", (horizon, now_text))
     unpaid = _rows(db, "select a.account_id as customer, o.account, o.id as 'order', o.channel, o.amount, o.paid, "
                        "o.amount - o.paid as due, o.placed_at from orders o join accounts a using (account) "
                        "where o.status = 'open' and o.paid < o.amount order by o.placed_at", ())
     manual = _rows(db, "select a.account_id as customer, o.account, o.id as 'order', o.amount, o.paid "
                        "from orders o join accounts a using (account) where o.manual_processing = 1 "
                        "and o.status = 'open' and o.paid < o.amount order by o.placed_at", ())
+    autopay = _rows(db, "select a.account_id as customer, i.account, i.id as invoice, i.total - i.paid as open, "
+                        "i.due_on as due, i.autopay_failed as reason from invoices i join accounts a using (account) "
+                        "where i.autopay_failed is not null and not i.voided and i.paid < i.total "
+                        "order by i.due_on, i.rowid", ())
     research = _rows(db, "select payment_id, received_at, amount, currency, method, transaction_id, reference, "
                          "status, note from unidentified where status != 'matched' order by received_at", ())
-    now_text = _utc_text(now)
     for row in expiring:  # past its expiry, not yet marked by the expiry worker: the hold is gone already
-        if row["expires_at"] <= now_text:
+        if row["status"] == "active" and row["expires_at"] <= now_text:
             row["status"] = "expired"
     for row in research:
         row["amount"] = format_amount(int(row["amount"]), row["currency"])
-    for row in (*expiring, *unpaid, *manual):
+    for row in (*expiring, *unpaid, *manual, *autopay):
         row["currency"] = currencies.get(row["account"], "")
     _money(expiring, currencies, "amount")
     _money(unpaid, currencies, "amount", "paid", "due")
     _money(manual, currencies, "amount", "paid")
-    for row in (*expiring, *unpaid, *manual):
+    _money(autopay, currencies, "open")
+    for row in (*expiring, *unpaid, *manual, *autopay):
         del row["account"]
     return {
         "expiring_authorizations": _local(expiring, zone, "expires_at"),
         "unpaid_orders": _local(unpaid, zone, "placed_at"),
         "manual_processing": manual,
+        "autopay_failed": autopay,
         "awaiting_research": _local(research, zone, "received_at"),
     }
 
@@ -218,8 +236,7 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
               zone: ZoneInfo | None = None) -> list[Row]:
     """Audit rows, newest last, filterable by account, actor (see :func:`actor_filter`) and period
     [since, until); ``at`` in the business time zone. An unknown account is NotFound naming ``account``."""
-    sql = "select position, account, version, at, actor_kind, actor_name, channel, account_id, event, comment, " \
-          "details from audit_log where 1 = 1"
+    sql = f"select {', '.join(AUDIT_COLUMNS)} from audit_log where 1 = 1"
     params: tuple[SqlValue, ...] = ()
     if account_id is not None:
         if db.execute("select 1 from audit_accounts where account_id = ?", (account_id,)).fetchone() is None:
@@ -235,16 +252,46 @@ def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: s
             sql += f" and {clause}"
             params += (_utc_text(moment),)
     rows = _rows(db, f"select * from ({sql} order by position desc limit ?) order by position", (*params, limit))
+    return _audit_rows(rows, zone)
+
+
+def _audit_rows(rows: list[Row], zone: ZoneInfo | None) -> list[Row]:
+    """Audit rows as shown: the event id derived from the aggregate and its version, ``at`` and the instants in
+    the details in ``zone``."""
+    tz = zone or ZoneInfo(DEFAULT_ZONE)
     for row in rows:
         row["event_id"] = event_uuid(UUID(row.pop("account")), row.pop("version"))
+        row["details"] = _UTC_INSTANT.sub(lambda found: "=" + local_text(found.group(1), tz), row["details"])
     return _local(rows, zone, "at")
+
+
+#: An instant in an audit row's details as the projection stores it (UTC: the zone may be configured otherwise
+#: later), shown in the business time zone like every instant a person reads (``expires_at=...``).
+_UTC_INSTANT = re.compile(r"=(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?\+00:00)")
+
+
+def audit_search(db: sqlite3.Connection, text: str, *, account_id: str | None = None, limit: int = 200,
+                 zone: ZoneInfo | None = None) -> list[Row]:
+    """The newest ``limit`` audit rows matching every word of ``text`` in their comment, details (references,
+    ids, amounts), actor, channel or event type (full-text, :data:`ledger.projections.audit_log.SEARCH`), newest
+    last, as :func:`audit_log` shows them."""
+    words = text.replace('"', " ")  # a quote is no part of a word (each word is searched as written)
+    if "\x00" in words:
+        raise ValidationError("search text holds a NUL character", field="text")
+    if not words.strip():
+        raise ValidationError("search text is empty", field="text")
+    where, args = ("account_id = :a", {"a": account_id}) if account_id is not None else (None, None)
+    found = search(db, SEARCH, words, columns=AUDIT_COLUMNS, where=where, where_args=args, order_by="rowid desc",
+                   limit=limit)
+    return _audit_rows(found[::-1], zone)
 
 
 def due_authorizations(db: sqlite3.Connection, now: datetime) -> list[tuple[str, str]]:
     """(account id, authorization id) of every live hold past its expiry at ``now`` (the expiry scheduler)."""
     return [(r[0], r[1]) for r in db.execute(
         "select a.account_id, z.id from authorizations z join accounts a using (account) "
-        "where z.status in ('active', 'reauth_requested') and z.expires_at <= ?", (now.isoformat(),))]
+        "where z.status in ('active', 'reauth_requested') and z.expired = 0 and z.expires_at <= ?",
+        (now.isoformat(),))]
 
 
 def expired_invitations(db: sqlite3.Connection, now: datetime) -> list[str]:

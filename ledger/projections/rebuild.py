@@ -192,16 +192,22 @@ class ProjectionFiles:
         return db
 
     def is_stale(self, projection: Projection) -> bool:
-        """Was the serving file built by another version of the projection's code?"""
+        """Was the serving file built by another version of the projection's code, or does one of its tables
+        differ from the projection's schema (a table changed without a version bump)? Either way its rows are
+        not what the code reads, and the projection is rebuilt from the log (indexes and views are migrated in
+        place when the file is opened: ``ledger.projections.schema``)."""
         path = self.path(projection)
         if not path.exists():
             return False
         db = connect(path)
         try:
             stored = stored_version(db, projection)
+            changed = projection.layout.changed_tables(db)
         finally:
             db.close()
-        return stored is not None and stored != projection.version
+        if changed:
+            log.warning("projection_tables_changed", projection=projection.name, tables=changed)
+        return (stored is not None and stored != projection.version) or bool(changed)
 
     @contextmanager
     def locked(self) -> Iterator[None]:

@@ -22,6 +22,7 @@ import structlog
 
 from ledger.aggregates.events.base import Event
 from ledger.projections.base import Handler, Meta, MetaMaker, Projection, SqlValue
+from ledger.projections.schema import data_tables
 from ledger.store.log_reader import CommittedLog, Note
 from ledger.store.mapper import decode_event
 
@@ -274,8 +275,7 @@ def _apply_batch(projection: Projection, db: sqlite3.Connection, items: Sequence
 
 def dump(db: sqlite3.Connection, projection: Projection) -> dict[str, list[tuple[SqlValue, ...]]]:
     """Every row of every table of ``projection`` (sorted), to compare two builds."""
-    tables = [r[0] for r in db.execute("select name from sqlite_master where type = 'table' and name != '_position'"
-                                       " order by name")]
+    tables = data_tables(db)
     out: dict[str, list[tuple[SqlValue, ...]]] = {}
     for table in tables:
         rows = db.execute(f"select * from {table}").fetchall()

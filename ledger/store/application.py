@@ -33,6 +33,7 @@ from eventsourcing.persistence import (
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates.events.base import Event
+from ledger.aggregates.logins import PortalLogin
 from ledger.config import Settings
 from ledger.errors import NotFound
 from ledger.personal.vault import Vault, open_vault
@@ -209,6 +210,14 @@ class LedgerStore(Application[UUID]):
                                                              projector_func=UnidentifiedPayment.projector)
         except AggregateNotFoundError:
             raise NotFound("no such unidentified payment", field="payment_id") from None
+        return found
+
+    def login(self, aggregate_id: UUID) -> PortalLogin | None:
+        """The portal login of an email, or None when no account claimed it yet."""
+        try:
+            found: PortalLogin = self.repository.get(aggregate_id, projector_func=PortalLogin.projector)
+        except AggregateNotFoundError:
+            return None
         return found
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:

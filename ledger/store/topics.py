@@ -28,7 +28,10 @@ Upcaster = Callable[[dict[str, object]], dict[str, object]]
 #: 4: a refund's idempotency record keeps a fingerprint of the refund (a key reused for another is refused).
 #: 5: holds waiting on a reauthorization (or after a failed one) follow their order when it is replaced; a hold
 #:    keeps its order's price when it was placed.
-SNAPSHOT_VERSION = 5
+#: 6: a hold keeps its order's id, price and paid amount when its cart link was sent (stale carts, issue 14);
+#:    the state lists the pending payments (the exact amount due counts them); a credit keeps its deposit purpose;
+#:    a hold keeps that its expiry was recorded.
+SNAPSHOT_VERSION = 6
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
@@ -41,6 +44,20 @@ def upcaster(name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
         return func
 
     return register
+
+
+@upcaster("PaymentSubmitted", 1)
+def _(state: dict[str, object]) -> dict[str, object]:
+    """Version 1 had no deposit purposes: every deposit was open credit."""
+    instruction = state["instruction"]
+    assert isinstance(instruction, dict)
+    return {**state, "instruction": {**instruction, "purpose": None}}
+
+
+@upcaster("PaymentDeposited", 1)
+def _(state: dict[str, object]) -> dict[str, object]:
+    """Version 1 had no deposit purposes: every deposit was open credit."""
+    return {**state, "purpose": None}
 
 
 def topic_of(cls: type[ev.Event] | type[AccountSnapshot]) -> str:

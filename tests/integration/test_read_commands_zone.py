@@ -134,6 +134,9 @@ def test_usage_errors_name_the_option_as_typed(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("LEDGER_HOME", str(tmp_path))
     monkeypatch.setenv("LEDGER_DB", str(tmp_path / "ledger.db"))
     monkeypatch.setenv("LEDGER_PROJECTIONS_DIR", str(tmp_path / "projections"))
+    monkeypatch.setattr("sys.argv", ["ledger", "account", "open", "ACC1", "--email", "a@example.com"])
+    main()  # a store to read: on none, a read answers no_store (field db) before it reads its options
+    capsys.readouterr()
     monkeypatch.setattr("sys.argv", ["ledger", "--json", *args])
     with pytest.raises(SystemExit) as done:
         main()

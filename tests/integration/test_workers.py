@@ -85,11 +85,12 @@ async def test_emails_for_every_customer_facing_event(tmp_path: Path, nats_serve
     worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens, "https://portal.example")
     await run_worker(js, worker, inbox, lambda: len(mailer.sent) >= 10)
     subjects = [e.subject for e in mailer.sent]
-    assert subjects == ["Your customer portal invitation", "Payment received: 20.00", "Bank payment pending: 30.00",
-                        "Bank payment cleared: 30.00", "Bank payment pending: 5.00", "Bank payment failed: 5.00",
-                        "Payment received: 40.00", "Payment applied to your order O1",
+    assert subjects == ["Your customer portal invitation", "Payment received: 20.00 USD",
+                        "Bank payment pending: 30.00 USD", "Bank payment cleared: 30.00 USD",
+                        "Bank payment pending: 5.00 USD", "Bank payment failed: 5.00 USD",
+                        "Payment received: 40.00 USD", "Payment applied to your order O1",
                         "Approve Order Payment for order O1",
-                        "Your statement 2026-09-01 to 2026-09-30: closing balance 7.00"]
+                        "Your statement 2026-09-01 to 2026-09-30: closing balance 7.00 USD"]
     raw = ledger.ports.tokens.issue("invitation", "ACC1", invite.reference, "0")
     assert f"https://portal.example/invite/ACC1/{raw}" in mailer.sent[0].text
     assert f"/cart/ACC1/{cart.reference}/" in mailer.sent[-2].html
@@ -97,7 +98,7 @@ async def test_emails_for_every_customer_facing_event(tmp_path: Path, nats_serve
     assert "/pay/ACC1/" in statement.text and "<i>I2</i>" in statement.text
     assert "&lt;i&gt;I2&lt;/i&gt;" in statement.html and "<i>I2</i>" not in statement.html
     assert all(e.to == "ada@example.com" for e in mailer.sent)
-    failed = next(e for e in mailer.sent if e.subject == "Bank payment failed: 5.00")  # returned while pending
+    failed = next(e for e in mailer.sent if e.subject == "Bank payment failed: 5.00 USD")  # returned while pending
     assert "It had not been applied to anything yet." in failed.text and "open again" not in failed.text
     assert all(e.sent_at == START for e in mailer.sent)  # the Date header: the time of the event
     # A replay of the whole stream (a new durable, same inbox) sends nothing again.
@@ -132,7 +133,7 @@ async def test_failures_are_redelivered_with_backoff_and_sent_once(tmp_path: Pat
     mailer = FlakyMailer(failures=2)
     await run_worker(js, EmailWorker(ledger.store, mailer, ledger.ports.tokens), Inbox(":memory:"),
                      lambda: len(mailer.sent) == 1)
-    assert [e.subject for e in mailer.sent] == ["Payment received: 20.00"]
+    assert [e.subject for e in mailer.sent] == ["Payment received: 20.00 USD"]
     await nc.close()
     ledger.close()
 
@@ -205,7 +206,7 @@ async def test_a_worker_rewound_to_any_position_sends_only_what_it_never_sent(tm
     await run_worker(js, worker, inbox, lambda: len(mailer.sent) == 7)
     await asyncio.sleep(0.3)
     assert len(mailer.sent) == 7 and len({e.message_id for e in mailer.sent}) == 7
-    assert mailer.sent[-1].subject == "Payment received: 2.00"
+    assert mailer.sent[-1].subject == "Payment received: 2.00 USD"
     inbox.close()
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "ledger.db"), "--json", "workers", "--uncertain"])
     assert result.exit_code == 0, result.output
@@ -277,11 +278,11 @@ async def test_a_statement_email_shows_its_period_and_what_is_due_when_sent(tmp_
     sent = [e for e in ledger.store.events.get(account_uuid("ACC1")) if type(e).__name__ == "StatementSent"]
     await worker.handle(sent[0], str(sent[0].event_id))
     [email] = mailer.sent
-    assert email.subject == "Your statement 2026-05-01 to 2026-05-31: closing balance 300.00"
-    assert "Opening balance: 0.00" in email.text
-    assert "2026-05-05  Invoice Issued I1  +300.00  balance 300.00" in email.text
-    assert "Closing balance: 300.00" in email.text and "2026-06" not in email.text.split("Closing")[0]
-    assert "Balance due today: 70.00 on 2 open invoice(s)" in email.text
+    assert email.subject == "Your statement 2026-05-01 to 2026-05-31: closing balance 300.00 USD"
+    assert "Opening balance: 0.00 USD" in email.text
+    assert "2026-05-05  Invoice Issued I1  +300.00 USD  balance 300.00 USD" in email.text
+    assert "Closing balance: 300.00 USD" in email.text and "2026-06" not in email.text.split("Closing")[0]
+    assert "Balance due today: 70.00 USD on 2 open invoice(s)" in email.text
     ledger.close()
 
 

@@ -61,6 +61,8 @@ class History:
                 return None
             target = open_ones[pick % len(open_ones)]
             instruction = Instruction("explicit", (Line("invoice", target.id, amount),))
+        elif mode.startswith("deposit:"):  # a deposit held for a purpose: "deposit:parts"
+            instruction = Instruction("deposit", purpose=mode.partition(":")[2])  # type: ignore[arg-type]
         else:
             instruction = Instruction(mode)  # type: ignore[arg-type]
         if status is None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from ledger.aggregates import Account
+from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.root import AccountSnapshot
 from ledger.invariants import violations
@@ -22,7 +23,7 @@ from tests.property.histories import History
 
 amounts = st.integers(min_value=1, max_value=50_000)
 methods = st.sampled_from(["card", "paypal", "ach"])
-modes = st.sampled_from(["explicit", "distribute", "distribute", "deposit"])
+modes = st.sampled_from(["explicit", "distribute", "distribute", "deposit", "deposit:parts", "deposit:service_fee"])
 
 
 class AccountHistory(RuleBasedStateMachine):
@@ -146,6 +147,14 @@ class AccountHistory(RuleBasedStateMachine):
     def sound(self) -> None:
         found = violations(self.h.events)
         assert not found, found
+
+    @invariant()
+    def deposits_for_a_purpose_are_never_swept(self) -> None:
+        """Seed 000: a deposit held for a purpose is applied only explicitly, never with a payment."""
+        held = {e.credit_id for e in self.h.events if isinstance(e, ev.PaymentDeposited) and e.purpose}
+        swept = [e for e in self.h.events if isinstance(e, ev.CreditApplied) and e.credit_id in held
+                 and e.with_payment is not None and e.moved_from is None and e.reallocated_for is None]
+        assert not swept, swept
 
 
 TestAccountHistory = AccountHistory.TestCase

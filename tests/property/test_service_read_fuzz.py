@@ -18,7 +18,7 @@ from tests.ledger_fixtures import make_ledger
 values = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=False),
                    st.text(max_size=30), st.sampled_from(["ACC1", "open", "paid", "30d", "2026-09", "'; drop table x",
                                                           "\u0000", "../../etc/passwd", "%s%n", "ACC1\n"]))
-fields = st.sampled_from(["account", "status", "period", "within_days", "extra"])
+fields = st.sampled_from(["account", "status", "period", "within_days", "text", "limit", "extra"])
 bodies = st.one_of(st.dictionaries(fields, values, max_size=5).map(msgspec.json.encode), st.binary(max_size=100),
                    st.just(b""), st.just(b"[]"), st.just(b"null"))
 

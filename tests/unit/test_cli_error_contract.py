@@ -19,12 +19,16 @@ def _broken(*_args: Any, **_kwargs: Any) -> Any:
     raise RuntimeError("the dashboard query blew up")
 
 
-def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> int:
-    """Run ``ledger ARGS`` in this process on a fresh home, the dashboard query broken; returns the exit code."""
+def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> int:
+    """Run ``ledger ARGS`` in this process on a home with one account, the dashboard query broken; returns the
+    exit code."""
     monkeypatch.setenv("LEDGER_HOME", str(tmp_path))
     monkeypatch.setenv("LEDGER_DB", str(tmp_path / "ledger.db"))
     monkeypatch.setenv("LEDGER_PROJECTIONS_DIR", str(tmp_path / "projections"))
     monkeypatch.setenv("LEDGER_LOG_FORMAT", "json")
+    monkeypatch.setattr(sys, "argv", ["ledger", "account", "open", "ACC1", "--email", "a@example.com"])
+    main()  # a store to read (on none, a read answers no_store before it runs)
+    capsys.readouterr()
     monkeypatch.setattr(queries, "dashboard", _broken)
     monkeypatch.setattr(sys, "argv", ["ledger", *args])
     with pytest.raises(SystemExit) as done:
@@ -36,7 +40,7 @@ def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str) -> int:
 def test_an_internal_error_under_json_prints_the_error_object(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str],
                                                               args: tuple[str, ...]) -> None:
-    assert run(monkeypatch, tmp_path, *args) == 1
+    assert run(monkeypatch, tmp_path, capsys, *args) == 1
     out, err = capsys.readouterr()
     error = json.loads(out)["error"]
     assert error["code"] == "internal" and error["field"] is None
@@ -53,7 +57,7 @@ def test_an_internal_error_under_json_prints_the_error_object(monkeypatch: pytes
 
 def test_an_internal_error_without_json_prints_nothing_on_stdout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(monkeypatch, tmp_path, "dashboard") == 1
+    assert run(monkeypatch, tmp_path, capsys, "dashboard") == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err.strip().splitlines()[-1].startswith("error: internal: RuntimeError: the dashboard query blew up")

@@ -48,7 +48,7 @@ def test_every_event_round_trips(cls: type[ev.Event]) -> None:
     mapper = MsgspecMapper(transcoder=JSONTranscoder())
     event = sample(cls)
     stored = mapper.to_stored_event(event)
-    assert stored.topic == f"{cls.__name__}:1"
+    assert stored.topic == f"{cls.__name__}:{cls.class_version}"
     assert mapper.to_domain_event(stored) == event
 
 

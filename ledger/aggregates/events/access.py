@@ -48,3 +48,11 @@ class StatementSent(AccessEvent, frozen=True, kw_only=True):
     period_to: date
     balance: Minor
     open_invoices: int
+
+
+class LoginClaimed(AccessEvent, frozen=True, kw_only=True):
+    """An email became the portal login of one account (seed 003: "Only one login is supported per customer
+    using the primary email"). Recorded on the login's own aggregate (a uuid5 of the email, compared
+    case-insensitively), so two accounts can never both claim it; the email itself is not repeated here."""
+
+    account_id: str

@@ -35,3 +35,12 @@ class AutopayEnabled(MethodEvent, frozen=True, kw_only=True):
 
 class AutopayDisabled(MethodEvent, frozen=True, kw_only=True):
     reason: str = ""
+
+
+class AutopayFailed(MethodEvent, frozen=True, kw_only=True):
+    """Autopay could not pay an invoice with its saved method (``reason``: ``card_expired``); nothing was charged.
+    The customer is emailed and the CSR dashboard lists the invoice until it is paid (seed 002)."""
+
+    invoice_id: str
+    method_id: str
+    reason: str

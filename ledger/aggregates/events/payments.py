@@ -14,6 +14,9 @@ from ledger.aggregates.events.base import Event, Minor
 Method = Literal["card", "paypal", "ach"]
 TargetKind = Literal["invoice", "order"]
 Mode = Literal["explicit", "distribute", "deposit"]
+#: What a deposit is held for (seed 000: service parts, labour, a service fee, a protection plan, a delivery).
+Purpose = Literal["parts", "labour", "service_fee", "ppp", "delivery"]
+PURPOSES: tuple[str, ...] = Purpose.__args__  # type: ignore[attr-defined]
 
 
 class Line(msgspec.Struct, frozen=True, gc=False):
@@ -25,11 +28,13 @@ class Line(msgspec.Struct, frozen=True, gc=False):
 
 
 class Instruction(msgspec.Struct, frozen=True, gc=False):
-    """What the payer asked: explicit amounts per invoice/order, oldest-first distribution, or a deposit."""
+    """What the payer asked: explicit amounts per invoice/order, oldest-first distribution, or a deposit (held
+    for its ``purpose`` when it has one: no other payment spends it, a CSR applies it)."""
 
     mode: Mode
     lines: tuple[Line, ...] = ()
     exact: bool = False
+    purpose: Purpose | None = None
 
 
 class PaymentEvent(Event, frozen=True, kw_only=True):
@@ -37,7 +42,11 @@ class PaymentEvent(Event, frozen=True, kw_only=True):
 
 
 class PaymentSubmitted(PaymentEvent, frozen=True, kw_only=True):
-    """A payment reached the gateway; ``token`` is the gateway's token, never a card number."""
+    """A payment reached the gateway; ``token`` is the gateway's token, never a card number.
+
+    Version 2: the instruction may carry a deposit's ``purpose``."""
+
+    class_version = 2
 
     payment_id: str
     amount: Minor
@@ -100,8 +109,12 @@ class PaymentUnapplied(ApplicationEvent, frozen=True, kw_only=True):
 
 
 class PaymentDeposited(ApplicationEvent, frozen=True, kw_only=True):
-    """The payment is held on the account (seed 000, service issues); it becomes a deposit credit."""
+    """The payment is held on the account (seed 000, service issues); it becomes a deposit credit, kept for its
+    ``purpose`` when it has one (version 2)."""
+
+    class_version = 2
 
     payment_id: str
     credit_id: str
     amount: Minor
+    purpose: Purpose | None = None

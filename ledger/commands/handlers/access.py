@@ -38,6 +38,7 @@ def open_account(unit: Unit, cmd: m.OpenAccount) -> m.Outcome:
 @HANDLERS.on(m.SendInvitation)
 def send_invitation(unit: Unit, cmd: m.SendInvitation) -> m.Outcome:
     account = unit.account(cmd.account)
+    unit.claim_login(account.state.email, account.state.account_id)
     invitation_id = unit.ports.ids.new_id("INVITE")
     raw = unit.ports.tokens.issue("invitation", cmd.account, invitation_id, "0")
     account.send_invitation(unit.ctx, invitation_id=invitation_id, token_hash=token_hash(raw))
@@ -47,6 +48,7 @@ def send_invitation(unit: Unit, cmd: m.SendInvitation) -> m.Outcome:
 @HANDLERS.on(m.ResendInvitation)
 def resend_invitation(unit: Unit, cmd: m.ResendInvitation) -> m.Outcome:
     account = unit.account(cmd.account)
+    unit.claim_login(account.state.email, account.state.account_id)
     invitation = account._invitation()
     raw = unit.ports.tokens.issue("invitation", cmd.account, invitation.id, str(invitation.resent + 1))
     account.resend_invitation(unit.ctx, token_hash=token_hash(raw))
@@ -56,6 +58,7 @@ def resend_invitation(unit: Unit, cmd: m.ResendInvitation) -> m.Outcome:
 @HANDLERS.on(m.AcceptInvitation)
 def accept_invitation(unit: Unit, cmd: m.AcceptInvitation) -> m.Outcome:
     account = unit.account(cmd.account)
+    unit.claim_login(account.state.email, account.state.account_id)  # an invitation sent before logins were claimed
     event = account.accept_invitation(unit.ctx, token_hash=token_hash(check_text(cmd.token, "token", 200)))
     return recorded(unit, cmd.account, event.invitation_id)
 

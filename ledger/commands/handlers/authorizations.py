@@ -26,7 +26,7 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
     result = hold(unit, account, key, token=token, amount=amount, check=lambda: account.check_authorization(
-        authorization=auth_id, order=cmd.order, amount=amount))
+        authorization=auth_id, order=cmd.order, amount=amount, at=unit.ctx.at))
     if result.status != "approved":
         raise PolicyViolation(f"the card was declined: {result.decline_code}", field="token",
                               code=result.decline_code or "authorization_declined")
@@ -38,8 +38,9 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
 @HANDLERS.on(m.ExpireAuthorization)
 def expire_authorization(unit: Unit, cmd: m.ExpireAuthorization) -> m.Outcome:
     account = unit.account(cmd.account)
-    if account.authorization(cmd.authorization).status == "expired":
-        return replayed(cmd.account, cmd.authorization, status="expired")
+    auth = account.authorization(cmd.authorization)
+    if auth.expired:  # recorded once, whatever became of the hold since (a cart link sent again)
+        return replayed(cmd.account, cmd.authorization, status=auth.status)
     account.expire_authorization(unit.ctx, authorization=cmd.authorization)
     return recorded(unit, cmd.account, cmd.authorization, status="expired")
 
@@ -87,9 +88,7 @@ def reauthorization_asked(unit: Unit, account: Account, old: Authorization, new_
     since (the gateway then answers the same hold)."""
     asked: tuple[int, str, str] | None = unit.memo.get("hold") if unit.after_conflict else None
     if asked is None:
-        order = account.reauthorizable(old.id)
-        amount = amount_of(account, cmd.amount) if cmd.amount is not None else max(old.requested_amount or 0,
-                                                                                    order.open)
+        amount = amount_of(account, cmd.amount) if cmd.amount is not None else account.checkout_amount(old.id)
         token = gateway_token(cmd.token) if cmd.token is not None else old.token
         asked = amount, token, idempotency_key(cmd.key, f"reauthorize:{new_id}:{token}:{amount}")
         unit.memo["hold"] = asked

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ledger.commands import messages as m
-from ledger.commands.handlers.registry import HandlerRegistry, recorded
+from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import check_id, check_text, gateway_token
 
@@ -41,3 +41,13 @@ def enable_autopay(unit: Unit, cmd: m.EnableAutopay) -> m.Outcome:
 def disable_autopay(unit: Unit, cmd: m.DisableAutopay) -> m.Outcome:
     unit.account(cmd.account).disable_autopay(unit.ctx, reason=check_text(cmd.reason, "reason"))
     return recorded(unit, cmd.account, cmd.account)
+
+
+@HANDLERS.on(m.RecordAutopayFailure)
+def record_autopay_failure(unit: Unit, cmd: m.RecordAutopayFailure) -> m.Outcome:
+    account = unit.account(cmd.account)
+    invoice = account.state.invoices.get(cmd.invoice)
+    if invoice is not None and invoice.autopay_failed is not None:
+        return replayed(cmd.account, cmd.invoice, status=invoice.autopay_failed)
+    event = account.record_autopay_failure(unit.ctx, invoice=cmd.invoice, method=cmd.method)
+    return recorded(unit, cmd.account, cmd.invoice, status=event.reason)

@@ -17,7 +17,7 @@ _CHANNELS = ("web", "pos", "phone", "csr", "portal", "api")
 def place_order(unit: Unit, cmd: m.PlaceOrder) -> m.Outcome:
     account = unit.account(cmd.account)
     order_id = check_id(cmd.order, "order")
-    amount = amount_of(account, cmd.amount)
+    amount = amount_of(account, cmd.amount, allow_zero=True)  # seed 004: a zero dollar price quote
     if cmd.channel not in _CHANNELS:
         raise ValidationError(f"channel must be one of {', '.join(_CHANNELS)}", field="channel")
     existing = account.state.orders.get(order_id)
@@ -33,7 +33,7 @@ def place_order(unit: Unit, cmd: m.PlaceOrder) -> m.Outcome:
 @HANDLERS.on(m.ChangeOrderPrice)
 def change_order_price(unit: Unit, cmd: m.ChangeOrderPrice) -> m.Outcome:
     account = unit.account(cmd.account)
-    account.change_order_price(unit.ctx, order=cmd.order, new_amount=amount_of(account, cmd.amount))
+    account.change_order_price(unit.ctx, order=cmd.order, new_amount=amount_of(account, cmd.amount, allow_zero=True))
     return recorded(unit, cmd.account, cmd.order)
 
 

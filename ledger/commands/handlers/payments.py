@@ -6,13 +6,13 @@ import msgspec
 import structlog
 
 from ledger.aggregates import Account
-from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.events.payments import Instruction, Line, Method
 from ledger.aggregates.idempotency import check_repeat, idempotency_key, request_fingerprint, request_hash
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import charge_payment, refund
+from ledger.commands.gateway_calls import charge_payment, refund, token_for
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
-from ledger.commands.validation import amount_of, check_id, gateway_token
+from ledger.commands.validation import amount_of, check_id
 from ledger.errors import ValidationError
 
 HANDLERS = HandlerRegistry()
@@ -25,10 +25,12 @@ def instruction_of(account: Account, cmd: m.SubmitPayment) -> Instruction:
     if explicit + cmd.distribute + cmd.deposit != 1:
         raise ValidationError("choose explicit invoice/order amounts, distribute, or deposit", field="allocations",
                               code="instruction_required")
+    if cmd.purpose is not None and not cmd.deposit:
+        raise ValidationError("only a deposit is held for a purpose", field="purpose")
     if cmd.deposit:
         if cmd.exact:
             raise ValidationError("a deposit has no amount due", field="exact")
-        return Instruction("deposit")
+        return Instruction("deposit", purpose=cmd.purpose)
     if cmd.distribute:
         return Instruction("distribute", exact=cmd.exact)
     lines = [Line("invoice", check_id(i, "invoices"), amount_of(account, a, f"invoices.{i}"))
@@ -50,15 +52,33 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
     if first is not None:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
-    token = gateway_token(cmd.token)
-    result, overtaken = charge_payment(unit, account, payment_id, key, token=token, amount=amount, method=cmd.method,
+    method, token = means_of(unit, account, cmd)
+    result, overtaken = charge_payment(unit, account, payment_id, key, token=token, amount=amount, method=method,
                                        instruction=instruction)
-    payment = account.record_payment(unit.ctx, payment=payment_id, amount=amount, method=cmd.method,
+    payment = account.record_payment(unit.ctx, payment=payment_id, amount=amount, method=method,
                                      token=token, transaction_id=result.transaction_id,
                                      status=result.status, decline_code=result.decline_code, idempotency_key=key,
                                      request_hash=digest, instruction=instruction, overtaken=overtaken)
     return recorded(unit, cmd.account, payment_id, status=payment.status, transaction_id=result.transaction_id,
                     detail=result.decline_code or "")
+
+
+def means_of(unit: Unit, account: Account, cmd: m.SubmitPayment) -> tuple[Method, str]:
+    """What pays: a saved method (its kind and token; seed 002) or the token given with its method, never both."""
+    if cmd.saved is not None:
+        if cmd.token is not None:
+            raise ValidationError("name a saved method or give a token, not both", field="saved",
+                                  code="saved_or_token")
+        saved = account.saved_for_payment(cmd.saved, unit.ctx.at)
+        if cmd.method is not None and cmd.method != saved.kind:
+            raise ValidationError(f"saved method {saved.id} is {saved.kind}, not {cmd.method}", field="method",
+                                  code="token_method_mismatch")
+        return saved.kind, saved.token  # type: ignore[return-value]
+    if cmd.token is None:
+        raise ValidationError("give a token or name a saved method", field="token", code="saved_or_token")
+    if cmd.method is None:
+        raise ValidationError("say which method the token is for: card, ach or paypal", field="method")
+    return cmd.method, token_for(unit, cmd.token, cmd.method)
 
 
 def in_minor_units(cmd: m.SubmitPayment, amount: int, instruction: Instruction) -> m.SubmitPayment:

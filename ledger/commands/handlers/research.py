@@ -6,11 +6,11 @@ from ledger.aggregates import UnidentifiedPayment
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.idempotency import idempotency_key
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import charge_guest
+from ledger.commands.gateway_calls import charge_guest, token_for
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import check_id, check_text, gateway_token
-from ledger.errors import Conflict, NotFound, PolicyViolation
+from ledger.errors import Conflict, NotFound, PolicyViolation, ValidationError
 from ledger.money import check_currency, parse_amount
 from ledger.ports.ids import unidentified_uuid
 
@@ -23,16 +23,24 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
     currency = check_currency(cmd.currency)
     amount = parse_amount(cmd.amount, currency)
     token = gateway_token(cmd.token)
+    reference = check_text(cmd.reference, "reference", 200)
+    if not reference.strip():  # what the guest typed is how research finds the account (seed 000)
+        raise ValidationError("the order or customer number the guest gave is required", field="reference",
+                              code="reference_required")
     key = idempotency_key(cmd.key, f"unidentified:{payment_id}")
     aggregate_id = unidentified_uuid(payment_id)
     existing = received_before(unit, cmd, key, amount, currency, token)
     if existing is not None:
         return replayed(None, payment_id, status=existing.status, transaction_id=existing.received.transaction_id)
+    token_for(unit, token, cmd.method)
     result = charge_guest(unit, aggregate_id, key, token=token, amount=amount, currency=currency, method=cmd.method)
+    if result.status == "declined":  # as a declined payment submit: an answer, exit 0; no money to research
+        return m.Outcome(account=None, reference=payment_id, status="declined",
+                         transaction_id=result.transaction_id, detail=result.decline_code or "declined")
     found = UnidentifiedPayment.receive(unit.ctx, aggregate_id=unidentified_uuid(payment_id), payment=payment_id,
                                         amount=amount, currency=currency, method=cmd.method, token=token,
                                         transaction_id=result.transaction_id,
-                                        reference=check_text(cmd.reference, "reference", 200), idempotency_key=key)
+                                        reference=reference, idempotency_key=key)
     unit.track(found)
     return m.Outcome(account=None, reference=payment_id, events=("PaymentReceivedUnidentified",),
                      status="awaiting_research", transaction_id=result.transaction_id)
@@ -80,10 +88,12 @@ def match_payment(unit: Unit, cmd: m.MatchPayment) -> m.Outcome:
         raise PolicyViolation(f"the payment is in {received.currency}, the account in {account.state.currency}",
                               field="account", code="currency_mismatch")
     if cmd.order is not None:
+        if cmd.purpose is not None:
+            raise ValidationError("only a deposit is held for a purpose", field="purpose")
         account.open_order(cmd.order, field="order")  # refused as the command names it
         instruction = Instruction("explicit", (Line("order", cmd.order, received.amount),))
     else:
-        instruction = Instruction("deposit")
+        instruction = Instruction("deposit", purpose=cmd.purpose)
     found.match(unit.ctx, account=cmd.account, order=cmd.order)
     account.record_payment(unit.ctx, payment=received.payment_id, amount=received.amount,
                            method=received.method, token=received.token, transaction_id=received.transaction_id,

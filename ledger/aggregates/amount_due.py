@@ -1,0 +1,71 @@
+"""What is due on an invoice or an order once what is already on its way is counted (issue 14).
+
+Seed 003: "pay the exact amount due", and ACH stays pending until it settles: a pending payment will pay its
+invoices, so what it covers is not due again. Seed 001: open credits join any payment, so the exact amount may
+be paid gross or net of them. Seed 004: a live card hold will pay its order, so holds together never cover more
+than the order's balance due. Pure functions of the Account's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from ledger.aggregates import allocation
+from ledger.aggregates.events.payments import Line, TargetKind
+from ledger.aggregates.state import AccountState
+from ledger.errors import Conflict, PolicyViolation
+
+
+def amount_due(state: AccountState, kind: TargetKind, target_id: str) -> int:
+    """The open amount of an invoice or order less what pending payments meant for it will pay."""
+    return max(state.open_amount(kind, target_id) - sum(a for _, a in state.pending_on(kind, target_id)), 0)
+
+
+def check_not_covered(state: AccountState, kind: TargetKind, target_id: str, field: str) -> None:
+    """Refuse a payment on an invoice or order that pending payments already cover, naming them."""
+    pending = state.pending_on(kind, target_id)
+    if pending and state.open_amount(kind, target_id) and not amount_due(state, kind, target_id):
+        names = ", ".join(payment_id for payment_id, _ in pending)
+        raise Conflict(f"{target_id} is covered by pending payment {names}; it is due again only if that is "
+                       "returned", field=field, code="pending_payment")
+
+
+def check_exact_lines(state: AccountState, lines: Sequence[Line]) -> None:
+    """Each line pays exactly what is due on its target, either all of them gross or all of them net of the
+    open credits that will be spent on them (oldest credit first, in the order the lines are given)."""
+    due = [(line.target_kind, line.target_id, amount_due(state, line.target_kind, line.target_id))
+           for line in lines]
+    net = {(kind, target_id): amount for kind, target_id, amount in due}
+    for _, spent in allocation.apply_credits(spendable_credits(state), due):
+        net[(spent.target_kind, spent.target_id)] -= spent.amount
+    asked = [line.amount for line in lines]
+    if asked in ([amount for *_, amount in due], [net[(k, i)] for k, i, _ in due]):
+        return
+    for line, (kind, target_id, gross) in zip(lines, due, strict=True):
+        if line.amount not in (gross, net[(kind, target_id)]):
+            raise PolicyViolation(f"pay exactly the amount due on {target_id} ({gross}, or "
+                                  f"{net[(kind, target_id)]} after open credits)", field=f"{kind}s.{target_id}",
+                                  code="exact_amount_required")
+    raise PolicyViolation("pay every line gross, or every line net of open credits", field="allocations",
+                          code="exact_amount_required")
+
+
+def check_exact_balance(state: AccountState, amount: int) -> None:
+    """A distributed payment pays exactly the balance due (less pending payments), gross or net of credits."""
+    due = max(state.balance - state.pending_on_invoices(), 0)
+    net = max(due - sum(remaining for _, remaining in spendable_credits(state)), 0)
+    if amount not in (due, net):
+        raise PolicyViolation(f"pay exactly the balance due ({due}, or {net} after open credits)", field="amount",
+                              code="exact_amount_required")
+
+
+def spendable_credits(state: AccountState) -> list[tuple[str, int]]:
+    """(credit, remaining) of the open credits a payment spends automatically, oldest first."""
+    return [(c.id, c.remaining) for c in state.open_credits()]  # a deposit held for a purpose is not among them
+
+
+def held_for(state: AccountState, order_id: str, at: datetime) -> int:
+    """What live, unexpired card holds on an order will pay when captured."""
+    return sum(a.amount for a in state.authorizations.values()
+               if a.order_id == order_id and a.status in ("active", "reauth_requested") and at < a.expires_at)

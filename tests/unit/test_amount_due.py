@@ -1,0 +1,84 @@
+"""Issue 14: what is due on an invoice or an order counts pending ACH payments, open credits and live holds.
+
+Seed 003: "pay the exact amount due"; ACH stays pending until it settles. Seed 001: credits join any payment.
+Seed 004: a hold never covers more than the order's balance due.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ledger.aggregates import Account
+from ledger.aggregates.events.payments import Instruction, Line
+from ledger.errors import Conflict, PolicyViolation
+from tests.unit.test_account_payments import CTX, account_with_invoices, pay
+
+
+def exact(*lines: tuple[str, str, int]) -> Instruction:
+    return Instruction("explicit", tuple(Line(kind, target, amount) for kind, target, amount in lines), exact=True)  # type: ignore[arg-type]
+
+
+def test_exact_amount_counts_a_pending_ach_and_a_covered_invoice_is_refused_naming_it() -> None:
+    account = account_with_invoices(2500)
+    pay(account, "ACH1", 2500, exact(("invoice", "INV-1", 2500)), method="ach", status="pending")
+    with pytest.raises(Conflict) as refused:
+        account.check_payment(payment="P2", amount=2500, instruction=exact(("invoice", "INV-1", 2500)))
+    assert (refused.value.code, refused.value.field) == ("pending_payment", "invoices.INV-1")
+    assert "ACH1" in str(refused.value)
+    with pytest.raises(Conflict):  # not only with --exact: the invoice is covered
+        account.check_payment(payment="P2", amount=1000,
+                              instruction=Instruction("explicit", (Line("invoice", "INV-1", 1000),)))
+
+
+def test_exact_amount_of_a_partly_covered_invoice_is_what_the_pending_ach_leaves() -> None:
+    account = account_with_invoices(7500)
+    pay(account, "ACH1", 5000, Instruction("explicit", (Line("invoice", "INV-1", 5000),)), method="ach",
+        status="pending")
+    with pytest.raises(PolicyViolation) as refused:
+        account.check_payment(payment="P2", amount=7500, instruction=exact(("invoice", "INV-1", 7500)))
+    assert refused.value.code == "exact_amount_required"
+    account.check_payment(payment="P2", amount=2500, instruction=exact(("invoice", "INV-1", 2500)))
+    with pytest.raises(PolicyViolation):
+        account.check_payment(payment="P2", amount=7500, instruction=Instruction("distribute", exact=True))
+    account.check_payment(payment="P2", amount=2500, instruction=Instruction("distribute", exact=True))
+
+
+def test_exact_amount_net_of_credit_is_accepted_on_both_paths() -> None:
+    account = account_with_invoices(7500)
+    account.issue_credit(CTX, credit="CM1", amount=3000, reference="goodwill")
+    account.collect_events()
+    for instruction in (exact(("invoice", "INV-1", 4500)), Instruction("distribute", exact=True)):
+        account.check_payment(payment="P1", amount=4500, instruction=instruction)
+    account.check_payment(payment="P1", amount=7500, instruction=exact(("invoice", "INV-1", 7500)))
+    with pytest.raises(PolicyViolation) as refused:
+        account.check_payment(payment="P1", amount=5000, instruction=exact(("invoice", "INV-1", 5000)))
+    assert refused.value.code == "exact_amount_required"
+    pay(account, "P1", 4500, exact(("invoice", "INV-1", 4500)))
+    assert account.state.invoices["INV-1"].status == "paid" and account.state.credit_balance == 0
+
+
+def test_paying_an_order_with_nothing_due_is_refused_like_a_paid_invoice() -> None:
+    account = account_with_invoices()
+    account.place_order(CTX, order="O1", amount=5000)
+    pay(account, "P1", 5000, Instruction("explicit", (Line("order", "O1", 5000),)))
+    with pytest.raises(Conflict) as refused:
+        account.check_payment(payment="P2", amount=1000,
+                              instruction=Instruction("explicit", (Line("order", "O1", 1000),)))
+    assert (refused.value.code, refused.value.field) == ("order_paid", "orders.O1")
+
+
+def test_live_holds_count_against_the_balance_due_of_an_order() -> None:
+    account = account_with_invoices()
+    account.place_order(CTX, order="O1", amount=5000)
+    account.authorize_card(CTX, authorization="A1", order="O1", amount=5000, token="tok_visa",
+                           transaction_id="t1")
+    with pytest.raises(PolicyViolation) as refused:
+        account.authorize_card(CTX, authorization="A2", order="O1", amount=1000, token="tok_visa",
+                               transaction_id="t2")
+    assert (refused.value.code, refused.value.field) == ("exceeds_amount_due", "amount")
+    later = CTX.__class__(at=CTX.at + timedelta(days=30), by=CTX.by)
+    account.authorize_card(later, authorization="A2", order="O1", amount=5000, token="tok_visa",
+                           transaction_id="t2")  # A1 has expired: it holds nothing any more
+    assert isinstance(account, Account)
