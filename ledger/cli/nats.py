@@ -41,7 +41,7 @@ def credentials(state: CliState, role: str, name: str, kind: str) -> None:
 
 @nats_group.command("revoke")
 @click.argument("role", type=click.Choice(ISSUED_ROLES))
-@click.option("--name", default="")
+@click.option("--name", default="", help="The credential's name (as issued).")
 @pass_state
 def revoke(state: CliState, role: str, name: str) -> None:
     """Remove a credential; the bundled server drops its connections at once (an external one on reload)."""
