@@ -12,7 +12,7 @@ from ledger.adapters.clock import ManualClock, SystemClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.commands.batching import BatchingService
 from ledger.commands.dispatch import LedgerService
-from ledger.config import Settings
+from ledger.config import Settings, ensure_private_home
 from ledger.identity.credentials import Credentials
 from ledger.ports import Ports
 from ledger.ports.clock import Clock
@@ -91,6 +91,7 @@ def build(settings: Settings, *, at: datetime | None = None, clock: Clock | None
     of the CLI gains nothing from it, and writes in one transaction of its own unless ``LEDGER_GROUP_COMMIT=1``)."""
     if clock is None:
         clock = ManualClock(at, zone=settings.timezone) if at is not None else SystemClock(settings.timezone)
+    ensure_private_home(settings.home)
     if gateway is None:
         settings.gateway_db.parent.mkdir(parents=True, exist_ok=True)
         gateway = GatewaySimulator(clock, str(settings.gateway_db))

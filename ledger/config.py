@@ -8,7 +8,9 @@ defaults and meanings are the README's configuration table (``tests/unit/test_se
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -180,6 +182,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "SQLITE_LOCK_TIMEOUT": "30",
             "CREATE_TABLE": "y",
         }
+
+
+def ensure_private_home(home: Path) -> Path:
+    """``home`` as a folder only its owner may enter: created with mode 0700, or refused when it exists with any
+    permission for the group or others (it holds the secret that signs links and keys the hash chain, the
+    event store, the gateway state and the mail). The folder is named with what to do; the ledger never changes
+    the mode of a folder it did not create (``--db /tmp/x.db`` makes /tmp its home)."""
+    with contextlib.suppress(FileExistsError):
+        home.mkdir(mode=0o700, parents=True)
+    mode = stat.S_IMODE(home.stat().st_mode)
+    if mode & 0o077:
+        raise ValidationError(f"{home} can be read by other users (mode {mode:o}): run chmod 700 {home}, or point "
+                              f"LEDGER_HOME at a private folder", field="LEDGER_HOME", code="home_not_private")
+    return home
 
 
 def worker_names(text: str) -> tuple[str, ...]:

@@ -5,7 +5,8 @@ Amounts arrive as decimal strings ("120.50"); floats are refused because they ca
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from ledger.errors import ValidationError
 
@@ -15,8 +16,20 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     "JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3,
 }  # fmt: skip
 
-#: The largest amount one command may carry, in minor units (a guard against typos and overflow).
-MAX_MINOR_UNITS = 10**15
+#: How an amount is written, all of it: ``^[0-9]+(\.[0-9]+)?$`` (the decimals then checked against the currency's
+#: exponent, so "5.00" is USD's and JPY's "5" only): no sign, no spaces, no exponent, no thousands separator.
+_AMOUNT = re.compile(r"[0-9]+(\.([0-9]+))?")
+
+#: The largest amount one command may carry, in minor units: 100,000,000,000.00 in a two-decimal currency,
+#: JPY 10,000,000,000,000 (about USD 65 billion), BHD 10,000,000,000.000. No invoice, payment or hold behind a
+#: customer portal comes near; a typo or a hostile client's 9999999999999.99 is refused (``amount_too_large``).
+MAX_AMOUNT = 10**13
+#: The most an account may owe (open invoices and orders) or hold as open credit, in minor units: a hundred
+#: of the largest amounts (``balance_limit``). Far below 2**63 (9.2e18), so no account's figure nears SQLite's
+#: integers; the ledger's total is not capped (no account can decide it alone), and every sum of it in the read
+#: models and replays is exact however large (ledger.projections.sums, Python ints).
+MAX_BALANCE = 10**15
+MAX_MINOR_UNITS = MAX_AMOUNT
 
 
 def check_currency(currency: object, field: str = "currency") -> str:
@@ -37,24 +50,17 @@ def parse_amount(text: object, currency: str, field: str = "amount", *, allow_ze
     if not isinstance(text, str):
         raise ValidationError("amount must be a decimal string such as '120.50'", field=field, code="invalid_amount")
     exponent = CURRENCY_EXPONENTS[check_currency(currency)]
-    cleaned = text.strip()
-    if not cleaned or len(cleaned) > 32 or not all(c in "0123456789.-+" for c in cleaned):  # ASCII digits only:
-        # Decimal also reads "٥.00" (Arabic-Indic five) as 5, which another reader of the request may not
-        raise ValidationError(f"{text!r} is not a decimal amount", field=field, code="invalid_amount")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValidationError(f"{text!r} is not a decimal amount", field=field, code="invalid_amount") from None
-    if not value.is_finite():
-        raise ValidationError(f"{text!r} is not a decimal amount", field=field, code="invalid_amount")
-    minor = value.scaleb(exponent)
-    if minor != minor.to_integral_value():
+    written = _AMOUNT.fullmatch(text[1:] if text.startswith("-") else text) if len(text) <= 32 else None
+    if written is None:  # ASCII digits only: Decimal also reads "٥.00" (Arabic-Indic five), " 5", "+5", "5e2"
+        raise ValidationError(f"{text!r} is not a decimal amount (digits, then optionally a point and up to "
+                              f"{exponent} decimals)", field=field, code="invalid_amount")
+    if text.startswith("-"):
+        raise ValidationError("amount must not be negative", field=field, code="negative_amount")
+    if len(written.group(2) or "") > exponent:
         raise ValidationError(
             f"{text!r} has more than {exponent} decimals for {currency}", field=field, code="too_many_decimals"
         )
-    units = int(minor)
-    if units < 0:
-        raise ValidationError("amount must not be negative", field=field, code="negative_amount")
+    units = int(Decimal(text).scaleb(exponent))
     if units == 0 and not allow_zero:
         raise ValidationError("amount must be greater than zero", field=field, code="zero_amount")
     if units > MAX_MINOR_UNITS:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from ledger.adapters.clock import ManualClock
@@ -57,11 +58,63 @@ def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_inte
                  ids=SequentialIds())
 
 
+def logged(ledger: Ledger) -> list[Any]:
+    """Every event in the ledger's log, in order (for the invariant checker)."""
+    events: list[Any] = []
+    after = 0
+    while notes := ledger.store.recorder.select_notifications(start=after, limit=1000, inclusive_of_start=False):
+        after = notes[-1].id
+        events += [ledger.store.mapper.to_domain_event(note) for note in notes]
+    return events
+
+
 async def reset_streams(js: Any, *names: str) -> None:
     """Delete the named JetStream streams if they exist (the session's nats-server is shared by tests)."""
     for name in names or ("LEDGER_EVENTS", "LEDGER_DLQ"):
         with contextlib.suppress(Exception):
             await js.delete_stream(name)
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[list[MutableMapping[str, Any]]]:
+    """structlog's ``capture_logs`` that also catches the ledger's module loggers: a logger used before a later
+    ``configure_logging`` (an in-process CLI run in an earlier test) keeps the processors of its first use, so
+    each module's ``log`` is replaced by a fresh one for the duration, and INFO lines pass (a quiet run before
+    may have filtered them)."""
+    import sys
+
+    import structlog
+    from structlog._config import BoundLoggerLazyProxy
+    from structlog.testing import capture_logs
+
+    wrapper = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))  # INFO too, whatever ran before
+    with pytest.MonkeyPatch.context() as patch:
+        for module in list(sys.modules.values()):
+            found = getattr(module, "log", None)
+            if isinstance(found, BoundLoggerLazyProxy) and module.__name__.startswith(("ledger", "workers")):
+                patch.setattr(module, "log", structlog.get_logger(*found._logger_factory_args))
+        try:
+            with capture_logs() as logs:
+                yield logs
+        finally:
+            structlog.configure(wrapper_class=wrapper)
+
+
+async def fresh_streams(url: str) -> tuple[Any, Any]:
+    """(connection, JetStream context) to the nats-server at ``url`` with LEDGER_EVENTS and LEDGER_DLQ made
+    anew (empty)."""
+    import nats
+
+    from workers.consumer import ensure_dlq_stream
+    from workers.relay import ensure_events_stream
+
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await reset_streams(js)
+    await ensure_events_stream(js)
+    await ensure_dlq_stream(js)
+    return nc, js
 
 
 @contextlib.asynccontextmanager

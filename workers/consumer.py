@@ -130,6 +130,31 @@ async def rewind(js: JetStreamContext, worker: str, start_seq: int, *, max_deliv
     log.info("worker_rewound", worker=worker, stream_seq=start_seq)
 
 
+async def recreate_if_gone(js: JetStreamContext, worker: str, config: ConsumerConfig, error: Exception) -> bool:
+    """After a failed fetch: when the worker's durable consumer (or the events stream with it) is gone (deleted
+    by an operator, a server that lost its JetStream store), create them again, say so in one warning, and
+    return True; False when they are there (the failure was something else). A re-created consumer starts from
+    the stream's first message; the inbox keeps the worker from acting twice."""
+    try:
+        await js.consumer_info(EVENTS_STREAM, durable_name(worker))
+        return False
+    except NotFoundError:
+        pass
+    from workers.relay import ensure_events_stream
+
+    stream_gone = False
+    try:
+        await js.stream_info(EVENTS_STREAM)
+    except NotFoundError:
+        stream_gone = True
+        await ensure_events_stream(js)
+    await ensure_dlq_stream(js)
+    await js.add_consumer(EVENTS_STREAM, config=config)
+    log.warning("worker_consumer_recreated", worker=worker, consumer=durable_name(worker), stream=EVENTS_STREAM,
+                stream_recreated=stream_gone, after=repr(error))
+    return True
+
+
 async def consume(js: JetStreamContext, worker: Worker, inbox: Inbox, stop: asyncio.Event, *,
                   max_deliver: int = 5, batch: int = 10, backoff: tuple[float, ...] = BACKOFF,
                   ack_wait: float = 30.0) -> None:
@@ -137,14 +162,25 @@ async def consume(js: JetStreamContext, worker: Worker, inbox: Inbox, stop: asyn
     stopping and the other fetched ones are handed back (NAK) for another instance or the next start; those
     held by a worker that died come back after ``ack_wait`` seconds."""
     durable = durable_name(worker.name)
-    subscription = await js.pull_subscribe(f"{EVENTS_PREFIX}>", durable=durable, stream=EVENTS_STREAM,
-                                           config=consumer_config(durable, max_deliver, ack_wait))
+    config = consumer_config(durable, max_deliver, ack_wait)
+    subscription = await js.pull_subscribe(f"{EVENTS_PREFIX}>", durable=durable, stream=EVENTS_STREAM, config=config)
     while not stop.is_set():
         try:
             messages = await subscription.fetch(batch, timeout=1)
         except (NatsTimeout, TimeoutError):
             continue
         except Exception as error:
+            try:
+                recreated = await recreate_if_gone(js, worker.name, config, error)
+            except Exception as failure:  # the server still away: try again in a second
+                log.warning("worker_fetch_failed", worker=worker.name, error=repr(error), recreate=repr(failure))
+                recreated = False
+            if recreated:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
+                subscription = await js.pull_subscribe(f"{EVENTS_PREFIX}>", durable=durable, stream=EVENTS_STREAM,
+                                                       config=config)
+                continue
             log.warning("worker_fetch_failed", worker=worker.name, error=repr(error))
             await asyncio.sleep(1)
             continue

@@ -1,6 +1,7 @@
 """The expiry scheduler: records AuthorizationExpired (29 days) and InvitationExpired (72 hours) when their
-time passes, and the bank's decision on pending ACH payments (``workers.ach``). Time comes from the clock
-port, so tests move it; due items come from the accounts projection."""
+time passes, the bank's decision on pending ACH payments (``workers.ach``), and reconciles the ledger with the
+gateway's transactions every ``RECONCILE_EVERY`` seconds (:mod:`ledger.commands.reconciliation`). Time comes
+from the clock port, so tests move it; due items come from the accounts projection."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from ledger.commands import messages as m
+from ledger.commands.reconciliation import reconcile
 from ledger.errors import LedgerError
 from ledger.projections import queries
 from workers.ach import SETTLED_EVERY, reconcile_ach
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     from ledger.projections.keeper import ProjectionKeeper
 
 log = structlog.get_logger("ledger.expiry")
+#: How often ``serve`` reconciles with the gateway (an intent is decided once it is ``GRACE``, 5 minutes, old).
+RECONCILE_EVERY = 300.0
 WORKER = m.ActorIn(kind="worker", name="expiry", channel="system")
 
 
@@ -45,8 +49,9 @@ def expire_due(ledger: Ledger, keeper: ProjectionKeeper) -> int:
 
 async def run(ledger: Ledger, keeper: ProjectionKeeper, stop: asyncio.Event, every: float = 30.0) -> None:
     """Check for due expiries and decided ACH payments every ``every`` seconds until ``stop`` (settled ACH
-    payments, for a late return, every ``SETTLED_EVERY`` seconds)."""
-    settled_at = -SETTLED_EVERY
+    payments, for a late return, every ``SETTLED_EVERY`` seconds; the gateway's transactions every
+    ``RECONCILE_EVERY`` seconds, the first time at once)."""
+    settled_at = reconciled_at = -max(SETTLED_EVERY, RECONCILE_EVERY)
     while not stop.is_set():
         try:
             count = await asyncio.to_thread(expire_due, ledger, keeper)
@@ -61,5 +66,11 @@ async def run(ledger: Ledger, keeper: ProjectionKeeper, stop: asyncio.Event, eve
                 settled_at = time.monotonic()
         except Exception as error:
             log.warning("ach_reconcile_failed", error=repr(error))
+        if time.monotonic() - reconciled_at >= RECONCILE_EVERY:
+            reconciled_at = time.monotonic()
+            try:
+                await asyncio.to_thread(reconcile, ledger.store, ledger.ports)
+            except Exception as error:
+                log.warning("gateway_reconcile_failed", error=repr(error))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)

@@ -159,6 +159,19 @@ class Relay:
         log.info("relayed", events=len(notes), log_position=self._position, event_id=previous)
         return len(notes)
 
+    async def recreate_if_gone(self, error: Exception) -> bool:
+        """After a failure: when LEDGER_EVENTS is gone (deleted, a server that lost its JetStream store), create
+        it again, say so in one warning and return True (the relay then publishes the log from its start, which
+        the workers' inboxes keep from being acted on twice); False when it is there."""
+        try:
+            await self.js.stream_info(EVENTS_STREAM)
+            return False
+        except NotFoundError:
+            pass
+        await ensure_events_stream(self.js)
+        log.warning("events_stream_recreated", stream=EVENTS_STREAM, after=repr(error))
+        return True
+
     def accounts_of(self, notes: Sequence[Note]) -> list[str | None]:
         """The business account id of each note's aggregate (blocking: it may read the store).
 
@@ -198,8 +211,11 @@ class Relay:
                 published = await self.publish_batch()
                 delay = idle
             except Exception as error:
-                log.warning("relay_retry", error=repr(error))
                 self._position = None
+                with contextlib.suppress(Exception):  # the server away: the next round tries again
+                    if await self.recreate_if_gone(error):
+                        continue
+                log.warning("relay_retry", error=repr(error))
                 published = 0
                 delay = min(delay * 2, 5.0)
             if published == 0:

@@ -34,6 +34,7 @@ from ledger.ports.gateway import (
     AchStatus,
     AuthorizationResult,
     ChargeResult,
+    GatewayTransaction,
     PaymentMethod,
     check_amount,
     check_token,
@@ -227,6 +228,22 @@ class GatewaySimulator:
         status: AchStatus = row["status"]
         return self._answer(lost, AchReport(status, row["return_code"]))
 
+    def transactions(self, *, since: datetime, after: str | None = None,
+                     limit: int = 500) -> list[GatewayTransaction]:
+        """Every transaction made at or after ``since``, oldest first (ties by id), from after ``after``."""
+        lost = self._outage()
+        with self._lock:
+            start = (since.isoformat(), "")
+            if after is not None:
+                row = self._get(check_transaction_id(after, "after"))
+                if row is None:
+                    raise NotFound(f"no transaction {after}", field="after", code="unknown_transaction")
+                start = max(start, (row["created_at"], after))
+            rows = self._db.execute("select * from gateway_transactions where (created_at, id) > (?, ?) "
+                                    "order by created_at, id limit ?", (*start, limit)).fetchall()
+        now = self.clock.now()
+        return self._answer(lost, [_listed(row, now) for row in rows])
+
     # -- the bank's side of ACH, and outages (controls of the simulator, not of the port) -------------------
 
     def settle_ach(self, transaction_id: str) -> None:
@@ -353,6 +370,16 @@ def _judge_hold(token: str) -> tuple[str, str | None]:
     if token in ACH_TOKENS:
         return "declined", "authorization_not_supported"
     return _judge_charge(token, "card")
+
+
+def _listed(row: sqlite3.Row, now: datetime) -> GatewayTransaction:
+    """A row as the list API shows it."""
+    live = (row["kind"] == "authorization" and row["status"] == "approved" and row["used"] < row["amount"]
+            and now < datetime.fromisoformat(row["expires_at"]))
+    return GatewayTransaction(transaction_id=row["id"], kind=row["kind"], idempotency_key=row["idem_key"],
+                              amount=row["amount"], currency=row["currency"], status=row["status"],
+                              created_at=datetime.fromisoformat(row["created_at"]), parent=row["parent"],
+                              live=live, token=row["token"])
 
 
 def _charge_result(row: sqlite3.Row) -> ChargeResult:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.limits import check_amount
 from ledger.aggregates.payments import PaymentDecisions
 from ledger.aggregates.state import LIVE_HOLDS, Authorization, Order
 from ledger.errors import Conflict, Expired, NotFound, PolicyViolation
@@ -30,6 +31,7 @@ def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field
     if reauthorization and amount < order.open:
         raise PolicyViolation(f"order {order.id} has more than that due; reauthorize its balance due",
                               field=field, code="below_amount_due")
+    check_amount(amount, field)
     if not reauthorization and amount > order.open - held:
         raise PolicyViolation(f"more than the balance due on order {order.id}"
                               + (f" beyond its live holds ({held})" if held else ""), field=field,

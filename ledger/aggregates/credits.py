@@ -8,6 +8,7 @@ from collections.abc import Callable
 from ledger.aggregates import allocation
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Line, TargetKind
+from ledger.aggregates.limits import check_amount, check_credit
 from ledger.aggregates.state import Application, Credit
 from ledger.aggregates.targets import TargetDecisions
 from ledger.errors import Conflict, NotFound, PolicyViolation
@@ -18,6 +19,8 @@ class CreditDecisions(TargetDecisions):
         """A credit memo: money the customer may spend on any invoice (applied automatically with payments)."""
         if credit in self.state.credits:
             raise Conflict(f"credit {credit} already exists", field="credit", code="duplicate_id")
+        check_amount(amount)
+        check_credit(self.state, amount)
         return self.trigger(ctx, ev.CreditIssued, credit_id=credit, amount=amount, kind="memo",
                             reference=reference)
 

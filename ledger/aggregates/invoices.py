@@ -10,6 +10,7 @@ from datetime import date
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
+from ledger.aggregates.limits import check_amount, check_owed
 from ledger.aggregates.state import Application
 from ledger.errors import Conflict, PolicyViolation, ValidationError
 
@@ -21,6 +22,8 @@ class InvoiceDecisions(CreditDecisions):
         moves onto the invoice, so the customer never owes the same goods twice."""
         if invoice in self.state.invoices:
             raise Conflict(f"invoice {invoice} already exists", field="invoice", code="duplicate_id")
+        check_amount(total)
+        check_owed(self.state, total - (0 if order is None else self.state.open_amount("order", order)))
         if due_on < issued_on:
             raise ValidationError("the due date is before the invoice date", field="due", code="due_before_date")
         if order is not None:
@@ -52,6 +55,8 @@ class InvoiceDecisions(CreditDecisions):
                                   code="below_paid")
         if new_total == found.total:
             raise Conflict("the invoice already has this total", field="amount", code="no_change")
+        check_amount(new_total)
+        check_owed(self.state, new_total - found.total)
         return self.trigger(ctx, ev.InvoiceAdjusted, invoice_id=invoice, old_total=found.total,
                             new_total=new_total, reason=reason)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
+from ledger.aggregates.limits import check_amount, check_owed
 from ledger.aggregates.state import AccountState
 from ledger.errors import Conflict, PolicyViolation
 
@@ -39,6 +40,8 @@ class OrderDecisions(CreditDecisions):
         """Record an order from the web, POS, phone or a CSR."""
         if order in self.state.orders:
             raise Conflict(f"order {order} already exists", field="order", code="duplicate_id")
+        check_amount(amount)
+        check_owed(self.state, amount)
         return self.trigger(ctx, ev.OrderPlaced, order_id=order, amount=amount, channel=channel,
                             description=description)
 
@@ -50,6 +53,8 @@ class OrderDecisions(CreditDecisions):
                                   code="below_paid")
         if new_amount == found.amount:
             raise Conflict("the order already has this price", field="amount", code="no_change")
+        check_amount(new_amount)
+        check_owed(self.state, new_amount - found.amount)
         return self.trigger(ctx, ev.OrderPriceChanged, order_id=order, old_amount=found.amount,
                             new_amount=new_amount)
 
@@ -68,6 +73,8 @@ class OrderDecisions(CreditDecisions):
         if amount < old.paid:
             raise PolicyViolation("the new order is below what was already paid", field="amount",
                                   code="below_paid")
+        check_amount(amount)
+        check_owed(self.state, amount - old.amount)
         moved = self.release_target(ctx, "order", order, reason="order replaced", into=new_order)
         event = self.trigger(ctx, ev.OrderReplaced, old_order_id=order, new_order_id=new_order,
                              amount=amount)

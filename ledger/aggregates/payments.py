@@ -16,6 +16,7 @@ from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
 from ledger.aggregates.events.payments import Instruction, Method
 from ledger.aggregates.evolve import opened
+from ledger.aggregates.limits import check_amount, check_credit
 from ledger.aggregates.state import Application, Payment
 from ledger.errors import Conflict, LedgerError, NotFound, PolicyViolation, ValidationError
 
@@ -35,6 +36,8 @@ class PaymentDecisions(CreditDecisions):
         """
         if payment in self.state.payments:
             raise Conflict(f"payment {payment} already exists", field="payment", code="duplicate_id")
+        check_amount(amount)
+        check_credit(self.state, amount)  # what it does not pay becomes credit
         if instruction.mode == "explicit":
             if not instruction.lines:
                 raise ValidationError("name at least one invoice or order", field="allocations")

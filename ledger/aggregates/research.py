@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.limits import check_amount
 from ledger.aggregates.standalone import Standalone
 from ledger.errors import Conflict
 
@@ -34,6 +35,7 @@ class UnidentifiedPayment(Standalone):
                 method: ev.payments.Method, token: str, transaction_id: str, reference: str,
                 idempotency_key: str) -> UnidentifiedPayment:
         """Record a payment whose order or customer number matched nothing."""
+        check_amount(amount)
         event = ev.PaymentReceivedUnidentified(
             originator_id=aggregate_id, originator_version=1, timestamp=ctx.at, by=ctx.by, payment_id=payment,
             amount=amount, currency=currency, method=method, token=token, transaction_id=transaction_id,

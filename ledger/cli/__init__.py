@@ -8,6 +8,7 @@ from ledger.cli import (  # noqa: F401  (registers the sub-commands)
     audit,
     authorizations,
     credits,
+    gateway,
     invoices,
     methods,
     nats,

@@ -69,9 +69,9 @@ def typed_name(param: click.Parameter | None) -> str | None:
 
 
 @contextmanager
-def progress_bar(label: str, total: int, *, hidden: bool) -> Iterator[Callable[[int], None]]:
+def progress_bar(label: str, total: int | None, *, hidden: bool) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr (stdout stays the command's output), ``hidden`` with ``--json``; yields the
-    function to call with how many more of ``total`` are done."""
+    function to call with how many more of ``total`` (None: unknown) are done."""
     with Progress(console=Console(stderr=True), disable=hidden) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done: bar.advance(task, done)

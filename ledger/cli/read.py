@@ -11,12 +11,10 @@ from zoneinfo import ZoneInfo
 
 import click
 import msgspec
-from rich.console import Console
-from rich.progress import Progress
 
 from ledger.cli.access import account
 from ledger.cli.main import CliState, cli, json_option
-from ledger.cli.output import emit_json, fail
+from ledger.cli.output import emit_json, fail, progress_bar
 from ledger.cli.tables import table
 from ledger.errors import LedgerError
 from ledger.ports.clock import business_date
@@ -99,9 +97,8 @@ def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
         fail(error, state.as_json)
     with keeper(state, catch_up=False) as kept:
         head = kept.events.head()
-        with Progress(console=Console(stderr=True), disable=state.as_json) as bar:
-            task = bar.add_task("rebuilding", total=head)
-            applied = kept.rebuild(list(names) or None, progress=lambda n: bar.advance(task, n))
+        with progress_bar("rebuilding", head, hidden=state.as_json) as advance:
+            applied = kept.rebuild(list(names) or None, progress=advance)
         result = {"rebuilt": list(dict.fromkeys(names)) or [s.name for s in kept.status()], "events": applied}
     if state.as_json:
         emit_json(result)
@@ -115,10 +112,14 @@ def projections_rebuild(state: CliState, names: tuple[str, ...]) -> None:
 @json_option
 @pass_state
 def dashboard(state: CliState, within_days: int) -> None:
-    """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research."""
+    """The CSR dashboard: unpaid orders, expiring authorizations, manual processing, research, and the gateway
+    transactions the ledger has not recorded (``ledger gateway reconciliation``)."""
     with keeper(state) as kept:
-        clock = state.reader().ports.clock
-        rows = queries.dashboard(kept.connection("accounts"), clock.now(), within_days, clock.zone)
+        reader = state.reader()
+        clock = reader.ports.clock
+        rows: dict[str, Any] = {**queries.dashboard(kept.connection("accounts"), clock.now(), within_days,
+                                                     clock.zone),
+                                "reconciliation": reader.store.gateway_book.board(clock.zone)}
     show(state, "Dashboard", rows)
 
 

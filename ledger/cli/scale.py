@@ -5,11 +5,9 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
-from rich.progress import Progress
 
 from ledger.cli.main import CliState, cli
-from ledger.cli.output import emit_json, fail
+from ledger.cli.output import emit_json, fail, progress_bar
 from ledger.errors import LedgerError
 
 pass_state = click.make_pass_decorator(CliState)
@@ -26,9 +24,8 @@ def migrate(state: CliState, source: str, target: str, resume: bool) -> None:
     from ledger.store.migrate import run
 
     try:
-        with Progress(console=Console(stderr=True), disable=state.as_json) as bar:
-            task = bar.add_task("copying events", total=None)
-            result = run(source, target, resume=resume, progress=lambda n: bar.advance(task, n))
+        with progress_bar("copying events", None, hidden=state.as_json) as advance:
+            result = run(source, target, resume=resume, progress=advance)
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:
@@ -56,9 +53,8 @@ def snapshots_refresh(state: CliState, lag: int | None) -> None:
     from ledger.store.snapshots import refresh
 
     ledger = state.ledger()
-    with Progress(console=Console(stderr=True), disable=state.as_json) as bar:
-        task = bar.add_task("accounts", total=None)
-        result = refresh(ledger.store, lag=lag, progress=lambda n: bar.advance(task, n))
+    with progress_bar("accounts", None, hidden=state.as_json) as advance:
+        result = refresh(ledger.store, lag=lag, progress=advance)
     if state.as_json:
         emit_json(result)
     else:

@@ -32,5 +32,5 @@ def check_deadline() -> None:
     """Raise :class:`DeadlineExceeded` when the current command's deadline has passed (no deadline: never)."""
     current = _current.get()
     if current is not None and current[1]() > current[0]:
-        raise DeadlineExceeded("the request's deadline passed before the command was decided; it was not "
+        raise DeadlineExceeded("the request's deadline passed before the command could be decided; it was not "
                                "executed", field="Ledger-Deadline")

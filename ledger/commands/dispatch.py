@@ -152,7 +152,7 @@ class LedgerService:
         memo: dict[str, Any] = {}  # what an attempt asked the gateway for, for a retry to ask again
         for attempt in range(1, self.max_attempts + 1):
             unit = Unit(self.store, self.ports, getattr(command, "actor", None), after_conflict=conflicted,
-                        memo=memo)
+                        memo=memo, command=command)
             try:
                 with self.store.recent_reads(enabled=trust_cache) as reads:
                     try:

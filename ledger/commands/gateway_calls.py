@@ -7,6 +7,9 @@ Money moves at the gateway before the ledger records it, so each call here carri
 * an attempt that charged and then lost the write race to another writer, or whose answer was lost, is recorded
   all the same (:func:`overtaken_charge`), and a hold or capture that a retry can no longer record is undone
   once the refusal is final (:func:`undoing`);
+* before the gateway is asked, an intent is written to the store in its own transaction
+  (:meth:`ledger.commands.unit.Unit.intend`): a store that refuses writes refuses the command before money
+  moves, and an act whose recording is lost leaves a row ``ledger gateway reconcile`` resolves;
 * a declined refund, capture or guest payment is refused (nothing written); a failure to record what the
   gateway did is reported as such (:func:`raise_unrecorded`).
 
@@ -44,6 +47,7 @@ def charge_payment(unit: Unit, account: Account, payment_id: str, key: str, *, t
     be recorded although another writer paid or closed one of its targets meanwhile (:func:`overtaken_charge`)."""
     charge_key = gateway_key(account.id, key)
     overtaken = overtaken_charge(unit, account, payment_id, charge_key, amount=amount, instruction=instruction)
+    unit.intend(key=charge_key, account=account.state.account_id, kind="charge", amount=amount, target=payment_id)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=account.state.currency, method=method,
                                        idempotency_key=charge_key)
     return result, overtaken
@@ -92,8 +96,10 @@ def charge_guest(unit: Unit, scope: UUID, key: str, *, token: str, amount: int, 
                  method: Method) -> ChargeResult:
     """Charge a guest payment that matched no account (kept aside for research): approved or declined (answered
     as a declined payment is), anything else refused."""
+    guest_key = f"unidentified:{gateway_key(scope, key)}"
+    unit.intend(key=guest_key, account="", kind="charge", amount=amount, target=scope.hex)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=method,
-                                       idempotency_key=f"unidentified:{gateway_key(scope, key)}")
+                                       idempotency_key=guest_key)
     if result.status not in ("approved", "declined"):
         raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
                               field="token", code=result.decline_code or "not_approved")
@@ -103,8 +109,10 @@ def charge_guest(unit: Unit, scope: UUID, key: str, *, token: str, amount: int, 
 def refund(unit: Unit, account: Account, key: str, *, transaction_id: str, amount: int,
            field: str) -> ChargeResult:
     """Give ``amount`` of a settled transaction back; a refund the gateway declines is refused, naming ``field``."""
-    result = unit.ports.gateway.refund(transaction_id=transaction_id, amount=amount,
-                                       idempotency_key=gateway_key(account.id, key))
+    refund_key = gateway_key(account.id, key)
+    unit.intend(key=refund_key, account=account.state.account_id, kind="refund", amount=amount,
+                target=transaction_id)
+    result = unit.ports.gateway.refund(transaction_id=transaction_id, amount=amount, idempotency_key=refund_key)
     if result.status == "declined":
         raise PolicyViolation(f"the gateway refused the refund: {result.decline_code}", field=field,
                               code=result.decline_code or "refund_declined")
@@ -122,6 +130,8 @@ def hold(unit: Unit, account: Account, key: str, *, token: str, amount: int,
 
     with undoing(unit, ask, lambda earlier: unit.ports.gateway.void(transaction_id=earlier.transaction_id)):
         check()
+    unit.intend(key=gateway_key(account.id, key), account=account.state.account_id, kind="authorization",
+                amount=amount, target=key)
     return ask()
 
 
@@ -140,6 +150,8 @@ def capture(unit: Unit, account: Account, key: str, *, authorization: Authorizat
 
     with undoing(unit, ask, undo):
         check()
+    unit.intend(key=gateway_key(account.id, key), account=account.state.account_id, kind="capture",
+                amount=amount, target=authorization.transaction_id)
     result = ask()
     if result.status != "approved":
         raise PolicyViolation(f"the gateway refused the capture: {result.decline_code}", field="authorization",

@@ -11,12 +11,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import msgspec
 import structlog
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
 from ledger.aggregates.logins import PortalLogin
-from ledger.commands.messages import ActorIn
+from ledger.commands.messages import ActorIn, Command
 from ledger.commands.validation import check_id, check_text
 from ledger.errors import NotFound, ValidationError
 from ledger.personal.vault import ERASED
@@ -24,6 +25,7 @@ from ledger.ports import Ports
 from ledger.ports.gateway import Gateway, WatchedGateway
 from ledger.ports.ids import account_uuid, login_uuid, unidentified_uuid
 from ledger.store.application import LedgerStore
+from ledger.store.intents import Intent
 
 #: How far a running clock may be behind an account's newest event and still record after it (see _not_before).
 CLOCK_SKEW = timedelta(seconds=5)
@@ -42,8 +44,10 @@ class Unit:
     """
 
     def __init__(self, store: LedgerStore, ports: Ports, actor: ActorIn | None, *,
-                 after_conflict: bool = False, memo: dict[str, Any] | None = None) -> None:
+                 after_conflict: bool = False, memo: dict[str, Any] | None = None,
+                 command: Command | None = None) -> None:
         self.store = store
+        self.command = command
         self.gateway = WatchedGateway(ports.gateway)
         self.ports = replace(ports, gateway=cast(Gateway, self.gateway))
         self.after_conflict = after_conflict
@@ -58,6 +62,15 @@ class Unit:
         self.ctx = ev.Context(at=ports.clock.now(), by=ev.Actor(by.kind, check_text(by.name, "actor.name"),
                                                                    by.channel))
         self.touched: list[Account | UnidentifiedPayment | PortalLogin] = []
+        self.intents: list[str] = []
+
+    def intend(self, *, key: str, account: str, kind: str, amount: int, target: str) -> None:
+        """Record, committed, that the gateway is about to be asked for ``kind`` under ``key`` (resolved when
+        the outcome is recorded or the gateway declines; :mod:`ledger.store.intents`). Raises when the store
+        refuses writes, before any money moves."""
+        self.store.gateway_book.intend(Intent(key, account, kind, amount, target, self.ports.clock.now(),
+                                              command=without_token(self.command)))
+        self.intents.append(key)
 
     def account(self, account_id: str) -> Account:
         """Load the account named by its business id (NotFound names the ``account`` field)."""
@@ -126,12 +139,25 @@ class Unit:
         self._on_refused.append(action)
 
     def committed(self) -> None:
-        """Run the after-commit actions; one that fails is logged (the command itself is done)."""
-        _run_all(self._after_commit, "after_commit_failed")
+        """Resolve this attempt's gateway intents (what the gateway did is recorded), then run the after-commit
+        actions; one that fails is logged (the command itself is done; reconciliation resolves the intents)."""
+        _run_all([lambda: self.store.gateway_book.resolve(self.intents), *self._after_commit],
+                 "after_commit_failed")
 
     def refused(self) -> None:
-        """Run the on-refused actions; one that fails is logged (the refusal stands)."""
-        _run_all(self._on_refused, "on_refused_failed")
+        """Resolve the intents the gateway declined (nothing moved; the others, an answer lost or an act the
+        refusal undoes, stay for reconciliation), then run the on-refused actions; one that fails is logged."""
+        declined = [key for key in self.intents if key in self.gateway.declined]
+        _run_all([lambda: self.store.gateway_book.resolve(declined), *self._on_refused], "on_refused_failed")
+
+
+def without_token(command: Command | None) -> str:
+    """``command`` as JSON (``{"type": ..., "body": ...}``) with its token, if any, left out; "" for None."""
+    if command is None:
+        return ""
+    body = msgspec.to_builtins(command)
+    body.pop("token", None)
+    return msgspec.json.encode({"type": type(command).__name__, "body": body}).decode()
 
 
 def _run_all(actions: list[Callable[[], object]], failure: str) -> None:

@@ -4,7 +4,8 @@ Every command request carries a deadline: the header ``Ledger-Deadline`` (absolu
 ``1796000000.250``) or ``Ledger-Timeout`` (seconds from its arrival), else the service's default
 (``LEDGER_REQUEST_TIMEOUT``). A request already past its deadline on arrival is answered ``deadline_exceeded``
 at once; one that waits in the queue until its deadline passes is answered so when its turn comes
-(:mod:`ledger.commands.deadlines`). Neither is executed.
+(:mod:`ledger.commands.deadlines`), as is one whose deadline would pass before it could be answered at the time
+commands now take to decide (:meth:`Admission.latest_start`). None of them is executed.
 
 At most ``capacity`` commands are admitted at once (deciding, or queued for a thread that decides); a request
 arriving when that many are in the service is answered ``overloaded`` at once, with a ``retry_after`` hint (how
@@ -56,6 +57,7 @@ class Admission:
         self.in_flight = 0
         self.most = 0
         self._stay = 0.01  # seconds a command spends in the service, moving average
+        self._deciding = 0.0  # seconds from the start of deciding to the answer, moving average
 
     def deadline_of(self, headers: Mapping[str, str] | None) -> float:
         """The request's deadline (Unix time) from its headers, or ``default_timeout`` from now; a header that
@@ -89,11 +91,17 @@ class Admission:
         self.most = max(self.most, self.in_flight)
         return now
 
-    def leave(self, entered: float) -> None:
-        """A command admitted at ``entered`` was answered."""
+    def leave(self, entered: float, deciding: float = 0.0) -> None:
+        """A command admitted at ``entered`` was answered, ``deciding`` seconds after it started deciding."""
         self.in_flight -= 1
         stay = max(0.0, self.now() - entered)
         self._stay += _SMOOTHING * (stay - self._stay)
+        self._deciding += _SMOOTHING * (max(0.0, deciding) - self._deciding)
+
+    def latest_start(self, deadline: float) -> float:
+        """The last instant a command due by ``deadline`` may start deciding and still be answered in time, at
+        the time commands now take to decide: one starting later would be answered after its caller gave up."""
+        return deadline - self._deciding
 
     def retry_after(self) -> float:
         """Seconds until half the queue has drained at the recent pace: half the time a command now stays in the
@@ -148,12 +156,13 @@ class CommandIntake:
         task.add_done_callback(self._tasks.discard)
 
     async def _decided(self, msg: Any, at: float, entered: float) -> None:
+        deciding = 0.0
         try:
-            reply = await asyncio.get_running_loop().run_in_executor(
-                self.pool, _within, at, self.admission.now,
+            reply, deciding = await asyncio.get_running_loop().run_in_executor(
+                self.pool, _within, self.admission.latest_start(at), self.admission.now,
                 functools.partial(self.decide, msg.subject, msg.data, msg.headers))
         finally:
-            self.admission.leave(entered)
+            self.admission.leave(entered, deciding)
         await self._answer(msg, reply)
         log.info("command_handled", subject=msg.subject, ok=reply.startswith(b'{"ok"'))
 
@@ -174,6 +183,8 @@ class CommandIntake:
                 log.warning("reply_failed", subject=msg.subject, error=repr(error))
 
 
-def _within(at: float, now: Callable[[], float], decide: Callable[[], bytes]) -> bytes:
+def _within(at: float, now: Callable[[], float], decide: Callable[[], bytes]) -> tuple[bytes, float]:
+    """``decide()`` if it starts by ``at``; its reply and the seconds it took from its start."""
+    started = now()
     with deadline(at, now):
-        return decide()
+        return decide(), now() - started

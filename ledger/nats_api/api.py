@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Annotated, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import msgspec
 import structlog
@@ -140,7 +140,9 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         clock = ledger.ports.clock
         if view == "dashboard":
             keeper.catch_up(["accounts"])
-            board = queries.dashboard(keeper.connection("accounts"), clock.now(), query.within_days, clock.zone)
+            board: dict[str, Any] = {**queries.dashboard(keeper.connection("accounts"), clock.now(),
+                                                         query.within_days, clock.zone),
+                                     "reconciliation": ledger.store.gateway_book.board(clock.zone)}
             return _encode({"ok": board})
         if view == "audit_search":
             keeper.catch_up(["audit"])

@@ -58,6 +58,28 @@ class AuthorizationResult(msgspec.Struct, frozen=True):
     expires_at: datetime | None = None
 
 
+class GatewayTransaction(msgspec.Struct, frozen=True, kw_only=True):
+    """One transaction as the gateway's list API (or settlement report) shows it: what was done (``kind``),
+    under which idempotency key (the merchant reference the ledger sends), for how much, and where it stands.
+
+    ``status``: approved, declined, pending, settled or returned (ACH), voided (a released hold); ``live`` is
+    True for a hold that still blocks the customer's money (approved, not voided, not expired, not all
+    captured); ``token`` the gateway's token of the method charged or held; ``parent`` is the hold a capture
+    took from or the charge a refund gave back."""
+
+    transaction_id: str
+    kind: Literal["charge", "authorization", "capture", "refund"]
+    idempotency_key: str
+    amount: int
+    currency: str | None
+    status: str
+    created_at: datetime
+    parent: str | None = None
+    live: bool = False
+    #: The gateway's token of the card, PayPal or bank account charged or held (never a card number).
+    token: str | None = None
+
+
 class Gateway(Protocol):
     """A card / PayPal / ACH gateway.
 
@@ -110,6 +132,14 @@ class Gateway(Protocol):
         """Where an ACH debit stands: pending, settled, or returned by the bank with its code (seed 003)."""
         ...
 
+    def transactions(self, *, since: datetime, after: str | None = None,
+                     limit: int = 500) -> list[GatewayTransaction]:
+        """The transactions made at or after ``since``, oldest first, at most ``limit``; ``after`` (the last
+        transaction id of the previous page) continues a listing. The shape of a real gateway's list API
+        (Stripe's ``created[gte]`` + ``starting_after``, Braintree's transaction search by created-at range,
+        Adyen's settlement details report): id, merchant reference (the idempotency key), kind, amount, status."""
+        ...
+
 
 
 def check_token(token: str, field: str = "token") -> str:
@@ -157,6 +187,8 @@ class WatchedGateway:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.acted: list[str] = []
+        #: The idempotency keys the gateway answered "declined" (nothing moved under them).
+        self.declined: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.gateway, name)
@@ -167,6 +199,8 @@ class WatchedGateway:
             result = method(**kwargs)
             if result.status in ("approved", "pending"):
                 self.acted.append(f"{name} {result.transaction_id}")
+            elif "idempotency_key" in kwargs:
+                self.declined.add(kwargs["idempotency_key"])
             return result
 
         return watched

@@ -18,6 +18,7 @@ from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table
 from ledger.projections.schema import IndexSpec, Schema, TableSpec
+from ledger.projections.sums import split_sum
 
 
 def _table(name: str, columns: dict[str, type], pk: tuple[str, ...] = ("account", "id"), *,
@@ -27,11 +28,11 @@ def _table(name: str, columns: dict[str, type], pk: tuple[str, ...] = ("account"
     return TableSpec(name, columns, pk, not_null, defaults or {})
 
 
-_BALANCES = """select a.account, a.account_id, a.currency, a.email,
-    coalesce((select sum(total - paid) from invoices i where i.account = a.account and not voided), 0) as balance,
-    coalesce((select sum(amount - paid) from orders o where o.account = a.account and o.status = 'open'
-        and o.paid < o.amount), 0) as orders_due,
-    coalesce((select sum(remaining) from credits c where c.account = a.account), 0) as credit_balance,
+_BALANCES = f"""select a.account, a.account_id, a.currency, a.email,
+    {split_sum("total - paid", "balance", "from invoices i where i.account = a.account and not voided")},
+    {split_sum("amount - paid", "orders_due", "from orders o where o.account = a.account and o.status = 'open' "
+                                              "and o.paid < o.amount")},
+    {split_sum("remaining", "credit_balance", "from credits c where c.account = a.account")},
     (select settled_at from payments p where p.account = a.account and settled_at is not null
         and refunded < amount order by settled_at desc limit 1) as last_payment_at,
     (select amount from payments p where p.account = a.account and settled_at is not null
@@ -94,7 +95,8 @@ class AccountsProjection(Projection):
     name = "accounts"
     #: 4: a hold's expiry, once recorded, is kept (``expired``) whatever its status becomes; an invoice autopay
     #:    could not pay says why (``autopay_failed``); the balances name what is owed on orders (issue 14).
-    version = 4
+    #: 5: the balances' sums in two 32-bit halves, exact past 2**63 (issue 15).
+    version = 5
     layout = LAYOUT
 
     def __init__(self) -> None:

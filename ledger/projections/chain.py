@@ -1,8 +1,15 @@
 """A hash chain over the stored events, kept in its own file, so an edited event row is detected and named.
 
-``hash(n) = sha256(hash(n-1) | position | originator_id | originator_version | topic | state)`` over the bytes
-the store holds. The chain is appended as the log grows (by every projection keeper); ``verify`` recomputes
-it from the events table and names every row that no longer matches, and any missing or extra rows.
+``hash(n) = HMAC-SHA256(secret, hash(n-1) | position | originator_id | originator_version | topic | state)`` over
+the bytes the store holds, keyed with the ledger's secret, so rewriting both the log and the chain needs the
+secret. The chain is appended as the log grows (by every projection keeper), a row only when it matches the
+seal the database wrote with it (``ledger.store.seals``); ``verify`` recomputes it from the events table and
+names every row that no longer matches, any missing or extra rows, and rows past the chain's head that do not
+match their seals (edited before anything chained them).
+
+A chain begun before it was keyed keeps its links: ``chain_meta.keyed_from`` is the first position linked with
+the key (``sha256`` before it), set when a keyed keeper first opens the file, so an existing chain keeps
+verifying; its anchors still vouch for its unkeyed part.
 
 The chain lives in its own file beside the event store (``$LEDGER_HOME/chain.db``, not with the disposable
 read models), and its head is printed by ``audit verify`` and written into every ``audit export``: an
@@ -12,6 +19,7 @@ anchor kept elsewhere (``audit verify --anchor POSITION:HASH``) also detects a r
 from __future__ import annotations
 
 import hashlib
+import hmac
 import itertools
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,8 +28,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from uuid import UUID
 
 import msgspec
+import structlog
 
 from ledger.projections.runner import connect
+from ledger.store.seals import SealBook
+
+log = structlog.get_logger("ledger.projections")
 
 if TYPE_CHECKING:
     from ledger.store.application import LedgerStore
@@ -29,6 +41,7 @@ if TYPE_CHECKING:
 GENESIS = "0" * 64
 TABLE = "create table if not exists chain (position integer primary key, originator text not null, " \
         "version integer not null, hash text not null)"
+META = "create table if not exists chain_meta (name text primary key, value integer not null)"
 
 
 class Mismatch(msgspec.Struct, frozen=True):
@@ -46,9 +59,9 @@ def state_bytes(state: bytes | bytearray | memoryview | str) -> bytes:
     return state.encode() if isinstance(state, str) else bytes(state)
 
 
-def link(previous: str, note: StoredNote) -> str:
-    """The chain hash of one stored notification, given the previous hash."""
-    digest = hashlib.sha256()
+def link(previous: str, note: StoredNote, key: bytes | None = None) -> str:
+    """The chain hash of one stored notification, given the previous hash (HMAC-SHA256 with ``key``)."""
+    digest = hmac.new(key, digestmod=hashlib.sha256) if key is not None else hashlib.sha256()
     digest.update(previous.encode())
     digest.update(f"|{note.id}|{note.originator_id}|{note.originator_version}|{note.topic}|".encode())
     digest.update(state_bytes(note.state))
@@ -111,9 +124,21 @@ def raw_notes(source: NoteSource | LedgerStore, after: int = 0, batch: int = 10_
 class HashChain:
     """The chain file: append new links, verify the events table against it."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, key: bytes | None = None, seals: SealBook | None = None) -> None:
         self.db: sqlite3.Connection = connect(path)
         self.db.execute(TABLE)
+        self.key = key
+        self.seals = seals
+        self.keyed_from = 1 << 62  # never, without a key
+        if key is not None:
+            self.db.execute(META)
+            self.db.execute("insert or ignore into chain_meta values ('keyed_from', "
+                            "coalesce((select max(position) from chain), 0) + 1)")
+            self.keyed_from = int(self.db.execute("select value from chain_meta where name = 'keyed_from'")
+                                  .fetchone()[0])
+
+    def _link(self, previous: str, note: StoredNote) -> str:
+        return link(previous, note, self.key if note.id >= self.keyed_from else None)
 
     def at(self, position: int) -> str | None:
         """The hash of the link at ``position`` (None when the chain has none there)."""
@@ -137,7 +162,11 @@ class HashChain:
             for note in notes:
                 if note.id <= position:
                     continue
-                previous = link(previous, note)
+                problem = self.seals.problem(note) if self.seals is not None else None
+                if problem is not None:  # never vouch for it: audit verify names it
+                    log.error("event_not_chained", log_position=note.id, problem=problem)
+                    break
+                previous = self._link(previous, note)
                 rows.append((note.id, str(note.originator_id), note.originator_version, previous))
             self.db.executemany("insert into chain values (?, ?, ?, ?)", rows)
             self.db.execute("commit")
@@ -155,13 +184,16 @@ class HashChain:
             batch.append(note)
             if len(batch) >= 10_000:
                 added += self.extend(batch)
+                if self.head()[0] < batch[-1].id:  # stopped at a row that does not match its seal
+                    return added
                 batch = []
         return added + (self.extend(batch) if batch else 0)
 
     def verify(self, source: NoteSource | LedgerStore) -> list[Mismatch]:
         """Recompute the chain from the events table up to the chain's head; every disagreement, earliest first.
 
-        Events recorded after the head are not judged: they are chained by the next catch-up.
+        Events recorded after the head are checked against their seals (an unsealed store's are not judged:
+        they are chained by the next catch-up).
         """
         problems: list[Mismatch] = []
         head, _ = self.head()
@@ -170,7 +202,10 @@ class HashChain:
         previous = GENESIS
         for note in raw_notes(source):
             if note.id > head:
-                break
+                problem = self.seals.problem(note) if self.seals is not None else None
+                if problem is not None:
+                    problems.append(Mismatch(note.id, str(note.originator_id), note.originator_version, problem))
+                continue
             row = next(expected, None)
             while row is not None and row[0] < note.id:
                 problems.append(Mismatch(row[0], row[1], row[2], "event row deleted"))
@@ -182,7 +217,7 @@ class HashChain:
                 if row is not None:
                     expected = itertools.chain([row], expected)
                 continue
-            if link(previous, note) != row[3]:
+            if self._link(previous, note) != row[3]:
                 problems.append(Mismatch(note.id, str(note.originator_id), note.originator_version,
                                          "event row edited"))
             previous = row[3]
@@ -193,3 +228,5 @@ class HashChain:
     def close(self) -> None:
         """Close the file."""
         self.db.close()
+        if self.seals is not None:
+            self.seals.close()

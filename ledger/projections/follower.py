@@ -20,7 +20,7 @@ from typing import Protocol
 import structlog
 
 from ledger import bootstrap
-from ledger.config import Settings
+from ledger.config import Settings, ensure_private_home
 from ledger.projections.keeper import StopFlag
 from ledger.store.application import LedgerStore
 
@@ -34,6 +34,7 @@ def follow(settings: Settings, stop: StopFlag, interval: float = INTERVAL, store
     """Keep every projection of the store that ``settings`` names (or of ``store``, already open) caught up
     until ``stop`` is set."""
     opened = store is None
+    ensure_private_home(settings.home)
     events = store if store is not None else LedgerStore(settings)
     keeper = bootstrap.keeper(events, settings)
     log.info("projection_follower_started", store=settings.store_description())

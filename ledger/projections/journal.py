@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from ledger.aggregates.events.base import Event
-from ledger.double_entry import Journal
+from ledger.double_entry import ACCOUNTS, Journal
 from ledger.projections.base import Meta, Projection, SqlValue
 from ledger.projections.schema import IndexSpec, Schema, TableSpec
 
@@ -22,14 +22,25 @@ LAYOUT = Schema(
         TableSpec("journal_payments", {"account": str, "id": str, "amount": int, "source": str, "status": str},
                   ("account", "id"), frozenset({"account", "id", "amount", "source", "status"})),
         TableSpec("journal_currencies", {"account": str, "currency": str}, ("account",), frozenset({"currency"})),
+        # sums as Python ints written in decimal: exact past 2**63 (ledger.projections.sums)
+        TableSpec("trial_balance", {"currency": str, "ledger_account": str, "debit": str, "credit": str,
+                                    "balance": str}, ("currency", "ledger_account"),
+                  frozenset({"debit", "credit", "balance"})),
     ],
     indexes=[
         IndexSpec("postings_by_position", "postings", ("position",)),
         IndexSpec("postings_by_account", "postings", ("account", "position")),
     ],
-    views={"trial_balance": "select currency, ledger_account, sum(debit) as debit, sum(credit) as credit, "
-                            "sum(debit) - sum(credit) as balance from postings group by currency, ledger_account"},
 )
+
+
+def trial_balance(db: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """The debit-positive balance of every ledger account per currency, as :meth:`Journal.trial_balances`."""
+    out: dict[str, dict[str, int]] = {}
+    for currency, ledger_account, balance in db.execute(
+            "select currency, ledger_account, balance from trial_balance order by currency"):
+        out.setdefault(currency, dict.fromkeys(ACCOUNTS, 0))[ledger_account] = int(balance)
+    return out
 
 
 class JournalProjection(Projection):
@@ -41,7 +52,7 @@ class JournalProjection(Projection):
     """
 
     name = "journal"
-    version = 2
+    version = 3
     layout = LAYOUT
 
     def __init__(self) -> None:
@@ -51,6 +62,8 @@ class JournalProjection(Projection):
         self._dirty_currencies: set[str] = set()
         self._saved_currencies: set[str] = set()
         self._rows: list[tuple[SqlValue, ...]] = []
+        self._sums: dict[tuple[str, str], list[int]] = {}  # (currency, ledger account) -> [debit, credit]
+        self._dirty_sums: set[tuple[str, str]] = set()
 
     def apply(self, event: Event, db: sqlite3.Connection, meta: Meta) -> None:
         """Post ``event``."""
@@ -67,6 +80,11 @@ class JournalProjection(Projection):
             position, at, name, currency = meta.position, meta.at, type(event).__name__, entry.currency
             self._rows.extend((position, at, key, name, currency, p.account, p.debit, p.credit)
                               for p in entry.postings)
+            for p in entry.postings:
+                sums = self._sums.setdefault((currency, p.account), [0, 0])
+                sums[0] += p.debit
+                sums[1] += p.credit
+                self._dirty_sums.add((currency, p.account))
         if entry.currency and key not in self._saved_currencies:  # an aggregate's currency is set once
             self._saved_currencies.add(key)
             self._dirty_currencies.add(key)
@@ -82,9 +100,13 @@ class JournalProjection(Projection):
                        [(*k, *journal.payments[k]) for k in self._dirty_payments if k in journal.payments])
         db.executemany("insert or replace into journal_currencies values (?, ?)",
                        [(k, journal.currencies[k]) for k in self._dirty_currencies if k in journal.currencies])
+        db.executemany("insert or replace into trial_balance values (?, ?, ?, ?, ?)",
+                       [(*k, str(debit), str(credit), str(debit - credit))
+                        for k in self._dirty_sums for debit, credit in (self._sums[k],)])
         self._dirty_invoices.clear()
         self._dirty_payments.clear()
         self._dirty_currencies.clear()
+        self._dirty_sums.clear()
 
     def _loaded(self, db: sqlite3.Connection) -> Journal:
         journal = Journal()
@@ -93,9 +115,11 @@ class JournalProjection(Projection):
         for acc, pid, amount, source, status in db.execute(
                 "select account, id, amount, source, status from journal_payments"):
             journal.payments[(acc, pid)] = (amount, source, status)
-        for currency, ledger_account, balance in db.execute(
-                "select currency, ledger_account, balance from trial_balance"):
-            journal.balances[(currency, ledger_account)] = balance
+        self._sums.clear()
+        for currency, ledger_account, debit, credit in db.execute(
+                "select currency, ledger_account, debit, credit from trial_balance"):
+            self._sums[(currency, ledger_account)] = [int(debit), int(credit)]
+            journal.balances[(currency, ledger_account)] = int(debit) - int(credit)
         for account, currency in db.execute("select account, currency from journal_currencies"):
             journal.currencies[account] = currency
         self._saved_currencies = set(journal.currencies)

@@ -18,6 +18,7 @@ from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
 from ledger.projections.rebuild import ProjectionFiles
 from ledger.projections.runner import StoreLog, catch_up, connect
+from ledger.store.seals import SealBook
 
 if TYPE_CHECKING:
     from ledger.store.application import LedgerStore
@@ -130,7 +131,12 @@ class ProjectionKeeper:
     def chain(self) -> HashChain:
         """The hash chain over the stored events (opened on first use)."""
         if self._chain is None:
-            self._chain = HashChain(self.chain_path)
+            key: bytes | None = self.store.seal_key() if hasattr(self.store, "seal_key") else None
+            settings = getattr(self.store, "settings", None)
+            seals = None
+            if key is not None and settings is not None and settings.store == "sqlite":
+                seals = SealBook(settings.db_path, key)
+            self._chain = HashChain(self.chain_path, key=key, seals=seals)
         return self._chain
 
     def status(self) -> list[ProjectionStatus]:

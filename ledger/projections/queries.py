@@ -24,6 +24,7 @@ from ledger.projections.audit_log import SEARCH
 from ledger.projections.base import SqlValue
 from ledger.projections.periods import MONTHS, PERIODS, TICK, months_before, period_start
 from ledger.projections.schema import search
+from ledger.projections.sums import joined, split_sum
 from ledger.views import payment_status
 
 __all__ = ["MONTHS", "PERIODS", "months_before", "period_start"]  # the CLI's --period choices, tests
@@ -83,11 +84,14 @@ def balance(db: sqlite3.Connection, account_id: str, today: date, zone: ZoneInfo
     """Balance owed on invoices, owed on open orders (``orders_due``), credit, last payment and overdue amount of
     one account (portal dashboard header)."""
     acc = account_row(db, account_id)
-    row = dict(db.execute("select * from balances where account = ?", (acc["account"],)).fetchone())
-    del row["account"]  # the aggregate's UUID: the account is named by its account_id
-    overdue = db.execute("select coalesce(sum(total - paid), 0) from invoices where account = ? and not voided "
-                         "and due_on < ?", (acc["account"], today.isoformat())).fetchone()[0]
-    row["overdue"] = overdue
+    stored = dict(db.execute("select * from balances where account = ?", (acc["account"],)).fetchone())
+    row = {"account_id": stored["account_id"], "currency": stored["currency"], "email": stored["email"],
+           "balance": joined(stored, "balance"), "orders_due": joined(stored, "orders_due"),
+           "credit_balance": joined(stored, "credit_balance"),
+           "last_payment_at": stored["last_payment_at"], "last_payment_amount": stored["last_payment_amount"]}
+    overdue = db.execute(f"select {split_sum('total - paid', 'overdue')} from invoices where account = ? and not "
+                         f"voided and due_on < ?", (acc["account"], today.isoformat())).fetchone()
+    row["overdue"] = joined(overdue, "overdue")
     _local([row], zone, "last_payment_at")
     return _money([row], acc["currency"], "balance", "orders_due", "credit_balance", "last_payment_amount",
                   "overdue")[0]
@@ -316,10 +320,11 @@ def ach_payments(db: sqlite3.Connection, settled_since: datetime | None) -> list
 def account_balances(db: sqlite3.Connection) -> list[tuple[str, str, int, int, int]]:
     """(account id, currency, balance, credit balance, open invoices) of every account, by account id (the
     ``accounts`` read model as of an instant: ``replay balances``)."""
-    return [(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in db.execute(
-        "select b.account_id, b.currency, b.balance, b.credit_balance, (select count(*) from invoices i "
-        "where i.account = b.account and not i.voided and i.total - i.paid > 0) from balances b "
-        "order by b.account_id")]
+    return [(r["account_id"], r["currency"], joined(r, "balance"), joined(r, "credit_balance"),
+             int(r["open_invoices"])) for r in db.execute(
+        "select b.account_id, b.currency, b.balance_high, b.balance_low, b.credit_balance_high, "
+        "b.credit_balance_low, (select count(*) from invoices i where i.account = b.account and not i.voided "
+        "and i.total - i.paid > 0) as open_invoices from balances b order by b.account_id")]
 
 
 def account_ids(db: sqlite3.Connection) -> dict[str, str]:

@@ -37,8 +37,12 @@ from ledger.aggregates.logins import PortalLogin
 from ledger.config import Settings
 from ledger.errors import NotFound
 from ledger.personal.vault import Vault, open_vault
+from ledger.ports.tokens import load_or_create_secret
+from ledger.store import seals
+from ledger.store.intents import GatewayBook
 from ledger.store.mapper import MsgspecMapper, StaleSnapshot
 from ledger.store.snapshots import prune_older
+from ledger.store.sqlite_durable import SEAL_KEY
 
 
 @dataclass
@@ -141,13 +145,17 @@ class LedgerStore(Application[UUID]):
         self.settings = settings
         self.recent = RecentAccounts(settings.aggregate_cache)
         self._local = threading.local()
-        recorder = {"APPLICATION_RECORDER_TOPIC": "ledger.store.group_commit:SQLiteGroupRecorder"} \
-            if settings.store == "sqlite" else {}
+        recorder = {"APPLICATION_RECORDER_TOPIC": "ledger.store.group_commit:SQLiteGroupRecorder",
+                    SEAL_KEY: self.seal_key().hex()} if settings.store == "sqlite" else {}
         merged = {**settings.eventsourcing_env(), **recorder, **(env or {})}
         type(self).snapshotting_intervals = {Account: settings.snapshot_interval}
         for attempt in range(8):
             try:
                 super().__init__(env=merged)
+                if settings.store == "sqlite":
+                    sqlite: Any = self.recorder  # the SQLite group recorder (its datastore and table)
+                    with sqlite.datastore.transaction(commit=True) as cursor:
+                        seals.create(cursor, sqlite.events_table_name)
                 return
             except InternalError as error:  # two instances creating the PostgreSQL tables at the same moment
                 if "concurrently" not in str(error) or attempt == 7:
@@ -174,6 +182,15 @@ class LedgerStore(Application[UUID]):
         if vault is not None:
             vault.close()
         super().close()
+    def seal_key(self) -> bytes:
+        """The ledger's secret, which keys the seals of the events and the hash chain."""
+        given = self.settings.secret.value.encode() if self.settings.secret is not None else None
+        return load_or_create_secret(self.settings.home / "secret", given)
+
+    @functools.cached_property
+    def gateway_book(self) -> GatewayBook:
+        """The gateway intents and the reconciliation list, in this store (:mod:`ledger.store.intents`)."""
+        return GatewayBook(self.recorder)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.factory.transcoder(), mapper_class=MsgspecMapper)

@@ -11,6 +11,11 @@ from eventsourcing import sqlite as es_sqlite
 from eventsourcing.persistence import InterfaceError
 from eventsourcing.utils import Environment, EnvType
 
+from ledger.store import seals
+
+#: The eventsourcing environment's name for the seal key (hex), set by ``LedgerStore`` in-process only.
+SEAL_KEY = "LEDGER_SEAL_KEY"
+
 
 class DurableConnectionPool(es_sqlite.SQLiteConnectionPool):
     """Connections in WAL mode with ``synchronous=FULL``, a busy timeout and a real statement cache.
@@ -26,6 +31,8 @@ class DurableConnectionPool(es_sqlite.SQLiteConnectionPool):
     mmap_bytes = 1 << 30
     #: Prepared statements kept per connection (group inserts use one text per group size).
     statement_cache = 512
+    #: The ledger's secret, which keys the seal of every inserted event (``ledger.store.seals``).
+    seal_key: bytes | None = None
 
     def _create_connection(self) -> es_sqlite.SQLiteConnection:
         try:
@@ -39,6 +46,8 @@ class DurableConnectionPool(es_sqlite.SQLiteConnectionPool):
             self.is_journal_mode_wal = True
             raw.execute(f"PRAGMA mmap_size={self.mmap_bytes};")
         raw.execute("PRAGMA synchronous=FULL;")
+        if self.seal_key is not None:
+            seals.install(raw, self.seal_key)
         raw.row_factory = sqlite3.Row
         return es_sqlite.SQLiteConnection(sqlite_conn=raw, max_age=self.max_age)
 
@@ -49,5 +58,8 @@ class Factory(es_sqlite.SQLiteFactory):
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
         old = self.datastore.pool
-        self.datastore.pool = DurableConnectionPool(db_name=old.db_name, lock_timeout=old.lock_timeout)
+        pool = DurableConnectionPool(db_name=old.db_name, lock_timeout=old.lock_timeout)
+        key = self.env.get(SEAL_KEY)
+        pool.seal_key = bytes.fromhex(key) if key else None
+        self.datastore.pool = pool
         old.close()

@@ -31,7 +31,7 @@ def ledger(tmp_path: Path) -> Ledger:
     run = Ledger(tmp_path)
     run.ok("account", "open", "ACC1", "--email", "a@example.com")
     run.ok("invoice", "issue", "ACC1", "I1", "--amount", "100.00", "--date", "2026-09-01", "--due", "2026-09-05")
-    run.ok("invoice", "issue", "ACC1", "I,2", "--amount", "50.00", "--date", "2026-09-02", "--due", "2026-10-02")
+    run.ok("invoice", "issue", "ACC1", "I/2", "--amount", "50.00", "--date", "2026-09-02", "--due", "2026-10-02")
     run.ok("payment", "submit", "ACC1", "P1", "--amount", "120.00", "--method", "card", "--token", "tok_visa",
            "--distribute")
     run.ok("order", "place", "ACC1", "O1", "--amount", "30.00", "--channel", "phone")
@@ -42,12 +42,12 @@ def ledger(tmp_path: Path) -> Ledger:
 def test_portal_tabs_history_and_dashboard(ledger: Ledger) -> None:
     invoices = ledger.json("account", "invoices", "ACC1")
     assert [(i["id"], i["open"], i["status"]) for i in invoices] == [("I1", "0.00", "paid"),
-                                                                      ("I,2", "30.00", "partially_paid")]
-    assert [i["id"] for i in ledger.json("account", "invoices", "ACC1", "--status", "unpaid")] == ["I,2"]
+                                                                      ("I/2", "30.00", "partially_paid")]
+    assert [i["id"] for i in ledger.json("account", "invoices", "ACC1", "--status", "unpaid")] == ["I/2"]
     assert [p["amount"] for p in ledger.json("account", "payments", "ACC1")] == ["120.00"]
     assert ledger.json("account", "credits", "ACC1") == []
     history = ledger.json("account", "history", "ACC1", "--period", "30d")
-    assert [(o["kind"], o["id"]) for o in history] == [("order", "O1"), ("invoice", "I,2"), ("invoice", "I1")]
+    assert [(o["kind"], o["id"]) for o in history] == [("order", "O1"), ("invoice", "I/2"), ("invoice", "I1")]
     assert ledger.json("account", "balance", "ACC1")[0]["balance"] == "30.00"
     board = ledger.json("dashboard", "--within-days", "30")
     assert [a["authorization"] for a in board["expiring_authorizations"]] == ["A1"]
@@ -116,7 +116,7 @@ def test_replays_exports_and_the_audit_log(ledger: Ledger, tmp_path: Path) -> No
     text = ledger.ok("replay", "statement", "ACC1", "--from", "2026-09-01", "--to", "2026-09-30", "--csv")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["date", "event", "reference", "charge", "credit", "balance"]
-    assert ["2026-09-10", "Invoice Issued", "I,2", "50.00", "0.00", "150.00"] in rows
+    assert ["2026-09-10", "Invoice Issued", "I/2", "50.00", "0.00", "150.00"] in rows
     assert rows[-1] == ["2026-09-30", "Closing balance", "", "", "", "30.00"]
     cut = ledger("--json", "replay", "statement", "ACC1", "--from", "2026-09-01T10:00", "--to", "2026-09-30")
     assert cut.exit_code == 2 and json.loads(cut.stdout)["error"]["field"] == "from"  # a date, not cut from a time
@@ -160,8 +160,10 @@ def test_a_rewritten_chain_file_is_caught_by_an_anchor_kept_elsewhere(ledger: Le
     (tmp_path / "chain.db").unlink()
     result = ledger("audit", "verify", "--json", "--anchor", anchor)
     assert result.exit_code == 1
-    checks = [f["check"] for f in json.loads(result.stdout)["findings"]]
-    assert "chain_anchor" in checks and "hash_chain" not in checks
+    findings = json.loads(result.stdout)["findings"]
+    assert "chain_anchor" in [f["check"] for f in findings]
+    # and without the secret the edit cannot be sealed: the rebuilt chain stops at it (issue 15)
+    assert any(f["check"] == "hash_chain" and "edited before it was chained" in f["detail"] for f in findings)
     assert ledger("audit", "verify", "--anchor", "12:nothex").exit_code == 2
     beyond = ledger("audit", "verify", "--json", "--anchor", f"999:{'0' * 64}")  # not a position this chain has
     detail = next(f["detail"] for f in json.loads(beyond.stdout)["findings"] if f["check"] == "chain_anchor")

@@ -17,7 +17,7 @@ from ledger.commands import messages as m
 from ledger.errors import Conflict, GatewayUnavailable, LedgerError, RecordingFailed
 from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
-from tests.ledger_fixtures import START, make_ledger
+from tests.ledger_fixtures import START, logged, make_ledger
 from workers.autopay import AutopayWorker
 
 
@@ -60,11 +60,6 @@ def raced(tmp_path: Path) -> Any:
 
 def charges(gateway: RacingGateway) -> int:
     return int(gateway._db.execute("select count(*) from gateway_transactions where kind = 'charge'").fetchone()[0])
-
-
-def logged(ledger: Any) -> list[Any]:
-    return [ledger.store.mapper.to_domain_event(n) for n in ledger.store.recorder.select_notifications(start=1,
-                                                                                                        limit=1000)]
 
 
 def test_a_payment_charged_before_another_paid_its_invoice_is_recorded_as_credit(raced: Any) -> None:

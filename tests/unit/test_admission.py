@@ -60,3 +60,13 @@ def test_a_command_is_refused_once_its_deadline_has_passed_and_never_without_one
             check_deadline()
     assert late.value.code == "deadline_exceeded"
     check_deadline()  # the deadline ended with its scope
+
+
+def test_a_command_must_start_early_enough_to_be_answered_in_time() -> None:
+    clock = Clock(1000.0)
+    admission = Admission(2, now=clock)
+    assert admission.latest_start(1010.0) == 1010.0  # nothing decided yet: no margin
+    entered = admission.enter(1010.0)
+    clock.now = 1004.0
+    admission.leave(entered, deciding=4.0)
+    assert 1009.0 < admission.latest_start(1010.0) < 1010.0  # commands take time to decide now

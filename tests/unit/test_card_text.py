@@ -81,3 +81,20 @@ def test_gateway_transaction_ids_are_not_scanned_but_hex_next_to_a_card_number_i
     for text in ("card 4111111111111111abcd", "deadbeef4111111111111111", "card_4242424242424242cafe",
                  "ref abc4242424242424242"):
         assert card_number_in_text(text), text
+
+
+@pytest.mark.parametrize("text", [
+    "4111|1111|1111|1111", "4111*1111*1111*1111", "4111;1111;1111;1111", "4111~1111~1111~1111",
+    "4111#1111#1111#1111", "4111=1111=1111=1111", "(4111)(1111)(1111)(1111)", "4111    1111    1111    1111",
+    "4111 - - 1111 - - 1111 - - 1111", "41 11 11 11 11 11 11 11", "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+    "ref: 4111-1111 1111|1111", "41-1-11-1-11-1-1-11-11-1-1", "[4111][1111][1111][1111]",
+])
+def test_card_numbers_with_any_short_separators_are_found(text: str) -> None:
+    """Issue 15: the README promises any separator."""
+    assert card_number_in_text(text)
+    assert "[card number]" in displayable(text) and "1111" not in displayable(text)
+
+
+def test_two_card_numbers_in_one_stretch_are_both_redacted() -> None:
+    shown = displayable("4111 1111 1111 1111 / 4242 4242 4242 4242")
+    assert shown == "[card number] / [card number]"

@@ -1,0 +1,188 @@
+"""Gateway reconciliation: the ledger converges on the gateway's truth.
+
+Every transaction the gateway lists since a point in time is matched to the ledger by its transaction id (the
+events that record a payment, hold, capture or refund carry it) and idempotency key (the intent written before
+the call, :mod:`ledger.store.intents`):
+
+* a transaction the ledger records, or one the gateway declined, is *matched*;
+* a hold that is live at the gateway but that the ledger does not record, or records as voided, replaced by a
+  reauthorization, expired or captured, is *voided* (a live hold blocks the customer's money for 29 days);
+* a charge, capture or refund that moved money the ledger does not record is *recorded* by running its
+  intent's command again against the gateway's answer (:mod:`ledger.commands.answers_only`; what is no longer
+  open becomes the customer's credit); when there is no such command or it is refused, it is *flagged*: put
+  on the reconciliation list with what the operator does;
+* a transaction whose intent is younger than ``GRACE`` is left alone: its command may still be recording it.
+
+Every intent older than ``GRACE`` is then resolved: the gateway acted under its key (handled above) or did not
+(nothing to do). The ledger side is read from the event log, one pass per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import msgspec
+import structlog
+
+from ledger.aggregates import events as ev
+from ledger.commands.answers_only import command_of, record_again
+from ledger.errors import LedgerError
+from ledger.ports import Ports
+from ledger.ports.gateway import GatewayTransaction
+from ledger.store.application import LedgerStore
+from ledger.store.intents import Flagged
+
+log = structlog.get_logger("ledger.reconciliation")
+#: How old an intent must be before reconciliation decides it (its command may still be recording it).
+GRACE = timedelta(minutes=5)
+#: How far back ``reconcile`` looks by default: longer than a hold lives (29 days) and than card refunds take.
+LOOKBACK = timedelta(days=35)
+#: The ledger statuses of a hold it no longer wants at the gateway.
+_UNWANTED = frozenset({"voided", "replaced", "expired", "captured"})
+_ACTIONS = {
+    "charge": "a charge the ledger has not recorded: run the payment again with the same key (ledger payment "
+              "submit ... --key {key}) to record it (as the customer's credit if its invoice is closed), or "
+              "refund transaction {txn} at the gateway if the customer was not meant to pay",
+    "capture": "a capture the ledger has not recorded: run the capture again with the same key ({key}) to "
+               "record it, or refund transaction {txn} at the gateway if its order was cancelled",
+    "refund": "a refund the ledger has not recorded: run the refund again with the same key ({key}) to record "
+              "it; if its payment is gone, record the money given back with the accounting team",
+}
+
+
+class Report(msgspec.Struct, frozen=True):
+    """What one reconciliation run did: transactions matched to the ledger, recorded by running their command
+    again, holds voided, items put on the reconciliation list, intents resolved, and transactions left to
+    their running command."""
+
+    matched: int = 0
+    recorded: int = 0
+    voided: int = 0
+    flagged: int = 0
+    intents_resolved: int = 0
+    in_flight: int = 0
+
+
+@dataclass
+class _Ledger:
+    """What the event log says about gateway transactions: those it records, and its holds' statuses."""
+
+    known: set[str] = field(default_factory=set)
+    holds: dict[str, str] = field(default_factory=dict)  # hold transaction id -> ledger status
+    undone: set[str] = field(default_factory=set)  # keys of captures the ledger refused and refunded
+
+    @classmethod
+    def read(cls, store: LedgerStore) -> _Ledger:
+        seen = cls()
+        by_authorization: dict[tuple[object, str], str] = {}
+        after = 0
+        while notes := store.recorder.select_notifications(start=after, limit=1000, inclusive_of_start=False):
+            after = notes[-1].id
+            for note in notes:
+                event = store.mapper.to_domain_event(note)
+                seen.note(event, by_authorization)
+        return seen
+
+    def note(self, event: object, by_authorization: dict[tuple[object, str], str]) -> None:
+        for name in ("transaction_id", "refund_transaction_id"):
+            if isinstance(value := getattr(event, name, None), str):
+                self.known.add(value)
+        origin = getattr(event, "originator_id", None)
+        if isinstance(event, ev.CardAuthorized):
+            by_authorization[origin, event.authorization_id] = event.transaction_id
+            self.holds[event.transaction_id] = "active"
+        elif isinstance(event, ev.Reauthorized):
+            self._mark(by_authorization, origin, event.authorization_id, "replaced")
+            by_authorization[origin, event.new_authorization_id] = event.transaction_id
+            self.holds[event.transaction_id] = "active"
+        elif isinstance(event, ev.AuthorizationVoided):
+            self._mark(by_authorization, origin, event.authorization_id, "voided")
+        elif isinstance(event, ev.AuthorizationExpired):
+            self._mark(by_authorization, origin, event.authorization_id, "expired")
+        elif isinstance(event, ev.AuthorizationCaptured):
+            self._mark(by_authorization, origin, event.authorization_id, "captured")
+
+    def _mark(self, by_authorization: dict[tuple[object, str], str], origin: object, authorization: str,
+              status: str) -> None:
+        txn = by_authorization.get((origin, authorization))
+        if txn is not None:
+            self.holds[txn] = status
+
+
+def reconcile(store: LedgerStore, ports: Ports, *, since: datetime | None = None) -> Report:
+    """Match every gateway transaction made since ``since`` (default: ``LOOKBACK`` ago) to the ledger, record
+    what its intent's command can record, void the holds it does not want, flag what it cannot decide, and
+    resolve every intent older than ``GRACE``."""
+    run = _Run(store, ports)
+    listed: list[GatewayTransaction] = []
+    while page := ports.gateway.transactions(since=since or run.now - LOOKBACK,
+                                             after=listed[-1].transaction_id if listed else None):
+        listed += page
+    run.ledger.undone = {txn.idempotency_key.removesuffix(":undone") for txn in listed if txn.kind == "refund"
+                         and txn.status == "approved" and txn.idempotency_key.endswith(":undone")}
+    for txn in listed:
+        run.counts[run.settle(txn)] += 1
+    stale = [key for key in run.intents if key not in run.fresh]
+    run.book.resolve(stale)
+    report = Report(**run.counts, intents_resolved=len(stale))
+    log.info("gateway_reconciled", **msgspec.structs.asdict(report))
+    return report
+
+
+class _Run:
+    """One reconciliation run: the ledger's side read once, the intents, the counts."""
+
+    def __init__(self, store: LedgerStore, ports: Ports) -> None:
+        self.store, self.ports, self.now = store, ports, ports.clock.now()
+        self.book = store.gateway_book
+        self.intents = {intent.key: intent for intent in self.book.intents()}
+        self.fresh = {key for key, intent in self.intents.items() if self.now - intent.created_at < GRACE}
+        self.ledger = _Ledger.read(store)
+        self.counts = dict.fromkeys(("matched", "recorded", "voided", "flagged", "in_flight"), 0)
+
+    def settle(self, txn: GatewayTransaction) -> str:
+        """What one gateway transaction needs; returns the count it falls under."""
+        if txn.idempotency_key in self.fresh:
+            return "in_flight"
+        if txn.kind == "authorization":
+            return self.hold(txn)
+        if txn.status == "declined" or txn.transaction_id in self.ledger.known or (
+                txn.idempotency_key in self.ledger.undone or txn.idempotency_key.endswith(":undone")):
+            return "matched"  # nothing moved, recorded, or a capture the ledger refused and refunded (its refund)
+        intent = self.intents.get(txn.idempotency_key)
+        command = command_of(intent.command, txn.token) if intent else None
+        refused = "no command was kept for it"
+        if command is not None:
+            try:
+                outcome = record_again(self.store, self.ports, command)
+                if outcome.transaction_id == txn.transaction_id:
+                    log.warning("gateway_transaction_recorded", transaction=txn.transaction_id, kind=txn.kind)
+                    return "recorded"
+                refused = f"its command recorded {outcome.transaction_id or 'another transaction'}"
+            except LedgerError as error:
+                refused = f"its command was refused: {error.code}"
+        self.book.flag(Flagged(transaction_id=txn.transaction_id, key=txn.idempotency_key,
+                               account=intent.account if intent else "", kind=txn.kind, amount=txn.amount,
+                               status=txn.status, found_at=self.now,
+                               action=f"{refused}; " + _ACTIONS[txn.kind].format(
+                                   key=_command_key(txn.idempotency_key), txn=txn.transaction_id)))
+        log.error("gateway_transaction_unrecorded", transaction=txn.transaction_id, kind=txn.kind,
+                  amount=txn.amount, why=refused)
+        return "flagged"
+
+    def hold(self, txn: GatewayTransaction) -> str:
+        """A live hold the ledger does not record, or no longer wants, is voided."""
+        wanted = self.ledger.holds.get(txn.transaction_id) not in _UNWANTED and (
+            txn.transaction_id in self.ledger.known)
+        if txn.live and not wanted:
+            self.ports.gateway.void(transaction_id=txn.transaction_id)
+            log.warning("gateway_hold_voided", transaction=txn.transaction_id,
+                        ledger_status=self.ledger.holds.get(txn.transaction_id, "unrecorded"))
+            return "voided"
+        return "matched"
+
+
+def _command_key(gateway_key: str) -> str:
+    """The command's own key inside the gateway's (``<account uuid hex>:<key>``, see ``gateway_key``)."""
+    return gateway_key.removeprefix("unidentified:").partition(":")[2] or gateway_key

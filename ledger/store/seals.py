@@ -1,0 +1,75 @@
+"""Seals: a keyed MAC of every event, written by the database in the same statement as the event row.
+
+The hash chain (``ledger.projections.chain``) grows when a projection keeper next catches up, so an event row
+edited before that (a 10.00 made 90.00 through SQL seconds after it was written) would be chained as if it had
+always said so. Each SQLite connection of the store therefore has a function ``ledger_seal`` keyed with the
+ledger's secret, and a trigger on the events table writes ``HMAC-SHA256(secret, originator|version|topic|state)``
+into ``event_seals`` for every inserted row, inside the insert itself (a group commit's one multi-row statement
+stays one atomic statement). A connection without the key (a ``sqlite3`` shell) cannot insert an event at all.
+The chain links a row only when its seal matches, and ``audit verify`` checks the unchained tail against its
+seals: rewriting an event and its seal needs the secret. Events written before seals existed have none and are
+judged by the chain alone; a PostgreSQL store has no seals (README).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+TABLE = "create table if not exists event_seals (notification_id integer primary key, seal text not null)"
+TRIGGER = ("create trigger if not exists seal_events after insert on {table} begin insert into event_seals "
+           "values (new.rowid, ledger_seal(new.originator_id, new.originator_version, new.topic, new.state)); end")
+
+
+def seal(key: bytes, originator_id: Any, version: int, topic: str, state: bytes | str) -> str:
+    """The MAC of one event row (the originator written as 32 hex digits, however the row holds it)."""
+    mac = hmac.new(key, f"{UUID(str(originator_id)).hex}|{version}|{topic}|".encode(), hashlib.sha256)
+    mac.update(state.encode() if isinstance(state, str) else bytes(state))
+    return mac.hexdigest()
+
+
+def install(connection: sqlite3.Connection, key: bytes) -> None:
+    """Give ``connection`` the ``ledger_seal`` function the trigger calls."""
+    connection.create_function("ledger_seal", 4, lambda o, v, t, s: seal(key, o, v, t, s), deterministic=True)
+
+
+def create(connection: Any, table: str) -> None:
+    """The seals table and the trigger on the events ``table`` (idempotent)."""
+    connection.execute(TABLE)
+    connection.execute(TRIGGER.format(table=table))
+
+
+class SealBook:
+    """The seals of one SQLite store, read beside its events, and the check of a note against its seal."""
+
+    def __init__(self, db_path: Path | str, key: bytes) -> None:
+        self.key = key
+        self.db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+        try:
+            row = self.db.execute("select min(notification_id) from event_seals").fetchone()
+        except sqlite3.OperationalError:  # a store from before seals: nothing sealed yet
+            row = None
+        self.first = int(row[0]) if row and row[0] is not None else None
+
+    def problem(self, note: Any) -> str | None:
+        """Why ``note`` (a stored notification) does not match its seal, or None when it does or predates seals."""
+        if self.first is None:
+            row = self.db.execute("select min(notification_id) from event_seals").fetchone()
+            self.first = int(row[0]) if row and row[0] is not None else None
+            if self.first is None:
+                return None
+        if note.id < self.first:
+            return None
+        row = self.db.execute("select seal from event_seals where notification_id = ?", (note.id,)).fetchone()
+        if row is None:
+            return "event row not sealed (written without the ledger's key)"
+        expected = seal(self.key, note.originator_id, note.originator_version, note.topic, note.state)
+        return None if hmac.compare_digest(expected, str(row[0])) else "event row edited before it was chained"
+
+    def close(self) -> None:
+        """Close the file."""
+        self.db.close()
