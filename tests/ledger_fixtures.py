@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.bootstrap import Ledger, build
 from ledger.cli.main import cli
+from ledger.commands import validation
 from ledger.config import Settings
 from ledger.ports.ids import SequentialIds
 from tests.store_backends import schema_name
@@ -152,3 +154,13 @@ class LedgerCli:
 
     def __call__(self, *args: str) -> Result:
         return self.runner.invoke(cli, ["--at", "2026-09-10T12:00", *args], env=self.env, catch_exceptions=False)
+
+
+#: The id rule before the safe alphabet (1-64 printable characters, no space): what older histories hold.
+OLD_ID_CHARACTERS = re.compile(r"[^\s]+")
+
+
+def ids_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Create ids as a release before the safe alphabet did (an account ``MÜLLER-01``, an invoice ``<i>I1</i>``),
+    for tests of histories that hold them."""
+    monkeypatch.setattr(validation, "ID_CHARACTERS", OLD_ID_CHARACTERS)

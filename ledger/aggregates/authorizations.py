@@ -13,9 +13,9 @@ from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.limits import check_amount
-from ledger.aggregates.payments import PaymentDecisions
+from ledger.aggregates.payments import OVERTAKEN, PaymentDecisions
 from ledger.aggregates.state import LIVE_HOLDS, Authorization, Order
-from ledger.errors import Conflict, Expired, NotFound, PolicyViolation
+from ledger.errors import Conflict, Expired, LedgerError, NotFound, PolicyViolation
 
 #: Seed 004: "That authorization is good for 29 days."
 AUTHORIZATION_TTL = timedelta(days=29)
@@ -39,19 +39,27 @@ def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field
 
 
 class AuthorizationDecisions(PaymentDecisions):
-    def check_authorization(self, *, authorization: str, order: str, amount: int, at: datetime) -> None:
+    def check_authorization(self, *, authorization: str, order: str, amount: int, at: datetime,
+                            placed: bool = False) -> None:
         """Refuse before the gateway is asked: a new id, on an open order, for no more than its balance due less
-        the live holds on it at ``at``."""
+        the live holds on it at ``at``. ``placed``: the gateway placed this hold already (an earlier attempt whose
+        answer was lost), so what other writers changed since (payments, other holds) no longer limits it."""
         if authorization in self.state.authorizations:
             raise Conflict(f"authorization {authorization} already exists", field="authorization",
                            code="duplicate_id")
-        check_hold_amount(self.open_order(order, field="order"), amount, reauthorization=False,
-                          held=amount_due.held_for(self.state, order, at))
+        found = self.open_order(order, field="order")
+        try:
+            check_hold_amount(found, amount, reauthorization=False, held=amount_due.held_for(self.state, order, at))
+        except PolicyViolation as error:  # exceeds_amount_due is checked last: the request's own checks stand
+            if not (placed and error.code == "exceeds_amount_due"):
+                raise
 
     def authorize_card(self, ctx: ev.Context, *, authorization: str, order: str, amount: int, token: str,
-                       transaction_id: str, expires_at: datetime | None = None) -> ev.CardAuthorized:
-        """Record an approved hold for an order (declined holds are refused by the handler, nothing written)."""
-        self.check_authorization(authorization=authorization, order=order, amount=amount, at=ctx.at)
+                       transaction_id: str, expires_at: datetime | None = None,
+                       placed: bool = False) -> ev.CardAuthorized:
+        """Record an approved hold for an order (declined holds are refused by the handler, nothing written);
+        ``placed``: see :meth:`check_authorization`."""
+        self.check_authorization(authorization=authorization, order=order, amount=amount, at=ctx.at, placed=placed)
         return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization, order_id=order,
                             amount=amount, token=token, transaction_id=transaction_id,
                             expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
@@ -142,17 +150,23 @@ class AuthorizationDecisions(PaymentDecisions):
         return auth
 
     def capture_authorization(self, ctx: ev.Context, *, authorization: str, payment: str, amount: int,
-                              transaction_id: str, idempotency_key: str, request_hash: str) -> ev.Event:
-        """Turn the hold into a settled card payment applied to its order."""
+                              transaction_id: str, idempotency_key: str, request_hash: str,
+                              overtaken: bool = False) -> ev.Event:
+        """Turn the hold into a settled card payment applied to its order; ``overtaken``: captured while another
+        writer paid the order, recorded all the same (as :meth:`record_payment` does), the excess as credit."""
         auth = self.check_capture(ctx, authorization=authorization, amount=amount)
         instruction = self.capture_instruction(auth, amount)
-        self.check_payment(payment=payment, amount=amount, instruction=instruction)  # before any event
+        try:
+            self.check_payment(payment=payment, amount=amount, instruction=instruction)  # before any event
+        except LedgerError as error:
+            if not (overtaken and error.code in OVERTAKEN):
+                raise
         event = self.trigger(ctx, ev.AuthorizationCaptured, authorization_id=authorization,
                              payment_id=payment, amount=amount, transaction_id=transaction_id)
         self.record_payment(ctx, payment=payment, amount=amount, method="card", token=auth.token,
                             transaction_id=transaction_id, status="approved", decline_code=None,
                             idempotency_key=idempotency_key, request_hash=request_hash, instruction=instruction,
-                            source=f"authorization:{authorization}")
+                            source=f"authorization:{authorization}", overtaken=overtaken)
         return event
 
     def capture_instruction(self, auth: Authorization, amount: int) -> Instruction:

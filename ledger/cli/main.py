@@ -18,7 +18,7 @@ from ledger.bootstrap import Ledger, build
 from ledger.cli.output import emit_outcome, fail, internal_error, typed_name
 from ledger.commands.messages import ActorIn
 from ledger.commands.unit import CLOCK_SKEW
-from ledger.config import Settings
+from ledger.config import Settings, ensure_private_home
 from ledger.errors import LedgerError, NotFound, ValidationError
 from ledger.logs import configure_logging
 from ledger.ports.clock import parse_instant
@@ -48,7 +48,11 @@ class CliState:
         the secret, the gateway's file); reading it would only answer ``not_found`` from an empty store."""
         if self._ledger is None:
             settings = self.settings()
+            if settings.home.is_dir():  # a home others can read is refused first, as every command refuses it
+                ensure_private_home(settings.home)
             if settings.store == "sqlite" and not settings.db_path.is_file():
+                if settings.home.is_dir():  # a folder others can read is refused as such first (nothing created)
+                    ensure_private_home(settings.home)
                 raise NotFound(f"no event store at {settings.db_path}", field="db", code="no_store")
         return self.ledger()
 

@@ -54,7 +54,7 @@ def charge_payment(unit: Unit, account: Account, payment_id: str, key: str, *, t
 
 
 def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: str, *, amount: int,
-                     instruction: Instruction) -> bool:
+                     instruction: Instruction, waived: frozenset[str] = OVERTAKEN) -> bool:
     """Check the payment against the account; True when it must be recorded although another writer paid or
     closed one of its targets since an earlier attempt of it charged (:data:`OVERTAKEN` refusals, then waived).
 
@@ -63,21 +63,29 @@ def overtaken_charge(unit: Unit, account: Account, payment_id: str, charge_key: 
     and this is the request again (a worker's redelivery, the payer's retry). The money moved either way, so
     the ledger records it, and what is no longer open becomes the customer's credit; otherwise the refusal
     stands and nothing is charged. When the gateway cannot say (an outage), GatewayUnavailable: retry later,
-    rather than refuse a request whose money may have moved.
+    rather than refuse a request whose money may have moved. ``waived``: the refusals so waived (a capture
+    waives fewer: one whose order was cancelled meanwhile is refunded, :func:`capture`).
     """
     try:
         account.check_payment(payment=payment_id, amount=amount, instruction=instruction)
         return False
     except LedgerError as error:
-        if error.code not in OVERTAKEN:
+        if error.code not in waived:
             raise
-        if not unit.after_conflict:  # a charge under this key is unrecorded: check_repeat answered recorded ones
-            earlier = unit.ports.gateway.find(idempotency_key=charge_key)
-            if earlier is None or earlier.status == "declined":
-                raise
+        if not unit.after_conflict and not charged_before(unit, charge_key):  # check_repeat answered recorded ones
+            raise
         log.warning("payment_overtaken_recorded", account=account.state.account_id, payment=payment_id,
                     code=error.code, why="write_race_lost" if unit.after_conflict else "answer_lost")
         return True
+
+
+def charged_before(unit: Unit, charge_key: str) -> bool:
+    """Whether the gateway charged under ``charge_key`` (approved, or pending for ACH): an earlier attempt of the
+    request whose answer was lost. Asked before refusing an unrecorded request for what became true since (its
+    card expired, its target was paid ...), so that money moved is recorded, never left unknown to the ledger;
+    a lookup that moves no money (GatewayUnavailable when the gateway cannot say: retry later)."""
+    earlier = unit.ports.gateway.find(idempotency_key=charge_key)
+    return earlier is not None and earlier.status != "declined"
 
 
 def token_for(unit: Unit, token: str, method: Method) -> str:
@@ -96,7 +104,7 @@ def charge_guest(unit: Unit, scope: UUID, key: str, *, token: str, amount: int, 
                  method: Method) -> ChargeResult:
     """Charge a guest payment that matched no account (kept aside for research): approved or declined (answered
     as a declined payment is), anything else refused."""
-    guest_key = f"unidentified:{gateway_key(scope, key)}"
+    guest_key = guest_charge_key(scope, key)
     unit.intend(key=guest_key, account="", kind="charge", amount=amount, target=scope.hex)
     result = unit.ports.gateway.charge(token=token, amount=amount, currency=currency, method=method,
                                        idempotency_key=guest_key)
@@ -104,6 +112,11 @@ def charge_guest(unit: Unit, scope: UUID, key: str, *, token: str, amount: int, 
         raise PolicyViolation(f"the gateway did not approve the payment: {result.decline_code or result.status}",
                               field="token", code=result.decline_code or "not_approved")
     return result
+
+
+def guest_charge_key(scope: UUID, key: str) -> str:
+    """The gateway's idempotency key of a guest payment's charge (:func:`charge_guest`)."""
+    return f"unidentified:{gateway_key(scope, key)}"
 
 
 def refund(unit: Unit, account: Account, key: str, *, transaction_id: str, amount: int,

@@ -18,7 +18,7 @@ from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates import events as ev
 from ledger.aggregates.logins import PortalLogin
 from ledger.commands.messages import ActorIn, Command
-from ledger.commands.validation import check_id, check_text
+from ledger.commands.validation import check_reference, check_text
 from ledger.errors import NotFound, ValidationError
 from ledger.personal.vault import ERASED
 from ledger.ports import Ports
@@ -74,7 +74,7 @@ class Unit:
 
     def account(self, account_id: str) -> Account:
         """Load the account named by its business id (NotFound names the ``account`` field)."""
-        account = self.store.account(account_uuid(check_id(account_id, "account")))
+        account = self.store.account(account_uuid(check_reference(account_id, "account")))
         self.touched.append(account)
         self._not_before(account.modified_on)
         return account
@@ -93,7 +93,7 @@ class Unit:
 
     def unidentified(self, payment_id: str) -> UnidentifiedPayment:
         """Load an unidentified payment awaiting research."""
-        found = self.store.unidentified(unidentified_uuid(check_id(payment_id, "payment")))
+        found = self.store.unidentified(unidentified_uuid(check_reference(payment_id, "payment")))
         self.touched.append(found)
         self._not_before(found.modified_on)
         return found

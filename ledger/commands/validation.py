@@ -48,6 +48,19 @@ def check_id(value: str, field: str) -> str:
     return value
 
 
+def check_reference(value: str, field: str) -> str:
+    """The id of something that may already exist (the account a command is for, an invoice or order a payment
+    names): :func:`check_id`'s rule, or the rule ids were created under before it (1-64 printable characters, no
+    space), so an account or invoice recorded before the safe alphabet can still be paid, read and closed. A
+    look-alike of an existing id finds nothing (``not_found``): only :func:`check_id` creates."""
+    if not isinstance(value, str) or not value or len(value) > _ID_LIMIT:
+        raise ValidationError(f"{field} must be 1-{_ID_LIMIT} characters", field=field, code="invalid_id")
+    if not value.isprintable() or " " in value:  # every other whitespace character is not printable
+        raise ValidationError(f"{field} must not contain spaces or control characters", field=field,
+                              code="invalid_id")
+    return value
+
+
 def check_text(value: str, field: str, limit: int = 500) -> str:
     """Free text (reasons, references, names): bounded, printable."""
     if len(value) > limit or not value.isprintable():

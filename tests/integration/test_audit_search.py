@@ -82,15 +82,15 @@ def test_a_table_whose_shape_changed_is_rebuilt_and_views_are_migrated_in_place(
     assert AuditLogProjection.layout.changed_tables(db) == ["audit_log"]
     db.close()
     assert ledger.json("audit", "log") == before  # rebuilt from the log, with the column
-    journal = ledger.home / "projections" / "journal.db"
-    db = sqlite3.connect(journal)
-    db.execute("drop view trial_balance")
-    db.execute("create view trial_balance as select 1 as stale")
+    accounts = ledger.home / "projections" / "accounts.db"
+    db = sqlite3.connect(accounts)
+    db.execute("drop view invoice_tab")
+    db.execute("create view invoice_tab as select 1 as stale")
     db.close()
-    [projection] = fresh(["journal"])
-    db = connect(journal)
+    [projection] = fresh(["accounts"])
+    db = connect(accounts)
     projection.schema(db)
-    assert "balance" in [r[1] for r in db.execute("pragma table_info(trial_balance)")]
+    assert "status" in [r[1] for r in db.execute("pragma table_info(invoice_tab)")]
     assert projection.layout.changed_tables(db) == []
     db.close()
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from ledger.adapters.mailers import MemoryMailer
 from ledger.commands import messages as m
 from ledger.ports.ids import account_uuid
 from ledger.ports.mailer import Email
-from tests.ledger_fixtures import make_ledger
+from tests.ledger_fixtures import ids_as_before, make_ledger
 from workers.emails import EmailWorker
 
 AMOUNT = re.compile(r"\d+\.\d\d(?! CAD)")
@@ -64,7 +66,9 @@ async def test_a_receipt_names_the_credit_spent_with_the_payment(tmp_path: Path)
     assert "Kept as credit" not in receipt.text
 
 
-async def test_a_statement_is_a_table_in_the_accounts_currency_and_escapes_what_was_typed(tmp_path: Path) -> None:
+async def test_a_statement_is_a_table_in_the_accounts_currency_and_escapes_what_was_typed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids_as_before(monkeypatch)  # an invoice id from before the safe alphabet, with markup in it
     sent = await emails_of(
         tmp_path,
         m.IssueInvoice(account="ACC1", invoice="<i>I1</i>", amount="70.00", date="2026-09-01", due="2026-09-30"),

@@ -50,7 +50,8 @@ def test_the_cli_refuses_with_one_line_naming_the_folder(tmp_path: Path) -> None
     home = tmp_path / "home"
     home.mkdir()
     home.chmod(0o755)
-    done = subprocess.run([sys.executable, "-m", "ledger", "--json", "dashboard"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "ledger", "--json", "account", "open", "ACC1", "--email",
+                           "a@example.com"], capture_output=True,
                           text=True, env={"LEDGER_HOME": str(home), "LEDGER_LOG_FORMAT": "json"}, check=False)
     assert done.returncode == 2, done.stderr
     error = json.loads(done.stdout)["error"]

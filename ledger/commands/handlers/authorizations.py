@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from ledger.aggregates import Account
-from ledger.aggregates.idempotency import check_repeat, idempotency_key, request_fingerprint
+from ledger.aggregates.idempotency import check_repeat, gateway_key, idempotency_key, request_fingerprint
 from ledger.aggregates.state import Authorization
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import capture, hold
+from ledger.commands.gateway_calls import capture, hold, overtaken_charge
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import amount_of, check_id, check_text, gateway_token, token_hash
-from ledger.errors import Conflict, PolicyViolation
+from ledger.errors import Conflict, LedgerError, PolicyViolation
 
 HANDLERS = HandlerRegistry()
+#: A capture made (its answer lost, or its write race lost) when another writer paid its order or invoice is
+#: recorded and the excess becomes credit, as a payment's charge is; one whose order was cancelled or invoice
+#: voided meanwhile is refunded instead (:func:`ledger.commands.gateway_calls.capture`).
+PAID_MEANWHILE = frozenset({"order_paid", "invoice_paid", "pending_payment"})
 
 
 @HANDLERS.on(m.AuthorizeCard)
@@ -25,14 +29,35 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     if existing is not None and (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token):
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
-    result = hold(unit, account, key, token=token, amount=amount, check=lambda: account.check_authorization(
-        authorization=auth_id, order=cmd.order, amount=amount, at=unit.ctx.at))
+    placed = False
+
+    def check() -> None:  # the limit by balance due and live holds applies to holds not yet placed
+        nonlocal placed
+        try:
+            account.check_authorization(authorization=auth_id, order=cmd.order, amount=amount, at=unit.ctx.at)
+        except LedgerError as error:
+            if error.code != "exceeds_amount_due" or not placed_before(unit, account, key):
+                raise
+            placed = True
+
+    result = hold(unit, account, key, token=token, amount=amount, check=check)
     if result.status != "approved":
         raise PolicyViolation(f"the card was declined: {result.decline_code}", field="token",
                               code=result.decline_code or "authorization_declined")
     account.authorize_card(unit.ctx, authorization=auth_id, order=cmd.order, amount=amount, token=token,
-                           transaction_id=result.transaction_id, expires_at=result.expires_at)
+                           transaction_id=result.transaction_id, expires_at=result.expires_at, placed=placed)
     return recorded(unit, cmd.account, auth_id, status="active", transaction_id=result.transaction_id)
+
+
+def placed_before(unit: Unit, account: Account, key: str) -> bool:
+    """Whether an earlier attempt of this hold got it from the gateway and the ledger has no record of it: the
+    attempt lost its write race, or its answer was lost. Such a hold is recorded, as a payment's charge is (it is
+    the customer's money held, for a CSR to capture or void), rather than left on the card unknown for 29 days."""
+    if unit.after_conflict:
+        return True
+    earlier = unit.ports.gateway.find(idempotency_key=gateway_key(account.id, key))
+    return earlier is not None and earlier.status == "approved" and all(
+        a.transaction_id != earlier.transaction_id for a in account.state.authorizations.values())
 
 
 @HANDLERS.on(m.ExpireAuthorization)
@@ -108,15 +133,18 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
 
-    def check() -> None:  # an earlier attempt captured; the order was cancelled meanwhile ...
+    overtaken = False
+
+    def check() -> None:  # an earlier attempt captured; the order was paid, or cancelled meanwhile ...
+        nonlocal overtaken
         account.check_capture(unit.ctx, authorization=auth.id, amount=amount)
-        account.check_payment(payment=payment_id, amount=amount,
-                              instruction=account.capture_instruction(auth, amount))
+        overtaken = overtaken_charge(unit, account, payment_id, gateway_key(account.id, key), amount=amount,
+                                     instruction=account.capture_instruction(auth, amount), waived=PAID_MEANWHILE)
 
     result = capture(unit, account, key, authorization=auth, amount=amount, check=check)
     account.capture_authorization(unit.ctx, authorization=auth.id, payment=payment_id, amount=amount,
                                   transaction_id=result.transaction_id, idempotency_key=key,
-                                  request_hash=digest)
+                                  request_hash=digest, overtaken=overtaken)
     return recorded(unit, cmd.account, payment_id, status="settled", transaction_id=result.transaction_id)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ledger.commands import messages as m
+from ledger.commands.gateway_calls import token_for
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
-from ledger.commands.validation import check_id, check_text, gateway_token
+from ledger.commands.validation import check_id, check_text
 
 HANDLERS = HandlerRegistry()
 
@@ -13,8 +14,9 @@ HANDLERS = HandlerRegistry()
 @HANDLERS.on(m.AddPaymentMethod)
 def add_method(unit: Unit, cmd: m.AddPaymentMethod) -> m.Outcome:
     account = unit.account(cmd.account)
+    # a saved method pays by its kind (a payment naming it trusts it): its token must be of that kind
     account.add_method(unit.ctx, method=check_id(cmd.method, "method"), kind=cmd.kind,
-                       token=gateway_token(cmd.token), brand=check_text(cmd.brand, "brand", 40),
+                       token=token_for(unit, cmd.token, cmd.kind), brand=check_text(cmd.brand, "brand", 40),
                        last4=cmd.last4, exp_month=cmd.exp_month, exp_year=cmd.exp_year)
     return recorded(unit, cmd.account, cmd.method)
 

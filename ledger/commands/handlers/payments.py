@@ -6,14 +6,15 @@ import msgspec
 import structlog
 
 from ledger.aggregates import Account
+from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line, Method
-from ledger.aggregates.idempotency import check_repeat, idempotency_key, request_fingerprint, request_hash
+from ledger.aggregates.idempotency import check_repeat, gateway_key, idempotency_key, request_fingerprint, request_hash
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import charge_payment, refund, token_for
+from ledger.commands.gateway_calls import charge_payment, charged_before, refund, token_for
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
-from ledger.commands.validation import amount_of, check_id
-from ledger.errors import ValidationError
+from ledger.commands.validation import amount_of, check_id, check_reference, gateway_token
+from ledger.errors import LedgerError, ValidationError
 
 HANDLERS = HandlerRegistry()
 log = structlog.get_logger("ledger.commands")
@@ -33,9 +34,9 @@ def instruction_of(account: Account, cmd: m.SubmitPayment) -> Instruction:
         return Instruction("deposit", purpose=cmd.purpose)
     if cmd.distribute:
         return Instruction("distribute", exact=cmd.exact)
-    lines = [Line("invoice", check_id(i, "invoices"), amount_of(account, a, f"invoices.{i}"))
+    lines = [Line("invoice", check_reference(i, "invoices"), amount_of(account, a, f"invoices.{i}"))
              for i, a in cmd.invoices.items()]
-    lines += [Line("order", check_id(o, "orders"), amount_of(account, a, f"orders.{o}"))
+    lines += [Line("order", check_reference(o, "orders"), amount_of(account, a, f"orders.{o}"))
               for o, a in cmd.orders.items()]
     return Instruction("explicit", tuple(lines), exact=cmd.exact)
 
@@ -52,7 +53,7 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
     if first is not None:
         done = account.state.payments[first]
         return replayed(cmd.account, first, status=done.status, transaction_id=done.transaction_id)
-    method, token = means_of(unit, account, cmd)
+    method, token = means_of(unit, account, cmd, gateway_key(account.id, key))
     result, overtaken = charge_payment(unit, account, payment_id, key, token=token, amount=amount, method=method,
                                        instruction=instruction)
     payment = account.record_payment(unit.ctx, payment=payment_id, amount=amount, method=method,
@@ -63,22 +64,48 @@ def submit_payment(unit: Unit, cmd: m.SubmitPayment) -> m.Outcome:
                     detail=result.decline_code or "")
 
 
-def means_of(unit: Unit, account: Account, cmd: m.SubmitPayment) -> tuple[Method, str]:
-    """What pays: a saved method (its kind and token; seed 002) or the token given with its method, never both."""
+def means_of(unit: Unit, account: Account, cmd: m.SubmitPayment, charge_key: str) -> tuple[Method, str]:
+    """What pays: a saved method (its kind and token; seed 002) or the token given with its method, never both.
+
+    A method that can no longer pay (the card expired, the method was removed, or is of another kind than the
+    request says) is refused unless the gateway charged it under ``charge_key``: the request's earlier attempt
+    whose answer was lost. That charge is then recorded, paid by what it was charged to."""
     if cmd.saved is not None:
         if cmd.token is not None:
             raise ValidationError("name a saved method or give a token, not both", field="saved",
                                   code="saved_or_token")
-        saved = account.saved_for_payment(cmd.saved, unit.ctx.at)
-        if cmd.method is not None and cmd.method != saved.kind:
-            raise ValidationError(f"saved method {saved.id} is {saved.kind}, not {cmd.method}", field="method",
-                                  code="token_method_mismatch")
-        return saved.kind, saved.token  # type: ignore[return-value]
+        try:
+            saved = account.saved_for_payment(cmd.saved, unit.ctx.at)
+            if cmd.method is not None and cmd.method != saved.kind:
+                raise ValidationError(f"saved method {saved.id} is {saved.kind}, not {cmd.method}", field="method",
+                                      code="token_method_mismatch")
+            return saved.kind, saved.token  # type: ignore[return-value]
+        except LedgerError:
+            charged = saved_when_charged(unit, account, cmd.saved) if charged_before(unit, charge_key) else None
+            if charged is None:
+                raise
+            return charged
     if cmd.token is None:
         raise ValidationError("give a token or name a saved method", field="token", code="saved_or_token")
     if cmd.method is None:
         raise ValidationError("say which method the token is for: card, ach or paypal", field="method")
-    return cmd.method, token_for(unit, cmd.token, cmd.method)
+    try:
+        return cmd.method, token_for(unit, cmd.token, cmd.method)
+    except LedgerError as error:
+        if error.code != "token_method_mismatch" or not charged_before(unit, charge_key):
+            raise
+        return cmd.method, gateway_token(cmd.token)
+
+
+def saved_when_charged(unit: Unit, account: Account, saved: str) -> tuple[Method, str] | None:
+    """The kind and token saved as ``saved`` (the last added, a removed one read from the account's history), or
+    None if it was never saved."""
+    found = account.state.methods.get(saved)
+    if found is not None:
+        return found.kind, found.token  # type: ignore[return-value]
+    added = [e for e in unit.store.events.get(account.id, lte=account.version)
+             if isinstance(e, ev.PaymentMethodAdded) and e.method_id == saved]
+    return (added[-1].kind, added[-1].token) if added else None
 
 
 def in_minor_units(cmd: m.SubmitPayment, amount: int, instruction: Instruction) -> m.SubmitPayment:

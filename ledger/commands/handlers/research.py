@@ -6,11 +6,11 @@ from ledger.aggregates import UnidentifiedPayment
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.idempotency import idempotency_key
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import charge_guest, token_for
+from ledger.commands.gateway_calls import charge_guest, charged_before, guest_charge_key, token_for
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import check_id, check_text, gateway_token
-from ledger.errors import Conflict, NotFound, PolicyViolation, ValidationError
+from ledger.errors import Conflict, LedgerError, NotFound, PolicyViolation, ValidationError
 from ledger.money import check_currency, parse_amount
 from ledger.ports.ids import unidentified_uuid
 
@@ -24,15 +24,20 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
     amount = parse_amount(cmd.amount, currency)
     token = gateway_token(cmd.token)
     reference = check_text(cmd.reference, "reference", 200)
-    if not reference.strip():  # what the guest typed is how research finds the account (seed 000)
-        raise ValidationError("the order or customer number the guest gave is required", field="reference",
-                              code="reference_required")
     key = idempotency_key(cmd.key, f"unidentified:{payment_id}")
     aggregate_id = unidentified_uuid(payment_id)
     existing = received_before(unit, cmd, key, amount, currency, token)
     if existing is not None:
         return replayed(None, payment_id, status=existing.status, transaction_id=existing.received.transaction_id)
-    token_for(unit, token, cmd.method)
+    try:
+        if not reference.strip():  # what the guest typed is how research finds the account (seed 000)
+            raise ValidationError("the order or customer number the guest gave is required", field="reference",
+                                  code="reference_required")
+        token_for(unit, token, cmd.method)
+    except LedgerError as error:  # refused unless an earlier attempt, its answer lost, was charged: record it
+        if error.code not in ("reference_required", "token_method_mismatch") \
+                or not charged_before(unit, guest_charge_key(aggregate_id, key)):
+            raise
     result = charge_guest(unit, aggregate_id, key, token=token, amount=amount, currency=currency, method=cmd.method)
     if result.status == "declined":  # as a declined payment submit: an answer, exit 0; no money to research
         return m.Outcome(account=None, reference=payment_id, status="declined",
