@@ -101,7 +101,7 @@ class EmailWorker:
     name = "emails"
     wants = frozenset({"InvitationSent", "InvitationResent", "PaymentSubmitted", "PaymentSettled",
                        "PaymentReturned", "PaymentApplied", "ReauthorizationRequested", "StatementSent",
-                       "AutopayFailed"})
+                       "AutopayFailed", "CartRequested"})
 
     def __init__(self, store: LedgerStore, mailer: Mailer, tokens: TokenIssuer, portal_url: str = "http://localhost:8080",
                  sender: str = "ledger@localhost") -> None:
@@ -195,9 +195,10 @@ class EmailWorker:
             return state.email, render("statement", currency, period=found, zero=format_amount(0, currency),
                                        balance=event.balance, count=event.open_invoices,
                                        invoices=state.open_invoices(), link=self.link("pay", state.account_id, raw))
-        if isinstance(event, ev.ReauthorizationRequested):
+        if isinstance(event, ev.ReauthorizationRequested | ev.CartRequested):  # a new hold, or an order's first
             raw = self.tokens.issue("cart", state.account_id, event.cart_id)
-            return state.email, render("cart", currency, order=event.order_id, amount=event.new_amount,
+            amount = event.new_amount if isinstance(event, ev.ReauthorizationRequested) else event.amount
+            return state.email, render("cart", currency, order=event.order_id, amount=amount,
                                        link=self.link("cart", state.account_id, event.cart_id, raw))
         if isinstance(event, ev.AutopayFailed) and event.method_id in state.methods:
             card = state.methods[event.method_id]

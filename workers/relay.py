@@ -177,24 +177,25 @@ class Relay:
 
         An account's is in its first event, ``AccountOpened``: decoded when it passes (and, for an account the
         relay has not met since it started, read from the store once). A guest payment awaiting research has
-        none until ``PaymentMatched`` names the account it lands on.
+        none until ``PaymentMatched`` names the account it lands on; a portal login's is the account holding it
+        (``LoginClaimed``).
         """
         if len(self._accounts) > 100_000:
             self._accounts.clear()
         found: list[str | None] = []
         for note in notes:
             name = note.topic.partition(":")[0]
-            if name in ("AccountOpened", "PaymentMatched"):
+            if name in ("AccountOpened", "PaymentMatched", "LoginClaimed"):
                 event = decode_event(note.topic, plain_state(self.store.mapper, note.state))
-                account: str | None = (event.account_id if isinstance(event, ev.AccountOpened | ev.PaymentMatched)
-                                       else None)
-                if name == "AccountOpened":
+                account: str | None = (event.account_id if isinstance(
+                    event, ev.AccountOpened | ev.PaymentMatched | ev.LoginClaimed) else None)
+                if name in ("AccountOpened", "LoginClaimed"):
                     self._accounts[note.originator_id] = account
             elif note.originator_id in self._accounts:
                 account = self._accounts[note.originator_id]
             else:
                 first = next(iter(self.store.events.get(note.originator_id, lte=1)), None)
-                account = first.account_id if isinstance(first, ev.AccountOpened) else None
+                account = first.account_id if isinstance(first, ev.AccountOpened | ev.LoginClaimed) else None
                 self._accounts[note.originator_id] = account
             found.append(account)
         return found

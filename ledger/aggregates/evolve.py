@@ -342,5 +342,10 @@ def _(event: ev.AutopayFailed, state: AccountState) -> None:
 
 
 @evolve.register
+def _(event: ev.CartRequested, state: AccountState) -> None:
+    """A cart link changes no balance; the email worker sends it."""
+
+
+@evolve.register
 def _(event: ev.StatementSent, state: AccountState) -> None:
     """Statements change no balance; they are kept for the audit trail and the email worker."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
 from ledger.aggregates.limits import check_amount, check_owed
-from ledger.aggregates.state import AccountState
+from ledger.aggregates.state import LIVE_HOLDS, AccountState
 from ledger.errors import Conflict, PolicyViolation
 
 
@@ -57,6 +57,19 @@ class OrderDecisions(CreditDecisions):
         check_owed(self.state, new_amount - found.amount)
         return self.trigger(ctx, ev.OrderPriceChanged, order_id=order, old_amount=found.amount,
                             new_amount=new_amount)
+
+    def request_cart(self, ctx: ev.Context, *, order: str, cart_id: str, cart_token_hash: str) -> ev.CartRequested:
+        """Send the cart link for an open order's balance due when it has no live hold (seed 004: "EVERY time
+        you have a zero dollar price quote"); a hold's cart is sent again with ``request_reauthorization``."""
+        found = self.open_order(order, field="order")
+        if found.open == 0:
+            raise PolicyViolation(f"order {order} has nothing due", field="order", code="nothing_due")
+        for auth in self.state.authorizations.values():
+            if auth.order_id == order and auth.status in LIVE_HOLDS:
+                raise Conflict(f"order {order} has hold {auth.id}: send its cart (auth request-reauth)",
+                               field="order", code="authorization_exists")
+        return self.trigger(ctx, ev.CartRequested, order_id=order, amount=found.open, cart_id=cart_id,
+                            cart_token_hash=cart_token_hash)
 
     def cancel_order(self, ctx: ev.Context, *, order: str, reason: str = "") -> ev.OrderCancelled:
         """Cancel an open order; money already applied to it becomes customer credit."""

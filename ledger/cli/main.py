@@ -51,6 +51,8 @@ class CliState:
             if settings.home.is_dir():  # a home others can read is refused first, as every command refuses it
                 ensure_private_home(settings.home)
             if settings.store == "sqlite" and not settings.db_path.is_file():
+                if settings.home.is_dir():  # a folder others can read is refused as such first (nothing created)
+                    ensure_private_home(settings.home)
                 raise NotFound(f"no event store at {settings.db_path}", field="db", code="no_store")
         return self.ledger()
 

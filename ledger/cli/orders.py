@@ -39,6 +39,15 @@ def order_reprice(state: CliState, account_id: str, order_id: str, amount: str) 
     state.run(lambda a: m.ChangeOrderPrice(account=account_id, order=order_id, amount=amount, actor=a))
 
 
+@order.command("send-cart")
+@click.argument("account_id", metavar="ACCOUNT")
+@click.argument("order_id", metavar="ORDER")
+@pass_state
+def order_send_cart(state: CliState, account_id: str, order_id: str) -> None:
+    """Email the "Approve Order Payment" cart link for ORDER's balance due (an order with no hold yet)."""
+    state.run(lambda a: m.RequestCart(account=account_id, order=order_id, actor=a))
+
+
 @order.command("cancel")
 @click.argument("account_id", metavar="ACCOUNT")
 @click.argument("order_id", metavar="ORDER")

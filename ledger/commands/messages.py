@@ -76,6 +76,12 @@ class ChangeOrderPrice(AccountCommand, frozen=True, kw_only=True):
     amount: str
 
 
+class RequestCart(AccountCommand, frozen=True, kw_only=True):
+    """Send the "Approve Order Payment" cart link for an order with no hold yet (seed 004)."""
+
+    order: str
+
+
 class CancelOrder(AccountCommand, frozen=True, kw_only=True):
     order: str
     reason: str = ""

@@ -29,6 +29,7 @@ COMMANDS: dict[str, type[m.Command]] = {
     "account.send_statement": m.SendStatement,
     "order.place": m.PlaceOrder,
     "order.reprice": m.ChangeOrderPrice,
+    "order.cart": m.RequestCart,
     "order.cancel": m.CancelOrder,
     "order.replace": m.ReplaceOrder,
     "invoice.issue": m.IssueInvoice,

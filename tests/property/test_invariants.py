@@ -7,7 +7,7 @@ Between steps the Account may go through its snapshot (written, then read back l
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -112,6 +112,29 @@ class AccountHistory(RuleBasedStateMachine):
             auth_id = new_auth
         self.h.attempt("capture_authorization", authorization=auth_id, payment=self.h.next_id("P"),
                        amount=capture, transaction_id="tc", idempotency_key=self.h.next_id("ck"), request_hash="h")
+
+    @rule(price=st.integers(0, 50_000), real=amounts, hold=st.booleans())
+    def quote_flow(self, price: int, real: int, hold: bool) -> None:
+        """Issue 14: a quote (maybe 0.00) repriced once known, its cart sent with no hold, then a first hold."""
+        order_id = self.h.next_id("O")
+        if self.h.attempt("place_order", order=order_id, amount=price):
+            self.h.attempt("change_order_price", order=order_id, new_amount=real)
+            self.h.attempt("request_cart", order=order_id, cart_id=self.h.next_id("CART"), cart_token_hash="h")
+            if hold:
+                self.h.attempt("authorize_card", authorization=self.h.next_id("A"), order=order_id, amount=real,
+                               token="tok_visa", transaction_id="t")
+
+    @rule(pick=st.integers(0, 50), month=st.integers(1, 12), year=st.integers(2025, 2027))
+    def autopay_with_a_saved_card(self, pick: int, month: int, year: int) -> None:
+        """Issue 14: a saved card (maybe expired: refused) and autopay's failure on an invoice, recorded once."""
+        method = self.h.next_id("M")
+        if self.h.attempt("add_method", method=method, kind="card", token="tok_visa", brand="visa", last4="4242",
+                          exp_month=month, exp_year=year):
+            invoices = sorted(self.h.account.state.invoices)
+            if pick % 2:
+                self.h.now += timedelta(days=800)  # the card has expired since
+            if invoices:
+                self.h.attempt("record_autopay_failure", invoice=invoices[pick % len(invoices)], method=method)
 
     @rule(pick=st.integers(0, 50), amount=amounts, refund=st.booleans())
     def use_credit(self, pick: int, amount: int, refund: bool) -> None:

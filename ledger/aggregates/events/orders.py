@@ -29,6 +29,16 @@ class OrderCancelled(OrderEvent, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class CartRequested(OrderEvent, frozen=True, kw_only=True):
+    """The "Approve Order Payment" cart link was sent for an order with no card hold yet (a 0.00 quote whose real
+    price is now known, seed 004); its checkout places the first hold. Only the link token's hash is kept."""
+
+    order_id: str
+    amount: Minor
+    cart_id: str
+    cart_token_hash: str
+
+
 class OrderReplaced(OrderEvent, frozen=True, kw_only=True):
     """A price rise checked out: the old order is cancelled, the new one created and linked (seed 004)."""
 

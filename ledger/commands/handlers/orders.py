@@ -6,7 +6,7 @@ from ledger.aggregates.state import LIVE_HOLDS
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
-from ledger.commands.validation import amount_of, check_id, check_text
+from ledger.commands.validation import amount_of, check_id, check_text, token_hash
 from ledger.errors import Conflict, ValidationError
 
 HANDLERS = HandlerRegistry()
@@ -28,6 +28,16 @@ def place_order(unit: Unit, cmd: m.PlaceOrder) -> m.Outcome:
     account.place_order(unit.ctx, order=order_id, amount=amount, channel=cmd.channel,
                         description=check_text(cmd.description, "description"))
     return recorded(unit, cmd.account, order_id)
+
+
+@HANDLERS.on(m.RequestCart)
+def request_cart(unit: Unit, cmd: m.RequestCart) -> m.Outcome:
+    """Email the cart link for an order with no hold yet; sending it again sends a new link."""
+    account = unit.account(cmd.account)
+    cart_id = unit.ports.ids.new_id("CART")
+    raw = unit.ports.tokens.issue("cart", cmd.account, cart_id)
+    account.request_cart(unit.ctx, order=cmd.order, cart_id=cart_id, cart_token_hash=token_hash(raw))
+    return recorded(unit, cmd.account, cart_id, status="cart_sent")
 
 
 @HANDLERS.on(m.ChangeOrderPrice)
