@@ -15,13 +15,19 @@ from tests.integration.test_gateway_reconciliation import books  # noqa: F401  (
 from tests.ledger_fixtures import START
 
 
-def test_a_retried_hold_after_reconcile_voided_it_is_not_recorded_as_live(books: Any) -> None:  # noqa: F811
-    ledger, gateway, clock = books
+def lost_hold(ledger: Any, gateway: Any) -> m.AuthorizeCard:
+    """A hold placed at the gateway whose answer was lost (the ledger records nothing); its command."""
     hold = m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="80.00", token="tok_visa",
                            key="hold-A1")
     gateway.fail_next(1, lose_response=True)
     with pytest.raises(GatewayUnavailable):
         ledger.service.handle(hold)
+    return hold
+
+
+def test_a_retried_hold_after_reconcile_voided_it_is_not_recorded_as_live(books: Any) -> None:  # noqa: F811
+    ledger, gateway, clock = books
+    hold = lost_hold(ledger, gateway)
     clock.advance(seconds=GRACE.total_seconds() + 1)
     assert reconcile(ledger.store, ledger.ports) == Report(voided=1, intents_resolved=1)
     with pytest.raises(PolicyViolation) as refused:
@@ -63,3 +69,23 @@ def test_a_hold_and_a_charge_recorded_while_reconcile_reads_the_log_are_left_alo
     report = reconcile(ledger.store, ledger.ports)
     live = [t for t in gateway.transactions(since=START) if t.kind == "authorization" and t.live]
     assert report.voided == 0 and len(live) == 1 and ledger.store.gateway_book.flagged() == [], report
+
+
+def test_a_hold_whose_retry_records_it_while_reconcile_reads_the_log_is_not_voided(
+        books: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from ledger.commands import reconciliation
+    ledger, gateway, clock = books
+    hold = lost_hold(ledger, gateway)
+    clock.advance(seconds=GRACE.total_seconds() + 1)  # listed, and older than GRACE: decided by this run
+    original = reconciliation._Ledger.read
+
+    def read_while_the_client_retries(store: Any) -> Any:
+        seen = original(store)
+        ledger.service.handle(hold)  # the retry records the hold after the run read the log
+        return seen
+
+    monkeypatch.setattr(reconciliation._Ledger, "read", staticmethod(read_while_the_client_retries))
+    report = reconcile(ledger.store, ledger.ports)
+    state = ledger.store.account(account_uuid("ACC1")).state
+    live = [t for t in gateway.transactions(since=START) if t.kind == "authorization" and t.live]
+    assert report.voided == 0 and len(live) == 1 and state.authorizations["A1"].status == "active", report
