@@ -155,7 +155,7 @@ class LedgerStore(Application[UUID]):
                 if settings.store == "sqlite":
                     sqlite: Any = self.recorder  # the SQLite group recorder (its datastore and table)
                     with sqlite.datastore.transaction(commit=True) as cursor:
-                        seals.create(cursor, sqlite.events_table_name)
+                        seals.create(cursor, sqlite.events_table_name, self.seal_key())
                 return
             except InternalError as error:  # two instances creating the PostgreSQL tables at the same moment
                 if "concurrently" not in str(error) or attempt == 7:
