@@ -49,6 +49,7 @@ def shared_nats() -> dict[str, str]:
 def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_interval: int = 100,
                 gateway: GatewaySimulator | None = None) -> Ledger:
     """A ledger on ``folder/ledger.db`` (or a PostgreSQL schema of its own) with deterministic time and ids."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # a private home, as the ledger requires
     store: dict[str, Any] = {}
     if backend() == "postgres":
         store = {"store": "postgres", "postgres_dsn": os.environ["LEDGER_TEST_POSTGRES_DSN"],
