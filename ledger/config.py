@@ -57,6 +57,14 @@ class Smtp(msgspec.Struct, frozen=True, kw_only=True):
     start_tls: bool = False
 
 
+class NatsTls(msgspec.Struct, frozen=True, kw_only=True):
+    """TLS to NATS (LEDGER_NATS_TLS_*): the CA of the server's certificate, a client certificate if asked."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the composition root needs to wire the service, its workers and its read models."""
 
@@ -90,6 +98,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     smtp: Smtp | None = None
     mail_from: str = "ledger@localhost"
     portal_url: str = "http://localhost:8080"
+    #: LEDGER_NATS_DIR: the NATS credentials and server configuration (``ledger.identity.credentials``).
+    nats_dir: Path = Path("var/nats")
+    nats_tls: NatsTls | None = None
+    #: LEDGER_CIPHER_KEY; None: the file ``home/cipher.key``, created on first use (``ledger.personal.vault``).
+    cipher_key: Secret | None = None
+    cipher_old_keys: Secret | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -128,6 +142,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "smtp": _smtp(env),
             "mail_from": env.text("LEDGER_MAIL_FROM", "ledger@localhost"),
             "portal_url": env.url("LEDGER_PORTAL_URL", "http://localhost:8080"),
+            "nats_dir": Path(env.text("LEDGER_NATS_DIR", "") or home / "nats"),
+            "nats_tls": _nats_tls(env),
+            "cipher_key": Secret(cipher) if (cipher := env.text("LEDGER_CIPHER_KEY", "")) else None,
+            "cipher_old_keys": Secret(old) if (old := env.text("LEDGER_CIPHER_OLD_KEYS", "")) else None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
@@ -208,6 +226,15 @@ def _smtp(env: _Reader) -> Smtp | None:
         return None
     return Smtp(host=host, port=port, user=user or None, password=Secret(password) if password else None,
                 start_tls=start_tls)
+
+
+def _nats_tls(env: _Reader) -> NatsTls | None:
+    ca, cert, key = (env.text(f"LEDGER_NATS_TLS_{part}", "") for part in ("CA", "CERT", "KEY"))
+    if not ca:
+        if cert or key:
+            raise _invalid("LEDGER_NATS_TLS_CA", "is required with LEDGER_NATS_TLS_CERT / LEDGER_NATS_TLS_KEY")
+        return None
+    return NatsTls(ca=Path(ca), cert=Path(cert) if cert else None, key=Path(key) if key else None)
 
 
 class _Reader:

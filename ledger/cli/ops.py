@@ -55,7 +55,8 @@ def relay(state: CliState, nats_url: str | None, batch: int) -> None:
     if not url:
         raise click.UsageError("--nats-url (or NATS_URL) is required")
     configure_logging(fmt=state.settings().log_format)
-    asyncio.run(run_standalone(state.ledger().store, url, batch))
+    ledger = state.ledger()
+    asyncio.run(run_standalone(ledger.store, url, batch, **ledger.credentials().connect_options("relay")))
 
 
 @cli.command("worker")
