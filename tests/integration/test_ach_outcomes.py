@@ -12,8 +12,8 @@ import pytest
 
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
-from ledger.cli.main import cli
 from ledger.aggregates.limits import MAX_AMOUNT, MAX_BALANCE, owed
+from ledger.cli.main import cli
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
 from ledger.money import format_amount
