@@ -13,6 +13,7 @@ from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.commands.batching import BatchingService
 from ledger.commands.dispatch import LedgerService
 from ledger.config import Settings, ensure_private_home
+from ledger.identity.credentials import Credentials
 from ledger.ports import Ports
 from ledger.ports.clock import Clock
 from ledger.ports.gateway import Gateway
@@ -44,6 +45,10 @@ class Ledger:
     def keeper(self) -> ProjectionKeeper:
         """The read models and the hash chain of this ledger's store (one per thread that uses them)."""
         return keeper(self.store, self.settings)
+
+    def credentials(self) -> Credentials:
+        """The NATS users of this ledger (LEDGER_NATS_DIR) and how its processes reach NATS (LEDGER_NATS_TLS_*)."""
+        return Credentials(self.settings.nats_dir, self.settings.nats_tls)
 
     def mailer(self) -> Mailer:
         """SMTP when SMTP_HOST is set, else a Maildir under ``home/mail``."""

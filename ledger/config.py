@@ -57,6 +57,14 @@ class Smtp(msgspec.Struct, frozen=True, kw_only=True):
     start_tls: bool = False
 
 
+class NatsTls(msgspec.Struct, frozen=True, kw_only=True):
+    """TLS to NATS (LEDGER_NATS_TLS_*): the CA of the server's certificate, a client certificate if asked."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the composition root needs to wire the service, its workers and its read models."""
 
@@ -95,6 +103,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     http_port: int = 8080
     portal_exact: bool = False
     tokenizer_port: int = 0
+    #: LEDGER_NATS_DIR: the NATS credentials and server configuration (``ledger.identity.credentials``).
+    nats_dir: Path = Path("var/nats")
+    nats_tls: NatsTls | None = None
+    #: LEDGER_CIPHER_KEY; None: the file ``home/cipher.key``, created on first use (``ledger.personal.vault``).
+    cipher_key: Secret | None = None
+    cipher_old_keys: Secret | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -137,6 +151,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "http_port": env.integer("LEDGER_HTTP_PORT", 8080, least=0, most=65535),
             "portal_exact": env.flag("LEDGER_PORTAL_EXACT", False),
             "tokenizer_port": env.integer("LEDGER_TOKENIZER_PORT", 0, least=0, most=65535),
+            "nats_dir": Path(env.text("LEDGER_NATS_DIR", "") or home / "nats"),
+            "nats_tls": _nats_tls(env),
+            "cipher_key": Secret(cipher) if (cipher := env.text("LEDGER_CIPHER_KEY", "")) else None,
+            "cipher_old_keys": Secret(old) if (old := env.text("LEDGER_CIPHER_OLD_KEYS", "")) else None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
@@ -225,6 +243,15 @@ def _smtp(env: _Reader) -> Smtp | None:
         return None
     return Smtp(host=host, port=port, user=user or None, password=Secret(password) if password else None,
                 start_tls=start_tls)
+
+
+def _nats_tls(env: _Reader) -> NatsTls | None:
+    ca, cert, key = (env.text(f"LEDGER_NATS_TLS_{part}", "") for part in ("CA", "CERT", "KEY"))
+    if not ca:
+        if cert or key:
+            raise _invalid("LEDGER_NATS_TLS_CA", "is required with LEDGER_NATS_TLS_CERT / LEDGER_NATS_TLS_KEY")
+        return None
+    return NatsTls(ca=Path(ca), cert=Path(cert) if cert else None, key=Path(key) if key else None)
 
 
 class _Reader:

@@ -24,8 +24,7 @@ from ledger.cli.tables import print_account
 from ledger.commands import messages as m
 from ledger.config import Settings
 from ledger.logs import configure_logging
-from ledger.ports.ids import account_uuid
-from ledger.views import account_view
+from ledger.views import stored_account_view
 
 console = Console()
 GUEST = m.ActorIn(kind="guest", name="guest", channel="portal")
@@ -41,8 +40,7 @@ def step(ledger: Ledger, text: str, command: m.Command) -> None:
 
 def show(ledger: Ledger, account: str) -> None:
     """Print the account as the portal shows it."""
-    print_account(account_view(ledger.store.account(account_uuid(account)).state, ledger.ports.clock.zone,
-                               ledger.ports.clock.now()))
+    print_account(stored_account_view(ledger.store, account, ledger.ports.clock.zone, ledger.ports.clock.now()))
     console.print()
 
 

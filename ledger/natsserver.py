@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from nats.aio.client import Client
 
 from ledger.errors import LedgerError
+from ledger.identity.credentials import Credentials
+from ledger.identity.roles import user_name
 from ledger.lifecycle import die_with_parent_hook
 
 
@@ -53,10 +55,12 @@ class NatsServerProcess:
     """A nats-server child process with JetStream; ``url`` is known once it is listening."""
 
     def __init__(self, store_dir: Path | str, *, host: str = "127.0.0.1", port: int = -1,
-                 startup_timeout: float = 15.0, die_with_parent: bool = False) -> None:
+                 startup_timeout: float = 15.0, die_with_parent: bool = False, config: Path | None = None) -> None:
         """``die_with_parent``: on Linux the server is stopped when the thread that spawns it ends, even by
         SIGKILL of its process; spawn it then from a thread that lives as long as the server (``serve``: its
-        main thread)."""
+        main thread). ``config``: a server configuration file (``serve``'s: the users and their permissions,
+        :mod:`ledger.identity.credentials`); without one the server admits anyone (tests' plain servers)."""
+        self.config = config
         self.store_dir = Path(store_dir)
         self.die_with_parent = die_with_parent
         self.host = host
@@ -78,10 +82,12 @@ class NatsServerProcess:
         server happens to get would give :meth:`wait_listening` the old port."""
         ports_dir = self.store_dir / "ports"
         ports_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.store_dir, 0o700)
         for stale in ports_dir.glob("*.ports"):
             stale.unlink(missing_ok=True)
         args = [find_nats_server_binary(), "-a", self.host, "-p", str(self.port), "-js",
-                "-sd", str(self.store_dir / "js"), "--ports_file_dir", str(ports_dir)]
+                "-sd", str(self.store_dir / "js"), "--ports_file_dir", str(ports_dir),
+                *(["-c", str(self.config)] if self.config is not None else [])]
         with self.log_path.open("ab") as log:
             hook = die_with_parent_hook(signal.SIGTERM) if self.die_with_parent else None
             self._process = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=hook)
@@ -256,3 +262,21 @@ async def connect_until_stopped(url: str, stop: asyncio.Event, **options: object
             connecting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await connecting
+
+
+async def connect_roles(url: str, stop: asyncio.Event, credentials: Credentials,
+                        roles: list[tuple[str, str]]) -> dict[str, Client] | None:
+    """One NATS connection per role of this process, each with its own credential (the service, the relay, each
+    worker: NATS lets each do only its own part); None when stopped before all connected."""
+    connections: dict[str, Client] = {}
+    for role, name in roles:
+        user = user_name(role, name)
+        nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name=f"ledger-{user}",
+                                         **credentials.connect_options(role, name))
+        if nc is None:
+            for each in connections.values():
+                with contextlib.suppress(Exception):
+                    await each.close()
+            return None
+        connections[user] = nc
+    return connections

@@ -7,13 +7,17 @@ open invoices, ``orders_due`` on open orders (seed 001: "invoices and orders wit
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from ledger.aggregates.state import AccountState, Authorization, Invitation
 from ledger.money import format_amount
+from ledger.ports.ids import account_uuid
 
 
 class InvoiceView(msgspec.Struct, frozen=True):
@@ -102,8 +106,10 @@ class AccountView(msgspec.Struct, frozen=True):
     portal: str
 
 
-def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetime | None = None) -> AccountView:
-    """The portal/CSR view of one account; instants are shown in the business time zone (seed 002).
+def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetime | None = None,
+                 reveal: Callable[[str], str] = str) -> AccountView:
+    """The portal/CSR view of one account; instants are shown in the business time zone (seed 002); ``reveal``
+    opens the sealed email and name (:mod:`ledger.personal.vault`).
 
     At ``now``, a hold past its 29 days and an invitation past its 72 hours show as ``expired`` although the
     scheduler has not recorded their expiry yet (issue 14): a read says what is true now."""
@@ -120,8 +126,8 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetim
     return AccountView(
         account=state.account_id,
         currency=cur,
-        email=state.email,
-        name=state.name,
+        email=reveal(state.email),
+        name=reveal(state.name),
         balance=fmt(state.balance),
         orders_due=fmt(state.orders_due),
         credit_balance=fmt(state.credit_balance),
@@ -157,3 +163,12 @@ def portal_status(invitation: Invitation | None, now: datetime | None) -> str:
     if invitation.status == "pending" and now is not None and now >= invitation.expires_at:
         return "expired"
     return invitation.status
+
+
+def stored_account_view(store: Any, account_id: str, zone: ZoneInfo | None = None,
+                        now: datetime | None = None) -> AccountView:
+    """:func:`account_view` of ``account_id`` as the store holds it, its sealed email and name revealed (or
+    ``[erased]`` once the account was forgotten)."""
+    aggregate_id = account_uuid(account_id)
+    reveal = functools.partial(store.personal.reveal, aggregate_id)
+    return account_view(store.account(aggregate_id).state, zone, now, reveal)

@@ -10,22 +10,27 @@ ledger's secret (``TokenIssuer``), exactly as the command handler did when it st
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 import jinja2
 import msgspec
+import structlog
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
 from ledger.aggregates.state import AccountState
 from ledger.money import format_amount
+from ledger.personal.vault import ERASED
 from ledger.ports.clock import zone_of
 from ledger.ports.mailer import Email, Mailer
 from ledger.ports.tokens import TokenIssuer
 from replay.statement import Statement, account_history, statement_of
 
+log = structlog.get_logger("ledger.workers")
 if TYPE_CHECKING:
     from ledger.store.application import LedgerStore
 
@@ -139,9 +144,14 @@ class EmailWorker:
             period = await asyncio.to_thread(self._period, event, state.account_id)
         elif isinstance(event, ev.PaymentSettled):
             period = await asyncio.to_thread(self._allocation, event)
-        found = self.compose(event, state, period)
+        reveal = functools.partial(self.store.personal.reveal, event.originator_id)
+        found = self.compose(event, state, period, reveal)
         if found is not None:
-            to, (subject, text, html) = found
+            sealed, (subject, text, html) = found
+            to = await asyncio.to_thread(reveal, sealed)
+            if to == ERASED:  # the account was forgotten: no one to write to, and no one's address to use
+                log.info("email_not_sent_account_forgotten", event_id=event_id, event_type=type(event).__name__)
+                return
             await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, message_id=event_id,
                                          sender=self.sender, sent_at=event.timestamp))
 
@@ -167,11 +177,12 @@ class EmailWorker:
                 return allocation_of(event, following)
             after = stored[-1].originator_version
 
-    def compose(self, event: Event, state: AccountState,
-                found: Statement | Allocation | None = None) -> tuple[str, tuple[str, str, str]] | None:
-        """(recipient, rendered template) for ``event`` given the account as of that event (and, for a
-        statement, the period's statement computed from the account's history up to it; for a settled payment,
-        where it went)."""
+    def compose(self, event: Event, state: AccountState, found: Statement | Allocation | None = None,
+                reveal: Callable[[str], str] = str) -> tuple[str, tuple[str, str, str]] | None:
+        """(recipient as the state holds it, sealed, rendered template) for ``event`` given the account as of that
+        event (and, for a statement, the period's statement computed from the account's history up to it; for a
+        settled payment, where it went); ``reveal`` opens the sealed name for the text
+        (:mod:`ledger.personal.vault`)."""
         if not self.relevant(event):  # one rule for which events can call for an email (see relevant)
             return None
         currency = state.currency
@@ -179,7 +190,7 @@ class EmailWorker:
             raw = self.tokens.issue("invitation", state.account_id, event.invitation_id, str(state.invitation.resent))
             template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
             link = portal_page(self.portal_url, f"invitation/{raw}", account=state.account_id)
-            return state.invitation.email, render(template, currency, name=state.name or state.account_id,
+            return state.invitation.email, render(template, currency, name=reveal(state.name) or state.account_id,
                                                   link=link, expires=event.expires_at.astimezone(self.zone)
                                                   .strftime("%Y-%m-%d %H:%M %Z"))
         if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled | ev.PaymentReturned):

@@ -224,8 +224,9 @@ class Relay:
                     await asyncio.wait_for(stop.wait(), delay)
 
 
-async def run_standalone(store: LedgerStore, url: str, batch: int = 1000) -> None:
-    """Connect, make sure the stream exists, relay until the process is stopped."""
+async def run_standalone(store: LedgerStore, url: str, batch: int = 1000, **connect: object) -> None:
+    """Connect (``connect``: nats-py options, the relay's credential), make sure the stream exists, relay until
+    the process is stopped."""
     import signal
 
     from ledger.natsserver import connect_until_stopped
@@ -234,7 +235,7 @@ async def run_standalone(store: LedgerStore, url: str, batch: int = 1000) -> Non
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1)
+    nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, **connect)
     if nc is None:
         return
     js = nc.jetstream()

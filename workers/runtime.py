@@ -21,10 +21,13 @@ from nats.js import JetStreamContext
 
 from ledger.bootstrap import Ledger
 from ledger.config import WORKER_NAMES
+from ledger.identity.binding import Binder
+from ledger.identity.credentials import Credentials
 from ledger.nats_api.api import build_broker
-from ledger.natsserver import NatsServerProcess, connect_until_stopped
+from ledger.natsserver import NatsServerProcess, connect_roles, connect_until_stopped
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
+from ledger.web.ledger_client import PortalAccess
 from ledger.web.server import WebFront
 from workers import expiry
 from workers.consumer import Worker, consume, ensure_dlq_stream, rewind
@@ -121,10 +124,12 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         log.info("portal_listening", http_url=front.http_url, portal_url=front.portal_url)
     stop = stop or asyncio.Event()
     server = None
+    credentials = ledger.credentials().ensure()
+    access = PortalAccess.of(credentials) if front is not None else None  # before the server reads its users
     url = nats_url or ledger.settings.nats_url
     if not url:
         wanted = ledger.settings.nats_port
-        server = NatsServerProcess(home / "nats", die_with_parent=True)
+        server = NatsServerProcess(home / "nats", die_with_parent=True, config=credentials.config_path)
         server.stop_orphan()  # one left by a serve that died: it would hold the port and the store
         server.port = wanted if port_is_free(wanted) else -1
         server.spawn()  # from the loop's thread, which lives as long as serve (the server dies with it)
@@ -132,37 +137,39 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         log.info("nats_server_started", url=url)
     stop_on_signals(stop)
     follower = supervise("projections", lambda: run_follower(ledger, stop), stop)
-    nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name="ledger")
-    if nc is None:
+    connections = await connect_roles(url, stop, credentials, [("ledger", ""), ("relay", ""),
+                                                                *(("worker", name) for name in names)])
+    if connections is None:
         await finish([follower])
         if server is not None:
             server.stop()
         log.info("ledger_stopped", connected=False)
         return
+    nc = connections["ledger"]
     api_keeper, expiry_keeper = ledger.keeper(), ledger.keeper()
     js = nc.jetstream()
     await ensure_events_stream(js)
     await ensure_dlq_stream(js)
-    broker = build_broker(ledger, api_keeper, url)
+    broker = build_broker(ledger, api_keeper, url, binder=Binder(credentials), **credentials.connect_options("ledger"))
     await broker.start()
     await wait_until_answering(nc)
     inbox = Inbox(home / "workers.db")
-    relay = Relay(ledger.store, js)
+    relay = Relay(ledger.store, connections["relay"].jetstream())
     tasks = [supervise("relay", lambda: relay.run(stop), stop)]
     if scheduler:
         tasks.append(supervise("expiry", lambda: expiry.run(ledger, expiry_keeper, stop, expiry_every), stop))
     mailer = mailer or ledger.mailer()
     portal_url = front.portal_url if front is not None else None
-    tasks += [supervise(w.name, consuming(ledger, js, w, inbox, stop), stop)
+    tasks += [supervise(w.name, consuming(ledger, connections[f"worker-{w.name}"].jetstream(), w, inbox, stop), stop)
               for w in ledger.workers(names, mailer, portal_url)]
     if front is not None:
-        tasks.append(asyncio.create_task(front.run(url, mailer, stop, ledger.settings.mail_from), name="web"))
+        tasks.append(asyncio.create_task(front.run(url, mailer, stop, ledger.settings.mail_from, access), name="web"))
     log.info("ledger_serving", nats=url, workers=names, scheduler=scheduler, store=ledger.settings.store_description())
     try:
         await stop.wait()
     finally:
         await finish([*tasks, follower])
-        await close_quietly(broker.stop(), nc.close())
+        await close_quietly(broker.stop(), *(each.close() for each in connections.values()))
         for kept in (api_keeper, expiry_keeper):
             kept.close()
         inbox.close()
@@ -207,7 +214,11 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
             keeper.close()
         return
     [worker] = ledger.workers([name], mailer)
-    nc = await connect_until_stopped(nats_url, stop, max_reconnect_attempts=-1, name=f"ledger-{name}")
+    credentials = ledger.credentials()
+    if replay_from is not None:  # deleting a consumer is the admin's right alone
+        await rewind_as_admin(ledger, nats_url, stop, credentials, name, replay_from)
+    nc = await connect_until_stopped(nats_url, stop, max_reconnect_attempts=-1, name=f"ledger-{name}",
+                                     **credentials.connect_options("worker", name))
     if nc is None:
         log.info("worker_stopped", worker=name, connected=False)
         return
@@ -216,9 +227,6 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
         js = nc.jetstream()
         await ensure_events_stream(js)
         await ensure_dlq_stream(js)
-        if replay_from is not None:
-            await rewind(js, worker.name, replay_from, max_deliver=ledger.settings.worker_max_deliver,
-                         ack_wait=ledger.settings.worker_ack_wait)
         log.info("worker_started", worker=name, nats=nats_url, replay_from=replay_from)
         task = supervise(name, consuming(ledger, js, worker, inbox, stop), stop)
         await stop.wait()
@@ -227,6 +235,20 @@ async def run_worker(ledger: Ledger, name: str, nats_url: str, *, stop: asyncio.
         inbox.close()
         await nc.close()
         log.info("worker_stopped", worker=name)
+
+
+async def rewind_as_admin(ledger: Ledger, url: str, stop: asyncio.Event, credentials: Credentials, name: str,
+                          start: int) -> None:
+    """Recreate worker ``name``'s durable consumer at stream sequence ``start``, over an admin connection."""
+    nc = await connect_until_stopped(url, stop, max_reconnect_attempts=-1, name=f"ledger-{name}-rewind",
+                                     **credentials.connect_options("admin"))
+    if nc is not None:
+        try:
+            await ensure_events_stream(nc.jetstream())
+            await rewind(nc.jetstream(), name, start, max_deliver=ledger.settings.worker_max_deliver,
+                         ack_wait=ledger.settings.worker_ack_wait)
+        finally:
+            await nc.close()
 
 
 def run_forever(ledger: Ledger) -> None:

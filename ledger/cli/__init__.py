@@ -11,6 +11,7 @@ from ledger.cli import (  # noqa: F401  (registers the sub-commands)
     gateway,
     invoices,
     methods,
+    nats,
     ops,
     orders,
     payments,

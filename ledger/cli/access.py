@@ -10,8 +10,7 @@ from ledger.cli.output import emit_json, fail
 from ledger.cli.tables import print_account
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
-from ledger.ports.ids import account_uuid
-from ledger.views import account_view
+from ledger.views import stored_account_view
 
 pass_state = click.make_pass_decorator(CliState)
 
@@ -40,8 +39,7 @@ def account_show(state: CliState, account_id: str) -> None:
     """Balances, invoices, payments, credits, orders and authorizations of ACCOUNT."""
     try:
         ledger = state.reader()
-        view = account_view(ledger.store.account(account_uuid(account_id)).state, ledger.ports.clock.zone,
-                            ledger.ports.clock.now())
+        view = stored_account_view(ledger.store, account_id, ledger.ports.clock.zone, ledger.ports.clock.now())
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:
@@ -83,3 +81,44 @@ def account_accept(state: CliState, account_id: str, token: str) -> None:
 def account_send_statement(state: CliState, account_id: str, start: str, end: str) -> None:
     """Email the statement of a period with a pay link."""
     state.run(lambda a: m.SendStatement(account=account_id, period_from=start, period_to=end, actor=a))
+
+
+@account.command("forget")
+@click.argument("account_id", metavar="ACCOUNT")
+@pass_state
+def account_forget(state: CliState, account_id: str) -> None:
+    """Erase ACCOUNT's email and name everywhere (its keys are destroyed); balances and history stay."""
+    from ledger.personal.erasure import forget_account
+
+    try:
+        destroyed = forget_account(state.ledger().store, account_id, state.actor.kind, state.actor.name)
+    except LedgerError as error:
+        fail(error, state.as_json)
+    if state.as_json:
+        emit_json({"account": account_id, "keys_destroyed": destroyed})
+    else:
+        click.echo(f"{account_id}: personal data erased ({destroyed} key(s) destroyed)" if destroyed else
+                   f"{account_id}: shown erased from now on, but no key to destroy: its email and name were "
+                   "recorded before they were sealed and stay in its events (docs/operations.md, upgrading)")
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """The keys that seal personal data: rotation."""
+
+
+@keys_group.command("rotate")
+@click.argument("account_id", metavar="ACCOUNT")
+@pass_state
+def keys_rotate(state: CliState, account_id: str) -> None:
+    """Give ACCOUNT a new data key for what is sealed from now on (older values keep their key)."""
+    from ledger.ports.ids import account_uuid
+
+    click.echo(f"{account_id}: key {state.ledger().store.personal.rotate(account_uuid(account_id))}")
+
+
+@keys_group.command("rewrap")
+@pass_state
+def keys_rewrap(state: CliState) -> None:
+    """Wrap every data key under LEDGER_CIPHER_KEY (after changing it; the old one in LEDGER_CIPHER_OLD_KEYS)."""
+    click.echo(f"{state.ledger().store.personal.rewrap()} key(s) re-wrapped")

@@ -34,6 +34,8 @@ def web(state: CliState, nats_url: str | None) -> None:
     import asyncio
 
     from ledger.bootstrap import mailer_of
+    from ledger.identity.credentials import Credentials
+    from ledger.web.ledger_client import PortalAccess
     from ledger.web.server import run_web
 
     settings = state.settings()
@@ -41,7 +43,8 @@ def web(state: CliState, nats_url: str | None) -> None:
     if not url:
         raise click.UsageError("--nats-url (or NATS_URL) is required")
     configure_logging(fmt=settings.log_format)
-    asyncio.run(run_web(settings, url, mailer_of(settings), sender=settings.mail_from))
+    access = PortalAccess.of(Credentials(settings.nats_dir, settings.nats_tls).ensure())
+    asyncio.run(run_web(settings, url, mailer_of(settings), sender=settings.mail_from, access=access))
 
 
 @projections.command("follow")
@@ -74,7 +77,8 @@ def relay(state: CliState, nats_url: str | None, batch: int) -> None:
     if not url:
         raise click.UsageError("--nats-url (or NATS_URL) is required")
     configure_logging(fmt=state.settings().log_format)
-    asyncio.run(run_standalone(state.ledger().store, url, batch))
+    ledger = state.ledger()
+    asyncio.run(run_standalone(ledger.store, url, batch, **ledger.credentials().connect_options("relay")))
 
 
 @cli.command("worker")

@@ -18,6 +18,7 @@ from ledger.cli.output import emit_json, fail, progress_bar
 from ledger.cli.tables import table
 from ledger.errors import LedgerError
 from ledger.ports.clock import business_date
+from ledger.ports.ids import account_uuid
 from ledger.projections import fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.unpaid import unpaid
@@ -132,6 +133,7 @@ def account_balance(state: CliState, account_id: str) -> None:
     with keeper(state) as kept:
         row = queries.balance(kept.connection("accounts"), account_id, business_date(clock.now(), clock.zone),
                               clock.zone)
+    row["email"] = state.ledger().store.personal.reveal(account_uuid(account_id), row["email"])  # sealed in the row
     show(state, "Balance", [row])
 
 

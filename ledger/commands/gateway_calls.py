@@ -135,7 +135,9 @@ def refund(unit: Unit, account: Account, key: str, *, transaction_id: str, amoun
 def hold(unit: Unit, account: Account, key: str, *, token: str, amount: int,
          check: Callable[[], object]) -> AuthorizationResult:
     """Ask the gateway for a hold once ``check`` passes (asked again, the same key answers the same hold); when
-    ``check`` refuses a command whose earlier attempt got the hold, that hold is voided (:func:`undoing`)."""
+    ``check`` refuses a command whose earlier attempt got the hold, that hold is voided (:func:`undoing`). A
+    key whose hold reconciliation voided is refused (``authorization_released``): the gateway would answer
+    the dead hold."""
 
     def ask() -> AuthorizationResult:
         return unit.ports.gateway.authorize(token=token, amount=amount, currency=account.state.currency,
@@ -143,6 +145,10 @@ def hold(unit: Unit, account: Account, key: str, *, token: str, amount: int,
 
     with undoing(unit, ask, lambda earlier: unit.ports.gateway.void(transaction_id=earlier.transaction_id)):
         check()
+    if (released := unit.store.gateway_book.released(gateway_key(account.id, key))) is not None:
+        raise PolicyViolation(f"reconciliation voided hold {released}, placed under this key when its answer was "
+                              "lost: place the hold again with a new key", field="authorization",
+                              code="authorization_released")
     unit.intend(key=gateway_key(account.id, key), account=account.state.account_id, kind="authorization",
                 amount=amount, target=key)
     return ask()

@@ -11,10 +11,16 @@ the call, :mod:`ledger.store.intents`):
   intent's command again against the gateway's answer (:mod:`ledger.commands.answers_only`; what is no longer
   open becomes the customer's credit); when there is no such command or it is refused, it is *flagged*: put
   on the reconciliation list with what the operator does;
-* a transaction whose intent is younger than ``GRACE`` is left alone: its command may still be recording it.
+* a transaction younger than ``GRACE``, or whose intent is, is left alone: its command may still be recording it.
 
-Every intent older than ``GRACE`` is then resolved: the gateway acted under its key (handled above) or did not
-(nothing to do). The ledger side is read from the event log, one pass per run.
+Reconciliation runs beside live commands (``serve``'s scheduler), so the gateway is listed *first* and the
+intents and the event log read after it: a command that intends, calls the gateway and records while the run
+reads is then either recorded in what the run reads or absent from its listing. The log's tail is read again
+just before a hold is voided or a transaction flagged (a slow command may have recorded it meanwhile).
+
+Every intent older than ``GRACE`` whose key was listed, or that was written since the listing's start, is then
+resolved: the gateway acted under its key (handled above) or did not (nothing to do). An older intent whose
+transaction may lie before the listing (``reconcile --since``) is left for a run that looks back far enough.
 """
 
 from __future__ import annotations
@@ -71,18 +77,23 @@ class _Ledger:
     known: set[str] = field(default_factory=set)
     holds: dict[str, str] = field(default_factory=dict)  # hold transaction id -> ledger status
     undone: set[str] = field(default_factory=set)  # keys of captures the ledger refused and refunded
+    by_authorization: dict[tuple[object, str], str] = field(default_factory=dict)
+    after: int = 0  # the last notification read
 
     @classmethod
     def read(cls, store: LedgerStore) -> _Ledger:
+        """The whole log, read once."""
         seen = cls()
-        by_authorization: dict[tuple[object, str], str] = {}
-        after = 0
-        while notes := store.recorder.select_notifications(start=after, limit=1000, inclusive_of_start=False):
-            after = notes[-1].id
-            for note in notes:
-                event = store.mapper.to_domain_event(note)
-                seen.note(event, by_authorization)
+        seen.catch_up(store)
         return seen
+
+    def catch_up(self, store: LedgerStore) -> None:
+        """Read what the log recorded since the last read."""
+        while notes := store.recorder.select_notifications(start=self.after, limit=1000,
+                                                           inclusive_of_start=False):
+            self.after = notes[-1].id
+            for note in notes:
+                self.note(store.mapper.to_domain_event(note), self.by_authorization)
 
     def note(self, event: object, by_authorization: dict[tuple[object, str], str]) -> None:
         for name in ("transaction_id", "refund_transaction_id"):
@@ -113,17 +124,20 @@ class _Ledger:
 def reconcile(store: LedgerStore, ports: Ports, *, since: datetime | None = None) -> Report:
     """Match every gateway transaction made since ``since`` (default: ``LOOKBACK`` ago) to the ledger, record
     what its intent's command can record, void the holds it does not want, flag what it cannot decide, and
-    resolve every intent older than ``GRACE``."""
-    run = _Run(store, ports)
-    listed: list[GatewayTransaction] = []
-    while page := ports.gateway.transactions(since=since or run.now - LOOKBACK,
-                                             after=listed[-1].transaction_id if listed else None):
+    resolve every intent older than ``GRACE`` that the listing covers."""
+    now = ports.clock.now()
+    since = since or now - LOOKBACK
+    listed: list[GatewayTransaction] = []  # listed before the ledger is read: see the module's docstring
+    while page := ports.gateway.transactions(since=since, after=listed[-1].transaction_id if listed else None):
         listed += page
+    run = _Run(store, ports, now)
     run.ledger.undone = {txn.idempotency_key.removesuffix(":undone") for txn in listed if txn.kind == "refund"
                          and txn.status == "approved" and txn.idempotency_key.endswith(":undone")}
     for txn in listed:
         run.counts[run.settle(txn)] += 1
-    stale = [key for key in run.intents if key not in run.fresh]
+    keys = {txn.idempotency_key for txn in listed}
+    stale = [key for key, intent in run.intents.items()
+             if key not in run.fresh and (key in keys or intent.created_at >= since)]
     run.book.resolve(stale)
     report = Report(**run.counts, intents_resolved=len(stale))
     log.info("gateway_reconciled", **msgspec.structs.asdict(report))
@@ -131,23 +145,30 @@ def reconcile(store: LedgerStore, ports: Ports, *, since: datetime | None = None
 
 
 class _Run:
-    """One reconciliation run: the ledger's side read once, the intents, the counts."""
+    """One reconciliation run: the ledger's side read once (its tail again before acting), the intents, the
+    counts."""
 
-    def __init__(self, store: LedgerStore, ports: Ports) -> None:
-        self.store, self.ports, self.now = store, ports, ports.clock.now()
+    def __init__(self, store: LedgerStore, ports: Ports, now: datetime) -> None:
+        self.store, self.ports, self.now = store, ports, now
         self.book = store.gateway_book
         self.intents = {intent.key: intent for intent in self.book.intents()}
         self.fresh = {key for key, intent in self.intents.items() if self.now - intent.created_at < GRACE}
         self.ledger = _Ledger.read(store)
         self.counts = dict.fromkeys(("matched", "recorded", "voided", "flagged", "in_flight"), 0)
 
+    def recorded(self, txn: GatewayTransaction) -> bool:
+        """Whether the log records ``txn``, its tail read again when the first read did not."""
+        if txn.transaction_id not in self.ledger.known:
+            self.ledger.catch_up(self.store)
+        return txn.transaction_id in self.ledger.known
+
     def settle(self, txn: GatewayTransaction) -> str:
         """What one gateway transaction needs; returns the count it falls under."""
-        if txn.idempotency_key in self.fresh:
+        if txn.idempotency_key in self.fresh or self.now - txn.created_at < GRACE:
             return "in_flight"
         if txn.kind == "authorization":
             return self.hold(txn)
-        if txn.status == "declined" or txn.transaction_id in self.ledger.known or (
+        if txn.status == "declined" or self.recorded(txn) or (
                 txn.idempotency_key in self.ledger.undone or txn.idempotency_key.endswith(":undone")):
             return "matched"  # nothing moved, recorded, or a capture the ledger refused and refunded (its refund)
         intent = self.intents.get(txn.idempotency_key)
@@ -173,14 +194,13 @@ class _Run:
 
     def hold(self, txn: GatewayTransaction) -> str:
         """A live hold the ledger does not record, or no longer wants, is voided."""
-        wanted = self.ledger.holds.get(txn.transaction_id) not in _UNWANTED and (
-            txn.transaction_id in self.ledger.known)
-        if txn.live and not wanted:
-            self.ports.gateway.void(transaction_id=txn.transaction_id)
-            log.warning("gateway_hold_voided", transaction=txn.transaction_id,
-                        ledger_status=self.ledger.holds.get(txn.transaction_id, "unrecorded"))
-            return "voided"
-        return "matched"
+        if not txn.live or (self.recorded(txn) and self.ledger.holds.get(txn.transaction_id) not in _UNWANTED):
+            return "matched"
+        self.book.release(txn.idempotency_key, txn.transaction_id, self.now)  # before: a retry then refuses
+        self.ports.gateway.void(transaction_id=txn.transaction_id)
+        log.warning("gateway_hold_voided", transaction=txn.transaction_id,
+                    ledger_status=self.ledger.holds.get(txn.transaction_id, "unrecorded"))
+        return "voided"
 
 
 def _command_key(gateway_key: str) -> str:

@@ -20,6 +20,7 @@ from ledger.aggregates.logins import PortalLogin
 from ledger.commands.messages import ActorIn, Command
 from ledger.commands.validation import check_reference, check_text
 from ledger.errors import NotFound, ValidationError
+from ledger.personal.vault import ERASED
 from ledger.ports import Ports
 from ledger.ports.gateway import Gateway, WatchedGateway
 from ledger.ports.ids import account_uuid, login_uuid, unidentified_uuid
@@ -99,7 +100,11 @@ class Unit:
 
     def claim_login(self, email: str, account_id: str) -> None:
         """Make ``email`` the portal login of ``account_id``, saved with the command's other events; refused
-        (``email_in_use``) when another account holds it (seeds 002, 003)."""
+        (``email_in_use``) when another account holds it (seeds 002, 003). ``email`` as the account holds it,
+        sealed (:mod:`ledger.personal.vault`): the login is its clear text; a forgotten account claims none."""
+        email = self.store.personal.reveal(account_uuid(account_id), email)
+        if email == ERASED:
+            return
         aggregate_id = login_uuid(email)
         login = self.store.login(aggregate_id)
         if login is None:

@@ -25,7 +25,7 @@ import contextlib
 import functools
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -117,26 +117,30 @@ class CommandIntake:
     injection, task group) cost 0.3-0.4 ms of CPU per request on this path, measured beside a bare nats-py
     responder: more than all of the NATS work, at the rate the service is meant to take."""
 
-    def __init__(self, admission: Admission, pool: Executor, decide: Callable[[str, bytes], bytes],
-                 refuse: Callable[[LedgerError], bytes], prefix: str, queue: str) -> None:
+    def __init__(self, admission: Admission, pool: Executor,
+                 decide: Callable[[str, bytes, dict[str, str] | None], bytes], refuse: Callable[[LedgerError], bytes],
+                 prefix: str, queue: str, more: Sequence[str] = ()) -> None:
+        """``decide(subject, body, headers)``; ``more``: subjects taken beside ``prefix>`` (the portals' and
+        staff's, :mod:`ledger.identity.binding`)."""
         self.admission, self.pool, self.decide, self.refuse = admission, pool, decide, refuse
-        self.prefix, self.queue = prefix, queue
-        self._subscription: Any = None
+        self.prefix, self.queue, self.more = prefix, queue, tuple(more)
+        self._subscriptions: list[Any] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._refused: dict[str, int] = {}
         self._reported = -REPORT_EVERY
 
     async def start(self, nc: Any) -> None:
         """Subscribe on the connection ``nc``."""
-        self._subscription = await nc.subscribe(f"{self.prefix}>", queue=self.queue, cb=self._received)
+        for subject in (f"{self.prefix}>", *self.more):
+            self._subscriptions.append(await nc.subscribe(subject, queue=self.queue, cb=self._received))
         await nc.flush()  # the server has the subscription: a request sent now finds it
 
     async def stop(self) -> None:
         """Stop taking requests; answer those admitted."""
-        if self._subscription is not None:
+        for subscription in self._subscriptions:
             with contextlib.suppress(Exception):
-                await self._subscription.unsubscribe()
-            self._subscription = None
+                await subscription.unsubscribe()
+        self._subscriptions = []
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _received(self, msg: Any) -> None:
@@ -152,12 +156,11 @@ class CommandIntake:
         task.add_done_callback(self._tasks.discard)
 
     async def _decided(self, msg: Any, at: float, entered: float) -> None:
-        name = msg.subject[len(self.prefix):]
         deciding = 0.0
         try:
             reply, deciding = await asyncio.get_running_loop().run_in_executor(
                 self.pool, _within, self.admission.latest_start(at), self.admission.now,
-                functools.partial(self.decide, name, msg.data))
+                functools.partial(self.decide, msg.subject, msg.data, msg.headers))
         finally:
             self.admission.leave(entered, deciding)
         await self._answer(msg, reply)

@@ -8,8 +8,12 @@ floats for amounts are refused); every reply is ``{"ok": ...}`` or ``{"error": {
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import re
+import ssl
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Annotated, Any, Protocol, TypeVar
@@ -18,20 +22,24 @@ import msgspec
 import structlog
 from faststream.nats import NatsBroker
 from faststream.nats.annotations import NatsMessage
+from faststream.nats.security import NatsUserPassword
 
 from ledger.bootstrap import Ledger
 from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
+from ledger.commands.dispatch import SELF_SERVICE
+from ledger.commands.messages import Command
 from ledger.errors import LedgerError, ValidationError
+from ledger.identity.binding import Binder, Caller, caller_of
+from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX
 from ledger.nats_api.admission import Admission, CommandIntake
 from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.natsserver import log_nats_error
 from ledger.ports.clock import business_date
-from ledger.ports.ids import account_uuid
 from ledger.projections import queries
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.unpaid import unpaid
-from ledger.views import account_view
+from ledger.views import stored_account_view
 
 T = TypeVar("T")
 log = structlog.get_logger("ledger.service")
@@ -92,13 +100,15 @@ def _single_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return seen
 
 
-def handle_command(ledger: Ledger, name: str, body: bytes) -> bytes:
-    """Run the command named by the subject suffix; the reply bytes."""
+def handle_command(ledger: Ledger, name: str, body: bytes, bind: Callable[[Command], Command] | None = None) -> bytes:
+    """Run the command named by the subject suffix, with the actor ``bind`` allows (its caller's credential:
+    :mod:`ledger.identity.binding`); the reply bytes."""
     kind = COMMANDS.get(name)
     try:
         if kind is None:
             raise ValidationError(f"unknown command {name[:80]!r}", field="subject", code="unknown_command")
-        outcome = ledger.service.handle(decode(body, kind))
+        command = decode(body, kind)
+        outcome = ledger.service.handle(bind(command) if bind is not None else command)
     except LedgerError as error:
         return error_reply(error)
     except Exception as error:
@@ -119,12 +129,16 @@ class ReadQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 200
 
 
-def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes) -> bytes:
-    """Answer a portal / CSR read from the aggregate (account) or the projections (tabs, dashboard)."""
+def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes,
+                check: Callable[[str, str | None], None] | None = None) -> bytes:
+    """Answer a portal / CSR read from the aggregate (account) or the projections (tabs, dashboard); ``check``
+    refuses a read its caller's credential does not allow."""
     try:
         if view not in READS:
             raise ValidationError(f"unknown view {view[:80]!r}", field="subject", code="unknown_view")
         query = decode(body or b"{}", ReadQuery)
+        if check is not None:
+            check(view, query.account)
         clock = ledger.ports.clock
         if view == "dashboard":
             keeper.catch_up(["accounts"])
@@ -140,8 +154,7 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         if not query.account:
             raise ValidationError("account is required", field="account")
         if view == "account":
-            state = ledger.store.account(account_uuid(query.account)).state
-            return _encode({"ok": account_view(state, clock.zone, clock.now())})
+            return _encode({"ok": stored_account_view(ledger.store, query.account, clock.zone, clock.now())})
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
         rows: list[queries.Row] | queries.Row
@@ -188,8 +201,13 @@ class LedgerBroker(NatsBroker):
     """faststream's broker serving the reads, with the command intake (:class:`CommandIntake`) on its
     connection, started and stopped with it."""
 
-    def __init__(self, url: str, intake: CommandIntake) -> None:
-        super().__init__(url, logger=None, error_cb=log_nats_error)
+    def __init__(self, url: str, intake: CommandIntake, *, user: str | None = None, password: str = "",
+                 inbox_prefix: str = "_INBOX", tls: ssl.SSLContext | None = None) -> None:
+        security = None
+        if user is not None:  # the credential, not one a URL may carry (faststream refuses both)
+            security = NatsUserPassword(user, password, ssl_context=tls)
+            url = re.sub(r"^(\w+://)[^@/]*@", r"\1", url)
+        super().__init__(url, logger=None, error_cb=log_nats_error, security=security, inbox_prefix=inbox_prefix)
         self.intake = intake
 
     async def start(self) -> None:
@@ -205,8 +223,12 @@ class LedgerBroker(NatsBroker):
 
 
 def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurrency: int | None = None,
-                 admission: Admission | None = None) -> NatsBroker:
-    """A broker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group.
+                 admission: Admission | None = None, binder: Binder | None = None, user: str | None = None,
+                 password: str = "", inbox_prefix: str = "_INBOX", tls: ssl.SSLContext | None = None) -> NatsBroker:
+    """A broker serving ``ledger.cmd.>`` and ``ledger.read.>`` in the queue group, and with a ``binder`` the
+    portals' and staff's ``ledger.portal.*.`` and ``ledger.staff.*.`` subjects, each request bound to the actor
+    its credential allows (:mod:`ledger.identity.binding`); ``user`` ... ``tls``: the ledger's own credential
+    (:meth:`ledger.identity.credentials.Credentials.connect_options`).
 
     Commands run on worker threads, ``concurrency`` at a time (default :func:`command_concurrency`), behind
     ``admission`` (default: room for ``LEDGER_COMMAND_QUEUE`` waiting beyond those, deadlines defaulting to
@@ -218,14 +240,27 @@ def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurre
     settings = ledger.settings
     admission = admission or Admission(workers + settings.command_queue, default_timeout=settings.request_timeout)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ledger-command")
-    intake = CommandIntake(admission, pool, lambda name, body: handle_command(ledger, name, body), error_reply,
-                           COMMAND_PREFIX, QUEUE_GROUP)
-    broker = LedgerBroker(url, intake)
+    prefixes = [f"{PORTAL_PREFIX}*.", f"{STAFF_PREFIX}*."] if binder is not None else []
 
-    @broker.subscriber(f"{READ_PREFIX}>", queue=QUEUE_GROUP, decoder=_raw)
+    def decide(subject: str, body: bytes, headers: dict[str, str] | None) -> bytes:
+        caller, rest = caller_of(subject, headers)
+        bind = functools.partial(binder.command, caller, self_service=SELF_SERVICE) \
+            if binder is not None and caller.role != "admin" else None
+        return handle_command(ledger, rest.split(".", 1)[1], body, bind)
+
+    intake = CommandIntake(admission, pool, decide, error_reply, COMMAND_PREFIX, QUEUE_GROUP,
+                           [f"{prefix}cmd.>" for prefix in prefixes])
+    broker = LedgerBroker(url, intake, user=user, password=password, inbox_prefix=inbox_prefix, tls=tls)
+
+    def bound(msg: NatsMessage) -> tuple[Caller, str, Binder | None]:
+        caller, rest = caller_of(msg.raw_message.subject, msg.raw_message.headers)
+        return caller, rest.split(".", 1)[1], binder if caller.role != "admin" else None
+
     async def reads(body: bytes, msg: NatsMessage) -> bytes:
-        view = msg.raw_message.subject[len(READ_PREFIX):]
-        return await asyncio.to_thread(handle_read, ledger, keeper, view, body)
+        caller, view, binding = bound(msg)
+        check = functools.partial(binding.read, caller) if binding else None
+        return await asyncio.to_thread(handle_read, ledger, keeper, view, body, check)
 
-    _ = reads
+    for prefix in ["ledger.", *prefixes]:
+        broker.subscriber(f"{prefix}read.>", queue=QUEUE_GROUP, decoder=_raw)(reads)
     return broker

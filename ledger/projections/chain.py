@@ -9,7 +9,10 @@ match their seals (edited before anything chained them).
 
 A chain begun before it was keyed keeps its links: ``chain_meta.keyed_from`` is the first position linked with
 the key (``sha256`` before it), set when a keyed keeper first opens the file, so an existing chain keeps
-verifying; its anchors still vouch for its unkeyed part.
+verifying; its anchors still vouch for its unkeyed part. ``chain_keying`` holds the MAC of ``keyed_from`` and
+of the head before it, written once: a chain rebuilt without the key (no keying, or a ``keyed_from`` moved) is
+adopted only when its unkeyed links all predate the store's seals (``SealBook.first``: the ledger had no key
+then); otherwise it is refused: ``verify`` reports it and no link is added.
 
 The chain lives in its own file beside the event store (``$LEDGER_HOME/chain.db``, not with the disposable
 read models), and its head is printed by ``audit verify`` and written into every ``audit export``: an
@@ -42,6 +45,8 @@ GENESIS = "0" * 64
 TABLE = "create table if not exists chain (position integer primary key, originator text not null, " \
         "version integer not null, hash text not null)"
 META = "create table if not exists chain_meta (name text primary key, value integer not null)"
+KEYING = "create table if not exists chain_keying (keyed_from integer not null, head text not null, " \
+         "mac text not null)"
 
 
 class Mismatch(msgspec.Struct, frozen=True):
@@ -121,6 +126,11 @@ def raw_notes(source: NoteSource | LedgerStore, after: int = 0, batch: int = 10_
         after = notes[-1].id
 
 
+def keying(key: bytes, keyed_from: int, head: str) -> str:
+    """The MAC of where a chain's keyed links begin and of the (unkeyed) head before them."""
+    return hmac.new(key, f"keyed_from|{keyed_from}|{head}".encode(), hashlib.sha256).hexdigest()
+
+
 class HashChain:
     """The chain file: append new links, verify the events table against it."""
 
@@ -130,12 +140,40 @@ class HashChain:
         self.key = key
         self.seals = seals
         self.keyed_from = 1 << 62  # never, without a key
+        self.refused: str | None = None  # why this chain file is not trusted (rebuilt without the key)
         if key is not None:
             self.db.execute(META)
-            self.db.execute("insert or ignore into chain_meta values ('keyed_from', "
-                            "coalesce((select max(position) from chain), 0) + 1)")
-            self.keyed_from = int(self.db.execute("select value from chain_meta where name = 'keyed_from'")
-                                  .fetchone()[0])
+            self.db.execute(KEYING)
+            self.db.execute("begin immediate")
+            try:
+                self._keyed(key)
+                self.db.execute("commit")
+            except BaseException:
+                self.db.execute("rollback")
+                raise
+
+    def _keyed(self, key: bytes) -> None:
+        """Read (or, for a new or older chain, write) where the key begins, checked against its MAC."""
+        row = self.db.execute("select value from chain_meta where name = 'keyed_from'").fetchone()
+        keyed_from = int(row[0]) if row else self.head()[0] + 1
+        kept = self.db.execute("select keyed_from, head, mac from chain_keying").fetchone()
+        if kept is None and self._adoptable(keyed_from):
+            head = self.at(keyed_from - 1) or GENESIS
+            kept = (keyed_from, head, keying(key, keyed_from, head))
+            self.db.execute("insert or ignore into chain_meta values ('keyed_from', ?)", (keyed_from,))
+            self.db.execute("insert into chain_keying values (?, ?, ?)", kept)
+        self.keyed_from = keyed_from
+        if kept is None or int(kept[0]) != keyed_from or str(kept[1]) != (self.at(keyed_from - 1) or GENESIS) \
+                or not hmac.compare_digest(keying(key, keyed_from, str(kept[1])), str(kept[2])):
+            self.refused = ("chain file not keyed as recorded: rebuilt or altered without the ledger's secret "
+                            "(keep the findings, then delete chain.db: the next keeper rebuilds it keyed)")
+            log.error("chain_refused", problem=self.refused)
+
+    def _adoptable(self, keyed_from: int) -> bool:
+        """Whether a chain without its keying may be keyed from ``keyed_from``: it is new, or its unkeyed links
+        all predate the store's seals (the ledger had no key then; a store without seals cannot tell)."""
+        first = self.seals.first if self.seals is not None else None
+        return self.head()[0] == 0 or first is None or keyed_from <= first
 
     def _link(self, previous: str, note: StoredNote) -> str:
         return link(previous, note, self.key if note.id >= self.keyed_from else None)
@@ -155,6 +193,8 @@ class HashChain:
 
         The head is read under the write lock, so keepers in several processes can extend the chain at once.
         """
+        if self.refused is not None:
+            return 0  # never vouch for more on a chain that cannot be trusted: verify reports it
         self.db.execute("begin immediate")
         try:
             position, previous = self.head()
@@ -195,7 +235,7 @@ class HashChain:
         Events recorded after the head are checked against their seals (an unsealed store's are not judged:
         they are chained by the next catch-up).
         """
-        problems: list[Mismatch] = []
+        problems = [Mismatch(0, "", 0, self.refused)] if self.refused is not None else []
         head, _ = self.head()
         links = self.db.execute("select position, originator, version, hash from chain order by position")
         expected: Iterator[tuple[int, str, int, str]] = iter(links)

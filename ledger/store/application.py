@@ -36,6 +36,7 @@ from ledger.aggregates.events.base import Event
 from ledger.aggregates.logins import PortalLogin
 from ledger.config import Settings
 from ledger.errors import NotFound
+from ledger.personal.vault import Vault, open_vault
 from ledger.ports.tokens import load_or_create_secret
 from ledger.store import seals
 from ledger.store.intents import GatewayBook
@@ -154,7 +155,7 @@ class LedgerStore(Application[UUID]):
                 if settings.store == "sqlite":
                     sqlite: Any = self.recorder  # the SQLite group recorder (its datastore and table)
                     with sqlite.datastore.transaction(commit=True) as cursor:
-                        seals.create(cursor, sqlite.events_table_name)
+                        seals.create(cursor, sqlite.events_table_name, self.seal_key())
                 return
             except InternalError as error:  # two instances creating the PostgreSQL tables at the same moment
                 if "concurrently" not in str(error) or attempt == 7:
@@ -168,6 +169,19 @@ class LedgerStore(Application[UUID]):
                 connect_directly(settings.postgres_dsn).close()  # raises "unreachable" with libpq's reason
                 raise
 
+    @functools.cached_property
+    def personal(self) -> Vault:
+        """The per-account keys that seal personal data (opened on first use: :mod:`ledger.personal.vault`)."""
+        s = self.settings
+        key, old = (secret.value if secret else "" for secret in (s.cipher_key, s.cipher_old_keys))
+        return open_vault(s.home, s.store, s.postgres_dsn, s.postgres_schema, key, old)
+
+    def close(self) -> None:
+        """Close the event store and the key table (if it was opened)."""
+        vault = self.__dict__.pop("personal", None)
+        if vault is not None:
+            vault.close()
+        super().close()
     def seal_key(self) -> bytes:
         """The ledger's secret, which keys the seals of the events and the hash chain."""
         given = self.settings.secret.value.encode() if self.settings.secret is not None else None

@@ -12,7 +12,9 @@ the gateway, resolved minutes later and of no use afterwards; in the immutable l
 declined and the refused ones) would stay for ever, be replayed by every read model and published to every
 subscriber. The outcome itself (the payment, the hold) is what the log records.
 
-The reconciliation list holds what ``reconcile`` could not decide by itself, with what the operator does.
+The reconciliation list holds what ``reconcile`` could not decide by itself, with what the operator does; the
+released holds are those ``reconcile`` voided although their command may be retried (the gateway would answer
+the retry with the hold it no longer holds, so the command refuses it instead of recording a dead hold).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ _TABLES = (
     "create table if not exists {schema}gateway_reconciliation (transaction_id text primary key, "
     "key text not null, account text not null, kind text not null, amount bigint not null, status text not null, "
     "found_at text not null, action text not null)",
+    "create table if not exists {schema}gateway_released (key text primary key, transaction_id text not null, "
+    "released_at text not null)",
 )
 
 
@@ -111,6 +115,19 @@ class GatewayBook:
             rows = cursor.fetchall()
         return [Intent(key=v[0], account=v[1], kind=v[2], amount=int(v[3]), target=v[4],
                        created_at=datetime.fromisoformat(v[5]), command=v[6]) for v in map(_values, rows)]
+
+    def release(self, key: str, transaction_id: str, at: datetime) -> None:
+        """Note that the hold ``transaction_id``, placed under ``key``, was voided by reconciliation."""
+        with self._cursor() as cursor:
+            cursor.execute(self._sql("insert into {schema}gateway_released values (%s, %s, %s) "
+                                     "on conflict (key) do nothing"), (key, transaction_id, at.isoformat()))
+
+    def released(self, key: str) -> str | None:
+        """The hold placed under ``key`` that reconciliation voided, or None."""
+        with self._cursor() as cursor:
+            cursor.execute(self._sql("select transaction_id from {schema}gateway_released where key = %s"), (key,))
+            rows = cursor.fetchall()
+        return str(_values(rows[0])[0]) if rows else None
 
     def flag(self, item: Flagged) -> bool:
         """Put ``item`` on the reconciliation list; False when its transaction is already there."""

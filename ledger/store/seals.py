@@ -9,6 +9,11 @@ stays one atomic statement). A connection without the key (a ``sqlite3`` shell) 
 The chain links a row only when its seal matches, and ``audit verify`` checks the unchained tail against its
 seals: rewriting an event and its seal needs the secret. Events written before seals existed have none and are
 judged by the chain alone; a PostgreSQL store has no seals (README).
+
+Where seals begin is recorded once, keyed, when the store first gets its seals (``seal_meta.sealed_from``, with
+its MAC): deleting seal rows (no secret needed) then leaves rows that must be sealed and are not, a finding of
+``audit verify``, instead of rows that "predate seals". A record that is missing or does not match its MAC
+while the store has seals makes every row answer for its seal.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from uuid import UUID
 
 TABLE = "create table if not exists event_seals (notification_id integer primary key, seal text not null)"
+META = "create table if not exists seal_meta (name text primary key, value integer not null, mac text not null)"
 TRIGGER = ("create trigger if not exists seal_events after insert on {table} begin insert into event_seals "
            "values (new.rowid, ledger_seal(new.originator_id, new.originator_version, new.topic, new.state)); end")
 
@@ -37,10 +43,26 @@ def install(connection: sqlite3.Connection, key: bytes) -> None:
     connection.create_function("ledger_seal", 4, lambda o, v, t, s: seal(key, o, v, t, s), deterministic=True)
 
 
-def create(connection: Any, table: str) -> None:
-    """The seals table and the trigger on the events ``table`` (idempotent)."""
+def marker(key: bytes, sealed_from: int) -> str:
+    """The MAC of the record of the first sealed position."""
+    return hmac.new(key, f"sealed_from|{sealed_from}".encode(), hashlib.sha256).hexdigest()
+
+
+def create(connection: Any, table: str, key: bytes) -> None:
+    """The seals table, the trigger on the events ``table`` and, when the store first gets them, the keyed
+    record of the first position sealed (idempotent; never rewritten: a deleted record stays missing)."""
+    connection.execute("select name from sqlite_master where type = 'table' and name in ('event_seals', "
+                       "'seal_meta')")
+    had = {str(row[0]) for row in connection.fetchall()}
     connection.execute(TABLE)
     connection.execute(TRIGGER.format(table=table))
+    connection.execute(META)
+    if "seal_meta" in had:
+        return
+    connection.execute(f"select coalesce((select min(notification_id) from event_seals), "
+                       f"(select coalesce(max(rowid), 0) + 1 from {table}))")
+    first = int(connection.fetchone()[0])
+    connection.execute("insert or ignore into seal_meta values ('sealed_from', ?, ?)", (first, marker(key, first)))
 
 
 class SealBook:
@@ -49,17 +71,24 @@ class SealBook:
     def __init__(self, db_path: Path | str, key: bytes) -> None:
         self.key = key
         self.db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
-        try:
-            row = self.db.execute("select min(notification_id) from event_seals").fetchone()
-        except sqlite3.OperationalError:  # a store from before seals: nothing sealed yet
-            row = None
-        self.first = int(row[0]) if row and row[0] is not None else None
+        self.first = self._first()
+
+    def _first(self) -> int | None:
+        """The first sealed position as recorded (1 when the record is missing or forged), or None for a store
+        without seals."""
+        tables = {str(row[0]) for row in self.db.execute("select name from sqlite_master where type = 'table'")}
+        if "event_seals" not in tables:
+            return None  # a store from before seals: nothing sealed yet
+        if "seal_meta" in tables:
+            row = self.db.execute("select value, mac from seal_meta where name = 'sealed_from'").fetchone()
+            if row is not None and hmac.compare_digest(marker(self.key, int(row[0])), str(row[1])):
+                return int(row[0])
+        return 1
 
     def problem(self, note: Any) -> str | None:
         """Why ``note`` (a stored notification) does not match its seal, or None when it does or predates seals."""
         if self.first is None:
-            row = self.db.execute("select min(notification_id) from event_seals").fetchone()
-            self.first = int(row[0]) if row and row[0] is not None else None
+            self.first = self._first()
             if self.first is None:
                 return None
         if note.id < self.first:

@@ -17,7 +17,7 @@ from ledger.ports.clock import zone_of
 from ledger.ports.mailer import Mailer
 from ledger.web.app import build_app
 from ledger.web.credentials import CredentialStore
-from ledger.web.ledger_client import LedgerClient
+from ledger.web.ledger_client import LedgerClient, PortalAccess
 from ledger.web.portal import Portal
 
 log = structlog.get_logger("ledger.web")
@@ -57,12 +57,13 @@ class WebFront:
         #: Where emails send customers: LEDGER_PORTAL_URL, else this portal.
         self.portal_url = settings.portal_url or self.http_url
 
-    async def run(self, nats_url: str, mailer: Mailer, stop: asyncio.Event, sender: str = "ledger@localhost") -> None:
-        """Serve both until ``stop`` is set."""
+    async def run(self, nats_url: str, mailer: Mailer, stop: asyncio.Event, sender: str = "ledger@localhost",
+                  access: PortalAccess | None = None) -> None:
+        """Serve both until ``stop`` is set; ``access``: the portal's NATS credential (None: an open server)."""
         from ledger.adapters.tokenizer import build_tokenizer
 
         store = credential_store(self.settings)
-        portal = Portal(client=LedgerClient(nats_url), store=store, mailer=mailer,
+        portal = Portal(client=LedgerClient(nats_url, access=access), store=store, mailer=mailer,
                         zone=zone_of(self.settings.timezone), base_url=self.portal_url,
                         tokenizer_url=self.tokenizer_url, exact=self.settings.portal_exact, sender=sender)
         servers = [_server(build_app(portal, secure_cookies=self.portal_url.startswith("https:"))),
@@ -95,7 +96,7 @@ def _server(app: Any) -> _Server:
 
 
 async def run_web(settings: Settings, nats_url: str, mailer: Mailer, stop: asyncio.Event | None = None,
-                  sender: str = "ledger@localhost") -> None:
+                  sender: str = "ledger@localhost", access: PortalAccess | None = None) -> None:
     """``ledger web``: only the portal and the tokenizer, until ``stop`` (or SIGINT / SIGTERM)."""
     import signal
 
@@ -106,4 +107,4 @@ async def run_web(settings: Settings, nats_url: str, mailer: Mailer, stop: async
             loop.add_signal_handler(sig, stop.set)
     front = WebFront(settings)
     log.info("portal_listening", http_url=front.http_url, portal_url=front.portal_url)
-    await front.run(nats_url, mailer, stop, sender)
+    await front.run(nats_url, mailer, stop, sender, access)

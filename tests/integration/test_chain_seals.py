@@ -64,6 +64,13 @@ def test_a_chain_begun_before_it_was_keyed_keeps_verifying(tmp_path: Path) -> No
     ledger = make_ledger(tmp_path)
     ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
     ledger.service.handle(m.IssueCredit(account="ACC1", credit="C1", amount="5.00"))
+    ledger.close()
+    as_older = sqlite3.connect(tmp_path / "ledger.db")  # a store an older version kept: no seals, no secret
+    for statement in ("drop trigger seal_events", "drop table event_seals", "drop table seal_meta"):
+        as_older.execute(statement)
+    as_older.commit()
+    as_older.close()
+    ledger = make_ledger(tmp_path)  # the new version: seals begin at 3
     old = HashChain(tmp_path / "chain.db")  # as an older version kept it: sha256 links
     old.catch_up(ledger.store)
     old.close()

@@ -17,6 +17,8 @@ import msgspec
 import nats
 import pytest
 
+from ledger.identity.credentials import Credentials
+
 pytestmark = pytest.mark.nats
 
 
@@ -28,7 +30,7 @@ def free_port() -> int:
 
 async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) -> None:
     env = {**os.environ, "LEDGER_HOME": str(tmp_path), "LEDGER_NATS_PORT": str(free_port()),
-           "LEDGER_LOG_FORMAT": "json"}
+           "LEDGER_LOG_FORMAT": "json", "LEDGER_NATS_DIR": ""}
     env.pop("NATS_URL", None)
     env.pop("SMTP_HOST", None)
     server = subprocess.Popen([sys.executable, "-m", "ledger", "serve"], env=env, stderr=subprocess.PIPE, text=True)
@@ -41,7 +43,11 @@ async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) ->
                 url = json.loads(line)["nats"]
                 break
         assert url.startswith("nats://127.0.0.1:")
-        nc = await nats.connect(url)
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):  # nothing anonymous
+            await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0)
+        assert oct((tmp_path / "nats").stat().st_mode & 0o777) == "0o700"
+        admin = Credentials(tmp_path / "nats").get("admin")
+        nc = await nats.connect(url, user=admin.user, password=admin.password)
         for subject, body in (("ledger.cmd.account.open", {"account": "ACC1", "email": "ada@example.com"}),
                               ("ledger.cmd.payment.submit", {"account": "ACC1", "payment": "P1", "amount": "9.00",
                                                              "method": "card", "token": "tok_visa",

@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 
 from ledger.adapters.mailers import MemoryMailer
 from ledger.commands import messages as m
+from ledger.identity.credentials import Credentials
 from ledger.natsserver import NatsServerProcess
 from tests.ledger_fixtures import make_ledger, reset_streams
 from workers.consumer import consume, ensure_dlq_stream
@@ -160,18 +161,25 @@ async def test_worker_process_killed_many_times(tmp_path: Path, nats_server: str
     await kill_worker_repeatedly(tmp_path, nats_server, transport, emails=300, kills=25)
 
 
+#: The service (stream set-up), the relay and the email worker, each with its own credential.
+ROLES = (("ledger", ""), ("relay", ""), ("worker", "emails"))
+
+
 async def test_nats_server_restart_under_load_loses_nothing(tmp_path: Path) -> None:
     ledger = make_ledger(tmp_path)
     ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
-    with NatsServerProcess(tmp_path / "nats") as server:
-        nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    credentials = Credentials(tmp_path / "nats").ensure()
+    with NatsServerProcess(tmp_path / "nats", config=credentials.config_path) as server:  # authorization on
+        connections = [await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2,
+                                          **credentials.connect_options(*role)) for role in ROLES]
+        nc, relay_js, worker_js = connections[0], connections[1].jetstream(), connections[2].jetstream()
         js = nc.jetstream()
         await ensure_events_stream(js)
         await ensure_dlq_stream(js)
         stop = asyncio.Event()
         mailer, inbox = MemoryMailer(), Inbox(tmp_path / "inbox.db")
-        relay_task = asyncio.create_task(Relay(ledger.store, js).run(stop, idle=0.05))
-        worker_task = asyncio.create_task(consume(js, EmailWorker(ledger.store, mailer, ledger.ports.tokens),
+        relay_task = asyncio.create_task(Relay(ledger.store, relay_js).run(stop, idle=0.05))
+        worker_task = asyncio.create_task(consume(worker_js, EmailWorker(ledger.store, mailer, ledger.ports.tokens),
                                                   inbox, stop, backoff=(0.1,)))
         payments(ledger, 30)
         await asyncio.sleep(0.5)
@@ -187,7 +195,8 @@ async def test_nats_server_restart_under_load_loses_nothing(tmp_path: Path) -> N
         assert info.state.messages == ledger.store.recorder.max_notification_id()
         ids = [e.message_id for e in mailer.sent]
         assert len(set(ids)) == 60 and len(ids) == 60
-        await nc.close()
+        for each in connections:
+            await each.close()
     ledger.close()
 
 

@@ -21,13 +21,17 @@ def open_account(unit: Unit, cmd: m.OpenAccount) -> m.Outcome:
     email = check_email(cmd.email)
     name = check_text(cmd.name, "name", 200)
     existing = unit.account_exists(account_id)
+    aggregate_id = account_uuid(account_id)
+    vault = unit.store.personal  # the email and name are sealed with the account's key before any event holds them
     if existing is not None:
-        same = (existing.state.email, existing.state.currency, existing.state.name) == (email, currency, name)
+        state = existing.state
+        same = (vault.reveal(aggregate_id, state.email), state.currency, vault.reveal(aggregate_id, state.name)) \
+            == (email, currency, name)
         if same:
             return replayed(account_id, account_id)
         raise Conflict(f"account {account_id} already exists", field="account", code="duplicate_id")
-    unit.new_account(Account.open(unit.ctx, aggregate_id=account_uuid(account_id), account_id=account_id,
-                                  currency=currency, email=email, name=name))
+    unit.new_account(Account.open(unit.ctx, aggregate_id=aggregate_id, account_id=account_id, currency=currency,
+                                  email=vault.seal(aggregate_id, email), name=vault.seal(aggregate_id, name)))
     return recorded(unit, account_id, account_id)
 
 

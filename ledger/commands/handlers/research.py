@@ -23,6 +23,10 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
     currency = check_currency(cmd.currency)
     amount = parse_amount(cmd.amount, currency)
     token = gateway_token(cmd.token)
+    if cmd.method == "ach":  # a debit the bank may return in days: research keeps only money that has settled
+        raise ValidationError("a guest payment is made by card or PayPal: an ACH debit stays pending for days and "
+                              "may come back, and a payment awaiting research is never settled or returned",
+                              field="method", code="ach_not_for_guests")
     reference = check_text(cmd.reference, "reference", 200)
     key = idempotency_key(cmd.key, f"unidentified:{payment_id}")
     aggregate_id = unidentified_uuid(payment_id)

@@ -1,0 +1,121 @@
+"""The actor a request may act as, from the credential its subject proves, not from what its body claims.
+
+* ``ledger.cmd.<command>`` / ``ledger.read.<view>``: the admin's subjects (operators' tools); the body's actor
+  is taken as given.
+* ``ledger.portal.<name>.cmd.<command>`` / ``.read.<view>``: only portal ``name`` may publish there. Without a
+  ``Ledger-Session`` header it acts as a ``guest``; with one signed by its key (:mod:`ledger.identity.sessions`)
+  as the ``customer`` or ``guest`` it names, a customer on its session's account only. Only what a customer or
+  guest may ask for, reads of their own account only.
+* ``ledger.staff.<name>.cmd.<command>`` / ``.read.<view>``: staff member ``name`` (the credential's kind, csr
+  or finance); a staff tool serving several people says which with a signed header (a ``csr`` credential vouches
+  for CSRs only).
+
+A body's actor that exceeds this is refused ``actor_not_allowed`` and logged to the ``ledger.security`` log
+only; nothing is written to the store.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import structlog
+
+from ledger.commands.messages import ActorIn, Command
+from ledger.errors import Forbidden
+from ledger.identity.credentials import Credentials
+from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX, user_name
+from ledger.identity.sessions import HEADER, SessionInvalid, session_key, verify
+
+security = structlog.get_logger("ledger.security")
+SELF_SERVICE_KINDS = ("customer", "guest")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a request, as its subject proves (role ``admin``, ``portal`` or ``staff``), with its headers."""
+
+    role: str
+    name: str
+    subject: str
+    headers: Mapping[str, str]
+
+    @property
+    def user(self) -> str:
+        """The NATS user whose permissions allow this subject."""
+        return user_name(self.role, self.name) if self.name else self.role
+
+
+def caller_of(subject: str, headers: Mapping[str, str] | None = None) -> tuple[Caller, str]:
+    """(the caller, the rest of the subject: ``cmd.<command>`` or ``read.<view>``)."""
+    for role, prefix in (("portal", PORTAL_PREFIX), ("staff", STAFF_PREFIX)):
+        if subject.startswith(prefix):
+            name, _, rest = subject[len(prefix):].partition(".")
+            return Caller(role, name, subject, headers or {}), rest
+    return Caller("admin", "", subject, headers or {}), subject[len("ledger."):]
+
+
+class Binder:
+    """Binds requests to the actors their credentials allow (credentials re-read when they change)."""
+
+    def __init__(self, credentials: Credentials, now: Callable[[], float] = time.time) -> None:
+        self.credentials = credentials
+        self.now = now
+
+    def refuse(self, caller: Caller, reason: str, **details: Any) -> Forbidden:
+        """Log the refusal to the security log and make the error to answer."""
+        security.warning("actor_not_allowed", subject=caller.subject, user=caller.user, reason=reason, **details)
+        return Forbidden(f"{caller.user} may not: {reason}", field="actor")
+
+    def actor(self, caller: Caller, claimed: ActorIn | None, account: str | None) -> ActorIn | None:
+        """The actor ``caller`` acts as on ``account``; raises Forbidden when ``claimed`` exceeds it."""
+        if caller.role == "admin":
+            return claimed
+        credential = self.credentials.users().get(caller.user)
+        if credential is None:
+            raise self.refuse(caller, "no such credential")
+        header = caller.headers.get(HEADER)
+        vouched = None
+        if header is not None:
+            try:
+                vouched = verify(session_key(credential.password), header, self.now())
+            except SessionInvalid as error:
+                raise self.refuse(caller, str(error)) from None
+        allowed = SELF_SERVICE_KINDS if caller.role == "portal" else (
+            ("csr", "finance") if credential.kind == "finance" else ("csr",))
+        channel = claimed.channel if claimed is not None else ("portal" if caller.role == "portal" else "csr")
+        if vouched is None:
+            bound = ActorIn(kind="guest", name=claimed.name if claimed and claimed.kind == "guest" else "guest",
+                            channel=channel) if caller.role == "portal" else \
+                ActorIn(kind=credential.kind, name=credential.name, channel=channel)
+        else:
+            if vouched.kind not in allowed:
+                raise self.refuse(caller, f"a {caller.role} credential cannot vouch for a {vouched.kind}",
+                                  claimed_kind=vouched.kind)
+            if vouched.kind == "customer" and vouched.account != account:
+                raise self.refuse(caller, "a customer acts on their own account only", account=account)
+            bound = ActorIn(kind=vouched.kind, name=vouched.name, channel=channel)
+        if claimed is not None and (claimed.kind, claimed.name) != (bound.kind, bound.name):
+            raise self.refuse(caller, f"claimed {claimed.kind} beyond the credential's {bound.kind}",
+                              claimed_kind=claimed.kind, account=account)
+        return bound
+
+    def command(self, caller: Caller, command: Command, self_service: frozenset[type]) -> Command:
+        """``command`` with the actor its caller may act as (a portal: only ``self_service`` commands)."""
+        if caller.role == "portal" and type(command) not in self_service:
+            raise self.refuse(caller, f"a portal may not {type(command).__name__}",
+                              account=getattr(command, "account", None))
+        bound = self.actor(caller, getattr(command, "actor", None), getattr(command, "account", None))
+        return msgspec.structs.replace(command, actor=bound) if bound is not None else command
+
+    def read(self, caller: Caller, view: str, account: str | None) -> None:
+        """Refuse a read the caller may not make: a portal reads only its customer's own account."""
+        if caller.role != "portal":
+            return
+        actor = self.actor(caller, None, account)
+        if actor is None or actor.kind != "customer" or view == "dashboard":
+            raise self.refuse(caller, f"a portal {actor.kind if actor else 'guest'} may not read {view}",
+                              account=account)
