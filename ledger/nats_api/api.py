@@ -36,6 +36,7 @@ from ledger.nats_api.admission import Admission, CommandIntake
 from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.natsserver import log_nats_error
 from ledger.projections import queries
+from ledger.projections.audit_queries import audit_search
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.unpaid import unpaid
 from ledger.views import stored_account_view
@@ -146,8 +147,8 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             return _encode({"ok": board})
         if view == "audit_search":
             keeper.catch_up(["audit"])
-            found = queries.audit_search(keeper.connection("audit"), query.text or "", account_id=query.account,
-                                         limit=query.limit, zone=clock.zone)
+            found = audit_search(keeper.connection("audit"), query.text or "", account_id=query.account,
+                                 limit=query.limit, zone=clock.zone)
             return _encode({"ok": found})
         if not query.account:
             raise ValidationError("account is required", field="account")
