@@ -103,12 +103,17 @@ class Binder:
                               claimed_kind=claimed.kind, account=account)
         return bound
 
-    def command(self, caller: Caller, command: Command, self_service: frozenset[type]) -> Command:
-        """``command`` with the actor its caller may act as (a portal: only ``self_service`` commands)."""
+    def command(self, caller: Caller, command: Command, self_service: frozenset[type],
+                guest_may: Callable[[Command], bool]) -> Command:
+        """``command`` with the actor its caller may act as (a portal: only ``self_service`` commands, and as a
+        guest, with no customer session, only those ``guest_may`` give)."""
+        account = getattr(command, "account", None)
         if caller.role == "portal" and type(command) not in self_service:
-            raise self.refuse(caller, f"a portal may not {type(command).__name__}",
-                              account=getattr(command, "account", None))
-        bound = self.actor(caller, getattr(command, "actor", None), getattr(command, "account", None))
+            raise self.refuse(caller, f"a portal may not {type(command).__name__}", account=account)
+        bound = self.actor(caller, getattr(command, "actor", None), account)
+        if caller.role == "portal" and bound is not None and bound.kind == "guest" and not guest_may(command):
+            raise self.refuse(caller, f"a guest may not {type(command).__name__} (no customer session)",
+                              account=account)
         return msgspec.structs.replace(command, actor=bound) if bound is not None else command
 
     def read(self, caller: Caller, view: str, account: str | None) -> None:
