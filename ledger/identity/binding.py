@@ -10,7 +10,9 @@
   or finance); a staff tool serving several people says which with a signed header (a ``csr`` credential vouches
   for CSRs only).
 
-A body's actor that exceeds this is refused ``actor_not_allowed`` and logged to the ``ledger.security`` log
+The bound actor names the credential's user in ``via`` when someone else acts through it (a portal's customer or
+guest, a staff tool's signed-in member), recorded on every event. A body's actor that exceeds this is refused
+``actor_not_allowed`` and logged to the ``ledger.security`` log
 only; nothing is written to the store.
 """
 
@@ -89,7 +91,7 @@ class Binder:
         channel = claimed.channel if claimed is not None else ("portal" if caller.role == "portal" else "csr")
         if vouched is None:
             bound = ActorIn(kind="guest", name=claimed.name if claimed and claimed.kind == "guest" else "guest",
-                            channel=channel) if caller.role == "portal" else \
+                            channel=channel, via=caller.user) if caller.role == "portal" else \
                 ActorIn(kind=credential.kind, name=credential.name, channel=channel)
         else:
             if vouched.kind not in allowed:
@@ -97,7 +99,7 @@ class Binder:
                                   claimed_kind=vouched.kind)
             if vouched.kind == "customer" and vouched.account != account:
                 raise self.refuse(caller, "a customer acts on their own account only", account=account)
-            bound = ActorIn(kind=vouched.kind, name=vouched.name, channel=channel)
+            bound = ActorIn(kind=vouched.kind, name=vouched.name, channel=channel, via=caller.user)
         if claimed is not None and (claimed.kind, claimed.name) != (bound.kind, bound.name):
             raise self.refuse(caller, f"claimed {claimed.kind} beyond the credential's {bound.kind}",
                               claimed_kind=claimed.kind, account=account)

@@ -12,6 +12,7 @@ import structlog
 
 from ledger.identity.credentials import Credentials
 from ledger.natsserver import NatsServerProcess
+from ledger.ports.ids import account_uuid
 from tests.integration.test_nats_authorization import ask, connect, ledger_api, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.nats
@@ -52,6 +53,7 @@ async def test_a_portal_guest_pays_with_its_own_token_never_a_saved_card(
                                                                  "amount": "10.00", "date": "2026-09-01",
                                                                  "due": "2026-09-30"})
     written = ledger_api.store.recorder.max_notification_id()
+    version = ledger_api.store.account(account_uuid("VICTIM2")).version
     portal = await connect(server, nats_credentials, "portal", "web")
     pay = {"account": "VICTIM2", "amount": "10.00", "method": "card", "distribute": True}
     charged = await ask(portal, "ledger.portal.web.cmd.payment.submit", {**pay, "payment": "P-evil", "saved": "M1"})
@@ -59,5 +61,8 @@ async def test_a_portal_guest_pays_with_its_own_token_never_a_saved_card(
     assert ledger_api.store.recorder.max_notification_id() == written
     paid = await ask(portal, "ledger.portal.web.cmd.payment.submit", {**pay, "payment": "P1", "token": "tok_visa"})
     assert paid["ok"]["status"] == "settled", paid
+    bys = {(e.by.kind, e.by.via) for e in ledger_api.store.events.get(account_uuid("VICTIM2"))
+           if e.originator_version > version}
+    assert bys == {("guest", "portal-web")}  # the credential that carried the guest's payment, on record
     await portal.close()
     await admin.close()
