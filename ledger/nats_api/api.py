@@ -27,7 +27,7 @@ from faststream.nats.security import NatsUserPassword
 from ledger.bootstrap import Ledger
 from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
-from ledger.commands.dispatch import SELF_SERVICE
+from ledger.commands.dispatch import SELF_SERVICE, guest_may
 from ledger.commands.messages import Command
 from ledger.errors import LedgerError, ValidationError
 from ledger.identity.binding import Binder, Caller, caller_of
@@ -37,6 +37,7 @@ from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEU
 from ledger.natsserver import log_nats_error
 from ledger.ports.clock import business_date
 from ledger.projections import queries
+from ledger.projections.audit_queries import audit_search
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.unpaid import unpaid
 from ledger.views import stored_account_view
@@ -148,8 +149,8 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             return _encode({"ok": board})
         if view == "audit_search":
             keeper.catch_up(["audit"])
-            found = queries.audit_search(keeper.connection("audit"), query.text or "", account_id=query.account,
-                                         limit=query.limit, zone=clock.zone)
+            found = audit_search(keeper.connection("audit"), query.text or "", account_id=query.account,
+                                 limit=query.limit, zone=clock.zone)
             return _encode({"ok": found})
         if not query.account:
             raise ValidationError("account is required", field="account")
@@ -244,7 +245,7 @@ def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurre
 
     def decide(subject: str, body: bytes, headers: dict[str, str] | None) -> bytes:
         caller, rest = caller_of(subject, headers)
-        bind = functools.partial(binder.command, caller, self_service=SELF_SERVICE) \
+        bind = functools.partial(binder.command, caller, self_service=SELF_SERVICE, guest_may=guest_may) \
             if binder is not None and caller.role != "admin" else None
         return handle_command(ledger, rest.split(".", 1)[1], body, bind)
 

@@ -15,7 +15,7 @@ import msgspec
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
-from ledger.aggregates.evolve import deposit_reference
+from ledger.aggregates.evolve_payments import deposit_reference
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table

@@ -199,8 +199,7 @@ async def renew_invitation(request: Request[Any, Any, Any],
                            token: FromPath[str], account: FromQuery[str] = "") -> Template:
     """Send me a new invitation: the expired link's holder gets a fresh one by email."""
     try:
-        await portal_of(request).client.command("account.renew_invite", account, {"token": token}, actor="invitee",
-                                                kind="guest")
+        await portal_of(request).client.command("account.renew_invite", account, {"token": token}, actor="invitee")
     except LedgerError as refused:
         return page("message", request, 400, title="No new invitation", message=refused.message)
     return page("message", request, title="A new invitation is on its way",

@@ -105,3 +105,12 @@ def test_an_order_placed_before_line_items_is_read_with_none() -> None:
                                  topic="OrderPlaced:1", state=msgspec.json.encode(old))
     read = MsgspecMapper(transcoder=JSONTranscoder()).to_domain_event(version_1)
     assert isinstance(read, ev.OrderPlaced) and read.items == () and read.order_id == event.order_id
+
+
+def test_an_actor_with_no_via_encodes_as_before_it_existed() -> None:
+    """``via`` (the NATS user that carried a portal's or staff tool's request) is left out when empty: events
+    recorded before it encode, and so hash in the audit chain, exactly as they did."""
+    assert msgspec.json.encode(ev.Actor("csr", "jdoe", "csr")) == b'{"kind":"csr","name":"jdoe","channel":"csr"}'
+    carried = msgspec.json.decode(msgspec.json.encode(ev.Actor("customer", "c-1", "portal", "portal-web")),
+                                  type=ev.Actor)
+    assert carried.via == "portal-web" and carried.describe() == "customer c-1 via portal-web"
