@@ -9,6 +9,7 @@ import json
 import shutil
 import socket
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,19 @@ def free_port() -> int:
         return port
 
 
+def up_in_time(portal: str, thread: threading.Thread, timeout: float = 30.0) -> None:
+    """Wait for the portal's /healthz; fail (never hang) when serve died or did not answer in ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            raise AssertionError("serve stopped before its portal answered (see the log above)")
+        with contextlib.suppress(OSError):
+            if urllib.request.urlopen(f"{portal}/healthz", timeout=1).read() == b"ok":
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"the portal did not answer {portal}/healthz within {timeout:.0f} s (see the log above)")
+
+
 class Running(msgspec.Struct, kw_only=True):
     """The service as a browser sees it."""
 
@@ -79,9 +93,11 @@ class Running(msgspec.Struct, kw_only=True):
 @pytest.fixture
 def running(tmp_path: Path, nats_server: str) -> Iterator[Running]:
     """``serve`` in a thread of its own, its portal and tokenizer on free ports, mail in a Maildir."""
-    from tests.ledger_fixtures import reset_streams
+    from tests.ledger_fixtures import reset_streams, shared_nats
 
-    settings = Settings.from_env({}, home=tmp_path, db_path=tmp_path / "ledger.db", http_port=free_port(),
+    # The session's NATS credentials (LEDGER_NATS_DIR), which its nats-server knows: a home of its own would issue
+    # users that server never heard of, and serve would retry "Authorization Violation" until stopped.
+    settings = Settings.from_env(shared_nats(), home=tmp_path, db_path=tmp_path / "ledger.db", http_port=free_port(),
                                  tokenizer_port=0, gateway_db=tmp_path / "gateway.db")
     ledger = build(settings)
     loop = asyncio.new_event_loop()
@@ -99,14 +115,17 @@ def running(tmp_path: Path, nats_server: str) -> Iterator[Running]:
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
     portal = settings.http_url()
-    for _ in range(400):
-        with contextlib.suppress(OSError):
-            if urllib.request.urlopen(f"{portal}/healthz", timeout=1).read() == b"ok":
-                break
-        threading.Event().wait(0.05)
+    try:
+        up_in_time(portal, thread)
+    except BaseException:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(30)
+        ledger.close()
+        raise
     try:
         yield Running(ledger=ledger, portal=portal, mail=tmp_path / "mail")
     finally:
         loop.call_soon_threadsafe(stop.set)
-        thread.join(60)
+        thread.join(30)
         ledger.close()
+    assert not thread.is_alive(), "serve did not stop within 30 s of being asked"

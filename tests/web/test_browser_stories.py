@@ -21,9 +21,7 @@ from ledger.commands import messages as m
 from tests.web.browser import DESKTOP, PHONE, Running, chromium, posted_bodies, running  # noqa: F401
 from tests.web.conftest import PASSWORD
 
-pytestmark = [pytest.mark.nats, pytest.mark.browser, pytest.mark.skip(
-    reason="hangs since serve's NATS authorization (h17) landed: the portal's signed-session path through serve "
-           "is not yet proven in the browser (passed before the merge; see the h18 report)")]
+pytestmark = [pytest.mark.nats, pytest.mark.browser]
 VISA, DECLINE = "4242 4242 4242 4242", "4000 0000 0000 0002"
 
 
