@@ -42,7 +42,10 @@ def chromium(size: tuple[int, int] = DESKTOP) -> Any:
         options.add_argument(flag)
     options.add_argument(f"--window-size={size[0]},{size[1]}")
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    return webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(30)  # a page that never loads fails the story instead of hanging it
+    driver.set_script_timeout(30)
+    return driver
 
 
 def posted_bodies(driver: Any, origin: str) -> list[str]:
@@ -91,38 +94,24 @@ class Running(msgspec.Struct, kw_only=True):
 
 
 @pytest.fixture
-def running(tmp_path: Path, nats_server: str) -> Iterator[Running]:
-    """``serve`` in a thread of its own, its portal and tokenizer on free ports, mail in a Maildir."""
-    from tests.ledger_fixtures import reset_streams, shared_nats
-
-    # The session's NATS credentials (LEDGER_NATS_DIR), which its nats-server knows: a home of its own would issue
-    # users that server never heard of, and serve would retry "Authorization Violation" until stopped.
-    settings = Settings.from_env(shared_nats(), home=tmp_path, db_path=tmp_path / "ledger.db", http_port=free_port(),
-                                 tokenizer_port=0, gateway_db=tmp_path / "gateway.db")
+def running(tmp_path: Path) -> Iterator[Running]:
+    """``serve`` in a thread of its own as ``make run`` starts it: the bundled nats-server under its home, with the
+    users and permissions it issues there (the portal's ``portal-web`` among them); portal, tokenizer and NATS on
+    free ports, mail in a Maildir."""
+    settings = Settings.from_env({}, home=tmp_path, db_path=tmp_path / "ledger.db", http_port=free_port(),
+                                 nats_port=free_port(), tokenizer_port=0, gateway_db=tmp_path / "gateway.db")
     ledger = build(settings)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
 
     async def main() -> None:
-        import nats
-
-        nc = await nats.connect(nats_server)
-        await reset_streams(nc.jetstream())
-        await nc.close()
-        await serve(ledger, nats_url=nats_server, stop=stop, expiry_every=0.5,
-                    mailer=MaildirMailer(tmp_path / "mail"))
+        await serve(ledger, stop=stop, expiry_every=0.5, mailer=MaildirMailer(tmp_path / "mail"))
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
     portal = settings.http_url()
     try:
         up_in_time(portal, thread)
-    except BaseException:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(30)
-        ledger.close()
-        raise
-    try:
         yield Running(ledger=ledger, portal=portal, mail=tmp_path / "mail")
     finally:
         loop.call_soon_threadsafe(stop.set)
