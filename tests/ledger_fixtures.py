@@ -46,6 +46,28 @@ def shared_nats() -> dict[str, str]:
     return {"LEDGER_NATS_DIR": os.environ["LEDGER_NATS_DIR"]} if os.environ.get("LEDGER_NATS_DIR") else {}
 
 
+def store_sql(folder: Path, *statements: tuple[str, tuple[Any, ...]]) -> list[int]:
+    """Run SQL on the event store of ``folder``'s ledger as someone without the ledger's key would (the
+    ``sqlite3`` shell, ``psql``), ``?`` placeholders on both backends; the rows each statement changed."""
+    counts: list[int] = []
+    if backend() == "postgres":
+        import psycopg
+
+        with psycopg.connect(os.environ["LEDGER_TEST_POSTGRES_DSN"]) as conn:
+            conn.execute(f'set search_path to "{schema_name(folder)}"')
+            for sql, params in statements:
+                counts.append(conn.execute(sql.replace("?", "%s"), params).rowcount)
+        return counts
+    import sqlite3
+
+    db = sqlite3.connect(folder / "ledger.db")
+    for sql, params in statements:
+        counts.append(db.execute(sql, params).rowcount)
+    db.commit()
+    db.close()
+    return counts
+
+
 def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_interval: int = 100,
                 gateway: GatewaySimulator | None = None) -> Ledger:
     """A ledger on ``folder/ledger.db`` (or a PostgreSQL schema of its own) with deterministic time and ids."""

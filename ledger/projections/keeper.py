@@ -18,6 +18,7 @@ from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
 from ledger.projections.rebuild import ProjectionFiles
 from ledger.projections.runner import StoreLog, catch_up, connect
+from ledger.store.postgres_factory import PostgresSealBook, SealingRecorder
 from ledger.store.seals import SealBook
 
 if TYPE_CHECKING:
@@ -133,9 +134,11 @@ class ProjectionKeeper:
         if self._chain is None:
             key: bytes | None = self.store.seal_key() if hasattr(self.store, "seal_key") else None
             settings = getattr(self.store, "settings", None)
-            seals = None
+            seals: SealBook | None = None
             if key is not None and settings is not None and settings.store == "sqlite":
                 seals = SealBook(settings.db_path, key)
+            elif key is not None and isinstance(self.store.recorder, SealingRecorder):
+                seals = PostgresSealBook(self.store.recorder, key)
             self._chain = HashChain(self.chain_path, key=key, seals=seals)
         return self._chain
 
