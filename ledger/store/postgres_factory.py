@@ -57,6 +57,7 @@ class SealingRecorder(es_postgres.PostgresApplicationRecorder):
         (idempotent; never rewritten: a deleted record stays missing)."""
         schema = Identifier(self.datastore.schema)
         with self.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{self.datastore.schema}.event_seals",))
             curs.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
                          "AND table_name IN ('event_seals', 'seal_meta')", (self.datastore.schema,))
             had = {str(row["table_name"]) for row in curs.fetchall()}
@@ -127,6 +128,7 @@ class Factory(es_postgres.PostgresFactory):
         key = self.env.get(SEAL_KEY)
         if key and isinstance(recorder, SealingRecorder):
             recorder.seal_key = bytes.fromhex(key)
+            self.datastore.enable_db_functions = False  # its insert function would bypass the seals
             if self.env_create_table():
                 recorder.create_seals(recorder.seal_key)
         return recorder
