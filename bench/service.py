@@ -75,7 +75,7 @@ def ledger_command() -> tuple[list[str], dict[str, str]]:
 def serving(home: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``ledger serve`` on ``home`` (its own bundled nats-server), JSON logs at INFO into ``home/serve.log``;
     yields (NATS URL, the process) once it answers; stopped with SIGTERM after."""
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # serve refuses a home others can read
     log_path = home / "serve.log"
     command, command_env = ledger_command()
     env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_LOG_FORMAT": "json",
