@@ -37,6 +37,7 @@ from bench import Row
 from bench.loadmix import Answer, Check, check, mix, open_loop, recorded
 from bench.store import postgres_dsn, postgres_scratch, raw_postgres, raw_sqlite
 from ledger.config import Settings
+from ledger.identity.credentials import Credentials
 from ledger.store.application import LedgerStore
 
 ECHO = """
@@ -74,7 +75,8 @@ def ledger_command() -> tuple[list[str], dict[str, str]]:
 @contextmanager
 def serving(home: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``ledger serve`` on ``home`` (its own bundled nats-server), JSON logs at INFO into ``home/serve.log``;
-    yields (NATS URL, the process) once it answers; stopped with SIGTERM after."""
+    yields (NATS URL with the admin's credential in it: serve's server refuses anonymous clients, and only the
+    admin may send ``ledger.cmd.>``, the process) once it answers; stopped with SIGTERM after."""
     home.mkdir(mode=0o700, parents=True, exist_ok=True)  # serve refuses a home others can read
     log_path = home / "serve.log"
     command, command_env = ledger_command()
@@ -87,7 +89,8 @@ def serving(home: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, subpro
         process = subprocess.Popen(command, env=env, stdout=log_file, stderr=log_file, cwd=home)
         try:
             url = wait_serving(log_path, process)
-            yield url, process
+            admin = Credentials(Path(env.get("LEDGER_NATS_DIR") or home / "nats")).get("admin")  # serve made it
+            yield url.replace("nats://", f"nats://{admin.user}:{admin.password}@", 1), process
         finally:
             process.send_signal(signal.SIGTERM)
             try:
