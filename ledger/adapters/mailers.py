@@ -8,28 +8,43 @@ import glob
 import os
 import re
 import time
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 import aiosmtplib
 
 from ledger.ports.mailer import DeliveryUncertain, Email
 
+#: How messages are written for SMTP: the ``compat32`` policy of :func:`to_message`, with CRLF line ends.
+SMTP_LINES = compat32.clone(linesep="\r\n")
 
-def to_message(email: Email) -> EmailMessage:
-    """A MIME message with plain-text and HTML parts."""
-    message = EmailMessage()
-    message["From"] = email.sender
-    message["To"] = email.to
-    message["Subject"] = email.subject
+
+def to_message(email: Email) -> Message:
+    """A MIME message with plain-text and HTML parts (UTF-8, base64), its headers set explicitly.
+
+    Built with the ``compat32`` classes (``email.mime``), not ``EmailMessage``: the default policy parses every
+    header into objects and picks each part's encoding by scanning it, ~3x the CPU for the same message, and
+    the emails worker builds one per event that mails. A header that is not ASCII is RFC 2047 encoded.
+    """
+    message = MIMEMultipart("alternative")
+    message["From"], message["To"] = _address(email.sender), _address(email.to)
+    message["Subject"] = email.subject if email.subject.isascii() else Header(email.subject, "utf-8")  # type: ignore[assignment]
     message["Message-ID"] = f"<{email.message_id}@ledger>"
     if email.sent_at is not None:
         message["Date"] = format_datetime(email.sent_at)
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
+    message.attach(MIMEText(email.text, "plain", "utf-8"))
+    message.attach(MIMEText(email.html, "html", "utf-8"))
     return message
+
+
+def _address(value: str) -> str:
+    """``value`` as a header: unchanged if ASCII, else its display name RFC 2047 encoded (the address never)."""
+    return value if value.isascii() else formataddr(parseaddr(value), "utf-8")
 
 
 class SmtpMailer:
@@ -58,7 +73,7 @@ class SmtpMailer:
             await smtp.mail(email.sender)
             await smtp.rcpt(email.to)
             try:
-                await smtp.data(to_message(email).as_bytes(policy=SMTP))
+                await smtp.data(to_message(email).as_bytes(policy=SMTP_LINES))
             except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as error:
                 raise DeliveryUncertain(f"no answer to the message content: {error!r}") from error
         finally:

@@ -67,3 +67,25 @@ def test_files_abandoned_in_tmp_by_a_crashed_writer_are_cleared(tmp_path: Path) 
     os.utime(old, (two_days_ago, two_days_ago))
     MaildirMailer(tmp_path)
     assert not old.exists() and fresh.exists()  # another writer may be writing this one now
+
+
+def test_a_message_reads_back_as_the_email_it_was_built_from() -> None:
+    """What a mail reader (the default policy) decodes: every header and both parts, not ASCII ones included;
+    a long line and CRLF-sensitive text survive, as they did when the message was an ``EmailMessage``."""
+    from datetime import UTC, datetime
+    from email import message_from_bytes, policy
+
+    from ledger.adapters.mailers import SMTP_LINES, to_message
+
+    text = "Zoë paid 9,00 € on ACC-1.\n" + "x" * 1200 + "\nend\n"
+    email = Email(to="Zoë Ångström <zoe@example.com>", subject="Paiement reçu : 9,00 € " + "long " * 30,
+                  text=text, html="<p>Zoë — 9,00 €</p>\n", message_id="ev-1", sender="Ledger <ledger@example.com>",
+                  sent_at=datetime(2026, 9, 1, 14, 0, tzinfo=UTC))
+    for written in (to_message(email).as_bytes(), to_message(email).as_bytes(policy=SMTP_LINES)):
+        read = message_from_bytes(written, policy=policy.default)
+        assert (read["From"], read["To"], read["Subject"]) == (email.sender, email.to, email.subject)
+        assert (read["Message-ID"], read["Date"]) == ("<ev-1@ledger>", "Tue, 01 Sep 2026 14:00:00 +0000")
+        plain, html = (read.get_body((kind,)) for kind in ("plain", "html"))
+        assert plain is not None and html is not None
+        assert plain.get_content() == text and html.get_content() == email.html
+    assert b"\r\n" in to_message(email).as_bytes(policy=SMTP_LINES) and b"\r\n" not in to_message(email).as_bytes()
