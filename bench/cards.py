@@ -1,6 +1,6 @@
 """The card-number detector's false-positive rate and its cost per log line (issue 15).
 
-    python -m bench.cards [--texts 20000] [--lines 20000] [--seed 15]
+    python -m bench.cards [--texts 20000] [--lines 20000] [--per-kind 3000] [--seed 15]
 
 False positives: free texts a CSR or a portal writes (references, descriptions, notes) made of what is not a
 card number: gateway transaction ids (``txn_`` and 24 hex digits, as the simulator makes them), amounts
@@ -19,6 +19,7 @@ import time
 import uuid
 from typing import Any
 
+from bench import card_kinds
 from ledger.cards import card_number_in_text
 from ledger.logs import _displayable
 
@@ -93,10 +94,11 @@ def microseconds_per_line(lines: int) -> float:
 
 
 def main() -> None:
-    """Print the false-positive rate and the cost per log line."""
+    """Print the false-positive rate, the cost per log line, and the rates per kind of text."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--texts", type=int, default=20_000)
     parser.add_argument("--lines", type=int, default=20_000)
+    parser.add_argument("--per-kind", type=int, default=3000, help="texts per kind (bench.card_kinds); 0: none")
     parser.add_argument("--seed", type=int, default=15)
     args = parser.parse_args()
     rate, examples = false_positive_rate(args.texts, args.seed)
@@ -104,6 +106,8 @@ def main() -> None:
     for example in examples:
         print(f"  e.g. {example!r}")
     print(f"log line: {microseconds_per_line(args.lines):.1f} us per event_recorded line")
+    if args.per_kind:
+        card_kinds.report(args.per_kind, args.seed)
 
 
 if __name__ == "__main__":

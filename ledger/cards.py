@@ -64,15 +64,29 @@ def looks_like_card_number(text: str) -> bool:
 #: The longest run of non-digits between two groups of a card number: people write "4242 4242", "4242 - 4242",
 #: "4111|1111", "(4111)(1111)", four spaces or " - - " between groups; a longer run ends the number.
 MAX_SEPARATOR = 5
+#: The longest run of whitespace alone between two groups: a card number pasted from a fixed-width table or a
+#: justified PDF line has its groups a column apart ("4111      1111      1111      1111").
+MAX_WHITESPACE = 16
+#: Letters that people type for a dash between digits: the Japanese IME's long vowel mark (U+30FC, its
+#: halfwidth U+FF70), the Korean ㅡ (U+3161) and the CJK 一 (U+4E00). Read as a dash, one character each.
+_DASH_LETTERS = str.maketrans(dict.fromkeys("\u30fc\uff70\u3161\u4e00", "-"))
 #: A stretch of digit groups in text, each gap at most MAX_SEPARATOR characters that are neither letters nor
-#: digits (``_`` counts as a separator): a letter ends the stretch (ids, words), as does a longer gap.
-_DIGIT_GROUPS = re.compile(rf"[0-9]++(?:[\W_]{{1,{MAX_SEPARATOR}}}+[0-9]++)*+")
+#: digits (``_`` counts as a separator), or at most MAX_WHITESPACE of whitespace: a letter ends the stretch
+#: (ids, words), as does a longer gap.
+_DIGIT_GROUPS = re.compile(rf"[0-9]++(?:(?:[\W_]{{1,{MAX_SEPARATOR}}}+|\s{{{MAX_SEPARATOR + 1},{MAX_WHITESPACE}}}+)"
+                           r"[0-9]++)*+")
 _GROUP = re.compile(r"[0-9]+")
+#: Spaces and dashes alone, as between the groups of a printed Amex number.
+_DASHES = re.compile(r"[\s\-\u2010-\u2015\u2212]{1,3}")
 _WHITESPACE = re.compile(r"\s+")
 #: A 15 (Amex) or 16 digit number followed, without a separator, by an expiry or a CVV (2-7 more digits).
 _GLUED = {15: range(17, 23), 16: range(18, 24)}
-#: Hashes and UUIDs (hex with digits in long runs) are ids, never card text, alone or inside a key.
+#: Hashes and UUIDs (hex with digits in long runs) are ids, never card text, alone or inside a key. A run of 32
+#: or more hex characters is one only when it has letters on both sides of its digits: 13 or more digits with
+#: only letters before or after them are a card number with hex letters glued to it
+#: ("4111111111111111abcdefabcdefabcd"), not a hash.
 _HEX_ID = re.compile(r"[0-9a-fA-F]{32,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+_CARD_AND_HEX_LETTERS = re.compile(r"[0-9]{13,}[a-fA-F]+|[a-fA-F]+[0-9]{13,}")
 #: Fields the gateway fills in (its transaction ids, ``txn_5956f1a5d369769950377759``): never a person's text, so
 #: never scanned; one in a hundred holds a 13-19 digit stretch passing Luhn.
 GATEWAY_FIELDS = frozenset({"transaction_id", "refund_transaction_id"})
@@ -80,8 +94,8 @@ GATEWAY_FIELDS = frozenset({"transaction_id", "refund_transaction_id"})
 
 def card_number_in_text(text: str) -> bool:
     """True when ``text`` holds what reads as a card number: 13-19 digits (contiguous, or in groups of any size
-    with at most MAX_SEPARATOR non-letters between them; not part of a longer number) that start as every card
-    network's numbers do (2-6) and pass Luhn.
+    with at most MAX_SEPARATOR non-letters, or MAX_WHITESPACE of whitespace, between them; not part of a longer
+    number) that start as every card network's numbers do (2-6) and pass Luhn.
 
     Less eager than :func:`looks_like_card_number` (for tokens, where anything is suspect): ids, references and
     names carry dates, order numbers, hashes and UUIDs, which must pass; a bare 13-19 digit number starting
@@ -95,19 +109,20 @@ def card_number_spans(text: str) -> Iterator[tuple[int, int]]:
 
     Each stretch of digit groups (see ``_DIGIT_GROUPS``) is read as people write card numbers: whole groups
     in a row whose digits, together, are a card number (13-19 digits starting 2-6, passing Luhn), with one
-    separator between every two groups (any non-letters up to MAX_SEPARATOR long; runs of whitespace alike)
-    whatever the size of the groups, or any mix of separators between groups of four as cards are printed; or
+    separator between every two groups (any non-letters up to MAX_SEPARATOR long, or whitespace up to
+    MAX_WHITESPACE; runs of whitespace alike; the dash letters of ``_DASH_LETTERS`` read as dashes) whatever the
+    size of the groups, or a mix of separators as cards are printed (see :func:`_printed`); or
     a lone run of 17-23 digits that is a 15 or 16 digit card number with an expiry or CVV glued on. A run of
     digits longer than a card is never searched inside. Amounts, dates and times in a row change separators
     ("2026-09-01 | 120.50"), which keeps them apart (``python -m bench.cards`` measures the rate).
     """
     if not isinstance(text, str) or len(text) < 13:
         return
-    digits = ascii_digits(text)
+    digits = text if text.isascii() else ascii_digits(text).translate(_DASH_LETTERS)
     if sum(map(digits.count, "0123456789")) < 13:  # most log values: ten counts in C, no pattern at all
         return
     # Hashes and UUIDs are blanked out (even inside a key); a blank is one character, so spans stay true.
-    scanned = _HEX_ID.sub(lambda hexed: " " * len(hexed.group()), digits)
+    scanned = _HEX_ID.sub(_blank_hash, digits)
     for stretch in _DIGIT_GROUPS.finditer(scanned):
         if stretch.end() - stretch.start() < 13:
             continue
@@ -116,6 +131,12 @@ def card_number_spans(text: str) -> Iterator[tuple[int, int]]:
             continue
         for start, end in _card_groups(groups, stretch.group()):
             yield stretch.start() + start, stretch.start() + end
+
+
+def _blank_hash(hexed: re.Match[str]) -> str:
+    """A hash or UUID as blanks, one a character; a card number with hex letters glued to it as it is."""
+    text = hexed.group()
+    return text if _CARD_AND_HEX_LETTERS.fullmatch(text) else " " * len(text)
 
 
 def _card_groups(groups: list[tuple[str, int, int]], scanned: str) -> Iterator[tuple[int, int]]:
@@ -139,7 +160,7 @@ def _card_from(groups: list[tuple[str, int, int]], first: int, scanned: str) -> 
         if len(digits) > 19:
             break
         if len(digits) >= 13 and _card_digits(digits) and (_one_separator(groups[first:index + 1], scanned)
-                                                            or _printed(groups[first:index])):
+                                                            or _printed(groups[first:index + 1], scanned)):
             return index
     text = groups[first][0]
     if any(len(text) in glued and _card_digits(text[:length]) for length, glued in _GLUED.items()):
@@ -153,9 +174,15 @@ def _one_separator(groups: list[tuple[str, int, int]], scanned: str) -> bool:
     return len(gaps) <= 1
 
 
-def _printed(leading: list[tuple[str, int, int]]) -> bool:
-    """Groups of four before the last one: a card as it is printed, whatever mix of separators is between."""
-    return all(len(text) == 4 for text, _, _ in leading)
+def _printed(groups: list[tuple[str, int, int]], scanned: str) -> bool:
+    """Groups of four before the last one, whatever mix of separators is between, or the 4-6-5 of an Amex (34 or
+    37 first) with spaces and dashes between (``3782 822463-10005``; not ``2028-677989 42866`` or
+    ``2021-340903 = $ 43438``, an order number and an amount): a card as it is printed."""
+    sizes = [len(text) for text, _, _ in groups]
+    if all(size == 4 for size in sizes[:-1]):
+        return True
+    gaps = (scanned[before[2]:after[1]] for before, after in itertools.pairwise(groups))
+    return sizes == [4, 6, 5] and groups[0][0][:2] in ("34", "37") and all(map(_DASHES.fullmatch, gaps))
 
 
 def _card_digits(digits: str) -> bool:

@@ -28,6 +28,7 @@ from ledger.views import stored_account_view
 
 console = Console()
 GUEST = m.ActorIn(kind="guest", name="guest", channel="portal")
+CUSTOMER = m.ActorIn(kind="customer", name="c-400", channel="portal")
 CSR = m.ActorIn(kind="csr", name="jdoe", channel="csr")
 
 
@@ -105,7 +106,7 @@ def reauthorization(ledger: Ledger, clock: ManualClock) -> None:
                                                          actor=CSR))
     step(ledger, "cart link sent", m.RequestReauthorization(account="CUST-400", authorization="AUTH-1", actor=CSR))
     step(ledger, "customer approves", m.Reauthorize(account="CUST-400", authorization="AUTH-1",
-                                                   new_authorization="AUTH-2", actor=GUEST))
+                                                   new_authorization="AUTH-2", actor=CUSTOMER))
     step(ledger, "old order replaced", m.ReplaceOrder(account="CUST-400", order="R-1", new_order="R-2",
                                                       amount="240.00", actor=CSR))
     step(ledger, "captured at shipment", m.CaptureAuthorization(account="CUST-400", authorization="AUTH-2",

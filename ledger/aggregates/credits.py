@@ -79,9 +79,11 @@ class CreditDecisions(TargetDecisions):
         """Undo every application on one invoice or order.
 
         With ``into`` None the money becomes credit (a payment's share as an overpayment credit, a credit's
-        share back on that credit); otherwise the released applications are returned for re-application, in a
-        fixed order (payments as submitted, then credits oldest first) that does not depend on the order they
-        were applied in (an ACH return's re-allocation applies in another order than the history it stands for).
+        share back on that credit), refused with ``balance_limit`` (naming the ``kind``) when the account's
+        open credit would pass MAX_BALANCE, nothing recorded; otherwise the released applications are returned
+        for re-application, in a fixed order (payments as submitted, then credits oldest first) that does not
+        depend on the order they were applied in (an ACH return's re-allocation applies in another order than
+        the history it stands for).
         """
         payments = {payment_id: n for n, payment_id in enumerate(self.state.payments)}
         credits = self.state.credits
@@ -93,6 +95,8 @@ class CreditDecisions(TargetDecisions):
 
         released = sorted(self.applications_where(lambda a: (a.target_kind, a.target_id) == (kind, target_id)),
                           key=rank)
+        if into is None:  # issue 15: released money becomes open credit, which has a limit like new credit
+            check_credit(self.state, sum(app.amount for app in released), field=kind)
         for app in released:
             self.unapply(ctx, app, reason)
             if into is None and app.source_kind == "payment":

@@ -85,12 +85,31 @@ SELF_SERVICE = frozenset({m.SubmitPayment, m.ReceiveUnidentifiedPayment, m.Accep
                           m.PlaceOrder, m.AuthorizeCard, m.Reauthorize})
 
 
+#: What a guest may ask for: a guest is nobody the ledger knows (a portal request without a customer session), so
+#: only what proves itself: pay with a token it brings (never a ``saved`` method), a payment matching nothing,
+#: accept an invitation whose token it holds. An account's saved methods, autopay, orders and holds are its
+#: customer's only: a cart link's checkout (``Reauthorize``) carries no proof of the link, so it needs the
+#: customer's session too.
+GUEST = frozenset({m.SubmitPayment, m.ReceiveUnidentifiedPayment, m.AcceptInvitation})
+
+
+def guest_may(command: m.Command) -> bool:
+    """Whether a guest may give ``command`` (one of :data:`GUEST`, paying with no saved method)."""
+    return type(command) in GUEST and getattr(command, "saved", None) is None
+
+
 def check_actor(command: m.Command) -> None:
-    """Refuse a customer's or guest's command that only staff or the system may give (``actor_not_allowed``)."""
+    """Refuse a customer's or guest's command that only staff or the system may give, and a guest's that only the
+    account's customer may (``actor_not_allowed``)."""
     actor = getattr(command, "actor", None)
-    if actor is not None and actor.kind in SELF_SERVICE_ACTORS and type(command) not in SELF_SERVICE:
+    if actor is None or actor.kind not in SELF_SERVICE_ACTORS:
+        return
+    if type(command) not in SELF_SERVICE:
         raise Forbidden(f"a {actor.kind} may not {type(command).__name__}; staff or the system may",
                         field="actor.kind")
+    if actor.kind == "guest" and not guest_may(command):
+        what = f"{type(command).__name__}{' with a saved method' if type(command) in GUEST else ''}"
+        raise Forbidden(f"a guest may not {what}; the account's customer may", field="actor.kind")
 
 
 def handler_for(command: m.Command) -> Handler:

@@ -20,6 +20,9 @@ class ActorIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     kind: str = "system"
     name: str = "system"
     channel: str = "api"
+    #: The NATS user that carried a portal's or staff tool's request: the binder sets it from the subject
+    #: (:mod:`ledger.identity.binding`), whatever the body says.
+    via: str = ""
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -60,7 +60,7 @@ class Unit:
         if by.channel not in ev.base.CHANNELS:
             raise ValidationError(f"unknown channel {by.channel!r}", field="actor.channel")
         self.ctx = ev.Context(at=ports.clock.now(), by=ev.Actor(by.kind, check_text(by.name, "actor.name"),
-                                                                   by.channel))
+                                                                   by.channel, by.via))
         self.touched: list[Account | UnidentifiedPayment | PortalLogin] = []
         self.intents: list[str] = []
 

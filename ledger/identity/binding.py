@@ -10,7 +10,9 @@
   or finance); a staff tool serving several people says which with a signed header (a ``csr`` credential vouches
   for CSRs only).
 
-A body's actor that exceeds this is refused ``actor_not_allowed`` and logged to the ``ledger.security`` log
+The bound actor names the credential's user in ``via`` when someone else acts through it (a portal's customer or
+guest, a staff tool's signed-in member), recorded on every event. A body's actor that exceeds this is refused
+``actor_not_allowed`` and logged to the ``ledger.security`` log
 only; nothing is written to the store.
 """
 
@@ -89,7 +91,7 @@ class Binder:
         channel = claimed.channel if claimed is not None else ("portal" if caller.role == "portal" else "csr")
         if vouched is None:
             bound = ActorIn(kind="guest", name=claimed.name if claimed and claimed.kind == "guest" else "guest",
-                            channel=channel) if caller.role == "portal" else \
+                            channel=channel, via=caller.user) if caller.role == "portal" else \
                 ActorIn(kind=credential.kind, name=credential.name, channel=channel)
         else:
             if vouched.kind not in allowed:
@@ -97,18 +99,23 @@ class Binder:
                                   claimed_kind=vouched.kind)
             if vouched.kind == "customer" and vouched.account != account:
                 raise self.refuse(caller, "a customer acts on their own account only", account=account)
-            bound = ActorIn(kind=vouched.kind, name=vouched.name, channel=channel)
+            bound = ActorIn(kind=vouched.kind, name=vouched.name, channel=channel, via=caller.user)
         if claimed is not None and (claimed.kind, claimed.name) != (bound.kind, bound.name):
             raise self.refuse(caller, f"claimed {claimed.kind} beyond the credential's {bound.kind}",
                               claimed_kind=claimed.kind, account=account)
         return bound
 
-    def command(self, caller: Caller, command: Command, self_service: frozenset[type]) -> Command:
-        """``command`` with the actor its caller may act as (a portal: only ``self_service`` commands)."""
+    def command(self, caller: Caller, command: Command, self_service: frozenset[type],
+                guest_may: Callable[[Command], bool]) -> Command:
+        """``command`` with the actor its caller may act as (a portal: only ``self_service`` commands, and as a
+        guest, with no customer session, only those ``guest_may`` give)."""
+        account = getattr(command, "account", None)
         if caller.role == "portal" and type(command) not in self_service:
-            raise self.refuse(caller, f"a portal may not {type(command).__name__}",
-                              account=getattr(command, "account", None))
-        bound = self.actor(caller, getattr(command, "actor", None), getattr(command, "account", None))
+            raise self.refuse(caller, f"a portal may not {type(command).__name__}", account=account)
+        bound = self.actor(caller, getattr(command, "actor", None), account)
+        if caller.role == "portal" and bound is not None and bound.kind == "guest" and not guest_may(command):
+            raise self.refuse(caller, f"a guest may not {type(command).__name__} (no customer session)",
+                              account=account)
         return msgspec.structs.replace(command, actor=bound) if bound is not None else command
 
     def read(self, caller: Caller, view: str, account: str | None) -> None:

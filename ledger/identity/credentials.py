@@ -71,7 +71,7 @@ class Credentials:
         self.tls = tls
         self.path = self.folder / "users.json"
         self.config_path = self.folder / "server.conf"
-        self._seen: tuple[float, int] | None = None
+        self._seen: tuple[int, int, int] | None = None
         self._users: dict[str, Credential] = {}
 
     def ensure(self) -> Credentials:
@@ -86,15 +86,16 @@ class Credentials:
         return self
 
     def users(self) -> dict[str, Credential]:
-        """Every user by NATS user name (re-read when ``users.json`` changed)."""
+        """Every user by NATS user name (re-read when ``users.json`` changed: another inode, time or size)."""
         try:
             stat = self.path.stat()
         except FileNotFoundError:
             return {}
-        if self._seen != (stat.st_mtime, stat.st_size):
+        seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # a replaced file is a new inode, whatever its time
+        if self._seen != seen:
             registry = msgspec.json.decode(self.path.read_bytes(), type=Registry)
             self._users = {c.user: c for c in registry.users}
-            self._seen = (stat.st_mtime, stat.st_size)
+            self._seen = seen
         return dict(self._users)
 
     def get(self, role: str, name: str = "") -> Credential:

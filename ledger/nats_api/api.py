@@ -27,7 +27,7 @@ from faststream.nats.security import NatsUserPassword
 from ledger.bootstrap import Ledger
 from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
-from ledger.commands.dispatch import SELF_SERVICE
+from ledger.commands.dispatch import SELF_SERVICE, guest_may
 from ledger.commands.messages import Command
 from ledger.errors import LedgerError, ValidationError
 from ledger.identity.binding import Binder, Caller, caller_of
@@ -240,7 +240,7 @@ def build_broker(ledger: Ledger, keeper: ProjectionKeeper, url: str, *, concurre
 
     def decide(subject: str, body: bytes, headers: dict[str, str] | None) -> bytes:
         caller, rest = caller_of(subject, headers)
-        bind = functools.partial(binder.command, caller, self_service=SELF_SERVICE) \
+        bind = functools.partial(binder.command, caller, self_service=SELF_SERVICE, guest_may=guest_may) \
             if binder is not None and caller.role != "admin" else None
         return handle_command(ledger, rest.split(".", 1)[1], body, bind)
 

@@ -26,7 +26,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ledger.errors import ValidationError
+from ledger.errors import Conflict, ValidationError
 from ledger.personal.keys import PostgresKeys, SqliteKeys, SqlKeys
 
 PREFIX = "pii:v1:"
@@ -86,9 +86,16 @@ class Vault:
                                   "neither LEDGER_CIPHER_KEY nor in LEDGER_CIPHER_OLD_KEYS", field="LEDGER_CIPHER_KEY")
         return AESGCM(kek).decrypt(wrapped[:12], wrapped[12:], f"{account}/{key_id}".encode())
 
+    def _refuse_forgotten(self, account: str) -> None:
+        """A forgotten account gets no data key again (one of a destroyed key's id would meet its old values)."""
+        if self.keys.forgotten(account):
+            raise Conflict("the account was forgotten: its personal data cannot be sealed again",
+                           field="account", code="account_forgotten")
+
     def _current(self, account: str) -> tuple[str, bytes]:
         found = self.keys.current(account)
         if found is None:
+            self._refuse_forgotten(account)
             self.keys.add(account, "0001", self._wrap(account, "0001", AESGCM.generate_key(256)), kek_id(self.kek))
             found = self.keys.current(account)
             assert found is not None
@@ -106,9 +113,11 @@ class Vault:
 
     def reveal(self, account: UUID | str, value: str) -> str:
         """The clear text of a sealed ``value`` (a value that is not sealed, recorded before sealing existed, as
-        it is); ``ERASED`` once the account was forgotten."""
+        it is); ``ERASED`` once the account was forgotten, whatever key might be found."""
+        if value and self.keys.forgotten(str(account)):
+            return ERASED
         if not value.startswith(PREFIX):
-            return ERASED if value and self.keys.forgotten(str(account)) else value
+            return value
         key_id, _, body = value[len(PREFIX):].partition(":")
         found = self.keys.get(str(account), key_id)
         if found is None:
@@ -120,13 +129,14 @@ class Vault:
         except InvalidTag:
             raise ValidationError("a sealed value does not open with its account's key", field="account") from None
 
-
     def forget(self, account: UUID | str) -> int:
         """Destroy ``account``'s data keys (crypto-shredding); how many were destroyed."""
         return self.keys.forget(str(account))
 
     def rotate(self, account: UUID | str) -> str:
-        """Give ``account`` a new data key for what is sealed from now on; its id."""
+        """Give ``account`` a new data key for what is sealed from now on; its id (refused
+        ``account_forgotten`` once the account was forgotten)."""
+        self._refuse_forgotten(str(account))
         current = self.keys.current(str(account))
         key_id = f"{int(current[0]) + 1:04d}" if current else "0001"
         self.keys.add(str(account), key_id, self._wrap(str(account), key_id, AESGCM.generate_key(256)),

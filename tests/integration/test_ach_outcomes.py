@@ -8,10 +8,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ledger.adapters.clock import ManualClock
 from ledger.adapters.gateway_simulator import GatewaySimulator
+from ledger.aggregates.limits import MAX_AMOUNT, MAX_BALANCE, owed
 from ledger.cli.main import cli
 from ledger.commands import messages as m
+from ledger.errors import LedgerError
+from ledger.money import format_amount
 from ledger.ports.ids import account_uuid
 from ledger.projections.keeper import ProjectionKeeper
 from tests.ledger_fixtures import START, LedgerCli, make_ledger
@@ -144,3 +149,26 @@ def test_a_write_between_loading_the_account_and_reading_its_history_is_retried(
     assert (state.invoices["I1"].open, state.invoices["I2"].open) == (5000, 10000)
     ledger.close()
     other.close()
+
+
+def test_an_ach_return_is_recorded_even_when_the_account_then_owes_more_than_the_balance_limit(
+        tmp_path: Path) -> None:
+    """The bank has taken the money back: the return cannot be refused (README, limits), so the account may
+    owe more than MAX_BALANCE afterwards; only new invoices and orders are refused."""
+    ledger, clock = with_invoice(tmp_path, format_amount(MAX_AMOUNT, "USD"))
+    s = ledger.service
+    s.handle(m.SubmitPayment(account="ACC1", payment="P1", amount=format_amount(MAX_AMOUNT, "USD"), method="ach",
+                             token="tok_ach_return", invoices={"I1": format_amount(MAX_AMOUNT, "USD")}))
+    clock.advance(days=1)
+    s.handle(m.SettlePayment(account="ACC1", payment="P1"))  # a CSR, before the bank decided: I1 is paid
+    for n in range(MAX_BALANCE // MAX_AMOUNT):  # owe up to the limit again
+        s.handle(m.IssueInvoice(account="ACC1", invoice=f"J{n}", amount=format_amount(MAX_AMOUNT, "USD"),
+                                date="2026-09-01", due="2026-09-30"))
+    with pytest.raises(LedgerError) as refused:
+        s.handle(m.IssueInvoice(account="ACC1", invoice="JX", amount="0.01", date="2026-09-01", due="2026-09-30"))
+    assert refused.value.code == "balance_limit"
+    clock.advance(days=3)
+    assert reconcile_ach(ledger, ProjectionKeeper(ledger.store, tmp_path)) == 1
+    state = ledger.store.account(account_uuid("ACC1")).state
+    assert state.payments["P1"].status == "returned"
+    assert owed(state) == MAX_BALANCE + MAX_AMOUNT

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ledger.commands import messages as m
@@ -55,3 +56,30 @@ def test_a_customer_pays_and_keeps_their_methods(ledger: Any) -> None:
                                                                method="card", token="tok_visa", reference="r",
                                                                actor=GUEST))
     assert guest.status == "awaiting_research"
+
+
+@pytest.mark.parametrize("command", [
+    m.AddPaymentMethod(account="ACC1", method="M2", kind="card", token="tok_visa", brand="visa", last4="4242",
+                       exp_month=1, exp_year=2031),
+    m.RemovePaymentMethod(account="ACC1", method="M1"),
+    m.SetDefaultPaymentMethod(account="ACC1", method="M1"),
+    m.EnableAutopay(account="ACC1", method="M1"),
+    m.DisableAutopay(account="ACC1"),
+    m.PlaceOrder(account="ACC1", order="O1", amount="900.00"),
+    m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="1.00", token="tok_visa"),
+    m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2"),
+    m.SubmitPayment(account="ACC1", payment="P9", amount="50.00", method="card", saved="M1", distribute=True),
+], ids=lambda c: type(c).__name__)
+def test_a_guest_keeps_no_accounts_methods_orders_or_holds(ledger: Any, command: Any) -> None:
+    """A guest is nobody the ledger knows (the CLI's ``--actor guest``, a portal request without a customer
+    session): it pays with a token it brings, never with an account's saved card, and keeps nothing of it."""
+    ledger.service.handle(m.AddPaymentMethod(account="ACC1", method="M1", kind="card", token="tok_visa",
+                                             brand="visa", last4="4242", exp_month=1, exp_year=2031, actor=CSR))
+    version = ledger.store.account(account_uuid("ACC1")).version
+    with pytest.raises(Forbidden) as refused:
+        ledger.service.handle(msgspec.structs.replace(command, actor=GUEST))
+    assert (refused.value.code, refused.value.field) == ("actor_not_allowed", "actor.kind")
+    assert ledger.store.account(account_uuid("ACC1")).version == version
+    paid = ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P1", amount="50.00", method="card",
+                                                 token="tok_visa", distribute=True, actor=GUEST))
+    assert paid.status == "settled"

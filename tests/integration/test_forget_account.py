@@ -130,3 +130,16 @@ async def test_a_forgotten_account_leaves_no_email_or_name_anywhere(tmp_path: Pa
         rows = postgres_text(env["LEDGER_POSTGRES_SCHEMA"])
         assert len(rows) > 1000  # the events, snapshots and keys were read
         assert EMAIL not in rows and NAME not in rows
+
+
+def test_rotating_a_forgotten_accounts_key_is_refused_and_it_stays_erased(tmp_path: Path,
+                                                                          store_backend: str) -> None:
+    """``keys rotate`` after ``account forget`` made a fresh key ``0001``: the values sealed under the destroyed
+    ``0001`` then failed to open and ``account show`` errored instead of showing ``[erased]`` (found by review)."""
+    env = environment(tmp_path / "home", store_backend)
+    assert ledger_cli(env, "account", "open", "F1", "--email", "f@example.com", "--name", "Fay").returncode == 0
+    assert ledger_cli(env, "account", "forget", "F1").returncode == 0
+    rotated = ledger_cli(env, "keys", "rotate", "F1")
+    assert rotated.returncode == 2 and "account_forgotten" in rotated.stdout + rotated.stderr, rotated
+    shown = ledger_cli(env, "account", "show", "F1")
+    assert shown.returncode == 0 and "[erased]" in shown.stdout and "Fay" not in shown.stdout, shown

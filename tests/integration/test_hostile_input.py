@@ -60,6 +60,31 @@ def test_an_account_may_owe_and_hold_no_more_than_the_balance_limit(ledger: Ledg
     assert ledger.store.recorder.max_notification_id() == head + room  # the refusals wrote nothing
 
 
+@pytest.mark.parametrize("kind", ["invoice", "order"])
+def test_money_released_into_credit_cannot_take_the_credit_past_the_balance_limit(ledger: Ledger, kind: str) -> None:
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+    if kind == "invoice":
+        ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="T1", amount=usd(MAX_AMOUNT),
+                                             date="2026-09-01", due="2026-09-30"))
+        release: Any = m.VoidInvoice(account="ACC1", invoice="T1")
+    else:
+        ledger.service.handle(m.PlaceOrder(account="ACC1", order="T1", amount=usd(MAX_AMOUNT)))
+        release = m.CancelOrder(account="ACC1", order="T1")
+    ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P1", amount=usd(MAX_AMOUNT), method="card",
+                                          token="tok_visa", **{f"{kind}s": {"T1": usd(MAX_AMOUNT)}}))
+    for n in range(MAX_BALANCE // MAX_AMOUNT):  # open credit up to the limit, each accepted
+        ledger.service.handle(m.IssueCredit(account="ACC1", credit=f"C{n}", amount=usd(MAX_AMOUNT)))
+    head = ledger.store.recorder.max_notification_id()
+    assert refusal(ledger, release) == ("balance_limit", kind)
+    assert ledger.store.recorder.max_notification_id() == head  # nothing written
+    assert ledger.store.account(account_uuid("ACC1")).state.credit_balance == MAX_BALANCE
+    ledger.service.handle(m.RefundCredit(account="ACC1", credit="C0", amount=usd(1)))  # room for all but 0.01
+    assert refusal(ledger, release) == ("balance_limit", kind)
+    ledger.service.handle(m.RefundCredit(account="ACC1", credit="C0", amount=usd(MAX_AMOUNT - 1)))
+    ledger.service.handle(release)  # with room for all of it, the void or cancel goes through
+    assert ledger.store.account(account_uuid("ACC1")).state.credit_balance == MAX_BALANCE
+
+
 @pytest.mark.parametrize("amount", ["+5.00", " 5.00 ", "5.00 ", "\t5", "5.", ".5", "5.000", "5e2", "1_000.00",
                                     "1,000.00", "0x10", "\u0665.00", "\uff15.00", "5.0.0", "NaN", "Infinity",
                                     "--5", "5-"])

@@ -196,9 +196,9 @@ async def test_a_portal_acts_as_its_customer_on_their_account_only(server: NatsS
     view = await ask(portal, "ledger.portal.web.read.account", {"account": "ACC1"},
                      portal_session(nats_credentials, "ACC1"))
     assert view["ok"]["balance"] == "0.00"
-    bys = {(e.by.kind, e.by.name, e.by.channel) for e in ledger_api.store.events.get(account_uuid("ACC1"))
+    bys = {(e.by.kind, e.by.name, e.by.channel, e.by.via) for e in ledger_api.store.events.get(account_uuid("ACC1"))
            if e.originator_version > 2}
-    assert bys == {("customer", "ada@example.com", "portal")}
+    assert bys == {("customer", "ada@example.com", "portal", "portal-web")}
     await portal.close()
     await admin.close()
 
@@ -220,9 +220,9 @@ async def test_a_staff_credential_acts_as_its_member(server: NatsServerProcess, 
                           vouched)
         assert ("ok" in reply) == (kind == "csr"), reply  # a csr credential vouches for CSRs only
     [mary] = list(ledger_api.store.events.get(account_uuid("S3")))
-    assert (mary.by.kind, mary.by.name) == ("csr", "mary")
+    assert (mary.by.kind, mary.by.name, mary.by.via) == ("csr", "mary", "staff-jdoe")  # who carried it
     [opened_event] = list(ledger_api.store.events.get(account_uuid("S1")))
-    assert (opened_event.by.kind, opened_event.by.name) == ("csr", "jdoe")
+    assert (opened_event.by.kind, opened_event.by.name, opened_event.by.via) == ("csr", "jdoe", "")
     await staff.close()
 
 

@@ -98,3 +98,34 @@ def test_card_numbers_with_any_short_separators_are_found(text: str) -> None:
 def test_two_card_numbers_in_one_stretch_are_both_redacted() -> None:
     shown = displayable("4111 1111 1111 1111 / 4242 4242 4242 4242")
     assert shown == "[card number] / [card number]"
+
+
+@pytest.mark.parametrize("text", [
+    "amex 3782 822463-10005 thanks", "3782-822463 10005", "3782 - 822463 10005",  # Amex 4-6-5, mixed separators
+    "card 4111      1111      1111      1111", "4111\t\t\t1111\t\t\t1111\t\t\t1111",  # a column apart
+    "カード 4111ー1111ー1111ー1111", "4111ｰ1111ｰ1111ｰ1111",  # what a Japanese IME types for '-'
+    "4111ㅡ1111ㅡ1111ㅡ1111", "4111一1111一1111一1111",  # Korean and Chinese dashes
+    "ref 4111111111111111abcdefabcdefabcd", "4111111111111111deadbeefdeadbeefdeadbeef",  # 32+ hex: not a hash
+    "ref abcdefabcdefabcdef4111111111111111",
+])
+def test_card_numbers_the_review_found_missing_are_found(text: str) -> None:
+    """Issue 15 review (rev2): each was missed."""
+    assert card_number_in_text(text)
+    assert "[card number]" in displayable(text) and "1111" not in displayable(text) and "822463" not in displayable(
+        text)
+
+
+def test_a_redacted_card_number_keeps_the_text_around_it() -> None:
+    assert displayable("カード 4111ー1111ー1111ー1111 です") == "カード [card number] です"
+    assert displayable("ref 4111111111111111abcdefabcdefabcd") == "ref [card number]abcdefabcdefabcd"
+
+
+@pytest.mark.parametrize("text", [
+    "ORD-2028-677989 42866", "2028-677989 42866",  # an order number and an amount: 4-6-5 passing Luhn, not 34/37
+    "3782-822463 = $ 10005",  # 4-6-5 with other than spaces and dashes between
+    "4111" + " " * 17 + "111111111111",  # further apart than a table column
+    "a4111111111111111deadbeefdeadbeefdeadbeef",  # a hash: letters on both sides of its digits
+    "7f3d102369fc35a19ce2254967971491",  # a hash ending in 13 digits that pass Luhn
+])
+def test_what_only_resembles_those_layouts_is_not(text: str) -> None:
+    assert not card_number_in_text(text)

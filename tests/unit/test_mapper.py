@@ -90,3 +90,12 @@ def test_missing_upcaster_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unknown_topic_is_refused() -> None:
     with pytest.raises(LookupError):
         decode_event("Nope:1", b"{}")
+
+
+def test_an_actor_with_no_via_encodes_as_before_it_existed() -> None:
+    """``via`` (the NATS user that carried a portal's or staff tool's request) is left out when empty: events
+    recorded before it encode, and so hash in the audit chain, exactly as they did."""
+    assert msgspec.json.encode(ev.Actor("csr", "jdoe", "csr")) == b'{"kind":"csr","name":"jdoe","channel":"csr"}'
+    carried = msgspec.json.decode(msgspec.json.encode(ev.Actor("customer", "c-1", "portal", "portal-web")),
+                                  type=ev.Actor)
+    assert carried.via == "portal-web" and carried.describe() == "customer c-1 via portal-web"

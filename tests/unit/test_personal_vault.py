@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import ValidationError
+from ledger.errors import Conflict, ValidationError
 from ledger.personal.keys import SqliteKeys
 from ledger.personal.vault import ERASED, Vault, load_kek
 
@@ -59,3 +59,19 @@ def test_rotation_keeps_old_values_readable_and_rewrap_retires_the_old_kek(tmp_p
     moving.close()
     assert vault(tmp_path, new_kek).reveal(ACC1, before) == "ada@example.com"  # the old KEK is no longer needed
     assert base64.b64encode(old_kek) not in (tmp_path / "keys.db").read_bytes()
+
+
+def test_a_forgotten_account_gets_no_key_again_and_stays_erased(tmp_path: Path) -> None:
+    """Rotating (or sealing for) a forgotten account made a fresh key with the destroyed key's id ``0001``: its
+    old values then failed to open instead of showing erased (found by review)."""
+    v = vault(tmp_path)
+    sealed = v.seal(ACC1, "ada@example.com")
+    v.forget(ACC1)
+    for again in (lambda: v.rotate(ACC1), lambda: v.seal(ACC1, "new@example.com")):
+        with pytest.raises(Conflict) as refused:
+            again()
+        assert (refused.value.code, refused.value.field) == ("account_forgotten", "account")
+    assert v.keys.current(ACC1) is None and v.reveal(ACC1, sealed) == ERASED
+    v.keys.add(ACC1, "0001", b"\0" * 60, "k")  # a key made under the tombstone before this was refused
+    assert v.reveal(ACC1, sealed) == ERASED
+    assert v.rotate(ACC2) == "0001" and v.reveal(ACC2, v.seal(ACC2, "x")) == "x"

@@ -24,17 +24,22 @@ ACTOR_KINDS = frozenset({"guest", "customer", "csr", "finance", "system", "worke
 CHANNELS = frozenset({"web", "portal", "pos", "phone", "email", "csr", "api", "cli", "nats", "system", "gateway"})
 
 
-class Actor(msgspec.Struct, frozen=True, gc=False):
-    """Who did something, and through which channel."""
+class Actor(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """Who did something, and through which channel; ``via``: the NATS credential (user) the request came in on
+    when it was not the actor's own (a portal's customer or guest, a staff tool's signed-in member), absent
+    otherwise (so events recorded before it encode and hash as they did)."""
 
     kind: str
     name: str
     channel: str
+    via: Annotated[str, msgspec.Meta(description="The NATS user whose credential carried the request (a portal's "
+                                                 "or staff tool's), when it is not the actor's own.")] = ""
 
     def describe(self) -> str:
-        """Human form for audit comments: "CSR jdoe", "guest", "system"."""
+        """Human form for audit comments: "CSR jdoe", "guest", "customer c-8431 via portal-web", "system"."""
         label = {"csr": "CSR", "finance": "Finance"}.get(self.kind, self.kind)
-        return f"{label} {self.name}" if self.name and self.name != self.kind else label
+        who = f"{label} {self.name}" if self.name and self.name != self.kind else label
+        return f"{who} via {self.via}" if self.via else who
 
 
 SYSTEM = Actor(kind="system", name="system", channel="system")
