@@ -52,16 +52,12 @@ class Ledger:
 
     def mailer(self) -> Mailer:
         """SMTP when SMTP_HOST is set, else a Maildir under ``home/mail``."""
-        from ledger.adapters.mailers import MaildirMailer, SmtpMailer
+        return mailer_of(self.settings)
 
-        smtp = self.settings.smtp
-        if smtp is None:
-            return MaildirMailer(self.settings.home / "mail")
-        return SmtpMailer(smtp.host, smtp.port, username=smtp.user, start_tls=smtp.start_tls,
-                          password=smtp.password.value if smtp.password is not None else None)
-
-    def workers(self, names: Sequence[str], mailer: Mailer | None = None) -> list[Worker]:
-        """The named event consumers (emails, orders, autopay), sending with ``mailer`` (default: :meth:`mailer`)."""
+    def workers(self, names: Sequence[str], mailer: Mailer | None = None,
+                portal_url: str | None = None) -> list[Worker]:
+        """The named event consumers (emails, orders, autopay), sending with ``mailer`` (default: :meth:`mailer`)
+        and linking to ``portal_url`` (default: LEDGER_PORTAL_URL, else the portal's configured address)."""
         from workers.autopay import AutopayWorker
         from workers.emails import EmailWorker
         from workers.orders import OrdersWorker
@@ -70,12 +66,23 @@ class Ledger:
         for name in names:
             if name == "emails":
                 made.append(EmailWorker(self.store, mailer or self.mailer(), self.ports.tokens,
-                                        self.settings.portal_url, self.settings.mail_from))
+                                        portal_url or self.settings.portal_link_base(), self.settings.mail_from))
             elif name == "orders":
                 made.append(OrdersWorker(self.store, self.service))
             elif name == "autopay":
                 made.append(AutopayWorker(self.store, self.service))
         return made
+
+
+def mailer_of(settings: Settings) -> Mailer:
+    """SMTP when SMTP_HOST is set, else a Maildir under ``home/mail`` (the ledger's workers and the portal)."""
+    from ledger.adapters.mailers import MaildirMailer, SmtpMailer
+
+    smtp = settings.smtp
+    if smtp is None:
+        return MaildirMailer(settings.home / "mail")
+    return SmtpMailer(smtp.host, smtp.port, username=smtp.user, start_tls=smtp.start_tls,
+                      password=smtp.password.value if smtp.password is not None else None)
 
 
 def keeper(store: LedgerStore, settings: Settings) -> ProjectionKeeper:

@@ -97,7 +97,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_max_deliver: int = 5
     smtp: Smtp | None = None
     mail_from: str = "ledger@localhost"
-    portal_url: str = "http://localhost:8080"
+    #: LEDGER_PORTAL_URL; empty: the portal's own address (:meth:`portal_link_base`).
+    portal_url: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    portal_exact: bool = False
+    tokenizer_port: int = 0
     #: LEDGER_NATS_DIR: the NATS credentials and server configuration (``ledger.identity.credentials``).
     nats_dir: Path = Path("var/nats")
     nats_tls: NatsTls | None = None
@@ -141,7 +146,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "worker_max_deliver": env.integer("LEDGER_WORKER_MAX_DELIVER", 5, least=1),
             "smtp": _smtp(env),
             "mail_from": env.text("LEDGER_MAIL_FROM", "ledger@localhost"),
-            "portal_url": env.url("LEDGER_PORTAL_URL", "http://localhost:8080"),
+            "portal_url": env.url("LEDGER_PORTAL_URL", "").rstrip("/") if env.text("LEDGER_PORTAL_URL", "") else "",
+            "http_host": env.text("LEDGER_HTTP_HOST", "127.0.0.1"),
+            "http_port": env.integer("LEDGER_HTTP_PORT", 8080, least=0, most=65535),
+            "portal_exact": env.flag("LEDGER_PORTAL_EXACT", False),
+            "tokenizer_port": env.integer("LEDGER_TOKENIZER_PORT", 0, least=0, most=65535),
             "nats_dir": Path(env.text("LEDGER_NATS_DIR", "") or home / "nats"),
             "nats_tls": _nats_tls(env),
             "cipher_key": Secret(cipher) if (cipher := env.text("LEDGER_CIPHER_KEY", "")) else None,
@@ -155,6 +164,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if settings.store == "postgres":
             postgres_parameters(settings.postgres_dsn)  # refused here, before anything connects
         return settings
+
+    def http_url(self, port: int | None = None) -> str:
+        """The portal's own address (``http://127.0.0.1:8080``), on ``port`` when it had to take another."""
+        return f"http://{self.http_host}:{self.http_port if port is None else port}"
+
+    def portal_link_base(self, port: int | None = None) -> str:
+        """Where emails send customers: LEDGER_PORTAL_URL, else the portal's own address."""
+        return self.portal_url or self.http_url(port)
 
     def store_description(self) -> str:
         """Where the events are, for log lines: the SQLite file, or PostgreSQL's host, database and schema."""

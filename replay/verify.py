@@ -31,7 +31,7 @@ from ledger.aggregates.events.base import Event
 from ledger.cards import card_number_field
 from ledger.errors import ValidationError
 from ledger.invariants import InvariantChecker
-from ledger.projections import fresh, queries
+from ledger.projections import audit_queries, fresh
 from ledger.projections.chain import StoredNote
 from ledger.projections.compare import differences
 from ledger.projections.keeper import ProjectionKeeper
@@ -105,7 +105,7 @@ def account_names(keeper: ProjectionKeeper) -> dict[str, str]:
     """Account ids by aggregate id, from the audit read model (empty when it cannot be read): findings name
     the account a finance user knows, not only its UUID."""
     try:
-        return queries.account_ids(keeper.connection("audit"))
+        return audit_queries.account_ids(keeper.connection("audit"))
     except Exception:  # the read model may be the casualty being investigated: the UUID alone will do
         return {}
 

@@ -37,7 +37,9 @@ def nats_credentials(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
     """The NATS users of every ledger the tests run (``LEDGER_NATS_DIR``, shared by the processes they start)."""
     folder = tmp_path_factory.mktemp("nats-credentials")
     os.environ["LEDGER_NATS_DIR"] = str(folder)
-    return Credentials(folder).ensure()
+    credentials = Credentials(folder).ensure()
+    credentials.issue("portal", "web")  # the portal's, which serve would issue, known to the server from its start
+    return credentials
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jinja2
 import msgspec
@@ -40,6 +40,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 def portal_link(portal_url: str, page: str, *parts: str) -> str:
     """``{portal_url}/{page}/{parts...}``, every part URL-encoded (an account id may hold ``/``, ``?``, ``#``)."""
     return "/".join((portal_url, page, *(quote(part, safe="") for part in parts)))
+
+
+def portal_page(portal_url: str, path: str, **query: str) -> str:
+    """``{portal_url}/portal/{path}?{query}``: a page of the web portal (``ledger.web``), values URL-encoded."""
+    return f"{portal_url}/portal/{path}?{urlencode(query)}"
 
 
 @jinja2.pass_context
@@ -184,7 +189,7 @@ class EmailWorker:
         if isinstance(event, ev.InvitationSent | ev.InvitationResent) and state.invitation is not None:
             raw = self.tokens.issue("invitation", state.account_id, event.invitation_id, str(state.invitation.resent))
             template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
-            link = self.link("invite", state.account_id, raw)
+            link = portal_page(self.portal_url, f"invitation/{raw}", account=state.account_id)
             return state.invitation.email, render(template, currency, name=reveal(state.name) or state.account_id,
                                                   link=link, expires=event.expires_at.astimezone(self.zone)
                                                   .strftime("%Y-%m-%d %H:%M %Z"))
@@ -205,7 +210,9 @@ class EmailWorker:
             raw = self.tokens.issue("pay", state.account_id, event.event_id)
             return state.email, render("statement", currency, period=found, zero=format_amount(0, currency),
                                        balance=event.balance, count=event.open_invoices,
-                                       invoices=state.open_invoices(), link=self.link("pay", state.account_id, raw))
+                                       invoices=state.open_invoices(),
+                                       link=portal_page(self.portal_url, "pay", account=state.account_id,
+                                                        statement=event.event_id, sig=raw))
         if isinstance(event, ev.ReauthorizationRequested | ev.CartRequested):  # a new hold, or an order's first
             raw = self.tokens.issue("cart", state.account_id, event.cart_id)
             amount = event.new_amount if isinstance(event, ev.ReauthorizationRequested) else event.amount

@@ -27,6 +27,8 @@ from ledger.nats_api.api import build_broker
 from ledger.natsserver import NatsServerProcess, connect_roles, connect_until_stopped
 from ledger.ports.mailer import Mailer
 from ledger.projections.follower import run_follower
+from ledger.web.ledger_client import PortalAccess
+from ledger.web.server import WebFront
 from workers import expiry
 from workers.consumer import Worker, consume, ensure_dlq_stream, rewind
 from workers.inbox import Inbox
@@ -114,12 +116,16 @@ def consuming(ledger: Ledger, js: JetStreamContext, worker: Worker, inbox: Inbox
 
 
 async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Event | None = None,
-                mailer: Mailer | None = None, expiry_every: float = 30.0) -> None:
-    """Run everything until ``stop`` is set (or SIGINT / SIGTERM)."""
+                mailer: Mailer | None = None, expiry_every: float = 30.0, web: bool = True) -> None:
+    """Run everything until ``stop`` is set (or SIGINT / SIGTERM); ``web``: the customer portal too."""
     home, names, scheduler = ledger.settings.home, list(ledger.settings.workers), ledger.settings.scheduler
+    front = WebFront(ledger.settings) if web else None
+    if front is not None:
+        log.info("portal_listening", http_url=front.http_url, portal_url=front.portal_url)
     stop = stop or asyncio.Event()
     server = None
     credentials = ledger.credentials().ensure()
+    access = PortalAccess.of(credentials) if front is not None else None  # before the server reads its users
     url = nats_url or ledger.settings.nats_url
     if not url:
         wanted = ledger.settings.nats_port
@@ -152,8 +158,12 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
     tasks = [supervise("relay", lambda: relay.run(stop), stop)]
     if scheduler:
         tasks.append(supervise("expiry", lambda: expiry.run(ledger, expiry_keeper, stop, expiry_every), stop))
+    mailer = mailer or ledger.mailer()
+    portal_url = front.portal_url if front is not None else None
     tasks += [supervise(w.name, consuming(ledger, connections[f"worker-{w.name}"].jetstream(), w, inbox, stop), stop)
-              for w in ledger.workers(names, mailer)]
+              for w in ledger.workers(names, mailer, portal_url)]
+    if front is not None:
+        tasks.append(asyncio.create_task(front.run(url, mailer, stop, ledger.settings.mail_from, access), name="web"))
     log.info("ledger_serving", nats=url, workers=names, scheduler=scheduler, store=ledger.settings.store_description())
     try:
         await stop.wait()

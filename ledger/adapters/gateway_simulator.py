@@ -15,15 +15,11 @@ or memory.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Literal, TypeVar
 
+from ledger.adapters.gateway_table import MESSAGES, GatewayTable, charge_result, listed
 from ledger.aggregates.authorizations import AUTHORIZATION_TTL
 from ledger.aggregates.idempotency import check_idempotency_key
 from ledger.errors import Conflict, GatewayUnavailable, NotFound, ValidationError
@@ -47,55 +43,15 @@ DECLINING = {"tok_decline": "card_declined", "tok_insufficient_funds": "insuffic
 ACH_TOKENS = frozenset({"tok_ach", "tok_ach_return"})
 #: How long the simulated bank takes to settle or return an ACH debit (real ones: 1-3 business days).
 ACH_CLEARING = timedelta(days=3)
-MESSAGES = {
-    "card_declined": "The card was declined.", "insufficient_funds": "The card has insufficient funds.",
-    "expired_card": "The card has expired.", "invalid_token": "The payment token is not valid.",
-    "invalid_bank_account": "That token is not a bank account.", "unknown_transaction": "No such charge.",
-    "authorization_not_supported": "Bank accounts cannot be authorized.", "unknown_authorization": "No such hold.",
-    "authorization_voided": "The hold was released.", "authorization_expired": "The authorization has expired.",
-    "amount_exceeds_authorization": "More than is left of the hold.", "refund_exceeds_charge": "More than is left.",
-    "transaction_pending": "The debit has not settled yet.", "transaction_returned": "The bank returned the debit.",
-}
 _T = TypeVar("_T")
-_SCHEMA = """
-create table if not exists gateway_transactions (
-    id text primary key, idem_key text unique, kind text not null, request text not null, token text,
-    amount integer not null, currency text, method text, status text not null, decline_code text,
-    created_at text not null, expires_at text, parent text, used integer not null default 0,
-    response text, return_code text
-)
-"""
-# Files written before ``response`` (the first answer) and ``return_code`` existed: fill them from what is known.
-_MIGRATION = (
-    "alter table gateway_transactions add column response text",
-    "alter table gateway_transactions add column return_code text",
-    "update gateway_transactions set return_code = decline_code, decline_code = null"
-    " where method = 'ach' and kind = 'charge' and status = 'returned'",
-    "update gateway_transactions set response = case when method = 'ach' and kind = 'charge'"
-    " and status != 'declined' then 'pending' when status = 'voided' then 'approved' else status end",
-)
 
-
-class GatewaySimulator:
+class GatewaySimulator(GatewayTable):
     """Implements :class:`ledger.ports.gateway.Gateway` with a real gateway's rules and persistent state."""
 
     def __init__(self, clock: Clock, path: str | None = None) -> None:
-        self.clock = clock
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
+        super().__init__(clock, path)
         self._failures = 0
         self._lose_response = False
-        if path:
-            self._db.execute("pragma journal_mode=wal")
-        with self._transaction():
-            self._db.execute(_SCHEMA)
-            columns = {row["name"] for row in self._db.execute("pragma table_info(gateway_transactions)")}
-            if "response" not in columns:
-                for statement in _MIGRATION:
-                    self._db.execute(statement)
 
     # -- the port -------------------------------------------------------------------------------------
 
@@ -122,7 +78,7 @@ class GatewaySimulator:
                 status, code = _judge_charge(token, method)
                 row = self._insert(key, "charge", request, token=token, amount=amount, currency=currency,
                                    method=method, status=status, decline_code=code)
-        return self._answer(lost, _charge_result(row))
+        return self._answer(lost, charge_result(row))
 
     def find(self, *, idempotency_key: str) -> ChargeResult | None:
         """What was recorded under ``idempotency_key``, as first answered (None: nothing was done under it)."""
@@ -130,7 +86,7 @@ class GatewaySimulator:
         lost = self._outage()
         with self._lock:
             row = self._db.execute("select * from gateway_transactions where idem_key = ?", (key,)).fetchone()
-        return self._answer(lost, _charge_result(row) if row is not None else None)
+        return self._answer(lost, charge_result(row) if row is not None else None)
 
     def authorize(self, *, token: str, amount: int, currency: str, idempotency_key: str) -> AuthorizationResult:
         """Hold ``amount`` on a card or PayPal account; the hold expires 29 days later by the clock (seed 004)."""
@@ -174,7 +130,7 @@ class GatewaySimulator:
                 if code is None:
                     self._db.execute("update gateway_transactions set used = used + ? where id = ?",
                                      (amount, transaction_id))
-        return self._answer(lost, _charge_result(row))
+        return self._answer(lost, charge_result(row))
 
     def void(self, *, transaction_id: str) -> ChargeResult:
         """Release what is left of a hold; voiding twice is harmless, an unknown or declined hold is refused."""
@@ -213,7 +169,7 @@ class GatewaySimulator:
                 if code is None:
                     self._db.execute("update gateway_transactions set used = used + ? where id = ?",
                                      (amount, transaction_id))
-        return self._answer(lost, _charge_result(row))
+        return self._answer(lost, charge_result(row))
 
     def ach_status(self, transaction_id: str) -> AchReport:
         """Where an ACH debit stands now: pending, settled or returned with its code (seed 003), after the bank
@@ -242,7 +198,7 @@ class GatewaySimulator:
             rows = self._db.execute("select * from gateway_transactions where (created_at, id) > (?, ?) "
                                     "order by created_at, id limit ?", (*start, limit)).fetchall()
         now = self.clock.now()
-        return self._answer(lost, [_listed(row, now) for row in rows])
+        return self._answer(lost, [listed(row, now) for row in rows])
 
     # -- the bank's side of ACH, and outages (controls of the simulator, not of the port) -------------------
 
@@ -293,10 +249,6 @@ class GatewaySimulator:
         with self._lock:
             self._failures, self._lose_response = count, lose_response
 
-    def close(self) -> None:
-        """Release the database connection."""
-        self._db.close()
-
     # -- internals ----------------------------------------------------------------------------------------
 
     def _outage(self) -> bool:
@@ -314,42 +266,6 @@ class GatewaySimulator:
         if lost:
             raise GatewayUnavailable("the payment gateway timed out; retry with the same idempotency key")
         return result
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One write transaction, serialised with other threads (the lock) and other processes (IMMEDIATE)."""
-        with self._lock:
-            self._db.execute("begin immediate")
-            try:
-                yield
-            except BaseException:
-                self._db.execute("rollback")
-                raise
-            self._db.execute("commit")
-
-    def _replay(self, key: str, request: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._db.execute("select * from gateway_transactions where idem_key = ?",
-                                                   (key,)).fetchone()
-        if row is not None and row["request"] != request:
-            raise Conflict("this idempotency key was used for a different request", field="key",
-                           code="idempotency_key_reused")
-        return row
-
-    def _insert(self, key: str, kind: str, request: str, **values: str | int | None) -> sqlite3.Row:
-        txn = "txn_" + hashlib.sha256(f"{kind}|{key}".encode()).hexdigest()[:24]
-        columns = {"id": txn, "idem_key": key, "kind": kind, "request": request, "response": values["status"],
-                   "created_at": self.clock.now().isoformat(), **values}
-        names = ", ".join(columns)
-        marks = ", ".join("?" for _ in columns)
-        self._db.execute(f"insert into gateway_transactions ({names}) values ({marks})", tuple(columns.values()))
-        row = self._get(txn)
-        assert row is not None
-        return row
-
-    def _get(self, transaction_id: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._db.execute("select * from gateway_transactions where id = ?",
-                                                   (transaction_id,)).fetchone()
-        return row
 
     def _ach(self, transaction_id: str) -> sqlite3.Row:
         row = self._get(check_transaction_id(transaction_id))
@@ -370,24 +286,4 @@ def _judge_hold(token: str) -> tuple[str, str | None]:
     if token in ACH_TOKENS:
         return "declined", "authorization_not_supported"
     return _judge_charge(token, "card")
-
-
-def _listed(row: sqlite3.Row, now: datetime) -> GatewayTransaction:
-    """A row as the list API shows it."""
-    live = (row["kind"] == "authorization" and row["status"] == "approved" and row["used"] < row["amount"]
-            and now < datetime.fromisoformat(row["expires_at"]))
-    return GatewayTransaction(transaction_id=row["id"], kind=row["kind"], idempotency_key=row["idem_key"],
-                              amount=row["amount"], currency=row["currency"], status=row["status"],
-                              created_at=datetime.fromisoformat(row["created_at"]), parent=row["parent"],
-                              live=live, token=row["token"])
-
-
-def _charge_result(row: sqlite3.Row) -> ChargeResult:
-    """The first answer given under the row's key (an ACH debit stays "pending" here; ask ``ach_status``)."""
-    answer: str = row["response"]
-    status: Literal["approved", "declined", "pending"] = (
-        "declined" if answer == "declined" else "pending" if answer == "pending" else "approved")
-    code: str | None = row["decline_code"]
-    message = MESSAGES.get(code, code) if code else ("Pending at the bank." if status == "pending" else "Approved.")
-    return ChargeResult(row["id"], status, code, message)
 

@@ -46,6 +46,32 @@ class AccessDecisions(AccountRoot):
                           code="invitation_expired")
         return self.trigger(ctx, ev.InvitationAccepted, invitation_id=current.id)
 
+    def renew_invitation(self, ctx: ev.Context, *, presented_hash: str, token_hash: str) -> ev.InvitationResent:
+        """The customer, holding a link that expired, asks for a new one (seed 002: "Once expired, an
+        invitation must be resent"): only the holder of the latest link may, and only once it has expired."""
+        current = self._invitation()
+        if not hmac.compare_digest(current.token_hash, presented_hash):
+            raise PolicyViolation("this invitation link is not valid", field="token", code="invalid_token")
+        if current.status == "pending" and ctx.at < current.expires_at:
+            raise Conflict("the invitation is still valid", field="token", code="invitation_pending")
+        return self.resend_invitation(ctx, token_hash=token_hash)
+
+    def record_password_change(self, ctx: ev.Context, *, how: str) -> ev.PasswordChanged:
+        """Record that the customer's portal password changed (``changed`` or ``reset``), for the audit log."""
+        if how not in ("changed", "reset"):
+            raise ValidationError("how must be changed or reset", field="how")
+        self._registered()
+        return self.trigger(ctx, ev.PasswordChanged, how=how)
+
+    def record_reset_request(self, ctx: ev.Context) -> ev.PasswordResetRequested:
+        """Record that a reset link was asked for the customer's portal login."""
+        self._registered()
+        return self.trigger(ctx, ev.PasswordResetRequested)
+
+    def _registered(self) -> None:
+        if self.state.invitation is None or self.state.invitation.status != "accepted":
+            raise PolicyViolation("the customer has no portal login", field="account", code="not_registered")
+
     def expire_invitation(self, ctx: ev.Context) -> ev.InvitationExpired:
         """Record that a pending invitation passed its 72 hours (the expiry worker calls this)."""
         current = self._invitation()

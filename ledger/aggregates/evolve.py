@@ -2,26 +2,28 @@
 
 "Decide, then record" (STYLE.md): a rule written here would be re-checked against old history on every replay,
 so these functions never refuse anything.
+
+The changes of invitations, orders, invoices and saved methods are here; payments and credits register theirs
+in :mod:`ledger.aggregates.evolve_payments`, authorizations in :mod:`ledger.aggregates.evolve_authorizations`,
+all on the one function of :mod:`ledger.aggregates.evolve_dispatch`. Import ``evolve`` from here: this module
+imports every area, so the function it gives knows every event.
 """
 
 from __future__ import annotations
 
-from functools import singledispatch
-
 from ledger.aggregates import events as ev
-from ledger.aggregates.idempotency import remember, request_fingerprint
+from ledger.aggregates import evolve_authorizations, evolve_payments  # noqa: F401  (they register their areas' changes)
+from ledger.aggregates.evolve_dispatch import evolve
 from ledger.aggregates.state import (
     LIVE_HOLDS,
     AccountState,
-    Application,
-    Authorization,
-    Credit,
     Invitation,
     Invoice,
     Order,
-    Payment,
     SavedMethod,
 )
+
+__all__ = ["evolve", "opened"]
 
 
 def opened(event: ev.AccountOpened) -> AccountState:
@@ -33,39 +35,6 @@ def opened(event: ev.AccountOpened) -> AccountState:
         name=event.name,
         opened_at=event.timestamp,
     )
-
-
-def deposit_reference(event: ev.PaymentDeposited) -> str:
-    """How a deposit credit is described: "parts deposit of payment DEP" (seed 000's purposes)."""
-    purpose = f"{event.purpose.replace('_', ' ')} " if event.purpose else ""
-    return f"{purpose}deposit of payment {event.payment_id}"
-
-
-@singledispatch
-def evolve(event: ev.Event, state: AccountState) -> None:
-    """Apply ``event`` to ``state`` in place."""
-    raise TypeError(f"no state change defined for {type(event).__name__}")
-
-
-def _target_paid(state: AccountState, kind: str, target_id: str, delta: int) -> None:
-    if kind == "invoice":
-        state.invoices[target_id].paid += delta
-    else:
-        state.orders[target_id].paid += delta
-
-
-def _remove_application(state: AccountState, source_kind: str, source_id: str, kind: str, target_id: str,
-                        amount: int, with_payment: str | None = None) -> None:
-    left = amount
-    wanted = (source_kind, source_id, kind, target_id, with_payment)
-    for app in reversed(state.applications):
-        if left == 0:
-            break
-        if (app.source_kind, app.source_id, app.target_kind, app.target_id, app.with_payment) == wanted:
-            take = min(left, app.amount)
-            app.amount -= take
-            left -= take
-    state.applications = [app for app in state.applications if app.amount > 0]
 
 
 @evolve.register
@@ -144,171 +113,6 @@ def _(event: ev.InvoiceVoided, state: AccountState) -> None:
 
 
 @evolve.register
-def _(event: ev.PaymentSubmitted, state: AccountState) -> None:
-    state.payments[event.payment_id] = Payment(
-        id=event.payment_id, amount=event.amount, method=event.method, token=event.token,
-        transaction_id=event.transaction_id, submitted_at=event.timestamp, idempotency_key=event.idempotency_key,
-        request_hash=event.request_hash, instruction=event.instruction, source=event.source,
-    )
-    remember(state, event.idempotency_key, event.request_hash, event.payment_id)
-    state.pending_payments.append(event.payment_id)
-
-
-def _not_pending(state: AccountState, payment_id: str) -> None:
-    if payment_id in state.pending_payments:
-        state.pending_payments.remove(payment_id)
-
-
-@evolve.register
-def _(event: ev.PaymentSettled, state: AccountState) -> None:
-    payment = state.payments[event.payment_id]
-    payment.status = "settled"
-    payment.settled_at = event.timestamp
-    _not_pending(state, event.payment_id)
-
-
-@evolve.register
-def _(event: ev.PaymentDeclined, state: AccountState) -> None:
-    payment = state.payments[event.payment_id]
-    payment.status = "declined"
-    payment.decline_code = event.decline_code
-    _not_pending(state, event.payment_id)
-
-
-@evolve.register
-def _(event: ev.PaymentReturned, state: AccountState) -> None:
-    state.payments[event.payment_id].status = "returned"
-    _not_pending(state, event.payment_id)
-
-
-@evolve.register
-def _(event: ev.PaymentRefunded, state: AccountState) -> None:
-    state.payments[event.payment_id].refunded += event.amount
-    remember(state, event.idempotency_key, request_fingerprint("refund", event.payment_id, event.amount),
-             event.refund_transaction_id)
-
-
-@evolve.register
-def _(event: ev.PaymentApplied, state: AccountState) -> None:
-    state.payments[event.payment_id].applied += event.amount
-    _target_paid(state, event.target_kind, event.target_id, event.amount)
-    state.applications.append(Application("payment", event.payment_id, event.target_kind, event.target_id,
-                                          event.amount))
-
-
-@evolve.register
-def _(event: ev.PaymentUnapplied, state: AccountState) -> None:
-    state.payments[event.payment_id].applied -= event.amount
-    _target_paid(state, event.target_kind, event.target_id, -event.amount)
-    _remove_application(state, "payment", event.payment_id, event.target_kind, event.target_id, event.amount)
-
-
-@evolve.register
-def _(event: ev.PaymentDeposited, state: AccountState) -> None:
-    state.payments[event.payment_id].credited += event.amount
-    state.credit_sequence += 1
-    state.credits[event.credit_id] = Credit(event.credit_id, event.amount, event.amount, "deposit",
-                                            deposit_reference(event), event.timestamp, state.credit_sequence,
-                                            event.payment_id, event.purpose)
-
-
-@evolve.register
-def _(event: ev.CreditIssued, state: AccountState) -> None:
-    state.credit_sequence += 1
-    state.credits[event.credit_id] = Credit(event.credit_id, event.amount, event.amount, event.kind,
-                                            event.reference, event.timestamp, state.credit_sequence,
-                                            event.payment_id)
-    if event.payment_id is not None:
-        state.payments[event.payment_id].credited += event.amount
-
-
-@evolve.register
-def _(event: ev.CreditApplied, state: AccountState) -> None:
-    state.credits[event.credit_id].remaining -= event.amount
-    _target_paid(state, event.target_kind, event.target_id, event.amount)
-    state.applications.append(Application("credit", event.credit_id, event.target_kind, event.target_id,
-                                          event.amount, event.with_payment))
-
-
-@evolve.register
-def _(event: ev.CreditUnapplied, state: AccountState) -> None:
-    state.credits[event.credit_id].remaining += event.amount
-    _target_paid(state, event.target_kind, event.target_id, -event.amount)
-    _remove_application(state, "credit", event.credit_id, event.target_kind, event.target_id, event.amount,
-                        event.with_payment)
-
-
-@evolve.register
-def _(event: ev.CreditReversed, state: AccountState) -> None:
-    credit = state.credits[event.credit_id]
-    credit.remaining -= event.amount
-    credit.amount -= event.amount
-    if credit.payment_id is not None:
-        state.payments[credit.payment_id].credited -= event.amount
-
-
-@evolve.register
-def _(event: ev.CreditRefunded, state: AccountState) -> None:
-    state.credits[event.credit_id].remaining -= event.amount
-    remember(state, event.idempotency_key, request_fingerprint("credit-refund", event.credit_id, event.amount),
-             event.refund_transaction_id)
-
-
-@evolve.register
-def _(event: ev.CardAuthorized, state: AccountState) -> None:
-    order = state.orders.get(event.order_id)
-    state.authorizations[event.authorization_id] = Authorization(
-        event.authorization_id, event.order_id, event.amount, event.token, event.transaction_id,
-        event.timestamp, event.expires_at, order_price=order.amount if order is not None else None)
-
-
-@evolve.register
-def _(event: ev.AuthorizationExpired, state: AccountState) -> None:
-    auth = state.authorizations[event.authorization_id]
-    auth.status = "expired"
-    auth.expired = True
-
-
-@evolve.register
-def _(event: ev.ReauthorizationRequested, state: AccountState) -> None:
-    auth = state.authorizations[event.authorization_id]
-    auth.status = "reauth_requested"
-    auth.requested_amount = event.new_amount
-    auth.cart_id = event.cart_id
-    order = state.orders.get(event.order_id)
-    if order is not None:
-        auth.cart_order, auth.cart_price, auth.cart_paid = order.id, order.amount, order.paid
-
-
-@evolve.register
-def _(event: ev.Reauthorized, state: AccountState) -> None:
-    old = state.authorizations[event.authorization_id]
-    old.status = "reauthorized"
-    old.replaced_by = event.new_authorization_id
-    order = state.orders[event.order_id]
-    state.authorizations[event.new_authorization_id] = Authorization(
-        event.new_authorization_id, event.order_id, event.amount, old.token, event.transaction_id,
-        event.timestamp, event.expires_at, order_price=order.amount)
-    order.manual_processing = False  # a failed reauthorization was resolved
-
-
-@evolve.register
-def _(event: ev.ReauthorizationFailed, state: AccountState) -> None:
-    state.authorizations[event.authorization_id].status = "failed"
-    state.orders[event.order_id].manual_processing = True
-
-
-@evolve.register
-def _(event: ev.AuthorizationCaptured, state: AccountState) -> None:
-    state.authorizations[event.authorization_id].status = "captured"
-
-
-@evolve.register
-def _(event: ev.AuthorizationVoided, state: AccountState) -> None:
-    state.authorizations[event.authorization_id].status = "voided"
-
-
-@evolve.register
 def _(event: ev.PaymentMethodAdded, state: AccountState) -> None:
     state.methods[event.method_id] = SavedMethod(event.method_id, event.kind, event.token, event.brand,
                                                  event.last4, event.exp_month, event.exp_year)
@@ -334,6 +138,11 @@ def _(event: ev.AutopayEnabled, state: AccountState) -> None:
 @evolve.register
 def _(event: ev.AutopayDisabled, state: AccountState) -> None:
     state.autopay_method = None
+
+
+@evolve.register
+def _(event: ev.PasswordChanged | ev.PasswordResetRequested, state: AccountState) -> None:
+    """Portal password facts change no state: the audit log keeps them."""
 
 
 @evolve.register

@@ -36,14 +36,14 @@ def price_after_reauthorization(state: AccountState, event: ev.Reauthorized) -> 
 
 class OrderDecisions(CreditDecisions):
     def place_order(self, ctx: ev.Context, *, order: str, amount: int, channel: str = "web",
-                    description: str = "") -> ev.OrderPlaced:
-        """Record an order from the web, POS, phone or a CSR."""
+                    description: str = "", items: tuple[ev.OrderItem, ...] = ()) -> ev.OrderPlaced:
+        """Record an order from the web, POS, phone or a CSR, with its line items."""
         if order in self.state.orders:
             raise Conflict(f"order {order} already exists", field="order", code="duplicate_id")
         check_amount(amount)
         check_owed(self.state, amount)
         return self.trigger(ctx, ev.OrderPlaced, order_id=order, amount=amount, channel=channel,
-                            description=description)
+                            description=description, items=items)
 
     def change_order_price(self, ctx: ev.Context, *, order: str, new_amount: int) -> ev.OrderPriceChanged:
         """Change an open order's price; a rise above a card hold needs reauthorization (seed 004)."""

@@ -14,7 +14,7 @@ from ledger.cli.output import emit_json, fail, progress_bar
 from ledger.cli.read import keeper, show
 from ledger.errors import LedgerError
 from ledger.ports.clock import parse_instant
-from ledger.projections import queries
+from ledger.projections import audit_queries
 from replay.export import anchor_record, records, render
 from replay.verify import parse_anchor, verify
 
@@ -39,7 +39,7 @@ def audit_log(state: CliState, account_id: str | None, actor: str | None, start:
     """Who did what, when, through which channel."""
     zone = state.reader().ports.clock.zone
     with keeper(state) as kept:
-        rows = queries.audit_log(kept.connection("audit"), account_id=account_id, actor=actor,
+        rows = audit_queries.audit_log(kept.connection("audit"), account_id=account_id, actor=actor,
                                  since=parse_instant(start, zone, "from") if start else None,
                                  until=parse_instant(end, zone, "to") if end else None, limit=limit,
                                  zone=zone)
@@ -56,7 +56,7 @@ def audit_search(state: CliState, text: str, account_id: str | None, limit: int)
     """Audit rows whose comment, details (ids, references, amounts), actor, channel or event type hold every
     word of TEXT: "Payment Applied", a reference number, jdoe."""
     with keeper(state) as kept:
-        rows = queries.audit_search(kept.connection("audit"), text, account_id=account_id, limit=limit,
+        rows = audit_queries.audit_search(kept.connection("audit"), text, account_id=account_id, limit=limit,
                                     zone=state.reader().ports.clock.zone)
     show(state, "Audit log", rows)
 

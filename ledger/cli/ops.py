@@ -25,6 +25,28 @@ def serve(state: CliState) -> None:
     run_forever(state.ledger(serving=True))
 
 
+@cli.command("web")
+@click.option("--nats-url", help="NATS server of the ledger's API (default NATS_URL).")
+@pass_state
+def web(state: CliState, nats_url: str | None) -> None:
+    """Run only the customer portal (and the gateway simulator's tokenizer page), a client of the ledger's NATS
+    API: LEDGER_HTTP_HOST / LEDGER_HTTP_PORT, LEDGER_PORTAL_URL. It never opens the event store."""
+    import asyncio
+
+    from ledger.bootstrap import mailer_of
+    from ledger.identity.credentials import Credentials
+    from ledger.web.ledger_client import PortalAccess
+    from ledger.web.server import run_web
+
+    settings = state.settings()
+    url = nats_url or settings.nats_url
+    if not url:
+        raise click.UsageError("--nats-url (or NATS_URL) is required")
+    configure_logging(fmt=settings.log_format)
+    access = PortalAccess.of(Credentials(settings.nats_dir, settings.nats_tls).ensure())
+    asyncio.run(run_web(settings, url, mailer_of(settings), sender=settings.mail_from, access=access))
+
+
 @projections.command("follow")
 @pass_state
 def projections_follow(state: CliState) -> None:

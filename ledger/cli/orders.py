@@ -21,12 +21,25 @@ def order() -> None:
 @click.option("--amount", required=True, help="The price, a decimal.")
 @click.option("--channel", default="web", show_default=True, help="web, pos, phone, csr, portal, api")
 @click.option("--description", default="", help="What was ordered.")
+@click.option("--item", "items", multiple=True, metavar="SKU:QTY:UNIT_PRICE[:DESCRIPTION]",
+              help="A line of the order (repeat for each).")
 @pass_state
 def order_place(state: CliState, account_id: str, order_id: str, amount: str, channel: str,
-                description: str) -> None:
-    """Record ORDER on ACCOUNT."""
+                description: str, items: tuple[str, ...]) -> None:
+    """Record ORDER on ACCOUNT, with its line items."""
+    lines = [item_of(text) for text in items]
     state.run(lambda a: m.PlaceOrder(account=account_id, order=order_id, amount=amount, channel=channel,
-                                     description=description, actor=a))
+                                     description=description, items=lines, actor=a))
+
+
+def item_of(text: str) -> m.OrderItemIn:
+    """``SKU:QTY:UNIT_PRICE[:DESCRIPTION]`` as an order line."""
+    parts = text.split(":", 3)
+    if len(parts) < 3 or not parts[0] or not parts[1].isdigit() or not parts[2]:
+        raise click.BadParameter("give SKU:QTY:UNIT_PRICE[:DESCRIPTION], e.g. TSHIRT-M:2:12.50:T-shirt",
+                                 param_hint="--item")
+    return m.OrderItemIn(sku=parts[0], quantity=int(parts[1]), unit_price=parts[2],
+                         description=parts[3] if len(parts) == 4 else "")
 
 
 @order.command("reprice")

@@ -19,7 +19,7 @@ from ledger.cli.tables import table
 from ledger.errors import LedgerError
 from ledger.ports.clock import business_date
 from ledger.ports.ids import account_uuid
-from ledger.projections import fresh, queries
+from ledger.projections import audit_queries, fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.unpaid import unpaid
 
@@ -47,7 +47,7 @@ def warn_if_in_the_past(kept: ProjectionKeeper, now: datetime, zone: ZoneInfo) -
     """``--at`` earlier than the newest event: say on stderr that the read models show the ledger as it is
     (``--at`` only sets the day for overdue amounts, periods and expiry windows), and where the past is."""
     try:  # the latest time of any event (the audit log's index): the log is in time order per account only
-        newest = queries.newest_audit_instant(kept.connection("audit"))
+        newest = audit_queries.newest_audit_instant(kept.connection("audit"))
         latest = datetime.fromisoformat(newest) if newest else None
     except Exception:  # a warning never stops a read
         return
@@ -195,6 +195,8 @@ def account_history(state: CliState, account_id: str, period: str | None, year: 
     clock = state.reader().ports.clock
     with keeper(state) as kept:
         rows = queries.order_history(kept.connection("accounts"), account_id, period, clock.now(), clock.zone, year)
+    if not state.as_json:  # a table shows how many lines an order has; --json gives them
+        rows = [{**row, "items": len(row["items"])} for row in rows]
     show(state, "Orders", rows)
 
 

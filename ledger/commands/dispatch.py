@@ -82,7 +82,8 @@ SELF_SERVICE_ACTORS = frozenset({"customer", "guest"})
 #: which must authenticate its users and be the only one with publish rights on ``ledger.cmd.>``.
 SELF_SERVICE = frozenset({m.SubmitPayment, m.ReceiveUnidentifiedPayment, m.AcceptInvitation, m.AddPaymentMethod,
                           m.RemovePaymentMethod, m.SetDefaultPaymentMethod, m.EnableAutopay, m.DisableAutopay,
-                          m.PlaceOrder, m.AuthorizeCard, m.Reauthorize})
+                          m.PlaceOrder, m.AuthorizeCard, m.Reauthorize, m.RenewInvitation,
+                          m.RecordPasswordChange, m.RecordPasswordResetRequest})
 
 
 #: What a guest may ask for: a guest is nobody the ledger knows (a portal request without a customer session), so

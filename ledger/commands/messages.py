@@ -56,6 +56,22 @@ class AcceptInvitation(AccountCommand, frozen=True, kw_only=True):
     token: str
 
 
+class RenewInvitation(AccountCommand, frozen=True, kw_only=True):
+    """The customer asks for a new invitation with the link that expired."""
+
+    token: str
+
+
+class RecordPasswordChange(AccountCommand, frozen=True, kw_only=True):
+    """The portal reports a new password (``changed`` or ``reset``); never the password or its hash."""
+
+    how: Literal["changed", "reset"]
+
+
+class RecordPasswordResetRequest(AccountCommand, frozen=True, kw_only=True):
+    """The portal reports that a reset link was sent to the customer's login."""
+
+
 class ExpireInvitation(AccountCommand, frozen=True, kw_only=True):
     pass
 
@@ -67,11 +83,21 @@ class SendStatement(AccountCommand, frozen=True, kw_only=True):
     period_to: str
 
 
+class OrderItemIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A line of an order: ``unit_price`` is a decimal string like every amount."""
+
+    sku: str
+    description: str = ""
+    quantity: int
+    unit_price: str
+
+
 class PlaceOrder(AccountCommand, frozen=True, kw_only=True):
     order: str
     amount: str
     channel: str = "web"
     description: str = ""
+    items: list[OrderItemIn] = []
 
 
 class ChangeOrderPrice(AccountCommand, frozen=True, kw_only=True):

@@ -35,7 +35,9 @@ from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX
 from ledger.nats_api.admission import Admission, CommandIntake
 from ledger.nats_api.subjects import COMMAND_PREFIX, COMMANDS, MAX_PAYLOAD, QUEUE_GROUP, READ_PREFIX, READS
 from ledger.natsserver import log_nats_error
+from ledger.ports.clock import business_date
 from ledger.projections import queries
+from ledger.projections.audit_queries import audit_search
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.unpaid import unpaid
 from ledger.views import stored_account_view
@@ -121,6 +123,7 @@ class ReadQuery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     account: str | None = None
     status: str | None = None
     period: str | None = None
+    year: int | None = None
     within_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 3
     #: ``audit_search``: the words to find (``account`` narrows it to one account) and how many of the newest.
     text: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
@@ -146,8 +149,8 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             return _encode({"ok": board})
         if view == "audit_search":
             keeper.catch_up(["audit"])
-            found = queries.audit_search(keeper.connection("audit"), query.text or "", account_id=query.account,
-                                         limit=query.limit, zone=clock.zone)
+            found = audit_search(keeper.connection("audit"), query.text or "", account_id=query.account,
+                                 limit=query.limit, zone=clock.zone)
             return _encode({"ok": found})
         if not query.account:
             raise ValidationError("account is required", field="account")
@@ -155,8 +158,10 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
             return _encode({"ok": stored_account_view(ledger.store, query.account, clock.zone, clock.now())})
         keeper.catch_up(["accounts"])
         db = keeper.connection("accounts")
-        rows: list[queries.Row]
-        if view == "invoices":
+        rows: list[queries.Row] | queries.Row
+        if view == "balance":
+            rows = queries.balance(db, query.account, business_date(clock.now(), clock.zone), clock.zone)
+        elif view == "invoices":
             rows = queries.invoices(db, query.account, query.status)
         elif view == "unpaid":
             rows = unpaid(db, query.account, clock.zone)
@@ -165,7 +170,7 @@ def handle_read(ledger: Ledger, keeper: ProjectionKeeper, view: str, body: bytes
         elif view == "credits":
             rows = queries.credits(db, query.account, clock.zone)
         else:
-            rows = queries.order_history(db, query.account, query.period, clock.now(), clock.zone)
+            rows = queries.order_history(db, query.account, query.period, clock.now(), clock.zone, query.year)
         return _encode({"ok": rows})
     except LedgerError as error:
         return error_reply(error)

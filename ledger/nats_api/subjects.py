@@ -26,6 +26,9 @@ COMMANDS: dict[str, type[m.Command]] = {
     "account.resend_invite": m.ResendInvitation,
     "account.accept_invite": m.AcceptInvitation,
     "account.expire_invite": m.ExpireInvitation,
+    "account.renew_invite": m.RenewInvitation,
+    "account.record_password_change": m.RecordPasswordChange,
+    "account.record_reset_request": m.RecordPasswordResetRequest,
     "account.send_statement": m.SendStatement,
     "order.place": m.PlaceOrder,
     "order.reprice": m.ChangeOrderPrice,
@@ -58,7 +61,7 @@ COMMANDS: dict[str, type[m.Command]] = {
     "research.match": m.MatchPayment,
 }
 
-READS = ("account", "invoices", "unpaid", "payments", "credits", "history", "dashboard", "audit_search")
+READS = ("account", "balance", "invoices", "unpaid", "payments", "credits", "history", "dashboard", "audit_search")
 
 
 def event_subject(event_type: str, aggregate_id: str) -> str:

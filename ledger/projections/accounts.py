@@ -11,14 +11,21 @@ import sqlite3
 from functools import singledispatchmethod
 from typing import cast
 
+import msgspec
+
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
-from ledger.aggregates.evolve import deposit_reference
+from ledger.aggregates.evolve_payments import deposit_reference
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.projections.base import Meta, Projection
 from ledger.projections.rows import Table
 from ledger.projections.schema import IndexSpec, Schema, TableSpec
 from ledger.projections.sums import split_sum
+
+
+def _items_json(items: tuple[ev.OrderItem, ...]) -> str:
+    """An order's lines as the JSON text of its ``items`` column."""
+    return msgspec.json.encode(items).decode()
 
 
 def _table(name: str, columns: dict[str, type], pk: tuple[str, ...] = ("account", "id"), *,
@@ -56,8 +63,8 @@ LAYOUT = Schema(
                            "kind": str, "reference": str}),
         _table("orders", {"account": str, "id": str, "placed_at": str, "channel": str, "description": str,
                           "amount": int, "paid": int, "status": str, "replaced_by": str, "replaces": str,
-                          "manual_processing": int}, nullable=("replaced_by", "replaces"),
-               defaults={"paid": 0, "status": "open", "manual_processing": 0}),
+                          "manual_processing": int, "items": str}, nullable=("replaced_by", "replaces"),
+               defaults={"paid": 0, "status": "open", "manual_processing": 0, "items": "[]"}),
         _table("authorizations", {"account": str, "id": str, "order_id": str, "amount": int, "status": str,
                                   "authorized_at": str, "expires_at": str, "requested_amount": int,
                                   "expired": int}, nullable=("requested_amount",), defaults={"expired": 0}),
@@ -96,7 +103,8 @@ class AccountsProjection(Projection):
     #: 4: a hold's expiry, once recorded, is kept (``expired``) whatever its status becomes; an invoice autopay
     #:    could not pay says why (``autopay_failed``); the balances name what is owed on orders (issue 14).
     #: 5: the balances' sums in two 32-bit halves, exact past 2**63 (issue 15).
-    version = 5
+    #: 6: orders keep their line items (JSON).
+    version = 6
     layout = LAYOUT
 
     def __init__(self) -> None:
@@ -154,7 +162,8 @@ class AccountsProjection(Projection):
 
     @apply.register
     def _(self, e: ev.OrderPlaced, db: sqlite3.Connection, meta: Meta) -> None:
-        self._order(meta.account, e.order_id, meta.at, e.channel, e.description, e.amount, None)
+        self._order(meta.account, e.order_id, meta.at, e.channel, e.description, e.amount, None,
+                    _items_json(e.items))
 
     @apply.register
     def _(self, e: ev.OrderPriceChanged, db: sqlite3.Connection, meta: Meta) -> None:
@@ -172,7 +181,7 @@ class AccountsProjection(Projection):
         if old is not None:
             at = orders.position
             self._order(acc, e.new_order_id, meta.at, cast(str, old[at["channel"]]),
-                        cast(str, old[at["description"]]), e.amount, e.old_order_id)
+                        cast(str, old[at["description"]]), e.amount, e.old_order_id, cast(str, old[at["items"]]))
         holds = self.authorizations
         holds.flush(db)  # the holds of the old order, wherever they are, move to the new one
         for (hold_id,) in db.execute(f"select id from authorizations where account = ? and order_id = ? and "
@@ -279,10 +288,11 @@ class AccountsProjection(Projection):
         (self.invoices if kind == "invoice" else self.orders).add(db, (account, target), paid=delta)
 
     def _order(self, account: str, order_id: str, at: str, channel: str, description: str, amount: int,
-               replaces: str | None) -> None:
+               replaces: str | None, items: str) -> None:
+        """An order's row; a replacement keeps its old order's items."""
         self.orders.insert((account, order_id), account=account, id=order_id, placed_at=at, channel=channel,
                            description=description, amount=amount, paid=0, status="open", replaces=replaces,
-                           manual_processing=0)
+                           manual_processing=0, items=items)
 
     def _hold(self, account: str, auth_id: str, order_id: str, amount: int, at: str, expires: str) -> None:
         self.authorizations.insert((account, auth_id), account=account, id=auth_id, order_id=order_id,

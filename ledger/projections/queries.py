@@ -1,4 +1,5 @@
-"""Read queries over the projections: portal tabs, order history, the CSR dashboard, the audit log.
+"""Read queries over the accounts read model: portal tabs, order history, the CSR dashboard (the audit log's are
+in :mod:`ledger.projections.audit_queries`).
 
 Dates and "last 30 days / 3 months / 6 months / year" filters are computed in the business time zone, and the
 instants a query returns are shown there too (seed 002), as ``account show`` shows them: ISO-8601 with the
@@ -9,21 +10,18 @@ DEFAULT_ZONE, as in ``ledger.views.account_view``; the CLI and the service pass 
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from ledger.aggregates.events.base import event_uuid
+import msgspec
+
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
 from ledger.ports.clock import DEFAULT_ZONE, business_date
-from ledger.projections.audit_log import SEARCH
 from ledger.projections.base import SqlValue
 from ledger.projections.periods import MONTHS, PERIODS, TICK, months_before, period_start
-from ledger.projections.schema import search
 from ledger.projections.sums import joined, split_sum
 from ledger.views import payment_status
 
@@ -31,9 +29,6 @@ __all__ = ["MONTHS", "PERIODS", "months_before", "period_start"]  # the CLI's --
 
 #: A row handed out, keyed by column: read from SQLite, then shown (amounts as decimals, instants in the zone).
 Row = dict[str, Any]
-#: The audit log's columns read for a row (``account`` and ``version`` give way to the event id).
-AUDIT_COLUMNS = ("position", "account", "version", "at", "actor_kind", "actor_name", "channel", "account_id", "event",
-                 "comment", "details")
 
 
 def _rows(db: sqlite3.Connection, sql: str, params: tuple[SqlValue, ...]) -> list[Row]:
@@ -141,16 +136,17 @@ def order_history(db: sqlite3.Connection, account_id: str, period: str | None, n
     """Orders from every channel (web, POS, phone, CSR) and invoices, newest first, optionally within a period
     (seed 001: "All sales order and invoices will be listed including those entered ... via POS and Order Entry").
 
-    ``kind`` tells them apart. An order's ``date`` is when it was placed (in the business time zone), an
+    ``kind`` tells them apart; an order's ``items`` are its lines (sku, description, quantity, unit_price), an
+    invoice's none. An order's ``date`` is when it was placed (in the business time zone), an
     invoice's its invoice date, and an invoice's ``channel`` is its order's (empty for one with no order).
     A ``year`` without a period means the period "year" (``--year 2025`` alone is 2025's).
     """
     acc = account_row(db, account_id)
     orders = ("select 'order' as kind, id, placed_at as date, channel, amount, paid, status, replaced_by, replaces, "
-              "manual_processing, null as \"order\" from orders where account = ?")
+              "manual_processing, null as \"order\", items from orders where account = ?")
     invoices = ("select 'invoice' as kind, i.id, i.issued_on as date, coalesce(o.channel, '') as channel, "
                 "i.total as amount, i.paid, i.status, null as replaced_by, null as replaces, 0 as manual_processing, "
-                "i.order_id as \"order\" from invoice_tab i left join orders o "
+                "i.order_id as \"order\", '[]' as items from invoice_tab i left join orders o "
                 "on o.account = i.account and o.id = i.order_id where i.account = ?")
     order_params: tuple[SqlValue, ...] = (acc["account"],)
     invoice_params = order_params
@@ -165,6 +161,8 @@ def order_history(db: sqlite3.Connection, account_id: str, period: str | None, n
     rows.sort(key=lambda row: row["date"], reverse=True)  # stable: orders keep their order; same day, orders first
     for row in rows:
         row["manual_processing"] = bool(row["manual_processing"])  # true/false, as in ``account show``
+        row["items"] = [{**item, "unit_price": format_amount(item["unit_price"], acc["currency"])}
+                        for item in msgspec.json.decode(row["items"])]
     return _money(rows, acc["currency"], "amount", "paid")
 
 
@@ -222,74 +220,6 @@ def dashboard(db: sqlite3.Connection, now: datetime, within_days: int = 3,
     }
 
 
-def actor_filter(actor: str) -> tuple[str, tuple[str, ...]]:
-    """The audit-log clause for ``--actor``: ``KIND:NAME`` (``csr:jdoe``, as ``--actor`` is given everywhere)
-    matches kind and name, a bare ``NAME`` (``jdoe``) any kind; an empty part is a ValidationError naming
-    ``actor``."""
-    kind, colon, name = actor.partition(":")
-    if not kind or (colon and not name):
-        raise ValidationError(f"actor must be KIND:NAME (csr:jdoe) or NAME (jdoe), not {actor[:80]!r}",
-                              field="actor")
-    if colon:
-        return "actor_kind = ? and actor_name = ?", (kind, name)
-    return "actor_name = ?", (kind,)
-
-
-def audit_log(db: sqlite3.Connection, *, account_id: str | None = None, actor: str | None = None,
-              since: datetime | None = None, until: datetime | None = None, limit: int = 200,
-              zone: ZoneInfo | None = None) -> list[Row]:
-    """Audit rows, newest last, filterable by account, actor (see :func:`actor_filter`) and period
-    [since, until); ``at`` in the business time zone. An unknown account is NotFound naming ``account``."""
-    sql = f"select {', '.join(AUDIT_COLUMNS)} from audit_log where 1 = 1"
-    params: tuple[SqlValue, ...] = ()
-    if account_id is not None:
-        if db.execute("select 1 from audit_accounts where account_id = ?", (account_id,)).fetchone() is None:
-            raise NotFound(f"no account {account_id}", field="account")
-        sql += " and account_id = ?"
-        params += (account_id,)
-    if actor is not None:
-        clause, values = actor_filter(actor)
-        sql += f" and {clause}"
-        params += values
-    for clause, moment in (("at >= ?", since), ("at < ?", until)):
-        if moment is not None:
-            sql += f" and {clause}"
-            params += (_utc_text(moment),)
-    rows = _rows(db, f"select * from ({sql} order by position desc limit ?) order by position", (*params, limit))
-    return _audit_rows(rows, zone)
-
-
-def _audit_rows(rows: list[Row], zone: ZoneInfo | None) -> list[Row]:
-    """Audit rows as shown: the event id derived from the aggregate and its version, ``at`` and the instants in
-    the details in ``zone``."""
-    tz = zone or ZoneInfo(DEFAULT_ZONE)
-    for row in rows:
-        row["event_id"] = event_uuid(UUID(row.pop("account")), row.pop("version"))
-        row["details"] = _UTC_INSTANT.sub(lambda found: "=" + local_text(found.group(1), tz), row["details"])
-    return _local(rows, zone, "at")
-
-
-#: An instant in an audit row's details as the projection stores it (UTC: the zone may be configured otherwise
-#: later), shown in the business time zone like every instant a person reads (``expires_at=...``).
-_UTC_INSTANT = re.compile(r"=(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?\+00:00)")
-
-
-def audit_search(db: sqlite3.Connection, text: str, *, account_id: str | None = None, limit: int = 200,
-                 zone: ZoneInfo | None = None) -> list[Row]:
-    """The newest ``limit`` audit rows matching every word of ``text`` in their comment, details (references,
-    ids, amounts), actor, channel or event type (full-text, :data:`ledger.projections.audit_log.SEARCH`), newest
-    last, as :func:`audit_log` shows them."""
-    words = text.replace('"', " ")  # a quote is no part of a word (each word is searched as written)
-    if "\x00" in words:
-        raise ValidationError("search text holds a NUL character", field="text")
-    if not words.strip():
-        raise ValidationError("search text is empty", field="text")
-    where, args = ("account_id = :a", {"a": account_id}) if account_id is not None else (None, None)
-    found = search(db, SEARCH, words, columns=AUDIT_COLUMNS, where=where, where_args=args, order_by="rowid desc",
-                   limit=limit)
-    return _audit_rows(found[::-1], zone)
-
-
 def due_authorizations(db: sqlite3.Connection, now: datetime) -> list[tuple[str, str]]:
     """(account id, authorization id) of every live hold past its expiry at ``now`` (the expiry scheduler)."""
     return [(r[0], r[1]) for r in db.execute(
@@ -325,15 +255,3 @@ def account_balances(db: sqlite3.Connection) -> list[tuple[str, str, int, int, i
         "select b.account_id, b.currency, b.balance_high, b.balance_low, b.credit_balance_high, "
         "b.credit_balance_low, (select count(*) from invoices i where i.account = b.account and not i.voided "
         "and i.total - i.paid > 0) as open_invoices from balances b order by b.account_id")]
-
-
-def account_ids(db: sqlite3.Connection) -> dict[str, str]:
-    """Account ids by aggregate id (the ``audit`` read model): findings name the account finance knows."""
-    return {str(aggregate): str(account_id)
-            for aggregate, account_id in db.execute("select account, account_id from audit_accounts")}
-
-
-def newest_audit_instant(db: sqlite3.Connection) -> str | None:
-    """When the newest event in the audit log was recorded (stored UTC text), None for an empty log."""
-    row = db.execute("select max(at) from audit_log").fetchone()
-    return None if row is None or row[0] is None else str(row[0])

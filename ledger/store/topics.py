@@ -46,6 +46,12 @@ def upcaster(name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
     return register
 
 
+@upcaster("OrderPlaced", 1)
+def _order_items(state: dict[str, object]) -> dict[str, object]:
+    """Orders placed before line items were recorded have none."""
+    return {**state, "items": []}
+
+
 @upcaster("PaymentSubmitted", 1)
 def _(state: dict[str, object]) -> dict[str, object]:
     """Version 1 had no deposit purposes: every deposit was open credit."""

@@ -10,7 +10,7 @@ import pytest
 
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
-from ledger.projections import fresh, queries
+from ledger.projections import audit_queries, fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.rebuild import RebuildFailed, RebuildInterrupted
 from ledger.projections.runner import StoreLog, dump
@@ -69,7 +69,7 @@ def test_reads_balances_tabs_history_and_dashboard(ledger: Ledger, tmp_path: Pat
                                                                                              ("ACC1", "A1")}
     assert queries.dashboard(db, clock.now(), within_days=3)["expiring_authorizations"] == []
     assert len(board["unpaid_orders"]) == 2
-    audit = queries.audit_log(keeper.connection("audit"), account_id="ACC1")
+    audit = audit_queries.audit_log(keeper.connection("audit"), account_id="ACC1")
     assert audit[0]["comment"] == "Portal – Account Opened" and len(audit) == 9
     keeper.close()
 

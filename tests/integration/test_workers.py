@@ -82,10 +82,10 @@ async def test_emails_for_every_customer_facing_event(tmp_path: Path, nats_serve
                         "Approve Order Payment for order O1",
                         "Your statement 2026-09-01 to 2026-09-30: closing balance 7.00 USD"]
     raw = ledger.ports.tokens.issue("invitation", "ACC1", invite.reference, "0")
-    assert f"https://portal.example/invite/ACC1/{raw}" in mailer.sent[0].text
+    assert f"https://portal.example/portal/invitation/{raw}?account=ACC1" in mailer.sent[0].text
     assert f"/cart/ACC1/{cart.reference}/" in mailer.sent[-2].html
     statement = mailer.sent[-1]
-    assert "/pay/ACC1/" in statement.text and "I2" in statement.text
+    assert "/portal/pay?account=ACC1&statement=" in statement.text and "I2" in statement.text
     invitation = mailer.sent[0]  # ids hold no markup (README "Ids"); a name may, and is escaped in HTML
     assert "<i>Ada</i>" in invitation.text and "&lt;i&gt;Ada&lt;/i&gt;" in invitation.html
     assert "<i>Ada</i>" not in invitation.html

@@ -155,7 +155,7 @@ def test_a_checked_out_account_is_handed_to_the_next_command_at_its_new_version(
 
     from ledger.aggregates import Account
     from ledger.aggregates import events as ev
-    from ledger.store.application import RecentAccounts
+    from ledger.store.recent import RecentAccounts
 
     ctx = ev.Context(at=datetime(2026, 9, 1, tzinfo=UTC))
     account = Account.open(ctx, aggregate_id=uuid4(), account_id="R1", currency="USD", email="r@example.com")

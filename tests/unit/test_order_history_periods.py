@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ledger.errors import ValidationError
-from ledger.projections.queries import actor_filter, local_text, months_before, period_start
+from ledger.projections.audit_queries import actor_filter
+from ledger.projections.queries import local_text, months_before, period_start
 
 NY = ZoneInfo("America/New_York")
 TICK = timedelta(microseconds=1)

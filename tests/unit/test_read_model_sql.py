@@ -1,5 +1,5 @@
-"""SQL against the read models is written in one place, ``ledger/projections/queries.py`` (the projections
-write them): the workers, the CLI, the NATS API and the replays call its functions, so a change of a read
+"""SQL against the read models is written in ``ledger/projections/`` (``queries.py``, ``audit_queries.py``; the
+projections write them): the workers, the CLI, the NATS API and the replays call their functions, so a change of a read
 model's tables is a change of one module."""
 
 from __future__ import annotations

@@ -41,6 +41,17 @@ class InvitationExpired(AccessEvent, frozen=True, kw_only=True):
     invitation_id: str
 
 
+class PasswordChanged(AccessEvent, frozen=True, kw_only=True):
+    """The customer set a new portal password (``how``: ``changed`` on My account, ``reset`` by an emailed link).
+    The password and its hash live in the portal's credentials store, never here."""
+
+    how: str
+
+
+class PasswordResetRequested(AccessEvent, frozen=True, kw_only=True):
+    """Someone asked for a password reset link for the customer's login (seed 002: Forgot Password)."""
+
+
 class StatementSent(AccessEvent, frozen=True, kw_only=True):
     """A statement of the period went to the customer with a pay link (seed 001's Auto Send)."""
 

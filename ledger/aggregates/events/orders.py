@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from ledger.aggregates.events.base import Event, Minor
 
 
@@ -9,13 +11,26 @@ class OrderEvent(Event, frozen=True, kw_only=True):
     area = "orders"
 
 
-class OrderPlaced(OrderEvent, frozen=True, kw_only=True):
-    """An order from any channel (web, POS, phone); its balance due can be paid like an invoice's."""
+class OrderItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A line of an order (seed 001's order history shows an order's first three items)."""
 
+    sku: str
+    description: str = ""
+    quantity: int
+    unit_price: Minor
+
+
+class OrderPlaced(OrderEvent, frozen=True, kw_only=True):
+    """An order from any channel (web, POS, phone); its balance due can be paid like an invoice's.
+
+    Version 2 carries the order's ``items``; orders of version 1 are read with none."""
+
+    class_version = 2
     order_id: str
     amount: Minor
     channel: str = "web"
     description: str = ""
+    items: tuple[OrderItem, ...] = ()
 
 
 class OrderPriceChanged(OrderEvent, frozen=True, kw_only=True):

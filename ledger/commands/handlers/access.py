@@ -63,6 +63,30 @@ def accept_invitation(unit: Unit, cmd: m.AcceptInvitation) -> m.Outcome:
     return recorded(unit, cmd.account, event.invitation_id)
 
 
+@HANDLERS.on(m.RenewInvitation)
+def renew_invitation(unit: Unit, cmd: m.RenewInvitation) -> m.Outcome:
+    account = unit.account(cmd.account)
+    invitation = account._invitation()
+    raw = unit.ports.tokens.issue("invitation", cmd.account, invitation.id, str(invitation.resent + 1))
+    account.renew_invitation(unit.ctx, presented_hash=token_hash(check_text(cmd.token, "token", 200)),
+                             token_hash=token_hash(raw))
+    return recorded(unit, cmd.account, invitation.id)
+
+
+def record_password_fact(unit: Unit, cmd: m.RecordPasswordChange | m.RecordPasswordResetRequest) -> m.Outcome:
+    """The portal's password facts, for the audit log (the password itself stays in the portal's store)."""
+    account = unit.account(cmd.account)
+    if isinstance(cmd, m.RecordPasswordChange):
+        account.record_password_change(unit.ctx, how=cmd.how)
+    else:
+        account.record_reset_request(unit.ctx)
+    return recorded(unit, cmd.account, cmd.account)
+
+
+HANDLERS.on(m.RecordPasswordChange)(record_password_fact)
+HANDLERS.on(m.RecordPasswordResetRequest)(record_password_fact)
+
+
 @HANDLERS.on(m.ExpireInvitation)
 def expire_invitation(unit: Unit, cmd: m.ExpireInvitation) -> m.Outcome:
     account = unit.account(cmd.account)

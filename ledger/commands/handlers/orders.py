@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+from ledger.aggregates import Account
+from ledger.aggregates import events as ev
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.commands import messages as m
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import amount_of, check_id, check_text, token_hash
 from ledger.errors import Conflict, ValidationError
+from ledger.money import parse_amount
 
 HANDLERS = HandlerRegistry()
 _CHANNELS = ("web", "pos", "phone", "csr", "portal", "api")
+
+
+#: Most lines an order may carry.
+MAX_ITEMS = 500
+
+
+def items_of(account: Account, cmd: m.PlaceOrder) -> tuple[ev.OrderItem, ...]:
+    """The order's lines, validated: a SKU, a description, a quantity from 1, a unit price in the currency."""
+    if len(cmd.items) > MAX_ITEMS:
+        raise ValidationError(f"an order has at most {MAX_ITEMS} items", field="items")
+    lines = []
+    for number, item in enumerate(cmd.items):
+        where = f"items[{number}]"
+        if not 1 <= item.quantity <= 1_000_000:
+            raise ValidationError("quantity must be from 1 to 1000000", field=f"{where}.quantity")
+        lines.append(ev.OrderItem(sku=check_id(item.sku, f"{where}.sku"),
+                                  description=check_text(item.description, f"{where}.description", 200),
+                                  quantity=item.quantity,
+                                  unit_price=parse_amount(item.unit_price, account.state.currency,
+                                                          f"{where}.unit_price", allow_zero=True)))
+    return tuple(lines)
 
 
 @HANDLERS.on(m.PlaceOrder)
@@ -26,7 +50,7 @@ def place_order(unit: Unit, cmd: m.PlaceOrder) -> m.Outcome:
             return replayed(cmd.account, order_id)
         raise Conflict(f"order {order_id} already exists", field="order", code="duplicate_id")
     account.place_order(unit.ctx, order=order_id, amount=amount, channel=cmd.channel,
-                        description=check_text(cmd.description, "description"))
+                        description=check_text(cmd.description, "description"), items=items_of(account, cmd))
     return recorded(unit, cmd.account, order_id)
 
 

@@ -1,0 +1,65 @@
+"""How card authorizations (holds, seed 004) change an Account's state: authorized, expired, reauthorization
+requested, reauthorized or failed, captured, voided. State changes only, no rules (see
+:mod:`ledger.aggregates.evolve`).
+"""
+
+from __future__ import annotations
+
+from ledger.aggregates import events as ev
+from ledger.aggregates.evolve_dispatch import evolve
+from ledger.aggregates.state import AccountState, Authorization
+
+
+@evolve.register
+def _(event: ev.CardAuthorized, state: AccountState) -> None:
+    order = state.orders.get(event.order_id)
+    state.authorizations[event.authorization_id] = Authorization(
+        event.authorization_id, event.order_id, event.amount, event.token, event.transaction_id,
+        event.timestamp, event.expires_at, order_price=order.amount if order is not None else None)
+
+
+@evolve.register
+def _(event: ev.AuthorizationExpired, state: AccountState) -> None:
+    auth = state.authorizations[event.authorization_id]
+    auth.status = "expired"
+    auth.expired = True
+
+
+@evolve.register
+def _(event: ev.ReauthorizationRequested, state: AccountState) -> None:
+    auth = state.authorizations[event.authorization_id]
+    auth.status = "reauth_requested"
+    auth.requested_amount = event.new_amount
+    auth.cart_id = event.cart_id
+    order = state.orders.get(event.order_id)
+    if order is not None:
+        auth.cart_order, auth.cart_price, auth.cart_paid = order.id, order.amount, order.paid
+
+
+@evolve.register
+def _(event: ev.Reauthorized, state: AccountState) -> None:
+    old = state.authorizations[event.authorization_id]
+    old.status = "reauthorized"
+    old.replaced_by = event.new_authorization_id
+    order = state.orders[event.order_id]
+    state.authorizations[event.new_authorization_id] = Authorization(
+        event.new_authorization_id, event.order_id, event.amount, old.token, event.transaction_id,
+        event.timestamp, event.expires_at, order_price=order.amount)
+    order.manual_processing = False  # a failed reauthorization was resolved
+
+
+@evolve.register
+def _(event: ev.ReauthorizationFailed, state: AccountState) -> None:
+    state.authorizations[event.authorization_id].status = "failed"
+    state.orders[event.order_id].manual_processing = True
+
+
+@evolve.register
+def _(event: ev.AuthorizationCaptured, state: AccountState) -> None:
+    state.authorizations[event.authorization_id].status = "captured"
+
+
+@evolve.register
+def _(event: ev.AuthorizationVoided, state: AccountState) -> None:
+    state.authorizations[event.authorization_id].status = "voided"
+

@@ -1,0 +1,133 @@
+"""The portal's one door into the ledger: requests on its NATS command and read API (``ledger.cmd.*``,
+``ledger.read.*``), never the event store.
+
+Every command names the customer the portal acts for as its actor (kind ``customer``, channel ``portal``).
+Authenticating the portal itself to NATS (its own credential) and signing which account it acts for are
+done here and only here, so the rest of the web app never sees how the ledger is reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import msgspec
+import nats
+from nats.aio.client import Client
+
+from ledger.errors import LedgerError
+from ledger.identity.credentials import Credentials
+from ledger.identity.roles import user_name
+from ledger.identity.sessions import HEADER, Session, session_key, sign
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+#: Seconds a request may take before the page says the ledger is unavailable (a card charge takes longest).
+REQUEST_TIMEOUT = 20.0
+#: Seconds a page waits for the first connection to NATS before saying the ledger is unavailable.
+CONNECT_TIMEOUT = 5.0
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger did not answer over NATS (down, or too slow): nothing is known to have happened."""
+
+    code = "ledger_unavailable"
+
+
+def refusal(error: dict[str, Any]) -> LedgerError:
+    """The typed error of a ``{"error": {...}}`` reply."""
+    failure = LedgerError(str(error.get("message") or "refused"), field=error.get("field"),
+                          code=str(error.get("code") or "ledger_error"))
+    return failure
+
+
+#: Seconds a signed session header is good for (the ledger allows at most an hour).
+SESSION_LIFETIME = 300
+
+
+class PortalAccess(msgspec.Struct, frozen=True):
+    """The portal's own NATS credential (``portal-<name>``): how it connects, and the key it signs the
+    ``Ledger-Session`` header with (README, "Who may connect")."""
+
+    name: str
+    connect: dict[str, Any]
+    key: bytes
+
+    @classmethod
+    def of(cls, credentials: Credentials, name: str = "web") -> PortalAccess:
+        """The credential ``portal-<name>``, issued on first use."""
+        if user_name("portal", name) not in credentials.users():
+            credentials.issue("portal", name)
+        options = credentials.connect_options("portal", name)
+        return cls(name=name, connect=options, key=session_key(str(options["password"])))
+
+
+class LedgerClient:
+    """Commands and reads over NATS request/reply for the portal: with its credential (``access``) on
+    ``ledger.portal.<name>.cmd|read.*``, each request signed for the customer it serves; without one (a test's
+    unauthenticated nats-server) on ``ledger.cmd|read.*`` with the actor in the body."""
+
+    def __init__(self, url: str, *, name: str = "ledger-portal", connect_timeout: float = CONNECT_TIMEOUT,
+                 access: PortalAccess | None = None) -> None:
+        self.url = url
+        self.name = name
+        self.connect_timeout = connect_timeout
+        self.access = access
+        self._nc: Client | None = None
+        self._connecting = asyncio.Lock()
+
+    async def connect(self) -> None:
+        """Connect within CONNECT_TIMEOUT seconds (nats-py would retry a first connection forever), then keep
+        reconnecting for as long as the app runs."""
+        self._nc = await asyncio.wait_for(
+            nats.connect(self.url, name=self.name, max_reconnect_attempts=-1, allow_reconnect=True,
+                         connect_timeout=2, **(self.access.connect if self.access else {})), self.connect_timeout)
+
+    async def close(self) -> None:
+        """Drain and close the connection."""
+        if self._nc is not None:
+            await self._nc.close()
+            self._nc = None
+
+    async def command(self, name: str, account: str, body: dict[str, Any], *, actor: str,
+                      kind: str = "customer") -> dict[str, Any]:
+        """Run ``ledger.cmd.<name>`` for ``account``, acting as the customer whose opaque login id is ``actor``
+        (or a ``guest``); the command's Outcome, or the ledger's refusal raised as a :class:`LedgerError`."""
+        payload = {**body, "account": account}
+        if self.access is None:
+            payload["actor"] = {"kind": kind, "name": actor, "channel": "portal"}
+        answer: dict[str, Any] = await self._request("cmd", name, payload,
+                                                     self._signed(kind, actor, account if kind == "customer" else ""))
+        return answer
+
+    async def read(self, view: str, *, account: str, **query: Any) -> Any:
+        """``ledger.read.<view>`` of ``account`` with ``query`` (None values left out)."""
+        payload = {"account": account, **{k: v for k, v in query.items() if v is not None}}
+        return await self._request("read", view, payload, self._signed("customer", "portal-reader", account))
+
+    def _signed(self, kind: str, name: str, account: str) -> dict[str, str]:
+        """The ``Ledger-Session`` header vouching for the customer (or guest) this request serves."""
+        if self.access is None:
+            return {}
+        session = Session(kind=kind, name=name, exp=int(time.time()) + SESSION_LIFETIME, account=account)
+        return {HEADER: sign(self.access.key, session)}
+
+    async def _request(self, kind: str, rest: str, payload: dict[str, Any], headers: dict[str, str]) -> Any:
+        subject = f"ledger.portal.{self.access.name}.{kind}.{rest}" if self.access else f"ledger.{kind}.{rest}"
+        async with self._connecting:
+            if self._nc is None:  # connected on first use, on the loop that serves the requests
+                try:
+                    await self.connect()
+                except (OSError, TimeoutError, nats.errors.Error):
+                    raise LedgerUnavailable("the portal cannot reach the ledger", field="ledger") from None
+        assert self._nc is not None
+        try:
+            message = await self._nc.request(subject, _encode(payload), timeout=REQUEST_TIMEOUT,
+                                             headers=headers or None)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError):
+            raise LedgerUnavailable("the ledger did not answer; try again in a moment", field="ledger") from None
+        reply = _decode(message.data)
+        if "error" in reply:
+            raise refusal(reply["error"])
+        return reply["ok"]

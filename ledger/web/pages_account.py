@@ -1,0 +1,167 @@
+"""The customer's own pages (seeds 001-003): the dashboard header, the Invoices, Payments, Credits and Order
+History tabs, an invoice, and My account with its payment methods and autopay. Each reads the ledger's read API
+for the session's account only: an id of anything else answers 404."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from ledger.errors import LedgerError
+from ledger.web.portal import customer, logged_in, not_theirs, page, portal_of
+
+PERIODS = {"30d": "Last 30 days", "3m": "Last 3 months", "6m": "Last 6 months", "year": "By year"}
+INVOICE_FILTERS = {"": "All", "unpaid": "Unpaid", "open": "Open", "partially_paid": "Partially paid",
+                   "paid": "Paid", "void": "Void"}
+
+
+async def _read(request: Request[Any, Any, Any], view: str, **query: Any) -> Any:
+    session = customer(request)
+    return await portal_of(request).client.read(view, account=session.account, **query)
+
+
+@get("/portal/", guards=[logged_in])
+async def dashboard(request: Request[Any, Any, Any]) -> Template:
+    """Seed 002's header: account balance, last paid, Make Payment when an invoice is open, View Last Invoice."""
+    header = await _read(request, "balance")
+    invoices = await _read(request, "invoices")
+    unpaid = [i for i in invoices if i["status"] in ("open", "partially_paid")]
+    return page("dashboard", request, header=header, unpaid=unpaid, last=invoices[-1] if invoices else None,
+                tab="dashboard")
+
+
+@get("/portal/invoices", guards=[logged_in])
+async def invoices(request: Request[Any, Any, Any], status: FromQuery[str] = "") -> Template:
+    """Invoices tab: id, date, due date, total, status; filter by status (seed 003: only unpaid)."""
+    if status not in INVOICE_FILTERS:
+        return page("message", request, 400, title="Unknown filter", message="Choose a status from the list.")
+    rows = await _read(request, "invoices", status=status or None)
+    return page("invoices", request, rows=rows, status=status, filters=INVOICE_FILTERS, tab="invoices")
+
+
+@get("/portal/invoices/{invoice:str}", guards=[logged_in])
+async def invoice(request: Request[Any, Any, Any], invoice: FromPath[str]) -> Template:
+    """One invoice of the customer's account (404 for any other id)."""
+    rows = await _read(request, "invoices")
+    found = next((row for row in rows if row["id"] == invoice), None)
+    if found is None:
+        raise NotFoundException("not found")
+    history = await _read(request, "history")
+    order = next((h for h in history if h["kind"] == "order" and h["id"] == found.get("order_id")), None)
+    return page("invoice", request, invoice=found, order=order, tab="invoices")
+
+
+@get("/portal/payments", guards=[logged_in])
+async def payments(request: Request[Any, Any, Any]) -> Template:
+    """Payments tab: id, date, method, amount, status (ACH pending until settled or returned), transaction id."""
+    rows = await _read(request, "payments")
+    return page("payments", request, rows=list(reversed(rows)), tab="payments")
+
+
+@get("/portal/credits", guards=[logged_in])
+async def credits(request: Request[Any, Any, Any]) -> Template:
+    """Credits tab: id, date, amount, balance, currency, reference."""
+    rows = await _read(request, "credits")
+    return page("credits", request, rows=rows, tab="credits")
+
+
+@get("/portal/history", guards=[logged_in])
+async def history(request: Request[Any, Any, Any], period: FromQuery[str] = "30d",
+                  year: FromQuery[int | None] = None) -> Template:
+    """Order History (seed 001): orders from every channel and invoices, newest first, by period or year."""
+    if period not in PERIODS:
+        return page("message", request, 400, title="Unknown period", message="Choose a period from the list.")
+    try:
+        rows = await _read(request, "history", period=period, year=year if period == "year" else None)
+    except LedgerError as refused:
+        return page("message", request, 400, title="Cannot show that period", message=refused.message)
+    return page("history", request, rows=rows, period=period, year=year, periods=PERIODS, tab="history")
+
+
+@get("/portal/orders/{order:str}", guards=[logged_in])
+async def order(request: Request[Any, Any, Any], order: FromPath[str]) -> Template:
+    """View Full Order (seed 001): every line of one of the customer's orders (404 for any other id)."""
+    rows = await _read(request, "history")
+    found = next((row for row in rows if row["kind"] == "order" and row["id"] == order), None)
+    if found is None:
+        raise NotFoundException("not found")
+    return page("order", request, order=found, tab="history")
+
+
+@get("/portal/account", guards=[logged_in])
+async def account(request: Request[Any, Any, Any], done: FromQuery[str | None] = None) -> Template:
+    """My account: contact details (read only), payment methods, autopay, change password."""
+    view = await _read(request, "account")
+    return page("account", request, view=view, done=done, tab="account")
+
+
+@get("/portal/account/methods/new", guards=[logged_in])
+async def new_method(request: Request[Any, Any, Any], kind: FromQuery[str] = "card") -> Redirect:
+    """Add Payment Method: off to the gateway's hosted page; the card or account never reaches this server."""
+    portal = portal_of(request)
+    back = f"{portal.base_url}/portal/account/methods/added"
+    return Redirect(f"{portal.tokenizer_url}/tokenize?{urlencode({'kind': kind, 'return_to': back})}")
+
+
+@get("/portal/account/methods/added", guards=[logged_in])
+async def method_added(request: Request[Any, Any, Any], token: FromQuery[str], brand: FromQuery[str],
+                       last4: FromQuery[str], kind: FromQuery[str] = "card", exp: FromQuery[str] = "") -> Template:
+    """What the tokenizer sent back (a token, brand, last four, expiry): Save it, or not."""
+    return page("method_save", request, token=token, brand=brand, last4=last4, kind=kind, exp=exp, tab="account")
+
+
+@post("/portal/account/methods", guards=[logged_in])
+async def save_method(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Save a tokenized method on the account."""
+    form = await request.form()
+    body: dict[str, Any] = {"method": f"M-{secrets.token_hex(4).upper()}", "kind": form.get("kind", "card"),
+                            "token": form.get("token", ""), "brand": form.get("brand", ""),
+                            "last4": form.get("last4", "")}
+    month, _, year = str(form.get("exp", "")).partition("/")
+    if month.isdigit() and year.isdigit():
+        body.update(exp_month=int(month), exp_year=int(year))
+    return await _act(request, "method.add", body, "method_added")
+
+
+@post("/portal/account/methods/{method:str}/default", guards=[logged_in])
+async def default_method(request: Request[Any, Any, Any], method: FromPath[str]) -> Response[Any]:
+    """Set As Default."""
+    return await _act(request, "method.default", {"method": method}, "default_set")
+
+
+@post("/portal/account/methods/{method:str}/delete", guards=[logged_in])
+async def delete_method(request: Request[Any, Any, Any], method: FromPath[str]) -> Response[Any]:
+    """Delete a saved method."""
+    return await _act(request, "method.remove", {"method": method}, "method_deleted")
+
+
+@post("/portal/account/autopay", guards=[logged_in])
+async def autopay(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Autopay Future Invoices on (with the chosen or default method) or off."""
+    form = await request.form()
+    if form.get("autopay") == "on":
+        chosen = str(form.get("method", ""))
+        return await _act(request, "autopay.enable", {"method": chosen} if chosen else {}, "autopay_on")
+    return await _act(request, "autopay.disable", {}, "autopay_off")
+
+
+async def _act(request: Request[Any, Any, Any], command: str, body: dict[str, Any], done: str) -> Response[Any]:
+    """Run a My account command; a refusal is shown on the page, an id not on the account is 404."""
+    session = customer(request)
+    try:
+        await portal_of(request).client.command(command, session.account, body, actor=session.login_id)
+    except LedgerError as refused:
+        not_theirs(refused)
+        view = await _read(request, "account")
+        return page("account", request, 400, view=view, error=refused.message, tab="account")
+    return Redirect(f"/portal/account?done={done}", status_code=303)
+
+
+ROUTES = [dashboard, invoices, invoice, payments, credits, history, order, account, new_method, method_added,
+          save_method, default_method, delete_method, autopay]

@@ -1,0 +1,165 @@
+"""Make a Payment (seeds 001-003): choose invoices by checkbox with an amount each (overpaying makes credit), or
+one amount to Distribute oldest first; open credits are shown and applied by the ledger; a saved method or a new
+card or bank account through the gateway's hosted tokenizer (only its token comes back here); a Review page, then
+Success with the transaction id. The pay instruction travels in the URL between the steps, so nothing is kept
+on the server until the customer presses Pay, and pressing it twice pays once (the payment id is the key)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import FormMultiDict, MultiDict
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from ledger.errors import LedgerError, ValidationError
+from ledger.money import format_amount, parse_amount
+from ledger.web.portal import customer, logged_in, not_theirs, page, portal_of
+
+NEW_METHODS = {"new_card": "card", "new_ach": "ach"}
+
+
+class Draft(msgspec.Struct, frozen=True):
+    """What the customer asked to pay: per invoice, or one amount distributed; and with which method."""
+
+    mode: str
+    lines: tuple[tuple[str, str], ...]
+    total: str
+    method: str
+
+    def query(self) -> dict[str, Any]:
+        """The draft as query parameters (for the tokenizer's return address and the review page)."""
+        ids = [i for i, _ in self.lines]
+        return {"mode": self.mode, "inv": ids, "pay": ids, "amt": [a for _, a in self.lines], "total": self.total,
+                "method": self.method}
+
+
+def draft_of(values: FormMultiDict | MultiDict[Any], currency: str) -> Draft:
+    """Read the pay form (or the review page's query): a ValidationError names the field to fix."""
+    mode = str(values.get("mode", "invoices"))
+    method = str(values.get("method", "new_card"))
+    if mode == "distribute":
+        total = parse_amount(str(values.get("total", "")).strip(), currency, "total")
+        return Draft("distribute", (), format_amount(total, currency), method)
+    chosen = set(values.getall("pay", [])) if "pay" in values else set()
+    lines: list[tuple[str, str]] = []
+    total = 0
+    for invoice, text in zip(values.getall("inv", []), values.getall("amt", []), strict=False):
+        if invoice not in chosen:  # an unchecked box sends nothing
+            continue
+        minor = parse_amount(str(text).strip(), currency, f"amount of {invoice}")
+        lines.append((str(invoice), format_amount(minor, currency)))
+        total += minor
+    if not lines:
+        raise ValidationError("choose at least one invoice, or enter an amount to distribute", field="pay")
+    return Draft("invoices", tuple(lines), format_amount(total, currency), method)
+
+
+async def _drafted(request: Request[Any, Any, Any],
+                   values: FormMultiDict | MultiDict[Any]) -> tuple[dict[str, Any], Draft] | Template:
+    """The account's view and the draft read from ``values``, or the pay page naming what to fix."""
+    view: dict[str, Any] = await portal_of(request).client.read("account", account=customer(request).account)
+    try:
+        return view, draft_of(values, view["currency"])
+    except ValidationError as error:
+        return await _pay_page(request, 400, error=error.message, field=error.field)
+
+
+async def _pay_page(request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
+    session, portal = customer(request), portal_of(request)
+    view = await portal.client.read("account", account=session.account)
+    unpaid = [i for i in view["invoices"] if i["status"] in ("open", "partially_paid")]
+    return page("pay", request, status, view=view, unpaid=unpaid, exact=portal.exact, tab="pay", **context)
+
+
+@get("/portal/pay", guards=[logged_in])
+async def pay_form(request: Request[Any, Any, Any], account: FromQuery[str | None] = None) -> Template:
+    """The Make a Payment page; a statement's pay link names its account, and only its owner may follow it."""
+    if account is not None and account != customer(request).account:
+        raise NotFoundException("not found")
+    return await _pay_page(request)
+
+
+@post("/portal/pay", guards=[logged_in])
+async def pay_choose(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Apply Payment: check the form, then the method (the hosted tokenizer for a new one), then Review."""
+    portal = portal_of(request)
+    found = await _drafted(request, await request.form())
+    if isinstance(found, Template):
+        return found
+    _, draft = found
+    if draft.method in NEW_METHODS:
+        back = f"{portal.base_url}/portal/pay/review?{urlencode(draft.query(), doseq=True)}"
+        target = urlencode({"kind": NEW_METHODS[draft.method], "return_to": back})
+        return Redirect(f"{portal.tokenizer_url}/tokenize?{target}")
+    return Redirect(f"/portal/pay/review?{urlencode(draft.query(), doseq=True)}", status_code=303)
+
+
+@get("/portal/pay/review", guards=[logged_in])
+async def review(request: Request[Any, Any, Any]) -> Template:
+    """Review the payment before paying (seed 002): invoices and amounts, the method, the total."""
+    portal, query = portal_of(request), request.query_params
+    found = await _drafted(request, query)
+    if isinstance(found, Template):
+        return found
+    view, draft = found
+    saved = next((m for m in view["methods"] if m["id"] == draft.method), None)
+    if draft.method not in NEW_METHODS and saved is None:
+        raise NotFoundException("not found")
+    method = {"token": query.get("token", ""), "brand": query.get("brand", ""), "last4": query.get("last4", ""),
+              "kind": query.get("kind", NEW_METHODS.get(draft.method, ""))} if saved is None else saved
+    return page("review", request, draft=draft, method=method, view=view, exact=portal.exact,
+                payment=f"PORTAL-{secrets.token_hex(6).upper()}", tab="pay")
+
+
+@post("/portal/pay/confirm", guards=[logged_in])
+async def confirm_payment(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Pay: one ``payment.submit`` (its id is the idempotency key, so a second press pays once)."""
+    portal, session, form = portal_of(request), customer(request), await request.form()
+    found = await _drafted(request, form)
+    if isinstance(found, Template):
+        return found
+    _, draft = found
+    payment = str(form.get("payment", ""))
+    body: dict[str, Any] = {"payment": payment, "amount": draft.total, "exact": portal.exact}
+    if draft.method in NEW_METHODS:
+        body.update(method=NEW_METHODS[draft.method], token=str(form.get("token", "")))
+    else:
+        body["saved"] = draft.method  # a saved method (its token stays in the ledger)
+    if draft.mode == "distribute":
+        body["distribute"] = True
+    else:
+        body["invoices"] = dict(draft.lines)
+    try:
+        outcome = await portal.client.command("payment.submit", session.account, body, actor=session.login_id)
+    except LedgerError as refused:
+        not_theirs(refused)
+        return await _pay_page(request, 400, error=refused.message, field=refused.field)
+    if outcome.get("status") == "declined":
+        return await _pay_page(request, 402, error=declined_message(outcome.get("detail") or ""), field="method")
+    return Redirect(f"/portal/pay/success/{payment}", status_code=303)
+
+
+def declined_message(code: str) -> str:
+    """What a declined card or account means to the customer (nothing was charged)."""
+    reasons = {"insufficient_funds": "the card has insufficient funds", "expired_card": "the card has expired"}
+    return (f"Your payment was declined ({reasons.get(code, 'the card issuer declined it')}). Nothing was "
+            "charged and nothing was paid: try another card or bank account.")
+
+
+@get("/portal/pay/success/{payment:str}", guards=[logged_in])
+async def success(request: Request[Any, Any, Any], payment: FromPath[str]) -> Template:
+    """Success (seeds 002, 003): the transaction id; an ACH payment shows Pending until the bank decides."""
+    rows = await portal_of(request).client.read("payments", account=customer(request).account)
+    found = next((row for row in rows if row["id"] == payment), None)
+    if found is None:
+        raise NotFoundException("not found")
+    return page("success", request, payment=found, tab="pay")
+
+
+ROUTES = [pay_form, pay_choose, review, confirm_payment, success]

@@ -1,0 +1,107 @@
+"""What every portal page shares: the ledger client, the credentials store, the mailer, the settings, and the
+helpers that render a page, read the customer's session and answer 404 for what is not theirs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.handlers import BaseRouteHandler
+from litestar.response import Template
+from pwdlib import PasswordHash
+
+from ledger.errors import LedgerError
+from ledger.ports.mailer import Email, Mailer
+from ledger.web.auth import Authenticator
+from ledger.web.credentials import CredentialStore, Session
+from ledger.web.ledger_client import LedgerClient, LedgerUnavailable
+from workers.emails import render
+
+SESSION_COOKIE = "portal_session"
+
+
+@dataclass
+class Portal:
+    """The web app's dependencies, built once at start (``ledger.web.server``)."""
+
+    client: LedgerClient
+    store: CredentialStore
+    mailer: Mailer
+    zone: ZoneInfo
+    base_url: str
+    tokenizer_url: str
+    exact: bool = False
+    sender: str = "ledger@localhost"
+    hasher: PasswordHash | None = None
+    auth: Authenticator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.auth = Authenticator(self.store, self.hasher)
+
+    def link(self, path: str) -> str:
+        """An absolute link to a portal page, for emails."""
+        return f"{self.base_url}/portal/{path}"
+
+    async def send(self, to: str, template: str, **values: str) -> None:
+        """Send one of the portal's own emails (confirmation, reset link: no amounts, so no currency)."""
+        subject, text, html = render(template, "", **values)
+        await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, sender=self.sender,
+                                     message_id=f"portal-{uuid.uuid4().hex}"))
+
+
+def portal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Portal:
+    """The app's Portal (its dependencies)."""
+    portal: Portal = connection.app.state.portal
+    return portal
+
+
+def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Session | None:
+    """The live session of the request's cookie, if any."""
+    raw = connection.cookies.get(SESSION_COOKIE)
+    return portal_of(connection).store.session(raw) if raw else None
+
+
+def logged_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard of every customer page: a guest is sent to the login page (see ``app.to_login``)."""
+    session = session_of(connection)
+    if session is None:
+        raise NotAuthorizedException("log in first")
+    connection.state.session = session
+
+
+def customer(request: Request[Any, Any, Any]) -> Session:
+    """The session the guard found."""
+    session: Session = request.state.session
+    return session
+
+
+def page(name: str, request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
+    """Render ``templates/<name>.html`` with the customer (if any) and the business time zone's name."""
+    session = getattr(request.state, "session", None)
+    return Template(template_name=f"{name}.html", status_code=status_code,
+                    context={"customer": session, "zone": portal_of(request).zone.key, **context})
+
+
+def not_theirs(error: LedgerError) -> None:
+    """Answer 404 for anything the ledger does not find on the customer's own account (whatever the id), and 503
+    when the ledger did not answer; any other refusal is the caller's to show."""
+    if isinstance(error, LedgerUnavailable):
+        raise error
+    if error.code == "not_found":
+        raise NotFoundException("not found") from None
+
+
+def local(value: str | None, zone: ZoneInfo, with_time: bool = True) -> str:
+    """An ISO instant or date as the customer reads it, in the business time zone, naming the zone."""
+    if not value:
+        return ""
+    if len(value) == 10:
+        return date.fromisoformat(value).strftime("%b %d, %Y")
+    moment = datetime.fromisoformat(value).astimezone(zone)
+    return moment.strftime("%b %d, %Y %I:%M %p %Z") if with_time else moment.strftime("%b %d, %Y")
