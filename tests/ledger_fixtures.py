@@ -68,6 +68,24 @@ def store_sql(folder: Path, *statements: tuple[str, tuple[Any, ...]]) -> list[in
     return counts
 
 
+def events_at(position: int | None = None, topic: str = "") -> tuple[str, str, tuple[Any, ...]]:
+    """The events table, and the condition and parameters naming the event row at ``position`` (or every row)
+    of the topics starting with ``topic``, on the backend of the run."""
+    table, column = ("ledger_events", "notification_id") if backend() == "postgres" else ("stored_events", "rowid")
+    if position is None:
+        return table, "topic like ?", (f"{topic}%",)
+    return table, f"topic like ? and {column} = ?", (f"{topic}%", position)
+
+
+def edit_events(folder: Path, old: str, new: str, *, position: int | None = None, topic: str = "") -> int:
+    """Replace ``old`` by ``new`` in the state of event rows (:func:`events_at`) without the ledger's key; how
+    many rows changed."""
+    replaced = ("convert_to(replace(convert_from(state, 'UTF8'), ?, ?), 'UTF8')" if backend() == "postgres"
+                else "cast(replace(state, ?, ?) as blob)")
+    table, where, params = events_at(position, topic)
+    return store_sql(folder, (f"update {table} set state = {replaced} where {where}", (old, new, *params)))[0]
+
+
 def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_interval: int = 100,
                 gateway: GatewaySimulator | None = None) -> Ledger:
     """A ledger on ``folder/ledger.db`` (or a PostgreSQL schema of its own) with deterministic time and ids."""

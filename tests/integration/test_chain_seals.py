@@ -13,18 +13,14 @@ from ledger.commands import messages as m
 from ledger.projections.chain import HashChain
 from ledger.projections.keeper import ProjectionKeeper
 from replay.verify import verify
-from tests.ledger_fixtures import backend, make_ledger, store_sql
+from tests.ledger_fixtures import backend, edit_events, make_ledger, store_sql
 
 pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 def edit_invoice_total(folder: Path, old: str, new: str) -> None:
     """Rewrite the issued invoice's total in its event row, without the ledger's key."""
-    table, replaced = (("ledger_events", "convert_to(replace(convert_from(state, 'UTF8'), ?, ?), 'UTF8')")
-                       if backend() == "postgres" else ("stored_events", "cast(replace(state, ?, ?) as blob)"))
-    changed = store_sql(folder, (f"update {table} set state = {replaced} where topic like ?",
-                                 (old, new, "InvoiceIssued%")))
-    assert changed == [1]
+    assert edit_events(folder, old, new, topic="InvoiceIssued") == 1
 
 
 def opened(tmp_path: Path) -> tuple[Ledger, ProjectionKeeper]:
