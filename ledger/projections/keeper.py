@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 import msgspec
 import structlog
@@ -18,10 +18,11 @@ from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
 from ledger.projections.rebuild import ProjectionFiles
 from ledger.projections.runner import StoreLog, catch_up, connect
-from ledger.store.postgres_factory import PostgresSealBook, SealingRecorder
 from ledger.store.seals import SealBook
 
 if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
     from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.projections")
@@ -137,8 +138,10 @@ class ProjectionKeeper:
             seals: SealBook | None = None
             if key is not None and settings is not None and settings.store == "sqlite":
                 seals = SealBook(settings.db_path, key)
-            elif key is not None and isinstance(self.store.recorder, SealingRecorder):
-                seals = PostgresSealBook(self.store.recorder, key)
+            elif key is not None and settings is not None and settings.store == "postgres":
+                from ledger.store.postgres_factory import PostgresSealBook  # psycopg only where it is used
+
+                seals = PostgresSealBook(cast("PostgresApplicationRecorder", self.store.recorder), key)
             self._chain = HashChain(self.chain_path, key=key, seals=seals)
         return self._chain
 
