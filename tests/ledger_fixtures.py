@@ -134,9 +134,11 @@ def captured_logs() -> Iterator[list[MutableMapping[str, Any]]]:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))  # INFO too, whatever ran before
     with pytest.MonkeyPatch.context() as patch:
         for module in list(sys.modules.values()):
-            found = getattr(module, "log", None)
-            if isinstance(found, BoundLoggerLazyProxy) and module.__name__.startswith(("ledger", "workers")):
-                patch.setattr(module, "log", structlog.get_logger(*found._logger_factory_args))
+            if not module.__name__.startswith(("ledger", "workers")):
+                continue
+            for name, found in list(vars(module).items()):  # ``log``, ``security``: every module logger
+                if isinstance(found, BoundLoggerLazyProxy):
+                    patch.setattr(module, name, structlog.get_logger(*found._logger_factory_args))
         try:
             with capture_logs() as logs:
                 yield logs
