@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ledger.identity.credentials import Credentials
+
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 now."""
@@ -37,8 +39,9 @@ def ledger_command() -> tuple[list[str], dict[str, str]]:
 @contextmanager
 def serving(home: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``ledger serve`` on ``home`` (its own bundled nats-server), JSON logs at INFO into ``home/serve.log``;
-    yields (NATS URL, the process) once it answers; stopped with SIGTERM after."""
-    home.mkdir(parents=True, exist_ok=True)
+    yields (NATS URL with the admin's credential in it: serve's server refuses anonymous clients, and only the
+    admin may send ``ledger.cmd.>``, the process) once it answers; stopped with SIGTERM after."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # serve refuses a home others can read
     log_path = home / "serve.log"
     command, command_env = ledger_command()
     env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_LOG_FORMAT": "json",
@@ -50,7 +53,8 @@ def serving(home: Path, extra_env: dict[str, str]) -> Iterator[tuple[str, subpro
         process = subprocess.Popen(command, env=env, stdout=log_file, stderr=log_file, cwd=home)
         try:
             url = wait_serving(log_path, process)
-            yield url, process
+            admin = Credentials(Path(env.get("LEDGER_NATS_DIR") or home / "nats")).get("admin")  # serve made it
+            yield url.replace("nats://", f"nats://{admin.user}:{admin.password}@", 1), process
         finally:
             process.send_signal(signal.SIGTERM)
             try:

@@ -46,6 +46,46 @@ def shared_nats() -> dict[str, str]:
     return {"LEDGER_NATS_DIR": os.environ["LEDGER_NATS_DIR"]} if os.environ.get("LEDGER_NATS_DIR") else {}
 
 
+def store_sql(folder: Path, *statements: tuple[str, tuple[Any, ...]]) -> list[int]:
+    """Run SQL on the event store of ``folder``'s ledger as someone without the ledger's key would (the
+    ``sqlite3`` shell, ``psql``), ``?`` placeholders on both backends; the rows each statement changed."""
+    counts: list[int] = []
+    if backend() == "postgres":
+        import psycopg
+
+        with psycopg.connect(os.environ["LEDGER_TEST_POSTGRES_DSN"]) as conn:
+            conn.execute(f'set search_path to "{schema_name(folder)}"')
+            for sql, params in statements:
+                counts.append(conn.execute(sql.replace("?", "%s"), params).rowcount)
+        return counts
+    import sqlite3
+
+    db = sqlite3.connect(folder / "ledger.db")
+    for sql, params in statements:
+        counts.append(db.execute(sql, params).rowcount)
+    db.commit()
+    db.close()
+    return counts
+
+
+def events_at(position: int | None = None, topic: str = "") -> tuple[str, str, tuple[Any, ...]]:
+    """The events table, and the condition and parameters naming the event row at ``position`` (or every row)
+    of the topics starting with ``topic``, on the backend of the run."""
+    table, column = ("ledger_events", "notification_id") if backend() == "postgres" else ("stored_events", "rowid")
+    if position is None:
+        return table, "topic like ?", (f"{topic}%",)
+    return table, f"topic like ? and {column} = ?", (f"{topic}%", position)
+
+
+def edit_events(folder: Path, old: str, new: str, *, position: int | None = None, topic: str = "") -> int:
+    """Replace ``old`` by ``new`` in the state of event rows (:func:`events_at`) without the ledger's key; how
+    many rows changed."""
+    replaced = ("convert_to(replace(convert_from(state, 'UTF8'), ?, ?), 'UTF8')" if backend() == "postgres"
+                else "cast(replace(state, ?, ?) as blob)")
+    table, where, params = events_at(position, topic)
+    return store_sql(folder, (f"update {table} set state = {replaced} where {where}", (old, new, *params)))[0]
+
+
 def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_interval: int = 100,
                 gateway: GatewaySimulator | None = None) -> Ledger:
     """A ledger on ``folder/ledger.db`` (or a PostgreSQL schema of its own) with deterministic time and ids."""
@@ -94,9 +134,11 @@ def captured_logs() -> Iterator[list[MutableMapping[str, Any]]]:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))  # INFO too, whatever ran before
     with pytest.MonkeyPatch.context() as patch:
         for module in list(sys.modules.values()):
-            found = getattr(module, "log", None)
-            if isinstance(found, BoundLoggerLazyProxy) and module.__name__.startswith(("ledger", "workers")):
-                patch.setattr(module, "log", structlog.get_logger(*found._logger_factory_args))
+            if not module.__name__.startswith(("ledger", "workers")):
+                continue
+            for name, found in list(vars(module).items()):  # ``log``, ``security``: every module logger
+                if isinstance(found, BoundLoggerLazyProxy):
+                    patch.setattr(module, name, structlog.get_logger(*found._logger_factory_args))
         try:
             with capture_logs() as logs:
                 yield logs

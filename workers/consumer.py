@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
@@ -65,7 +67,8 @@ class Worker(Protocol):
     """Something that reacts to ledger events."""
 
     name: str
-    #: Event type names it handles (others are acknowledged and skipped).
+    #: Event type names it handles: its consumer's subject filters (any other delivered is acknowledged and
+    #: skipped).
     wants: frozenset[str]
     #: Whether acting on an event again after a crash mid-way is harmless (commands with idempotency keys,
     #: a Maildir keyed by message id) or could repeat an outside effect (an email over SMTP).
@@ -111,12 +114,36 @@ def durable_name(worker: str) -> str:
 
 
 def consumer_config(durable: str, max_deliver: int = 5, ack_wait: float = 30.0,
-                    start_seq: int | None = None) -> ConsumerConfig:
-    """A worker's durable pull consumer: every event (or from stream sequence ``start_seq``), explicit acks."""
+                    start_seq: int | None = None, wants: Collection[str] = ()) -> ConsumerConfig:
+    """A worker's durable pull consumer: every event (or from stream sequence ``start_seq``), explicit acks;
+    only the event types in ``wants`` when given (:func:`wanted_subjects`)."""
     policy = DeliverPolicy.ALL if start_seq is None else DeliverPolicy.BY_START_SEQUENCE
+    subjects = wanted_subjects(wants)
     return ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT, max_deliver=max_deliver,
                           ack_wait=ack_wait, deliver_policy=policy, opt_start_seq=start_seq,
-                          filter_subject=f"{EVENTS_PREFIX}>")
+                          filter_subject=None if subjects else f"{EVENTS_PREFIX}>", filter_subjects=subjects)
+
+
+def wanted_subjects(wants: Collection[str]) -> list[str] | None:
+    """The consumer's subject filters for the event types a worker ``wants`` (None: every event). The server then
+    delivers a worker only what it acts on: a worker skipping the others itself cost serve a delivery, a decode
+    and an ack per event and worker (three workers, most events wanted by none)."""
+    return [f"{EVENTS_PREFIX}{event_type}.>" for event_type in sorted(wants)] or None
+
+
+async def follow_wants(js: JetStreamContext, durable: str, config: ConsumerConfig) -> None:
+    """Give the existing durable consumer ``config``'s subject filters if it has others (one created before
+    workers were filtered, or by :func:`rewind`); its position and deliver policy are kept."""
+    try:
+        info = await js.consumer_info(EVENTS_STREAM, durable)
+    except NotFoundError:
+        return  # pull_subscribe creates it with config
+    current = info.config
+    if (current.filter_subjects or None, current.filter_subject) == (config.filter_subjects, config.filter_subject):
+        return
+    await js.add_consumer(EVENTS_STREAM, config=dataclasses.replace(
+        current, filter_subject=config.filter_subject, filter_subjects=config.filter_subjects))
+    log.info("worker_consumer_filtered", consumer=durable, subjects=config.filter_subjects or config.filter_subject)
 
 
 async def rewind(js: JetStreamContext, worker: str, start_seq: int, *, max_deliver: int = 5,
@@ -162,7 +189,8 @@ async def consume(js: JetStreamContext, worker: Worker, inbox: Inbox, stop: asyn
     stopping and the other fetched ones are handed back (NAK) for another instance or the next start; those
     held by a worker that died come back after ``ack_wait`` seconds."""
     durable = durable_name(worker.name)
-    config = consumer_config(durable, max_deliver, ack_wait)
+    config = consumer_config(durable, max_deliver, ack_wait, wants=worker.wants)
+    await follow_wants(js, durable, config)
     subscription = await js.pull_subscribe(f"{EVENTS_PREFIX}>", durable=durable, stream=EVENTS_STREAM, config=config)
     while not stop.is_set():
         try:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import glob
+import hashlib
 import os
 import re
 import time
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 import aiosmtplib
@@ -18,18 +19,51 @@ import aiosmtplib
 from ledger.ports.mailer import DeliveryUncertain, Email
 
 
-def to_message(email: Email) -> EmailMessage:
-    """A MIME message with plain-text and HTML parts."""
-    message = EmailMessage()
-    message["From"] = email.sender
-    message["To"] = email.to
-    message["Subject"] = email.subject
-    message["Message-ID"] = f"<{email.message_id}@ledger>"
+def message_bytes(email: Email, linesep: str = "\n") -> bytes:
+    """The MIME message of ``email``: its headers, then plain-text and HTML alternatives (UTF-8, base64), lines
+    ending in ``linesep`` (CRLF for SMTP, LF in a Maildir file).
+
+    Written directly rather than through ``email.message``: its generator walks, folds and re-encodes the
+    whole message (2-3 ms of CPU per email with ``EmailMessage``, 0.7 ms with ``compat32``), and the emails
+    worker writes one per event that mails. The boundary holds ``_``, which base64 never does, so no part can
+    contain it. A subject or display name that is not printable ASCII is RFC 2047 encoded, a long subject
+    folded; a line break in a header value is refused (it would start another header).
+    """
+    boundary = f"=_ledger_{hashlib.sha1(email.message_id.encode()).hexdigest()}"
+    lines = [f"From: {_address(email.sender)}", f"To: {_address(email.to)}", f"Subject: {_subject(email.subject)}",
+             f"Message-ID: <{_one_line(email.message_id)}@ledger>"]
     if email.sent_at is not None:
-        message["Date"] = format_datetime(email.sent_at)
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
-    return message
+        lines.append(f"Date: {format_datetime(email.sent_at)}")
+    lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"', ""]
+    for subtype, body in (("plain", email.text), ("html", email.html)):
+        lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"',
+                  "Content-Transfer-Encoding: base64", "", base64.encodebytes(body.encode()).decode().rstrip("\n")]
+    lines += [f"--{boundary}--", ""]
+    text = "\n".join(lines)  # the only line breaks: ours (bodies are base64, headers refuse them)
+    return (text if linesep == "\n" else text.replace("\n", linesep)).encode()
+
+
+def _one_line(value: str) -> str:
+    """``value``, refused if it holds a line break (in a header, it would start another header)."""
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"a line break in an email header: {value[:80]!r}")
+    return value
+
+
+def _subject(value: str) -> str:
+    """The Subject header's value: as is when printable ASCII up to 78 characters, else RFC 2047 encoded and
+    folded (``email.header``)."""
+    if _one_line(value).isascii() and value.isprintable() and len(value) <= 78:
+        return value
+    return Header(value, "us-ascii" if value.isascii() else "utf-8").encode()
+
+
+def _address(value: str) -> str:
+    """An address header's value: as is when printable ASCII, else its display name RFC 2047 encoded (the
+    address never)."""
+    if _one_line(value).isascii() and value.isprintable():
+        return value
+    return formataddr(parseaddr(value), "utf-8")
 
 
 class SmtpMailer:
@@ -58,7 +92,7 @@ class SmtpMailer:
             await smtp.mail(email.sender)
             await smtp.rcpt(email.to)
             try:
-                await smtp.data(to_message(email).as_bytes(policy=SMTP))
+                await smtp.data(message_bytes(email, linesep="\r\n"))
             except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as error:
                 raise DeliveryUncertain(f"no answer to the message content: {error!r}") from error
         finally:
@@ -108,7 +142,7 @@ class MaildirMailer:
         key = maildir_key(email.message_id)
         temporary = self.folder / "tmp" / f"{key}.{os.getpid()}"
         with temporary.open("wb") as out:
-            out.write(to_message(email).as_bytes())
+            out.write(message_bytes(email))
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.folder / "new" / key)

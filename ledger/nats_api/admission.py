@@ -164,7 +164,8 @@ class CommandIntake:
         finally:
             self.admission.leave(entered, deciding)
         await self._answer(msg, reply)
-        log.info("command_handled", subject=msg.subject, ok=reply.startswith(b'{"ok"'))
+        if not reply.startswith(b'{"ok"'):  # what an ok command did, its event_recorded lines say
+            log.info("command_handled", subject=msg.subject, ok=False)
 
     def _count(self, code: str) -> None:
         """Count a request refused on arrival; log the counts at most every ``REPORT_EVERY`` seconds (a line per

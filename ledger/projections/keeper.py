@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 import msgspec
 import structlog
@@ -21,6 +21,8 @@ from ledger.projections.runner import StoreLog, catch_up, connect
 from ledger.store.seals import SealBook
 
 if TYPE_CHECKING:
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
     from ledger.store.application import LedgerStore
 
 log = structlog.get_logger("ledger.projections")
@@ -133,9 +135,13 @@ class ProjectionKeeper:
         if self._chain is None:
             key: bytes | None = self.store.seal_key() if hasattr(self.store, "seal_key") else None
             settings = getattr(self.store, "settings", None)
-            seals = None
+            seals: SealBook | None = None
             if key is not None and settings is not None and settings.store == "sqlite":
                 seals = SealBook(settings.db_path, key)
+            elif key is not None and settings is not None and settings.store == "postgres":
+                from ledger.store.postgres_factory import PostgresSealBook  # psycopg only where it is used
+
+                seals = PostgresSealBook(cast("PostgresApplicationRecorder", self.store.recorder), key)
             self._chain = HashChain(self.chain_path, key=key, seals=seals)
         return self._chain
 

@@ -66,8 +66,9 @@ class LedgerStore(Application[UUID]):
         self.settings = settings
         self.recent = RecentAccounts(settings.aggregate_cache)
         self._local = threading.local()
-        recorder = {"APPLICATION_RECORDER_TOPIC": "ledger.store.group_commit:SQLiteGroupRecorder",
-                    SEAL_KEY: self.seal_key().hex()} if settings.store == "sqlite" else {}
+        recorder = {"APPLICATION_RECORDER_TOPIC": "ledger.store.group_commit:SQLiteGroupRecorder"} \
+            if settings.store == "sqlite" else {}
+        recorder[SEAL_KEY] = self.seal_key().hex()  # every event is sealed as it is written (store.seals)
         merged = {**settings.eventsourcing_env(), **recorder, **(env or {})}
         type(self).snapshotting_intervals = {Account: settings.snapshot_interval}
         for attempt in range(8):

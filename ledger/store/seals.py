@@ -8,7 +8,8 @@ into ``event_seals`` for every inserted row, inside the insert itself (a group c
 stays one atomic statement). A connection without the key (a ``sqlite3`` shell) cannot insert an event at all.
 The chain links a row only when its seal matches, and ``audit verify`` checks the unchained tail against its
 seals: rewriting an event and its seal needs the secret. Events written before seals existed have none and are
-judged by the chain alone; a PostgreSQL store has no seals (README).
+judged by the chain alone. A PostgreSQL store is sealed by its recorder, in Python, in the transaction that
+inserts the events (``ledger.store.postgres_factory.SealingRecorder``), into the same two tables.
 
 Where seals begin is recorded once, keyed, when the store first gets its seals (``seal_meta.sealed_from``, with
 its MAC): deleting seal rows (no secret needed) then leaves rows that must be sealed and are not, a finding of
@@ -66,21 +67,36 @@ def create(connection: Any, table: str, key: bytes) -> None:
 
 
 class SealBook:
-    """The seals of one SQLite store, read beside its events, and the check of a note against its seal."""
+    """The seals of one SQLite store, read beside its events, and the check of a note against its seal
+    (``ledger.store.postgres_factory.PostgresSealBook`` reads a PostgreSQL store's)."""
 
     def __init__(self, db_path: Path | str, key: bytes) -> None:
         self.key = key
         self.db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
         self.first = self._first()
 
+    def _tables(self) -> set[str]:
+        """Names of the store's tables."""
+        return {str(row[0]) for row in self.db.execute("select name from sqlite_master where type = 'table'")}
+
+    def _sealed_from(self) -> tuple[Any, Any] | None:
+        """The stored record of the first sealed position and its MAC, if any."""
+        row = self.db.execute("select value, mac from seal_meta where name = 'sealed_from'").fetchone()
+        return (row[0], row[1]) if row is not None else None
+
+    def _seal(self, position: int) -> str | None:
+        """The stored seal of the event at ``position``, if any."""
+        row = self.db.execute("select seal from event_seals where notification_id = ?", (position,)).fetchone()
+        return str(row[0]) if row is not None else None
+
     def _first(self) -> int | None:
         """The first sealed position as recorded (1 when the record is missing or forged), or None for a store
         without seals."""
-        tables = {str(row[0]) for row in self.db.execute("select name from sqlite_master where type = 'table'")}
+        tables = self._tables()
         if "event_seals" not in tables:
             return None  # a store from before seals: nothing sealed yet
         if "seal_meta" in tables:
-            row = self.db.execute("select value, mac from seal_meta where name = 'sealed_from'").fetchone()
+            row = self._sealed_from()
             if row is not None and hmac.compare_digest(marker(self.key, int(row[0])), str(row[1])):
                 return int(row[0])
         return 1
@@ -93,11 +109,11 @@ class SealBook:
                 return None
         if note.id < self.first:
             return None
-        row = self.db.execute("select seal from event_seals where notification_id = ?", (note.id,)).fetchone()
-        if row is None:
+        stored = self._seal(note.id)
+        if stored is None:
             return "event row not sealed (written without the ledger's key)"
         expected = seal(self.key, note.originator_id, note.originator_version, note.topic, note.state)
-        return None if hmac.compare_digest(expected, str(row[0])) else "event row edited before it was chained"
+        return None if hmac.compare_digest(expected, stored) else "event row edited before it was chained"
 
     def close(self) -> None:
         """Close the file."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from replay.export import records, render
 from replay.history import events
 from replay.statement import statement
 from replay.verify import invariant_findings, verify
-from tests.ledger_fixtures import START, make_ledger
+from tests.ledger_fixtures import START, edit_events, events_at, make_ledger, store_sql
 
 pytestmark = pytest.mark.usefixtures("store_backend")
 
@@ -152,25 +151,21 @@ def test_a_catch_up_that_failed_is_a_finding_unless_an_undecodable_row_explains_
     ledger.close()  # type: ignore[attr-defined]
 
 
-def test_verify_passes_then_names_an_edited_event_row(tmp_path: Path, store_backend: str) -> None:
-    if store_backend != "sqlite":
-        pytest.skip("edits the SQLite file directly")
+def test_verify_passes_then_names_an_edited_event_row(tmp_path: Path) -> None:
     ledger, _ = history(tmp_path)
     store = ledger.store  # type: ignore[attr-defined]
     keeper = ProjectionKeeper(store, tmp_path)
     keeper.catch_up()
     clean = verify(store, keeper)
     assert clean.ok, clean.findings
-    db = sqlite3.connect(tmp_path / "ledger.db")
-    db.execute("update stored_events set state = cast(replace(state, '4000', '4100') as blob) where rowid = 3")
-    db.commit()
+    assert edit_events(tmp_path, "4000", "4100", position=3) == 1
     tampered = verify(store, keeper)
     assert not tampered.ok
     chain = [f for f in tampered.findings if f.check == "hash_chain"]
     assert len(chain) == 1 and chain[0].detail.startswith("position 3 ") and "edited" in chain[0].detail
     assert "(account ACC1, aggregate " in chain[0].detail  # named as finance knows it, and by its UUID
-    db.execute("delete from stored_events where rowid = 2")
-    db.commit()
+    table, where, params = events_at(position=2)
+    assert store_sql(tmp_path, (f"delete from {table} where {where}", params)) == [1]
     assert any("deleted" in f.detail for f in verify(store, keeper).findings)
     keeper.close()
     ledger.close()  # type: ignore[attr-defined]

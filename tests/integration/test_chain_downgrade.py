@@ -6,12 +6,16 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from ledger.commands import messages as m
 from ledger.projections.chain import HashChain
 from ledger.projections.keeper import ProjectionKeeper
 from replay.verify import verify
 from tests.integration.test_chain_seals import edit_invoice_total, opened
 from tests.ledger_fixtures import make_ledger
+
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 def verified(tmp_path: Path) -> tuple[bool, list[str], int]:
@@ -34,7 +38,7 @@ def edited(tmp_path: Path, *, rebuild_unkeyed: bool) -> None:
                                          due="2026-09-30"))
     keeper.catch_up()
     keeper.close()
-    edit_invoice_total(tmp_path / "ledger.db", '"total":1000', '"total":9000')  # chained, keyed: must be caught
+    edit_invoice_total(tmp_path, '"total":1000', '"total":9000')  # chained, keyed: must be caught
     (tmp_path / "chain.db").unlink()  # no secret needed from here on
     if rebuild_unkeyed:
         unkeyed = HashChain(tmp_path / "chain.db")

@@ -4,24 +4,23 @@ was keyed keeps verifying."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
+
+import pytest
 
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
 from ledger.projections.chain import HashChain
 from ledger.projections.keeper import ProjectionKeeper
 from replay.verify import verify
-from tests.ledger_fixtures import make_ledger
+from tests.ledger_fixtures import backend, edit_events, make_ledger, store_sql
+
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 
-def edit_invoice_total(db_path: Path, old: str, new: str) -> None:
-    db = sqlite3.connect(db_path)
-    changed = db.execute("update stored_events set state = cast(replace(state, ?, ?) as blob) "
-                         "where topic like 'InvoiceIssued%'", (old, new)).rowcount
-    db.commit()
-    db.close()
-    assert changed == 1
+def edit_invoice_total(folder: Path, old: str, new: str) -> None:
+    """Rewrite the issued invoice's total in its event row, without the ledger's key."""
+    assert edit_events(folder, old, new, topic="InvoiceIssued") == 1
 
 
 def opened(tmp_path: Path) -> tuple[Ledger, ProjectionKeeper]:
@@ -37,7 +36,7 @@ def test_an_event_edited_before_it_was_chained_fails_verify(tmp_path: Path) -> N
     ledger, keeper = opened(tmp_path)
     ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01",
                                          due="2026-09-30"))
-    edit_invoice_total(tmp_path / "ledger.db", '"total":1000', '"total":9000')  # 10.00 -> 90.00, unchained yet
+    edit_invoice_total(tmp_path, '"total":1000', '"total":9000')  # 10.00 -> 90.00, unchained yet
     result = verify(ledger.store, keeper)
     chain = [f.detail for f in result.findings if f.check == "hash_chain"]
     assert not result.ok and len(chain) == 1
@@ -65,11 +64,9 @@ def test_a_chain_begun_before_it_was_keyed_keeps_verifying(tmp_path: Path) -> No
     ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
     ledger.service.handle(m.IssueCredit(account="ACC1", credit="C1", amount="5.00"))
     ledger.close()
-    as_older = sqlite3.connect(tmp_path / "ledger.db")  # a store an older version kept: no seals, no secret
-    for statement in ("drop trigger seal_events", "drop table event_seals", "drop table seal_meta"):
-        as_older.execute(statement)
-    as_older.commit()
-    as_older.close()
+    trigger = [] if backend() == "postgres" else ["drop trigger seal_events"]  # PostgreSQL: sealed in Python
+    as_older = [*trigger, "drop table event_seals", "drop table seal_meta"]  # a store of an older version
+    store_sql(tmp_path, *((statement, ()) for statement in as_older))
     ledger = make_ledger(tmp_path)  # the new version: seals begin at 3
     old = HashChain(tmp_path / "chain.db")  # as an older version kept it: sha256 links
     old.catch_up(ledger.store)

@@ -19,6 +19,7 @@ from ledger.commands.dispatch import LedgerService
 from ledger.errors import NotFound, ValidationError
 from ledger.invariants import violations
 from ledger.ports.ids import account_uuid
+from ledger.projections.keeper import ProjectionKeeper
 from tests.ledger_fixtures import make_ledger
 
 
@@ -52,9 +53,12 @@ def test_concurrent_commands_on_many_and_on_the_same_accounts(tmp_path: Path, st
     for n in range(4):
         state = ledger.store.account(account_uuid(f"G{n}")).state
         assert len(state.invoices) == 45 and len(state.payments) == 45 and state.balance == 45 * 100
-    events = [ledger.store.mapper.to_domain_event(x) for x in
-              ledger.store.recorder.select_notifications(start=1, limit=100_000)]
-    assert not violations(events)
+    notes = ledger.store.recorder.select_notifications(start=1, limit=100_000)
+    assert not violations([ledger.store.mapper.to_domain_event(x) for x in notes])
+    keeper = ProjectionKeeper(ledger.store, tmp_path)  # every event sealed in its group's transaction
+    seals = keeper.chain.seals
+    assert seals is not None and seals.first == 1 and [seals.problem(x) for x in notes] == [None] * len(notes)
+    keeper.close()
     assert list(ledger.store.snapshots.get(account_uuid("G0")))  # type: ignore[union-attr]
     expected = ledger.store.account(account_uuid("G0")).state
     service.close()

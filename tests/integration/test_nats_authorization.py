@@ -15,7 +15,6 @@ from typing import Any
 import msgspec
 import nats
 import pytest
-import structlog
 from nats.js.api import ConsumerConfig
 
 from ledger.identity.binding import Binder
@@ -24,7 +23,7 @@ from ledger.identity.roles import inbox_prefix
 from ledger.identity.sessions import HEADER, Session, session_key, sign
 from ledger.natsserver import NatsServerProcess
 from ledger.ports.ids import account_uuid
-from tests.ledger_fixtures import make_ledger, serving
+from tests.ledger_fixtures import captured_logs, make_ledger, serving
 from workers.consumer import consumer_config, durable_name, ensure_dlq_stream
 from workers.relay import ensure_events_stream
 
@@ -178,7 +177,7 @@ async def test_a_portal_acts_as_its_customer_on_their_account_only(server: NatsS
     pay = {"account": "ACC1", "payment": "P1", "amount": "10.00", "method": "card", "token": "tok_visa",
            "distribute": True}
     session = portal_session(nats_credentials, "ACC1")
-    with structlog.testing.capture_logs() as logged:
+    with captured_logs() as logged:
         memo = await ask(portal, "ledger.portal.web.cmd.credit.issue",
                          {"account": "ACC1", "credit": "C1", "amount": "500.00"}, session)
         other = await ask(portal, "ledger.portal.web.cmd.payment.submit", {**pay, "account": "ACC2"}, session)

@@ -1,16 +1,19 @@
 """Issue 15: after a run of random commands through the real stack, with card numbers written as people write
 them (any short separator, any grouping) in every kind of text a command carries, no card number is in any file
-of the ledger's home (event store, its WAL, read models, chain, gateway state), in any read-model cell or in any
-log line as written. The commands carrying one are refused; the others are recorded."""
+of the ledger's home (event store, its WAL, read models, chain, gateway state), in any read-model cell, in any
+log line as written or in any message the relay published on JetStream (body and headers). The commands carrying
+one are refused; the others are recorded."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.cards import card_number_in_text
@@ -18,6 +21,7 @@ from ledger.commands import messages as m
 from ledger.errors import LedgerError
 from ledger.logs import _displayable, _json_line
 from ledger.projections.keeper import ProjectionKeeper
+from tests.integration.test_event_contract import relayed
 from tests.ledger_fixtures import captured_logs, make_ledger
 from tests.property.test_card_separators import written
 
@@ -49,9 +53,11 @@ def digits(data: str) -> str:
     return re.sub(r"[^0-9]", "", data)
 
 
-@settings(max_examples=10, deadline=None)
-@given(steps)
-def test_no_card_number_reaches_a_file_a_read_model_or_a_log_line(history: list[tuple[str, str]]) -> None:
+@pytest.mark.nats
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=steps)
+def test_no_card_number_reaches_a_file_a_read_model_a_log_line_or_jetstream(
+        nats_server: str, history: list[tuple[str, str]]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
         ledger = make_ledger(home)
@@ -69,11 +75,15 @@ def test_no_card_number_reaches_a_file_a_read_model_or_a_log_line(history: list[
                      keeper.connection(name).execute("select name from sqlite_master where type = 'table'")
                      for row in keeper.connection(name).execute(f"select * from {table[0]}") for cell in row]
             keeper.close()
+            published = [(message.data or b"").decode() + "\n" + repr(message.headers)
+                         for message in asyncio.run(relayed(ledger, nats_server))]
             ledger.close()
         lines = [_json_line(_displayable(None, "", dict(entry))).decode() for entry in logs]
         assert any('"event_recorded"' in line for line in lines)  # the log was seen
         assert not [cell for cell in cells if card_number_in_text(cell)]
         assert not [line for line in lines if card_number_in_text(line)]
+        assert published and not [text for text in published if card_number_in_text(text)]
+        assert not [pan for pan in pans for text in published if pan in digits(text)]
         files = [path for path in home.rglob("*") if path.is_file() and path.name != "secret"]
         assert any(path.name == "ledger.db" for path in files)
         for path in files:

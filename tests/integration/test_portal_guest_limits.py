@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import structlog
 
 from ledger.identity.credentials import Credentials
 from ledger.natsserver import NatsServerProcess
 from ledger.ports.ids import account_uuid
 from tests.integration.test_nats_authorization import ask, connect, ledger_api, server  # noqa: F401  (fixtures)
+from tests.ledger_fixtures import captured_logs
 
 pytestmark = pytest.mark.nats
 
@@ -33,7 +33,7 @@ async def test_a_portal_guest_cannot_change_someone_elses_saved_methods_or_autop
                 "autopay.enable": {"account": "VICTIM", "method": "M1"},
                 "autopay.disable": {"account": "VICTIM"},
                 "order.place": {"account": "VICTIM", "order": "O-evil", "amount": "900.00"}}
-    with structlog.testing.capture_logs() as logged:
+    with captured_logs() as logged:
         answers = {name: await ask(portal, f"ledger.portal.web.cmd.{name}", body) for name, body in attempts.items()}
     for name, answer in answers.items():
         assert answer.get("error", {}).get("code") == "actor_not_allowed", (name, answer)

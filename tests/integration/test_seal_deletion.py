@@ -2,7 +2,6 @@
 begin is recorded once, keyed, so a missing seal is a finding of ``audit verify``."""
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,9 @@ from ledger.commands import messages as m
 from ledger.projections.keeper import ProjectionKeeper
 from replay.verify import verify
 from tests.integration.test_chain_seals import edit_invoice_total, opened
+from tests.ledger_fixtures import store_sql
+
+pytestmark = pytest.mark.usefixtures("store_backend")
 
 
 @pytest.mark.parametrize("deleted", [
@@ -24,12 +26,8 @@ def test_an_edited_unchained_event_whose_seals_were_deleted_still_fails_verify(t
     keeper.close()
     ledger.service.handle(m.IssueInvoice(account="ACC1", invoice="I1", amount="10.00", date="2026-09-01",
                                          due="2026-09-30"))
-    edit_invoice_total(tmp_path / "ledger.db", '"total":1000', '"total":9000')
-    db = sqlite3.connect(tmp_path / "ledger.db")
-    for statement in deleted:  # no key needed
-        db.execute(statement)
-    db.commit()
-    db.close()
+    edit_invoice_total(tmp_path, '"total":1000', '"total":9000')
+    store_sql(tmp_path, *((statement, ()) for statement in deleted))  # no key needed
     fresh = ProjectionKeeper(ledger.store, tmp_path)  # the next `ledger audit verify` / serve
     result = verify(ledger.store, fresh)
     head = fresh.chain.head()[0]

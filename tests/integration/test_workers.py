@@ -173,7 +173,7 @@ async def test_a_worker_rewound_to_any_position_sends_only_what_it_never_sent(tm
     from click.testing import CliRunner
 
     from ledger.cli.main import cli
-    from workers.consumer import rewind
+    from workers.consumer import rewind, wanted_subjects
 
     ledger = make_ledger(tmp_path)
     ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
@@ -190,7 +190,9 @@ async def test_a_worker_rewound_to_any_position_sends_only_what_it_never_sent(tm
         await run_worker(js, worker, inbox, lambda: True)
         await asyncio.sleep(0.3)
         info = await js.consumer_info(EVENTS_STREAM, "ledger-emails")
-        assert info.config.opt_start_seq == seq
+        # rewind made it unfiltered at seq; the worker gave it back its filters, keeping the position
+        assert info.config.opt_start_seq == seq and info.config.filter_subjects == wanted_subjects(worker.wants)
+        assert "ledger.events.PaymentSettled.>" in info.config.filter_subjects
     ledger.service.handle(m.SubmitPayment(account="ACC1", payment="P9", amount="2.00", method="card",
                                           token="tok_visa", deposit=True))
     await relay_all(ledger, js)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import mailbox
 from pathlib import Path
 
+import msgspec
+import pytest
+
 from ledger.adapters.mailers import MaildirMailer
 from ledger.ports.mailer import Email
 from workers.emails import portal_link
@@ -42,12 +45,13 @@ async def test_maildir_delivers_each_message_id_once_even_after_it_was_read(tmp_
 
 def test_a_message_is_dated_by_its_event() -> None:
     from datetime import UTC, datetime
+    from email import message_from_bytes
 
-    from ledger.adapters.mailers import to_message
+    from ledger.adapters.mailers import message_bytes
 
     email = Email(to="a@example.com", subject="s", text="t", html="<p>t</p>", message_id="m1",
                   sent_at=datetime(2026, 9, 1, 14, 0, tzinfo=UTC))
-    assert to_message(email)["Date"] == "Tue, 01 Sep 2026 14:00:00 +0000"
+    assert message_from_bytes(message_bytes(email))["Date"] == "Tue, 01 Sep 2026 14:00:00 +0000"
 
 
 def test_portal_links_encode_every_part() -> None:
@@ -67,3 +71,30 @@ def test_files_abandoned_in_tmp_by_a_crashed_writer_are_cleared(tmp_path: Path) 
     os.utime(old, (two_days_ago, two_days_ago))
     MaildirMailer(tmp_path)
     assert not old.exists() and fresh.exists()  # another writer may be writing this one now
+
+
+def test_a_message_reads_back_as_the_email_it_was_built_from() -> None:
+    """What a mail reader (the default policy) decodes: every header and both parts, not ASCII ones included;
+    a long line and CRLF-sensitive text survive, as they did when the message was an ``EmailMessage``."""
+    from datetime import UTC, datetime
+    from email import message_from_bytes, policy
+
+    from ledger.adapters.mailers import message_bytes
+
+    text = "Zoë paid 9,00 € on ACC-1.\n" + "x" * 1200 + "\nend\n"
+    email = Email(to="Zoë Ångström <zoe@example.com>", subject="Paiement reçu : 9,00 € " + "long " * 30,
+                  text=text, html="<p>Zoë — 9,00 €</p>\n", message_id="ev-1", sender="Ledger <ledger@example.com>",
+                  sent_at=datetime(2026, 9, 1, 14, 0, tzinfo=UTC))
+    for written in (message_bytes(email), message_bytes(email, linesep="\r\n")):
+        read = message_from_bytes(written, policy=policy.default)
+        assert not read.defects and read.get_content_type() == "multipart/alternative"
+        assert (read["From"], read["To"], read["Subject"]) == (email.sender, email.to, email.subject)
+        assert (read["Message-ID"], read["Date"]) == ("<ev-1@ledger>", "Tue, 01 Sep 2026 14:00:00 +0000")
+        plain, html = (read.get_body((kind,)) for kind in ("plain", "html"))
+        assert plain is not None and html is not None
+        assert plain.get_content() == text and html.get_content() == email.html
+    crlf = message_bytes(email, linesep="\r\n")
+    assert b"\r\n" not in message_bytes(email) and crlf.count(b"\n") == crlf.count(b"\r\n")
+    for header in ("to", "subject", "sender"):  # no header can be smuggled in through a line break
+        with pytest.raises(ValueError):
+            message_bytes(msgspec.structs.replace(email, **{header: "x\r\nBcc: eve@example.com"}))
