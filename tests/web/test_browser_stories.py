@@ -1,7 +1,8 @@
 """The portal in a real Chromium (seeds 001-003), a few stories end to end through ``serve``: invitation email ->
 set password -> Confirm -> login -> pay two chosen invoices with a card typed into the gateway's tokenizer ->
 Success -> receipt in the Maildir with the transaction id; Distribute over three invoices with a credit; a
-declined card. Set LEDGER_PORTAL_SCREENSHOTS=docs/portal to keep the pages as seen at phone and desktop widths."""
+declined card; a forgotten password reset by email. Set LEDGER_PORTAL_SCREENSHOTS=docs/portal to keep the pages
+as seen at phone and desktop widths."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ import pytest
 
 from ledger.cards import card_number_in_text
 from ledger.commands import messages as m
+from ledger.ports.ids import account_uuid
 from tests.web.browser import DESKTOP, PHONE, Running, chromium, posted_bodies, running  # noqa: F401
 from tests.web.conftest import PASSWORD
 
 pytestmark = [pytest.mark.nats, pytest.mark.browser]
+NEW_PASSWORD = "a new horse battery staple"
 VISA, DECLINE = "4242 4242 4242 4242", "4000 0000 0000 0002"
 
 
@@ -119,6 +122,25 @@ def registered(site: Running, driver: Any) -> None:
     assert "Account balance" in driver.page_source
 
 
+def forgot_then_new_password(site: Running, driver: Any) -> None:
+    """Log out, Forgot password -> reset email -> a new password -> log in with it; the ledger records both facts
+    (the portal's signed customer requests, through serve's authorized NATS)."""
+    press(driver, "Log out")
+    driver.get(f"{site.portal}/portal/forgot")
+    fill(driver, email="ada@example.com")
+    press(driver, "Confirm")
+    assert "Check your email" in driver.page_source
+    driver.get(link(site, "/portal/reset/"))
+    fill(driver, password=NEW_PASSWORD, confirm=NEW_PASSWORD)
+    press(driver, "Save password")
+    assert "Your password is changed" in driver.page_source
+    fill(driver, email="ada@example.com", password=NEW_PASSWORD)
+    press(driver, "Log in")
+    assert "Account balance" in driver.page_source
+    names = [type(e).__name__ for e in site.ledger.store.events.get(account_uuid("ACC1"))]
+    assert names[-2:] == ["PasswordResetRequested", "PasswordChanged"]
+
+
 def card(driver: Any, number: str) -> None:
     """The gateway's hosted page: the card goes there, never to the portal."""
     assert "Test gateway" in driver.title
@@ -192,5 +214,6 @@ def test_distribute_over_three_invoices_with_a_credit_then_a_declined_card(runni
         assert [r.text.split()[-1] for r in rows] == ["Paid", "Paid", "Open"]  # 130 + the 20.00 credit, oldest first
         driver.get(f"{running.portal}/portal/credits")
         assert "0.00" in driver.find_element(By.CSS_SELECTOR, "tbody tr").text
+        forgot_then_new_password(running, driver)
     finally:
         driver.quit()
