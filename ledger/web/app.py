@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import structlog
-from litestar import Litestar, MediaType, Request, Response, get
+from litestar import Litestar, MediaType, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 
 from ledger.web import pages_access, pages_account, pages_pay
 from ledger.web.ledger_client import LedgerUnavailable
-from ledger.web.portal import Portal, local, page
+from ledger.web.portal import Portal, PortalRequest, local, page
 
 HERE = Path(__file__).parent
 log = structlog.get_logger("ledger.web")
@@ -45,30 +45,30 @@ async def static_page() -> str:
     return "<!doctype html><title>ok</title><p>ok</p>"
 
 
-def to_login(request: Request[Any, Any, Any], _: NotAuthorizedException) -> Response[Any]:
+def to_login(request: PortalRequest, _: NotAuthorizedException) -> Response[Any]:
     """A guest asking for a customer page goes to the login page, and back there after logging in."""
     return Redirect(f"/portal/login?{urlencode({'next': request.url.path})}", status_code=303)
 
 
-def not_found(request: Request[Any, Any, Any], _: NotFoundException) -> Response[Any]:
+def not_found(request: PortalRequest, _: NotFoundException) -> Response[Any]:
     """404 page (the same for another account's id and an id that does not exist)."""
     return page("message", request, 404, title="Not found", message="There is nothing here.",
                 action=("/portal/", "Back to your account"))
 
 
-def forbidden(request: Request[Any, Any, Any], _: PermissionDeniedException) -> Response[Any]:
+def forbidden(request: PortalRequest, _: PermissionDeniedException) -> Response[Any]:
     """403: a form sent without its CSRF token (an old page, or another site)."""
     return page("message", request, 403, title="This form has expired",
                 message="Go back, reload the page and send it again.")
 
 
-def unavailable(request: Request[Any, Any, Any], _: LedgerUnavailable) -> Response[Any]:
+def unavailable(request: PortalRequest, _: LedgerUnavailable) -> Response[Any]:
     """503: the ledger did not answer."""
     return page("message", request, 503, title="Please try again",
                 message="Your account cannot be reached just now. Nothing was changed.")
 
 
-def internal(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+def internal(request: PortalRequest, error: Exception) -> Response[Any]:
     """500: logged with its traceback and a reference the page repeats (never the request's body)."""
     if isinstance(error, HTTPException) and error.status_code < 500:
         return page("message", request, error.status_code, title="Cannot do that", message=str(error.detail))

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
 from ledger.web.auth import LoginRefused, password_problem
-from ledger.web.portal import SESSION_COOKIE, customer, logged_in, not_theirs, page, portal_of
+from ledger.web.portal import SESSION_COOKIE, PortalRequest, customer, logged_in, not_theirs, page, portal_of
 
 #: Seed 002 for invitations (72 h); the reset link lives one hour, the Confirm link as long as an invitation.
 RESET_VALID = 3600.0
@@ -31,7 +31,7 @@ def _invitation_action(token: str, account: str) -> str:
     return f"/portal/invitation/{quote(token, safe='')}?{urlencode({'account': account})}"
 
 
-def _with_session(request: Request[Any, Any, Any], response: Response[Any], raw: str | None) -> Response[Any]:
+def _with_session(request: PortalRequest, response: Response[Any], raw: str | None) -> Response[Any]:
     secure = request.url.scheme == "https" or portal_of(request).base_url.startswith("https:")
     if raw is None:
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -41,14 +41,14 @@ def _with_session(request: Request[Any, Any, Any], response: Response[Any], raw:
 
 
 @get("/portal/login", name="login")
-async def login_form(request: Request[Any, Any, Any], next: FromQuery[str | None] = None,
+async def login_form(request: PortalRequest, next: FromQuery[str | None] = None,
                      done: FromQuery[str | None] = None) -> Template:
     """The login form (email and password)."""
     return page("login", request, next=_safe_next(next), done=done)
 
 
 @post("/portal/login")
-async def login(request: Request[Any, Any, Any]) -> Response[Any]:
+async def login(request: PortalRequest) -> Response[Any]:
     """Log in: same answer for an unknown email and a wrong password; a new session id each time (rotated)."""
     portal = portal_of(request)
     form = await request.form()
@@ -73,20 +73,20 @@ async def login(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @post("/portal/logout", guards=[logged_in])
-async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+async def logout(request: PortalRequest) -> Response[Any]:
     """End this browser's session."""
     portal_of(request).store.close_session(request.cookies.get(SESSION_COOKIE, ""))
     return _with_session(request, Redirect("/portal/login?done=logged_out", status_code=303), None)
 
 
 @get("/portal/forgot")
-async def forgot_form(request: Request[Any, Any, Any]) -> Template:
+async def forgot_form(request: PortalRequest) -> Template:
     """Forgot password: ask for the login's email."""
     return page("forgot", request)
 
 
 @post("/portal/forgot")
-async def forgot(request: Request[Any, Any, Any]) -> Template:
+async def forgot(request: PortalRequest) -> Template:
     """Email a one-hour, single-use reset link if the email has a login; the same answer either way."""
     portal = portal_of(request)
     email = str((await request.form()).get("email", "")).strip()
@@ -101,7 +101,7 @@ async def forgot(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/portal/reset/{token:str}")
-async def reset_form(request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+async def reset_form(request: PortalRequest, token: FromPath[str]) -> Template:
     """Choose a new password with a reset link (or learn it has expired)."""
     if portal_of(request).store.link_account("reset", token) is None:
         return page("message", request, 410, title="This link has expired",
@@ -110,7 +110,7 @@ async def reset_form(request: Request[Any, Any, Any], token: FromPath[str]) -> T
 
 
 @post("/portal/reset/{token:str}")
-async def reset(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
+async def reset(request: PortalRequest, token: FromPath[str]) -> Response[Any]:
     """Set the new password, spend the link, log out every browser, record the fact in the ledger."""
     portal = portal_of(request)
     form = await request.form()
@@ -132,7 +132,7 @@ async def reset(request: Request[Any, Any, Any], token: FromPath[str]) -> Respon
 
 
 @get("/portal/invitation/{token:str}")
-async def invitation_form(request: Request[Any, Any, Any],
+async def invitation_form(request: PortalRequest,
                           token: FromPath[str], account: FromQuery[str] = "") -> Template:
     """Seed 002: the invitation link opens the set-password page (or says it has expired)."""
     view = await _invited(request, account)
@@ -147,7 +147,7 @@ async def invitation_form(request: Request[Any, Any, Any],
 
 
 @post("/portal/invitation/{token:str}")
-async def accept_invitation(request: Request[Any, Any, Any],
+async def accept_invitation(request: PortalRequest,
                             token: FromPath[str], account: FromQuery[str] = "") -> Template:
     """Set the password: the ledger accepts the invitation (72 h, single use), then the Confirm email goes out."""
     portal = portal_of(request)
@@ -176,7 +176,7 @@ async def accept_invitation(request: Request[Any, Any, Any],
                 message="Your password is set. Click Confirm in the email we just sent you, then log in.")
 
 
-async def _invited(request: Request[Any, Any, Any], account: str) -> dict[str, Any]:
+async def _invited(request: PortalRequest, account: str) -> dict[str, Any]:
     """The account an invitation link names (404 for one the ledger does not know)."""
     try:
         view: dict[str, Any] = await portal_of(request).client.read("account", account=account)
@@ -186,7 +186,7 @@ async def _invited(request: Request[Any, Any, Any], account: str) -> dict[str, A
     return view
 
 
-async def _send_confirmation(request: Request[Any, Any, Any], account: str, email: str, name: str) -> None:
+async def _send_confirmation(request: PortalRequest, account: str, email: str, name: str) -> None:
     """Seed 002's confirmation email, with a Confirm link (single use, 72 hours)."""
     portal = portal_of(request)
     raw = portal.store.issue_link("confirm", account, CONFIRM_VALID)
@@ -195,7 +195,7 @@ async def _send_confirmation(request: Request[Any, Any, Any], account: str, emai
 
 
 @post("/portal/invitation/{token:str}/renew")
-async def renew_invitation(request: Request[Any, Any, Any],
+async def renew_invitation(request: PortalRequest,
                            token: FromPath[str], account: FromQuery[str] = "") -> Template:
     """Send me a new invitation: the expired link's holder gets a fresh one by email."""
     try:
@@ -207,7 +207,7 @@ async def renew_invitation(request: Request[Any, Any, Any],
 
 
 @get("/portal/confirm/{token:str}")
-async def confirm_form(request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
+async def confirm_form(request: PortalRequest, token: FromPath[str]) -> Template:
     """Seed 002: "Click Confirm in the confirmation email received" (a button, so link scanners confirm nothing)."""
     if portal_of(request).store.link_account("confirm", token) is None:
         raise NotFoundException("not found")
@@ -215,7 +215,7 @@ async def confirm_form(request: Request[Any, Any, Any], token: FromPath[str]) ->
 
 
 @post("/portal/confirm/{token:str}")
-async def confirm(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
+async def confirm(request: PortalRequest, token: FromPath[str]) -> Response[Any]:
     """Confirm the login; then the customer logs in."""
     store = portal_of(request).store
     account = store.use_link("confirm", token)
@@ -226,13 +226,13 @@ async def confirm(request: Request[Any, Any, Any], token: FromPath[str]) -> Resp
 
 
 @get("/portal/password", guards=[logged_in])
-async def password_form(request: Request[Any, Any, Any]) -> Template:
+async def password_form(request: PortalRequest) -> Template:
     """Change password (My account): the current one, then the new one twice."""
     return page("password_change", request)
 
 
 @post("/portal/password", guards=[logged_in])
-async def change_password(request: Request[Any, Any, Any]) -> Response[Any]:
+async def change_password(request: PortalRequest) -> Response[Any]:
     """Check the current password, store the new hash, record the fact in the ledger."""
     portal, session = portal_of(request), customer(request)
     form = await request.form()

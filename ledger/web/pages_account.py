@@ -8,26 +8,26 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
-from ledger.web.portal import customer, logged_in, not_theirs, page, portal_of
+from ledger.web.portal import PortalRequest, customer, logged_in, not_theirs, page, portal_of
 
 PERIODS = {"30d": "Last 30 days", "3m": "Last 3 months", "6m": "Last 6 months", "year": "By year"}
 INVOICE_FILTERS = {"": "All", "unpaid": "Unpaid", "open": "Open", "partially_paid": "Partially paid",
                    "paid": "Paid", "void": "Void"}
 
 
-async def _read(request: Request[Any, Any, Any], view: str, **query: Any) -> Any:
+async def _read(request: PortalRequest, view: str, **query: Any) -> Any:
     session = customer(request)
     return await portal_of(request).client.read(view, account=session.account, **query)
 
 
 @get("/portal/", guards=[logged_in])
-async def dashboard(request: Request[Any, Any, Any]) -> Template:
+async def dashboard(request: PortalRequest) -> Template:
     """Seed 002's header: account balance, last paid, Make Payment when an invoice is open, View Last Invoice."""
     header = await _read(request, "balance")
     invoices = await _read(request, "invoices")
@@ -37,7 +37,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/portal/invoices", guards=[logged_in])
-async def invoices(request: Request[Any, Any, Any], status: FromQuery[str] = "") -> Template:
+async def invoices(request: PortalRequest, status: FromQuery[str] = "") -> Template:
     """Invoices tab: id, date, due date, total, status; filter by status (seed 003: only unpaid)."""
     if status not in INVOICE_FILTERS:
         return page("message", request, 400, title="Unknown filter", message="Choose a status from the list.")
@@ -46,7 +46,7 @@ async def invoices(request: Request[Any, Any, Any], status: FromQuery[str] = "")
 
 
 @get("/portal/invoices/{invoice:str}", guards=[logged_in])
-async def invoice(request: Request[Any, Any, Any], invoice: FromPath[str]) -> Template:
+async def invoice(request: PortalRequest, invoice: FromPath[str]) -> Template:
     """One invoice of the customer's account (404 for any other id)."""
     rows = await _read(request, "invoices")
     found = next((row for row in rows if row["id"] == invoice), None)
@@ -58,21 +58,21 @@ async def invoice(request: Request[Any, Any, Any], invoice: FromPath[str]) -> Te
 
 
 @get("/portal/payments", guards=[logged_in])
-async def payments(request: Request[Any, Any, Any]) -> Template:
+async def payments(request: PortalRequest) -> Template:
     """Payments tab: id, date, method, amount, status (ACH pending until settled or returned), transaction id."""
     rows = await _read(request, "payments")
     return page("payments", request, rows=list(reversed(rows)), tab="payments")
 
 
 @get("/portal/credits", guards=[logged_in])
-async def credits(request: Request[Any, Any, Any]) -> Template:
+async def credits(request: PortalRequest) -> Template:
     """Credits tab: id, date, amount, balance, currency, reference."""
     rows = await _read(request, "credits")
     return page("credits", request, rows=rows, tab="credits")
 
 
 @get("/portal/history", guards=[logged_in])
-async def history(request: Request[Any, Any, Any], period: FromQuery[str] = "30d",
+async def history(request: PortalRequest, period: FromQuery[str] = "30d",
                   year: FromQuery[int | None] = None) -> Template:
     """Order History (seed 001): orders from every channel and invoices, newest first, by period or year."""
     if period not in PERIODS:
@@ -85,7 +85,7 @@ async def history(request: Request[Any, Any, Any], period: FromQuery[str] = "30d
 
 
 @get("/portal/orders/{order:str}", guards=[logged_in])
-async def order(request: Request[Any, Any, Any], order: FromPath[str]) -> Template:
+async def order(request: PortalRequest, order: FromPath[str]) -> Template:
     """View Full Order (seed 001): every line of one of the customer's orders (404 for any other id)."""
     rows = await _read(request, "history")
     found = next((row for row in rows if row["kind"] == "order" and row["id"] == order), None)
@@ -95,14 +95,14 @@ async def order(request: Request[Any, Any, Any], order: FromPath[str]) -> Templa
 
 
 @get("/portal/account", guards=[logged_in])
-async def account(request: Request[Any, Any, Any], done: FromQuery[str | None] = None) -> Template:
+async def account(request: PortalRequest, done: FromQuery[str | None] = None) -> Template:
     """My account: contact details (read only), payment methods, autopay, change password."""
     view = await _read(request, "account")
     return page("account", request, view=view, done=done, tab="account")
 
 
 @get("/portal/account/methods/new", guards=[logged_in])
-async def new_method(request: Request[Any, Any, Any], kind: FromQuery[str] = "card") -> Redirect:
+async def new_method(request: PortalRequest, kind: FromQuery[str] = "card") -> Redirect:
     """Add Payment Method: off to the gateway's hosted page; the card or account never reaches this server."""
     portal = portal_of(request)
     back = f"{portal.base_url}/portal/account/methods/added"
@@ -110,14 +110,14 @@ async def new_method(request: Request[Any, Any, Any], kind: FromQuery[str] = "ca
 
 
 @get("/portal/account/methods/added", guards=[logged_in])
-async def method_added(request: Request[Any, Any, Any], token: FromQuery[str], brand: FromQuery[str],
+async def method_added(request: PortalRequest, token: FromQuery[str], brand: FromQuery[str],
                        last4: FromQuery[str], kind: FromQuery[str] = "card", exp: FromQuery[str] = "") -> Template:
     """What the tokenizer sent back (a token, brand, last four, expiry): Save it, or not."""
     return page("method_save", request, token=token, brand=brand, last4=last4, kind=kind, exp=exp, tab="account")
 
 
 @post("/portal/account/methods", guards=[logged_in])
-async def save_method(request: Request[Any, Any, Any]) -> Response[Any]:
+async def save_method(request: PortalRequest) -> Response[Any]:
     """Save a tokenized method on the account."""
     form = await request.form()
     body: dict[str, Any] = {"method": f"M-{secrets.token_hex(4).upper()}", "kind": form.get("kind", "card"),
@@ -130,19 +130,19 @@ async def save_method(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @post("/portal/account/methods/{method:str}/default", guards=[logged_in])
-async def default_method(request: Request[Any, Any, Any], method: FromPath[str]) -> Response[Any]:
+async def default_method(request: PortalRequest, method: FromPath[str]) -> Response[Any]:
     """Set As Default."""
     return await _act(request, "method.default", {"method": method}, "default_set")
 
 
 @post("/portal/account/methods/{method:str}/delete", guards=[logged_in])
-async def delete_method(request: Request[Any, Any, Any], method: FromPath[str]) -> Response[Any]:
+async def delete_method(request: PortalRequest, method: FromPath[str]) -> Response[Any]:
     """Delete a saved method."""
     return await _act(request, "method.remove", {"method": method}, "method_deleted")
 
 
 @post("/portal/account/autopay", guards=[logged_in])
-async def autopay(request: Request[Any, Any, Any]) -> Response[Any]:
+async def autopay(request: PortalRequest) -> Response[Any]:
     """Autopay Future Invoices on (with the chosen or default method) or off."""
     form = await request.form()
     if form.get("autopay") == "on":
@@ -151,7 +151,7 @@ async def autopay(request: Request[Any, Any, Any]) -> Response[Any]:
     return await _act(request, "autopay.disable", {}, "autopay_off")
 
 
-async def _act(request: Request[Any, Any, Any], command: str, body: dict[str, Any], done: str) -> Response[Any]:
+async def _act(request: PortalRequest, command: str, body: dict[str, Any], done: str) -> Response[Any]:
     """Run a My account command; a refusal is shown on the page, an id not on the account is 404."""
     session = customer(request)
     try:

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import FormMultiDict, MultiDict
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError, ValidationError
 from ledger.money import format_amount, parse_amount
-from ledger.web.portal import customer, logged_in, not_theirs, page, portal_of
+from ledger.web.portal import PortalRequest, customer, logged_in, not_theirs, page, portal_of
 
 NEW_METHODS = {"new_card": "card", "new_ach": "ach"}
 
@@ -60,7 +60,7 @@ def draft_of(values: FormMultiDict | MultiDict[Any], currency: str) -> Draft:
     return Draft("invoices", tuple(lines), format_amount(total, currency), method)
 
 
-async def _drafted(request: Request[Any, Any, Any],
+async def _drafted(request: PortalRequest,
                    values: FormMultiDict | MultiDict[Any]) -> tuple[dict[str, Any], Draft] | Template:
     """The account's view and the draft read from ``values``, or the pay page naming what to fix."""
     view: dict[str, Any] = await portal_of(request).client.read("account", account=customer(request).account)
@@ -70,7 +70,7 @@ async def _drafted(request: Request[Any, Any, Any],
         return await _pay_page(request, 400, error=error.message, field=error.field)
 
 
-async def _pay_page(request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
+async def _pay_page(request: PortalRequest, status: int = 200, **context: Any) -> Template:
     session, portal = customer(request), portal_of(request)
     view = await portal.client.read("account", account=session.account)
     unpaid = [i for i in view["invoices"] if i["status"] in ("open", "partially_paid")]
@@ -78,7 +78,7 @@ async def _pay_page(request: Request[Any, Any, Any], status: int = 200, **contex
 
 
 @get("/portal/pay", guards=[logged_in])
-async def pay_form(request: Request[Any, Any, Any], account: FromQuery[str | None] = None) -> Template:
+async def pay_form(request: PortalRequest, account: FromQuery[str | None] = None) -> Template:
     """The Make a Payment page; a statement's pay link names its account, and only its owner may follow it."""
     if account is not None and account != customer(request).account:
         raise NotFoundException("not found")
@@ -86,7 +86,7 @@ async def pay_form(request: Request[Any, Any, Any], account: FromQuery[str | Non
 
 
 @post("/portal/pay", guards=[logged_in])
-async def pay_choose(request: Request[Any, Any, Any]) -> Response[Any]:
+async def pay_choose(request: PortalRequest) -> Response[Any]:
     """Apply Payment: check the form, then the method (the hosted tokenizer for a new one), then Review."""
     portal = portal_of(request)
     found = await _drafted(request, await request.form())
@@ -101,7 +101,7 @@ async def pay_choose(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/portal/pay/review", guards=[logged_in])
-async def review(request: Request[Any, Any, Any]) -> Template:
+async def review(request: PortalRequest) -> Template:
     """Review the payment before paying (seed 002): invoices and amounts, the method, the total."""
     portal, query = portal_of(request), request.query_params
     found = await _drafted(request, query)
@@ -118,7 +118,7 @@ async def review(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/portal/pay/confirm", guards=[logged_in])
-async def confirm_payment(request: Request[Any, Any, Any]) -> Response[Any]:
+async def confirm_payment(request: PortalRequest) -> Response[Any]:
     """Pay: one ``payment.submit`` (its id is the idempotency key, so a second press pays once)."""
     portal, session, form = portal_of(request), customer(request), await request.form()
     found = await _drafted(request, form)
@@ -153,7 +153,7 @@ def declined_message(code: str) -> str:
 
 
 @get("/portal/pay/success/{payment:str}", guards=[logged_in])
-async def success(request: Request[Any, Any, Any], payment: FromPath[str]) -> Template:
+async def success(request: PortalRequest, payment: FromPath[str]) -> Template:
     """Success (seeds 002, 003): the transaction id; an ACH payment shows Pending until the bank decides."""
     rows = await portal_of(request).client.read("payments", account=customer(request).account)
     found = next((row for row in rows if row["id"] == payment), None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 from litestar import Request
@@ -24,6 +24,11 @@ from ledger.web.ledger_client import LedgerClient, LedgerUnavailable
 from workers.emails import render
 
 SESSION_COOKIE = "portal_session"
+
+#: A portal request and connection: the app keeps no typed user, auth or state on them (the session is looked up
+#: in the credentials store by its cookie), so Litestar's type parameters are left open, once, here.
+PortalRequest: TypeAlias = Request[Any, Any, Any]
+PortalConnection: TypeAlias = ASGIConnection[Any, Any, Any, Any]
 
 
 @dataclass
@@ -55,19 +60,19 @@ class Portal:
                                      message_id=f"portal-{uuid.uuid4().hex}"))
 
 
-def portal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Portal:
+def portal_of(connection: PortalConnection) -> Portal:
     """The app's Portal (its dependencies)."""
     portal: Portal = connection.app.state.portal
     return portal
 
 
-def session_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Session | None:
+def session_of(connection: PortalConnection) -> Session | None:
     """The live session of the request's cookie, if any."""
     raw = connection.cookies.get(SESSION_COOKIE)
     return portal_of(connection).store.session(raw) if raw else None
 
 
-def logged_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def logged_in(connection: PortalConnection, _: BaseRouteHandler) -> None:
     """Guard of every customer page: a guest is sent to the login page (see ``app.to_login``)."""
     session = session_of(connection)
     if session is None:
@@ -75,13 +80,13 @@ def logged_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandle
     connection.state.session = session
 
 
-def customer(request: Request[Any, Any, Any]) -> Session:
+def customer(request: PortalRequest) -> Session:
     """The session the guard found."""
     session: Session = request.state.session
     return session
 
 
-def page(name: str, request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
+def page(name: str, request: PortalRequest, status_code: int = 200, **context: Any) -> Template:
     """Render ``templates/<name>.html`` with the customer (if any) and the business time zone's name."""
     session = getattr(request.state, "session", None)
     return Template(template_name=f"{name}.html", status_code=status_code,
