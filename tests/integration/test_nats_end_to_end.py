@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import msgspec
@@ -45,6 +48,15 @@ def smtp() -> Iterator[tuple[Collector, int]]:
     controller.stop()
 
 
+def read_email(content: bytes) -> tuple[EmailMessage, str]:
+    """A message as a mail client reads it: its headers, and its text parts decoded (whatever their transfer
+    encoding: base64, quoted-printable, 7bit)."""
+    message = BytesParser(policy=policy.default).parsebytes(content)
+    assert isinstance(message, EmailMessage)
+    texts = [str(part.get_content()) for part in message.walk() if part.get_content_maintype() == "text"]
+    return message, "\n".join(texts)
+
+
 async def request(nc: nats.NATS, subject: str, body: bytes) -> dict[str, object]:
     reply = await nc.request(subject, body, timeout=10)
     decoded: dict[str, object] = msgspec.json.decode(reply.data)
@@ -81,8 +93,8 @@ async def test_command_to_email(tmp_path: Path, nats_server: str, smtp: tuple[Co
     transaction = paid["ok"]["transaction_id"]  # type: ignore[index]
 
     async def receipt() -> bool:
-        return any(b"Payment received" in content and transaction.encode() in content
-                   for _, content in collector.messages)
+        return any(message["Subject"].startswith("Payment received") and transaction in text
+                   for message, text in map(read_email, (content for _, content in collector.messages)))
 
     await eventually(receipt)
     assert collector.messages[-1][0] == ["ada@example.com"]
