@@ -26,7 +26,7 @@ def check_amount(amount: int, field: str = "amount") -> int:
 
 def owed(state: AccountState) -> int:
     """What the account owes: its open invoices and the balance due on its open orders."""
-    return state.balance + sum(order.open for order in state.orders.values())
+    return state.balance + state.orders_due
 
 
 def check_owed(state: AccountState, more: int, field: str = "amount") -> None:
