@@ -82,14 +82,22 @@ def fill(driver: Any, **fields: str) -> None:
 
 
 def press(driver: Any, text: str) -> None:
-    """Click the button or link named ``text`` and wait for the next page."""
+    """Click the button or link named ``text`` and wait for the next page.
+
+    The old page is marked with a window property before the click; the next page is there when the mark is gone and
+    the new document has loaded. (Chromium's driver answers a staleness check on a node of a page that is being
+    replaced with "Node with given id does not belong to the document" instead of a stale element, so the wait does
+    not hold a reference into the old page.)
+    """
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.__ledgerOldPage = true;")
     driver.find_element(By.XPATH, f"//button[normalize-space()='{text}'] | //a[normalize-space()='{text}']").click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    # A script sent while the old page unloads may fail; the wait asks again until the new page answers (or 30 s).
+    WebDriverWait(driver, 30, ignored_exceptions=(WebDriverException,)).until(lambda d: d.execute_script(
+        "return window.__ledgerOldPage === undefined && document.readyState === 'complete';"))
 
 
 def billed(site: Running) -> None:
