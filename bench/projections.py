@@ -125,7 +125,7 @@ def live_rows(base: Path, quick: bool) -> list[Row]:
         results = []
         for _ in range(2):
             home = base / f"live{next(runs)}"
-            home.mkdir(parents=True)
+            home.mkdir(mode=0o700, parents=True)  # the ledger refuses a home others can read
             results.append(live_commands_per_second(home, pairs, follower))
         return (statistics.median(r for r, _, _ in results), max(b for _, b, _ in results),
                 max(d for _, _, d in results))
@@ -192,7 +192,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging(quiet=True)  # a rebuild logs a line per batch and the generator one per command
     if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
+        args.keep.mkdir(mode=0o700, parents=True, exist_ok=True)
     for row in run(events=args.events, folder=args.keep):
         print(f"{row.measure:60} ours {row.ours:12,.0f}  baseline {row.baseline:12,.0f}  ratio {row.ratio:5.2f}"
               f"  goal {row.goal}")

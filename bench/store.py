@@ -127,7 +127,7 @@ print(commands_per_second(settings, int(sys.argv[2]), True))
 def logged_commands_per_second(settings: Settings, count: int) -> float:
     """Group-commit commands/s with every event logged at INFO as JSON to a file (the production configuration),
     in a process of its own: loggers are configured once, on first use, and this one runs quiet."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)  # the ledger refuses a home others can read
     log_path = settings.home / "ledger.log"
     with log_path.open("wb") as log_file:
         done = subprocess.run([sys.executable, "-c", LOGGED, str(settings.home), str(count)], stdout=subprocess.PIPE,
