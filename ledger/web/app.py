@@ -19,7 +19,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from ledger.web import pages_access, pages_account, pages_pay
+from ledger.web import pages_access, pages_account, pages_cart, pages_pay
 from ledger.web.ledger_client import LedgerUnavailable
 from ledger.web.portal import Portal, PortalRequest, local, page
 
@@ -84,7 +84,7 @@ def build_app(portal: Portal, *, csrf_secret: str | None = None, secure_cookies:
                             engine_callback=lambda e: _filters(e, portal))
     return Litestar(
         route_handlers=[healthz, root, static_page, *pages_access.ROUTES, *pages_account.ROUTES, *pages_pay.ROUTES,
-                        create_static_files_router("/portal/static", [HERE / "static"])],
+                        *pages_cart.ROUTES, create_static_files_router("/portal/static", [HERE / "static"])],
         template_config=config,
         csrf_config=CSRFConfig(secret=csrf_secret or secrets.token_urlsafe(32), cookie_httponly=True,
                                cookie_secure=secure_cookies, cookie_samesite="lax"),
