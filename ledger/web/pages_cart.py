@@ -34,12 +34,14 @@ TOKEN_FORM = re.compile(r"[A-Za-z0-9_-]{43}")
 AWAITING = frozenset({"reauth_requested", "expired", "failed"})
 #: Holds still live at the gateway: an order with one has had its first cart checked out.
 LIVE = frozenset({"active", "reauth_requested", "failed"})
+NOTHING_DUE = "This order has nothing left to pay, so there is nothing to approve."
 #: The ledger's stale-cart refusals (issue 14) in the customer's words; any other refusal shows the ledger's.
 REFUSALS = {
-    "order_paid": "This order has nothing left to pay, so there is nothing to approve.",
+    "order_paid": NOTHING_DUE,
     "order_not_open": "This order was changed (paid, cancelled or replaced) since the email was sent.",
     "not_reauthorizable": "This cart was already used, or its hold was released.",
     "exceeds_amount_due": "This order is already covered by a card authorization.",
+    "amount_not_positive": NOTHING_DUE,
     "below_amount_due": "The price of this order changed since this page was shown.",
 }
 MANUAL = ("Your card could not be authorized for the new amount. Your order now goes to our customer service "
@@ -117,7 +119,7 @@ async def _cart_page(request: PortalRequest, link: CartLink, status: int = 200, 
     card = {k: str(query.get(k, "")) for k in ("token", "brand", "last4", "exp")} if "token" in query else None
     return page("cart", request, status if cart.open else 410, cart=cart, card=card,
                 tokenizer=_tokenizer(request, link), action=link.url("/checkout"),
-                new_hold=f"AUTH-{secrets.token_hex(6).upper()}", **context)
+                new_hold=f"AUTH-{secrets.token_hex(4).upper()}", **context)
 
 
 @get("/portal/cart/{raw:str}")
@@ -125,10 +127,11 @@ async def cart_page(request: PortalRequest, raw: FromPath[str], account: FromQue
                     cart: FromQuery[str] = "", order: FromQuery[str] = "",
                     hold: FromQuery[str | None] = None) -> Response[Any]:
     """The cart email's link: the order, the amount to approve, the card; a guest logs in first and comes back."""
-    if session_of(request) is None:
+    session = session_of(request)
+    if session is None:  # the app's guard would drop the query, which names the cart
         back = f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
         return Redirect(f"/portal/login?{urlencode({'next': back})}", status_code=303)
-    logged_in(request, request.route_handler)
+    request.state.session = session
     return await _cart_page(request, CartLink(raw, account, cart, order, hold))
 
 
