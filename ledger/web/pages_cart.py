@@ -122,26 +122,39 @@ async def _cart_page(request: PortalRequest, link: CartLink, status: int = 200, 
                 new_hold=f"AUTH-{secrets.token_hex(4).upper()}", **context)
 
 
+def _logged_in(request: PortalRequest) -> bool:
+    """Whether a customer is logged in (then their session is the request's, as the app's guard leaves it)."""
+    session = session_of(request)
+    request.state.session = session
+    return session is not None
+
+
+def _login_first(link: CartLink) -> Redirect:
+    """To the login page, and back to the cart after (the app's guard would come back without the query, which
+    names the cart)."""
+    return Redirect(f"/portal/login?{urlencode({'next': link.url()})}", status_code=303)
+
+
 @get("/portal/cart/{raw:str}")
 async def cart_page(request: PortalRequest, raw: FromPath[str], account: FromQuery[str] = "",
                     cart: FromQuery[str] = "", order: FromQuery[str] = "",
                     hold: FromQuery[str | None] = None) -> Response[Any]:
     """The cart email's link: the order, the amount to approve, the card; a guest logs in first and comes back."""
-    session = session_of(request)
-    if session is None:  # the app's guard would drop the query, which names the cart
-        back = f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
-        return Redirect(f"/portal/login?{urlencode({'next': back})}", status_code=303)
-    request.state.session = session
-    return await _cart_page(request, CartLink(raw, account, cart, order, hold))
+    link = CartLink(raw, account, cart, order, hold)
+    if not _logged_in(request):
+        return _login_first(link)
+    return await _cart_page(request, link)
 
 
-@post("/portal/cart/{raw:str}/checkout", guards=[logged_in])
+@post("/portal/cart/{raw:str}/checkout")
 async def checkout(request: PortalRequest, raw: FromPath[str], account: FromQuery[str] = "",
                    cart: FromQuery[str] = "", order: FromQuery[str] = "",
                    hold: FromQuery[str | None] = None) -> Response[Any]:
     """Approve: ``auth.reauthorize`` the hold (its card, or a new one) or ``auth.create`` the order's first hold,
     under the new hold's id made with the page (a second press gets the first answer)."""
     link = CartLink(raw, account, cart, order, hold)
+    if not _logged_in(request):  # the session ended while the page was open: log in, then the cart again
+        return _login_first(link)
     found, session, form = await cart_of(request, link), customer(request), await request.form()
     new_hold, card = str(form.get("new_hold", "")), str(form.get("card_token", "")) or None
     if link.hold:

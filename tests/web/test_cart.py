@@ -1,7 +1,7 @@
 """Approve Order Payment (seed 004) over HTTP: the cart email's link opens the cart page after login; approving
 places the new hold (a new card through the tokenizer, or the hold's own); a declined card sends the order to
 manual processing; pressing Approve twice authorizes once; another account's link is 404; a stale cart is the
-ledger's refusal and charges nothing."""
+ledger's refusal and charges nothing; a session ended before Approve logs in again and comes back to the cart."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ledger.adapters.mailers import MemoryMailer
 from ledger.aggregates.events.base import Event
 from ledger.commands import messages as m
 from ledger.ports.ids import account_uuid
+from ledger.web.credentials import SESSION_IDLE
 from tests.web.conftest import Site, event_names, register
 from workers.emails import EmailWorker
 
@@ -180,3 +181,13 @@ async def test_a_quotes_first_cart_places_its_first_hold(site: Site) -> None:
     done = await approve(site, link)
     assert done.status_code == 200 and "Your card is authorized for 80.00 USD" in done.text
     assert [(h["order"], h["amount"], h["status"]) for h in (await holds(site)).values()] == [("Q1", "80.00", "active")]
+
+
+async def test_a_session_ended_before_approve_logs_in_again_and_charges_nothing(site: Site) -> None:
+    link = price_rose(site)
+    await site.log_in()
+    action, fields = form_of(await site.client.get(f"{link}&{urlencode(CARD)}"))
+    site.clock.now += SESSION_IDLE + 1
+    out = await site.client.post(action, data=fields, follow_redirects=False)
+    assert out.status_code == 303 and parse_qs(urlsplit(out.headers["location"]).query)["next"] == [link]
+    assert len(await holds(site)) == 1
