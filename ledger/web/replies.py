@@ -4,12 +4,15 @@ indexes a dict.
 
 The rows are those of :mod:`ledger.projections.queries` as ``ledger.read.<view>`` encodes them: amounts are
 decimal strings in the row's ``currency``, instants ISO-8601 in the business time zone, dates ``YYYY-MM-DD``.
+Where a row is an account view's row (:mod:`ledger.views`) with its currency, it is that view's Struct extended.
 Fields the portal does not show are left out (the decoder skips them).
 """
 
 from __future__ import annotations
 
 import msgspec
+
+from ledger.views import CreditView, InvoiceView, PaymentView
 
 
 class Refusal(msgspec.Struct, frozen=True):
@@ -33,52 +36,37 @@ class Balance(msgspec.Struct, frozen=True):
     """``ledger.read.balance``: the dashboard's header (owed on invoices and open orders, credit, last payment,
     overdue)."""
 
-    account_id: str
     currency: str
+    #: Owed on open invoices, owed on open orders, and the open credit held.
     balance: str
     orders_due: str
     credit_balance: str
+    #: Owed on invoices past their due date.
     overdue: str
-    last_payment_at: str | None = None
-    last_payment_amount: str | None = None
+    #: The last settled payment not refunded in full: when, and how much (None before the first).
+    last_payment_at: str | None
+    last_payment_amount: str | None
 
 
-class InvoiceRow(msgspec.Struct, frozen=True):
-    """A row of ``ledger.read.invoices``, oldest first; ``order_id`` the order it bills, if any."""
+class InvoiceRow(InvoiceView, frozen=True):
+    """A row of ``ledger.read.invoices``, oldest first: the invoice as :class:`~ledger.views.InvoiceView` shows it,
+    its ``currency``, and ``order_id`` the order it bills, if any."""
 
-    id: str
-    date: str
-    due: str
-    total: str
-    paid: str
-    open: str
-    status: str
     currency: str
     order_id: str | None = None
 
 
-class PaymentRow(msgspec.Struct, frozen=True):
-    """A row of ``ledger.read.payments``, newest first (``status`` as :func:`ledger.views.payment_status`)."""
+class PaymentRow(PaymentView, frozen=True):
+    """A row of ``ledger.read.payments``, newest first: the payment as :class:`~ledger.views.PaymentView` shows it,
+    in ``currency``."""
 
-    id: str
-    date: str
-    method: str
-    amount: str
-    status: str
-    transaction_id: str
-    refunded: str
     currency: str
 
 
-class CreditRow(msgspec.Struct, frozen=True):
-    """A row of ``ledger.read.credits``: what the credit was, and what of it remains."""
+class CreditRow(CreditView, frozen=True):
+    """A row of ``ledger.read.credits``: the credit as :class:`~ledger.views.CreditView` shows it, in
+    ``currency``."""
 
-    id: str
-    date: str
-    amount: str
-    remaining: str
-    kind: str
-    reference: str
     currency: str
 
 
