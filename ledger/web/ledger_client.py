@@ -29,7 +29,7 @@ T = TypeVar("T")
 #: A command's body: its fields by name (amounts as decimal strings, ``invoices`` an amount per invoice id).
 CommandBody: TypeAlias = Mapping[str, str | int | bool | Mapping[str, str]]
 #: The parameters of a read (``status``, ``period``, ``year``...); None values are left out.
-ReadQuery: TypeAlias = str | int | None
+QueryValue: TypeAlias = str | int | None
 _encode = msgspec.json.Encoder().encode
 _reply = msgspec.json.Decoder(Reply).decode
 #: Seconds a request may take before the page says the ledger is unavailable (a card charge takes longest).
@@ -108,10 +108,11 @@ class LedgerClient:
         signed = self._signed(kind, actor, account if kind == "customer" else "")
         return await self._request("cmd", name, payload, signed, Outcome)
 
-    async def read(self, view: str, kind: type[T], *, account: str, **query: ReadQuery) -> T:
-        """``ledger.read.<view>`` of ``account`` with ``query`` (None values left out), decoded as ``kind``."""
+    async def read(self, view: str, answer: type[T], *, account: str, **query: QueryValue) -> T:
+        """``ledger.read.<view>`` of ``account`` with ``query`` (None values left out), decoded as ``answer``: a
+        reply of another shape raises ``msgspec.ValidationError`` (a bug: the page answers 500)."""
         payload = {"account": account, **{k: v for k, v in query.items() if v is not None}}
-        return await self._request("read", view, payload, self._signed("customer", "portal-reader", account), kind)
+        return await self._request("read", view, payload, self._signed("customer", "portal-reader", account), answer)
 
     async def account(self, account: str) -> AccountView:
         """The account as ``ledger account show`` shows it: contact, balances, methods, portal access."""
@@ -144,7 +145,7 @@ class LedgerClient:
         session = Session(kind=kind, name=name, exp=int(time.time()) + SESSION_LIFETIME, account=account)
         return {HEADER: sign(self.access.key, session)}
 
-    async def _request(self, kind: str, rest: str, payload: Mapping[str, ReadQuery | bool | Mapping[str, str]],
+    async def _request(self, kind: str, rest: str, payload: Mapping[str, QueryValue | bool | Mapping[str, str]],
                        headers: dict[str, str], answer: type[T]) -> T:
         subject = f"ledger.portal.{self.access.name}.{kind}.{rest}" if self.access else f"ledger.{kind}.{rest}"
         async with self._connecting:

@@ -126,8 +126,8 @@ async def save_method(request: PortalRequest) -> Template | Redirect:
     """Save a tokenized method on the account."""
     form = await request.form()
     body: dict[str, str | int] = {"method": f"M-{secrets.token_hex(4).upper()}", "kind": form.get("kind", "card"),
-                              "token": form.get("token", ""), "brand": form.get("brand", ""),
-                              "last4": form.get("last4", "")}
+                                  "token": form.get("token", ""), "brand": form.get("brand", ""),
+                                  "last4": form.get("last4", "")}
     month, _, year = str(form.get("exp", "")).partition("/")
     if month.isdigit() and year.isdigit():
         body.update(exp_month=int(month), exp_year=int(year))
