@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Protocol
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -165,7 +166,38 @@ def portal_status(invitation: Invitation | None, now: datetime | None) -> str:
     return invitation.status
 
 
-def stored_account_view(store: Any, account_id: str, zone: ZoneInfo | None = None,
+class Sealed(Protocol):
+    """What opens an account's sealed email and name (:class:`ledger.personal.vault.Vault`)."""
+
+    def reveal(self, account: UUID | str, value: str) -> str:
+        """``value`` opened with ``account``'s key (``[erased]`` once the key is destroyed)."""
+        ...
+
+
+class Stateful(Protocol):
+    """An account aggregate, as far as a view reads it: its state."""
+
+    @property
+    def state(self) -> AccountState:
+        """The account's state, as its events made it."""
+        ...
+
+
+class AccountStore(Protocol):
+    """What :func:`stored_account_view` reads of a store (:class:`ledger.store.application.LedgerStore`): an
+    account by its aggregate id, and the vault of its personal data."""
+
+    @property
+    def personal(self) -> Sealed:
+        """The vault that seals personal data."""
+        ...
+
+    def account(self, aggregate_id: UUID) -> Stateful:
+        """The account aggregate ``aggregate_id``, as of its last event."""
+        ...
+
+
+def stored_account_view(store: AccountStore, account_id: str, zone: ZoneInfo | None = None,
                         now: datetime | None = None) -> AccountView:
     """:func:`account_view` of ``account_id`` as the store holds it, its sealed email and name revealed (or
     ``[erased]`` once the account was forgotten)."""
