@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
 from urllib.parse import quote, urlencode
 
 import msgspec
-from litestar import Response, get, post
+from litestar import get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
+from ledger.views import AuthorizationView, OrderView
 from ledger.web.portal import PortalRequest, customer, logged_in, not_theirs, page, portal_of, session_of
 
 #: A raw link token as ``ledger.ports.tokens.TokenIssuer`` makes them: 32 bytes, URL-safe base64, unpadded.
@@ -66,20 +66,33 @@ class CartLink(msgspec.Struct, frozen=True):
         return f"/portal/cart/{quote(self.token, safe='')}{step}?{urlencode(query)}"
 
 
+class Card(msgspec.Struct, frozen=True):
+    """A new card as the gateway's tokenizer sends the browser back with it: its token, never its number."""
+
+    token: str
+    brand: str = ""
+    last4: str = ""
+    exp: str = ""
+
+
+class Due(msgspec.Struct, frozen=True):
+    """A row of ``ledger.read.unpaid`` as the cart reads it: an open invoice or order and its balance due."""
+
+    kind: str
+    id: str
+    open: str
+
+
 class Cart(msgspec.Struct, frozen=True):
     """The cart as the ledger's reads show it now: its order, what is due on it, the hold it replaces."""
 
     link: CartLink
     currency: str
-    order: dict[str, Any]
+    order: OrderView
     due: str
-    hold: dict[str, Any] | None
+    hold: AuthorizationView | None
     #: Whether the page offers a checkout (the ledger still decides when Approve is pressed).
     open: bool
-
-
-def _by_id(rows: list[dict[str, Any]], wanted: str | None, kind: str = "") -> dict[str, Any] | None:
-    return next((row for row in rows if row["id"] == wanted and (not kind or row.get("kind") == kind)), None)
 
 
 async def cart_of(request: PortalRequest, link: CartLink) -> Cart:
@@ -89,21 +102,21 @@ async def cart_of(request: PortalRequest, link: CartLink) -> Cart:
     if link.account != session.account or not TOKEN_FORM.fullmatch(link.token):
         raise NotFoundException("not found")
     try:
-        view: dict[str, Any] = await client.read("account", account=session.account)
-        unpaid: list[dict[str, Any]] = await client.read("unpaid", account=session.account)
+        view = await client.account(session.account)
+        unpaid = await client.read("unpaid", list[Due], account=session.account)
     except LedgerError as error:
         not_theirs(error)
         raise
-    order = _by_id(view["orders"], link.order)
-    hold = _by_id(view["authorizations"], link.hold) if link.hold else None
-    if order is None or (link.hold and (hold is None or hold["order"] != link.order)):
+    order = next((o for o in view.orders if o.id == link.order), None)
+    hold = next((a for a in view.authorizations if a.id == link.hold), None)
+    if order is None or (link.hold and (hold is None or hold.order != link.order)):
         raise NotFoundException("not found")
-    due = _by_id(unpaid, link.order, "order")
+    due = next((row.open for row in unpaid if (row.kind, row.id) == ("order", link.order)), None)
     if hold is None:
-        awaiting = all(a["order"] != link.order or a["status"] not in LIVE for a in view["authorizations"])
+        awaiting = all(a.order != link.order or a.status not in LIVE for a in view.authorizations)
     else:
-        awaiting = hold["status"] in AWAITING
-    return Cart(link, view["currency"], order, due["open"] if due else "0.00", hold, due is not None and awaiting)
+        awaiting = hold.status in AWAITING
+    return Cart(link, view.currency, order, due or "0.00", hold, due is not None and awaiting)
 
 
 def _tokenizer(request: PortalRequest, link: CartLink) -> str:
@@ -113,13 +126,13 @@ def _tokenizer(request: PortalRequest, link: CartLink) -> str:
     return f"{portal.tokenizer_url}/tokenize?{urlencode({'kind': 'card', 'return_to': back})}"
 
 
-async def _cart_page(request: PortalRequest, link: CartLink, status: int = 200, **context: Any) -> Template:
+async def _cart_page(request: PortalRequest, link: CartLink, status: int = 200, error: str = "") -> Template:
     cart = await cart_of(request, link)
     query = request.query_params
-    card = {k: str(query.get(k, "")) for k in ("token", "brand", "last4", "exp")} if "token" in query else None
+    card = Card(*(str(query.get(k, "")) for k in ("token", "brand", "last4", "exp"))) if "token" in query else None
     return page("cart", request, status if cart.open else 410, cart=cart, card=card,
                 tokenizer=_tokenizer(request, link), action=link.url("/checkout"),
-                new_hold=f"AUTH-{secrets.token_hex(4).upper()}", **context)
+                new_hold=f"AUTH-{secrets.token_hex(4).upper()}", error=error)
 
 
 def _logged_in(request: PortalRequest) -> bool:
@@ -138,7 +151,7 @@ def _login_first(link: CartLink) -> Redirect:
 @get("/portal/cart/{raw:str}")
 async def cart_page(request: PortalRequest, raw: FromPath[str], account: FromQuery[str] = "",
                     cart: FromQuery[str] = "", order: FromQuery[str] = "",
-                    hold: FromQuery[str | None] = None) -> Response[Any]:
+                    hold: FromQuery[str | None] = None) -> Template | Redirect:
     """The cart email's link: the order, the amount to approve, the card; a guest logs in first and comes back."""
     link = CartLink(raw, account, cart, order, hold)
     if not _logged_in(request):
@@ -149,7 +162,7 @@ async def cart_page(request: PortalRequest, raw: FromPath[str], account: FromQue
 @post("/portal/cart/{raw:str}/checkout")
 async def checkout(request: PortalRequest, raw: FromPath[str], account: FromQuery[str] = "",
                    cart: FromQuery[str] = "", order: FromQuery[str] = "",
-                   hold: FromQuery[str | None] = None) -> Response[Any]:
+                   hold: FromQuery[str | None] = None) -> Template | Redirect:
     """Approve: ``auth.reauthorize`` the hold (its card, or a new one) or ``auth.create`` the order's first hold,
     under the new hold's id made with the page (a second press gets the first answer)."""
     link = CartLink(raw, account, cart, order, hold)
@@ -173,7 +186,7 @@ async def checkout(request: PortalRequest, raw: FromPath[str], account: FromQuer
         return page("message", request, 409, title="This cart cannot be used",
                     message=f"{REFUSALS.get(refused.code, refused.message)} Nothing was charged.",
                     action=("/portal/", "Back to your account"))
-    if outcome.get("status") == "manual_processing":
+    if outcome.status == "manual_processing":
         return page("message", request, 402, title="We will call you", message=MANUAL,
                     action=("/portal/", "Back to your account"))
     return Redirect(f"/portal/cart/approved/{quote(new_hold, safe='')}", status_code=303)
@@ -182,11 +195,11 @@ async def checkout(request: PortalRequest, raw: FromPath[str], account: FromQuer
 @get("/portal/cart/approved/{hold:str}", guards=[logged_in])
 async def approved(request: PortalRequest, hold: FromPath[str]) -> Template:
     """Success: the new hold's amount and when it expires (business time zone), read back from the ledger."""
-    view = await portal_of(request).client.read("account", account=customer(request).account)
-    found = _by_id(view["authorizations"], hold)
+    view = await portal_of(request).client.account(customer(request).account)
+    found = next((a for a in view.authorizations if a.id == hold), None)
     if found is None:
         raise NotFoundException("not found")
-    return page("cart_approved", request, hold=found, currency=view["currency"])
+    return page("cart_approved", request, hold=found, currency=view.currency)
 
 
 ROUTES = [cart_page, checkout, approved]

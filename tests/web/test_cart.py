@@ -16,6 +16,7 @@ from ledger.adapters.mailers import MemoryMailer
 from ledger.aggregates.events.base import Event
 from ledger.commands import messages as m
 from ledger.ports.ids import account_uuid
+from ledger.views import AuthorizationView
 from ledger.web.credentials import SESSION_IDLE
 from tests.web.conftest import Site, event_names, register
 from workers.emails import EmailWorker
@@ -61,9 +62,9 @@ async def approve(site: Site, link: str, card: dict[str, str] | None = CARD) -> 
     return await site.client.post(action, data=fields)
 
 
-async def holds(site: Site) -> dict[str, dict[str, Any]]:
+async def holds(site: Site) -> dict[str, AuthorizationView]:
     """The account's holds as the ledger's read API shows them."""
-    return {a["id"]: a for a in (await site.read("account"))["authorizations"]}
+    return {a.id: a for a in (await site.reader.account("ACC1")).authorizations}
 
 
 async def test_the_emails_link_opens_the_cart_after_login(site: Site) -> None:
@@ -93,7 +94,7 @@ async def test_approve_with_a_new_card_holds_the_new_amount(site: Site) -> None:
     assert re.search(r"Good until</dt><dd>\w{3} \d\d, \d{4} \d\d:\d\d [AP]M E[SD]T<", done.text)  # US Eastern
     new = urlsplit(str(done.url)).path.rsplit("/", 1)[-1]
     found = await holds(site)
-    assert (found[new]["amount"], found[new]["status"], found["AU1"]["status"]) == ("150.00", "active", "reauthorized")
+    assert (found[new].amount, found[new].status, found["AU1"].status) == ("150.00", "active", "reauthorized")
     again = await site.client.get(link)  # the cart is used: no second checkout is offered
     assert again.status_code == 410 and "can no longer be used" in again.text
 
@@ -116,9 +117,9 @@ async def test_a_declined_card_goes_to_manual_processing(site: Site) -> None:
     declined = await approve(site, link, {**CARD, "token": "tok_decline"})
     assert declined.status_code == 402
     assert "manual processing" in declined.text and "will call you" in declined.text
-    orders = {o["id"]: o for o in (await site.read("account"))["orders"]}
-    assert orders["O1"]["manual_processing"] is True
-    assert (await holds(site))["AU1"]["status"] == "failed" and len(await holds(site)) == 1
+    orders = {o.id: o for o in (await site.reader.account("ACC1")).orders}
+    assert orders["O1"].manual_processing is True
+    assert (await holds(site))["AU1"].status == "failed" and len(await holds(site)) == 1
 
 
 async def test_another_customers_account_answers_404(site: Site) -> None:
@@ -180,7 +181,7 @@ async def test_a_quotes_first_cart_places_its_first_hold(site: Site) -> None:
     assert declined.status_code == 402 and "declined" in declined.text and len(await holds(site)) == 0
     done = await approve(site, link)
     assert done.status_code == 200 and "Your card is authorized for 80.00 USD" in done.text
-    assert [(h["order"], h["amount"], h["status"]) for h in (await holds(site)).values()] == [("Q1", "80.00", "active")]
+    assert [(h.order, h.amount, h.status) for h in (await holds(site)).values()] == [("Q1", "80.00", "active")]
 
 
 async def test_a_session_ended_before_approve_logs_in_again_and_charges_nothing(site: Site) -> None:
