@@ -25,6 +25,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
+from ledger.money import format_amount
 from ledger.views import AuthorizationView, OrderView
 from ledger.web.portal import PortalRequest, customer, logged_in, not_theirs, page, portal_of, session_of
 
@@ -59,10 +60,10 @@ class CartLink(msgspec.Struct, frozen=True):
     order: str
     hold: str | None = None
 
-    def url(self, step: str = "", **extra: str) -> str:
-        """This cart's page (``step``: ``/checkout``), its query carrying the link's ids and ``extra``."""
+    def url(self, step: str = "") -> str:
+        """This cart's page (``step``: ``/checkout``), its query carrying the link's ids."""
         query = {"account": self.account, "cart": self.cart, "order": self.order,
-                 **({"hold": self.hold} if self.hold else {}), **extra}
+                 **({"hold": self.hold} if self.hold else {})}
         return f"/portal/cart/{quote(self.token, safe='')}{step}?{urlencode(query)}"
 
 
@@ -116,7 +117,8 @@ async def cart_of(request: PortalRequest, link: CartLink) -> Cart:
         awaiting = all(a.order != link.order or a.status not in LIVE for a in view.authorizations)
     else:
         awaiting = hold.status in AWAITING
-    return Cart(link, view.currency, order, due or "0.00", hold, due is not None and awaiting)
+    return Cart(link, view.currency, order, due or format_amount(0, view.currency), hold,
+                due is not None and awaiting)
 
 
 def _tokenizer(request: PortalRequest, link: CartLink) -> str:
@@ -127,6 +129,7 @@ def _tokenizer(request: PortalRequest, link: CartLink) -> str:
 
 
 async def _cart_page(request: PortalRequest, link: CartLink, status: int = 200, error: str = "") -> Template:
+    """The cart (410 once it offers no checkout), with the card the tokenizer sent back, if any, and a new hold id."""
     cart = await cart_of(request, link)
     query = request.query_params
     card = Card(*(str(query.get(k, "")) for k in ("token", "brand", "last4", "exp"))) if "token" in query else None
