@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ledger.aggregates.state import AccountState, Authorization, Invitation
+from ledger.aggregates.carts import cart_amount, cart_status
+from ledger.aggregates.state import AccountState, Authorization, Cart, Invitation
 from ledger.money import format_amount
 from ledger.ports.ids import account_uuid
 
@@ -77,6 +78,19 @@ class AuthorizationView(msgspec.Struct, frozen=True):
     expires_at: str
 
 
+class CartView(msgspec.Struct, frozen=True):
+    """A cart link sent (seed 004), never its token's hash: its order, the hold it reauthorizes (none for an
+    order's first hold), its status (open, used, replaced, closed) and ``amount``: what the ledger holds when an
+    open cart is checked out now (issue 14: a stale cart never charges a paid or repriced order), else what it
+    asked for."""
+
+    id: str
+    order: str
+    authorization: str | None
+    amount: str
+    status: str
+
+
 class MethodView(msgspec.Struct, frozen=True):
     """A saved payment method as a CSR may see it: never its gateway token."""
 
@@ -105,6 +119,7 @@ class AccountView(msgspec.Struct, frozen=True):
     methods: list[MethodView]
     autopay: bool
     portal: str
+    carts: list[CartView] = []
 
 
 def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetime | None = None,
@@ -149,7 +164,15 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetim
                  for m in state.methods.values()],
         autopay=state.autopay_method is not None,
         portal=portal_status(state.invitation, now),
+        carts=[cart_view(state, c, fmt) for c in state.carts.values()],
     )
+
+
+def cart_view(state: AccountState, cart: Cart, fmt: Callable[[int], str]) -> CartView:
+    """A cart as :class:`CartView` shows it, ``fmt`` writing its amount."""
+    status = cart_status(state, cart)
+    amount = cart_amount(state, cart) if status == "open" else cart.amount
+    return CartView(cart.id, cart.order_id, cart.authorization_id, fmt(amount), status)
 
 
 def hold_status(auth: Authorization, now: datetime | None) -> str:

@@ -2,14 +2,15 @@
 reauthorize) or a quote's real price is known (an order with no hold yet).
 
 The link is ``/portal/cart/{raw token}?account=A&cart=C&order=O`` (``&hold=H`` for a reauthorization), built by
-the email worker. Checking out needs the account's customer (``Reauthorize`` and ``AuthorizeCard`` are not a
-guest's, ``ledger.commands.dispatch.GUEST``): a guest logs in first and comes back; another account's link
-answers 404. The card is the hold's own or a new one through the gateway's tokenizer (only its token comes back);
-the new hold's id is made when the page is shown, so pressing Approve twice authorizes once. The ledger decides:
-approved, declined (a reauthorization goes to manual processing), or refused (a used or stale cart, issue 14).
+the email worker. Checking out needs the account's customer: a guest logs in first and comes back; another
+account's link answers 404. The card is the hold's own or a new one through the gateway's tokenizer (only its
+token comes back); the new hold's id is made when the page is shown, so pressing Approve twice authorizes once.
 
-The portal cannot check the raw token: the read API shows neither the cart nor its token hash (README, route
-table), so the link's token is only checked for its form; the customer's session is what lets a checkout in.
+The ledger decides. The account's view lists its carts (never a token's hash): a cart it does not know, or one for
+another order or hold, answers 404; a used, replaced or closed one 410; the amount shown is the ledger's. Approve
+passes the cart and the link's raw token on the checkout command, and the ledger checks the token before the
+gateway is asked: approved, declined (manual processing), or refused (a wrong token 404, a used or replaced cart
+410, a stale one 409, issue 14). The page itself can only check the token's form: the read API never shows its hash.
 """
 
 from __future__ import annotations
@@ -25,17 +26,14 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
-from ledger.money import format_amount
 from ledger.views import AuthorizationView, OrderView
 from ledger.web.portal import PortalRequest, customer, logged_in, not_theirs, page, portal_of, session_of
 
 #: A raw link token as ``ledger.ports.tokens.TokenIssuer`` makes them: 32 bytes, URL-safe base64, unpadded.
 TOKEN_FORM = re.compile(r"[A-Za-z0-9_-]{43}")
-#: Hold statuses a cart may be checked out from (the ledger's ``reauthorizable``, less a hold never sent a cart).
-AWAITING = frozenset({"reauth_requested", "expired", "failed"})
-#: Holds still live at the gateway: an order with one has had its first cart checked out.
-LIVE = frozenset({"active", "reauth_requested", "failed"})
 NOTHING_DUE = "This order has nothing left to pay, so there is nothing to approve."
+#: The ledger's cart refusals and the page's status for each: a link that is not valid, one used or replaced.
+CART_REFUSALS = {"cart_token_invalid": 404, "cart_mismatch": 404, "cart_used": 410, "cart_replaced": 410}
 #: The ledger's stale-cart refusals (issue 14) in the customer's words; any other refusal shows the ledger's.
 REFUSALS = {
     "order_paid": NOTHING_DUE,
@@ -44,11 +42,16 @@ REFUSALS = {
     "exceeds_amount_due": "This order is already covered by a card authorization.",
     "amount_not_positive": NOTHING_DUE,
     "below_amount_due": "The price of this order changed since this page was shown.",
+    "cart_token_invalid": "This link is not valid: open the newest email we sent you about this order.",
+    "cart_mismatch": "This link is not valid: open the newest email we sent you about this order.",
+    "cart_used": "This cart was already approved.",
+    "cart_replaced": "A newer link was sent for this order: open the newest email we sent you about it.",
 }
 MANUAL = ("Your card could not be authorized for the new amount. Your order now goes to our customer service "
           "team for manual processing: a representative will call you to take the payment before it ships. "
           "Nothing was charged.")
-DECLINED = "Your card was declined ({}). Nothing was charged: try another card."
+DECLINED = ("Your card was declined ({}). Nothing was charged: try another card, or our customer service team will "
+            "call you to take the payment before your order ships.")
 
 
 class CartLink(msgspec.Struct, frozen=True):
@@ -76,49 +79,37 @@ class Card(msgspec.Struct, frozen=True):
     exp: str = ""
 
 
-class Due(msgspec.Struct, frozen=True):
-    """A row of ``ledger.read.unpaid`` as the cart reads it: an open invoice or order and its balance due."""
-
-    kind: str
-    id: str
-    open: str
-
-
 class Cart(msgspec.Struct, frozen=True):
-    """The cart as the ledger's reads show it now: its order, what is due on it, the hold it replaces."""
+    """The cart as the ledger's reads show it now: its order, what its checkout holds, the hold it replaces."""
 
     link: CartLink
     currency: str
     order: OrderView
+    #: What the ledger holds when the cart is checked out now (its view's amount).
     due: str
     hold: AuthorizationView | None
-    #: Whether the page offers a checkout (the ledger still decides when Approve is pressed).
+    #: Whether the page offers a checkout: the ledger's cart is open (the ledger still decides at Approve).
     open: bool
 
 
 async def cart_of(request: PortalRequest, link: CartLink) -> Cart:
-    """The logged-in customer's cart named by ``link``; 404 for a malformed token, another account's link, or an
-    order or hold the account does not have."""
+    """The logged-in customer's cart named by ``link``; 404 for a malformed token, another account's link, a cart
+    the ledger does not know, or one for another order or hold."""
     session, client = customer(request), portal_of(request).client
     if link.account != session.account or not TOKEN_FORM.fullmatch(link.token):
         raise NotFoundException("not found")
     try:
         view = await client.account(session.account)
-        unpaid = await client.read("unpaid", list[Due], account=session.account)
     except LedgerError as error:
         not_theirs(error)
         raise
     order = next((o for o in view.orders if o.id == link.order), None)
     hold = next((a for a in view.authorizations if a.id == link.hold), None)
-    if order is None or (link.hold and (hold is None or hold.order != link.order)):
+    cart = next((c for c in view.carts if c.id == link.cart), None)
+    if order is None or cart is None or (cart.order, cart.authorization) != (link.order, link.hold) \
+            or (link.hold and hold is None):
         raise NotFoundException("not found")
-    due = next((row.open for row in unpaid if (row.kind, row.id) == ("order", link.order)), None)
-    if hold is None:
-        awaiting = all(a.order != link.order or a.status not in LIVE for a in view.authorizations)
-    else:
-        awaiting = hold.status in AWAITING
-    return Cart(link, view.currency, order, due or format_amount(0, view.currency), hold,
-                due is not None and awaiting)
+    return Cart(link, view.currency, order, cart.amount, hold, cart.status == "open")
 
 
 def _tokenizer(request: PortalRequest, link: CartLink) -> str:
@@ -173,26 +164,35 @@ async def checkout(request: PortalRequest, raw: FromPath[str], account: FromQuer
         return _login_first(link)
     found, session, form = await cart_of(request, link), customer(request), await request.form()
     new_hold, card = str(form.get("new_hold", "")), str(form.get("card_token", "")) or None
+    proof = {"cart": link.cart, "cart_token": link.token}
     if link.hold:
         name, body = "auth.reauthorize", {"authorization": link.hold, "new_authorization": new_hold, "token": card}
     else:
         name, body = "auth.create", {"authorization": new_hold, "order": link.order, "amount": found.due,
                                      "token": card or ""}
     try:
-        outcome = await portal_of(request).client.command(name, session.account,
-                                                          {k: v for k, v in body.items() if v is not None},
-                                                          actor=session.login_id)
+        outcome = await portal_of(request).client.command(
+            name, session.account, {k: v for k, v in {**body, **proof}.items() if v is not None},
+            actor=session.login_id)
     except LedgerError as refused:
-        not_theirs(refused)
-        if refused.field == "token" and not link.hold:  # a card declined for an order's first hold
-            return await _cart_page(request, link, 402, error=DECLINED.format(refused.code.replace("_", " ")))
-        return page("message", request, 409, title="This cart cannot be used",
-                    message=f"{REFUSALS.get(refused.code, refused.message)} Nothing was charged.",
-                    action=("/portal/", "Back to your account"))
+        return await _refused(request, link, refused)
+    if outcome.status == "manual_processing" and not link.hold:  # the first cart's card was declined
+        return await _cart_page(request, link, 402, error=DECLINED.format(outcome.detail.replace("_", " ")))
     if outcome.status == "manual_processing":
         return page("message", request, 402, title="We will call you", message=MANUAL,
                     action=("/portal/", "Back to your account"))
     return Redirect(f"/portal/cart/approved/{quote(new_hold, safe='')}", status_code=303)
+
+
+async def _refused(request: PortalRequest, link: CartLink, refused: LedgerError) -> Template:
+    """The ledger's refusal of a checkout as a page: a declined card for an order's first hold is the cart again
+    (402); a link that is not valid 404, a used or replaced cart 410, anything else 409; nothing was charged."""
+    not_theirs(refused)
+    if refused.field == "token" and not link.hold:
+        return await _cart_page(request, link, 402, error=DECLINED.format(refused.code.replace("_", " ")))
+    return page("message", request, CART_REFUSALS.get(refused.code, 409), title="This cart cannot be used",
+                message=f"{REFUSALS.get(refused.code, refused.message)} Nothing was charged.",
+                action=("/portal/", "Back to your account"))
 
 
 @get("/portal/cart/approved/{hold:str}", guards=[logged_in])
