@@ -137,16 +137,20 @@ class AuthorizationDecisions(PaymentDecisions):
                               cart: str | None = None, cart_token_hash: str = "") -> Order:
         """Refuse before the gateway is asked: the hold's cart link, when named (:func:`check_cart`), a hold that
         can be reauthorized, a new id, an order with money still due (a cart checked out after the order was paid
-        by other means is never charged), the balance due. A CSR reauthorizing by phone names no cart."""
+        by other means is never charged), the balance due (a cart's checkout holds the cart's amount, no other). A
+        CSR reauthorizing by phone names no cart."""
         if cart is not None:
             check_cart(self.state, cart, cart_token_hash, checkout=new_authorization, authorization=authorization)
         found = self.reauthorizable(authorization)
         if new_authorization in self.state.authorizations:
             raise Conflict(f"authorization {new_authorization} already exists", field="new_authorization",
                            code="duplicate_id")
-        if self.checkout_amount(authorization) == 0:
+        due = self.checkout_amount(authorization)
+        if due == 0:
             raise Conflict(f"order {found.id} has nothing left to pay", field="authorization", code="order_paid")
         check_hold_amount(found, amount, reauthorization=True)
+        if cart is not None and amount != due:  # the link's holder approves the cart's amount, no other
+            raise PolicyViolation(f"the cart link holds {due}, not {amount}", field="amount", code="cart_mismatch")
         return found
 
     def checkout_amount(self, authorization: str) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ledger.aggregates import events as ev
@@ -131,3 +132,27 @@ def test_a_cart_token_comes_with_its_cart(ledger: Ledger) -> None:
     assert refused(ledger, m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2",
                                          cart="CART-1", cart_token="not a token")) == ("cart_token_invalid",
                                                                                        "cart_token")
+
+
+GUEST = m.ActorIn(kind="guest", name="guest", channel="web")
+
+
+def test_a_guest_holding_the_link_checks_it_out_for_its_amount_and_nothing_else(ledger: Ledger) -> None:
+    ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="100.00",
+                                          token="tok_visa"))
+    ledger.service.handle(m.ChangeOrderPrice(account="ACC1", order="O1", amount="150.00"))
+    cart = send_cart(ledger, m.RequestReauthorization(account="ACC1", authorization="A1"))
+    as_guest = msgspec.structs.replace(checkout(cart), actor=GUEST)
+    assert refused(ledger, msgspec.structs.replace(as_guest, cart=None, cart_token=None)) == (
+        "actor_not_allowed", "actor.kind")  # no link, no checkout: the customer's session is needed
+    forged = msgspec.structs.replace(as_guest, cart_token=cart[1][::-1])
+    assert refused(ledger, forged) == ("cart_token_invalid", "cart_token")
+    assert refused(ledger, msgspec.structs.replace(as_guest, new_authorization="A1")) == ("duplicate_id",
+                                                                                         "new_authorization")
+    assert refused(ledger, msgspec.structs.replace(as_guest, amount="900.00")) == ("cart_mismatch", "amount")
+    assert holds_at_gateway(ledger) == [10000]
+    done = ledger.service.handle(as_guest)
+    assert done.status == "active" and holds_at_gateway(ledger) == [10000, 15000]
+    assert ledger.service.handle(as_guest).replayed
+    [approved] = [e for e in events(ledger) if isinstance(e, ev.Reauthorized)]
+    assert (approved.by.kind, approved.cart_id, approved.amount) == ("guest", cart[0], 15000)
