@@ -45,7 +45,8 @@ class AuthorizationDecisions(PaymentDecisions):
         """Refuse before the gateway is asked: the order's first cart link, when named (:func:`check_cart`), a new
         id, on an open order, for no more than its balance due less the live holds on it at ``at``. ``placed``: the
         gateway placed this hold already (an earlier attempt whose answer was lost), so what other writers changed
-        since (payments, other holds) no longer limits it."""
+        since (payments, other holds) no longer limits it. A cart's checkout holds the order's balance due, no less
+        (``cart_mismatch``)."""
         if cart is not None:
             check_cart(self.state, cart, cart_token_hash, checkout=authorization, order=order)
         if authorization in self.state.authorizations:
@@ -57,6 +58,9 @@ class AuthorizationDecisions(PaymentDecisions):
         except PolicyViolation as error:  # exceeds_amount_due is checked last: the request's own checks stand
             if not (placed and error.code == "exceeds_amount_due"):
                 raise
+        if cart is not None and amount < found.open:  # the link's holder approves the cart's amount, no less
+            raise PolicyViolation(f"the cart link holds {found.open}, not {amount}", field="amount",
+                                  code="cart_mismatch")
 
     def authorize_card(self, ctx: ev.Context, *, authorization: str, order: str, amount: int, token: str,
                        transaction_id: str, expires_at: datetime | None = None, placed: bool = False,

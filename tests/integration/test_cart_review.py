@@ -1,0 +1,57 @@
+"""Review of cart links (seed 004) from a guest's side: what a holder of a link may and may not do with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.bootstrap import Ledger
+from ledger.commands import messages as m
+from ledger.errors import LedgerError
+from tests.ledger_fixtures import START, make_ledger
+
+GUEST = m.ActorIn(kind="guest", name="guest", channel="web")
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Any:
+    built = make_ledger(tmp_path)
+    built.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
+    built.service.handle(m.PlaceOrder(account="ACC1", order="Q1", amount="0.00"))
+    built.service.handle(m.ChangeOrderPrice(account="ACC1", order="Q1", amount="80.00"))
+    yield built
+    built.close()
+
+
+def first_cart(ledger: Ledger) -> tuple[str, str]:
+    cart = ledger.service.handle(m.RequestCart(account="ACC1", order="Q1")).reference
+    return cart, ledger.ports.tokens.issue("cart", "ACC1", cart)
+
+
+def refused(ledger: Ledger, command: m.Command) -> tuple[str, str | None]:
+    with pytest.raises(LedgerError) as error:
+        ledger.service.handle(command)
+    return error.value.code, error.value.field
+
+
+def holds_at_gateway(ledger: Ledger) -> list[int]:
+    return [t.amount for t in ledger.ports.gateway.transactions(since=START) if t.kind == "authorization"]
+
+
+@pytest.mark.parametrize("amount", ["0.01", "79.99"])
+def test_a_first_carts_checkout_holds_the_carts_amount_and_no_less(ledger: Ledger, amount: str) -> None:
+    cart, raw = first_cart(ledger)
+    command = m.AuthorizeCard(account="ACC1", authorization="H1", order="Q1", amount=amount, token="tok_visa",
+                              cart=cart, cart_token=raw, actor=GUEST)
+    assert refused(ledger, command) == ("cart_mismatch", "amount")
+    assert holds_at_gateway(ledger) == []
+
+
+def test_a_first_carts_checkout_for_the_balance_due_holds_it(ledger: Ledger) -> None:
+    cart, raw = first_cart(ledger)
+    command = m.AuthorizeCard(account="ACC1", authorization="H1", order="Q1", amount="80.00", token="tok_visa",
+                              cart=cart, cart_token=raw, actor=GUEST)
+    assert ledger.service.handle(command).status == "active"
+    assert holds_at_gateway(ledger) == [8000]
