@@ -68,11 +68,13 @@ def unavailable(request: PortalRequest, _: LedgerUnavailable) -> Template:
 
 
 def internal(request: PortalRequest, error: Exception) -> Template:
-    """500: logged with its traceback and a reference the page repeats (never the request's body)."""
+    """500: logged with its traceback and a reference the page repeats (never the request's body, nor its path: a
+    link's raw token is a part of it, ``/portal/cart/{raw}``; the route's template is logged)."""
     if isinstance(error, HTTPException) and error.status_code < 500:
         return page("message", request, error.status_code, title="Cannot do that", message=str(error.detail))
     reference = uuid.uuid4().hex[:12]
-    log.error("portal_request_failed", path=request.url.path, reference=reference, error=repr(error), exc_info=error)
+    log.error("portal_request_failed", path=request.scope.get("path_template") or "?", reference=reference,
+              error=repr(error), exc_info=error)
     return page("message", request, 500, title="Something went wrong",
                 message=f"Nothing more was done. If it happens again, quote reference {reference}.")
 

@@ -1,0 +1,42 @@
+"""Review of the cart page (seed 004): what an error on the page writes down never holds the link's raw token."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from ledger.web import app
+from tests.web.conftest import Site
+from tests.web.test_cart import price_rose
+
+pytestmark = pytest.mark.nats
+
+
+class Lines:
+    """A logger that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict[str, Any]]] = []
+
+    def error(self, event: str, **fields: Any) -> None:
+        self.lines.append((event, fields))
+
+
+async def test_a_failing_cart_page_logs_no_raw_token(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    link = price_rose(site)
+    raw = unquote(urlsplit(link).path.rsplit("/", 1)[-1])
+    await site.log_in()
+    logged = Lines()
+    monkeypatch.setattr(app, "log", logged)
+
+    async def broken(account: str) -> Any:
+        raise RuntimeError("the read failed")
+
+    monkeypatch.setattr(site.portal.client, "account", broken)
+    shown = await site.client.get(link)
+    assert shown.status_code == 500
+    [(event, fields)] = logged.lines
+    assert (event, fields["path"]) == ("portal_request_failed", "/portal/cart/{raw}")
+    assert raw not in repr(logged.lines)
