@@ -69,9 +69,17 @@ class AuthorizationDecisions(PaymentDecisions):
         refused by the handler, nothing written); ``placed``: see :meth:`check_authorization`."""
         self.check_authorization(authorization=authorization, order=order, amount=amount, at=ctx.at, placed=placed,
                                  cart=cart, cart_token_hash=cart_token_hash)
+        self.check_new_hold(transaction_id)
         return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization, order_id=order,
                             amount=amount, token=token, transaction_id=transaction_id,
                             expires_at=expires_at or ctx.at + AUTHORIZATION_TTL, cart_id=cart)
+
+    def check_new_hold(self, transaction_id: str) -> None:
+        """Refuse to record a hold the gateway answered with one the account holds already: an idempotency key
+        reused for another hold gets the first hold's answer, and two holds on one would count its money twice."""
+        if any(a.transaction_id == transaction_id for a in self.state.authorizations.values()):
+            raise Conflict("this idempotency key was used for another hold", field="key",
+                           code="idempotency_key_reused")
 
     def record_declined_checkout(self, ctx: ev.Context, *, authorization: str, order: str, cart: str,
                                  cart_token_hash: str, decline_code: str) -> ev.CardAuthorizationFailed:
@@ -132,6 +140,7 @@ class AuthorizationDecisions(PaymentDecisions):
         if status != "approved":
             return self.trigger(ctx, ev.ReauthorizationFailed, authorization_id=authorization, order_id=found.id,
                                 decline_code=decline_code or "declined", cart_id=cart)
+        self.check_new_hold(transaction_id)
         return self.trigger(ctx, ev.Reauthorized, authorization_id=authorization,
                             new_authorization_id=new_authorization, order_id=found.id, amount=amount,
                             transaction_id=transaction_id, expires_at=expires_at or ctx.at + AUTHORIZATION_TTL,

@@ -55,3 +55,23 @@ def test_a_first_carts_checkout_for_the_balance_due_holds_it(ledger: Ledger) -> 
                               cart=cart, cart_token=raw, actor=GUEST)
     assert ledger.service.handle(command).status == "active"
     assert holds_at_gateway(ledger) == [8000]
+
+
+def test_a_key_reused_for_another_hold_never_records_the_first_holds_transaction_twice(ledger: Ledger) -> None:
+    def hold(authorization: str) -> m.AuthorizeCard:
+        return m.AuthorizeCard(account="ACC1", authorization=authorization, order="Q1", amount="40.00",
+                               token="tok_visa", key="K1")
+
+    ledger.service.handle(hold("H1"))
+    assert refused(ledger, hold("H2")) == ("idempotency_key_reused", "key")
+    assert ledger.service.handle(hold("H1")).replayed
+
+
+def test_a_key_reused_for_another_reauthorization_is_refused(ledger: Ledger) -> None:
+    ledger.service.handle(m.PlaceOrder(account="ACC1", order="Q2", amount="80.00"))
+    for order, hold in (("Q1", "H1"), ("Q2", "H2")):
+        ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization=hold, order=order, amount="40.00",
+                                              token="tok_visa"))
+    ledger.service.handle(m.Reauthorize(account="ACC1", authorization="H1", new_authorization="N1", key="K2"))
+    assert refused(ledger, m.Reauthorize(account="ACC1", authorization="H2", new_authorization="N2",
+                                         key="K2")) == ("idempotency_key_reused", "key")
