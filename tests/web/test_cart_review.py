@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import pytest
 
 from ledger.web import app
-from tests.web.conftest import Site
+from tests.web.conftest import Site, register
 from tests.web.test_cart import price_rose
 
 pytestmark = pytest.mark.nats
@@ -40,3 +40,22 @@ async def test_a_failing_cart_page_logs_no_raw_token(site: Site, monkeypatch: py
     [(event, fields)] = logged.lines
     assert (event, fields["path"]) == ("portal_request_failed", "/portal/cart/{raw}")
     assert raw not in repr(logged.lines)
+
+
+async def test_a_checkout_without_its_csrf_token_is_refused_and_holds_nothing(site: Site) -> None:
+    link = price_rose(site)
+    await site.log_in()
+    path = link.replace("?", "/checkout?", 1)
+    posted = await site.client.post(path, data={"new_hold": "AUTH-X"})
+    assert posted.status_code == 403
+    assert [a.id for a in (await site.reader.account("ACC1")).authorizations] == ["AU1"]
+
+
+async def test_the_login_page_never_sends_a_customer_off_the_portal(site: Site) -> None:
+    await site.client.get("/portal/login")
+    register(site)
+    for target in ("https://evil.example/portal/", "//evil.example/portal/", "/portal/cart/x?next=//evil"):
+        done = await site.submit(f"/portal/login?{urlencode({'next': target})}", "/portal/login", follow=False,
+                                 email="ada@example.com", password="correct horse battery", next=target)
+        assert done.status_code == 303 and done.headers["location"].startswith("/portal/"), target
+        assert not done.headers["location"].startswith("//")
