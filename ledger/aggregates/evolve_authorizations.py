@@ -25,6 +25,8 @@ def _(event: ev.CardAuthorized, state: AccountState) -> None:
 @evolve.register
 def _(event: ev.CardAuthorizationFailed, state: AccountState) -> None:
     state.orders[event.order_id].manual_processing = True
+    if (cart := state.carts.get(event.cart_id)) is not None:
+        cart.declined_for = event.authorization_id
 
 
 @evolve.register

@@ -145,6 +145,9 @@ class Cart(msgspec.Struct, gc=False, array_like=True):
     authorization_id: str | None = None
     status: str = "open"
     used_for: str | None = None
+    #: The hold id of this cart's last declined checkout (an order's first cart): the same request again is that
+    #: decline, recorded once.
+    declined_for: str | None = None
 
 
 class Invitation(msgspec.Struct, gc=False, array_like=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ledger.bootstrap import Ledger
@@ -96,3 +97,16 @@ def test_a_hold_placed_by_phone_after_a_declined_first_cart_resolves_the_manual_
     keeper.close()
     assert not ledger.store.account(account_uuid("ACC1")).state.orders["Q1"].manual_processing
     assert [row["order"] for row in board] == []
+
+
+def test_a_declined_first_cart_checkout_sent_twice_is_recorded_once(ledger: Ledger) -> None:
+    cart, raw = first_cart(ledger)
+    command = m.AuthorizeCard(account="ACC1", authorization="H1", order="Q1", amount="80.00", token="tok_decline",
+                              cart=cart, cart_token=raw, actor=GUEST, key="K9")
+    first, again = ledger.service.handle(command), ledger.service.handle(command)
+    assert (first.status, again.status, again.replayed) == ("manual_processing", "manual_processing", True)
+    names = [type(e).__name__ for e in ledger.store.events.get(account_uuid("ACC1"))]
+    assert names.count("CardAuthorizationFailed") == 1
+    assert again.detail == first.detail and again.transaction_id == first.transaction_id
+    other_card = msgspec.structs.replace(command, token="tok_visa", key=None)
+    assert ledger.service.handle(other_card).status == "active"  # another card under the hold id: a new request

@@ -11,6 +11,7 @@ from ledger.commands.handlers.registry import HandlerRegistry, recorded, replaye
 from ledger.commands.unit import Unit
 from ledger.commands.validation import amount_of, cart_proof, check_id, check_text, gateway_token, token_hash
 from ledger.errors import Conflict, LedgerError, PolicyViolation
+from ledger.ports.gateway import ChargeResult
 
 HANDLERS = HandlerRegistry()
 #: A capture made (its answer lost, or its write race lost) when another writer paid its order or invoice is
@@ -29,6 +30,9 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     if (existing := repeated_hold(account, cmd, auth_id, amount, token, (cart, proof))) is not None:
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
+    if (declined := declined_before(unit, account, cart, auth_id, key)) is not None:
+        return replayed(cmd.account, auth_id, status="manual_processing",
+                        detail=declined.decline_code or "authorization_declined")
     placed = False
 
     def check() -> None:  # the limit by balance due and live holds applies to holds not yet placed
@@ -58,6 +62,16 @@ def repeated_hold(account: Account, cmd: m.AuthorizeCard, auth_id: str, amount: 
     if not account.checked_out(*cart, checkout=auth_id, order=cmd.order) or existing is None:
         return None
     return existing if (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token) else None
+
+
+def declined_before(unit: Unit, account: Account, cart: str | None, auth_id: str, key: str) -> ChargeResult | None:
+    """The gateway's decline of this very checkout of ``cart`` (its hold id, card and amount: its key), when it is
+    on record (``CardAuthorizationFailed``), or None: the same request again is answered, not recorded twice."""
+    found = account.state.carts.get(cart) if cart is not None else None
+    if found is None or found.declined_for != auth_id:
+        return None
+    earlier = unit.ports.gateway.find(idempotency_key=gateway_key(account.id, key))
+    return earlier if earlier is not None and earlier.status == "declined" else None
 
 
 def declined_checkout(unit: Unit, account: Account, cmd: m.AuthorizeCard, auth_id: str,

@@ -35,7 +35,7 @@ def recorded(unit: Unit, account_id: str | None, reference: str, *, status: str 
 
 
 def replayed(account_id: str | None, reference: str, *, status: str | None = None,
-             transaction_id: str | None = None) -> m.Outcome:
+             transaction_id: str | None = None, detail: str = "") -> m.Outcome:
     """The outcome of an idempotent repeat: nothing written, the first result answered."""
     return m.Outcome(account=account_id, reference=reference, replayed=True, status=status,
-                     transaction_id=transaction_id)
+                     transaction_id=transaction_id, detail=detail)
