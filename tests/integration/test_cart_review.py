@@ -110,3 +110,18 @@ def test_a_declined_first_cart_checkout_sent_twice_is_recorded_once(ledger: Ledg
     assert again.detail == first.detail and again.transaction_id == first.transaction_id
     other_card = msgspec.structs.replace(command, token="tok_visa", key=None)
     assert ledger.service.handle(other_card).status == "active"  # another card under the hold id: a new request
+
+
+def test_a_declined_reauthorization_sent_twice_is_recorded_once(ledger: Ledger) -> None:
+    ledger.service.handle(m.PlaceOrder(account="ACC1", order="Q2", amount="80.00"))
+    ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="H1", order="Q2", amount="80.00",
+                                          token="tok_visa"))
+    ledger.service.handle(m.ChangeOrderPrice(account="ACC1", order="Q2", amount="90.00"))
+    command = m.Reauthorize(account="ACC1", authorization="H1", new_authorization="N1", token="tok_decline")
+    first, again = ledger.service.handle(command), ledger.service.handle(command)
+    assert (first.status, again.status, again.replayed) == ("manual_processing", "manual_processing", True)
+    assert (again.transaction_id, again.detail) == (first.transaction_id, first.detail)
+    names = [type(e).__name__ for e in ledger.store.events.get(account_uuid("ACC1"))]
+    assert names.count("ReauthorizationFailed") == 1
+    other_card = msgspec.structs.replace(command, token="tok_visa")
+    assert ledger.service.handle(other_card).status == "active"

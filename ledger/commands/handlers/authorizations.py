@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ledger.aggregates import Account
+from ledger.aggregates import events as ev
 from ledger.aggregates.idempotency import check_repeat, gateway_key, idempotency_key, request_fingerprint
 from ledger.aggregates.state import Authorization
 from ledger.commands import messages as m
@@ -68,8 +69,11 @@ def declined_before(unit: Unit, account: Account, cart: str | None, auth_id: str
     """The gateway's decline of this very checkout of ``cart`` (its hold id, card and amount: its key), when it is
     on record (``CardAuthorizationFailed``), or None: the same request again is answered, not recorded twice."""
     found = account.state.carts.get(cart) if cart is not None else None
-    if found is None or found.declined_for != auth_id:
-        return None
+    return declined(unit, account, key) if found is not None and found.declined_for == auth_id else None
+
+
+def declined(unit: Unit, account: Account, key: str) -> ChargeResult | None:
+    """The gateway's decline of the hold asked under ``key``, or None (nothing asked, or not declined)."""
     earlier = unit.ports.gateway.find(idempotency_key=gateway_key(account.id, key))
     return earlier if earlier is not None and earlier.status == "declined" else None
 
@@ -132,6 +136,9 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
             unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
         return replayed(cmd.account, new_id, status=done.status, transaction_id=done.transaction_id)
     amount, token, key = reauthorization_asked(unit, account, old, new_id, cmd)
+    if old.status == "failed" and (earlier := declined(unit, account, key)) is not None:  # this very request
+        return replayed(cmd.account, new_id, status="manual_processing", transaction_id=earlier.transaction_id,
+                        detail=ev.ReauthorizationFailed.__name__)
     result = hold(unit, account, key, token=token, amount=amount, check=lambda: account.check_reauthorization(
         authorization=old.id, new_authorization=new_id, amount=amount, cart=cart, cart_token_hash=proof))
     if result.status == "approved":  # the old hold goes only once the new one is on record
