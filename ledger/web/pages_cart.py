@@ -164,12 +164,14 @@ async def checkout(request: PortalRequest, raw: FromPath[str], account: FromQuer
         return _login_first(link)
     found, session, form = await cart_of(request, link), customer(request), await request.form()
     new_hold, card = str(form.get("new_hold", "")), str(form.get("card_token", "")) or None
-    proof = {"cart": link.cart, "cart_token": link.token}
+    shown = str(form.get("amount", "")) or found.due  # what the customer approved (a page from before: the due)
+    if shown != found.due:  # the order changed since the page was shown: the customer approves the new amount
+        return _changed(request)
+    proof = {"cart": link.cart, "cart_token": link.token, "amount": shown}
     if link.hold:
         name, body = "auth.reauthorize", {"authorization": link.hold, "new_authorization": new_hold, "token": card}
     else:
-        name, body = "auth.create", {"authorization": new_hold, "order": link.order, "amount": found.due,
-                                     "token": card or ""}
+        name, body = "auth.create", {"authorization": new_hold, "order": link.order, "token": card or ""}
     try:
         outcome = await portal_of(request).client.command(
             name, session.account, {k: v for k, v in {**body, **proof}.items() if v is not None},
@@ -190,9 +192,18 @@ async def _refused(request: PortalRequest, link: CartLink, refused: LedgerError)
     not_theirs(refused)
     if refused.field == "token" and not link.hold:
         return await _cart_page(request, link, 402, error=DECLINED.format(refused.code.replace("_", " ")))
+    if refused.field == "amount" and refused.code in ("cart_mismatch", "below_amount_due", "exceeds_amount_due"):
+        return _changed(request)  # the ledger's amount moved between the page's read and the checkout
     return page("message", request, CART_REFUSALS.get(refused.code, 409), title="This cart cannot be used",
                 message=f"{REFUSALS.get(refused.code, refused.message)} Nothing was charged.",
                 action=("/portal/", "Back to your account"))
+
+
+def _changed(request: PortalRequest) -> Template:
+    """409: the amount to approve changed since the page was shown; nothing was charged, the cart shows the new."""
+    return page("message", request, 409, title="This cart cannot be used",
+                message=f"{REFUSALS['below_amount_due']} Open the link again to see the new amount. Nothing was "
+                        "charged.", action=("/portal/", "Back to your account"))
 
 
 @get("/portal/cart/approved/{hold:str}", guards=[logged_in])

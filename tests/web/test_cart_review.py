@@ -9,7 +9,8 @@ import pytest
 
 from ledger.web import app
 from tests.web.conftest import Site, register
-from tests.web.test_cart import price_rose
+from ledger.commands import messages as m
+from tests.web.test_cart import form_of, price_rose
 
 pytestmark = pytest.mark.nats
 
@@ -59,3 +60,20 @@ async def test_the_login_page_never_sends_a_customer_off_the_portal(site: Site) 
                                  email="ada@example.com", password="correct horse battery", next=target)
         assert done.status_code == 303 and done.headers["location"].startswith("/portal/"), target
         assert not done.headers["location"].startswith("//")
+
+
+async def test_approve_holds_the_amount_the_page_showed_or_nothing(site: Site) -> None:
+    link = price_rose(site)
+    await site.log_in()
+    shown = await site.client.get(link)
+    assert "Approve 150.00 USD" in shown.text
+    action, fields = form_of(shown)
+    site.staff(m.ChangeOrderPrice(account="ACC1", order="O1", amount="200.00"))  # while the page is open
+    posted = await site.client.post(action, data=fields)
+    assert posted.status_code == 409 and "price of this order changed" in posted.text
+    assert [a.id for a in (await site.reader.account("ACC1")).authorizations] == ["AU1"]
+    again = await site.client.get(link)
+    assert "Approve 200.00 USD" in again.text
+    action, fields = form_of(again)
+    done = await site.client.post(action, data=fields)
+    assert done.status_code == 200 and "Your card is authorized for 200.00 USD" in done.text
