@@ -1,4 +1,5 @@
-"""Review of the cart page (seed 004): what an error on the page writes down never holds the link's raw token."""
+"""Review of the cart page (seed 004): an error logs no raw token, a checkout needs its CSRF token and holds the
+amount the page showed, login never leaves the portal."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 import pytest
 
+from ledger.commands import messages as m
 from ledger.web import app
 from tests.web.conftest import Site, register
-from ledger.commands import messages as m
 from tests.web.test_cart import form_of, price_rose
 
 pytestmark = pytest.mark.nats
