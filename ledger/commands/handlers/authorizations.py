@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from ledger.aggregates import Account
 from ledger.aggregates import events as ev
 from ledger.aggregates.idempotency import check_repeat, gateway_key, idempotency_key, request_fingerprint
@@ -15,6 +18,7 @@ from ledger.errors import Conflict, LedgerError, PolicyViolation
 from ledger.ports.gateway import ChargeResult
 
 HANDLERS = HandlerRegistry()
+T = TypeVar("T")
 #: A capture made (its answer lost, or its write race lost) when another writer paid its order or invoice is
 #: recorded and the excess becomes credit, as a payment's charge is; one whose order was cancelled or invoice
 #: voided meanwhile is refunded instead (:func:`ledger.commands.gateway_calls.capture`).
@@ -28,7 +32,8 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     auth_id, amount, token = check_id(cmd.authorization, "authorization"), amount_of(account, cmd.amount), \
         gateway_token(cmd.token)
     cart, proof = cart_proof(cmd.cart, cmd.cart_token)  # a cart link's checkout: the link is checked first
-    if (existing := repeated_hold(account, cmd, auth_id, amount, token, (cart, proof))) is not None:
+    existing = retried(unit, lambda: repeated_hold(account, cmd, auth_id, amount, token, (cart, proof)), None)
+    if existing is not None:
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
     if (declined := declined_before(unit, account, cart, auth_id, key)) is not None:
@@ -53,6 +58,18 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
                            transaction_id=result.transaction_id, expires_at=result.expires_at, placed=placed,
                            cart=cart, cart_token_hash=proof)
     return recorded(unit, cmd.account, auth_id, status="active", transaction_id=result.transaction_id)
+
+
+def retried(unit: Unit, look: Callable[[], T], otherwise: T) -> T:
+    """``look()``, the lookup of an earlier answer to this request (its cart link checked first). After a lost
+    write race its refusal (the cart used meanwhile by another checkout ...) is ``otherwise``: the check before
+    the gateway refuses the request again and releases the hold the first attempt got (:func:`hold`)."""
+    try:
+        return look()
+    except LedgerError:
+        if not unit.after_conflict:
+            raise
+        return otherwise
 
 
 def repeated_hold(account: Account, cmd: m.AuthorizeCard, auth_id: str, amount: int, token: str,
@@ -129,7 +146,8 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     account = unit.account(cmd.account)
     new_id = check_id(cmd.new_authorization, "new_authorization")
     cart, proof = cart_proof(cmd.cart, cmd.cart_token)  # a cart link's checkout: the link is checked first
-    repeat = account.checked_out(cart, proof, checkout=new_id, authorization=cmd.authorization)
+    repeat = retried(unit, lambda: account.checked_out(cart, proof, checkout=new_id, authorization=cmd.authorization),
+                     False)
     old, done = account.authorization(cmd.authorization), account.state.authorizations.get(new_id)
     if repeat and old.replaced_by == new_id and done is not None:
         if old.status == "reauthorized":  # released after the save, which a crash may have cut short: again
