@@ -1,4 +1,6 @@
-"""Review of cart links (seed 004) from a guest's side: what a holder of a link may and may not do with it."""
+"""Review of cart links (seed 004) from a guest's side: a first cart's checkout holds the balance due, no less; an
+idempotency key reused for another hold is refused rather than recording one gateway hold twice; a declined
+checkout sent again is recorded once; a hold placed by phone resolves a declined first cart (xfail)."""
 
 from __future__ import annotations
 
