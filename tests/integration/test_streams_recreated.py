@@ -42,7 +42,9 @@ async def test_the_email_worker_recreates_its_consumer_and_stream(tmp_path: Path
     ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))
     ledger.service.handle(m.SendInvitation(account="ACC1"))
     nc, js = await fresh_streams(nats_server)
-    relay = Relay(ledger.store, js)
+    # The relay's publish into the deleted stream is never acknowledged: it retries once its ack timeout passes
+    # (10 s by default, a retry whenever it passes: at-least-once, which the worker's inbox absorbs).
+    relay = Relay(ledger.store, js, ack_timeout=1.0)
     mailer = MemoryMailer()
     worker = EmailWorker(ledger.store, mailer, ledger.ports.tokens)
     stop = asyncio.Event()
