@@ -18,8 +18,8 @@ def _(event: ev.CardAuthorized, state: AccountState) -> None:
         event.authorization_id, event.order_id, event.amount, event.token, event.transaction_id,
         event.timestamp, event.expires_at, order_price=order.amount if order is not None else None)
     cart_used(state, event.cart_id, event.authorization_id)
-    if event.cart_id is not None and order is not None:
-        order.manual_processing = False  # a declined first cart was checked out with another card
+    if order is not None:  # a card held for the order: a declined cart or reauthorization is resolved (by the
+        order.manual_processing = False  # customer's link with another card, or a CSR by phone)
 
 
 @evolve.register

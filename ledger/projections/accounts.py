@@ -39,7 +39,8 @@ class AccountsProjection(Projection):
     #:    could not pay says why (``autopay_failed``); the balances name what is owed on orders (issue 14).
     #: 5: the balances' sums in two 32-bit halves, exact past 2**63 (issue 15).
     #: 6: orders keep their line items (JSON).
-    version = 6
+    #: 7: a card held for an order takes it off manual processing, whoever placed the hold (a CSR by phone).
+    version = 7
     layout = LAYOUT
 
     def __init__(self) -> None:
@@ -175,8 +176,7 @@ class AccountsProjection(Projection):
     @apply.register
     def _(self, e: ev.CardAuthorized, db: sqlite3.Connection, meta: Meta) -> None:
         self._hold(meta.account, e.authorization_id, e.order_id, e.amount, meta.at, e.expires_at.isoformat())
-        if e.cart_id is not None:  # a cart's checkout: a decline of that cart before it was resolved
-            self.orders.update(db, (meta.account, e.order_id), manual_processing=0)
+        self.orders.update(db, (meta.account, e.order_id), manual_processing=0)  # a decline was resolved
 
     @apply.register
     def _(self, e: ev.Reauthorized, db: sqlite3.Connection, meta: Meta) -> None:

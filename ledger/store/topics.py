@@ -33,7 +33,8 @@ Upcaster = Callable[[dict[str, object]], dict[str, object]]
 #:    a hold keeps that its expiry was recorded.
 #: 7: the state keeps the cart links sent (their token hashes, status and the hold that used them): a snapshot
 #:    from before would load with no carts and refuse every link sent earlier as cart_token_invalid.
-SNAPSHOT_VERSION = 7
+#: 8: a card held for an order takes it off manual processing, whoever placed the hold.
+SNAPSHOT_VERSION = 8
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
