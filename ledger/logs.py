@@ -76,6 +76,25 @@ def configure_logging(*, quiet: bool = False, fmt: str = "auto") -> None:
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+    root = logging.getLogger()  # libraries that log through the standard library (uvicorn, asyncio) write ours
+    root.handlers = [*(h for h in root.handlers if not isinstance(h, StdlibLines)), StdlibLines()]
+    root.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+class StdlibLines(logging.Handler):
+    """A standard-library log record as one of the ledger's lines (JSON in production, through the same card
+    scan and traceback rendering), named by its logger: ``{"event": "Application startup complete.", "logger":
+    "uvicorn.error", ...}``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Log ``record`` through structlog; a record that cannot be formatted is the standard library's to report."""
+        try:
+            fields: dict[str, object] = {"logger": record.name}
+            if record.exc_info and record.exc_info[0] is not None:
+                fields["exc_info"] = record.exc_info
+            structlog.get_logger(record.name).log(record.levelno, record.getMessage(), **fields)
+        except Exception:  # logging must never raise into the caller
+            self.handleError(record)
 
 
 def _displayable(_: WrappedLogger, __: str, event: EventDict) -> EventDict:

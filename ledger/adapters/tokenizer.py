@@ -96,5 +96,5 @@ def build_tokenizer(allowed_return: str) -> Litestar:
         glue = "&" if "?" in return_to else "?"
         return Redirect(f"{return_to}{glue}{urlencode(answer)}", status_code=303)
 
-    return Litestar(route_handlers=[form, tokenize],
+    return Litestar(route_handlers=[form, tokenize], logging_config=None,  # the ledger's JSON lines (ledger.logs)
                     template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine))

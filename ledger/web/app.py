@@ -84,6 +84,7 @@ def build_app(portal: Portal, *, csrf_secret: str | None = None, secure_cookies:
     config = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,
                             engine_callback=lambda e: _filters(e, portal))
     return Litestar(
+        logging_config=None,  # its records go through the ledger's JSON lines (ledger.logs), as every line does
         route_handlers=[healthz, root, static_page, *pages_access.ROUTES, *pages_account.ROUTES, *pages_pay.ROUTES,
                         *pages_cart.ROUTES, create_static_files_router("/portal/static", [HERE / "static"])],
         template_config=config,

@@ -154,3 +154,30 @@ def test_a_card_number_deep_in_a_line_or_in_a_traceback_is_redacted(monkeypatch:
     assert text.count(b"[card number]") >= 2
     monkeypatch.undo()
     configure_logging(quiet=True)  # back to the real stderr
+
+
+def test_standard_library_records_are_the_ledgers_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn, Litestar and asyncio log through the standard library: their records become JSON lines named by
+    their logger, with the card scan and a structured traceback; INFO passes in serve, only warnings in the CLI."""
+    import logging
+
+    out = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr(sys, "stderr", out)
+    configure_logging(fmt="json")
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 4242)
+    try:
+        raise RuntimeError("card 4242 4242 4242 4242 refused")
+    except RuntimeError:
+        logging.getLogger("asyncio").exception("Task exception was never retrieved")
+    LineLogger.shared(out.buffer).flush()
+    lines = [msgspec.json.decode(raw) for raw in out.buffer.getvalue().splitlines()]
+    started, failed = lines[-2:]
+    assert (started["event"], started["logger"], started["level"]) == ("Started server process [4242]",
+                                                                       "uvicorn.error", "info")
+    assert (failed["event"], failed["logger"], failed["level"]) == ("Task exception was never retrieved", "asyncio",
+                                                                    "error")
+    assert failed["exception"][0]["exc_type"] == "RuntimeError" and "4242 4242" not in str(failed)
+    assert sum(isinstance(h, type(logging.getLogger().handlers[-1])) for h in logging.getLogger().handlers) == 1
+    monkeypatch.undo()
+    configure_logging(quiet=True)  # back to the real stderr; the CLI lets only warnings through
+    assert logging.getLogger().level == logging.WARNING
