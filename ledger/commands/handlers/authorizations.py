@@ -39,23 +39,12 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     if (declined := declined_before(unit, account, cart, auth_id, key)) is not None:
         return replayed(cmd.account, auth_id, status="manual_processing",
                         detail=declined.decline_code or "authorization_declined")
-    placed = False
-
-    def check() -> None:  # the limit by balance due and live holds applies to holds not yet placed
-        nonlocal placed
-        try:
-            account.check_authorization(authorization=auth_id, order=cmd.order, amount=amount, at=unit.ctx.at,
-                                        cart=cart, cart_token_hash=proof)
-        except LedgerError as error:
-            if error.code != "exceeds_amount_due" or not placed_before(unit, account, key):
-                raise
-            placed = True
-
+    check = FirstHoldCheck(unit, account, cmd, auth_id, amount, key, (cart, proof))
     result = hold(unit, account, key, token=token, amount=amount, check=check)
     if result.status != "approved":
         return declined_checkout(unit, account, cmd, auth_id, (cart, proof), result.decline_code)
     account.authorize_card(unit.ctx, authorization=auth_id, order=cmd.order, amount=amount, token=token,
-                           transaction_id=result.transaction_id, expires_at=result.expires_at, placed=placed,
+                           transaction_id=result.transaction_id, expires_at=result.expires_at, placed=check.placed,
                            cart=cart, cart_token_hash=proof)
     return recorded(unit, cmd.account, auth_id, status="active", transaction_id=result.transaction_id)
 
@@ -105,6 +94,27 @@ def declined_checkout(unit: Unit, account: Account, cmd: m.AuthorizeCard, auth_i
     account.record_declined_checkout(unit.ctx, authorization=auth_id, order=cmd.order, cart=cart[0],
                                      cart_token_hash=cart[1], decline_code=code)
     return recorded(unit, cmd.account, auth_id, status="manual_processing", detail=code)
+
+
+class FirstHoldCheck:
+    """The account's check before a hold is asked of the gateway (the limit by balance due and live holds, the
+    cart link), passed by a hold the gateway already placed under the same key that the ledger has no record of
+    (:func:`placed_before`): ``placed`` then says it is recorded as such."""
+
+    def __init__(self, unit: Unit, account: Account, cmd: m.AuthorizeCard, auth_id: str, amount: int, key: str,
+                 cart: tuple[str | None, str]) -> None:
+        self.unit, self.account, self.cmd, self.auth_id = unit, account, cmd, auth_id
+        self.amount, self.key, self.cart, self.placed = amount, key, cart, False
+
+    def __call__(self) -> None:
+        """Refuse the hold, or let it be asked (or recorded as placed before)."""
+        try:
+            self.account.check_authorization(authorization=self.auth_id, order=self.cmd.order, amount=self.amount,
+                                             at=self.unit.ctx.at, cart=self.cart[0], cart_token_hash=self.cart[1])
+        except LedgerError as error:
+            if error.code != "exceeds_amount_due" or not placed_before(self.unit, self.account, self.key):
+                raise
+            self.placed = True
 
 
 def placed_before(unit: Unit, account: Account, key: str) -> bool:
