@@ -1,20 +1,23 @@
 """The customer's own pages (seeds 001-003): the dashboard header, the Invoices, Payments, Credits and Order
-History tabs, an invoice, and My account with its payment methods and autopay. Each reads the ledger's read API
-for the session's account only: an id of anything else answers 404."""
+History tabs, an invoice and its PDF, and My account with its payment methods and autopay. Each reads the ledger's
+read API for the session's account only: an id of anything else answers 404."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from urllib.parse import urlencode
 
 from litestar import get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from ledger.errors import LedgerError
+from ledger.web.invoice_pdf import Formats, InvoiceDocument, filename, render_pdf
 from ledger.web.ledger_client import CommandBody, LedgerClient
 from ledger.web.portal import PortalRequest, customer, logged_in, not_theirs, page, portal_of
+from ledger.web.replies import HistoryRow, InvoiceRow
 
 PERIODS = {"30d": "Last 30 days", "3m": "Last 3 months", "6m": "Last 6 months", "year": "By year"}
 INVOICE_FILTERS = {"": "All", "unpaid": "Unpaid", "open": "Open", "partially_paid": "Partially paid",
@@ -47,16 +50,36 @@ async def invoices(request: PortalRequest, status: FromQuery[str] = "") -> Templ
     return page("invoices", request, rows=rows, status=status, filters=INVOICE_FILTERS, tab="invoices")
 
 
-@get("/portal/invoices/{invoice:str}", guards=[logged_in])
-async def invoice(request: PortalRequest, invoice: FromPath[str]) -> Template:
-    """One invoice of the customer's account (404 for any other id)."""
-    client, mine = _mine(request)
+async def _invoice_of(client: LedgerClient, mine: str, invoice: str) -> tuple[InvoiceRow, HistoryRow | None]:
+    """One invoice of the account ``mine`` and the order it bills, if any (404 for an id not on the account)."""
     found = next((row for row in await client.invoices(mine) if row.id == invoice), None)
     if found is None:
         raise NotFoundException("not found")
+    if found.order_id is None:
+        return found, None
     history = await client.history(mine)
-    order = next((h for h in history if h.kind == "order" and h.id == found.order_id), None)
+    return found, next((h for h in history if h.kind == "order" and h.id == found.order_id), None)
+
+
+@get("/portal/invoices/{invoice:str}", guards=[logged_in])
+async def invoice(request: PortalRequest, invoice: FromPath[str]) -> Template:
+    """One invoice of the customer's account (404 for any other id)."""
+    found, order = await _invoice_of(*_mine(request), invoice)
     return page("invoice", request, invoice=found, order=order, tab="invoices")
+
+
+@get("/portal/invoices/{invoice:str}/pdf", guards=[logged_in])
+async def invoice_pdf(request: PortalRequest, invoice: FromPath[str]) -> Response[bytes]:
+    """Seed 002's PDF icon: the invoice's complete details as a PDF, shown in the browser (404 as its page). The
+    PDF is drawn in a worker thread: it takes ~15 ms, too long to hold the event loop."""
+    client, mine = _mine(request)
+    found, order = await _invoice_of(client, mine, invoice)
+    view = await client.account(mine)
+    document = InvoiceDocument(invoice=found, order=order, account=mine, name=view.name,
+                               email=customer(request).email, zone=portal_of(request).zone.key)
+    body = await asyncio.to_thread(render_pdf, document, Formats.of(request.app))
+    return Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{filename(found.id)}"', "Cache-Control": "private, no-store"})
 
 
 @get("/portal/payments", guards=[logged_in])
@@ -168,5 +191,5 @@ async def _act(request: PortalRequest, command: str, body: CommandBody, done: st
     return Redirect(f"/portal/account?done={done}", status_code=303)
 
 
-ROUTES = [dashboard, invoices, invoice, payments, credits, history, order, account, new_method, method_added,
-          save_method, default_method, delete_method, autopay]
+ROUTES = [dashboard, invoices, invoice, invoice_pdf, payments, credits, history, order, account, new_method,
+          method_added, save_method, default_method, delete_method, autopay]
