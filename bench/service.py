@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +50,8 @@ async def main():
 asyncio.run(main())
 """
 
+#: Outcomes with a column of their own; any other is a refusal of the command, counted by its code.
+COUNTED = ("ok", "overloaded", "deadline_exceeded", "timeout")
 
 
 class Phase(msgspec.Struct):
@@ -72,7 +75,7 @@ class Phase(msgspec.Struct):
     @property
     def refused(self) -> int:
         """Answers that are a refusal of the command itself (not shed, expired or timed out)."""
-        return len(self.answers) - self.count("ok", "overloaded", "deadline_exceeded", "timeout")
+        return len(self.answers) - self.count(*COUNTED)
 
     def latency(self, q: float, outcomes: tuple[str, ...] = ("ok",)) -> float:
         """The ``q`` quantile of the latency (ms) of answers with ``outcomes``."""
@@ -139,6 +142,10 @@ def print_phases(phases: list[Phase], verdict: Check, raw: float, label: str) ->
     print(f"store check: {'passed' if verdict.passed else 'FAILED'} ({verdict.answered_missing} answered ok but "
           f"missing, {verdict.refused_recorded} shed or expired but recorded, {verdict.past_deadline} decided "
           f"past their deadline; {verdict.timeouts_recorded} timed out at the client but recorded)")
+    for p in phases:
+        codes = Counter(a.outcome for a in p.answers if a.outcome not in COUNTED)
+        if codes:
+            print(f"  {p.name} refused: " + ", ".join(f"{code} {n}" for code, n in codes.most_common()))
     for example in verdict.examples:
         print(f"  {example}")
 
