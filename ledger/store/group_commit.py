@@ -11,7 +11,10 @@ that submission's caller sees the error (a :class:`RecordConflictError` tells it
 state). Two submissions for the same aggregate in one group cannot both be right (both were decided on the same
 version): the later one is refused with a conflict before the group is written.
 
-After a group is saved, each caller puts its aggregates back into the store's write-through cache
+After a group is saved, the gateway intents its commands resolved (:mod:`ledger.store.intents`: what the
+gateway did is now recorded) are removed in one transaction for the whole group before its callers are
+released, instead of one durable transaction per command on the write turn the committer needs; each caller
+puts its aggregates back into the store's write-through cache
 (:meth:`ledger.store.application.LedgerStore.remember`), and snapshots that became due are written after the
 callers have been released, in one more transaction (a lost snapshot costs only load time).
 """
@@ -94,12 +97,13 @@ class Submission:
     hand-off between threads in CPython, which matters at thousands of commands a second).
     """
 
-    __slots__ = ("_pending", "aggregates", "error", "events", "finished", "ids", "originators", "snapshots",
-                 "stored")
+    __slots__ = ("_pending", "aggregates", "error", "events", "finished", "ids", "intents", "originators",
+                 "snapshots", "stored")
 
     def __init__(self, aggregates: list[Aggregate], events: list[Event], stored: list[StoredEvent],
-                 snapshots: list[StoredEvent]) -> None:
+                 snapshots: list[StoredEvent], intents: Sequence[str] = ()) -> None:
         self.aggregates = aggregates
+        self.intents = intents
         self.events = events
         self.stored = stored
         self.snapshots = snapshots
@@ -146,12 +150,14 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
-    def commit(self, aggregates: Sequence[Aggregate]) -> list[Recording[UUID]]:
-        """Write the pending events of ``aggregates`` (in a group with whatever else arrives together).
+    def commit(self, aggregates: Sequence[Aggregate], intents: Sequence[str] = ()) -> list[Recording[UUID]]:
+        """Write the pending events of ``aggregates`` (in a group with whatever else arrives together), then
+        resolve the gateway ``intents`` they record the outcome of (with the group's others; one that fails is
+        logged and left for reconciliation, as :meth:`ledger.commands.unit.Unit.committed` does).
 
         Blocks until they are durable and returns their recordings (with log positions); raises
         :class:`RecordConflictError` if another writer got there first, or the error that failed this
-        submission alone.
+        submission alone. No pending events: nothing is written or resolved.
         """
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         if not events:
@@ -159,7 +165,7 @@ class GroupCommitter:
         store = self.store
         # Snapshots are encoded now, from the state these events produced, before anyone can change it.
         submission = Submission(list(aggregates), events, store.prepare(events),
-                                store.encode_snapshots(store.snapshots_due(aggregates, events)))
+                                store.encode_snapshots(store.snapshots_due(aggregates, events)), intents)
         with self._lock:
             if self._closed:
                 raise CommitterClosed("the group committer is closed")
@@ -217,6 +223,12 @@ class GroupCommitter:
         self._save(distinct, saved)
         self.groups += 1
         self.submissions += len(distinct)
+        intents = [key for submission in saved for key in submission.intents]
+        if intents:
+            try:
+                self.store.gateway_book.resolve(intents)
+            except Exception as error:  # the events are recorded: reconciliation resolves these intents
+                log.error("after_commit_failed", error=repr(error), exc_info=error)
         for submission in distinct:
             submission.finish()
         snapshots = [snapshot for submission in saved for snapshot in submission.snapshots]
