@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
@@ -37,11 +38,14 @@ from ledger.errors import NotFound
 from ledger.personal.vault import Vault, open_vault
 from ledger.ports.tokens import load_or_create_secret
 from ledger.store import seals
+from ledger.store.group_commit import SQLiteGroupRecorder
 from ledger.store.intents import GatewayBook
 from ledger.store.mapper import MsgspecMapper, StaleSnapshot
 from ledger.store.recent import RecentAccounts, RecentReads
 from ledger.store.snapshots import prune_older
 from ledger.store.sqlite_durable import SEAL_KEY
+
+log = structlog.get_logger("ledger.store")
 
 
 class Aggregate(Protocol):
@@ -196,10 +200,22 @@ class LedgerStore(Application[UUID]):
         """``events`` encoded as the store keeps them (the group committer's callers do this themselves)."""
         return [self.mapper.to_stored_event(event) for event in events]
 
-    def insert(self, stored: Sequence[StoredEvent]) -> Sequence[int]:
-        """Write encoded events in one transaction; their notification ids (log positions), in order."""
-        ids = self.recorder.insert_events(stored)
+    def insert(self, stored: Sequence[StoredEvent], resolving: Sequence[str] = ()) -> Sequence[int]:
+        """Write encoded events in one transaction; their notification ids (log positions), in order. The gateway
+        intents ``resolving`` (whose outcome these events record) are removed in the same transaction on SQLite
+        (:class:`ledger.store.group_commit.SQLiteGroupRecorder`), in one more after it elsewhere (one that fails
+        is logged and left for reconciliation, as :meth:`ledger.commands.unit.Unit.committed` does)."""
+        if not resolving or not isinstance(self.recorder, SQLiteGroupRecorder):
+            ids = self.recorder.insert_events(stored)
+        else:
+            ids = self.recorder.insert_events(stored, resolving=resolving)
+            resolving = ()
         assert ids is not None and len(ids) == len(stored)
+        if resolving:
+            try:
+                self.gateway_book.resolve(list(resolving))
+            except Exception as error:  # the events are recorded: reconciliation resolves these intents
+                log.error("after_commit_failed", error=repr(error), exc_info=error)
         return ids
 
     @staticmethod
