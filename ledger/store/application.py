@@ -38,7 +38,6 @@ from ledger.errors import NotFound
 from ledger.personal.vault import Vault, open_vault
 from ledger.ports.tokens import load_or_create_secret
 from ledger.store import seals
-from ledger.store.group_commit import SQLiteGroupRecorder
 from ledger.store.intents import GatewayBook
 from ledger.store.mapper import MsgspecMapper, StaleSnapshot
 from ledger.store.recent import RecentAccounts, RecentReads
@@ -205,7 +204,7 @@ class LedgerStore(Application[UUID]):
         intents ``resolving`` (whose outcome these events record) are removed in the same transaction on SQLite
         (:class:`ledger.store.group_commit.SQLiteGroupRecorder`), in one more after it elsewhere (one that fails
         is logged and left for reconciliation, as :meth:`ledger.commands.unit.Unit.committed` does)."""
-        if not resolving or not isinstance(self.recorder, SQLiteGroupRecorder):
+        if not resolving or not getattr(self.recorder, "resolves_intents", False):
             ids = self.recorder.insert_events(stored)
         else:
             ids = self.recorder.insert_events(stored, resolving=resolving)
