@@ -13,10 +13,10 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from ledger.environment import EnvReader, invalid
 from ledger.errors import ValidationError
 from ledger.ports.tokens import MIN_SECRET_BYTES
 from ledger.store.postgres_dsn import postgres_parameters
@@ -113,7 +113,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read settings from ``environ`` (default ``os.environ``); keyword overrides win (CLI flags)."""
-        env = _Reader(os.environ if environ is None else environ)
+        env = EnvReader(os.environ if environ is None else environ)
         chosen_db = overrides.get("db_path") or env.text("LEDGER_DB", "")
         given_home = env.text("LEDGER_HOME", "")
         if given_home or overrides.get("home") is not None or not chosen_db:
@@ -234,7 +234,7 @@ def _strong_secret(secret: str) -> str:
     return secret
 
 
-def _smtp(env: _Reader) -> Smtp | None:
+def _smtp(env: EnvReader) -> Smtp | None:
     host = env.text("SMTP_HOST", "")
     port = env.integer("SMTP_PORT", 25, least=1, most=65535)
     user, password = env.text("SMTP_USER", ""), env.text("SMTP_PASSWORD", "")
@@ -245,73 +245,10 @@ def _smtp(env: _Reader) -> Smtp | None:
                 start_tls=start_tls)
 
 
-def _nats_tls(env: _Reader) -> NatsTls | None:
+def _nats_tls(env: EnvReader) -> NatsTls | None:
     ca, cert, key = (env.text(f"LEDGER_NATS_TLS_{part}", "") for part in ("CA", "CERT", "KEY"))
     if not ca:
         if cert or key:
-            raise _invalid("LEDGER_NATS_TLS_CA", "is required with LEDGER_NATS_TLS_CERT / LEDGER_NATS_TLS_KEY")
+            raise invalid("LEDGER_NATS_TLS_CA", "is required with LEDGER_NATS_TLS_CERT / LEDGER_NATS_TLS_KEY")
         return None
     return NatsTls(ca=Path(ca), cert=Path(cert) if cert else None, key=Path(key) if key else None)
-
-
-class _Reader:
-    """Reads variables from an environment, each checked; a bad value raises a ValidationError naming it."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-
-    def text(self, name: str, default: str) -> str:
-        return self.env.get(name, default)
-
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.text(name, default)
-        if value not in choices:
-            raise _invalid(name, f"must be {' or '.join(choices)}" if len(choices) == 2
-                           else f"must be one of {', '.join(choices)}")
-        return value
-
-    def flag(self, name: str, default: bool) -> bool:
-        """``1`` or ``0`` (empty: the default)."""
-        if not self.text(name, ""):
-            return default
-        return self.choice(name, "", ("0", "1")) == "1"
-
-    def integer(self, name: str, default: int, *, least: int, most: int | None = None,
-                empty: int | None = None) -> int:
-        text = self.text(name, str(default))
-        if not text and empty is not None:
-            return empty
-        try:
-            value = int(text)
-        except ValueError:
-            raise _invalid(name, "must be an integer") from None
-        if value < least or (most is not None and value > most):
-            raise _invalid(name, f"must be at least {least}" + (f" and at most {most}" if most else ""))
-        return value
-
-    def seconds(self, name: str, default: float) -> float:
-        try:
-            value = float(self.text(name, str(default)))
-        except ValueError:
-            raise _invalid(name, "must be a number of seconds") from None
-        if not value > 0 or value == float("inf"):
-            raise _invalid(name, "must be a positive number of seconds")
-        return value
-
-    def timezone(self, name: str, default: str) -> str:
-        value = self.text(name, default)
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise _invalid(name, "must be an IANA time zone (America/New_York)") from None
-        return value
-
-    def url(self, name: str, default: str) -> str:
-        value = self.text(name, default)
-        if not value.startswith(("http://", "https://")):
-            raise _invalid(name, "must be an http:// or https:// URL")
-        return value
-
-
-def _invalid(name: str, rule: str) -> ValidationError:
-    return ValidationError(f"{name} {rule}", field=name)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Protocol
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ledger.aggregates.state import AccountState, Authorization, Invitation
+from ledger.aggregates.carts import cart_amount, cart_status
+from ledger.aggregates.state import AccountState, Authorization, Cart, Invitation
 from ledger.money import format_amount
 from ledger.ports.ids import account_uuid
 
@@ -76,6 +78,19 @@ class AuthorizationView(msgspec.Struct, frozen=True):
     expires_at: str
 
 
+class CartView(msgspec.Struct, frozen=True):
+    """A cart link sent (seed 004), never its token's hash: its order, the hold it reauthorizes (none for an
+    order's first hold), its status (open, used, replaced, closed) and ``amount``: what the ledger holds when an
+    open cart is checked out now (issue 14: a stale cart never charges a paid or repriced order), else what it
+    asked for."""
+
+    id: str
+    order: str
+    authorization: str | None
+    amount: str
+    status: str
+
+
 class MethodView(msgspec.Struct, frozen=True):
     """A saved payment method as a CSR may see it: never its gateway token."""
 
@@ -104,6 +119,7 @@ class AccountView(msgspec.Struct, frozen=True):
     methods: list[MethodView]
     autopay: bool
     portal: str
+    carts: list[CartView] = []
 
 
 def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetime | None = None,
@@ -148,7 +164,15 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetim
                  for m in state.methods.values()],
         autopay=state.autopay_method is not None,
         portal=portal_status(state.invitation, now),
+        carts=[cart_view(state, c, fmt) for c in state.carts.values()],
     )
+
+
+def cart_view(state: AccountState, cart: Cart, fmt: Callable[[int], str]) -> CartView:
+    """A cart as :class:`CartView` shows it, ``fmt`` writing its amount."""
+    status = cart_status(state, cart)
+    amount = cart_amount(state, cart) if status == "open" else cart.amount
+    return CartView(cart.id, cart.order_id, cart.authorization_id, fmt(amount), status)
 
 
 def hold_status(auth: Authorization, now: datetime | None) -> str:
@@ -165,7 +189,38 @@ def portal_status(invitation: Invitation | None, now: datetime | None) -> str:
     return invitation.status
 
 
-def stored_account_view(store: Any, account_id: str, zone: ZoneInfo | None = None,
+class Sealed(Protocol):
+    """What opens an account's sealed email and name (:class:`ledger.personal.vault.Vault`)."""
+
+    def reveal(self, account: UUID | str, value: str) -> str:
+        """``value`` opened with ``account``'s key (``[erased]`` once the key is destroyed)."""
+        ...
+
+
+class Stateful(Protocol):
+    """An account aggregate, as far as a view reads it: its state."""
+
+    @property
+    def state(self) -> AccountState:
+        """The account's state, as its events made it."""
+        ...
+
+
+class AccountStore(Protocol):
+    """What :func:`stored_account_view` reads of a store (:class:`ledger.store.application.LedgerStore`): an
+    account by its aggregate id, and the vault of its personal data."""
+
+    @property
+    def personal(self) -> Sealed:
+        """The vault that seals personal data."""
+        ...
+
+    def account(self, aggregate_id: UUID) -> Stateful:
+        """The account aggregate ``aggregate_id``, as of its last event."""
+        ...
+
+
+def stored_account_view(store: AccountStore, account_id: str, zone: ZoneInfo | None = None,
                         now: datetime | None = None) -> AccountView:
     """:func:`account_view` of ``account_id`` as the store holds it, its sealed email and name revealed (or
     ``[erased]`` once the account was forgotten)."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import re
-from collections.abc import AsyncIterator, Iterator, MutableMapping
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -87,7 +89,7 @@ def edit_events(folder: Path, old: str, new: str, *, position: int | None = None
 
 
 def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_interval: int = 100,
-                gateway: GatewaySimulator | None = None) -> Ledger:
+                gateway: GatewaySimulator | None = None, ids: SequentialIds | None = None) -> Ledger:
     """A ledger on ``folder/ledger.db`` (or a PostgreSQL schema of its own) with deterministic time and ids."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # a private home, as the ledger requires
     store: dict[str, Any] = {}
@@ -98,7 +100,36 @@ def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_inte
                                  gateway_db=folder / "gateway.db", snapshot_interval=snapshot_interval, **store)
     clock = clock or ManualClock(START, zone=settings.timezone)
     return build(settings, clock=clock, gateway=gateway or GatewaySimulator(clock, str(folder / "gateway.db")),
-                 ids=SequentialIds())
+                 ids=ids or SequentialIds())
+
+
+class LedgerCopies:
+    """Ledgers that each start from the same state, for properties that need a fresh ledger per example: the
+    set-up runs once on a ledger of its own, whose closed files (store, gateway, keys, secret) each :meth:`new`
+    ledger then gets a copy of, with the ids it had handed out (a restart of that ledger, as private as a
+    freshly built one). On PostgreSQL, whose schema a copied folder does not carry, every ledger runs the
+    set-up itself."""
+
+    def __init__(self, folder: Path, setup: Callable[[Ledger], object]) -> None:
+        self.folder, self.setup = folder, setup
+        ledger = make_ledger(folder)
+        try:
+            setup(ledger)
+            assert isinstance(ledger.ports.ids, SequentialIds)
+            self.ids = copy.deepcopy(ledger.ports.ids)
+        finally:
+            ledger.close()
+            if isinstance(ledger.ports.gateway, GatewaySimulator):
+                ledger.ports.gateway.close()  # its write-ahead log checkpointed: the files are whole
+
+    def new(self, folder: Path) -> Ledger:
+        """A ledger on ``folder`` (empty or missing) in the state the set-up left."""
+        if backend() != "sqlite":
+            ledger = make_ledger(folder)
+            self.setup(ledger)
+            return ledger
+        shutil.copytree(self.folder, folder, dirs_exist_ok=True)
+        return make_ledger(folder, ids=copy.deepcopy(self.ids))
 
 
 def logged(ledger: Ledger) -> list[Any]:

@@ -216,8 +216,10 @@ class EmailWorker:
         if isinstance(event, ev.ReauthorizationRequested | ev.CartRequested):  # a new hold, or an order's first
             raw = self.tokens.issue("cart", state.account_id, event.cart_id)
             amount = event.new_amount if isinstance(event, ev.ReauthorizationRequested) else event.amount
-            return state.email, render("cart", currency, order=event.order_id, amount=amount,
-                                       link=self.link("cart", state.account_id, event.cart_id, raw))
+            hold = {"hold": event.authorization_id} if isinstance(event, ev.ReauthorizationRequested) else {}
+            link = portal_page(self.portal_url, f"cart/{raw}", account=state.account_id, cart=event.cart_id,
+                               order=event.order_id, **hold)
+            return state.email, render("cart", currency, order=event.order_id, amount=amount, link=link)
         if isinstance(event, ev.AutopayFailed) and event.method_id in state.methods:
             card = state.methods[event.method_id]
             invoice = state.invoices[event.invoice_id]

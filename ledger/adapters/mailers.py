@@ -20,14 +20,17 @@ from ledger.ports.mailer import DeliveryUncertain, Email
 
 
 def message_bytes(email: Email, linesep: str = "\n") -> bytes:
-    """The MIME message of ``email``: its headers, then plain-text and HTML alternatives (UTF-8, base64), lines
-    ending in ``linesep`` (CRLF for SMTP, LF in a Maildir file).
+    """The MIME message of ``email``: its headers, then plain-text and HTML alternatives (UTF-8), lines
+    ending in ``linesep`` (CRLF for SMTP, LF in a Maildir file). A part is written as it is (7bit) when it can be:
+    someone reading the Maildir file (the README's quick start) sees the text and its links; else base64
+    (:func:`_part`).
 
     Written directly rather than through ``email.message``: its generator walks, folds and re-encodes the
     whole message (2-3 ms of CPU per email with ``EmailMessage``, 0.7 ms with ``compat32``), and the emails
-    worker writes one per event that mails. The boundary holds ``_``, which base64 never does, so no part can
-    contain it. A subject or display name that is not printable ASCII is RFC 2047 encoded, a long subject
-    folded; a line break in a header value is refused (it would start another header).
+    worker writes one per event that mails. The boundary holds ``_``, which base64 never does, and a 7bit part
+    never has a line that starts with it, so no part can contain it. A subject or display name that is not
+    printable ASCII is RFC 2047 encoded, a long subject folded; a line break in a header value is refused (it
+    would start another header).
     """
     boundary = f"=_ledger_{hashlib.sha1(email.message_id.encode()).hexdigest()}"
     lines = [f"From: {_address(email.sender)}", f"To: {_address(email.to)}", f"Subject: {_subject(email.subject)}",
@@ -36,11 +39,21 @@ def message_bytes(email: Email, linesep: str = "\n") -> bytes:
         lines.append(f"Date: {format_datetime(email.sent_at)}")
     lines += ["MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{boundary}"', ""]
     for subtype, body in (("plain", email.text), ("html", email.html)):
-        lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"',
-                  "Content-Transfer-Encoding: base64", "", base64.encodebytes(body.encode()).decode().rstrip("\n")]
+        lines += [f"--{boundary}", f'Content-Type: text/{subtype}; charset="utf-8"', *_part(body)]
     lines += [f"--{boundary}--", ""]
-    text = "\n".join(lines)  # the only line breaks: ours (bodies are base64, headers refuse them)
+    text = "\n".join(lines)  # the only line breaks: ours and a 7bit part's "\n" (headers refuse them)
     return (text if linesep == "\n" else text.replace("\n", linesep)).encode()
+
+
+def _part(body: str) -> list[str]:
+    """A body part's transfer-encoding header, blank line and content: 7bit when every line is ASCII without a
+    carriage return or NUL, at most 998 characters (RFC 5322) and does not start with ``--=_ledger_`` (a
+    boundary); base64 otherwise (a name with an accent, a long line)."""
+    body_lines = body.split("\n")
+    if body.isascii() and "\r" not in body and "\0" not in body and all(
+            len(line) <= 998 and not line.startswith("--=_ledger_") for line in body_lines):
+        return ["Content-Transfer-Encoding: 7bit", "", *body_lines]
+    return ["Content-Transfer-Encoding: base64", "", base64.encodebytes(body.encode()).decode().rstrip("\n")]
 
 
 def _one_line(value: str) -> str:

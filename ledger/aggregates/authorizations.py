@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
+from ledger.aggregates.carts import REAUTHORIZABLE, check_cart, checkout_amount
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.limits import check_amount
 from ledger.aggregates.payments import OVERTAKEN, PaymentDecisions
@@ -40,10 +41,13 @@ def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field
 
 class AuthorizationDecisions(PaymentDecisions):
     def check_authorization(self, *, authorization: str, order: str, amount: int, at: datetime,
-                            placed: bool = False) -> None:
-        """Refuse before the gateway is asked: a new id, on an open order, for no more than its balance due less
-        the live holds on it at ``at``. ``placed``: the gateway placed this hold already (an earlier attempt whose
-        answer was lost), so what other writers changed since (payments, other holds) no longer limits it."""
+                            placed: bool = False, cart: str | None = None, cart_token_hash: str = "") -> None:
+        """Refuse before the gateway is asked: the order's first cart link, when named (:func:`check_cart`), a new
+        id, on an open order, for no more than its balance due less the live holds on it at ``at``. ``placed``: the
+        gateway placed this hold already (an earlier attempt whose answer was lost), so what other writers changed
+        since (payments, other holds) no longer limits it."""
+        if cart is not None:
+            check_cart(self.state, cart, cart_token_hash, checkout=authorization, order=order)
         if authorization in self.state.authorizations:
             raise Conflict(f"authorization {authorization} already exists", field="authorization",
                            code="duplicate_id")
@@ -55,14 +59,34 @@ class AuthorizationDecisions(PaymentDecisions):
                 raise
 
     def authorize_card(self, ctx: ev.Context, *, authorization: str, order: str, amount: int, token: str,
-                       transaction_id: str, expires_at: datetime | None = None,
-                       placed: bool = False) -> ev.CardAuthorized:
-        """Record an approved hold for an order (declined holds are refused by the handler, nothing written);
-        ``placed``: see :meth:`check_authorization`."""
-        self.check_authorization(authorization=authorization, order=order, amount=amount, at=ctx.at, placed=placed)
+                       transaction_id: str, expires_at: datetime | None = None, placed: bool = False,
+                       cart: str | None = None, cart_token_hash: str = "") -> ev.CardAuthorized:
+        """Record an approved hold for an order, placed by the checkout of ``cart`` when named (declined holds are
+        refused by the handler, nothing written); ``placed``: see :meth:`check_authorization`."""
+        self.check_authorization(authorization=authorization, order=order, amount=amount, at=ctx.at, placed=placed,
+                                 cart=cart, cart_token_hash=cart_token_hash)
         return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization, order_id=order,
                             amount=amount, token=token, transaction_id=transaction_id,
-                            expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
+                            expires_at=expires_at or ctx.at + AUTHORIZATION_TTL, cart_id=cart)
+
+    def record_declined_checkout(self, ctx: ev.Context, *, authorization: str, order: str, cart: str,
+                                 cart_token_hash: str, decline_code: str) -> ev.CardAuthorizationFailed:
+        """The card was declined at the checkout of ``order``'s first cart link: manual processing (seed 004)."""
+        check_cart(self.state, cart, cart_token_hash, checkout=authorization, order=order)
+        self.open_order(order)
+        return self.trigger(ctx, ev.CardAuthorizationFailed, authorization_id=authorization, order_id=order,
+                            cart_id=cart, decline_code=decline_code)
+
+    def checked_out(self, cart: str | None, cart_token_hash: str, *, checkout: str, authorization: str | None = None,
+                    order: str | None = None) -> bool:
+        """Whether the checkout placing hold ``checkout`` (for a hold's or an order's cart link, when named) is on
+        record already; refused unless the cart may be checked out (:func:`check_cart`). Naming no cart: a hold
+        that exists is the checkout's (the caller compares what it asked)."""
+        if cart is None:
+            return checkout in self.state.authorizations
+        found = check_cart(self.state, cart, cart_token_hash, checkout=checkout, authorization=authorization,
+                           order=order)
+        return found.used_for == checkout
 
     def expire_authorization(self, ctx: ev.Context, *, authorization: str) -> ev.AuthorizationExpired:
         """Record that a hold passed its 29 days (the expiry worker calls this)."""
@@ -89,52 +113,49 @@ class AuthorizationDecisions(PaymentDecisions):
     def reauthorizable(self, authorization_id: str) -> Order:
         """The open order of a hold that may be reauthorized."""
         auth = self.authorization(authorization_id)
-        if auth.status not in ("active", "expired", "reauth_requested", "failed"):
+        if auth.status not in REAUTHORIZABLE:
             raise Conflict(f"authorization {authorization_id} is {auth.status}", field="authorization",
                            code="not_reauthorizable")
         return self.open_order(auth.order_id, field="authorization")
 
     def record_reauthorization(self, ctx: ev.Context, *, authorization: str, new_authorization: str,
                                amount: int, status: str, transaction_id: str, decline_code: str | None,
-                               expires_at: datetime | None = None) -> ev.Event:
-        """Checkout of the cart link: approved (a new hold) or failed (manual processing)."""
-        found = self.check_reauthorization(authorization=authorization,
-                                           new_authorization=new_authorization, amount=amount)
+                               expires_at: datetime | None = None, cart: str | None = None,
+                               cart_token_hash: str = "") -> ev.Event:
+        """Checkout of the cart link (``cart``, when named): approved (a new hold) or failed (manual processing)."""
+        found = self.check_reauthorization(authorization=authorization, new_authorization=new_authorization,
+                                           amount=amount, cart=cart, cart_token_hash=cart_token_hash)
         if status != "approved":
             return self.trigger(ctx, ev.ReauthorizationFailed, authorization_id=authorization, order_id=found.id,
-                                decline_code=decline_code or "declined")
+                                decline_code=decline_code or "declined", cart_id=cart)
         return self.trigger(ctx, ev.Reauthorized, authorization_id=authorization,
                             new_authorization_id=new_authorization, order_id=found.id, amount=amount,
-                            transaction_id=transaction_id, expires_at=expires_at or ctx.at + AUTHORIZATION_TTL)
+                            transaction_id=transaction_id, expires_at=expires_at or ctx.at + AUTHORIZATION_TTL,
+                            cart_id=cart)
 
-    def check_reauthorization(self, *, authorization: str, new_authorization: str, amount: int) -> Order:
-        """Refuse before the gateway is asked: a hold that can be reauthorized, a new id, an order with money
-        still due (a cart checked out after the order was paid by other means is never charged), the balance
-        due."""
+    def check_reauthorization(self, *, authorization: str, new_authorization: str, amount: int,
+                              cart: str | None = None, cart_token_hash: str = "") -> Order:
+        """Refuse before the gateway is asked: the hold's cart link, when named (:func:`check_cart`), a hold that
+        can be reauthorized, a new id, an order with money still due (a cart checked out after the order was paid
+        by other means is never charged), the balance due (a cart's checkout holds the cart's amount, no other). A
+        CSR reauthorizing by phone names no cart."""
+        if cart is not None:
+            check_cart(self.state, cart, cart_token_hash, checkout=new_authorization, authorization=authorization)
         found = self.reauthorizable(authorization)
         if new_authorization in self.state.authorizations:
             raise Conflict(f"authorization {new_authorization} already exists", field="new_authorization",
                            code="duplicate_id")
-        if self.checkout_amount(authorization) == 0:
+        due = self.checkout_amount(authorization)
+        if due == 0:
             raise Conflict(f"order {found.id} has nothing left to pay", field="authorization", code="order_paid")
         check_hold_amount(found, amount, reauthorization=True)
+        if cart is not None and amount != due:  # the link's holder approves the cart's amount, no other
+            raise PolicyViolation(f"the cart link holds {due}, not {amount}", field="amount", code="cart_mismatch")
         return found
 
     def checkout_amount(self, authorization: str) -> int:
-        """What a checkout of the hold's cart link holds: the cart's amount while its order is as it was when
-        the link was sent; once the order was repriced, replaced or paid since, what is still due on the price
-        the cart stood for (the order's new price, or the unrecorded price the cart was sent for) (issue 14)."""
-        auth = self.authorization(authorization)
-        order = self.reauthorizable(authorization)
-        if auth.requested_amount is None:
-            return order.open
-        if auth.cart_price is None or auth.cart_paid is None:  # a cart sent before carts kept their order
-            return max(auth.requested_amount, order.open)
-        if (auth.cart_order, auth.cart_price) == (order.id, order.amount):
-            price = auth.cart_paid + auth.requested_amount
-        else:
-            price = order.amount
-        return max(price - order.paid, order.open, 0)
+        """What a checkout of the hold's cart link holds (:func:`ledger.aggregates.carts.checkout_amount`)."""
+        return checkout_amount(self.authorization(authorization), self.reauthorizable(authorization))
 
     def check_capture(self, ctx: ev.Context, *, authorization: str, amount: int) -> Authorization:
         """Refuse a capture of an expired, used or too small hold."""

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from ledger.aggregates import events as ev
 from ledger.aggregates import evolve_authorizations, evolve_payments  # noqa: F401  (they register their areas' changes)
+from ledger.aggregates.carts import cart_sent
 from ledger.aggregates.evolve_dispatch import evolve
 from ledger.aggregates.state import (
     LIVE_HOLDS,
     AccountState,
+    Cart,
     Invitation,
     Invoice,
     Order,
@@ -152,7 +154,8 @@ def _(event: ev.AutopayFailed, state: AccountState) -> None:
 
 @evolve.register
 def _(event: ev.CartRequested, state: AccountState) -> None:
-    """A cart link changes no balance; the email worker sends it."""
+    """A cart link changes no balance (the email worker sends it); the state keeps it for its checkout."""
+    cart_sent(state, Cart(event.cart_id, event.order_id, event.amount, event.cart_token_hash, event.timestamp))
 
 
 @evolve.register

@@ -6,8 +6,9 @@ requested, reauthorized or failed, captured, voided. State changes only, no rule
 from __future__ import annotations
 
 from ledger.aggregates import events as ev
+from ledger.aggregates.carts import cart_sent, cart_used
 from ledger.aggregates.evolve_dispatch import evolve
-from ledger.aggregates.state import AccountState, Authorization
+from ledger.aggregates.state import AccountState, Authorization, Cart
 
 
 @evolve.register
@@ -16,6 +17,14 @@ def _(event: ev.CardAuthorized, state: AccountState) -> None:
     state.authorizations[event.authorization_id] = Authorization(
         event.authorization_id, event.order_id, event.amount, event.token, event.transaction_id,
         event.timestamp, event.expires_at, order_price=order.amount if order is not None else None)
+    cart_used(state, event.cart_id, event.authorization_id)
+    if event.cart_id is not None and order is not None:
+        order.manual_processing = False  # a declined first cart was checked out with another card
+
+
+@evolve.register
+def _(event: ev.CardAuthorizationFailed, state: AccountState) -> None:
+    state.orders[event.order_id].manual_processing = True
 
 
 @evolve.register
@@ -34,6 +43,8 @@ def _(event: ev.ReauthorizationRequested, state: AccountState) -> None:
     order = state.orders.get(event.order_id)
     if order is not None:
         auth.cart_order, auth.cart_price, auth.cart_paid = order.id, order.amount, order.paid
+    cart_sent(state, Cart(event.cart_id, event.order_id, event.new_amount, event.cart_token_hash, event.timestamp,
+                          authorization_id=event.authorization_id))
 
 
 @evolve.register
@@ -46,6 +57,7 @@ def _(event: ev.Reauthorized, state: AccountState) -> None:
         event.new_authorization_id, event.order_id, event.amount, old.token, event.transaction_id,
         event.timestamp, event.expires_at, order_price=order.amount)
     order.manual_processing = False  # a failed reauthorization was resolved
+    cart_used(state, event.cart_id, event.new_authorization_id)
 
 
 @evolve.register

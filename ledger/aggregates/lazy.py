@@ -14,13 +14,14 @@ read decodes them all.
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, ValuesView
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, ItemsView, Mapping, ValuesView
+from typing import Generic, SupportsIndex, TypeVar, overload
 
 import msgspec
 
 V = TypeVar("V")
-_MISSING: Any = object()
+T = TypeVar("T")
+_MISSING = object()
 
 
 class LazyDict(dict[str, V], Generic[V]):
@@ -29,17 +30,18 @@ class LazyDict(dict[str, V], Generic[V]):
     __slots__ = ("_decoder", "_encoded")
     __hash__ = None
 
-    def __init__(self, encoded: dict[str, Any], decoder: msgspec.json.Decoder[V]) -> None:
-        super().__init__(encoded)
+    def __init__(self, encoded: Mapping[str, V | msgspec.Raw], decoder: msgspec.json.Decoder[V]) -> None:
+        super().__init__(encoded)  # type: ignore[arg-type]  # the values stay encoded until read
         self._decoder = decoder
         self._encoded = len(encoded)  # values possibly still encoded (an upper bound)
 
-    def _decoded(self, key: str, value: Any) -> V:
-        if type(value) is msgspec.Raw:
-            value = self._decoder.decode(value)
-            dict.__setitem__(self, key, value)
+    def _decoded(self, key: str, value: V | msgspec.Raw) -> V:
+        if isinstance(value, msgspec.Raw):
+            decoded = self._decoder.decode(value)
+            dict.__setitem__(self, key, decoded)
             self._encoded -= 1
-        return value  # type: ignore[no-any-return]
+            return decoded
+        return value
 
     def decode_all(self) -> None:
         """Decode every value still encoded."""
@@ -52,10 +54,16 @@ class LazyDict(dict[str, V], Generic[V]):
     def __getitem__(self, key: str) -> V:
         return self._decoded(key, dict.__getitem__(self, key))
 
-    def get(self, key: str, default: Any = None) -> Any:
+    @overload
+    def get(self, key: str, default: None = None) -> V | None: ...
+    @overload
+    def get(self, key: str, default: V) -> V: ...
+    @overload
+    def get(self, key: str, default: T) -> V | T: ...
+
+    def get(self, key: str, default: object = None) -> object:
         """The value of ``key`` (decoded), or ``default``."""
-        value = dict.get(self, key, _MISSING)
-        return default if value is _MISSING else self._decoded(key, value)
+        return self._decoded(key, dict.__getitem__(self, key)) if key in self else default
 
     def values(self) -> ValuesView[V]:  # type: ignore[override]
         """Every value, decoded."""
@@ -67,7 +75,14 @@ class LazyDict(dict[str, V], Generic[V]):
         self.decode_all()
         return dict.items(self)
 
-    def pop(self, key: str, default: Any = _MISSING) -> Any:
+    @overload
+    def pop(self, key: str) -> V: ...
+    @overload
+    def pop(self, key: str, default: V) -> V: ...
+    @overload
+    def pop(self, key: str, default: T) -> V | T: ...
+
+    def pop(self, key: str, default: object = _MISSING) -> object:
         """Remove ``key`` and return its value (decoded)."""
         if key in self:
             value = self[key]
@@ -77,7 +92,7 @@ class LazyDict(dict[str, V], Generic[V]):
             raise KeyError(key)
         return default
 
-    def setdefault(self, key: str, default: Any = None) -> Any:
+    def setdefault(self, key: str, default: V) -> V:
         """The value of ``key`` (decoded), set to ``default`` first when missing."""
         return self[key] if key in self else dict.setdefault(self, key, default)
 
@@ -105,15 +120,15 @@ class LazyDict(dict[str, V], Generic[V]):
         self.decode_all()
         return dict.__repr__(self)
 
-    def __reduce_ex__(self, protocol: Any) -> Any:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[type[dict[str, V]], tuple[dict[str, V]]]:
         return dict, (dict(self.items()),)
 
 
-def _decoding(name: str) -> Any:
+def _decoding(name: str) -> Callable[..., object]:
     """A list method that decodes the encoded items first."""
     method = getattr(list, name)
 
-    def decoded_first(self: LazyList[Any], *args: Any) -> Any:
+    def decoded_first(self: LazyList[object], *args: object) -> object:
         self.decode_all()
         for arg in args:  # list.__eq__ and list.__add__ read the other list's items directly
             if isinstance(arg, LazyList):
@@ -150,7 +165,7 @@ class LazyList(list[V], Generic[V]):
         inner = bytes(self._encoded)[1:-1].strip()
         return msgspec.Raw(b"[" + b",".join(([inner] if inner else []) + appended) + b"]")
 
-    def __reduce_ex__(self, protocol: Any) -> Any:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[type[list[V]], tuple[list[V]]]:
         self.decode_all()
         return list, (list(list.__iter__(self)),)
 

@@ -8,9 +8,6 @@ unwound so balances are exactly as if it had never been made.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from ledger.aggregates import allocation, amount_due, reallocation
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
@@ -105,7 +102,7 @@ class PaymentDecisions(CreditDecisions):
         return found
 
     def return_payment(self, ctx: ev.Context, *, payment: str, return_code: str = "R01",
-                       history: Sequence[Any] | None = None) -> reallocation.Outcome:
+                       history: reallocation.History | None = None) -> reallocation.Outcome:
         """An ACH payment came back: undo everything it paid so balances are as if it never happened.
 
         With the account's ``history``, payments applied after it settled are re-allocated as they would have
@@ -126,7 +123,7 @@ class PaymentDecisions(CreditDecisions):
         self.trigger(ctx, ev.PaymentReturned, payment_id=payment, return_code=return_code)
         return outcome
 
-    def _reallocate(self, ctx: ev.Context, history: Sequence[Any], payment_id: str,
+    def _reallocate(self, ctx: ev.Context, history: reallocation.History, payment_id: str,
                     version: int) -> reallocation.Outcome:
         """Move later payments' money and credits to where they would be had ``payment_id`` never been made;
         returns what was done: ``reallocated``, ``unchanged``, or why the plain unwind stands (``not_replayable``

@@ -16,10 +16,13 @@ payment would open a credit).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
 
 from ledger.aggregates import events as ev
-from ledger.aggregates.state import AccountState
+from ledger.aggregates.state import AccountState, Credit
 
 #: Events after the payment's settlement that depend on where money was applied: replaying them on a state
 #: without the payment could mean something else, so their presence keeps the plain unwind.
@@ -32,7 +35,24 @@ _UNSAFE = (ev.PaymentUnapplied, ev.CreditUnapplied, ev.CreditReversed, ev.Credit
 #: history given, or the payment had not settled).
 Outcome = Literal["", "reallocated", "unchanged", "not_replayable", "credit_would_be_opened", "history_not_current"]
 
+#: The account's events as the store reads them.
+History = Sequence[DomainEventProtocol[UUID]]
+
 Key = tuple[str, str, str, str, str | None]  # source kind, source id, target kind, target id, with payment
+
+
+class Replaying(Protocol):
+    """The account the history is replayed on (a fresh Account): applies recorded events, decides settlements."""
+
+    @property
+    def state(self) -> AccountState:
+        """The state replayed so far."""
+
+    def mutate(self, event: ev.Event) -> None:
+        """Apply one recorded event."""
+
+    def apply_settled(self, ctx: ev.Context, payment_id: str) -> object:
+        """Decide again where the settled payment goes."""
 
 
 class Differences(NamedTuple):
@@ -42,11 +62,11 @@ class Differences(NamedTuple):
 
     unapply: list[tuple[Key, int]]
     reverse: list[tuple[str, int]]  # credit id, amount
-    issue: list[Any]  # Credit records of the counterfactual state
+    issue: list[Credit]  # of the counterfactual state
     apply: list[tuple[Key, int]]
 
 
-def _of_settlement(event: Any, payment_id: str) -> bool:
+def _of_settlement(event: ev.Event, payment_id: str) -> bool:
     """Was ``event`` recorded by the settlement of ``payment_id`` (applying it, spending credits with it, turning
     its excess into credit)?"""
     if isinstance(event, ev.PaymentApplied | ev.PaymentDeposited):
@@ -58,12 +78,12 @@ def _of_settlement(event: Any, payment_id: str) -> bool:
     return False
 
 
-def _memo_credit(event: Any) -> bool:
+def _memo_credit(event: ev.Event) -> bool:
     """A credit a CSR or finance issued (not funded by a payment): the same with or without the payment."""
     return isinstance(event, ev.CreditIssued) and event.payment_id is None
 
 
-def _returns_of(history: Sequence[Any], gone: set[str]) -> set[int]:
+def _returns_of(history: History, gone: set[str]) -> set[int]:
     """Positions in ``history`` of the events recorded by the returns of payments in ``gone``: each return's
     ``PaymentReturned`` and, just before it (one command writes them in a row), the unwinding of what the
     payment paid and the re-allocation of later payments."""
@@ -78,7 +98,7 @@ def _returns_of(history: Sequence[Any], gone: set[str]) -> set[int]:
     return positions
 
 
-def _of_a_return(event: Any) -> bool:
+def _of_a_return(event: object) -> bool:
     """Can ``event`` have been recorded by an ACH return (unwinding what it paid, re-allocating)?"""
     if isinstance(event, ev.PaymentUnapplied | ev.CreditUnapplied | ev.CreditReversed):
         return event.reason.startswith(("ACH return", "reallocated:"))
@@ -87,7 +107,8 @@ def _of_a_return(event: Any) -> bool:
     return False
 
 
-def counterfactual(history: Sequence[Any], returned: str, fresh: Callable[[Any], Any]) -> AccountState | None:
+def counterfactual(history: History, returned: str,
+                   fresh: Callable[[ev.AccountOpened], Replaying]) -> AccountState | None:
     """The state of the account had payment ``returned`` never been made, or None when it cannot be told.
 
     ``history`` is the account's events before the return; ``fresh(opened_event)`` makes an account from its
@@ -99,13 +120,17 @@ def counterfactual(history: Sequence[Any], returned: str, fresh: Callable[[Any],
                     if isinstance(e, ev.PaymentSettled) and e.payment_id == returned), len(history))
     gone = {returned} | {e.payment_id for e in history[settled:] if isinstance(e, ev.PaymentReturned)}
     of_returns = _returns_of(history, gone)
-    account: Any = None
+    account: Replaying | None = None
     after = False  # past the first settlement of a payment that is gone
     deriving: str | None = None  # the payment whose settlement's recorded events are being replaced
     for index, event in enumerate(history):
         if index in of_returns:
             continue
+        if not isinstance(event, ev.Event):
+            return None
         if account is None:
+            if not isinstance(event, ev.AccountOpened):
+                return None
             account = fresh(event)
             continue
         if deriving is not None and _of_settlement(event, deriving):
@@ -128,7 +153,7 @@ def counterfactual(history: Sequence[Any], returned: str, fresh: Callable[[Any],
             return None
     if account is None or not after:
         return None
-    state: AccountState = account.state
+    state = account.state
     if any(i.paid > i.total for i in state.invoices.values()) or any(c.remaining < 0 for c in state.credits.values()):
         return None
     return state

@@ -12,7 +12,7 @@ from uuid import UUID
 from ledger.aggregates import events as ev
 from ledger.aggregates.limits import check_amount
 from ledger.aggregates.standalone import Standalone
-from ledger.errors import Conflict
+from ledger.errors import Conflict, ValidationError
 
 E = TypeVar("E", bound=ev.Event)
 
@@ -43,6 +43,22 @@ class UnidentifiedPayment(Standalone):
         found = cls(event)
         found._pending.append(event)
         return found
+
+    @staticmethod
+    def check_method(method: ev.payments.Method) -> None:
+        """A guest pays by card or PayPal: an ACH debit the bank may return in days, and research keeps only
+        money that has settled (seed 000)."""
+        if method == "ach":
+            raise ValidationError("a guest payment is made by card or PayPal: an ACH debit stays pending for days "
+                                  "and may come back, and a payment awaiting research is never settled or returned",
+                                  field="method", code="ach_not_for_guests")
+
+    @staticmethod
+    def check_reference(reference: str) -> None:
+        """What the guest typed (an order or customer number) is how research finds the account (seed 000)."""
+        if not reference.strip():
+            raise ValidationError("the order or customer number the guest gave is required", field="reference",
+                                  code="reference_required")
 
     def refer_to_accounting(self, ctx: ev.Context, *, note: str = "") -> ev.PaymentReferredToAccounting:
         """Staff could not find the order or guest: Accounting researches it."""

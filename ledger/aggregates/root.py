@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from uuid import UUID
 
 import msgspec
+from eventsourcing.domain import DomainEventProtocol
 
 from ledger.aggregates import events as ev
 from ledger.aggregates import state_codec
@@ -63,7 +64,7 @@ class AccountRoot:
         self.modified_on = modified_on
         self._pending: list[ev.Event] = []
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> AccountRoot:
+    def __deepcopy__(self, memo: dict[int, object]) -> AccountRoot:
         """A fast deep copy (the state encoded and read back lazily), used by the store's aggregate cache."""
         copy = type(self)(self.id, self.version, state_codec.clone(self.state), self.modified_on)
         copy._pending = list(self._pending)
@@ -95,8 +96,9 @@ class AccountRoot:
         return tuple(self._pending)
 
     @classmethod
-    def projector(cls, aggregate: Any, events: Iterable[Any]) -> Any:
-        """Rebuild an Account from an optional snapshot followed by events (eventsourcing's projector_func)."""
+    def projector(cls, aggregate: Self | None, events: Iterable[DomainEventProtocol[UUID]]) -> Any:
+        """Rebuild an Account from an optional snapshot followed by events (eventsourcing's projector_func); None
+        from no events."""
         for event in events:
             if isinstance(event, AccountSnapshot):
                 aggregate = cls(event.originator_id, event.originator_version,
@@ -105,6 +107,8 @@ class AccountRoot:
                 aggregate = cls(event.originator_id, event.originator_version, opened(event), event.timestamp)
             elif aggregate is None:
                 raise NotFound("account history does not start with AccountOpened", field="account")
-            else:
+            elif isinstance(event, ev.Event):
                 aggregate.mutate(event)
+            else:
+                raise TypeError(f"an account's history holds ledger events, not {type(event).__name__}")
         return aggregate

@@ -6,8 +6,10 @@ Each starts with one event (``first``) and hands its new events to the store as 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import ClassVar, Self
 from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
 
 from ledger.aggregates import events as ev
 from ledger.errors import NotFound
@@ -42,7 +44,7 @@ class Standalone:
         return pending
 
     @classmethod
-    def projector(cls, aggregate: Any, events: Iterable[Any]) -> Any:
+    def projector(cls, aggregate: Self | None, events: Iterable[DomainEventProtocol[UUID]]) -> Self | None:
         """Rebuild from stored events (eventsourcing's projector_func)."""
         for event in events:
             if isinstance(event, cls.first):
@@ -50,6 +52,8 @@ class Standalone:
             elif aggregate is None:
                 message, field = cls.unknown
                 raise NotFound(message, field=field)
-            else:
+            elif isinstance(event, ev.Event):
                 aggregate.mutate(event)
+            else:
+                raise TypeError(f"{cls.__name__}'s history holds ledger events, not {type(event).__name__}")
         return aggregate

@@ -131,6 +131,22 @@ class Authorization(msgspec.Struct, gc=False, array_like=True):
     expired: bool = False
 
 
+class Cart(msgspec.Struct, gc=False, array_like=True):
+    """An "Approve Order Payment" cart link (seed 004): for a hold to reauthorize (``authorization_id``) or an
+    order's first hold (none); only its token's hash is kept. ``status``: open, used (checked out, by the hold
+    ``used_for``), replaced (a newer cart for the same hold or order was sent), closed (its order was cancelled or
+    replaced, or its hold placed another way)."""
+
+    id: str
+    order_id: str
+    amount: int
+    token_hash: str
+    sent_at: datetime
+    authorization_id: str | None = None
+    status: str = "open"
+    used_for: str | None = None
+
+
 class Invitation(msgspec.Struct, gc=False, array_like=True):
     id: str
     email: str
@@ -180,6 +196,8 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
     #: Payments waiting on the bank (ACH), in the order they were submitted: what they will pay counts as paid
     #: for the exact amount due (seed 003).
     pending_payments: list[str] = []
+    #: The cart links sent, by cart id (seed 004): a checkout names its cart and proves it with the link's token.
+    carts: dict[str, Cart] = {}
 
     def open_invoices(self) -> list[Invoice]:
         """Open invoices, oldest first: by invoice date, then by the order they were issued in."""

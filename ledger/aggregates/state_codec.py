@@ -9,8 +9,6 @@ The wire type is derived from :class:`AccountState`'s own fields: one list of fi
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from ledger.aggregates.lazy import LazyDict, LazyList
@@ -26,16 +24,16 @@ from ledger.aggregates.state import (
 )
 
 #: The maps decoded entry by entry, with the type of their values.
-LAZY: dict[str, type[Any]] = {"invoices": Invoice, "orders": Order, "payments": Payment, "credits": Credit,
-                              "authorizations": Authorization, "idempotency": IdempotencyRecord}
+LAZY: dict[str, type[msgspec.Struct]] = {"invoices": Invoice, "orders": Order, "payments": Payment, "credits": Credit,
+                                          "authorizations": Authorization, "idempotency": IdempotencyRecord}
 _DECODERS = {name: msgspec.json.Decoder(kind) for name, kind in LAZY.items()}
 _FIELDS = msgspec.structs.fields(AccountState)
 
 
-def _wire_field(field: msgspec.structs.FieldInfo) -> tuple[Any, ...]:
+def _wire_field(field: msgspec.structs.FieldInfo) -> tuple[str, object] | tuple[str, object, object]:
     """``field`` of AccountState as stored: a large map's entries and the applications left as raw JSON."""
     if field.name in LAZY:
-        kind: Any = dict[str, msgspec.Raw]
+        kind: object = dict[str, msgspec.Raw]
     elif field.name == "applications":
         kind = msgspec.Raw
     else:
@@ -48,13 +46,14 @@ def _wire_field(field: msgspec.structs.FieldInfo) -> tuple[Any, ...]:
 
 
 #: AccountState as stored, its large maps left encoded.
-StateWire: Any = msgspec.defstruct("StateWire", [_wire_field(f) for f in _FIELDS], array_like=True, gc=False)
+StateWire: type[msgspec.Struct] = msgspec.defstruct("StateWire", [_wire_field(f) for f in _FIELDS], array_like=True,
+                                                    gc=False)
 _ENCODER = msgspec.json.Encoder()
 _STATE_DECODER = msgspec.json.Decoder(StateWire)
 _APPLICATIONS = msgspec.json.Decoder(list[Application])
 
 
-def from_wire(wire: Any) -> AccountState:
+def from_wire(wire: msgspec.Struct) -> AccountState:
     """The AccountState of a decoded :data:`StateWire` (its large maps still encoded, decoded on first read)."""
     values = {f.name: getattr(wire, f.name) for f in _FIELDS}
     for name, decoder in _DECODERS.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from typing import Any
+from typing import TextIO
 
 import click
 import structlog
@@ -98,7 +98,7 @@ def audit_verify(state: CliState, anchors: tuple[str, ...]) -> None:
               help="CSV for spreadsheets, or one JSON object per line.")
 @click.option("--output", type=click.File("w"), default="-", help="File to write (default stdout).")
 @pass_state
-def audit_export(state: CliState, start: str, end: str, fmt: str, output: Any) -> None:
+def audit_export(state: CliState, start: str, end: str, fmt: str, output: TextIO) -> None:
     """The journal and the audit log of [FROM, TO) for an auditor, ending with the hash chain's head."""
     ledger = state.reader()
     zone = ledger.ports.clock.zone

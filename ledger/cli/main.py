@@ -9,14 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 import structlog
 
 from ledger.bootstrap import Ledger, build
 from ledger.cli.output import emit_outcome, fail, internal_error, typed_name
-from ledger.commands.messages import ActorIn
+from ledger.commands.messages import ActorIn, Command
 from ledger.commands.unit import CLOCK_SKEW
 from ledger.config import Settings, ensure_private_home
 from ledger.errors import LedgerError, NotFound, ValidationError
@@ -64,7 +63,7 @@ class CliState:
             self._ledger = build(settings, at=instant, serving=serving)
         return self._ledger
 
-    def run(self, make: Callable[[ActorIn], Any]) -> None:
+    def run(self, make: Callable[[ActorIn], Command]) -> None:
         """Build a command with this CLI's actor, run it, print the outcome or the error.
 
         A command ``--at`` a future instant is refused (``in_future``): its events would stamp the account's

@@ -6,7 +6,6 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import click
 import msgspec
@@ -18,7 +17,7 @@ from ledger.commands.messages import Outcome
 from ledger.errors import LedgerError
 
 
-def emit_json(obj: Any) -> None:
+def emit_json(obj: object) -> None:
     """Print ``obj`` as one JSON document on stdout."""
     click.echo(msgspec.json.encode(obj).decode())
 

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -15,7 +14,7 @@ import msgspec
 from ledger.cli.access import account
 from ledger.cli.main import CliState, cli, json_option
 from ledger.cli.output import emit_json, fail, progress_bar
-from ledger.cli.tables import table
+from ledger.cli.tables import Rows, table
 from ledger.errors import LedgerError
 from ledger.ports.clock import business_date
 from ledger.ports.ids import account_uuid
@@ -59,11 +58,11 @@ def warn_if_in_the_past(kept: ProjectionKeeper, now: datetime, zone: ZoneInfo) -
                    f"`ledger replay statement`", err=True)
 
 
-def show(state: CliState, title: str, rows: Any) -> None:
+def show(state: CliState, title: str, rows: Rows | Mapping[str, Rows]) -> None:
     """JSON with --json, a table otherwise."""
     if state.as_json:
         emit_json(rows)
-    elif isinstance(rows, dict):
+    elif isinstance(rows, Mapping):
         for name, part in rows.items():
             table(f"{title}: {name.replace('_', ' ')}", part)
     else:
@@ -117,9 +116,9 @@ def dashboard(state: CliState, within_days: int) -> None:
     with keeper(state) as kept:
         reader = state.reader()
         clock = reader.ports.clock
-        rows: dict[str, Any] = {**queries.dashboard(kept.connection("accounts"), clock.now(), within_days,
-                                                     clock.zone),
-                                "reconciliation": reader.store.gateway_book.board(clock.zone)}
+        rows: dict[str, Rows] = {**queries.dashboard(kept.connection("accounts"), clock.now(), within_days,
+                                                      clock.zone),
+                                 "reconciliation": reader.store.gateway_book.board(clock.zone)}
     show(state, "Dashboard", rows)
 
 
@@ -200,7 +199,7 @@ def account_history(state: CliState, account_id: str, period: str | None, year: 
     show(state, "Orders", rows)
 
 
-def msgspec_dict(obj: Any) -> dict[str, Any]:
+def msgspec_dict(obj: msgspec.Struct) -> dict[str, object]:
     """A Struct as a plain dict (for tables)."""
-    result: dict[str, Any] = msgspec.to_builtins(obj)
+    result: dict[str, object] = msgspec.to_builtins(obj)
     return result

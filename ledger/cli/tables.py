@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,6 +16,9 @@ from ledger.views import AccountView
 #: ids, timestamps and the audit log's details are never cut short when an operator pipes a table to a file.
 PIPE_WIDTH = 400
 
+#: What a table shows: rows of named values, as the queries and the views give them.
+Rows = Sequence[Mapping[str, object]]
+
 
 def console() -> Console:
     """A console for tables: the terminal's width, or ``PIPE_WIDTH`` when stdout is not a terminal."""
@@ -23,7 +26,7 @@ def console() -> Console:
     return probe if probe.is_terminal else Console(width=PIPE_WIDTH)
 
 
-def table(title: str, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+def table(title: str, rows: Rows, columns: list[str] | None = None) -> None:
     """Print rows as a rich table, or "TITLE: none" when there are none (the read commands' tabs, the dashboard,
     the audit log); values are shown as the queries return them, instants in the business time zone."""
     out_console = console()
@@ -76,7 +79,7 @@ def print_account(view: AccountView) -> None:
         shown.print(table)
 
 
-def cell(value: Any) -> Text:
+def cell(value: object) -> Text:
     """A table cell holding ``value`` as plain text: what customers and CSRs typed (names, references, ids) is
     never read as rich markup (``[/]`` would break the table, ``[link=...]`` spoof a link) or emoji codes, and
     control characters (terminal escapes) are shown as ``\\xNN`` (:func:`ledger.cards.displayable`)."""

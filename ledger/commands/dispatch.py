@@ -88,14 +88,18 @@ SELF_SERVICE = frozenset({m.SubmitPayment, m.ReceiveUnidentifiedPayment, m.Accep
 
 #: What a guest may ask for: a guest is nobody the ledger knows (a portal request without a customer session), so
 #: only what proves itself: pay with a token it brings (never a ``saved`` method), a payment matching nothing,
-#: accept an invitation whose token it holds. An account's saved methods, autopay, orders and holds are its
-#: customer's only: a cart link's checkout (``Reauthorize``) carries no proof of the link, so it needs the
-#: customer's session too.
+#: accept an invitation whose token it holds, check out a cart link whose token it holds (see :func:`guest_may`).
+#: An account's saved methods, autopay and orders are its customer's only.
 GUEST = frozenset({m.SubmitPayment, m.ReceiveUnidentifiedPayment, m.AcceptInvitation})
 
 
 def guest_may(command: m.Command) -> bool:
-    """Whether a guest may give ``command`` (one of :data:`GUEST`, paying with no saved method)."""
+    """Whether a guest may give ``command``: one of :data:`GUEST`, paying with no saved method; or a cart link's
+    checkout (``AuthorizeCard``, ``Reauthorize``: seed 004's "Approve Order Payment" email) naming its cart and
+    bringing the link's token, the proof, as an invitation's token is. The ledger checks that token before anything
+    else (before the gateway is asked, before a repeat is answered) and holds the cart's amount only."""
+    if isinstance(command, m.CartCheckout):
+        return command.cart is not None and command.cart_token is not None
     return type(command) in GUEST and getattr(command, "saved", None) is None
 
 

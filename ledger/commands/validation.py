@@ -108,6 +108,23 @@ def gateway_token(token: str, field: str = "token") -> str:
     return check_token(token, field)
 
 
+#: A cart link's raw token: URL-safe base64 as :class:`ledger.ports.tokens.TokenIssuer` makes them (43 characters),
+#: with room for a longer secret's.
+_LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+def cart_proof(cart: str | None, cart_token: str | None) -> tuple[str | None, str]:
+    """The cart a checkout names and the hash of its link token (``(None, "")`` when it names none): both or
+    neither; the token is never kept, only its hash goes on to the account (seed 004)."""
+    if cart is None and cart_token is None:
+        return None, ""
+    if cart is None:
+        raise ValidationError("a cart token comes with its cart", field="cart", code="required")
+    if not isinstance(cart_token, str) or not _LINK_TOKEN.fullmatch(cart_token):
+        raise ValidationError("this cart link is not valid", field="cart_token", code="cart_token_invalid")
+    return check_reference(cart, "cart"), token_hash(cart_token)
+
+
 def token_hash(raw: str) -> str:
     """SHA-256 of a raw token: the only form stored."""
     return hash_token(raw)

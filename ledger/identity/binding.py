@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 import structlog
@@ -67,7 +66,7 @@ class Binder:
         self.credentials = credentials
         self.now = now
 
-    def refuse(self, caller: Caller, reason: str, **details: Any) -> Forbidden:
+    def refuse(self, caller: Caller, reason: str, **details: object) -> Forbidden:
         """Log the refusal to the security log and make the error to answer."""
         security.warning("actor_not_allowed", subject=caller.subject, user=caller.user, reason=reason, **details)
         return Forbidden(f"{caller.user} may not: {reason}", field="actor")

@@ -156,7 +156,7 @@ def server_config(users: list[Credential]) -> str:
     the server's format accepts), so a server's own configuration can ``include`` it."""
     entries = []
     for credential in users:
-        entry: dict[str, Any] = {"user": credential.user, "password": credential.password}
+        entry: dict[str, object] = {"user": credential.user, "password": credential.password}
         granted = permissions(credential.role, credential.name)
         if granted is not None:
             entry["permissions"] = granted

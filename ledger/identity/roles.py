@@ -14,7 +14,7 @@ stream (shrinking its limits would purge it).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from ledger.errors import ValidationError
 from ledger.nats_api.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM, QUEUE_GROUP
@@ -69,7 +69,21 @@ def _stream_reads() -> list[str]:
             f"{JS_API}.DIRECT.GET.{EVENTS_STREAM}.>"]
 
 
-def permissions(role: str, name: str = "") -> dict[str, Any] | None:
+class Allowed(TypedDict):
+    """The subjects a user may publish or subscribe to."""
+
+    allow: list[str]
+
+
+class Permissions(TypedDict):
+    """nats-server's ``permissions`` of one user (``allow_responses``: it may answer the requests it receives)."""
+
+    publish: Allowed
+    subscribe: Allowed
+    allow_responses: NotRequired[bool]
+
+
+def permissions(role: str, name: str = "") -> Permissions | None:
     """The permissions map of a credential (None: the admin's, everything)."""
     user = user_name(role, name)
     inbox = f"{inbox_prefix(user)}.>"

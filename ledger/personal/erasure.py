@@ -7,19 +7,18 @@ the hash chain still verifies: no stored byte changes. Only finance or the opera
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 
 from ledger.errors import Forbidden
 from ledger.ports.ids import account_uuid
+from ledger.store.application import LedgerStore
 
 security = structlog.get_logger("ledger.security")
 #: Who may erase a person's data: finance, or the operator on the host (the CLI's default actor).
 MAY_FORGET = ("finance", "system")
 
 
-def forget_account(store: Any, account_id: str, actor_kind: str, actor_name: str) -> int:
+def forget_account(store: LedgerStore, account_id: str, actor_kind: str, actor_name: str) -> int:
     """Destroy the data keys of ``account_id`` (which must exist); how many keys were destroyed."""
     if actor_kind not in MAY_FORGET:
         security.warning("actor_not_allowed", action="forget", account=account_id, actor_kind=actor_kind,

@@ -30,7 +30,7 @@ class SqlKeys:
         self.lock = threading.Lock()
         self.p = placeholder
 
-    def _all(self, sql: str, *args: Any) -> list[Any]:
+    def _all(self, sql: str, *args: str | bytes) -> list[Any]:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -87,7 +87,7 @@ class SqliteKeys(SqlKeys):
         self.db.execute("pragma synchronous = full")  # a key is durable before any event sealed with it
         self.db.execute(f"create table if not exists {self.table} ({_COLUMNS.format(blob='blob')})")
 
-    def _all(self, sql: str, *args: Any) -> list[Any]:
+    def _all(self, sql: str, *args: str | bytes) -> list[Any]:
         with self.lock:
             return self.db.execute(sql, args).fetchall()
 
@@ -115,7 +115,7 @@ class PostgresKeys(SqlKeys):
         self.conn = connect_directly(dsn)
         self.conn.execute(f"create table if not exists {self.table} ({_COLUMNS.format(blob='bytea')})")
 
-    def _all(self, sql: str, *args: Any) -> list[Any]:
+    def _all(self, sql: str, *args: str | bytes) -> list[Any]:
         with self.lock:
             cursor = self.conn.execute(sql, args)
             return cursor.fetchall() if cursor.description else []

@@ -34,7 +34,7 @@ class TableSpec(NamedTuple):
     columns: Mapping[str, type]
     pk: tuple[str, ...]
     not_null: frozenset[str] = frozenset()
-    defaults: Mapping[str, Any] = {}
+    defaults: Mapping[str, object] = {}
 
 
 class IndexSpec(NamedTuple):
@@ -132,15 +132,17 @@ def _view_is(db: sqlite3.Connection, name: str, select: str) -> bool:
 
 
 _TYPES = {int: "INTEGER", str: "TEXT"}
+#: A table as declared or as found: (name, SQL type) columns, primary key, NOT NULL columns, SQL defaults.
+Shape = tuple[tuple[tuple[str, str], ...], tuple[str, ...], frozenset[str], dict[str, str]]
 
 
-def _declared(spec: TableSpec) -> tuple[Any, ...]:
+def _declared(spec: TableSpec) -> Shape:
     columns = tuple((name, _TYPES[kind]) for name, kind in spec.columns.items())
     defaults = {name: repr(value) if isinstance(value, str) else str(value) for name, value in spec.defaults.items()}
     return columns, spec.pk, frozenset(spec.not_null), defaults
 
 
-def _shape(table: Table) -> tuple[Any, ...]:
+def _shape(table: Table) -> Shape:
     info = table.db.execute(f"pragma table_info([{table.name}])").fetchall()
     columns = tuple((str(r[1]), str(r[2]).upper()) for r in info)
     pk = tuple(str(r[1]) for r in sorted((r for r in info if r[5]), key=lambda r: r[5]))
@@ -160,7 +162,7 @@ def data_tables(db: sqlite3.Connection) -> list[str]:
 
 
 def search(db: sqlite3.Connection, spec: SearchSpec, text: str, *, columns: Sequence[str] | None = None,
-           where: str | None = None, where_args: Mapping[str, Any] | None = None, order_by: str | None = None,
+           where: str | None = None, where_args: Mapping[str, object] | None = None, order_by: str | None = None,
            limit: int | None = None) -> list[dict[str, Any]]:
     """Rows of ``spec.table`` matching ``text`` (every word, in any column; quoted, so a reference such as
     ``INV-7`` or ``R01`` is searched as it is written), best match first unless ``order_by`` says otherwise;

@@ -12,7 +12,6 @@ floor division and remainder, so negative values split exactly too.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 _LOW_BITS = 32
 _LOW_MASK = (1 << _LOW_BITS) - 1
@@ -28,14 +27,7 @@ def split_sum(expression: str, name: str, where: str = "") -> str:
             f"coalesce((select sum(({expression}) & {_LOW_MASK}) {where}), 0) as {name}_low")
 
 
-def joined(row: Mapping[str, Any], name: str) -> int:
+def joined(row: Mapping[str, int], name: str) -> int:
     """The exact sum that :func:`split_sum` named ``name`` returned in ``row``."""
     return (int(row[f"{name}_high"]) << _LOW_BITS) + int(row[f"{name}_low"])
 
-
-def join_columns(row: dict[str, Any], *names: str) -> dict[str, Any]:
-    """``row`` with each split sum of ``names`` replaced by its exact value under its own name."""
-    for name in names:
-        row[name] = joined(row, name)
-        del row[f"{name}_high"], row[f"{name}_low"]
-    return row

@@ -19,10 +19,10 @@ the retry with the hold it no longer holds, so the command refuses it instead of
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -70,11 +70,30 @@ class Flagged(msgspec.Struct, frozen=True):
     action: str
 
 
+class _Cursor(Protocol):
+    """What the book uses of a datastore's cursor (SQLite's or psycopg's: rows as tuples or as dicts)."""
+
+    def execute(self, statement: str, params: Sequence[object] = ..., /) -> object:
+        """Run one statement."""
+
+    def fetchall(self) -> list[Any]:
+        """The rows of the last statement."""
+
+
+class _Datastore(Protocol):
+    """What the book uses of the recorder's datastore (eventsourcing's SQLite or PostgreSQL datastore)."""
+
+    schema: str
+
+    def transaction(self, *, commit: bool) -> AbstractContextManager[_Cursor]:
+        """A cursor in one transaction."""
+
+
 class GatewayBook:
     """The intents and the reconciliation list, in the store of ``recorder`` (SQLite or PostgreSQL)."""
 
     def __init__(self, recorder: ApplicationRecorder) -> None:
-        self.datastore: Any = recorder.datastore  # type: ignore[attr-defined]
+        self.datastore: _Datastore = recorder.datastore  # type: ignore[attr-defined]
         self.sqlite = isinstance(recorder, SQLiteApplicationRecorder)
         self.schema = "" if self.sqlite else f'"{self.datastore.schema}".'
         with self._cursor() as cursor:
@@ -82,7 +101,7 @@ class GatewayBook:
                 cursor.execute(statement.format(schema=self.schema))
 
     @contextmanager
-    def _cursor(self) -> Iterator[Any]:
+    def _cursor(self) -> Iterator[_Cursor]:
         """A cursor in one committed write transaction."""
         with self.datastore.transaction(commit=True) as cursor:
             yield cursor
@@ -148,7 +167,7 @@ class GatewayBook:
         return [Flagged(transaction_id=v[0], key=v[1], account=v[2], kind=v[3], amount=int(v[4]), status=v[5],
                         found_at=datetime.fromisoformat(v[6]), action=v[7]) for v in map(_values, rows)]
 
-    def board(self, zone: ZoneInfo) -> list[dict[str, Any]]:
+    def board(self, zone: ZoneInfo) -> list[dict[str, object]]:
         """The reconciliation list as the CSR dashboard shows it (``amount`` in minor units, times in ``zone``)."""
         return [{**msgspec.structs.asdict(item), "found_at": item.found_at.astimezone(zone).isoformat()}
                 for item in self.flagged()]

@@ -16,7 +16,7 @@ one transaction seals all its events. The keyed ``seal_meta.sealed_from`` record
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 from eventsourcing import postgres as es_postgres
@@ -30,6 +30,7 @@ from ledger.store.sqlite_durable import SEAL_KEY
 if TYPE_CHECKING:
     import psycopg
     from eventsourcing.utils import Environment
+    from psycopg.rows import DictRow
 from ledger.store.postgres_dsn import postgres_connection_arguments
 
 #: Key of the JSON object of extra libpq parameters in the environment given to the store.
@@ -42,8 +43,8 @@ class SealingRecorder(es_postgres.PostgresApplicationRecorder):
     #: The ledger's secret, which keys the seals (None: events are written unsealed, as by an older version).
     seal_key: bytes | None = None
 
-    def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[Any], stored_events: Sequence[StoredEvent],
-                                       **kwargs: Any) -> Sequence[int] | None:
+    def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                                       **kwargs: object) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if self.seal_key is not None and ids:
             key = self.seal_key
@@ -85,10 +86,9 @@ class PostgresSealBook(seals.SealBook):
         self.datastore = recorder.datastore
         self.first = self._first()
 
-    def _one(self, query: SQL, params: tuple[Any, ...] = ()) -> dict[str, Any] | None:
+    def _one(self, query: SQL, params: tuple[object, ...] = ()) -> DictRow | None:
         with self.datastore.get_connection() as conn:
-            row: dict[str, Any] | None = conn.execute(query.format(Identifier(self.datastore.schema)),
-                                                      params).fetchone()
+            row: DictRow | None = conn.execute(query.format(Identifier(self.datastore.schema)), params).fetchone()
         return row
 
     def _tables(self) -> set[str]:
@@ -97,7 +97,7 @@ class PostgresSealBook(seals.SealBook):
                                 (self.datastore.schema,)).fetchall()
         return {str(row["table_name"]) for row in rows}
 
-    def _sealed_from(self) -> tuple[Any, Any] | None:
+    def _sealed_from(self) -> tuple[int, str] | None:
         row = self._one(SQL("SELECT value, mac FROM {}.seal_meta WHERE name = 'sealed_from'"))
         return (row["value"], row["mac"]) if row is not None else None
 

@@ -26,13 +26,15 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.sqlite import SQLiteCursor
+
 TABLE = "create table if not exists event_seals (notification_id integer primary key, seal text not null)"
 META = "create table if not exists seal_meta (name text primary key, value integer not null, mac text not null)"
 TRIGGER = ("create trigger if not exists seal_events after insert on {table} begin insert into event_seals "
            "values (new.rowid, ledger_seal(new.originator_id, new.originator_version, new.topic, new.state)); end")
 
 
-def seal(key: bytes, originator_id: Any, version: int, topic: str, state: bytes | str) -> str:
+def seal(key: bytes, originator_id: object, version: int, topic: str, state: bytes | str) -> str:
     """The MAC of one event row (the originator written as 32 hex digits, however the row holds it)."""
     mac = hmac.new(key, f"{UUID(str(originator_id)).hex}|{version}|{topic}|".encode(), hashlib.sha256)
     mac.update(state.encode() if isinstance(state, str) else bytes(state))
@@ -49,7 +51,7 @@ def marker(key: bytes, sealed_from: int) -> str:
     return hmac.new(key, f"sealed_from|{sealed_from}".encode(), hashlib.sha256).hexdigest()
 
 
-def create(connection: Any, table: str, key: bytes) -> None:
+def create(connection: SQLiteCursor, table: str, key: bytes) -> None:
     """The seals table, the trigger on the events ``table`` and, when the store first gets them, the keyed
     record of the first position sealed (idempotent; never rewritten: a deleted record stays missing)."""
     connection.execute("select name from sqlite_master where type = 'table' and name in ('event_seals', "
@@ -79,7 +81,7 @@ class SealBook:
         """Names of the store's tables."""
         return {str(row[0]) for row in self.db.execute("select name from sqlite_master where type = 'table'")}
 
-    def _sealed_from(self) -> tuple[Any, Any] | None:
+    def _sealed_from(self) -> tuple[int, str] | None:
         """The stored record of the first sealed position and its MAC, if any."""
         row = self.db.execute("select value, mac from seal_meta where name = 'sealed_from'").fetchone()
         return (row[0], row[1]) if row is not None else None

@@ -31,7 +31,9 @@ Upcaster = Callable[[dict[str, object]], dict[str, object]]
 #: 6: a hold keeps its order's id, price and paid amount when its cart link was sent (stale carts, issue 14);
 #:    the state lists the pending payments (the exact amount due counts them); a credit keeps its deposit purpose;
 #:    a hold keeps that its expiry was recorded.
-SNAPSHOT_VERSION = 6
+#: 7: the state keeps the cart links sent (their token hashes, status and the hold that used them): a snapshot
+#:    from before would load with no carts and refuse every link sent earlier as cart_token_invalid.
+SNAPSHOT_VERSION = 7
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 

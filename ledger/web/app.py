@@ -6,20 +6,19 @@ from __future__ import annotations
 import secrets
 import uuid
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import structlog
-from litestar import Litestar, MediaType, Response, get
+from litestar import Litestar, MediaType, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from ledger.web import pages_access, pages_account, pages_pay
+from ledger.web import pages_access, pages_account, pages_cart, pages_pay
 from ledger.web.ledger_client import LedgerUnavailable
 from ledger.web.portal import Portal, PortalRequest, local, page
 
@@ -45,30 +44,30 @@ async def static_page() -> str:
     return "<!doctype html><title>ok</title><p>ok</p>"
 
 
-def to_login(request: PortalRequest, _: NotAuthorizedException) -> Response[Any]:
+def to_login(request: PortalRequest, _: NotAuthorizedException) -> Redirect:
     """A guest asking for a customer page goes to the login page, and back there after logging in."""
     return Redirect(f"/portal/login?{urlencode({'next': request.url.path})}", status_code=303)
 
 
-def not_found(request: PortalRequest, _: NotFoundException) -> Response[Any]:
+def not_found(request: PortalRequest, _: NotFoundException) -> Template:
     """404 page (the same for another account's id and an id that does not exist)."""
     return page("message", request, 404, title="Not found", message="There is nothing here.",
                 action=("/portal/", "Back to your account"))
 
 
-def forbidden(request: PortalRequest, _: PermissionDeniedException) -> Response[Any]:
+def forbidden(request: PortalRequest, _: PermissionDeniedException) -> Template:
     """403: a form sent without its CSRF token (an old page, or another site)."""
     return page("message", request, 403, title="This form has expired",
                 message="Go back, reload the page and send it again.")
 
 
-def unavailable(request: PortalRequest, _: LedgerUnavailable) -> Response[Any]:
+def unavailable(request: PortalRequest, _: LedgerUnavailable) -> Template:
     """503: the ledger did not answer."""
     return page("message", request, 503, title="Please try again",
                 message="Your account cannot be reached just now. Nothing was changed.")
 
 
-def internal(request: PortalRequest, error: Exception) -> Response[Any]:
+def internal(request: PortalRequest, error: Exception) -> Template:
     """500: logged with its traceback and a reference the page repeats (never the request's body)."""
     if isinstance(error, HTTPException) and error.status_code < 500:
         return page("message", request, error.status_code, title="Cannot do that", message=str(error.detail))
@@ -84,7 +83,7 @@ def build_app(portal: Portal, *, csrf_secret: str | None = None, secure_cookies:
                             engine_callback=lambda e: _filters(e, portal))
     return Litestar(
         route_handlers=[healthz, root, static_page, *pages_access.ROUTES, *pages_account.ROUTES, *pages_pay.ROUTES,
-                        create_static_files_router("/portal/static", [HERE / "static"])],
+                        *pages_cart.ROUTES, create_static_files_router("/portal/static", [HERE / "static"])],
         template_config=config,
         csrf_config=CSRFConfig(secret=csrf_secret or secrets.token_urlsafe(32), cookie_httponly=True,
                                cookie_secure=secure_cookies, cookie_samesite="lax"),

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Protocol, TypeAlias
 
 import msgspec
 
@@ -67,6 +67,35 @@ class Session(msgspec.Struct, frozen=True):
     login_id: str
 
 
+#: A value bound to one of a statement's ``?`` placeholders.
+Param: TypeAlias = str | float | None
+
+
+class Rows(Protocol):
+    """What a statement answers: its first row, and how many rows it changed."""
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed (an update or delete)."""
+        ...
+
+    def fetchone(self) -> tuple[object, ...] | None:
+        """The next row, or None."""
+        ...
+
+
+class Database(Protocol):
+    """A DB-API connection in autocommit (``sqlite3`` or ``psycopg``), as far as the store uses it."""
+
+    def execute(self, statement: str, params: tuple[Param, ...] = (), /) -> Rows:
+        """Run one statement with its parameters."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+
 _LOGIN = "select account, email, password_hash, confirmed, login_id from logins"
 
 
@@ -78,7 +107,8 @@ class CredentialStore:
     """The credentials in SQLite (``$LEDGER_HOME/portal.db``) or a PostgreSQL schema (:meth:`postgres`); one
     connection in autocommit, shared by the app's threads under a lock."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time, *, connection: Any = None) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time, *,
+                 connection: Database | None = None) -> None:
         if connection is None:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -109,15 +139,13 @@ class CredentialStore:
         """Close the database."""
         self._db.close()
 
-    def _one(self, text: str, *params: object) -> tuple[object, ...] | None:
+    def _one(self, text: str, *params: Param) -> tuple[object, ...] | None:
         with self._lock:
-            row: tuple[object, ...] | None = self._db.execute(text.replace("?", self._mark), params).fetchone()
-            return row
+            return self._db.execute(text.replace("?", self._mark), params).fetchone()
 
-    def _run(self, text: str, *params: object) -> int:
+    def _run(self, text: str, *params: Param) -> int:
         with self._lock:
-            count: int = self._db.execute(text.replace("?", self._mark), params).rowcount
-            return count
+            return self._db.execute(text.replace("?", self._mark), params).rowcount
 
     # logins
     def login_by_email(self, email: str) -> Login | None:

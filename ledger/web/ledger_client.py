@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeAlias, TypeVar
 
 import msgspec
 import nats
 from nats.aio.client import Client
 
+from ledger.commands.messages import Outcome
 from ledger.errors import LedgerError
 from ledger.identity.credentials import Credentials
 from ledger.identity.roles import user_name
 from ledger.identity.sessions import HEADER, Session, session_key, sign
+from ledger.views import AccountView
+from ledger.web.replies import Balance, CreditRow, HistoryRow, InvoiceRow, PaymentRow, Refusal, Reply
 
+T = TypeVar("T")
+#: A command's body: its fields by name (amounts as decimal strings, ``invoices`` an amount per invoice id).
+CommandBody: TypeAlias = Mapping[str, str | int | bool | Mapping[str, str]]
+#: The parameters of a read (``status``, ``period``, ``year``...); None values are left out.
+QueryValue: TypeAlias = str | int | None
 _encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
+_reply = msgspec.json.Decoder(Reply).decode
 #: Seconds a request may take before the page says the ledger is unavailable (a card charge takes longest).
 REQUEST_TIMEOUT = 20.0
 #: Seconds a page waits for the first connection to NATS before saying the ledger is unavailable.
@@ -35,11 +44,9 @@ class LedgerUnavailable(LedgerError):
     code = "ledger_unavailable"
 
 
-def refusal(error: dict[str, Any]) -> LedgerError:
+def refusal(error: Refusal) -> LedgerError:
     """The typed error of a ``{"error": {...}}`` reply."""
-    failure = LedgerError(str(error.get("message") or "refused"), field=error.get("field"),
-                          code=str(error.get("code") or "ledger_error"))
-    return failure
+    return LedgerError(error.message or "refused", field=error.field, code=error.code or "ledger_error")
 
 
 #: Seconds a signed session header is good for (the ledger allows at most an hour).
@@ -51,6 +58,7 @@ class PortalAccess(msgspec.Struct, frozen=True):
     ``Ledger-Session`` header with (README, "Who may connect")."""
 
     name: str
+    #: nats-py ``connect`` keywords, as :meth:`Credentials.connect_options` gives them.
     connect: dict[str, Any]
     key: bytes
 
@@ -90,21 +98,45 @@ class LedgerClient:
             await self._nc.close()
             self._nc = None
 
-    async def command(self, name: str, account: str, body: dict[str, Any], *, actor: str,
-                      kind: str = "customer") -> dict[str, Any]:
+    async def command(self, name: str, account: str, body: CommandBody, *, actor: str,
+                      kind: str = "customer") -> Outcome:
         """Run ``ledger.cmd.<name>`` for ``account``, acting as the customer whose opaque login id is ``actor``
         (or a ``guest``); the command's Outcome, or the ledger's refusal raised as a :class:`LedgerError`."""
         payload = {**body, "account": account}
         if self.access is None:
             payload["actor"] = {"kind": kind, "name": actor, "channel": "portal"}
-        answer: dict[str, Any] = await self._request("cmd", name, payload,
-                                                     self._signed(kind, actor, account if kind == "customer" else ""))
-        return answer
+        signed = self._signed(kind, actor, account if kind == "customer" else "")
+        return await self._request("cmd", name, payload, signed, Outcome)
 
-    async def read(self, view: str, *, account: str, **query: Any) -> Any:
-        """``ledger.read.<view>`` of ``account`` with ``query`` (None values left out)."""
+    async def read(self, view: str, answer: type[T], *, account: str, **query: QueryValue) -> T:
+        """``ledger.read.<view>`` of ``account`` with ``query`` (None values left out), decoded as ``answer``: a
+        reply of another shape raises ``msgspec.ValidationError`` (a bug: the page answers 500)."""
         payload = {"account": account, **{k: v for k, v in query.items() if v is not None}}
-        return await self._request("read", view, payload, self._signed("customer", "portal-reader", account))
+        return await self._request("read", view, payload, self._signed("customer", "portal-reader", account), answer)
+
+    async def account(self, account: str) -> AccountView:
+        """The account as ``ledger account show`` shows it: contact, balances, methods, portal access."""
+        return await self.read("account", AccountView, account=account)
+
+    async def balance(self, account: str) -> Balance:
+        """The dashboard's header of ``account``."""
+        return await self.read("balance", Balance, account=account)
+
+    async def invoices(self, account: str, status: str | None = None) -> list[InvoiceRow]:
+        """The invoices tab, oldest first, of one ``status`` (or ``unpaid``) or all."""
+        return await self.read("invoices", list[InvoiceRow], account=account, status=status)
+
+    async def payments(self, account: str) -> list[PaymentRow]:
+        """The payments tab, newest first."""
+        return await self.read("payments", list[PaymentRow], account=account)
+
+    async def credits(self, account: str) -> list[CreditRow]:
+        """The credits tab."""
+        return await self.read("credits", list[CreditRow], account=account)
+
+    async def history(self, account: str, period: str | None = None, year: int | None = None) -> list[HistoryRow]:
+        """Order History: orders and invoices, newest first, within ``period`` (or ``year``) if given."""
+        return await self.read("history", list[HistoryRow], account=account, period=period, year=year)
 
     def _signed(self, kind: str, name: str, account: str) -> dict[str, str]:
         """The ``Ledger-Session`` header vouching for the customer (or guest) this request serves."""
@@ -113,7 +145,8 @@ class LedgerClient:
         session = Session(kind=kind, name=name, exp=int(time.time()) + SESSION_LIFETIME, account=account)
         return {HEADER: sign(self.access.key, session)}
 
-    async def _request(self, kind: str, rest: str, payload: dict[str, Any], headers: dict[str, str]) -> Any:
+    async def _request(self, kind: str, rest: str, payload: Mapping[str, QueryValue | bool | Mapping[str, str]],
+                       headers: dict[str, str], answer: type[T]) -> T:
         subject = f"ledger.portal.{self.access.name}.{kind}.{rest}" if self.access else f"ledger.{kind}.{rest}"
         async with self._connecting:
             if self._nc is None:  # connected on first use, on the loop that serves the requests
@@ -127,7 +160,9 @@ class LedgerClient:
                                              headers=headers or None)
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError):
             raise LedgerUnavailable("the ledger did not answer; try again in a moment", field="ledger") from None
-        reply = _decode(message.data)
-        if "error" in reply:
-            raise refusal(reply["error"])
-        return reply["ok"]
+        reply = _reply(message.data)
+        if reply.error is not None:
+            raise refusal(reply.error)
+        if not reply.ok:
+            raise LedgerError(f"the ledger's reply to {subject} has no answer", field="ledger", code="internal")
+        return msgspec.json.decode(reply.ok, type=answer)

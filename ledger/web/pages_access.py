@@ -3,15 +3,15 @@ logout, forgot password with a one-hour single-use link, and changing the passwo
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote, urlencode
 
-from litestar import Response, get, post
+from litestar import get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
+from ledger.views import AccountView
 from ledger.web.auth import LoginRefused, password_problem
 from ledger.web.portal import SESSION_COOKIE, PortalRequest, customer, logged_in, not_theirs, page, portal_of
 
@@ -31,7 +31,7 @@ def _invitation_action(token: str, account: str) -> str:
     return f"/portal/invitation/{quote(token, safe='')}?{urlencode({'account': account})}"
 
 
-def _with_session(request: PortalRequest, response: Response[Any], raw: str | None) -> Response[Any]:
+def _with_session(request: PortalRequest, response: Redirect, raw: str | None) -> Redirect:
     secure = request.url.scheme == "https" or portal_of(request).base_url.startswith("https:")
     if raw is None:
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -48,7 +48,7 @@ async def login_form(request: PortalRequest, next: FromQuery[str | None] = None,
 
 
 @post("/portal/login")
-async def login(request: PortalRequest) -> Response[Any]:
+async def login(request: PortalRequest) -> Template | Redirect:
     """Log in: same answer for an unknown email and a wrong password; a new session id each time (rotated)."""
     portal = portal_of(request)
     form = await request.form()
@@ -62,7 +62,7 @@ async def login(request: PortalRequest) -> Response[Any]:
             await _send_confirmation(request, refused.unconfirmed.account, refused.unconfirmed.email, "")
         headers = {"Retry-After": str(int(refused.retry_after) + 1)} if refused.retry_after else {}
         status = 429 if refused.retry_after else 400
-        response: Response[Any] = page("login", request, status, error=refused.message, email=email, next=target)
+        response = page("login", request, status, error=refused.message, email=email, next=target)
         response.headers.update(headers)
         return response
     old = request.cookies.get(SESSION_COOKIE)
@@ -73,7 +73,7 @@ async def login(request: PortalRequest) -> Response[Any]:
 
 
 @post("/portal/logout", guards=[logged_in])
-async def logout(request: PortalRequest) -> Response[Any]:
+async def logout(request: PortalRequest) -> Template | Redirect:
     """End this browser's session."""
     portal_of(request).store.close_session(request.cookies.get(SESSION_COOKIE, ""))
     return _with_session(request, Redirect("/portal/login?done=logged_out", status_code=303), None)
@@ -110,7 +110,7 @@ async def reset_form(request: PortalRequest, token: FromPath[str]) -> Template:
 
 
 @post("/portal/reset/{token:str}")
-async def reset(request: PortalRequest, token: FromPath[str]) -> Response[Any]:
+async def reset(request: PortalRequest, token: FromPath[str]) -> Template | Redirect:
     """Set the new password, spend the link, log out every browser, record the fact in the ledger."""
     portal = portal_of(request)
     form = await request.form()
@@ -136,14 +136,14 @@ async def invitation_form(request: PortalRequest,
                           token: FromPath[str], account: FromQuery[str] = "") -> Template:
     """Seed 002: the invitation link opens the set-password page (or says it has expired)."""
     view = await _invited(request, account)
-    status = view["portal"]
+    status = view.portal
     if status == "accepted":
         return page("message", request, title="Already registered", message="This login is set up: log in.",
                     action=("/portal/login", "Log in"))
     if status == "expired":
         return page("invitation_expired", request, 410, token=token, account=account)
     return page("password_new", request, action=_invitation_action(token, account),
-                title="Register for the customer portal", email=view["email"])
+                title="Register for the customer portal", email=view.email)
 
 
 @post("/portal/invitation/{token:str}")
@@ -159,10 +159,10 @@ async def accept_invitation(request: PortalRequest,
         return page("password_new", request, 400, action=action, title="Register for the customer portal",
                     error=problem)
     view = await _invited(request, account)
-    if view["portal"] == "accepted" or portal.store.login_of(account) is not None:
+    if view.portal == "accepted" or portal.store.login_of(account) is not None:
         return page("message", request, 400, title="Already registered", message="This login is set up: log in.",
                     action=("/portal/login", "Log in"))
-    login = portal.store.register(account, view["email"], await portal.auth.hash(password))
+    login = portal.store.register(account, view.email, await portal.auth.hash(password))
     try:
         await portal.client.command("account.accept_invite", account, {"token": token}, actor=login.login_id)
     except LedgerError as refused:
@@ -171,15 +171,15 @@ async def accept_invitation(request: PortalRequest,
             return page("invitation_expired", request, 410, token=token, account=account)
         return page("message", request, 400, title="This link cannot be used", message=refused.message,
                     action=("/portal/login", "Log in"))
-    await _send_confirmation(request, account, view["email"], view["name"])
+    await _send_confirmation(request, account, view.email, view.name)
     return page("message", request, title="Check your email",
                 message="Your password is set. Click Confirm in the email we just sent you, then log in.")
 
 
-async def _invited(request: PortalRequest, account: str) -> dict[str, Any]:
+async def _invited(request: PortalRequest, account: str) -> AccountView:
     """The account an invitation link names (404 for one the ledger does not know)."""
     try:
-        view: dict[str, Any] = await portal_of(request).client.read("account", account=account)
+        view = await portal_of(request).client.account(account)
     except LedgerError as error:
         not_theirs(error)
         raise NotFoundException("not found") from None
@@ -215,7 +215,7 @@ async def confirm_form(request: PortalRequest, token: FromPath[str]) -> Template
 
 
 @post("/portal/confirm/{token:str}")
-async def confirm(request: PortalRequest, token: FromPath[str]) -> Response[Any]:
+async def confirm(request: PortalRequest, token: FromPath[str]) -> Template | Redirect:
     """Confirm the login; then the customer logs in."""
     store = portal_of(request).store
     account = store.use_link("confirm", token)
@@ -232,7 +232,7 @@ async def password_form(request: PortalRequest) -> Template:
 
 
 @post("/portal/password", guards=[logged_in])
-async def change_password(request: PortalRequest) -> Response[Any]:
+async def change_password(request: PortalRequest) -> Template | Redirect:
     """Check the current password, store the new hash, record the fact in the ledger."""
     portal, session = portal_of(request), customer(request)
     form = await request.form()

@@ -5,15 +5,15 @@ for the session's account only: an id of anything else answers 404."""
 from __future__ import annotations
 
 import secrets
-from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Response, get, post
+from litestar import get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
+from ledger.web.ledger_client import CommandBody, LedgerClient
 from ledger.web.portal import PortalRequest, customer, logged_in, not_theirs, page, portal_of
 
 PERIODS = {"30d": "Last 30 days", "3m": "Last 3 months", "6m": "Last 6 months", "year": "By year"}
@@ -21,17 +21,18 @@ INVOICE_FILTERS = {"": "All", "unpaid": "Unpaid", "open": "Open", "partially_pai
                    "paid": "Paid", "void": "Void"}
 
 
-async def _read(request: PortalRequest, view: str, **query: Any) -> Any:
-    session = customer(request)
-    return await portal_of(request).client.read(view, account=session.account, **query)
+def _mine(request: PortalRequest) -> tuple[LedgerClient, str]:
+    """The ledger client, and the account of the session it reads for."""
+    return portal_of(request).client, customer(request).account
 
 
 @get("/portal/", guards=[logged_in])
 async def dashboard(request: PortalRequest) -> Template:
     """Seed 002's header: account balance, last paid, Make Payment when an invoice is open, View Last Invoice."""
-    header = await _read(request, "balance")
-    invoices = await _read(request, "invoices")
-    unpaid = [i for i in invoices if i["status"] in ("open", "partially_paid")]
+    client, mine = _mine(request)
+    header = await client.balance(mine)
+    invoices = await client.invoices(mine)
+    unpaid = [i for i in invoices if i.status in ("open", "partially_paid")]
     return page("dashboard", request, header=header, unpaid=unpaid, last=invoices[-1] if invoices else None,
                 tab="dashboard")
 
@@ -41,33 +42,36 @@ async def invoices(request: PortalRequest, status: FromQuery[str] = "") -> Templ
     """Invoices tab: id, date, due date, total, status; filter by status (seed 003: only unpaid)."""
     if status not in INVOICE_FILTERS:
         return page("message", request, 400, title="Unknown filter", message="Choose a status from the list.")
-    rows = await _read(request, "invoices", status=status or None)
+    client, mine = _mine(request)
+    rows = await client.invoices(mine, status or None)
     return page("invoices", request, rows=rows, status=status, filters=INVOICE_FILTERS, tab="invoices")
 
 
 @get("/portal/invoices/{invoice:str}", guards=[logged_in])
 async def invoice(request: PortalRequest, invoice: FromPath[str]) -> Template:
     """One invoice of the customer's account (404 for any other id)."""
-    rows = await _read(request, "invoices")
-    found = next((row for row in rows if row["id"] == invoice), None)
+    client, mine = _mine(request)
+    found = next((row for row in await client.invoices(mine) if row.id == invoice), None)
     if found is None:
         raise NotFoundException("not found")
-    history = await _read(request, "history")
-    order = next((h for h in history if h["kind"] == "order" and h["id"] == found.get("order_id")), None)
+    history = await client.history(mine)
+    order = next((h for h in history if h.kind == "order" and h.id == found.order_id), None)
     return page("invoice", request, invoice=found, order=order, tab="invoices")
 
 
 @get("/portal/payments", guards=[logged_in])
 async def payments(request: PortalRequest) -> Template:
     """Payments tab: id, date, method, amount, status (ACH pending until settled or returned), transaction id."""
-    rows = await _read(request, "payments")
+    client, mine = _mine(request)
+    rows = await client.payments(mine)
     return page("payments", request, rows=list(reversed(rows)), tab="payments")
 
 
 @get("/portal/credits", guards=[logged_in])
 async def credits(request: PortalRequest) -> Template:
     """Credits tab: id, date, amount, balance, currency, reference."""
-    rows = await _read(request, "credits")
+    client, mine = _mine(request)
+    rows = await client.credits(mine)
     return page("credits", request, rows=rows, tab="credits")
 
 
@@ -77,8 +81,9 @@ async def history(request: PortalRequest, period: FromQuery[str] = "30d",
     """Order History (seed 001): orders from every channel and invoices, newest first, by period or year."""
     if period not in PERIODS:
         return page("message", request, 400, title="Unknown period", message="Choose a period from the list.")
+    client, mine = _mine(request)
     try:
-        rows = await _read(request, "history", period=period, year=year if period == "year" else None)
+        rows = await client.history(mine, period, year if period == "year" else None)
     except LedgerError as refused:
         return page("message", request, 400, title="Cannot show that period", message=refused.message)
     return page("history", request, rows=rows, period=period, year=year, periods=PERIODS, tab="history")
@@ -87,8 +92,8 @@ async def history(request: PortalRequest, period: FromQuery[str] = "30d",
 @get("/portal/orders/{order:str}", guards=[logged_in])
 async def order(request: PortalRequest, order: FromPath[str]) -> Template:
     """View Full Order (seed 001): every line of one of the customer's orders (404 for any other id)."""
-    rows = await _read(request, "history")
-    found = next((row for row in rows if row["kind"] == "order" and row["id"] == order), None)
+    client, mine = _mine(request)
+    found = next((row for row in await client.history(mine) if row.kind == "order" and row.id == order), None)
     if found is None:
         raise NotFoundException("not found")
     return page("order", request, order=found, tab="history")
@@ -97,8 +102,8 @@ async def order(request: PortalRequest, order: FromPath[str]) -> Template:
 @get("/portal/account", guards=[logged_in])
 async def account(request: PortalRequest, done: FromQuery[str | None] = None) -> Template:
     """My account: contact details (read only), payment methods, autopay, change password."""
-    view = await _read(request, "account")
-    return page("account", request, view=view, done=done, tab="account")
+    client, mine = _mine(request)
+    return page("account", request, view=await client.account(mine), done=done, tab="account")
 
 
 @get("/portal/account/methods/new", guards=[logged_in])
@@ -117,12 +122,12 @@ async def method_added(request: PortalRequest, token: FromQuery[str], brand: Fro
 
 
 @post("/portal/account/methods", guards=[logged_in])
-async def save_method(request: PortalRequest) -> Response[Any]:
+async def save_method(request: PortalRequest) -> Template | Redirect:
     """Save a tokenized method on the account."""
     form = await request.form()
-    body: dict[str, Any] = {"method": f"M-{secrets.token_hex(4).upper()}", "kind": form.get("kind", "card"),
-                            "token": form.get("token", ""), "brand": form.get("brand", ""),
-                            "last4": form.get("last4", "")}
+    body: dict[str, str | int] = {"method": f"M-{secrets.token_hex(4).upper()}", "kind": form.get("kind", "card"),
+                                  "token": form.get("token", ""), "brand": form.get("brand", ""),
+                                  "last4": form.get("last4", "")}
     month, _, year = str(form.get("exp", "")).partition("/")
     if month.isdigit() and year.isdigit():
         body.update(exp_month=int(month), exp_year=int(year))
@@ -130,19 +135,19 @@ async def save_method(request: PortalRequest) -> Response[Any]:
 
 
 @post("/portal/account/methods/{method:str}/default", guards=[logged_in])
-async def default_method(request: PortalRequest, method: FromPath[str]) -> Response[Any]:
+async def default_method(request: PortalRequest, method: FromPath[str]) -> Template | Redirect:
     """Set As Default."""
     return await _act(request, "method.default", {"method": method}, "default_set")
 
 
 @post("/portal/account/methods/{method:str}/delete", guards=[logged_in])
-async def delete_method(request: PortalRequest, method: FromPath[str]) -> Response[Any]:
+async def delete_method(request: PortalRequest, method: FromPath[str]) -> Template | Redirect:
     """Delete a saved method."""
     return await _act(request, "method.remove", {"method": method}, "method_deleted")
 
 
 @post("/portal/account/autopay", guards=[logged_in])
-async def autopay(request: PortalRequest) -> Response[Any]:
+async def autopay(request: PortalRequest) -> Template | Redirect:
     """Autopay Future Invoices on (with the chosen or default method) or off."""
     form = await request.form()
     if form.get("autopay") == "on":
@@ -151,14 +156,14 @@ async def autopay(request: PortalRequest) -> Response[Any]:
     return await _act(request, "autopay.disable", {}, "autopay_off")
 
 
-async def _act(request: PortalRequest, command: str, body: dict[str, Any], done: str) -> Response[Any]:
+async def _act(request: PortalRequest, command: str, body: CommandBody, done: str) -> Template | Redirect:
     """Run a My account command; a refusal is shown on the page, an id not on the account is 404."""
-    session = customer(request)
+    session, client = customer(request), portal_of(request).client
     try:
-        await portal_of(request).client.command(command, session.account, body, actor=session.login_id)
+        await client.command(command, session.account, body, actor=session.login_id)
     except LedgerError as refused:
         not_theirs(refused)
-        view = await _read(request, "account")
+        view = await client.account(session.account)
         return page("account", request, 400, view=view, error=refused.message, tab="account")
     return Redirect(f"/portal/account?done={done}", status_code=303)
 

@@ -7,21 +7,42 @@ on the server until the customer presses Pay, and pressing it twice pays once (t
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import Protocol
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Response, get, post
-from litestar.datastructures import FormMultiDict, MultiDict
+from litestar import get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError, ValidationError
 from ledger.money import format_amount, parse_amount
+from ledger.views import AccountView, MethodView
 from ledger.web.portal import PortalRequest, customer, logged_in, not_theirs, page, portal_of
 
 NEW_METHODS = {"new_card": "card", "new_ach": "ach"}
+
+
+class Fields(Protocol):
+    """What the pay form and the review page's query both offer: a field's value, or all its values (a form's
+    value may be an uploaded file as well as a string, so each is read with ``str``)."""
+
+    def __contains__(self, key: object, /) -> bool: ...
+
+    def get(self, key: str, default: str, /) -> object: ...
+
+    def getall(self, key: str, default: list[str], /) -> Sequence[object]: ...
+
+
+class NewMethod(msgspec.Struct, frozen=True):
+    """A card or bank account the hosted tokenizer just tokenized (only its token, brand and last four)."""
+
+    kind: str
+    token: str
+    brand: str
+    last4: str
 
 
 class Draft(msgspec.Struct, frozen=True):
@@ -32,14 +53,14 @@ class Draft(msgspec.Struct, frozen=True):
     total: str
     method: str
 
-    def query(self) -> dict[str, Any]:
+    def query(self) -> dict[str, str | list[str]]:
         """The draft as query parameters (for the tokenizer's return address and the review page)."""
         ids = [i for i, _ in self.lines]
         return {"mode": self.mode, "inv": ids, "pay": ids, "amt": [a for _, a in self.lines], "total": self.total,
                 "method": self.method}
 
 
-def draft_of(values: FormMultiDict | MultiDict[Any], currency: str) -> Draft:
+def draft_of(values: Fields, currency: str) -> Draft:
     """Read the pay form (or the review page's query): a ValidationError names the field to fix."""
     mode = str(values.get("mode", "invoices"))
     method = str(values.get("method", "new_card"))
@@ -60,20 +81,19 @@ def draft_of(values: FormMultiDict | MultiDict[Any], currency: str) -> Draft:
     return Draft("invoices", tuple(lines), format_amount(total, currency), method)
 
 
-async def _drafted(request: PortalRequest,
-                   values: FormMultiDict | MultiDict[Any]) -> tuple[dict[str, Any], Draft] | Template:
+async def _drafted(request: PortalRequest, values: Fields) -> tuple[AccountView, Draft] | Template:
     """The account's view and the draft read from ``values``, or the pay page naming what to fix."""
-    view: dict[str, Any] = await portal_of(request).client.read("account", account=customer(request).account)
+    view = await portal_of(request).client.account(customer(request).account)
     try:
-        return view, draft_of(values, view["currency"])
+        return view, draft_of(values, view.currency)
     except ValidationError as error:
         return await _pay_page(request, 400, error=error.message, field=error.field)
 
 
-async def _pay_page(request: PortalRequest, status: int = 200, **context: Any) -> Template:
+async def _pay_page(request: PortalRequest, status: int = 200, **context: object) -> Template:
     session, portal = customer(request), portal_of(request)
-    view = await portal.client.read("account", account=session.account)
-    unpaid = [i for i in view["invoices"] if i["status"] in ("open", "partially_paid")]
+    view = await portal.client.account(session.account)
+    unpaid = [i for i in view.invoices if i.status in ("open", "partially_paid")]
     return page("pay", request, status, view=view, unpaid=unpaid, exact=portal.exact, tab="pay", **context)
 
 
@@ -86,7 +106,7 @@ async def pay_form(request: PortalRequest, account: FromQuery[str | None] = None
 
 
 @post("/portal/pay", guards=[logged_in])
-async def pay_choose(request: PortalRequest) -> Response[Any]:
+async def pay_choose(request: PortalRequest) -> Template | Redirect:
     """Apply Payment: check the form, then the method (the hosted tokenizer for a new one), then Review."""
     portal = portal_of(request)
     found = await _drafted(request, await request.form())
@@ -108,17 +128,18 @@ async def review(request: PortalRequest) -> Template:
     if isinstance(found, Template):
         return found
     view, draft = found
-    saved = next((m for m in view["methods"] if m["id"] == draft.method), None)
+    saved = next((m for m in view.methods if m.id == draft.method), None)
     if draft.method not in NEW_METHODS and saved is None:
         raise NotFoundException("not found")
-    method = {"token": query.get("token", ""), "brand": query.get("brand", ""), "last4": query.get("last4", ""),
-              "kind": query.get("kind", NEW_METHODS.get(draft.method, ""))} if saved is None else saved
+    method: NewMethod | MethodView = NewMethod(
+        token=query.get("token", ""), brand=query.get("brand", ""), last4=query.get("last4", ""),
+        kind=query.get("kind", NEW_METHODS.get(draft.method, ""))) if saved is None else saved
     return page("review", request, draft=draft, method=method, view=view, exact=portal.exact,
                 payment=f"PORTAL-{secrets.token_hex(6).upper()}", tab="pay")
 
 
 @post("/portal/pay/confirm", guards=[logged_in])
-async def confirm_payment(request: PortalRequest) -> Response[Any]:
+async def confirm_payment(request: PortalRequest) -> Template | Redirect:
     """Pay: one ``payment.submit`` (its id is the idempotency key, so a second press pays once)."""
     portal, session, form = portal_of(request), customer(request), await request.form()
     found = await _drafted(request, form)
@@ -126,7 +147,7 @@ async def confirm_payment(request: PortalRequest) -> Response[Any]:
         return found
     _, draft = found
     payment = str(form.get("payment", ""))
-    body: dict[str, Any] = {"payment": payment, "amount": draft.total, "exact": portal.exact}
+    body: dict[str, str | bool | dict[str, str]] = {"payment": payment, "amount": draft.total, "exact": portal.exact}
     if draft.method in NEW_METHODS:
         body.update(method=NEW_METHODS[draft.method], token=str(form.get("token", "")))
     else:
@@ -140,8 +161,8 @@ async def confirm_payment(request: PortalRequest) -> Response[Any]:
     except LedgerError as refused:
         not_theirs(refused)
         return await _pay_page(request, 400, error=refused.message, field=refused.field)
-    if outcome.get("status") == "declined":
-        return await _pay_page(request, 402, error=declined_message(outcome.get("detail") or ""), field="method")
+    if outcome.status == "declined":
+        return await _pay_page(request, 402, error=declined_message(outcome.detail), field="method")
     return Redirect(f"/portal/pay/success/{payment}", status_code=303)
 
 
@@ -155,8 +176,8 @@ def declined_message(code: str) -> str:
 @get("/portal/pay/success/{payment:str}", guards=[logged_in])
 async def success(request: PortalRequest, payment: FromPath[str]) -> Template:
     """Success (seeds 002, 003): the transaction id; an ACH payment shows Pending until the bank decides."""
-    rows = await portal_of(request).client.read("payments", account=customer(request).account)
-    found = next((row for row in rows if row["id"] == payment), None)
+    rows = await portal_of(request).client.payments(customer(request).account)
+    found = next((row for row in rows if row.id == payment), None)
     if found is None:
         raise NotFoundException("not found")
     return page("success", request, payment=found, tab="pay")

@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeAlias
+from typing import Never, TypeAlias
 from zoneinfo import ZoneInfo
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, NotFoundException
-from litestar.handlers import BaseRouteHandler
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 from litestar.response import Template
 from pwdlib import PasswordHash
 
@@ -25,10 +26,11 @@ from workers.emails import render
 
 SESSION_COOKIE = "portal_session"
 
-#: A portal request and connection: the app keeps no typed user, auth or state on them (the session is looked up
-#: in the credentials store by its cookie), so Litestar's type parameters are left open, once, here.
-PortalRequest: TypeAlias = Request[Any, Any, Any]
-PortalConnection: TypeAlias = ASGIConnection[Any, Any, Any, Any]
+#: A portal request and connection, with Litestar's type parameters (route handler, user, auth, state): the app
+#: installs no authentication middleware, so there is never a ``user`` or ``auth`` (reading one raises); the
+#: session is looked up in the credentials store by its cookie and kept on the request's plain ``State``.
+PortalRequest: TypeAlias = Request[Never, Never, State]
+PortalConnection: TypeAlias = ASGIConnection[HTTPRouteHandler, Never, Never, State]
 
 
 @dataclass
@@ -86,8 +88,9 @@ def customer(request: PortalRequest) -> Session:
     return session
 
 
-def page(name: str, request: PortalRequest, status_code: int = 200, **context: Any) -> Template:
-    """Render ``templates/<name>.html`` with the customer (if any) and the business time zone's name."""
+def page(name: str, request: PortalRequest, status_code: int = 200, **context: object) -> Template:
+    """Render ``templates/<name>.html`` with the customer (if any) and the business time zone's name; ``context``:
+    the template's values (Structs, rows, strings), which Jinja reads by attribute whatever their type."""
     session = getattr(request.state, "session", None)
     return Template(template_name=f"{name}.html", status_code=status_code,
                     context={"customer": session, "zone": portal_of(request).zone.key, **context})

@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Iterator
-from typing import Any
 
 import structlog
 import uvicorn
+from litestar import Litestar
 
 from ledger.config import Settings
 from ledger.ports.clock import zone_of
@@ -91,7 +91,7 @@ def credential_store(settings: Settings) -> CredentialStore:
     return CredentialStore.postgres(settings.postgres_dsn, schema)
 
 
-def _server(app: Any) -> _Server:
+def _server(app: Litestar) -> _Server:
     return _Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", proxy_headers=False))
 
 

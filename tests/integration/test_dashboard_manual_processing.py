@@ -62,3 +62,24 @@ def test_an_order_paid_or_cancelled_otherwise_leaves_the_list(ledger: Ledger, tm
     handle(m.CancelOrder(account="ACC1", order="R-2", reason="customer cancelled"))
     assert manual(keeper) == ["R-3"]
     keeper.close()
+
+
+def test_a_declined_first_cart_is_on_the_list_until_another_card_checks_it_out(ledger: Ledger, tmp_path: Path) -> None:
+    """Seed 004: a 0.00 quote's cart link declined at checkout is the CSR team's to process by hand, as a failed
+    reauthorization is; the cart's checkout with another card takes it off the list."""
+    handle = ledger.service.handle
+    handle(m.OpenAccount(account="ACC1", email="c@example.com"))
+    handle(m.PlaceOrder(account="ACC1", order="Q1", amount="0.00", channel="phone"))
+    handle(m.ChangeOrderPrice(account="ACC1", order="Q1", amount="80.00"))
+    cart = handle(m.RequestCart(account="ACC1", order="Q1", actor=CSR)).reference
+    raw = ledger.ports.tokens.issue("cart", "ACC1", cart)
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    for hold, token in (("H1", "tok_decline"), ("H2", "tok_visa")):
+        assert manual(keeper) == ([] if hold == "H1" else ["Q1"])
+        handle(m.AuthorizeCard(account="ACC1", authorization=hold, order="Q1", amount="80.00", token=token,
+                               cart=cart, cart_token=raw))
+    assert manual(keeper) == []
+    live = dump(keeper.connection("accounts"), fresh(["accounts"])[0])
+    keeper.rebuild()
+    assert dump(keeper.connection("accounts"), fresh(["accounts"])[0]) == live
+    keeper.close()

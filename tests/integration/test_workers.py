@@ -83,7 +83,9 @@ async def test_emails_for_every_customer_facing_event(tmp_path: Path, nats_serve
                         "Your statement 2026-09-01 to 2026-09-30: closing balance 7.00 USD"]
     raw = ledger.ports.tokens.issue("invitation", "ACC1", invite.reference, "0")
     assert f"https://portal.example/portal/invitation/{raw}?account=ACC1" in mailer.sent[0].text
-    assert f"/cart/ACC1/{cart.reference}/" in mailer.sent[-2].html
+    raw_cart = ledger.ports.tokens.issue("cart", "ACC1", cart.reference)
+    assert (f"https://portal.example/portal/cart/{raw_cart}?account=ACC1&cart={cart.reference}&order=O1&hold=A1"
+            in mailer.sent[-2].text)
     statement = mailer.sent[-1]
     assert "/portal/pay?account=ACC1&statement=" in statement.text and "I2" in statement.text
     invitation = mailer.sent[0]  # ids hold no markup (README "Ids"); a name may, and is escaped in HTML

@@ -11,13 +11,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.commands import messages as m
 from ledger.errors import LedgerError
 from ledger.views import stored_account_view
-from tests.ledger_fixtures import make_ledger
+from tests.ledger_fixtures import LedgerCopies
 
 money = st.integers(1, 40_000).map(lambda c: f"{c // 100}.{c % 100:02d}")
 ids = st.sampled_from(["X1", "X2", "X3", "X4"])
@@ -40,10 +41,19 @@ def commands() -> st.SearchStrategy[Any]:
     return st.one_of(invoice, invoice, pay, pay, settle, ret, refund, credit, void)
 
 
-def run(commands_: list[Any], folder: Path, repeat: bool) -> tuple[Any, int]:
-    ledger = make_ledger(folder)
+def open_account(ledger: Any) -> None:
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
+
+
+@pytest.fixture(scope="module")
+def ledgers(tmp_path_factory: pytest.TempPathFactory) -> LedgerCopies:
+    """A fresh ledger per run with ACC1 open, each a copy of one set up once (opening it was most of a run)."""
+    return LedgerCopies(tmp_path_factory.mktemp("idempotency") / "template", open_account)
+
+
+def run(ledgers: LedgerCopies, commands_: list[Any], folder: Path, repeat: bool) -> tuple[Any, int]:
+    ledger = ledgers.new(folder)
     try:
-        ledger.service.handle(m.OpenAccount(account="ACC1", email="a@example.com"))
         succeeded = []
         for command in commands_:
             for attempt in range(2 if repeat else 1):
@@ -65,6 +75,6 @@ def run(commands_: list[Any], folder: Path, repeat: bool) -> tuple[Any, int]:
 
 @settings(deadline=None)
 @given(st.lists(commands(), max_size=14))
-def test_repeated_commands_have_the_effect_of_once(sequence: list[Any]) -> None:
+def test_repeated_commands_have_the_effect_of_once(ledgers: LedgerCopies, sequence: list[Any]) -> None:
     with tempfile.TemporaryDirectory() as once, tempfile.TemporaryDirectory() as twice:
-        assert run(sequence, Path(once), repeat=False) == run(sequence, Path(twice), repeat=True)
+        assert run(ledgers, sequence, Path(once), repeat=False) == run(ledgers, sequence, Path(twice), repeat=True)

@@ -17,6 +17,7 @@ from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.root import AccountSnapshot
 from ledger.invariants import violations
+from ledger.ports.tokens import hash_token
 from ledger.store import topics
 from ledger.store.mapper import decode_event, encode_event
 from tests.property.histories import History
@@ -123,6 +124,37 @@ class AccountHistory(RuleBasedStateMachine):
             if hold:
                 self.h.attempt("authorize_card", authorization=self.h.next_id("A"), order=order_id, amount=real,
                                token="tok_visa", transaction_id="t")
+
+    @rule(amount=amounts, rise=st.integers(1, 5000), sent=st.integers(1, 3), pick=st.integers(0, 2),
+          forged=st.booleans(), declined=st.booleans())
+    def cart_flow(self, amount: int, rise: int, sent: int, pick: int, forged: bool, declined: bool) -> None:
+        """Seed 004: carts sent for a hold after a price rise; only the newest, with its own token, checks out (a
+        declined checkout leaves it open), and once only."""
+        order_id, auth_id, new = self.h.next_id("O"), self.h.next_id("A"), self.h.next_id("A")
+        if not (self.h.attempt("place_order", order=order_id, amount=amount) and self.h.attempt(
+                "authorize_card", authorization=auth_id, order=order_id, amount=amount, token="tok_visa",
+                transaction_id="t") and self.h.attempt("change_order_price", order=order_id, new_amount=amount + rise)):
+            return
+        carts = [self.h.next_id("CART") for _ in range(sent)]
+        assert all([self.h.attempt("request_reauthorization", authorization=auth_id, cart_id=cart,
+                                   cart_token_hash=hash_token(cart)) for cart in carts])
+
+        def checkout(cart: str, hold: str, proof: str) -> bool:
+            return self.h.attempt("record_reauthorization", authorization=auth_id, new_authorization=hold,
+                                  amount=amount + rise, status="declined" if declined else "approved",
+                                  transaction_id="t2", decline_code=None, cart=cart, cart_token_hash=hash_token(proof))
+
+        cart = carts[pick % sent]
+        done = checkout(cart, new, cart + "x" if forged else cart)
+        assert done == (cart == carts[-1] and not forged)
+        if done and not declined:
+            assert not checkout(cart, self.h.next_id("A"), cart)  # used: refused
+
+    @invariant()
+    def one_open_cart_per_order(self) -> None:
+        """A newer cart for an order or its hold replaces the older: at most one open cart per order."""
+        opened = [c.order_id for c in self.h.account.state.carts.values() if c.status == "open"]
+        assert len(opened) == len(set(opened)), opened
 
     @rule(pick=st.integers(0, 50), month=st.integers(1, 12), year=st.integers(2025, 2027))
     def autopay_with_a_saved_card(self, pick: int, month: int, year: int) -> None:

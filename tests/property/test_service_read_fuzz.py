@@ -7,13 +7,15 @@ import tempfile
 from pathlib import Path
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.nats_api.api import handle_command, handle_read
+from ledger.nats_api.api import handle_read
 from ledger.nats_api.subjects import READS
 from ledger.projections.keeper import ProjectionKeeper
-from tests.ledger_fixtures import make_ledger
+from tests.ledger_fixtures import LedgerCopies
+from tests.property.test_command_fuzz import open_with_an_invoice
 
 values = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=False),
                    st.text(max_size=30), st.sampled_from(["ACC1", "open", "paid", "30d", "2026-09", "'; drop table x",
@@ -23,17 +25,22 @@ bodies = st.one_of(st.dictionaries(fields, values, max_size=5).map(msgspec.json.
                    st.just(b""), st.just(b"[]"), st.just(b"null"))
 
 
+@pytest.fixture(scope="module")
+def ledgers(tmp_path_factory: pytest.TempPathFactory) -> LedgerCopies:
+    """A fresh ledger per example (its read models built by the example's first read), each a copy of one set up
+    once."""
+    return LedgerCopies(tmp_path_factory.mktemp("read-fuzz") / "template", open_with_an_invoice)
+
+
 @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(view=st.sampled_from([*READS, "nope", "account.extra", ""]), body=bodies)
-def test_any_read_gets_a_typed_reply_and_writes_nothing(view: str, body: bytes) -> None:
+def test_any_read_gets_a_typed_reply_and_writes_nothing(ledgers: LedgerCopies, view: str, body: bytes) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        ledger = make_ledger(Path(folder))
+        ledger = ledgers.new(Path(folder))
         keeper = ProjectionKeeper(ledger.store, Path(folder))
         try:
-            handle_command(ledger, "account.open", b'{"account": "ACC1", "email": "a@example.com"}')
-            handle_command(ledger, "invoice.issue", b'{"account": "ACC1", "invoice": "INV-1", "amount": "10.00", '
-                                                    b'"date": "2026-09-01", "due": "2026-09-30"}')
             before = ledger.store.recorder.max_notification_id()
+            assert before == 2  # the set-up's two events, nothing else
             reply = msgspec.json.decode(handle_read(ledger, keeper, view, body))
             assert set(reply) <= {"ok", "error"} and len(reply) == 1
             if "error" in reply:

@@ -9,6 +9,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("ledger", "workers", "replay")
 
@@ -86,19 +88,23 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def test_the_graph_is_read_from_every_import() -> None:
-    edges = graph()
+@pytest.fixture(scope="module")
+def edges() -> dict[str, set[str]]:
+    """The graph, read once for this module's tests (each read parses every source file)."""
+    return graph()
+
+
+def test_the_graph_is_read_from_every_import(edges: dict[str, set[str]]) -> None:
     assert "ledger.cli.main" in edges["ledger.cli.ops"]  # from ledger.cli.main import ...
     assert "workers.relay" in edges["ledger.cli.ops"]  # inside a function
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"d"}, "e": {"a"}}) == [["a", "b", "c"], ["d"]]
 
 
-def test_no_import_cycle() -> None:
-    assert cycles(graph()) == []
+def test_no_import_cycle(edges: dict[str, set[str]]) -> None:
+    assert cycles(edges) == []
 
 
-def test_the_domain_reaches_nothing_that_does_io() -> None:
-    edges = graph()
+def test_the_domain_reaches_nothing_that_does_io(edges: dict[str, set[str]]) -> None:
     reached, todo, impure = set(), [n for n in edges if n.startswith("ledger.aggregates")], []
     while todo:
         name = todo.pop()

@@ -98,3 +98,25 @@ def test_a_message_reads_back_as_the_email_it_was_built_from() -> None:
     for header in ("to", "subject", "sender"):  # no header can be smuggled in through a line break
         with pytest.raises(ValueError):
             message_bytes(msgspec.structs.replace(email, **{header: "x\r\nBcc: eve@example.com"}))
+
+
+@pytest.mark.parametrize("text", ["Pay here:\nhttp://127.0.0.1:8080/portal/pay?account=ACC1&x=1\n",
+                                  "no newline at the end", "two\n\nblank lines\n\n"])
+def test_an_ascii_part_is_written_as_it_reads(text: str) -> None:
+    """Someone reading the Maildir file sees the text and its links as they are (7bit), and a mail reader reads
+    back exactly the text; a line that could pass for a boundary, a carriage return or a line over 998 characters
+    makes the part base64 instead."""
+    from email import message_from_bytes, policy
+
+    from ledger.adapters.mailers import message_bytes
+
+    email = Email(to="a@example.com", subject="Hi", text=text, html="<p>html</p>", message_id="ev-2")
+    written = message_bytes(email)
+    assert b"Content-Transfer-Encoding: 7bit\n\n" + text.encode() in written
+    plain = message_from_bytes(written, policy=policy.default).get_body(("plain",))
+    assert plain is not None and plain.get_content() == text
+    for awkward in ("--=_ledger_" + "0" * 40 + "\nhi", "a\r\nb", "x" * 999):
+        written = message_bytes(msgspec.structs.replace(email, text=awkward))
+        assert written.count(b"Content-Transfer-Encoding: base64") == 1 and awkward.encode() not in written
+        plain = message_from_bytes(written, policy=policy.default).get_body(("plain",))
+        assert plain is not None and plain.get_content() == awkward

@@ -51,11 +51,8 @@ class Site(msgspec.Struct, kw_only=True):
     portal: Portal
     mailer: MemoryMailer
     clock: Clock
+    #: Reads of the ledger's API from the test's own loop (the app's client lives on the app's loop).
     reader: LedgerClient
-
-    async def read(self, view: str, account: str = "ACC1") -> Any:
-        """A read of the ledger's API from the test's own loop (the app's client lives on the app's loop)."""
-        return await self.reader.read(view, account=account)
 
     def staff(self, command: Any) -> m.Outcome:
         """Arrange the account as staff would (straight to the ledger's service)."""

@@ -108,8 +108,8 @@ async def test_pay_two_chosen_invoices_by_card(site: Site) -> None:
     assert done.status_code == 200 and "Thank you" in done.text
     transaction = re.search(r'class="mono">([^<]+)<', done.text)
     assert transaction is not None and transaction.group(1).strip()
-    invoices = await site.read("invoices")
-    assert [i["status"] for i in invoices] == ["paid", "open", "paid"]
+    invoices = await site.reader.invoices("ACC1")
+    assert [i.status for i in invoices] == ["paid", "open", "paid"]
     events = site.ledger.store.events.get(account_uuid("ACC1"))
     submitted = [e for e in events if type(e).__name__ == "PaymentSubmitted"]
     login = site.portal.store.login_of("ACC1")
@@ -121,8 +121,8 @@ async def test_overpaying_an_invoice_makes_credit(site: Site) -> None:
     billed(site)
     await site.log_in()
     await pay(site, pay=["INV-3"], inv=["INV-1", "INV-2", "INV-3"], amt=["100.00", "50.00", "40.00"])
-    credits = await site.read("credits")
-    assert [c["remaining"] for c in credits] == ["10.00"]
+    credits = await site.reader.credits("ACC1")
+    assert [c.remaining for c in credits] == ["10.00"]
 
 
 async def test_distribute_oldest_first_with_the_credit_applied(site: Site) -> None:
@@ -132,9 +132,9 @@ async def test_distribute_oldest_first_with_the_credit_applied(site: Site) -> No
     shown = await site.client.get("/portal/pay")
     assert 'class="credit"' in shown.text and "20.00 USD" in shown.text
     await pay(site, mode="distribute", total="130.00")
-    invoices = await site.read("invoices")
-    assert [i["status"] for i in invoices] == ["paid", "paid", "open"]
-    assert (await site.read("credits"))[0]["remaining"] == "0.00"
+    invoices = await site.reader.invoices("ACC1")
+    assert [i.status for i in invoices] == ["paid", "paid", "open"]
+    assert (await site.reader.credits("ACC1"))[0].remaining == "0.00"
 
 
 async def test_a_declined_card_is_a_clear_message_and_pays_nothing(site: Site) -> None:
@@ -142,8 +142,8 @@ async def test_a_declined_card_is_a_clear_message_and_pays_nothing(site: Site) -
     await site.log_in()
     refused = await pay(site, token="tok_decline", pay=["INV-1"], inv=["INV-1"], amt=["100.00"])
     assert refused.status_code == 402 and "declined" in refused.text and "Nothing was charged" in refused.text
-    invoices = await site.read("invoices")
-    assert [i["status"] for i in invoices] == ["open", "open", "open"]
+    invoices = await site.reader.invoices("ACC1")
+    assert [i.status for i in invoices] == ["open", "open", "open"]
 
 
 async def test_ach_shows_pending_until_settled(site: Site) -> None:
@@ -152,7 +152,7 @@ async def test_ach_shows_pending_until_settled(site: Site) -> None:
     done = await pay(site, method="new_ach", token="tok_ach", pay=["INV-1"], inv=["INV-1"], amt=["100.00"])
     assert done.status_code == 200 and "Pending" in done.text
     assert "Pending" in (await site.client.get("/portal/payments")).text
-    payment = (await site.read("payments"))[0]["id"]
+    payment = (await site.reader.payments("ACC1"))[0].id
     site.staff(m.SettlePayment(account="ACC1", payment=payment))  # the bank cleared it
     settled = await site.client.get("/portal/payments")
     assert "Settled" in settled.text and "Pending" not in settled.text
@@ -174,7 +174,7 @@ async def test_the_exact_amount_setting(site: Site) -> None:
     assert "readonly" in (await site.client.get("/portal/pay")).text
     refused = await pay(site, pay=["INV-1"], inv=["INV-1"], amt=["60.00"])
     assert refused.status_code == 400 and 'role="alert"' in refused.text
-    assert (await site.read("payments")) == []
+    assert (await site.reader.payments("ACC1")) == []
 
 
 async def test_my_account_methods_and_autopay(site: Site) -> None:
@@ -190,7 +190,7 @@ async def test_my_account_methods_and_autopay(site: Site) -> None:
     saved = await site.submit(back, "/portal/account/methods", token="tok_visa", brand="visa", last4="4242",
                               kind="card", exp="12/2030")
     assert saved.status_code == 200 and "Visa ending 4242" in saved.text
-    method = (await site.read("account"))["methods"][0]["id"]
+    method = (await site.reader.account("ACC1")).methods[0].id
     on = await site.submit("/portal/account", "/portal/account/autopay", autopay="on", method=method)
     assert "Autopay is <strong>on" in on.text
     await site.submit("/portal/account", "/portal/account/autopay", autopay="off")
@@ -209,6 +209,6 @@ async def test_pay_with_a_saved_method(site: Site) -> None:
     done = await pay(site, method="M-1", pay=["INV-2"], inv=["INV-1", "INV-2", "INV-3"],
                      amt=["100.00", "50.00", "30.00"])
     assert done.status_code == 200 and "Thank you" in done.text
-    assert [i["status"] for i in await site.read("invoices")] == ["open", "paid", "open"]
+    assert [i.status for i in await site.reader.invoices("ACC1")] == ["open", "paid", "open"]
     assert (await site.client.get("/portal/pay/review?mode=invoices&inv=INV-1&pay=INV-1&amt=1.00&method=M-9")
             ).status_code == 404  # a method that is not the customer's

@@ -12,12 +12,27 @@ class AuthorizationEvent(Event, frozen=True, kw_only=True):
 
 
 class CardAuthorized(AuthorizationEvent, frozen=True, kw_only=True):
+    """A hold placed on a card for an order; ``cart_id``: the cart link whose checkout placed it (an order's first
+    cart, seed 004), none for a hold placed otherwise or recorded before checkouts named their cart."""
+
     authorization_id: str
     order_id: str
     amount: Minor
     token: str
     transaction_id: str
     expires_at: datetime
+    cart_id: str | None = None
+
+
+class CardAuthorizationFailed(AuthorizationEvent, frozen=True, kw_only=True):
+    """The checkout of an order's first cart link was declined (seed 004: "the credit card payment will need to be
+    manually processed by the customer service team"): the order goes to manual processing, as after a failed
+    reauthorization; the cart stays open for another card. ``authorization_id``: the hold it would have placed."""
+
+    authorization_id: str
+    order_id: str
+    cart_id: str
+    decline_code: str
 
 
 class AuthorizationExpired(AuthorizationEvent, frozen=True, kw_only=True):
@@ -35,12 +50,16 @@ class ReauthorizationRequested(AuthorizationEvent, frozen=True, kw_only=True):
 
 
 class Reauthorized(AuthorizationEvent, frozen=True, kw_only=True):
+    """The card was authorized for the new amount: a new hold replaces the old; ``cart_id``: the cart link checked
+    out (none for a CSR's reauthorization by phone, or one recorded before checkouts named their cart)."""
+
     authorization_id: str
     new_authorization_id: str
     order_id: str
     amount: Minor
     transaction_id: str
     expires_at: datetime
+    cart_id: str | None = None
 
 
 class ReauthorizationFailed(AuthorizationEvent, frozen=True, kw_only=True):
@@ -49,6 +68,8 @@ class ReauthorizationFailed(AuthorizationEvent, frozen=True, kw_only=True):
     authorization_id: str
     order_id: str
     decline_code: str
+    #: The cart link whose checkout was declined (it stays open: the customer may try another card).
+    cart_id: str | None = None
 
 
 class AuthorizationCaptured(AuthorizationEvent, frozen=True, kw_only=True):

@@ -9,7 +9,7 @@ from ledger.commands import messages as m
 from ledger.commands.gateway_calls import capture, hold, overtaken_charge
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
-from ledger.commands.validation import amount_of, check_id, check_text, gateway_token, token_hash
+from ledger.commands.validation import amount_of, cart_proof, check_id, check_text, gateway_token, token_hash
 from ledger.errors import Conflict, LedgerError, PolicyViolation
 
 HANDLERS = HandlerRegistry()
@@ -21,12 +21,12 @@ PAID_MEANWHILE = frozenset({"order_paid", "invoice_paid", "pending_payment"})
 
 @HANDLERS.on(m.AuthorizeCard)
 def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
+    """Place a hold for an order (the checkout of its first cart link, when ``cart`` is named: seed 004)."""
     account = unit.account(cmd.account)
-    auth_id = check_id(cmd.authorization, "authorization")
-    amount = amount_of(account, cmd.amount)
-    token = gateway_token(cmd.token)
-    existing = account.state.authorizations.get(auth_id)
-    if existing is not None and (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token):
+    auth_id, amount, token = check_id(cmd.authorization, "authorization"), amount_of(account, cmd.amount), \
+        gateway_token(cmd.token)
+    cart, proof = cart_proof(cmd.cart, cmd.cart_token)  # a cart link's checkout: the link is checked first
+    if (existing := repeated_hold(account, cmd, auth_id, amount, token, (cart, proof))) is not None:
         return replayed(cmd.account, auth_id, status=existing.status, transaction_id=existing.transaction_id)
     key = idempotency_key(cmd.key, f"authorize:{auth_id}:{token}:{amount}")  # a declined card may be retried
     placed = False
@@ -34,7 +34,8 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     def check() -> None:  # the limit by balance due and live holds applies to holds not yet placed
         nonlocal placed
         try:
-            account.check_authorization(authorization=auth_id, order=cmd.order, amount=amount, at=unit.ctx.at)
+            account.check_authorization(authorization=auth_id, order=cmd.order, amount=amount, at=unit.ctx.at,
+                                        cart=cart, cart_token_hash=proof)
         except LedgerError as error:
             if error.code != "exceeds_amount_due" or not placed_before(unit, account, key):
                 raise
@@ -42,11 +43,33 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
 
     result = hold(unit, account, key, token=token, amount=amount, check=check)
     if result.status != "approved":
-        raise PolicyViolation(f"the card was declined: {result.decline_code}", field="token",
-                              code=result.decline_code or "authorization_declined")
+        return declined_checkout(unit, account, cmd, auth_id, (cart, proof), result.decline_code)
     account.authorize_card(unit.ctx, authorization=auth_id, order=cmd.order, amount=amount, token=token,
-                           transaction_id=result.transaction_id, expires_at=result.expires_at, placed=placed)
+                           transaction_id=result.transaction_id, expires_at=result.expires_at, placed=placed,
+                           cart=cart, cart_token_hash=proof)
     return recorded(unit, cmd.account, auth_id, status="active", transaction_id=result.transaction_id)
+
+
+def repeated_hold(account: Account, cmd: m.AuthorizeCard, auth_id: str, amount: int, token: str,
+                  cart: tuple[str | None, str]) -> Authorization | None:
+    """The hold this request placed already (the same order, amount and card; the same cart link's checkout, whose
+    link is checked first), or None."""
+    existing = account.state.authorizations.get(auth_id)
+    if not account.checked_out(*cart, checkout=auth_id, order=cmd.order) or existing is None:
+        return None
+    return existing if (existing.order_id, existing.amount, existing.token) == (cmd.order, amount, token) else None
+
+
+def declined_checkout(unit: Unit, account: Account, cmd: m.AuthorizeCard, auth_id: str,
+                      cart: tuple[str | None, str], decline_code: str | None) -> m.Outcome:
+    """A declined hold: refused, nothing written, unless it was a cart link's checkout, which is recorded for the
+    CSR team (``manual_processing``) and answered so."""
+    code = decline_code or "authorization_declined"
+    if cart[0] is None:
+        raise PolicyViolation(f"the card was declined: {code}", field="token", code=code)
+    account.record_declined_checkout(unit.ctx, authorization=auth_id, order=cmd.order, cart=cart[0],
+                                     cart_token_hash=cart[1], decline_code=code)
+    return recorded(unit, cmd.account, auth_id, status="manual_processing", detail=code)
 
 
 def placed_before(unit: Unit, account: Account, key: str) -> bool:
@@ -86,22 +109,24 @@ def request_reauthorization(unit: Unit, cmd: m.RequestReauthorization) -> m.Outc
 def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     """Checkout of the cart: authorize the card for the new amount; a refusal flags manual processing."""
     account = unit.account(cmd.account)
-    old = account.authorization(cmd.authorization)
     new_id = check_id(cmd.new_authorization, "new_authorization")
-    done = account.state.authorizations.get(new_id)
-    if old.replaced_by == new_id and done is not None:
+    cart, proof = cart_proof(cmd.cart, cmd.cart_token)  # a cart link's checkout: the link is checked first
+    repeat = account.checked_out(cart, proof, checkout=new_id, authorization=cmd.authorization)
+    old, done = account.authorization(cmd.authorization), account.state.authorizations.get(new_id)
+    if repeat and old.replaced_by == new_id and done is not None:
         if old.status == "reauthorized":  # released after the save, which a crash may have cut short: again
             unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
         return replayed(cmd.account, new_id, status=done.status, transaction_id=done.transaction_id)
     amount, token, key = reauthorization_asked(unit, account, old, new_id, cmd)
     result = hold(unit, account, key, token=token, amount=amount, check=lambda: account.check_reauthorization(
-        authorization=old.id, new_authorization=new_id, amount=amount))
+        authorization=old.id, new_authorization=new_id, amount=amount, cart=cart, cart_token_hash=proof))
     if result.status == "approved":  # the old hold goes only once the new one is on record
         unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
     event = account.record_reauthorization(unit.ctx, authorization=old.id, new_authorization=new_id,
                                            amount=amount, status=result.status,
                                            transaction_id=result.transaction_id,
-                                           decline_code=result.decline_code, expires_at=result.expires_at)
+                                           decline_code=result.decline_code, expires_at=result.expires_at,
+                                           cart=cart, cart_token_hash=proof)
     status = "active" if result.status == "approved" else "manual_processing"
     return recorded(unit, cmd.account, new_id, status=status, transaction_id=result.transaction_id,
                     detail=type(event).__name__)

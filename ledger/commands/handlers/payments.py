@@ -70,21 +70,26 @@ def means_of(unit: Unit, account: Account, cmd: m.SubmitPayment, charge_key: str
     A method that can no longer pay (the card expired, the method was removed, or is of another kind than the
     request says) is refused unless the gateway charged it under ``charge_key``: the request's earlier attempt
     whose answer was lost. That charge is then recorded, paid by what it was charged to."""
-    if cmd.saved is not None:
-        if cmd.token is not None:
-            raise ValidationError("name a saved method or give a token, not both", field="saved",
-                                  code="saved_or_token")
-        try:
-            saved = account.saved_for_payment(cmd.saved, unit.ctx.at)
-            if cmd.method is not None and cmd.method != saved.kind:
-                raise ValidationError(f"saved method {saved.id} is {saved.kind}, not {cmd.method}", field="method",
-                                      code="token_method_mismatch")
-            return saved.kind, saved.token  # type: ignore[return-value]
-        except LedgerError:
-            charged = saved_when_charged(unit, account, cmd.saved) if charged_before(unit, charge_key) else None
-            if charged is None:
-                raise
-            return charged
+    if cmd.saved is None:
+        return given_means(unit, cmd, charge_key)
+    if cmd.token is not None:
+        raise ValidationError("name a saved method or give a token, not both", field="saved", code="saved_or_token")
+    try:
+        saved = account.saved_for_payment(cmd.saved, unit.ctx.at)
+        if cmd.method is not None and cmd.method != saved.kind:
+            raise ValidationError(f"saved method {saved.id} is {saved.kind}, not {cmd.method}", field="method",
+                                  code="token_method_mismatch")
+        return saved.kind, saved.token  # type: ignore[return-value]
+    except LedgerError:
+        charged = saved_when_charged(unit, account, cmd.saved) if charged_before(unit, charge_key) else None
+        if charged is None:
+            raise
+        return charged
+
+
+def given_means(unit: Unit, cmd: m.SubmitPayment, charge_key: str) -> tuple[Method, str]:
+    """The token given and the method it is for; a token of another method is refused unless the gateway
+    charged it under ``charge_key`` (:func:`means_of`)."""
     if cmd.token is None:
         raise ValidationError("give a token or name a saved method", field="token", code="saved_or_token")
     if cmd.method is None:

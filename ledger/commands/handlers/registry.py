@@ -26,12 +26,16 @@ class HandlerRegistry(dict[type[m.Command], Handler]):
         return register
 
 
-def recorded(unit: Unit, account_id: str | None, reference: str, **extra: Any) -> m.Outcome:
+def recorded(unit: Unit, account_id: str | None, reference: str, *, status: str | None = None,
+             transaction_id: str | None = None, detail: str = "") -> m.Outcome:
     """The outcome of a command that recorded events on the unit's aggregates."""
     names = tuple(type(e).__name__ for agg in unit.touched for e in getattr(agg, "pending_events", ()))
-    return m.Outcome(account=account_id, reference=reference, events=names, **extra)
+    return m.Outcome(account=account_id, reference=reference, events=names, status=status,
+                     transaction_id=transaction_id, detail=detail)
 
 
-def replayed(account_id: str | None, reference: str, **extra: Any) -> m.Outcome:
+def replayed(account_id: str | None, reference: str, *, status: str | None = None,
+             transaction_id: str | None = None) -> m.Outcome:
     """The outcome of an idempotent repeat: nothing written, the first result answered."""
-    return m.Outcome(account=account_id, reference=reference, replayed=True, **extra)
+    return m.Outcome(account=account_id, reference=reference, replayed=True, status=status,
+                     transaction_id=transaction_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ledger.aggregates import UnidentifiedPayment
-from ledger.aggregates.events.payments import Instruction, Line
+from ledger.aggregates.events.payments import Instruction, Line, Method
 from ledger.aggregates.idempotency import idempotency_key
 from ledger.commands import messages as m
 from ledger.commands.gateway_calls import charge_guest, charged_before, guest_charge_key, token_for
@@ -23,36 +23,36 @@ def receive_unidentified(unit: Unit, cmd: m.ReceiveUnidentifiedPayment) -> m.Out
     currency = check_currency(cmd.currency)
     amount = parse_amount(cmd.amount, currency)
     token = gateway_token(cmd.token)
-    if cmd.method == "ach":  # a debit the bank may return in days: research keeps only money that has settled
-        raise ValidationError("a guest payment is made by card or PayPal: an ACH debit stays pending for days and "
-                              "may come back, and a payment awaiting research is never settled or returned",
-                              field="method", code="ach_not_for_guests")
+    UnidentifiedPayment.check_method(cmd.method)
     reference = check_text(cmd.reference, "reference", 200)
     key = idempotency_key(cmd.key, f"unidentified:{payment_id}")
     aggregate_id = unidentified_uuid(payment_id)
     existing = received_before(unit, cmd, key, amount, currency, token)
     if existing is not None:
         return replayed(None, payment_id, status=existing.status, transaction_id=existing.received.transaction_id)
-    try:
-        if not reference.strip():  # what the guest typed is how research finds the account (seed 000)
-            raise ValidationError("the order or customer number the guest gave is required", field="reference",
-                                  code="reference_required")
-        token_for(unit, token, cmd.method)
-    except LedgerError as error:  # refused unless an earlier attempt, its answer lost, was charged: record it
-        if error.code not in ("reference_required", "token_method_mismatch") \
-                or not charged_before(unit, guest_charge_key(aggregate_id, key)):
-            raise
+    check_chargeable(unit, cmd.method, token, reference, guest_charge_key(aggregate_id, key))
     result = charge_guest(unit, aggregate_id, key, token=token, amount=amount, currency=currency, method=cmd.method)
     if result.status == "declined":  # as a declined payment submit: an answer, exit 0; no money to research
         return m.Outcome(account=None, reference=payment_id, status="declined",
                          transaction_id=result.transaction_id, detail=result.decline_code or "declined")
-    found = UnidentifiedPayment.receive(unit.ctx, aggregate_id=unidentified_uuid(payment_id), payment=payment_id,
+    found = UnidentifiedPayment.receive(unit.ctx, aggregate_id=aggregate_id, payment=payment_id,
                                         amount=amount, currency=currency, method=cmd.method, token=token,
                                         transaction_id=result.transaction_id,
                                         reference=reference, idempotency_key=key)
     unit.track(found)
     return m.Outcome(account=None, reference=payment_id, events=("PaymentReceivedUnidentified",),
                      status="awaiting_research", transaction_id=result.transaction_id)
+
+
+def check_chargeable(unit: Unit, method: Method, token: str, reference: str, charge_key: str) -> None:
+    """Refuse a guest payment without the reference research needs, or with a token of another method, unless
+    an earlier attempt under ``charge_key``, its answer lost, was charged: that charge is then recorded."""
+    try:
+        UnidentifiedPayment.check_reference(reference)
+        token_for(unit, token, method)
+    except LedgerError as error:
+        if error.code not in ("reference_required", "token_method_mismatch") or not charged_before(unit, charge_key):
+            raise
 
 
 def received_before(unit: Unit, cmd: m.ReceiveUnidentifiedPayment, key: str, amount: int, currency: str,

@@ -1,0 +1,147 @@
+"""Cart links, "Approve Order Payment" (seed 004): the account keeps each cart sent, and a checkout naming one is
+refused unless its token's hash matches, it is this hold's (or this order's first) cart, no newer cart replaced it
+and no other checkout used it; a CSR by phone names none."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from ledger.aggregates import Account
+from ledger.aggregates import events as ev
+from ledger.aggregates.carts import cart_amount, cart_status
+from ledger.errors import LedgerError
+from ledger.ports.tokens import hash_token
+
+T0 = datetime(2026, 9, 1, 14, tzinfo=UTC)
+
+
+def at(days: int = 0) -> ev.Context:
+    return ev.Context(at=T0 + timedelta(days=days), by=ev.Actor("csr", "jdoe", "csr"))
+
+
+def held_and_repriced(*carts: str) -> Account:
+    """A 100.00 order held on a card, repriced to 150.00, a cart link sent per name in ``carts`` (token t-<name>)."""
+    account = Account.open(at(), aggregate_id=uuid4(), account_id="ACC1", currency="USD", email="p@example.com")
+    account.place_order(at(), order="O1", amount=10000)
+    account.authorize_card(at(), authorization="A1", order="O1", amount=10000, token="tok_visa", transaction_id="t1")
+    account.change_order_price(at(1), order="O1", new_amount=15000)
+    for day, cart in enumerate(carts, start=1):
+        account.request_reauthorization(at(day), authorization="A1", cart_id=cart,
+                                        cart_token_hash=hash_token(f"t-{cart}"))
+    return account
+
+
+def refusal(call: object, *args: object, **kwargs: object) -> tuple[str, str | None]:
+    with pytest.raises(LedgerError) as refused:
+        call(*args, **kwargs)  # type: ignore[operator]
+    return refused.value.code, refused.value.field
+
+
+def reauthorize(account: Account, cart: str | None, token: str, new: str = "A2", status: str = "approved") -> ev.Event:
+    return account.record_reauthorization(at(5), authorization="A1", new_authorization=new, amount=15000,
+                                          status=status, transaction_id="t2", decline_code="do_not_honor",
+                                          cart=cart, cart_token_hash=hash_token(token))
+
+
+def test_the_account_keeps_each_cart_and_a_newer_one_replaces_the_older() -> None:
+    account = held_and_repriced("C1", "C2")
+    carts = account.state.carts
+    assert [(c.id, c.order_id, c.authorization_id, c.amount, c.status) for c in carts.values()] == [
+        ("C1", "O1", "A1", 15000, "replaced"), ("C2", "O1", "A1", 15000, "open")]
+    assert carts["C2"].token_hash == hash_token("t-C2") and cart_amount(account.state, carts["C2"]) == 15000
+    assert cart_amount(account.state, carts["C1"]) == 0
+
+
+def test_a_wrong_token_or_an_unknown_cart_is_refused_before_anything() -> None:
+    account = held_and_repriced("C1")
+    check = account.check_reauthorization
+    assert refusal(check, authorization="A1", new_authorization="A2", amount=15000, cart="C1",
+                   cart_token_hash=hash_token("t-C9")) == ("cart_token_invalid", "cart_token")
+    assert refusal(check, authorization="A1", new_authorization="A2", amount=15000, cart="C9",
+                   cart_token_hash=hash_token("t-C9")) == ("cart_token_invalid", "cart_token")
+    assert refusal(reauthorize, account, "C1", "t-C9") == ("cart_token_invalid", "cart_token")
+    assert "A2" not in account.state.authorizations
+
+
+def test_an_older_link_is_refused_and_the_newest_checks_out_once() -> None:
+    account = held_and_repriced("C1", "C2")
+    assert refusal(reauthorize, account, "C1", "t-C1") == ("cart_replaced", "cart")
+    event = reauthorize(account, "C2", "t-C2")
+    assert isinstance(event, ev.Reauthorized) and event.cart_id == "C2"
+    cart = account.state.carts["C2"]
+    assert (cart.status, cart.used_for) == ("used", "A2")
+    assert account.checked_out("C2", hash_token("t-C2"), checkout="A2", authorization="A1")  # the same checkout
+    assert refusal(account.checked_out, "C2", hash_token("t-C2"), checkout="A3",
+                   authorization="A1") == ("cart_used", "cart")
+
+
+def test_a_cart_for_another_hold_or_order_is_refused() -> None:
+    account = held_and_repriced("C1")
+    account.place_order(at(2), order="O2", amount=3000)
+    account.authorize_card(at(2), authorization="B1", order="O2", amount=3000, token="tok_visa", transaction_id="t3")
+    assert refusal(account.check_reauthorization, authorization="B1", new_authorization="B2", amount=3000,
+                   cart="C1", cart_token_hash=hash_token("t-C1")) == ("cart_mismatch", "cart")
+    assert refusal(account.check_authorization, authorization="B2", order="O1", amount=1000, at=T0,
+                   cart="C1", cart_token_hash=hash_token("t-C1")) == ("cart_mismatch", "cart")
+
+
+def test_a_declined_checkout_keeps_the_cart_open_and_names_it() -> None:
+    account = held_and_repriced("C1")
+    failed = reauthorize(account, "C1", "t-C1", status="declined")
+    assert isinstance(failed, ev.ReauthorizationFailed) and failed.cart_id == "C1"
+    assert account.state.carts["C1"].status == "open" and account.state.orders["O1"].manual_processing
+    assert isinstance(reauthorize(account, "C1", "t-C1"), ev.Reauthorized)
+
+
+def test_a_csr_by_phone_names_no_cart_and_the_link_then_reads_closed() -> None:
+    account = held_and_repriced("C1")
+    event = account.record_reauthorization(at(5), authorization="A1", new_authorization="A2", amount=15000,
+                                           status="approved", transaction_id="t2", decline_code=None)
+    assert isinstance(event, ev.Reauthorized) and event.cart_id is None
+    assert account.state.carts["C1"].status == "open"
+    assert cart_status(account.state, account.state.carts["C1"]) == "closed"
+
+
+def first_cart() -> Account:
+    """A 0.00 quote whose real price, 80.00, is known: its first cart link (token ``t-Q``)."""
+    account = Account.open(at(), aggregate_id=uuid4(), account_id="ACC1", currency="USD", email="p@example.com")
+    account.place_order(at(), order="Q1", amount=0)
+    account.change_order_price(at(1), order="Q1", new_amount=8000)
+    account.request_cart(at(1), order="Q1", cart_id="Q", cart_token_hash=hash_token("t-Q"))
+    return account
+
+
+def test_an_orders_first_cart_places_its_first_hold_once() -> None:
+    account = first_cart()
+    assert cart_amount(account.state, account.state.carts["Q"]) == 8000
+    assert refusal(account.authorize_card, at(2), authorization="H1", order="Q1", amount=8000, token="tok_visa",
+                   transaction_id="t1", cart="Q", cart_token_hash=hash_token("t-X")) == ("cart_token_invalid",
+                                                                                          "cart_token")
+    event = account.authorize_card(at(2), authorization="H1", order="Q1", amount=8000, token="tok_visa",
+                                   transaction_id="t1", cart="Q", cart_token_hash=hash_token("t-Q"))
+    assert event.cart_id == "Q" and account.state.carts["Q"].status == "used"
+    assert refusal(account.checked_out, "Q", hash_token("t-Q"), checkout="H2", order="Q1") == ("cart_used", "cart")
+
+
+def test_a_declined_first_cart_goes_to_manual_processing_until_another_card_checks_out() -> None:
+    account = first_cart()
+    failed = account.record_declined_checkout(at(2), authorization="H1", order="Q1", cart="Q",
+                                              cart_token_hash=hash_token("t-Q"), decline_code="do_not_honor")
+    assert (failed.order_id, failed.cart_id, failed.decline_code) == ("Q1", "Q", "do_not_honor")
+    assert account.state.orders["Q1"].manual_processing and account.state.carts["Q"].status == "open"
+    account.authorize_card(at(3), authorization="H2", order="Q1", amount=8000, token="tok_amex",
+                           transaction_id="t2", cart="Q", cart_token_hash=hash_token("t-Q"))
+    assert not account.state.orders["Q1"].manual_processing
+
+
+def test_events_recorded_before_carts_were_named_still_replay() -> None:
+    account = held_and_repriced("C1")
+    old = ev.Reauthorized(originator_id=account.id, originator_version=account.version + 1, timestamp=T0,
+                          authorization_id="A1", new_authorization_id="A2", order_id="O1", amount=15000,
+                          transaction_id="t2", expires_at=T0 + timedelta(days=29))
+    assert old.cart_id is None
+    account.mutate(old)
+    assert account.state.authorizations["A2"].status == "active" and account.state.carts["C1"].status == "open"
