@@ -13,14 +13,15 @@ version): the later one is refused with a conflict before the group is written.
 
 The gateway intents whose outcome a group records (:mod:`ledger.store.intents`) are removed with it, in its
 transaction on SQLite (:meth:`LedgerStore.insert`), instead of one durable transaction per command on the
-write turn the committer needs. After a group is saved, each caller
-puts its aggregates back into the store's write-through cache
-(:meth:`ledger.store.application.LedgerStore.remember`), and snapshots that became due are written after the
-callers have been released, in one more transaction (a lost snapshot costs only load time).
+write turn the committer needs. After a group is saved, each caller puts its aggregates back into the store's
+write-through cache (:meth:`ledger.store.application.LedgerStore.remember`), and snapshots that became due
+are written after the callers have been released, in one more transaction (a lost snapshot costs only load
+time).
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -81,7 +82,8 @@ class SQLiteGroupRecorder(SQLiteApplicationRecorder):
                 try:
                     ids = self._insert_events(cursor, stored_events, resolving=resolving)
                 except BaseException:
-                    cursor.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                        cursor.execute("ROLLBACK")
                     raise
                 cursor.execute("COMMIT")
                 return ids
