@@ -61,14 +61,18 @@ def main() -> None:
     """Print the parts' shares of a raw py-spy profile."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("profile", type=Path, help="py-spy record --format raw output")
+    parser.add_argument("--commands", type=int, default=0, help="commands answered ok meanwhile: also print the "
+                                                                 "ms of GIL-held time per command of each part")
+    parser.add_argument("--rate", type=float, default=200.0, help="py-spy's samples per second (bench.service: 200)")
     args = parser.parse_args()
     total, parts = summary(args.profile.read_text().splitlines())
     if not total:
         sys.exit("no samples in the profile")
-    print(f"{'part':60} {'share':>6} {'samples':>8}")
+    per = 1000 / args.rate / args.commands if args.commands else 0.0
+    print(f"{'part':60} {'share':>6} {'samples':>8}" + (f" {'ms/cmd':>7}" if per else ""))
     for part, count in parts:
-        print(f"{part:60} {count / total:6.1%} {count:8}")
-    print(f"{'all samples':60} {1:6.0%} {total:8}")
+        print(f"{part:60} {count / total:6.1%} {count:8}" + (f" {count * per:7.3f}" if per else ""))
+    print(f"{'all samples':60} {1:6.0%} {total:8}" + (f" {total * per:7.3f}" if per else ""))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +51,8 @@ async def main():
 asyncio.run(main())
 """
 
+#: Outcomes with a column of their own; any other is a refusal of the command, counted by its code.
+COUNTED = ("ok", "overloaded", "deadline_exceeded", "timeout")
 
 
 class Phase(msgspec.Struct):
@@ -72,7 +76,7 @@ class Phase(msgspec.Struct):
     @property
     def refused(self) -> int:
         """Answers that are a refusal of the command itself (not shed, expired or timed out)."""
-        return len(self.answers) - self.count("ok", "overloaded", "deadline_exceeded", "timeout")
+        return len(self.answers) - self.count(*COUNTED)
 
     def latency(self, q: float, outcomes: tuple[str, ...] = ("ok",)) -> float:
         """The ``q`` quantile of the latency (ms) of answers with ``outcomes``."""
@@ -95,13 +99,13 @@ async def echo_latencies(nc: Any, rate: float, count: int, timeout: float) -> li
 
 async def phase(nc: Any, pid: int, name: str, rate: float, seconds: float, timeout: float) -> Phase:
     """Echo at ``rate`` for a quarter of the time, then the mix at ``rate`` for ``seconds`` (and the CPU serve,
-    its children and the nats-server used meanwhile, until a second after the last answer)."""
+    its children, the nats-server and this client used meanwhile, until a second after the last answer)."""
     echo = await echo_latencies(nc, rate, max(1, int(rate * seconds / 4)), timeout)
     requests = list(mix(f"{name}-", int(rate * seconds)))
-    before = cpu_seconds(pid)
+    before = {**cpu_seconds(pid), "client": time.process_time()}
     answers = await open_loop(nc, requests, rate, timeout)
     await asyncio.sleep(1.0)  # the workers and the follower finish with the last commands' events
-    after = cpu_seconds(pid)
+    after = {**cpu_seconds(pid), "client": time.process_time()}
     return Phase(name, rate, seconds, answers, echo, {k: v - before.get(k, 0.0) for k, v in after.items()})
 
 
@@ -129,16 +133,21 @@ def print_phases(phases: list[Phase], verdict: Check, raw: float, label: str) ->
     print(f"\n{label}: raw durable 1-row commits {raw:,.0f}/s")
     print(f"{'phase':>7} {'rate/s':>7} {'sent':>7} {'ok':>7} {'refused':>7} {'shed':>7} {'expired':>7} "
           f"{'timeout':>7} {'ok/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'echo p50':>8} {'echo p99':>8} "
-          f"{'cpu ms/cmd: serve':>17} {'follower':>8} {'nats':>5}")
+          f"{'cpu ms/cmd: serve':>17} {'follower':>8} {'nats':>5} {'client':>6}")
     for p in phases:
         print(f"{p.name:>7} {p.rate:7.0f} {len(p.answers):7} {p.count('ok'):7} {p.refused:7} "
               f"{p.count('overloaded'):7} {p.count('deadline_exceeded'):7} {p.count('timeout'):7} "
               f"{p.count('ok') / p.seconds:7.0f} {p.latency(0.5):8.1f} {p.latency(0.95):8.1f} "
               f"{p.latency(0.99):8.1f} {quantile(p.echo, 0.5):8.1f} {quantile(p.echo, 0.99):8.1f} "
-              f"{p.cpu_ms('serve'):17.2f} {p.cpu_ms('children'):8.2f} {p.cpu_ms('nats-server'):5.2f}")
+              f"{p.cpu_ms('serve'):17.2f} {p.cpu_ms('children'):8.2f} {p.cpu_ms('nats-server'):5.2f} "
+              f"{p.cpu_ms('client'):6.2f}")
     print(f"store check: {'passed' if verdict.passed else 'FAILED'} ({verdict.answered_missing} answered ok but "
           f"missing, {verdict.refused_recorded} shed or expired but recorded, {verdict.past_deadline} decided "
           f"past their deadline; {verdict.timeouts_recorded} timed out at the client but recorded)")
+    for p in phases:
+        codes = Counter(a.outcome for a in p.answers if a.outcome not in COUNTED)
+        if codes:
+            print(f"  {p.name} refused: " + ", ".join(f"{code} {n}" for code, n in codes.most_common()))
     for example in verdict.examples:
         print(f"  {example}")
 

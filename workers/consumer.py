@@ -55,6 +55,18 @@ def from_the_log(store: LedgerStore, event: Event, event_id: str) -> bool:
     return len(stored) == 1 and stored[0] == event
 
 
+def genuine_then_claimed(store: LedgerStore | None, event: Event, event_id: str, inbox: Inbox,
+                         worker: str) -> tuple[bool, str | Exception | None]:
+    """Whether the message is genuine (:func:`from_the_log`; no store: yes), then its claim (status before, or
+    error raised) in one trip off the loop: a claim is an fsync, which on the loop kept requests waiting."""
+    if store is not None and not from_the_log(store, event, event_id):
+        return False, None
+    try:
+        return True, inbox.claim(worker, event_id)
+    except Exception as error:  # raised by the caller outside its handling of a message it cannot read
+        return True, error
+
+
 class CommandService(Protocol):
     """Where a worker sends its commands: the ledger's command service (``Ledger.service``)."""
 
@@ -254,8 +266,8 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Msg, backoff: tu
         if relevant is not None and not relevant(event):  # calls for nothing: no store read, no inbox row
             await message.ack()
             return
-        store = getattr(worker, "store", None)
-        genuine = store is None or await asyncio.to_thread(from_the_log, store, event, event_id)
+        genuine, claimed = await asyncio.to_thread(genuine_then_claimed, getattr(worker, "store", None), event,
+                                                   event_id, inbox, worker.name)
     except Exception as error:
         await failed(error)
         return
@@ -264,7 +276,9 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Msg, backoff: tu
                   stream_seq=message.metadata.sequence.stream, event_type=event_type)
         await message.ack()
         return
-    previous = inbox.claim(worker.name, event_id)
+    if isinstance(claimed, BaseException):
+        raise claimed
+    previous = claimed
     if previous in (DONE, UNCERTAIN):
         await message.ack()
         return
@@ -281,7 +295,7 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Msg, backoff: tu
     except Exception as error:
         await failed(error)
         return
-    inbox.mark(worker.name, event_id, DONE)
+    await asyncio.to_thread(inbox.mark, worker.name, event_id, DONE)
     await message.ack()
     log.info("worker_handled", worker=worker.name, event_type=event_type, event_id=event_id, log_position=position,
              aggregate=str(getattr(event, "originator_id", "")))  # the account's UUID: its id is not in every event

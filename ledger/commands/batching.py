@@ -38,8 +38,12 @@ class BatchingService(LedgerService):
         self.committer = GroupCommitter(store, max_batch=max_batch)
 
     def commit(self, unit: Unit) -> list[tuple[ev.Event, int | None]]:
-        """Hand the attempt's aggregates to the group committer; returns once their transaction is durable."""
-        return [(cast(ev.Event, r.domain_event), r.notification.id) for r in self.committer.commit(unit.touched)]
+        """Hand the attempt's aggregates and gateway intents to the group committer; returns once their
+        transaction is durable and the intents are resolved (with the group's, one transaction for all)."""
+        recordings = self.committer.commit(unit.touched, unit.intents)
+        if recordings:
+            unit.intents = []  # resolved by the committer: nothing left for Unit.committed
+        return [(cast(ev.Event, r.domain_event), r.notification.id) for r in recordings]
 
     def close(self) -> None:
         """Write what is queued and stop the committer."""

@@ -85,9 +85,13 @@ class Unit:
         return account
 
     def account_exists(self, account_id: str) -> Account | None:
-        """The account, or None when no such account was opened."""
+        """The account, or None when no such account was opened (asked first with one read: an opening, the
+        usual caller, is of an account that does not exist yet)."""
+        aggregate_id = account_uuid(account_id)
+        if not self.store.known(aggregate_id):
+            return None
         try:
-            return self.store.account(account_uuid(account_id))
+            return self.store.account(aggregate_id)
         except NotFound:
             return None
 

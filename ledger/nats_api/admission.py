@@ -21,13 +21,14 @@ decides; and faststream's per-message work costs more CPU than everything else N
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -125,12 +126,19 @@ class CommandIntake:
         self.admission, self.pool, self.decide, self.refuse = admission, pool, decide, refuse
         self.prefix, self.queue, self.more = prefix, queue, tuple(more)
         self._subscriptions: list[Any] = []
-        self._tasks: set[asyncio.Task[None]] = set()
         self._refused: dict[str, int] = {}
         self._reported = -REPORT_EVERY
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._decided: collections.deque[_Decided] = collections.deque()
+        self._woken = False  # a drain of _decided is scheduled on the loop
+        self._admitted = 0  # admitted and not yet answered
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def start(self, nc: Any) -> None:
         """Subscribe on the connection ``nc``."""
+        self._loop = asyncio.get_running_loop()
         for subject in (f"{self.prefix}>", *self.more):
             self._subscriptions.append(await nc.subscribe(subject, queue=self.queue, cb=self._received))
         await nc.flush()  # the server has the subscription: a request sent now finds it
@@ -141,7 +149,7 @@ class CommandIntake:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
         self._subscriptions = []
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._idle.wait()
 
     async def _received(self, msg: Any) -> None:
         try:
@@ -151,21 +159,56 @@ class CommandIntake:
             self._count(error.code)
             await self._answer(msg, self.refuse(error))
             return
-        task = asyncio.create_task(self._decided(msg, at, entered))
+        self._admitted += 1
+        self._idle.clear()
+        try:
+            self.pool.submit(self._decide, msg, at, entered)
+        except RuntimeError as error:  # the pool is shut down: the service is stopping
+            self._decided.append(_Decided(msg, self.refuse(Overloaded(f"the service is stopping ({error})",
+                                                                      retry_after=1.0)), entered, 0.0))
+            self._drain()
+
+    def _decide(self, msg: Any, at: float, entered: float) -> None:
+        """On a deciding thread: decide within the deadline, then hand the reply to the loop. Replies decided
+        while the loop has not yet taken the previous ones go with them: one wake-up of the loop for all (a
+        task, two chained futures and a wake-up per command cost the loop more than answering it)."""
+        reply, deciding = b"", 0.0
+        try:
+            reply, deciding = _within(self.admission.latest_start(at), self.admission.now,
+                                      functools.partial(self.decide, msg.subject, msg.data, msg.headers))
+        except Exception as error:  # decide answers its failures itself; this is a bug in the intake
+            log.error("command_intake_failed", subject=msg.subject, error=repr(error), exc_info=error)
+            reply = self.refuse(LedgerError("internal error, see the service log", code="internal"))
+        finally:  # whatever happened, the slot is given back on the loop
+            self._decided.append(_Decided(msg, reply, entered, deciding))
+            if not self._woken:
+                self._woken = True
+                assert self._loop is not None
+                self._loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        """On the loop: give back the slots of the decided commands and answer them (one task for all)."""
+        self._woken = False
+        done: list[_Decided] = []
+        while self._decided:
+            done.append(self._decided.popleft())
+        for item in done:
+            self.admission.leave(item.entered, item.deciding)
+        task = asyncio.ensure_future(self._answer_all(done))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _decided(self, msg: Any, at: float, entered: float) -> None:
-        deciding = 0.0
+    async def _answer_all(self, done: list[_Decided]) -> None:
         try:
-            reply, deciding = await asyncio.get_running_loop().run_in_executor(
-                self.pool, _within, self.admission.latest_start(at), self.admission.now,
-                functools.partial(self.decide, msg.subject, msg.data, msg.headers))
+            for item in done:
+                if item.reply:
+                    await self._answer(item.msg, item.reply)
+                if not item.reply.startswith(b'{"ok"'):  # what an ok command did, its event_recorded lines say
+                    log.info("command_handled", subject=item.msg.subject, ok=False)
         finally:
-            self.admission.leave(entered, deciding)
-        await self._answer(msg, reply)
-        if not reply.startswith(b'{"ok"'):  # what an ok command did, its event_recorded lines say
-            log.info("command_handled", subject=msg.subject, ok=False)
+            self._admitted -= len(done)
+            if not self._admitted:
+                self._idle.set()
 
     def _count(self, code: str) -> None:
         """Count a request refused on arrival; log the counts at most every ``REPORT_EVERY`` seconds (a line per
@@ -182,6 +225,15 @@ class CommandIntake:
                 await msg.respond(reply)
             except Exception as error:  # the connection is gone: the requester times out, as it would anyway
                 log.warning("reply_failed", subject=msg.subject, error=repr(error))
+
+
+class _Decided(NamedTuple):
+    """A decided command on its way back to the loop: its request, reply, admission and deciding time."""
+
+    msg: Any
+    reply: bytes
+    entered: float
+    deciding: float
 
 
 def _within(at: float, now: Callable[[], float], decide: Callable[[], bytes]) -> tuple[bytes, float]:

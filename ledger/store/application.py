@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
@@ -42,6 +43,8 @@ from ledger.store.mapper import MsgspecMapper, StaleSnapshot
 from ledger.store.recent import RecentAccounts, RecentReads
 from ledger.store.snapshots import prune_older
 from ledger.store.sqlite_durable import SEAL_KEY
+
+log = structlog.get_logger("ledger.store")
 
 
 class Aggregate(Protocol):
@@ -142,6 +145,11 @@ class LedgerStore(Application[UUID]):
         assert found is not None
         return found
 
+    def known(self, aggregate_id: UUID) -> bool:
+        """Whether any event of ``aggregate_id`` is stored: one indexed read, where loading an aggregate that does
+        not exist asks for its snapshot and then for its events (each opening of an account: 112 against 62 us)."""
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
     def unidentified(self, aggregate_id: UUID) -> UnidentifiedPayment:
         """Load an unidentified payment, or raise NotFound."""
         try:
@@ -191,10 +199,22 @@ class LedgerStore(Application[UUID]):
         """``events`` encoded as the store keeps them (the group committer's callers do this themselves)."""
         return [self.mapper.to_stored_event(event) for event in events]
 
-    def insert(self, stored: Sequence[StoredEvent]) -> Sequence[int]:
-        """Write encoded events in one transaction; their notification ids (log positions), in order."""
-        ids = self.recorder.insert_events(stored)
+    def insert(self, stored: Sequence[StoredEvent], resolving: Sequence[str] = ()) -> Sequence[int]:
+        """Write encoded events in one transaction; their notification ids (log positions), in order. The gateway
+        intents ``resolving`` (whose outcome these events record) are removed in the same transaction on SQLite
+        (:class:`ledger.store.group_commit.SQLiteGroupRecorder`), in one more after it elsewhere (one that fails
+        is logged and left for reconciliation, as :meth:`ledger.commands.unit.Unit.committed` does)."""
+        if not resolving or not getattr(self.recorder, "resolves_intents", False):
+            ids = self.recorder.insert_events(stored)
+        else:
+            ids = self.recorder.insert_events(stored, resolving=resolving)
+            resolving = ()
         assert ids is not None and len(ids) == len(stored)
+        if resolving:
+            try:
+                self.gateway_book.resolve(list(resolving))
+            except Exception as error:  # the events are recorded: reconciliation resolves these intents
+                log.error("after_commit_failed", error=repr(error), exc_info=error)
         return ids
 
     @staticmethod

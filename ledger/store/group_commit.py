@@ -11,18 +11,22 @@ that submission's caller sees the error (a :class:`RecordConflictError` tells it
 state). Two submissions for the same aggregate in one group cannot both be right (both were decided on the same
 version): the later one is refused with a conflict before the group is written.
 
-After a group is saved, each caller puts its aggregates back into the store's write-through cache
-(:meth:`ledger.store.application.LedgerStore.remember`), and snapshots that became due are written after the
-callers have been released, in one more transaction (a lost snapshot costs only load time).
+The gateway intents whose outcome a group records (:mod:`ledger.store.intents`) are removed with it, in its
+transaction on SQLite (:meth:`LedgerStore.insert`), instead of one durable transaction per command on the
+write turn the committer needs. After a group is saved, each caller puts its aggregates back into the store's
+write-through cache (:meth:`ledger.store.application.LedgerStore.remember`), and snapshots that became due
+are written after the callers have been released, in one more transaction (a lost snapshot costs only load
+time).
 """
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sqlite3
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import structlog
@@ -56,21 +60,43 @@ class SQLiteGroupRecorder(SQLiteApplicationRecorder):
     so the committer hands the GIL over once per group. Rowids of one statement are consecutive (one writer
     at a time, each new row takes the largest rowid plus one), so the notification ids are the statement's
     ``lastrowid`` counted back. Larger groups use the library's transaction, one statement per chunk.
+
+    ``resolving``: gateway intents (:mod:`ledger.store.intents`) the events record the outcome of, removed in
+    the same transaction (then ``BEGIN`` and ``COMMIT`` around the two statements): one durable write for the
+    group instead of a second one for its intents, which took 30% of the committer's time at 500 commands/s.
     """
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: object) -> Sequence[int] | None:
+    #: Whether ``insert_events`` takes ``resolving`` (read by :meth:`LedgerStore.insert`).
+    resolves_intents = True
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if not 0 < len(stored_events) <= _MAX_ROWS:
             return super().insert_events(stored_events, **kwargs)
+        resolving: Sequence[str] = kwargs.get("resolving", ())
         with self.datastore.get_connection(commit=True) as connection:
             cursor = connection.cursor()
             try:
-                return self._insert_events(cursor, stored_events)
+                if not resolving:
+                    return self._insert_events(cursor, stored_events)
+                cursor.execute("BEGIN")
+                try:
+                    ids = self._insert_events(cursor, stored_events, resolving=resolving)
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                        cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
+                return ids
             except sqlite3.Error as error:
                 raise next(ours for theirs, ours in _SQLITE_ERRORS if isinstance(error, theirs))(error) from error
             finally:
                 cursor.sqlite_cursor.close()
 
-    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **_: object) -> Sequence[int]:
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+        resolving: Sequence[str] = kwargs.get("resolving", ())
+        for start in range(0, len(resolving), _MAX_ROWS):
+            keys = resolving[start:start + _MAX_ROWS]
+            c.execute(f"DELETE FROM gateway_intents WHERE key IN ({','.join('?' * len(keys))})", list(keys))
         ids: list[int] = []
         for start in range(0, len(stored_events), _MAX_ROWS):
             chunk = stored_events[start:start + _MAX_ROWS]
@@ -94,12 +120,13 @@ class Submission:
     hand-off between threads in CPython, which matters at thousands of commands a second).
     """
 
-    __slots__ = ("_pending", "aggregates", "error", "events", "finished", "ids", "originators", "snapshots",
-                 "stored")
+    __slots__ = ("_pending", "aggregates", "error", "events", "finished", "ids", "intents", "originators",
+                 "snapshots", "stored")
 
     def __init__(self, aggregates: list[Aggregate], events: list[Event], stored: list[StoredEvent],
-                 snapshots: list[StoredEvent]) -> None:
+                 snapshots: list[StoredEvent], intents: Sequence[str] = ()) -> None:
         self.aggregates = aggregates
+        self.intents = intents
         self.events = events
         self.stored = stored
         self.snapshots = snapshots
@@ -146,12 +173,14 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
-    def commit(self, aggregates: Sequence[Aggregate]) -> list[Recording[UUID]]:
-        """Write the pending events of ``aggregates`` (in a group with whatever else arrives together).
+    def commit(self, aggregates: Sequence[Aggregate], intents: Sequence[str] = ()) -> list[Recording[UUID]]:
+        """Write the pending events of ``aggregates`` (in a group with whatever else arrives together), then
+        resolve the gateway ``intents`` they record the outcome of (with the group's others; one that fails is
+        logged and left for reconciliation, as :meth:`ledger.commands.unit.Unit.committed` does).
 
         Blocks until they are durable and returns their recordings (with log positions); raises
         :class:`RecordConflictError` if another writer got there first, or the error that failed this
-        submission alone.
+        submission alone. No pending events: nothing is written or resolved.
         """
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         if not events:
@@ -159,7 +188,7 @@ class GroupCommitter:
         store = self.store
         # Snapshots are encoded now, from the state these events produced, before anyone can change it.
         submission = Submission(list(aggregates), events, store.prepare(events),
-                                store.encode_snapshots(store.snapshots_due(aggregates, events)))
+                                store.encode_snapshots(store.snapshots_due(aggregates, events)), intents)
         with self._lock:
             if self._closed:
                 raise CommitterClosed("the group committer is closed")
@@ -231,7 +260,8 @@ class GroupCommitter:
         if not part:
             return
         try:
-            ids = self.store.insert([stored for submission in part for stored in submission.stored])
+            ids = self.store.insert([stored for submission in part for stored in submission.stored],
+                                    [key for submission in part for key in submission.intents])
         except Exception as error:
             if len(part) == 1:
                 part[0].error = error

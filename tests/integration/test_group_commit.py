@@ -50,6 +50,7 @@ def test_concurrent_commands_on_many_and_on_the_same_accounts(tmp_path: Path, st
     _run([threading.Thread(target=worker, args=(n,)) for n in range(12)])
     assert errors == []
     assert service.committer.groups < service.committer.submissions  # some commands did share a transaction
+    assert ledger.store.gateway_book.intents() == []  # each charge's intent resolved in its group's turn
     for n in range(4):
         state = ledger.store.account(account_uuid(f"G{n}")).state
         assert len(state.invoices) == 45 and len(state.payments) == 45 and state.balance == 45 * 100

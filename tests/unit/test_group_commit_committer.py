@@ -46,11 +46,12 @@ class FakeStore:
         self.forgotten: list[str] = []
         self.gate = threading.Event()
         self.entered = threading.Event()
+        self.resolved: list[list[str]] = []  # the gateway intents removed by each written transaction
 
     def prepare(self, events: list[FakeEvent]) -> list[FakeEvent]:
         return list(events)
 
-    def insert(self, events: list[FakeEvent]) -> list[int]:
+    def insert(self, events: list[FakeEvent], resolving: list[str]) -> list[int]:
         self.entered.set()
         self.gate.wait(5)
         ids = {e.originator_id for e in events}
@@ -59,6 +60,7 @@ class FakeStore:
         if ids & self.conflicting:
             raise IntegrityError("version exists")
         self.transactions.append(sorted(ids))
+        self.resolved.append(sorted(resolving))
         return list(range(len(events)))
 
     @staticmethod
@@ -82,12 +84,13 @@ class FakeStore:
 
 
 def _commit_all(committer: GroupCommitter, store: FakeStore, names: list[str]) -> dict[str, Any]:
-    """Commit one aggregate per name from its own thread, all queued behind a held first transaction."""
+    """Commit one aggregate per name from its own thread, all queued behind a held first transaction; each
+    resolves the gateway intent ``I-name``."""
     results: dict[str, Any] = {}
 
     def call(name: str) -> None:
         try:
-            results[name] = committer.commit([FakeAggregate(name.split("#")[0]).change()])
+            results[name] = committer.commit([FakeAggregate(name.split("#")[0]).change()], [f"I-{name}"])
         except Exception as error:
             results[name] = error
 
@@ -112,6 +115,7 @@ def test_commands_arriving_together_share_one_transaction() -> None:
     assert store.transactions == [["first"], sorted(f"A{n}" for n in range(10))]
     assert all(results[f"A{n}"] == [f"rec-A{n}"] for n in range(10))
     assert sorted(store.remembered) == sorted(["first", *[f"A{n}" for n in range(10)]])
+    assert store.resolved == [["I-first"], sorted(f"I-A{n}" for n in range(10))]  # with their group's events
     committer.close()
 
 
@@ -126,6 +130,8 @@ def test_a_failing_submission_fails_alone_and_the_others_are_written() -> None:
     assert written == sorted(["first", *[f"A{n}" for n in range(7)]])
     assert len(store.transactions) < 1 + 7  # halving, not one transaction per good submission
     assert store.forgotten == ["OLD"]
+    resolved = sorted(key for keys in store.resolved for key in keys)
+    assert resolved == sorted(["I-first", *[f"I-A{n}" for n in range(7)]])  # not those of the failed ones
     committer.close()
 
 
@@ -143,7 +149,8 @@ def test_nothing_to_write_returns_at_once_and_closed_committer_refuses() -> None
     store = FakeStore()
     store.gate.set()
     committer = GroupCommitter(store)  # type: ignore[arg-type]
-    assert committer.commit([FakeAggregate("X")]) == []
+    assert committer.commit([FakeAggregate("X")], ["I-X"]) == []
+    assert store.resolved == []  # nothing written: the caller's intents stay with it
     committer.close()
     with pytest.raises(CommitterClosed):
         committer.commit([FakeAggregate("Y").change()])
