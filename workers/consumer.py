@@ -278,11 +278,10 @@ async def handle_message(worker: Worker, inbox: Inbox, message: Msg, backoff: tu
         return
     if isinstance(claimed, BaseException):
         raise claimed
-    previous = claimed
-    if previous in (DONE, UNCERTAIN):
+    if claimed in (DONE, UNCERTAIN):  # the status before this delivery
         await message.ack()
         return
-    if previous == CLAIMED and not worker.repeatable:
+    if claimed == CLAIMED and not worker.repeatable:
         await record_uncertain(js, uncertain("a previous attempt stopped mid-way"))
         await message.ack()
         return
