@@ -81,11 +81,11 @@ class SQLiteGroupRecorder(SQLiteApplicationRecorder):
                 cursor.execute("BEGIN")
                 try:
                     ids = self._insert_events(cursor, stored_events, resolving=resolving)
+                    cursor.execute("COMMIT")  # a failed COMMIT may leave the transaction open: rolled back too
                 except BaseException:
                     with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
                         cursor.execute("ROLLBACK")
                     raise
-                cursor.execute("COMMIT")
                 return ids
             except sqlite3.Error as error:
                 raise next(ours for theirs, ours in _SQLITE_ERRORS if isinstance(error, theirs))(error) from error

@@ -1,0 +1,49 @@
+"""Group commit on SQLite when the group's own transaction fails at its COMMIT (a full disk, an I/O error: SQLite
+may leave the transaction open): the group is not recorded, its gateway intents stay, and the connection goes
+back to the pool with nothing pending, so the next command is durable when it is answered."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.sqlite import SQLiteCursor
+
+from ledger.aggregates import events as ev
+from ledger.commands import messages as m
+from ledger.commands.batching import BatchingService
+from ledger.ports.ids import account_uuid
+from ledger.store.intents import Intent
+from tests.ledger_fixtures import START, make_ledger
+
+
+def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = make_ledger(tmp_path)
+    service = BatchingService(ledger.store, ledger.ports)
+    service.handle(m.OpenAccount(account="F1", email="f@example.com"))
+    ledger.store.gateway_book.intend(Intent("K1", "F1", "charge", 100, "P1", START))
+    account = ledger.store.account(account_uuid("F1"))
+    account.issue_credit(ev.Context(at=datetime(2026, 9, 2, tzinfo=UTC)), credit="C1", amount=100, reference="r")
+    real = SQLiteCursor.execute
+    failed: list[str] = []
+
+    def execute(self: SQLiteCursor, statement: Any, *args: Any) -> None:
+        if statement == "COMMIT" and not failed:
+            failed.append(statement)
+            raise sqlite3.OperationalError("disk I/O error")
+        real(self, statement, *args)
+
+    monkeypatch.setattr(SQLiteCursor, "execute", execute)
+    with pytest.raises(Exception, match="disk I/O error"):
+        service.committer.commit([account], ["K1"])
+    assert [i.key for i in ledger.store.gateway_book.intents()] == ["K1"]  # the charge is not recorded
+    service.handle(m.OpenAccount(account="F2", email="g@example.com"))  # answered: durable
+    outside = sqlite3.connect(tmp_path / "ledger.db")
+    count = outside.execute("select count(*) from stored_events").fetchone()[0]
+    outside.close()
+    service.close()
+    ledger.close()
+    assert count == 2  # both openings, seen by another connection; not the failed credit
