@@ -87,14 +87,19 @@ class StdlibLines(logging.Handler):
     "uvicorn.error", ...}``."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Log ``record`` through structlog; a record that cannot be formatted is the standard library's to report."""
+        """Log ``record`` through structlog at the standard level at or below its own (a library's level 25 is
+        info). A record whose arguments do not fit its format is its format and arguments as text, scanned as
+        every line is: the standard library's report of it (``handleError``) prints the raw arguments."""
+        level = min(max(record.levelno // 10 * 10, logging.DEBUG), logging.CRITICAL)
+        fields: dict[str, object] = {"logger": record.name}
+        if record.exc_info and record.exc_info[0] is not None:
+            fields["exc_info"] = record.exc_info
         try:
-            fields: dict[str, object] = {"logger": record.name}
-            if record.exc_info and record.exc_info[0] is not None:
-                fields["exc_info"] = record.exc_info
-            structlog.get_logger(record.name).log(record.levelno, record.getMessage(), **fields)
-        except Exception:  # logging must never raise into the caller
-            self.handleError(record)
+            message = record.getMessage()
+        except Exception:
+            message = f"{record.msg} {record.args}"
+        with contextlib.suppress(Exception):  # logging must never raise into the caller
+            structlog.get_logger(record.name).log(level, message, **fields)
 
 
 def _displayable(_: WrappedLogger, __: str, event: EventDict) -> EventDict:

@@ -13,7 +13,7 @@ import msgspec
 import pytest
 import structlog
 
-from ledger.logs import FLUSH_EVERY, PIPE_BUF, LineLogger, configure_logging
+from ledger.logs import FLUSH_EVERY, PIPE_BUF, LineLogger, StdlibLines, configure_logging
 
 
 def test_info_lines_wait_for_the_flusher_and_a_warning_writes_everything_in_order(tmp_path: Path) -> None:
@@ -181,3 +181,28 @@ def test_standard_library_records_are_the_ledgers_lines(monkeypatch: pytest.Monk
     monkeypatch.undo()
     configure_logging(quiet=True)  # back to the real stderr; the CLI lets only warnings through
     assert logging.getLogger().level == logging.WARNING
+
+
+def test_a_record_at_an_odd_level_or_with_bad_arguments_is_a_line_without_the_card(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library's record at a level of its own (25) or whose arguments do not fit its format is still one JSON
+    line, never the standard library's "Logging error" text with the record's raw arguments (a card number)."""
+    import logging
+
+    out = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr(sys, "stderr", out)
+    configure_logging(fmt="json")
+    lines = next(h for h in logging.getLogger().handlers if isinstance(h, StdlibLines))  # not pytest's own
+    lines.handle(logging.makeLogRecord({"name": "lib", "levelno": 25, "msg": "noticed %s",
+                                        "args": ("4111111111111111",)}))
+    lines.handle(logging.makeLogRecord({"name": "lib", "levelno": logging.WARNING, "msg": "bad %d",
+                                        "args": ("4111 1111 1111 1111",)}))
+    LineLogger.shared(out.buffer).flush()
+    out.flush()
+    written = out.buffer.getvalue()
+    monkeypatch.undo()
+    configure_logging(quiet=True)
+    noticed, bad = [msgspec.json.decode(raw) for raw in written.splitlines()][-2:]
+    assert (noticed["logger"], noticed["level"]) == ("lib", "info") and noticed["event"].startswith("noticed ")
+    assert (bad["logger"], bad["level"]) == ("lib", "warning") and bad["event"].startswith("bad ")
+    assert b"4111" not in written and b"Logging error" not in written
