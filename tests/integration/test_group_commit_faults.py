@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import RecordConflictError
 from eventsourcing.sqlite import SQLiteCursor
 
 from ledger.aggregates import events as ev
@@ -48,3 +49,19 @@ def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path, monkeypatch:
     service.close()
     ledger.close()
     assert count == 2  # both openings, seen by another connection; not the failed credit
+
+
+@pytest.mark.skipif(backend() != "sqlite", reason="SQLite's group transaction (PostgreSQL uses the library's)")
+def test_a_group_that_conflicts_keeps_its_intents(tmp_path: Path) -> None:
+    ledger = make_ledger(tmp_path)
+    service = BatchingService(ledger.store, ledger.ports)
+    service.handle(m.OpenAccount(account="F1", email="f@example.com"))
+    ledger.store.gateway_book.intend(Intent("K2", "F1", "charge", 100, "P2", START))
+    stale = ledger.store.account(account_uuid("F1"))
+    service.handle(m.IssueCredit(account="F1", credit="C0", amount="1.00", reference="r"))  # another writer first
+    stale.issue_credit(ev.Context(at=datetime(2026, 9, 2, tzinfo=UTC)), credit="C1", amount=100, reference="r")
+    with pytest.raises(RecordConflictError):
+        service.committer.commit([stale], ["K2"])
+    assert [i.key for i in ledger.store.gateway_book.intents()] == ["K2"]  # rolled back with the events
+    service.close()
+    ledger.close()
