@@ -5,6 +5,7 @@ Selected with ``PERSISTENCE_MODULE=ledger.store.sqlite_durable``; a committed ev
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 from eventsourcing import sqlite as es_sqlite
@@ -69,6 +70,15 @@ class DurableConnectionPool(es_sqlite.SQLiteConnectionPool):
         connection.is_writer = True  # put_connection releases the write turn
         self._num_writers += 1
         return connection
+
+    def put_connection(self, conn: es_sqlite.SQLiteConnection) -> None:
+        """Give ``conn`` back, its transaction rolled back if one is still open: when a COMMIT fails (a full disk,
+        an I/O error) SQLite may leave the transaction open, and the library raises without rolling it back. Kept
+        open, the pooled connection would hold the write lock and fail every later ``BEGIN`` on it (a gateway
+        intent that failed to commit wedged every writer)."""
+        with contextlib.suppress(sqlite3.Error):
+            conn.rollback()  # nothing to do (no statement run) outside a transaction
+        super().put_connection(conn)
 
     def _create_connection(self) -> es_sqlite.SQLiteConnection:
         try:

@@ -1,6 +1,6 @@
-"""Group commit on SQLite when the group's own transaction fails at its COMMIT (a full disk, an I/O error: SQLite
-may leave the transaction open): the group is not recorded, its gateway intents stay, and the connection goes
-back to the pool with nothing pending, so the next command is durable when it is answered."""
+"""Writes to the SQLite store that fail (a COMMIT on a full disk or an I/O error, where SQLite may leave the
+transaction open; a group that conflicts): nothing is recorded, the gateway intents stay, and the pooled connection
+goes back with nothing pending, so the next write is durable when it is answered and is not refused."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from eventsourcing.persistence import RecordConflictError
-from eventsourcing.sqlite import SQLiteCursor
+from eventsourcing.sqlite import SQLiteConnection, SQLiteCursor
 
 from ledger.aggregates import events as ev
 from ledger.commands import messages as m
@@ -64,4 +64,25 @@ def test_a_group_that_conflicts_keeps_its_intents(tmp_path: Path) -> None:
         service.committer.commit([stale], ["K2"])
     assert [i.key for i in ledger.store.gateway_book.intents()] == ["K2"]  # rolled back with the events
     service.close()
+    ledger.close()
+
+
+@pytest.mark.skipif(backend() != "sqlite", reason="SQLite's connection pool")
+def test_an_intent_whose_commit_failed_leaves_no_transaction_open(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = make_ledger(tmp_path)
+    real = SQLiteConnection.commit
+    failed: list[bool] = []
+
+    def commit(self: SQLiteConnection) -> None:
+        if not failed:
+            failed.append(True)
+            raise sqlite3.OperationalError("disk I/O error")
+        real(self)
+
+    monkeypatch.setattr(SQLiteConnection, "commit", commit)
+    with pytest.raises(Exception, match="disk I/O error"):  # the command is refused before the gateway is asked
+        ledger.store.gateway_book.intend(Intent("K3", "F1", "charge", 100, "P3", START))
+    ledger.store.gateway_book.intend(Intent("K4", "F1", "charge", 100, "P4", START))  # the next one is written
+    assert [i.key for i in ledger.store.gateway_book.intents()] == ["K4"]
     ledger.close()
