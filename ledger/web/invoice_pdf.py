@@ -9,10 +9,14 @@ on the server; a character it cannot draw (a name in another script) is shown as
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import msgspec
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
@@ -60,6 +64,30 @@ class InvoiceDocument:
     name: str
     email: str
     zone: str
+
+
+class PdfDrawer:
+    """Draws invoice PDFs one at a time, off the event loop, and keeps the last ``keep`` drawn: the same invoice asked
+    for again, unchanged, is the bytes already drawn. The largest order the ledger allows (500 lines of 500
+    characters) takes seconds of CPU to draw, in the process that also serves the ledger's commands in ``serve``:
+    one draw at a time and no second draw of the same document bound what repeated requests can cost."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self.keep = keep
+        self._turn = asyncio.Lock()
+        self._drawn: OrderedDict[bytes, bytes] = OrderedDict()
+
+    async def draw(self, document: InvoiceDocument, formats: Formats) -> bytes:
+        """The PDF of ``document`` (:func:`render_pdf`), drawn now or earlier."""
+        key = hashlib.sha256(msgspec.json.encode((document.invoice, document.order, document.account,
+                                                  document.name, document.email, document.zone))).digest()
+        async with self._turn:
+            if (body := self._drawn.get(key)) is None:
+                body = self._drawn[key] = await asyncio.to_thread(render_pdf, document, formats)
+                while len(self._drawn) > self.keep:
+                    self._drawn.popitem(last=False)
+            self._drawn.move_to_end(key)
+            return body
 
 
 def filename(invoice: str) -> str:

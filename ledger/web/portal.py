@@ -21,6 +21,7 @@ from ledger.errors import LedgerError
 from ledger.ports.mailer import Email, Mailer
 from ledger.web.auth import Authenticator
 from ledger.web.credentials import CredentialStore, Session
+from ledger.web.invoice_pdf import PdfDrawer
 from ledger.web.ledger_client import LedgerClient, LedgerUnavailable
 from workers.emails import render
 
@@ -47,9 +48,11 @@ class Portal:
     sender: str = "ledger@localhost"
     hasher: PasswordHash | None = None
     auth: Authenticator = field(init=False)
+    pdfs: PdfDrawer = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = Authenticator(self.store, self.hasher)
+        self.pdfs = PdfDrawer()
 
     def link(self, path: str) -> str:
         """An absolute link to a portal page, for emails."""

@@ -88,3 +88,43 @@ async def test_a_name_the_font_cannot_draw_shows_as_question_marks(site: Site,
 def test_the_file_name_is_safe_in_a_header_and_text_is_what_helvetica_draws() -> None:
     assert filename('INV "1"\r\n/../x;y') == "invoice-INV__1____.._x_y.pdf"
     assert printable("Ada Łukasiewicz – 20 € – 李") == "Ada ?ukasiewicz – 20 € – ?"
+
+
+async def test_the_same_invoice_is_drawn_once_and_one_pdf_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A customer asking for the PDF of a 500-line order again and again costs one draw: the drawer keeps what it
+    drew; two different documents are drawn one after the other, never at once."""
+    import asyncio
+    import threading
+
+    from ledger.web import invoice_pdf
+    from ledger.web.replies import InvoiceRow
+
+    drawing, most, drawn = [0], [0], []
+    lock = threading.Lock()
+
+    def render(document: invoice_pdf.InvoiceDocument, formats: object) -> bytes:
+        with lock:
+            drawing[0] += 1
+            most[0] = max(most[0], drawing[0])
+        threading.Event().wait(0.05)  # long enough for a second draw to start, were it allowed to
+        with lock:
+            drawing[0] -= 1
+        drawn.append(document.invoice.id)
+        return f"%PDF-{document.invoice.id}".encode()
+
+    monkeypatch.setattr(invoice_pdf, "render_pdf", render)
+    drawer = invoice_pdf.PdfDrawer(keep=2)
+
+    def document(invoice: str) -> invoice_pdf.InvoiceDocument:
+        row = InvoiceRow(id=invoice, date="2026-11-01", due="2026-12-01", total="10.00", paid="0.00",
+                         open="10.00", status="open", currency="USD")
+        return invoice_pdf.InvoiceDocument(invoice=row, order=None, account="ACC1", name="Ada", email="a@example.com",
+                                           zone="America/New_York")
+
+    formats = invoice_pdf.Formats(money=str, day=str, when=str, label=str)  # type: ignore[arg-type]
+    bodies = await asyncio.gather(*(drawer.draw(document(i), formats) for i in ("I1", "I1", "I2", "I1", "I2")))
+    assert bodies == [b"%PDF-I1", b"%PDF-I1", b"%PDF-I2", b"%PDF-I1", b"%PDF-I2"]
+    assert sorted(drawn) == ["I1", "I2"] and most[0] == 1
+    await drawer.draw(document("I3"), formats)  # keeps two: I1, the least recently asked for, goes
+    await drawer.draw(document("I1"), formats)
+    assert drawn[-2:] == ["I3", "I1"]
