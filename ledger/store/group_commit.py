@@ -21,7 +21,6 @@ time).
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import sqlite3
 import threading
@@ -78,14 +77,9 @@ class SQLiteGroupRecorder(SQLiteApplicationRecorder):
             try:
                 if not resolving:
                     return self._insert_events(cursor, stored_events)
-                cursor.execute("BEGIN")
-                try:
-                    ids = self._insert_events(cursor, stored_events, resolving=resolving)
-                    cursor.execute("COMMIT")  # a failed COMMIT may leave the transaction open: rolled back too
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
-                        cursor.execute("ROLLBACK")
-                    raise
+                cursor.execute("BEGIN")  # a failure leaves it open: the pool rolls back every connection given back
+                ids = self._insert_events(cursor, stored_events, resolving=resolving)
+                cursor.execute("COMMIT")
                 return ids
             except sqlite3.Error as error:
                 raise next(ours for theirs, ours in _SQLITE_ERRORS if isinstance(error, theirs))(error) from error
