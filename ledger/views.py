@@ -19,6 +19,7 @@ import msgspec
 from ledger.aggregates.carts import cart_amount, cart_status
 from ledger.aggregates.state import AccountState, Authorization, Cart, Invitation
 from ledger.money import format_amount
+from ledger.ports.clock import DEFAULT_ZONE, local_text
 from ledger.ports.ids import account_uuid
 
 
@@ -130,10 +131,10 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetim
     At ``now``, a hold past its 29 days and an invitation past its 72 hours show as ``expired`` although the
     scheduler has not recorded their expiry yet (issue 14): a read says what is true now."""
     cur = state.currency
-    tz = zone or ZoneInfo("America/New_York")
+    tz = zone or ZoneInfo(DEFAULT_ZONE)
 
     def when(instant: datetime) -> str:
-        return instant.astimezone(tz).isoformat(timespec="seconds")
+        return local_text(instant, tz)
 
     def fmt(minor: int) -> str:
         return format_amount(minor, cur)

@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from ledger.aggregates.events.base import Event
 from ledger.double_entry import ACCOUNTS, Journal
 from ledger.money import format_amount
+from ledger.ports.clock import DEFAULT_ZONE, local_text
 from ledger.projections import queries
 from ledger.projections.accounts import AccountsProjection
 from ledger.projections.runner import bulk_gc, catch_up, connect
@@ -72,10 +74,11 @@ class CutLog:
         return self.last
 
 
-def balances_as_of(store: LedgerStore, instant: datetime, progress: Callable[[int], None] | None = None) -> AsOf:
+def balances_as_of(store: LedgerStore, instant: datetime, progress: Callable[[int], None] | None = None,
+                   zone: ZoneInfo | None = None) -> AsOf:
     """Replay every event recorded before ``instant`` (each history cut there, see ``events``): the balances at
     the end of a period ``[from, to)`` are those as of ``to``, as its statement's closing balance and its
-    export's postings are.
+    export's postings are. ``as_of`` is ``instant`` exactly, in ``zone`` (DEFAULT_ZONE if left out).
 
     Account balances come from the ``accounts`` read model folded into a scratch file (never the serving
     projections), so memory stays bounded however long the log: the open invoices and credits, with the
@@ -98,5 +101,5 @@ def balances_as_of(store: LedgerStore, instant: datetime, progress: Callable[[in
     lines = [TrialBalanceLine(cur, name, format_amount(max(tb[name], 0), cur), format_amount(max(-tb[name], 0), cur))
              for cur, tb in sums.items() for name in ACCOUNTS]
     balanced = all(sum(tb.values()) == 0 for tb in sums.values())
-    return AsOf(instant.isoformat(), log.last, rows, lines, balanced)
+    return AsOf(local_text(instant, zone or ZoneInfo(DEFAULT_ZONE), exact=True), log.last, rows, lines, balanced)
 

@@ -1,6 +1,9 @@
 """``ledger audit export``: the journal and the audit log of a period, as CSV or JSON lines, for auditors.
 
 The last record is the hash chain's head at export time (``record`` = ``chain``), an anchor the auditor keeps.
+Instants (``at``, and those in ``details``: ``expires_at=...``) are ISO-8601 in the business time zone with its
+offset, as every instant a person reads (issue 14), and exact (microseconds kept): still parseable, still the
+instant the log holds.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from ledger.aggregates import events as ev
 from ledger.double_entry import Journal
 from ledger.errors import ValidationError
+from ledger.ports.clock import DEFAULT_ZONE, local_text, local_texts_in
 from ledger.projections.describe import comment, details
 from replay.history import events
 
@@ -30,19 +35,20 @@ COLUMNS = ("record", "position", "event_id", "at", "account", "event", "actor", 
            "ledger_account", "currency", "debit", "credit", "details")
 
 
-def records(store: LedgerStore, start: datetime, end: datetime,
-            progress: Callable[[int], None] | None = None) -> Iterator[Record]:
-    """One ``audit`` record per event and one ``posting`` record per journal line, in log order, [start, end).
+def records(store: LedgerStore, start: datetime, end: datetime, progress: Callable[[int], None] | None = None,
+            zone: ZoneInfo | None = None) -> Iterator[Record]:
+    """One ``audit`` record per event and one ``posting`` record per journal line, in log order, [start, end);
+    instants in ``zone`` (DEFAULT_ZONE if left out), the configured LEDGER_TIMEZONE from the CLI.
 
     Raises :class:`ValidationError` (field ``to``) at once when the period is empty or reversed.
     """
     if end <= start:
         raise ValidationError("--to must be after --from", field="to")
-    return _records(store, start, end, progress)
+    return _records(store, start, end, progress, zone or ZoneInfo(DEFAULT_ZONE))
 
 
-def _records(store: LedgerStore, start: datetime, end: datetime,
-             progress: Callable[[int], None] | None) -> Iterator[Record]:
+def _records(store: LedgerStore, start: datetime, end: datetime, progress: Callable[[int], None] | None,
+             zone: ZoneInfo) -> Iterator[Record]:
     journal = Journal()
     currencies: dict[str, str] = {}
     names: dict[str, str] = {}
@@ -55,11 +61,12 @@ def _records(store: LedgerStore, start: datetime, end: datetime,
             currencies[key], names[key] = event.currency, f"research {event.payment_id}"
         if not start <= event.timestamp < end:
             continue
-        base = {"position": position, "event_id": event.event_id, "at": event.timestamp.isoformat(),
-                "account": names.get(key, key), "event": type(event).__name__, "actor": event.by.describe(),
-                "channel": event.by.channel}
+        at = local_text(event.timestamp, zone, exact=True)
+        base = {"position": position, "event_id": event.event_id, "at": at, "account": names.get(key, key),
+                "event": type(event).__name__, "actor": event.by.describe(), "channel": event.by.channel}
         yield {"record": "audit", **base, "comment": comment(event),
-               "details": details(event, currencies.get(key) or getattr(event, "currency", None))}
+               "details": local_texts_in(details(event, currencies.get(key) or getattr(event, "currency", None)),
+                                         zone, exact=True)}
         for posting in entry.postings:
             yield {"record": "posting", **base, "ledger_account": posting.account, "currency": entry.currency,
                    "debit": posting.debit, "credit": posting.credit}

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 from eventsourcing.persistence import Mapper
@@ -31,6 +32,7 @@ from ledger.aggregates.events.base import Event
 from ledger.cards import card_number_field
 from ledger.errors import ValidationError
 from ledger.invariants import InvariantChecker
+from ledger.ports.clock import DEFAULT_ZONE, local_text
 from ledger.projections import audit_queries, fresh
 from ledger.projections.chain import StoredNote
 from ledger.projections.compare import differences
@@ -150,8 +152,11 @@ def _where(position: int, event: Event) -> str:
             f"{event.originator_version})")
 
 
-def invariant_findings(history: Iterable[tuple[int, Event]]) -> tuple[int, list[Finding]]:
-    """(events read, violations) of the design's invariants over ``history``."""
+def invariant_findings(history: Iterable[tuple[int, Event]],
+                       zone: ZoneInfo | None = None) -> tuple[int, list[Finding]]:
+    """(events read, violations) of the design's invariants over ``history``; the instants they name exactly, in
+    ``zone`` (DEFAULT_ZONE if left out)."""
+    tz = zone or ZoneInfo(DEFAULT_ZONE)
     checker = InvariantChecker()
     keys: dict[tuple[UUID, str, str], int] = {}
     newest: dict[UUID, datetime] = {}
@@ -166,8 +171,9 @@ def invariant_findings(history: Iterable[tuple[int, Event]]) -> tuple[int, list[
         before = newest.get(event.originator_id)
         if before is not None and event.timestamp < before:
             found.append(Finding("event_order", f"{_where(position, event)} is dated "
-                                                f"{event.timestamp.isoformat()}, before the aggregate's earlier "
-                                                f"event at {before.isoformat()}: its statements and as-of "
+                                                f"{local_text(event.timestamp, tz, exact=True)}, before the "
+                                                f"aggregate's earlier event at {local_text(before, tz, exact=True)}: "
+                                                f"its statements and as-of "
                                                 f"replays disagree"))
         else:
             newest[event.originator_id] = event.timestamp
@@ -223,7 +229,8 @@ def not_checked(check: str, what: str, unreadable: Sequence[Finding]) -> Finding
 
 
 def verify(store: LedgerStore, keeper: ProjectionKeeper, anchors: Sequence[tuple[int, str]] = (),
-           catch_up_failure: str | None = None, progress: Callable[[int], None] | None = None) -> Verification:
+           catch_up_failure: str | None = None, progress: Callable[[int], None] | None = None,
+           zone: ZoneInfo | None = None) -> Verification:
     """Run every check; ``ok`` only when none finds anything.
 
     The hash chain is checked first and always; an undecodable event is named, and the projections and
@@ -231,12 +238,12 @@ def verify(store: LedgerStore, keeper: ProjectionKeeper, anchors: Sequence[tuple
     ``catch_up_failure`` is why the caller could not bring the projections up to the head first: unless an
     undecodable event explains it, it is a finding of its own (``projection_catch_up``), since the projections
     were then compared only as far as they had got. ``progress`` is told of the events read, twice over the
-    log: once checked, once rebuilt into the projections compared.
+    log: once checked, once rebuilt into the projections compared. Instants in findings are in ``zone``.
     """
     head, chained = chain_findings(keeper, anchors)
     unreadable: list[Finding] = []
     count, invariants = invariant_findings(decoded_events(keeper.events, store.mapper, unreadable,
-                                                          progress=progress))
+                                                          progress=progress), zone)
     if unreadable:
         checked: list[Checked] = []
         projections = [not_checked("projection_rebuild", "the projections", unreadable)]

@@ -25,7 +25,7 @@ from ledger.aggregates.events.base import Event
 from ledger.aggregates.state import AccountState
 from ledger.money import format_amount
 from ledger.personal.vault import ERASED
-from ledger.ports.clock import zone_of
+from ledger.ports.clock import local_words, zone_of
 from ledger.ports.mailer import Email, Mailer
 from ledger.ports.tokens import TokenIssuer
 from replay.statement import Statement, account_history, statement_of
@@ -191,8 +191,7 @@ class EmailWorker:
             template = "invitation" if isinstance(event, ev.InvitationSent) else "invitation_resent"
             link = portal_page(self.portal_url, f"invitation/{raw}", account=state.account_id)
             return state.invitation.email, render(template, currency, name=reveal(state.name) or state.account_id,
-                                                  link=link, expires=event.expires_at.astimezone(self.zone)
-                                                  .strftime("%Y-%m-%d %H:%M %Z"))
+                                                  link=link, expires=local_words(event.expires_at, self.zone))
         if isinstance(event, ev.PaymentSubmitted | ev.PaymentSettled | ev.PaymentReturned):
             payment = state.payments[event.payment_id]
             if isinstance(event, ev.PaymentSubmitted):  # an ACH debit's (relevant)

@@ -76,7 +76,8 @@ def audit_verify(state: CliState, anchors: tuple[str, ...]) -> None:
             structlog.get_logger("ledger.cli").warning("audit_verify_projections_not_caught_up", error=repr(error))
             failure = f"{type(error).__name__}: {error}"
         with progress_bar("verifying", 2 * kept.events.head(), hidden=state.as_json) as advance:
-            result = verify(state.reader().store, kept, [parse_anchor(a) for a in anchors], failure, advance)
+            result = verify(state.reader().store, kept, [parse_anchor(a) for a in anchors], failure, advance,
+                            state.reader().ports.clock.zone)
     if state.as_json:
         emit_json(result)
     else:
@@ -110,6 +111,6 @@ def audit_export(state: CliState, start: str, end: str, fmt: str, output: TextIO
         kept.chain.catch_up(kept.events)
         head = kept.chain.head()
     with progress_bar("exporting", head[0], hidden=state.as_json) as advance:
-        exported = itertools.chain(records(ledger.store, first, last, advance), [anchor_record(*head)])
+        exported = itertools.chain(records(ledger.store, first, last, advance, zone), [anchor_record(*head)])
         for chunk in render(exported, fmt):
             output.write(chunk)

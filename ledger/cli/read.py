@@ -16,7 +16,7 @@ from ledger.cli.main import CliState, cli, json_option
 from ledger.cli.output import emit_json, fail, progress_bar
 from ledger.cli.tables import Rows, table
 from ledger.errors import LedgerError
-from ledger.ports.clock import business_date
+from ledger.ports.clock import business_date, local_text
 from ledger.ports.ids import account_uuid
 from ledger.projections import audit_queries, fresh, queries
 from ledger.projections.keeper import ProjectionKeeper
@@ -51,9 +51,8 @@ def warn_if_in_the_past(kept: ProjectionKeeper, now: datetime, zone: ZoneInfo) -
     except Exception:  # a warning never stops a read
         return
     if latest is not None and latest > now:
-        newest_at = latest.astimezone(zone).isoformat(timespec="seconds")
-        click.echo(f"warning: --at {now.astimezone(zone).isoformat(timespec='seconds')} is before the newest "
-                   f"event ({newest_at}): these read models show the ledger "
+        click.echo(f"warning: --at {local_text(now, zone)} is before the newest "
+                   f"event ({local_text(latest, zone)}): these read models show the ledger "
                    f"as it is now; for balances at that instant use `ledger replay balances --as-of` or "
                    f"`ledger replay statement`", err=True)
 
@@ -80,7 +79,7 @@ def projections() -> None:
 def projections_status(state: CliState) -> None:
     """Each projection's position in the log, its lag and when a batch was last applied to it."""
     with keeper(state, catch_up=False) as kept:
-        rows = [msgspec.to_builtins(s) for s in kept.status()]
+        rows = [msgspec.to_builtins(s) for s in kept.status(state.reader().ports.clock.zone)]
     show(state, "Projections", rows)
 
 

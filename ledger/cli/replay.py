@@ -43,7 +43,7 @@ def replay_balances(state: CliState, as_of: str) -> None:
                   else parse_instant(as_of, clock.zone, "as-of"))
         with progress_bar("replaying", ledger.store.recorder.max_notification_id() or 0,
                           hidden=state.as_json) as advance:
-            result = balances_as_of(ledger.store, moment, advance)
+            result = balances_as_of(ledger.store, moment, advance, clock.zone)
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:

@@ -7,6 +7,7 @@ default, LEDGER_TIMEZONE to change). The adapters (SystemClock, ManualClock) liv
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -70,6 +71,37 @@ def start_of_business_day(day: date, zone: ZoneInfo) -> datetime:
     Where midnight is skipped by a DST change the day starts at the first local time that exists.
     """
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def local_text(instant: datetime | str, zone: ZoneInfo, *, exact: bool = False) -> str:
+    """An instant (aware, or as stored: ``2026-09-02T03:30:00+00:00``) as every reader of the ledger sees it:
+    ISO-8601 in the business time zone with its offset, to the second (``2026-09-01T23:30:00-04:00``: an evening
+    payment keeps its business date, seed 002); ``exact`` keeps its microseconds (an export for an auditor, which
+    must name the very instant the log holds). Still parseable, and the same instant."""
+    moment = datetime.fromisoformat(instant) if isinstance(instant, str) else instant
+    _require_aware(moment)
+    return moment.astimezone(zone).isoformat(timespec="auto" if exact else "seconds")
+
+
+#: A UTC instant written into a text after ``=`` (an audit row's details: ``expires_at=2027-01-05
+#: 12:02:02.499576+00:00``), as the projections store it: the zone may be configured otherwise later.
+_UTC_INSTANT = re.compile(r"=(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?\+00:00)")
+
+
+def local_texts_in(text: str, zone: ZoneInfo, *, exact: bool = False) -> str:
+    """``text`` with each UTC instant written after ``=`` (``expires_at=...``) shown by :func:`local_text`."""
+    return _UTC_INSTANT.sub(lambda found: "=" + local_text(found.group(1), zone, exact=exact), text)
+
+
+def local_words(value: str | datetime | None, zone: ZoneInfo, with_time: bool = True) -> str:
+    """An instant or a date (``YYYY-MM-DD``) as a customer reads it on a page or in an email, in the business time
+    zone and naming it (``Sep 01, 2026 11:30 PM EDT``); a date is a business date already, and stays as it is."""
+    if not value:
+        return ""
+    if isinstance(value, str) and len(value) == 10:
+        return date.fromisoformat(value).strftime("%b %d, %Y")
+    moment = (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(zone)
+    return moment.strftime("%b %d, %Y %I:%M %p %Z") if with_time else moment.strftime("%b %d, %Y")
 
 
 def _invalid(text: object, field: str) -> ValidationError:

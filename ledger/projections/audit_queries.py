@@ -5,7 +5,6 @@ search, the account ids it knows and its newest instant. Instants are shown in t
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from datetime import datetime
 from uuid import UUID
@@ -13,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 from ledger.aggregates.events.base import event_uuid
 from ledger.errors import NotFound, ValidationError
-from ledger.ports.clock import DEFAULT_ZONE
+from ledger.ports.clock import DEFAULT_ZONE, local_texts_in
 from ledger.projections.audit_log import SEARCH
 from ledger.projections.base import SqlValue
-from ledger.projections.queries import Row, _local, _rows, _utc_text, local_text
+from ledger.projections.queries import Row, _local, _rows, _utc_text
 from ledger.projections.schema import search
 
 #: The audit log's columns read for a row (``account`` and ``version`` give way to the event id).
@@ -67,13 +66,8 @@ def _audit_rows(rows: list[Row], zone: ZoneInfo | None) -> list[Row]:
     tz = zone or ZoneInfo(DEFAULT_ZONE)
     for row in rows:
         row["event_id"] = event_uuid(UUID(row.pop("account")), row.pop("version"))
-        row["details"] = _UTC_INSTANT.sub(lambda found: "=" + local_text(found.group(1), tz), row["details"])
+        row["details"] = local_texts_in(row["details"], tz)
     return _local(rows, zone, "at")
-
-
-#: An instant in an audit row's details as the projection stores it (UTC: the zone may be configured otherwise
-#: later), shown in the business time zone like every instant a person reads (``expires_at=...``).
-_UTC_INSTANT = re.compile(r"=(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?\+00:00)")
 
 
 def audit_search(db: sqlite3.Connection, text: str, *, account_id: str | None = None, limit: int = 200,

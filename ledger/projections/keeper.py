@@ -9,10 +9,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
+from zoneinfo import ZoneInfo
 
 import msgspec
 import structlog
 
+from ledger.ports.clock import DEFAULT_ZONE, local_text
 from ledger.projections import fresh
 from ledger.projections.base import Projection
 from ledger.projections.chain import HashChain
@@ -41,7 +43,8 @@ class ProjectionStatus(msgspec.Struct, frozen=True):
     version: int
     stale: bool
     file: str
-    #: When a batch was last applied to the file (UTC, ISO 8601; None when never): an old time with a lag
+    #: When a batch was last applied to the file (ISO 8601 in the business time zone, to the second, as every
+    #: instant a person reads; None when never): an old time with a lag
     #: means no runner is applying events (is the follower of ``ledger serve`` running?).
     updated_at: str | None = None
 
@@ -145,8 +148,9 @@ class ProjectionKeeper:
             self._chain = HashChain(self.chain_path, key=key, seals=seals)
         return self._chain
 
-    def status(self) -> list[ProjectionStatus]:
-        """Position, lag and staleness of every projection."""
+    def status(self, zone: ZoneInfo | None = None) -> list[ProjectionStatus]:
+        """Position, lag and staleness of every projection; when each was last updated in ``zone`` (DEFAULT_ZONE
+        if left out)."""
         head = self.events.head()
         out = []
         for projection in fresh():
@@ -156,7 +160,7 @@ class ProjectionKeeper:
             changed = projection.layout.changed_tables(db)
             db.close()
             position, version = (int(row[0]), int(row[1])) if row else (0, projection.version)
-            updated = datetime.fromtimestamp(row[2], UTC).isoformat(timespec="seconds") if row else None
+            updated = local_text(datetime.fromtimestamp(row[2], UTC), zone or ZoneInfo(DEFAULT_ZONE)) if row else None
             out.append(ProjectionStatus(projection.name, position, head, head - position, version,
                                         version != projection.version or bool(changed),
                                         str(self.files.path(projection)), updated))

@@ -19,13 +19,13 @@ import msgspec
 
 from ledger.errors import NotFound, ValidationError
 from ledger.money import format_amount
-from ledger.ports.clock import DEFAULT_ZONE, business_date
+from ledger.ports.clock import DEFAULT_ZONE, business_date, local_text
 from ledger.projections.base import SqlValue
 from ledger.projections.periods import MONTHS, PERIODS, TICK, months_before, period_start
 from ledger.projections.sums import joined, split_sum
 from ledger.views import payment_status
 
-__all__ = ["MONTHS", "PERIODS", "months_before", "period_start"]  # the CLI's --period choices, tests
+__all__ = ["MONTHS", "PERIODS", "local_text", "months_before", "period_start"]  # the CLI's --period choices, tests
 
 #: A row handed out, keyed by column: read from SQLite, then shown (amounts as decimals, instants in the zone).
 Row = dict[str, Any]
@@ -45,12 +45,6 @@ def _money(rows: list[Row], currency_of: dict[str, str] | str, *fields: str) -> 
                 row[name] = format_amount(int(row[name]), currency)
         row.setdefault("currency", currency)
     return rows
-
-
-def local_text(stored: str, zone: ZoneInfo) -> str:
-    """A stored UTC instant (``2026-09-02T03:30:00+00:00``) as the business zone shows it, to the second
-    (``2026-09-01T23:30:00-04:00``): an evening payment keeps its business date (seed 002)."""
-    return datetime.fromisoformat(stored).astimezone(zone).isoformat(timespec="seconds")
 
 
 def _local(rows: list[Row], zone: ZoneInfo | None, *fields: str) -> list[Row]:

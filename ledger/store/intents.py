@@ -29,6 +29,8 @@ import msgspec
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from ledger.ports.clock import local_text
+
 _TABLES = (
     "create table if not exists {schema}gateway_intents (key text primary key, account text not null, "
     "kind text not null, amount bigint not null, target text not null, created_at text not null, "
@@ -169,7 +171,7 @@ class GatewayBook:
 
     def board(self, zone: ZoneInfo) -> list[dict[str, object]]:
         """The reconciliation list as the CSR dashboard shows it (``amount`` in minor units, times in ``zone``)."""
-        return [{**msgspec.structs.asdict(item), "found_at": item.found_at.astimezone(zone).isoformat()}
+        return [{**msgspec.structs.asdict(item), "found_at": local_text(item.found_at, zone)}
                 for item in self.flagged()]
 
     def unflag(self, transaction_id: str) -> bool:

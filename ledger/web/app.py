@@ -18,9 +18,10 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from ledger.ports.clock import local_words
 from ledger.web import pages_access, pages_account, pages_cart, pages_pay
 from ledger.web.ledger_client import LedgerUnavailable
-from ledger.web.portal import Portal, PortalRequest, local, page
+from ledger.web.portal import Portal, PortalRequest, page
 
 HERE = Path(__file__).parent
 log = structlog.get_logger("ledger.web")
@@ -101,7 +102,7 @@ def build_app(portal: Portal, *, csrf_secret: str | None = None, secure_cookies:
 
 def _filters(engine: JinjaTemplateEngine, portal: Portal) -> None:
     env = engine.engine
-    env.filters["when"] = lambda value: local(value, portal.zone)
-    env.filters["day"] = lambda value: local(value, portal.zone, with_time=False)
+    env.filters["when"] = lambda value: local_words(value, portal.zone)
+    env.filters["day"] = lambda value: local_words(value, portal.zone, with_time=False)
     env.filters["money"] = lambda value, currency="": f"{value} {currency}".strip()
     env.filters["label"] = lambda value: str(value).replace("_", " ").capitalize()

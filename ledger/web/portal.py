@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Never, TypeAlias
 from zoneinfo import ZoneInfo
 
@@ -106,13 +105,3 @@ def not_theirs(error: LedgerError) -> None:
         raise error
     if error.code == "not_found":
         raise NotFoundException("not found") from None
-
-
-def local(value: str | None, zone: ZoneInfo, with_time: bool = True) -> str:
-    """An ISO instant or date as the customer reads it, in the business time zone, naming the zone."""
-    if not value:
-        return ""
-    if len(value) == 10:
-        return date.fromisoformat(value).strftime("%b %d, %Y")
-    moment = datetime.fromisoformat(value).astimezone(zone)
-    return moment.strftime("%b %d, %Y %I:%M %p %Z") if with_time else moment.strftime("%b %d, %Y")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,25 @@ def test_the_balance_header_and_the_unpaid_list_name_what_is_owed_on_orders(cli:
                                                                         ("order", "O1", "100.00")]
     shown = json.loads(cli("--json", "account", "show", "ACC1").stdout)
     assert (shown["balance"], shown["orders_due"]) == ("80.00", "100.00")
+
+
+def test_exports_statuses_and_replays_show_their_instants_in_the_configured_business_zone(tmp_path: Path) -> None:
+    tokyo = LedgerCli(tmp_path)
+    tokyo.env["LEDGER_TIMEZONE"] = "Asia/Tokyo"  # +09:00 all year: neither UTC nor the default New York
+    for args in (("account", "open", "ACC1", "--email", "c@example.com"),
+                 ("order", "place", "ACC1", "O1", "--amount", "50.00"),
+                 ("auth", "create", "ACC1", "A1", "--order", "O1", "--amount", "50.00", "--token", "tok_visa")):
+        assert tokyo(*args).exit_code == 0
+    lines = tokyo("audit", "export", "--from", "2026-09-01", "--to", "2026-10-01", "--format", "jsonl").stdout
+    records = [json.loads(line) for line in lines.splitlines()]
+    held = next(r for r in records if r.get("event") == "CardAuthorized")
+    assert held["at"] == "2026-09-10T12:00:00+09:00"  # --at, in Tokyo: parseable, the same instant
+    assert "expires_at=2026-10-09T12:00:00+09:00" in held["details"], held["details"]  # 29 days on
+    assert all(datetime.fromisoformat(r["at"]).utcoffset() == timedelta(hours=9) for r in records if "at" in r)
+    table = tokyo("audit", "export", "--from", "2026-09-01", "--to", "2026-10-01", "--format", "csv").stdout
+    assert "2026-09-10T12:00:00+09:00" in table and "expires_at=2026-10-09T12:00:00+09:00" in table
+    assert "+00:00" not in lines + table
+    status = json.loads(tokyo("--json", "projections", "status").stdout)
+    assert all(row["updated_at"].endswith("+09:00") for row in status if row["updated_at"]), status
+    as_of = json.loads(tokyo("--json", "replay", "balances", "--as-of", "2026-09-11").stdout)["as_of"]
+    assert as_of == "2026-09-11T00:00:00+09:00"
