@@ -15,7 +15,8 @@ def test_a_zero_dollar_quote_is_an_order_and_its_hold_waits_for_the_real_price(t
     done = cli("order", "place", "ACC1", "Q1", "--amount", "0.00", "--channel", "phone")
     assert done.exit_code == 0, done.output
     refused = cli("--json", "auth", "create", "ACC1", "A1", "--order", "Q1", "--amount", "0.00", "--token", "tok_visa")
-    assert refused.exit_code == 2 and json.loads(refused.stdout)["error"]["field"] == "amount"
+    error = json.loads(refused.stdout)["error"]
+    assert (refused.exit_code, error["code"], error["field"]) == (2, "zero_amount", "amount")  # as README says
     assert cli("order", "reprice", "ACC1", "Q1", "--amount", "150.00").exit_code == 0
     done = cli("auth", "create", "ACC1", "A1", "--order", "Q1", "--amount", "150.00", "--token", "tok_visa")
     assert done.exit_code == 0, done.output
