@@ -23,7 +23,7 @@ from ledger.identity.credentials import Credentials
 from ledger.identity.roles import user_name
 from ledger.identity.sessions import HEADER, Session, session_key, sign
 from ledger.views import AccountView
-from ledger.web.replies import Balance, CreditRow, HistoryRow, InvoiceRow, PaymentRow, Refusal, Reply
+from ledger.web.replies import Balance, CreditRow, HistoryRow, InvoiceRow, PaymentRow, Refusal, Reply, UnpaidRow
 
 T = TypeVar("T")
 #: A command's body: its fields by name (amounts as decimal strings, ``invoices`` an amount per invoice id).
@@ -125,6 +125,10 @@ class LedgerClient:
     async def invoices(self, account: str, status: str | None = None) -> list[InvoiceRow]:
         """The invoices tab, oldest first, of one ``status`` (or ``unpaid``) or all."""
         return await self.read("invoices", list[InvoiceRow], account=account, status=status)
+
+    async def unpaid(self, account: str) -> list[UnpaidRow]:
+        """What the customer can pay now: open invoices, then open orders with a balance due (seed 001)."""
+        return await self.read("unpaid", list[UnpaidRow], account=account)
 
     async def payments(self, account: str) -> list[PaymentRow]:
         """The payments tab, newest first."""

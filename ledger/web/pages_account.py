@@ -30,7 +30,8 @@ def _mine(request: PortalRequest) -> tuple[LedgerClient, str]:
 
 @get("/portal/", guards=[logged_in])
 async def dashboard(request: PortalRequest) -> Template:
-    """Seed 002's header: account balance, last paid, Make Payment when an invoice is open, View Last Invoice."""
+    """Seed 002's header: account balance, last paid, Make Payment when an invoice is open or an order has a
+    balance due (seed 001's Pay Now lists both), View Last Invoice."""
     client, mine = _mine(request)
     header = await client.balance(mine)
     invoices = await client.invoices(mine)

@@ -1,5 +1,6 @@
-"""Make a Payment (seeds 001-003): choose invoices by checkbox with an amount each (overpaying makes credit), or
-one amount to Distribute oldest first; open credits are shown and applied by the ledger; a saved method or a new
+"""Make a Payment (seeds 001-003): choose invoices and orders with a balance due by checkbox with an amount each
+(seed 001's Pay Now: "all invoices and orders with unpaid balances"; overpaying makes credit), or one amount to
+Distribute oldest invoice first; open credits are shown and applied by the ledger; a saved method or a new
 card or bank account through the gateway's hosted tokenizer (only its token comes back here); a Review page, then
 Success with the transaction id. The pay instruction travels in the URL between the steps, so nothing is kept
 on the server until the customer presses Pay, and pressing it twice pays once (the payment id is the key)."""
@@ -23,6 +24,9 @@ from ledger.views import AccountView, MethodView
 from ledger.web.portal import PortalRequest, customer, logged_in, not_theirs, page, portal_of
 
 NEW_METHODS = {"new_card": "card", "new_ach": "ach"}
+#: The pay form's fields for the lines of each kind (the payment's ``invoices`` and ``orders``): the target's id
+#: (one per row), its checkbox (checked rows only) and its amount (one per row).
+LINE_FIELDS = {"invoices": ("inv", "pay", "amt"), "orders": ("ord", "pay_ord", "ord_amt")}
 
 
 class Fields(Protocol):
@@ -46,18 +50,31 @@ class NewMethod(msgspec.Struct, frozen=True):
 
 
 class Draft(msgspec.Struct, frozen=True):
-    """What the customer asked to pay: per invoice, or one amount distributed; and with which method."""
+    """What the customer asked to pay: per invoice and per order (mode ``invoices``, the lines checked), or one
+    amount distributed; and with which method."""
 
     mode: str
     lines: tuple[tuple[str, str], ...]
     total: str
     method: str
+    orders: tuple[tuple[str, str], ...] = ()
 
     def query(self) -> dict[str, str | list[str]]:
         """The draft as query parameters (for the tokenizer's return address and the review page)."""
-        ids = [i for i, _ in self.lines]
-        return {"mode": self.mode, "inv": ids, "pay": ids, "amt": [a for _, a in self.lines], "total": self.total,
-                "method": self.method}
+        query: dict[str, str | list[str]] = {"mode": self.mode, "total": self.total, "method": self.method}
+        for (ids, boxes, amounts), lines in zip(LINE_FIELDS.values(), (self.lines, self.orders), strict=True):
+            query.update({ids: [i for i, _ in lines], boxes: [i for i, _ in lines], amounts: [a for _, a in lines]})
+        return query
+
+
+def _checked(values: Fields, currency: str, kind: str) -> list[tuple[str, int]]:
+    """(id, amount in minor units) of each checked line of ``kind`` (``invoices`` or ``orders``): an unchecked
+    box sends nothing, and an amount that does not parse is a ValidationError naming its line."""
+    ids, boxes, amounts = LINE_FIELDS[kind]
+    chosen = {str(box) for box in values.getall(boxes, [])} if boxes in values else set()
+    return [(str(target), parse_amount(str(text).strip(), currency, f"amount of {target}"))
+            for target, text in zip(values.getall(ids, []), values.getall(amounts, []), strict=False)
+            if str(target) in chosen]
 
 
 def draft_of(values: Fields, currency: str) -> Draft:
@@ -67,18 +84,15 @@ def draft_of(values: Fields, currency: str) -> Draft:
     if mode == "distribute":
         total = parse_amount(str(values.get("total", "")).strip(), currency, "total")
         return Draft("distribute", (), format_amount(total, currency), method)
-    chosen = set(values.getall("pay", [])) if "pay" in values else set()
-    lines: list[tuple[str, str]] = []
-    total = 0
-    for invoice, text in zip(values.getall("inv", []), values.getall("amt", []), strict=False):
-        if invoice not in chosen:  # an unchecked box sends nothing
-            continue
-        minor = parse_amount(str(text).strip(), currency, f"amount of {invoice}")
-        lines.append((str(invoice), format_amount(minor, currency)))
-        total += minor
-    if not lines:
-        raise ValidationError("choose at least one invoice, or enter an amount to distribute", field="pay")
-    return Draft("invoices", tuple(lines), format_amount(total, currency), method)
+    invoices, orders = _checked(values, currency, "invoices"), _checked(values, currency, "orders")
+    if not invoices and not orders:
+        raise ValidationError("choose at least one invoice or order, or enter an amount to distribute", field="pay")
+    total = sum(minor for _, minor in (*invoices, *orders))
+
+    def shown(lines: list[tuple[str, int]]) -> tuple[tuple[str, str], ...]:
+        return tuple((target, format_amount(minor, currency)) for target, minor in lines)
+
+    return Draft("invoices", shown(invoices), format_amount(total, currency), method, shown(orders))
 
 
 async def _drafted(request: PortalRequest, values: Fields) -> tuple[AccountView, Draft] | Template:
@@ -93,7 +107,7 @@ async def _drafted(request: PortalRequest, values: Fields) -> tuple[AccountView,
 async def _pay_page(request: PortalRequest, status: int = 200, **context: object) -> Template:
     session, portal = customer(request), portal_of(request)
     view = await portal.client.account(session.account)
-    unpaid = [i for i in view.invoices if i.status in ("open", "partially_paid")]
+    unpaid = await portal.client.unpaid(session.account)  # invoices, then orders with a balance due (seed 001)
     return page("pay", request, status, view=view, unpaid=unpaid, exact=portal.exact, tab="pay", **context)
 
 
@@ -122,7 +136,7 @@ async def pay_choose(request: PortalRequest) -> Template | Redirect:
 
 @get("/portal/pay/review", guards=[logged_in])
 async def review(request: PortalRequest) -> Template:
-    """Review the payment before paying (seed 002): invoices and amounts, the method, the total."""
+    """Review the payment before paying (seed 002): invoices, orders and amounts, the method, the total."""
     portal, query = portal_of(request), request.query_params
     found = await _drafted(request, query)
     if isinstance(found, Template):
@@ -155,7 +169,7 @@ async def confirm_payment(request: PortalRequest) -> Template | Redirect:
     if draft.mode == "distribute":
         body["distribute"] = True
     else:
-        body["invoices"] = dict(draft.lines)
+        body.update(invoices=dict(draft.lines), orders=dict(draft.orders))
     try:
         outcome = await portal.client.command("payment.submit", session.account, body, actor=session.login_id)
     except LedgerError as refused:

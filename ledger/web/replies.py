@@ -10,6 +10,8 @@ Fields the portal does not show are left out (the decoder skips them).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from ledger.views import CreditView, InvoiceView, PaymentView
@@ -54,6 +56,22 @@ class InvoiceRow(InvoiceView, frozen=True):
 
     currency: str
     order_id: str | None = None
+
+
+class UnpaidRow(msgspec.Struct, frozen=True):
+    """A row of ``ledger.read.unpaid``, what the customer can pay now (seed 001's Pay Now: "all invoices and
+    orders with unpaid balances"): an open invoice (``date`` its date, ``due`` its due date) or an open order with
+    a balance due (``date`` when it was placed), invoices then orders, each oldest first; ``open`` is what is
+    left to pay."""
+
+    kind: Literal["invoice", "order"]
+    id: str
+    date: str
+    due: str | None
+    amount: str
+    paid: str
+    open: str
+    currency: str
 
 
 class PaymentRow(PaymentView, frozen=True):

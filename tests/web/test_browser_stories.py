@@ -1,5 +1,6 @@
 """The portal in a real Chromium (seeds 001-003), a few stories end to end through ``serve``: invitation email ->
-set password -> Confirm -> login -> pay two chosen invoices with a card typed into the gateway's tokenizer ->
+set password -> Confirm -> login -> pay two chosen invoices and an order with a card typed into the gateway's
+tokenizer (seed 001: "all invoices and orders with unpaid balances") ->
 Success -> receipt in the Maildir with the transaction id; Distribute over three invoices with a credit; a
 declined card; a forgotten password reset by email. Set LEDGER_PORTAL_SCREENSHOTS=docs/portal to keep the pages
 as seen at phone and desktop widths."""
@@ -160,20 +161,22 @@ def test_invitation_to_a_paid_pair_of_invoices_and_a_receipt(running: Running) -
     from selenium.webdriver.common.by import By
 
     billed(running)
+    running.ledger.service.handle(m.PlaceOrder(account="ACC1", order="SO-8", amount="45.00", channel="phone"))
     driver = chromium()
     try:
         registered(running, driver)
         shoot(driver, "dashboard")
         press(driver, "Make Payment")
-        for invoice in ("INV-1", "INV-3"):
-            driver.find_element(By.CSS_SELECTOR, f"input[name=pay][value='{invoice}']").click()
+        for name, chosen in (("pay", "INV-1"), ("pay", "INV-3"), ("pay_ord", "SO-8")):
+            driver.find_element(By.CSS_SELECTOR, f"input[name={name}][value='{chosen}']").click()
         shoot(driver, "pay")
         press(driver, "Apply Payment")
         shoot(driver, "tokenizer")
         card(driver, VISA)
-        assert "Review your payment" in driver.page_source and "130.00 USD" in driver.page_source
+        assert "Review your payment" in driver.page_source and "175.00 USD" in driver.page_source
+        assert "Order SO-8" in driver.page_source
         shoot(driver, "review")
-        press(driver, "Pay 130.00 USD")
+        press(driver, "Pay 175.00 USD")
         assert "Thank you" in driver.page_source
         shoot(driver, "success")
         transaction = driver.find_element(By.CSS_SELECTOR, "dd.mono").text.strip()
@@ -183,6 +186,7 @@ def test_invitation_to_a_paid_pair_of_invoices_and_a_receipt(running: Running) -
         shoot(driver, "invoices")
         rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
         assert [r.text.split()[-1] for r in rows] == ["Paid", "Open", "Paid"]
+        assert running.ledger.store.account(account_uuid("ACC1")).state.orders["SO-8"].open == 0  # the order paid
         for page in ("payments", "history", "account"):
             driver.get(f"{running.portal}/portal/{page}")
             shoot(driver, page)

@@ -212,3 +212,47 @@ async def test_pay_with_a_saved_method(site: Site) -> None:
     assert [i.status for i in await site.reader.invoices("ACC1")] == ["open", "paid", "open"]
     assert (await site.client.get("/portal/pay/review?mode=invoices&inv=INV-1&pay=INV-1&amt=1.00&method=M-9")
             ).status_code == 404  # a method that is not the customer's
+
+
+async def test_pay_now_lists_orders_with_a_balance_due_and_pays_them_with_invoices(site: Site) -> None:
+    """Seed 001: "Click on the Pay Now link to view all invoices and orders with unpaid balances"; an order is
+    checked and paid like an invoice, in the same payment (its order lines)."""
+    billed(site)  # SO-1 is billed by INV-3: it is paid through its invoice, never listed twice
+    site.staff(m.PlaceOrder(account="ACC1", order="SO-2", amount="40.00", channel="phone"))
+    await site.log_in()
+    shown = (await site.client.get("/portal/pay")).text
+    assert re.search(r'name="pay_ord" value="SO-2".*Order SO-2.*name="ord" value="SO-2".*name="ord_amt" '
+                     r'inputmode="decimal" value="40.00"', shown, re.S), shown
+    assert 'value="SO-1"' not in shown and 'name="inv" value="INV-3"' in shown
+    bad = await site.submit("/portal/pay", method="new_card", ord=["SO-2"], pay_ord=["SO-2"], ord_amt=["ten"])
+    assert bad.status_code == 400 and "not a decimal amount" in bad.text  # the same check as an invoice line
+    done = await pay(site, pay=["INV-2"], inv=["INV-1", "INV-2", "INV-3"], amt=["100.00", "50.00", "30.00"],
+                     pay_ord=["SO-2"], ord=["SO-2"], ord_amt=["25.00"])
+    assert done.status_code == 200 and "Thank you" in done.text and "75.00" in done.text
+    applied = [(e.target_id, e.amount) for e in site.ledger.store.events.get(account_uuid("ACC1"))
+               if type(e).__name__ == "PaymentApplied"]
+    assert applied == [("INV-2", 5000), ("SO-2", 2500)]
+    await pay(site, pay_ord=["SO-2"], ord=["SO-2"], ord_amt=["15.00"])
+    order = next(o for o in (await site.reader.account("ACC1")).orders if o.id == "SO-2")
+    assert order.paid == "40.00"
+    assert "SO-2" not in [row.id for row in await site.reader.unpaid("ACC1")]
+    assert 'value="SO-2"' not in (await site.client.get("/portal/pay")).text  # nothing left to pay on it
+
+
+async def test_an_order_alone_is_something_to_pay_on_the_dashboard(site: Site) -> None:
+    register(site)
+    site.staff(m.PlaceOrder(account="ACC1", order="SO-2", amount="40.00", channel="phone"))
+    await site.log_in()
+    home = (await site.client.get("/portal/")).text
+    assert 'href="/portal/pay">Make Payment' in home and "Nothing to pay" not in home
+    assert "Order SO-2" in (await site.client.get("/portal/pay")).text
+
+
+async def test_the_exact_amount_setting_holds_for_orders(site: Site) -> None:
+    billed(site)
+    site.staff(m.PlaceOrder(account="ACC1", order="SO-2", amount="40.00", channel="phone"))
+    site.portal.exact = True
+    await site.log_in()
+    refused = await pay(site, pay_ord=["SO-2"], ord=["SO-2"], ord_amt=["10.00"])
+    assert refused.status_code == 400 and 'role="alert"' in refused.text
+    assert (await site.reader.payments("ACC1")) == []
