@@ -182,8 +182,7 @@ async def fresh_streams(url: str) -> tuple[Any, Any]:
     anew (empty)."""
     import nats
 
-    from workers.consumer import ensure_dlq_stream
-    from workers.relay import ensure_events_stream
+    from workers.streams import ensure_dlq_stream, ensure_events_stream
 
     nc = await nats.connect(url)
     js = nc.jetstream()

@@ -24,8 +24,8 @@ from ledger.identity.sessions import HEADER, Session, session_key, sign
 from ledger.natsserver import NatsServerProcess
 from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import captured_logs, make_ledger, serving
-from workers.consumer import consumer_config, durable_name, ensure_dlq_stream
-from workers.relay import ensure_events_stream
+from workers.consumer import consumer_config, durable_name
+from workers.streams import ensure_dlq_stream, ensure_events_stream
 
 pytestmark = pytest.mark.nats
 

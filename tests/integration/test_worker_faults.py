@@ -24,10 +24,11 @@ from ledger.commands import messages as m
 from ledger.identity.credentials import Credentials
 from ledger.natsserver import NatsServerProcess
 from tests.ledger_fixtures import make_ledger, reset_streams
-from workers.consumer import consume, ensure_dlq_stream
+from workers.consumer import consume
 from workers.emails import EmailWorker
 from workers.inbox import UNCERTAIN, Inbox
-from workers.relay import Relay, ensure_events_stream
+from workers.relay import Relay
+from workers.streams import ensure_dlq_stream, ensure_events_stream
 
 pytestmark = pytest.mark.nats
 
