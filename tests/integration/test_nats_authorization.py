@@ -5,25 +5,27 @@ the one its credential allows (ledger.identity)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import nats
 import pytest
-from nats.js.api import ConsumerConfig
+from nats.js.api import ConsumerConfig, StreamConfig
 
 from ledger.identity.binding import Binder
 from ledger.identity.credentials import Credentials
-from ledger.identity.roles import inbox_prefix
+from ledger.identity.roles import inbox_prefix, user_name
 from ledger.identity.sessions import HEADER, Session, session_key, sign
 from ledger.natsserver import NatsServerProcess
 from ledger.ports.ids import account_uuid
-from tests.ledger_fixtures import captured_logs, make_ledger, serving
+from tests.ledger_fixtures import captured_logs, make_ledger, reset_streams, serving
 from workers.consumer import consumer_config, durable_name
 from workers.streams import ensure_dlq_stream, ensure_events_stream
 
@@ -103,6 +105,56 @@ async def test_a_subscriber_cannot_command_purge_or_delete(server: NatsServerPro
     assert "ok" in await ask(admin, "ledger.cmd.account.open", {"account": "A1", "email": "a@example.com"})
     assert ledger_api.store.recorder.max_notification_id() == 1  # only the admin's command was written
     await subscriber.close()
+    await admin.close()
+
+
+#: Every role, the admin last: (role, name).
+EVERY_ROLE = [("ledger", ""), ("relay", ""), ("worker", "emails"), ("worker", "orders"), ("worker", "autopay"),
+              ("portal", "web"), ("staff", "jdoe"), ("subscriber", "analytics"), ("admin", "")]
+#: What destroys data in a stream, each a call on a JetStream context given the stream's configuration and
+#: another role's consumer. Creating over an existing stream with another configuration is refused to everyone
+#: by the server itself, which is what lets the relay and the workers create a missing stream.
+DESTROYING: dict[str, Callable[[Any, StreamConfig, str], Awaitable[Any]]] = {
+    "delete a message": lambda js, config, other: js.delete_msg("LEDGER_EVENTS", 1),
+    "create over it keeping 1": lambda js, config, other: js.add_stream(dataclasses.replace(config, max_msgs=1)),
+    "update it to keep 1": lambda js, config, other: js.update_stream(dataclasses.replace(config, max_msgs=1)),
+    "purge": lambda js, config, other: js.purge_stream("LEDGER_EVENTS"),
+    "delete another's consumer": lambda js, config, other: js.delete_consumer("LEDGER_EVENTS", other),
+    "delete the stream": lambda js, config, other: js.delete_stream("LEDGER_EVENTS"),
+}
+
+
+@pytest.mark.parametrize(("role", "name"), EVERY_ROLE, ids=[user_name(r, n) for r, n in EVERY_ROLE])
+async def test_no_role_but_the_admin_destroys_what_a_stream_holds(server: NatsServerProcess, role: str, name: str,
+                                                                  nats_credentials: Credentials) -> None:
+    admin = await connect(server, nats_credentials, "admin")
+    admin_js = admin.jetstream()
+    await reset_streams(admin_js)
+    await ensure_events_stream(admin_js)
+    for n in range(10):
+        await admin_js.publish(f"ledger.events.Probe.{n}", b"{}")
+    for worker in ("emails", "orders"):
+        await admin_js.add_consumer("LEDGER_EVENTS", config=consumer_config(durable_name(worker)))
+    other = durable_name("emails" if (role, name) == ("worker", "orders") else "orders")
+    config = (await admin_js.stream_info("LEDGER_EVENTS")).config
+    nc = await connect(server, nats_credentials, role, name, [])
+    js = nc.jetstream()
+    done = set()
+    for what, destroy in DESTROYING.items():
+        with contextlib.suppress(nats.errors.Error, TimeoutError):  # a refused request is never answered
+            await asyncio.wait_for(destroy(js, config, other), 5 if role == "admin" else 0.5)
+            done.add(what)
+    await nc.close()
+    if role == "admin":
+        assert done == set(DESTROYING) - {"create over it keeping 1"}
+        with pytest.raises(nats.js.errors.NotFoundError):
+            await admin_js.stream_info("LEDGER_EVENTS")
+    else:
+        assert done == set()
+        kept = await admin_js.stream_info("LEDGER_EVENTS")
+        assert (kept.state.messages, kept.state.first_seq, kept.config.max_msgs) == (10, 1, -1)
+        assert (await admin_js.consumer_info("LEDGER_EVENTS", other)).name == other
+    await reset_streams(admin_js)
     await admin.close()
 
 
