@@ -51,8 +51,10 @@ async def connect(server: NatsServerProcess, credentials: Credentials, role: str
 
 
 @pytest.fixture
-async def ledger_api(tmp_path: Path, server: NatsServerProcess, nats_credentials: Credentials) -> AsyncIterator[Any]:
-    """The ledger's API on the module's server with the ledger's credential, binding actors to credentials."""
+async def ledger_api(tmp_path: Path, server: NatsServerProcess, nats_credentials: Credentials,
+                     store_backend: str) -> AsyncIterator[Any]:
+    """The ledger's API on the module's server with the ledger's credential, binding actors to credentials; on
+    each event store (the tests using it run on both)."""
     ledger = make_ledger(tmp_path)
     admin = nats_credentials.get("admin")
     url = server.url.replace("nats://", f"nats://{admin.user}:{admin.password}@")
