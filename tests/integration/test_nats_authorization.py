@@ -243,7 +243,10 @@ async def test_a_portal_acts_as_its_customer_on_their_account_only(server: NatsS
         assert refused["error"]["code"] == "actor_not_allowed", refused
     assert ledger_api.store.recorder.max_notification_id() == written  # nothing written
     security = [entry for entry in logged if entry["event"] == "actor_not_allowed"]
-    assert len(security) == 5 and {entry["user"] for entry in security} == {"portal-web"}
+    assert len(security) == 5 and {(entry["logger"], entry["user"]) for entry in security} == {("security",
+                                                                                                "portal-web")}
+    assert [entry for entry in logged if entry["event"] == "command_handled"] == []  # the security log alone
+    assert "500.00" not in str(security) and "tok_visa" not in str(security)  # never a request's body
     paid = await ask(portal, "ledger.portal.web.cmd.payment.submit", pay, portal_session(nats_credentials, "ACC1"))
     assert "ok" in paid, paid
     view = await ask(portal, "ledger.portal.web.read.account", {"account": "ACC1"},
