@@ -13,16 +13,18 @@ from typing import Any
 
 import nats
 import pytest
+from nats.js.api import StorageType, StreamConfig
 
 from ledger.adapters.mailers import MemoryMailer
 from ledger.commands import messages as m
 from ledger.identity.credentials import Credentials
-from ledger.nats_api.subjects import EVENTS_STREAM
+from ledger.nats_api.subjects import DLQ_STREAM, EVENTS_STREAM
 from tests.ledger_fixtures import captured_logs, fresh_streams, make_ledger
 from workers.consumer import consume, durable_name
 from workers.emails import EmailWorker
 from workers.inbox import Inbox
 from workers.relay import Relay
+from workers.streams import DLQ_SUBJECTS, ensure_dlq_stream, provision_streams
 
 pytestmark = pytest.mark.nats
 
@@ -116,3 +118,22 @@ async def test_the_relay_recreates_its_stream_and_publishes_the_log_again(tmp_pa
     ledger.close()
     recreated = [line for line in logs if line["event"] == "events_stream_recreated"]
     assert len(recreated) == 1 and recreated[0]["log_level"] == "warning"
+
+
+async def test_an_older_dead_letter_stream_is_brought_up_to_date_by_serve_alone(nats_server: str,
+                                                                                 nats_credentials: Credentials) -> None:
+    """LEDGER_DLQ made by an older release (the advisories only): a worker, which may not update a stream, starts
+    and says so; serve's set-up over the admin's credential gives it the records' subjects too."""
+    nc, js = await fresh_streams(nats_server)
+    await js.delete_stream(DLQ_STREAM)
+    older = [DLQ_SUBJECTS[0]]
+    await js.add_stream(StreamConfig(name=DLQ_STREAM, subjects=older, storage=StorageType.FILE))
+    worker_nc = await nats.connect(nats_server, **nats_credentials.connect_options("worker", "emails"))
+    with captured_logs() as logs:
+        await ensure_dlq_stream(worker_nc.jetstream())
+    await worker_nc.close()
+    assert [line["event"] for line in logs] == ["dlq_stream_outdated"]
+    assert (await js.stream_info(DLQ_STREAM)).config.subjects == older
+    await provision_streams(nats_server, asyncio.Event(), nats_credentials)
+    assert sorted((await js.stream_info(DLQ_STREAM)).config.subjects or []) == sorted(DLQ_SUBJECTS)
+    await nc.close()
