@@ -32,7 +32,8 @@ from ledger.nats_api.subjects import EVENTS_STREAM, event_subject
 from ledger.natsserver import NatsServerProcess
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.store.application import LedgerStore
-from workers.relay import Relay, ensure_events_stream
+from workers.relay import Relay
+from workers.streams import ensure_events_stream
 
 
 async def raw_publish(js: Any, notes: Sequence[Any]) -> float:

@@ -1,6 +1,8 @@
 """structlog set-up: JSON lines in production, readable lines on a terminal.
 
-Every line about an event carries the account, the event id and the log position.
+Every line about an event carries the account, the event id and the log position. The security log's lines
+(requests refused ``actor_not_allowed``: :mod:`ledger.identity.binding`) carry ``"logger": "security"``; given a
+file (``serve``: ``$LEDGER_HOME/security.log``) they go there only, so an operator keeps and ships them apart.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Protocol
 
 import msgspec
@@ -37,9 +40,14 @@ def configured_format() -> str:
     return _configured["format"]
 
 
-def configure_logging(*, quiet: bool = False, fmt: str = "auto") -> None:
+#: The ``logger`` field of the security log's lines.
+SECURITY = "security"
+
+
+def configure_logging(*, quiet: bool = False, fmt: str = "auto", security_log: Path | None = None) -> None:
     """Configure structlog; ``quiet`` (the CLI) logs only warnings, to stderr; ``fmt`` is ``json``, ``console``,
-    or ``auto``: console on a terminal, else JSON (LEDGER_LOG_FORMAT, ``Settings.log_format``).
+    or ``auto``: console on a terminal, else JSON (LEDGER_LOG_FORMAT, ``Settings.log_format``); ``security_log``:
+    the file the security log's lines go to instead (:class:`SecurityLog`).
 
     JSON lines are written by a :class:`LineLogger`: INFO lines are buffered and flushed within
     ``FLUSH_EVERY`` seconds, warnings and errors at once.
@@ -70,6 +78,7 @@ def configure_logging(*, quiet: bool = False, fmt: str = "auto") -> None:
             _displayable,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *([SecurityLog(security_log)] if security_log is not None else []),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING if quiet else logging.INFO),
@@ -79,6 +88,29 @@ def configure_logging(*, quiet: bool = False, fmt: str = "auto") -> None:
     root = logging.getLogger()  # libraries that log through the standard library (uvicorn, asyncio) write ours
     root.handlers = [*(h for h in root.handlers if not isinstance(h, StdlibLines)), StdlibLines()]
     root.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+class SecurityLog:
+    """A processor sending the security log's lines (``logger: security``) to a file of their own, JSON lines,
+    readable by the ledger's user only (0600), and nowhere else; the other lines pass. The file is opened on the
+    first such line (the home may not exist yet when logging is configured); if it cannot be, the line goes to
+    the main log rather than nowhere."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def __call__(self, _: WrappedLogger, __: str, event: EventDict) -> EventDict:
+        if event.get("logger") != SECURITY:
+            return event
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                os.fchmod(self._fd, 0o600)
+            os.write(self._fd, _json_line(event) + b"\n")  # one append per line: whole, whatever the thread
+        except OSError:
+            return event
+        raise structlog.DropEvent
 
 
 class StdlibLines(logging.Handler):

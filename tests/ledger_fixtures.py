@@ -43,6 +43,20 @@ def postgres_schema_for(folder: Path) -> str:
     return schema
 
 
+def store_options(folder: Path) -> dict[str, Any]:
+    """``Settings`` keywords putting the event store of ``folder``'s ledger on the backend of the run (none on
+    SQLite: ``folder/ledger.db`` by default)."""
+    if backend() != "postgres":
+        return {}
+    return {"store": "postgres", "postgres_dsn": os.environ["LEDGER_TEST_POSTGRES_DSN"],
+            "postgres_schema": postgres_schema_for(folder)}
+
+
+def store_env(folder: Path) -> dict[str, str]:
+    """The same as environment variables, for a ``ledger`` process the test starts with ``LEDGER_HOME=folder``."""
+    return {f"LEDGER_{key.upper()}": value for key, value in store_options(folder).items()}
+
+
 def shared_nats() -> dict[str, str]:
     """The test session's NATS credentials folder (``tests/conftest.py``), for ledgers that serve on its server."""
     return {"LEDGER_NATS_DIR": os.environ["LEDGER_NATS_DIR"]} if os.environ.get("LEDGER_NATS_DIR") else {}
@@ -92,12 +106,9 @@ def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_inte
                 gateway: GatewaySimulator | None = None, ids: SequentialIds | None = None) -> Ledger:
     """A ledger on ``folder/ledger.db`` (or a PostgreSQL schema of its own) with deterministic time and ids."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # a private home, as the ledger requires
-    store: dict[str, Any] = {}
-    if backend() == "postgres":
-        store = {"store": "postgres", "postgres_dsn": os.environ["LEDGER_TEST_POSTGRES_DSN"],
-                 "postgres_schema": postgres_schema_for(folder)}
     settings = Settings.from_env(shared_nats(), home=folder, db_path=folder / "ledger.db",
-                                 gateway_db=folder / "gateway.db", snapshot_interval=snapshot_interval, **store)
+                                 gateway_db=folder / "gateway.db", snapshot_interval=snapshot_interval,
+                                 **store_options(folder))
     clock = clock or ManualClock(START, zone=settings.timezone)
     return build(settings, clock=clock, gateway=gateway or GatewaySimulator(clock, str(folder / "gateway.db")),
                  ids=ids or SequentialIds())
@@ -182,8 +193,7 @@ async def fresh_streams(url: str) -> tuple[Any, Any]:
     anew (empty)."""
     import nats
 
-    from workers.consumer import ensure_dlq_stream
-    from workers.relay import ensure_events_stream
+    from workers.streams import ensure_dlq_stream, ensure_events_stream
 
     nc = await nats.connect(url)
     js = nc.jetstream()

@@ -23,16 +23,17 @@ import msgspec
 import structlog
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from ledger.aggregates.events.base import Event, event_uuid
 from ledger.commands.messages import Command, Outcome
 from ledger.nats_api.dead_letters import UncertainRecord
-from ledger.nats_api.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM
+from ledger.nats_api.subjects import EVENTS_PREFIX, EVENTS_STREAM
 from ledger.ports.mailer import DeliveryUncertain
 from ledger.store.mapper import decode_event
 from workers.inbox import CLAIMED, DONE, FAILED, UNCERTAIN, Inbox
+from workers.streams import ensure_dlq_stream, ensure_events_stream
 
 if TYPE_CHECKING:
     from nats.aio.msg import Msg
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("ledger.workers")
 BACKOFF = (1.0, 5.0, 30.0, 120.0, 600.0)
-DLQ_SUBJECTS = (f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{EVENTS_STREAM}.*", f"{DLQ_PREFIX}>")
 
 
 def from_the_log(store: LedgerStore, event: Event, event_id: str) -> bool:
@@ -90,19 +90,6 @@ class Worker(Protocol):
         """React to one event; raise to have it redelivered later, DeliveryUncertain when the effect may have
         happened."""
         ...
-
-
-async def ensure_dlq_stream(js: JetStreamContext) -> None:
-    """LEDGER_DLQ keeps the MAX_DELIVERIES advisories of events that exhausted their deliveries (the stream
-    sequence inside) and the records of events a worker left ``uncertain`` (``ledger.dlq.<worker>``)."""
-    config = StreamConfig(name=DLQ_STREAM, subjects=list(DLQ_SUBJECTS), storage=StorageType.FILE)
-    try:
-        info = await js.stream_info(DLQ_STREAM)
-    except NotFoundError:
-        await js.add_stream(config)
-        return
-    if sorted(info.config.subjects or []) != sorted(DLQ_SUBJECTS):
-        await js.update_stream(config)
 
 
 async def record_uncertain(js: JetStreamContext | None, record: UncertainRecord) -> None:
@@ -179,8 +166,6 @@ async def recreate_if_gone(js: JetStreamContext, worker: str, config: ConsumerCo
         return False
     except NotFoundError:
         pass
-    from workers.relay import ensure_events_stream
-
     stream_gone = False
     try:
         await js.stream_info(EVENTS_STREAM)

@@ -23,14 +23,14 @@ from uuid import UUID
 
 import structlog
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import event_uuid
-from ledger.nats_api.subjects import EVENTS_PREFIX, EVENTS_STREAM, event_subject
+from ledger.nats_api.subjects import EVENTS_STREAM, event_subject
 from ledger.store.log_reader import CommittedLog, Note
 from ledger.store.mapper import decode_event, encode_event, plain_state
+from workers.streams import ensure_events_stream
 
 if TYPE_CHECKING:
     from ledger.store.application import LedgerStore
@@ -55,16 +55,6 @@ def header_text(value: str) -> str:
 
 class RelayError(RuntimeError):
     """A batch was not fully stored; the relay re-reads its position and tries again."""
-
-
-async def ensure_events_stream(js: JetStreamContext, *, replicas: int = 1) -> None:
-    """Create (or keep) the LEDGER_EVENTS stream: file storage, 2-minute dedup window, no discard."""
-    config = StreamConfig(name=EVENTS_STREAM, subjects=[f"{EVENTS_PREFIX}>"], storage=StorageType.FILE,
-                          duplicate_window=120, num_replicas=replicas)
-    try:
-        await js.stream_info(EVENTS_STREAM)
-    except NotFoundError:
-        await js.add_stream(config)
 
 
 class Relay:

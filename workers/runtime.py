@@ -30,9 +30,10 @@ from ledger.projections.follower import run_follower
 from ledger.web.ledger_client import PortalAccess
 from ledger.web.server import WebFront
 from workers import expiry
-from workers.consumer import Worker, consume, ensure_dlq_stream, rewind
+from workers.consumer import Worker, consume, rewind
 from workers.inbox import Inbox
-from workers.relay import Relay, ensure_events_stream
+from workers.relay import Relay
+from workers.streams import ensure_dlq_stream, ensure_events_stream, provision_streams
 
 log = structlog.get_logger("ledger.serve")
 
@@ -147,9 +148,7 @@ async def serve(ledger: Ledger, *, nats_url: str | None = None, stop: asyncio.Ev
         return
     nc = connections["ledger"]
     api_keeper, expiry_keeper = ledger.keeper(), ledger.keeper()
-    js = nc.jetstream()
-    await ensure_events_stream(js)
-    await ensure_dlq_stream(js)
+    await provision_streams(url, stop, credentials)
     broker = build_broker(ledger, api_keeper, url, binder=Binder(credentials), **credentials.connect_options("ledger"))
     await broker.start()
     await wait_until_answering(nc)

@@ -21,7 +21,8 @@ def serve(state: CliState) -> None:
     """Run the ledger: nats-server (unless NATS_URL), command/read API, relay, workers, projections."""
     from workers.runtime import run_forever
 
-    configure_logging(fmt=state.settings().log_format)
+    settings = state.settings()
+    configure_logging(fmt=settings.log_format, security_log=settings.home / "security.log")
     run_forever(state.ledger(serving=True))
 
 

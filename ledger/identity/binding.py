@@ -11,9 +11,10 @@
   for CSRs only).
 
 The bound actor names the credential's user in ``via`` when someone else acts through it (a portal's customer or
-guest, a staff tool's signed-in member), recorded on every event. A body's actor that exceeds this is refused
-``actor_not_allowed`` and logged to the ``ledger.security`` log
-only; nothing is written to the store.
+guest, a staff tool's signed-in member), recorded on every event. A request that exceeds this is refused
+``actor_not_allowed`` and logged to the security log only (a line with ``"logger": "security"``, under ``serve``
+in ``$LEDGER_HOME/security.log``: :mod:`ledger.logs`), naming the subject, the credential, the reason and the
+account, never the request's body; nothing is written to the store.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from ledger.errors import Forbidden
 from ledger.identity.credentials import Credentials
 from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX, user_name
 from ledger.identity.sessions import HEADER, SessionInvalid, session_key, verify
+from ledger.logs import SECURITY
 
-security = structlog.get_logger("ledger.security")
+security = structlog.get_logger(SECURITY)
 SELF_SERVICE_KINDS = ("customer", "guest")
 
 
@@ -68,7 +70,8 @@ class Binder:
 
     def refuse(self, caller: Caller, reason: str, **details: object) -> Forbidden:
         """Log the refusal to the security log and make the error to answer."""
-        security.warning("actor_not_allowed", subject=caller.subject, user=caller.user, reason=reason, **details)
+        security.warning("actor_not_allowed", logger=SECURITY, subject=caller.subject, user=caller.user, reason=reason,
+                         **details)
         return Forbidden(f"{caller.user} may not: {reason}", field="actor")
 
     def actor(self, caller: Caller, claimed: ActorIn | None, account: str | None) -> ActorIn | None:

@@ -7,8 +7,13 @@ permissions allow. Each user's replies come to its own inbox prefix ``_INBOX_<us
 
 The subject a request comes in on proves its credential: a portal ``N`` may publish only under
 ``ledger.portal.N.``, a staff member ``N`` only under ``ledger.staff.N.``, the unprefixed ``ledger.cmd.>`` and
-``ledger.read.>`` are the admin's. No role but admin may delete or purge a stream or a consumer, or update a
-stream (shrinking its limits would purge it).
+``ledger.read.>`` are the admin's.
+
+No role but admin may destroy what a stream holds: purge or delete a stream, delete a message, delete a consumer,
+or update a stream (shrinking its limits would purge it). ``serve`` sets up both streams over the admin's
+credential at its start (:func:`workers.streams.provision_streams`); the relay and the workers may only look a
+stream up and create it when it is missing (issue 15: after an operator deleted it), which the server refuses
+for an existing stream unless the configuration is the same, so creating cannot change one either.
 """
 
 from __future__ import annotations
@@ -93,8 +98,8 @@ def permissions(role: str, name: str = "") -> Permissions | None:
     if role == "ledger":
         served = [f"{prefix}{kind}.> {QUEUE_GROUP}" for kind in ("cmd", "read")
                   for prefix in ("ledger.", f"{PORTAL_PREFIX}*.", f"{STAFF_PREFIX}*.")]
-        manage = [f"{stream}.{verb}.{s}" for verb in ("INFO", "CREATE", "UPDATE") for s in (EVENTS_STREAM, DLQ_STREAM)]
-        return {"publish": {"allow": [*manage, f"{JS_API}.INFO", "ledger.read.ping"]},
+        look = [f"{stream}.INFO.{s}" for s in (EVENTS_STREAM, DLQ_STREAM)]
+        return {"publish": {"allow": [*look, f"{JS_API}.INFO", "ledger.read.ping"]},
                 "subscribe": {"allow": [*served, inbox]}, "allow_responses": True}
     if role == "relay":
         return {"publish": {"allow": [f"{EVENTS_PREFIX}>", f"{JS_API}.INFO", f"{stream}.INFO.{EVENTS_STREAM}",

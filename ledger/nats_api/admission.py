@@ -33,9 +33,12 @@ from typing import Any, NamedTuple
 import structlog
 
 from ledger.commands.deadlines import deadline
-from ledger.errors import DeadlineExceeded, LedgerError, Overloaded, ValidationError
+from ledger.errors import DeadlineExceeded, Forbidden, LedgerError, Overloaded, ValidationError
 
 log = structlog.get_logger("ledger.service")
+#: How the reply to a request refused ``actor_not_allowed`` starts: the binder's refusals are in the security log
+#: only (:mod:`ledger.identity.binding`), the command's own checks in its ``command_refused`` line.
+SECURITY_REFUSAL = b'{"error":{"code":"%s"' % Forbidden.code.encode()
 DEADLINE_HEADER = "Ledger-Deadline"
 TIMEOUT_HEADER = "Ledger-Timeout"
 #: Seconds between two log lines counting the requests refused on arrival (overloaded, past their deadline).
@@ -203,7 +206,8 @@ class CommandIntake:
             for item in done:
                 if item.reply:
                     await self._answer(item.msg, item.reply)
-                if not item.reply.startswith(b'{"ok"'):  # what an ok command did, its event_recorded lines say
+                # what an ok command did, its event_recorded lines say; a refused actor, the security log alone
+                if not item.reply.startswith((b'{"ok"', SECURITY_REFUSAL)):
                     log.info("command_handled", subject=item.msg.subject, ok=False)
         finally:
             self._admitted -= len(done)

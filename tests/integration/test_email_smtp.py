@@ -23,10 +23,11 @@ from ledger.adapters.mailers import SmtpMailer
 from ledger.commands import messages as m
 from ledger.ports.mailer import DeliveryUncertain, Email
 from tests.ledger_fixtures import make_ledger, reset_streams
-from workers.consumer import consume, ensure_dlq_stream
+from workers.consumer import consume
 from workers.emails import EmailWorker
 from workers.inbox import UNCERTAIN, Inbox
-from workers.relay import Relay, ensure_events_stream
+from workers.relay import Relay
+from workers.streams import ensure_dlq_stream, ensure_events_stream
 
 EMAIL = Email(to="ada@example.com", subject="Payment received: 9.00", text="Thank you", html="<p>Thank you</p>",
               message_id="event-1", sender="ledger@example.com")

@@ -20,7 +20,8 @@ from ledger.commands import messages as m
 from ledger.nats_api.subjects import EVENTS_STREAM
 from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import ids_as_before, make_ledger, reset_streams
-from workers.relay import Relay, ensure_events_stream
+from workers.relay import Relay
+from workers.streams import ensure_events_stream
 
 pytestmark = pytest.mark.nats
 PUBLISHED = Path(__file__).resolve().parents[2] / "docs" / "schema" / "events.json"

@@ -5,27 +5,29 @@ the one its credential allows (ledger.identity)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import nats
 import pytest
-from nats.js.api import ConsumerConfig
+from nats.js.api import ConsumerConfig, StreamConfig
 
 from ledger.identity.binding import Binder
 from ledger.identity.credentials import Credentials
-from ledger.identity.roles import inbox_prefix
+from ledger.identity.roles import inbox_prefix, user_name
 from ledger.identity.sessions import HEADER, Session, session_key, sign
 from ledger.natsserver import NatsServerProcess
 from ledger.ports.ids import account_uuid
-from tests.ledger_fixtures import captured_logs, make_ledger, serving
-from workers.consumer import consumer_config, durable_name, ensure_dlq_stream
-from workers.relay import ensure_events_stream
+from tests.ledger_fixtures import captured_logs, make_ledger, reset_streams, serving
+from workers.consumer import consumer_config, durable_name
+from workers.streams import ensure_dlq_stream, ensure_events_stream
 
 pytestmark = pytest.mark.nats
 
@@ -49,8 +51,10 @@ async def connect(server: NatsServerProcess, credentials: Credentials, role: str
 
 
 @pytest.fixture
-async def ledger_api(tmp_path: Path, server: NatsServerProcess, nats_credentials: Credentials) -> AsyncIterator[Any]:
-    """The ledger's API on the module's server with the ledger's credential, binding actors to credentials."""
+async def ledger_api(tmp_path: Path, server: NatsServerProcess, nats_credentials: Credentials,
+                     store_backend: str) -> AsyncIterator[Any]:
+    """The ledger's API on the module's server with the ledger's credential, binding actors to credentials; on
+    each event store (the tests using it run on both)."""
     ledger = make_ledger(tmp_path)
     admin = nats_credentials.get("admin")
     url = server.url.replace("nats://", f"nats://{admin.user}:{admin.password}@")
@@ -103,6 +107,56 @@ async def test_a_subscriber_cannot_command_purge_or_delete(server: NatsServerPro
     assert "ok" in await ask(admin, "ledger.cmd.account.open", {"account": "A1", "email": "a@example.com"})
     assert ledger_api.store.recorder.max_notification_id() == 1  # only the admin's command was written
     await subscriber.close()
+    await admin.close()
+
+
+#: Every role, the admin last: (role, name).
+EVERY_ROLE = [("ledger", ""), ("relay", ""), ("worker", "emails"), ("worker", "orders"), ("worker", "autopay"),
+              ("portal", "web"), ("staff", "jdoe"), ("subscriber", "analytics"), ("admin", "")]
+#: What destroys data in a stream, each a call on a JetStream context given the stream's configuration and
+#: another role's consumer. Creating over an existing stream with another configuration is refused to everyone
+#: by the server itself, which is what lets the relay and the workers create a missing stream.
+DESTROYING: dict[str, Callable[[Any, StreamConfig, str], Awaitable[Any]]] = {
+    "delete a message": lambda js, config, other: js.delete_msg("LEDGER_EVENTS", 1),
+    "create over it keeping 1": lambda js, config, other: js.add_stream(dataclasses.replace(config, max_msgs=1)),
+    "update it to keep 1": lambda js, config, other: js.update_stream(dataclasses.replace(config, max_msgs=1)),
+    "purge": lambda js, config, other: js.purge_stream("LEDGER_EVENTS"),
+    "delete another's consumer": lambda js, config, other: js.delete_consumer("LEDGER_EVENTS", other),
+    "delete the stream": lambda js, config, other: js.delete_stream("LEDGER_EVENTS"),
+}
+
+
+@pytest.mark.parametrize(("role", "name"), EVERY_ROLE, ids=[user_name(r, n) for r, n in EVERY_ROLE])
+async def test_no_role_but_the_admin_destroys_what_a_stream_holds(server: NatsServerProcess, role: str, name: str,
+                                                                  nats_credentials: Credentials) -> None:
+    admin = await connect(server, nats_credentials, "admin")
+    admin_js = admin.jetstream()
+    await reset_streams(admin_js)
+    await ensure_events_stream(admin_js)
+    for n in range(10):
+        await admin_js.publish(f"ledger.events.Probe.{n}", b"{}")
+    for worker in ("emails", "orders"):
+        await admin_js.add_consumer("LEDGER_EVENTS", config=consumer_config(durable_name(worker)))
+    other = durable_name("emails" if (role, name) == ("worker", "orders") else "orders")
+    config = (await admin_js.stream_info("LEDGER_EVENTS")).config
+    nc = await connect(server, nats_credentials, role, name, [])
+    js = nc.jetstream()
+    done = set()
+    for what, destroy in DESTROYING.items():
+        with contextlib.suppress(nats.errors.Error, TimeoutError):  # a refused request is never answered
+            await asyncio.wait_for(destroy(js, config, other), 5 if role == "admin" else 0.5)
+            done.add(what)
+    await nc.close()
+    if role == "admin":
+        assert done == set(DESTROYING) - {"create over it keeping 1"}
+        with pytest.raises(nats.js.errors.NotFoundError):
+            await admin_js.stream_info("LEDGER_EVENTS")
+    else:
+        assert done == set()
+        kept = await admin_js.stream_info("LEDGER_EVENTS")
+        assert (kept.state.messages, kept.state.first_seq, kept.config.max_msgs) == (10, 1, -1)
+        assert (await admin_js.consumer_info("LEDGER_EVENTS", other)).name == other
+    await reset_streams(admin_js)
     await admin.close()
 
 
@@ -189,7 +243,10 @@ async def test_a_portal_acts_as_its_customer_on_their_account_only(server: NatsS
         assert refused["error"]["code"] == "actor_not_allowed", refused
     assert ledger_api.store.recorder.max_notification_id() == written  # nothing written
     security = [entry for entry in logged if entry["event"] == "actor_not_allowed"]
-    assert len(security) == 5 and {entry["user"] for entry in security} == {"portal-web"}
+    assert len(security) == 5 and {(entry["logger"], entry["user"]) for entry in security} == {("security",
+                                                                                                "portal-web")}
+    assert [entry for entry in logged if entry["event"] == "command_handled"] == []  # the security log alone
+    assert "500.00" not in str(security) and "tok_visa" not in str(security)  # never a request's body
     paid = await ask(portal, "ledger.portal.web.cmd.payment.submit", pay, portal_session(nats_credentials, "ACC1"))
     assert "ok" in paid, paid
     view = await ask(portal, "ledger.portal.web.read.account", {"account": "ACC1"},

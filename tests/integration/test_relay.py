@@ -12,7 +12,8 @@ import pytest
 from ledger.commands import messages as m
 from ledger.nats_api.subjects import EVENTS_STREAM
 from tests.ledger_fixtures import make_ledger, reset_streams
-from workers.relay import Relay, ensure_events_stream
+from workers.relay import Relay
+from workers.streams import ensure_events_stream
 
 pytestmark = pytest.mark.nats
 

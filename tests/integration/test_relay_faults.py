@@ -1,5 +1,6 @@
 """Faults: the relay killed with SIGKILL at random points, then restarted; the stream holds every event exactly
-once, in order. The default run kills it a few times over a couple of thousand events; ``-m slow`` does more."""
+once, in order. The default run kills it a few times over a couple of thousand events; ``-m slow`` does more.
+On each event store; the relay process connects with its own credential (authorization on)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,13 @@ from ledger.config import Settings
 from ledger.nats_api.subjects import EVENTS_STREAM
 from ledger.ports.ids import account_uuid
 from ledger.store.application import LedgerStore
-from tests.ledger_fixtures import START, reset_streams
+from tests.ledger_fixtures import START, reset_streams, store_env, store_options
 
-pytestmark = pytest.mark.nats
+pytestmark = [pytest.mark.nats, pytest.mark.usefixtures("store_backend")]
 
 
 def write_events(home: Path, accounts: int, invoices: int) -> int:
-    store = LedgerStore(Settings.from_env({}, home=home, db_path=home / "ledger.db"))
+    store = LedgerStore(Settings.from_env({}, home=home, db_path=home / "ledger.db", **store_options(home)))
     ctx = ev.Context(at=START)
     for n in range(accounts):
         account = Account.open(ctx, aggregate_id=account_uuid(f"K{n}"), account_id=f"K{n}", currency="USD",
@@ -57,7 +58,8 @@ async def kill_and_restart(tmp_path: Path, url: str, kills: int, accounts: int) 
     nc = await nats.connect(url)
     await reset_streams(nc.jetstream())
     await nc.close()
-    env = {**os.environ, "LEDGER_HOME": str(tmp_path), "NATS_URL": url, "LEDGER_LOG_FORMAT": "json"}
+    env = {**os.environ, "LEDGER_HOME": str(tmp_path), "NATS_URL": url, "LEDGER_LOG_FORMAT": "json",
+           **store_env(tmp_path)}
     rng = random.Random(kills)
     targets = sorted(rng.sample(range(1, head), kills))
     nc = await nats.connect(url)

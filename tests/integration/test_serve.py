@@ -1,5 +1,5 @@
 """``ledger serve`` (what ``make run`` runs) from the outside: bundled nats-server, a command over NATS, the
-receipt in the Maildir, a clean stop on SIGTERM."""
+receipt in the Maildir, a portal's refused request in ``security.log`` only, a clean stop on SIGTERM."""
 
 from __future__ import annotations
 
@@ -26,6 +26,10 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+#: A portal's credit memo: refused, and written in the security log alone.
+REFUSED = "ledger.portal.web.cmd.credit.issue"
 
 
 async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) -> None:
@@ -55,6 +59,11 @@ async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) ->
             reply = msgspec.json.decode((await nc.request(subject, msgspec.json.encode(body), timeout=10)).data)
             assert "ok" in reply, reply
         await nc.close()
+        portal = await nats.connect(url, **Credentials(tmp_path / "nats").connect_options("portal", "web"))
+        memo = {"account": "ACC1", "credit": "C1", "amount": "500.00", "reference": "for ada@example.com"}
+        reply = msgspec.json.decode((await portal.request(REFUSED, msgspec.json.encode(memo), timeout=10)).data)
+        assert reply["error"]["code"] == "actor_not_allowed"
+        await portal.close()
         box = tmp_path / "mail"
         for _ in range(200):
             if box.exists() and len(mailbox.Maildir(str(box), create=False)) >= 1:
@@ -65,3 +74,11 @@ async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) ->
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
+    main_log = server.stderr.read()
+    assert REFUSED not in main_log and "actor_not_allowed" not in main_log  # not a command_handled line either
+    security_log = tmp_path / "security.log"
+    assert oct(security_log.stat().st_mode & 0o777) == "0o600"
+    [refusal] = [json.loads(line) for line in security_log.read_text().splitlines()]
+    assert (refusal["logger"], refusal["event"], refusal["subject"], refusal["user"], refusal["account"]) == (
+        "security", "actor_not_allowed", REFUSED, "portal-web", "ACC1")
+    assert "500.00" not in str(refusal) and "ada@example.com" not in str(refusal)  # never the request's body

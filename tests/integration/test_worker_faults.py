@@ -1,5 +1,6 @@
 """Faults around the workers: a worker process killed while it sends (over SMTP and into the Maildir), the
-nats-server restarted under load, an event that keeps failing."""
+nats-server restarted under load, an event that keeps failing. The first two on each event store, with
+authorization on (each process and connection with its own role's credential)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ from ledger.adapters.mailers import MemoryMailer
 from ledger.commands import messages as m
 from ledger.identity.credentials import Credentials
 from ledger.natsserver import NatsServerProcess
-from tests.ledger_fixtures import make_ledger, reset_streams
-from workers.consumer import consume, ensure_dlq_stream
+from tests.ledger_fixtures import make_ledger, reset_streams, store_env
+from workers.consumer import consume
 from workers.emails import EmailWorker
 from workers.inbox import UNCERTAIN, Inbox
-from workers.relay import Relay, ensure_events_stream
+from workers.relay import Relay
+from workers.streams import ensure_dlq_stream, ensure_events_stream
 
 pytestmark = pytest.mark.nats
 
@@ -59,7 +61,7 @@ class Collector:
 
 def worker_process(home: Path, url: str, smtp_port: int | None, log: Path | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LEDGER_HOME": str(home), "NATS_URL": url, "LEDGER_LOG_FORMAT": "json",
-           "LEDGER_WORKER_ACK_WAIT": "2"}  # what a killed worker had fetched comes back after 2 s
+           "LEDGER_WORKER_ACK_WAIT": "2", **store_env(home)}  # what a killed worker had fetched: back after 2 s
     env.pop("SMTP_HOST", None)
     if smtp_port is not None:
         env |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)}
@@ -149,6 +151,7 @@ async def kill_worker_repeatedly(tmp_path: Path, url: str, transport: str, email
         ledger.close()
 
 
+@pytest.mark.usefixtures("store_backend")
 @pytest.mark.parametrize("transport", ["smtp", "maildir"])
 async def test_worker_process_killed_mid_send_never_sends_an_email_twice(tmp_path: Path, nats_server: str,
                                                                          transport: str) -> None:
@@ -156,15 +159,17 @@ async def test_worker_process_killed_mid_send_never_sends_an_email_twice(tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("store_backend")
 @pytest.mark.parametrize("transport", ["smtp", "maildir"])
 async def test_worker_process_killed_many_times(tmp_path: Path, nats_server: str, transport: str) -> None:
     await kill_worker_repeatedly(tmp_path, nats_server, transport, emails=300, kills=25)
 
 
-#: The service (stream set-up), the relay and the email worker, each with its own credential.
-ROLES = (("ledger", ""), ("relay", ""), ("worker", "emails"))
+#: The admin (the streams' set-up, as serve does it), the relay and the email worker, each with its credential.
+ROLES = (("admin", ""), ("relay", ""), ("worker", "emails"))
 
 
+@pytest.mark.usefixtures("store_backend")
 async def test_nats_server_restart_under_load_loses_nothing(tmp_path: Path) -> None:
     ledger = make_ledger(tmp_path)
     ledger.service.handle(m.OpenAccount(account="ACC1", email="ada@example.com"))

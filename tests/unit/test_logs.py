@@ -13,7 +13,10 @@ import msgspec
 import pytest
 import structlog
 
-from ledger.logs import FLUSH_EVERY, PIPE_BUF, LineLogger, StdlibLines, configure_logging
+from ledger.identity import binding
+from ledger.identity.binding import Binder, caller_of
+from ledger.identity.credentials import Credentials
+from ledger.logs import FLUSH_EVERY, PIPE_BUF, SECURITY, LineLogger, StdlibLines, configure_logging
 
 
 def test_info_lines_wait_for_the_flusher_and_a_warning_writes_everything_in_order(tmp_path: Path) -> None:
@@ -206,3 +209,26 @@ def test_a_record_at_an_odd_level_or_with_bad_arguments_is_a_line_without_the_ca
     assert (noticed["logger"], noticed["level"]) == ("lib", "info") and noticed["event"].startswith("noticed ")
     assert (bad["logger"], bad["level"]) == ("lib", "warning") and bad["event"].startswith("bad ")
     assert b"4111" not in written and b"Logging error" not in written
+
+
+def test_the_security_log_goes_to_its_own_file_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused actor (issue 17) is written to the security log, a 0600 file of JSON lines an operator keeps and
+    ships apart, and not to the main log; the other lines are not in it."""
+    out = io.TextIOWrapper(io.BytesIO())
+    monkeypatch.setattr(sys, "stderr", out)
+    path = tmp_path / "security.log"
+    configure_logging(fmt="json", security_log=path)
+    monkeypatch.setattr(binding, "security", structlog.get_logger(SECURITY))  # not one cached by earlier tests
+    binder = Binder(Credentials(tmp_path / "nats").ensure())
+    caller, _ = caller_of("ledger.portal.web.cmd.credit.issue")
+    binder.refuse(caller, "a portal may not IssueCredit", account="ACC1")
+    structlog.get_logger("test.logs.security").warning("something_else")
+    LineLogger.shared(out.buffer).flush()
+    main = out.buffer.getvalue()
+    assert b"something_else" in main and b"actor_not_allowed" not in main
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    [line] = [msgspec.json.decode(text) for text in path.read_bytes().splitlines()]
+    assert (line["logger"], line["event"], line["user"], line["account"], line["level"]) == (
+        "security", "actor_not_allowed", "portal-web", "ACC1", "warning")
+    monkeypatch.undo()
+    configure_logging(quiet=True)  # back to the real stderr, no security file
