@@ -133,7 +133,9 @@ class GatewaySimulator(GatewayTable):
         return self._answer(lost, charge_result(row))
 
     def void(self, *, transaction_id: str) -> ChargeResult:
-        """Release what is left of a hold; voiding twice is harmless, an unknown or declined hold is refused."""
+        """Release what is left of a hold; voiding twice is harmless, an unknown or declined hold is refused. A
+        hold past its 29 days released itself: as a real gateway does (Braintree's ``authorization_expired`` is
+        not voidable, Stripe cancelled it already), the void is declined ``authorization_expired``, nothing held."""
         check_transaction_id(transaction_id)
         lost = self._outage()
         with self._transaction():
@@ -141,6 +143,9 @@ class GatewaySimulator(GatewayTable):
             if auth is None or auth["kind"] != "authorization" or auth["response"] != "approved":
                 result = ChargeResult(transaction_id, "declined", "unknown_authorization",
                                       MESSAGES["unknown_authorization"])
+            elif auth["status"] != "voided" and self.clock.now() >= datetime.fromisoformat(auth["expires_at"]):
+                result = ChargeResult(transaction_id, "declined", "authorization_expired",
+                                      MESSAGES["authorization_expired"])
             else:
                 self._db.execute("update gateway_transactions set status = 'voided' where id = ?", (transaction_id,))
                 result = ChargeResult(transaction_id, "approved", None, "The hold was released.")

@@ -213,9 +213,10 @@ class AuthorizationDecisions(PaymentDecisions):
         return Instruction("explicit", (Line("order", auth.order_id, amount),))
 
     def void_authorization(self, ctx: ev.Context, *, authorization: str, reason: str = "") -> ev.Event:
-        """Release a hold that will not be captured."""
+        """Release a hold that will not be captured; an expired one too (issue 14, seed 004: the CSR clears an
+        expired hold off the dashboard by voiding it, its order still unpaid, when it will not be reauthorized)."""
         auth = self.authorization(authorization)
-        if auth.status not in LIVE_HOLDS:
+        if auth.status not in (*LIVE_HOLDS, "expired"):
             raise Conflict(f"authorization {authorization} is {auth.status}", field="authorization",
                            code="not_voidable")
         return self.trigger(ctx, ev.AuthorizationVoided, authorization_id=authorization, reason=reason)
