@@ -101,7 +101,8 @@ class AuthorizationDecisions(PaymentDecisions):
         return found.used_for == checkout
 
     def expire_authorization(self, ctx: ev.Context, *, authorization: str) -> ev.AuthorizationExpired:
-        """Record that a hold passed its 29 days (the expiry worker calls this)."""
+        """Record that a hold passed its 29 days (the expiry worker calls this), once; a hold whose cart link was
+        sent already (its expiry shown, not yet recorded) stays ``reauth_requested`` (issue 14)."""
         auth = self.authorization(authorization)
         if auth.expired:
             raise Conflict(f"the expiry of authorization {authorization} is on record", field="authorization",

@@ -31,8 +31,11 @@ def _(event: ev.CardAuthorizationFailed, state: AccountState) -> None:
 
 @evolve.register
 def _(event: ev.AuthorizationExpired, state: AccountState) -> None:
+    """A hold whose cart link went out before its expiry was recorded stays ``reauth_requested``: the cart is
+    awaited (issue 14); the hold keeps that it expired."""
     auth = state.authorizations[event.authorization_id]
-    auth.status = "expired"
+    if auth.status != "reauth_requested":
+        auth.status = "expired"
     auth.expired = True
 
 

@@ -88,3 +88,25 @@ def test_an_expired_hold_leaves_the_dashboard_when_the_csr_voids_it(ledger: Ledg
     again = ledger.service.handle(m.VoidAuthorization(account="ACC1", authorization="A-R-1", actor=CSR))
     assert (again.status, again.replayed) == ("voided", True)
     keeper.close()
+
+
+def test_a_cart_sent_before_the_expiry_was_recorded_stays_requested(ledger: Ledger, tmp_path: Path) -> None:
+    place(ledger)
+    keeper = ProjectionKeeper(ledger.store, tmp_path)
+    ledger.ports.clock.advance(days=30)  # type: ignore[attr-defined]
+    assert ("A-R-1", "expired") in board(ledger, keeper)  # shown expired, not yet recorded: the CSR re-triggers
+    ledger.service.handle(m.RequestReauthorization(account="ACC1", authorization="A-R-1", actor=CSR))
+    assert ("A-R-1", "reauth_requested") in board(ledger, keeper)
+    assert expire_due(ledger, keeper) == 3  # the scheduler's next run records the expiry, once
+    ledger.ports.clock.advance(seconds=30)  # type: ignore[attr-defined]
+    assert expire_due(ledger, keeper) == 0
+    assert [e.authorization_id for e in events(ledger) if isinstance(e, ev.AuthorizationExpired)].count("A-R-1") == 1
+    hold = ledger.store.account(account_uuid("ACC1")).state.authorizations["A-R-1"]
+    assert (hold.status, hold.expired) == ("reauth_requested", True)
+    assert sorted(board(ledger, keeper)) == [("A-R-1", "reauth_requested"), ("A-R-2", "expired"),
+                                             ("A-R-3", "expired")]
+    outcome = ledger.service.handle(m.Reauthorize(account="ACC1", authorization="A-R-1", new_authorization="B-R-1",
+                                                  token="tok_visa"))
+    assert outcome.status == "active"
+    assert sorted(board(ledger, keeper)) == [("A-R-2", "expired"), ("A-R-3", "expired")]
+    keeper.close()

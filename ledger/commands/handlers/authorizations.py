@@ -135,7 +135,7 @@ def expire_authorization(unit: Unit, cmd: m.ExpireAuthorization) -> m.Outcome:
     if auth.expired:  # recorded once, whatever became of the hold since (a cart link sent again)
         return replayed(cmd.account, cmd.authorization, status=auth.status)
     account.expire_authorization(unit.ctx, authorization=cmd.authorization)
-    return recorded(unit, cmd.account, cmd.authorization, status="expired")
+    return recorded(unit, cmd.account, cmd.authorization, status=auth.status)
 
 
 @HANDLERS.on(m.RequestReauthorization)
