@@ -52,6 +52,8 @@ MANUAL = ("Your card could not be authorized for the new amount. Your order now 
           "Nothing was charged.")
 DECLINED = ("Your card was declined ({}). Nothing was charged: try another card, or our customer service team will "
             "call you to take the payment before your order ships.")
+#: The ledger's ``token_method_mismatch``: a PayPal or bank account where the cart holds a card (issue 14).
+NOT_A_CARD = "That is not a card: approve this order with a card. Nothing was charged."
 
 
 class CartLink(msgspec.Struct, frozen=True):
@@ -188,8 +190,10 @@ async def checkout(request: PortalRequest, raw: FromPath[str], account: FromQuer
 
 async def _refused(request: PortalRequest, link: CartLink, refused: LedgerError) -> Template:
     """The ledger's refusal of a checkout as a page: a declined card for an order's first hold is the cart again
-    (402); a link that is not valid 404, a used or replaced cart 410, anything else 409; nothing was charged."""
+    (402), a token that is not a card's too (422); a link that is not valid 404, a used or replaced cart 410, anything else 409; nothing was charged."""
     not_theirs(refused)
+    if refused.code == "token_method_mismatch":  # not declined: the cart is open for a card
+        return await _cart_page(request, link, 422, error=NOT_A_CARD)
     if refused.field == "token" and not link.hold:
         return await _cart_page(request, link, 402, error=DECLINED.format(refused.code.replace("_", " ")))
     if refused.field == "amount" and refused.code in ("cart_mismatch", "below_amount_due", "exceeds_amount_due"):

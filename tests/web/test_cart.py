@@ -128,6 +128,17 @@ async def test_a_declined_card_goes_to_manual_processing(site: Site) -> None:
     assert (await holds(site))["AU1"].status == "failed" and len(await holds(site)) == 1
 
 
+async def test_a_paypal_token_at_a_card_checkout_is_refused_and_charges_nothing(site: Site) -> None:
+    link = price_rose(site)
+    await site.log_in()
+    refused = await approve(site, link, {**CARD, "token": "tok_paypal", "kind": "paypal"})
+    assert refused.status_code == 422 and "not a card" in refused.text and "Nothing was charged" in refused.text
+    assert "declined" not in refused.text and await manual_processing(site, "O1") is False
+    assert [(h.id, h.status) for h in (await holds(site)).values()] == [("AU1", "reauth_requested")]
+    done = await approve(site, link)  # the cart is still open: a card approves it
+    assert done.status_code == 200 and "Your card is authorized for 150.00 USD" in done.text
+
+
 async def test_another_customers_account_answers_404(site: Site) -> None:
     link = price_rose(site)
     register(site, "ACC2", "bob@example.com")

@@ -10,10 +10,10 @@ from ledger.aggregates import events as ev
 from ledger.aggregates.idempotency import check_repeat, gateway_key, idempotency_key, request_fingerprint
 from ledger.aggregates.state import Authorization
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import capture, hold, overtaken_charge
+from ledger.commands.gateway_calls import capture, hold, overtaken_charge, token_for
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
-from ledger.commands.validation import amount_of, cart_proof, check_id, check_text, gateway_token, token_hash
+from ledger.commands.validation import amount_of, cart_proof, check_id, check_text, token_hash
 from ledger.errors import Conflict, LedgerError, PolicyViolation
 from ledger.ports.gateway import ChargeResult
 
@@ -30,7 +30,7 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
     """Place a hold for an order (the checkout of its first cart link, when ``cart`` is named: seed 004)."""
     account = unit.account(cmd.account)
     auth_id, amount, token = check_id(cmd.authorization, "authorization"), amount_of(account, cmd.amount), \
-        gateway_token(cmd.token)
+        token_for(unit, cmd.token, "card")  # a card hold: a PayPal or bank token is refused (issue 14)
     cart, proof = cart_proof(cmd.cart, cmd.cart_token)  # a cart link's checkout: the link is checked first
     existing = retried(unit, lambda: repeated_hold(account, cmd, auth_id, amount, token, (cart, proof)), None)
     if existing is not None:
@@ -188,7 +188,7 @@ def reauthorization_asked(unit: Unit, account: Account, old: Authorization, new_
     asked: tuple[int, str, str] | None = unit.memo.get("hold") if unit.after_conflict else None
     if asked is None:
         amount = amount_of(account, cmd.amount) if cmd.amount is not None else account.checkout_amount(old.id)
-        token = gateway_token(cmd.token) if cmd.token is not None else old.token
+        token = token_for(unit, cmd.token, "card") if cmd.token is not None else old.token
         asked = amount, token, idempotency_key(cmd.key, f"reauthorize:{new_id}:{token}:{amount}")
         unit.memo["hold"] = asked
     return asked
