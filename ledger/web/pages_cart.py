@@ -190,7 +190,8 @@ async def checkout(request: PortalRequest, raw: FromPath[str], account: FromQuer
 
 async def _refused(request: PortalRequest, link: CartLink, refused: LedgerError) -> Template:
     """The ledger's refusal of a checkout as a page: a declined card for an order's first hold is the cart again
-    (402), a token that is not a card's too (422); a link that is not valid 404, a used or replaced cart 410, anything else 409; nothing was charged."""
+    (402), a token that is not a card's too (422); a link that is not valid 404, a used or replaced cart 410,
+    anything else 409; nothing was charged."""
     not_theirs(refused)
     if refused.code == "token_method_mismatch":  # not declined: the cart is open for a card
         return await _cart_page(request, link, 422, error=NOT_A_CARD)

@@ -6,8 +6,6 @@ the ledger now refuses the token before the gateway is asked, and writes nothing
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ledger.bootstrap import Ledger
