@@ -134,8 +134,9 @@ class AuthorizationDecisions(PaymentDecisions):
     def record_reauthorization(self, ctx: ev.Context, *, authorization: str, new_authorization: str,
                                amount: int, status: str, transaction_id: str, decline_code: str | None,
                                expires_at: datetime | None = None, cart: str | None = None,
-                               cart_token_hash: str = "") -> ev.Event:
-        """Checkout of the cart link (``cart``, when named): approved (a new hold) or failed (manual processing)."""
+                               cart_token_hash: str = "", token: str | None = None) -> ev.Event:
+        """Checkout of the cart link (``cart``, when named): approved (a new hold, on ``token``: the card the
+        checkout held, by default the old hold's) or failed (manual processing)."""
         found = self.check_reauthorization(authorization=authorization, new_authorization=new_authorization,
                                            amount=amount, cart=cart, cart_token_hash=cart_token_hash)
         if status != "approved":
@@ -145,7 +146,7 @@ class AuthorizationDecisions(PaymentDecisions):
         return self.trigger(ctx, ev.Reauthorized, authorization_id=authorization,
                             new_authorization_id=new_authorization, order_id=found.id, amount=amount,
                             transaction_id=transaction_id, expires_at=expires_at or ctx.at + AUTHORIZATION_TTL,
-                            cart_id=cart)
+                            cart_id=cart, token=token)
 
     def check_reauthorization(self, *, authorization: str, new_authorization: str, amount: int,
                               cart: str | None = None, cart_token_hash: str = "") -> Order:

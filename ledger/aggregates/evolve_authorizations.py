@@ -59,7 +59,7 @@ def _(event: ev.Reauthorized, state: AccountState) -> None:
     old.replaced_by = event.new_authorization_id
     order = state.orders[event.order_id]
     state.authorizations[event.new_authorization_id] = Authorization(
-        event.new_authorization_id, event.order_id, event.amount, old.token, event.transaction_id,
+        event.new_authorization_id, event.order_id, event.amount, event.token or old.token, event.transaction_id,
         event.timestamp, event.expires_at, order_price=order.amount)
     order.manual_processing = False  # a failed reauthorization was resolved
     cart_used(state, event.cart_id, event.new_authorization_id)

@@ -48,3 +48,18 @@ def test_a_reauthorization_refuses_a_paypal_token_and_the_capture_stays_a_card_p
     handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2", token="tok_mastercard"))
     handle(m.CaptureAuthorization(account="ACC1", authorization="A2", payment="P1"))
     assert state(order).payments["P1"].method == "card"
+
+
+def test_a_checkout_with_another_card_keeps_that_card_for_the_capture_and_the_next_cart(order: Ledger) -> None:
+    handle = order.service.handle
+    handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="100.00", token="tok_visa"))
+    handle(m.RequestReauthorization(account="ACC1", authorization="A1"))
+    handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2", token="tok_mastercard"))
+    assert state(order).authorizations["A2"].token == "tok_mastercard"
+    handle(m.RequestReauthorization(account="ACC1", authorization="A2"))  # the CSR re-triggers; no new card
+    handle(m.Reauthorize(account="ACC1", authorization="A2", new_authorization="A3"))
+    held = [(t.kind, t.token) for t in order.ports.gateway.transactions(since=START) if t.kind == "authorization"]
+    assert held == [("authorization", "tok_visa"), ("authorization", "tok_mastercard"),
+                    ("authorization", "tok_mastercard")]  # the card the customer last approved, not the old one
+    handle(m.CaptureAuthorization(account="ACC1", authorization="A3", payment="P1"))
+    assert state(order).payments["P1"].token == "tok_mastercard"

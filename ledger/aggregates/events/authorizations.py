@@ -60,6 +60,9 @@ class Reauthorized(AuthorizationEvent, frozen=True, kw_only=True):
     transaction_id: str
     expires_at: datetime
     cart_id: str | None = None
+    #: The gateway token the new hold is on (a checkout with another card); None: the old hold's (and events
+    #: recorded before the new hold's token was kept).
+    token: str | None = None
 
 
 class ReauthorizationFailed(AuthorizationEvent, frozen=True, kw_only=True):

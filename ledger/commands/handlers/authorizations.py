@@ -172,7 +172,7 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     if result.status == "approved":  # the old hold goes only once the new one is on record
         unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
     event = account.record_reauthorization(unit.ctx, authorization=old.id, new_authorization=new_id,
-                                           amount=amount, status=result.status,
+                                           amount=amount, status=result.status, token=token,
                                            transaction_id=result.transaction_id,
                                            decline_code=result.decline_code, expires_at=result.expires_at,
                                            cart=cart, cart_token_hash=proof)
