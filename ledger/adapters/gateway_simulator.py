@@ -89,7 +89,8 @@ class GatewaySimulator(GatewayTable):
         return self._answer(lost, charge_result(row) if row is not None else None)
 
     def authorize(self, *, token: str, amount: int, currency: str, idempotency_key: str) -> AuthorizationResult:
-        """Hold ``amount`` on a card or PayPal account; the hold expires 29 days later by the clock (seed 004)."""
+        """Hold ``amount`` on a card or PayPal account (a bank account cannot be held: declined
+        ``authorization_not_supported``); the hold expires 29 days later by the clock (seed 004)."""
         check_token(token)
         request = f"authorize|{token}|{check_amount(amount)}|{check_currency(currency)}"
         key = check_idempotency_key(idempotency_key)
@@ -100,8 +101,8 @@ class GatewaySimulator(GatewayTable):
                 verdict, code = _judge_hold(token)
                 expires = (self.clock.now() + AUTHORIZATION_TTL).isoformat() if verdict == "approved" else None
                 row = self._insert(key, "authorization", request, token=token, amount=amount,
-                                   currency=currency, method="card", status=verdict, decline_code=code,
-                                   expires_at=expires)
+                                   currency=currency, method=self.token_method(token) or "card", status=verdict,
+                                   decline_code=code, expires_at=expires)
         expires_at = datetime.fromisoformat(row["expires_at"]) if row["expires_at"] else None
         status: Literal["approved", "declined"] = "approved" if row["response"] == "approved" else "declined"
         return self._answer(lost, AuthorizationResult(row["id"], status, row["decline_code"], expires_at))
