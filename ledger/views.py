@@ -72,11 +72,14 @@ class OrderView(msgspec.Struct, frozen=True):
 
 
 class AuthorizationView(msgspec.Struct, frozen=True):
+    """A hold (seed 004); ``method``: what it holds, ``card`` or ``paypal`` (issue 14)."""
+
     id: str
     order: str
     amount: str
     status: str
     expires_at: str
+    method: str = "card"
 
 
 class CartView(msgspec.Struct, frozen=True):
@@ -157,8 +160,8 @@ def account_view(state: AccountState, zone: ZoneInfo | None = None, now: datetim
                  for c in sorted(state.credits.values(), key=lambda c: c.sequence)],
         orders=[OrderView(o.id, fmt(o.amount), fmt(o.paid), o.status, o.channel, o.replaced_by, o.replaces,
                           o.manual_processing) for o in state.orders.values()],
-        authorizations=[AuthorizationView(a.id, a.order_id, fmt(a.amount), hold_status(a, now), when(a.expires_at))
-                        for a in state.authorizations.values()],
+        authorizations=[AuthorizationView(a.id, a.order_id, fmt(a.amount), hold_status(a, now), when(a.expires_at),
+                                          a.method) for a in state.authorizations.values()],
         methods=[MethodView(m.id, m.kind, m.brand, m.last4,
                             f"{m.exp_month:02d}/{m.exp_year}" if m.exp_month and m.exp_year else "",
                             m.id == state.default_method, m.id == state.autopay_method)

@@ -89,7 +89,8 @@ class GatewaySimulator(GatewayTable):
         return self._answer(lost, charge_result(row) if row is not None else None)
 
     def authorize(self, *, token: str, amount: int, currency: str, idempotency_key: str) -> AuthorizationResult:
-        """Hold ``amount`` on a card or PayPal account; the hold expires 29 days later by the clock (seed 004)."""
+        """Hold ``amount`` on a card or PayPal account (a bank account cannot be held: declined
+        ``authorization_not_supported``); the hold expires 29 days later by the clock (seed 004)."""
         check_token(token)
         request = f"authorize|{token}|{check_amount(amount)}|{check_currency(currency)}"
         key = check_idempotency_key(idempotency_key)
@@ -100,8 +101,8 @@ class GatewaySimulator(GatewayTable):
                 verdict, code = _judge_hold(token)
                 expires = (self.clock.now() + AUTHORIZATION_TTL).isoformat() if verdict == "approved" else None
                 row = self._insert(key, "authorization", request, token=token, amount=amount,
-                                   currency=currency, method="card", status=verdict, decline_code=code,
-                                   expires_at=expires)
+                                   currency=currency, method=self.token_method(token) or "card", status=verdict,
+                                   decline_code=code, expires_at=expires)
         expires_at = datetime.fromisoformat(row["expires_at"]) if row["expires_at"] else None
         status: Literal["approved", "declined"] = "approved" if row["response"] == "approved" else "declined"
         return self._answer(lost, AuthorizationResult(row["id"], status, row["decline_code"], expires_at))
@@ -133,7 +134,9 @@ class GatewaySimulator(GatewayTable):
         return self._answer(lost, charge_result(row))
 
     def void(self, *, transaction_id: str) -> ChargeResult:
-        """Release what is left of a hold; voiding twice is harmless, an unknown or declined hold is refused."""
+        """Release what is left of a hold; voiding twice is harmless, an unknown or declined hold is refused. A
+        hold past its 29 days released itself: as a real gateway does (Braintree's ``authorization_expired`` is
+        not voidable, Stripe cancelled it already), the void is declined ``authorization_expired``, nothing held."""
         check_transaction_id(transaction_id)
         lost = self._outage()
         with self._transaction():
@@ -141,6 +144,9 @@ class GatewaySimulator(GatewayTable):
             if auth is None or auth["kind"] != "authorization" or auth["response"] != "approved":
                 result = ChargeResult(transaction_id, "declined", "unknown_authorization",
                                       MESSAGES["unknown_authorization"])
+            elif auth["status"] != "voided" and self.clock.now() >= datetime.fromisoformat(auth["expires_at"]):
+                result = ChargeResult(transaction_id, "declined", "authorization_expired",
+                                      MESSAGES["authorization_expired"])
             else:
                 self._db.execute("update gateway_transactions set status = 'voided' where id = ?", (transaction_id,))
                 result = ChargeResult(transaction_id, "approved", None, "The hold was released.")

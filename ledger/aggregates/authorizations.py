@@ -1,4 +1,5 @@
-"""Decisions about card authorizations (seed 004).
+"""Decisions about authorizations: holds on a card or a PayPal account (seed 004: "if the customer pays by Credit
+Card or PayPal, eCommerce will authorize a charge"; a bank account is never held).
 
 An authorization is good for 29 days. When repair or fulfilment takes longer it expires and the CSR reaches
 out; when the price rises the customer gets a cart link ("Approve Order Payment") and the card is authorized
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
 from ledger.aggregates.carts import REAUTHORIZABLE, check_cart, checkout_amount
+from ledger.aggregates.events.authorizations import HoldMethod
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.limits import check_amount
 from ledger.aggregates.payments import OVERTAKEN, PaymentDecisions
@@ -64,15 +66,17 @@ class AuthorizationDecisions(PaymentDecisions):
 
     def authorize_card(self, ctx: ev.Context, *, authorization: str, order: str, amount: int, token: str,
                        transaction_id: str, expires_at: datetime | None = None, placed: bool = False,
-                       cart: str | None = None, cart_token_hash: str = "") -> ev.CardAuthorized:
-        """Record an approved hold for an order, placed by the checkout of ``cart`` when named (declined holds are
-        refused by the handler, nothing written); ``placed``: see :meth:`check_authorization`."""
+                       cart: str | None = None, cart_token_hash: str = "",
+                       method: HoldMethod = "card") -> ev.CardAuthorized:
+        """Record an approved hold for an order on ``token``, a card or PayPal (``method``), placed by the checkout
+        of ``cart`` when named (declined holds are refused by the handler, nothing written); ``placed``: see
+        :meth:`check_authorization`."""
         self.check_authorization(authorization=authorization, order=order, amount=amount, at=ctx.at, placed=placed,
                                  cart=cart, cart_token_hash=cart_token_hash)
         self.check_new_hold(transaction_id)
         return self.trigger(ctx, ev.CardAuthorized, authorization_id=authorization, order_id=order,
                             amount=amount, token=token, transaction_id=transaction_id,
-                            expires_at=expires_at or ctx.at + AUTHORIZATION_TTL, cart_id=cart)
+                            expires_at=expires_at or ctx.at + AUTHORIZATION_TTL, cart_id=cart, method=method)
 
     def check_new_hold(self, transaction_id: str) -> None:
         """Refuse to record a hold the gateway answered with one the account holds already: an idempotency key
@@ -101,7 +105,8 @@ class AuthorizationDecisions(PaymentDecisions):
         return found.used_for == checkout
 
     def expire_authorization(self, ctx: ev.Context, *, authorization: str) -> ev.AuthorizationExpired:
-        """Record that a hold passed its 29 days (the expiry worker calls this)."""
+        """Record that a hold passed its 29 days (the expiry worker calls this), once; a hold whose cart link was
+        sent already (its expiry shown, not yet recorded) stays ``reauth_requested`` (issue 14)."""
         auth = self.authorization(authorization)
         if auth.expired:
             raise Conflict(f"the expiry of authorization {authorization} is on record", field="authorization",
@@ -133,8 +138,10 @@ class AuthorizationDecisions(PaymentDecisions):
     def record_reauthorization(self, ctx: ev.Context, *, authorization: str, new_authorization: str,
                                amount: int, status: str, transaction_id: str, decline_code: str | None,
                                expires_at: datetime | None = None, cart: str | None = None,
-                               cart_token_hash: str = "") -> ev.Event:
-        """Checkout of the cart link (``cart``, when named): approved (a new hold) or failed (manual processing)."""
+                               cart_token_hash: str = "", token: str | None = None,
+                               method: HoldMethod = "card") -> ev.Event:
+        """Checkout of the cart link (``cart``, when named): approved (a new hold, on ``token``: the card or PayPal
+        account, ``method``, the checkout held, by default the old hold's) or failed (manual processing)."""
         found = self.check_reauthorization(authorization=authorization, new_authorization=new_authorization,
                                            amount=amount, cart=cart, cart_token_hash=cart_token_hash)
         if status != "approved":
@@ -144,7 +151,7 @@ class AuthorizationDecisions(PaymentDecisions):
         return self.trigger(ctx, ev.Reauthorized, authorization_id=authorization,
                             new_authorization_id=new_authorization, order_id=found.id, amount=amount,
                             transaction_id=transaction_id, expires_at=expires_at or ctx.at + AUTHORIZATION_TTL,
-                            cart_id=cart)
+                            cart_id=cart, token=token, method=method)
 
     def check_reauthorization(self, *, authorization: str, new_authorization: str, amount: int,
                               cart: str | None = None, cart_token_hash: str = "") -> Order:
@@ -186,7 +193,8 @@ class AuthorizationDecisions(PaymentDecisions):
     def capture_authorization(self, ctx: ev.Context, *, authorization: str, payment: str, amount: int,
                               transaction_id: str, idempotency_key: str, request_hash: str,
                               overtaken: bool = False) -> ev.Event:
-        """Turn the hold into a settled card payment applied to its order; ``overtaken``: captured while another
+        """Turn the hold into a settled payment by its method (a PayPal hold is a PayPal payment, issue 14) applied
+        to its order; ``overtaken``: captured while another
         writer paid the order, recorded all the same (as :meth:`record_payment` does), the excess as credit."""
         auth = self.check_capture(ctx, authorization=authorization, amount=amount)
         instruction = self.capture_instruction(auth, amount)
@@ -197,7 +205,7 @@ class AuthorizationDecisions(PaymentDecisions):
                 raise
         event = self.trigger(ctx, ev.AuthorizationCaptured, authorization_id=authorization,
                              payment_id=payment, amount=amount, transaction_id=transaction_id)
-        self.record_payment(ctx, payment=payment, amount=amount, method="card", token=auth.token,
+        self.record_payment(ctx, payment=payment, amount=amount, method=auth.method, token=auth.token,
                             transaction_id=transaction_id, status="approved", decline_code=None,
                             idempotency_key=idempotency_key, request_hash=request_hash, instruction=instruction,
                             source=f"authorization:{authorization}", overtaken=overtaken)
@@ -213,9 +221,10 @@ class AuthorizationDecisions(PaymentDecisions):
         return Instruction("explicit", (Line("order", auth.order_id, amount),))
 
     def void_authorization(self, ctx: ev.Context, *, authorization: str, reason: str = "") -> ev.Event:
-        """Release a hold that will not be captured."""
+        """Release a hold that will not be captured; an expired one too (issue 14, seed 004: the CSR clears an
+        expired hold off the dashboard by voiding it, its order still unpaid, when it will not be reauthorized)."""
         auth = self.authorization(authorization)
-        if auth.status not in LIVE_HOLDS:
+        if auth.status not in (*LIVE_HOLDS, "expired"):
             raise Conflict(f"authorization {authorization} is {auth.status}", field="authorization",
                            code="not_voidable")
         return self.trigger(ctx, ev.AuthorizationVoided, authorization_id=authorization, reason=reason)

@@ -1,5 +1,5 @@
-"""How card authorizations (holds, seed 004) change an Account's state: authorized, expired, reauthorization
-requested, reauthorized or failed, captured, voided. State changes only, no rules (see
+"""How authorizations (holds on a card or PayPal, seed 004) change an Account's state: authorized, expired,
+reauthorization requested, reauthorized or failed, captured, voided. State changes only, no rules (see
 :mod:`ledger.aggregates.evolve`).
 """
 
@@ -16,7 +16,8 @@ def _(event: ev.CardAuthorized, state: AccountState) -> None:
     order = state.orders.get(event.order_id)
     state.authorizations[event.authorization_id] = Authorization(
         event.authorization_id, event.order_id, event.amount, event.token, event.transaction_id,
-        event.timestamp, event.expires_at, order_price=order.amount if order is not None else None)
+        event.timestamp, event.expires_at, order_price=order.amount if order is not None else None,
+        method=event.method)
     cart_used(state, event.cart_id, event.authorization_id)
     if order is not None:  # a card held for the order: a declined cart or reauthorization is resolved (by the
         order.manual_processing = False  # customer's link with another card, or a CSR by phone)
@@ -31,8 +32,11 @@ def _(event: ev.CardAuthorizationFailed, state: AccountState) -> None:
 
 @evolve.register
 def _(event: ev.AuthorizationExpired, state: AccountState) -> None:
+    """A hold whose cart link went out before its expiry was recorded stays ``reauth_requested``: the cart is
+    awaited (issue 14); the hold keeps that it expired."""
     auth = state.authorizations[event.authorization_id]
-    auth.status = "expired"
+    if auth.status != "reauth_requested":
+        auth.status = "expired"
     auth.expired = True
 
 
@@ -56,8 +60,8 @@ def _(event: ev.Reauthorized, state: AccountState) -> None:
     old.replaced_by = event.new_authorization_id
     order = state.orders[event.order_id]
     state.authorizations[event.new_authorization_id] = Authorization(
-        event.new_authorization_id, event.order_id, event.amount, old.token, event.transaction_id,
-        event.timestamp, event.expires_at, order_price=order.amount)
+        event.new_authorization_id, event.order_id, event.amount, event.token or old.token, event.transaction_id,
+        event.timestamp, event.expires_at, order_price=order.amount, method=event.method)
     order.manual_processing = False  # a failed reauthorization was resolved
     cart_used(state, event.cart_id, event.new_authorization_id)
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 import msgspec
 
+from ledger.aggregates.events.authorizations import HoldMethod
 from ledger.aggregates.events.payments import Instruction, TargetKind
 
 
@@ -129,6 +130,8 @@ class Authorization(msgspec.Struct, gc=False, array_like=True):
     cart_paid: int | None = None
     #: Its expiry was recorded (it stays so when its cart link is sent again): recorded once (issue 14).
     expired: bool = False
+    #: What it holds, card or PayPal (seed 004): its capture is a payment by that method (issue 14).
+    method: HoldMethod = "card"
 
 
 class Cart(msgspec.Struct, gc=False, array_like=True):

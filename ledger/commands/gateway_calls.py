@@ -26,6 +26,7 @@ from uuid import UUID
 import structlog
 
 from ledger.aggregates import Account
+from ledger.aggregates.events.authorizations import HoldMethod
 from ledger.aggregates.events.payments import Instruction, Method
 from ledger.aggregates.idempotency import gateway_key
 from ledger.aggregates.payments import OVERTAKEN
@@ -37,6 +38,8 @@ from ledger.errors import LedgerError, PolicyViolation, RecordingFailed, Validat
 from ledger.ports.gateway import AuthorizationResult, ChargeResult
 
 log = structlog.get_logger("ledger.commands")
+#: What a hold may be placed on (seed 004): a card or a PayPal account.
+HOLDABLE: tuple[Method, ...] = ("card", "paypal")
 #: A gateway answer that can be undone (a hold, a capture).
 A = TypeVar("A", AuthorizationResult, ChargeResult)
 
@@ -91,12 +94,27 @@ def charged_before(unit: Unit, charge_key: str) -> bool:
 def token_for(unit: Unit, token: str, method: Method) -> str:
     """A gateway token that pays by ``method``: a card token is not a PayPal account nor a bank account
     (``token_method_mismatch``), refused before the gateway is asked to charge it."""
+    return token_of(unit, token, (method,))[0]
+
+
+def hold_token(unit: Unit, token: str) -> tuple[str, HoldMethod]:
+    """A gateway token a hold may be placed on, and what it holds: a card or a PayPal account (seed 004: "if the
+    customer pays by Credit Card or PayPal, eCommerce will authorize a charge"); a bank account is debited, never
+    held (``token_method_mismatch``, issue 14), refused before the gateway is asked. A token the gateway does not
+    know is taken for a card: the gateway declines it."""
+    token, method = token_of(unit, token, HOLDABLE)
+    return token, "paypal" if method == "paypal" else "card"
+
+
+def token_of(unit: Unit, token: str, methods: tuple[Method, ...]) -> tuple[str, Method]:
+    """A gateway token that pays by one of ``methods``, and which (the first when the gateway does not know the
+    token: it then declines it); another method's token is refused ``token_method_mismatch``, naming ``token``."""
     token = gateway_token(token)
     kind = unit.ports.gateway.token_method(token)
-    if kind is not None and kind != method:
-        raise ValidationError(f"this token pays by {kind}, not {method}", field="token",
+    if kind is not None and kind not in methods:
+        raise ValidationError(f"this token pays by {kind}, not {' or '.join(methods)}", field="token",
                               code="token_method_mismatch")
-    return token
+    return token, kind or methods[0]
 
 
 

@@ -121,7 +121,8 @@ class Gateway(Protocol):
         ...
 
     def void(self, *, transaction_id: str) -> ChargeResult:
-        """Release a hold (an order cancelled, or replaced by a reauthorization, seed 004); repeating is harmless."""
+        """Release a hold (an order cancelled, or replaced by a reauthorization, seed 004); repeating is harmless.
+        A hold past its 29 days released itself: declined "authorization_expired", nothing is held."""
         ...
 
     def refund(self, *, transaction_id: str, amount: int, idempotency_key: str) -> ChargeResult:

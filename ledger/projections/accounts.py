@@ -40,7 +40,8 @@ class AccountsProjection(Projection):
     #: 5: the balances' sums in two 32-bit halves, exact past 2**63 (issue 15).
     #: 6: orders keep their line items (JSON).
     #: 7: a card held for an order takes it off manual processing, whoever placed the hold (a CSR by phone).
-    version = 7
+    #: 8: an expiry recorded after the hold's cart link was sent keeps ``reauth_requested`` (issue 14).
+    version = 8
     layout = LAYOUT
 
     def __init__(self) -> None:
@@ -201,9 +202,13 @@ class AccountsProjection(Projection):
           db: sqlite3.Connection, meta: Meta) -> None:
         status = {"AuthorizationExpired": "expired", "AuthorizationCaptured": "captured",
                   "AuthorizationVoided": "voided"}[type(e).__name__]
-        self.authorizations.update(db, (meta.account, e.authorization_id), status=status)
-        if isinstance(e, ev.AuthorizationExpired):
-            self.authorizations.update(db, (meta.account, e.authorization_id), expired=1)
+        key = (meta.account, e.authorization_id)
+        if isinstance(e, ev.AuthorizationExpired):  # a cart link already sent stays awaited (issue 14)
+            row = self.authorizations.get(db, key)
+            if row is not None and row[self.authorizations.position["status"]] == "reauth_requested":
+                status = "reauth_requested"
+            self.authorizations.update(db, key, expired=1)
+        self.authorizations.update(db, key, status=status)
 
     @apply.register
     def _(self, e: ev.AutopayFailed, db: sqlite3.Connection, meta: Meta) -> None:

@@ -34,7 +34,9 @@ Upcaster = Callable[[dict[str, object]], dict[str, object]]
 #: 7: the state keeps the cart links sent (their token hashes, status and the hold that used them): a snapshot
 #:    from before would load with no carts and refuse every link sent earlier as cart_token_invalid.
 #: 8: a card held for an order takes it off manual processing, whoever placed the hold.
-SNAPSHOT_VERSION = 8
+#: 9: an expiry recorded after the hold's cart link was sent keeps the hold ``reauth_requested`` (issue 14).
+#: 10: a hold keeps what it holds, a card or PayPal (its capture is a payment by that method, issue 14).
+SNAPSHOT_VERSION = 10
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 

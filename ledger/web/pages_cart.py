@@ -3,8 +3,9 @@ reauthorize) or a quote's real price is known (an order with no hold yet).
 
 The link is ``/portal/cart/{raw token}?account=A&cart=C&order=O`` (``&hold=H`` for a reauthorization), built by
 the email worker. Checking out needs the account's customer: a guest logs in first and comes back; another
-account's link answers 404. The card is the hold's own or a new one through the gateway's tokenizer (only its
-token comes back); the new hold's id is made when the page is shown, so pressing Approve twice authorizes once.
+account's link answers 404. The card (or PayPal account, seed 004) is the hold's own or a new one through the
+gateway's tokenizer (only its token comes back; the ledger holds what the token is, a card or PayPal, and refuses a
+bank account); the new hold's id is made when the page is shown, so pressing Approve twice authorizes once.
 
 The ledger decides. The account's view lists its carts (never a token's hash): a cart it does not know, or one for
 another order or hold, answers 404; a used, replaced or closed one 410; the amount shown is the ledger's. Approve
@@ -52,6 +53,10 @@ MANUAL = ("Your card could not be authorized for the new amount. Your order now 
           "Nothing was charged.")
 DECLINED = ("Your card was declined ({}). Nothing was charged: try another card, or our customer service team will "
             "call you to take the payment before your order ships.")
+#: The ledger's ``token_method_mismatch``: a bank account, which is never held (issue 14; seed 004: a hold is placed
+#: on a card or PayPal).
+NOT_HOLDABLE = ("A bank account cannot be authorized for an order: approve it with a card or PayPal. "
+                "Nothing was charged.")
 
 
 class CartLink(msgspec.Struct, frozen=True):
@@ -188,8 +193,11 @@ async def checkout(request: PortalRequest, raw: FromPath[str], account: FromQuer
 
 async def _refused(request: PortalRequest, link: CartLink, refused: LedgerError) -> Template:
     """The ledger's refusal of a checkout as a page: a declined card for an order's first hold is the cart again
-    (402); a link that is not valid 404, a used or replaced cart 410, anything else 409; nothing was charged."""
+    (402), a token that cannot be held (a bank account's) too (422); a link that is not valid 404, a used or
+    replaced cart 410, anything else 409; nothing was charged."""
     not_theirs(refused)
+    if refused.code == "token_method_mismatch":  # not declined: the cart is open for a card or PayPal
+        return await _cart_page(request, link, 422, error=NOT_HOLDABLE)
     if refused.field == "token" and not link.hold:
         return await _cart_page(request, link, 402, error=DECLINED.format(refused.code.replace("_", " ")))
     if refused.field == "amount" and refused.code in ("cart_mismatch", "below_amount_due", "exceeds_amount_due"):

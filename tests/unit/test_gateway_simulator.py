@@ -190,6 +190,18 @@ def test_a_voided_hold_is_released(gateway: GatewaySimulator) -> None:
     assert gateway.capture(transaction_id="txn_unknown", amount=1, idempotency_key="u").status == "declined"
 
 
+def test_a_hold_past_its_29_days_released_itself_and_a_void_says_so(gateway: GatewaySimulator,
+                                                                     clock: ManualClock) -> None:
+    auth = gateway.authorize(token="tok_visa", amount=100, currency="USD", idempotency_key="a")
+    released = gateway.authorize(token="tok_visa", amount=100, currency="USD", idempotency_key="b")
+    assert gateway.void(transaction_id=released.transaction_id).status == "approved"
+    clock.advance(days=29)
+    late = gateway.void(transaction_id=auth.transaction_id)
+    assert (late.status, late.decline_code) == ("declined", "authorization_expired")
+    assert gateway.void(transaction_id=released.transaction_id).status == "approved"  # twice is still harmless
+    assert [t.live for t in gateway.transactions(since=T0)] == [False, False]
+
+
 def test_refunds_never_exceed_what_was_charged(gateway: GatewaySimulator) -> None:
     charge = pay(gateway, "ch")
     assert gateway.refund(transaction_id=charge.transaction_id, amount=600, idempotency_key="r1").status == "approved"

@@ -128,6 +128,34 @@ async def test_a_declined_card_goes_to_manual_processing(site: Site) -> None:
     assert (await holds(site))["AU1"].status == "failed" and len(await holds(site)) == 1
 
 
+async def test_a_paypal_account_approves_the_cart_as_a_paypal_hold(site: Site) -> None:
+    """Seed 004: "if the customer pays by Credit Card or PayPal, eCommerce will authorize a charge"; the cart's
+    checkout holds what the gateway's token is (issue 14), and the hold's own method is offered again after."""
+    link = price_rose(site)
+    await site.log_in()
+    done = await approve(site, link, {"token": "tok_paypal", "brand": "paypal", "last4": "", "kind": "paypal"})
+    assert done.status_code == 200 and "Your PayPal account is authorized for 150.00 USD" in done.text
+    new = urlsplit(str(done.url)).path.rsplit("/", 1)[-1]
+    found = await holds(site)
+    assert (found[new].method, found[new].amount, found[new].status) == ("paypal", "150.00", "active")
+    assert found["AU1"].method == "card"
+    site.staff(m.RequestReauthorization(account="ACC1", authorization=new))  # the cart again: the PayPal account
+    shown = await site.client.get(emailed_link(site))
+    assert "The PayPal account you used for this order" in shown.text
+
+
+async def test_a_bank_account_at_the_checkout_is_refused_and_charges_nothing(site: Site) -> None:
+    link = price_rose(site)
+    await site.log_in()
+    refused = await approve(site, link, {"token": "tok_ach", "brand": "bank", "last4": "6789", "kind": "ach"})
+    assert refused.status_code == 422 and "A bank account cannot be authorized" in refused.text
+    assert "Nothing was charged" in refused.text and "declined" not in refused.text
+    assert await manual_processing(site, "O1") is False
+    assert [(h.id, h.status) for h in (await holds(site)).values()] == [("AU1", "reauth_requested")]
+    done = await approve(site, link)  # the cart is still open: a card approves it
+    assert done.status_code == 200 and "Your card is authorized for 150.00 USD" in done.text
+
+
 async def test_another_customers_account_answers_404(site: Site) -> None:
     link = price_rose(site)
     register(site, "ACC2", "bob@example.com")

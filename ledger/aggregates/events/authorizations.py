@@ -1,10 +1,17 @@
-"""Events of card authorizations, 29-day holds, and reauthorization on a price rise (seed 004)."""
+"""Events of authorizations (holds on a card or a PayPal account), 29-day holds, and reauthorization on a price
+rise (seed 004: "if the customer pays by Credit Card or PayPal, eCommerce will authorize a charge ... good for 29
+days"). Event names are history: ``CardAuthorized`` is the name of every hold placed, a PayPal one too.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from ledger.aggregates.events.base import Event, Minor
+
+#: What a hold is placed on (seed 004): a card or a PayPal account; a bank account is debited, never held.
+HoldMethod = Literal["card", "paypal"]
 
 
 class AuthorizationEvent(Event, frozen=True, kw_only=True):
@@ -12,8 +19,9 @@ class AuthorizationEvent(Event, frozen=True, kw_only=True):
 
 
 class CardAuthorized(AuthorizationEvent, frozen=True, kw_only=True):
-    """A hold placed on a card for an order; ``cart_id``: the cart link whose checkout placed it (an order's first
-    cart, seed 004), none for a hold placed otherwise or recorded before checkouts named their cart."""
+    """A hold placed for an order on a card or, despite the name (kept: events are history), a PayPal account
+    (``method``, issue 14); ``cart_id``: the cart link whose checkout placed it (an order's first cart, seed 004),
+    none for a hold placed otherwise or recorded before checkouts named their cart."""
 
     authorization_id: str
     order_id: str
@@ -22,6 +30,8 @@ class CardAuthorized(AuthorizationEvent, frozen=True, kw_only=True):
     transaction_id: str
     expires_at: datetime
     cart_id: str | None = None
+    #: What the token holds, card or PayPal (its capture is a payment by it); events before it: card.
+    method: HoldMethod = "card"
 
 
 class CardAuthorizationFailed(AuthorizationEvent, frozen=True, kw_only=True):
@@ -50,8 +60,9 @@ class ReauthorizationRequested(AuthorizationEvent, frozen=True, kw_only=True):
 
 
 class Reauthorized(AuthorizationEvent, frozen=True, kw_only=True):
-    """The card was authorized for the new amount: a new hold replaces the old; ``cart_id``: the cart link checked
-    out (none for a CSR's reauthorization by phone, or one recorded before checkouts named their cart)."""
+    """The card (or PayPal account) was authorized for the new amount: a new hold replaces the old; ``cart_id``: the
+    cart link checked out (none for a CSR's reauthorization by phone, or one recorded before checkouts named their
+    cart)."""
 
     authorization_id: str
     new_authorization_id: str
@@ -60,6 +71,11 @@ class Reauthorized(AuthorizationEvent, frozen=True, kw_only=True):
     transaction_id: str
     expires_at: datetime
     cart_id: str | None = None
+    #: The gateway token the new hold is on (a checkout with another card); None: the old hold's (and events
+    #: recorded before the new hold's token was kept).
+    token: str | None = None
+    #: What the new hold is on, card or PayPal (issue 14); events before it: card, as every hold then was.
+    method: HoldMethod = "card"
 
 
 class ReauthorizationFailed(AuthorizationEvent, frozen=True, kw_only=True):

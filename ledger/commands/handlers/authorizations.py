@@ -1,4 +1,4 @@
-"""Handlers for card authorizations (holds) and reauthorization on a price rise (seed 004)."""
+"""Handlers for authorizations (holds on a card or PayPal) and reauthorization on a price rise (seed 004)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import TypeVar
 
 from ledger.aggregates import Account
 from ledger.aggregates import events as ev
+from ledger.aggregates.events.authorizations import HoldMethod
 from ledger.aggregates.idempotency import check_repeat, gateway_key, idempotency_key, request_fingerprint
 from ledger.aggregates.state import Authorization
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import capture, hold, overtaken_charge
+from ledger.commands.gateway_calls import capture, hold, hold_token, overtaken_charge
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
-from ledger.commands.validation import amount_of, cart_proof, check_id, check_text, gateway_token, token_hash
+from ledger.commands.validation import amount_of, cart_proof, check_id, check_text, token_hash
 from ledger.errors import Conflict, LedgerError, PolicyViolation
 from ledger.ports.gateway import ChargeResult
 
@@ -27,10 +28,11 @@ PAID_MEANWHILE = frozenset({"order_paid", "invoice_paid", "pending_payment"})
 
 @HANDLERS.on(m.AuthorizeCard)
 def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
-    """Place a hold for an order (the checkout of its first cart link, when ``cart`` is named: seed 004)."""
+    """Place a hold for an order on a card or PayPal (the checkout of its first cart link, when ``cart`` is named:
+    seed 004)."""
     account = unit.account(cmd.account)
-    auth_id, amount, token = check_id(cmd.authorization, "authorization"), amount_of(account, cmd.amount), \
-        gateway_token(cmd.token)
+    auth_id, amount = check_id(cmd.authorization, "authorization"), amount_of(account, cmd.amount)
+    token, method = hold_token(unit, cmd.token)  # what the token holds; a bank token is refused (issue 14)
     cart, proof = cart_proof(cmd.cart, cmd.cart_token)  # a cart link's checkout: the link is checked first
     existing = retried(unit, lambda: repeated_hold(account, cmd, auth_id, amount, token, (cart, proof)), None)
     if existing is not None:
@@ -45,7 +47,7 @@ def authorize_card(unit: Unit, cmd: m.AuthorizeCard) -> m.Outcome:
         return declined_checkout(unit, account, cmd, auth_id, (cart, proof), result.decline_code)
     account.authorize_card(unit.ctx, authorization=auth_id, order=cmd.order, amount=amount, token=token,
                            transaction_id=result.transaction_id, expires_at=result.expires_at, placed=check.placed,
-                           cart=cart, cart_token_hash=proof)
+                           cart=cart, cart_token_hash=proof, method=method)
     return recorded(unit, cmd.account, auth_id, status="active", transaction_id=result.transaction_id)
 
 
@@ -135,7 +137,7 @@ def expire_authorization(unit: Unit, cmd: m.ExpireAuthorization) -> m.Outcome:
     if auth.expired:  # recorded once, whatever became of the hold since (a cart link sent again)
         return replayed(cmd.account, cmd.authorization, status=auth.status)
     account.expire_authorization(unit.ctx, authorization=cmd.authorization)
-    return recorded(unit, cmd.account, cmd.authorization, status="expired")
+    return recorded(unit, cmd.account, cmd.authorization, status=auth.status)
 
 
 @HANDLERS.on(m.RequestReauthorization)
@@ -152,7 +154,8 @@ def request_reauthorization(unit: Unit, cmd: m.RequestReauthorization) -> m.Outc
 
 @HANDLERS.on(m.Reauthorize)
 def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
-    """Checkout of the cart: authorize the card for the new amount; a refusal flags manual processing."""
+    """Checkout of the cart: authorize the card or PayPal account (the old hold's, or ``token``'s) for the new
+    amount; a refusal flags manual processing."""
     account = unit.account(cmd.account)
     new_id = check_id(cmd.new_authorization, "new_authorization")
     cart, proof = cart_proof(cmd.cart, cmd.cart_token)  # a cart link's checkout: the link is checked first
@@ -163,7 +166,7 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
         if old.status == "reauthorized":  # released after the save, which a crash may have cut short: again
             unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
         return replayed(cmd.account, new_id, status=done.status, transaction_id=done.transaction_id)
-    amount, token, key = reauthorization_asked(unit, account, old, new_id, cmd)
+    amount, (token, method), key = reauthorization_asked(unit, account, old, new_id, cmd)
     if old.status == "failed" and (earlier := declined(unit, account, key)) is not None:  # this very request
         return replayed(cmd.account, new_id, status="manual_processing", transaction_id=earlier.transaction_id,
                         detail=ev.ReauthorizationFailed.__name__)
@@ -172,7 +175,7 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
     if result.status == "approved":  # the old hold goes only once the new one is on record
         unit.after_commit(lambda: unit.ports.gateway.void(transaction_id=old.transaction_id))
     event = account.record_reauthorization(unit.ctx, authorization=old.id, new_authorization=new_id,
-                                           amount=amount, status=result.status,
+                                           amount=amount, status=result.status, token=token, method=method,
                                            transaction_id=result.transaction_id,
                                            decline_code=result.decline_code, expires_at=result.expires_at,
                                            cart=cart, cart_token_hash=proof)
@@ -182,14 +185,14 @@ def reauthorize(unit: Unit, cmd: m.Reauthorize) -> m.Outcome:
 
 
 def reauthorization_asked(unit: Unit, account: Account, old: Authorization, new_id: str,
-                          cmd: m.Reauthorize) -> tuple[int, str, str]:
-    """The amount, token and key of the new hold; a retry asks for what the first attempt asked, whatever changed
-    since (the gateway then answers the same hold)."""
-    asked: tuple[int, str, str] | None = unit.memo.get("hold") if unit.after_conflict else None
+                          cmd: m.Reauthorize) -> tuple[int, tuple[str, HoldMethod], str]:
+    """The amount, token (and what it holds: a card or PayPal, issue 14) and key of the new hold; a retry asks for
+    what the first attempt asked, whatever changed since (the gateway then answers the same hold)."""
+    asked: tuple[int, tuple[str, HoldMethod], str] | None = unit.memo.get("hold") if unit.after_conflict else None
     if asked is None:
         amount = amount_of(account, cmd.amount) if cmd.amount is not None else account.checkout_amount(old.id)
-        token = gateway_token(cmd.token) if cmd.token is not None else old.token
-        asked = amount, token, idempotency_key(cmd.key, f"reauthorize:{new_id}:{token}:{amount}")
+        held = hold_token(unit, cmd.token) if cmd.token is not None else (old.token, old.method)
+        asked = amount, held, idempotency_key(cmd.key, f"reauthorize:{new_id}:{held[0]}:{amount}")
         unit.memo["hold"] = asked
     return asked
 
@@ -242,6 +245,8 @@ def repeated_capture(account: Account, cmd: m.CaptureAuthorization, key: str, di
 
 @HANDLERS.on(m.VoidAuthorization)
 def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
+    """Release a hold (an expired one too: the gateway answers that it released itself, "authorization_expired",
+    which fails nothing; the void is recorded and the hold leaves the CSR dashboard, issue 14)."""
     account = unit.account(cmd.account)
     auth = account.authorization(cmd.authorization)
     if auth.status == "voided":
