@@ -32,6 +32,7 @@ from ledger.identity.credentials import Credentials
 from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX, user_name
 from ledger.identity.sessions import HEADER, SessionInvalid, session_key, verify
 from ledger.logs import SECURITY
+from ledger.nats_api.subjects import PORTAL_READS
 
 security = structlog.get_logger(SECURITY)
 SELF_SERVICE_KINDS = ("customer", "guest")
@@ -125,6 +126,6 @@ class Binder:
         if caller.role != "portal":
             return
         actor = self.actor(caller, None, account)
-        if actor is None or actor.kind != "customer" or view == "dashboard":
+        if actor is None or actor.kind != "customer" or view not in PORTAL_READS:
             raise self.refuse(caller, f"a portal {actor.kind if actor else 'guest'} may not read {view}",
                               account=account)

@@ -75,15 +75,24 @@ class Credentials:
         self._users: dict[str, Credential] = {}
 
     def ensure(self) -> Credentials:
-        """Create the folder, the ledger's own users and the server configuration if missing."""
+        """Create the folder, the ledger's own users and the server configuration if missing, and write the
+        configuration again when this release's permissions differ from the file's (an upgrade that narrows a
+        role takes effect at the next start of ``serve``'s server; an external one needs ``ledger nats config``
+        and a reload)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         os.chmod(self.folder, 0o700)
         users = self.users()
         missing = [Credential(role=r, name=n, password=secrets.token_urlsafe(32)) for r, n in OWN_USERS
                    if user_name(r, n) not in users]
-        if missing or not self.config_path.exists():
+        if missing or not self._config_is(server_config(sorted(users.values(), key=lambda c: c.user))):
             self._save([*users.values(), *missing])
         return self
+
+    def _config_is(self, text: str) -> bool:
+        try:
+            return self.config_path.read_text() == text
+        except FileNotFoundError:
+            return False
 
     def users(self) -> dict[str, Credential]:
         """Every user by NATS user name (re-read when ``users.json`` changed: another inode, time or size)."""

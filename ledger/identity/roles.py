@@ -6,8 +6,10 @@ permissions allow. Each user's replies come to its own inbox prefix ``_INBOX_<us
 ``allow_responses`` (one reply to the subject a request named), never by a publish right on others' inboxes.
 
 The subject a request comes in on proves its credential: a portal ``N`` may publish only under
-``ledger.portal.N.``, a staff member ``N`` only under ``ledger.staff.N.``, the unprefixed ``ledger.cmd.>`` and
-``ledger.read.>`` are the admin's.
+``ledger.portal.N.``, and there only the commands a customer or guest may give
+(:data:`ledger.commands.self_service.SELF_SERVICE`) and the reads of the portal's pages (``PORTAL_READS``); a
+staff member ``N`` only under ``ledger.staff.N.``; the unprefixed ``ledger.cmd.>`` and ``ledger.read.>`` are
+the admin's.
 
 No role but admin may destroy what a stream holds: purge or delete a stream, delete a message, delete a consumer,
 or update a stream (shrinking its limits would purge it). ``serve`` sets up both streams over the admin's
@@ -21,8 +23,17 @@ from __future__ import annotations
 import re
 from typing import NotRequired, TypedDict
 
+from ledger.commands.self_service import SELF_SERVICE
 from ledger.errors import ValidationError
-from ledger.nats_api.subjects import DLQ_PREFIX, DLQ_STREAM, EVENTS_PREFIX, EVENTS_STREAM, QUEUE_GROUP
+from ledger.nats_api.subjects import (
+    COMMANDS,
+    DLQ_PREFIX,
+    DLQ_STREAM,
+    EVENTS_PREFIX,
+    EVENTS_STREAM,
+    PORTAL_READS,
+    QUEUE_GROUP,
+)
 
 #: Roles one may issue a credential for (``ledger nats credentials ROLE``), beside the ledger's own.
 ISSUED_ROLES = ("portal", "staff", "subscriber", "admin")
@@ -112,7 +123,12 @@ def permissions(role: str, name: str = "") -> Permissions | None:
     if role == "subscriber":
         return {"publish": {"allow": [*_consumer_rights(durable_of(role, name)), *_stream_reads()]},
                 "subscribe": {"allow": [inbox]}}
-    if role in ("portal", "staff"):
-        prefix = f"{PORTAL_PREFIX if role == 'portal' else STAFF_PREFIX}{name}"
+    if role == "portal":
+        prefix = f"{PORTAL_PREFIX}{name}"
+        self_service = [f"{prefix}.cmd.{subject}" for subject, kind in COMMANDS.items() if kind in SELF_SERVICE]
+        return {"publish": {"allow": [*self_service, *(f"{prefix}.read.{view}" for view in PORTAL_READS)]},
+                "subscribe": {"allow": [inbox]}}
+    if role == "staff":
+        prefix = f"{STAFF_PREFIX}{name}"
         return {"publish": {"allow": [f"{prefix}.cmd.>", f"{prefix}.read.>"]}, "subscribe": {"allow": [inbox]}}
     raise ValidationError(f"unknown role {role!r} (roles: {', '.join(ROLES)})", field="role", code="unknown_role")

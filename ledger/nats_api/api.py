@@ -27,8 +27,8 @@ from faststream.nats.security import NatsUserPassword
 from ledger.bootstrap import Ledger
 from ledger.cards import card_number_in_text
 from ledger.commands.batching import BatchingService
-from ledger.commands.dispatch import SELF_SERVICE, guest_may
 from ledger.commands.messages import Command
+from ledger.commands.self_service import SELF_SERVICE, guest_may
 from ledger.errors import LedgerError, ValidationError
 from ledger.identity.binding import Binder, Caller, caller_of
 from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX

@@ -62,6 +62,9 @@ COMMANDS: dict[str, type[m.Command]] = {
 }
 
 READS = ("account", "balance", "invoices", "unpaid", "payments", "credits", "history", "dashboard", "audit_search")
+#: What a portal reads, for its customer's own account only: the portal's pages. The CSR dashboard and the audit
+#: trail's search are staff's.
+PORTAL_READS = ("account", "balance", "invoices", "unpaid", "payments", "credits", "history")
 
 
 def event_subject(event_type: str, aggregate_id: str) -> str:

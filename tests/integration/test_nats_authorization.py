@@ -227,23 +227,27 @@ async def test_a_portal_acts_as_its_customer_on_their_account_only(server: NatsS
         await ask(admin, "ledger.cmd.invoice.issue", {"account": account, "invoice": "I1", "amount": "10.00",
                                                       "date": "2026-09-01", "due": "2026-09-30"})
     written = ledger_api.store.recorder.max_notification_id()
-    portal = await connect(server, nats_credentials, "portal", "web")
+    errors: list[Exception] = []
+    portal = await connect(server, nats_credentials, "portal", "web", errors)
     pay = {"account": "ACC1", "payment": "P1", "amount": "10.00", "method": "card", "token": "tok_visa",
            "distribute": True}
     session = portal_session(nats_credentials, "ACC1")
     with captured_logs() as logged:
-        memo = await ask(portal, "ledger.portal.web.cmd.credit.issue",
-                         {"account": "ACC1", "credit": "C1", "amount": "500.00"}, session)
+        for subject in ("cmd.credit.issue", "cmd.invoice.void", "cmd.payment.refund", "read.dashboard"):
+            with pytest.raises(nats.errors.TimeoutError):  # not a customer's: the server refuses the publish
+                await portal.request(f"ledger.portal.web.{subject}", b'{"account": "ACC1", "credit": "C1", '
+                                     b'"amount": "500.00"}', timeout=0.5, headers=session)
         other = await ask(portal, "ledger.portal.web.cmd.payment.submit", {**pay, "account": "ACC2"}, session)
         claimed = await ask(portal, "ledger.portal.web.cmd.payment.submit",
                             {**pay, "actor": {"kind": "finance", "name": "amy"}}, session)
         forged = await ask(portal, "ledger.portal.web.cmd.payment.submit", pay, {HEADER: "v1.e30.AAAA"})
         peek = await ask(portal, "ledger.portal.web.read.account", {"account": "ACC2"}, session)
-    for refused in (memo, other, claimed, forged, peek):
+    assert sum("permissions violation" in str(e) for e in errors) == 4
+    for refused in (other, claimed, forged, peek):
         assert refused["error"]["code"] == "actor_not_allowed", refused
     assert ledger_api.store.recorder.max_notification_id() == written  # nothing written
     security = [entry for entry in logged if entry["event"] == "actor_not_allowed"]
-    assert len(security) == 5 and {(entry["logger"], entry["user"]) for entry in security} == {("security",
+    assert len(security) == 4 and {(entry["logger"], entry["user"]) for entry in security} == {("security",
                                                                                                 "portal-web")}
     assert [entry for entry in logged if entry["event"] == "command_handled"] == []  # the security log alone
     assert "500.00" not in str(security) and "tok_visa" not in str(security)  # never a request's body

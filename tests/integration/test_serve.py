@@ -28,8 +28,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-#: A portal's credit memo: refused, and written in the security log alone.
-REFUSED = "ledger.portal.web.cmd.credit.issue"
+#: A guest paying with a customer's saved card through the portal: refused, and written in the security log alone.
+#: (A credit memo from a portal never reaches the ledger: the server refuses the publish.)
+REFUSED = "ledger.portal.web.cmd.payment.submit"
 
 
 async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) -> None:
@@ -60,7 +61,8 @@ async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) ->
             assert "ok" in reply, reply
         await nc.close()
         portal = await nats.connect(url, **Credentials(tmp_path / "nats").connect_options("portal", "web"))
-        memo = {"account": "ACC1", "credit": "C1", "amount": "500.00", "reference": "for ada@example.com"}
+        memo = {"account": "ACC1", "payment": "P2", "amount": "500.00", "method": "card", "saved": "M1",
+                "key": "ada@example.com", "distribute": True}
         reply = msgspec.json.decode((await portal.request(REFUSED, msgspec.json.encode(memo), timeout=10)).data)
         assert reply["error"]["code"] == "actor_not_allowed"
         await portal.close()

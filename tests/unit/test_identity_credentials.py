@@ -20,3 +20,16 @@ def test_a_replaced_credentials_file_is_read_again_whatever_its_size_and_time(tm
     after = running.path.stat()
     assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns) and new != old
     assert running.users()["portal-web"].password == new.password
+
+
+def test_a_configuration_written_by_an_older_release_takes_this_releases_permissions(tmp_path: Path) -> None:
+    credentials = Credentials(tmp_path).ensure()
+    credentials.issue("portal", "web")
+    current = credentials.config_path.read_text()
+    assert "ledger.portal.web.cmd.credit.issue" not in current and "ledger.portal.web.cmd.>" not in current
+    older = current.replace('"ledger.portal.web.cmd.payment.submit"', '"ledger.portal.web.cmd.>"')
+    credentials.config_path.write_text(older)  # the portal's rights before they were narrowed to a customer's
+    users = credentials.path.read_bytes()
+    Credentials(tmp_path).ensure()  # serve's start
+    assert credentials.config_path.read_text() == current and credentials.path.read_bytes() == users
+    assert oct(credentials.config_path.stat().st_mode & 0o777) == "0o600"
