@@ -21,6 +21,7 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.utils import Environment, EnvType
 from eventsourcing.persistence import (
     InternalError,
     Mapper,
@@ -93,6 +94,16 @@ class LedgerStore(Application[UUID]):
 
                 connect_directly(settings.postgres_dsn).close()  # raises "unreachable" with libpq's reason
                 raise
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """The library's configuration from the settings alone, never from ``os.environ`` (the library's own
+        ``construct_env`` merges it in): it looks a name up as ``<APP NAME>_<NAME>`` first, so with the app named
+        ``Ledger`` it would read the ledger's own variables as its settings (``LEDGER_CIPHER_KEY`` as its
+        ``CIPHER_KEY``, turning on its AESCipher and failing every process). Settings read every variable once."""
+        values = dict(type(self).env)
+        if type(self).is_snapshotting_enabled or type(self).snapshotting_intervals:
+            values["IS_SNAPSHOTTING_ENABLED"] = "y"
+        return Environment(name, {**values, **(env or {})})
 
     @functools.cached_property
     def personal(self) -> Vault:

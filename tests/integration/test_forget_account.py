@@ -5,6 +5,7 @@ searched for the person's email and name; the books are intact and later emails 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import socket
@@ -33,8 +34,12 @@ def free_port() -> int:
 def environment(home: Path, store_backend: str) -> dict[str, str]:
     env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_NATS_PORT": str(free_port()), "LEDGER_NATS_DIR": "",
            "LEDGER_LOG_FORMAT": "json", "LEDGER_SNAPSHOT_INTERVAL": "10"}
-    for name in ("NATS_URL", "SMTP_HOST", "LEDGER_DB", "LEDGER_CIPHER_KEY"):
+    for name in ("NATS_URL", "SMTP_HOST", "LEDGER_DB"):
         env.pop(name, None)
+    # the key-encryption key from the environment, as an operator sets it (it was read by the event-sourcing
+    # library as its own CIPHER_KEY too, and every process failed): serve, its workers and the CLI start with it
+    env.update(LEDGER_CIPHER_KEY=base64.b64encode(os.urandom(32)).decode(),
+               LEDGER_CIPHER_OLD_KEYS=base64.b64encode(os.urandom(32)).decode())
     if store_backend == "postgres":
         env.update(LEDGER_STORE="postgres", LEDGER_POSTGRES_DSN=os.environ["LEDGER_TEST_POSTGRES_DSN"],
                    LEDGER_POSTGRES_SCHEMA=postgres_schema_for(home))
