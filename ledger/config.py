@@ -106,7 +106,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: LEDGER_NATS_DIR: the NATS credentials and server configuration (``ledger.identity.credentials``).
     nats_dir: Path = Path("var/nats")
     nats_tls: NatsTls | None = None
-    #: LEDGER_CIPHER_KEY; None: the file ``home/cipher.key``, created on first use (``ledger.personal.vault``).
+    #: LEDGER_CIPHER_KEY; None: the file ``home/cipher.key``, created on first start (``ledger.personal.vault``).
     cipher_key: Secret | None = None
     cipher_old_keys: Secret | None = None
 

@@ -21,7 +21,6 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.utils import Environment, EnvType
 from eventsourcing.persistence import (
     InternalError,
     Mapper,
@@ -30,6 +29,7 @@ from eventsourcing.persistence import (
     Recording,
     StoredEvent,
 )
+from eventsourcing.utils import Environment, EnvType
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates.events.base import Event
@@ -108,9 +108,7 @@ class LedgerStore(Application[UUID]):
     @functools.cached_property
     def personal(self) -> Vault:
         """The per-account keys that seal personal data (opened on first use: :mod:`ledger.personal.vault`)."""
-        s = self.settings
-        key, old = (secret.value if secret else "" for secret in (s.cipher_key, s.cipher_old_keys))
-        return open_vault(s.home, s.store, s.postgres_dsn, s.postgres_schema, key, old)
+        return open_vault(self.settings)
 
     def close(self) -> None:
         """Close the event store and the key table (if it was opened)."""
