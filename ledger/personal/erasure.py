@@ -2,10 +2,13 @@
 
 Every sealed email and name of the account then reads ``[erased]`` wherever it is kept (events, snapshots, read
 models, JetStream copies, backups of any of them), while its amounts, journal and audit trail are untouched and
-the hash chain still verifies: no stored byte changes. Only finance or the operator (``system``) may do it.
+the hash chain still verifies: no stored byte changes. The portal's login of the account (its email in clear,
+its password hash) and its sessions are deleted. Only finance or the operator (``system``) may do it.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import structlog
 
@@ -18,8 +21,19 @@ security = structlog.get_logger("ledger.security")
 MAY_FORGET = ("finance", "system")
 
 
-def forget_account(store: LedgerStore, account_id: str, actor_kind: str, actor_name: str) -> int:
-    """Destroy the data keys of ``account_id`` (which must exist); how many keys were destroyed."""
+class PortalLogins(Protocol):
+    """The portal's credentials store (``ledger.web.credentials``), as far as erasure uses it."""
+
+    def forget(self, account: str) -> None:
+        """Erase the account's login (email, password hash), sessions and links."""
+        ...
+
+
+def forget_account(store: LedgerStore, portal: PortalLogins, account_id: str, actor_kind: str,
+                   actor_name: str) -> int:
+    """Destroy the data keys of ``account_id`` (which must exist) and erase its portal login and sessions (the
+    login's email is kept there in clear, and the login must never be used again); how many keys were
+    destroyed."""
     if actor_kind not in MAY_FORGET:
         security.warning("actor_not_allowed", action="forget", account=account_id, actor_kind=actor_kind,
                          actor_name=actor_name)
@@ -27,6 +41,7 @@ def forget_account(store: LedgerStore, account_id: str, actor_kind: str, actor_n
     aggregate_id = account_uuid(account_id)
     store.account(aggregate_id)  # NotFound for an unknown account
     destroyed = int(store.personal.forget(aggregate_id))
+    portal.forget(account_id)
     store.recent.discard(aggregate_id)
     security.info("personal_data_forgotten", account=account_id, keys_destroyed=destroyed, actor_kind=actor_kind,
                   actor_name=actor_name)
