@@ -94,11 +94,7 @@ def account_forget(state: CliState, account_id: str) -> None:
 
     try:
         ledger = state.ledger()
-        portal = credential_store(ledger.settings)
-        try:
-            destroyed = forget_account(ledger.store, portal, account_id, state.actor.kind, state.actor.name)
-        finally:
-            portal.close()
+        destroyed = forget_account(ledger, account_id, state.actor, lambda: credential_store(ledger.settings))
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:

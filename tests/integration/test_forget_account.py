@@ -153,8 +153,12 @@ async def test_a_forgotten_account_leaves_no_email_or_name_anywhere(tmp_path: Pa
 
         refused = ledger_cli(env, "--actor", "csr:jdoe", "account", "forget", "ACC1")
         assert refused.returncode == 2 and "actor_not_allowed" in refused.stderr
-        forgotten = ledger_cli(env, "account", "forget", "ACC1")
+        forgotten = ledger_cli(env, "--actor", "finance:fay", "account", "forget", "ACC1")
         assert forgotten.returncode == 0, forgotten.stderr
+        # the audit trail says who forgot the account and when (the refused CSR wrote nothing), with no personal data
+        trail = json.loads(ledger_cli(env, "--json", "audit", "log", "--account", "ACC1", "--limit", "1000").stdout)
+        erasures = [row for row in trail if row["event"] == "PersonalDataForgotten"]
+        assert [(row["actor_kind"], row["actor_name"], row["details"]) for row in erasures] == [("finance", "fay", "")]
 
         await command(nc, "account.send_statement", account="ACC1", period_from="2026-09-01", period_to="2026-09-30")
         await command(nc, "invoice.issue", account="ACC1", invoice="LATE", amount="5.00", date="2026-09-02",
