@@ -7,6 +7,8 @@ import copy
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +43,20 @@ def postgres_schema_for(folder: Path) -> str:
     with psycopg.connect(os.environ["LEDGER_TEST_POSTGRES_DSN"], autocommit=True) as conn:
         conn.execute(f"create schema if not exists {schema}")
     return schema
+
+
+def cli_store(home: Path, backend: str) -> dict[str, str]:
+    """The variables that put a ``ledger`` subprocess of ``home`` on ``backend`` (PostgreSQL: its own schema)."""
+    if backend != "postgres":
+        return {}
+    return {"LEDGER_STORE": "postgres", "LEDGER_POSTGRES_DSN": os.environ["LEDGER_TEST_POSTGRES_DSN"],
+            "LEDGER_POSTGRES_SCHEMA": postgres_schema_for(home)}
+
+
+def ledger_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m ledger ARGS`` in ``env``, its output captured."""
+    return subprocess.run([sys.executable, "-m", "ledger", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
 
 
 def shared_nats() -> dict[str, str]:

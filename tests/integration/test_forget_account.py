@@ -23,7 +23,7 @@ import nats
 import pytest
 
 from ledger.identity.credentials import Credentials
-from tests.ledger_fixtures import postgres_schema_for
+from tests.ledger_fixtures import cli_store, ledger_cli
 
 pytestmark = [pytest.mark.nats, pytest.mark.usefixtures("store_backend")]
 EMAIL, NAME = b"forget.me@example.com", b"Forgetme"
@@ -46,15 +46,7 @@ def environment(home: Path, store_backend: str) -> dict[str, str]:
     # library as its own CIPHER_KEY too, and every process failed): serve, its workers and the CLI start with it
     env.update(LEDGER_CIPHER_KEY=base64.b64encode(os.urandom(32)).decode(),
                LEDGER_CIPHER_OLD_KEYS=base64.b64encode(os.urandom(32)).decode())
-    if store_backend == "postgres":
-        env.update(LEDGER_STORE="postgres", LEDGER_POSTGRES_DSN=os.environ["LEDGER_TEST_POSTGRES_DSN"],
-                   LEDGER_POSTGRES_SCHEMA=postgres_schema_for(home))
-    return env
-
-
-def ledger_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ledger", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return {**env, **cli_store(home, store_backend)}
 
 
 async def command(nc: Any, subject: str, **body: Any) -> Any:

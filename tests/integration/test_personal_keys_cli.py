@@ -7,14 +7,12 @@ import base64
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ledger.personal.vault import kek_id
-from tests.ledger_fixtures import postgres_schema_for
+from tests.ledger_fixtures import cli_store, ledger_cli
 
 pytestmark = pytest.mark.usefixtures("store_backend")
 
@@ -28,15 +26,7 @@ def environment(home: Path, store_backend: str, **keys: str) -> dict[str, str]:
     env = {**os.environ, "LEDGER_HOME": str(home), "LEDGER_LOG_FORMAT": "json", **keys}
     for name in ("LEDGER_DB", *({"LEDGER_CIPHER_KEY", "LEDGER_CIPHER_OLD_KEYS"} - set(keys))):
         env.pop(name, None)
-    if store_backend == "postgres":
-        env.update(LEDGER_STORE="postgres", LEDGER_POSTGRES_DSN=os.environ["LEDGER_TEST_POSTGRES_DSN"],
-                   LEDGER_POSTGRES_SCHEMA=postgres_schema_for(home))
-    return env
-
-
-def ledger_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ledger", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return {**env, **cli_store(home, store_backend)}
 
 
 def ok(env: dict[str, str], *args: str) -> str:
