@@ -14,6 +14,7 @@ from ledger.commands.batching import BatchingService
 from ledger.commands.dispatch import LedgerService
 from ledger.config import Settings, ensure_private_home
 from ledger.identity.credentials import Credentials
+from ledger.personal.vault import load_keks
 from ledger.ports import Ports
 from ledger.ports.clock import Clock
 from ledger.ports.gateway import Gateway
@@ -104,6 +105,7 @@ def build(settings: Settings, *, at: datetime | None = None, clock: Clock | None
         gateway = GatewaySimulator(clock, str(settings.gateway_db))
     given = settings.secret.value.encode() if settings.secret is not None else None
     secret = load_or_create_secret(settings.home / "secret", given)
+    load_keks(settings)  # cipher.key exists from the first start (0600); a bad LEDGER_CIPHER_KEY stops the start
     ports = Ports(clock=clock, gateway=gateway, ids=ids or RandomIds(), tokens=TokenIssuer(secret))
     store = LedgerStore(settings)
     grouped = serving if settings.group_commit is None else settings.group_commit

@@ -24,6 +24,10 @@ from ledger.store.postgres_dsn import postgres_parameters
 #: The event consumers ``serve`` may run (LEDGER_WORKERS); ``ledger worker`` also runs the scheduler alone.
 CONSUMERS = ("emails", "orders", "autopay")
 WORKER_NAMES = (*CONSUMERS, "expiry")
+#: The event-sourcing library's PostgreSQL pool variables, read here and passed on to it (the library is given
+#: no other: docs/deploy-postgres.md): (variable, the library's default, least value).
+POSTGRES_POOL = (("POSTGRES_POOL_SIZE", 5, 1), ("POSTGRES_MAX_OVERFLOW", 10, 0), ("POSTGRES_CONNECT_TIMEOUT", 30, 1),
+                 ("POSTGRES_LOCK_TIMEOUT", 0, 0), ("POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT", 5, 0))
 
 
 class Secret:
@@ -73,6 +77,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     store: str = "sqlite"
     postgres_dsn: str = ""
     postgres_schema: str = ""
+    #: POSTGRES_POOL_SIZE and the other variables of :data:`POSTGRES_POOL`, as (variable, value).
+    postgres_pool: tuple[tuple[str, int], ...] = ()
     timezone: str = "America/New_York"
     snapshot_interval: int = 100
     gateway_db: Path = Path("var/gateway.db")
@@ -106,7 +112,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: LEDGER_NATS_DIR: the NATS credentials and server configuration (``ledger.identity.credentials``).
     nats_dir: Path = Path("var/nats")
     nats_tls: NatsTls | None = None
-    #: LEDGER_CIPHER_KEY; None: the file ``home/cipher.key``, created on first use (``ledger.personal.vault``).
+    #: LEDGER_CIPHER_KEY; None: the file ``home/cipher.key``, created on first start (``ledger.personal.vault``).
     cipher_key: Secret | None = None
     cipher_old_keys: Secret | None = None
 
@@ -127,6 +133,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "store": env.choice("LEDGER_STORE", "sqlite", ("sqlite", "postgres")),
             "postgres_dsn": env.text("LEDGER_POSTGRES_DSN", ""),
             "postgres_schema": env.text("LEDGER_POSTGRES_SCHEMA", ""),
+            "postgres_pool": tuple((name, env.integer(name, default, least=least)) for name, default, least
+                                   in POSTGRES_POOL),
             "timezone": env.timezone("LEDGER_TIMEZONE", "America/New_York"),
             "snapshot_interval": env.integer("LEDGER_SNAPSHOT_INTERVAL", 100, least=1),
             "gateway_db": Path(env.text("LEDGER_GATEWAY_DB", "") or home / "gateway.db"),
@@ -190,7 +198,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.store == "postgres":
             where, extra = postgres_parameters(self.postgres_dsn)
             schema = {"POSTGRES_SCHEMA": self.postgres_schema} if self.postgres_schema else {}
-            return {**schema, **where, "PERSISTENCE_MODULE": "ledger.store.postgres_factory",
+            pool = {name: str(value) for name, value in self.postgres_pool}
+            return {**pool, **schema, **where, "PERSISTENCE_MODULE": "ledger.store.postgres_factory",
                     "LEDGER_LIBPQ_PARAMETERS": msgspec.json.encode(extra).decode(), "CREATE_TABLE": "y"}
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         return {

@@ -7,6 +7,8 @@ import copy
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +57,17 @@ def store_options(folder: Path) -> dict[str, Any]:
 def store_env(folder: Path) -> dict[str, str]:
     """The same as environment variables, for a ``ledger`` process the test starts with ``LEDGER_HOME=folder``."""
     return {f"LEDGER_{key.upper()}": value for key, value in store_options(folder).items()}
+
+
+def cli_store(home: Path, backend: str) -> dict[str, str]:
+    """The variables that put a ``ledger`` subprocess of ``home`` on ``backend`` (PostgreSQL: its own schema)."""
+    return store_env(home) if backend == "postgres" else {}
+
+
+def ledger_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m ledger ARGS`` in ``env``, its output captured."""
+    return subprocess.run([sys.executable, "-m", "ledger", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
 
 
 def shared_nats() -> dict[str, str]:

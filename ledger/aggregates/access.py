@@ -9,10 +9,12 @@ from datetime import date, timedelta
 from ledger.aggregates import events as ev
 from ledger.aggregates.root import AccountRoot
 from ledger.aggregates.state import Invitation
-from ledger.errors import Conflict, Expired, NotFound, PolicyViolation, ValidationError
+from ledger.errors import Conflict, Expired, Forbidden, NotFound, PolicyViolation, ValidationError
 
 #: Seed 002: "Customer Portal invitations are valid for 72 hours only."
 INVITATION_TTL = timedelta(hours=72)
+#: Who may erase a person's data: finance, or the operator on the host (the CLI's default actor).
+MAY_FORGET = ("finance", "system")
 
 
 class AccessDecisions(AccountRoot):
@@ -67,6 +69,14 @@ class AccessDecisions(AccountRoot):
         """Record that a reset link was asked for the customer's portal login."""
         self._registered()
         return self.trigger(ctx, ev.PasswordResetRequested)
+
+    def forget_personal_data(self, ctx: ev.Context) -> ev.PersonalDataForgotten:
+        """Record that the account's personal data is erased; only finance or the operator (``system``) may
+        erase a person's data (issue 17), any other actor is refused and nothing is written."""
+        if ctx.by.kind not in MAY_FORGET:
+            raise Forbidden(f"a {ctx.by.kind} may not forget an account; finance or an operator may",
+                            field="actor.kind")
+        return self.trigger(ctx, ev.PersonalDataForgotten)
 
     def _registered(self) -> None:
         if self.state.invitation is None or self.state.invitation.status != "accepted":

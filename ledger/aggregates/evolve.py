@@ -143,8 +143,9 @@ def _(event: ev.AutopayDisabled, state: AccountState) -> None:
 
 
 @evolve.register
-def _(event: ev.PasswordChanged | ev.PasswordResetRequested, state: AccountState) -> None:
-    """Portal password facts change no state: the audit log keeps them."""
+def _(event: ev.PasswordChanged | ev.PasswordResetRequested | ev.PersonalDataForgotten, state: AccountState) -> None:
+    """Portal password facts and an erasure change no state: the audit log keeps them (a forgotten account's
+    email and name read erased because its keys are gone, not because of its state)."""
 
 
 @evolve.register

@@ -87,11 +87,14 @@ def account_send_statement(state: CliState, account_id: str, start: str, end: st
 @click.argument("account_id", metavar="ACCOUNT")
 @pass_state
 def account_forget(state: CliState, account_id: str) -> None:
-    """Erase ACCOUNT's email and name everywhere (its keys are destroyed); balances and history stay."""
+    """Erase ACCOUNT's email and name everywhere (its keys are destroyed, its portal login and sessions deleted);
+    balances and history stay."""
     from ledger.personal.erasure import forget_account
+    from ledger.web.credentials import credential_store
 
     try:
-        destroyed = forget_account(state.ledger().store, account_id, state.actor.kind, state.actor.name)
+        ledger = state.ledger()
+        destroyed = forget_account(ledger, account_id, state.actor, lambda: credential_store(ledger.settings))
     except LedgerError as error:
         fail(error, state.as_json)
     if state.as_json:

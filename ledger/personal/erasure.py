@@ -2,32 +2,60 @@
 
 Every sealed email and name of the account then reads ``[erased]`` wherever it is kept (events, snapshots, read
 models, JetStream copies, backups of any of them), while its amounts, journal and audit trail are untouched and
-the hash chain still verifies: no stored byte changes. Only finance or the operator (``system``) may do it.
+the hash chain still verifies: no stored byte changes. The portal's login of the account (its email in clear,
+its password hash) and its sessions are deleted. Only finance or the operator (``system``) may do it, and the
+erasure is on the audit trail: a ``PersonalDataForgotten`` event on the account names who and when.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
 import structlog
 
+from ledger.commands import messages as m
 from ledger.errors import Forbidden
 from ledger.ports.ids import account_uuid
-from ledger.store.application import LedgerStore
+
+if TYPE_CHECKING:
+    from ledger.bootstrap import Ledger
 
 security = structlog.get_logger("ledger.security")
-#: Who may erase a person's data: finance, or the operator on the host (the CLI's default actor).
-MAY_FORGET = ("finance", "system")
 
 
-def forget_account(store: LedgerStore, account_id: str, actor_kind: str, actor_name: str) -> int:
-    """Destroy the data keys of ``account_id`` (which must exist); how many keys were destroyed."""
-    if actor_kind not in MAY_FORGET:
-        security.warning("actor_not_allowed", action="forget", account=account_id, actor_kind=actor_kind,
-                         actor_name=actor_name)
-        raise Forbidden(f"a {actor_kind} may not forget an account; finance or an operator may", field="actor.kind")
+class PortalLogins(Protocol):
+    """The portal's credentials store (``ledger.web.credentials``), as far as erasure uses it."""
+
+    def forget(self, account: str) -> None:
+        """Erase the account's login (email, password hash), sessions and links."""
+        ...
+
+    def close(self) -> None:
+        """Release the store."""
+        ...
+
+
+def forget_account(ledger: Ledger, account_id: str, actor: m.ActorIn, portal: Callable[[], PortalLogins]) -> int:
+    """Record the erasure on the account (``PersonalDataForgotten``: refused, with nothing written or destroyed,
+    for an unknown account or an actor who may not), then destroy its data keys and erase its login and sessions
+    in the ``portal`` store (the login's email is kept there in clear, and the login must never be used again);
+    how many keys were destroyed. Recorded first, so no erasure is ever missing from the audit trail: should
+    the erasing fail, running ``forget`` again completes it (and records it again)."""
+    try:
+        ledger.service.handle(m.ForgetPersonalData(account=account_id, actor=actor))
+    except Forbidden:
+        security.warning("actor_not_allowed", action="forget", account=account_id, actor_kind=actor.kind,
+                         actor_name=actor.name)
+        raise
     aggregate_id = account_uuid(account_id)
-    store.account(aggregate_id)  # NotFound for an unknown account
-    destroyed = int(store.personal.forget(aggregate_id))
-    store.recent.discard(aggregate_id)
-    security.info("personal_data_forgotten", account=account_id, keys_destroyed=destroyed, actor_kind=actor_kind,
-                  actor_name=actor_name)
+    destroyed = int(ledger.store.personal.forget(aggregate_id))
+    logins = portal()
+    try:
+        logins.forget(account_id)
+    finally:
+        logins.close()
+    ledger.store.recent.discard(aggregate_id)
+    security.info("personal_data_forgotten", account=account_id, keys_destroyed=destroyed, actor_kind=actor.kind,
+                  actor_name=actor.name)
     return destroyed

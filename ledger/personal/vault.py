@@ -5,7 +5,7 @@ account's aggregate id (a value moved to another account does not open). It is s
 aggregate, so the event store, snapshots, read models and JetStream only ever hold the sealed form; the few
 places that show or use it (the account view, the email worker) reveal it. Each account has its data keys in a
 key table (:mod:`ledger.personal.keys`), wrapped by the key-encryption key: ``LEDGER_CIPHER_KEY`` (base64 of 32
-bytes), else the file ``$LEDGER_HOME/cipher.key`` made on first use (0600). Forgetting an account deletes its
+bytes), else the file ``$LEDGER_HOME/cipher.key`` made on first start (0600). Forgetting an account deletes its
 keys: its values reveal as ``[erased]`` from then on, everything else (amounts, journal, audit chain) is intact.
 
 Rotation: :meth:`Vault.rotate` gives an account a new data key for what is sealed from then on (older values
@@ -26,6 +26,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ledger.config import Settings
 from ledger.errors import Conflict, ValidationError
 from ledger.personal.keys import PostgresKeys, SqliteKeys, SqlKeys
 
@@ -159,10 +160,16 @@ class Vault:
         self.keys.close()
 
 
-def open_vault(home: Path, store: str, postgres_dsn: str, postgres_schema: str, cipher_key: str,
-               old_keys: str) -> Vault:
+def load_keks(settings: Settings) -> tuple[bytes, list[bytes]]:
+    """The key-encryption key of a ledger (LEDGER_CIPHER_KEY, else ``cipher.key``, created 0600) and the old ones
+    (LEDGER_CIPHER_OLD_KEYS); the composition root calls it at start, so the file exists from the first start
+    and a bad key stops the start naming its variable."""
+    key, old = (secret.value if secret else "" for secret in (settings.cipher_key, settings.cipher_old_keys))
+    return load_kek(settings.home, key), [_key_bytes(k, "LEDGER_CIPHER_OLD_KEYS") for k in old.split(",") if k.strip()]
+
+
+def open_vault(settings: Settings) -> Vault:
     """The vault of a ledger: its key table beside the event store, its key-encryption keys."""
-    keys: SqlKeys = PostgresKeys(postgres_dsn, postgres_schema) if store == "postgres" else \
-        SqliteKeys(Path(home) / "keys.db")
-    old = [_key_bytes(k, "LEDGER_CIPHER_OLD_KEYS") for k in old_keys.split(",") if k.strip()]
-    return Vault(keys, load_kek(home, cipher_key), old)
+    keys: SqlKeys = PostgresKeys(settings.postgres_dsn, settings.postgres_schema) if settings.store == "postgres" \
+        else SqliteKeys(Path(settings.home) / "keys.db")
+    return Vault(keys, *load_keks(settings))

@@ -29,6 +29,7 @@ from eventsourcing.persistence import (
     Recording,
     StoredEvent,
 )
+from eventsourcing.utils import Environment, EnvType
 
 from ledger.aggregates import Account, UnidentifiedPayment
 from ledger.aggregates.events.base import Event
@@ -94,12 +95,20 @@ class LedgerStore(Application[UUID]):
                 connect_directly(settings.postgres_dsn).close()  # raises "unreachable" with libpq's reason
                 raise
 
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """The library's configuration from the settings alone, never from ``os.environ`` (the library's own
+        ``construct_env`` merges it in): it looks a name up as ``<APP NAME>_<NAME>`` first, so with the app named
+        ``Ledger`` it would read the ledger's own variables as its settings (``LEDGER_CIPHER_KEY`` as its
+        ``CIPHER_KEY``, turning on its AESCipher and failing every process). Settings read every variable once."""
+        values = dict(type(self).env)
+        if type(self).is_snapshotting_enabled or type(self).snapshotting_intervals:
+            values["IS_SNAPSHOTTING_ENABLED"] = "y"
+        return Environment(name, {**values, **(env or {})})
+
     @functools.cached_property
     def personal(self) -> Vault:
         """The per-account keys that seal personal data (opened on first use: :mod:`ledger.personal.vault`)."""
-        s = self.settings
-        key, old = (secret.value if secret else "" for secret in (s.cipher_key, s.cipher_old_keys))
-        return open_vault(s.home, s.store, s.postgres_dsn, s.postgres_schema, key, old)
+        return open_vault(self.settings)
 
     def close(self) -> None:
         """Close the event store and the key table (if it was opened)."""

@@ -8,7 +8,7 @@ import asyncio
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from ledger.web.credentials import CredentialStore, Login
+from ledger.web.credentials import CredentialStore, Login, email_key
 
 #: Failed attempts allowed before delays start; then each failure doubles the wait, up to MAX_DELAY seconds.
 FREE_ATTEMPTS = 3
@@ -77,7 +77,7 @@ class Authenticator:
     async def log_in(self, email: str, password: str, address: str) -> Login:
         """The login for ``email`` and ``password``; LoginRefused with one message for an unknown email or a
         wrong password (the hash is verified either way), while the email or address must wait."""
-        keys = (f"email:{email.strip().lower()}", f"addr:{address}")
+        keys = (email_key(email), f"addr:{address}")
         wait = self._wait(keys)
         if wait > 0:
             raise LoginRefused(f"Too many failed attempts. Try again in {int(wait) + 1} seconds.", wait)

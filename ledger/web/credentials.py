@@ -19,6 +19,8 @@ from typing import Protocol, TypeAlias
 
 import msgspec
 
+from ledger.config import Settings
+
 #: The tables, for SQLite (``{time}`` ``real``) and PostgreSQL (``double precision``): one email has one login,
 #: compared case-insensitively (seed 003).
 SCHEMA = (
@@ -44,6 +46,12 @@ SESSION_IDLE = 30 * 60.0
 def digest(raw: str) -> str:
     """SHA-256 hex of a raw session id or link token: the only form kept."""
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def email_key(email: str) -> str:
+    """The rate-limit key of the failed logins of an email: its digest (the attempts table never holds an email,
+    not even one typed at the login form after its account was forgotten)."""
+    return f"email:{digest(email.strip().lower())}"
 
 
 class Login(msgspec.Struct, frozen=True):
@@ -113,6 +121,7 @@ class CredentialStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             connection.execute("pragma journal_mode=wal")
+            connection.execute("pragma secure_delete = on")  # a deleted login's bytes are overwritten (erasure)
         self._db = connection
         self._mark = "?" if isinstance(connection, sqlite3.Connection) else "%s"
         for statement in SCHEMA:
@@ -164,9 +173,20 @@ class CredentialStore:
         return Login(account, email, password_hash, False, login_id)
 
     def forget(self, account: str) -> None:
-        """Erase the account's login, sessions and links (a registration the ledger refused, or erasure)."""
+        """Erase the account's login (its email and password hash), sessions, links and its email's failed
+        logins (a registration the ledger refused, or ``ledger account forget``), leaving none of their bytes:
+        SQLite overwrites deleted rows (``secure_delete``) and the WAL is checkpointed and truncated;
+        PostgreSQL's tables are vacuumed."""
+        login = self.login_of(account)
+        if login is not None:
+            self._run("delete from attempts where key = ?", email_key(login.email))
         for table in ("logins", "sessions", "links"):
             self._run(f"delete from {table} where account = ?", account)
+        with self._lock:
+            if self._mark == "?":
+                self._db.execute("pragma wal_checkpoint(truncate)")
+            else:
+                self._db.execute("vacuum logins, sessions, links, attempts")
 
     def confirm(self, account: str) -> None:
         """The customer clicked Confirm in the confirmation email (seed 002)."""
@@ -246,3 +266,12 @@ class CredentialStore:
     def succeeded(self, key: str) -> None:
         """Forget the failures of ``key``."""
         self._run("delete from attempts where key = ?", key)
+
+
+def credential_store(settings: Settings) -> CredentialStore:
+    """``$LEDGER_HOME/portal.db``, or with LEDGER_STORE=postgres the schema ``portal`` (``<schema>_portal`` beside
+    a LEDGER_POSTGRES_SCHEMA) of the same server, shared by every web instance and reached by ``account forget``."""
+    if settings.store != "postgres":
+        return CredentialStore(settings.home / "portal.db")
+    schema = f"{settings.postgres_schema}_portal" if settings.postgres_schema else "portal"
+    return CredentialStore.postgres(settings.postgres_dsn, schema)

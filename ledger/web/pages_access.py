@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ledger.errors import LedgerError
+from ledger.personal.vault import ERASED
 from ledger.views import AccountView
 from ledger.web.auth import LoginRefused, password_problem
 from ledger.web.portal import SESSION_COOKIE, PortalRequest, customer, logged_in, not_theirs, page, portal_of
@@ -94,7 +95,7 @@ async def forgot(request: PortalRequest) -> Template:
     if found is not None and found.confirmed:
         await portal.client.command("account.record_reset_request", found.account, {}, actor=found.login_id)
         raw = portal.store.issue_link("reset", found.account, RESET_VALID)
-        await portal.send(found.email, "password_reset", link=portal.link(f"reset/{raw}"))
+        await portal.send(found.account, found.email, "password_reset", link=portal.link(f"reset/{raw}"))
     return page("message", request, title="Check your email",
                 message="If this email has a portal login, a link to reset its password is on its way. "
                         "It works once, for one hour.")
@@ -177,12 +178,15 @@ async def accept_invitation(request: PortalRequest,
 
 
 async def _invited(request: PortalRequest, account: str) -> AccountView:
-    """The account an invitation link names (404 for one the ledger does not know)."""
+    """The account an invitation link names (404 for one the ledger does not know, or forgot: its invitation
+    can register no login)."""
     try:
         view = await portal_of(request).client.account(account)
     except LedgerError as error:
         not_theirs(error)
         raise NotFoundException("not found") from None
+    if view.email == ERASED:
+        raise NotFoundException("not found")
     return view
 
 
@@ -190,7 +194,7 @@ async def _send_confirmation(request: PortalRequest, account: str, email: str, n
     """Seed 002's confirmation email, with a Confirm link (single use, 72 hours)."""
     portal = portal_of(request)
     raw = portal.store.issue_link("confirm", account, CONFIRM_VALID)
-    await portal.send(email, "portal_confirm", name=name or account, link=portal.link(f"confirm/{raw}"),
+    await portal.send(account, email, "portal_confirm", name=name or account, link=portal.link(f"confirm/{raw}"),
                       login=portal.link("login"))
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Never, TypeAlias
 from zoneinfo import ZoneInfo
 
+import structlog
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -17,6 +18,7 @@ from litestar.response import Template
 from pwdlib import PasswordHash
 
 from ledger.errors import LedgerError
+from ledger.personal.vault import ERASED
 from ledger.ports.mailer import Email, Mailer
 from ledger.web.auth import Authenticator
 from ledger.web.credentials import CredentialStore, Session
@@ -25,6 +27,7 @@ from ledger.web.ledger_client import LedgerClient, LedgerUnavailable
 from workers.emails import render
 
 SESSION_COOKIE = "portal_session"
+log = structlog.get_logger("ledger.web")
 
 #: A portal request and connection, with Litestar's type parameters (route handler, user, auth, state): the app
 #: installs no authentication middleware, so there is never a ``user`` or ``auth`` (reading one raises); the
@@ -57,8 +60,15 @@ class Portal:
         """An absolute link to a portal page, for emails."""
         return f"{self.base_url}/portal/{path}"
 
-    async def send(self, to: str, template: str, **values: str) -> None:
-        """Send one of the portal's own emails (confirmation, reset link: no amounts, so no currency)."""
+    async def send(self, account: str, to: str, template: str, **values: str) -> None:
+        """Send one of the portal's own emails (confirmation, reset link: no amounts, so no currency) about
+        ``account``, the one place they leave: never to a forgotten account (the ledger shows its email erased),
+        whose login this portal's store then forgets too (a portal ``account forget`` did not reach: ``ledger
+        web`` with a portal.db of its own)."""
+        if (await self.client.account(account)).email == ERASED:
+            log.info("email_not_sent_account_forgotten", account=account, template=template)
+            self.store.forget(account)
+            return
         subject, text, html = render(template, "", **values)
         await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, sender=self.sender,
                                      message_id=f"portal-{uuid.uuid4().hex}"))

@@ -16,7 +16,7 @@ from ledger.config import Settings
 from ledger.ports.clock import zone_of
 from ledger.ports.mailer import Mailer
 from ledger.web.app import build_app
-from ledger.web.credentials import CredentialStore
+from ledger.web.credentials import credential_store
 from ledger.web.ledger_client import LedgerClient, PortalAccess
 from ledger.web.portal import Portal
 
@@ -80,15 +80,6 @@ class WebFront:
             await asyncio.gather(*tasks, return_exceptions=True)
             await portal.client.close()
             store.close()
-
-
-def credential_store(settings: Settings) -> CredentialStore:
-    """``$LEDGER_HOME/portal.db``, or with LEDGER_STORE=postgres the schema ``portal`` (``<schema>_portal`` beside
-    a LEDGER_POSTGRES_SCHEMA) of the same server, shared by every web instance."""
-    if settings.store != "postgres":
-        return CredentialStore(settings.home / "portal.db")
-    schema = f"{settings.postgres_schema}_portal" if settings.postgres_schema else "portal"
-    return CredentialStore.postgres(settings.postgres_dsn, schema)
 
 
 def _server(app: Litestar) -> _Server:

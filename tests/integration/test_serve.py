@@ -51,6 +51,8 @@ async def test_serve_runs_everything_on_the_embedded_defaults(tmp_path: Path) ->
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):  # nothing anonymous
             await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0)
         assert oct((tmp_path / "nats").stat().st_mode & 0o777) == "0o700"
+        # the key-encryption key of personal data is made at the first start, before any account is opened
+        assert oct((tmp_path / "cipher.key").stat().st_mode & 0o777) == "0o600"
         admin = Credentials(tmp_path / "nats").get("admin")
         nc = await nats.connect(url, user=admin.user, password=admin.password)
         for subject, body in (("ledger.cmd.account.open", {"account": "ACC1", "email": "ada@example.com"}),

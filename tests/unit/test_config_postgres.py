@@ -50,3 +50,14 @@ def test_parameters_travel_in_the_store_environment_not_the_process_environment(
     assert env["PERSISTENCE_MODULE"] == "ledger.store.postgres_factory"
     assert env["LEDGER_LIBPQ_PARAMETERS"] == '{"sslmode":"require"}'
     assert "PGSSLMODE" not in os.environ
+
+
+def test_the_librarys_pool_variables_are_read_once_and_passed_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's library is configured from the settings alone (it no longer reads the process environment,
+    where it took LEDGER_CIPHER_KEY for its CIPHER_KEY); the pool variables it documents are read here."""
+    base = {"LEDGER_STORE": "postgres", "LEDGER_POSTGRES_DSN": "postgresql://h/db"}
+    env = Settings.from_env({**base, "POSTGRES_POOL_SIZE": "7", "POSTGRES_LOCK_TIMEOUT": "3"}).eventsourcing_env()
+    assert (env["POSTGRES_POOL_SIZE"], env["POSTGRES_MAX_OVERFLOW"], env["POSTGRES_LOCK_TIMEOUT"]) == ("7", "10", "3")
+    with pytest.raises(ValidationError) as refused:
+        Settings.from_env({**base, "POSTGRES_POOL_SIZE": "0"})
+    assert refused.value.field == "POSTGRES_POOL_SIZE"

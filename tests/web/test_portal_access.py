@@ -8,6 +8,7 @@ import re
 import pytest
 
 from ledger.commands import messages as m
+from ledger.ports.ids import account_uuid
 from ledger.web.auth import FREE_ATTEMPTS
 from ledger.web.credentials import SESSION_IDLE
 from tests.web.conftest import PASSWORD, Site, event_names, register
@@ -165,3 +166,21 @@ async def test_a_hash_made_with_older_parameters_is_replaced_at_login(site: Site
     login = site.portal.store.login_of("ACC1")
     assert login is not None and login.password_hash != older and "m=8192" in login.password_hash
     assert (await site.log_in()).status_code == 200  # the new hash verifies
+
+
+async def test_the_portal_sends_nothing_to_a_forgotten_account(site: Site) -> None:
+    """The portal's own emails (a login's Confirm email, a reset link) went to a forgotten account's address: only
+    the email worker checked. Here the account's keys are destroyed but this portal's store still has its logins,
+    as a ``ledger web`` with a portal.db of its own that ``account forget`` did not reach."""
+    register(site)  # ACC1: a confirmed login, which asks for a reset link
+    site.staff(m.OpenAccount(account="ACC2", email="bo@example.com", name="Bo"))
+    site.portal.store.register("ACC2", "bo@example.com", site.portal.auth.hasher.hash(PASSWORD))  # not confirmed
+    for account in ("ACC1", "ACC2"):
+        site.ledger.store.personal.forget(account_uuid(account))
+    reset = await site.submit("/portal/forgot", email="ada@example.com")
+    unconfirmed = await site.log_in(email="bo@example.com")  # the right password of a login not confirmed yet
+    assert reset.status_code == 200 and unconfirmed.status_code == 400
+    assert site.mailer.sent == []
+    assert site.portal.store.login_of("ACC1") is None and site.portal.store.login_of("ACC2") is None
+    assert (await site.log_in(email="bo@example.com")).status_code == 400 and site.mailer.sent == []
+    assert (await site.client.get("/portal/invitation/any?account=ACC2")).status_code == 404  # registers no login

@@ -61,6 +61,12 @@ class StatementSent(AccessEvent, frozen=True, kw_only=True):
     open_invoices: int
 
 
+class PersonalDataForgotten(AccessEvent, frozen=True, kw_only=True):
+    """The account's personal data was erased (``ledger account forget``: its data keys destroyed, its portal
+    login deleted) by ``by``, finance or the operator: the audit trail's record of who erased whom and when. It
+    holds no personal data; the account's balances and history are untouched."""
+
+
 class LoginClaimed(AccessEvent, frozen=True, kw_only=True):
     """An email became the portal login of one account (seed 003: "Only one login is supported per customer
     using the primary email"). Recorded on the login's own aggregate (a uuid5 of the email, compared

@@ -87,6 +87,13 @@ HANDLERS.on(m.RecordPasswordChange)(record_password_fact)
 HANDLERS.on(m.RecordPasswordResetRequest)(record_password_fact)
 
 
+@HANDLERS.on(m.ForgetPersonalData)
+def forget_personal_data(unit: Unit, cmd: m.ForgetPersonalData) -> m.Outcome:
+    account = unit.account(cmd.account)
+    account.forget_personal_data(unit.ctx)
+    return recorded(unit, cmd.account, cmd.account)
+
+
 @HANDLERS.on(m.ExpireInvitation)
 def expire_invitation(unit: Unit, cmd: m.ExpireInvitation) -> m.Outcome:
     account = unit.account(cmd.account)

@@ -41,6 +41,11 @@ class RecordPasswordResetRequest(AccountCommand, frozen=True, kw_only=True):
     """The portal reports that a reset link was sent to the customer's login."""
 
 
+class ForgetPersonalData(AccountCommand, frozen=True, kw_only=True):
+    """Record the erasure of the account's personal data (``ledger account forget``, which then destroys its
+    keys and portal login: :mod:`ledger.personal.erasure`); finance or the operator only."""
+
+
 class ExpireInvitation(AccountCommand, frozen=True, kw_only=True):
     pass
 
