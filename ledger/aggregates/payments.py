@@ -82,9 +82,10 @@ class PaymentDecisions(CreditDecisions):
         except LedgerError as error:
             if not (overtaken and error.code in OVERTAKEN):
                 raise
+        planned = amount_due.plan(self.state, amount) if (status, instruction.mode) == ("pending", "distribute") else ()
         self.trigger(ctx, ev.PaymentSubmitted, payment_id=payment, amount=amount, method=method, token=token,
                      transaction_id=transaction_id, idempotency_key=idempotency_key, request_hash=request_hash,
-                     instruction=instruction, source=source)
+                     instruction=instruction, source=source, planned=planned)
         if status == "approved":
             self.trigger(ctx, ev.PaymentSettled, payment_id=payment)
             self.apply_settled(ctx, payment)
@@ -223,8 +224,10 @@ class PaymentDecisions(CreditDecisions):
         if instruction.mode == "explicit":
             keys = [(line.target_kind, line.target_id) for line in instruction.lines]
             result = allocation.allocate_explicit(instruction.lines, {k: self.state.open_amount(*k) for k in keys})
-        else:
-            result = allocation.distribute(payment.amount, self._open_invoice_items())
+        else:  # what it planned to pay while pending first, then oldest first
+            planned = {line.target_id for line in payment.planned}
+            items = sorted(self._open_invoice_items(), key=lambda item: item[1] not in planned)
+            result = allocation.distribute(payment.amount, items)
         for line in result.lines:
             self.trigger(ctx, ev.PaymentApplied, payment_id=payment_id, target_kind=line.target_kind,
                          target_id=line.target_id, amount=line.amount, distributed=instruction.mode == "distribute")

@@ -34,7 +34,8 @@ Upcaster = Callable[[dict[str, object]], dict[str, object]]
 #: 7: the state keeps the cart links sent (their token hashes, status and the hold that used them): a snapshot
 #:    from before would load with no carts and refuse every link sent earlier as cart_token_invalid.
 #: 8: a card held for an order takes it off manual processing, whoever placed the hold.
-SNAPSHOT_VERSION = 8
+#: 9: a payment keeps what its distribution planned to pay while it was pending (PaymentSubmitted 3).
+SNAPSHOT_VERSION = 9
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
@@ -61,6 +62,12 @@ def _(state: dict[str, object]) -> dict[str, object]:
     instruction = state["instruction"]
     assert isinstance(instruction, dict)
     return {**state, "instruction": {**instruction, "purpose": None}}
+
+
+@upcaster("PaymentSubmitted", 2)
+def _(state: dict[str, object]) -> dict[str, object]:
+    """Version 2 recorded no plan: a distribution left pending was allocated only when it settled."""
+    return {**state, "planned": []}
 
 
 @upcaster("PaymentDeposited", 1)

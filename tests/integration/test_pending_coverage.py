@@ -1,0 +1,53 @@
+"""Issue 14, seed 003: what a pending ACH payment will pay is not due again, however it was paid.
+
+An ACH stays pending until the bank settles it; until then the invoices (or the order) it will pay are covered: a
+second payment on them is refused ``pending_payment`` naming the pending one, a distribution skips them, a hold
+on the order may cover only what is left. Driven through the CLI as a customer and a CSR would.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.ledger_fixtures import LedgerCli
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> LedgerCli:
+    run = LedgerCli(tmp_path)
+    for args in (("account", "open", "C3", "--email", "c3@example.com"),
+                 ("invoice", "issue", "C3", "INV-12", "--amount", "25.00", "--date", "2026-09-01", "--due",
+                  "2026-09-30")):
+        assert run(*args).exit_code == 0
+    return run
+
+
+def submit(cli: LedgerCli, payment: str, amount: str, method: str, *how: str) -> object:
+    token = {"ach": "tok_ach", "card": "tok_visa"}[method]
+    return cli("--json", "payment", "submit", "C3", payment, "--amount", amount, "--method", method, "--token",
+               token, *how)
+
+
+def refusal(done: object) -> tuple[int, str, str]:
+    error = json.loads(done.stdout)["error"]  # type: ignore[attr-defined]
+    return done.exit_code, error["code"], error["field"]  # type: ignore[attr-defined]
+
+
+def credits(cli: LedgerCli) -> list[tuple[str, str]]:
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    return [(c["id"], c["remaining"]) for c in shown["credits"]]
+
+
+@pytest.mark.parametrize("exact", [("--exact",), ()], ids=["exact", "plain"])
+def test_a_pending_ach_paid_by_distribution_covers_the_invoice_it_will_pay(cli: LedgerCli,
+                                                                         exact: tuple[str, ...]) -> None:
+    pending = submit(cli, "ACH1", "25.00", "ach", *exact, "--distribute")
+    assert json.loads(pending.stdout)["status"] == "pending"  # type: ignore[attr-defined]
+    done = submit(cli, "CARD1", "25.00", "card", "--exact", "--invoice", "INV-12=25.00")
+    assert refusal(done) == (2, "pending_payment", "invoices.INV-12")
+    assert "ACH1" in json.loads(done.stdout)["error"]["message"]  # type: ignore[attr-defined]
+    assert cli("payment", "settle", "C3", "ACH1").exit_code == 0
+    assert credits(cli) == []  # the ACH paid INV-12; nothing turned into credit
