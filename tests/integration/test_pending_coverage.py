@@ -38,7 +38,7 @@ def refusal(done: object) -> tuple[int, str, str]:
 
 def credits(cli: LedgerCli) -> list[tuple[str, str]]:
     shown = json.loads(cli("--json", "account", "show", "C3").stdout)
-    return [(c["id"], c["remaining"]) for c in shown["credits"]]
+    return [(c["id"], c["remaining"]) for c in shown["credits"] if c["remaining"] != "0.00"]
 
 
 @pytest.mark.parametrize("exact", [("--exact",), ()], ids=["exact", "plain"])
@@ -51,3 +51,27 @@ def test_a_pending_ach_paid_by_distribution_covers_the_invoice_it_will_pay(cli: 
     assert "ACH1" in json.loads(done.stdout)["error"]["message"]  # type: ignore[attr-defined]
     assert cli("payment", "settle", "C3", "ACH1").exit_code == 0
     assert credits(cli) == []  # the ACH paid INV-12; nothing turned into credit
+
+
+def test_a_distribution_skips_what_a_pending_ach_will_pay(cli: LedgerCli) -> None:
+    assert cli("invoice", "issue", "C3", "INV-13", "--amount", "10.00", "--date", "2026-09-02", "--due",
+               "2026-10-01").exit_code == 0
+    submit(cli, "ACH1", "25.00", "ach", "--invoice", "INV-12=25.00")
+    done = submit(cli, "CARD3", "25.00", "card", "--distribute")
+    assert done.exit_code == 0  # type: ignore[attr-defined]
+    assert cli("payment", "settle", "C3", "ACH1").exit_code == 0
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    assert {i["id"]: i["status"] for i in shown["invoices"]} == {"INV-12": "paid", "INV-13": "paid"}
+    assert credits(cli) == [("CARD3-CR", "15.00")]  # the card's rest, never the ACH
+
+
+def test_open_credits_are_not_spent_on_what_a_pending_ach_will_pay(cli: LedgerCli) -> None:
+    assert cli("invoice", "issue", "C3", "INV-13", "--amount", "10.00", "--date", "2026-09-02", "--due",
+               "2026-10-01").exit_code == 0
+    submit(cli, "ACH1", "25.00", "ach", "--invoice", "INV-12=25.00")
+    assert cli("credit", "issue", "C3", "CM1", "--amount", "5.00").exit_code == 0
+    submit(cli, "CARD3", "5.00", "card", "--distribute")
+    assert cli("payment", "settle", "C3", "ACH1").exit_code == 0
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    assert {i["id"]: i["status"] for i in shown["invoices"]} == {"INV-12": "paid", "INV-13": "paid"}
+    assert credits(cli) == []
