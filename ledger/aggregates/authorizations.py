@@ -23,19 +23,22 @@ AUTHORIZATION_TTL = timedelta(days=29)
 
 
 def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field: str = "amount",
-                      held: int = 0) -> None:
-    """A hold never covers more than the order's balance due less what its other live holds (``held``) will pay
-    (the excess could only be captured into a credit); a reauthorization covers at least all of the balance due
-    (seed 004: the card "will be authorized for the new amount")."""
+                      held: int = 0, pending: int = 0) -> None:
+    """A hold never covers more than the order's balance due less what its other live holds (``held``) and the
+    pending payments on it (``pending``, issue 14) will pay (the excess could only be captured into a credit); a
+    reauthorization covers at least all of the balance due (seed 004: the card "will be authorized for the new
+    amount")."""
     if amount <= 0:
         raise PolicyViolation("a hold must be for a positive amount", field=field, code="amount_not_positive")
     if reauthorization and amount < order.open:
         raise PolicyViolation(f"order {order.id} has more than that due; reauthorize its balance due",
                               field=field, code="below_amount_due")
     check_amount(amount, field)
-    if not reauthorization and amount > order.open - held:
+    if not reauthorization and amount > order.open - held - pending:
+        beyond = [f"{what} ({value})" for what, value in (("live holds", held), ("pending payments", pending))
+                  if value]
         raise PolicyViolation(f"more than the balance due on order {order.id}"
-                              + (f" beyond its live holds ({held})" if held else ""), field=field,
+                              + (f" beyond its {' and '.join(beyond)}" if beyond else ""), field=field,
                               code="exceeds_amount_due")
 
 
@@ -43,7 +46,8 @@ class AuthorizationDecisions(PaymentDecisions):
     def check_authorization(self, *, authorization: str, order: str, amount: int, at: datetime,
                             placed: bool = False, cart: str | None = None, cart_token_hash: str = "") -> None:
         """Refuse before the gateway is asked: the order's first cart link, when named (:func:`check_cart`), a new
-        id, on an open order, for no more than its balance due less the live holds on it at ``at``. ``placed``: the
+        id, on an open order, for no more than its balance due less the live holds on it at ``at`` and its pending
+        payments (none left: ``pending_payment``, naming them). ``placed``: the
         gateway placed this hold already (an earlier attempt whose answer was lost), so what other writers changed
         since (payments, other holds) no longer limits it. A cart's checkout holds the order's balance due, no less
         (``cart_mismatch``)."""
@@ -54,9 +58,12 @@ class AuthorizationDecisions(PaymentDecisions):
                            code="duplicate_id")
         found = self.open_order(order, field="order")
         try:
-            check_hold_amount(found, amount, reauthorization=False, held=amount_due.held_for(self.state, order, at))
+            check_hold_amount(found, amount, reauthorization=False, held=amount_due.held_for(self.state, order, at),
+                              pending=sum(paying for _, paying in self.state.pending_on("order", order)))
         except PolicyViolation as error:  # exceeds_amount_due is checked last: the request's own checks stand
             if not (placed and error.code == "exceeds_amount_due"):
+                if error.code == "exceeds_amount_due":  # an order pending payments cover names them
+                    amount_due.check_not_covered(self.state, "order", order, "order")
                 raise
         if cart is not None and amount < found.open:  # the link's holder approves the cart's amount, no less
             raise PolicyViolation(f"the cart link holds {found.open}, not {amount}", field="amount",
@@ -150,8 +157,9 @@ class AuthorizationDecisions(PaymentDecisions):
                               cart: str | None = None, cart_token_hash: str = "") -> Order:
         """Refuse before the gateway is asked: the hold's cart link, when named (:func:`check_cart`), a hold that
         can be reauthorized, a new id, an order with money still due (a cart checked out after the order was paid
-        by other means is never charged), the balance due (a cart's checkout holds the cart's amount, no other). A
-        CSR reauthorizing by phone names no cart."""
+        by other means, or once pending payments cover it, is never charged: ``order_paid``, ``pending_payment``),
+        the balance due (a cart's checkout holds the cart's amount, no other). A CSR reauthorizing by phone names no
+        cart."""
         if cart is not None:
             check_cart(self.state, cart, cart_token_hash, checkout=new_authorization, authorization=authorization)
         found = self.reauthorizable(authorization)
@@ -161,6 +169,7 @@ class AuthorizationDecisions(PaymentDecisions):
         due = self.checkout_amount(authorization)
         if due == 0:
             raise Conflict(f"order {found.id} has nothing left to pay", field="authorization", code="order_paid")
+        amount_due.check_not_covered(self.state, "order", found.id, "authorization")
         check_hold_amount(found, amount, reauthorization=True)
         if cart is not None and amount != due:  # the link's holder approves the cart's amount, no other
             raise PolicyViolation(f"the cart link holds {due}, not {amount}", field="amount", code="cart_mismatch")

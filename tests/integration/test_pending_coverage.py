@@ -75,3 +75,26 @@ def test_open_credits_are_not_spent_on_what_a_pending_ach_will_pay(cli: LedgerCl
     shown = json.loads(cli("--json", "account", "show", "C3").stdout)
     assert {i["id"]: i["status"] for i in shown["invoices"]} == {"INV-12": "paid", "INV-13": "paid"}
     assert credits(cli) == []
+
+
+def test_a_hold_counts_the_pending_payments_on_its_order(cli: LedgerCli) -> None:
+    for order in ("O", "P"):
+        assert cli("order", "place", "C3", order, "--amount", "50.00").exit_code == 0
+    submit(cli, "ACH1", "50.00", "ach", "--order", "O=50.00")
+    done = cli("--json", "auth", "create", "C3", "H1", "--order", "O", "--amount", "50.00", "--token", "tok_visa")
+    assert refusal(done) == (2, "pending_payment", "order")
+    assert "ACH1" in json.loads(done.stdout)["error"]["message"]
+    submit(cli, "ACH2", "30.00", "ach", "--order", "P=30.00")
+    done = cli("--json", "auth", "create", "C3", "H2", "--order", "P", "--amount", "50.00", "--token", "tok_visa")
+    assert refusal(done) == (2, "exceeds_amount_due", "amount")
+    done = cli("--json", "auth", "create", "C3", "H2", "--order", "P", "--amount", "20.00", "--token", "tok_visa")
+    assert done.exit_code == 0, done.output
+
+
+def test_a_hold_on_an_order_a_pending_ach_then_covered_is_not_reauthorized(cli: LedgerCli) -> None:
+    assert cli("order", "place", "C3", "O", "--amount", "50.00").exit_code == 0
+    assert cli("auth", "create", "C3", "H1", "--order", "O", "--amount", "50.00", "--token",
+               "tok_visa").exit_code == 0
+    submit(cli, "ACH1", "50.00", "ach", "--order", "O=50.00")
+    done = cli("--json", "auth", "reauthorize", "C3", "H1", "H2", "--token", "tok_visa")
+    assert refusal(done) == (2, "pending_payment", "authorization")
