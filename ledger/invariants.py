@@ -141,8 +141,8 @@ class InvariantChecker:
             totals[s.currency]["order_deposits"] += sum(o.paid for o in s.orders.values())
             for c in s.credits.values():
                 if c.remaining < 0 or c.remaining > c.amount:
-                    found.append(f"account {s.account_id} credit {c.id} remaining {c.remaining} of {c.amount} "
-                                 f"(minor units of {s.currency})")
+                    found.append(f"account {s.account_id} credit {c.id} remaining {_cash(c.remaining, s.currency)} "
+                                 f"of {_cash(c.amount, s.currency)}")
         for currency in sorted(set(totals) | set(self.journal.trial_balances())):
             tb = self.journal.trial_balance(currency)
             held = totals[currency]
@@ -164,7 +164,7 @@ class InvariantChecker:
 
 def _cash(minor: int, currency: str) -> str:
     """An amount as finance reads it: ``150.00 USD``."""
-    return f"{format_amount(minor, currency)} {currency}"
+    return format_amount(minor, currency, with_currency=True)
 
 
 def violations(events: Iterable[Event]) -> list[str]:

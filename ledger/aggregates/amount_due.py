@@ -44,9 +44,9 @@ def check_exact_lines(state: AccountState, lines: Sequence[Line]) -> None:
         return
     for line, (kind, target_id, gross) in zip(lines, due, strict=True):
         if line.amount not in (gross, net[(kind, target_id)]):
-            raise PolicyViolation(f"pay exactly the amount due on {target_id} ({gross}, or "
-                                  f"{net[(kind, target_id)]} after open credits)", field=f"{kind}s.{target_id}",
-                                  code="exact_amount_required")
+            raise PolicyViolation(f"pay exactly the amount due on {target_id} ({state.money(gross)}, or "
+                                  f"{state.money(net[(kind, target_id)])} after open credits)",
+                                  field=f"{kind}s.{target_id}", code="exact_amount_required")
     raise PolicyViolation("pay every line gross, or every line net of open credits", field="allocations",
                           code="exact_amount_required")
 
@@ -56,8 +56,8 @@ def check_exact_balance(state: AccountState, amount: int) -> None:
     due = max(sum(amount for *_, amount in uncovered_invoices(state)) - state.pending_unplanned(), 0)
     net = max(due - sum(remaining for _, remaining in spendable_credits(state)), 0)
     if amount not in (due, net):
-        raise PolicyViolation(f"pay exactly the balance due ({due}, or {net} after open credits)", field="amount",
-                              code="exact_amount_required")
+        raise PolicyViolation(f"pay exactly the balance due ({state.money(due)}, or {state.money(net)} after open "
+                              "credits)", field="amount", code="exact_amount_required")
 
 
 def uncovered_invoices(state: AccountState) -> list[allocation.OpenItem]:

@@ -40,7 +40,7 @@ class OrderDecisions(CreditDecisions):
         """Record an order from the web, POS, phone or a CSR, with its line items."""
         if order in self.state.orders:
             raise Conflict(f"order {order} already exists", field="order", code="duplicate_id")
-        check_amount(amount)
+        check_amount(amount, self.state.currency)
         check_owed(self.state, amount)
         return self.trigger(ctx, ev.OrderPlaced, order_id=order, amount=amount, channel=channel,
                             description=description, items=items)
@@ -53,7 +53,7 @@ class OrderDecisions(CreditDecisions):
                                   code="below_paid")
         if new_amount == found.amount:
             raise Conflict("the order already has this price", field="amount", code="no_change")
-        check_amount(new_amount)
+        check_amount(new_amount, self.state.currency)
         check_owed(self.state, new_amount - found.amount)
         return self.trigger(ctx, ev.OrderPriceChanged, order_id=order, old_amount=found.amount,
                             new_amount=new_amount)
@@ -86,7 +86,7 @@ class OrderDecisions(CreditDecisions):
         if amount < old.paid:
             raise PolicyViolation("the new order is below what was already paid", field="amount",
                                   code="below_paid")
-        check_amount(amount)
+        check_amount(amount, self.state.currency)
         check_owed(self.state, amount - old.amount)
         moved = self.release_target(ctx, "order", order, reason="order replaced", into=new_order)
         event = self.trigger(ctx, ev.OrderReplaced, old_order_id=order, new_order_id=new_order,

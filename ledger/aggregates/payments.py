@@ -34,7 +34,7 @@ class PaymentDecisions(CreditDecisions):
         """
         if payment in self.state.payments:
             raise Conflict(f"payment {payment} already exists", field="payment", code="duplicate_id")
-        check_amount(amount)
+        check_amount(amount, self.state.currency)
         check_credit(self.state, amount)  # what it does not pay becomes credit
         if instruction.mode == "explicit":
             if not instruction.lines:

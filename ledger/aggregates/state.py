@@ -13,6 +13,7 @@ from datetime import date, datetime
 import msgspec
 
 from ledger.aggregates.events.payments import Instruction, Line, TargetKind
+from ledger.money import format_amount
 
 
 class Invoice(msgspec.Struct, gc=False, array_like=True):
@@ -244,6 +245,11 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
         oldest first, when they settle: it counts against the balance as a whole."""
         return sum(payment.amount for payment_id in self.pending_payments
                    if (payment := self.payments[payment_id]).instruction.mode == "distribute" and not payment.planned)
+
+    def money(self, minor: int) -> str:
+        """An amount of the account's currency as a message a person reads states it ("75.00 USD"), never in
+        minor units."""
+        return format_amount(minor, self.currency, with_currency=True)
 
     @property
     def balance(self) -> int:

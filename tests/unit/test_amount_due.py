@@ -13,7 +13,7 @@ import pytest
 from ledger.aggregates import Account
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
-from ledger.errors import Conflict, PolicyViolation
+from ledger.errors import Conflict, PolicyViolation, ValidationError
 from tests.unit.test_account_payments import CTX, account_with_invoices, pay
 
 
@@ -117,3 +117,26 @@ def test_a_pending_distribution_pays_what_it_planned_when_it_settles() -> None:
     account.settle_payment(CTX, payment="ACH1")
     applied = [(e.target_id, e.amount) for e in account.collect_events() if isinstance(e, ev.PaymentApplied)]
     assert applied == [("INV-2", 2000)]
+
+
+def test_refusals_state_amounts_as_decimals_with_their_currency() -> None:
+    account = account_with_invoices(7500)
+    account.issue_credit(CTX, credit="CM1", amount=5500, reference="goodwill")
+    account.collect_events()
+    with pytest.raises(PolicyViolation) as refused:
+        account.check_payment(payment="P1", amount=5000, instruction=exact(("invoice", "INV-1", 5000)))
+    assert str(refused.value) == "pay exactly the amount due on INV-1 (75.00 USD, or 20.00 USD after open credits)"
+    with pytest.raises(PolicyViolation) as refused:
+        account.check_payment(payment="P1", amount=5000, instruction=Instruction("distribute", exact=True))
+    assert str(refused.value) == "pay exactly the balance due (75.00 USD, or 20.00 USD after open credits)"
+    account.place_order(CTX, order="O1", amount=5000)
+    pay(account, "ACH1", 1000, Instruction("explicit", (Line("order", "O1", 1000),)), method="ach", status="pending")
+    account.authorize_card(CTX, authorization="A1", order="O1", amount=2000, token="tok_visa", transaction_id="t1")
+    with pytest.raises(PolicyViolation) as refused:
+        account.authorize_card(CTX, authorization="A2", order="O1", amount=3000, token="tok_visa",
+                               transaction_id="t2")
+    assert str(refused.value) == ("more than the balance due on order O1 beyond its live holds (20.00 USD) and "
+                                  "pending payments (10.00 USD)")
+    with pytest.raises(ValidationError) as too_large:
+        account.issue_credit(CTX, credit="CM2", amount=10**13 + 1, reference="typo")
+    assert str(too_large.value) == "an amount may be at most 100000000000.00 USD"
