@@ -40,7 +40,9 @@ class AccountsProjection(Projection):
     #: 5: the balances' sums in two 32-bit halves, exact past 2**63 (issue 15).
     #: 6: orders keep their line items (JSON).
     #: 7: a card held for an order takes it off manual processing, whoever placed the hold (a CSR by phone).
-    version = 7
+    #: 8: a payment keeps what it will pay (``covers``, JSON lines: its explicit lines, or what a pending
+    #:    distribution planned), so the Pay Now list says what is pending on each invoice and order (issue 14).
+    version = 8
     layout = LAYOUT
 
     def __init__(self) -> None:
@@ -128,7 +130,8 @@ class AccountsProjection(Projection):
     def _(self, e: ev.PaymentSubmitted, db: sqlite3.Connection, meta: Meta) -> None:
         self.payments.insert((meta.account, e.payment_id), account=meta.account, id=e.payment_id,
                              submitted_at=meta.at, method=e.method, amount=e.amount, status="pending",
-                             transaction_id=e.transaction_id, refunded=0)
+                             transaction_id=e.transaction_id, refunded=0,
+                             covers=msgspec.json.encode((*e.instruction.lines, *e.planned)).decode())
 
     @apply.register
     def _(self, e: ev.PaymentSettled, db: sqlite3.Connection, meta: Meta) -> None:

@@ -98,3 +98,18 @@ def test_a_hold_on_an_order_a_pending_ach_then_covered_is_not_reauthorized(cli: 
     submit(cli, "ACH1", "50.00", "ach", "--order", "O=50.00")
     done = cli("--json", "auth", "reauthorize", "C3", "H1", "H2", "--token", "tok_visa")
     assert refusal(done) == (2, "pending_payment", "authorization")
+
+
+def test_the_pay_now_list_says_what_is_pending_on_an_open_invoice_or_order(cli: LedgerCli) -> None:
+    assert cli("invoice", "issue", "C3", "INV-13", "--amount", "10.00", "--date", "2026-09-02", "--due",
+               "2026-10-01").exit_code == 0
+    assert cli("order", "place", "C3", "O", "--amount", "50.00").exit_code == 0
+    submit(cli, "ACH1", "30.00", "ach", "--distribute")  # plans INV-12 25.00, INV-13 5.00
+    submit(cli, "ACH2", "20.00", "ach", "--order", "O=20.00")
+    rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
+    assert [(r["id"], r["open"], r["pending"]) for r in rows] == [("INV-12", "25.00", "25.00"),
+                                                               ("INV-13", "10.00", "5.00"),
+                                                               ("O", "50.00", "20.00")]
+    assert cli("payment", "settle", "C3", "ACH1").exit_code == 0
+    rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
+    assert [(r["id"], r["open"], r["pending"]) for r in rows] == [("INV-13", "5.00", "0.00"), ("O", "50.00", "20.00")]
