@@ -125,6 +125,7 @@ class AuthorizationDecisions(PaymentDecisions):
         """Send (or re-trigger) the cart link for ``new_amount`` (the new price's balance due; by default the
         order's balance due, after a price change recorded on the order)."""
         found = self.reauthorizable(authorization)
+        amount_due.check_not_covered(self.state, "order", found.id, "authorization")
         if new_amount is not None:
             check_hold_amount(self.state, found, new_amount, reauthorization=True)
         return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization,

@@ -6,6 +6,7 @@ cancelled and linked to its successor, its money moving along.
 
 from __future__ import annotations
 
+from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
 from ledger.aggregates.limits import check_amount, check_owed
@@ -60,10 +61,12 @@ class OrderDecisions(CreditDecisions):
 
     def request_cart(self, ctx: ev.Context, *, order: str, cart_id: str, cart_token_hash: str) -> ev.CartRequested:
         """Send the cart link for an open order's balance due when it has no live hold (seed 004: "EVERY time
-        you have a zero dollar price quote"); a hold's cart is sent again with ``request_reauthorization``."""
+        you have a zero dollar price quote") and pending payments do not cover it (``pending_payment``); a hold's
+        cart is sent again with ``request_reauthorization``."""
         found = self.open_order(order, field="order")
         if found.open == 0:
             raise PolicyViolation(f"order {order} has nothing due", field="order", code="nothing_due")
+        amount_due.check_not_covered(self.state, "order", order, "order")
         for auth in self.state.authorizations.values():
             if auth.order_id == order and auth.status in LIVE_HOLDS:
                 raise Conflict(f"order {order} has hold {auth.id}: send its cart (auth request-reauth)",

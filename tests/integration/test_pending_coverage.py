@@ -113,3 +113,14 @@ def test_the_pay_now_list_says_what_is_pending_on_an_open_invoice_or_order(cli: 
     assert cli("payment", "settle", "C3", "ACH1").exit_code == 0
     rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
     assert [(r["id"], r["open"], r["pending"]) for r in rows] == [("INV-13", "5.00", "0.00"), ("O", "50.00", "20.00")]
+
+
+def test_no_cart_link_is_sent_for_an_order_a_pending_ach_covers(cli: LedgerCli) -> None:
+    for order in ("O", "Q"):
+        assert cli("order", "place", "C3", order, "--amount", "50.00").exit_code == 0
+    assert cli("auth", "create", "C3", "H1", "--order", "O", "--amount", "50.00", "--token",
+               "tok_visa").exit_code == 0
+    submit(cli, "ACH1", "50.00", "ach", "--order", "O=50.00")
+    submit(cli, "ACH2", "50.00", "ach", "--order", "Q=50.00")
+    assert refusal(cli("--json", "auth", "request-reauth", "C3", "H1")) == (2, "pending_payment", "authorization")
+    assert refusal(cli("--json", "order", "send-cart", "C3", "Q")) == (2, "pending_payment", "order")
