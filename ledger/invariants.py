@@ -14,6 +14,7 @@ from uuid import UUID
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.account import Account
+from ledger.aggregates.amount_due import amount_due
 from ledger.aggregates.events.base import Event
 from ledger.double_entry import Journal
 from ledger.money import format_amount
@@ -67,12 +68,16 @@ class InvariantChecker:
                     self.violations.append(f"{who} invoice {inv.id} paid {cash(inv.paid)} of {cash(inv.total)}")
 
     def _check_before(self, event: Event) -> None:
-        """Oldest first: a distributed application may not skip an older open invoice."""
+        """Oldest first: a distributed application may not skip an older invoice with money due beyond what pending
+        payments will pay (issue 14), unless it pays what the payment planned while it was pending."""
         if isinstance(event, ev.PaymentApplied) and event.distributed and event.target_kind == "invoice":
             state = self.accounts[event.originator_id].state
             target = state.invoices[event.target_id]
+            if any(line.target_id == target.id for line in state.payments[event.payment_id].planned):
+                return
             for inv in state.invoices.values():
-                if inv.open > 0 and (inv.issued_on, inv.sequence) < (target.issued_on, target.sequence):
+                older = (inv.issued_on, inv.sequence) < (target.issued_on, target.sequence)
+                if older and amount_due(state, "invoice", inv.id) > 0:
                     self.violations.append(f"{event.payment_id} paid {target.id} while older {inv.id} was open")
 
     def _track_payment(self, e: Event) -> None:
@@ -136,8 +141,8 @@ class InvariantChecker:
             totals[s.currency]["order_deposits"] += sum(o.paid for o in s.orders.values())
             for c in s.credits.values():
                 if c.remaining < 0 or c.remaining > c.amount:
-                    found.append(f"account {s.account_id} credit {c.id} remaining {c.remaining} of {c.amount} "
-                                 f"(minor units of {s.currency})")
+                    found.append(f"account {s.account_id} credit {c.id} remaining {_cash(c.remaining, s.currency)} "
+                                 f"of {_cash(c.amount, s.currency)}")
         for currency in sorted(set(totals) | set(self.journal.trial_balances())):
             tb = self.journal.trial_balance(currency)
             held = totals[currency]
@@ -159,7 +164,7 @@ class InvariantChecker:
 
 def _cash(minor: int, currency: str) -> str:
     """An amount as finance reads it: ``150.00 USD``."""
-    return f"{format_amount(minor, currency)} {currency}"
+    return format_amount(minor, currency, with_currency=True)
 
 
 def violations(events: Iterable[Event]) -> list[str]:

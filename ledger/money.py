@@ -68,11 +68,11 @@ def parse_amount(text: object, currency: str, field: str = "amount", *, allow_ze
     return units
 
 
-def format_amount(minor: int, currency: str) -> str:
-    """Format minor units as a decimal string with the currency's decimals ("110.00")."""
+def format_amount(minor: int, currency: str, *, with_currency: bool = False) -> str:
+    """Format minor units as a decimal string with the currency's decimals ("110.00"); ``with_currency``: as a
+    person reads it in a message, "110.00 USD"."""
     exponent = CURRENCY_EXPONENTS[currency]
     sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**exponent)
-    if exponent == 0:
-        return f"{sign}{whole}"
-    return f"{sign}{whole}.{frac:0{exponent}d}"
+    text = f"{sign}{whole}" if exponent == 0 else f"{sign}{whole}.{frac:0{exponent}d}"
+    return f"{text} {currency}" if with_currency else text

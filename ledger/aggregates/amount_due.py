@@ -44,20 +44,33 @@ def check_exact_lines(state: AccountState, lines: Sequence[Line]) -> None:
         return
     for line, (kind, target_id, gross) in zip(lines, due, strict=True):
         if line.amount not in (gross, net[(kind, target_id)]):
-            raise PolicyViolation(f"pay exactly the amount due on {target_id} ({gross}, or "
-                                  f"{net[(kind, target_id)]} after open credits)", field=f"{kind}s.{target_id}",
-                                  code="exact_amount_required")
+            raise PolicyViolation(f"pay exactly the amount due on {target_id} ({state.money(gross)}, or "
+                                  f"{state.money(net[(kind, target_id)])} after open credits)",
+                                  field=f"{kind}s.{target_id}", code="exact_amount_required")
     raise PolicyViolation("pay every line gross, or every line net of open credits", field="allocations",
                           code="exact_amount_required")
 
 
 def check_exact_balance(state: AccountState, amount: int) -> None:
     """A distributed payment pays exactly the balance due (less pending payments), gross or net of credits."""
-    due = max(state.balance - state.pending_on_invoices(), 0)
+    due = max(sum(amount for *_, amount in uncovered_invoices(state)) - state.pending_unplanned(), 0)
     net = max(due - sum(remaining for _, remaining in spendable_credits(state)), 0)
     if amount not in (due, net):
-        raise PolicyViolation(f"pay exactly the balance due ({due}, or {net} after open credits)", field="amount",
-                              code="exact_amount_required")
+        raise PolicyViolation(f"pay exactly the balance due ({state.money(due)}, or {state.money(net)} after open "
+                              "credits)", field="amount", code="exact_amount_required")
+
+
+def uncovered_invoices(state: AccountState) -> list[allocation.OpenItem]:
+    """The open invoices, oldest first, each with what pending payments leave due on it (none: left out)."""
+    due: list[allocation.OpenItem] = [("invoice", invoice.id, amount_due(state, "invoice", invoice.id))
+                                      for invoice in state.open_invoices()]
+    return [item for item in due if item[2] > 0]
+
+
+def plan(state: AccountState, amount: int) -> tuple[Line, ...]:
+    """What a distribution of ``amount`` left pending will pay: the invoices oldest first, skipping what other
+    pending payments cover (issue 14: until it settles, what it plans to pay is covered)."""
+    return allocation.distribute(amount, uncovered_invoices(state)).lines
 
 
 def spendable_credits(state: AccountState) -> list[tuple[str, int]]:

@@ -17,27 +17,30 @@ from ledger.aggregates.events.authorizations import HoldMethod
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.limits import check_amount
 from ledger.aggregates.payments import OVERTAKEN, PaymentDecisions
-from ledger.aggregates.state import LIVE_HOLDS, Authorization, Order
+from ledger.aggregates.state import LIVE_HOLDS, AccountState, Authorization, Order
 from ledger.errors import Conflict, Expired, LedgerError, NotFound, PolicyViolation
 
 #: Seed 004: "That authorization is good for 29 days."
 AUTHORIZATION_TTL = timedelta(days=29)
 
 
-def check_hold_amount(order: Order, amount: int, *, reauthorization: bool, field: str = "amount",
-                      held: int = 0) -> None:
-    """A hold never covers more than the order's balance due less what its other live holds (``held``) will pay
-    (the excess could only be captured into a credit); a reauthorization covers at least all of the balance due
-    (seed 004: the card "will be authorized for the new amount")."""
+def check_hold_amount(state: AccountState, order: Order, amount: int, *, reauthorization: bool,
+                      field: str = "amount", held: int = 0, pending: int = 0) -> None:
+    """A hold never covers more than the order's balance due less what its other live holds (``held``) and the
+    pending payments on it (``pending``, issue 14) will pay (the excess could only be captured into a credit); a
+    reauthorization covers at least all of the balance due (seed 004: the card "will be authorized for the new
+    amount")."""
     if amount <= 0:
         raise PolicyViolation("a hold must be for a positive amount", field=field, code="amount_not_positive")
     if reauthorization and amount < order.open:
         raise PolicyViolation(f"order {order.id} has more than that due; reauthorize its balance due",
                               field=field, code="below_amount_due")
-    check_amount(amount, field)
-    if not reauthorization and amount > order.open - held:
+    check_amount(amount, state.currency, field)
+    if not reauthorization and amount > order.open - held - pending:
+        beyond = [f"{what} ({state.money(value)})"
+                  for what, value in (("live holds", held), ("pending payments", pending)) if value]
         raise PolicyViolation(f"more than the balance due on order {order.id}"
-                              + (f" beyond its live holds ({held})" if held else ""), field=field,
+                              + (f" beyond its {' and '.join(beyond)}" if beyond else ""), field=field,
                               code="exceeds_amount_due")
 
 
@@ -45,7 +48,8 @@ class AuthorizationDecisions(PaymentDecisions):
     def check_authorization(self, *, authorization: str, order: str, amount: int, at: datetime,
                             placed: bool = False, cart: str | None = None, cart_token_hash: str = "") -> None:
         """Refuse before the gateway is asked: the order's first cart link, when named (:func:`check_cart`), a new
-        id, on an open order, for no more than its balance due less the live holds on it at ``at``. ``placed``: the
+        id, on an open order, for no more than its balance due less the live holds on it at ``at`` and its pending
+        payments (none left: ``pending_payment``, naming them). ``placed``: the
         gateway placed this hold already (an earlier attempt whose answer was lost), so what other writers changed
         since (payments, other holds) no longer limits it. A cart's checkout holds the order's balance due, no less
         (``cart_mismatch``)."""
@@ -56,12 +60,17 @@ class AuthorizationDecisions(PaymentDecisions):
                            code="duplicate_id")
         found = self.open_order(order, field="order")
         try:
-            check_hold_amount(found, amount, reauthorization=False, held=amount_due.held_for(self.state, order, at))
+            check_hold_amount(self.state, found, amount, reauthorization=False,
+                              held=amount_due.held_for(self.state, order, at),
+                              pending=sum(paying for _, paying in self.state.pending_on("order", order)))
         except PolicyViolation as error:  # exceeds_amount_due is checked last: the request's own checks stand
             if not (placed and error.code == "exceeds_amount_due"):
+                if error.code == "exceeds_amount_due":  # an order pending payments cover names them
+                    amount_due.check_not_covered(self.state, "order", order, "order")
                 raise
         if cart is not None and amount < found.open:  # the link's holder approves the cart's amount, no less
-            raise PolicyViolation(f"the cart link holds {found.open}, not {amount}", field="amount",
+            raise PolicyViolation(f"the cart link holds {self.state.money(found.open)}, not {self.state.money(amount)}",
+                                  field="amount",
                                   code="cart_mismatch")
 
     def authorize_card(self, ctx: ev.Context, *, authorization: str, order: str, amount: int, token: str,
@@ -121,8 +130,9 @@ class AuthorizationDecisions(PaymentDecisions):
         """Send (or re-trigger) the cart link for ``new_amount`` (the new price's balance due; by default the
         order's balance due, after a price change recorded on the order)."""
         found = self.reauthorizable(authorization)
+        amount_due.check_not_covered(self.state, "order", found.id, "authorization")
         if new_amount is not None:
-            check_hold_amount(found, new_amount, reauthorization=True)
+            check_hold_amount(self.state, found, new_amount, reauthorization=True)
         return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization,
                             order_id=found.id, new_amount=new_amount or found.open, cart_id=cart_id,
                             cart_token_hash=cart_token_hash)
@@ -157,8 +167,9 @@ class AuthorizationDecisions(PaymentDecisions):
                               cart: str | None = None, cart_token_hash: str = "") -> Order:
         """Refuse before the gateway is asked: the hold's cart link, when named (:func:`check_cart`), a hold that
         can be reauthorized, a new id, an order with money still due (a cart checked out after the order was paid
-        by other means is never charged), the balance due (a cart's checkout holds the cart's amount, no other). A
-        CSR reauthorizing by phone names no cart."""
+        by other means, or once pending payments cover it, is never charged: ``order_paid``, ``pending_payment``),
+        the balance due (a cart's checkout holds the cart's amount, no other). A CSR reauthorizing by phone names no
+        cart."""
         if cart is not None:
             check_cart(self.state, cart, cart_token_hash, checkout=new_authorization, authorization=authorization)
         found = self.reauthorizable(authorization)
@@ -168,9 +179,11 @@ class AuthorizationDecisions(PaymentDecisions):
         due = self.checkout_amount(authorization)
         if due == 0:
             raise Conflict(f"order {found.id} has nothing left to pay", field="authorization", code="order_paid")
-        check_hold_amount(found, amount, reauthorization=True)
+        amount_due.check_not_covered(self.state, "order", found.id, "authorization")
+        check_hold_amount(self.state, found, amount, reauthorization=True)
         if cart is not None and amount != due:  # the link's holder approves the cart's amount, no other
-            raise PolicyViolation(f"the cart link holds {due}, not {amount}", field="amount", code="cart_mismatch")
+            raise PolicyViolation(f"the cart link holds {self.state.money(due)}, not {self.state.money(amount)}",
+                                  field="amount", code="cart_mismatch")
         return found
 
     def checkout_amount(self, authorization: str) -> int:

@@ -19,7 +19,7 @@ class CreditDecisions(TargetDecisions):
         """A credit memo: money the customer may spend on any invoice (applied automatically with payments)."""
         if credit in self.state.credits:
             raise Conflict(f"credit {credit} already exists", field="credit", code="duplicate_id")
-        check_amount(amount)
+        check_amount(amount, self.state.currency)
         check_credit(self.state, amount)
         return self.trigger(ctx, ev.CreditIssued, credit_id=credit, amount=amount, kind="memo",
                             reference=reference)

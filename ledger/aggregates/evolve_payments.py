@@ -43,7 +43,7 @@ def _(event: ev.PaymentSubmitted, state: AccountState) -> None:
     state.payments[event.payment_id] = Payment(
         id=event.payment_id, amount=event.amount, method=event.method, token=event.token,
         transaction_id=event.transaction_id, submitted_at=event.timestamp, idempotency_key=event.idempotency_key,
-        request_hash=event.request_hash, instruction=event.instruction, source=event.source,
+        request_hash=event.request_hash, instruction=event.instruction, source=event.source, planned=event.planned,
     )
     remember(state, event.idempotency_key, event.request_hash, event.payment_id)
     state.pending_payments.append(event.payment_id)

@@ -22,7 +22,7 @@ class InvoiceDecisions(CreditDecisions):
         moves onto the invoice, so the customer never owes the same goods twice."""
         if invoice in self.state.invoices:
             raise Conflict(f"invoice {invoice} already exists", field="invoice", code="duplicate_id")
-        check_amount(total)
+        check_amount(total, self.state.currency)
         check_owed(self.state, total - (0 if order is None else self.state.open_amount("order", order)))
         if due_on < issued_on:
             raise ValidationError("the due date is before the invoice date", field="due", code="due_before_date")
@@ -55,7 +55,7 @@ class InvoiceDecisions(CreditDecisions):
                                   code="below_paid")
         if new_total == found.total:
             raise Conflict("the invoice already has this total", field="amount", code="no_change")
-        check_amount(new_total)
+        check_amount(new_total, self.state.currency)
         check_owed(self.state, new_total - found.total)
         return self.trigger(ctx, ev.InvoiceAdjusted, invoice_id=invoice, old_total=found.total,
                             new_total=new_total, reason=reason)

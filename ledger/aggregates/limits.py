@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from ledger.aggregates.state import AccountState
 from ledger.errors import PolicyViolation, ValidationError
-from ledger.money import MAX_AMOUNT, MAX_BALANCE
+from ledger.money import MAX_AMOUNT, MAX_BALANCE, format_amount
 
 __all__ = ["MAX_AMOUNT", "MAX_BALANCE", "check_amount", "check_credit", "check_owed"]
 
 
-def check_amount(amount: int, field: str = "amount") -> int:
-    """``amount`` if it is at most :data:`MAX_AMOUNT`."""
+def check_amount(amount: int, currency: str, field: str = "amount") -> int:
+    """``amount`` (of ``currency``) if it is at most :data:`MAX_AMOUNT`."""
     if amount > MAX_AMOUNT:
-        raise ValidationError(f"an amount may be at most {MAX_AMOUNT} minor units", field=field,
-                              code="amount_too_large")
+        raise ValidationError(f"an amount may be at most {format_amount(MAX_AMOUNT, currency, with_currency=True)}",
+                              field=field, code="amount_too_large")
     return amount
 
 
@@ -32,12 +32,12 @@ def owed(state: AccountState) -> int:
 def check_owed(state: AccountState, more: int, field: str = "amount") -> None:
     """Refuse to make the account owe ``more`` when that takes it past :data:`MAX_BALANCE`."""
     if more > 0 and owed(state) + more > MAX_BALANCE:
-        raise PolicyViolation(f"the account would owe more than {MAX_BALANCE} minor units", field=field,
+        raise PolicyViolation(f"the account would owe more than {state.money(MAX_BALANCE)}", field=field,
                               code="balance_limit")
 
 
 def check_credit(state: AccountState, more: int, field: str = "amount") -> None:
     """Refuse to give the account ``more`` open credit when that takes it past :data:`MAX_BALANCE`."""
     if more > 0 and state.credit_balance + more > MAX_BALANCE:
-        raise PolicyViolation(f"the account would hold more than {MAX_BALANCE} minor units of credit",
+        raise PolicyViolation(f"the account would hold more than {state.money(MAX_BALANCE)} of credit",
                               field=field, code="balance_limit")

@@ -6,6 +6,7 @@ cancelled and linked to its successor, its money moving along.
 
 from __future__ import annotations
 
+from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
 from ledger.aggregates.limits import check_amount, check_owed
@@ -40,7 +41,7 @@ class OrderDecisions(CreditDecisions):
         """Record an order from the web, POS, phone or a CSR, with its line items."""
         if order in self.state.orders:
             raise Conflict(f"order {order} already exists", field="order", code="duplicate_id")
-        check_amount(amount)
+        check_amount(amount, self.state.currency)
         check_owed(self.state, amount)
         return self.trigger(ctx, ev.OrderPlaced, order_id=order, amount=amount, channel=channel,
                             description=description, items=items)
@@ -53,17 +54,19 @@ class OrderDecisions(CreditDecisions):
                                   code="below_paid")
         if new_amount == found.amount:
             raise Conflict("the order already has this price", field="amount", code="no_change")
-        check_amount(new_amount)
+        check_amount(new_amount, self.state.currency)
         check_owed(self.state, new_amount - found.amount)
         return self.trigger(ctx, ev.OrderPriceChanged, order_id=order, old_amount=found.amount,
                             new_amount=new_amount)
 
     def request_cart(self, ctx: ev.Context, *, order: str, cart_id: str, cart_token_hash: str) -> ev.CartRequested:
         """Send the cart link for an open order's balance due when it has no live hold (seed 004: "EVERY time
-        you have a zero dollar price quote"); a hold's cart is sent again with ``request_reauthorization``."""
+        you have a zero dollar price quote") and pending payments do not cover it (``pending_payment``); a hold's
+        cart is sent again with ``request_reauthorization``."""
         found = self.open_order(order, field="order")
         if found.open == 0:
             raise PolicyViolation(f"order {order} has nothing due", field="order", code="nothing_due")
+        amount_due.check_not_covered(self.state, "order", order, "order")
         for auth in self.state.authorizations.values():
             if auth.order_id == order and auth.status in LIVE_HOLDS:
                 raise Conflict(f"order {order} has hold {auth.id}: send its cart (auth request-reauth)",
@@ -86,7 +89,7 @@ class OrderDecisions(CreditDecisions):
         if amount < old.paid:
             raise PolicyViolation("the new order is below what was already paid", field="amount",
                                   code="below_paid")
-        check_amount(amount)
+        check_amount(amount, self.state.currency)
         check_owed(self.state, amount - old.amount)
         moved = self.release_target(ctx, "order", order, reason="order replaced", into=new_order)
         event = self.trigger(ctx, ev.OrderReplaced, old_order_id=order, new_order_id=new_order,

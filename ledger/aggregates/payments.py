@@ -2,7 +2,8 @@
 
 Card and PayPal settle or decline at once; ACH stays pending until it settles or is returned. Money is applied
 when it settles: explicit amounts per invoice or order, or distributed oldest invoice first; excess becomes
-overpayment credit; open credits are applied automatically with the payment. A returned ACH payment is
+overpayment credit; open credits are applied automatically with the payment. What pending payments will pay is
+not due again (issue 14): neither a distribution nor the open credits go there. A returned ACH payment is
 unwound so balances are exactly as if it had never been made.
 """
 
@@ -33,7 +34,7 @@ class PaymentDecisions(CreditDecisions):
         """
         if payment in self.state.payments:
             raise Conflict(f"payment {payment} already exists", field="payment", code="duplicate_id")
-        check_amount(amount)
+        check_amount(amount, self.state.currency)
         check_credit(self.state, amount)  # what it does not pay becomes credit
         if instruction.mode == "explicit":
             if not instruction.lines:
@@ -82,9 +83,10 @@ class PaymentDecisions(CreditDecisions):
         except LedgerError as error:
             if not (overtaken and error.code in OVERTAKEN):
                 raise
+        planned = amount_due.plan(self.state, amount) if (status, instruction.mode) == ("pending", "distribute") else ()
         self.trigger(ctx, ev.PaymentSubmitted, payment_id=payment, amount=amount, method=method, token=token,
                      transaction_id=transaction_id, idempotency_key=idempotency_key, request_hash=request_hash,
-                     instruction=instruction, source=source)
+                     instruction=instruction, source=source, planned=planned)
         if status == "approved":
             self.trigger(ctx, ev.PaymentSettled, payment_id=payment)
             self.apply_settled(ctx, payment)
@@ -213,7 +215,8 @@ class PaymentDecisions(CreditDecisions):
     # -- application -----------------------------------------------------------------------------------
 
     def apply_settled(self, ctx: ev.Context, payment_id: str) -> None:
-        """Apply a settled payment per its instruction, then spend open credits on what is still open."""
+        """Apply a settled payment per its instruction, then spend open credits on what is still open; neither
+        goes to what pending payments will pay (:func:`ledger.aggregates.amount_due.uncovered_invoices`)."""
         payment = self.state.payments[payment_id]
         instruction = payment.instruction
         if instruction.mode == "deposit":
@@ -223,23 +226,22 @@ class PaymentDecisions(CreditDecisions):
         if instruction.mode == "explicit":
             keys = [(line.target_kind, line.target_id) for line in instruction.lines]
             result = allocation.allocate_explicit(instruction.lines, {k: self.state.open_amount(*k) for k in keys})
-        else:
-            result = allocation.distribute(payment.amount, self._open_invoice_items())
+        else:  # what it planned to pay while pending first, then oldest first; never what others will pay
+            planned = {line.target_id for line in payment.planned}
+            items = sorted(amount_due.uncovered_invoices(self.state), key=lambda item: item[1] not in planned)
+            result = allocation.distribute(payment.amount, items)
         for line in result.lines:
             self.trigger(ctx, ev.PaymentApplied, payment_id=payment_id, target_kind=line.target_kind,
                          target_id=line.target_id, amount=line.amount, distributed=instruction.mode == "distribute")
         if instruction.mode == "explicit":
-            targets = [(k, i, self.state.open_amount(k, i)) for k, i in keys]
+            targets = [(k, i, amount_due.amount_due(self.state, k, i)) for k, i in keys]
         else:
-            targets = self._open_invoice_items()
+            targets = amount_due.uncovered_invoices(self.state)
         self.spend_credits(ctx, targets, with_payment=payment_id)
         if result.excess:
             self.trigger(ctx, ev.CreditIssued, credit_id=self.next_credit_id(payment_id), amount=result.excess,
                          kind="overpayment", reference=f"overpayment of payment {payment_id}",
                          payment_id=payment_id)
-
-    def _open_invoice_items(self) -> list[allocation.OpenItem]:
-        return [("invoice", inv.id, inv.open) for inv in self.state.open_invoices()]
 
     def _applications_of(self, source_kind: str, source_id: str) -> list[Application]:
         return self.applications_where(lambda a: (a.source_kind, a.source_id) == (source_kind, source_id))

@@ -35,7 +35,7 @@ class UnidentifiedPayment(Standalone):
                 method: ev.payments.Method, token: str, transaction_id: str, reference: str,
                 idempotency_key: str) -> UnidentifiedPayment:
         """Record a payment whose order or customer number matched nothing."""
-        check_amount(amount)
+        check_amount(amount, currency)
         event = ev.PaymentReceivedUnidentified(
             originator_id=aggregate_id, originator_version=1, timestamp=ctx.at, by=ctx.by, payment_id=payment,
             amount=amount, currency=currency, method=method, token=token, transaction_id=transaction_id,

@@ -13,7 +13,8 @@ from datetime import date, datetime
 import msgspec
 
 from ledger.aggregates.events.authorizations import HoldMethod
-from ledger.aggregates.events.payments import Instruction, TargetKind
+from ledger.aggregates.events.payments import Instruction, Line, TargetKind
+from ledger.money import format_amount
 
 
 class Invoice(msgspec.Struct, gc=False, array_like=True):
@@ -78,6 +79,8 @@ class Payment(msgspec.Struct, gc=False, array_like=True):
     credited: int = 0
     refunded: int = 0
     settled_at: datetime | None = None
+    #: What a distribution left pending will pay, decided when it was submitted (PaymentSubmitted 3).
+    planned: tuple[Line, ...] = ()
 
 
 class Credit(msgspec.Struct, gc=False, array_like=True):
@@ -231,24 +234,25 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
         return order.open if order else 0
 
     def pending_on(self, kind: TargetKind, target_id: str) -> list[tuple[str, int]]:
-        """(payment, amount) of each pending payment meant for one invoice or order (a pending distribution
-        is meant for the invoices, oldest first: see :meth:`pending_on_invoices`)."""
+        """(payment, amount) of each pending payment meant for one invoice or order: its explicit lines, or what
+        its distribution planned to pay when it was submitted."""
         found = []
         for payment_id in self.pending_payments:
-            instruction = self.payments[payment_id].instruction
-            found += [(payment_id, line.amount) for line in instruction.lines
+            payment = self.payments[payment_id]
+            found += [(payment_id, line.amount) for line in (*payment.instruction.lines, *payment.planned)
                       if (line.target_kind, line.target_id) == (kind, target_id)]
         return found
 
-    def pending_on_invoices(self) -> int:
-        """What the pending payments will pay on invoices when they settle."""
-        total = 0
-        for payment_id in self.pending_payments:
-            payment = self.payments[payment_id]
-            if payment.instruction.mode == "distribute":
-                total += payment.amount
-            total += sum(line.amount for line in payment.instruction.lines if line.target_kind == "invoice")
-        return total
+    def pending_unplanned(self) -> int:
+        """What pending distributions recorded without a plan (PaymentSubmitted 2) will pay on the invoices,
+        oldest first, when they settle: it counts against the balance as a whole."""
+        return sum(payment.amount for payment_id in self.pending_payments
+                   if (payment := self.payments[payment_id]).instruction.mode == "distribute" and not payment.planned)
+
+    def money(self, minor: int) -> str:
+        """An amount of the account's currency as a message a person reads states it ("75.00 USD"), never in
+        minor units."""
+        return format_amount(minor, self.currency, with_currency=True)
 
     @property
     def balance(self) -> int:

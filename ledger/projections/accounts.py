@@ -41,7 +41,9 @@ class AccountsProjection(Projection):
     #: 6: orders keep their line items (JSON).
     #: 7: a card held for an order takes it off manual processing, whoever placed the hold (a CSR by phone).
     #: 8: an expiry recorded after the hold's cart link was sent keeps ``reauth_requested`` (issue 14).
-    version = 8
+    #: 9: a payment keeps what it will pay (``covers``, JSON lines: its explicit lines, or what a pending
+    #:    distribution planned), so the Pay Now list says what is pending on each invoice and order (issue 14).
+    version = 9
     layout = LAYOUT
 
     def __init__(self) -> None:
@@ -129,7 +131,8 @@ class AccountsProjection(Projection):
     def _(self, e: ev.PaymentSubmitted, db: sqlite3.Connection, meta: Meta) -> None:
         self.payments.insert((meta.account, e.payment_id), account=meta.account, id=e.payment_id,
                              submitted_at=meta.at, method=e.method, amount=e.amount, status="pending",
-                             transaction_id=e.transaction_id, refunded=0)
+                             transaction_id=e.transaction_id, refunded=0,
+                             covers=msgspec.json.encode((*e.instruction.lines, *e.planned)).decode())
 
     @apply.register
     def _(self, e: ev.PaymentSettled, db: sqlite3.Connection, meta: Meta) -> None:

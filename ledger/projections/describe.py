@@ -21,7 +21,7 @@ _AREA_TITLES = {"access": "Portal", "orders": "Orders", "invoices": "Invoices", 
 #: Fields every event has (shown in their own columns) and secrets' hashes (never shown).
 _SKIP = frozenset({"originator_id", "originator_version", "timestamp", "by", "token_hash", "cart_token_hash",
                    "request_hash", "token"})
-_PLAIN, _AMOUNT, _INSTRUCTION = 0, 1, 2
+_PLAIN, _AMOUNT, _INSTRUCTION, _LINES = 0, 1, 2, 3
 
 
 @cache
@@ -41,7 +41,8 @@ def _plan(event_type: type[ev.Event]) -> tuple[tuple[str, int], ...]:
     for field in msgspec.structs.fields(event_type):
         if field.name in _SKIP:
             continue
-        how = _INSTRUCTION if field.name == "instruction" else _AMOUNT if field.type == Minor else _PLAIN
+        how = (_INSTRUCTION if field.name == "instruction" else _AMOUNT if field.type == Minor
+               else _LINES if field.type == tuple[ev.payments.Line, ...] else _PLAIN)
         plan.append((field.name, how))
     return tuple(plan)
 
@@ -62,10 +63,12 @@ def details(event: ev.Event, currency: str | None) -> str:
     parts = []
     for name, how in _plan(type(event)):
         value = getattr(event, name)
-        if value is None or value == "":
+        if value is None or value == "" or value == ():
             continue
         if how == _AMOUNT and currency and isinstance(value, int) and not isinstance(value, bool):
             value = format_amount(value, currency)
+        elif how == _LINES and currency:  # what a pending distribution planned to pay: "INV-12 25.00, ..."
+            value = ", ".join(f"{line.target_id} {format_amount(line.amount, currency)}" for line in value)
         elif how == _INSTRUCTION and isinstance(value, ev.payments.Instruction):
             value = value.mode + "".join(f" {line.target_id}" for line in value.lines)
         parts.append(f"{name}={value}")

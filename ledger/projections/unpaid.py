@@ -1,5 +1,6 @@
 """The list a customer pays from (seed 001: "Pay Now ... view all invoices and orders with unpaid balances"):
-every open invoice and every open order with a balance due, oldest first."""
+every open invoice and every open order with a balance due, oldest first, with what pending (ACH) payments will
+pay on it: a payment on what they cover is refused (``pending_payment``), and the list says why (issue 14)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,24 @@ from zoneinfo import ZoneInfo
 from ledger.projections.queries import Row, _local, _money, _rows, account_row
 
 
+def _pending(kind: str, open_amount: str) -> str:
+    """What the account's pending payments will pay on the row ``t``'s invoice or order, at most its open amount."""
+    return (f"min({open_amount}, (select coalesce(sum(json_extract(c.value, '$.amount')), 0) from payments p, "
+            "json_each(p.covers) c where p.account = t.account and p.status = 'pending' and "
+            f"json_extract(c.value, '$.target_kind') = '{kind}' and json_extract(c.value, '$.target_id') = t.id)) "
+            "as pending")
+
+
 def unpaid(db: sqlite3.Connection, account_id: str, zone: ZoneInfo | None = None) -> list[Row]:
-    """``[{"kind", "id", "date", "due", "amount", "paid", "open", "currency"}]``: invoices (``date`` the invoice
-    date, ``due`` its due date) then orders (``date`` when placed, in the business time zone), each oldest first."""
+    """``[{"kind", "id", "date", "due", "amount", "paid", "open", "pending", "currency"}]``: invoices (``date``
+    the invoice date, ``due`` its due date) then orders (``date`` when placed, in the business time zone), each
+    oldest first; ``pending``: what pending payments will pay on it (all of ``open``: nothing to pay now)."""
     acc = account_row(db, account_id)
-    invoices = _rows(db, "select 'invoice' as kind, id, issued_on as date, due_on as due, total as amount, paid, open "
-                         "from invoice_tab where account = ? and open > 0 order by issued_on, rowid",
-                     (acc["account"],))
+    invoices = _rows(db, "select 'invoice' as kind, id, issued_on as date, due_on as due, total as amount, paid, "
+                         f"open, {_pending('invoice', 'open')} from invoice_tab t where account = ? and open > 0 "
+                         "order by issued_on, rowid", (acc["account"],))
     orders = _local(_rows(db, "select 'order' as kind, id, placed_at as date, null as due, amount, paid, "
-                              "amount - paid as open from orders where account = ? and status = 'open' "
-                              "and paid < amount order by placed_at, rowid", (acc["account"],)), zone, "date")
-    return _money([*invoices, *orders], acc["currency"], "amount", "paid", "open")
+                              f"amount - paid as open, {_pending('order', 'amount - paid')} from orders t "
+                              "where account = ? and status = 'open' and paid < amount order by placed_at, rowid",
+                          (acc["account"],)), zone, "date")
+    return _money([*invoices, *orders], acc["currency"], "amount", "paid", "open", "pending")

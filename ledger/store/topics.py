@@ -36,7 +36,8 @@ Upcaster = Callable[[dict[str, object]], dict[str, object]]
 #: 8: a card held for an order takes it off manual processing, whoever placed the hold.
 #: 9: an expiry recorded after the hold's cart link was sent keeps the hold ``reauth_requested`` (issue 14).
 #: 10: a hold keeps what it holds, a card or PayPal (its capture is a payment by that method, issue 14).
-SNAPSHOT_VERSION = 10
+#: 11: a payment keeps what its distribution planned to pay while it was pending (PaymentSubmitted 3).
+SNAPSHOT_VERSION = 11
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
@@ -63,6 +64,12 @@ def _(state: dict[str, object]) -> dict[str, object]:
     instruction = state["instruction"]
     assert isinstance(instruction, dict)
     return {**state, "instruction": {**instruction, "purpose": None}}
+
+
+@upcaster("PaymentSubmitted", 2)
+def _(state: dict[str, object]) -> dict[str, object]:
+    """Version 2 recorded no plan: a distribution left pending was allocated only when it settled."""
+    return {**state, "planned": []}
 
 
 @upcaster("PaymentDeposited", 1)

@@ -142,6 +142,21 @@ def test_a_hold_whose_answer_was_lost_is_recorded_though_another_hold_covers_the
     assert gateway.statuses("authorization") == ["approved", "voided"]
 
 
+def test_a_hold_whose_answer_was_lost_is_recorded_though_a_pending_ach_covers_the_order(raced: Any) -> None:  # noqa: F811
+    ledger, gateway = raced
+    s = ledger.service
+    s.handle(m.PlaceOrder(account="ACC1", order="O1", amount="10.00"))
+    hold = m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="10.00", token="tok_visa")
+    lost(ledger, gateway, hold)
+    s.handle(m.SubmitPayment(account="ACC1", payment="ACH1", amount="10.00", method="ach", token="tok_ach",
+                             orders={"O1": "10.00"}))
+    again = s.handle(hold)
+    assert state(ledger).authorizations["A1"].transaction_id == again.transaction_id
+    with pytest.raises(LedgerError) as refused:  # none placed: refused, naming the pending payment
+        s.handle(m.AuthorizeCard(account="ACC1", authorization="A3", order="O1", amount="10.00", token="tok_visa"))
+    assert refused.value.code == "pending_payment" and "ACH1" in str(refused.value)
+
+
 def test_a_hold_beyond_the_live_holds_is_still_refused_when_none_was_placed(raced: Any) -> None:  # noqa: F811
     ledger, gateway = raced
     s = ledger.service

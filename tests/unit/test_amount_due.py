@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 
 from ledger.aggregates import Account
+from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
-from ledger.errors import Conflict, PolicyViolation
+from ledger.errors import Conflict, PolicyViolation, ValidationError
 from tests.unit.test_account_payments import CTX, account_with_invoices, pay
 
 
@@ -82,3 +83,60 @@ def test_live_holds_count_against_the_balance_due_of_an_order() -> None:
     account.authorize_card(later, authorization="A2", order="O1", amount=5000, token="tok_visa",
                            transaction_id="t2")  # A1 has expired: it holds nothing any more
     assert isinstance(account, Account)
+
+
+def test_a_pending_distribution_records_what_it_will_pay_skipping_what_other_pending_payments_cover() -> None:
+    account = account_with_invoices(2500, 4000)
+    pay(account, "ACH0", 1000, Instruction("explicit", (Line("invoice", "INV-1", 1000),)), method="ach",
+        status="pending")
+    submitted = pay(account, "ACH1", 3000, Instruction("distribute"), method="ach", status="pending")[0]
+    assert isinstance(submitted, ev.PaymentSubmitted)
+    assert submitted.planned == (Line("invoice", "INV-1", 1500), Line("invoice", "INV-2", 1500))
+    with pytest.raises(Conflict) as refused:
+        account.check_payment(payment="P2", amount=1500, instruction=exact(("invoice", "INV-1", 1500)))
+    assert refused.value.code == "pending_payment" and "ACH0, ACH1" in str(refused.value)
+
+
+def test_a_pending_distribution_recorded_before_plans_counts_against_the_balance_and_settles_as_before() -> None:
+    account = account_with_invoices(2500)
+    pay(account, "ACH1", 1000, Instruction("distribute"), method="ach", status="pending")
+    account.state.payments["ACH1"].planned = ()  # as PaymentSubmitted 2 left it
+    with pytest.raises(PolicyViolation):
+        account.check_payment(payment="P2", amount=2500, instruction=Instruction("distribute", exact=True))
+    account.check_payment(payment="P2", amount=1500, instruction=Instruction("distribute", exact=True))
+    account.settle_payment(CTX, payment="ACH1")
+    assert account.state.invoices["INV-1"].open == 1500
+
+
+def test_a_pending_distribution_pays_what_it_planned_when_it_settles() -> None:
+    account = account_with_invoices(1000, 2000)
+    pay(account, "ACH0", 1000, Instruction("explicit", (Line("invoice", "INV-1", 1000),)), method="ach",
+        status="pending")
+    pay(account, "ACH1", 2000, Instruction("distribute"), method="ach", status="pending")  # plans INV-2
+    account.return_payment(CTX, payment="ACH0")
+    account.settle_payment(CTX, payment="ACH1")
+    applied = [(e.target_id, e.amount) for e in account.collect_events() if isinstance(e, ev.PaymentApplied)]
+    assert applied == [("INV-2", 2000)]
+
+
+def test_refusals_state_amounts_as_decimals_with_their_currency() -> None:
+    account = account_with_invoices(7500)
+    account.issue_credit(CTX, credit="CM1", amount=5500, reference="goodwill")
+    account.collect_events()
+    with pytest.raises(PolicyViolation) as refused:
+        account.check_payment(payment="P1", amount=5000, instruction=exact(("invoice", "INV-1", 5000)))
+    assert str(refused.value) == "pay exactly the amount due on INV-1 (75.00 USD, or 20.00 USD after open credits)"
+    with pytest.raises(PolicyViolation) as refused:
+        account.check_payment(payment="P1", amount=5000, instruction=Instruction("distribute", exact=True))
+    assert str(refused.value) == "pay exactly the balance due (75.00 USD, or 20.00 USD after open credits)"
+    account.place_order(CTX, order="O1", amount=5000)
+    pay(account, "ACH1", 1000, Instruction("explicit", (Line("order", "O1", 1000),)), method="ach", status="pending")
+    account.authorize_card(CTX, authorization="A1", order="O1", amount=2000, token="tok_visa", transaction_id="t1")
+    with pytest.raises(PolicyViolation) as refused:
+        account.authorize_card(CTX, authorization="A2", order="O1", amount=3000, token="tok_visa",
+                               transaction_id="t2")
+    assert str(refused.value) == ("more than the balance due on order O1 beyond its live holds (20.00 USD) and "
+                                  "pending payments (10.00 USD)")
+    with pytest.raises(ValidationError) as too_large:
+        account.issue_credit(CTX, credit="CM2", amount=10**13 + 1, reference="typo")
+    assert str(too_large.value) == "an amount may be at most 100000000000.00 USD"

@@ -41,3 +41,14 @@ def test_a_statement_shows_its_balance_as_a_decimal_in_the_account_currency() ->
     assert details(event, "BHD") .endswith("balance=20.000 open_invoices=2")
     assert details(event, "JPY").endswith("balance=20000 open_invoices=2")
     assert comment(event) == "Portal – Statement Sent"
+
+
+def test_what_a_pending_distribution_planned_is_shown_as_decimals() -> None:
+    line = ev.payments.Line
+    event = ev.PaymentSubmitted(originator_id=uuid4(), originator_version=3, timestamp=datetime(2026, 9, 1, tzinfo=UTC),
+                                payment_id="ACH1", amount=3000, method="ach", token="tok_ach", transaction_id="t",
+                                idempotency_key="k", request_hash="h",
+                                instruction=ev.payments.Instruction("distribute"),
+                                planned=(line("invoice", "INV-12", 2500), line("invoice", "INV-13", 500)))
+    assert details(event, "USD").endswith("instruction=distribute planned=INV-12 25.00, INV-13 5.00")
+    assert "planned" not in details(msgspec.structs.replace(event, planned=()), "USD")

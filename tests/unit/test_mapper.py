@@ -36,6 +36,8 @@ def _value(tp: Any) -> Any:
         return SAMPLES[tp]
     if tp is Instruction:
         return Instruction("explicit", (Line("invoice", "INV-1", 100),))
+    if tp is Line:
+        return Line("invoice", "INV-1", 100)
     if tp is ev.OrderItem:
         return ev.OrderItem(sku="TSHIRT-M", description="T-shirt", quantity=2, unit_price=1250)
     if getattr(tp, "__origin__", None) is tuple:
@@ -114,3 +116,11 @@ def test_an_actor_with_no_via_encodes_as_before_it_existed() -> None:
     carried = msgspec.json.decode(msgspec.json.encode(ev.Actor("customer", "c-1", "portal", "portal-web")),
                                   type=ev.Actor)
     assert carried.via == "portal-web" and carried.describe() == "customer c-1 via portal-web"
+
+
+def test_a_payment_submitted_before_plans_is_read_with_none() -> None:
+    event = sample(ev.PaymentSubmitted)
+    old = msgspec.json.decode(msgspec.json.encode(event))
+    del old["planned"]
+    read = decode_event("PaymentSubmitted:2", msgspec.json.encode(old))
+    assert isinstance(read, ev.PaymentSubmitted) and read.planned == () and read.payment_id == event.payment_id

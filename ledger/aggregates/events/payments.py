@@ -44,9 +44,11 @@ class PaymentEvent(Event, frozen=True, kw_only=True):
 class PaymentSubmitted(PaymentEvent, frozen=True, kw_only=True):
     """A payment reached the gateway; ``token`` is the gateway's token, never a card number.
 
-    Version 2: the instruction may carry a deposit's ``purpose``."""
+    Version 2: the instruction may carry a deposit's ``purpose``. Version 3: ``planned``, what a distribution
+    left pending (ACH) will pay when it settles, decided when it is submitted: until then those invoices are
+    covered (issue 14, seed 003); empty for every other payment, and for those recorded before."""
 
-    class_version = 2
+    class_version = 3
 
     payment_id: str
     amount: Minor
@@ -57,6 +59,7 @@ class PaymentSubmitted(PaymentEvent, frozen=True, kw_only=True):
     request_hash: str
     instruction: Instruction
     source: str | None = None
+    planned: tuple[Line, ...] = ()
 
 
 class PaymentSettled(PaymentEvent, frozen=True, kw_only=True):

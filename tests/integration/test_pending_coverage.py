@@ -1,0 +1,126 @@
+"""Issue 14, seed 003: what a pending ACH payment will pay is not due again, however it was paid.
+
+An ACH stays pending until the bank settles it; until then the invoices (or the order) it will pay are covered: a
+second payment on them is refused ``pending_payment`` naming the pending one, a distribution skips them, a hold
+on the order may cover only what is left. Driven through the CLI as a customer and a CSR would.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.ledger_fixtures import LedgerCli
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> LedgerCli:
+    run = LedgerCli(tmp_path)
+    for args in (("account", "open", "C3", "--email", "c3@example.com"),
+                 ("invoice", "issue", "C3", "INV-12", "--amount", "25.00", "--date", "2026-09-01", "--due",
+                  "2026-09-30")):
+        assert run(*args).exit_code == 0
+    return run
+
+
+def submit(cli: LedgerCli, payment: str, amount: str, method: str, *how: str) -> object:
+    token = {"ach": "tok_ach", "card": "tok_visa"}[method]
+    return cli("--json", "payment", "submit", "C3", payment, "--amount", amount, "--method", method, "--token",
+               token, *how)
+
+
+def refusal(done: object) -> tuple[int, str, str]:
+    error = json.loads(done.stdout)["error"]  # type: ignore[attr-defined]
+    return done.exit_code, error["code"], error["field"]  # type: ignore[attr-defined]
+
+
+def credits(cli: LedgerCli) -> list[tuple[str, str]]:
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    return [(c["id"], c["remaining"]) for c in shown["credits"] if c["remaining"] != "0.00"]
+
+
+@pytest.mark.parametrize("exact", [("--exact",), ()], ids=["exact", "plain"])
+def test_a_pending_ach_paid_by_distribution_covers_the_invoice_it_will_pay(cli: LedgerCli,
+                                                                         exact: tuple[str, ...]) -> None:
+    pending = submit(cli, "ACH1", "25.00", "ach", *exact, "--distribute")
+    assert json.loads(pending.stdout)["status"] == "pending"  # type: ignore[attr-defined]
+    done = submit(cli, "CARD1", "25.00", "card", "--exact", "--invoice", "INV-12=25.00")
+    assert refusal(done) == (2, "pending_payment", "invoices.INV-12")
+    assert "ACH1" in json.loads(done.stdout)["error"]["message"]  # type: ignore[attr-defined]
+    assert cli("payment", "settle", "C3", "ACH1").exit_code == 0
+    assert credits(cli) == []  # the ACH paid INV-12; nothing turned into credit
+
+
+def test_a_distribution_skips_what_a_pending_ach_will_pay(cli: LedgerCli) -> None:
+    assert cli("invoice", "issue", "C3", "INV-13", "--amount", "10.00", "--date", "2026-09-02", "--due",
+               "2026-10-01").exit_code == 0
+    submit(cli, "ACH1", "25.00", "ach", "--invoice", "INV-12=25.00")
+    done = submit(cli, "CARD3", "25.00", "card", "--distribute")
+    assert done.exit_code == 0  # type: ignore[attr-defined]
+    assert cli("payment", "settle", "C3", "ACH1").exit_code == 0
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    assert {i["id"]: i["status"] for i in shown["invoices"]} == {"INV-12": "paid", "INV-13": "paid"}
+    assert credits(cli) == [("CARD3-CR", "15.00")]  # the card's rest, never the ACH
+
+
+def test_open_credits_are_not_spent_on_what_a_pending_ach_will_pay(cli: LedgerCli) -> None:
+    assert cli("invoice", "issue", "C3", "INV-13", "--amount", "10.00", "--date", "2026-09-02", "--due",
+               "2026-10-01").exit_code == 0
+    submit(cli, "ACH1", "25.00", "ach", "--invoice", "INV-12=25.00")
+    assert cli("credit", "issue", "C3", "CM1", "--amount", "5.00").exit_code == 0
+    submit(cli, "CARD3", "5.00", "card", "--distribute")
+    assert cli("payment", "settle", "C3", "ACH1").exit_code == 0
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    assert {i["id"]: i["status"] for i in shown["invoices"]} == {"INV-12": "paid", "INV-13": "paid"}
+    assert credits(cli) == []
+
+
+def test_a_hold_counts_the_pending_payments_on_its_order(cli: LedgerCli) -> None:
+    for order in ("O", "P"):
+        assert cli("order", "place", "C3", order, "--amount", "50.00").exit_code == 0
+    submit(cli, "ACH1", "50.00", "ach", "--order", "O=50.00")
+    done = cli("--json", "auth", "create", "C3", "H1", "--order", "O", "--amount", "50.00", "--token", "tok_visa")
+    assert refusal(done) == (2, "pending_payment", "order")
+    assert "ACH1" in json.loads(done.stdout)["error"]["message"]
+    submit(cli, "ACH2", "30.00", "ach", "--order", "P=30.00")
+    done = cli("--json", "auth", "create", "C3", "H2", "--order", "P", "--amount", "50.00", "--token", "tok_visa")
+    assert refusal(done) == (2, "exceeds_amount_due", "amount")
+    done = cli("--json", "auth", "create", "C3", "H2", "--order", "P", "--amount", "20.00", "--token", "tok_visa")
+    assert done.exit_code == 0, done.output
+
+
+def test_a_hold_on_an_order_a_pending_ach_then_covered_is_not_reauthorized(cli: LedgerCli) -> None:
+    assert cli("order", "place", "C3", "O", "--amount", "50.00").exit_code == 0
+    assert cli("auth", "create", "C3", "H1", "--order", "O", "--amount", "50.00", "--token",
+               "tok_visa").exit_code == 0
+    submit(cli, "ACH1", "50.00", "ach", "--order", "O=50.00")
+    done = cli("--json", "auth", "reauthorize", "C3", "H1", "H2", "--token", "tok_visa")
+    assert refusal(done) == (2, "pending_payment", "authorization")
+
+
+def test_the_pay_now_list_says_what_is_pending_on_an_open_invoice_or_order(cli: LedgerCli) -> None:
+    assert cli("invoice", "issue", "C3", "INV-13", "--amount", "10.00", "--date", "2026-09-02", "--due",
+               "2026-10-01").exit_code == 0
+    assert cli("order", "place", "C3", "O", "--amount", "50.00").exit_code == 0
+    submit(cli, "ACH1", "30.00", "ach", "--distribute")  # plans INV-12 25.00, INV-13 5.00
+    submit(cli, "ACH2", "20.00", "ach", "--order", "O=20.00")
+    rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
+    assert [(r["id"], r["open"], r["pending"]) for r in rows] == [("INV-12", "25.00", "25.00"),
+                                                               ("INV-13", "10.00", "5.00"),
+                                                               ("O", "50.00", "20.00")]
+    assert cli("payment", "settle", "C3", "ACH1").exit_code == 0
+    rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
+    assert [(r["id"], r["open"], r["pending"]) for r in rows] == [("INV-13", "5.00", "0.00"), ("O", "50.00", "20.00")]
+
+
+def test_no_cart_link_is_sent_for_an_order_a_pending_ach_covers(cli: LedgerCli) -> None:
+    for order in ("O", "Q"):
+        assert cli("order", "place", "C3", order, "--amount", "50.00").exit_code == 0
+    assert cli("auth", "create", "C3", "H1", "--order", "O", "--amount", "50.00", "--token",
+               "tok_visa").exit_code == 0
+    submit(cli, "ACH1", "50.00", "ach", "--order", "O=50.00")
+    submit(cli, "ACH2", "50.00", "ach", "--order", "Q=50.00")
+    assert refusal(cli("--json", "auth", "request-reauth", "C3", "H1")) == (2, "pending_payment", "authorization")
+    assert refusal(cli("--json", "order", "send-cart", "C3", "Q")) == (2, "pending_payment", "order")
