@@ -41,6 +41,7 @@ def test_a_card_number_in_any_field_is_refused_and_nothing_is_written(tmp_path: 
         ledger.service.handle(command)
     assert (refused.value.code, refused.value.field) == ("raw_card_number", field)
     assert not card_number_in_text(f"{refused.value} {refused.value.field}")  # not echoed, not logged
+    assert field == "token" or "put a word between numbers that are not one" in refused.value.message
     assert ledger.store.recorder.max_notification_id() == head
     ledger.close()
 

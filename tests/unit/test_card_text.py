@@ -123,7 +123,7 @@ def test_a_redacted_card_number_keeps_the_text_around_it() -> None:
     "4111" + " " * 17 + "111111111111",  # further apart than a table column
     "4111 ----------------- 1111 1111 1111",  # a run of 17 non-letters ends a number
     "4111 1111 x 1111 1111", "4111-1111-1111 ab-1111",  # a letter ends a number
-    "event at 2026-12-07T03:01:36.123456+00:00, 2026-12-07T13:01:36.947163+00:00",  # ISO instants are not read
+    "event at 2026-12-07T08:35:14.201058+00:00",  # an ISO instant is not read (16 digits after its T pass Luhn)
     "a4111111111111111deadbeefdeadbeefdeadbeef",  # a hash: letters on both sides of its digits
     "7f3d102369fc35a19ce2254967971491",  # a hash ending in 13 digits that pass Luhn
 ])
