@@ -24,11 +24,14 @@ def refuse_card_numbers(command: msgspec.Struct) -> None:
     """Refuse a command with anything that looks like a card number in any of its text (ids, references,
     names, descriptions, keys, the actor, the keys and values of allocation maps), naming the field: only
     gateway tokens may be stored (seed 002), and every text of a command ends up in an event, on JetStream,
-    in the read models and in emails. The ``token`` field gets the same check with its own message."""
+    in the read models and in emails. The ``token`` field gets the same check with its own message. Issue 15:
+    a date and an amount in a row are refused one time in six (their digits pass Luhn), so the message says
+    how to write them."""
     field = card_number_field(msgspec.to_builtins(command))
     if field is not None:
-        raise ValidationError("card numbers are never accepted, in any field", field=field or "body",
-                              code="raw_card_number")
+        raise ValidationError("card numbers are never accepted, in any field (13-19 digits passing the Luhn "
+                              "check, whatever short runs of punctuation or spaces are between them: put a word "
+                              "between numbers that are not one)", field=field or "body", code="raw_card_number")
 
 
 #: The characters of a business id (README "Ids"): ASCII letters and digits and ``. _ : / # @ + -``. Nothing

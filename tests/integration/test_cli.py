@@ -98,6 +98,8 @@ def test_ach_pending_then_returned_leaves_the_balance_untouched(cli: Cli) -> Non
       "--distribute"), "zero_amount", "amount"),
     (("payment", "submit", "ACC1", "P1", "--amount", "5.00", "--method", "card", "--token", "4111111111111111",
       "--distribute"), "raw_card_number", "token"),
+    (("credit", "issue", "ACC1", "C1", "--amount", "1.00", "--reference", "4111 11|11 1111 1111"), "raw_card_number",
+     "reference"),  # issue 15: any mix of separators between groups of any size
     (("payment", "submit", "ACC1", "P1", "--amount", "5.00", "--method", "card", "--token", "tok_visa",
       "--invoice", "NOPE=5.00"), "not_found", "invoices.NOPE"),  # the command's field, not the aggregate's
     (("method", "default", "ACC1", "NOPE"), "not_found", "method"),  # the aggregate says method_id
