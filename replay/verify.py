@@ -63,7 +63,10 @@ class Checked(msgspec.Struct, frozen=True):
 
 
 class Verification(msgspec.Struct, frozen=True):
-    """The outcome of ``audit verify``: ``ok`` only when there is no finding."""
+    """The outcome of ``audit verify``: ``ok`` only when there is no finding. ``notices`` are what a person
+    must look at but the books do not depend on: an event whose text reads as a card number (``card_number``),
+    which no command can remove and which a later release's wider reading may find in a store it once passed,
+    so it cannot fail every verification from then on."""
 
     ok: bool
     events: int
@@ -71,6 +74,7 @@ class Verification(msgspec.Struct, frozen=True):
     projections: list[Checked] = []
     #: ``POSITION:HASH`` of the chain's last link: keep it elsewhere, pass it back with ``--anchor``.
     chain_head: str = ""
+    notices: list[Finding] = []
 
 
 def parse_anchor(text: str) -> tuple[int, str]:
@@ -222,6 +226,10 @@ def _decode_each(notes: Iterable[StoredNote], mapper: Mapper[UUID],
                                                       f"cannot be decoded: {type(error).__name__}: {error}"))
 
 
+#: Checks whose findings are notices (:class:`Verification`).
+NOTICES = frozenset({"card_number"})
+
+
 def not_checked(check: str, what: str, unreadable: Sequence[Finding]) -> Finding:
     """The finding that stands for a check skipped because some stored events cannot be decoded."""
     return Finding(check, f"not checked: {len(unreadable)} stored event(s) cannot be decoded (see the "
@@ -255,5 +263,6 @@ def verify(store: LedgerStore, keeper: ProjectionKeeper, anchors: Sequence[tuple
             projections.insert(0, Finding("projection_catch_up", f"the projections could not be brought up to "
                                                                  f"the head of the log ({catch_up_failure}); they "
                                                                  f"were compared as far as they had got"))
-    findings = chained + unreadable + projections + invariants
-    return Verification(not findings, count, findings, checked, head)
+    notices = [finding for finding in invariants if finding.check in NOTICES]
+    findings = chained + unreadable + projections + [f for f in invariants if f.check not in NOTICES]
+    return Verification(not findings, count, findings, checked, head, notices)

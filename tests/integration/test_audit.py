@@ -13,6 +13,7 @@ from ledger.aggregates import events as ev
 from ledger.commands import messages as m
 from ledger.errors import NotFound, ValidationError
 from ledger.ports.clock import start_of_business_day
+from ledger.ports.ids import account_uuid
 from ledger.projections.keeper import ProjectionKeeper
 from ledger.projections.runner import StoreLog
 from replay.asof import balances_as_of
@@ -167,6 +168,22 @@ def test_verify_passes_then_names_an_edited_event_row(tmp_path: Path) -> None:
     table, where, params = events_at(position=2)
     assert store_sql(tmp_path, (f"delete from {table} where {where}", params)) == [1]
     assert any("deleted" in f.detail for f in verify(store, keeper).findings)
+    keeper.close()
+    ledger.close()  # type: ignore[attr-defined]
+
+
+def test_text_that_reads_as_a_card_number_is_a_notice_and_verify_still_passes(tmp_path: Path) -> None:
+    ledger, clock = history(tmp_path)
+    store = ledger.store  # type: ignore[attr-defined]
+    account = store.account(account_uuid("ACC1"))  # as an older release, whose edge read fewer forms, wrote it
+    account.issue_credit(ev.Context(at=clock.now()), credit="C9", amount=100, reference="see 4111 11|11 1111 1111")
+    store.save(account)
+    keeper = ProjectionKeeper(store, tmp_path)
+    keeper.catch_up()
+    result = verify(store, keeper)
+    assert result.ok and result.findings == []  # the books hold: the event cannot be removed
+    assert [n.check for n in result.notices] == ["card_number"] and "(CreditIssued, " in result.notices[0].detail
+    assert "4111" not in result.notices[0].detail
     keeper.close()
     ledger.close()  # type: ignore[attr-defined]
 
