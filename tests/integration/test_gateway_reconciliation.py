@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ledger.adapters.clock import ManualClock
@@ -18,6 +19,8 @@ from ledger.commands import messages as m
 from ledger.commands.reconciliation import GRACE, Report, reconcile
 from ledger.errors import GatewayUnavailable
 from ledger.invariants import violations
+from ledger.nats_api.api import handle_read
+from ledger.projections.keeper import ProjectionKeeper
 from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import START, LedgerCli, logged, make_ledger
 from workers import expiry
@@ -150,6 +153,15 @@ def test_the_cli_reconciles_lists_and_settles_what_the_ledger_lacks(tmp_path: Pa
     assert "--key pay-X" in item["action"]
     board = json.loads(run_cli("--json", "dashboard").output)
     assert [i["transaction_id"] for i in board["reconciliation"]] == [lost.transaction_id]
+    served = make_ledger(tmp_path)  # the CSR dashboard over NATS (ledger.read.dashboard) lists it too
+    kept = ProjectionKeeper(served.store, tmp_path)
+    try:
+        read = msgspec.json.decode(handle_read(served, kept, "dashboard", b"{}"))["ok"]
+        assert [(i["transaction_id"], i["action"]) for i in read["reconciliation"]] == [
+            (lost.transaction_id, item["action"])]
+    finally:
+        kept.close()
+        served.close()
     assert run_cli("gateway", "settled", lost.transaction_id).exit_code == 0
     assert json.loads(run_cli("--json", "gateway", "reconciliation").output) == []
     assert run_cli("gateway", "settled", lost.transaction_id).exit_code == 2
