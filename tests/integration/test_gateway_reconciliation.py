@@ -20,8 +20,8 @@ from ledger.commands.reconciliation import GRACE, Report, reconcile
 from ledger.errors import GatewayUnavailable
 from ledger.invariants import violations
 from ledger.nats_api.api import handle_read
-from ledger.projections.keeper import ProjectionKeeper
 from ledger.ports.ids import account_uuid
+from ledger.projections.keeper import ProjectionKeeper
 from tests.ledger_fixtures import START, LedgerCli, logged, make_ledger
 from workers import expiry
 
