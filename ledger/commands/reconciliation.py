@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import msgspec
 import structlog
@@ -183,14 +184,23 @@ class _Run:
                 refused = f"its command recorded {outcome.transaction_id or 'another transaction'}"
             except LedgerError as error:
                 refused = f"its command was refused: {error.code}"
-        self.book.flag(Flagged(transaction_id=txn.transaction_id, key=txn.idempotency_key,
-                               account=intent.account if intent else "", kind=txn.kind, amount=txn.amount,
-                               status=txn.status, found_at=self.now,
-                               action=f"{refused}; " + _ACTIONS[txn.kind].format(
-                                   key=_command_key(txn.idempotency_key), txn=txn.transaction_id)))
-        log.error("gateway_transaction_unrecorded", transaction=txn.transaction_id, kind=txn.kind,
-                  amount=txn.amount, why=refused)
+        new = self.book.flag(Flagged(transaction_id=txn.transaction_id, key=txn.idempotency_key,
+                                     account=intent.account if intent else self.account_of(txn.idempotency_key),
+                                     kind=txn.kind, amount=txn.amount, status=txn.status, found_at=self.now,
+                                     action=f"{refused}; " + _ACTIONS[txn.kind].format(
+                                         key=_command_key(txn.idempotency_key), txn=txn.transaction_id)))
+        if new:  # once: the list keeps it for the CSR, every later run counts it without paging the on-call again
+            log.error("gateway_transaction_unrecorded", transaction=txn.transaction_id, kind=txn.kind,
+                      amount=txn.amount, why=refused)
         return "flagged"
+
+    def account_of(self, key: str) -> str:
+        """The business id of the account a gateway idempotency key names (its aggregate id, then the command's
+        key: :func:`ledger.aggregates.idempotency.gateway_key`), "" when it names none the ledger holds."""
+        try:
+            return self.store.account(UUID(hex=key.partition(":")[0])).state.account_id
+        except (ValueError, LedgerError):
+            return ""
 
     def hold(self, txn: GatewayTransaction) -> str:
         """A live hold the ledger does not record, or no longer wants, is voided."""

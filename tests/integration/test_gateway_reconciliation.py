@@ -150,6 +150,10 @@ def test_the_cli_reconciles_lists_and_settles_what_the_ledger_lacks(tmp_path: Pa
     assert "gateway_transaction_unrecorded" in done.output  # the error log line for the on-call
     [item] = json.loads(run_cli("--json", "gateway", "reconciliation").output)
     assert item["transaction_id"] == lost.transaction_id and item["action"].startswith("no command was kept")
+    assert item["account"] == "ACC1"  # read from the key's aggregate id: no intent was kept for it
+    again = run_cli("gateway", "reconcile", "--since", "2026-08-01T00:00")
+    assert again.output.strip().splitlines()[-1].endswith("flagged 1, intents_resolved 0, in_flight 0")
+    assert "gateway_transaction_unrecorded" not in again.output  # the on-call is paged once, not every run
     assert "--key pay-X" in item["action"]
     board = json.loads(run_cli("--json", "dashboard").output)
     assert [i["transaction_id"] for i in board["reconciliation"]] == [lost.transaction_id]
