@@ -207,7 +207,7 @@ async def relay_sides(url: str, stores: list[LedgerStore], rounds: int) -> list[
 
 async def relay_rows(base: Path, quick: bool, rounds: int) -> list[Row]:
     """The relay on a sealed log and on the same log written with the pass-through vault."""
-    accounts = 10_000 if quick else 40_000
+    accounts = 10_000 if quick else 20_000
     keys = SqliteKeys(base / "relay-keys.db")
     keys.db.execute("pragma synchronous = off")  # writing the log is set-up, not measured
     sealed_store = opened_log(base / "sealed", accounts, Vault(keys, os.urandom(32)))
@@ -231,9 +231,9 @@ async def relay_rows(base: Path, quick: bool, rounds: int) -> list[Row]:
 
 
 def run(quick: bool = False, rounds: int = 0) -> list[Row]:
-    """Every row of this benchmark (``rounds``: interleaved rounds of each side, 0 for 2 quick, else 3)."""
+    """Every row of this benchmark (``rounds``: interleaved rounds of each side, 0 for 3 quick, else 5)."""
     configure_logging(quiet=True)
-    rounds = rounds or (2 if quick else 3)
+    rounds = rounds or (3 if quick else 5)
     with tempfile.TemporaryDirectory(prefix="bench-sealing-") as folder:
         base = Path(folder)
         return sqlite_rows(base, quick, rounds) + postgres_rows(quick, rounds) + \
