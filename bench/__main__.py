@@ -1,7 +1,7 @@
 """``make bench``: every benchmark, one table: measure, our figure, the raw baseline measured in the same run,
 the ratio (ours / baseline) and the goal, headed by the machine it ran on.
 
-    python -m bench [--quick] [--only store,projections,relay,service,portal] [--markdown]
+    python -m bench [--quick] [--only store,projections,relay,sealing,service,portal] [--markdown]
 
 The interface a benchmark module implements (``bench/<name>.py``, listed in ``MODULES``)::
 
@@ -32,7 +32,7 @@ from rich.table import Table
 from bench import Row
 from ledger.logs import configure_logging
 
-MODULES = ("store", "projections", "relay", "service", "portal")
+MODULES = ("store", "projections", "relay", "sealing", "service", "portal")
 COLUMNS = ("measure", "ours", "baseline", "ratio", "goal")
 
 

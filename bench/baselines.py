@@ -1,6 +1,7 @@
 """What the benchmarks measure themselves against and run in: raw-database baselines (sqlite3 and psycopg
 writing the same rows without the ledger), interleaved pairing of ours against raw, a thread fan-out, and
-PostgreSQL scratch schemas (``LEDGER_BENCH_POSTGRES_DSN``, else ``LEDGER_TEST_POSTGRES_DSN``) dropped after.
+PostgreSQL scratch schemas (``LEDGER_BENCH_POSTGRES_DSN``, else ``LEDGER_TEST_POSTGRES_DSN``) dropped after, and
+a pass-through vault (personal data not sealed) as the raw side of what sealing costs.
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from ledger.store.application import LedgerStore
 
 CALLERS = 64
 BODY = b"x" * 300  # about the size of a stored event
@@ -21,12 +27,22 @@ BODY = b"x" * 300  # about the size of a stored event
 
 def interleaved(ours: Callable[[], float], raw: Callable[[], float], rounds: int) -> tuple[float, float]:
     """(median of ours, median of raw) over alternating runs, raw first and last."""
-    mine: list[float] = []
+    (mine,), theirs = interleaved_sides([ours], raw, rounds)
+    return mine, theirs
+
+
+def interleaved_sides(sides: Sequence[Callable[[], float]], raw: Callable[[], float],
+                      rounds: int) -> tuple[list[float], float]:
+    """(median of each side, median of raw) over rounds of every side then raw, raw first too; the sides run in
+    reverse order every other round, so none of them always follows raw."""
+    mine: list[list[float]] = [[] for _ in sides]
     theirs = [raw()]
-    for _ in range(rounds):
-        mine.append(ours())
+    for turn in range(rounds):
+        order = list(enumerate(sides))
+        for n, side in order if turn % 2 == 0 else reversed(order):
+            mine[n].append(side())
         theirs.append(raw())
-    return statistics.median(mine), statistics.median(theirs)
+    return [statistics.median(values) for values in mine], statistics.median(theirs)
 
 
 def raw_sqlite(folder: Path, count: int, per_txn: int) -> float:
@@ -64,6 +80,44 @@ def raw_postgres(dsn: str, schema: str, count: int, per_txn: int) -> float:
         conn.execute(f"drop table {table}")
         conn.commit()
     return rate
+
+
+class PassThroughVault:
+    """The sealing comparison's raw side, for benchmarks only: :class:`ledger.personal.vault.Vault`'s interface
+    with nothing sealed (``seal`` and ``reveal`` give the value back) and no data key written. The ledger has no
+    switch that turns sealing off; a benchmark puts this in place of a store's vault with :func:`pass_through`."""
+
+    def seal(self, account: UUID | str, value: str) -> str:
+        """``value`` as it is."""
+        return value
+
+    def reveal(self, account: UUID | str, value: str) -> str:
+        """``value`` as it is."""
+        return value
+
+    def forget(self, account: UUID | str) -> int:
+        """No key to destroy."""
+        return 0
+
+    def rotate(self, account: UUID | str) -> str:
+        """No key to make."""
+        return "0000"
+
+    def rewrap(self) -> int:
+        """No key to re-wrap."""
+        return 0
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def pass_through(store: LedgerStore) -> None:
+    """Put a :class:`PassThroughVault` where ``store`` keeps its vault (the slot of its cached ``personal``; a
+    vault it had opened is closed first)."""
+    opened = vars(store).pop("personal", None)
+    if opened is not None:
+        opened.close()
+    vars(store)["personal"] = PassThroughVault()
 
 
 def concurrently(caller: Callable[[int], None], callers: int = CALLERS) -> float:

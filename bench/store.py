@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import Row
-from bench.baselines import CALLERS, concurrently, interleaved, postgres_dsn, postgres_scratch, raw_postgres, raw_sqlite
+from bench.baselines import (
+    CALLERS,
+    concurrently,
+    interleaved,
+    pass_through,
+    postgres_dsn,
+    postgres_scratch,
+    raw_postgres,
+    raw_sqlite,
+)
 from bench.generator import HistoryGenerator
 from ledger.aggregates import Account
 from ledger.aggregates import events as ev
@@ -35,9 +44,12 @@ from ledger.ports.ids import account_uuid
 from ledger.store.application import LedgerStore
 
 
-def commands_per_second(settings: Settings, count: int, batching: bool) -> float:
-    """Durable commands/s from CALLERS concurrent callers, each issuing credits on its own account."""
+def commands_per_second(settings: Settings, count: int, batching: bool, sealing: bool = True) -> float:
+    """Durable commands/s from CALLERS concurrent callers, each issuing credits on its own account (a credit seals
+    nothing; ``sealing=False``: the accounts were opened with a pass-through vault, nothing sealed)."""
     ledger = build(Settings(**{**_fields(settings), "group_commit": batching}))
+    if not sealing:
+        pass_through(ledger.store)
     service = ledger.service
     for n in range(CALLERS):
         service.handle(m.OpenAccount(account=f"T{n}", email=f"t{n}@example.com"))
