@@ -5,11 +5,11 @@ ignored). Free text (names, references, ids, log values; :func:`card_number_in_t
 13-19 digits passing Luhn, whatever their first digit, in groups of any size with any runs of up to
 MAX_SEPARATOR (16) characters that are neither letters nor digits between them ("4111 11|11 1111 1111",
 "41-11 11-11 ...", "4 1 1 1-1 1 1 1 ...", "4111.1111.1111.11/11"); a letter or a longer run ends a number, and
-hashes, UUIDs and ISO instants are not read. The price is false alarms: a text with 13 or more digits in a row of
-short groups (a date and an amount, a list of amounts) is taken for a card number about one time in six
-(``python -m bench.cards``: 16.5% of generated free texts; README). A refusal is better than a card number in
-the immutable log. :func:`displayable` is what every echo and log line goes through: card numbers redacted,
-control characters shown as escapes.
+hashes, UUIDs, ISO instants, calendar dates and amounts with two decimals are not read. The price is
+false alarms: a text with 13 or more digits in short groups (integers in a row, a table's column, an order
+number and a bare integer) is still taken for a card number at times (``python -m bench.cards``: 1.8% of
+generated free texts, README). A refusal is better than a card number in the immutable log. :func:`displayable`
+is what every echo and log line goes through: card numbers redacted, control characters shown as escapes.
 """
 
 from __future__ import annotations
@@ -89,6 +89,21 @@ _GLUED = {15: range(17, 23), 16: range(18, 24)}
 _IDS = re.compile(r"[0-9a-fA-F]{32,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
                   r"|(?<![0-9])(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3])"
                   r":[0-5][0-9](?::[0-5][0-9](?:[.,][0-9]{1,9})?)?(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?(?![0-9])")
+#: Calendar dates as people write them, blanked like the ids: year-month-day (2026-09-01, 2026/09/01,
+#: 2026.09.01) and day-month-year or month-day-year (01/09/2026, 09.01.2026), one separator throughout, a year
+#: 1900-2199, a month or day 01-31. "2026-09-01 2026-09-30" or a date beside an amount is 13 or more digits
+#: in short groups, taken for a card number one time in five; a card number has no such group (a 4-digit group
+#: 1900-2199 then two groups of 01-31 in one separator) in the ways cards are written.
+_DATES = re.compile(r"(?<![0-9])(?:(?:19|20|21)[0-9]{2}(?P<a>[-/.])(?:0[1-9]|[12][0-9]|3[01])(?P=a)"
+                    r"(?:0[1-9]|[12][0-9]|3[01])"
+                    r"|(?:0[1-9]|[12][0-9]|3[01])(?P<b>[-/.])(?:0[1-9]|[12][0-9]|3[01])(?P=b)(?:19|20|21)[0-9]{2})"
+                    r"(?![0-9])")
+#: Amounts written with a decimal point and two decimals (150.00, 40088.35, 2,570,417.47), blanked likewise: a
+#: list of amounts reads as a card number one time in three; a card number is not written with a point and two
+#: digits ending it (its last group glued to ``.NN`` is the blind spot this leaves), and at most 12 digits before
+#: the point (the largest amount the ledger takes) keep a whole card number from being read as one.
+_AMOUNTS = re.compile(r"(?<![0-9.,])(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,12})\.[0-9]{2}"
+                      r"(?![0-9]|[.,][0-9])")
 _CARD_AND_HEX_LETTERS = re.compile(r"[0-9]{13,}[a-fA-F]+|[a-fA-F]+[0-9]{13,}")
 #: The digits a card number may start with: all of them (issue 15). UATP numbers start 1, UnionPay and RuPay
 #: issue 81 and 82, Troy 9792; ``python -m bench.cards`` measures the rate with "23456" too.
@@ -127,7 +142,7 @@ def card_number_spans(text: str, first_digits: str = ANY_FIRST_DIGIT) -> Iterato
     if sum(map(digits.count, "0123456789")) < 13:  # most log values: ten counts in C, no pattern at all
         return
     # Ids and instants are blanked out (even inside a key); a blank is one character, so spans stay true.
-    scanned = _IDS.sub(_blank_id, digits)
+    scanned = _AMOUNTS.sub(_blanks, _DATES.sub(_blanks, _IDS.sub(_blank_id, digits)))
     for stretch in _DIGIT_GROUPS.finditer(scanned):
         if stretch.end() - stretch.start() < 13:
             continue
@@ -136,6 +151,11 @@ def card_number_spans(text: str, first_digits: str = ANY_FIRST_DIGIT) -> Iterato
             continue
         for start, end in _card_groups(groups, first_digits):
             yield stretch.start() + start, stretch.start() + end
+
+
+def _blanks(found: re.Match[str]) -> str:
+    """A date or an amount as blanks, one a character."""
+    return " " * len(found.group())
 
 
 def _blank_id(found: re.Match[str]) -> str:

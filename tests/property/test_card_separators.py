@@ -74,12 +74,30 @@ def digit_groups(text: str) -> list[list[str]]:
 
 #: UUIDs are ids, never read as card text (ledger.cards): one made of digits alone is not a window either.
 UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+#: Nor is a calendar date (2026-09-01, 01/09/2026: a year 1900-2199, months and days 01-31, one separator).
+_DAY = r"(?:0[1-9]|[12][0-9]|3[01])"
+_YEAR = r"(?:19|20|21)[0-9]{2}"
+DATE = re.compile(rf"(?<![0-9])(?:{_YEAR}([-/.]){_DAY}\1{_DAY}|{_DAY}([-/.]){_DAY}\2{_YEAR})(?![0-9])")
+#: Nor an amount with two decimals (150.00, 2,570,417.47).
+AMOUNT = re.compile(r"(?<![0-9.,])(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,12})\.[0-9]{2}"
+                    r"(?![0-9]|[.,][0-9])")
+
+
+def holds_a_date(text: str) -> bool:
+    """Whether ``text``, its digits read as ASCII, has a calendar date or an amount with two decimals in it (a
+    card number is never written so)."""
+    ascii_text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    return DATE.search(ascii_text) is not None or AMOUNT.search(ascii_text) is not None
 
 
 def luhn_windows(text: str) -> list[str]:
     """Every run of whole consecutive groups of a stretch of ``text`` with 13-19 digits passing Luhn."""
     found = []
-    for groups in digit_groups(UUID.sub(lambda uuid: "u" * len(uuid.group()), text)):
+    ascii_text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    unread = UUID.sub(lambda uuid: "u" * len(uuid.group()), ascii_text)
+    for shape in (DATE, AMOUNT):
+        unread = shape.sub(lambda found: " " * len(found.group()), unread)
+    for groups in digit_groups(unread):
         for first in range(len(groups)):
             for last in range(first, len(groups)):
                 digits = "".join(groups[first:last + 1])
@@ -88,7 +106,7 @@ def luhn_windows(text: str) -> list[str]:
     return found
 
 
-@given(written())
+@given(written().filter(lambda case: not holds_a_date(case[1])))
 def test_a_card_number_cut_anywhere_by_any_short_runs_is_found_and_redacted(case: tuple[str, str]) -> None:
     number, text = case
     assert number in luhn_windows(text)  # the independent reading agrees that it is there

@@ -145,3 +145,17 @@ def test_any_13_to_19_luhn_digits_are_found_whatever_short_runs_separate_them(te
     assert card_number_in_text(text)
     shown = displayable(text)
     assert "[card number]" in shown and sum(char.isdigit() for char in shown) < 13, shown
+
+
+@pytest.mark.parametrize("text", ["2029-12-25 2037-01-10", "2038-07-07 24520645.65", "31.12.2026 | 01/09/2027",
+                                  "56058938.43 79414562.26 10833478.30 70954721.95",
+                                  "3215958.75, 46270172.76, 32815924.65, 86535709.67"])
+def test_dates_and_amounts_are_not_read_as_card_numbers(text: str) -> None:
+    """The bench's false alarms of the widest reading (their digits pass Luhn in some window of whole groups): a
+    date or an amount with two decimals is not a card number's group."""
+    assert not card_number_in_text(text)
+    assert card_number_in_text(f"{text} 4111 11|11 1111 1111")  # a card number beside them still is
+
+
+def test_a_card_number_glued_to_a_point_and_two_digits_stays_one() -> None:
+    assert card_number_in_text("4111111111111111.00") and card_number_in_text("4111.1111.1111.11/11")
