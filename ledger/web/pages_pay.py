@@ -1,6 +1,7 @@
 """Make a Payment (seeds 001-003): choose invoices and orders with a balance due by checkbox with an amount each
 (seed 001's Pay Now: "all invoices and orders with unpaid balances"; overpaying makes credit), or one amount to
-Distribute oldest invoice first; open credits are shown and applied by the ledger; a saved method or a new
+Distribute oldest invoice first; each line offers what pending (ACH) payments leave to pay, and a line they cover
+cannot be chosen (issue 14); open credits are shown and applied by the ledger; a saved method or a new
 card or bank account through the gateway's hosted tokenizer (only its token comes back here); a Review page, then
 Success with the transaction id. The pay instruction travels in the URL between the steps, so nothing is kept
 on the server until the customer presses Pay, and pressing it twice pays once (the payment id is the key)."""
@@ -108,7 +109,11 @@ async def _pay_page(request: PortalRequest, status: int = 200, **context: object
     session, portal = customer(request), portal_of(request)
     view = await portal.client.account(session.account)
     unpaid = await portal.client.unpaid(session.account)  # invoices, then orders with a balance due (seed 001)
-    return page("pay", request, status, view=view, unpaid=unpaid, exact=portal.exact, tab="pay", **context)
+    # Distribute pays open invoices oldest first, skipping what pending payments will pay: its pre-fill is what
+    # they leave (issue 14), which is also the exact balance due the ledger asks for.
+    left = format_amount(sum(row.minor(row.left) for row in unpaid if row.kind == "invoice"), view.currency)
+    return page("pay", request, status, view=view, unpaid=unpaid, left=left, exact=portal.exact, tab="pay",
+                **context)
 
 
 @get("/portal/pay", guards=[logged_in])

@@ -14,6 +14,7 @@ from typing import Literal
 
 import msgspec
 
+from ledger.money import format_amount, parse_amount
 from ledger.views import CreditView, InvoiceView, PaymentView
 
 
@@ -62,7 +63,8 @@ class UnpaidRow(msgspec.Struct, frozen=True):
     """A row of ``ledger.read.unpaid``, what the customer can pay now (seed 001's Pay Now: "all invoices and
     orders with unpaid balances"): an open invoice (``date`` its date, ``due`` its due date) or an open order with
     a balance due (``date`` when it was placed), invoices then orders, each oldest first; ``open`` is what is
-    left to pay."""
+    left to pay, ``pending`` what pending (ACH) payments will pay on it (at most ``open``): the ledger refuses a
+    payment on what they cover (``pending_payment``), so the customer is offered only what they leave (issue 14)."""
 
     kind: Literal["invoice", "order"]
     id: str
@@ -71,7 +73,22 @@ class UnpaidRow(msgspec.Struct, frozen=True):
     amount: str
     paid: str
     open: str
+    pending: str
     currency: str
+
+    def minor(self, amount: str) -> int:
+        """One of the row's amounts in minor units of its currency."""
+        return parse_amount(amount, self.currency, allow_zero=True)
+
+    @property
+    def left(self) -> str:
+        """What is left to pay now: ``open`` less what pending payments will pay (the exact amount due)."""
+        return format_amount(self.minor(self.open) - self.minor(self.pending), self.currency)
+
+    @property
+    def covered(self) -> bool:
+        """Pending payments will pay all that is open: nothing can be paid on it until they settle or return."""
+        return self.minor(self.left) == 0
 
 
 class PaymentRow(PaymentView, frozen=True):
