@@ -196,6 +196,24 @@ def capture(unit: Unit, account: Account, key: str, *, authorization: Authorizat
     return result
 
 
+#: What a gateway answers a void of a hold it no longer holds: released already (a void before, whose answer
+#: was lost), or past its 29 days (it released itself). The hold is gone either way: the void is recorded.
+NOT_HELD = frozenset({"authorization_voided", "authorization_expired"})
+
+
+def release(unit: Unit, authorization: Authorization) -> None:
+    """Ask the gateway to void a hold the ledger has decided to void (every refusal checked first); returns once
+    the hold is released or no longer held (:data:`NOT_HELD`). Any other decline (a hold the gateway does not
+    know, ``unknown_authorization``) is refused with the gateway's code: nothing is recorded, the hold stays
+    active in the ledger for the CSR to look into. A void moves no money and has no idempotency key: no intent
+    is kept, and a retry asks again (voiding twice is harmless)."""
+    result = unit.ports.gateway.void(transaction_id=authorization.transaction_id)
+    if result.status != "approved" and result.decline_code not in NOT_HELD:
+        code = result.decline_code or "void_declined"
+        raise PolicyViolation(f"the gateway refused to void hold {authorization.id}: {code}",
+                              field="authorization", code=code)
+
+
 @contextmanager
 def undoing(unit: Unit, ask: Callable[[], A], undo: Callable[[A], object]) -> Iterator[None]:
     """Run the checks before a gateway call; when they refuse a command whose earlier attempt made that call and

@@ -11,7 +11,7 @@ from ledger.aggregates.events.authorizations import HoldMethod
 from ledger.aggregates.idempotency import check_repeat, gateway_key, idempotency_key, request_fingerprint
 from ledger.aggregates.state import Authorization
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import capture, hold, hold_token, overtaken_charge
+from ledger.commands.gateway_calls import capture, hold, hold_token, overtaken_charge, release
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import amount_of, cart_proof, check_id, check_text, token_hash
@@ -247,11 +247,13 @@ def repeated_capture(account: Account, cmd: m.CaptureAuthorization, key: str, di
 @HANDLERS.on(m.VoidAuthorization)
 def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
     """Release a hold (an expired one too: the gateway answers that it released itself, "authorization_expired",
-    which fails nothing; the void is recorded and the hold leaves the CSR dashboard, issue 14)."""
+    which fails nothing; the void is recorded and the hold leaves the CSR dashboard, issue 14). The ledger decides
+    first (a captured hold is refused ``not_voidable`` before the gateway is asked), then the gateway voids it; a
+    void the gateway refuses otherwise (``unknown_authorization``) is refused with its code, nothing recorded."""
     account = unit.account(cmd.account)
     auth = account.authorization(cmd.authorization)
     if auth.status == "voided":
         return replayed(cmd.account, auth.id, status="voided")
-    unit.ports.gateway.void(transaction_id=auth.transaction_id)
-    account.void_authorization(unit.ctx, authorization=auth.id, reason=check_text(cmd.reason, "reason"))
+    account.void_authorization(unit.ctx, authorization=auth.id, reason=check_text(cmd.reason, "reason"))  # decided
+    release(unit, auth)  # then the gateway; its refusal writes nothing
     return recorded(unit, cmd.account, auth.id, status="voided")
