@@ -106,6 +106,15 @@ def hold_token(unit: Unit, token: str) -> tuple[str, HoldMethod]:
     return token, "paypal" if method == "paypal" else "card"
 
 
+def hold_method(unit: Unit, authorization: Authorization) -> HoldMethod:
+    """What a hold is on: its record's, or for a hold recorded before holds kept it (a card or a PayPal account
+    alike, issue 14), what the gateway says its token is: a PayPal hold placed then is captured, and renewed, as
+    PayPal. Asked before the gateway moves any money (GatewayUnavailable when it cannot say: retry later)."""
+    if authorization.method is not None:
+        return authorization.method
+    return "paypal" if unit.ports.gateway.token_method(authorization.token) == "paypal" else "card"
+
+
 def token_of(unit: Unit, token: str, methods: tuple[Method, ...]) -> tuple[str, Method]:
     """A gateway token that pays by one of ``methods``, and which (the first when the gateway does not know the
     token: it then declines it); another method's token is refused ``token_method_mismatch``, naming ``token``."""
