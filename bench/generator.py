@@ -156,5 +156,6 @@ class HistoryGenerator:
             account.void_authorization(self.ctx(), authorization=f"A{n}", reason="customer cancelled")
         elif rng.random() < 0.5:
             account.capture_authorization(self.ctx(), authorization=f"A{n}", payment=f"CAP{n}", amount=amount,
-                                          transaction_id=f"txc_{n}", idempotency_key=f"cap{n}", request_hash="h")
+                                          transaction_id=f"txc_{n}", idempotency_key=f"cap{n}", request_hash="h",
+                                          method="card")
 

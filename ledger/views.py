@@ -72,14 +72,15 @@ class OrderView(msgspec.Struct, frozen=True):
 
 
 class AuthorizationView(msgspec.Struct, frozen=True):
-    """A hold (seed 004); ``method``: what it holds, ``card`` or ``paypal`` (issue 14)."""
+    """A hold (seed 004); ``method``: what it holds, ``card`` or ``paypal`` (issue 14), None for a hold recorded
+    before holds kept it (a card or a PayPal account: the gateway says which at its capture)."""
 
     id: str
     order: str
     amount: str
     status: str
     expires_at: str
-    method: str = "card"
+    method: str | None = None
 
 
 class CartView(msgspec.Struct, frozen=True):

@@ -204,9 +204,10 @@ class AuthorizationDecisions(PaymentDecisions):
         return auth
 
     def capture_authorization(self, ctx: ev.Context, *, authorization: str, payment: str, amount: int,
-                              transaction_id: str, idempotency_key: str, request_hash: str,
+                              transaction_id: str, idempotency_key: str, request_hash: str, method: HoldMethod,
                               overtaken: bool = False) -> ev.Event:
-        """Turn the hold into a settled payment by its method (a PayPal hold is a PayPal payment, issue 14) applied
+        """Turn the hold into a settled payment by its ``method`` (a PayPal hold is a PayPal payment, issue 14: the
+        hold's, or for a hold recorded before holds kept it, what the gateway says its token is) applied
         to its order; ``overtaken``: captured while another
         writer paid the order, recorded all the same (as :meth:`record_payment` does), the excess as credit."""
         auth = self.check_capture(ctx, authorization=authorization, amount=amount)
@@ -218,7 +219,7 @@ class AuthorizationDecisions(PaymentDecisions):
                 raise
         event = self.trigger(ctx, ev.AuthorizationCaptured, authorization_id=authorization,
                              payment_id=payment, amount=amount, transaction_id=transaction_id)
-        self.record_payment(ctx, payment=payment, amount=amount, method=auth.method, token=auth.token,
+        self.record_payment(ctx, payment=payment, amount=amount, method=method, token=auth.token,
                             transaction_id=transaction_id, status="approved", decline_code=None,
                             idempotency_key=idempotency_key, request_hash=request_hash, instruction=instruction,
                             source=f"authorization:{authorization}", overtaken=overtaken)

@@ -133,8 +133,9 @@ class Authorization(msgspec.Struct, gc=False, array_like=True):
     cart_paid: int | None = None
     #: Its expiry was recorded (it stays so when its cart link is sent again): recorded once (issue 14).
     expired: bool = False
-    #: What it holds, card or PayPal (seed 004): its capture is a payment by that method (issue 14).
-    method: HoldMethod = "card"
+    #: What it holds, card or PayPal (seed 004): its capture is a payment by that method (issue 14); None for a
+    #: hold recorded before holds kept it (a card or a PayPal account: the gateway says which of its token).
+    method: HoldMethod | None = None
 
 
 class Cart(msgspec.Struct, gc=False, array_like=True):

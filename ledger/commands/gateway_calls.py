@@ -106,6 +106,15 @@ def hold_token(unit: Unit, token: str) -> tuple[str, HoldMethod]:
     return token, "paypal" if method == "paypal" else "card"
 
 
+def hold_method(unit: Unit, authorization: Authorization) -> HoldMethod:
+    """What a hold is on: its record's, or for a hold recorded before holds kept it (a card or a PayPal account
+    alike, issue 14), what the gateway says its token is: a PayPal hold placed then is captured, and renewed, as
+    PayPal. Asked before the gateway moves any money (GatewayUnavailable when it cannot say: retry later)."""
+    if authorization.method is not None:
+        return authorization.method
+    return "paypal" if unit.ports.gateway.token_method(authorization.token) == "paypal" else "card"
+
+
 def token_of(unit: Unit, token: str, methods: tuple[Method, ...]) -> tuple[str, Method]:
     """A gateway token that pays by one of ``methods``, and which (the first when the gateway does not know the
     token: it then declines it); another method's token is refused ``token_method_mismatch``, naming ``token``."""
@@ -194,6 +203,24 @@ def capture(unit: Unit, account: Account, key: str, *, authorization: Authorizat
         raise PolicyViolation(f"the gateway refused the capture: {result.decline_code}", field="authorization",
                               code=result.decline_code or "capture_declined")
     return result
+
+
+#: What a gateway answers a void of a hold it no longer holds: released already (a void before, whose answer
+#: was lost), or past its 29 days (it released itself). The hold is gone either way: the void is recorded.
+NOT_HELD = frozenset({"authorization_voided", "authorization_expired"})
+
+
+def release(unit: Unit, authorization: Authorization) -> None:
+    """Ask the gateway to void a hold the ledger has decided to void (every refusal checked first); returns once
+    the hold is released or no longer held (:data:`NOT_HELD`). Any other decline (a hold the gateway does not
+    know, ``unknown_authorization``) is refused with the gateway's code: nothing is recorded, the hold stays
+    active in the ledger for the CSR to look into. A void moves no money and has no idempotency key: no intent
+    is kept, and a retry asks again (voiding twice is harmless)."""
+    result = unit.ports.gateway.void(transaction_id=authorization.transaction_id)
+    if result.status != "approved" and result.decline_code not in NOT_HELD:
+        code = result.decline_code or "void_declined"
+        raise PolicyViolation(f"the gateway refused to void hold {authorization.id}: {code}",
+                              field="authorization", code=code)
 
 
 @contextmanager

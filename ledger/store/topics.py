@@ -37,7 +37,9 @@ Upcaster = Callable[[dict[str, object]], dict[str, object]]
 #: 9: an expiry recorded after the hold's cart link was sent keeps the hold ``reauth_requested`` (issue 14).
 #: 10: a hold keeps what it holds, a card or PayPal (its capture is a payment by that method, issue 14).
 #: 11: a payment keeps what its distribution planned to pay while it was pending (PaymentSubmitted 3).
-SNAPSHOT_VERSION = 11
+#: 12: a hold recorded before holds kept their method reads it as unknown (None), not card: its capture (and its
+#:     reauthorization with no new token) asks the gateway what its token is, a PayPal account or a card.
+SNAPSHOT_VERSION = 12
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 

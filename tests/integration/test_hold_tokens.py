@@ -3,11 +3,14 @@ Credit Card or PayPal, eCommerce will authorize a charge for the amount of the p
 for 29 days"); a bank account is never held.
 
 A PayPal token was held as a card and its capture recorded a card payment: the hold now records ``paypal`` and its
-capture is a PayPal payment. A bank token is refused ``token_method_mismatch``, naming ``token``, before the gateway
-is asked, and nothing is written.
+capture is a PayPal payment; a hold recorded before holds kept their method (a card or a PayPal account alike) is
+captured, and renewed, by what the gateway says its token is. A bank token is refused ``token_method_mismatch``,
+naming ``token``, before the gateway is asked, and nothing is written.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -19,7 +22,7 @@ from ledger.commands import messages as m
 from ledger.errors import ValidationError
 from ledger.store.mapper import decode_event
 from tests.integration.test_reauthorization import events, state
-from tests.ledger_fixtures import START
+from tests.ledger_fixtures import START, edit_events, make_ledger
 
 
 def held_at_gateway(ledger: Ledger) -> list[str]:
@@ -85,16 +88,59 @@ def test_a_card_hold_reauthorized_with_a_paypal_token_is_a_paypal_hold(order: Le
     assert (state(order).payments["P1"].method, state(order).payments["P1"].token) == ("paypal", "tok_paypal")
 
 
-def test_holds_recorded_before_the_method_was_kept_replay_as_card_holds() -> None:
-    """Every hold recorded before was a card's (CardAuthorized and Reauthorized without ``method``)."""
-    for cls, fields in ((ev.CardAuthorized, {"authorization_id": "A1", "order_id": "O1", "token": "tok_visa"}),
+def test_holds_recorded_before_the_method_was_kept_read_as_unknown() -> None:
+    """A hold recorded before (CardAuthorized and Reauthorized without ``method``) was on a card or a PayPal account
+    alike: its method reads as unknown (None), never as card (review finding 10)."""
+    for cls, fields in ((ev.CardAuthorized, {"authorization_id": "A1", "order_id": "O1", "token": "tok_paypal"}),
                         (ev.Reauthorized, {"authorization_id": "A1", "new_authorization_id": "A2",
                                            "order_id": "O1"})):
         old = {"originator_id": "6f1c3a4e-0a36-4b39-9f0c-3c1b2f7d9e10", "originator_version": 2,
                "timestamp": "2026-09-01T00:00:00Z", "amount": 100, "transaction_id": "txn_1",
                "expires_at": "2026-09-30T00:00:00Z", **fields}
         read = decode_event(f"{cls.__name__}:1", msgspec.json.encode(old))
-        assert isinstance(read, cls) and read.method == "card"
+        assert isinstance(read, cls) and read.method is None
+
+
+def placed_by_the_old_release(folder: Path, token: str) -> Ledger:
+    """A ledger whose hold A1 on ``token`` (for order O1 of 100.00) was written as the release before wrote it:
+    CardAuthorized without ``method``."""
+    ledger = make_ledger(folder)
+    ledger.service.handle(m.OpenAccount(account="ACC1", email="c@example.com"))
+    ledger.service.handle(m.PlaceOrder(account="ACC1", order="O1", amount="100.00"))
+    ledger.service.handle(m.AuthorizeCard(account="ACC1", authorization="A1", order="O1", amount="100.00",
+                                          token=token))
+    ledger.close()
+    method = "paypal" if token == "tok_paypal" else "card"
+    assert edit_events(folder, f',"method":"{method}"', "", topic="CardAuthorized") == 1
+    ledger = make_ledger(folder)
+    assert state(ledger).authorizations["A1"].method is None
+    return ledger
+
+
+@pytest.mark.parametrize(("token", "method"), [("tok_paypal", "paypal"), ("tok_visa", "card")])
+def test_a_hold_placed_before_the_release_is_captured_by_what_the_gateway_says_its_token_is(
+        tmp_path: Path, token: str, method: str) -> None:
+    ledger = placed_by_the_old_release(tmp_path, token)
+    try:
+        ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="P1"))
+        paid = state(ledger).payments["P1"]
+        assert (paid.method, paid.token, paid.amount) == (method, token, 10000)
+    finally:
+        ledger.close()
+
+
+def test_a_paypal_hold_placed_before_the_release_is_renewed_as_paypal(tmp_path: Path) -> None:
+    ledger = placed_by_the_old_release(tmp_path, "tok_paypal")
+    try:
+        handle = ledger.service.handle
+        handle(m.RequestReauthorization(account="ACC1", authorization="A1"))
+        handle(m.Reauthorize(account="ACC1", authorization="A1", new_authorization="A2"))  # naming no token
+        renewed = [e for e in events(ledger) if isinstance(e, ev.Reauthorized)]
+        assert [(e.method, e.token) for e in renewed] == [("paypal", "tok_paypal")]
+        handle(m.CaptureAuthorization(account="ACC1", authorization="A2", payment="P1"))
+        assert (state(ledger).payments["P1"].method, state(ledger).payments["P1"].token) == ("paypal", "tok_paypal")
+    finally:
+        ledger.close()
 
 
 def test_a_checkout_with_another_card_keeps_that_card_for_the_capture_and_the_next_cart(order: Ledger) -> None:

@@ -77,7 +77,8 @@ def test_a_capture_recorded_before_fingerprints_is_still_replayed(ledger: Any) -
     auth = account.state.authorizations["A1"]
     account.capture_authorization(ev.Context(at=START + timedelta(hours=1)), authorization="A1",
                                   payment="PC1", amount=8000, transaction_id=auth.transaction_id,
-                                  idempotency_key="capture:A1", request_hash="a hash of the whole old command")
+                                  idempotency_key="capture:A1", request_hash="a hash of the whole old command",
+                                  method="card")
     ledger.store.save(account)
     again = ledger.service.handle(m.CaptureAuthorization(account="ACC1", authorization="A1", payment="PC1"))
     assert again.replayed and again.reference == "PC1"

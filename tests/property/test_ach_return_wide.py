@@ -71,7 +71,7 @@ def do(h: History, kind: str, amount: int, extra: object) -> bool:
     hold = state.authorizations[holds[amount % len(holds)]]
     return h.attempt("capture_authorization", authorization=hold.id, payment=h.next_id("C"),
                      amount=hold.amount, transaction_id=f"txn_capture_{hold.id}", idempotency_key=f"kc-{hold.id}",
-                     request_hash="h")
+                     request_hash="h", method="card")
 
 
 def seen(h: History) -> tuple[object, ...]:

@@ -112,7 +112,8 @@ class AccountHistory(RuleBasedStateMachine):
                            amount=amount + rise)
             auth_id = new_auth
         self.h.attempt("capture_authorization", authorization=auth_id, payment=self.h.next_id("P"),
-                       amount=capture, transaction_id="tc", idempotency_key=self.h.next_id("ck"), request_hash="h")
+                       amount=capture, transaction_id="tc", idempotency_key=self.h.next_id("ck"), request_hash="h",
+                       method="card")
 
     @rule(price=st.integers(0, 50_000), real=amounts, hold=st.booleans())
     def quote_flow(self, price: int, real: int, hold: bool) -> None:

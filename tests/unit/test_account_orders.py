@@ -115,14 +115,15 @@ def test_capture_pays_the_order_and_replacing_moves_payments_along() -> None:
     account.authorize_card(at(), authorization="A1", order="O1", amount=50000, token="tok_visa",
                            transaction_id="t1")
     account.capture_authorization(at(days=1), authorization="A1", payment="P1", amount=30000,
-                                  transaction_id="t1c", idempotency_key="cap", request_hash="h")
+                                  transaction_id="t1c", idempotency_key="cap", request_hash="h", method="card")
     assert account.state.orders["O1"].paid == 30000
     account.replace_order(at(days=2), order="O1", new_order="O2", amount=60000)
     assert account.state.orders["O1"].paid == 0
     assert account.state.orders["O2"].paid == 30000
     with pytest.raises(Conflict):
         account.capture_authorization(at(days=3), authorization="A1", payment="P2", amount=1,
-                                      transaction_id="x", idempotency_key="cap2", request_hash="h")
+                                      transaction_id="x", idempotency_key="cap2", request_hash="h",
+                                      method="card")
 
 
 def test_cancelled_order_money_becomes_credit() -> None:

@@ -30,8 +30,9 @@ class CardAuthorized(AuthorizationEvent, frozen=True, kw_only=True):
     transaction_id: str
     expires_at: datetime
     cart_id: str | None = None
-    #: What the token holds, card or PayPal (its capture is a payment by it); events before it: card.
-    method: HoldMethod = "card"
+    #: What the token holds, card or PayPal (its capture is a payment by it); None in events recorded before holds
+    #: kept it, which were on a card or a PayPal account alike: unknown, the gateway is asked at their capture.
+    method: HoldMethod | None = None
 
 
 class CardAuthorizationFailed(AuthorizationEvent, frozen=True, kw_only=True):
@@ -74,8 +75,9 @@ class Reauthorized(AuthorizationEvent, frozen=True, kw_only=True):
     #: The gateway token the new hold is on (a checkout with another card); None: the old hold's (and events
     #: recorded before the new hold's token was kept).
     token: str | None = None
-    #: What the new hold is on, card or PayPal (issue 14); events before it: card, as every hold then was.
-    method: HoldMethod = "card"
+    #: What the new hold is on, card or PayPal (issue 14); None in events recorded before holds kept it: unknown,
+    #: the gateway is asked at its capture (a PayPal account was held then too).
+    method: HoldMethod | None = None
 
 
 class ReauthorizationFailed(AuthorizationEvent, frozen=True, kw_only=True):

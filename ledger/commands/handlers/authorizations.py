@@ -11,7 +11,7 @@ from ledger.aggregates.events.authorizations import HoldMethod
 from ledger.aggregates.idempotency import check_repeat, gateway_key, idempotency_key, request_fingerprint
 from ledger.aggregates.state import Authorization
 from ledger.commands import messages as m
-from ledger.commands.gateway_calls import capture, hold, hold_token, overtaken_charge
+from ledger.commands.gateway_calls import capture, hold, hold_method, hold_token, overtaken_charge, release
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import amount_of, cart_proof, check_id, check_text, token_hash
@@ -192,7 +192,7 @@ def reauthorization_asked(unit: Unit, account: Account, old: Authorization, new_
     asked: tuple[int, tuple[str, HoldMethod], str] | None = unit.memo.get("hold") if unit.after_conflict else None
     if asked is None:
         amount = amount_of(account, cmd.amount) if cmd.amount is not None else account.checkout_amount(old.id)
-        held = hold_token(unit, cmd.token) if cmd.token is not None else (old.token, old.method)
+        held = hold_token(unit, cmd.token) if cmd.token is not None else (old.token, hold_method(unit, old))
         asked = amount, held, idempotency_key(cmd.key, f"reauthorize:{new_id}:{held[0]}:{amount}")
         unit.memo["hold"] = asked
     return asked
@@ -219,10 +219,11 @@ def capture_authorization(unit: Unit, cmd: m.CaptureAuthorization) -> m.Outcome:
         overtaken = overtaken_charge(unit, account, payment_id, gateway_key(account.id, key), amount=amount,
                                      instruction=account.capture_instruction(auth, amount), waived=PAID_MEANWHILE)
 
+    method = hold_method(unit, auth)  # a hold recorded before holds kept it: the gateway says (issue 14)
     result = capture(unit, account, key, authorization=auth, amount=amount, check=check)
     account.capture_authorization(unit.ctx, authorization=auth.id, payment=payment_id, amount=amount,
                                   transaction_id=result.transaction_id, idempotency_key=key,
-                                  request_hash=digest, overtaken=overtaken)
+                                  request_hash=digest, method=method, overtaken=overtaken)
     return recorded(unit, cmd.account, payment_id, status="settled", transaction_id=result.transaction_id)
 
 
@@ -247,11 +248,13 @@ def repeated_capture(account: Account, cmd: m.CaptureAuthorization, key: str, di
 @HANDLERS.on(m.VoidAuthorization)
 def void_authorization(unit: Unit, cmd: m.VoidAuthorization) -> m.Outcome:
     """Release a hold (an expired one too: the gateway answers that it released itself, "authorization_expired",
-    which fails nothing; the void is recorded and the hold leaves the CSR dashboard, issue 14)."""
+    which fails nothing; the void is recorded and the hold leaves the CSR dashboard, issue 14). The ledger decides
+    first (a captured hold is refused ``not_voidable`` before the gateway is asked), then the gateway voids it; a
+    void the gateway refuses otherwise (``unknown_authorization``) is refused with its code, nothing recorded."""
     account = unit.account(cmd.account)
     auth = account.authorization(cmd.authorization)
     if auth.status == "voided":
         return replayed(cmd.account, auth.id, status="voided")
-    unit.ports.gateway.void(transaction_id=auth.transaction_id)
-    account.void_authorization(unit.ctx, authorization=auth.id, reason=check_text(cmd.reason, "reason"))
+    account.void_authorization(unit.ctx, authorization=auth.id, reason=check_text(cmd.reason, "reason"))  # decided
+    release(unit, auth)  # then the gateway; its refusal writes nothing
     return recorded(unit, cmd.account, auth.id, status="voided")

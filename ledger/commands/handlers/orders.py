@@ -6,6 +6,7 @@ from ledger.aggregates import Account
 from ledger.aggregates import events as ev
 from ledger.aggregates.state import LIVE_HOLDS
 from ledger.commands import messages as m
+from ledger.commands.gateway_calls import release
 from ledger.commands.handlers.registry import HandlerRegistry, recorded, replayed
 from ledger.commands.unit import Unit
 from ledger.commands.validation import amount_of, check_id, check_text, token_hash
@@ -73,15 +74,18 @@ def change_order_price(unit: Unit, cmd: m.ChangeOrderPrice) -> m.Outcome:
 
 @HANDLERS.on(m.CancelOrder)
 def cancel_order(unit: Unit, cmd: m.CancelOrder) -> m.Outcome:
+    """Cancel an order and void its live holds: decided in the ledger first, then released at the gateway (a
+    hold the gateway refuses to void refuses the cancel, nothing written)."""
     account = unit.account(cmd.account)
     order = account.state.orders.get(cmd.order)
     if order is not None and order.status == "cancelled":
         return replayed(cmd.account, cmd.order)
-    for auth in list(account.state.authorizations.values()):
-        if auth.order_id == cmd.order and auth.status in LIVE_HOLDS:
-            unit.ports.gateway.void(transaction_id=auth.transaction_id)
-            account.void_authorization(unit.ctx, authorization=auth.id, reason="order cancelled")
+    holds = [a for a in account.state.authorizations.values() if a.order_id == cmd.order and a.status in LIVE_HOLDS]
+    for auth in holds:
+        account.void_authorization(unit.ctx, authorization=auth.id, reason="order cancelled")
     account.cancel_order(unit.ctx, order=cmd.order, reason=check_text(cmd.reason, "reason"))
+    for auth in holds:  # decided (an order no longer open is refused before the gateway is asked): release them
+        release(unit, auth)
     return recorded(unit, cmd.account, cmd.order)
 
 
