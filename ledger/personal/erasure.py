@@ -16,12 +16,13 @@ import structlog
 
 from ledger.commands import messages as m
 from ledger.errors import Forbidden
+from ledger.logs import SECURITY
 from ledger.ports.ids import account_uuid
 
 if TYPE_CHECKING:
     from ledger.bootstrap import Ledger
 
-security = structlog.get_logger("ledger.security")
+security = structlog.get_logger(SECURITY)
 
 
 class PortalLogins(Protocol):
@@ -45,8 +46,8 @@ def forget_account(ledger: Ledger, account_id: str, actor: m.ActorIn, portal: Ca
     try:
         ledger.service.handle(m.ForgetPersonalData(account=account_id, actor=actor))
     except Forbidden:
-        security.warning("actor_not_allowed", action="forget", account=account_id, actor_kind=actor.kind,
-                         actor_name=actor.name)
+        security.warning("actor_not_allowed", logger=SECURITY, action="forget", account=account_id,
+                         actor_kind=actor.kind, actor_name=actor.name)
         raise
     aggregate_id = account_uuid(account_id)
     destroyed = int(ledger.store.personal.forget(aggregate_id))
@@ -56,6 +57,6 @@ def forget_account(ledger: Ledger, account_id: str, actor: m.ActorIn, portal: Ca
     finally:
         logins.close()
     ledger.store.recent.discard(aggregate_id)
-    security.info("personal_data_forgotten", account=account_id, keys_destroyed=destroyed, actor_kind=actor.kind,
-                  actor_name=actor.name)
+    security.info("personal_data_forgotten", logger=SECURITY, account=account_id, keys_destroyed=destroyed,
+                  actor_kind=actor.kind, actor_name=actor.name)
     return destroyed
