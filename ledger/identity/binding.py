@@ -14,7 +14,11 @@ The bound actor names the credential's user in ``via`` when someone else acts th
 guest, a staff tool's signed-in member), recorded on every event. A request that exceeds this is refused
 ``actor_not_allowed`` and logged to the security log only (a line with ``"logger": "security"``, under ``serve``
 in ``$LEDGER_HOME/security.log``: :mod:`ledger.logs`), naming the subject, the credential, the reason and the
-account, never the request's body; nothing is written to the store.
+account, never the request's body; nothing is written to the store. What a line shows of a request's own text
+is bounded: the account only when it passes the id rule (:func:`ledger.commands.validation.check_reference`, at
+most 64 characters), a claimed actor kind only when it is a known one, anything else as ``<invalid, N chars>``,
+and every text field cut at ``FIELD_LIMIT`` characters, so a hostile body (a password, kilobytes of text) is
+never echoed into the file an operator ships.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from dataclasses import dataclass
 import msgspec
 import structlog
 
+from ledger.aggregates.events.base import ACTOR_KINDS
 from ledger.commands.messages import ActorIn, Command
-from ledger.errors import Forbidden
+from ledger.commands.validation import check_reference
+from ledger.errors import Forbidden, ValidationError
 from ledger.identity.credentials import Credentials
 from ledger.identity.roles import PORTAL_PREFIX, STAFF_PREFIX, user_name
 from ledger.identity.sessions import HEADER, SessionInvalid, session_key, verify
@@ -36,6 +42,35 @@ from ledger.nats_api.subjects import PORTAL_READS
 
 security = structlog.get_logger(SECURITY)
 SELF_SERVICE_KINDS = ("customer", "guest")
+#: The most characters a security line keeps of any text field (a subject, a reason); the rest is cut.
+FIELD_LIMIT = 200
+
+
+def invalid(value: object) -> str:
+    """What the security log shows instead of a request's value it may not echo: only its length."""
+    return f"<invalid, {len(value)} chars>" if isinstance(value, str) else f"<invalid {type(value).__name__}>"
+
+
+def shown_id(value: object) -> object:
+    """A request's account as the security log may show it: as sent when it passes the id rule, else
+    :func:`invalid`; None when the request named none."""
+    if value is None:
+        return None
+    try:
+        return check_reference(value, "account")  # type: ignore[arg-type]  # anything a body held
+    except ValidationError:
+        return invalid(value)
+
+
+def shown_kind(kind: object) -> str:
+    """A claimed actor kind as the security log may show it: one of the known kinds, else :func:`invalid`."""
+    return kind if isinstance(kind, str) and kind in ACTOR_KINDS else invalid(kind)
+
+
+def capped(value: object) -> object:
+    """``value``, a text cut to ``FIELD_LIMIT`` characters."""
+    return f"{value[:FIELD_LIMIT]}[cut, {len(value)} chars]" if isinstance(value, str) and len(value) > FIELD_LIMIT \
+        else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +105,13 @@ class Binder:
         self.now = now
 
     def refuse(self, caller: Caller, reason: str, **details: object) -> Forbidden:
-        """Log the refusal to the security log and make the error to answer."""
-        security.warning("actor_not_allowed", logger=SECURITY, subject=caller.subject, user=caller.user, reason=reason,
-                         **details)
-        return Forbidden(f"{caller.user} may not: {reason}", field="actor")
+        """Log the refusal to the security log (an ``account`` shown by :func:`shown_id`, every text capped: the
+        callers pass a claimed kind through :func:`shown_kind`) and make the error to answer."""
+        if "account" in details:
+            details["account"] = shown_id(details["account"])
+        fields = {"subject": caller.subject, "user": caller.user, "reason": reason, **details}
+        security.warning("actor_not_allowed", logger=SECURITY, **{key: capped(value) for key, value in fields.items()})
+        return Forbidden(f"{caller.user} may not: {capped(reason)}", field="actor")
 
     def actor(self, caller: Caller, claimed: ActorIn | None, account: str | None) -> ActorIn | None:
         """The actor ``caller`` acts as on ``account``; raises Forbidden when ``claimed`` exceeds it."""
@@ -98,14 +136,15 @@ class Binder:
                 ActorIn(kind=credential.kind, name=credential.name, channel=channel)
         else:
             if vouched.kind not in allowed:
-                raise self.refuse(caller, f"a {caller.role} credential cannot vouch for a {vouched.kind}",
-                                  claimed_kind=vouched.kind)
+                kind = shown_kind(vouched.kind)
+                raise self.refuse(caller, f"a {caller.role} credential cannot vouch for a {kind}", claimed_kind=kind)
             if vouched.kind == "customer" and vouched.account != account:
                 raise self.refuse(caller, "a customer acts on their own account only", account=account)
             bound = ActorIn(kind=vouched.kind, name=vouched.name, channel=channel, via=caller.user)
         if claimed is not None and (claimed.kind, claimed.name) != (bound.kind, bound.name):
-            raise self.refuse(caller, f"claimed {claimed.kind} beyond the credential's {bound.kind}",
-                              claimed_kind=claimed.kind, account=account)
+            kind = shown_kind(claimed.kind)
+            raise self.refuse(caller, f"claimed {kind} beyond the credential's {bound.kind}", claimed_kind=kind,
+                              account=account)
         return bound
 
     def command(self, caller: Caller, command: Command, self_service: frozenset[type],

@@ -3,23 +3,27 @@
 Passwords, sessions and links must change and be erasable, so they live here, beside the event log and never in
 it; the ledger records only the facts (invitation accepted, password changed, reset requested). Secrets are kept
 as hashes: argon2id for passwords (pwdlib), SHA-256 for session ids and one-time link tokens, whose raw values
-exist only in the customer's cookie or email.
+exist only in the customer's cookie or email. The failed-login counters are kept under an HMAC of the ledger's
+secret (``$LEDGER_HOME/secret`` or LEDGER_SECRET) of their key (an email, an address): without the secret, a
+known email cannot be linked to its row (a plain digest of it could be computed by anyone).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol, TypeAlias
 
 import msgspec
 
 from ledger.config import Settings
+from ledger.ports.tokens import load_or_create_secret
 
 #: The tables, for SQLite (``{time}`` ``real``) and PostgreSQL (``double precision``): one email has one login,
 #: compared case-insensitively (seed 003).
@@ -37,6 +41,7 @@ SCHEMA = (
     token_hash text primary key, purpose text not null, account text not null, expires_at {time} not null,
     used_at {time})""",
     "create table if not exists attempts (key text primary key, failures integer not null, last_at {time} not null)",
+    "delete from attempts where key like '%:%'",  # rows of before their keys were keyed: a digest of an email
 )
 
 #: Seed-less portal rules: a session ends after 30 minutes without a request.
@@ -49,8 +54,9 @@ def digest(raw: str) -> str:
 
 
 def email_key(email: str) -> str:
-    """The rate-limit key of the failed logins of an email: its digest (the attempts table never holds an email,
-    not even one typed at the login form after its account was forgotten)."""
+    """The rate-limit key of the failed logins of an email, whatever its case (the store keeps only an HMAC of
+    it: the attempts table never holds an email, not even one typed at the login form after its account was
+    forgotten, nor a digest anyone could compute from a known email)."""
     return f"email:{digest(email.strip().lower())}"
 
 
@@ -113,10 +119,12 @@ def _login(row: tuple[object, ...] | None) -> Login | None:
 
 class CredentialStore:
     """The credentials in SQLite (``$LEDGER_HOME/portal.db``) or a PostgreSQL schema (:meth:`postgres`); one
-    connection in autocommit, shared by the app's threads under a lock."""
+    connection in autocommit, shared by the app's threads under a lock. ``secret`` keys the failed-login rows
+    (:meth:`attempt_key`): the ledger's secret, the same for every web instance and ``account forget`` (which
+    deletes a forgotten email's rows by it); without one (tests), a random secret of this store alone."""
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time, *,
-                 connection: Database | None = None) -> None:
+                 connection: Database | None = None, secret: bytes | None = None) -> None:
         if connection is None:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -128,9 +136,11 @@ class CredentialStore:
             self._db.execute(statement.format(time="real" if self._mark == "?" else "double precision"))
         self._lock = threading.Lock()
         self.clock = clock
+        self._secret = secret or secrets.token_bytes(32)
 
     @classmethod
-    def postgres(cls, dsn: str, schema: str, clock: Callable[[], float] = time.time) -> CredentialStore:
+    def postgres(cls, dsn: str, schema: str, clock: Callable[[], float] = time.time, *,
+                 secret: bytes | None = None) -> CredentialStore:
         """The credentials in PostgreSQL schema ``schema`` (created if missing) of the server ``dsn`` names, for
         several web instances behind a load balancer (LEDGER_STORE=postgres)."""
         import psycopg
@@ -142,7 +152,7 @@ class CredentialStore:
                                      autocommit=True)
         connection.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         connection.execute(sql.SQL("set search_path to {}").format(sql.Identifier(schema)))
-        return cls(Path(), clock, connection=connection)
+        return cls(Path(), clock, connection=connection, secret=secret)
 
     def close(self) -> None:
         """Close the database."""
@@ -172,21 +182,25 @@ class CredentialStore:
                   login_id)
         return Login(account, email, password_hash, False, login_id)
 
-    def forget(self, account: str) -> None:
-        """Erase the account's login (its email and password hash), sessions, links and its email's failed
-        logins (a registration the ledger refused, or ``ledger account forget``), leaving none of their bytes:
-        SQLite overwrites deleted rows (``secure_delete``) and the WAL is checkpointed and truncated;
-        PostgreSQL's tables are vacuumed."""
+    def forget(self, account: str, emails: Iterable[str] = ()) -> None:
+        """Erase the account's login (its email and password hash), sessions, links and the failed logins of its
+        login's email and of ``emails`` (the account's own; a registration the ledger refused, or ``ledger
+        account forget``), leaving none of their bytes in the tables' files: SQLite overwrites deleted rows
+        (``secure_delete``) and the WAL is checkpointed and truncated; on PostgreSQL a plain VACUUM would only
+        mark the dead rows' space reusable, their bytes (and an index's copy of the email) staying in the files
+        until overwritten, so the four tables are rewritten (VACUUM FULL: new files, indexes rebuilt; these
+        tables are small, the lock lasts milliseconds). Neither reaches what the database wrote elsewhere
+        before: PostgreSQL's WAL segments until recycled, WAL archives, replicas, backups, freed disk blocks."""
         login = self.login_of(account)
-        if login is not None:
-            self._run("delete from attempts where key = ?", email_key(login.email))
+        for email in (*emails, *((login.email,) if login is not None else ())):
+            self._run("delete from attempts where key = ?", self.attempt_key(email_key(email)))
         for table in ("logins", "sessions", "links"):
             self._run(f"delete from {table} where account = ?", account)
         with self._lock:
             if self._mark == "?":
                 self._db.execute("pragma wal_checkpoint(truncate)")
             else:
-                self._db.execute("vacuum logins, sessions, links, attempts")
+                self._db.execute("vacuum full logins, sessions, links, attempts")
 
     def confirm(self, account: str) -> None:
         """The customer clicked Confirm in the confirmation email (seed 002)."""
@@ -253,25 +267,31 @@ class CredentialStore:
         return account if changed == 1 else None
 
     # login attempts
+    def attempt_key(self, key: str) -> str:
+        """The row of rate-limit ``key`` (``email_key``, ``addr:<address>``): its HMAC-SHA256 under the secret."""
+        return hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()
+
     def failures(self, key: str) -> tuple[int, float]:
         """(failed attempts in a row, time of the last) for a rate-limit key."""
-        row = self._one("select failures, last_at from attempts where key = ?", key)
+        row = self._one("select failures, last_at from attempts where key = ?", self.attempt_key(key))
         return (0, 0.0) if row is None else (int(str(row[0])), float(str(row[1])))
 
     def failed(self, key: str) -> None:
         """Count one more failed attempt."""
         self._run("insert into attempts values (?, 1, ?) on conflict (key) do update set "
-                  "failures = attempts.failures + 1, last_at = excluded.last_at", key, self.clock())
+                  "failures = attempts.failures + 1, last_at = excluded.last_at", self.attempt_key(key), self.clock())
 
     def succeeded(self, key: str) -> None:
         """Forget the failures of ``key``."""
-        self._run("delete from attempts where key = ?", key)
+        self._run("delete from attempts where key = ?", self.attempt_key(key))
 
 
 def credential_store(settings: Settings) -> CredentialStore:
     """``$LEDGER_HOME/portal.db``, or with LEDGER_STORE=postgres the schema ``portal`` (``<schema>_portal`` beside
     a LEDGER_POSTGRES_SCHEMA) of the same server, shared by every web instance and reached by ``account forget``."""
+    secret = load_or_create_secret(settings.home / "secret",
+                                   settings.secret.value.encode() if settings.secret is not None else None)
     if settings.store != "postgres":
-        return CredentialStore(settings.home / "portal.db")
+        return CredentialStore(settings.home / "portal.db", secret=secret)
     schema = f"{settings.postgres_schema}_portal" if settings.postgres_schema else "portal"
-    return CredentialStore.postgres(settings.postgres_dsn, schema)
+    return CredentialStore.postgres(settings.postgres_dsn, schema, secret=secret)

@@ -1,8 +1,8 @@
 """``ledger account forget`` on a ledger served as ``make run`` serves it (bundled NATS with authorization, relay,
 workers, projections, the portal, Maildir): after a long history and a portal login registered through the
 invitation's pages, every file the ledger wrote (and every PostgreSQL row, the portal's schema too) is searched
-for the person's email and name; the books are intact, the login is gone and later emails are not sent, by the
-email worker nor by the portal."""
+for the person's email and name, the Maildir's emails sent before the forget included (they were kept); the books
+are intact, the login is gone and later emails are not sent, by the email worker nor by the portal."""
 
 from __future__ import annotations
 
@@ -165,7 +165,7 @@ async def test_a_forgotten_account_leaves_no_email_or_name_anywhere(tmp_path: Pa
         refused_login = await submit(web, "/portal/login", email=EMAIL.decode(), password=PASSWORD)
         assert refused_login.status_code == 400 and "not right" in refused_login.text
         assert (await submit(web, "/portal/forgot", email=EMAIL.decode())).status_code == 200
-        assert set(box.iterdir()) == before  # no email was sent after the forget
+        assert len(before) >= 17 and list(box.iterdir()) == []  # those sent before were erased, none sent after
         await nc.close()
         await web.aclose()
 
@@ -177,7 +177,7 @@ async def test_a_forgotten_account_leaves_no_email_or_name_anywhere(tmp_path: Pa
     finally:
         server.terminate()
         assert server.wait(timeout=60) == 0
-    leaks = [path for path in tmp_path.rglob("*") if path.is_file() and path not in before
+    leaks = [path for path in tmp_path.rglob("*") if path.is_file()
              and (EMAIL in path.read_bytes() or NAME in path.read_bytes())]
     assert leaks == []
     assert any((tmp_path / "nats" / "js").rglob("*.blk"))  # JetStream's files were searched too
@@ -188,7 +188,8 @@ async def test_a_forgotten_account_leaves_no_email_or_name_anywhere(tmp_path: Pa
             rows = postgres_text(schema, f"{schema}_portal")
         finally:
             drop_schema(f"{schema}_portal")
-        assert len(rows) > 1000 and b"addr:" in rows  # the events, snapshots, keys and the portal's tables were read
+        # the events, snapshots, keys and the portal's tables were read (a failed-login row: an HMAC, a count)
+        assert len(rows) > 1000 and re.search(rb"\('[0-9a-f]{64}', [0-9]+, ", rows)
         assert EMAIL not in rows and NAME not in rows
 
 

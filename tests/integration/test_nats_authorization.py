@@ -23,6 +23,7 @@ from ledger.identity.binding import Binder
 from ledger.identity.credentials import Credentials
 from ledger.identity.roles import inbox_prefix, user_name
 from ledger.identity.sessions import HEADER, Session, session_key, sign
+from ledger.logs import _json_line
 from ledger.natsserver import NatsServerProcess
 from ledger.ports.ids import account_uuid
 from tests.ledger_fixtures import captured_logs, make_ledger, reset_streams, serving
@@ -261,6 +262,30 @@ async def test_a_portal_acts_as_its_customer_on_their_account_only(server: NatsS
     assert bys == {("customer", "ada@example.com", "portal", "portal-web")}
     await portal.close()
     await admin.close()
+
+
+async def test_the_security_log_never_echoes_a_requests_text(server: NatsServerProcess, ledger_api: Any,
+                                                              nats_credentials: Credentials) -> None:
+    """A refused request's account and claimed kind come from its body: before, they were written to the security
+    log as sent (a card number redacted, but a password and kilobytes of text verbatim); now only an id that
+    passes the id rule, a known actor kind, and every field capped."""
+    hostile = "D 4111 1111 1111 1111 password=hunter2 " + "X" * 5000
+    portal = await connect(server, nats_credentials, "portal", "web")
+    session = portal_session(nats_credentials, "ACC1")
+    pay = {"account": "ACC1", "payment": "P1", "amount": "10.00", "method": "card", "token": "tok_visa",
+           "distribute": True}
+    with captured_logs() as logged:
+        for body in ({**pay, "account": hostile}, {**pay, "actor": {"kind": hostile, "name": "amy"}}):
+            refused = await ask(portal, "ledger.portal.web.cmd.payment.submit", body, session)
+            assert refused["error"]["code"] == "actor_not_allowed", refused
+        peek = await ask(portal, "ledger.portal.web.read.account", {"account": hostile}, session)
+        assert peek["error"]["code"] == "actor_not_allowed", peek
+    security = [_json_line(entry) for entry in logged if entry["event"] == "actor_not_allowed"]
+    assert len(security) == 3
+    for line in security:
+        assert len(line) < 1024 and b"hunter2" not in line and b"XXXX" not in line and b"1111" not in line, line
+    assert b'"account":"<invalid, 5039 chars>"' in security[0] and b'"claimed_kind":"<invalid' in security[1]
+    await portal.close()
 
 
 async def test_a_staff_credential_acts_as_its_member(server: NatsServerProcess, ledger_api: Any,

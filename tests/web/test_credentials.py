@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.web.credentials import SESSION_IDLE, CredentialStore
+from ledger.web.credentials import SESSION_IDLE, CredentialStore, digest, email_key
 
 
 class Clock:
@@ -80,3 +80,52 @@ def test_failed_attempts_are_counted_per_key(store: tuple[CredentialStore, Clock
     assert credentials.failures("addr:127.0.0.1") == (0, 0.0)
     credentials.succeeded("email:ada@example.com")
     assert credentials.failures("email:ada@example.com") == (0, 0.0)
+
+
+def test_failed_login_rows_cannot_be_linked_to_a_known_email(store: tuple[CredentialStore, Clock]) -> None:
+    """The rows were keyed by the email's plain SHA-256: anyone with a copy of the table and an email found its
+    row. Now an HMAC under the ledger's secret; counting works as before."""
+    credentials, _ = store
+    credentials.failed(email_key("Ada@example.com"))
+    credentials.failed("addr:203.0.113.9")
+    assert credentials.failures(email_key("ada@example.com"))[0] == 1
+    keys = {str(row[0]) for row in credentials._db.execute("select key from attempts").fetchall()}  # type: ignore[attr-defined]
+    assert len(keys) == 2
+    for known in (email_key("ada@example.com"), digest("ada@example.com"), "ada@example.com", "203.0.113.9"):
+        assert not any(known in key or key in known for key in keys)
+
+
+def test_forget_deletes_the_failed_logins_of_the_accounts_emails(store: tuple[CredentialStore, Clock]) -> None:
+    """Only the login's own email's row was deleted: the account's other address kept its row."""
+    credentials, _ = store
+    credentials.register("ACC1", "Ada@Example.com", "hash-1")
+    for email in ("ada@example.com", "ada.old@example.com", "bo@example.com"):
+        credentials.failed(email_key(email))
+    credentials.forget("ACC1", ["Ada.Old@example.com"])
+    assert credentials.failures(email_key("ada@example.com")) == (0, 0.0)
+    assert credentials.failures(email_key("ada.old@example.com")) == (0, 0.0)
+    assert credentials.failures(email_key("bo@example.com"))[0] == 1
+
+
+@pytest.mark.postgres
+def test_forget_leaves_no_bytes_of_a_login_in_postgres_files(tmp_path: Path) -> None:
+    """A plain VACUUM left the forgotten email's bytes in the files (here, the index on lower(email) kept them).
+    After forget, every file of the schema (checkpointed, read back by the server itself) is searched for it."""
+    dsn = os.environ.get("LEDGER_TEST_POSTGRES_DSN")
+    if not dsn:
+        pytest.skip("LEDGER_TEST_POSTGRES_DSN is not set")
+    schema = f"portal_{uuid.uuid4().hex[:10]}"
+    credentials = CredentialStore.postgres(dsn, schema)
+    try:
+        credentials.open_session(credentials.register("ACC1", "Forget.Me@example.com", "hash-1"))
+        credentials.forget("ACC1")
+        database = credentials._db
+        database.execute("checkpoint")
+        files = database.execute(  # type: ignore[call-arg]
+            "select c.relname, pg_read_binary_file(pg_relation_filepath(c.oid)) from pg_class c join pg_namespace n "
+            "on n.oid = c.relnamespace where n.nspname = %s and c.relkind in ('r', 'i', 't')", (schema,)).fetchall()
+        assert len(files) >= 8 and any(len(data) for _, data in files)  # the files were read
+        assert [name for name, data in files if b"orget.me@example.com" in bytes(data).lower()] == []
+    finally:
+        credentials._db.execute(f"drop schema {schema} cascade")
+        credentials.close()
