@@ -124,7 +124,8 @@ def plain_help(cmd: click.Command) -> None:
 def cli(ctx: click.Context, db: Path | None, at: str | None, as_json: bool, actor: str) -> None:
     """The payment ledger: accounts, invoices, payments, credits and card authorizations."""
     ctx.obj = CliState(db=db, at=at, as_json=as_json, actor=parse_actor(actor))
-    configure_logging(quiet=True, fmt=ctx.obj.settings().log_format)  # a bad setting is refused here, at start
+    settings = ctx.obj.settings()  # a bad setting is refused here, at start
+    configure_logging(quiet=True, fmt=settings.log_format, security_log=settings.home / "security.log")
     ctx.call_on_close(lambda: ctx.obj._ledger.close() if ctx.obj._ledger else None)
 
 

@@ -145,6 +145,8 @@ async def test_a_forgotten_account_leaves_no_email_or_name_anywhere(tmp_path: Pa
 
         refused = ledger_cli(env, "--actor", "csr:jdoe", "account", "forget", "ACC1")
         assert refused.returncode == 2 and "actor_not_allowed" in refused.stderr
+        refusals = [json.loads(line) for line in (tmp_path / "security.log").read_text().splitlines()]
+        assert any(r.get("action") == "forget" and r["event"] == "actor_not_allowed" for r in refusals)  # the CLI's
         forgotten = ledger_cli(env, "--actor", "finance:fay", "account", "forget", "ACC1")
         assert forgotten.returncode == 0, forgotten.stderr
         # the audit trail says who forgot the account and when (the refused CSR wrote nothing), with no personal data
