@@ -2,13 +2,15 @@
 SEED COUNT`` builds the ledger on HOME (its store, SQLite or PostgreSQL as ``LEDGER_TEST_STORE`` says, and the
 gateway simulator's file ``HOME/gateway.db``, whose truth survives the kill; every other process with group
 commit, as ``serve`` writes), then runs the seeded stories of :mod:`tests.gateway_stories` from where the last
-process stopped, each command at START plus its index in seconds (the clock the test reconciles against), and
-reconciles every ``RECONCILE_EVERY`` commands. The gateway loses answers; the client retries once in two.
+process stopped, each command at START plus its index in seconds (the clock the test reconciles against),
+catching up its read models and reconciling every so many commands. The gateway loses answers; the client
+retries once in two.
 
 What it is doing is appended to ``HOME/progress``, one line per step, each line one ``write`` (whole or absent
 after a kill): ``building`` before it opens the ledger, ``ready`` once built, ``start I`` before command I,
 ``acted`` when the gateway acted on one of its calls, ``lost`` when that answer was then lost, ``done I`` after
-the command, ``reconciling`` and ``reconciled SECONDS`` around a reconciliation; so the test can tell where each kill
+the command, ``projecting`` and ``projected SECONDS`` around a catch-up of the read models and the hash chain,
+``reconciling`` and ``reconciled SECONDS`` around a reconciliation; so the test can tell where each kill
 landed, and the next process which command comes next: the one after the last ``done``, or the one a kill
 interrupted, sent again (the same key) once in two, as a client that never heard back would.
 """
@@ -20,6 +22,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,8 +34,9 @@ from ledger.ports.ids import RandomIds
 from tests.gateway_stories import FaultyGateway, attempt, commands
 from tests.ledger_fixtures import START, make_ledger
 
-#: Every so many commands the process reconciles, as ``serve``'s scheduler does every few minutes.
-RECONCILE_EVERY = 250
+#: Every so many commands the process brings its read models and hash chain up to date (as ``serve``'s projection
+#: runner does all the time) and reconciles (as its scheduler does every few minutes).
+PROJECT_EVERY, RECONCILE_EVERY = 50, 250
 
 
 class Progress:
@@ -102,19 +106,26 @@ def main(home: Path, seed: int, count: int) -> None:
     ledger = make_ledger(home, clock=clock, gateway=MarkedGateway(clock, str(home / "gateway.db"), rng, progress),
                          ids=RandomIds(), serving=serving)
     progress.write("ready")
-    outcomes: Counter[str] = Counter()
+    keeper, outcomes = ledger.keeper(), Counter[str]()
     for index in range(first, count):
         clock.set(START + timedelta(seconds=index + 1))
-        if index and index % RECONCILE_EVERY == 0:  # serve's scheduler: a kill may land in it too
-            progress.write("reconciling")
-            began = time.monotonic()
-            reconcile(ledger.store, ledger.ports)
-            progress.write(f"reconciled {time.monotonic() - began:.3f}")
+        if index and index % PROJECT_EVERY == 0:  # serve's projection runner and hash chain
+            timed(progress, "projecting", keeper.catch_up)
+        if index and index % RECONCILE_EVERY == 0:  # serve's scheduler
+            timed(progress, "reconciling", lambda: reconcile(ledger.store, ledger.ports))
         progress.write(f"start {index}")
         attempt(ledger, todo[index], rng, outcomes)
         progress.write(f"done {index}")
+    keeper.close()
     ledger.close()
 
+
+def timed(progress: Progress, work: str, run: Callable[[], object]) -> None:
+    """``run`` between the lines ``WORK`` and ``WORKed SECONDS`` (how long it took)."""
+    progress.write(work)
+    began = time.monotonic()
+    run()
+    progress.write(f"{work.removesuffix('ing')}ed {time.monotonic() - began:.3f}")
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

@@ -33,12 +33,14 @@ from tests.store_backends import schema_name
 
 ROOT = Path(__file__).resolve().parents[2]
 #: How often a kill comes at any moment of a process's start (while it imports and builds the ledger), and how
-#: often at any moment of a reconciliation, rather than soon after the process started its target command.
-ANY_MOMENT, IN_RECONCILIATION = 0.15, 0.15
+#: often at any moment of a catch-up of its read models or of a reconciliation, rather than soon after the process
+#: started its target command.
+ANY_MOMENT, IN_BACKGROUND = 0.15, 0.2
 #: How long after its target command a kill comes, at most, in seconds (a few commands at most).
 AFTER_TARGET = 0.02
 WHERE = {"building": "while opening the ledger", "ready": "between commands", "done": "between commands",
-         "reconciled": "between commands", "reconciling": "while reconciling",
+         "reconciled": "between commands", "reconciling": "while reconciling", "projected": "between commands",
+         "projecting": "while catching up the read models and the hash chain",
          "start": "in a command, before the gateway acted", "acted": "after the gateway acted, before the write",
          "lost": "after the gateway acted (answer lost), before a retry"}
 
@@ -57,15 +59,16 @@ class Killer:
                                      str(self.seed), str(self.count)], cwd=ROOT, stdout=output,
                                     stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
-    def reconciling(self) -> float:
-        """How long the last reconciliation took, in seconds."""
-        took = [line.split()[1] for line in self.progress.lines()[-2000:] if line.startswith("reconciled ")]
+    def took(self, work: str) -> float:
+        """How long ``work`` (``projecting``, ``reconciling``) last took, in seconds."""
+        done = f"{work.removesuffix('ing')}ed "
+        took = [line.split()[1] for line in self.progress.lines()[-2000:] if line.startswith(done)]
         return float(took[-1]) if took else 0.1
 
     def kill_one(self, left: int) -> bool:
         """Start a process and kill it soon after a target command drawn so that the ``left`` kills spread over
-        the commands still to run, or at any moment of its start or of a reconciliation; False if it finished
-        first."""
+        the commands still to run, or at any moment of its start, of a catch-up or of a reconciliation; False if it
+        finished first."""
         step = max(1, (self.count - self.progress.reached()) // (left + 1))
         target, begun = self.progress.reached() + self.rng.randrange(1, 2 * step), len(self.progress.lines())
         started, child, roll = time.monotonic(), self.spawn(), self.rng.random()
@@ -73,10 +76,11 @@ class Killer:
         if roll < ANY_MOMENT:
             at, then = started + self.rng.uniform(0, self.starting), 0.0
             until = lambda: time.monotonic() >= at  # noqa: E731
-        elif roll < ANY_MOMENT + IN_RECONCILIATION and self.progress.reached() // RECONCILE_EVERY < (
-                self.count - 1) // RECONCILE_EVERY:  # a reconciliation is still to come
-            then = self.rng.uniform(0, 1.2) * self.reconciling()
-            until = lambda: "reconciling" in self.progress.lines()[begun:]  # noqa: E731
+        elif roll < ANY_MOMENT + IN_BACKGROUND and self.progress.reached() // RECONCILE_EVERY < (
+                self.count - 1) // RECONCILE_EVERY:  # a reconciliation (and catch-ups) still to come
+            work = self.rng.choice(["projecting", "reconciling"])
+            then = self.rng.uniform(0, 1.2) * self.took(work)
+            until = lambda: work in self.progress.lines()[begun:]  # noqa: E731
         else:
             then = self.rng.uniform(0, AFTER_TARGET)
             until = lambda: self.progress.reached() >= target  # noqa: E731
@@ -144,6 +148,7 @@ def run_kills(home: Path, seed: int, count: int, kills: int) -> dict[str, object
     return {"commands": count, "commands_run": sum(line.startswith("start") for line in lines),
             "processes": lines.count("ready"), "kills": killer.landed.total(), **killer.landed,
             "answers_lost": lines.count("lost"),
+            "catch_ups_before": sum(line.startswith("projected") for line in lines),
             "reconciliations_before": sum(line.startswith("reconciled") for line in lines),
             "intents_left_before_reconcile": intents, **counts,
             "events_verified": verified["events"]}
