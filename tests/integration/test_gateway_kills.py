@@ -2,10 +2,11 @@
 seeded payments, holds, captures, reauthorizations and refunds against the gateway simulator's file while the
 gateway loses answers, and the test SIGKILLs it at random moments, again and again, each new process going on
 with the next commands; so kills land anywhere: while it starts, before the gateway call, between the gateway's
-act and the ledger's write, in the middle of a commit, between commands. Then one reconciliation (the clock past
-``GRACE``) leaves every gateway transaction that moved money in the ledger exactly once, no hold the ledger does
-not want live, the invariants holding and no intent left, and ``audit verify`` passes on the killed store: the
-log and its hash chain are whole."""
+act and the ledger's write, in the middle of a commit, while it catches up its read models and hash chain or
+reconciles (as ``serve`` does beside the commands), between commands. Then one reconciliation (the clock past
+``GRACE``) leaves every gateway transaction that moved money in the ledger exactly once (nothing flagged), no
+hold the ledger does not want live, the invariants holding and no intent left, and ``audit verify`` passes on
+the killed store: the log, its hash chain and the read models are whole."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ANY_MOMENT, IN_BACKGROUND = 0.15, 0.2
 #: How long after its target command a kill comes, at most, in seconds (a few commands at most).
 AFTER_TARGET = 0.02
+#: Where a kill landed, by the last line its process wrote (none: while Python started).
 WHERE = {"building": "while opening the ledger", "ready": "between commands", "done": "between commands",
          "reconciled": "between commands", "reconciling": "while reconciling", "projected": "between commands",
          "projecting": "while catching up the read models and the hash chain",
