@@ -23,7 +23,7 @@ from ledger.bootstrap import Ledger, build
 from ledger.cli.main import cli
 from ledger.commands import validation
 from ledger.config import Settings
-from ledger.ports.ids import SequentialIds
+from ledger.ports.ids import IdGenerator, SequentialIds
 from tests.store_backends import schema_name
 
 START = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
@@ -116,15 +116,17 @@ def edit_events(folder: Path, old: str, new: str, *, position: int | None = None
 
 
 def make_ledger(folder: Path, *, clock: ManualClock | None = None, snapshot_interval: int = 100,
-                gateway: GatewaySimulator | None = None, ids: SequentialIds | None = None) -> Ledger:
-    """A ledger on ``folder/ledger.db`` (or a PostgreSQL schema of its own) with deterministic time and ids."""
+                gateway: GatewaySimulator | None = None, ids: IdGenerator | None = None,
+                serving: bool = False) -> Ledger:
+    """A ledger on ``folder/ledger.db`` (or a PostgreSQL schema of its own) with deterministic time and ids;
+    ``serving``: with group commit, as ``serve`` writes."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # a private home, as the ledger requires
     settings = Settings.from_env(shared_nats(), home=folder, db_path=folder / "ledger.db",
                                  gateway_db=folder / "gateway.db", snapshot_interval=snapshot_interval,
                                  **store_options(folder))
     clock = clock or ManualClock(START, zone=settings.timezone)
     return build(settings, clock=clock, gateway=gateway or GatewaySimulator(clock, str(folder / "gateway.db")),
-                 ids=ids or SequentialIds())
+                 ids=ids or SequentialIds(), serving=serving)
 
 
 class LedgerCopies:
