@@ -48,7 +48,8 @@ def _(event: ev.ReauthorizationRequested, state: AccountState) -> None:
     auth.cart_id = event.cart_id
     order = state.orders.get(event.order_id)
     if order is not None:
-        auth.cart_order, auth.cart_price, auth.cart_paid = order.id, order.amount, order.paid
+        auth.cart_order, auth.cart_price = order.id, order.amount
+        auth.cart_covered = order.paid + state.pending_for("order", order.id)
     cart_sent(state, Cart(event.cart_id, event.order_id, event.new_amount, event.cart_token_hash, event.timestamp,
                           authorization_id=event.authorization_id))
 

@@ -126,11 +126,12 @@ class Authorization(msgspec.Struct, gc=False, array_like=True):
     cart_id: str | None = None
     #: The order's price when the hold was placed: a reauthorization after a price rise replaces the order.
     order_price: int | None = None
-    #: The order (id, price, paid) when the cart link was last sent: a checkout after any of them changed is
-    #: priced at what is still due (issue 14: a stale cart never charges a paid or repriced order).
+    #: The order (id, price, and what was paid or pending payments would pay on it) when the cart link was last
+    #: sent: a checkout after any of them changed is priced at what is still due (issue 14: a stale cart never
+    #: charges a paid or repriced order, nor what a pending ACH will pay).
     cart_order: str | None = None
     cart_price: int | None = None
-    cart_paid: int | None = None
+    cart_covered: int | None = None
     #: Its expiry was recorded (it stays so when its cart link is sent again): recorded once (issue 14).
     expired: bool = False
     #: What it holds, card or PayPal (seed 004): its capture is a payment by that method (issue 14).
@@ -235,13 +236,25 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
 
     def pending_on(self, kind: TargetKind, target_id: str) -> list[tuple[str, int]]:
         """(payment, amount) of each pending payment meant for one invoice or order: its explicit lines, or what
-        its distribution planned to pay when it was submitted."""
+        its distribution planned to pay when it was submitted. A line for an order that was replaced since is meant
+        for its successor (the money moves along with the order, as applied payments do)."""
         found = []
         for payment_id in self.pending_payments:
             payment = self.payments[payment_id]
             found += [(payment_id, line.amount) for line in (*payment.instruction.lines, *payment.planned)
-                      if (line.target_kind, line.target_id) == (kind, target_id)]
+                      if (line.target_kind, self.successor(line.target_kind, line.target_id)) == (kind, target_id)]
         return found
+
+    def pending_for(self, kind: TargetKind, target_id: str) -> int:
+        """What the pending payments will pay on one invoice or order (:meth:`pending_on`)."""
+        return sum(amount for _, amount in self.pending_on(kind, target_id))
+
+    def successor(self, kind: TargetKind, target_id: str) -> str:
+        """The order that replaced an order (and so on, seed 004), or the target itself."""
+        order = self.orders.get(target_id) if kind == "order" else None
+        while order is not None and order.replaced_by is not None:
+            target_id, order = order.replaced_by, self.orders.get(order.replaced_by)
+        return target_id
 
     def pending_unplanned(self) -> int:
         """What pending distributions recorded without a plan (PaymentSubmitted 2) will pay on the invoices,

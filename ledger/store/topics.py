@@ -37,7 +37,9 @@ Upcaster = Callable[[dict[str, object]], dict[str, object]]
 #: 9: an expiry recorded after the hold's cart link was sent keeps the hold ``reauth_requested`` (issue 14).
 #: 10: a hold keeps what it holds, a card or PayPal (its capture is a payment by that method, issue 14).
 #: 11: a payment keeps what its distribution planned to pay while it was pending (PaymentSubmitted 3).
-SNAPSHOT_VERSION = 11
+#: 12: a hold's cart remembers what was paid or pending on its order when it was sent (``cart_covered``), and a
+#:     pending payment meant for a replaced order is counted on its successor (issue 14).
+SNAPSHOT_VERSION = 12
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 

@@ -124,3 +124,25 @@ def test_no_cart_link_is_sent_for_an_order_a_pending_ach_covers(cli: LedgerCli) 
     submit(cli, "ACH2", "50.00", "ach", "--order", "Q=50.00")
     assert refusal(cli("--json", "auth", "request-reauth", "C3", "H1")) == (2, "pending_payment", "authorization")
     assert refusal(cli("--json", "order", "send-cart", "C3", "Q")) == (2, "pending_payment", "order")
+
+
+@pytest.mark.parametrize("amount", [("--amount", "80.00"), ()], ids=["csr_amount", "cart_amount"])
+def test_a_reauthorization_holds_what_a_partial_pending_ach_leaves_and_collects_the_price_once(
+        cli: LedgerCli, amount: tuple[str, ...]) -> None:
+    assert cli("order", "place", "C3", "O1", "--amount", "100.00").exit_code == 0
+    assert cli("auth", "create", "C3", "AU1", "--order", "O1", "--amount", "60.00", "--token",
+               "tok_visa").exit_code == 0
+    submit(cli, "A1", "40.00", "ach", "--order", "O1=40.00")
+    assert cli("order", "reprice", "C3", "O1", "--amount", "120.00").exit_code == 0
+    assert cli("auth", "request-reauth", "C3", "AU1").exit_code == 0
+    done = cli("--json", "auth", "reauthorize", "C3", "AU1", "AU2", *amount)
+    assert done.exit_code == 0, done.output
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    assert {a["id"]: a["amount"] for a in shown["authorizations"]}["AU2"] == "80.00"  # not 120.00
+    assert refusal(cli("--json", "auth", "reauthorize", "C3", "AU2", "AU3", "--amount", "79.99")) == (
+        2, "below_amount_due", "amount")
+    assert cli("payment", "settle", "C3", "A1").exit_code == 0
+    assert cli("auth", "capture", "C3", "AU2", "CAP").exit_code == 0
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    assert credits(cli) == []  # 120.00 collected for a 120.00 order, nothing twice
+    assert [(o["id"], o["paid"]) for o in shown["orders"]] == [("O1", "120.00")]
