@@ -229,7 +229,7 @@ class PaymentDecisions(CreditDecisions):
             keys = [(line.target_kind, line.target_id) for line in lines]
             result = allocation.allocate_explicit(lines, {k: self.state.open_amount(*k) for k in keys})
         else:  # what it planned to pay while pending first, then oldest first; never what others will pay
-            planned = {line.target_id for line in payment.planned}
+            planned = {line.target_id for line in payment.planned or ()}
             items = sorted(amount_due.uncovered_invoices(self.state), key=lambda item: item[1] not in planned)
             result = allocation.distribute(payment.amount, items)
         for line in result.lines:

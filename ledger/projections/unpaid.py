@@ -30,4 +30,18 @@ def unpaid(db: sqlite3.Connection, account_id: str, zone: ZoneInfo | None = None
                               f"amount - paid as open, {_pending('order', 'amount - paid')} from orders t "
                               "where account = ? and status = 'open' and paid < amount order by placed_at, rowid",
                           (acc["account"],)), zone, "date")
+    _unplanned(db, acc["account"], invoices)
     return _money([*invoices, *orders], acc["currency"], "amount", "paid", "open", "pending")
+
+
+def _unplanned(db: sqlite3.Connection, account: str, invoices: list[Row]) -> None:
+    """Add to ``invoices`` (oldest first) what the pending distributions recorded before plans (PaymentSubmitted
+    2, ``covers`` null) will pay: the oldest invoices the other pending payments leave due, in the order they were
+    submitted, as the ledger reads them (:meth:`ledger.aggregates.state.AccountState.pending_lines`)."""
+    for (amount,) in db.execute("select amount from payments where account = ? and status = 'pending' and "
+                                "covers = 'null' order by submitted_at, rowid", (account,)).fetchall():
+        for row in invoices:
+            take = min(amount, row["open"] - row["pending"])
+            if take > 0:
+                row["pending"] += take
+                amount -= take

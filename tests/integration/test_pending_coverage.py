@@ -146,3 +146,14 @@ def test_a_reauthorization_holds_what_a_partial_pending_ach_leaves_and_collects_
     shown = json.loads(cli("--json", "account", "show", "C3").stdout)
     assert credits(cli) == []  # 120.00 collected for a 120.00 order, nothing twice
     assert [(o["id"], o["paid"]) for o in shown["orders"]] == [("O1", "120.00")]
+
+
+def test_a_pending_distribution_made_when_nothing_was_due_covers_no_invoice_issued_later(cli: LedgerCli) -> None:
+    assert submit(cli, "CARD1", "25.00", "card", "--invoice", "INV-12=25.00").exit_code == 0  # type: ignore[attr-defined]
+    submit(cli, "ACH1", "50.00", "ach", "--distribute")  # nothing due: it plans nothing
+    assert cli("invoice", "issue", "C3", "INV-14", "--amount", "50.00", "--date", "2026-09-03", "--due",
+               "2026-10-02").exit_code == 0
+    rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
+    assert [(r["id"], r["open"], r["pending"]) for r in rows] == [("INV-14", "50.00", "0.00")]
+    done = submit(cli, "CARD2", "50.00", "card", "--exact", "--distribute")
+    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]  # the balance due is 50.00, not 0.00
