@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
-from ledger.aggregates.carts import REAUTHORIZABLE, check_cart, checkout_amount, order_due
+from ledger.aggregates.carts import REAUTHORIZABLE, check_cart, checkout_amount, committed, order_due
 from ledger.aggregates.events.authorizations import HoldMethod
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.limits import check_amount
@@ -29,14 +29,14 @@ def check_hold_amount(state: AccountState, order: Order, amount: int, *, reautho
     """A hold never covers more than the order's balance due less what its other live holds (``held``) and the
     pending payments on it (``pending``, issue 14) will pay (the excess could only be captured into a credit); a
     reauthorization covers at least all of the balance due (seed 004: the card "will be authorized for the new
-    amount") less what the pending payments will pay (issue 14: a 40.00 ACH pending on a 120.00 order leaves 80.00
-    to hold, never 120.00, which would collect 160.00 once both are paid)."""
+    amount") less what those will pay (issue 14: a 40.00 ACH pending on a 120.00 order leaves 80.00 to hold, never
+    120.00, which would collect 160.00 once both are paid)."""
     if amount <= 0:
         raise PolicyViolation("a hold must be for a positive amount", field=field, code="amount_not_positive")
-    if reauthorization and amount < order.open - pending:
+    if reauthorization and amount < order.open - held - pending:
         raise PolicyViolation(f"order {order.id} has more than that due; reauthorize its balance due"
-                              + (f" less its pending payments ({state.money(pending)})" if pending else ""),
-                              field=field, code="below_amount_due")
+                              + (f" less its other holds and pending payments ({state.money(held + pending)})"
+                                 if held + pending else ""), field=field, code="below_amount_due")
     check_amount(amount, state.currency, field)
     if not reauthorization and amount > order.open - held - pending:
         beyond = [f"{what} ({state.money(value)})"
@@ -136,9 +136,9 @@ class AuthorizationDecisions(PaymentDecisions):
         amount_due.check_not_covered(self.state, "order", found.id, "authorization")
         if new_amount is not None:
             check_hold_amount(self.state, found, new_amount, reauthorization=True,
-                              pending=self.state.pending_for("order", found.id))
-        return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization,
-                            order_id=found.id, new_amount=new_amount or order_due(self.state, found), cart_id=cart_id,
+                              pending=committed(self.state, found, authorization) - found.paid)
+        return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization, order_id=found.id,
+                            new_amount=new_amount or order_due(self.state, found, authorization), cart_id=cart_id,
                             cart_token_hash=cart_token_hash)
 
     def reauthorizable(self, authorization_id: str) -> Order:
@@ -185,7 +185,7 @@ class AuthorizationDecisions(PaymentDecisions):
         if due == 0:
             raise Conflict(f"order {found.id} has nothing left to pay", field="authorization", code="order_paid")
         check_hold_amount(self.state, found, amount, reauthorization=True,
-                          pending=self.state.pending_for("order", found.id))
+                          pending=committed(self.state, found, authorization) - found.paid)
         if cart is not None and amount != due:  # the link's holder approves the cart's amount, no other
             raise PolicyViolation(f"the cart link holds {self.state.money(due)}, not {self.state.money(amount)}",
                                   field="amount", code="cart_mismatch")

@@ -58,28 +58,37 @@ def cart_status(state: AccountState, cart: Cart) -> str:
     return "open" if live and order is not None and order_due(state, order) > 0 else "closed"
 
 
-def order_due(state: AccountState, order: Order) -> int:
-    """An order's balance due less what pending payments on it will pay (issue 14): what a cart may hold."""
-    return max(order.open - state.pending_for("order", order.id), 0)
+def committed(state: AccountState, order: Order, hold: str | None = None) -> int:
+    """What is paid on ``order``, what the pending payments on it will pay and what its other holds (active or
+    waiting on their cart; not ``hold``) hold: money a cart never holds again (issue 14). A hold past its 29 days
+    whose expiry is not recorded yet counts: a cart then holds less, never more."""
+    held = sum(a.amount for a in state.authorizations.values()
+               if a.order_id == order.id and a.id != hold and a.status in ("active", "reauth_requested"))
+    return order.paid + state.pending_for("order", order.id) + held
+
+
+def order_due(state: AccountState, order: Order, hold: str | None = None) -> int:
+    """An order's balance due less what pending payments and its other holds will pay (:func:`committed`, issue
+    14): what a cart, or the reauthorization of ``hold``, holds at least."""
+    return max(order.open - (committed(state, order, hold) - order.paid), 0)
 
 
 def checkout_amount(state: AccountState, auth: Authorization, order: Order) -> int:
     """What a checkout of hold ``auth``'s cart link holds on its (open) ``order``: the cart's amount while the order
     is as it was when the link was sent; once the order was repriced, replaced or paid since, what is still due on
     the price the cart stood for (the order's new price, or the unrecorded price the cart was sent for) (issue 14).
-    What pending payments on the order will pay is never held: with 40.00 of ACH pending on a 120.00 order, the
-    cart holds 80.00, and no more once the ACH settles."""
-    due = order_due(state, order)
-    pending = state.pending_for("order", order.id)
+    What pending payments and the order's other holds will pay is never held (:func:`committed`): with 40.00 of
+    ACH pending on a 120.00 order, the cart holds 80.00, and no more once the ACH settles."""
+    due = order_due(state, order, auth.id)
     if auth.requested_amount is None:
         return due
     if auth.cart_price is None or auth.cart_covered is None:  # a cart sent before carts kept their order
-        return max(auth.requested_amount - pending, due)
+        return max(auth.requested_amount - (committed(state, order, auth.id) - order.paid), due)
     if (auth.cart_order, auth.cart_price) == (order.id, order.amount):
         price = auth.cart_covered + auth.requested_amount
     else:
         price = order.amount
-    return max(price - order.paid - pending, due, 0)
+    return max(price - committed(state, order, auth.id), due, 0)
 
 
 def cart_amount(state: AccountState, cart: Cart) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
-from ledger.aggregates.carts import order_due
+from ledger.aggregates.carts import committed, order_due
 from ledger.aggregates.credits import CreditDecisions
 from ledger.aggregates.limits import check_amount, check_owed
 from ledger.aggregates.state import LIVE_HOLDS, AccountState
@@ -23,14 +23,14 @@ def price_after_reauthorization(state: AccountState, event: ev.Reauthorized) -> 
     ``state`` is the account as it was at the reauthorization. The price has gone up when the order was repriced
     above its price when the old hold was placed, or when the customer approved more than the order's price (a
     cart sent for a new amount not yet recorded on the order). The new price is what was paid on the old order
-    and what pending payments will pay on it, plus the new hold, which covers at least the balance due less those
-    (issue 14): the price the customer approved at checkout.
+    and what pending payments and its other holds will pay on it, plus the new hold, which covers at least the
+    balance due less those (issue 14): the price the customer approved at checkout.
     """
     order = state.orders.get(event.order_id)
     old = state.authorizations.get(event.authorization_id)
     if order is None or old is None:
         return None
-    approved = order.paid + state.pending_for("order", order.id) + event.amount
+    approved = committed(state, order, event.new_authorization_id) + event.amount
     repriced_up = old.order_price is not None and order.amount > old.order_price
     if not (repriced_up or approved > order.amount):
         return None

@@ -127,9 +127,9 @@ class Authorization(msgspec.Struct, gc=False, array_like=True):
     cart_id: str | None = None
     #: The order's price when the hold was placed: a reauthorization after a price rise replaces the order.
     order_price: int | None = None
-    #: The order (id, price, and what was paid or pending payments would pay on it) when the cart link was last
-    #: sent: a checkout after any of them changed is priced at what is still due (issue 14: a stale cart never
-    #: charges a paid or repriced order, nor what a pending ACH will pay).
+    #: The order (id, price, and what was paid, pending or held by its other holds on it) when the cart link was
+    #: last sent: a checkout after any of them changed is priced at what is still due (issue 14: a stale cart never
+    #: charges a paid or repriced order, nor what a pending ACH or another hold will pay).
     cart_order: str | None = None
     cart_price: int | None = None
     cart_covered: int | None = None

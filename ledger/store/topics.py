@@ -37,8 +37,8 @@ Upcaster = Callable[[dict[str, object]], dict[str, object]]
 #: 9: an expiry recorded after the hold's cart link was sent keeps the hold ``reauth_requested`` (issue 14).
 #: 10: a hold keeps what it holds, a card or PayPal (its capture is a payment by that method, issue 14).
 #: 11: a payment keeps what its distribution planned to pay while it was pending (PaymentSubmitted 3).
-#: 12: a hold's cart remembers what was paid or pending on its order when it was sent (``cart_covered``), and a
-#:     pending payment meant for a replaced order is counted on its successor (issue 14).
+#: 12: a hold's cart remembers what was paid, pending or held by the order's other holds when it was sent
+#:     (``cart_covered``), and a pending payment meant for a replaced order is counted on its successor (issue 14).
 #: 13: a payment recorded before plans (PaymentSubmitted 2) keeps ``planned`` None, not an empty plan (review
 #:     finding 9: a version 3 distribution that found nothing due plans nothing and covers nothing).
 SNAPSHOT_VERSION = 13

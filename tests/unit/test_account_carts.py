@@ -208,3 +208,24 @@ def test_a_pending_ach_on_an_order_replaced_at_reauthorization_pays_the_new_orde
     account.capture_authorization(at(4), authorization="A2", payment="CAP", amount=8000, transaction_id="t2c",
                                   idempotency_key="cap", request_hash="h")
     assert account.state.orders["O2"].paid == 12000 and account.state.credit_balance == 0
+
+
+def test_a_reauthorization_holds_what_the_orders_other_hold_leaves() -> None:
+    """Two holds on a 100.00 order (60.00 and 40.00): renewing one holds 60.00 again, not the whole 100.00 (which
+    captured with the other would collect 140.00)."""
+    account = Account.open(at(), aggregate_id=uuid4(), account_id="ACC1", currency="USD", email="p@example.com")
+    account.place_order(at(), order="O1", amount=10000)
+    account.authorize_card(at(), authorization="A1", order="O1", amount=6000, token="tok_visa", transaction_id="t1")
+    account.authorize_card(at(), authorization="A2", order="O1", amount=4000, token="tok_visa", transaction_id="t2")
+    assert account.checkout_amount("A1") == 6000
+    account.request_reauthorization(at(1), authorization="A1", cart_id="C1", cart_token_hash="h")
+    assert account.checkout_amount("A1") == 6000
+    assert refusal(account.check_reauthorization, authorization="A1", new_authorization="A3",
+                   amount=5999) == ("below_amount_due", "amount")
+    account.record_reauthorization(at(2), authorization="A1", new_authorization="A3", amount=6000,
+                                   status="approved", transaction_id="t3", decline_code=None)
+    for hold, payment in (("A2", "P2"), ("A3", "P3")):
+        account.capture_authorization(at(3), authorization=hold, payment=payment,
+                                      amount=account.state.authorizations[hold].amount, transaction_id=f"c{hold}",
+                                      idempotency_key=payment, request_hash="h")
+    assert account.state.orders["O1"].paid == 10000 and account.state.credit_balance == 0
