@@ -22,6 +22,7 @@ from ledger.aggregates import events as ev
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.orders import price_after_reauthorization
 from ledger.aggregates.state import LIVE_HOLDS, Order
+from ledger.errors import LedgerError
 from ledger.ports.tokens import hash_token
 from tests.property.histories import History
 
@@ -103,7 +104,7 @@ class OrderCollection(RuleBasedStateMachine):
         cart = auth.cart_id if by_cart and auth.status == "reauth_requested" else None
         try:
             amount = self.h.account.checkout_amount(auth.id)
-        except Exception:  # noqa: BLE001 - not reauthorizable: nothing to check out
+        except LedgerError:  # not reauthorizable: nothing to check out
             return
         new = self.h.next_id("A")
         if not self.h.attempt("record_reauthorization", authorization=auth.id, new_authorization=new, amount=amount,
