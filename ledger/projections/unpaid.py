@@ -31,6 +31,7 @@ def unpaid(db: sqlite3.Connection, account_id: str, zone: ZoneInfo | None = None
                               "where account = ? and status = 'open' and paid < amount order by placed_at, rowid",
                           (acc["account"],)), zone, "date")
     _unplanned(db, acc["account"], invoices)
+    _moved(db, acc["account"], orders)
     return _money([*invoices, *orders], acc["currency"], "amount", "paid", "open", "pending")
 
 
@@ -45,3 +46,20 @@ def _unplanned(db: sqlite3.Connection, account: str, invoices: list[Row]) -> Non
             if take > 0:
                 row["pending"] += take
                 amount -= take
+
+
+def _moved(db: sqlite3.Connection, account: str, orders: list[Row]) -> None:
+    """Add to ``orders`` what pending payments meant for an order replaced since will pay on its replacement, at
+    most its open amount, as the ledger counts them (:meth:`ledger.aggregates.state.AccountState.successor`)."""
+    successor = dict(db.execute("select id, replaced_by from orders where account = ? and replaced_by is not null",
+                                (account,)).fetchall())
+    rows = {row["id"]: row for row in orders}
+    lines = db.execute("select json_extract(c.value, '$.target_id'), json_extract(c.value, '$.amount') from "
+                       "payments p, json_each(p.covers) c where p.account = ? and p.status = 'pending' and "
+                       "json_extract(c.value, '$.target_kind') = 'order'", (account,)).fetchall() if successor else []
+    for target, amount in lines:
+        if target in successor:
+            while target in successor:
+                target = successor[target]
+            if (row := rows.get(target)) is not None:
+                row["pending"] = min(row["open"], row["pending"] + amount)

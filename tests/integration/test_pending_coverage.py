@@ -157,3 +157,23 @@ def test_a_pending_distribution_made_when_nothing_was_due_covers_no_invoice_issu
     assert [(r["id"], r["open"], r["pending"]) for r in rows] == [("INV-14", "50.00", "0.00")]
     done = submit(cli, "CARD2", "50.00", "card", "--exact", "--distribute")
     assert done.exit_code == 0, done.output  # type: ignore[attr-defined]  # the balance due is 50.00, not 0.00
+
+
+def test_a_pending_ach_on_an_order_replaced_after_a_price_rise_pays_and_shows_on_the_new_order(
+        cli: LedgerCli) -> None:
+    assert cli("order", "place", "C3", "O1", "--amount", "100.00").exit_code == 0
+    assert cli("auth", "create", "C3", "AU1", "--order", "O1", "--amount", "60.00", "--token",
+               "tok_visa").exit_code == 0
+    submit(cli, "A1", "40.00", "ach", "--order", "O1=40.00")
+    assert cli("order", "reprice", "C3", "O1", "--amount", "120.00").exit_code == 0
+    assert cli("auth", "request-reauth", "C3", "AU1").exit_code == 0
+    assert cli("auth", "reauthorize", "C3", "AU1", "AU2").exit_code == 0
+    assert cli("order", "replace", "C3", "O1", "O1-AU2", "--amount", "120.00").exit_code == 0  # the orders worker
+    rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
+    assert [(r["id"], r["open"], r["pending"]) for r in rows if r["kind"] == "order"] == [("O1-AU2", "120.00",
+                                                                                        "40.00")]
+    assert cli("payment", "settle", "C3", "A1").exit_code == 0
+    assert cli("auth", "capture", "C3", "AU2", "CAP").exit_code == 0
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    assert credits(cli) == []
+    assert {o["id"]: o["paid"] for o in shown["orders"]}["O1-AU2"] == "120.00"
