@@ -55,7 +55,7 @@ def cart_status(state: AccountState, cart: Cart) -> str:
         live = not any(a.order_id == cart.order_id and a.status in LIVE_HOLDS for a in state.authorizations.values())
     else:
         live = auth is not None and auth.status in REAUTHORIZABLE
-    return "open" if live and order is not None and order_due(state, order) > 0 else "closed"
+    return "open" if live and order is not None and order_due(state, order, cart.authorization_id) > 0 else "closed"
 
 
 def committed(state: AccountState, order: Order, hold: str | None = None) -> int:

@@ -229,3 +229,13 @@ def test_a_reauthorization_holds_what_the_orders_other_hold_leaves() -> None:
                                       amount=account.state.authorizations[hold].amount, transaction_id=f"c{hold}",
                                       idempotency_key=payment, request_hash="h")
     assert account.state.orders["O1"].paid == 10000 and account.state.credit_balance == 0
+
+
+def test_the_cart_of_a_hold_covering_its_whole_order_is_open_for_its_amount() -> None:
+    """Renewing a hold at the same price (an expired hold, seed 004): its own amount is not another hold's."""
+    account = Account.open(at(), aggregate_id=uuid4(), account_id="ACC1", currency="USD", email="p@example.com")
+    account.place_order(at(), order="O1", amount=10000)
+    account.authorize_card(at(), authorization="A1", order="O1", amount=10000, token="tok_visa", transaction_id="t1")
+    account.request_reauthorization(at(1), authorization="A1", cart_id="C1", cart_token_hash="h")
+    cart = account.state.carts["C1"]
+    assert (cart_status(account.state, cart), cart_amount(account.state, cart)) == ("open", 10000)
