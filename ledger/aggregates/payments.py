@@ -223,8 +223,8 @@ class PaymentDecisions(CreditDecisions):
             self.trigger(ctx, ev.PaymentDeposited, payment_id=payment_id, credit_id=f"{payment_id}-DEP",
                          amount=payment.amount, purpose=instruction.purpose)
             return
-        if instruction.mode == "explicit":  # a line for an order replaced since pays its successor (seed 004)
-            lines = [Line(line.target_kind, self.state.successor(line.target_kind, line.target_id), line.amount)
+        if instruction.mode == "explicit":  # a line for an order replaced or invoiced since pays its successor
+            lines = [Line(*self.state.successor(line.target_kind, line.target_id), line.amount)
                      for line in instruction.lines]
             keys = [(line.target_kind, line.target_id) for line in lines]
             result = allocation.allocate_explicit(lines, {k: self.state.open_amount(*k) for k in keys})

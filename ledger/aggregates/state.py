@@ -237,10 +237,10 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
 
     def pending_on(self, kind: TargetKind, target_id: str) -> list[tuple[str, int]]:
         """(payment, amount) of each pending payment meant for one invoice or order: its explicit lines, or what
-        its distribution planned to pay when it was submitted. A line for an order that was replaced since is meant
-        for its successor (the money moves along with the order, as applied payments do)."""
+        its distribution planned to pay when it was submitted. A line for an order that was replaced or invoiced
+        since is meant for its :meth:`successor` (the money moves along with the order, as applied payments do)."""
         return [(payment_id, line.amount) for payment_id, line in self.pending_lines()
-                if (line.target_kind, self.successor(line.target_kind, line.target_id)) == (kind, target_id)]
+                if self.successor(line.target_kind, line.target_id) == (kind, target_id)]
 
     def pending_lines(self) -> list[tuple[str, Line]]:
         """(payment, line) of what each pending payment will pay: its explicit lines, what its distribution planned
@@ -267,12 +267,17 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
         """What the pending payments will pay on one invoice or order (:meth:`pending_on`)."""
         return sum(amount for _, amount in self.pending_on(kind, target_id))
 
-    def successor(self, kind: TargetKind, target_id: str) -> str:
-        """The order that replaced an order (and so on, seed 004), or the target itself."""
+    def successor(self, kind: TargetKind, target_id: str) -> tuple[TargetKind, str]:
+        """Where money meant for an invoice or order goes now: the order that replaced an order (and so on, seed
+        004), then the invoice it became, as applied money moves; or the target itself."""
         order = self.orders.get(target_id) if kind == "order" else None
         while order is not None and order.replaced_by is not None:
             target_id, order = order.replaced_by, self.orders.get(order.replaced_by)
-        return target_id
+        if order is not None and order.status == "invoiced":
+            for invoice in self.invoices.values():
+                if invoice.order_id == order.id and not invoice.voided:
+                    return "invoice", invoice.id
+        return kind, target_id
 
     def money(self, minor: int) -> str:
         """An amount of the account's currency as a message a person reads states it ("75.00 USD"), never in

@@ -177,3 +177,18 @@ def test_a_pending_ach_on_an_order_replaced_after_a_price_rise_pays_and_shows_on
     shown = json.loads(cli("--json", "account", "show", "C3").stdout)
     assert credits(cli) == []
     assert {o["id"]: o["paid"] for o in shown["orders"]}["O1-AU2"] == "120.00"
+
+
+def test_a_pending_ach_on_an_order_invoiced_since_covers_its_invoice(cli: LedgerCli) -> None:
+    assert cli("order", "place", "C3", "O1", "--amount", "100.00").exit_code == 0
+    submit(cli, "A1", "40.00", "ach", "--order", "O1=40.00")
+    assert cli("invoice", "issue", "C3", "INV-O1", "--amount", "100.00", "--date", "2026-09-02", "--due",
+               "2026-10-01", "--order", "O1").exit_code == 0
+    rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
+    assert [(r["id"], r["open"], r["pending"]) for r in rows if r["id"] == "INV-O1"] == [("INV-O1", "100.00",
+                                                                                       "40.00")]
+    assert refusal(submit(cli, "CARD1", "100.00", "card", "--exact", "--invoice", "INV-O1=100.00")) == (
+        2, "exact_amount_required", "invoices.INV-O1")
+    assert submit(cli, "CARD1", "60.00", "card", "--exact", "--invoice", "INV-O1=60.00").exit_code == 0  # type: ignore[attr-defined]
+    assert cli("payment", "settle", "C3", "A1").exit_code == 0
+    assert credits(cli) == []

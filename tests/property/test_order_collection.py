@@ -41,7 +41,9 @@ class OrderCollection(RuleBasedStateMachine):
     def order(self) -> Order:
         """The order now: the last of its replacements."""
         state = self.h.account.state
-        return state.orders[state.successor("order", "O")]
+        kind, order_id = state.successor("order", "O")
+        assert kind == "order"  # never invoiced here
+        return state.orders[order_id]
 
     def due(self) -> int:
         return amount_due.amount_due(self.h.account.state, "order", self.order.id)

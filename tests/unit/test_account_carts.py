@@ -239,3 +239,13 @@ def test_the_cart_of_a_hold_covering_its_whole_order_is_open_for_its_amount() ->
     account.request_reauthorization(at(1), authorization="A1", cart_id="C1", cart_token_hash="h")
     cart = account.state.carts["C1"]
     assert (cart_status(account.state, cart), cart_amount(account.state, cart)) == ("open", 10000)
+
+
+def test_a_pending_ach_on_an_order_invoiced_since_pays_its_invoice() -> None:
+    account = Account.open(at(), aggregate_id=uuid4(), account_id="ACC1", currency="USD", email="p@example.com")
+    account.place_order(at(), order="O1", amount=10000)
+    pending_ach(account, "ACH1", "O1", 4000)
+    account.issue_invoice(at(1), invoice="INV-1", total=10000, issued_on=T0.date(), due_on=T0.date(), order="O1")
+    assert amount_due(account.state, "invoice", "INV-1") == 6000  # what the ACH leaves: the exact amount due
+    account.settle_payment(at(2), payment="ACH1")
+    assert account.state.invoices["INV-1"].open == 6000 and account.state.credit_balance == 0
