@@ -126,15 +126,21 @@ def test_no_cart_link_is_sent_for_an_order_a_pending_ach_covers(cli: LedgerCli) 
     assert refusal(cli("--json", "order", "send-cart", "C3", "Q")) == (2, "pending_payment", "order")
 
 
-@pytest.mark.parametrize("amount", [("--amount", "80.00"), ()], ids=["csr_amount", "cart_amount"])
-def test_a_reauthorization_holds_what_a_partial_pending_ach_leaves_and_collects_the_price_once(
-        cli: LedgerCli, amount: tuple[str, ...]) -> None:
+def repriced_with_a_pending_ach(cli: LedgerCli) -> None:
+    """Review finding 2: O1 at 100.00 held 60.00 on a card, 40.00 of ACH pending on it, repriced to 120.00, its
+    cart sent."""
     assert cli("order", "place", "C3", "O1", "--amount", "100.00").exit_code == 0
     assert cli("auth", "create", "C3", "AU1", "--order", "O1", "--amount", "60.00", "--token",
                "tok_visa").exit_code == 0
     submit(cli, "A1", "40.00", "ach", "--order", "O1=40.00")
     assert cli("order", "reprice", "C3", "O1", "--amount", "120.00").exit_code == 0
     assert cli("auth", "request-reauth", "C3", "AU1").exit_code == 0
+
+
+@pytest.mark.parametrize("amount", [("--amount", "80.00"), ()], ids=["csr_amount", "cart_amount"])
+def test_a_reauthorization_holds_what_a_partial_pending_ach_leaves_and_collects_the_price_once(
+        cli: LedgerCli, amount: tuple[str, ...]) -> None:
+    repriced_with_a_pending_ach(cli)
     done = cli("--json", "auth", "reauthorize", "C3", "AU1", "AU2", *amount)
     assert done.exit_code == 0, done.output
     shown = json.loads(cli("--json", "account", "show", "C3").stdout)
@@ -161,12 +167,7 @@ def test_a_pending_distribution_made_when_nothing_was_due_covers_no_invoice_issu
 
 def test_a_pending_ach_on_an_order_replaced_after_a_price_rise_pays_and_shows_on_the_new_order(
         cli: LedgerCli) -> None:
-    assert cli("order", "place", "C3", "O1", "--amount", "100.00").exit_code == 0
-    assert cli("auth", "create", "C3", "AU1", "--order", "O1", "--amount", "60.00", "--token",
-               "tok_visa").exit_code == 0
-    submit(cli, "A1", "40.00", "ach", "--order", "O1=40.00")
-    assert cli("order", "reprice", "C3", "O1", "--amount", "120.00").exit_code == 0
-    assert cli("auth", "request-reauth", "C3", "AU1").exit_code == 0
+    repriced_with_a_pending_ach(cli)
     assert cli("auth", "reauthorize", "C3", "AU1", "AU2").exit_code == 0
     assert cli("order", "replace", "C3", "O1", "O1-AU2", "--amount", "120.00").exit_code == 0  # the orders worker
     rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
