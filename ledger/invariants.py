@@ -73,7 +73,7 @@ class InvariantChecker:
         if isinstance(event, ev.PaymentApplied) and event.distributed and event.target_kind == "invoice":
             state = self.accounts[event.originator_id].state
             target = state.invoices[event.target_id]
-            if any(line.target_id == target.id for line in state.payments[event.payment_id].planned):
+            if any(line.target_id == target.id for line in state.payments[event.payment_id].planned or ()):
                 return
             for inv in state.invoices.values():
                 older = (inv.issued_on, inv.sequence) < (target.issued_on, target.sequence)

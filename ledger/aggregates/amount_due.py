@@ -53,7 +53,7 @@ def check_exact_lines(state: AccountState, lines: Sequence[Line]) -> None:
 
 def check_exact_balance(state: AccountState, amount: int) -> None:
     """A distributed payment pays exactly the balance due (less pending payments), gross or net of credits."""
-    due = max(sum(amount for *_, amount in uncovered_invoices(state)) - state.pending_unplanned(), 0)
+    due = sum(amount for *_, amount in uncovered_invoices(state))
     net = max(due - sum(remaining for _, remaining in spendable_credits(state)), 0)
     if amount not in (due, net):
         raise PolicyViolation(f"pay exactly the balance due ({state.money(due)}, or {state.money(net)} after open "

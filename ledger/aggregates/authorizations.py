@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
-from ledger.aggregates.carts import REAUTHORIZABLE, check_cart, checkout_amount
+from ledger.aggregates.carts import REAUTHORIZABLE, check_cart, checkout_amount, committed, order_due
 from ledger.aggregates.events.authorizations import HoldMethod
 from ledger.aggregates.events.payments import Instruction, Line
 from ledger.aggregates.limits import check_amount
@@ -29,12 +29,14 @@ def check_hold_amount(state: AccountState, order: Order, amount: int, *, reautho
     """A hold never covers more than the order's balance due less what its other live holds (``held``) and the
     pending payments on it (``pending``, issue 14) will pay (the excess could only be captured into a credit); a
     reauthorization covers at least all of the balance due (seed 004: the card "will be authorized for the new
-    amount")."""
+    amount") less what those will pay (issue 14: a 40.00 ACH pending on a 120.00 order leaves 80.00 to hold, never
+    120.00, which would collect 160.00 once both are paid)."""
     if amount <= 0:
         raise PolicyViolation("a hold must be for a positive amount", field=field, code="amount_not_positive")
-    if reauthorization and amount < order.open:
-        raise PolicyViolation(f"order {order.id} has more than that due; reauthorize its balance due",
-                              field=field, code="below_amount_due")
+    if reauthorization and amount < order.open - held - pending:
+        raise PolicyViolation(f"order {order.id} has more than that due; reauthorize its balance due"
+                              + (f" less its other holds and pending payments ({state.money(held + pending)})"
+                                 if held + pending else ""), field=field, code="below_amount_due")
     check_amount(amount, state.currency, field)
     if not reauthorization and amount > order.open - held - pending:
         beyond = [f"{what} ({state.money(value)})"
@@ -62,16 +64,16 @@ class AuthorizationDecisions(PaymentDecisions):
         try:
             check_hold_amount(self.state, found, amount, reauthorization=False,
                               held=amount_due.held_for(self.state, order, at),
-                              pending=sum(paying for _, paying in self.state.pending_on("order", order)))
+                              pending=self.state.pending_for("order", order))
         except PolicyViolation as error:  # exceeds_amount_due is checked last: the request's own checks stand
             if not (placed and error.code == "exceeds_amount_due"):
                 if error.code == "exceeds_amount_due":  # an order pending payments cover names them
                     amount_due.check_not_covered(self.state, "order", order, "order")
                 raise
-        if cart is not None and amount < found.open:  # the link's holder approves the cart's amount, no less
-            raise PolicyViolation(f"the cart link holds {self.state.money(found.open)}, not {self.state.money(amount)}",
-                                  field="amount",
-                                  code="cart_mismatch")
+        due = order_due(self.state, found)  # the link's holder approves the cart's amount, no less
+        if cart is not None and amount < due:
+            raise PolicyViolation(f"the cart link holds {self.state.money(due)}, not {self.state.money(amount)}",
+                                  field="amount", code="cart_mismatch")
 
     def authorize_card(self, ctx: ev.Context, *, authorization: str, order: str, amount: int, token: str,
                        transaction_id: str, expires_at: datetime | None = None, placed: bool = False,
@@ -128,13 +130,15 @@ class AuthorizationDecisions(PaymentDecisions):
     def request_reauthorization(self, ctx: ev.Context, *, authorization: str, cart_id: str,
                                 cart_token_hash: str, new_amount: int | None = None) -> ev.ReauthorizationRequested:
         """Send (or re-trigger) the cart link for ``new_amount`` (the new price's balance due; by default the
-        order's balance due, after a price change recorded on the order)."""
+        order's balance due, after a price change recorded on the order), less what pending payments on the order
+        will pay (issue 14)."""
         found = self.reauthorizable(authorization)
         amount_due.check_not_covered(self.state, "order", found.id, "authorization")
         if new_amount is not None:
-            check_hold_amount(self.state, found, new_amount, reauthorization=True)
-        return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization,
-                            order_id=found.id, new_amount=new_amount or found.open, cart_id=cart_id,
+            check_hold_amount(self.state, found, new_amount, reauthorization=True,
+                              pending=committed(self.state, found, authorization) - found.paid)
+        return self.trigger(ctx, ev.ReauthorizationRequested, authorization_id=authorization, order_id=found.id,
+                            new_amount=new_amount or order_due(self.state, found, authorization), cart_id=cart_id,
                             cart_token_hash=cart_token_hash)
 
     def reauthorizable(self, authorization_id: str) -> Order:
@@ -176,11 +180,12 @@ class AuthorizationDecisions(PaymentDecisions):
         if new_authorization in self.state.authorizations:
             raise Conflict(f"authorization {new_authorization} already exists", field="new_authorization",
                            code="duplicate_id")
+        amount_due.check_not_covered(self.state, "order", found.id, "authorization")
         due = self.checkout_amount(authorization)
         if due == 0:
             raise Conflict(f"order {found.id} has nothing left to pay", field="authorization", code="order_paid")
-        amount_due.check_not_covered(self.state, "order", found.id, "authorization")
-        check_hold_amount(self.state, found, amount, reauthorization=True)
+        check_hold_amount(self.state, found, amount, reauthorization=True,
+                          pending=committed(self.state, found, authorization) - found.paid)
         if cart is not None and amount != due:  # the link's holder approves the cart's amount, no other
             raise PolicyViolation(f"the cart link holds {self.state.money(due)}, not {self.state.money(amount)}",
                                   field="amount", code="cart_mismatch")
@@ -188,7 +193,7 @@ class AuthorizationDecisions(PaymentDecisions):
 
     def checkout_amount(self, authorization: str) -> int:
         """What a checkout of the hold's cart link holds (:func:`ledger.aggregates.carts.checkout_amount`)."""
-        return checkout_amount(self.authorization(authorization), self.reauthorizable(authorization))
+        return checkout_amount(self.state, self.authorization(authorization), self.reauthorizable(authorization))
 
     def check_capture(self, ctx: ev.Context, *, authorization: str, amount: int) -> Authorization:
         """Refuse a capture of an expired, used or too small hold."""

@@ -46,7 +46,8 @@ def cart_order(state: AccountState, cart: Cart) -> tuple[Order | None, Authoriza
 
 def cart_status(state: AccountState, cart: Cart) -> str:
     """open, used, replaced, or closed: an open cart that can no longer be checked out (its order is not open or
-    has nothing due; its hold is not reauthorizable; a first cart's order has a live hold already)."""
+    has nothing due once pending payments are counted; its hold is not reauthorizable; a first cart's order has a
+    live hold already)."""
     if cart.status != "open":
         return cart.status
     order, auth = cart_order(state, cart)
@@ -54,31 +55,50 @@ def cart_status(state: AccountState, cart: Cart) -> str:
         live = not any(a.order_id == cart.order_id and a.status in LIVE_HOLDS for a in state.authorizations.values())
     else:
         live = auth is not None and auth.status in REAUTHORIZABLE
-    return "open" if live and order is not None and order.open > 0 else "closed"
+    return "open" if live and order is not None and order_due(state, order, cart.authorization_id) > 0 else "closed"
 
 
-def checkout_amount(auth: Authorization, order: Order) -> int:
+def committed(state: AccountState, order: Order, hold: str | None = None) -> int:
+    """What is paid on ``order``, what the pending payments on it will pay and what its other holds (active or
+    waiting on their cart; not ``hold``) hold: money a cart never holds again (issue 14). A hold past its 29 days
+    whose expiry is not recorded yet counts: a cart then holds less, never more."""
+    held = sum(a.amount for a in state.authorizations.values()
+               if a.order_id == order.id and a.id != hold and a.status in ("active", "reauth_requested"))
+    return order.paid + state.pending_for("order", order.id) + held
+
+
+def order_due(state: AccountState, order: Order, hold: str | None = None) -> int:
+    """An order's balance due less what pending payments and its other holds will pay (:func:`committed`, issue
+    14): what a cart, or the reauthorization of ``hold``, holds at least."""
+    return max(order.open - (committed(state, order, hold) - order.paid), 0)
+
+
+def checkout_amount(state: AccountState, auth: Authorization, order: Order) -> int:
     """What a checkout of hold ``auth``'s cart link holds on its (open) ``order``: the cart's amount while the order
     is as it was when the link was sent; once the order was repriced, replaced or paid since, what is still due on
-    the price the cart stood for (the order's new price, or the unrecorded price the cart was sent for) (issue 14)."""
+    the price the cart stood for (the order's new price, or the unrecorded price the cart was sent for) (issue 14).
+    What pending payments and the order's other holds will pay is never held (:func:`committed`): with 40.00 of
+    ACH pending on a 120.00 order, the cart holds 80.00, and no more once the ACH settles."""
+    due = order_due(state, order, auth.id)
     if auth.requested_amount is None:
-        return order.open
-    if auth.cart_price is None or auth.cart_paid is None:  # a cart sent before carts kept their order
-        return max(auth.requested_amount, order.open)
+        return due
+    if auth.cart_price is None or auth.cart_covered is None:  # a cart sent before carts kept their order
+        return max(auth.requested_amount - (committed(state, order, auth.id) - order.paid), due)
     if (auth.cart_order, auth.cart_price) == (order.id, order.amount):
-        price = auth.cart_paid + auth.requested_amount
+        price = auth.cart_covered + auth.requested_amount
     else:
         price = order.amount
-    return max(price - order.paid, order.open, 0)
+    return max(price - committed(state, order, auth.id), due, 0)
 
 
 def cart_amount(state: AccountState, cart: Cart) -> int:
     """What the ledger holds when ``cart`` is checked out now: its hold's :func:`checkout_amount` (the newest cart
-    of a hold), an order's balance due for its first hold; 0 once it can no longer be checked out."""
+    of a hold), an order's balance due less its pending payments for its first hold; 0 once it can no longer be
+    checked out."""
     order, auth = cart_order(state, cart)
     if cart_status(state, cart) != "open" or order is None:
         return 0
-    return checkout_amount(auth, order) if auth is not None else order.open
+    return checkout_amount(state, auth, order) if auth is not None else order_due(state, order)
 
 
 def check_cart(state: AccountState, cart_id: str, token_hash: str, *, checkout: str,

@@ -6,7 +6,7 @@ reauthorization requested, reauthorized or failed, captured, voided. State chang
 from __future__ import annotations
 
 from ledger.aggregates import events as ev
-from ledger.aggregates.carts import cart_sent, cart_used
+from ledger.aggregates.carts import cart_sent, cart_used, committed
 from ledger.aggregates.evolve_dispatch import evolve
 from ledger.aggregates.state import AccountState, Authorization, Cart
 
@@ -48,7 +48,8 @@ def _(event: ev.ReauthorizationRequested, state: AccountState) -> None:
     auth.cart_id = event.cart_id
     order = state.orders.get(event.order_id)
     if order is not None:
-        auth.cart_order, auth.cart_price, auth.cart_paid = order.id, order.amount, order.paid
+        auth.cart_order, auth.cart_price = order.id, order.amount
+        auth.cart_covered = committed(state, order, auth.id)
     cart_sent(state, Cart(event.cart_id, event.order_id, event.new_amount, event.cart_token_hash, event.timestamp,
                           authorization_id=event.authorization_id))
 

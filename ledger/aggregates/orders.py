@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ledger.aggregates import amount_due
 from ledger.aggregates import events as ev
+from ledger.aggregates.carts import committed, order_due
 from ledger.aggregates.credits import CreditDecisions
 from ledger.aggregates.limits import check_amount, check_owed
 from ledger.aggregates.state import LIVE_HOLDS, AccountState
@@ -22,13 +23,14 @@ def price_after_reauthorization(state: AccountState, event: ev.Reauthorized) -> 
     ``state`` is the account as it was at the reauthorization. The price has gone up when the order was repriced
     above its price when the old hold was placed, or when the customer approved more than the order's price (a
     cart sent for a new amount not yet recorded on the order). The new price is what was paid on the old order
-    plus the new hold, which covers at least the balance due: the price the customer approved at checkout.
+    and what pending payments and its other holds will pay on it, plus the new hold, which covers at least the
+    balance due less those (issue 14): the price the customer approved at checkout.
     """
     order = state.orders.get(event.order_id)
     old = state.authorizations.get(event.authorization_id)
     if order is None or old is None:
         return None
-    approved = order.paid + event.amount
+    approved = committed(state, order, event.new_authorization_id) + event.amount
     repriced_up = old.order_price is not None and order.amount > old.order_price
     if not (repriced_up or approved > order.amount):
         return None
@@ -60,7 +62,8 @@ class OrderDecisions(CreditDecisions):
                             new_amount=new_amount)
 
     def request_cart(self, ctx: ev.Context, *, order: str, cart_id: str, cart_token_hash: str) -> ev.CartRequested:
-        """Send the cart link for an open order's balance due when it has no live hold (seed 004: "EVERY time
+        """Send the cart link for an open order's balance due (less what pending payments on it will pay, issue 14)
+        when it has no live hold (seed 004: "EVERY time
         you have a zero dollar price quote") and pending payments do not cover it (``pending_payment``); a hold's
         cart is sent again with ``request_reauthorization``."""
         found = self.open_order(order, field="order")
@@ -71,7 +74,7 @@ class OrderDecisions(CreditDecisions):
             if auth.order_id == order and auth.status in LIVE_HOLDS:
                 raise Conflict(f"order {order} has hold {auth.id}: send its cart (auth request-reauth)",
                                field="order", code="authorization_exists")
-        return self.trigger(ctx, ev.CartRequested, order_id=order, amount=found.open, cart_id=cart_id,
+        return self.trigger(ctx, ev.CartRequested, order_id=order, amount=order_due(self.state, found), cart_id=cart_id,
                             cart_token_hash=cart_token_hash)
 
     def cancel_order(self, ctx: ev.Context, *, order: str, reason: str = "") -> ev.OrderCancelled:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ledger.aggregates import allocation, amount_due, reallocation
 from ledger.aggregates import events as ev
 from ledger.aggregates.credits import CreditDecisions
-from ledger.aggregates.events.payments import Instruction, Method
+from ledger.aggregates.events.payments import Instruction, Line, Method
 from ledger.aggregates.evolve import opened
 from ledger.aggregates.limits import check_amount, check_credit
 from ledger.aggregates.state import Application, Payment
@@ -223,11 +223,13 @@ class PaymentDecisions(CreditDecisions):
             self.trigger(ctx, ev.PaymentDeposited, payment_id=payment_id, credit_id=f"{payment_id}-DEP",
                          amount=payment.amount, purpose=instruction.purpose)
             return
-        if instruction.mode == "explicit":
-            keys = [(line.target_kind, line.target_id) for line in instruction.lines]
-            result = allocation.allocate_explicit(instruction.lines, {k: self.state.open_amount(*k) for k in keys})
+        if instruction.mode == "explicit":  # a line for an order replaced or invoiced since pays its successor
+            lines = [Line(*self.state.successor(line.target_kind, line.target_id), line.amount)
+                     for line in instruction.lines]
+            keys = [(line.target_kind, line.target_id) for line in lines]
+            result = allocation.allocate_explicit(lines, {k: self.state.open_amount(*k) for k in keys})
         else:  # what it planned to pay while pending first, then oldest first; never what others will pay
-            planned = {line.target_id for line in payment.planned}
+            planned = {line.target_id for line in payment.planned or ()}
             items = sorted(amount_due.uncovered_invoices(self.state), key=lambda item: item[1] not in planned)
             result = allocation.distribute(payment.amount, items)
         for line in result.lines:

@@ -79,8 +79,9 @@ class Payment(msgspec.Struct, gc=False, array_like=True):
     credited: int = 0
     refunded: int = 0
     settled_at: datetime | None = None
-    #: What a distribution left pending will pay, decided when it was submitted (PaymentSubmitted 3).
-    planned: tuple[Line, ...] = ()
+    #: What a distribution left pending will pay, decided when it was submitted (PaymentSubmitted 3); None for a
+    #: payment recorded before (PaymentSubmitted 2): see :meth:`AccountState.pending_lines`.
+    planned: tuple[Line, ...] | None = ()
 
 
 class Credit(msgspec.Struct, gc=False, array_like=True):
@@ -126,11 +127,12 @@ class Authorization(msgspec.Struct, gc=False, array_like=True):
     cart_id: str | None = None
     #: The order's price when the hold was placed: a reauthorization after a price rise replaces the order.
     order_price: int | None = None
-    #: The order (id, price, paid) when the cart link was last sent: a checkout after any of them changed is
-    #: priced at what is still due (issue 14: a stale cart never charges a paid or repriced order).
+    #: The order (id, price, and what was paid, pending or held by its other holds on it) when the cart link was
+    #: last sent: a checkout after any of them changed is priced at what is still due (issue 14: a stale cart never
+    #: charges a paid or repriced order, nor what a pending ACH or another hold will pay).
     cart_order: str | None = None
     cart_price: int | None = None
-    cart_paid: int | None = None
+    cart_covered: int | None = None
     #: Its expiry was recorded (it stays so when its cart link is sent again): recorded once (issue 14).
     expired: bool = False
     #: What it holds, card or PayPal (seed 004): its capture is a payment by that method (issue 14); None for a
@@ -236,19 +238,47 @@ class AccountState(msgspec.Struct, gc=False, array_like=True):
 
     def pending_on(self, kind: TargetKind, target_id: str) -> list[tuple[str, int]]:
         """(payment, amount) of each pending payment meant for one invoice or order: its explicit lines, or what
-        its distribution planned to pay when it was submitted."""
-        found = []
-        for payment_id in self.pending_payments:
-            payment = self.payments[payment_id]
-            found += [(payment_id, line.amount) for line in (*payment.instruction.lines, *payment.planned)
-                      if (line.target_kind, line.target_id) == (kind, target_id)]
-        return found
+        its distribution planned to pay when it was submitted. A line for an order that was replaced or invoiced
+        since is meant for its :meth:`successor` (the money moves along with the order, as applied payments do)."""
+        return [(payment_id, line.amount) for payment_id, line in self.pending_lines()
+                if self.successor(line.target_kind, line.target_id) == (kind, target_id)]
 
-    def pending_unplanned(self) -> int:
-        """What pending distributions recorded without a plan (PaymentSubmitted 2) will pay on the invoices,
-        oldest first, when they settle: it counts against the balance as a whole."""
-        return sum(payment.amount for payment_id in self.pending_payments
-                   if (payment := self.payments[payment_id]).instruction.mode == "distribute" and not payment.planned)
+    def pending_lines(self) -> list[tuple[str, Line]]:
+        """(payment, line) of what each pending payment will pay: its explicit lines, what its distribution planned
+        when it was submitted, and for a distribution recorded before plans were (PaymentSubmitted 2, ``planned``
+        None) the oldest open invoices the others leave due, in the order they were submitted: what its settlement
+        will pay (issue 14; the exact amounts, the refusals and the Pay Now list all read it so)."""
+        pending = [self.payments[payment_id] for payment_id in self.pending_payments]
+        lines = [(p.id, line) for p in pending for line in (*p.instruction.lines, *(p.planned or ()))]
+        unplanned = [p for p in pending if p.planned is None and p.instruction.mode == "distribute"]
+        if unplanned:
+            room = {inv.id: inv.open for inv in self.open_invoices()}
+            for _, line in lines:
+                if line.target_kind == "invoice" and line.target_id in room:
+                    room[line.target_id] -= line.amount
+            for payment in unplanned:
+                left = payment.amount
+                for invoice_id, free in room.items():
+                    if (take := min(left, free)) > 0:
+                        lines.append((payment.id, Line("invoice", invoice_id, take)))
+                        room[invoice_id], left = free - take, left - take
+        return lines
+
+    def pending_for(self, kind: TargetKind, target_id: str) -> int:
+        """What the pending payments will pay on one invoice or order (:meth:`pending_on`)."""
+        return sum(amount for _, amount in self.pending_on(kind, target_id))
+
+    def successor(self, kind: TargetKind, target_id: str) -> tuple[TargetKind, str]:
+        """Where money meant for an invoice or order goes now: the order that replaced an order (and so on, seed
+        004), then the invoice it became, as applied money moves; or the target itself."""
+        order = self.orders.get(target_id) if kind == "order" else None
+        while order is not None and order.replaced_by is not None:
+            target_id, order = order.replaced_by, self.orders.get(order.replaced_by)
+        if order is not None and order.status == "invoiced":
+            for invoice in self.invoices.values():
+                if invoice.order_id == order.id and not invoice.voided:
+                    return "invoice", invoice.id
+        return kind, target_id
 
     def money(self, minor: int) -> str:
         """An amount of the account's currency as a message a person reads states it ("75.00 USD"), never in

@@ -27,6 +27,15 @@ def _items_json(items: tuple[ev.OrderItem, ...]) -> str:
     return msgspec.json.encode(items).decode()
 
 
+def _covers(e: ev.PaymentSubmitted) -> str:
+    """What a payment will pay, as the JSON text of its ``covers`` column: its explicit lines and its plan;
+    ``null`` for a distribution recorded before plans (PaymentSubmitted 2), which the Pay Now list reads as the
+    ledger does (:func:`ledger.projections.unpaid.unpaid`)."""
+    if e.planned is None and e.instruction.mode == "distribute":
+        return "null"
+    return msgspec.json.encode((*e.instruction.lines, *(e.planned or ()))).decode()
+
+
 def _tables() -> dict[str, Table]:
     return {name: Table(name, columns, KEYS[name]) for name, columns in COLUMNS.items()}
 
@@ -43,7 +52,9 @@ class AccountsProjection(Projection):
     #: 8: an expiry recorded after the hold's cart link was sent keeps ``reauth_requested`` (issue 14).
     #: 9: a payment keeps what it will pay (``covers``, JSON lines: its explicit lines, or what a pending
     #:    distribution planned), so the Pay Now list says what is pending on each invoice and order (issue 14).
-    version = 9
+    #: 10: a distribution recorded before plans (PaymentSubmitted 2) keeps ``covers`` null, so the Pay Now list
+    #:    reads it as paying the oldest invoices the other pending payments leave due (review finding 12).
+    version = 10
     layout = LAYOUT
 
     def __init__(self) -> None:
@@ -132,7 +143,7 @@ class AccountsProjection(Projection):
         self.payments.insert((meta.account, e.payment_id), account=meta.account, id=e.payment_id,
                              submitted_at=meta.at, method=e.method, amount=e.amount, status="pending",
                              transaction_id=e.transaction_id, refunded=0,
-                             covers=msgspec.json.encode((*e.instruction.lines, *e.planned)).decode())
+                             covers=_covers(e))
 
     @apply.register
     def _(self, e: ev.PaymentSettled, db: sqlite3.Connection, meta: Meta) -> None:

@@ -42,7 +42,8 @@ def _plan(event_type: type[ev.Event]) -> tuple[tuple[str, int], ...]:
         if field.name in _SKIP:
             continue
         how = (_INSTRUCTION if field.name == "instruction" else _AMOUNT if field.type == Minor
-               else _LINES if field.type == tuple[ev.payments.Line, ...] else _PLAIN)
+               else _LINES if field.type in (tuple[ev.payments.Line, ...], tuple[ev.payments.Line, ...] | None)
+               else _PLAIN)
         plan.append((field.name, how))
     return tuple(plan)
 

@@ -30,4 +30,40 @@ def unpaid(db: sqlite3.Connection, account_id: str, zone: ZoneInfo | None = None
                               f"amount - paid as open, {_pending('order', 'amount - paid')} from orders t "
                               "where account = ? and status = 'open' and paid < amount order by placed_at, rowid",
                           (acc["account"],)), zone, "date")
+    _unplanned(db, acc["account"], invoices)
+    _moved(db, acc["account"], [*invoices, *orders])
     return _money([*invoices, *orders], acc["currency"], "amount", "paid", "open", "pending")
+
+
+def _unplanned(db: sqlite3.Connection, account: str, invoices: list[Row]) -> None:
+    """Add to ``invoices`` (oldest first) what the pending distributions recorded before plans (PaymentSubmitted
+    2, ``covers`` null) will pay: the oldest invoices the other pending payments leave due, in the order they were
+    submitted, as the ledger reads them (:meth:`ledger.aggregates.state.AccountState.pending_lines`)."""
+    for (amount,) in db.execute("select amount from payments where account = ? and status = 'pending' and "
+                                "covers = 'null' order by submitted_at, rowid", (account,)).fetchall():
+        for row in invoices:
+            take = min(amount, row["open"] - row["pending"])
+            if take > 0:
+                row["pending"] += take
+                amount -= take
+
+
+def _moved(db: sqlite3.Connection, account: str, rows: list[Row]) -> None:
+    """Add to the invoice and order ``rows`` what pending payments meant for an order replaced or invoiced since
+    will pay on where its money went, at most the open amount, as the ledger counts them
+    (:meth:`ledger.aggregates.state.AccountState.successor`)."""
+    successor = dict(db.execute("select id, replaced_by from orders where account = ? and replaced_by is not null",
+                                (account,)).fetchall())
+    invoiced = dict(db.execute("select order_id, id from invoice_tab where account = ? and order_id is not null "
+                               "and voided = 0", (account,)).fetchall())
+    found = {(row["kind"], row["id"]): row for row in rows}
+    lines = db.execute("select json_extract(c.value, '$.target_id'), json_extract(c.value, '$.amount') from "
+                       "payments p, json_each(p.covers) c where p.account = ? and p.status = 'pending' and "
+                       "json_extract(c.value, '$.target_kind') = 'order'", (account,)).fetchall()
+    for target, amount in lines if successor or invoiced else []:
+        moved = target in successor or target in invoiced
+        while target in successor:
+            target = successor[target]
+        row = found.get(("invoice", invoiced[target]) if target in invoiced else ("order", target))
+        if moved and row is not None:
+            row["pending"] = min(row["open"], row["pending"] + amount)

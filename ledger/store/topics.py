@@ -39,7 +39,11 @@ Upcaster = Callable[[dict[str, object]], dict[str, object]]
 #: 11: a payment keeps what its distribution planned to pay while it was pending (PaymentSubmitted 3).
 #: 12: a hold recorded before holds kept their method reads it as unknown (None), not card: its capture (and its
 #:     reauthorization with no new token) asks the gateway what its token is, a PayPal account or a card.
-SNAPSHOT_VERSION = 12
+#: 13: a hold's cart remembers what was paid, pending or held by the order's other holds when it was sent
+#:     (``cart_covered``), and a pending payment meant for a replaced order is counted on its successor (issue 14).
+#: 14: a payment recorded before plans (PaymentSubmitted 2) keeps ``planned`` None, not an empty plan (review
+#:     finding 9: a version 3 distribution that found nothing due plans nothing and covers nothing).
+SNAPSHOT_VERSION = 14
 
 UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
@@ -70,8 +74,9 @@ def _(state: dict[str, object]) -> dict[str, object]:
 
 @upcaster("PaymentSubmitted", 2)
 def _(state: dict[str, object]) -> dict[str, object]:
-    """Version 2 recorded no plan: a distribution left pending was allocated only when it settled."""
-    return {**state, "planned": []}
+    """Version 2 recorded no plan: a distribution left pending was allocated only when it settled (``None``,
+    never an empty plan, which a version 3 distribution that found nothing due records)."""
+    return {**state, "planned": None}
 
 
 @upcaster("PaymentDeposited", 1)

@@ -124,3 +124,72 @@ def test_no_cart_link_is_sent_for_an_order_a_pending_ach_covers(cli: LedgerCli) 
     submit(cli, "ACH2", "50.00", "ach", "--order", "Q=50.00")
     assert refusal(cli("--json", "auth", "request-reauth", "C3", "H1")) == (2, "pending_payment", "authorization")
     assert refusal(cli("--json", "order", "send-cart", "C3", "Q")) == (2, "pending_payment", "order")
+
+
+def repriced_with_a_pending_ach(cli: LedgerCli) -> None:
+    """Review finding 2: O1 at 100.00 held 60.00 on a card, 40.00 of ACH pending on it, repriced to 120.00, its
+    cart sent."""
+    assert cli("order", "place", "C3", "O1", "--amount", "100.00").exit_code == 0
+    assert cli("auth", "create", "C3", "AU1", "--order", "O1", "--amount", "60.00", "--token",
+               "tok_visa").exit_code == 0
+    submit(cli, "A1", "40.00", "ach", "--order", "O1=40.00")
+    assert cli("order", "reprice", "C3", "O1", "--amount", "120.00").exit_code == 0
+    assert cli("auth", "request-reauth", "C3", "AU1").exit_code == 0
+
+
+@pytest.mark.parametrize("amount", [("--amount", "80.00"), ()], ids=["csr_amount", "cart_amount"])
+def test_a_reauthorization_holds_what_a_partial_pending_ach_leaves_and_collects_the_price_once(
+        cli: LedgerCli, amount: tuple[str, ...]) -> None:
+    repriced_with_a_pending_ach(cli)
+    done = cli("--json", "auth", "reauthorize", "C3", "AU1", "AU2", *amount)
+    assert done.exit_code == 0, done.output
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    assert {a["id"]: a["amount"] for a in shown["authorizations"]}["AU2"] == "80.00"  # not 120.00
+    assert refusal(cli("--json", "auth", "reauthorize", "C3", "AU2", "AU3", "--amount", "79.99")) == (
+        2, "below_amount_due", "amount")
+    assert cli("payment", "settle", "C3", "A1").exit_code == 0
+    assert cli("auth", "capture", "C3", "AU2", "CAP").exit_code == 0
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    assert credits(cli) == []  # 120.00 collected for a 120.00 order, nothing twice
+    assert [(o["id"], o["paid"]) for o in shown["orders"]] == [("O1", "120.00")]
+
+
+def test_a_pending_distribution_made_when_nothing_was_due_covers_no_invoice_issued_later(cli: LedgerCli) -> None:
+    assert submit(cli, "CARD1", "25.00", "card", "--invoice", "INV-12=25.00").exit_code == 0  # type: ignore[attr-defined]
+    submit(cli, "ACH1", "50.00", "ach", "--distribute")  # nothing due: it plans nothing
+    assert cli("invoice", "issue", "C3", "INV-14", "--amount", "50.00", "--date", "2026-09-03", "--due",
+               "2026-10-02").exit_code == 0
+    rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
+    assert [(r["id"], r["open"], r["pending"]) for r in rows] == [("INV-14", "50.00", "0.00")]
+    done = submit(cli, "CARD2", "50.00", "card", "--exact", "--distribute")
+    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]  # the balance due is 50.00, not 0.00
+
+
+def test_a_pending_ach_on_an_order_replaced_after_a_price_rise_pays_and_shows_on_the_new_order(
+        cli: LedgerCli) -> None:
+    repriced_with_a_pending_ach(cli)
+    assert cli("auth", "reauthorize", "C3", "AU1", "AU2").exit_code == 0
+    assert cli("order", "replace", "C3", "O1", "O1-AU2", "--amount", "120.00").exit_code == 0  # the orders worker
+    rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
+    assert [(r["id"], r["open"], r["pending"]) for r in rows if r["kind"] == "order"] == [("O1-AU2", "120.00",
+                                                                                        "40.00")]
+    assert cli("payment", "settle", "C3", "A1").exit_code == 0
+    assert cli("auth", "capture", "C3", "AU2", "CAP").exit_code == 0
+    shown = json.loads(cli("--json", "account", "show", "C3").stdout)
+    assert credits(cli) == []
+    assert {o["id"]: o["paid"] for o in shown["orders"]}["O1-AU2"] == "120.00"
+
+
+def test_a_pending_ach_on_an_order_invoiced_since_covers_its_invoice(cli: LedgerCli) -> None:
+    assert cli("order", "place", "C3", "O1", "--amount", "100.00").exit_code == 0
+    submit(cli, "A1", "40.00", "ach", "--order", "O1=40.00")
+    assert cli("invoice", "issue", "C3", "INV-O1", "--amount", "100.00", "--date", "2026-09-02", "--due",
+               "2026-10-01", "--order", "O1").exit_code == 0
+    rows = json.loads(cli("--json", "account", "unpaid", "C3").stdout)
+    assert [(r["id"], r["open"], r["pending"]) for r in rows if r["id"] == "INV-O1"] == [("INV-O1", "100.00",
+                                                                                       "40.00")]
+    assert refusal(submit(cli, "CARD1", "100.00", "card", "--exact", "--invoice", "INV-O1=100.00")) == (
+        2, "exact_amount_required", "invoices.INV-O1")
+    assert submit(cli, "CARD1", "60.00", "card", "--exact", "--invoice", "INV-O1=60.00").exit_code == 0  # type: ignore[attr-defined]
+    assert cli("payment", "settle", "C3", "A1").exit_code == 0
+    assert credits(cli) == []

@@ -6,7 +6,7 @@ Seed 004: a hold never covers more than the order's balance due.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -97,15 +97,38 @@ def test_a_pending_distribution_records_what_it_will_pay_skipping_what_other_pen
     assert refused.value.code == "pending_payment" and "ACH0, ACH1" in str(refused.value)
 
 
-def test_a_pending_distribution_recorded_before_plans_counts_against_the_balance_and_settles_as_before() -> None:
-    account = account_with_invoices(2500)
-    pay(account, "ACH1", 1000, Instruction("distribute"), method="ach", status="pending")
-    account.state.payments["ACH1"].planned = ()  # as PaymentSubmitted 2 left it
+def test_a_pending_distribution_recorded_before_plans_covers_the_oldest_invoices_on_every_path() -> None:
+    """PaymentSubmitted 2 recorded no plan (``planned`` None): such a pending distribution covers the oldest invoices
+    the other pending payments leave due, as its settlement will pay them; --exact on lines, --exact on the balance
+    and the refusals all read it so (review finding 12)."""
+    account = account_with_invoices(1000, 2000)
+    pay(account, "ACH1", 1500, Instruction("distribute"), method="ach", status="pending")
+    account.state.payments["ACH1"].planned = None  # as PaymentSubmitted 2 left it
+    assert account.state.pending_on("invoice", "INV-1") == [("ACH1", 1000)]
+    assert account.state.pending_on("invoice", "INV-2") == [("ACH1", 500)]
+    with pytest.raises(Conflict) as refused:
+        account.check_payment(payment="P2", amount=1000, instruction=exact(("invoice", "INV-1", 1000)))
+    assert refused.value.code == "pending_payment" and "ACH1" in str(refused.value)
     with pytest.raises(PolicyViolation):
-        account.check_payment(payment="P2", amount=2500, instruction=Instruction("distribute", exact=True))
+        account.check_payment(payment="P2", amount=2000, instruction=exact(("invoice", "INV-2", 2000)))
+    account.check_payment(payment="P2", amount=1500, instruction=exact(("invoice", "INV-2", 1500)))
+    with pytest.raises(PolicyViolation):
+        account.check_payment(payment="P2", amount=3000, instruction=Instruction("distribute", exact=True))
     account.check_payment(payment="P2", amount=1500, instruction=Instruction("distribute", exact=True))
     account.settle_payment(CTX, payment="ACH1")
-    assert account.state.invoices["INV-1"].open == 1500
+    assert (account.state.invoices["INV-1"].open, account.state.invoices["INV-2"].open) == (0, 1500)
+
+
+def test_a_pending_distribution_that_found_nothing_due_covers_nothing_on_every_path() -> None:
+    """A version 3 distribution left pending when nothing was due plans nothing (``planned == ()``): it is not one
+    recorded before plans, so it covers no invoice issued later (review finding 9)."""
+    account = account_with_invoices()
+    pay(account, "ACH1", 5000, Instruction("distribute"), method="ach", status="pending")
+    assert account.state.payments["ACH1"].planned == ()
+    account.issue_invoice(CTX, invoice="INV-9", total=5000, issued_on=date(2026, 8, 1), due_on=date(2026, 9, 1))
+    assert account.state.pending_on("invoice", "INV-9") == []
+    account.check_payment(payment="P2", amount=5000, instruction=exact(("invoice", "INV-9", 5000)))
+    account.check_payment(payment="P3", amount=5000, instruction=Instruction("distribute", exact=True))
 
 
 def test_a_pending_distribution_pays_what_it_planned_when_it_settles() -> None:

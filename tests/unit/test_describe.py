@@ -52,3 +52,4 @@ def test_what_a_pending_distribution_planned_is_shown_as_decimals() -> None:
                                 planned=(line("invoice", "INV-12", 2500), line("invoice", "INV-13", 500)))
     assert details(event, "USD").endswith("instruction=distribute planned=INV-12 25.00, INV-13 5.00")
     assert "planned" not in details(msgspec.structs.replace(event, planned=()), "USD")
+    assert "planned" not in details(msgspec.structs.replace(event, planned=None), "USD")  # recorded before plans

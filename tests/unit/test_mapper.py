@@ -123,4 +123,4 @@ def test_a_payment_submitted_before_plans_is_read_with_none() -> None:
     old = msgspec.json.decode(msgspec.json.encode(event))
     del old["planned"]
     read = decode_event("PaymentSubmitted:2", msgspec.json.encode(old))
-    assert isinstance(read, ev.PaymentSubmitted) and read.planned == () and read.payment_id == event.payment_id
+    assert isinstance(read, ev.PaymentSubmitted) and read.planned is None and read.payment_id == event.payment_id

@@ -46,7 +46,9 @@ class PaymentSubmitted(PaymentEvent, frozen=True, kw_only=True):
 
     Version 2: the instruction may carry a deposit's ``purpose``. Version 3: ``planned``, what a distribution
     left pending (ACH) will pay when it settles, decided when it is submitted: until then those invoices are
-    covered (issue 14, seed 003); empty for every other payment, and for those recorded before."""
+    covered (issue 14, seed 003); empty for every other payment (a distribution that found nothing due plans
+    nothing); ``None`` in the bodies recorded before (upcast so): such a pending distribution is read as paying
+    the oldest invoices that other pending payments leave due, as its settlement will."""
 
     class_version = 3
 
@@ -59,7 +61,7 @@ class PaymentSubmitted(PaymentEvent, frozen=True, kw_only=True):
     request_hash: str
     instruction: Instruction
     source: str | None = None
-    planned: tuple[Line, ...] = ()
+    planned: tuple[Line, ...] | None = ()
 
 
 class PaymentSettled(PaymentEvent, frozen=True, kw_only=True):
