@@ -1,9 +1,9 @@
 """The state of one customer Account, rebuilt from its events (and snapshotted as one msgspec Struct).
 
 Every Struct here is ``gc=False`` (the state holds no reference cycles: nothing points back to its owner) and
-``array_like`` (a snapshot stores values without field names): a customer with 100k events has ~100k
-entities, and a cold load would otherwise spend most of its time in the cyclic collector and in field names.
-Snapshots are read lazily: ``ledger.aggregates.state_codec``.
+``array_like`` (a snapshot stores values without field names): a customer with 100k events has ~100k entities,
+and a cold load would otherwise spend most of its time in the cyclic collector and in field names (read lazily:
+``ledger.aggregates.state_codec``).
 """
 
 from __future__ import annotations
@@ -154,8 +154,7 @@ class Cart(msgspec.Struct, gc=False, array_like=True):
     authorization_id: str | None = None
     status: str = "open"
     used_for: str | None = None
-    #: The hold id of this cart's last declined checkout (an order's first cart): the same request again is that
-    #: decline, recorded once.
+    #: The hold id of this cart's last declined checkout (an order's first cart): a repeat is that decline.
     declined_for: str | None = None
 
 

@@ -125,7 +125,7 @@ class OrderCollection(RuleBasedStateMachine):
             auth = self.h.account.state.authorizations[holds[pick % len(holds)]]
             self.h.attempt("capture_authorization", authorization=auth.id, payment=self.h.next_id("CAP"),
                            amount=auth.amount, transaction_id=self.h.next_id("t"),
-                           idempotency_key=self.h.next_id("k"), request_hash="h")
+                           idempotency_key=self.h.next_id("k"), request_hash="h", method="card")
 
     @rule(pick=picks)
     def void(self, pick: int) -> None:

@@ -172,7 +172,7 @@ def test_a_cart_for_an_order_partly_paid_by_a_pending_ach_holds_the_rest_and_che
                            transaction_id="t1", cart="CART1", cart_token_hash=hash_token("t-C"))
     account.settle_payment(at(3), payment="ACH1")
     account.capture_authorization(at(4), authorization="H1", payment="CAP", amount=6000, transaction_id="t1c",
-                                  idempotency_key="cap", request_hash="h")
+                                  idempotency_key="cap", request_hash="h", method="card")
     assert account.state.orders["O1"].paid == 10000 and account.state.credit_balance == 0
 
 
@@ -206,7 +206,7 @@ def test_a_pending_ach_on_an_order_replaced_at_reauthorization_pays_the_new_orde
     assert amount_due(account.state, "order", "O2") == 8000  # the pending ACH moved along with the order
     account.settle_payment(at(3), payment="ACH1")
     account.capture_authorization(at(4), authorization="A2", payment="CAP", amount=8000, transaction_id="t2c",
-                                  idempotency_key="cap", request_hash="h")
+                                  idempotency_key="cap", request_hash="h", method="card")
     assert account.state.orders["O2"].paid == 12000 and account.state.credit_balance == 0
 
 
@@ -227,7 +227,7 @@ def test_a_reauthorization_holds_what_the_orders_other_hold_leaves() -> None:
     for hold, payment in (("A2", "P2"), ("A3", "P3")):
         account.capture_authorization(at(3), authorization=hold, payment=payment,
                                       amount=account.state.authorizations[hold].amount, transaction_id=f"c{hold}",
-                                      idempotency_key=payment, request_hash="h")
+                                      idempotency_key=payment, request_hash="h", method="card")
     assert account.state.orders["O1"].paid == 10000 and account.state.credit_balance == 0
 
 
