@@ -184,8 +184,12 @@ class AuthorizationDecisions(PaymentDecisions):
         due = self.checkout_amount(authorization)
         if due == 0:
             raise Conflict(f"order {found.id} has nothing left to pay", field="authorization", code="order_paid")
-        check_hold_amount(self.state, found, amount, reauthorization=True,
-                          pending=committed(self.state, found, authorization) - found.paid)
+        others = committed(self.state, found, authorization) - found.paid
+        check_hold_amount(self.state, found, amount, reauthorization=True, pending=others)
+        if cart is None and others and amount > found.open - others:  # both would be captured: a credit
+            raise PolicyViolation(f"more than the balance due on order {found.id} beyond its other holds and "
+                                  f"pending payments ({self.state.money(others)}); record a price rise on the "
+                                  f"order first", field="amount", code="exceeds_amount_due")
         if cart is not None and amount != due:  # the link's holder approves the cart's amount, no other
             raise PolicyViolation(f"the cart link holds {self.state.money(due)}, not {self.state.money(amount)}",
                                   field="amount", code="cart_mismatch")

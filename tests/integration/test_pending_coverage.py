@@ -193,3 +193,20 @@ def test_a_pending_ach_on_an_order_invoiced_since_covers_its_invoice(cli: Ledger
     assert submit(cli, "CARD1", "60.00", "card", "--exact", "--invoice", "INV-O1=60.00").exit_code == 0  # type: ignore[attr-defined]
     assert cli("payment", "settle", "C3", "A1").exit_code == 0
     assert credits(cli) == []
+
+
+def test_a_csr_reauthorizing_by_phone_holds_no_more_than_the_orders_other_hold_leaves(cli: LedgerCli) -> None:
+    """Review: with AU2 holding 40.00 of a 100.00 order, a CSR renewing AU1 for the order's 100.00 held it all
+    again, and capturing both collected 140.00 (40.00 as credit). Beyond what the other hold leaves is refused;
+    a price rise is recorded on the order first."""
+    for args in (("order", "place", "C3", "O1", "--amount", "100.00"),
+                 ("auth", "create", "C3", "AU1", "--order", "O1", "--amount", "60.00", "--token", "tok_visa"),
+                 ("auth", "create", "C3", "AU2", "--order", "O1", "--amount", "40.00", "--token", "tok_visa"),
+                 ("auth", "request-reauth", "C3", "AU1")):
+        assert cli(*args).exit_code == 0, args
+    done = cli("--json", "auth", "reauthorize", "C3", "AU1", "AU3", "--amount", "100.00")
+    assert refusal(done) == (2, "exceeds_amount_due", "amount")
+    assert cli("auth", "reauthorize", "C3", "AU1", "AU3", "--amount", "60.00").exit_code == 0
+    for hold, payment in (("AU2", "C2"), ("AU3", "C4")):
+        assert cli("auth", "capture", "C3", hold, payment).exit_code == 0
+    assert credits(cli) == []  # 100.00 collected for a 100.00 order
