@@ -7,7 +7,7 @@ MAX_SEPARATOR (16) characters that are neither letters nor digits between them (
 "41-11 11-11 ...", "4 1 1 1-1 1 1 1 ...", "4111.1111.1111.11/11"); a letter or a longer run ends a number, and
 hashes, UUIDs, ISO instants, calendar dates and amounts with two decimals are not read. The price is
 false alarms: a text with 13 or more digits in short groups (integers in a row, a table's column, an order
-number and a bare integer) is still taken for a card number at times (``python -m bench.cards``: 1.8% of
+number and a bare integer) is still taken for a card number at times (``python -m bench.cards``: 4.8% of
 generated free texts, README). A refusal is better than a card number in the immutable log. :func:`displayable`
 is what every echo and log line goes through: card numbers redacted, control characters shown as escapes.
 """
@@ -100,8 +100,9 @@ _DATES = re.compile(r"(?<![0-9])(?:(?:19|20|21)[0-9]{2}(?P<a>[-/.])(?:0[1-9]|[12
                     r"(?![0-9])")
 #: Amounts written with a decimal point and two decimals (150.00, 40088.35, 2,570,417.47), blanked likewise: a
 #: list of amounts reads as a card number one time in three; a card number is not written with a point and two
-#: digits ending it (its last group glued to ``.NN`` is the blind spot this leaves), and at most 12 digits before
-#: the point (the largest amount the ledger takes) keep a whole card number from being read as one.
+#: digits ending it, and at most 12 digits before the point (the largest amount the ledger takes) keep a whole
+#: card number from being read as one. An amount a group of digits stands close before is read, not blanked
+#: (:func:`_blank_amounts`): "4111 1111 1111 1111.12/28" is a card number and an expiry.
 _AMOUNTS = re.compile(r"(?<![0-9.,])(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,12})\.[0-9]{2}"
                       r"(?![0-9]|[.,][0-9])")
 _CARD_AND_HEX_LETTERS = re.compile(r"[0-9]{13,}[a-fA-F]+|[a-fA-F]+[0-9]{13,}")
@@ -142,7 +143,7 @@ def card_number_spans(text: str, first_digits: str = ANY_FIRST_DIGIT) -> Iterato
     if sum(map(digits.count, "0123456789")) < 13:  # most log values: ten counts in C, no pattern at all
         return
     # Ids and instants are blanked out (even inside a key); a blank is one character, so spans stay true.
-    scanned = _AMOUNTS.sub(_blanks, _DATES.sub(_blanks, _IDS.sub(_blank_id, digits)))
+    scanned = _blank_amounts(_DATES.sub(_blanks, _IDS.sub(_blank_id, digits)))
     for stretch in _DIGIT_GROUPS.finditer(scanned):
         if stretch.end() - stretch.start() < 13:
             continue
@@ -151,6 +152,21 @@ def card_number_spans(text: str, first_digits: str = ANY_FIRST_DIGIT) -> Iterato
             continue
         for start, end in _card_groups(groups, first_digits):
             yield stretch.start() + start, stretch.start() + end
+
+
+#: A group of digits then a short run of non-letters, at the end of the text before an amount.
+_GROUP_BEFORE = re.compile(rf"[0-9][\W_]{{0,{MAX_SEPARATOR}}}$")
+
+
+def _blank_amounts(text: str) -> str:
+    """``text`` with its amounts blanked, left to right, except an amount with a group of digits at most
+    MAX_SEPARATOR non-letters before it (once earlier amounts and dates are blanks): a list of amounts goes, a
+    card number's last group with a point and two digits glued to it stays."""
+    for found in _AMOUNTS.finditer(text):
+        start = found.start()
+        if not _GROUP_BEFORE.search(text, max(0, start - MAX_SEPARATOR - 1), start):
+            text = text[:start] + " " * (found.end() - start) + text[found.end():]
+    return text
 
 
 def _blanks(found: re.Match[str]) -> str:

@@ -94,9 +94,11 @@ def luhn_windows(text: str) -> list[str]:
     """Every run of whole consecutive groups of a stretch of ``text`` with 13-19 digits passing Luhn."""
     found = []
     ascii_text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
-    unread = UUID.sub(lambda uuid: "u" * len(uuid.group()), ascii_text)
-    for shape in (DATE, AMOUNT):
-        unread = shape.sub(lambda found: " " * len(found.group()), unread)
+    unread = DATE.sub(lambda found: " " * len(found.group()), UUID.sub(lambda uuid: "u" * len(uuid.group()),
+                                                                       ascii_text))
+    for found in AMOUNT.finditer(unread):  # an amount alone, not a group's tail: no digit shortly before it
+        if not re.search(rf"[0-9][^0-9A-Za-z]{{0,{MAX_SEPARATOR}}}$", unread[:found.start()]):
+            unread = unread[:found.start()] + " " * len(found.group()) + unread[found.end():]
     for groups in digit_groups(unread):
         for first in range(len(groups)):
             for last in range(first, len(groups)):

@@ -159,3 +159,11 @@ def test_dates_and_amounts_are_not_read_as_card_numbers(text: str) -> None:
 
 def test_a_card_number_glued_to_a_point_and_two_digits_stays_one() -> None:
     assert card_number_in_text("4111111111111111.00") and card_number_in_text("4111.1111.1111.11/11")
+
+
+@pytest.mark.parametrize("text", ["4111 1111 1111 1111.12/28", "4111 1111 1111 1111.00", "3782 822463 10005.00",
+                                  "6011 0009 9013 9424.00", "4111-1111-1111-1111.99"])
+def test_a_card_numbers_last_group_with_a_point_and_two_digits_is_read(text: str) -> None:
+    """Review: an amount's shape at the end of a card number (an expiry or ``.00`` typed after it) was blanked
+    as an amount, and the number stored."""
+    assert card_number_in_text(text)
