@@ -218,6 +218,25 @@ def redact_card_numbers(text: str) -> str:
     return text
 
 
+#: A card number as the card networks print it: 13-19 digits in a row, or 4-4-4-4(-3) or Amex's 4-6-5 with one
+#: space or dash throughout, starting 2-6 (Mastercard, Amex, Visa, Discover and the others of PCI DSS).
+_PRINTED = re.compile(r"(?<![0-9])(?:[2-6][0-9]{12,18}|[2-6][0-9]{3}(?P<s>[ -])[0-9]{4}(?P=s)[0-9]{4}(?P=s)[0-9]{4}"
+                      r"(?:(?P=s)[0-9]{3})?|3[47][0-9]{2}(?P<a>[ -])[0-9]{6}(?P=a)[0-9]{5})(?![0-9])")
+
+
+def printed_card_number_in(value: object) -> bool:
+    """Whether a text anywhere in ``value`` (a decoded event: dicts, lists, strings) holds a card number written
+    as the networks print one and passing Luhn: what ``audit verify`` reports as a discrepancy, where any wider
+    reading (:func:`card_number_in_text`) is a notice."""
+    if isinstance(value, str):
+        return any(_has_luhn_window(re.sub("[ -]", "", found.group())) for found in _PRINTED.finditer(value))
+    if isinstance(value, dict):
+        return any(printed_card_number_in(str(key)) or printed_card_number_in(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(printed_card_number_in(item) for item in value)
+    return False
+
+
 def card_number_field(value: object, path: str = "") -> str | None:
     """The field (``invoices``, ``actor.name``, "" for the whole value) of the first text in ``value`` (a
     decoded command or event: dicts, lists, strings) that holds a card number, or None. A map's key is
