@@ -33,7 +33,9 @@ import msgspec
 import structlog
 
 from ledger.aggregates import events as ev
+from ledger.commands import messages as m
 from ledger.commands.answers_only import command_of, record_again
+from ledger.commands.dispatch import LedgerService
 from ledger.errors import LedgerError
 from ledger.ports import Ports
 from ledger.ports.gateway import GatewayTransaction
@@ -79,6 +81,7 @@ class _Ledger:
     holds: dict[str, str] = field(default_factory=dict)  # hold transaction id -> ledger status
     undone: set[str] = field(default_factory=set)  # keys of captures the ledger refused and refunded
     by_authorization: dict[tuple[object, str], str] = field(default_factory=dict)
+    holders: dict[str, tuple[object, str]] = field(default_factory=dict)  # hold transaction id -> its hold
     after: int = 0  # the last notification read
 
     @classmethod
@@ -101,12 +104,12 @@ class _Ledger:
             if isinstance(value := getattr(event, name, None), str):
                 self.known.add(value)
         origin = getattr(event, "originator_id", None)
-        if isinstance(event, ev.CardAuthorized):
-            by_authorization[origin, event.authorization_id] = event.transaction_id
-            self.holds[event.transaction_id] = "active"
-        elif isinstance(event, ev.Reauthorized):
-            self._mark(by_authorization, origin, event.authorization_id, "replaced")
-            by_authorization[origin, event.new_authorization_id] = event.transaction_id
+        if isinstance(event, ev.CardAuthorized | ev.Reauthorized):
+            if isinstance(event, ev.Reauthorized):
+                self._mark(by_authorization, origin, event.authorization_id, "replaced")
+            hold = event.authorization_id if isinstance(event, ev.CardAuthorized) else event.new_authorization_id
+            by_authorization[origin, hold] = event.transaction_id
+            self.holders[event.transaction_id] = (origin, hold)
             self.holds[event.transaction_id] = "active"
         elif isinstance(event, ev.AuthorizationVoided):
             self._mark(by_authorization, origin, event.authorization_id, "voided")
@@ -203,7 +206,11 @@ class _Run:
             return ""
 
     def hold(self, txn: GatewayTransaction) -> str:
-        """A live hold the ledger does not record, or no longer wants, is voided."""
+        """A live hold the ledger does not record, or no longer wants, is voided; a hold the gateway released
+        that the ledger still holds active has its void recorded."""
+        if not txn.live and txn.status == "voided" and self.recorded(txn) \
+                and self.ledger.holds.get(txn.transaction_id) == "active":
+            return self.record_release(txn)
         if not txn.live or (self.recorded(txn) and self.ledger.holds.get(txn.transaction_id) not in _UNWANTED):
             return "matched"
         self.book.release(txn.idempotency_key, txn.transaction_id, self.now)  # before: a retry then refuses
@@ -211,6 +218,31 @@ class _Run:
         log.warning("gateway_hold_voided", transaction=txn.transaction_id,
                     ledger_status=self.ledger.holds.get(txn.transaction_id, "unrecorded"))
         return "voided"
+
+
+    def record_release(self, txn: GatewayTransaction) -> str:
+        """Record the void of a hold the gateway released while the ledger's write was lost or refused (an
+        order's cancel that released its first hold, then was refused for its second): the ledger's void asks
+        the gateway, which answers that it holds nothing, and records it."""
+        origin, authorization = self.ledger.holders[txn.transaction_id]
+        try:
+            account = self.store.account(origin).state.account_id  # type: ignore[arg-type]
+            LedgerService(self.store, self.ports).handle(m.VoidAuthorization(
+                account=account, authorization=authorization, reason="released at the gateway (reconciliation)"))
+        except LedgerError as error:  # captured or voided meanwhile: the log says so now
+            self.ledger.catch_up(self.store)
+            if self.ledger.holds.get(txn.transaction_id) != "active":
+                return "matched"
+            if self.book.flag(Flagged(transaction_id=txn.transaction_id, key=txn.idempotency_key,
+                                      account=self.account_of(txn.idempotency_key), kind=txn.kind,
+                                      amount=txn.amount, status=txn.status, found_at=self.now,
+                                      action=f"the gateway released this hold and the ledger refused its void "
+                                             f"({error.code}); look at hold {authorization} and void it "
+                                             f"(auth void) once it can be")):
+                log.error("gateway_release_unrecorded", transaction=txn.transaction_id, why=error.code)
+            return "flagged"
+        log.warning("gateway_release_recorded", transaction=txn.transaction_id, authorization=authorization)
+        return "recorded"
 
 
 def _command_key(gateway_key: str) -> str:

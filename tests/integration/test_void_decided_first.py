@@ -17,6 +17,7 @@ from ledger.adapters.gateway_simulator import GatewaySimulator
 from ledger.aggregates import events as ev
 from ledger.bootstrap import Ledger
 from ledger.commands import messages as m
+from ledger.commands.reconciliation import GRACE, reconcile
 from ledger.errors import LedgerError, PolicyViolation
 from ledger.ports.gateway import ChargeResult
 from tests.integration.test_reauthorization import events, state
@@ -107,3 +108,30 @@ def test_voiding_an_expired_hold_is_recorded_though_the_gateway_says_it_expired(
     ledger.ports.clock.advance(days=30)  # type: ignore[attr-defined]
     outcome = ledger.service.handle(m.VoidAuthorization(account="ACC1", authorization="AU1", reason="not needed"))
     assert outcome.status == "voided" and state(ledger).authorizations["AU1"].status == "voided"
+
+
+def test_a_hold_released_by_a_refused_cancel_is_recorded_voided_by_reconciliation(tmp_path: Path) -> None:
+    """Review: an order with two holds whose cancel released the first at the gateway, then was refused for the
+    second (the gateway no longer knew it), left the first voided at the gateway and active in the ledger, and
+    reconciliation looked only at holds still live at the gateway. It now records the void the gateway made."""
+    clock = ManualClock(START)
+    gateway = ForgetfulGateway(clock, str(tmp_path / "gateway.db"))
+    ledger = make_ledger(tmp_path, clock=clock, gateway=gateway)
+    try:
+        place(ledger)
+        handle = ledger.service.handle
+        handle(m.ChangeOrderPrice(account="ACC1", order="O1", amount="150.00"))
+        handle(m.AuthorizeCard(account="ACC1", authorization="AU2", order="O1", amount="50.00", token="tok_visa"))
+        gateway.forgotten = {state(ledger).authorizations["AU2"].transaction_id}
+        with pytest.raises(PolicyViolation):
+            handle(m.CancelOrder(account="ACC1", order="O1"))
+        assert state(ledger).authorizations["AU1"].status == "active"  # the ledger wrote nothing ...
+        assert ("voided", False) in holds_at_gateway(ledger)  # ... but the gateway released AU1
+        clock.advance(seconds=GRACE.total_seconds())
+        report = reconcile(ledger.store, ledger.ports)
+        assert report.recorded == 1 and report.flagged == 0
+        assert state(ledger).authorizations["AU1"].status == "voided"
+        assert state(ledger).authorizations["AU2"].status == "active"  # for the CSR to look into
+        assert reconcile(ledger.store, ledger.ports).recorded == 0  # once
+    finally:
+        ledger.close()
