@@ -83,6 +83,11 @@ def seen(h: History) -> tuple[object, ...]:
     return balance, credit, invoices, credits
 
 
+def plans(h: History) -> dict[str, object]:
+    """What each pending distribution planned to pay when it was submitted."""
+    return {p.id: p.planned for p in h.account.state.payments.values() if p.status == "pending"}
+
+
 def both(with_return: History, without: History, steps: list[tuple[str, int, object]]) -> None:
     for kind, amount, extra in steps:
         assume(do(with_return, kind, amount, extra) == do(without, kind, amount, extra))
@@ -103,6 +108,11 @@ def test_a_return_after_wider_histories(before: list[tuple[str, int, object]],
     both(with_return, without, middle)
     assert with_return.attempt("return_payment", payment=payment, history=list(with_return.events))
     assert not violations(with_return.events)
+    # A pending distribution's plan is a decision recorded when it was submitted (issue 14): one submitted while
+    # the returned payment had paid the oldest invoices planned around it, and a return cannot rewrite it, so the
+    # two histories may then apportion the same money differently (which payment pays an invoice, which is
+    # credit) until it settles. Exact equality is asked of every history where no plan differs.
+    assume(plans(with_return) == plans(without))
     if with_return.answer in ("reallocated", "unchanged"):
         assert seen(with_return) == seen(without)
         both(with_return, without, after)
