@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 _CARD_DIGITS = (13, 19)
 #: Anything between the digits of a token that is not a letter or a digit ("4242_4242 4242/4242").
@@ -224,39 +224,34 @@ _PRINTED = re.compile(r"(?<![0-9])(?:[2-6][0-9]{12,18}|[2-6][0-9]{3}(?P<s>[ -])[
                       r"(?:(?P=s)[0-9]{3})?|3[47][0-9]{2}(?P<a>[ -])[0-9]{6}(?P=a)[0-9]{5})(?![0-9])")
 
 
-def printed_card_number_in(value: object) -> bool:
-    """Whether a text anywhere in ``value`` (a decoded event: dicts, lists, strings) holds a card number written
-    as the networks print one and passing Luhn: what ``audit verify`` reports as a discrepancy, where any wider
-    reading (:func:`card_number_in_text`) is a notice."""
-    if isinstance(value, str):
-        return any(_has_luhn_window(re.sub("[ -]", "", found.group())) for found in _PRINTED.finditer(value))
-    if isinstance(value, dict):
-        return any(printed_card_number_in(str(key)) or printed_card_number_in(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(printed_card_number_in(item) for item in value)
-    return False
+def printed_card_number_in_text(text: str) -> bool:
+    """Whether ``text`` holds a card number written as the networks print one and passing Luhn: what ``audit
+    verify`` reports as a discrepancy (through :func:`card_number_field`), where any wider reading
+    (:func:`card_number_in_text`) is a notice."""
+    return any(_has_luhn_window(re.sub("[ -]", "", found.group())) for found in _PRINTED.finditer(text))
 
 
-def card_number_field(value: object, path: str = "") -> str | None:
+def card_number_field(value: object, path: str = "",
+                      reads: Callable[[str], bool] = card_number_in_text) -> str | None:
     """The field (``invoices``, ``actor.name``, "" for the whole value) of the first text in ``value`` (a
-    decoded command or event: dicts, lists, strings) that holds a card number, or None. A map's key is
-    reported under the map's name, and names its value's field only when it is not a card number itself:
-    the field is echoed and logged."""
+    decoded command or event: dicts, lists, strings) that holds a card number as ``reads`` reads text, or None.
+    A map's key is reported under the map's name, and names its value's field only when it is not a card number
+    itself: the field is echoed and logged. The gateway's own fields (``GATEWAY_FIELDS``) are never read."""
     if isinstance(value, str):
-        return path if card_number_in_text(value) else None
+        return path if reads(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
             name = str(key)
             if name in GATEWAY_FIELDS and isinstance(item, str):
                 continue
-            if card_number_in_text(name):
+            if reads(name):
                 return path
-            found = card_number_field(item, f"{path}.{name}" if path else name)
+            found = card_number_field(item, f"{path}.{name}" if path else name, reads)
             if found is not None:
                 return found
     elif isinstance(value, list | tuple):
         for item in value:
-            found = card_number_field(item, path)
+            found = card_number_field(item, path, reads)
             if found is not None:
                 return found
     return None

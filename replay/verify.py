@@ -29,7 +29,7 @@ from eventsourcing.persistence import Mapper
 
 from ledger.aggregates import events as ev
 from ledger.aggregates.events.base import Event
-from ledger.cards import card_number_field, printed_card_number_in
+from ledger.cards import card_number_field, printed_card_number_in_text
 from ledger.errors import ValidationError
 from ledger.invariants import InvariantChecker
 from ledger.ports.clock import DEFAULT_ZONE, local_text
@@ -172,7 +172,7 @@ def invariant_findings(history: Iterable[tuple[int, Event]],
         count += 1
         plain = msgspec.to_builtins(event)
         if card_number_field(plain) is not None:  # kept from before ids were checked, or a wider reading since
-            printed = printed_card_number_in(plain)
+            printed = card_number_field(plain, reads=printed_card_number_in_text) is not None
             found.append(Finding("card_number" if printed else "card_number_possible",
                                  f"{_where(position, event)} holds "
                                  f"{'a card number' if printed else 'what may be a card number'} (not shown)"))
