@@ -81,7 +81,7 @@ class _Ledger:
     holds: dict[str, str] = field(default_factory=dict)  # hold transaction id -> ledger status
     undone: set[str] = field(default_factory=set)  # keys of captures the ledger refused and refunded
     by_authorization: dict[tuple[object, str], str] = field(default_factory=dict)
-    holders: dict[str, tuple[object, str]] = field(default_factory=dict)  # hold transaction id -> its hold
+    holders: dict[str, tuple[UUID, str]] = field(default_factory=dict)  # hold transaction id -> its hold
     after: int = 0  # the last notification read
 
     @classmethod
@@ -109,7 +109,7 @@ class _Ledger:
                 self._mark(by_authorization, origin, event.authorization_id, "replaced")
             hold = event.authorization_id if isinstance(event, ev.CardAuthorized) else event.new_authorization_id
             by_authorization[origin, hold] = event.transaction_id
-            self.holders[event.transaction_id] = (origin, hold)
+            self.holders[event.transaction_id] = (event.originator_id, hold)
             self.holds[event.transaction_id] = "active"
         elif isinstance(event, ev.AuthorizationVoided):
             self._mark(by_authorization, origin, event.authorization_id, "voided")
@@ -187,14 +187,18 @@ class _Run:
                 refused = f"its command recorded {outcome.transaction_id or 'another transaction'}"
             except LedgerError as error:
                 refused = f"its command was refused: {error.code}"
-        new = self.book.flag(Flagged(transaction_id=txn.transaction_id, key=txn.idempotency_key,
-                                     account=intent.account if intent else self.account_of(txn.idempotency_key),
-                                     kind=txn.kind, amount=txn.amount, status=txn.status, found_at=self.now,
-                                     action=f"{refused}; " + _ACTIONS[txn.kind].format(
-                                         key=_command_key(txn.idempotency_key), txn=txn.transaction_id)))
-        if new:  # once: the list keeps it for the CSR, every later run counts it without paging the on-call again
-            log.error("gateway_transaction_unrecorded", transaction=txn.transaction_id, kind=txn.kind,
-                      amount=txn.amount, why=refused)
+        return self.flag(txn, intent.account if intent else self.account_of(txn.idempotency_key),
+                         f"{refused}; " + _ACTIONS[txn.kind].format(key=_command_key(txn.idempotency_key),
+                                                                    txn=txn.transaction_id),
+                         "gateway_transaction_unrecorded", refused)
+
+    def flag(self, txn: GatewayTransaction, account: str, action: str, alarm: str, why: str) -> str:
+        """Put ``txn`` on the reconciliation list with what to do; the on-call is paged (``alarm``) once, when it
+        is new: every later run counts it without paging again."""
+        if self.book.flag(Flagged(transaction_id=txn.transaction_id, key=txn.idempotency_key, account=account,
+                                  kind=txn.kind, amount=txn.amount, status=txn.status, found_at=self.now,
+                                  action=action)):
+            log.error(alarm, transaction=txn.transaction_id, kind=txn.kind, amount=txn.amount, why=why)
         return "flagged"
 
     def account_of(self, key: str) -> str:
@@ -219,28 +223,23 @@ class _Run:
                     ledger_status=self.ledger.holds.get(txn.transaction_id, "unrecorded"))
         return "voided"
 
-
     def record_release(self, txn: GatewayTransaction) -> str:
         """Record the void of a hold the gateway released while the ledger's write was lost or refused (an
         order's cancel that released its first hold, then was refused for its second): the ledger's void asks
         the gateway, which answers that it holds nothing, and records it."""
         origin, authorization = self.ledger.holders[txn.transaction_id]
         try:
-            account = self.store.account(origin).state.account_id  # type: ignore[arg-type]
+            account = self.store.account(origin).state.account_id
             LedgerService(self.store, self.ports).handle(m.VoidAuthorization(
                 account=account, authorization=authorization, reason="released at the gateway (reconciliation)"))
         except LedgerError as error:  # captured or voided meanwhile: the log says so now
             self.ledger.catch_up(self.store)
             if self.ledger.holds.get(txn.transaction_id) != "active":
                 return "matched"
-            if self.book.flag(Flagged(transaction_id=txn.transaction_id, key=txn.idempotency_key,
-                                      account=self.account_of(txn.idempotency_key), kind=txn.kind,
-                                      amount=txn.amount, status=txn.status, found_at=self.now,
-                                      action=f"the gateway released this hold and the ledger refused its void "
-                                             f"({error.code}); look at hold {authorization} and void it "
-                                             f"(auth void) once it can be")):
-                log.error("gateway_release_unrecorded", transaction=txn.transaction_id, why=error.code)
-            return "flagged"
+            action = (f"the gateway released this hold and the ledger refused its void ({error.code}); look at "
+                      f"hold {authorization} and void it (auth void) once it can be")
+            return self.flag(txn, self.account_of(txn.idempotency_key), action, "gateway_release_unrecorded",
+                             error.code)
         log.warning("gateway_release_recorded", transaction=txn.transaction_id, authorization=authorization)
         return "recorded"
 
