@@ -77,7 +77,7 @@ class InvariantChecker:
                 return
             for inv in state.invoices.values():
                 older = (inv.issued_on, inv.sequence) < (target.issued_on, target.sequence)
-                if older and amount_due(state, "invoice", inv.id) > 0:
+                if older and inv.open > 0 and amount_due(state, "invoice", inv.id) > 0:  # never more than open
                     self.violations.append(f"{event.payment_id} paid {target.id} while older {inv.id} was open")
 
     def _track_payment(self, e: Event) -> None:

@@ -19,7 +19,7 @@ from ledger.errors import Conflict, PolicyViolation
 
 def amount_due(state: AccountState, kind: TargetKind, target_id: str) -> int:
     """The open amount of an invoice or order less what pending payments meant for it will pay."""
-    return max(state.open_amount(kind, target_id) - sum(a for _, a in state.pending_on(kind, target_id)), 0)
+    return max(state.open_amount(kind, target_id) - state.pending_for(kind, target_id), 0)
 
 
 def check_not_covered(state: AccountState, kind: TargetKind, target_id: str, field: str) -> None:
@@ -62,9 +62,20 @@ def check_exact_balance(state: AccountState, amount: int) -> None:
 
 def uncovered_invoices(state: AccountState) -> list[allocation.OpenItem]:
     """The open invoices, oldest first, each with what pending payments leave due on it (none: left out)."""
-    due: list[allocation.OpenItem] = [("invoice", invoice.id, amount_due(state, "invoice", invoice.id))
+    pending = pending_totals(state)  # read once: every open invoice asks
+    due: list[allocation.OpenItem] = [("invoice", invoice.id, invoice.open - pending.get(("invoice", invoice.id), 0))
                                       for invoice in state.open_invoices()]
     return [item for item in due if item[2] > 0]
+
+
+def pending_totals(state: AccountState) -> dict[tuple[TargetKind, str], int]:
+    """What the pending payments will pay on each invoice and order (:meth:`AccountState.pending_on`, for all
+    targets at once)."""
+    totals: dict[tuple[TargetKind, str], int] = {}
+    for _, line in state.pending_lines():
+        target = state.successor(line.target_kind, line.target_id)
+        totals[target] = totals.get(target, 0) + line.amount
+    return totals
 
 
 def plan(state: AccountState, amount: int) -> tuple[Line, ...]:

@@ -70,8 +70,7 @@ class AuthorizationDecisions(PaymentDecisions):
                 if error.code == "exceeds_amount_due":  # an order pending payments cover names them
                     amount_due.check_not_covered(self.state, "order", order, "order")
                 raise
-        due = order_due(self.state, found)  # the link's holder approves the cart's amount, no less
-        if cart is not None and amount < due:
+        if cart is not None and amount < (due := order_due(self.state, found)):  # the cart's amount, no less
             raise PolicyViolation(f"the cart link holds {self.state.money(due)}, not {self.state.money(amount)}",
                                   field="amount", code="cart_mismatch")
 

@@ -56,11 +56,13 @@ def _moved(db: sqlite3.Connection, account: str, rows: list[Row]) -> None:
                                 (account,)).fetchall())
     invoiced = dict(db.execute("select order_id, id from invoice_tab where account = ? and order_id is not null "
                                "and voided = 0", (account,)).fetchall())
+    if not (successor or invoiced):
+        return
     found = {(row["kind"], row["id"]): row for row in rows}
     lines = db.execute("select json_extract(c.value, '$.target_id'), json_extract(c.value, '$.amount') from "
                        "payments p, json_each(p.covers) c where p.account = ? and p.status = 'pending' and "
                        "json_extract(c.value, '$.target_kind') = 'order'", (account,)).fetchall()
-    for target, amount in lines if successor or invoiced else []:
+    for target, amount in lines:
         moved = target in successor or target in invoiced
         while target in successor:
             target = successor[target]
