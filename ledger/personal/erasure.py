@@ -34,9 +34,9 @@ security = structlog.get_logger(SECURITY)
 class PortalLogins(Protocol):
     """The portal's credentials store (``ledger.web.credentials``), as far as erasure uses it."""
 
-    def forget(self, account: str, emails: Iterable[str] = ()) -> None:
+    def erase(self, account: str, emails: Iterable[str] = ()) -> None:
         """Erase the account's login (email, password hash), sessions, links and the failed logins of its email
-        and of ``emails``."""
+        and of ``emails``, leaving none of their bytes in the store's files."""
         ...
 
     def close(self) -> None:
@@ -66,7 +66,7 @@ def forget_account(ledger: Ledger, account_id: str, actor: m.ActorIn, portal: Ca
     destroyed = int(ledger.store.personal.forget(aggregate_id))
     logins = portal()
     try:
-        logins.forget(account_id, addresses)
+        logins.erase(account_id, addresses)
     finally:
         logins.close()
     ledger.store.recent.discard(aggregate_id)

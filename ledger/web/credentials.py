@@ -183,19 +183,24 @@ class CredentialStore:
         return Login(account, email, password_hash, False, login_id)
 
     def forget(self, account: str, emails: Iterable[str] = ()) -> None:
-        """Erase the account's login (its email and password hash), sessions, links and the failed logins of its
-        login's email and of ``emails`` (the account's own; a registration the ledger refused, or ``ledger
-        account forget``), leaving none of their bytes in the tables' files: SQLite overwrites deleted rows
-        (``secure_delete``) and the WAL is checkpointed and truncated; on PostgreSQL a plain VACUUM would only
-        mark the dead rows' space reusable, their bytes (and an index's copy of the email) staying in the files
-        until overwritten, so the four tables are rewritten (VACUUM FULL: new files, indexes rebuilt; these
-        tables are small, the lock lasts milliseconds). Neither reaches what the database wrote elsewhere
-        before: PostgreSQL's WAL segments until recycled, WAL archives, replicas, backups, freed disk blocks."""
+        """Delete the account's login (its email and password hash), sessions, links and the failed logins of its
+        login's email and of ``emails`` (the account's own): a registration the ledger refused."""
         login = self.login_of(account)
         for email in (*emails, *((login.email,) if login is not None else ())):
             self._run("delete from attempts where key = ?", self.attempt_key(email_key(email)))
         for table in ("logins", "sessions", "links"):
             self._run(f"delete from {table} where account = ?", account)
+
+    def erase(self, account: str, emails: Iterable[str] = ()) -> None:
+        """:meth:`forget` an account whose personal data is erased (``ledger account forget``, a forgotten
+        account met by the portal), leaving none of their bytes in the tables' files: SQLite overwrites deleted
+        rows (``secure_delete``) and the WAL is checkpointed and truncated; on PostgreSQL a plain VACUUM would
+        only mark the dead rows' space reusable, their bytes (and an index's copy of the email) staying in the
+        files until overwritten, so the four tables are rewritten (VACUUM FULL: new files, indexes rebuilt; these
+        tables are small, the lock lasts milliseconds, and erasures are rare: a refused registration only
+        forgets). Neither reaches what the database wrote elsewhere before: PostgreSQL's WAL segments until
+        recycled, WAL archives, replicas, backups, freed disk blocks."""
+        self.forget(account, emails)
         with self._lock:
             if self._mark == "?":
                 self._db.execute("pragma wal_checkpoint(truncate)")

@@ -67,7 +67,7 @@ class Portal:
         web`` with a portal.db of its own)."""
         if (await self.client.account(account)).email == ERASED:
             log.info("email_not_sent_account_forgotten", account=account, template=template)
-            self.store.forget(account)
+            self.store.erase(account)
             return
         subject, text, html = render(template, "", **values)
         await self.mailer.send(Email(to=to, subject=subject, text=text, html=html, sender=self.sender,

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("store_backend")
 class NoLogins:
     """A portal store with no login to erase."""
 
-    def forget(self, account: str, emails: Iterable[str] = ()) -> None:
+    def erase(self, account: str, emails: Iterable[str] = ()) -> None:
         pass
 
     def close(self) -> None:

@@ -108,9 +108,10 @@ def test_forget_deletes_the_failed_logins_of_the_accounts_emails(store: tuple[Cr
 
 
 @pytest.mark.postgres
-def test_forget_leaves_no_bytes_of_a_login_in_postgres_files(tmp_path: Path) -> None:
+def test_erase_leaves_no_bytes_of_a_login_in_postgres_files(tmp_path: Path) -> None:
     """A plain VACUUM left the forgotten email's bytes in the files (here, the index on lower(email) kept them).
-    After forget, every file of the schema (checkpointed, read back by the server itself) is searched for it."""
+    After erase (``ledger account forget``), every file of the schema (checkpointed, read back by the server
+    itself) is searched for it."""
     dsn = os.environ.get("LEDGER_TEST_POSTGRES_DSN")
     if not dsn:
         pytest.skip("LEDGER_TEST_POSTGRES_DSN is not set")
@@ -118,7 +119,7 @@ def test_forget_leaves_no_bytes_of_a_login_in_postgres_files(tmp_path: Path) -> 
     credentials = CredentialStore.postgres(dsn, schema)
     try:
         credentials.open_session(credentials.register("ACC1", "Forget.Me@example.com", "hash-1"))
-        credentials.forget("ACC1")
+        credentials.erase("ACC1")
         database = credentials._db
         database.execute("checkpoint")
         files = database.execute(  # type: ignore[call-arg]
