@@ -181,6 +181,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """Where emails send customers: LEDGER_PORTAL_URL, else the portal's own address."""
         return self.portal_url or self.http_url(port)
 
+    def security_log(self) -> Path:
+        """The security log's own file (refused actors, erasures: :class:`ledger.logs.SecurityLog`)."""
+        return self.home / "security.log"
+
     def store_description(self) -> str:
         """Where the events are, for log lines: the SQLite file, or PostgreSQL's host, database and schema."""
         if self.store != "postgres":

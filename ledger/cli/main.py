@@ -125,7 +125,7 @@ def cli(ctx: click.Context, db: Path | None, at: str | None, as_json: bool, acto
     """The payment ledger: accounts, invoices, payments, credits and card authorizations."""
     ctx.obj = CliState(db=db, at=at, as_json=as_json, actor=parse_actor(actor))
     settings = ctx.obj.settings()  # a bad setting is refused here, at start
-    configure_logging(quiet=True, fmt=settings.log_format, security_log=settings.home / "security.log")
+    configure_logging(quiet=True, fmt=settings.log_format, security_log=settings.security_log())
     ctx.call_on_close(lambda: ctx.obj._ledger.close() if ctx.obj._ledger else None)
 
 

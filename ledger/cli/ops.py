@@ -22,7 +22,7 @@ def serve(state: CliState) -> None:
     from workers.runtime import run_forever
 
     settings = state.settings()
-    configure_logging(fmt=settings.log_format, security_log=settings.home / "security.log")
+    configure_logging(fmt=settings.log_format, security_log=settings.security_log())
     run_forever(state.ledger(serving=True))
 
 
