@@ -192,14 +192,11 @@ class CredentialStore:
             self._run(f"delete from {table} where account = ?", account)
 
     def erase(self, account: str, emails: Iterable[str] = ()) -> None:
-        """:meth:`forget` an account whose personal data is erased (``ledger account forget``, a forgotten
-        account met by the portal), leaving none of their bytes in the tables' files: SQLite overwrites deleted
-        rows (``secure_delete``) and the WAL is checkpointed and truncated; on PostgreSQL a plain VACUUM would
-        only mark the dead rows' space reusable, their bytes (and an index's copy of the email) staying in the
-        files until overwritten, so the four tables are rewritten (VACUUM FULL: new files, indexes rebuilt; these
-        tables are small, the lock lasts milliseconds, and erasures are rare: a refused registration only
-        forgets). Neither reaches what the database wrote elsewhere before: PostgreSQL's WAL segments until
-        recycled, WAL archives, replicas, backups, freed disk blocks."""
+        """:meth:`forget` an erased account (``ledger account forget``, a forgotten account met by the portal),
+        leaving none of its bytes in the tables' files: SQLite overwrites deleted rows (``secure_delete``) and the
+        WAL is truncated; a PostgreSQL VACUUM leaves dead rows' bytes (an index's copy of the email too) until
+        overwritten, so the four small tables are rewritten (VACUUM FULL; erasures are rare, a refused
+        registration only forgets). Neither reaches PostgreSQL's WAL, archives, replicas, backups or freed blocks."""
         self.forget(account, emails)
         with self._lock:
             if self._mark == "?":
