@@ -89,7 +89,9 @@ def spendable_credits(state: AccountState) -> list[tuple[str, int]]:
     return [(c.id, c.remaining) for c in state.open_credits()]  # a deposit held for a purpose is not among them
 
 
-def held_for(state: AccountState, order_id: str, at: datetime) -> int:
-    """What live, unexpired card holds on an order will pay when captured."""
+def held_for(state: AccountState, order_id: str, at: datetime | None = None, *, other_than: str | None = None) -> int:
+    """What the live card holds on an order (but ``other_than``) will pay when captured: those unexpired at
+    ``at``, or every one not recorded expired when no instant is given."""
     return sum(a.amount for a in state.authorizations.values()
-               if a.order_id == order_id and a.status in ("active", "reauth_requested") and at < a.expires_at)
+               if a.order_id == order_id and a.id != other_than and a.status in ("active", "reauth_requested")
+               and (at is None or at < a.expires_at))

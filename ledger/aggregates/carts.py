@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 
+from ledger.aggregates.amount_due import held_for
 from ledger.aggregates.state import LIVE_HOLDS, AccountState, Authorization, Cart, Order
 from ledger.errors import Conflict, PolicyViolation
 
@@ -62,9 +63,7 @@ def committed(state: AccountState, order: Order, hold: str | None = None) -> int
     """What is paid on ``order``, what the pending payments on it will pay and what its other holds (active or
     waiting on their cart; not ``hold``) hold: money a cart never holds again (issue 14). A hold past its 29 days
     whose expiry is not recorded yet counts: a cart then holds less, never more."""
-    held = sum(a.amount for a in state.authorizations.values()
-               if a.order_id == order.id and a.id != hold and a.status in ("active", "reauth_requested"))
-    return order.paid + state.pending_for("order", order.id) + held
+    return order.paid + state.pending_for("order", order.id) + held_for(state, order.id, other_than=hold)
 
 
 def order_due(state: AccountState, order: Order, hold: str | None = None) -> int:
